@@ -1,0 +1,161 @@
+/*
+ * fragnet/config.h - the topology file, parsed with inih into one struct.
+ *
+ * A topology is a NIC with N queues and N pipelines {driver i, stack i,
+ * app i}.  Example (every key, with its default, is in config/README.md):
+ *
+ *     [topology]
+ *     name      = kvs                 ; run dir /run/fragnet/kvs, DPDK prefix
+ *     pipelines = 2
+ *     placement = compact             ; compact | spread
+ *     poll      = adaptive            ; busy | adaptive | event
+ *     log_level = info
+ *
+ *     [restart]
+ *     backoff_ms = 100  backoff_max_ms = 5000
+ *     crash_loop_limit = 5  crash_loop_window_s = 30  stop_timeout_ms = 3000
+ *
+ *     [link]    slots = 1024  slot_size = 2048
+ *     [nic]     pmd = tap  ifname = fn0  mac = 02:00:00:00:00:01
+ *               address = 10.77.0.1/24  mbufs = 8192  ; pci = 0000:01:00.0
+ *     [driver]  exec = ...  poll = ...
+ *     [stack]   exec = ...  profile = full  address = 10.77.0.2/24
+ *               gateway = 10.77.0.1  max_tcp = 10000
+ *     [app]     exec = /usr/bin/redis-server  args = --port 6379 --save ""
+ *               user = fragnet  preload = yes
+ *     [pipeline 1]
+ *     cpu = 1   app_args = --port 6380   driver_cpu = 0  stack_cpu = 1
+ *
+ * Every role section ([nic], [driver], [stack], [app]) takes exec, args,
+ * poll and cpu; exec = none (or an empty value) means the role is not run.
+ * A [pipeline N] section overrides, for pipeline N only, `cpu` (all of its
+ * components) and `<role>_exec`, `<role>_args`, `<role>_poll`, `<role>_cpu`.
+ * In args, {pipeline} expands to the pipeline index and {run_dir} to the
+ * run directory.  Relative exec paths are resolved against the directory of
+ * the config file.
+ *
+ * ERRORS: fn_config_load() stops at the first bad input and leaves one
+ * message in err, always "FILE:LINE: [section] key: what is wrong" (LINE 0
+ * for a check that spans the file, e.g. a missing required key), and
+ * returns -EINVAL.  Nothing is half-loaded: on error *cfg is zeroed.
+ */
+#ifndef FRAGNET_CONFIG_H
+#define FRAGNET_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fragnet/names.h"
+#include "fragnet/stream.h"
+
+#define FN_MAX_PIPELINES	64
+#define FN_MAX_ARGS		32
+#define FN_ARGS_MAX		1024
+#define FN_CPU_AUTO		(-1)
+#define FN_CONFIG_ERR_MAX	512
+
+enum fn_role {
+	FN_ROLE_NIC,
+	FN_ROLE_DRIVER,
+	FN_ROLE_STACK,
+	FN_ROLE_APP,
+	FN_ROLE_COUNT
+};
+
+enum fn_placement {
+	FN_PLACE_COMPACT,	/* a whole pipeline on one cpu (the paper) */
+	FN_PLACE_SPREAD,	/* components round-robin over the cpus */
+};
+
+enum fn_pmd {
+	FN_PMD_TAP,
+	FN_PMD_PCI,
+};
+
+struct fn_ip4 {
+	uint32_t addr;		/* network byte order; 0 = unset */
+	uint8_t prefix;		/* 0..32 */
+};
+
+/* How one role is run; per-pipeline copies are fully resolved. */
+struct fn_component_conf {
+	char exec[PATH_MAX];	/* absolute path; "" = not run */
+	char args[FN_ARGS_MAX];	/* extra argv, shell-like quoting */
+	enum fn_poll poll;
+	int cpu;		/* explicit cpu, or FN_CPU_AUTO */
+};
+
+struct fn_restart_conf {
+	unsigned backoff_ms;		/* first delay before a restart */
+	unsigned backoff_max_ms;	/* the delay doubles up to this */
+	unsigned crash_loop_limit;	/* restarts allowed within the window */
+	unsigned crash_loop_window_s;
+	unsigned stop_timeout_ms;	/* SIGTERM, then SIGKILL after this */
+};
+
+struct fn_nic_conf {
+	enum fn_pmd pmd;
+	unsigned queues;		/* default: pipelines */
+	uint8_t mac[6];
+	char ifname[16];		/* kernel side of the tap */
+	struct fn_ip4 address;		/* kernel side of the tap */
+	char pci[32];			/* pmd = pci: DDDD:BB:DD.F */
+	unsigned mbufs;
+};
+
+struct fn_stack_conf {
+	char profile[16];		/* "full" | "udp" */
+	struct fn_ip4 address;
+	uint32_t gateway;		/* network byte order; 0 = none */
+	unsigned max_tcp;		/* concurrent TCP connections */
+};
+
+struct fn_app_conf {
+	char user[32];			/* run as this user; "" = as root */
+	bool preload;			/* LD_PRELOAD libfragnet-preload.so */
+};
+
+struct fn_pipeline_conf {
+	struct fn_component_conf comp[FN_ROLE_COUNT];	/* NIC entry unused */
+};
+
+struct fn_config {
+	char path[PATH_MAX];		/* absolute path of the file */
+	char name[FN_NAME_MAX];		/* default: file name without .conf */
+	char run_dir[PATH_MAX];		/* default: FN_RUN_ROOT/name */
+	unsigned npipelines;		/* 1..FN_MAX_PIPELINES */
+	enum fn_placement placement;
+	enum fn_poll poll;		/* default for every role */
+	int log_level;			/* enum fn_log_level */
+	struct fn_restart_conf restart;
+	struct { uint32_t slots, slot_size; } link;
+	struct fn_nic_conf nic;
+	struct fn_stack_conf stack;
+	struct fn_app_conf app;
+	struct fn_component_conf role[FN_ROLE_COUNT];	/* section defaults */
+	struct fn_pipeline_conf pipeline[FN_MAX_PIPELINES];
+};
+
+/* Parse path into cfg.  0, or -EINVAL/-errno with the message in err. */
+int fn_config_load(struct fn_config *cfg, const char *path,
+		   char err[FN_CONFIG_ERR_MAX]);
+
+/* Parse from memory (fuzzing, tests); name is used in messages. */
+int fn_config_load_string(struct fn_config *cfg, const char *name,
+			  const char *text, char err[FN_CONFIG_ERR_MAX]);
+
+/*
+ * Split args (shell-like: spaces separate, '...' and "..." quote, \ escapes
+ * outside single quotes) into argv, after expanding {pipeline} and
+ * {run_dir}.  Writes the strings into buf.  Returns argc, or -E2BIG /
+ * -EINVAL (unterminated quote).
+ */
+int fn_config_split_args(const char *args, unsigned pipeline,
+			 const char *run_dir, char *buf, size_t bufsize,
+			 char *argv[], unsigned max_argv);
+
+const char *fn_role_name(enum fn_role r);
+
+#endif /* FRAGNET_CONFIG_H */

@@ -1,0 +1,64 @@
+/*
+ * fragnet/names.h - every name that crosses a process boundary.
+ *
+ * The supervisor spawns each component with a fixed environment and a fixed
+ * set of file descriptors (its capabilities).  This header is the one place
+ * that names them; nothing else in the tree spells these strings or numbers.
+ *
+ * Spawn contract (supervisor -> component):
+ *
+ *   fd                        env var giving it         who gets it
+ *   ------------------------  ------------------------  --------------------
+ *   FN_FD_STATS        (3)    FRAGNET_STATS_FD          every component
+ *   FN_FD_LINK         (4)    FRAGNET_LINK_FD           driver, stack
+ *   FN_FD_CONTROL      (5)    FRAGNET_CONTROL_FD        stack (listening)
+ *   FN_FD_SOCKCHAN     (6)    FRAGNET_SOCKCHAN_FD       stack, app
+ *
+ *   FRAGNET_COMPONENT   role name: "nic", "driver", "stack", "app"
+ *   FRAGNET_PIPELINE    pipeline index, decimal ("-" for the nic)
+ *   FRAGNET_CONFIG      absolute path of the topology file (not for apps)
+ *   FRAGNET_RUN_DIR     the topology's run directory (not for apps)
+ *   FRAGNET_POLL        "busy" | "adaptive" | "event"
+ *   FRAGNET_CPU         the cpu the component was pinned to, or "-"
+ *   FRAGNET_LOG_LEVEL   "error" | "warn" | "info" | "debug"
+ *
+ * Every other fd is closed before exec.  A component reads the fd numbers
+ * from the environment (fn_env_fd()) so that an app whose own code wants low
+ * fds can be given high ones later without changing this contract.
+ */
+#ifndef FRAGNET_NAMES_H
+#define FRAGNET_NAMES_H
+
+#define FN_ENV_COMPONENT	"FRAGNET_COMPONENT"
+#define FN_ENV_PIPELINE		"FRAGNET_PIPELINE"
+#define FN_ENV_CONFIG		"FRAGNET_CONFIG"
+#define FN_ENV_RUN_DIR		"FRAGNET_RUN_DIR"
+#define FN_ENV_POLL		"FRAGNET_POLL"
+#define FN_ENV_CPU		"FRAGNET_CPU"
+#define FN_ENV_LOG_LEVEL	"FRAGNET_LOG_LEVEL"
+#define FN_ENV_STATS_FD		"FRAGNET_STATS_FD"
+#define FN_ENV_LINK_FD		"FRAGNET_LINK_FD"
+#define FN_ENV_CONTROL_FD	"FRAGNET_CONTROL_FD"
+#define FN_ENV_SOCKCHAN_FD	"FRAGNET_SOCKCHAN_FD"
+
+#define FN_FD_STATS		3
+#define FN_FD_LINK		4
+#define FN_FD_CONTROL		5
+#define FN_FD_SOCKCHAN		6
+
+/* Run directory: FN_RUN_ROOT "/" <topology name>, mode 0700, root only. */
+#define FN_RUN_ROOT		"/run/fragnet"
+#define FN_SUPERVISOR_SOCK	"supervisor.sock"	/* SOCK_SEQPACKET, 0600 */
+#define FN_SUPERVISOR_PID	"supervisor.pid"
+#define FN_CONTROL_SOCK_FMT	"stack%u.ctl"		/* per pipeline, 0600 */
+
+/* Sizes of the shared objects the supervisor creates. */
+#define FN_STATS_PAGE_SIZE	(64u * 1024)
+
+/* memfd names, as shown in /proc/PID/fd and /proc/PID/maps. */
+#define FN_MEMFD_LINK_FMT	"fragnet-link%u"
+#define FN_MEMFD_STATS_FMT	"fragnet-stats-%s%u"
+
+#define FN_NAME_MAX		32	/* topology and component names */
+
+#endif /* FRAGNET_NAMES_H */

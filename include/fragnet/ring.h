@@ -1,0 +1,131 @@
+/*
+ * fragnet/ring.h - single-producer single-consumer descriptor ring in shared
+ * memory, with an optional futex wake-up for a sleeping consumer.
+ *
+ * Both channels of fragnet (packet streams, socket channel) are built from
+ * these rings.  The two ends live in different processes that do not trust
+ * each other.
+ *
+ * LAYOUT (struct fn_ring_shm, then the entry array elsewhere in the region):
+ *
+ *     +--------------------- cache line 0 ---------------------+
+ *     | head      (P)  entries produced, free-running uint32    |
+ *     +--------------------- cache line 1 ---------------------+
+ *     | tail      (C)  entries consumed, free-running uint32    |
+ *     +--------------------- cache line 2 ---------------------+
+ *     | sleeping  (C sets, P clears) consumer waits on wake_seq |
+ *     | wake_seq  (P)  futex word, +1 on every wake-up          |
+ *     +---------------------------------------------------------+
+ *
+ *     ent[0 .. size-1]  struct fn_desc, 8 bytes each; entry i lives at
+ *                       ent[i & (size - 1)].  size is a power of two.
+ *
+ *   (P) is written by the producer only, (C) by the consumer only.
+ *
+ * DATA OWNERSHIP
+ *   Entries with index in [tail, head) belong to the consumer, which only
+ *   reads them; all other entries belong to the producer.  empty: head ==
+ *   tail.  full: head - tail == size.  The counters wrap past 2^32; only
+ *   their difference matters.
+ *
+ * TRUST
+ *   Each side keeps its own index in private memory and only publishes it;
+ *   it never reads it back, so the peer cannot move it.  The peer's index is
+ *   read once per burst and checked: a producer whose head runs more than
+ *   `size` ahead of our tail, or a consumer whose tail passes our head or
+ *   goes backwards, is broken.  Every entry is copied out of shared memory
+ *   once and validated by the caller from the copy.
+ *
+ * ORDERING (C11; pairs named as in DPDK's rte_ring_c11_pvt.h)
+ *   R1: producer stores head with release after writing entries;
+ *       pairs with A1, the consumer's acquire load of head.
+ *   R2: consumer stores tail with release after copying entries out;
+ *       pairs with A2, the producer's acquire load of tail, so the producer
+ *       never overwrites an entry the consumer is still reading.
+ *   F1/F2: the sleep/wake handshake is Dekker-style: the consumer stores
+ *       sleeping = 1, F2 (seq_cst fence), then re-reads head; the producer
+ *       stores head, F1 (seq_cst fence), then reads sleeping.  One of the
+ *       two must see the other's store, so no wake-up is lost.
+ *
+ * WAKE-UPS
+ *   A consumer that wants to sleep reads wake_seq, sets sleeping, re-checks
+ *   the ring, and futex-waits on wake_seq with the value it read.  A producer
+ *   that finds sleeping set clears it, bumps wake_seq and calls FUTEX_WAKE.
+ *   A producer pays for a syscall only when the consumer really sleeps.  The
+ *   futex is shared (not FUTEX_PRIVATE): the ring lives in a memfd.
+ */
+#ifndef FRAGNET_RING_H
+#define FRAGNET_RING_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define FN_CACHE_LINE 64
+
+/* A descriptor: where a payload lies in the region's bulk buffer. */
+struct fn_desc {
+	uint32_t off;	/* byte offset into the bulk buffer */
+	uint32_t len;	/* payload length in bytes */
+};
+
+struct fn_ring_shm {
+	alignas(FN_CACHE_LINE) _Atomic uint32_t head;	/* P */
+	alignas(FN_CACHE_LINE) _Atomic uint32_t tail;	/* C */
+	alignas(FN_CACHE_LINE) _Atomic uint32_t sleeping; /* C sets, P clears */
+	_Atomic uint32_t wake_seq;			/* P: futex word */
+};
+
+/* One end of a ring, in the private memory of its process. */
+struct fn_ring {
+	struct fn_ring_shm *shm;
+	struct fn_desc *ent;	/* shared entry array */
+	uint32_t size;		/* entries, power of two */
+	uint32_t mask;
+	uint32_t idx;		/* our own index: head (producer), tail (consumer) */
+	uint32_t peer;		/* the peer's index, as last read and checked */
+	bool broken;		/* the peer broke the protocol: stop using the ring */
+};
+
+/*
+ * Attach one end.  shm and ent must lie in a mapping of the shared region;
+ * idx starts from the value currently published for our side (0 on a fresh
+ * ring).  Returns -EINVAL if size is not a power of two.
+ */
+int fn_ring_init(struct fn_ring *r, struct fn_ring_shm *shm,
+		 struct fn_desc *ent, uint32_t size, bool producer);
+
+/* Producer: copy up to n descriptors in.  Returns how many went in (0 when
+ * full), or -EPIPE if the consumer's tail is impossible (ring is broken). */
+int fn_ring_enqueue_burst(struct fn_ring *r, const struct fn_desc *d,
+			  unsigned n);
+
+/* Consumer: copy up to n descriptors out.  Returns how many (0 when empty),
+ * or -EPIPE if the producer's head is impossible (ring is broken). */
+int fn_ring_dequeue_burst(struct fn_ring *r, struct fn_desc *d, unsigned n);
+
+/* Consumer: entries ready now (0 on a broken ring). */
+unsigned fn_ring_count(struct fn_ring *r);
+
+/* Producer: room for this many more entries now (0 on a broken ring). */
+unsigned fn_ring_free(struct fn_ring *r);
+
+/* Producer: wake the consumer if it sleeps.  Call after a successful
+ * enqueue.  Returns true if a FUTEX_WAKE was issued. */
+bool fn_ring_wake(struct fn_ring *r);
+
+/*
+ * Consumer: sleep until the ring is non-empty, woken, or timeout_ns passes
+ * (negative: no timeout).  Returns 1 if entries are ready, 0 otherwise
+ * (timeout, spurious wake-up, signal).  Never sleeps when entries are ready.
+ */
+int fn_ring_sleep(struct fn_ring *r, int64_t timeout_ns);
+
+/* Bytes needed for a ring of n entries: its header and its entries. */
+static inline uint64_t fn_ring_ent_bytes(uint32_t n)
+{
+	return (uint64_t)n * sizeof(struct fn_desc);
+}
+
+#endif /* FRAGNET_RING_H */

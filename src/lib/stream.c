@@ -1,0 +1,559 @@
+/*
+ * stream.c - packet streams and links (see fragnet/stream.h).
+ *
+ * Supervisor: fn_link_create() -> memfd, handed to both sides.
+ * Each side:  fn_link_attach(fd, side, poll); then on l->tx (we are source)
+ *             alloc -> fill -> submit, and on l->rx (we are sink) recv ->
+ *             use -> ack; fn_stream_wait() when there is nothing to do.
+ *
+ * Slot ownership is tracked privately on each side (enum FN_SLOT_*): the
+ * shared rings are only ever read through fn_ring, and every descriptor is
+ * checked against our own view before the bulk buffer is touched.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fragnet/stats.h"
+#include "fragnet/stream.h"
+
+#define PAGE		4096u
+#define BUSY_YIELD	4096u	/* empty polls between sched_yield()s */
+#define WAIT_SLICE_NS	100000000	/* re-check the clock this often asleep */
+
+const char *const fn_stream_ctr_names[FN_SC_COUNT] = {
+	[FN_SC_PKTS] = "pkts",
+	[FN_SC_BYTES] = "bytes",
+	[FN_SC_BURSTS] = "bursts",
+	[FN_SC_NOSLOT] = "no_slot",
+	[FN_SC_BAD_RING] = "bad_ring",
+	[FN_SC_BAD_OFF] = "bad_off",
+	[FN_SC_BAD_LEN] = "bad_len",
+	[FN_SC_BAD_OWNER] = "bad_owner",
+	[FN_SC_WAKEUPS] = "wakeups",
+	[FN_SC_SLEEPS] = "sleeps",
+};
+
+static const char *const poll_names[] = {
+	[FN_POLL_BUSY] = "busy",
+	[FN_POLL_ADAPTIVE] = "adaptive",
+	[FN_POLL_EVENT] = "event",
+};
+
+const char *fn_poll_name(enum fn_poll p)
+{
+	return (unsigned)p <= FN_POLL_EVENT ? poll_names[p] : "?";
+}
+
+int fn_poll_parse(const char *s, enum fn_poll *out)
+{
+	for (unsigned i = 0; s && i <= FN_POLL_EVENT; i++) {
+		if (strcmp(s, poll_names[i]) == 0) {
+			*out = (enum fn_poll)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static bool link_geometry_ok(uint32_t nslots, uint32_t slot_size)
+{
+	return nslots != 0 && (nslots & (nslots - 1)) == 0 &&
+	       nslots <= FN_LINK_MAX_SLOTS && slot_size % 64 == 0 &&
+	       slot_size >= FN_LINK_MIN_SLOT && slot_size <= FN_LINK_MAX_SLOT;
+}
+
+/* The one place that decides the layout; both sides recompute it. */
+static uint64_t link_layout(uint32_t nslots, uint32_t slot_size,
+			    struct fn_stream_layout st[2])
+{
+	uint64_t off = align_up(sizeof(struct fn_link_hdr), FN_CACHE_LINE);
+
+	if (!link_geometry_ok(nslots, slot_size))
+		return 0;
+	for (int s = 0; s < 2; s++) {
+		st[s].rings_off = off;
+		off = align_up(off + sizeof(struct fn_stream_shm), FN_CACHE_LINE);
+		st[s].submit_off = off;
+		off = align_up(off + fn_ring_ent_bytes(nslots), FN_CACHE_LINE);
+		st[s].ack_off = off;
+		off = align_up(off + fn_ring_ent_bytes(nslots), FN_CACHE_LINE);
+	}
+	for (int s = 0; s < 2; s++) {
+		off = align_up(off, PAGE);
+		st[s].bulk_off = off;
+		off += (uint64_t)nslots * slot_size;
+	}
+	return align_up(off, PAGE);
+}
+
+uint64_t fn_link_size(uint32_t nslots, uint32_t slot_size)
+{
+	struct fn_stream_layout st[2];
+
+	return link_layout(nslots, slot_size, st);
+}
+
+int fn_link_create(const char *name, uint32_t nslots, uint32_t slot_size)
+{
+	struct fn_link_hdr *h;
+	uint64_t size;
+	int fd, err;
+
+	size = fn_link_size(nslots, slot_size);
+	if (size == 0)
+		return -EINVAL;
+	fd = memfd_create(name ? name : "fragnet-link",
+			  MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0)
+		goto err_close;
+	/* A fresh memfd is zero: rings empty, nobody sleeping. */
+	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED)
+		goto err_close;
+	h->magic = FN_LINK_MAGIC;
+	h->version = FN_LINK_VERSION;
+	h->total_size = size;
+	h->nslots = nslots;
+	h->slot_size = slot_size;
+	link_layout(nslots, slot_size, h->stream);
+	munmap(h, sizeof(*h));
+	/* Neither side may resize the region under the other's mapping. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto err_close;
+	return fd;
+
+err_close:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Check a header copy against the layout we compute ourselves. */
+static int link_check(const struct fn_link_hdr *h, uint64_t real_size)
+{
+	struct fn_stream_layout st[2];
+
+	if (h->magic != FN_LINK_MAGIC || h->version != FN_LINK_VERSION)
+		return -EBADMSG;
+	uint64_t size = link_layout(h->nslots, h->slot_size, st);
+	if (size == 0 || size != h->total_size || size != real_size)
+		return -EBADMSG;
+	if (memcmp(st, h->stream, sizeof(st)) != 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static int endpoint_init(struct fn_endpoint *e, struct fn_link *l, int s,
+			 bool source, enum fn_poll poll)
+{
+	const struct fn_stream_layout *st = &l->hdr.stream[s];
+	uint8_t *base = l->base;
+	struct fn_stream_shm *shm = (void *)(base + st->rings_off);
+	uint32_t n = l->hdr.nslots;
+
+	memset(e, 0, sizeof(*e));
+	e->is_source = source;
+	e->poll = poll;
+	e->spin_ns = FN_ADAPTIVE_SPIN_NS;
+	e->nslots = n;
+	e->slot_size = l->hdr.slot_size;
+	e->bulk = base + st->bulk_off;
+	e->ctr = e->own_ctr;
+	fn_ring_init(&e->data, &shm->submit, (void *)(base + st->submit_off),
+		     n, source);
+	fn_ring_init(&e->ret, &shm->ack, (void *)(base + st->ack_off), n,
+		     !source);
+	e->state = calloc(n, 1);
+	e->free = source ? calloc(n, sizeof(*e->free)) : NULL;
+	if (!e->state || (source && !e->free))
+		return -ENOMEM;
+	if (source) {
+		/* Slots are handed out low first: nicer to caches and tests. */
+		for (uint32_t i = 0; i < n; i++) {
+			e->free[i] = n - 1 - i;
+			e->state[i] = FN_SLOT_FREE;
+		}
+		e->nfree = n;
+	}
+	return 0;
+}
+
+static void endpoint_fini(struct fn_endpoint *e)
+{
+	free(e->state);
+	free(e->free);
+	e->state = NULL;
+	e->free = NULL;
+}
+
+int fn_link_attach(struct fn_link *l, int fd, enum fn_link_side side,
+		   enum fn_poll poll)
+{
+	struct stat sb;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (sb.st_size < (off_t)sizeof(struct fn_link_hdr))
+		return -EBADMSG;
+	l->size = (uint64_t)sb.st_size;
+	l->base = mmap(NULL, l->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (l->base == MAP_FAILED)
+		return -errno;
+	/* Private copy first: the peer may rewrite the shared header. */
+	memcpy(&l->hdr, l->base, sizeof(l->hdr));
+	err = link_check(&l->hdr, l->size);
+	if (err < 0)
+		goto err_unmap;
+	err = endpoint_init(&l->tx, l, side == FN_LINK_A ? 0 : 1, true, poll);
+	if (err < 0)
+		goto err_fini;
+	err = endpoint_init(&l->rx, l, side == FN_LINK_A ? 1 : 0, false, poll);
+	if (err < 0)
+		goto err_fini;
+	return 0;
+
+err_fini:
+	endpoint_fini(&l->tx);
+	endpoint_fini(&l->rx);
+err_unmap:
+	munmap(l->base, l->size);
+	l->base = NULL;
+	return err;
+}
+
+void fn_link_detach(struct fn_link *l)
+{
+	if (!l->base)
+		return;
+	endpoint_fini(&l->tx);
+	endpoint_fini(&l->rx);
+	munmap(l->base, l->size);
+	l->base = NULL;
+}
+
+void fn_stream_bind_counters(struct fn_endpoint *e, _Atomic uint64_t *ctr)
+{
+	for (int i = 0; i < FN_SC_COUNT; i++)
+		atomic_store_explicit(&ctr[i], fn_ctr_get(&e->ctr[i]),
+				      memory_order_relaxed);
+	e->ctr = ctr;
+}
+
+static inline void ctr_add(struct fn_endpoint *e, enum fn_stream_ctr c,
+			   uint64_t v)
+{
+	atomic_store_explicit(&e->ctr[c],
+			      atomic_load_explicit(&e->ctr[c],
+						   memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+/* The peer broke the protocol: count why, and stop talking to it. */
+static int cut_off(struct fn_endpoint *e, enum fn_stream_ctr why)
+{
+	ctr_add(e, why, 1);
+	e->broken = true;
+	return -EPIPE;
+}
+
+/* Map a descriptor offset to a slot index, or -1. */
+static int64_t desc_slot(const struct fn_endpoint *e, uint32_t off)
+{
+	if (off % e->slot_size != 0 || off / e->slot_size >= e->nslots)
+		return -1;
+	return off / e->slot_size;
+}
+
+#define BURST_MAX 64	/* descriptors copied per ring operation */
+
+/* Source: take back acked slots.  Each ack must name a slot we submitted. */
+int fn_stream_reclaim(struct fn_endpoint *e)
+{
+	struct fn_desc d[BURST_MAX];
+	int n;
+
+	if (e->broken)
+		return -EPIPE;
+	do {
+		n = fn_ring_dequeue_burst(&e->ret, d, BURST_MAX);
+		if (n < 0)
+			return cut_off(e, FN_SC_BAD_RING);
+		for (int i = 0; i < n; i++) {
+			int64_t s = desc_slot(e, d[i].off);
+			if (s < 0)
+				return cut_off(e, FN_SC_BAD_OFF);
+			if (e->state[s] != FN_SLOT_PEER)
+				return cut_off(e, FN_SC_BAD_OWNER);
+			e->state[s] = FN_SLOT_FREE;
+			e->free[e->nfree++] = (uint32_t)s;
+		}
+	} while (n == BURST_MAX);
+	return (int)e->nfree;
+}
+
+int fn_stream_alloc_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
+{
+	if (e->nfree < n) {
+		int err = fn_stream_reclaim(e);
+		if (err < 0)
+			return err;
+	}
+	if (e->broken)
+		return -EPIPE;
+	if (n > e->nfree) {
+		ctr_add(e, FN_SC_NOSLOT, 1);
+		n = e->nfree;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t s = e->free[--e->nfree];
+		e->state[s] = FN_SLOT_ALLOC;
+		p[i].slot = s;
+		p[i].data = e->bulk + (uint64_t)s * e->slot_size;
+		p[i].len = e->slot_size;
+	}
+	return (int)n;
+}
+
+void fn_stream_release(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t s = p[i].slot;
+		if (s < e->nslots && e->state[s] == FN_SLOT_ALLOC) {
+			e->state[s] = FN_SLOT_FREE;
+			e->free[e->nfree++] = s;
+		}
+	}
+}
+
+/*
+ * Hand n pkts in state `from` over to the peer.  Checks all first, so that a
+ * bad or repeated pkt (a bug of ours, not the peer's) changes nothing.
+ */
+static bool pkts_give(struct fn_endpoint *e, const struct fn_pkt *p,
+		      unsigned n, uint8_t from)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t s = p[i].slot;
+		if (s >= e->nslots || e->state[s] != from ||
+		    p[i].len > e->slot_size)
+			break;
+		e->state[s] = FN_SLOT_PEER;
+	}
+	if (i == n)
+		return true;
+	while (i-- > 0)
+		e->state[p[i].slot] = from;
+	return false;
+}
+
+int fn_stream_submit_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
+{
+	struct fn_desc d[BURST_MAX];
+	uint64_t bytes = 0;
+
+	if (e->broken)
+		return -EPIPE;
+	if (!pkts_give(e, p, n, FN_SLOT_ALLOC))
+		return -EINVAL;
+	for (unsigned done = 0; done < n;) {
+		unsigned k = n - done < BURST_MAX ? n - done : BURST_MAX;
+		for (unsigned i = 0; i < k; i++) {
+			struct fn_pkt *q = &p[done + i];
+			d[i].off = q->slot * e->slot_size;
+			d[i].len = q->len;
+			bytes += q->len;
+		}
+		/* SUBMIT has a place for every slot: only a peer that moved
+		 * its tail wrongly can make this fall short. */
+		if (fn_ring_enqueue_burst(&e->data, d, k) != (int)k)
+			return cut_off(e, FN_SC_BAD_RING);
+		done += k;
+	}
+	if (n) {
+		ctr_add(e, FN_SC_PKTS, n);
+		ctr_add(e, FN_SC_BYTES, bytes);
+		ctr_add(e, FN_SC_BURSTS, 1);
+		if (fn_ring_wake(&e->data))
+			ctr_add(e, FN_SC_WAKEUPS, 1);
+	}
+	return (int)n;
+}
+
+/* Sink: check one submitted descriptor and take the slot. */
+static int recv_one(struct fn_endpoint *e, const struct fn_desc *d,
+		    struct fn_pkt *p)
+{
+	int64_t s = desc_slot(e, d->off);
+
+	if (s < 0)
+		return cut_off(e, FN_SC_BAD_OFF);
+	if (d->len > e->slot_size)
+		return cut_off(e, FN_SC_BAD_LEN);
+	if (e->state[s] != FN_SLOT_PEER)
+		return cut_off(e, FN_SC_BAD_OWNER);
+	e->state[s] = FN_SLOT_HELD;
+	p->slot = (uint32_t)s;
+	p->len = d->len;
+	p->data = e->bulk + d->off;
+	return 0;
+}
+
+int fn_stream_recv_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
+{
+	struct fn_desc d[BURST_MAX];
+	uint64_t bytes = 0;
+	int k;
+
+	if (e->broken)
+		return -EPIPE;
+	if (n > BURST_MAX)
+		n = BURST_MAX;
+	k = fn_ring_dequeue_burst(&e->data, d, n);
+	if (k < 0)
+		return cut_off(e, FN_SC_BAD_RING);
+	for (int i = 0; i < k; i++) {
+		if (recv_one(e, &d[i], &p[i]) < 0)
+			return -EPIPE;
+		bytes += p[i].len;
+	}
+	if (k) {
+		ctr_add(e, FN_SC_PKTS, (uint64_t)k);
+		ctr_add(e, FN_SC_BYTES, bytes);
+		ctr_add(e, FN_SC_BURSTS, 1);
+	}
+	return k;
+}
+
+int fn_stream_ack_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
+{
+	struct fn_desc d[BURST_MAX];
+
+	if (e->broken)
+		return -EPIPE;
+	if (!pkts_give(e, p, n, FN_SLOT_HELD))
+		return -EINVAL;
+	for (unsigned done = 0; done < n;) {
+		unsigned k = n - done < BURST_MAX ? n - done : BURST_MAX;
+		for (unsigned i = 0; i < k; i++) {
+			uint32_t s = p[done + i].slot;
+			d[i].off = s * e->slot_size;
+			d[i].len = 0;
+		}
+		if (fn_ring_enqueue_burst(&e->ret, d, k) != (int)k)
+			return cut_off(e, FN_SC_BAD_RING);
+		done += k;
+	}
+	if (n && fn_ring_wake(&e->ret))
+		ctr_add(e, FN_SC_WAKEUPS, 1);
+	return (int)n;
+}
+
+unsigned fn_stream_pending(struct fn_endpoint *e)
+{
+	/* A source waits for acks on ret; a sink for frames on data. */
+	struct fn_ring *r = e->is_source ? &e->ret : &e->data;
+	unsigned n = fn_ring_count(r);
+
+	if (r->broken && !e->broken)
+		cut_off(e, FN_SC_BAD_RING);
+	return n;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+/* Spin until work, the deadline, or (adaptive) the spin budget is spent.
+ * Yields now and then: a peer pinned to our own core must get to run. */
+static int wait_spin(struct fn_endpoint *e, int64_t until)
+{
+	for (uint32_t i = 1;; i++) {
+		if (fn_stream_pending(e))
+			return 1;
+		if (e->broken)
+			return -EPIPE;
+		cpu_relax();
+		if (i % BUSY_YIELD == 0) {
+			sched_yield();
+			if (now_ns() >= until)
+				return 0;
+		}
+	}
+}
+
+/* Sleep on the futex until work or the deadline, at most one slice, so
+ * that a peer that died without waking us is noticed by our caller. */
+static int wait_sleep(struct fn_endpoint *e, int64_t until)
+{
+	struct fn_ring *r = e->is_source ? &e->ret : &e->data;
+	int64_t left = until - now_ns();
+
+	if (left <= 0)
+		return 0;
+	if (left > WAIT_SLICE_NS)
+		left = WAIT_SLICE_NS;
+	ctr_add(e, FN_SC_SLEEPS, 1);
+	if (fn_ring_sleep(r, left) > 0)
+		return 1;
+	if (r->broken || e->broken)
+		return e->broken ? -EPIPE : cut_off(e, FN_SC_BAD_RING);
+	/* Timeout, signal or stale wake-up: the caller decides what next. */
+	return 0;
+}
+
+int fn_stream_wait(struct fn_endpoint *e, int64_t timeout_ns)
+{
+	int64_t start = now_ns();
+	int64_t until = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+	int r;
+
+	if (e->broken)
+		return -EPIPE;
+	if (fn_stream_pending(e))
+		return 1;
+	switch (e->poll) {
+	case FN_POLL_BUSY:
+		return wait_spin(e, until);
+	case FN_POLL_ADAPTIVE: {
+		int64_t spin_until = start + e->spin_ns;
+		r = wait_spin(e, spin_until < until ? spin_until : until);
+		if (r != 0)
+			return r;
+		return wait_sleep(e, until);
+	}
+	case FN_POLL_EVENT:
+	default:
+		return wait_sleep(e, until);
+	}
+}
