@@ -1,0 +1,47 @@
+/*
+ * Options shared by every fragnet lwIP profile (included by each
+ * profile's lwipopts.h).  lwIP runs in the stack process's single loop:
+ * NO_SYS, raw API only, timers called from the loop.
+ */
+#ifndef FRAGNET_LWIP_COMMON_H
+#define FRAGNET_LWIP_COMMON_H
+
+#define NO_SYS				1
+#define SYS_LIGHTWEIGHT_PROT		0
+#define LWIP_NETCONN			0
+#define LWIP_SOCKET			0
+#define LWIP_IPV4			1
+#define LWIP_IPV6			0
+#define LWIP_ARP			1
+#define LWIP_ETHERNET			1
+#define LWIP_ICMP			1
+#define LWIP_RAW			0
+#define LWIP_DHCP			0
+#define LWIP_AUTOIP			0
+#define LWIP_IGMP			0
+#define LWIP_DNS			0
+#define IP_FORWARD			0
+#define IP_REASSEMBLY			1
+#define IP_FRAG				1
+#define LWIP_NETIF_STATUS_CALLBACK	0
+#define LWIP_SINGLE_NETIF		1
+#define LWIP_STATS			0	/* fragnet counts on its stats page */
+#define LWIP_DEBUG_TIMERNAMES		0
+
+/* Heap-backed pools: their limits come from the topology config at run time
+ * (max_tcp ...), enforced by the stack, not fixed at compile time. */
+#define MEM_LIBC_MALLOC			1
+#define MEMP_MEM_MALLOC			1
+#define MEM_ALIGNMENT			8
+
+#define ETHARP_TABLE_MATCH_NETIF	0
+#define ARP_TABLE_SIZE			64
+#define ARP_QUEUEING			1
+#define ETH_PAD_SIZE			0
+#define PBUF_POOL_SIZE			4096
+#define PBUF_POOL_BUFSIZE		1536
+
+#define CHECKSUM_GEN_IP			1
+#define CHECKSUM_CHECK_IP		1
+
+#endif

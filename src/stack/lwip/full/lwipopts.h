@@ -1,0 +1,22 @@
+/* lwIP profile "full": IPv4, ARP, ICMP, TCP, UDP (Redis over TCP). */
+#ifndef FRAGNET_LWIPOPTS_H
+#define FRAGNET_LWIPOPTS_H
+
+#include "../common.h"
+
+#define LWIP_UDP			1
+#define LWIP_TCP			1
+#define TCP_MSS				1460
+#define TCP_WND				(32 * TCP_MSS)
+#define TCP_SND_BUF			(32 * TCP_MSS)
+#define TCP_SND_QUEUELEN		(4 * TCP_SND_BUF / TCP_MSS)
+#define TCP_QUEUE_OOSEQ			1
+#define LWIP_TCP_KEEPALIVE		1
+#define LWIP_WND_SCALE			1
+#define TCP_RCV_SCALE			2
+#define TCP_LISTEN_BACKLOG		1
+#define MEMP_NUM_TCP_PCB		10240
+#define MEMP_NUM_TCP_SEG		65536
+#define MEMP_NUM_UDP_PCB		64
+
+#endif
