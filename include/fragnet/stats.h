@@ -6,15 +6,21 @@
  * maps it itself read-only.  The component registers named counters and
  * bumps them; `fragnet stats` reads them at any time.
  *
- * LAYOUT:
- *     +------------------------------------------------------------+
+ * LAYOUT (capacity = (size - 64) / 64; the supervisor's size, not the page's):
+ *     +------------------------------------------------------------+ 0
  *     | magic, version, size, capacity   (S: supervisor, const)    |
  *     | count        (W) counters published, release-stored        |
  *     | pipeline     (S)                                           |
  *     | component[32] (S)                                          |
+ *     +------------------------------------------------------------+ 64
+ *     | value[0..capacity-1]  (W) uint64, 8 B each                 |
+ *     +------------------------------------------------------------+ 64 + 8 * capacity
+ *     | name[0..capacity-1]   (W) char[FN_STATS_NAME_MAX] each     |
  *     +------------------------------------------------------------+
- *     | ctr[0..capacity-1]: name[56] (W), value (W)   64 B each     |
- *     +------------------------------------------------------------+
+ *
+ *   Values are contiguous, so a block of n counters registered together
+ *   is a plain _Atomic uint64_t[n] (what fn_stats_block() returns and
+ *   fn_stream_bind_counters() takes).
  *
  *   (W) is written by the component only.  A counter's name is written
  *   before count is release-stored past it (R1); the reader's acquire load
@@ -34,13 +40,8 @@
 #include <stdint.h>
 
 #define FN_STATS_MAGIC		0x54534e46u	/* "FNST" */
-#define FN_STATS_VERSION	1u
+#define FN_STATS_VERSION	2u	/* 2: values apart from names */
 #define FN_STATS_NAME_MAX	56
-
-struct fn_stats_ctr {
-	char name[FN_STATS_NAME_MAX];		/* W */
-	_Atomic uint64_t value;			/* W */
-};
 
 struct fn_stats_page {
 	uint32_t magic;				/* S */
@@ -51,8 +52,11 @@ struct fn_stats_page {
 	int32_t pipeline;			/* S */
 	char component[32];			/* S */
 	uint8_t pad[8];
-	struct fn_stats_ctr ctr[];
+	_Atomic uint64_t value[];		/* W, [capacity]; names follow */
 };
+
+/* Bytes per counter: its value and its name. */
+#define FN_STATS_CTR_BYTES	(sizeof(uint64_t) + FN_STATS_NAME_MAX)
 
 /* Supervisor: a sealed memfd of `size` bytes with the header written. */
 int fn_stats_create(const char *component, int pipeline, uint32_t size);

@@ -51,8 +51,8 @@
  * POLL MODES (per endpoint, the side that waits):
  *   busy      spin; yield the cpu every few thousand empty polls, so that a
  *             peer on the same core still runs.
- *   adaptive  spin for spin_ns (default FN_ADAPTIVE_SPIN_NS), then sleep on
- *             the ring's futex.
+ *   adaptive  spin for spin_ns (default FN_ADAPTIVE_SPIN_NS), yielding the
+ *             cpu every few dozen polls, then sleep on the ring's futex.
  *   event     sleep on the futex at once.
  *   The producer side wakes a sleeping peer, whatever its own mode.
  */
@@ -141,7 +141,7 @@ struct fn_endpoint {
 	bool broken;
 	enum fn_poll poll;
 	uint32_t spin_ns;
-	uint32_t idle_polls;	/* busy mode: empty polls since last yield */
+	uint32_t idle_polls;	/* empty polls since the last sched_yield() */
 	uint8_t *state;		/* per slot, FN_SLOT_* */
 	uint32_t *free;		/* source: stack of free slots */
 	uint32_t nfree;
@@ -208,7 +208,9 @@ int fn_stream_ack_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n);
 /*
  * Wait, per the endpoint's poll mode, until there is work: frames to
  * receive (sink) or acks to reclaim (source).  timeout_ns < 0 waits
- * forever.  Returns 1 when there is work, 0 on timeout or signal, -EPIPE.
+ * forever, 0 only polls.  Returns 1 when there is work, 0 on timeout or
+ * signal, -EPIPE.  Asleep on the futex it also returns 0 after at most
+ * 100 ms, so that its caller can check on a peer that died silently.
  */
 int fn_stream_wait(struct fn_endpoint *e, int64_t timeout_ns);
 
@@ -216,7 +218,7 @@ int fn_stream_wait(struct fn_endpoint *e, int64_t timeout_ns);
 unsigned fn_stream_pending(struct fn_endpoint *e);
 
 /* Point the endpoint's counters at ctr[FN_SC_COUNT] (a stats page block),
- * carrying the current values over. */
+ * carrying the current values over.  NULL (a full stats page) is ignored. */
 void fn_stream_bind_counters(struct fn_endpoint *e, _Atomic uint64_t *ctr);
 
 const char *fn_poll_name(enum fn_poll p);

@@ -21,7 +21,14 @@ static uint32_t stats_capacity(uint32_t size)
 {
 	if (size < sizeof(struct fn_stats_page))
 		return 0;
-	return (size - sizeof(struct fn_stats_page)) / sizeof(struct fn_stats_ctr);
+	return (size - sizeof(struct fn_stats_page)) / FN_STATS_CTR_BYTES;
+}
+
+/* Name i of a page with cap counters: the names follow value[cap]. */
+static char *stats_name_at(const struct fn_stats_page *p, uint32_t cap,
+			   uint32_t i)
+{
+	return (char *)&p->value[cap] + (size_t)i * FN_STATS_NAME_MAX;
 }
 
 int fn_stats_create(const char *component, int pipeline, uint32_t size)
@@ -116,7 +123,7 @@ static void stats_name(char *dst, const char *prefix, const char *name)
 _Atomic uint64_t *fn_stats_block(struct fn_stats_page *p, const char *prefix,
 				 const char *const *names, unsigned n)
 {
-	uint32_t count;
+	uint32_t count, cap;
 
 	if (!p) {
 		_Atomic uint64_t *priv = calloc(n ? n : 1, sizeof(*priv));
@@ -126,18 +133,20 @@ _Atomic uint64_t *fn_stats_block(struct fn_stats_page *p, const char *prefix,
 	}
 	/* Only we write count; relaxed is enough to read our own store. */
 	count = atomic_load_explicit(&p->count, memory_order_relaxed);
-	if (count > p->capacity || n > p->capacity - count) {
+	cap = p->capacity;
+	if (count > cap || n > cap - count) {
 		errno = ENOSPC;
 		return NULL;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		stats_name(p->ctr[count + i].name, prefix, names[i]);
-		atomic_store_explicit(&p->ctr[count + i].value, 0,
+		stats_name(stats_name_at(p, cap, count + i), prefix,
+			   names[i]);
+		atomic_store_explicit(&p->value[count + i], 0,
 				      memory_order_relaxed);
 	}
 	/* R1: names before count; pairs with A1 in fn_stats_read(). */
 	atomic_store_explicit(&p->count, count + n, memory_order_release);
-	return &p->ctr[count].value;
+	return &p->value[count];
 }
 
 _Atomic uint64_t *fn_stats_counter(struct fn_stats_page *p, const char *name)
@@ -171,8 +180,8 @@ unsigned fn_stats_read(const struct fn_stats_page *p, uint32_t size,
 	if (count > cap)
 		count = cap;
 	for (uint32_t i = 0; i < count; i++) {
-		stats_sanitise(name, p->ctr[i].name);
-		fn(arg, name, fn_ctr_get(&p->ctr[i].value));
+		stats_sanitise(name, stats_name_at(p, cap, i));
+		fn(arg, name, fn_ctr_get(&p->value[i]));
 	}
 	return count;
 }

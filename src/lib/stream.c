@@ -24,7 +24,9 @@
 #include "fragnet/stream.h"
 
 #define PAGE		4096u
-#define BUSY_YIELD	4096u	/* empty polls between sched_yield()s */
+#define BUSY_YIELD	4096u	/* busy: empty polls between sched_yield()s */
+#define ADAPTIVE_YIELD	64u	/* adaptive: the same, while it spins */
+#define SPIN_CHECK	64u	/* empty polls between clock reads */
 #define WAIT_SLICE_NS	100000000	/* re-check the clock this often asleep */
 
 const char *const fn_stream_ctr_names[FN_SC_COUNT] = {
@@ -211,6 +213,12 @@ int fn_link_attach(struct fn_link *l, int fd, enum fn_link_side side,
 		return -errno;
 	if (sb.st_size < (off_t)sizeof(struct fn_link_hdr))
 		return -EBADMSG;
+	/* A peer that could shrink the memfd would make our next access to
+	 * the mapping SIGBUS: take only regions sealed as fn_link_create()
+	 * seals them. */
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return -EBADMSG;
 	l->size = (uint64_t)sb.st_size;
 	l->base = mmap(NULL, l->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (l->base == MAP_FAILED)
@@ -249,6 +257,9 @@ void fn_link_detach(struct fn_link *l)
 
 void fn_stream_bind_counters(struct fn_endpoint *e, _Atomic uint64_t *ctr)
 {
+	/* fn_stats_block() returns NULL on a full page: keep counting here. */
+	if (!ctr)
+		return;
 	for (int i = 0; i < FN_SC_COUNT; i++)
 		atomic_store_explicit(&ctr[i], fn_ctr_get(&e->ctr[i]),
 				      memory_order_relaxed);
@@ -495,20 +506,33 @@ static inline void cpu_relax(void)
 }
 
 /* Spin until work, the deadline, or (adaptive) the spin budget is spent.
- * Yields now and then: a peer pinned to our own core must get to run. */
+ * The clock is read every SPIN_CHECK polls (a PAUSE costs 10-40 ns, so
+ * BUSY_YIELD polls can take well over 100 us, far past spin_ns).  Empty
+ * polls are counted across calls in idle_polls, so that a caller that
+ * waits with short timeouts still yields: a peer pinned to our own core
+ * must get to run.  Adaptive mode yields every ADAPTIVE_YIELD polls (about
+ * 2 us): its peer may share our core (placement compact), and then all of
+ * spin_ns spent spinning delays the very frame or ack we wait for.  A
+ * yield with nobody else to run is one cheap syscall. */
 static int wait_spin(struct fn_endpoint *e, int64_t until)
 {
+	uint32_t yield_every = e->poll == FN_POLL_BUSY ? BUSY_YIELD :
+							 ADAPTIVE_YIELD;
+
 	for (uint32_t i = 1;; i++) {
-		if (fn_stream_pending(e))
+		if (fn_stream_pending(e)) {
+			e->idle_polls = 0;
 			return 1;
+		}
 		if (e->broken)
 			return -EPIPE;
 		cpu_relax();
-		if (i % BUSY_YIELD == 0) {
+		if (++e->idle_polls >= yield_every) {
+			e->idle_polls = 0;
 			sched_yield();
-			if (now_ns() >= until)
-				return 0;
 		}
+		if (i % SPIN_CHECK == 0 && now_ns() >= until)
+			return 0;
 	}
 }
 
@@ -517,8 +541,15 @@ static int wait_spin(struct fn_endpoint *e, int64_t until)
 static int wait_sleep(struct fn_endpoint *e, int64_t until)
 {
 	struct fn_ring *r = e->is_source ? &e->ret : &e->data;
-	int64_t left = until - now_ns();
+	int64_t left;
 
+	/* A spin that yielded may end long after the peer delivered: look
+	 * again, so that SLEEPS counts only waits that can really sleep. */
+	if (fn_stream_pending(e))
+		return 1;
+	if (e->broken)
+		return -EPIPE;
+	left = until - now_ns();
 	if (left <= 0)
 		return 0;
 	if (left > WAIT_SLICE_NS)
@@ -535,13 +566,18 @@ static int wait_sleep(struct fn_endpoint *e, int64_t until)
 int fn_stream_wait(struct fn_endpoint *e, int64_t timeout_ns)
 {
 	int64_t start = now_ns();
-	int64_t until = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+	int64_t until = timeout_ns < 0 || timeout_ns > INT64_MAX - start ?
+			INT64_MAX : start + timeout_ns;
 	int r;
 
 	if (e->broken)
 		return -EPIPE;
 	if (fn_stream_pending(e))
 		return 1;
+	if (e->broken)
+		return -EPIPE;
+	if (timeout_ns == 0)
+		return 0;
 	switch (e->poll) {
 	case FN_POLL_BUSY:
 		return wait_spin(e, until);
