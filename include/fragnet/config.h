@@ -2,10 +2,12 @@
  * fragnet/config.h - the topology file, parsed with inih into one struct.
  *
  * A topology is a NIC with N queues and N pipelines {driver i, stack i,
- * app i}.  Example (every key, with its default, is in config/README.md):
+ * app i}.  Example, condensed (a real file has one key = value per line;
+ * every key, with its default, is in config/README.md):
  *
  *     [topology]
  *     name      = kvs                 ; run dir /run/fragnet/kvs, DPDK prefix
+ *     run_dir   = /run/fragnet/kvs    ; default FN_RUN_ROOT/name
  *     pipelines = 2
  *     placement = compact             ; compact | spread
  *     poll      = adaptive            ; busy | adaptive | event
@@ -37,7 +39,11 @@
  * ERRORS: fn_config_load() stops at the first bad input and leaves one
  * message in err, always "FILE:LINE: [section] key: what is wrong" (LINE 0
  * for a check that spans the file, e.g. a missing required key), and
- * returns -EINVAL.  Nothing is half-loaded: on error *cfg is zeroed.
+ * returns -EINVAL.  A problem with a whole section drops the key
+ * ("FILE:LINE: [section]: ..."), one with a line that is no key at all
+ * drops both ("FILE:LINE: ...").  A file that cannot be read gives
+ * "FILE: cannot open: <strerror>" (or "cannot read") and -errno.  Nothing
+ * is half-loaded: on error *cfg is zeroed.
  */
 #ifndef FRAGNET_CONFIG_H
 #define FRAGNET_CONFIG_H
@@ -151,6 +157,13 @@ int fn_config_load_string(struct fn_config *cfg, const char *name,
  * outside single quotes) into argv, after expanding {pipeline} and
  * {run_dir}.  Writes the strings into buf.  Returns argc, or -E2BIG /
  * -EINVAL (unterminated quote).
+ *
+ * Placeholders expand inside quotes too, and what they expand to is one
+ * piece of its word (a run_dir with a space stays one argument); \{ keeps
+ * a brace literal.  argv[argc] is set to NULL, so max_argv counts that
+ * NULL: FN_MAX_ARGS + 1 entries hold the most args a topology may have
+ * (fn_config_load() rejects more than FN_MAX_ARGS, and bad quoting, with
+ * the line number).  -E2BIG if argv or buf is too small.
  */
 int fn_config_split_args(const char *args, unsigned pipeline,
 			 const char *run_dir, char *buf, size_t bufsize,

@@ -1,0 +1,1535 @@
+/*
+ * config.c - the topology file (see fragnet/config.h for the contract and
+ * config/README.md for every key).
+ *
+ * Call sequence:
+ *   fn_config_load()          read the whole file (so that messages can
+ *   fn_config_load_string()   quote it), then load_text():
+ *     set_defaults()          every static default
+ *     ini_parse_stream()      inih, fed by our own reader:
+ *       read_line()           counts lines, rejects over-long lines and NUL
+ *                             bytes, and looks at each line the way inih
+ *                             will (classify_line): [section] headers are
+ *                             validated here because inih never calls the
+ *                             handler for a section without keys, and
+ *                             syntax errors are caught here so that they
+ *                             carry the section they are in
+ *       on_key()              one key = value, or one continuation line
+ *     finish()                defaults that depend on other keys, the
+ *                             [pipeline N] overrides, whole-file checks
+ *
+ * The first error wins and stops the parse; on any error *cfg is zeroed.
+ * Called by the supervisor (fragnet up), the unit tests and the fuzzer.
+ * Not thread-safe only in the sense that cfg and err belong to the caller;
+ * there is no global state.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fragnet/config.h"
+#include "fragnet/log.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define MAX_FILE_SIZE	(1u << 20)	/* a topology is a few hundred bytes */
+#define SHOWN_MAX	48		/* characters of a bad value quoted back */
+
+/* Sections.  NIC..APP are in enum fn_role order (role = sec - SEC_NIC). */
+enum sec {
+	SEC_NONE = -1,		/* before the first header */
+	SEC_TOPOLOGY,
+	SEC_RESTART,
+	SEC_LINK,
+	SEC_NIC,
+	SEC_DRIVER,
+	SEC_STACK,
+	SEC_APP,
+	SEC_PIPELINE,		/* [pipeline N] */
+	SEC_ROLE,		/* key table only: any of [nic]..[app] */
+};
+
+_Static_assert(SEC_DRIVER - SEC_NIC == FN_ROLE_DRIVER &&
+	       SEC_APP - SEC_NIC == FN_ROLE_APP, "role sections out of order");
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "link fields");
+
+/* Duplicate tracking has one slot per fixed section and per pipeline. */
+#define NSLOTS		(SEC_PIPELINE + FN_MAX_PIPELINES)
+
+static const char *const sec_names[] = {
+	"topology", "restart", "link", "nic", "driver", "stack", "app",
+};
+
+/* Fields of struct fn_component_conf, for the [pipeline N] resolution. */
+enum field { F_NONE, F_EXEC, F_ARGS, F_POLL, F_CPU };
+
+struct load_state;
+struct key_def;
+typedef int parse_fn(struct load_state *st, const struct key_def *k,
+		     const char *v, void *dst);
+
+struct key_def {
+	int8_t sec;		/* enum sec */
+	int8_t role;		/* [pipeline N] <role>_* keys; else -1 */
+	int8_t field;		/* enum field, for role keys */
+	const char *name;
+	parse_fn *parse;
+	size_t off;		/* into the struct key_dst() picks */
+	const void *aux;	/* struct range for integers */
+};
+
+struct range {
+	unsigned long long min, max;
+};
+
+/* An args value is checked once all its continuation lines are in. */
+struct pending_args {
+	char *args;		/* NULL: nothing pending */
+	unsigned line;
+	int sec;
+	unsigned pidx;
+	const struct key_def *k;
+};
+
+static parse_fn parse_name, parse_path, parse_uint, parse_placement,
+	parse_poll, parse_log_level, parse_slots, parse_slot_size, parse_pmd,
+	parse_mac, parse_ifname, parse_ip4_prefix, parse_ip4, parse_pci,
+	parse_profile, parse_user, parse_bool, parse_exec, parse_args,
+	parse_cpu;
+
+static const struct range r_pipelines = { 1, FN_MAX_PIPELINES };
+static const struct range r_backoff = { 1, 600000 };
+static const struct range r_backoff_max = { 1, 3600000 };
+static const struct range r_loop_limit = { 1, 1000 };
+static const struct range r_loop_window = { 1, 86400 };
+static const struct range r_stop = { 1, 600000 };
+static const struct range r_queues = { 1, FN_MAX_PIPELINES };
+static const struct range r_mbufs = { 512, 1u << 24 };
+/* lwIP counts its pools in u16_t. */
+static const struct range r_max_tcp = { 1, 65535 };
+
+#define CFG(f)		offsetof(struct fn_config, f)
+#define COMP(f)		offsetof(struct fn_component_conf, f)
+#define KEY(s, n, p, o, a)	{ s, -1, F_NONE, n, p, o, a }
+#define ROLE_KEY(f, n, p, o)	{ SEC_ROLE, -1, f, n, p, o, NULL }
+#define PIPE_KEYS(r, n) \
+	{ SEC_PIPELINE, r, F_EXEC, n "_exec", parse_exec, COMP(exec), NULL }, \
+	{ SEC_PIPELINE, r, F_ARGS, n "_args", parse_args, COMP(args), NULL }, \
+	{ SEC_PIPELINE, r, F_POLL, n "_poll", parse_poll, COMP(poll), NULL }, \
+	{ SEC_PIPELINE, r, F_CPU, n "_cpu", parse_cpu, COMP(cpu), NULL }
+
+static const struct key_def keys[] = {
+	KEY(SEC_TOPOLOGY, "name", parse_name, CFG(name), NULL),
+	KEY(SEC_TOPOLOGY, "run_dir", parse_path, CFG(run_dir), NULL),
+	KEY(SEC_TOPOLOGY, "pipelines", parse_uint, CFG(npipelines),
+	    &r_pipelines),
+	KEY(SEC_TOPOLOGY, "placement", parse_placement, CFG(placement), NULL),
+	KEY(SEC_TOPOLOGY, "poll", parse_poll, CFG(poll), NULL),
+	KEY(SEC_TOPOLOGY, "log_level", parse_log_level, CFG(log_level), NULL),
+	KEY(SEC_RESTART, "backoff_ms", parse_uint, CFG(restart.backoff_ms),
+	    &r_backoff),
+	KEY(SEC_RESTART, "backoff_max_ms", parse_uint,
+	    CFG(restart.backoff_max_ms), &r_backoff_max),
+	KEY(SEC_RESTART, "crash_loop_limit", parse_uint,
+	    CFG(restart.crash_loop_limit), &r_loop_limit),
+	KEY(SEC_RESTART, "crash_loop_window_s", parse_uint,
+	    CFG(restart.crash_loop_window_s), &r_loop_window),
+	KEY(SEC_RESTART, "stop_timeout_ms", parse_uint,
+	    CFG(restart.stop_timeout_ms), &r_stop),
+	KEY(SEC_LINK, "slots", parse_slots, CFG(link.slots), NULL),
+	KEY(SEC_LINK, "slot_size", parse_slot_size, CFG(link.slot_size), NULL),
+	KEY(SEC_NIC, "pmd", parse_pmd, CFG(nic.pmd), NULL),
+	KEY(SEC_NIC, "queues", parse_uint, CFG(nic.queues), &r_queues),
+	KEY(SEC_NIC, "mac", parse_mac, CFG(nic.mac), NULL),
+	KEY(SEC_NIC, "ifname", parse_ifname, CFG(nic.ifname), NULL),
+	KEY(SEC_NIC, "address", parse_ip4_prefix, CFG(nic.address), NULL),
+	KEY(SEC_NIC, "pci", parse_pci, CFG(nic.pci), NULL),
+	KEY(SEC_NIC, "mbufs", parse_uint, CFG(nic.mbufs), &r_mbufs),
+	KEY(SEC_STACK, "profile", parse_profile, CFG(stack.profile), NULL),
+	KEY(SEC_STACK, "address", parse_ip4_prefix, CFG(stack.address), NULL),
+	KEY(SEC_STACK, "gateway", parse_ip4, CFG(stack.gateway), NULL),
+	KEY(SEC_STACK, "max_tcp", parse_uint, CFG(stack.max_tcp), &r_max_tcp),
+	KEY(SEC_APP, "user", parse_user, CFG(app.user), NULL),
+	KEY(SEC_APP, "preload", parse_bool, CFG(app.preload), NULL),
+	ROLE_KEY(F_EXEC, "exec", parse_exec, COMP(exec)),
+	ROLE_KEY(F_ARGS, "args", parse_args, COMP(args)),
+	ROLE_KEY(F_POLL, "poll", parse_poll, COMP(poll)),
+	ROLE_KEY(F_CPU, "cpu", parse_cpu, COMP(cpu)),
+	{ SEC_PIPELINE, -1, F_CPU, "cpu", parse_cpu, 0, NULL },
+	PIPE_KEYS(FN_ROLE_DRIVER, "driver"),
+	PIPE_KEYS(FN_ROLE_STACK, "stack"),
+	PIPE_KEYS(FN_ROLE_APP, "app"),
+};
+
+#define NKEYS		ARRAY_SIZE(keys)
+
+struct load_state {
+	struct fn_config *cfg;
+	const char *file;		/* as the caller named it */
+	char *err;
+	bool failed;
+	int dirlen;			/* of cfg->path; -1: no directory */
+	/* the reader */
+	const char *pos, *end;
+	unsigned lineno;
+	bool cont;			/* this line continues the last key */
+	/* where we are; mirrors inih's own state */
+	int sec;
+	unsigned pidx;
+	char sec_raw[50];		/* inih's own copy, for a self-check */
+	bool have_prev;			/* inih's prev_name is set */
+	const struct key_def *prev;
+	struct pending_args pending;
+	unsigned seen[NSLOTS][NKEYS];	/* line of each key, 0 = unset */
+	unsigned pipe_line[FN_MAX_PIPELINES];	/* first [pipeline N] line */
+	int pipe_cpu[FN_MAX_PIPELINES];	/* [pipeline N] cpu */
+};
+
+/* --- messages ------------------------------------------------------------ */
+
+/* v, shortened and made printable, for quoting back in a message. */
+static const char *shown(const char *v, char buf[SHOWN_MAX + 4])
+{
+	size_t i;
+
+	for (i = 0; v[i] && i < SHOWN_MAX; i++)
+		buf[i] = isprint((unsigned char)v[i]) ? v[i] : '?';
+	strcpy(buf + i, v[i] ? "..." : "");
+	return buf;
+}
+
+static void vfail_at(struct load_state *st, unsigned line, const char *sec,
+		     const char *key, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (st->failed)
+		return;
+	st->failed = true;
+	if (!sec)
+		n = snprintf(st->err, FN_CONFIG_ERR_MAX, "%s:%u: ",
+			     st->file, line);
+	else if (!key)
+		n = snprintf(st->err, FN_CONFIG_ERR_MAX, "%s:%u: [%s]: ",
+			     st->file, line, sec);
+	else
+		n = snprintf(st->err, FN_CONFIG_ERR_MAX, "%s:%u: [%s] %s: ",
+			     st->file, line, sec, key);
+	if (n >= 0 && n < FN_CONFIG_ERR_MAX)
+		vsnprintf(st->err + n, FN_CONFIG_ERR_MAX - n, fmt, ap);
+}
+
+/* Records the first error only: "FILE:LINE: [sec] key: message". */
+__attribute__((format(printf, 5, 6)))
+static int fail_at(struct load_state *st, unsigned line, const char *sec,
+		   const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail_at(st, line, sec, key, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *sec_label(int sec, unsigned pidx, char buf[32])
+{
+	if (sec == SEC_PIPELINE)
+		snprintf(buf, 32, "pipeline %u", pidx);
+	else
+		snprintf(buf, 32, "%s", sec >= 0 ? sec_names[sec] : "");
+	return buf;
+}
+
+/* An error in the value of key k on the current line. */
+__attribute__((format(printf, 3, 4)))
+static int key_fail(struct load_state *st, const struct key_def *k,
+		    const char *fmt, ...)
+{
+	char label[32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail_at(st, st->lineno, sec_label(st->sec, st->pidx, label), k->name,
+		 fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* --- the key table ------------------------------------------------------- */
+
+static bool key_in(const struct key_def *k, int sec)
+{
+	if (k->sec == SEC_ROLE)
+		return sec >= SEC_NIC && sec <= SEC_APP;
+	return k->sec == sec;
+}
+
+static const struct key_def *find_key(int sec, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (key_in(&keys[i], sec) && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static size_t field_key(int sec, int role, enum field f)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].sec == sec && keys[i].role == role &&
+		    keys[i].field == (int8_t)f)
+			break;
+	return i;	/* always found: the table has every pair we ask */
+}
+
+static unsigned slot_of(int sec, unsigned pidx)
+{
+	return sec == SEC_PIPELINE ? SEC_PIPELINE + pidx : (unsigned)sec;
+}
+
+/* Was the role field f set in section sec (a role section or pipeline)? */
+static bool field_seen(const struct load_state *st, int sec, unsigned pidx,
+		       int role, enum field f)
+{
+	int ksec = sec == SEC_PIPELINE ? SEC_PIPELINE : SEC_ROLE;
+
+	return st->seen[slot_of(sec, pidx)][field_key(ksec, role, f)] != 0;
+}
+
+static void *key_dst(struct load_state *st, const struct key_def *k)
+{
+	struct fn_config *cfg = st->cfg;
+
+	if (k->sec == SEC_ROLE)
+		return (char *)&cfg->role[st->sec - SEC_NIC] + k->off;
+	if (k->sec == SEC_PIPELINE && k->role < 0)
+		return &st->pipe_cpu[st->pidx];
+	if (k->sec == SEC_PIPELINE)
+		return (char *)&cfg->pipeline[st->pidx].comp[k->role] + k->off;
+	return (char *)cfg + k->off;
+}
+
+/* --- value parsers -------------------------------------------------------- */
+
+/* Decimal digits only: strtoull alone would take a sign, spaces and 0x. */
+static int to_ull(const char *v, unsigned long long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(v, &end, 10);
+	if (*end)
+		return -EINVAL;
+	return errno == ERANGE ? -ERANGE : 0;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static int in_range(struct load_state *st, const struct key_def *k,
+		    const char *v, const struct range *r,
+		    unsigned long long *out)
+{
+	char b[SHOWN_MAX + 4];
+	int rc = to_ull(v, out);
+
+	/* A negative or huge number is a number, just not one we take. */
+	if (rc == -ERANGE || (v[0] == '-' && all_digits(v + 1)) ||
+	    (rc == 0 && (*out < r->min || *out > r->max)))
+		return key_fail(st, k, "%s is out of range (%llu..%llu)",
+				shown(v, b), r->min, r->max);
+	if (rc)
+		return key_fail(st, k, "'%s' is not a number (%llu..%llu)",
+				shown(v, b), r->min, r->max);
+	return 0;
+}
+
+static int parse_uint(struct load_state *st, const struct key_def *k,
+		      const char *v, void *dst)
+{
+	unsigned long long x;
+
+	if (in_range(st, k, v, k->aux, &x))
+		return -1;
+	*(unsigned *)dst = (unsigned)x;
+	return 0;
+}
+
+static int parse_slots(struct load_state *st, const struct key_def *k,
+		       const char *v, void *dst)
+{
+	static const struct range r = { 1, FN_LINK_MAX_SLOTS };
+	unsigned long long x;
+
+	if (in_range(st, k, v, &r, &x))
+		return -1;
+	if (x & (x - 1))
+		return key_fail(st, k, "%llu is not a power of two (1..%u)",
+				x, FN_LINK_MAX_SLOTS);
+	*(uint32_t *)dst = (uint32_t)x;
+	return 0;
+}
+
+static int parse_slot_size(struct load_state *st, const struct key_def *k,
+			   const char *v, void *dst)
+{
+	static const struct range r = { FN_LINK_MIN_SLOT, FN_LINK_MAX_SLOT };
+	unsigned long long x;
+
+	if (in_range(st, k, v, &r, &x))
+		return -1;
+	if (x % 64)
+		return key_fail(st, k, "%llu is not a multiple of 64 (%u..%u)",
+				x, FN_LINK_MIN_SLOT, FN_LINK_MAX_SLOT);
+	*(uint32_t *)dst = (uint32_t)x;
+	return 0;
+}
+
+static int parse_cpu(struct load_state *st, const struct key_def *k,
+		     const char *v, void *dst)
+{
+	static const struct range r = { 0, CPU_SETSIZE - 1 };
+	unsigned long long x;
+
+	if (strcmp(v, "auto") == 0) {
+		*(int *)dst = FN_CPU_AUTO;
+		return 0;
+	}
+	if (in_range(st, k, v, &r, &x))
+		return -1;
+	*(int *)dst = (int)x;
+	return 0;
+}
+
+/* Index of v in the NULL-terminated names, or an error listing them. */
+static int choose(struct load_state *st, const struct key_def *k,
+		  const char *v, const char *const *names, int *out)
+{
+	char list[128] = "", b[SHOWN_MAX + 4];
+	size_t n = 0;
+
+	for (int i = 0; names[i]; i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		n += snprintf(list + n, sizeof list - n, "%s%s",
+			      i ? (names[i + 1] ? ", " : " or ") : "",
+			      names[i]);
+	}
+	return key_fail(st, k, "'%s' is not %s", shown(v, b), list);
+}
+
+static int parse_placement(struct load_state *st, const struct key_def *k,
+			   const char *v, void *dst)
+{
+	static const char *const names[] = { "compact", "spread", NULL };
+	int i;
+
+	if (choose(st, k, v, names, &i))
+		return -1;
+	*(enum fn_placement *)dst = (enum fn_placement)i;
+	return 0;
+}
+
+static int parse_pmd(struct load_state *st, const struct key_def *k,
+		     const char *v, void *dst)
+{
+	static const char *const names[] = { "tap", "pci", NULL };
+	int i;
+
+	if (choose(st, k, v, names, &i))
+		return -1;
+	*(enum fn_pmd *)dst = (enum fn_pmd)i;
+	return 0;
+}
+
+static int parse_profile(struct load_state *st, const struct key_def *k,
+			 const char *v, void *dst)
+{
+	static const char *const names[] = { "full", "udp", NULL };
+	int i;
+
+	if (choose(st, k, v, names, &i))
+		return -1;
+	snprintf(dst, sizeof(((struct fn_stack_conf *)0)->profile), "%s",
+		 names[i]);
+	return 0;
+}
+
+static int parse_bool(struct load_state *st, const struct key_def *k,
+		      const char *v, void *dst)
+{
+	static const char *const names[] = {
+		"no", "yes", "false", "true", "off", "on", "0", "1", NULL
+	};
+	char b[SHOWN_MAX + 4];
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (strcmp(v, names[i]) == 0)
+			break;
+	if (!names[i])
+		return key_fail(st, k, "'%s' is not yes or no", shown(v, b));
+	*(bool *)dst = i & 1;
+	return 0;
+}
+
+static int parse_poll(struct load_state *st, const struct key_def *k,
+		      const char *v, void *dst)
+{
+	char b[SHOWN_MAX + 4];
+
+	if (fn_poll_parse(v, dst) != 0)
+		return key_fail(st, k, "'%s' is not busy, adaptive or event",
+				shown(v, b));
+	return 0;
+}
+
+static int parse_log_level(struct load_state *st, const struct key_def *k,
+			   const char *v, void *dst)
+{
+	char b[SHOWN_MAX + 4];
+
+	if (fn_log_level_parse(v, dst) != 0)
+		return key_fail(st, k, "'%s' is not error, warn, info or debug",
+				shown(v, b));
+	return 0;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= FN_NAME_MAX)
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789_-") == n;
+}
+
+static int parse_name(struct load_state *st, const struct key_def *k,
+		      const char *v, void *dst)
+{
+	char b[SHOWN_MAX + 4];
+
+	if (!valid_name(v))
+		return key_fail(st, k, "'%s' is not a valid name: use 1..%d of "
+				"A-Z a-z 0-9 _ -", shown(v, b), FN_NAME_MAX - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int parse_ifname(struct load_state *st, const struct key_def *k,
+			const char *v, void *dst)
+{
+	char b[SHOWN_MAX + 4];
+	size_t n = strlen(v);
+	bool ok = n > 0 && n < 16 && strcmp(v, ".") && strcmp(v, "..");
+
+	/* The kernel's dev_valid_name() rules. */
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isgraph((unsigned char)v[i]) && v[i] != '/' && v[i] != ':';
+	if (!ok)
+		return key_fail(st, k, "'%s' is not an interface name: 1..15 "
+				"characters, no '/', ':' or whitespace",
+				shown(v, b));
+	strcpy(dst, v);
+	return 0;
+}
+
+static int parse_user(struct load_state *st, const struct key_def *k,
+		      const char *v, void *dst)
+{
+	char b[SHOWN_MAX + 4];
+	size_t n = strlen(v);
+
+	/* Whether the user exists is the supervisor's check, at spawn. */
+	if (n >= sizeof(((struct fn_app_conf *)0)->user) || v[0] == '-' ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		   "0123456789._-") != n)
+		return key_fail(st, k, "'%s' is not a user name: up to 31 of "
+				"A-Z a-z 0-9 . _ -, not starting with '-' "
+				"(empty: run as root)", shown(v, b));
+	strcpy(dst, v);
+	return 0;
+}
+
+static int hexval(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0'
+					  : tolower((unsigned char)c) - 'a' + 10;
+}
+
+static int parse_mac(struct load_state *st, const struct key_def *k,
+		     const char *v, void *dst)
+{
+	uint8_t *mac = dst;
+	char b[SHOWN_MAX + 4];
+
+	for (int i = 0; i < 6; i++) {
+		const char *p = v + 3 * i;
+
+		if (strlen(v) != 17 || !isxdigit((unsigned char)p[0]) ||
+		    !isxdigit((unsigned char)p[1]) || (i < 5 && p[2] != ':'))
+			return key_fail(st, k, "'%s' is not a MAC address: six "
+					"hex pairs separated by ':', e.g. "
+					"02:00:00:00:00:01", shown(v, b));
+		mac[i] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
+	}
+	if (mac[0] & 1)
+		return key_fail(st, k, "%s is a multicast address; a port needs "
+				"a unicast one (first byte even, e.g. "
+				"02:00:00:00:00:01)", v);
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return key_fail(st, k, "00:00:00:00:00:00 is not a usable "
+				"address; e.g. 02:00:00:00:00:01");
+	return 0;
+}
+
+/* s[0..n) as an IPv4 address in network order; inet_pton takes no length. */
+static int ip4_addr(const char *s, size_t n, uint32_t *out)
+{
+	char buf[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	if (n >= sizeof buf)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return -1;
+	*out = a.s_addr;
+	return 0;
+}
+
+/* 0.0.0.0 means "unset" in struct fn_ip4, so it cannot be an address. */
+static bool ip4_unicast(uint32_t a)
+{
+	uint32_t h = ntohl(a);
+
+	return h != 0 && (h >> 28) < 14 && h != 0xffffffffu;
+}
+
+static int check_unicast(struct load_state *st, const struct key_def *k,
+			 const char *v, uint32_t a)
+{
+	char b[SHOWN_MAX + 4];
+
+	if (!ip4_unicast(a))
+		return key_fail(st, k, "%s is not a unicast address",
+				shown(v, b));
+	return 0;
+}
+
+static int parse_ip4(struct load_state *st, const struct key_def *k,
+		     const char *v, void *dst)
+{
+	char b[SHOWN_MAX + 4];
+
+	if (strchr(v, '/'))
+		return key_fail(st, k, "'%s': write the address without a "
+				"/prefix, e.g. 10.77.0.1", shown(v, b));
+	if (ip4_addr(v, strlen(v), dst))
+		return key_fail(st, k, "'%s' is not an IPv4 address, e.g. "
+				"10.77.0.1", shown(v, b));
+	return check_unicast(st, k, v, *(uint32_t *)dst);
+}
+
+static int parse_ip4_prefix(struct load_state *st, const struct key_def *k,
+			    const char *v, void *dst)
+{
+	static const struct range r = { 0, 32 };
+	struct fn_ip4 *ip = dst;
+	const char *slash = strchr(v, '/');
+	unsigned long long prefix;
+	char b[SHOWN_MAX + 4];
+
+	if (!slash || ip4_addr(v, (size_t)(slash - v), &ip->addr))
+		return key_fail(st, k, "'%s' is not an IPv4 address with a "
+				"prefix length, e.g. 10.77.0.2/24",
+				shown(v, b));
+	if (in_range(st, k, slash + 1, &r, &prefix))
+		return -1;
+	ip->prefix = (uint8_t)prefix;
+	return check_unicast(st, k, v, ip->addr);
+}
+
+static int parse_pci(struct load_state *st, const struct key_def *k,
+		     const char *v, void *dst)
+{
+	static const char shape[] = "xxxx:xx:xx.d";
+	char b[SHOWN_MAX + 4], *out = dst;
+	bool ok = strlen(v) == sizeof shape - 1;
+
+	for (size_t i = 0; ok && i < sizeof shape - 1; i++) {
+		if (shape[i] == 'x')
+			ok = isxdigit((unsigned char)v[i]);
+		else if (shape[i] == 'd')
+			ok = v[i] >= '0' && v[i] <= '7';
+		else
+			ok = v[i] == shape[i];
+	}
+	/* A PCI device number is 5 bits. */
+	if (ok && hexval(v[8]) * 16 + hexval(v[9]) > 0x1f)
+		ok = false;
+	if (!ok)
+		return key_fail(st, k, "'%s' is not a PCI address DDDD:BB:DD.F "
+				"(device 00..1f, function 0..7), e.g. "
+				"0000:01:00.0 as lspci -D prints it",
+				shown(v, b));
+	for (size_t i = 0; v[i]; i++)
+		out[i] = (char)tolower((unsigned char)v[i]);
+	return 0;
+}
+
+/* Relative to the config file, not to the cwd of whoever runs fragnet. */
+static int resolve_path(struct load_state *st, const struct key_def *k,
+			const char *v, char out[PATH_MAX])
+{
+	int n;
+
+	if (v[0] == '/' || st->dirlen < 0)
+		n = snprintf(out, PATH_MAX, "%s", v);
+	else
+		n = snprintf(out, PATH_MAX, "%.*s/%s", st->dirlen,
+			     st->cfg->path, v);
+	if (n < 0 || n >= PATH_MAX)
+		return key_fail(st, k, "path is longer than %d characters",
+				PATH_MAX - 1);
+	return 0;
+}
+
+static int parse_path(struct load_state *st, const struct key_def *k,
+		      const char *v, void *dst)
+{
+	if (!*v)
+		return key_fail(st, k, "needs a directory path");
+	return resolve_path(st, k, v, dst);
+}
+
+static int parse_exec(struct load_state *st, const struct key_def *k,
+		      const char *v, void *dst)
+{
+	char b[SHOWN_MAX + 4];
+
+	if (!*v || strcmp(v, "none") == 0) {
+		*(char *)dst = '\0';
+		return 0;
+	}
+	/* Almost always "exec = prog --flag": arguments belong in args. */
+	for (const char *p = v; *p; p++)
+		if (isspace((unsigned char)*p))
+			return key_fail(st, k, "'%s' contains whitespace; put "
+					"arguments in args", shown(v, b));
+	return resolve_path(st, k, v, dst);
+}
+
+static int parse_args(struct load_state *st, const struct key_def *k,
+		      const char *v, void *dst)
+{
+	if (strlen(v) >= FN_ARGS_MAX)
+		return key_fail(st, k, "longer than %d characters",
+				FN_ARGS_MAX - 1);
+	strcpy(dst, v);
+	st->pending = (struct pending_args){
+		.args = dst, .line = st->lineno, .sec = st->sec,
+		.pidx = st->pidx, .k = k,
+	};
+	return 0;
+}
+
+/* --- args splitting -------------------------------------------------------- */
+
+struct split {
+	const char *s;		/* input cursor */
+	char *out, *end;	/* output cursor and end of buf */
+	unsigned pipeline;
+	const char *run_dir;
+	const char *why;	/* what made it -EINVAL */
+};
+
+static int put(struct split *sp, const char *s, size_t n)
+{
+	if (n > (size_t)(sp->end - sp->out))
+		return -E2BIG;
+	memcpy(sp->out, s, n);
+	sp->out += n;
+	return 0;
+}
+
+/* At a '{': a placeholder, or a literal brace. */
+static int put_placeholder(struct split *sp)
+{
+	char num[16];
+
+	if (strncmp(sp->s, "{pipeline}", 10) == 0) {
+		sp->s += 10;
+		snprintf(num, sizeof num, "%u", sp->pipeline);
+		return put(sp, num, strlen(num));
+	}
+	if (strncmp(sp->s, "{run_dir}", 9) == 0) {
+		sp->s += 9;
+		return put(sp, sp->run_dir, strlen(sp->run_dir));
+	}
+	return put(sp, sp->s++, 1);
+}
+
+/*
+ * One word, from its first character to the next unquoted space.
+ * Placeholders expand inside quotes too; what they expand to is never split
+ * or unquoted again.  A backslash (outside '...') takes the next character
+ * literally, so \{pipeline} stays as written.
+ */
+static int split_word(struct split *sp)
+{
+	char quote = 0;
+	int rc = 0;
+
+	while (*sp->s && !rc) {
+		char c = *sp->s;
+
+		if (!quote && isspace((unsigned char)c))
+			break;
+		if (c == quote || (!quote && (c == '\'' || c == '"'))) {
+			quote = c == quote ? 0 : c;
+			sp->s++;
+		} else if (c == '\\' && quote != '\'') {
+			if (!sp->s[1]) {
+				sp->why = "ends in a lone backslash";
+				return -EINVAL;
+			}
+			rc = put(sp, sp->s + 1, 1);
+			sp->s += 2;
+		} else if (c == '{') {
+			rc = put_placeholder(sp);
+		} else {
+			rc = put(sp, sp->s++, 1);
+		}
+	}
+	if (!rc && quote) {
+		sp->why = quote == '"' ? "unterminated \" quote"
+				       : "unterminated ' quote";
+		return -EINVAL;
+	}
+	return rc ? rc : put(sp, "", 1);
+}
+
+static int split_args(struct split *sp, char *argv[], unsigned max_argv)
+{
+	unsigned argc = 0;
+	int rc;
+
+	for (;;) {
+		while (isspace((unsigned char)*sp->s))
+			sp->s++;
+		if (!*sp->s)
+			break;
+		if (argc + 1 >= max_argv)
+			return -E2BIG;	/* argv[argc] must stay for the NULL */
+		argv[argc++] = sp->out;
+		rc = split_word(sp);
+		if (rc)
+			return rc;
+	}
+	if (max_argv == 0)
+		return -E2BIG;
+	argv[argc] = NULL;
+	return (int)argc;
+}
+
+int fn_config_split_args(const char *args, unsigned pipeline,
+			 const char *run_dir, char *buf, size_t bufsize,
+			 char *argv[], unsigned max_argv)
+{
+	struct split sp = {
+		.s = args ? args : "", .out = buf, .end = buf + bufsize,
+		.pipeline = pipeline, .run_dir = run_dir ? run_dir : "",
+	};
+
+	return split_args(&sp, argv, max_argv);
+}
+
+/*
+ * Quoting and the argument count do not depend on what the placeholders
+ * expand to, so args are checked here, where the error has a line number.
+ * Expanded with an empty run_dir, args never grow past their own length.
+ */
+static int check_args(struct load_state *st)
+{
+	struct pending_args p = st->pending;
+	char buf[2 * FN_ARGS_MAX], label[32], *argv[FN_MAX_ARGS + 1];
+	struct split sp = {
+		.s = p.args, .out = buf, .end = buf + sizeof buf,
+		.pipeline = FN_MAX_PIPELINES - 1, .run_dir = "",
+	};
+	int rc;
+
+	if (!p.args)
+		return 0;
+	st->pending.args = NULL;
+	rc = split_args(&sp, argv, FN_MAX_ARGS + 1);
+	if (rc >= 0)
+		return 0;
+	sec_label(p.sec, p.pidx, label);
+	if (rc == -E2BIG)
+		return fail_at(st, p.line, label, p.k->name, "more than %d "
+			       "arguments", FN_MAX_ARGS);
+	return fail_at(st, p.line, label, p.k->name, "%s; quote with '...' or "
+		       "\"...\", escape with \\", sp.why);
+}
+
+/* --- lines and sections ---------------------------------------------------- */
+
+/* inih's ini_find_chars_or_comment(): the first of chars, or an inline
+ * comment (';' after whitespace), or the end of s. */
+static const char *find_stop(const char *s, const char *chars)
+{
+	bool was_space = false;
+
+	for (; *s; s++) {
+		if ((chars && strchr(chars, *s)) || (was_space && *s == ';'))
+			break;
+		was_space = isspace((unsigned char)*s);
+	}
+	return s;
+}
+
+static int unknown_section(struct load_state *st, const char *text)
+{
+	char b[SHOWN_MAX + 4];
+
+	return fail_at(st, st->lineno, shown(text, b), NULL, "unknown section; "
+		       "sections are topology, restart, link, nic, driver, "
+		       "stack, app and pipeline N");
+}
+
+/* "pipeline N": index N, at most FN_MAX_PIPELINES - 1 (pipelines is
+ * checked once the whole file is in). */
+static int pipeline_section(struct load_state *st, const char *text,
+			    const char *idx)
+{
+	unsigned long long x;
+	char b[SHOWN_MAX + 4], bi[SHOWN_MAX + 4];
+	int rc;
+
+	if (!*idx)
+		return fail_at(st, st->lineno, "pipeline", NULL, "missing "
+			       "index; write [pipeline N], N in 0..%d",
+			       FN_MAX_PIPELINES - 1);
+	rc = to_ull(idx, &x);
+	if (rc == -EINVAL)
+		return fail_at(st, st->lineno, shown(text, b), NULL, "'%s' is "
+			       "not a pipeline index (0..%d)", shown(idx, bi),
+			       FN_MAX_PIPELINES - 1);
+	if (rc || x >= FN_MAX_PIPELINES)
+		return fail_at(st, st->lineno, shown(text, b), NULL,
+			       "index %s is out of range (0..%d)",
+			       shown(idx, bi), FN_MAX_PIPELINES - 1);
+	st->sec = SEC_PIPELINE;
+	st->pidx = (unsigned)x;
+	if (!st->pipe_line[x])
+		st->pipe_line[x] = st->lineno;
+	return 0;
+}
+
+/* The text between '[' and ']', trimmed. */
+static int set_section(struct load_state *st, char *text)
+{
+	char *end = text + strlen(text);
+
+	while (end > text && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	while (isspace((unsigned char)*text))
+		text++;
+	for (int i = 0; i < SEC_PIPELINE; i++) {
+		if (strcmp(text, sec_names[i]) == 0) {
+			st->sec = i;
+			return 0;
+		}
+	}
+	if (strncmp(text, "pipeline", 8) == 0 &&
+	    (!text[8] || isspace((unsigned char)text[8]))) {
+		char *idx = text + 8;
+
+		while (isspace((unsigned char)*idx))
+			idx++;
+		return pipeline_section(st, text, idx);
+	}
+	return unknown_section(st, text);
+}
+
+/* s is just past the '['. */
+static void header_line(struct load_state *st, const char *s)
+{
+	const char *close = find_stop(s, "]"), *rest;
+	char text[INI_MAX_LINE];
+
+	if (*close != ']') {
+		fail_at(st, st->lineno, NULL, NULL, "section header without "
+			"a closing ']'");
+		return;
+	}
+	rest = close + 1;
+	while (isspace((unsigned char)*rest))
+		rest++;
+	/* inih ignores anything after the ']'; we only allow a comment. */
+	if (*rest && *rest != ';' && *rest != '#') {
+		fail_at(st, st->lineno, NULL, NULL, "text after the section "
+			"header; only a ; or # comment may follow ']'");
+		return;
+	}
+	snprintf(text, sizeof text, "%.*s", (int)(close - s), s);
+	snprintf(st->sec_raw, sizeof st->sec_raw, "%.49s", text);
+	if (set_section(st, text) == 0)
+		st->have_prev = false;	/* as inih forgets prev_name */
+}
+
+static void key_line(struct load_state *st, const char *s)
+{
+	const char *eq = find_stop(s, "=:");
+	char label[32], b[SHOWN_MAX + 4], text[INI_MAX_LINE];
+	size_t n = strlen(s);
+
+	if (*eq == '=' || *eq == ':')
+		return;
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	snprintf(text, sizeof text, "%.*s", (int)n, s);
+	s = text;
+	if (st->sec == SEC_NONE)
+		fail_at(st, st->lineno, NULL, NULL, "'%s' is neither "
+			"'key = value', a [section] header nor a comment",
+			shown(s, b));
+	else
+		fail_at(st, st->lineno, sec_label(st->sec, st->pidx, label),
+			NULL, "'%s' is neither 'key = value', a [section] "
+			"header nor a comment", shown(s, b));
+}
+
+/*
+ * Look at a line the way ini_parse_stream() will: blank and ; # comment
+ * lines, then (inih's INI_ALLOW_MULTILINE) an indented line after a key
+ * continues that key, then [section], then key = value.
+ */
+static void classify_line(struct load_state *st, char *line)
+{
+	const char *s = line;
+
+	if (st->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;		/* a UTF-8 BOM, which inih skips */
+	while (isspace((unsigned char)*s))
+		s++;
+	st->cont = false;
+	if (!*s || *s == ';' || *s == '#')
+		return;
+	if (st->have_prev && s > line) {
+		st->cont = true;
+		return;
+	}
+	if (check_args(st))
+		return;
+	if (*s == '[')
+		header_line(st, s + 1);
+	else
+		key_line(st, s);
+}
+
+/* inih's line reader, over st->pos..end.  Each call is one line, so
+ * st->lineno is inih's line number too. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_state *st = stream;
+	const char *nl;
+	size_t len, body, max;
+
+	if (st->failed || st->pos >= st->end)
+		return NULL;
+	nl = memchr(st->pos, '\n', (size_t)(st->end - st->pos));
+	len = nl ? (size_t)(nl - st->pos) + 1 : (size_t)(st->end - st->pos);
+	body = len - (nl != NULL);
+	st->lineno++;
+	if (memchr(st->pos, '\0', len)) {
+		fail_at(st, st->lineno, NULL, NULL, "line contains a NUL byte");
+		return NULL;
+	}
+	/* inih would split a longer line in two.  Our own buffers are
+	 * INI_MAX_LINE too, whatever the library was built with. */
+	max = (size_t)(num < INI_MAX_LINE ? num : INI_MAX_LINE);
+	if (max < 2 || body > max - 2) {
+		fail_at(st, st->lineno, NULL, NULL, "line is longer than %zu "
+			"characters; continue args on indented lines",
+			max < 2 ? 0 : max - 2);
+		return NULL;
+	}
+	memcpy(str, st->pos, len);
+	str[len] = '\0';
+	st->pos += len;
+	classify_line(st, str);
+	return st->failed ? NULL : str;
+}
+
+/* --- keys ------------------------------------------------------------------ */
+
+static int unknown_key(struct load_state *st, const char *name)
+{
+	char list[400] = "", label[32], b[SHOWN_MAX + 4];
+	size_t n = 0;
+
+	sec_label(st->sec, st->pidx, label);
+	if (st->sec == SEC_PIPELINE && strncmp(name, "nic_", 4) == 0)
+		return fail_at(st, st->lineno, label, shown(name, b), "one nic "
+			       "serves all pipelines; set it in [nic]");
+	for (size_t i = 0; i < NKEYS && n < sizeof list; i++)
+		if (key_in(&keys[i], st->sec))
+			n += snprintf(list + n, sizeof list - n, "%s%s",
+				      n ? ", " : "", keys[i].name);
+	return fail_at(st, st->lineno, label, shown(name, b), "unknown key; "
+		       "[%s] takes %s", st->sec == SEC_PIPELINE ? "pipeline N"
+		       : label, list);
+}
+
+static int set_key(struct load_state *st, const char *name, const char *value)
+{
+	const struct key_def *k;
+	unsigned *seen;
+	char b[SHOWN_MAX + 4], label[32];
+
+	if (st->sec == SEC_NONE)
+		return fail_at(st, st->lineno, "", shown(name, b), "key before "
+			       "the first [section] header");
+	if (!*name)
+		return fail_at(st, st->lineno, sec_label(st->sec, st->pidx,
+			       label), NULL, "missing key name before '='");
+	k = find_key(st->sec, name);
+	if (!k)
+		return unknown_key(st, name);
+	st->prev = k;
+	seen = &st->seen[slot_of(st->sec, st->pidx)][k - keys];
+	if (*seen)
+		return key_fail(st, k, "duplicate key (first set on line %u)",
+				*seen);
+	*seen = st->lineno;
+	return k->parse(st, k, value, key_dst(st, k));
+}
+
+/* An indented line after a key: Python configparser style, as inih does. */
+static int continue_key(struct load_state *st, const char *name,
+			const char *value)
+{
+	const struct key_def *k = st->prev;
+	char line[INI_MAX_LINE], *end;
+	size_t n;
+
+	if (!k || strcmp(name, k->name) != 0 ||
+	    (k->field == F_ARGS && !st->pending.args))
+		return fail_at(st, st->lineno, NULL, NULL, "internal error: "
+			       "continuation of an unexpected key");
+	if (k->field != F_ARGS)
+		return key_fail(st, k, "this indented line would continue the "
+				"value; only args may span lines, so remove "
+				"the indentation");
+	/* inih 55 keeps inline comments on continuation lines; later ones
+	 * strip them.  Strip them either way. */
+	snprintf(line, sizeof line, "%s", value);
+	end = (char *)find_stop(line, NULL);
+	while (end > line && isspace((unsigned char)end[-1]))
+		end--;
+	*end = '\0';
+	n = strlen(st->pending.args);
+	if (n + 1 + strlen(line) >= FN_ARGS_MAX)
+		return key_fail(st, k, "longer than %d characters",
+				FN_ARGS_MAX - 1);
+	st->pending.args[n] = ' ';
+	strcpy(st->pending.args + n + 1, line);
+	return 0;
+}
+
+static int on_key(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	struct load_state *st = user;
+
+	/* We go by st->sec (inih truncates section names to 49 characters),
+	 * but inih must agree with read_line() on where sections begin. */
+	if (st->failed)
+		return 0;
+	if (strcmp(section, st->sec_raw) != 0)
+		return fail_at(st, st->lineno, NULL, NULL, "internal error: "
+			       "inih sees another section here") == 0;
+	if (st->cont)
+		return continue_key(st, name, value) == 0;
+	st->have_prev = true;
+	return set_key(st, name, value) == 0;
+}
+
+/* --- defaults and whole-file checks ----------------------------------------- */
+
+static void set_defaults(struct fn_config *cfg)
+{
+	static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+
+	cfg->npipelines = 1;
+	cfg->placement = FN_PLACE_COMPACT;
+	cfg->poll = FN_POLL_ADAPTIVE;
+	cfg->log_level = FN_LOG_INFO;
+	cfg->restart = (struct fn_restart_conf){
+		.backoff_ms = 100, .backoff_max_ms = 5000,
+		.crash_loop_limit = 5, .crash_loop_window_s = 30,
+		.stop_timeout_ms = 3000,
+	};
+	cfg->link.slots = 1024;
+	cfg->link.slot_size = 2048;
+	cfg->nic.pmd = FN_PMD_TAP;
+	memcpy(cfg->nic.mac, mac, sizeof mac);
+	cfg->nic.mbufs = 8192;
+	strcpy(cfg->stack.profile, "full");
+	cfg->stack.max_tcp = 10000;
+	cfg->app.preload = true;
+	for (int r = 0; r < FN_ROLE_COUNT; r++)
+		cfg->role[r].cpu = FN_CPU_AUTO;
+}
+
+static bool seen(const struct load_state *st, int sec, const char *name)
+{
+	return st->seen[sec][find_key(sec, name) - keys] != 0;
+}
+
+/* Default name: the file name the caller gave, without ".conf". */
+static int default_name(struct load_state *st)
+{
+	const char *base = strrchr(st->file, '/');
+	char name[PATH_MAX], b[SHOWN_MAX + 4];
+	size_t n;
+
+	base = base ? base + 1 : st->file;
+	n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".conf") == 0)
+		n -= 5;
+	snprintf(name, sizeof name, "%.*s", (int)n, base);
+	if (!valid_name(name))
+		return fail_at(st, 0, "topology", "name", "the file name gives "
+			       "'%s', which is not a valid name (1..%d of A-Z "
+			       "a-z 0-9 _ -); set name in [topology]",
+			       shown(name, b), FN_NAME_MAX - 1);
+	strcpy(st->cfg->name, name);
+	return 0;
+}
+
+static int derived_defaults(struct load_state *st)
+{
+	struct fn_config *cfg = st->cfg;
+
+	if (!seen(st, SEC_TOPOLOGY, "name") && default_name(st))
+		return -1;
+	if (!seen(st, SEC_TOPOLOGY, "run_dir"))
+		snprintf(cfg->run_dir, sizeof cfg->run_dir, "%s/%s",
+			 FN_RUN_ROOT, cfg->name);
+	if (!seen(st, SEC_NIC, "queues"))
+		cfg->nic.queues = cfg->npipelines;
+	if (!seen(st, SEC_NIC, "ifname"))
+		snprintf(cfg->nic.ifname, sizeof cfg->nic.ifname, "fn-%.12s",
+			 cfg->name);
+	for (int r = 0; r < FN_ROLE_COUNT; r++)
+		if (!field_seen(st, SEC_NIC + r, 0, -1, F_POLL))
+			cfg->role[r].poll = cfg->poll;
+	return 0;
+}
+
+static int check_pipeline_sections(struct load_state *st)
+{
+	unsigned n = st->cfg->npipelines;
+	char label[32];
+
+	for (unsigned p = n; p < FN_MAX_PIPELINES; p++)
+		if (st->pipe_line[p])
+			return fail_at(st, st->pipe_line[p],
+				       sec_label(SEC_PIPELINE, p, label), NULL,
+				       "index %u is out of range; [topology] "
+				       "pipelines = %u allows %s%u", p, n,
+				       n > 1 ? "0.." : "only ", n - 1);
+	return 0;
+}
+
+/* Section default, then [pipeline N] cpu, then [pipeline N] <role>_*. */
+static void resolve_comp(struct load_state *st, unsigned p, int r)
+{
+	struct fn_component_conf *c = &st->cfg->pipeline[p].comp[r];
+	const struct fn_component_conf *def = &st->cfg->role[r];
+	unsigned slot = slot_of(SEC_PIPELINE, p);
+
+	if (r == FN_ROLE_NIC) {
+		*c = *def;
+		return;
+	}
+	if (!field_seen(st, SEC_PIPELINE, p, r, F_EXEC))
+		memcpy(c->exec, def->exec, sizeof c->exec);
+	if (!field_seen(st, SEC_PIPELINE, p, r, F_ARGS))
+		memcpy(c->args, def->args, sizeof c->args);
+	if (!field_seen(st, SEC_PIPELINE, p, r, F_POLL))
+		c->poll = def->poll;
+	if (field_seen(st, SEC_PIPELINE, p, r, F_CPU))
+		return;
+	if (st->seen[slot][field_key(SEC_PIPELINE, -1, F_CPU)])
+		c->cpu = st->pipe_cpu[p];
+	else
+		c->cpu = def->cpu;
+}
+
+static int check_restart(struct load_state *st)
+{
+	const struct fn_restart_conf *r = &st->cfg->restart;
+
+	if (r->backoff_max_ms < r->backoff_ms)
+		return fail_at(st, 0, "restart", "backoff_max_ms", "%u is below "
+			       "backoff_ms = %u; the delay starts at backoff_ms "
+			       "and doubles up to backoff_max_ms",
+			       r->backoff_max_ms, r->backoff_ms);
+	return 0;
+}
+
+static int check_nic(struct load_state *st)
+{
+	const struct fn_config *cfg = st->cfg;
+	bool pci = cfg->nic.pmd == FN_PMD_PCI;
+
+	if (cfg->role[FN_ROLE_NIC].exec[0] &&
+	    cfg->nic.queues != cfg->npipelines)
+		return fail_at(st, 0, "nic", "queues", "%u, but pipelines = %u; "
+			       "driver i serves queue i, so they must match "
+			       "(leave queues out)", cfg->nic.queues,
+			       cfg->npipelines);
+	if (pci && !seen(st, SEC_NIC, "pci"))
+		return fail_at(st, 0, "nic", "pci", "required with pmd = pci, "
+			       "e.g. pci = 0000:01:00.0");
+	if (!pci && seen(st, SEC_NIC, "pci"))
+		return fail_at(st, 0, "nic", "pci", "only used with pmd = pci; "
+			       "remove it or set pmd = pci");
+	if (pci && seen(st, SEC_NIC, "ifname"))
+		return fail_at(st, 0, "nic", "ifname", "names the kernel side "
+			       "of a tap; remove it with pmd = pci");
+	if (pci && seen(st, SEC_NIC, "address"))
+		return fail_at(st, 0, "nic", "address", "is the kernel side of "
+			       "a tap; remove it with pmd = pci");
+	return 0;
+}
+
+static bool runs(const struct load_state *st, int role, unsigned *p)
+{
+	for (*p = 0; *p < st->cfg->npipelines; (*p)++)
+		if (st->cfg->pipeline[*p].comp[role].exec[0])
+			return true;
+	return false;
+}
+
+static int check_stack(struct load_state *st)
+{
+	const struct fn_stack_conf *s = &st->cfg->stack;
+	const struct fn_ip4 *nic = &st->cfg->nic.address;
+	uint32_t mask = s->address.prefix ?
+		htonl(~0u << (32 - s->address.prefix)) : 0;
+	unsigned p;
+
+	if (!s->address.addr && runs(st, FN_ROLE_STACK, &p))
+		return fail_at(st, 0, "stack", "address", "required: pipeline "
+			       "%u runs a stack (e.g. address = 10.77.0.2/24)",
+			       p);
+	if (s->gateway && !s->address.addr)
+		return fail_at(st, 0, "stack", "gateway", "needs [stack] "
+			       "address");
+	if (s->gateway && ((s->gateway ^ s->address.addr) & mask))
+		return fail_at(st, 0, "stack", "gateway", "not in the subnet "
+			       "of [stack] address (/%u); the gateway must be "
+			       "on the link", s->address.prefix);
+	if (nic->addr && nic->addr == s->address.addr)
+		return fail_at(st, 0, "nic", "address", "same as [stack] "
+			       "address; the tap's kernel side needs its own");
+	return 0;
+}
+
+/* An app with preload has its sockets served by its pipeline's stack. */
+static int check_apps(struct load_state *st)
+{
+	const struct fn_config *cfg = st->cfg;
+	char label[32];
+
+	if (!cfg->app.preload)
+		return 0;
+	for (unsigned p = 0; p < cfg->npipelines; p++) {
+		const struct fn_component_conf *c = cfg->pipeline[p].comp;
+		bool own = field_seen(st, SEC_PIPELINE, p, FN_ROLE_APP, F_EXEC);
+
+		if (!c[FN_ROLE_APP].exec[0] || c[FN_ROLE_STACK].exec[0])
+			continue;
+		return fail_at(st, 0, own ? sec_label(SEC_PIPELINE, p, label)
+			       : "app", own ? "app_exec" : "exec", "pipeline %u "
+			       "runs an app with preload = yes but no stack to "
+			       "serve its sockets; run a stack or set preload "
+			       "= no", p);
+	}
+	return 0;
+}
+
+static int finish(struct load_state *st)
+{
+	if (check_args(st) || check_pipeline_sections(st) ||
+	    derived_defaults(st))
+		return -1;
+	for (unsigned p = 0; p < st->cfg->npipelines; p++)
+		for (int r = 0; r < FN_ROLE_COUNT; r++)
+			resolve_comp(st, p, r);
+	if (check_restart(st) || check_nic(st) || check_stack(st) ||
+	    check_apps(st))
+		return -1;
+	return 0;
+}
+
+/* --- entry points ------------------------------------------------------------ */
+
+/* cfg->path: abspath if given, else file made absolute against the cwd. */
+static int set_path(struct load_state *st, const char *abspath)
+{
+	struct fn_config *cfg = st->cfg;
+	char cwd[PATH_MAX];
+	int n;
+
+	if (abspath)
+		n = snprintf(cfg->path, sizeof cfg->path, "%s", abspath);
+	else if (st->file[0] == '/' || !getcwd(cwd, sizeof cwd))
+		n = snprintf(cfg->path, sizeof cfg->path, "%s", st->file);
+	else
+		n = snprintf(cfg->path, sizeof cfg->path, "%s/%s", cwd,
+			     st->file);
+	if (n < 0 || (size_t)n >= sizeof cfg->path)
+		return fail_at(st, 0, NULL, NULL, "path is longer than %d "
+			       "characters", PATH_MAX - 1);
+	/* No '/' at all only if getcwd() failed: stay relative to the cwd. */
+	st->dirlen = strrchr(cfg->path, '/') ?
+		     (int)(strrchr(cfg->path, '/') - cfg->path) : -1;
+	return 0;
+}
+
+static int load_text(struct fn_config *cfg, const char *file,
+		     const char *abspath, const char *text, size_t len,
+		     char *err)
+{
+	struct load_state st = {
+		.cfg = cfg, .file = file, .err = err,
+		.pos = text, .end = text + len, .sec = SEC_NONE,
+	};
+	int r;
+
+	memset(cfg, 0, sizeof *cfg);
+	err[0] = '\0';
+	if (set_path(&st, abspath) == 0) {
+		set_defaults(cfg);
+		r = ini_parse_stream(read_line, &st, on_key, &st);
+		/* read_line() catches every syntax error inih would. */
+		if (r != 0 && !st.failed)
+			fail_at(&st, r > 0 ? (unsigned)r : 0, NULL, NULL,
+				"internal error: inih rejected this line (%d)",
+				r);
+		if (!st.failed)
+			finish(&st);
+	}
+	if (!st.failed)
+		return 0;
+	memset(cfg, 0, sizeof *cfg);
+	return -EINVAL;
+}
+
+int fn_config_load_string(struct fn_config *cfg, const char *name,
+			  const char *text, char err[FN_CONFIG_ERR_MAX])
+{
+	return load_text(cfg, name, NULL, text, strlen(text), err);
+}
+
+/* The whole file, NUL-terminated, in *text (caller frees). */
+static int read_file(const char *path, char **text, size_t *len, char *err)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	int rc = 0;
+
+	if (!f) {
+		rc = -errno;
+		snprintf(err, FN_CONFIG_ERR_MAX, "%s: cannot open: %s", path,
+			 strerror(-rc));
+		return rc;
+	}
+	buf = malloc(MAX_FILE_SIZE + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto err_close;
+	}
+	*len = fread(buf, 1, MAX_FILE_SIZE + 1, f);
+	if (ferror(f))
+		rc = errno ? -errno : -EIO;
+	else if (*len > MAX_FILE_SIZE)
+		rc = -EFBIG;
+	if (rc) {
+		free(buf);
+		goto err_close;
+	}
+	buf[*len] = '\0';
+	*text = buf;
+	fclose(f);
+	return 0;
+
+err_close:
+	snprintf(err, FN_CONFIG_ERR_MAX, "%s: cannot read: %s", path,
+		 rc == -EFBIG ? "larger than 1 MiB; not a topology file?"
+			      : strerror(-rc));
+	fclose(f);
+	return rc;
+}
+
+int fn_config_load(struct fn_config *cfg, const char *path,
+		   char err[FN_CONFIG_ERR_MAX])
+{
+	char abspath[PATH_MAX], *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(cfg, 0, sizeof *cfg);
+	rc = read_file(path, &text, &len, err);
+	if (rc)
+		return rc;
+	/* Relative execs follow the file itself, wherever symlinks put it. */
+	if (!realpath(path, abspath)) {
+		rc = -errno;
+		snprintf(err, FN_CONFIG_ERR_MAX, "%s: cannot open: %s", path,
+			 strerror(-rc));
+		free(text);
+		return rc;
+	}
+	rc = load_text(cfg, path, abspath, text, len, err);
+	free(text);
+	return rc;
+}
+
+const char *fn_role_name(enum fn_role r)
+{
+	static const char *const names[] = {
+		[FN_ROLE_NIC] = "nic", [FN_ROLE_DRIVER] = "driver",
+		[FN_ROLE_STACK] = "stack", [FN_ROLE_APP] = "app",
+	};
+
+	return (unsigned)r < FN_ROLE_COUNT ? names[r] : "?";
+}

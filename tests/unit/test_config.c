@@ -1,0 +1,849 @@
+/*
+ * test_config.c - the topology file parser (fragnet/config.h).
+ *
+ * Good files are checked field by field; bad ones come from one table, each
+ * row with the message it must produce.  Every failing load must leave *cfg
+ * all zero, and every teardown checks that no fd and no test_malloc()
+ * block leaked.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "fragnet/config.h"
+#include "fragnet/log.h"
+
+struct fixture {
+	struct fn_config *cfg;
+	char err[FN_CONFIG_ERR_MAX];
+	int nfds;
+};
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = test_calloc(1, sizeof *f);
+
+	f->cfg = test_malloc(sizeof *f->cfg);
+	f->nfds = count_fds();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(count_fds(), f->nfds);
+	test_free(f->cfg);
+	test_free(f);
+	return 0;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+/* Load text as name into a cfg full of garbage, so that nothing can pass
+ * by being zero already. */
+static int load(struct fixture *f, const char *name, const char *text)
+{
+	memset(f->cfg, 0xa5, sizeof *f->cfg);
+	memset(f->err, 'x', sizeof f->err);
+	return fn_config_load_string(f->cfg, name, text, f->err);
+}
+
+static void expect_ok(struct fixture *f, const char *name, const char *text)
+{
+	int rc = load(f, name, text);
+
+	if (rc != 0)
+		fail_msg("load failed: %s", f->err);
+	assert_string_equal(f->err, "");
+}
+
+static void expect_zeroed(struct fixture *f)
+{
+	assert_true(all_zero(f->cfg, sizeof *f->cfg));
+}
+
+static uint32_t ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a.s_addr;
+}
+
+/* --- good files ----------------------------------------------------------- */
+
+static void test_empty_file_gives_defaults(void **state)
+{
+	struct fixture *f = *state;
+	struct fn_config *c = f->cfg;
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
+
+	expect_ok(f, "conf/minimal.conf", "");
+	assert_string_equal(c->name, "minimal");
+	assert_string_equal(c->run_dir, "/run/fragnet/minimal");
+	assert_int_equal(c->npipelines, 1);
+	assert_int_equal(c->placement, FN_PLACE_COMPACT);
+	assert_int_equal(c->poll, FN_POLL_ADAPTIVE);
+	assert_int_equal(c->log_level, FN_LOG_INFO);
+	assert_int_equal(c->restart.backoff_ms, 100);
+	assert_int_equal(c->restart.backoff_max_ms, 5000);
+	assert_int_equal(c->restart.crash_loop_limit, 5);
+	assert_int_equal(c->restart.crash_loop_window_s, 30);
+	assert_int_equal(c->restart.stop_timeout_ms, 3000);
+	assert_int_equal(c->link.slots, 1024);
+	assert_int_equal(c->link.slot_size, 2048);
+	assert_int_equal(c->nic.pmd, FN_PMD_TAP);
+	assert_int_equal(c->nic.queues, 1);
+	assert_memory_equal(c->nic.mac, mac, 6);
+	assert_string_equal(c->nic.ifname, "fn-minimal");
+	assert_int_equal(c->nic.address.addr, 0);
+	assert_string_equal(c->nic.pci, "");
+	assert_int_equal(c->nic.mbufs, 8192);
+	assert_string_equal(c->stack.profile, "full");
+	assert_int_equal(c->stack.address.addr, 0);
+	assert_int_equal(c->stack.gateway, 0);
+	assert_int_equal(c->stack.max_tcp, 10000);
+	assert_string_equal(c->app.user, "");
+	assert_true(c->app.preload);
+	for (int r = 0; r < FN_ROLE_COUNT; r++) {
+		const struct fn_component_conf *comp = &c->pipeline[0].comp[r];
+
+		assert_string_equal(c->role[r].exec, "");
+		assert_string_equal(comp->exec, "");
+		assert_string_equal(comp->args, "");
+		assert_int_equal(comp->poll, FN_POLL_ADAPTIVE);
+		assert_int_equal(comp->cpu, FN_CPU_AUTO);
+	}
+	/* Pipelines past npipelines are left zero. */
+	assert_true(all_zero(&c->pipeline[1], sizeof c->pipeline[1]));
+}
+
+static const char full_text[] =
+	"; every key\n"
+	"# both comment styles\n"
+	"[topology]\n"
+	"name = kvs\n"
+	"run_dir = /tmp/fragnet-kvs\n"
+	"pipelines = 2\n"
+	"placement = spread\n"
+	"poll = busy\n"
+	"log_level = debug\n"
+	"\n"
+	"[restart]\n"
+	"backoff_ms = 50\n"
+	"backoff_max_ms = 800\n"
+	"crash_loop_limit = 3\n"
+	"crash_loop_window_s = 10\n"
+	"stop_timeout_ms = 1500\n"
+	"[link]\n"
+	"slots = 512\n"
+	"slot_size = 9216\n"
+	"[nic]\n"
+	"exec = /opt/fragnet/fragnet-nic\n"
+	"args = --log {run_dir}/nic.log\n"
+	"pmd = pci\n"
+	"pci = 0000:3B:00.1\n"
+	"queues = 2\n"
+	"mac = 02:AA:bb:cc:dd:0e\n"
+	"mbufs = 16384\n"
+	"cpu = 0\n"
+	"poll = event\n"
+	"[driver]\n"
+	"exec = /opt/fragnet/fragnet-driver\n"
+	"[stack]\n"
+	"exec = /opt/fragnet/fragnet-stack\n"
+	"profile = udp\n"
+	"address = 192.168.7.2/24\n"
+	"gateway = 192.168.7.1\n"
+	"max_tcp = 100\n"
+	"[app]\n"
+	"exec = /usr/bin/redis-server\n"
+	"args = --port 6379 --save \"\"\n"
+	"user = fragnet\n"
+	"preload = no\n"
+	"poll = adaptive\n";
+
+static void test_full_file(void **state)
+{
+	struct fixture *f = *state;
+	struct fn_config *c = f->cfg;
+	static const uint8_t mac[6] = { 2, 0xaa, 0xbb, 0xcc, 0xdd, 0x0e };
+
+	expect_ok(f, "full.conf", full_text);
+	assert_string_equal(c->name, "kvs");
+	assert_string_equal(c->run_dir, "/tmp/fragnet-kvs");
+	assert_int_equal(c->npipelines, 2);
+	assert_int_equal(c->placement, FN_PLACE_SPREAD);
+	assert_int_equal(c->poll, FN_POLL_BUSY);
+	assert_int_equal(c->log_level, FN_LOG_DEBUG);
+	assert_int_equal(c->restart.backoff_ms, 50);
+	assert_int_equal(c->restart.backoff_max_ms, 800);
+	assert_int_equal(c->restart.crash_loop_limit, 3);
+	assert_int_equal(c->restart.crash_loop_window_s, 10);
+	assert_int_equal(c->restart.stop_timeout_ms, 1500);
+	assert_int_equal(c->link.slots, 512);
+	assert_int_equal(c->link.slot_size, 9216);
+	assert_int_equal(c->nic.pmd, FN_PMD_PCI);
+	assert_string_equal(c->nic.pci, "0000:3b:00.1");
+	assert_int_equal(c->nic.queues, 2);
+	assert_memory_equal(c->nic.mac, mac, 6);
+	assert_int_equal(c->nic.mbufs, 16384);
+	assert_string_equal(c->role[FN_ROLE_NIC].exec,
+			    "/opt/fragnet/fragnet-nic");
+	assert_string_equal(c->role[FN_ROLE_NIC].args,
+			    "--log {run_dir}/nic.log");
+	assert_int_equal(c->role[FN_ROLE_NIC].cpu, 0);
+	assert_int_equal(c->role[FN_ROLE_NIC].poll, FN_POLL_EVENT);
+	assert_string_equal(c->stack.profile, "udp");
+	assert_int_equal(c->stack.address.addr, ip("192.168.7.2"));
+	assert_int_equal(c->stack.address.prefix, 24);
+	assert_int_equal(c->stack.gateway, ip("192.168.7.1"));
+	assert_int_equal(c->stack.max_tcp, 100);
+	assert_string_equal(c->app.user, "fragnet");
+	assert_false(c->app.preload);
+	for (unsigned p = 0; p < 2; p++) {
+		const struct fn_component_conf *comp = c->pipeline[p].comp;
+
+		assert_string_equal(comp[FN_ROLE_DRIVER].exec,
+				    "/opt/fragnet/fragnet-driver");
+		/* Roles without their own poll take [topology] poll. */
+		assert_int_equal(comp[FN_ROLE_DRIVER].poll, FN_POLL_BUSY);
+		assert_int_equal(comp[FN_ROLE_STACK].poll, FN_POLL_BUSY);
+		assert_int_equal(comp[FN_ROLE_APP].poll, FN_POLL_ADAPTIVE);
+		assert_string_equal(comp[FN_ROLE_APP].args,
+				    "--port 6379 --save \"\"");
+	}
+}
+
+static void test_pipeline_overrides(void **state)
+{
+	struct fixture *f = *state;
+	const struct fn_pipeline_conf *p;
+
+	expect_ok(f, "ovr.conf",
+		  "[topology]\npipelines = 3\n"
+		  "[driver]\nexec = /bin/drv\ncpu = 5\npoll = busy\n"
+		  "[stack]\nexec = /bin/stk\naddress = 10.0.0.2/24\n"
+		  "[app]\nexec = /bin/app\nargs = --port 6379\n"
+		  "[pipeline 1]\n"
+		  "cpu = 1\n"
+		  "stack_cpu = 2\n"
+		  "app_args = --port 6380\n"
+		  "driver_poll = event\n"
+		  "[pipeline 2]\n"
+		  "app_exec = none\n"
+		  "driver_exec = /bin/other\n"
+		  "driver_cpu = auto\n");
+	p = f->cfg->pipeline;
+	/* Pipeline 0: section defaults only. */
+	assert_string_equal(p[0].comp[FN_ROLE_DRIVER].exec, "/bin/drv");
+	assert_int_equal(p[0].comp[FN_ROLE_DRIVER].cpu, 5);
+	assert_int_equal(p[0].comp[FN_ROLE_STACK].cpu, FN_CPU_AUTO);
+	assert_string_equal(p[0].comp[FN_ROLE_APP].args, "--port 6379");
+	/* Pipeline 1: cpu for all roles, stack_cpu wins over it. */
+	assert_int_equal(p[1].comp[FN_ROLE_DRIVER].cpu, 1);
+	assert_int_equal(p[1].comp[FN_ROLE_STACK].cpu, 2);
+	assert_int_equal(p[1].comp[FN_ROLE_APP].cpu, 1);
+	assert_string_equal(p[1].comp[FN_ROLE_APP].args, "--port 6380");
+	assert_string_equal(p[1].comp[FN_ROLE_APP].exec, "/bin/app");
+	assert_int_equal(p[1].comp[FN_ROLE_DRIVER].poll, FN_POLL_EVENT);
+	assert_int_equal(p[1].comp[FN_ROLE_STACK].poll, FN_POLL_ADAPTIVE);
+	/* Pipeline 2: an app not run, another driver, un-pinned. */
+	assert_string_equal(p[2].comp[FN_ROLE_APP].exec, "");
+	assert_string_equal(p[2].comp[FN_ROLE_DRIVER].exec, "/bin/other");
+	assert_int_equal(p[2].comp[FN_ROLE_DRIVER].cpu, FN_CPU_AUTO);
+	assert_int_equal(p[2].comp[FN_ROLE_DRIVER].poll, FN_POLL_BUSY);
+	/* The section defaults themselves are untouched. */
+	assert_int_equal(f->cfg->role[FN_ROLE_DRIVER].cpu, 5);
+}
+
+static void test_pipelines_may_come_later(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_ok(f, "late.conf", "[pipeline 3]\ncpu = 3\n"
+		  "[topology]\npipelines = 4\n");
+	assert_int_equal(f->cfg->pipeline[3].comp[FN_ROLE_APP].cpu, 3);
+	assert_int_equal(f->cfg->nic.queues, 4);
+}
+
+static void test_relative_exec(void **state)
+{
+	struct fixture *f = *state;
+	const struct fn_config *c = f->cfg;
+
+	expect_ok(f, "/etc/fragnet/topo.conf",
+		  "[driver]\nexec = ../bin/fragnet-driver\n"
+		  "[stack]\nexec = fragnet-stack\naddress = 10.0.0.2/8\n"
+		  "[app]\nexec = /usr/bin/true\n"
+		  "[nic]\nexec = none\n"
+		  "[topology]\nrun_dir = run\n");
+	assert_string_equal(c->path, "/etc/fragnet/topo.conf");
+	assert_string_equal(c->role[FN_ROLE_DRIVER].exec,
+			    "/etc/fragnet/../bin/fragnet-driver");
+	assert_string_equal(c->role[FN_ROLE_STACK].exec,
+			    "/etc/fragnet/fragnet-stack");
+	assert_string_equal(c->role[FN_ROLE_APP].exec, "/usr/bin/true");
+	assert_string_equal(c->role[FN_ROLE_NIC].exec, "");
+	assert_string_equal(c->run_dir, "/etc/fragnet/run");
+	assert_string_equal(c->pipeline[0].comp[FN_ROLE_DRIVER].exec,
+			    "/etc/fragnet/../bin/fragnet-driver");
+}
+
+static void test_relative_name_uses_cwd(void **state)
+{
+	struct fixture *f = *state;
+	char cwd[PATH_MAX], want[PATH_MAX + 32];
+
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	expect_ok(f, "sub/t.conf", "[driver]\nexec = d\n");
+	snprintf(want, sizeof want, "%s/sub/t.conf", cwd);
+	assert_string_equal(f->cfg->path, want);
+	snprintf(want, sizeof want, "%s/sub/d", cwd);
+	assert_string_equal(f->cfg->role[FN_ROLE_DRIVER].exec, want);
+}
+
+static void test_derived_defaults(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_ok(f, "a-very-long-topology-name.conf",
+		  "[topology]\npipelines = 3\npoll = event\n"
+		  "[stack]\npoll = busy\n");
+	assert_string_equal(f->cfg->name, "a-very-long-topology-name");
+	/* "fn-" + name, cut to IFNAMSIZ - 1. */
+	assert_string_equal(f->cfg->nic.ifname, "fn-a-very-long-");
+	assert_int_equal(f->cfg->nic.queues, 3);
+	assert_int_equal(f->cfg->role[FN_ROLE_DRIVER].poll, FN_POLL_EVENT);
+	assert_int_equal(f->cfg->role[FN_ROLE_STACK].poll, FN_POLL_BUSY);
+	assert_int_equal(f->cfg->pipeline[2].comp[FN_ROLE_STACK].poll,
+			 FN_POLL_BUSY);
+	/* A file name without .conf is the name as it is. */
+	expect_ok(f, "/x/plain", "");
+	assert_string_equal(f->cfg->name, "plain");
+}
+
+static void test_syntax_variants(void **state)
+{
+	struct fixture *f = *state;
+
+	/* BOM, CRLF, inline ; comments, "key: value", indented first key,
+	 * a comment after a header, spaces inside the brackets. */
+	expect_ok(f, "syn.conf",
+		  "\xEF\xBB\xBF[topology] ; top\r\n"
+		  "  name = syn ; the name\r\n"
+		  "pipelines: 2\r\n"
+		  "[ link ]   # link\n"
+		  "slots=64\n"
+		  "[pipeline   1]\n"
+		  "cpu = 3\n");
+	assert_string_equal(f->cfg->name, "syn");
+	assert_int_equal(f->cfg->npipelines, 2);
+	assert_int_equal(f->cfg->link.slots, 64);
+	assert_int_equal(f->cfg->pipeline[1].comp[FN_ROLE_DRIVER].cpu, 3);
+}
+
+static void test_args_continuation(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_ok(f, "cont.conf",
+		  "[app]\n"
+		  "exec = /bin/app\n"
+		  "args = --one 1 \"a quote that\n"
+		  "; a comment line does not end it\n"
+		  "    spans lines\" ; inline comment\n"
+		  "\t--two {pipeline}\n"
+		  "preload = no\n");
+	assert_string_equal(f->cfg->role[FN_ROLE_APP].args,
+			    "--one 1 \"a quote that spans lines\" "
+			    "--two {pipeline}");
+}
+
+static void test_repeated_section_header(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_ok(f, "rep.conf", "[link]\nslots = 8\n[app]\n[link]\n"
+		  "slot_size = 128\n");
+	assert_int_equal(f->cfg->link.slots, 8);
+	assert_int_equal(f->cfg->link.slot_size, 128);
+}
+
+/* --- bad files ------------------------------------------------------------- */
+
+struct bad {
+	const char *file;	/* NULL: "bad.conf" */
+	const char *text;
+	const char *msg;	/* must appear in err */
+};
+
+#define A10	"a a a a a a a a a a "
+static const struct bad bad_rows[] = {
+	{ NULL, "[foo]\n", "bad.conf:1: [foo]: unknown section; sections "
+	  "are topology, restart, link, nic, driver, stack, app and "
+	  "pipeline N" },
+	{ NULL, "[foo]\nx = 1\n", "bad.conf:1: [foo]: unknown section" },
+	{ NULL, "[link]\nslotz = 4\n", "bad.conf:2: [link] slotz: unknown "
+	  "key; [link] takes slots, slot_size" },
+	{ NULL, "[pipeline 0]\nnic_exec = x\n", "bad.conf:2: [pipeline 0] "
+	  "nic_exec: one nic serves all pipelines; set it in [nic]" },
+	{ NULL, "[pipeline 0]\nstack_profile = udp\n", "[pipeline 0] "
+	  "stack_profile: unknown key; [pipeline N] takes cpu, driver_exec" },
+	{ NULL, "[link]\nslots = 4\nslots = 8\n", "bad.conf:3: [link] slots: "
+	  "duplicate key (first set on line 2)" },
+	{ NULL, "[link]\nslots = 4\n[app]\n[link]\nslots = 8\n",
+	  "bad.conf:5: [link] slots: duplicate key (first set on line 2)" },
+	{ NULL, "[pipeline 1]\ncpu=1\n[pipeline 01]\ncpu=2\n", "bad.conf:4: "
+	  "[pipeline 1] cpu: duplicate key" },
+	{ NULL, "[topology]\npipelines = two\n", "bad.conf:2: [topology] "
+	  "pipelines: 'two' is not a number (1..64)" },
+	{ NULL, "[topology]\npipelines = 2x\n", "'2x' is not a number" },
+	{ NULL, "[topology]\npipelines = 0x2\n", "'0x2' is not a number" },
+	{ NULL, "[topology]\npipelines = +2\n", "'+2' is not a number" },
+	{ NULL, "[topology]\npipelines =\n", "'' is not a number (1..64)" },
+	{ NULL, "[topology]\npipelines = 0\n", "[topology] pipelines: 0 is "
+	  "out of range (1..64)" },
+	{ NULL, "[topology]\npipelines = 65\n", "65 is out of range (1..64)" },
+	{ NULL, "[restart]\nbackoff_ms = 99999999999999999999999\n",
+	  "bad.conf:2: [restart] backoff_ms: 99999999999999999999999 is out "
+	  "of range (1..600000)" },
+	{ NULL, "[nic]\nmbufs = -5\n", "bad.conf:2: [nic] mbufs: -5 is out "
+	  "of range (512..16777216)" },
+	{ NULL, "[topology]\nplacement = tight\n", "bad.conf:2: [topology] "
+	  "placement: 'tight' is not compact or spread" },
+	{ NULL, "[driver]\npoll = spin\n", "bad.conf:2: [driver] poll: "
+	  "'spin' is not busy, adaptive or event" },
+	{ NULL, "[topology]\nlog_level = loud\n", "'loud' is not error, warn, "
+	  "info or debug" },
+	{ NULL, "[nic]\npmd = ixgbe\n", "[nic] pmd: 'ixgbe' is not tap or pci" },
+	{ NULL, "[stack]\nprofile = tcp\n", "'tcp' is not full or udp" },
+	{ NULL, "[app]\npreload = maybe\n", "[app] preload: 'maybe' is not yes "
+	  "or no" },
+	{ NULL, "[nic]\nmac = 02:00:00:00:00\n", "bad.conf:2: [nic] mac: "
+	  "'02:00:00:00:00' is not a MAC address: six hex pairs" },
+	{ NULL, "[nic]\nmac = 02-00-00-00-00-01\n", "is not a MAC address" },
+	{ NULL, "[nic]\nmac = 02:00:00:00:00:0g\n", "is not a MAC address" },
+	{ NULL, "[nic]\nmac = 01:00:5e:00:00:01\n", "[nic] mac: "
+	  "01:00:5e:00:00:01 is a multicast address" },
+	{ NULL, "[nic]\nmac = 00:00:00:00:00:00\n", "is not a usable address" },
+	{ NULL, "[stack]\naddress = 10.0.0.300/24\n", "bad.conf:2: [stack] "
+	  "address: '10.0.0.300/24' is not an IPv4 address with a prefix "
+	  "length, e.g. 10.77.0.2/24" },
+	{ NULL, "[stack]\naddress = 10.0.0.2\n", "'10.0.0.2' is not an IPv4 "
+	  "address with a prefix length" },
+	{ NULL, "[stack]\naddress = 10.0.0.2/33\n", "[stack] address: 33 is "
+	  "out of range (0..32)" },
+	{ NULL, "[stack]\naddress = 10.0.0.2/x\n", "'x' is not a number "
+	  "(0..32)" },
+	{ NULL, "[nic]\naddress = 224.0.0.1/4\n", "[nic] address: "
+	  "224.0.0.1/4 is not a unicast address" },
+	{ NULL, "[stack]\ngateway = 10.0.0.1/24\n", "[stack] gateway: "
+	  "'10.0.0.1/24': write the address without a /prefix" },
+	{ NULL, "[stack]\ngateway = 255.255.255.255\n", "is not a unicast "
+	  "address" },
+	{ NULL, "[stack]\ngateway = gw\n", "'gw' is not an IPv4 address" },
+	{ NULL, "[nic]\npmd = pci\npci = 01:00.0\n", "bad.conf:3: [nic] pci: "
+	  "'01:00.0' is not a PCI address DDDD:BB:DD.F" },
+	{ NULL, "[nic]\npmd = pci\npci = 0000:01:20.0\n", "is not a PCI "
+	  "address" },
+	{ NULL, "[nic]\npmd = pci\npci = 0000:01:00.8\n", "is not a PCI "
+	  "address" },
+	{ NULL, "[topology]\npipelines = 2\n[pipeline 2]\ncpu = 1\n",
+	  "bad.conf:3: [pipeline 2]: index 2 is out of range; [topology] "
+	  "pipelines = 2 allows 0..1" },
+	{ NULL, "[pipeline 1]\n[topology]\npipelines = 1\n", "bad.conf:1: "
+	  "[pipeline 1]: index 1 is out of range" },
+	{ NULL, "[pipeline x]\n", "bad.conf:1: [pipeline x]: 'x' is not a "
+	  "pipeline index (0..63)" },
+	{ NULL, "[pipeline -1]\n", "'-1' is not a pipeline index" },
+	{ NULL, "[pipeline]\n", "bad.conf:1: [pipeline]: missing index" },
+	{ NULL, "[pipeline 64]\n", "bad.conf:1: [pipeline 64]: index 64 is "
+	  "out of range (0..63)" },
+	{ NULL, "[pipeline 1 2]\n", "'1 2' is not a pipeline index" },
+	{ NULL, "[link]\nslots = 1000\n", "bad.conf:2: [link] slots: 1000 is "
+	  "not a power of two (1..65536)" },
+	{ NULL, "[link]\nslots = 131072\n", "131072 is out of range "
+	  "(1..65536)" },
+	{ NULL, "[link]\nslot_size = 100\n", "bad.conf:2: [link] slot_size: "
+	  "100 is not a multiple of 64 (64..65536)" },
+	{ NULL, "[link]\nslot_size = 32\n", "32 is out of range (64..65536)" },
+	{ NULL, "[app]\nargs = --x \"abc\n", "bad.conf:2: [app] args: "
+	  "unterminated \" quote" },
+	{ NULL, "[app]\nargs = --x 'abc\n", "unterminated ' quote" },
+	{ NULL, "[app]\nargs = abc\\\n", "[app] args: ends in a lone "
+	  "backslash" },
+	{ NULL, "[pipeline 0]\napp_args = " A10 A10 A10 "a a a\n",
+	  "bad.conf:2: [pipeline 0] app_args: more than 32 arguments" },
+	{ NULL, "[app]\nargs = 'a\n[link]\nslots = 3\n", "bad.conf:2: [app] "
+	  "args: unterminated ' quote" },
+	{ NULL, "[app]\nargs = 'a\n", "bad.conf:2: [app] args: unterminated" },
+	{ NULL, "[topology]\nname = my topo\n", "bad.conf:2: [topology] name: "
+	  "'my topo' is not a valid name: use 1..31 of A-Z a-z 0-9 _ -" },
+	{ NULL, "[topology]\nname = abcdefghijabcdefghijabcdefghij12\n",
+	  "is not a valid name" },
+	{ NULL, "[topology]\nname = kvs # main\n", "'kvs # main' is not a "
+	  "valid name" },
+	{ NULL, "[topology]\nname = kvs;main\n", "'kvs;main' is not a valid "
+	  "name" },
+	{ "my.topo.conf", "", "my.topo.conf:0: [topology] name: the file name "
+	  "gives 'my.topo', which is not a valid name" },
+	{ NULL, "[nic]\nifname = abcdefghijklmnop\n", "[nic] ifname: "
+	  "'abcdefghijklmnop' is not an interface name" },
+	{ NULL, "[nic]\nifname = a/b\n", "is not an interface name" },
+	{ NULL, "[nic]\nifname = ..\n", "is not an interface name" },
+	{ NULL, "[app]\nuser = a b\n", "[app] user: 'a b' is not a user name" },
+	{ NULL, "[app]\nuser = -rf\n", "is not a user name" },
+	{ NULL, "[driver]\ncpu = 1024\n", "[driver] cpu: 1024 is out of range "
+	  "(0..1023)" },
+	{ NULL, "[driver]\ncpu = any\n", "'any' is not a number (0..1023)" },
+	{ NULL, "[driver]\nexec = /bin/drv --fast\n", "[driver] exec: "
+	  "'/bin/drv --fast' contains whitespace; put arguments in args" },
+	{ NULL, "[topology]\nrun_dir =\n", "[topology] run_dir: needs a "
+	  "directory path" },
+	{ NULL, "slots = 4\n", "bad.conf:1: [] slots: key before the first "
+	  "[section] header" },
+	{ NULL, "[link]\nslots\n", "bad.conf:2: [link]: 'slots' is neither "
+	  "'key = value', a [section] header nor a comment" },
+	{ NULL, "garbage\n", "bad.conf:1: 'garbage' is neither" },
+	{ NULL, "[link]\n= 5\n", "bad.conf:2: [link]: missing key name "
+	  "before '='" },
+	{ NULL, "[link\nslots = 4\n", "bad.conf:1: section header without a "
+	  "closing ']'" },
+	{ NULL, "[link ; x]\n", "bad.conf:1: section header without a "
+	  "closing ']'" },
+	{ NULL, "[link] slots = 4\n", "bad.conf:1: text after the section "
+	  "header" },
+	{ NULL, "[link]\nslots = 4\n  8\n", "bad.conf:3: [link] slots: this "
+	  "indented line would continue the value; only args may span lines" },
+	{ NULL, "[link]\nslots = 4\n  [app]\n", "bad.conf:3: [link] slots: "
+	  "this indented line" },
+	{ NULL, "[app]\nargs = " A10 A10 A10 A10 A10 A10 A10 A10 A10 A10 "\n",
+	  "bad.conf:2: line is longer than 198 characters; continue args on "
+	  "indented lines" },
+	{ NULL, "[topology]\npipelines = 2\n[nic]\nexec = /bin/nic\n"
+	  "queues = 1\n", "bad.conf:0: [nic] queues: 1, but pipelines = 2; "
+	  "driver i serves queue i" },
+	{ NULL, "[nic]\npmd = pci\n", "bad.conf:0: [nic] pci: required with "
+	  "pmd = pci" },
+	{ NULL, "[nic]\npci = 0000:01:00.0\n", "bad.conf:0: [nic] pci: only "
+	  "used with pmd = pci" },
+	{ NULL, "[nic]\npmd = pci\npci = 0000:01:00.0\nifname = x\n",
+	  "bad.conf:0: [nic] ifname: names the kernel side of a tap" },
+	{ NULL, "[nic]\npmd = pci\npci = 0000:01:00.0\naddress = 10.0.0.1/24\n",
+	  "bad.conf:0: [nic] address: is the kernel side of a tap" },
+	{ NULL, "[stack]\nexec = /bin/stk\n", "bad.conf:0: [stack] address: "
+	  "required: pipeline 0 runs a stack" },
+	{ NULL, "[topology]\npipelines = 2\n[pipeline 1]\nstack_exec = s\n",
+	  "bad.conf:0: [stack] address: required: pipeline 1 runs a stack" },
+	{ NULL, "[stack]\ngateway = 10.0.0.1\n", "bad.conf:0: [stack] gateway: "
+	  "needs [stack] address" },
+	{ NULL, "[stack]\naddress = 10.0.0.2/24\ngateway = 10.0.1.1\n",
+	  "bad.conf:0: [stack] gateway: not in the subnet of [stack] address "
+	  "(/24)" },
+	{ NULL, "[stack]\naddress = 10.0.0.2/24\n[nic]\naddress = 10.0.0.2/24\n",
+	  "bad.conf:0: [nic] address: same as [stack] address" },
+	{ NULL, "[restart]\nbackoff_max_ms = 50\n", "bad.conf:0: [restart] "
+	  "backoff_max_ms: 50 is below backoff_ms = 100" },
+	{ NULL, "[app]\nexec = /bin/app\n", "bad.conf:0: [app] exec: pipeline "
+	  "0 runs an app with preload = yes but no stack" },
+	{ NULL, "[topology]\npipelines = 2\n[pipeline 1]\napp_exec = a\n",
+	  "bad.conf:0: [pipeline 1] app_exec: pipeline 1 runs an app" },
+};
+
+static void test_bad_inputs(void **state)
+{
+	struct fixture *f = *state;
+	int failures = 0;
+
+	for (size_t i = 0; i < sizeof bad_rows / sizeof bad_rows[0]; i++) {
+		const struct bad *b = &bad_rows[i];
+		int rc = load(f, b->file ? b->file : "bad.conf", b->text);
+
+		if (rc == -EINVAL && strstr(f->err, b->msg) &&
+		    all_zero(f->cfg, sizeof *f->cfg))
+			continue;
+		print_error("row %zu: rc %d, zeroed %d\n  text: %s\n  want: %s\n"
+			    "  got:  %s\n", i, rc,
+			    all_zero(f->cfg, sizeof *f->cfg), b->text, b->msg,
+			    f->err);
+		failures++;
+	}
+	assert_int_equal(failures, 0);
+}
+
+static void test_long_args_over_lines(void **state)
+{
+	struct fixture *f = *state;
+	char text[4096] = "[app]\nargs = x\n";
+
+	for (int i = 0; i < 9; i++)
+		strcat(text, "  " A10 A10 A10 A10 A10 A10 A10 A10 A10 "\n");
+	assert_int_equal(load(f, "bad.conf", text), -EINVAL);
+	assert_non_null(strstr(f->err, "bad.conf:8: [app] args: longer than "
+			       "1023 characters"));
+	expect_zeroed(f);
+}
+
+/* --- files ------------------------------------------------------------------ */
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void test_load_file(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/fn-test-config-XXXXXX", real[PATH_MAX];
+	char path[PATH_MAX + 32], want[PATH_MAX + 32];
+	static const char text[] = "[driver]\nexec = bin/drv\n";
+
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(realpath(dir, real));
+	snprintf(path, sizeof path, "%s/topo.conf", dir);
+	write_file(path, text, sizeof text - 1);
+	memset(f->cfg, 0xa5, sizeof *f->cfg);
+	assert_int_equal(fn_config_load(f->cfg, path, f->err), 0);
+	snprintf(want, sizeof want, "%s/topo.conf", real);
+	assert_string_equal(f->cfg->path, want);
+	assert_string_equal(f->cfg->name, "topo");
+	snprintf(want, sizeof want, "%s/bin/drv", real);
+	assert_string_equal(f->cfg->pipeline[0].comp[FN_ROLE_DRIVER].exec,
+			    want);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_load_file_errors(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/fn-test-config-XXXXXX", path[PATH_MAX + 32];
+	static const char nul[] = "[link]\nslots = 4\x00\n";
+	char want[PATH_MAX + 64];
+
+	assert_non_null(mkdtemp(dir));
+	/* Missing file: the path as given, and -errno. */
+	memset(f->cfg, 0xa5, sizeof *f->cfg);
+	assert_int_equal(fn_config_load(f->cfg, "no/such.conf", f->err),
+			 -ENOENT);
+	assert_string_equal(f->err, "no/such.conf: cannot open: "
+			    "No such file or directory");
+	expect_zeroed(f);
+	/* A directory opens but does not read. */
+	memset(f->cfg, 0xa5, sizeof *f->cfg);
+	assert_int_equal(fn_config_load(f->cfg, dir, f->err), -EISDIR);
+	assert_non_null(strstr(f->err, ": cannot read: Is a directory"));
+	expect_zeroed(f);
+	/* A NUL byte, and the message names the file as given. */
+	snprintf(path, sizeof path, "%s/nul.conf", dir);
+	write_file(path, nul, sizeof nul - 1);
+	memset(f->cfg, 0xa5, sizeof *f->cfg);
+	assert_int_equal(fn_config_load(f->cfg, path, f->err), -EINVAL);
+	snprintf(want, sizeof want, "%s:2: line contains a NUL byte", path);
+	assert_string_equal(f->err, want);
+	expect_zeroed(f);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* --- fn_config_split_args ----------------------------------------------------- */
+
+static int split(const char *args, char *argv[], unsigned max)
+{
+	static char buf[4096];
+
+	return fn_config_split_args(args, 7, "/run/fragnet/kvs", buf,
+				    sizeof buf, argv, max);
+}
+
+static void test_split_basic(void **state)
+{
+	char *argv[8];
+
+	(void)state;
+	assert_int_equal(split("", argv, 8), 0);
+	assert_null(argv[0]);
+	assert_int_equal(split("  \t ", argv, 8), 0);
+	assert_int_equal(split(" --port  6379 ", argv, 8), 2);
+	assert_string_equal(argv[0], "--port");
+	assert_string_equal(argv[1], "6379");
+	assert_null(argv[2]);
+}
+
+static void test_split_quotes(void **state)
+{
+	char *argv[8];
+
+	(void)state;
+	assert_int_equal(split("--save \"\" 'a b' \"c 'd'\" e\"f g\"h", argv, 8),
+			 5);
+	assert_string_equal(argv[0], "--save");
+	assert_string_equal(argv[1], "");
+	assert_string_equal(argv[2], "a b");
+	assert_string_equal(argv[3], "c 'd'");
+	assert_string_equal(argv[4], "ef gh");
+	assert_int_equal(split("a\\ b \"x\\\"y\" 'p\\q' \\\\", argv, 8), 4);
+	assert_string_equal(argv[0], "a b");
+	assert_string_equal(argv[1], "x\"y");
+	assert_string_equal(argv[2], "p\\q");
+	assert_string_equal(argv[3], "\\");
+}
+
+static void test_split_placeholders(void **state)
+{
+	char *argv[10];
+
+	(void)state;
+	assert_int_equal(split("--port 638{pipeline} --dir {run_dir}/p{pipeline} "
+			       "'{run_dir}' \\{pipeline} {other} {pipe",
+			       argv, 10), 8);
+	assert_string_equal(argv[1], "6387");
+	assert_string_equal(argv[3], "/run/fragnet/kvs/p7");
+	assert_string_equal(argv[4], "/run/fragnet/kvs");
+	assert_string_equal(argv[5], "{pipeline}");
+	assert_string_equal(argv[6], "{other}");
+	assert_string_equal(argv[7], "{pipe");
+	assert_null(argv[8]);
+	/* An expanded value is one word even with a space in it. */
+	{
+		char buf[64];
+
+		assert_int_equal(fn_config_split_args("{run_dir}", 0, "a b",
+						      buf, sizeof buf, argv,
+						      8), 1);
+		assert_string_equal(argv[0], "a b");
+	}
+}
+
+static void test_split_errors(void **state)
+{
+	char *argv[FN_MAX_ARGS + 1], buf[8];
+	char many[256] = "";
+
+	(void)state;
+	assert_int_equal(split("a 'b", argv, 8), -EINVAL);
+	assert_int_equal(split("a \"b", argv, 8), -EINVAL);
+	assert_int_equal(split("a\\", argv, 8), -EINVAL);
+	/* max_argv counts the terminating NULL. */
+	assert_int_equal(split("a b c", argv, 4), 3);
+	assert_int_equal(split("a b c", argv, 3), -E2BIG);
+	assert_int_equal(split("", argv, 0), -E2BIG);
+	for (int i = 0; i < FN_MAX_ARGS; i++)
+		strcat(many, "x ");
+	assert_int_equal(split(many, argv, FN_MAX_ARGS + 1), FN_MAX_ARGS);
+	strcat(many, "y");
+	assert_int_equal(split(many, argv, FN_MAX_ARGS + 1), -E2BIG);
+	/* The buffer holds "abc\0def\0": 8 bytes, and not one more. */
+	assert_int_equal(fn_config_split_args("abc def", 0, "", buf, 8, argv,
+					      4), 2);
+	assert_int_equal(fn_config_split_args("abc defg", 0, "", buf, 8, argv,
+					      4), -E2BIG);
+	assert_int_equal(fn_config_split_args("{run_dir}", 0, "/long/dir", buf,
+					      8, argv, 4), -E2BIG);
+}
+
+static void test_role_names(void **state)
+{
+	(void)state;
+	assert_string_equal(fn_role_name(FN_ROLE_NIC), "nic");
+	assert_string_equal(fn_role_name(FN_ROLE_DRIVER), "driver");
+	assert_string_equal(fn_role_name(FN_ROLE_STACK), "stack");
+	assert_string_equal(fn_role_name(FN_ROLE_APP), "app");
+	assert_string_equal(fn_role_name(FN_ROLE_COUNT), "?");
+}
+
+/*
+ * The shipped test topology must load.  It is found from __FILE__, which
+ * is relative to the build directory, where meson also runs the tests.
+ */
+static void test_shipped_config(void **state)
+{
+	struct fixture *f = *state;
+	const char *slash = strrchr(__FILE__, '/');
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%.*s/../../config/test-echo.conf",
+		 slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".");
+	if (fn_config_load(f->cfg, path, f->err) != 0)
+		fail_msg("%s", f->err);
+	assert_string_equal(f->cfg->name, "test-echo");
+	assert_int_equal(f->cfg->npipelines, 2);
+	for (unsigned p = 0; p < 2; p++) {
+		assert_string_not_equal(
+			f->cfg->pipeline[p].comp[FN_ROLE_DRIVER].exec, "");
+		assert_string_not_equal(
+			f->cfg->pipeline[p].comp[FN_ROLE_STACK].exec, "");
+		assert_string_equal(
+			f->cfg->pipeline[p].comp[FN_ROLE_APP].exec, "");
+	}
+	assert_string_equal(f->cfg->role[FN_ROLE_NIC].exec, "");
+}
+
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_empty_file_gives_defaults),
+		T(test_full_file),
+		T(test_pipeline_overrides),
+		T(test_pipelines_may_come_later),
+		T(test_relative_exec),
+		T(test_relative_name_uses_cwd),
+		T(test_derived_defaults),
+		T(test_syntax_variants),
+		T(test_args_continuation),
+		T(test_repeated_section_header),
+		T(test_bad_inputs),
+		T(test_long_args_over_lines),
+		T(test_load_file),
+		T(test_load_file_errors),
+		T(test_split_basic),
+		T(test_split_quotes),
+		T(test_split_placeholders),
+		T(test_split_errors),
+		T(test_role_names),
+		T(test_shipped_config),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
