@@ -1,0 +1,182 @@
+/*
+ * cli.c - `fragnet down|status|stats`: clients of a running supervisor's
+ * control socket (protocol in ctl.c).
+ *
+ * `down` returns only when the topology is gone: the supervisor closes the
+ * connection after it has stopped every component and removed its run
+ * directory, and then we wait (bounded) for its pid to vanish.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sup.h"
+
+#define CLI_TIMEOUT_MS		5000
+#define CLI_DOWN_TIMEOUT_MS	30000
+#define CLI_POLL_MS		50
+
+struct cli_target {
+	char run_dir[PATH_MAX];
+	char name[FN_NAME_MAX];
+	pid_t pid;
+};
+
+/* [--json] [TOPOLOGY]; --json only where json is not NULL. */
+static int cli_parse(int argc, char **argv, const char *cmd, bool *json,
+		     const char **topology)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt != 'j' || !json) {
+			if (opt == 'j')
+				fprintf(stderr, "fragnet %s: no --json here\n",
+					cmd);
+			cmd_usage(cmd);
+			return -EINVAL;
+		}
+		*json = true;
+	}
+	if (argc - optind > 1) {
+		cmd_usage(cmd);
+		return -EINVAL;
+	}
+	*topology = optind < argc ? argv[optind] : NULL;
+	return 0;
+}
+
+/* Resolve and check that a supervisor runs.  Returns an exit code. */
+static int cli_target(const char *arg, struct cli_target *t)
+{
+	int ret = topo_resolve(arg, t->run_dir, t->name);
+
+	if (ret != EXIT_OK)
+		return ret;
+	t->pid = topo_live_pid(t->run_dir);
+	if (t->pid <= 0) {
+		fprintf(stderr, "fragnet: topology %s is not running\n", t->name);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+static int cli_error(const struct cli_target *t, int err, int timeout_ms)
+{
+	if (err == -EREMOTEIO)	/* the supervisor's refusal is printed */
+		return EXIT_RUNTIME;
+	if (err == -ETIMEDOUT)
+		fprintf(stderr, "fragnet: no answer from the supervisor of %s "
+			"(pid %d) in %d s\n", t->name, (int)t->pid,
+			timeout_ms / 1000);
+	else
+		fprintf(stderr, "fragnet: cannot reach the supervisor of %s "
+			"(pid %d): %s\n", t->name, (int)t->pid, strerror(-err));
+	return EXIT_RUNTIME;
+}
+
+static int cli_simple(int argc, char **argv, const char *cmd, bool allow_json)
+{
+	struct cli_target t;
+	const char *arg;
+	bool json = false;
+	int ret, err;
+
+	if (cli_parse(argc, argv, cmd, allow_json ? &json : NULL, &arg) < 0)
+		return EXIT_USAGE;
+	ret = cli_target(arg, &t);
+	if (ret != EXIT_OK)
+		return ret;
+	err = ctl_request(t.run_dir, json ? "stats-json" : cmd, CLI_TIMEOUT_MS);
+	return err < 0 ? cli_error(&t, err, CLI_TIMEOUT_MS) : EXIT_OK;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	return cli_simple(argc, argv, "status", false);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	return cli_simple(argc, argv, "stats", true);
+}
+
+/* ---- down ---------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool wait_gone(pid_t pid, int64_t deadline)
+{
+	while (topo_pid_alive(pid)) {
+		if (mono_ms() >= deadline)
+			return false;
+		usleep(CLI_POLL_MS * 1000);
+	}
+	return true;
+}
+
+/* A run dir whose supervisor died (SIGKILL): remove it, nothing else to
+ * stop (components died with it: PR_SET_PDEATHSIG). */
+static int down_stale(const struct cli_target *t)
+{
+	struct stat st;
+	int err;
+
+	if (stat(t->run_dir, &st) < 0) {
+		fprintf(stderr, "fragnet: topology %s is not running\n", t->name);
+		return EXIT_RUNTIME;
+	}
+	err = topo_clean(t->run_dir);
+	if (err < 0) {
+		fprintf(stderr, "fragnet: cannot remove stale %s: %s\n",
+			t->run_dir, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	printf("fragnet: topology %s was not running; removed its stale run "
+	       "directory %s\n", t->name, t->run_dir);
+	return EXIT_OK;
+}
+
+int cmd_down(int argc, char **argv)
+{
+	int64_t deadline = mono_ms() + CLI_DOWN_TIMEOUT_MS;
+	struct cli_target t;
+	const char *arg;
+	int ret, err;
+
+	if (cli_parse(argc, argv, "down", NULL, &arg) < 0)
+		return EXIT_USAGE;
+	ret = topo_resolve(arg, t.run_dir, t.name);
+	if (ret != EXIT_OK)
+		return ret;
+	t.pid = topo_live_pid(t.run_dir);
+	if (t.pid <= 0)
+		return down_stale(&t);
+	err = ctl_request(t.run_dir, "down", CLI_DOWN_TIMEOUT_MS);
+	if (err < 0)
+		return cli_error(&t, err, CLI_DOWN_TIMEOUT_MS);
+	if (!wait_gone(t.pid, deadline)) {
+		fprintf(stderr, "fragnet: the supervisor of %s (pid %d) is still "
+			"there after %d s\n", t.name, (int)t.pid,
+			CLI_DOWN_TIMEOUT_MS / 1000);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,240 @@
+/*
+ * ctl.c - the supervisor's control socket, both ends.
+ *
+ * PROTOCOL (AF_UNIX SOCK_SEQPACKET, RUN_DIR/supervisor.sock, mode 0600):
+ *   1. the client connects and sends ONE message: a command word, at most
+ *      CTL_REQ_MAX - 1 bytes of [a-z-] ("status", "stats", "stats-json",
+ *      "down");
+ *   2. the server checks the peer is uid 0 (SO_PEERCRED), then answers with
+ *      one or more text messages of at most CTL_MSG_MAX bytes; an answer
+ *      that starts with CTL_ERR_PREFIX is a refusal;
+ *   3. the server closes.  For "down" it closes only when the topology is
+ *      gone, so the client's EOF means "stopped".
+ *
+ * The server never trusts a request: it reads with MSG_TRUNC to learn the
+ * real length, and refuses oversized, empty or non-word requests.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sup.h"
+
+/* Replies are written blocking, but a client that stops reading must not
+ * hang the supervisor's loop for long. */
+#define CTL_SEND_TIMEOUT_MS	1000
+
+static int sun_fill(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+	return 0;
+}
+
+int ctl_sock_path(const char *run_dir, const char *name, char *buf, size_t len)
+{
+	struct sockaddr_un sun;
+	int err = topo_path(buf, len, run_dir, name);
+
+	return err < 0 ? err : sun_fill(&sun, buf);
+}
+
+/* A listening SOCK_SEQPACKET socket at path, mode 0600.  Used for the
+ * supervisor's own socket (flags = SOCK_NONBLOCK: it sits in our epoll) and
+ * for each stack's control socket (flags = 0: O_NONBLOCK is shared by every
+ * copy of the fd, so the stack chooses for itself). */
+int ctl_listen(const char *path, int flags)
+{
+	struct sockaddr_un sun;
+	int fd, err;
+
+	err = sun_fill(&sun, path);
+	if (err < 0)
+		return err;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | flags, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		goto err_close;
+	/* The run dir is 0700 already; the mode is a second fence. */
+	if (chmod(path, 0600) < 0)
+		goto err_unlink;
+	if (listen(fd, 16) < 0)
+		goto err_unlink;
+	return fd;
+
+err_unlink:
+	err = -errno;
+	unlink(path);
+	close(fd);
+	return err;
+err_close:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Accept one client; only root may talk to the supervisor.  Returns the
+ * connection (non-blocking, close-on-exec) or a negative errno. */
+int ctl_accept(int lfd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    len != sizeof(cred) || cred.uid != 0) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static bool is_command_word(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '-'))
+			return false;
+	return n > 0;
+}
+
+/* Read the one request message into cmd (NUL-terminated).  -EAGAIN: not
+ * there yet; -EBADMSG: empty, too long or not a command word. */
+int ctl_read_request(int fd, char *cmd, size_t len)
+{
+	ssize_t n = recv(fd, cmd, len - 1, MSG_TRUNC | MSG_DONTWAIT);
+
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	/* MSG_TRUNC: n is the real length even when it did not fit. */
+	if ((size_t)n >= len)
+		return -EBADMSG;
+	if (cmd[n - 1] == '\n')
+		n--;
+	if (!is_command_word(cmd, (size_t)n))
+		return -EBADMSG;
+	cmd[n] = '\0';
+	return 0;
+}
+
+/* Send buf as messages of at most CTL_MSG_MAX bytes. */
+int ctl_reply(int fd, const char *buf, size_t len)
+{
+	struct timeval tv = { .tv_sec = CTL_SEND_TIMEOUT_MS / 1000 };
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	while (len > 0) {
+		size_t chunk = len < CTL_MSG_MAX ? len : CTL_MSG_MAX;
+		ssize_t n = send(fd, buf, chunk, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+static int ctl_connect(const char *run_dir)
+{
+	char path[PATH_MAX];
+	struct sockaddr_un sun;
+	int fd, err;
+
+	err = ctl_sock_path(run_dir, FN_SUPERVISOR_SOCK, path, sizeof(path));
+	if (err < 0 || (err = sun_fill(&sun, path)) < 0)
+		return err;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Copy reply messages to stdout until the server closes. */
+static int ctl_drain(int fd, int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	bool first = true, refused = false;
+	char *buf = malloc(CTL_MSG_MAX + 1);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t left = deadline - mono_ms();
+		int r = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			return r == 0 ? -ETIMEDOUT : -errno;
+		}
+		ssize_t n = recv(fd, buf, CTL_MSG_MAX, 0);
+		if (n <= 0) {
+			free(buf);
+			return n == 0 ? (refused ? -EREMOTEIO : 0) : -errno;
+		}
+		if (first)
+			refused = strncmp(buf, CTL_ERR_PREFIX,
+					  strlen(CTL_ERR_PREFIX)) == 0;
+		first = false;
+		fwrite(buf, 1, (size_t)n, refused ? stderr : stdout);
+	}
+}
+
+/*
+ * Send cmd to the supervisor of run_dir and print its answer.  Returns 0,
+ * -EREMOTEIO when the supervisor refused, -ETIMEDOUT, or the errno of
+ * connect (-ENOENT, -ECONNREFUSED: no supervisor).
+ */
+int ctl_request(const char *run_dir, const char *cmd, int timeout_ms)
+{
+	int fd = ctl_connect(run_dir), err;
+
+	if (fd < 0)
+		return fd;
+	if (send(fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0)
+		err = -errno;
+	else
+		err = ctl_drain(fd, timeout_ms);
+	fflush(stdout);
+	close(fd);
+	return err;
+}

@@ -1,0 +1,445 @@
+/*
+ * spawn.c - start one component under the spawn contract of names.h.
+ *
+ * spawn_comp() builds everything the child needs (environment, fd map,
+ * cpu set) in the parent, forks, and waits on a close-on-exec pipe: EOF
+ * means the exec succeeded; a struct child_err means the child failed at
+ * some step before it, and the parent reports it as a failed start.
+ *
+ * In the child, in this order:
+ *   1. PR_SET_PDEATHSIG SIGKILL, then getppid(): the parent may have died
+ *      between fork and prctl, and no signal would ever come;
+ *   2. setsid(): its own session and process group, so that a terminal's
+ *      ^C reaches only the supervisor, which stops things in order, and
+ *      the supervisor can signal the component's whole group;
+ *   3. default signal dispositions and an empty mask (both survive exec);
+ *   4. sched_setaffinity to its cpu;
+ *   5. stdin from /dev/null;
+ *   6. fds: every capability is first copied to >= 64, so that no source
+ *      number can collide with a target; everything from 3 up is marked
+ *      close-on-exec; then each copy is dup2()ed to its FN_FD_* number
+ *      (dup2 clears close-on-exec on the target only);
+ *   7. for an app with a user: setgroups, setgid, setuid;
+ *   8. execve with exactly the environment names.h lists.
+ *
+ * The parent is single-threaded (the supervisor), so the child may call
+ * anything; it still does no allocation and no NSS look-up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fragnet/log.h"
+#include "fragnet/stream.h"
+#include "sup.h"
+
+#define SPAWN_FD_HIGH		64
+#define SPAWN_MAX_FDS		4
+#define SPAWN_MAX_ENV		20
+#define SPAWN_PATH		"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+enum child_stage {
+	ST_PDEATHSIG, ST_SETSID, ST_SIGNALS, ST_AFFINITY, ST_STDIN, ST_FDS,
+	ST_GROUPS, ST_SETGID, ST_SETUID, ST_EXEC,
+};
+
+static const char *const stage_names[] = {
+	[ST_PDEATHSIG] = "prctl(PR_SET_PDEATHSIG)",
+	[ST_SETSID] = "setsid",
+	[ST_SIGNALS] = "sigprocmask",
+	[ST_AFFINITY] = "sched_setaffinity",
+	[ST_STDIN] = "open /dev/null",
+	[ST_FDS] = "passing fds",
+	[ST_GROUPS] = "setgroups",
+	[ST_SETGID] = "setgid",
+	[ST_SETUID] = "setuid",
+	[ST_EXEC] = "exec",
+};
+
+/* What the child sends up the pipe when it cannot exec. */
+struct child_err {
+	int stage;
+	int err;
+};
+
+struct fd_map {
+	int src, dst;
+	const char *env;
+};
+
+struct spawn_env {
+	char buf[8192];
+	size_t used;
+	char *envp[SPAWN_MAX_ENV + 1];
+	unsigned n;
+};
+
+/* Everything the child needs, built by the parent before fork. */
+struct child_args {
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	struct fd_map fds[SPAWN_MAX_FDS];
+	unsigned nfds;
+	const cpu_set_t *cpus;		/* NULL: keep the inherited affinity */
+	const struct sup_user *user;	/* NULL: stay root */
+	pid_t parent;
+	int errfd;
+};
+
+/* ---- child --------------------------------------------------------------- */
+
+static void __attribute__((noreturn)) child_fail(int errfd, enum child_stage st)
+{
+	struct child_err ce = { .stage = st, .err = errno };
+	ssize_t w = write(errfd, &ce, sizeof(ce));
+
+	(void)w;
+	_exit(127);
+}
+
+static int child_signals(void)
+{
+	sigset_t none;
+
+	/* SIG_IGN survives exec: the supervisor ignores SIGHUP and SIGPIPE. */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);	/* fails for KILL, STOP: harmless */
+	sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int child_stdin(void)
+{
+	int fd = open("/dev/null", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (fd != STDIN_FILENO) {
+		if (dup2(fd, STDIN_FILENO) < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+/* Step 6 of the file comment.  errfd is moved high as well, so that it
+ * cannot be overwritten by a target either. */
+static int child_fds(struct child_args *a)
+{
+	int high[SPAWN_MAX_FDS];
+
+	for (unsigned i = 0; i < a->nfds; i++) {
+		high[i] = fcntl(a->fds[i].src, F_DUPFD_CLOEXEC, SPAWN_FD_HIGH);
+		if (high[i] < 0)
+			return -1;
+	}
+	a->errfd = fcntl(a->errfd, F_DUPFD_CLOEXEC, SPAWN_FD_HIGH);
+	if (a->errfd < 0)
+		return -1;
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+		return -1;
+	for (unsigned i = 0; i < a->nfds; i++)
+		if (dup2(high[i], a->fds[i].dst) < 0)
+			return -1;
+	return 0;
+}
+
+static void child_drop(const struct child_args *a)
+{
+	const struct sup_user *u = a->user;
+
+	if (setgroups((size_t)u->ngroups, u->groups) < 0)
+		child_fail(a->errfd, ST_GROUPS);
+	if (setgid(u->gid) < 0)
+		child_fail(a->errfd, ST_SETGID);
+	if (setuid(u->uid) < 0)
+		child_fail(a->errfd, ST_SETUID);
+	/* Paranoia: the drop must be irreversible. */
+	if (u->uid != 0 && setuid(0) == 0) {
+		errno = EPERM;
+		child_fail(a->errfd, ST_SETUID);
+	}
+}
+
+static void __attribute__((noreturn)) child_main(struct child_args *a)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(a->errfd, ST_PDEATHSIG);
+	if (getppid() != a->parent)
+		_exit(127);
+	if (setsid() < 0)
+		child_fail(a->errfd, ST_SETSID);
+	if (child_signals() < 0)
+		child_fail(a->errfd, ST_SIGNALS);
+	if (a->cpus && sched_setaffinity(0, sizeof(*a->cpus), a->cpus) < 0)
+		child_fail(a->errfd, ST_AFFINITY);
+	if (child_stdin() < 0)
+		child_fail(a->errfd, ST_STDIN);
+	if (child_fds(a) < 0)
+		child_fail(a->errfd, ST_FDS);
+	if (a->user)
+		child_drop(a);
+	execve(a->path, a->argv, a->envp);
+	child_fail(a->errfd, ST_EXEC);
+}
+
+/* ---- parent -------------------------------------------------------------- */
+
+static int env_add(struct spawn_env *e, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int env_add(struct spawn_env *e, const char *key, const char *fmt, ...)
+{
+	size_t room = sizeof(e->buf) - e->used;
+	char *p = e->buf + e->used;
+	va_list ap;
+	int k, v;
+
+	if (e->n >= SPAWN_MAX_ENV)
+		return -E2BIG;
+	k = snprintf(p, room, "%s=", key);
+	if (k < 0 || (size_t)k >= room)
+		return -E2BIG;
+	va_start(ap, fmt);
+	v = vsnprintf(p + k, room - (size_t)k, fmt, ap);
+	va_end(ap);
+	if (v < 0 || (size_t)(k + v) >= room)
+		return -E2BIG;
+	e->used += (size_t)(k + v) + 1;
+	e->envp[e->n++] = p;
+	e->envp[e->n] = NULL;
+	return 0;
+}
+
+/* The capabilities of c: stats for all; link for driver and stack when the
+ * pipeline has both; control for the stack.  The socket channel
+ * (FN_FD_SOCKCHAN, stack and app) arrives with the stack's issue; until
+ * then no component gets fd 6. */
+static void build_fds(const struct comp *c, struct child_args *a)
+{
+	a->nfds = 0;
+	a->fds[a->nfds++] = (struct fd_map){ c->stats_fd, FN_FD_STATS,
+					     FN_ENV_STATS_FD };
+	if (c->link_fd >= 0)
+		a->fds[a->nfds++] = (struct fd_map){ c->link_fd, FN_FD_LINK,
+						     FN_ENV_LINK_FD };
+	if (c->control_fd >= 0)
+		a->fds[a->nfds++] = (struct fd_map){ c->control_fd,
+						     FN_FD_CONTROL,
+						     FN_ENV_CONTROL_FD };
+}
+
+static int build_env_user(const struct sup_user *u, struct spawn_env *e)
+{
+	int err = env_add(e, "HOME", "%s", u->home);
+
+	if (!err)
+		err = env_add(e, "USER", "%s", u->name);
+	if (!err)
+		err = env_add(e, "LOGNAME", "%s", u->name);
+	return err;
+}
+
+/* Exactly the names.h list (apps get neither CONFIG nor RUN_DIR: they must
+ * not learn where the control sockets are), plus PATH, plus the identity
+ * variables for an app run as a user. */
+static int build_env(const struct sup *s, const struct comp *c,
+		     const struct child_args *a, struct spawn_env *e)
+{
+	bool app = c->role == FN_ROLE_APP;
+	int err = 0;
+
+	err |= env_add(e, "PATH", "%s", SPAWN_PATH);
+	err |= env_add(e, FN_ENV_COMPONENT, "%s", fn_role_name(c->role));
+	if (c->pipeline >= 0)
+		err |= env_add(e, FN_ENV_PIPELINE, "%d", c->pipeline);
+	else
+		err |= env_add(e, FN_ENV_PIPELINE, "-");
+	if (!app) {
+		err |= env_add(e, FN_ENV_CONFIG, "%s", s->cfg->path);
+		err |= env_add(e, FN_ENV_RUN_DIR, "%s", s->cfg->run_dir);
+	}
+	err |= env_add(e, FN_ENV_POLL, "%s", fn_poll_name(c->conf->poll));
+	if (c->cpu >= 0)
+		err |= env_add(e, FN_ENV_CPU, "%d", c->cpu);
+	else
+		err |= env_add(e, FN_ENV_CPU, "-");
+	err |= env_add(e, FN_ENV_LOG_LEVEL, "%s",
+		       fn_log_level_name(s->log_level));
+	for (unsigned i = 0; i < a->nfds; i++)
+		err |= env_add(e, a->fds[i].env, "%d", a->fds[i].dst);
+	if (app && s->user.set)
+		err |= build_env_user(&s->user, e);
+	return err ? -E2BIG : 0;
+}
+
+/* Wait for the child to exec or to report why it could not. */
+static int spawn_wait_exec(int rfd, pid_t pid, const struct comp *c,
+			   char *err, size_t errlen)
+{
+	struct child_err ce;
+	ssize_t n;
+
+	do
+		n = read(rfd, &ce, sizeof(ce));
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	waitpid(pid, NULL, 0);
+	if (n != (ssize_t)sizeof(ce) || ce.stage < 0 || ce.stage > ST_EXEC) {
+		snprintf(err, errlen, "cannot start %s: child died before exec",
+			 c->label);
+		return -ECHILD;
+	}
+	if (ce.stage == ST_EXEC)
+		snprintf(err, errlen, "cannot exec %s: %s", c->conf->exec,
+			 strerror(ce.err));
+	else
+		snprintf(err, errlen, "cannot start %s: %s: %s", c->label,
+			 stage_names[ce.stage], strerror(ce.err));
+	return ce.err > 0 ? -ce.err : -EIO;
+}
+
+static int spawn_fork(struct child_args *a, const struct comp *c, pid_t *pidp,
+		      char *err, size_t errlen)
+{
+	int pfd[2], ret;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		goto err_sys;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		goto err_sys;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		a->errfd = pfd[1];
+		child_main(a);
+	}
+	close(pfd[1]);
+	ret = spawn_wait_exec(pfd[0], pid, c, err, errlen);
+	close(pfd[0]);
+	if (ret == 0)
+		*pidp = pid;
+	return ret;
+
+err_sys:
+	ret = -errno;
+	snprintf(err, errlen, "cannot start %s: %s", c->label, strerror(errno));
+	return ret;
+}
+
+/*
+ * Start c.  On success c->pid is set and 0 returned; otherwise a negative
+ * errno with the reason in err ("cannot exec PATH: ..."), and nothing is
+ * left running.
+ */
+int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen)
+{
+	struct child_args a = { .path = c->conf->exec, .argv = c->argv };
+	struct spawn_env *env = calloc(1, sizeof(*env));
+	cpu_set_t cpus;
+	pid_t pid = 0;
+	int ret;
+
+	if (!env) {
+		snprintf(err, errlen, "cannot start %s: out of memory", c->label);
+		return -ENOMEM;
+	}
+	build_fds(c, &a);
+	ret = build_env(s, c, &a, env);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot start %s: environment too big",
+			 c->label);
+		goto out;
+	}
+	a.envp = env->envp;
+	if (c->cpu >= 0) {
+		CPU_ZERO(&cpus);
+		CPU_SET(c->cpu, &cpus);
+		a.cpus = &cpus;
+	}
+	if (c->role == FN_ROLE_APP && s->user.set)
+		a.user = &s->user;
+	a.parent = getpid();
+	ret = spawn_fork(&a, c, &pid, err, errlen);
+	if (ret == 0)
+		c->pid = pid;
+out:
+	free(env);
+	return ret;
+}
+
+/* ---- the app's user --------------------------------------------------------- */
+
+static int user_groups(struct sup_user *u)
+{
+	int n = 32;
+
+	for (;;) {
+		gid_t *g = realloc(u->groups, (size_t)n * sizeof(*g));
+		int want = n;
+
+		if (!g)
+			return -ENOMEM;
+		u->groups = g;
+		if (getgrouplist(u->name, u->gid, g, &want) >= 0) {
+			u->ngroups = want;
+			return 0;
+		}
+		if (want <= n || want > 65536)
+			return -E2BIG;
+		n = want;
+	}
+}
+
+/* Resolve the app's user once, at startup: an unknown user is an error
+ * before anything is spawned, and the child needs no NSS look-up. */
+int spawn_resolve_user(struct sup_user *u, const char *name, char *err,
+		       size_t errlen)
+{
+	struct passwd *pw;
+
+	memset(u, 0, sizeof(*u));
+	if (!name || !*name)
+		return 0;
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw) {
+		snprintf(err, errlen, "[app] user: no such user '%s'", name);
+		return errno ? -errno : -ENOENT;
+	}
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	snprintf(u->home, sizeof(u->home), "%s", pw->pw_dir);
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	if (user_groups(u) < 0) {
+		snprintf(err, errlen, "[app] user: cannot list the groups of '%s'",
+			 name);
+		spawn_user_fini(u);
+		return -EINVAL;
+	}
+	u->set = true;
+	return 0;
+}
+
+void spawn_user_fini(struct sup_user *u)
+{
+	free(u->groups);
+	u->groups = NULL;
+	u->set = false;
+}

@@ -1,0 +1,193 @@
+/*
+ * sup.h - internal interfaces of the fragnet CLI and supervisor.
+ *
+ * Modules (one binary, `fragnet`):
+ *   main.c        the subcommand table and argument dispatch
+ *   up.c          `fragnet up`: checks, daemonizing, then sup_run()
+ *   supervisor.c  the supervisor: channels, main loop, control, stop
+ *   restart.c     one component's life: start, exit, backoff, crash loop
+ *   spawn.c       fork + exec of one component under the spawn contract
+ *   place.c       cpu placement (compact, spread, explicit)
+ *   report.c      status / stats / stats-json text for the control socket
+ *   ctl.c         the control socket, server and client side
+ *   topo.c        run directories: find, check liveness, clean, pid file
+ *   cli.c         `fragnet down|status|stats`: clients of the control socket
+ *
+ * Everything here is private to the binary; nothing is exported.
+ */
+#ifndef FRAGNET_SUP_H
+#define FRAGNET_SUP_H
+
+#include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fragnet/config.h"
+#include "fragnet/names.h"
+#include "fragnet/stats.h"
+
+/* Exit codes of every subcommand. */
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+/* A component that lives this long after a (re)start counts as started:
+ * `up -d` waits this long before it reports success. */
+#define SUP_SETTLE_MS		200
+
+/* Control protocol: request is one message holding one command word;
+ * the reply is one or more text messages, then the server closes. */
+#define CTL_REQ_MAX		32
+#define CTL_MSG_MAX		(32 * 1024)
+#define CTL_ERR_PREFIX		"error: "
+
+#define SUP_LOG_DIR		"/var/log/fragnet"
+
+/* Control clients whose request is still awaited; more are refused. */
+#define SUP_MAX_CONN		16
+
+enum comp_state {
+	CS_STOPPED,	/* not running and not going to run */
+	CS_RUNNING,	/* shown as "starting" during its first SUP_SETTLE_MS */
+	CS_BACKOFF,	/* exited; restarts at next_ns */
+	CS_STOPPING,	/* SIGTERM sent because its parent died; SIGKILL at next_ns */
+	CS_WAITING,	/* exited; restarts right after its parent does */
+	CS_FAILED,	/* crash loop or exec failure: given up */
+};
+
+struct comp {
+	enum fn_role role;
+	int pipeline;			/* -1 for the nic */
+	char label[24];			/* "stack/1", "nic" */
+	const struct fn_component_conf *conf;
+	struct comp *parent;		/* restarts drag us along; NULL: none */
+	int cpu;			/* pinned cpu, or FN_CPU_AUTO: unpinned */
+
+	/* argv and its strings, split once at startup */
+	char *argv[FN_MAX_ARGS + 2];
+	char argbuf[FN_ARGS_MAX + 2 * PATH_MAX];
+
+	/* capabilities: borrowed (link, control) or owned (stats) */
+	int link_fd;			/* -1: none */
+	int control_fd;			/* -1: none */
+	int stats_fd;
+	const struct fn_stats_page *stats;	/* read-only map of stats_fd */
+
+	/* lifecycle */
+	enum comp_state state;
+	pid_t pid;			/* 0: not running */
+	uint64_t started_ns;
+	uint64_t next_ns;		/* BACKOFF: restart; STOPPING: SIGKILL */
+	unsigned backoff_ms;		/* delay of the next restart */
+	unsigned restarts;
+	unsigned exits;
+	uint64_t *history;		/* times of own-fault restarts, a ring */
+	unsigned nhistory;		/* entries written, free-running */
+	char last_exit[48];		/* "exit status 1", "killed by signal KILL" */
+};
+
+/* The app's user, resolved at startup so that the child does no NSS look-up. */
+struct sup_user {
+	bool set;
+	char name[32];
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	int ngroups;
+	char home[PATH_MAX];
+};
+
+struct sup {
+	const struct fn_config *cfg;
+	int log_level;
+	cpu_set_t allowed;		/* our own affinity at startup */
+
+	struct comp *comp;		/* in spawn order */
+	unsigned ncomp;
+	struct sup_user user;
+
+	int link_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no link */
+	int control_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no stack */
+
+	int epfd, sigfd, timerfd, listen_fd;
+	int down_fd;			/* client of `down`, told when all is gone */
+	int notify_fd;			/* `up -d`: pipe to the waiting parent */
+	int conn[SUP_MAX_CONN];		/* accepted, request not yet read */
+	bool run_dir_made;
+	bool stop;			/* leave the main loop */
+	bool ready;			/* settled after the initial start */
+	uint64_t ready_ns;
+	int exit_code;
+	char error[PATH_MAX + 256];	/* why startup failed, for `up -d` */
+
+	uint64_t started_ns;
+	unsigned restarts, exits;	/* totals, for `fragnet stats` */
+};
+
+/* supervisor.c */
+int sup_prepare(struct sup *s, const struct fn_config *cfg, int log_level);
+int sup_run(struct sup *s, int notify_fd);
+void sup_fini(struct sup *s);
+uint64_t sup_now_ns(void);
+const char *comp_state_name(const struct comp *c, uint64_t now);
+void sup_fail(struct sup *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* restart.c */
+int comp_start(struct sup *s, struct comp *c, uint64_t now);
+void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now);
+void comp_tick(struct sup *s, struct comp *c, uint64_t now);
+uint64_t comp_deadline(const struct comp *c);
+void comp_signal(const struct comp *c, int sig);
+
+/* spawn.c */
+int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen);
+int spawn_resolve_user(struct sup_user *u, const char *name,
+		       char *err, size_t errlen);
+void spawn_user_fini(struct sup_user *u);
+
+/* place.c */
+int place_all(struct sup *s, char *err, size_t errlen);
+int place_format_set(const cpu_set_t *set, char *buf, size_t len);
+int place_read_back(pid_t pid, char *buf, size_t len);
+
+/* report.c */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+void sb_printf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sb_free(struct sbuf *b);
+void report_status(const struct sup *s, struct sbuf *b);
+void report_stats(const struct sup *s, struct sbuf *b);
+void report_stats_json(const struct sup *s, struct sbuf *b);
+
+/* ctl.c */
+int ctl_listen(const char *path, int flags);
+int ctl_accept(int lfd);
+int ctl_read_request(int fd, char *cmd, size_t len);
+int ctl_reply(int fd, const char *buf, size_t len);
+int ctl_sock_path(const char *run_dir, const char *name, char *buf,
+		  size_t len);
+int ctl_request(const char *run_dir, const char *cmd, int timeout_ms);
+
+/* topo.c */
+pid_t topo_live_pid(const char *run_dir);
+bool topo_pid_alive(pid_t pid);
+int topo_clean(const char *run_dir);
+int topo_write_pid(const char *run_dir);
+int topo_resolve(const char *arg, char run_dir[PATH_MAX],
+		 char name[FN_NAME_MAX]);
+int topo_path(char *buf, size_t len, const char *run_dir, const char *name);
+
+/* up.c, cli.c: subcommands, each returns an exit code */
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+void cmd_usage(const char *name);
+
+#endif /* FRAGNET_SUP_H */

@@ -1,0 +1,97 @@
+#!/bin/bash
+# Test 5: startup errors are reported clearly, with the right exit code,
+# and leave nothing behind (no run dir, no log, no process).
+#
+#   bad value at a known line         -> exit 2, "FILE:3: [topology] ..."
+#   missing file, unknown user,
+#   a cpu outside our affinity        -> exit 2
+#   an exec that cannot be executed   -> exit 1, "cannot exec PATH: ..."
+#                                        (driver/0 started first is stopped)
+#   usage errors -> 2, --help -> 0, not root -> 1
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+fn_init badconf
+
+# expect RC PATTERN CMD...: CMD exits RC and its stderr contains PATTERN.
+expect() {
+	local want=$1 pat=$2 rc
+	shift 2
+	set +e
+	"$@" > "$T/out" 2> "$T/err"
+	rc=$?
+	set -e
+	[[ $rc == "$want" ]] ||
+		fn_fail "$*: exit $rc, want $want; stderr: $(cat "$T/err")"
+	grep -qF -- "$pat" "$T/err" ||
+		fn_fail "$*: stderr lacks '$pat': $(cat "$T/err")"
+	fn_log "$* -> $rc: $(head -1 "$T/err")"
+}
+
+nothing_left() {
+	[[ ! -e $RUN_DIR ]] || fn_fail "run dir created: $1"
+	[[ ! -e $LOG ]] || fn_fail "log created: $1"
+	[[ -z $(test_procs) ]] || fn_fail "processes left: $1"
+}
+
+# A bad value on line 3.
+printf '[topology]\nname = %s\npipelines = banana\n' "$NAME" > "$CONF"
+expect 2 "$CONF:3: [topology] pipelines: " fn up "$CONF" -d
+nothing_left "bad value"
+expect 2 "$CONF:3: [topology] pipelines: " fn up "$CONF"
+nothing_left "bad value, foreground"
+
+expect 2 "$T/missing.conf" fn up "$T/missing.conf"
+nothing_left "missing file"
+
+good() {
+	cat <<EOF
+[topology]
+name = $NAME
+poll = event
+[driver]
+exec = $ECHO
+[stack]
+exec = ${STACK_EXEC:-$ECHO}
+address = 10.77.0.2/24
+EOF
+}
+
+{ good; printf '[app]\nexec = %s\npreload = no\nuser = fnt-no-such-user\n' \
+	"$ECHO"; } > "$CONF"
+expect 2 "no such user 'fnt-no-such-user'" fn up "$CONF" -d
+nothing_left "unknown user"
+
+good > "$CONF"
+printf '[pipeline 0]\nstack_cpu = 1000\n' >> "$CONF"
+expect 2 "stack/0: cpu 1000 is not available" fn up "$CONF" -d
+nothing_left "cpu"
+
+# The stack's exec exists but is not executable: the driver is already up
+# when the stack fails, and must be stopped again.
+echo '#!/bin/sh' > "$T/bin/notexec"
+chmod 644 "$T/bin/notexec"
+STACK_EXEC=$T/bin/notexec good > "$CONF"
+expect 1 "cannot exec $T/bin/notexec: Permission denied" fn up "$CONF" -d
+[[ ! -e $RUN_DIR ]] || fn_fail "run dir left after exec failure"
+[[ -z $(test_procs) ]] || fn_fail "driver left after exec failure"
+# (SIGTERM may reach it before it has set its handler: either way.)
+grep -qE "driver/0 pid [0-9]+ (exited with exit status 0|killed by signal SIGTERM)" \
+	"$LOG" || fn_fail "driver/0 was not stopped after the failed start"
+rm -f "$LOG"
+expect 1 "cannot exec $T/bin/notexec: Permission denied" fn up "$CONF"
+nothing_left "exec failure, foreground"
+
+# Usage.
+expect 2 "Usage: fragnet up" fn up
+expect 2 "unknown command" fn bogus
+expect 2 "Usage: fragnet status" fn status --json
+expect 2 "Usage: fragnet up" fn up "$CONF" --log-level loud
+fn up --help | grep -q "Usage: fragnet up" || fn_fail "up --help"
+fn stats --help | grep -q -- "--json" || fn_fail "stats --help"
+fn help | grep -q "down" || fn_fail "help"
+expect 1 "must be run as root" \
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$FRAGNET" status
+expect 1 "topology fnt-none-$$ is not running" fn status "fnt-none-$$"
+nothing_left "usage"
+echo "ok: bad config"

@@ -1,0 +1,120 @@
+#!/bin/bash
+# Test 1: `up -d` starts every component, pinned where the placement says,
+# holding exactly its capabilities.  Run as `test_placement.sh compact` and
+# `test_placement.sh spread`.
+#
+#                  supervisor (fragnet up -d)
+#                  nic  (no explicit cpu: unpinned, all allowed cpus)
+#   pipeline 0:    driver/0 ══link0══ stack/0 (+stack0.ctl)    app/0
+#   pipeline 1:    driver/1 ══link1══ stack/1 (+stack1.ctl)    app/1
+#                  (apps run as 'nobody')
+#
+#   compact: every component of pipeline i on cpus[i % n]
+#   spread:  auto components round-robin over cpus in spawn order (drivers,
+#            stacks, apps); [pipeline 0] stack_cpu = the last cpu is
+#            explicit and takes no round-robin turn
+# cpus = this test's own affinity (the supervisor inherits it), n = its size.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+MODE=${1:?compact or spread}
+fn_init "place-$MODE"
+ALLOWED=$(cpus_of $$)
+read -ra CPUS <<< "$(expand_cpus "$ALLOWED")"
+N=${#CPUS[@]}
+P=2
+LAST=${CPUS[N - 1]}
+
+fn_conf <<EOF
+pipelines = $P
+placement = $MODE
+poll = event
+[nic]
+exec = $ECHO
+[driver]
+exec = $ECHO
+args = --generate
+[stack]
+exec = $ECHO
+address = 10.77.0.2/24
+[app]
+exec = $ECHO
+user = nobody
+preload = no
+EOF
+if [[ $MODE == spread ]]; then
+	printf '[pipeline 0]\nstack_cpu = %s\n' "$LAST" >> "$CONF"
+fi
+
+# The expected cpu of every pipeline component, in spawn order.
+declare -A EXP
+k=0
+for role in driver stack app; do
+	for ((i = 0; i < P; i++)); do
+		if [[ $MODE == spread && $role == stack && $i == 0 ]]; then
+			EXP[$role/$i]=$LAST
+		elif [[ $MODE == compact ]]; then
+			EXP[$role/$i]=${CPUS[i % N]}
+		else
+			EXP[$role/$i]=${CPUS[k % N]}
+			k=$((k + 1))
+		fi
+	done
+done
+
+out=$(fn up "$CONF" -d) || fn_fail "up -d failed: $out"
+fn_log "$out"
+[[ $out == *"$LOG"* ]] || fn_fail "up -d does not print its log path"
+[[ -S $RUN_DIR/supervisor.sock ]] || fn_fail "no supervisor socket"
+[[ $(stat -c %a "$RUN_DIR") == 700 ]] || fn_fail "run dir mode is not 0700"
+[[ $(stat -c %a "$RUN_DIR/supervisor.sock") == 600 ]] || fn_fail "socket mode"
+fn status "$NAME" >&2
+all_in_state running || fn_fail "not every component is running"
+
+env_of() { tr '\0' '\n' < "/proc/$1/environ" | sed -n "s/^$2=//p"; }
+fds_of() { ls "/proc/$1/fd" | sort -n | tr '\n' ' '; }
+
+check_comp() {	# role pipeline expected-cpu expected-fds
+	local pid cpu
+	pid=$(status_field "$1" "$2" 3)
+	[[ $pid =~ ^[0-9]+$ ]] || fn_fail "$1/$2 has no pid"
+	[[ $(readlink "/proc/$pid/exe") == "$ECHO" ]] || fn_fail "$1/$2 exe"
+	cpu=$(cpus_of "$pid")
+	[[ $cpu == "$3" ]] || fn_fail "$1/$2 pid $pid on cpus $cpu, want $3"
+	[[ $(status_field "$1" "$2" 4) == "$3" ]] ||
+		fn_fail "$1/$2: status shows cpu $(status_field "$1" "$2" 4)"
+	[[ $(fds_of "$pid") == "$4" ]] ||
+		fn_fail "$1/$2 fds '$(fds_of "$pid")', want '$4'"
+	[[ $(env_of "$pid" FRAGNET_COMPONENT) == "$1" ]] || fn_fail "$1/$2 env"
+	[[ $(env_of "$pid" FRAGNET_PIPELINE) == "$2" ]] || fn_fail "$1/$2 env"
+	[[ $(env_of "$pid" FRAGNET_STATS_FD) == 3 ]] || fn_fail "$1/$2 env"
+	echo "$pid"
+}
+
+nic=$(check_comp nic - "$ALLOWED" "0 1 2 3 ")
+[[ $(env_of "$nic" FRAGNET_CPU) == - ]] || fn_fail "nic FRAGNET_CPU"
+for ((i = 0; i < P; i++)); do
+	d=$(check_comp driver "$i" "${EXP[driver/$i]}" "0 1 2 3 4 ")
+	s=$(check_comp stack "$i" "${EXP[stack/$i]}" "0 1 2 3 4 5 ")
+	a=$(check_comp app "$i" "${EXP[app/$i]}" "0 1 2 3 ")
+	[[ $(env_of "$s" FRAGNET_CPU) == "${EXP[stack/$i]}" ]] ||
+		fn_fail "stack/$i FRAGNET_CPU"
+	[[ $(env_of "$d" FRAGNET_LINK_FD) == 4 ]] || fn_fail "driver link fd"
+	[[ $(env_of "$s" FRAGNET_CONTROL_FD) == 5 ]] || fn_fail "stack ctl fd"
+	[[ $(readlink "/proc/$d/fd/4") == "/memfd:fragnet-link$i (deleted)" ]] ||
+		fn_fail "driver/$i fd 4 is $(readlink "/proc/$d/fd/4")"
+	[[ $(readlink "/proc/$s/fd/4") == "$(readlink "/proc/$d/fd/4")" ]] ||
+		fn_fail "stack/$i and driver/$i hold different links"
+	[[ $(env_of "$s" FRAGNET_RUN_DIR) == "$RUN_DIR" ]] || fn_fail "run dir env"
+	# Apps learn nothing about the topology and drop root.
+	[[ -z $(env_of "$a" FRAGNET_CONFIG)$(env_of "$a" FRAGNET_RUN_DIR) ]] ||
+		fn_fail "app/$i got FRAGNET_CONFIG or FRAGNET_RUN_DIR"
+	[[ $(awk '/^Uid:/ { print $2 $3 }' "/proc/$a/status") == 6553465534 ]] ||
+		fn_fail "app/$i does not run as nobody"
+	[[ $(env_of "$a" HOME) == /nonexistent ]] || fn_fail "app/$i HOME"
+done
+
+sup=$(cat "$RUN_DIR/supervisor.pid")
+fn down "$NAME" >&2 || fn_fail "down failed"
+assert_all_gone "$sup"
+echo "ok: placement $MODE on cpus $ALLOWED"

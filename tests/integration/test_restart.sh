@@ -1,0 +1,106 @@
+#!/bin/bash
+# Test 2: a component killed with SIGKILL is restarted (new pid, restart
+# counted); a dead nic takes its drivers down and brings them back after
+# it; stats show every component's counters, as text and as JSON.
+#
+#                  supervisor (fragnet up -d, backoff 100 ms)
+#                  nic ─ parent of every driver
+#   pipeline 0:    driver/0 (--generate) ══link0══ stack/0 (reflects)   app/0
+#
+#   1. kill -9 stack/0  -> stack/0 new pid, restarts 1, others untouched
+#   2. kill -9 nic      -> driver/0 stopped, nic restarted, then driver/0:
+#                          nic restarts 1, driver/0 restarts 1
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+fn_init restart
+fn_conf <<EOF
+pipelines = 1
+poll = event
+[restart]
+backoff_ms = 100
+backoff_max_ms = 400
+[nic]
+exec = $ECHO
+[driver]
+exec = $ECHO
+args = --generate
+[stack]
+exec = $ECHO
+address = 10.77.0.2/24
+[app]
+exec = $ECHO
+preload = no
+EOF
+
+fn up "$CONF" -d >&2 || fn_fail "up -d failed"
+all_in_state running || fn_fail "not all running after up -d"
+
+# Frames flow: the driver generates, the stack reflects, the driver checks.
+counter() {	# label counter -> value, from the JSON stats
+	fn stats --json "$NAME" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+c = [c for c in d["components"] if c["label"] == sys.argv[1]][0]
+print(c["counters"].get(sys.argv[2], -1))' "$1" "$2"
+}
+frames_back() { [[ $(counter driver/0 echo.rx_frames) -gt 0 ]]; }
+wait_for 10 frames_back || fn_fail "no frame came back to driver/0"
+[[ $(counter driver/0 echo.bad_pattern) == 0 ]] || fn_fail "bad frames"
+[[ $(counter driver/0 link.tx.pkts) -gt 0 ]] || fn_fail "driver/0 link.tx.pkts"
+[[ $(counter stack/0 link.rx.pkts) -gt 0 ]] || fn_fail "stack/0 link.rx.pkts"
+[[ $(counter stack/0 echo.tx_frames) -gt 0 ]] || fn_fail "stack/0 echo.tx_frames"
+
+# 1. kill -9 the stack.
+old=$(status_field stack 0 3)
+app=$(status_field app 0 3)
+kill -KILL "$old"
+new_stack() { local p; p=$(status_field stack 0 3); [[ $p =~ ^[0-9]+$ && $p != "$old" ]]; }
+wait_for 10 new_stack || fn_fail "stack/0 was not restarted"
+wait_for 5 all_in_state running || fn_fail "not all running after restart"
+[[ $(status_field stack 0 6) == 1 ]] || fn_fail "stack/0 restarts != 1"
+[[ $(status_field app 0 3) == "$app" ]] || fn_fail "app/0 was restarted too"
+[[ $(status_field app 0 6) == 0 ]] || fn_fail "app/0 restarts != 0"
+grep -q "stack/0 pid $old killed by signal SIGKILL" "$LOG" ||
+	fn_fail "log does not say how stack/0 died"
+
+# 2. kill -9 the nic: its drivers go down and come back after it.
+nic=$(status_field nic - 3)
+drv=$(status_field driver 0 3)
+kill -KILL "$nic"
+back() {
+	local n d
+	n=$(status_field nic - 3); d=$(status_field driver 0 3)
+	[[ $n =~ ^[0-9]+$ && $n != "$nic" && $d =~ ^[0-9]+$ && $d != "$drv" ]]
+}
+wait_for 10 back || fn_fail "nic and driver/0 were not both restarted"
+wait_for 5 all_in_state running || fn_fail "not all running after nic restart"
+[[ $(status_field nic - 6) == 1 ]] || fn_fail "nic restarts != 1"
+[[ $(status_field driver 0 6) == 1 ]] || fn_fail "driver/0 restarts != 1"
+kill -0 "$drv" 2>/dev/null && fn_fail "old driver/0 $drv still alive"
+# The order: driver stopped, nic started, then driver started.
+order=$(grep -E "driver/0 stopping: nic exited|nic started|driver/0 started" \
+	"$LOG" | tail -3 | sed -E 's/.*info: ([a-z/0-9]+ [a-z]+).*/\1/' |
+	tr '\n' ,)
+[[ $order == "driver/0 stopping,nic started,driver/0 started," ]] ||
+	fn_fail "restart order was $order"
+
+# Stats: text has every component, JSON parses, supervisor counts restarts.
+txt=$(fn stats "$NAME")
+for l in nic driver/0 stack/0 app/0; do
+	grep -q "^$l (pid" <<< "$txt" || fn_fail "stats lacks $l"
+done
+grep -q "echo.loops" <<< "$txt" || fn_fail "stats lacks echo counters"
+fn stats --json "$NAME" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["supervisor"]["restarts"] == 3, d["supervisor"]
+labels = [c["label"] for c in d["components"]]
+assert labels == ["nic", "driver/0", "stack/0", "app/0"], labels
+for c in d["components"]:
+    assert c["counters"]["echo.loops"] > 0, c
+    assert c["state"] == "running", c
+' || fn_fail "stats --json is wrong"
+
+fn down "$NAME" >&2 || fn_fail "down failed"
+echo "ok: restarts"
