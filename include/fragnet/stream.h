@@ -29,6 +29,7 @@
  * LAYOUT of a link memfd (all offsets from the start, all fixed at create):
  *
  *     0                       struct fn_link_hdr      (const after create)
+ *     ctl_off                 struct fn_link_ctl_shm  epoch, ready[2]
  *     stream[s].rings_off     struct fn_stream_shm    submit + ack rings
  *     stream[s].submit_off    struct fn_desc[nslots]  (P = source)
  *     stream[s].ack_off       struct fn_desc[nslots]  (P = sink)
@@ -44,9 +45,28 @@
  *   bulk buffer and not already held; that len <= slot_size.  A source checks
  *   that an acked slot is one it submitted.  Any violation drops the frame
  *   (or ack), counts it by cause, and CUTS THE PEER OFF: the endpoint turns
- *   broken, every later call returns -EPIPE, and the supervisor sees it on
- *   the stats page.  Frame bytes remain writable by the peer while the sink
+ *   broken, every later call returns -EPIPE until the link is reset (the
+ *   supervisor restarts the peer), and the counters show why.  Frame bytes remain writable by the peer while the sink
  *   reads them: parsers must copy what they check before they use it.
+ *
+ * RESET (a side died; DESIGN: restart one component alone)
+ *   Ring indices and slot ownership are private knowledge of each side,
+ *   so a restarted side cannot pick up where the dead one stopped.  The
+ *   link therefore lives in EPOCHS:
+ *     1. The supervisor reaps a side and calls fn_link_reset(): epoch += 1,
+ *        and every sleeper on the link is woken.
+ *     2. A side JOINS an epoch when it attaches, or, if it survived, on its
+ *        next call that sees the new epoch.  Joining forgets every slot in
+ *        hand (the call returns -ECONNRESET once per endpoint: pkts held
+ *        from before are void), zeroes the ring indices if the peer has
+ *        not joined yet, then publishes ready[side] = epoch (release).
+ *     3. A side uses the rings only once ready[peer] == epoch (acquire);
+ *        until then alloc and recv give 0 and wait waits.
+ *   Each side zeroes only before its own ready and the other side reads
+ *   the rings only after it, so no index is zeroed under a user.  The
+ *   first joiner always zeroes; a source then owns every slot again and
+ *   a sink none.  The epoch line is written by the supervisor (S), ready[X]
+ *   by side X.  A peer that writes them can only reset its own link.
  *
  * POLL MODES (per endpoint, the side that waits):
  *   busy      spin; yield the cpu every few thousand empty polls, so that a
@@ -65,7 +85,7 @@
 #include "fragnet/ring.h"
 
 #define FN_LINK_MAGIC		0x4b4c4e46u	/* "FNLK" */
-#define FN_LINK_VERSION		1u
+#define FN_LINK_VERSION		2u	/* 2: epochs (RESET) */
 #define FN_LINK_MAX_SLOTS	(1u << 16)
 #define FN_LINK_MIN_SLOT	64u
 #define FN_LINK_MAX_SLOT	(64u * 1024)
@@ -95,7 +115,15 @@ struct fn_link_hdr {
 	uint64_t total_size;
 	uint32_t nslots;	/* per stream, power of two */
 	uint32_t slot_size;	/* bytes, multiple of 64 */
+	uint64_t ctl_off;	/* struct fn_link_ctl_shm */
 	struct fn_stream_layout stream[2];
+};
+
+/* Read-mostly: every call of either side loads epoch (relaxed); it changes
+ * only when a side dies. */
+struct fn_link_ctl_shm {
+	alignas(FN_CACHE_LINE) _Atomic uint32_t epoch;	/* S: starts at 1 */
+	_Atomic uint32_t ready[2];	/* side X: the epoch X has joined */
 };
 
 struct fn_stream_shm {
@@ -145,6 +173,8 @@ struct fn_endpoint {
 	uint8_t *state;		/* per slot, FN_SLOT_* */
 	uint32_t *free;		/* source: stack of free slots */
 	uint32_t nfree;
+	struct fn_link *link;	/* the link this endpoint belongs to */
+	uint32_t epoch;		/* epoch of our last call; != link's: reset */
 	_Atomic uint64_t *ctr;	/* FN_SC_COUNT counters: own or stats page */
 	_Atomic uint64_t own_ctr[FN_SC_COUNT];
 };
@@ -153,6 +183,10 @@ struct fn_link {
 	void *base;
 	uint64_t size;
 	struct fn_link_hdr hdr;		/* private, validated copy */
+	struct fn_link_ctl_shm *ctl;
+	enum fn_link_side side;
+	uint32_t epoch;			/* the epoch we joined */
+	bool joined;			/* the peer has joined it too */
 	struct fn_endpoint tx;		/* we are its source */
 	struct fn_endpoint rx;		/* we are its sink */
 };
@@ -167,12 +201,28 @@ uint64_t fn_link_size(uint32_t nslots, uint32_t slot_size);
 int fn_link_create(const char *name, uint32_t nslots, uint32_t slot_size);
 
 /*
+ * Supervisor: a side of link fd died.  Start a new epoch (see RESET) and
+ * wake both sides.  Returns 0 or a negative errno.
+ */
+int fn_link_reset(int fd);
+
+/* Has the peer joined our epoch (rings usable)?  Follows a reset. */
+bool fn_link_peer_ready(struct fn_link *l);
+
+/*
  * Map link fd and attach as side.  The fd is not kept.  Returns 0 or a
  * negative errno: -EBADMSG for a bad magic, version, size or layout.
  */
 int fn_link_attach(struct fn_link *l, int fd, enum fn_link_side side,
 		   enum fn_poll poll);
 void fn_link_detach(struct fn_link *l);
+
+/*
+ * Every call below may also return -ECONNRESET, once per endpoint after the
+ * link was reset (see RESET): drop every pkt of this endpoint in hand, then
+ * go on as on a fresh link.  Calls that would give slots or frames give 0
+ * while the peer has not joined.
+ */
 
 /* --- source side --------------------------------------------------------- */
 
@@ -209,12 +259,13 @@ int fn_stream_ack_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n);
  * Wait, per the endpoint's poll mode, until there is work: frames to
  * receive (sink) or acks to reclaim (source).  timeout_ns < 0 waits
  * forever, 0 only polls.  Returns 1 when there is work, 0 on timeout or
- * signal, -EPIPE.  Asleep on the futex it also returns 0 after at most
+ * signal, -EPIPE, or -ECONNRESET (a reset, reported here instead of by the
+ * next call).  Asleep on the futex it also returns 0 after at most
  * 100 ms, so that its caller can check on a peer that died silently.
  */
 int fn_stream_wait(struct fn_endpoint *e, int64_t timeout_ns);
 
-/* Frames (sink) or acks (source) ready now. */
+/* Frames (sink) or acks (source) ready now; 0 while a reset is pending. */
 unsigned fn_stream_pending(struct fn_endpoint *e);
 
 /* Point the endpoint's counters at ctr[FN_SC_COUNT] (a stats page block),

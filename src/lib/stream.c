@@ -12,11 +12,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,12 +81,14 @@ static bool link_geometry_ok(uint32_t nslots, uint32_t slot_size)
 
 /* The one place that decides the layout; both sides recompute it. */
 static uint64_t link_layout(uint32_t nslots, uint32_t slot_size,
-			    struct fn_stream_layout st[2])
+			    uint64_t *ctl_off, struct fn_stream_layout st[2])
 {
 	uint64_t off = align_up(sizeof(struct fn_link_hdr), FN_CACHE_LINE);
 
 	if (!link_geometry_ok(nslots, slot_size))
 		return 0;
+	*ctl_off = off;
+	off = align_up(off + sizeof(struct fn_link_ctl_shm), FN_CACHE_LINE);
 	for (int s = 0; s < 2; s++) {
 		st[s].rings_off = off;
 		off = align_up(off + sizeof(struct fn_stream_shm), FN_CACHE_LINE);
@@ -103,8 +108,9 @@ static uint64_t link_layout(uint32_t nslots, uint32_t slot_size,
 uint64_t fn_link_size(uint32_t nslots, uint32_t slot_size)
 {
 	struct fn_stream_layout st[2];
+	uint64_t ctl_off;
 
-	return link_layout(nslots, slot_size, st);
+	return link_layout(nslots, slot_size, &ctl_off, st);
 }
 
 int fn_link_create(const char *name, uint32_t nslots, uint32_t slot_size)
@@ -123,7 +129,7 @@ int fn_link_create(const char *name, uint32_t nslots, uint32_t slot_size)
 	if (ftruncate(fd, (off_t)size) < 0)
 		goto err_close;
 	/* A fresh memfd is zero: rings empty, nobody sleeping. */
-	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	h = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
 		goto err_close;
 	h->magic = FN_LINK_MAGIC;
@@ -131,8 +137,10 @@ int fn_link_create(const char *name, uint32_t nslots, uint32_t slot_size)
 	h->total_size = size;
 	h->nslots = nslots;
 	h->slot_size = slot_size;
-	link_layout(nslots, slot_size, h->stream);
-	munmap(h, sizeof(*h));
+	link_layout(nslots, slot_size, &h->ctl_off, h->stream);
+	/* Epoch 1, nobody joined (ready 0): the first joiner zeroes. */
+	atomic_store(&((struct fn_link_ctl_shm *)((uint8_t *)h + h->ctl_off))->epoch, 1);
+	munmap(h, PAGE);
 	/* Neither side may resize the region under the other's mapping. */
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		goto err_close;
@@ -148,15 +156,36 @@ err_close:
 static int link_check(const struct fn_link_hdr *h, uint64_t real_size)
 {
 	struct fn_stream_layout st[2];
+	uint64_t ctl_off;
 
 	if (h->magic != FN_LINK_MAGIC || h->version != FN_LINK_VERSION)
 		return -EBADMSG;
-	uint64_t size = link_layout(h->nslots, h->slot_size, st);
-	if (size == 0 || size != h->total_size || size != real_size)
+	uint64_t size = link_layout(h->nslots, h->slot_size, &ctl_off, st);
+	if (size == 0 || size != h->total_size || size != real_size ||
+	    ctl_off != h->ctl_off)
 		return -EBADMSG;
 	if (memcmp(st, h->stream, sizeof(st)) != 0)
 		return -EBADMSG;
 	return 0;
+}
+
+/* Forget every slot in hand: a source owns them all, a sink none. */
+static void endpoint_reset(struct fn_endpoint *e)
+{
+	uint32_t n = e->nslots;
+
+	e->broken = false;
+	e->idle_polls = 0;
+	if (!e->is_source) {
+		memset(e->state, FN_SLOT_PEER, n);
+		return;
+	}
+	/* Slots are handed out low first: nicer to caches and tests. */
+	for (uint32_t i = 0; i < n; i++) {
+		e->free[i] = n - 1 - i;
+		e->state[i] = FN_SLOT_FREE;
+	}
+	e->nfree = n;
 }
 
 static int endpoint_init(struct fn_endpoint *e, struct fn_link *l, int s,
@@ -174,23 +203,19 @@ static int endpoint_init(struct fn_endpoint *e, struct fn_link *l, int s,
 	e->nslots = n;
 	e->slot_size = l->hdr.slot_size;
 	e->bulk = base + st->bulk_off;
+	e->link = l;
 	e->ctr = e->own_ctr;
-	fn_ring_init(&e->data, &shm->submit, (void *)(base + st->submit_off),
-		     n, source);
-	fn_ring_init(&e->ret, &shm->ack, (void *)(base + st->ack_off), n,
-		     !source);
+	/* Indices are read when the peer has joined (rings_join()). */
+	e->data.shm = &shm->submit;
+	e->data.ent = (void *)(base + st->submit_off);
+	e->ret.shm = &shm->ack;
+	e->ret.ent = (void *)(base + st->ack_off);
+	e->data.size = e->ret.size = n;
 	e->state = calloc(n, 1);
 	e->free = source ? calloc(n, sizeof(*e->free)) : NULL;
 	if (!e->state || (source && !e->free))
 		return -ENOMEM;
-	if (source) {
-		/* Slots are handed out low first: nicer to caches and tests. */
-		for (uint32_t i = 0; i < n; i++) {
-			e->free[i] = n - 1 - i;
-			e->state[i] = FN_SLOT_FREE;
-		}
-		e->nfree = n;
-	}
+	endpoint_reset(e);
 	return 0;
 }
 
@@ -200,6 +225,163 @@ static void endpoint_fini(struct fn_endpoint *e)
 	free(e->free);
 	e->state = NULL;
 	e->free = NULL;
+}
+
+/* --- epochs (stream.h, RESET) ------------------------------------------- */
+
+static void ring_zero(struct fn_ring_shm *r)
+{
+	atomic_store_explicit(&r->head, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->sleeping, 0, memory_order_relaxed);
+}
+
+/* Wake every sleeper on the link, whatever it waits for. */
+static void link_wake_all(struct fn_endpoint *ep[2])
+{
+	for (int i = 0; i < 2; i++) {
+		struct fn_ring *r[2] = { &ep[i]->data, &ep[i]->ret };
+		for (int k = 0; k < 2; k++) {
+			atomic_fetch_add_explicit(&r[k]->shm->wake_seq, 1,
+						  memory_order_release);
+			syscall(SYS_futex, &r[k]->shm->wake_seq, FUTEX_WAKE,
+				INT_MAX, NULL, NULL, 0);
+		}
+	}
+}
+
+/* Join epoch E: forget all slots; zero the rings unless the peer joined
+ * first (then it zeroed them, and it does not use them before our ready). */
+static void link_join(struct fn_link *l, uint32_t E)
+{
+	struct fn_endpoint *ep[2] = { &l->tx, &l->rx };
+	uint32_t peer = atomic_load_explicit(&l->ctl->ready[!l->side],
+					     memory_order_acquire);
+
+	if (peer != E) {
+		for (int i = 0; i < 2; i++) {
+			ring_zero(ep[i]->data.shm);
+			ring_zero(ep[i]->ret.shm);
+		}
+	}
+	endpoint_reset(&l->tx);
+	endpoint_reset(&l->rx);
+	l->epoch = E;
+	l->joined = false;
+	/* R3: zeroing before ready; pairs with A3 in link_sync(). */
+	atomic_store_explicit(&l->ctl->ready[l->side], E, memory_order_release);
+	link_wake_all(ep);
+}
+
+/* Start using the rings: read the indices as they are now. */
+static void rings_join(struct fn_link *l)
+{
+	struct fn_endpoint *ep[2] = { &l->tx, &l->rx };
+
+	for (int i = 0; i < 2; i++) {
+		struct fn_endpoint *e = ep[i];
+		fn_ring_init(&e->data, e->data.shm, e->data.ent, e->nslots,
+			     e->is_source);
+		fn_ring_init(&e->ret, e->ret.shm, e->ret.ent, e->nslots,
+			     !e->is_source);
+	}
+	l->joined = true;
+}
+
+/* Follow the epoch; 0 when the rings are usable, -EAGAIN while the peer
+ * has not joined our epoch. */
+static int link_sync(struct fn_link *l)
+{
+	uint32_t E = atomic_load_explicit(&l->ctl->epoch, memory_order_acquire);
+
+	if (E != l->epoch)
+		link_join(l, E);
+	if (!l->joined) {
+		/* A3: pairs with the peer's R3: its zeroing is visible. */
+		if (atomic_load_explicit(&l->ctl->ready[!l->side],
+					 memory_order_acquire) != l->epoch)
+			return -EAGAIN;
+		rings_join(l);
+	}
+	return 0;
+}
+
+/*
+ * On entry of every endpoint call.  0: go on.  -ECONNRESET: the link was
+ * reset since this endpoint's last call (reported once).  -EAGAIN: the
+ * peer has not joined yet.  The fast path is one load of a line that only
+ * changes when a side dies.
+ */
+static inline bool usable(const struct fn_endpoint *e)
+{
+	const struct fn_link *l = e->link;
+
+	return __builtin_expect(l->joined && e->epoch == l->epoch &&
+				atomic_load_explicit(&l->ctl->epoch,
+						     memory_order_relaxed) == l->epoch, 1);
+}
+
+static inline int gate(struct fn_endpoint *e)
+{
+	struct fn_link *l = e->link;
+
+	if (usable(e))
+		return 0;
+	int r = link_sync(l);
+	if (e->epoch != l->epoch) {
+		e->epoch = l->epoch;
+		return -ECONNRESET;
+	}
+	return r;
+}
+
+/* Like gate(), but leaves a pending reset for the next real call. */
+static bool gate_peek(struct fn_endpoint *e)
+{
+	if (usable(e))
+		return true;
+	if (link_sync(e->link) < 0)
+		return false;
+	return e->epoch == e->link->epoch;
+}
+
+bool fn_link_peer_ready(struct fn_link *l)
+{
+	return link_sync(l) == 0;
+}
+
+int fn_link_reset(int fd)
+{
+	struct fn_link l;
+	struct stat sb;
+	int err = 0;
+
+	memset(&l, 0, sizeof(l));
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (sb.st_size < (off_t)PAGE)
+		return -EBADMSG;
+	l.size = (uint64_t)sb.st_size;
+	l.base = mmap(NULL, l.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (l.base == MAP_FAILED)
+		return -errno;
+	/* The sides can write the header: check it as an attacher would. */
+	memcpy(&l.hdr, l.base, sizeof(l.hdr));
+	err = link_check(&l.hdr, l.size);
+	if (err == 0) {
+		struct fn_link_ctl_shm *ctl = (void *)((uint8_t *)l.base + l.hdr.ctl_off);
+		struct fn_endpoint tx, rx, *ep[2] = { &tx, &rx };
+		for (int s = 0; s < 2; s++) {
+			struct fn_stream_shm *shm = (void *)((uint8_t *)l.base +
+							     l.hdr.stream[s].rings_off);
+			ep[s]->data.shm = &shm->submit;
+			ep[s]->ret.shm = &shm->ack;
+		}
+		atomic_fetch_add_explicit(&ctl->epoch, 1, memory_order_release);
+		link_wake_all(ep);
+	}
+	munmap(l.base, l.size);
+	return err;
 }
 
 int fn_link_attach(struct fn_link *l, int fd, enum fn_link_side side,
@@ -234,6 +416,11 @@ int fn_link_attach(struct fn_link *l, int fd, enum fn_link_side side,
 	err = endpoint_init(&l->rx, l, side == FN_LINK_A ? 1 : 0, false, poll);
 	if (err < 0)
 		goto err_fini;
+	l->ctl = (void *)((uint8_t *)l->base + l->hdr.ctl_off);
+	l->side = side;
+	l->epoch = 0;		/* epochs start at 1: we join the current one */
+	link_sync(l);
+	l->tx.epoch = l->rx.epoch = l->epoch;
 	return 0;
 
 err_fini:
@@ -278,6 +465,10 @@ static inline void ctr_add(struct fn_endpoint *e, enum fn_stream_ctr c,
 /* The peer broke the protocol: count why, and stop talking to it. */
 static int cut_off(struct fn_endpoint *e, enum fn_stream_ctr why)
 {
+	/* Indices zeroed by a reset look like garbage: not the peer's fault. */
+	if (atomic_load_explicit(&e->link->ctl->epoch, memory_order_acquire) !=
+	    e->link->epoch)
+		return gate(e);
 	ctr_add(e, why, 1);
 	e->broken = true;
 	return -EPIPE;
@@ -297,8 +488,11 @@ static int64_t desc_slot(const struct fn_endpoint *e, uint32_t off)
 int fn_stream_reclaim(struct fn_endpoint *e)
 {
 	struct fn_desc d[BURST_MAX];
-	int n;
+	int n, g;
 
+	g = gate(e);
+	if (g < 0)
+		return g == -EAGAIN ? 0 : g;
 	if (e->broken)
 		return -EPIPE;
 	do {
@@ -320,6 +514,10 @@ int fn_stream_reclaim(struct fn_endpoint *e)
 
 int fn_stream_alloc_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
 {
+	int g = gate(e);
+
+	if (g < 0)
+		return g == -EAGAIN ? 0 : g;
 	if (e->nfree < n) {
 		int err = fn_stream_reclaim(e);
 		if (err < 0)
@@ -379,7 +577,10 @@ int fn_stream_submit_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
 {
 	struct fn_desc d[BURST_MAX];
 	uint64_t bytes = 0;
+	int g = gate(e);
 
+	if (g < 0)
+		return g;
 	if (e->broken)
 		return -EPIPE;
 	if (!pkts_give(e, p, n, FN_SLOT_ALLOC))
@@ -431,8 +632,10 @@ int fn_stream_recv_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
 {
 	struct fn_desc d[BURST_MAX];
 	uint64_t bytes = 0;
-	int k;
+	int k = gate(e);
 
+	if (k < 0)
+		return k == -EAGAIN ? 0 : k;
 	if (e->broken)
 		return -EPIPE;
 	if (n > BURST_MAX)
@@ -456,7 +659,10 @@ int fn_stream_recv_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
 int fn_stream_ack_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
 {
 	struct fn_desc d[BURST_MAX];
+	int g = gate(e);
 
+	if (g < 0)
+		return g;
 	if (e->broken)
 		return -EPIPE;
 	if (!pkts_give(e, p, n, FN_SLOT_HELD))
@@ -481,6 +687,9 @@ unsigned fn_stream_pending(struct fn_endpoint *e)
 {
 	/* A source waits for acks on ret; a sink for frames on data. */
 	struct fn_ring *r = e->is_source ? &e->ret : &e->data;
+
+	if (!gate_peek(e))
+		return 0;
 	unsigned n = fn_ring_count(r);
 
 	if (r->broken && !e->broken)
@@ -505,6 +714,22 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* The link was reset or the peer has not joined: report a reset, or nap
+ * (the joiner wakes every sleeper, so this is rarely a full 1 ms). */
+static int wait_unusable(struct fn_endpoint *e, int64_t until)
+{
+	int r = gate(e);
+
+	if (r != -EAGAIN)
+		return r == -ECONNRESET ? r : 0;
+	int64_t left = until - now_ns();
+	if (left <= 0)
+		return 0;
+	struct timespec ts = { 0, left < 1000000 ? left : 1000000 };
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
 /* Spin until work, the deadline, or (adaptive) the spin budget is spent.
  * The clock is read every SPIN_CHECK polls (a PAUSE costs 10-40 ns, so
  * BUSY_YIELD polls can take well over 100 us, far past spin_ns).  Empty
@@ -524,6 +749,8 @@ static int wait_spin(struct fn_endpoint *e, int64_t until)
 			e->idle_polls = 0;
 			return 1;
 		}
+		if (!usable(e))
+			return wait_unusable(e, until);
 		if (e->broken)
 			return -EPIPE;
 		cpu_relax();
@@ -547,6 +774,8 @@ static int wait_sleep(struct fn_endpoint *e, int64_t until)
 	 * again, so that SLEEPS counts only waits that can really sleep. */
 	if (fn_stream_pending(e))
 		return 1;
+	if (!usable(e))
+		return wait_unusable(e, until);
 	if (e->broken)
 		return -EPIPE;
 	left = until - now_ns();
@@ -570,6 +799,11 @@ int fn_stream_wait(struct fn_endpoint *e, int64_t timeout_ns)
 			INT64_MAX : start + timeout_ns;
 	int r;
 
+	r = gate(e);
+	if (r == -ECONNRESET)
+		return r;
+	if (r == -EAGAIN)
+		return timeout_ns == 0 ? 0 : wait_unusable(e, until);
 	if (e->broken)
 		return -EPIPE;
 	if (fn_stream_pending(e))

@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 
 #include "fragnet/log.h"
+#include "fragnet/stream.h"
 #include "sup.h"
 
 #define NS_PER_MS	1000000ull
@@ -209,6 +210,22 @@ static void comp_schedule_restart(struct sup *s, struct comp *c, uint64_t now)
 }
 
 /* c's process was reaped with status. */
+/* A dead side takes its slots and ring positions with it: start a new
+ * link epoch so that the survivor resets its side and the restarted
+ * component can join (stream.h, RESET). */
+static void link_side_died(const struct comp *c)
+{
+	int err;
+
+	if (c->link_fd < 0)
+		return;
+	err = fn_link_reset(c->link_fd);
+	if (err < 0)
+		fn_warn("%s: cannot reset its link: %s", c->label, strerror(-err));
+	else
+		fn_debug("%s: link reset for a new epoch", c->label);
+}
+
 void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now)
 {
 	int level = s->stop || c->state == CS_STOPPING ? FN_LOG_INFO :
@@ -220,6 +237,7 @@ void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now)
 	c->pid = 0;
 	c->exits++;
 	s->exits++;
+	link_side_died(c);
 	if (s->stop) {
 		c->state = CS_STOPPED;
 	} else if (!s->ready) {

@@ -16,8 +16,10 @@
  *   --ignore-term  ignore SIGTERM, to test the supervisor's SIGKILL.
  *
  * SIGTERM ends it cleanly (exit 0).  A peer that breaks the link protocol
- * (e.g. a restarted peer that lost its slot state) turns the link off:
- * counted in echo.broken, and the component idles until it is stopped.
+ * turns the link off (echo.broken) until the link is reset.  When the peer
+ * dies and the supervisor resets the link, every call reports -ECONNRESET
+ * once (echo.resets): frames in hand are dropped and the echo goes on with
+ * the restarted peer.
  */
 #include <errno.h>
 #include <signal.h>
@@ -36,9 +38,10 @@
 #define GEN_PERIOD_NS	10000000ll
 #define IDLE_NS		100000000ll
 
-enum { E_LOOPS, E_RX, E_TX, E_DROPPED, E_BAD, E_BROKEN, E_COUNT };
+enum { E_LOOPS, E_RX, E_TX, E_DROPPED, E_BAD, E_BROKEN, E_RESETS, E_COUNT };
 static const char *const echo_names[E_COUNT] = {
 	"loops", "rx_frames", "tx_frames", "dropped", "bad_pattern", "broken",
+	"resets",
 };
 
 struct echo {
@@ -139,13 +142,16 @@ static int echo_receive(struct echo *e)
 				fn_ctr_add(&e->ctr[E_BAD], 1);
 	} else {
 		m = fn_stream_alloc_burst(&e->link.tx, out, (unsigned)n);
+		if (m < 0)
+			return m;	/* a reset voids `in` too */
 		for (int i = 0; i < m; i++) {
 			memcpy(out[i].data, in[i].data, in[i].len);
 			out[i].len = in[i].len;
 		}
-		if (m > 0 && fn_stream_submit_burst(&e->link.tx, out,
-						    (unsigned)m) < 0)
-			return -EPIPE;
+		int r = m > 0 ? fn_stream_submit_burst(&e->link.tx, out,
+						       (unsigned)m) : 0;
+		if (r < 0)
+			return r;
 		fn_ctr_add(&e->ctr[E_TX], m > 0 ? (uint64_t)m : 0);
 		fn_ctr_add(&e->ctr[E_DROPPED], (uint64_t)(n - (m > 0 ? m : 0)));
 	}
@@ -159,16 +165,18 @@ static int echo_step(struct echo *e)
 
 	if (e->generate && now >= e->next_gen_ns) {
 		e->next_gen_ns = now + GEN_PERIOD_NS;
-		if (echo_generate(e) < 0)
-			return -EPIPE;
+		n = echo_generate(e);
+		if (n < 0)
+			return n;
 	}
 	n = echo_receive(e);
 	if (n < 0)
 		return n;
 	if (n == 0) {
 		int64_t wait = e->generate ? e->next_gen_ns - now_ns() : IDLE_NS;
-		if (fn_stream_wait(&e->link.rx, wait > 0 ? wait : 0) < 0)
-			return -EPIPE;
+		n = fn_stream_wait(&e->link.rx, wait > 0 ? wait : 0);
+		if (n < 0)
+			return n;
 	}
 	return 0;
 }
@@ -180,14 +188,31 @@ static void idle(void)
 	nanosleep(&ts, NULL);	/* SIGTERM cuts it short */
 }
 
+/* A broken link stays off until a reset; only the wait notices that. */
+static int echo_wait_reset(struct echo *e)
+{
+	int r = fn_stream_wait(&e->link.rx, IDLE_NS);
+
+	if (r != -ECONNRESET)
+		idle();
+	return r;
+}
+
 static void echo_run(struct echo *e)
 {
 	while (!stopping) {
 		fn_ctr_add(&e->ctr[E_LOOPS], 1);
-		if (!e->have_link || e->broken) {
+		if (!e->have_link) {
 			idle();
-		} else if (echo_step(e) < 0) {
-			fn_warn("the peer broke the link protocol; link off");
+			continue;
+		}
+		int r = e->broken ? echo_wait_reset(e) : echo_step(e);
+		if (r == -ECONNRESET) {
+			fn_info("link reset (the peer restarted): frames in hand dropped");
+			fn_ctr_add(&e->ctr[E_RESETS], 1);
+			e->broken = false;
+		} else if (r < 0 && !e->broken) {
+			fn_warn("the peer broke the link protocol: link off until reset");
 			e->broken = true;
 			fn_ctr_add(&e->ctr[E_BROKEN], 1);
 		}

@@ -7,9 +7,12 @@
 #                  nic ─ parent of every driver
 #   pipeline 0:    driver/0 (--generate) ══link0══ stack/0 (reflects)   app/0
 #
-#   1. kill -9 stack/0  -> stack/0 new pid, restarts 1, others untouched
+#   1. kill -9 stack/0  -> stack/0 new pid, restarts 1, others untouched;
+#                          link0 reset: driver/0 sees it, is not cut off,
+#                          and frames flow through the new stack/0
 #   2. kill -9 nic      -> driver/0 stopped, nic restarted, then driver/0:
-#                          nic restarts 1, driver/0 restarts 1
+#                          nic restarts 1, driver/0 restarts 1; stack/0
+#                          survives the reset and reflects again
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -63,6 +66,16 @@ wait_for 5 all_in_state running || fn_fail "not all running after restart"
 [[ $(status_field app 0 6) == 0 ]] || fn_fail "app/0 restarts != 0"
 grep -q "stack/0 pid $old killed by signal SIGKILL" "$LOG" ||
 	fn_fail "log does not say how stack/0 died"
+# The link was reset, not broken: the survivor saw the reset, and frames
+# go round again through the restarted stack.
+[[ $(counter driver/0 echo.resets) -ge 1 ]] || fn_fail "driver/0 saw no reset"
+[[ $(counter driver/0 echo.broken) == 0 ]] || fn_fail "driver/0 cut the link off"
+stack_reflects() { [[ $(counter stack/0 echo.tx_frames) -gt 0 ]]; }
+wait_for 10 stack_reflects || fn_fail "the restarted stack/0 reflects nothing"
+before=$(counter driver/0 echo.rx_frames)
+more_back() { [[ $(counter driver/0 echo.rx_frames) -gt $((before + 8)) ]]; }
+wait_for 10 more_back || fn_fail "frames stopped coming back after the reset"
+[[ $(counter driver/0 echo.bad_pattern) == 0 ]] || fn_fail "bad frames after reset"
 
 # 2. kill -9 the nic: its drivers go down and come back after it.
 nic=$(status_field nic - 3)
@@ -78,6 +91,10 @@ wait_for 5 all_in_state running || fn_fail "not all running after nic restart"
 [[ $(status_field nic - 6) == 1 ]] || fn_fail "nic restarts != 1"
 [[ $(status_field driver 0 6) == 1 ]] || fn_fail "driver/0 restarts != 1"
 kill -0 "$drv" 2>/dev/null && fn_fail "old driver/0 $drv still alive"
+# The stack survived the driver's restart: reset, not cut off, reflecting.
+[[ $(counter stack/0 echo.resets) -ge 1 ]] || fn_fail "stack/0 saw no reset"
+[[ $(counter stack/0 echo.broken) == 0 ]] || fn_fail "stack/0 cut the link off"
+wait_for 10 frames_back || fn_fail "no frame came back to the new driver/0"
 # The order: driver stopped, nic started, then driver started.
 order=$(grep -E "driver/0 stopping: nic exited|nic started|driver/0 started" \
 	"$LOG" | tail -3 | sed -E 's/.*info: ([a-z/0-9]+ [a-z]+).*/\1/' |

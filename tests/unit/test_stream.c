@@ -1287,6 +1287,173 @@ static void test_poll_names(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* --- link reset (stream.h, RESET) ----------------------------------------- */
+
+/* One frame from a to b and its ack back; checks the content. */
+static void round_trip(struct fn_link *src, struct fn_link *dst, uint8_t v)
+{
+	struct fn_pkt p, q;
+
+	assert_int_equal(fn_stream_alloc_burst(&src->tx, &p, 1), 1);
+	memset(p.data, v, 16);
+	p.len = 16;
+	assert_int_equal(fn_stream_submit_burst(&src->tx, &p, 1), 1);
+	assert_int_equal(fn_stream_recv_burst(&dst->rx, &q, 1), 1);
+	assert_int_equal(q.len, 16);
+	assert_int_equal(q.data[15], v);
+	assert_int_equal(fn_stream_ack_burst(&dst->rx, &q, 1), 1);
+}
+
+/* Leave slots everywhere: submitted, held by b, allocated by a. */
+static void leave_slots_in_flight(struct fx *f, struct fn_pkt *held)
+{
+	struct fn_pkt p[3];
+
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, p, 3), 3);
+	p[0].len = p[1].len = 8;
+	assert_int_equal(fn_stream_submit_burst(&f->a.tx, p, 2), 2);
+	assert_int_equal(fn_stream_recv_burst(&f->b.rx, held, 1), 1);
+}
+
+/* b dies with slots in flight; a survives; b restarts and attaches. */
+static void test_reset_survivor_first(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt held, p[NSLOTS];
+
+	leave_slots_in_flight(f, &held);
+	fn_link_detach(&f->b);			/* b "dies" */
+	assert_int_equal(fn_link_reset(f->fd), 0);
+	/* The survivor hears of it once per endpoint, then waits for b. */
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, p, 1), -ECONNRESET);
+	assert_int_equal(fn_stream_recv_burst(&f->a.rx, p, 1), -ECONNRESET);
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, p, 1), 0);
+	assert_false(fn_link_peer_ready(&f->a));
+	assert_int_equal(fn_link_attach(&f->b, f->fd, FN_LINK_B,
+					FN_POLL_EVENT), 0);
+	assert_true(fn_link_peer_ready(&f->a));
+	/* Every slot is the source's again, in both directions. */
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, p, NSLOTS), NSLOTS);
+	fn_stream_release(&f->a.tx, p, NSLOTS);
+	assert_int_equal(fn_stream_alloc_burst(&f->b.tx, p, NSLOTS), NSLOTS);
+	fn_stream_release(&f->b.tx, p, NSLOTS);
+	round_trip(&f->a, &f->b, 0x5a);
+	round_trip(&f->b, &f->a, 0xa5);
+	for (int i = 0; i < FN_SC_COUNT; i++)
+		if (i >= FN_SC_BAD_RING && i <= FN_SC_BAD_OWNER)
+			assert_int_equal(ctr(&f->a.tx, i) + ctr(&f->a.rx, i), 0);
+}
+
+/* b restarts and attaches before the survivor a has noticed the reset. */
+static void test_reset_attacher_first(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt held, p[NSLOTS];
+
+	leave_slots_in_flight(f, &held);
+	fn_link_detach(&f->b);
+	assert_int_equal(fn_link_reset(f->fd), 0);
+	assert_int_equal(fn_link_attach(&f->b, f->fd, FN_LINK_B,
+					FN_POLL_EVENT), 0);
+	assert_false(fn_link_peer_ready(&f->b));
+	assert_int_equal(fn_stream_recv_burst(&f->b.rx, p, 1), 0);
+	assert_int_equal(fn_stream_wait(&f->b.rx, 0), 0);
+	/* Stale pkts of a are void: -ECONNRESET first, then -EINVAL. */
+	assert_int_equal(fn_stream_ack_burst(&f->a.rx, &held, 1), -ECONNRESET);
+	assert_int_equal(fn_stream_submit_burst(&f->a.tx, p, 0), -ECONNRESET);
+	assert_true(fn_link_peer_ready(&f->b));
+	round_trip(&f->a, &f->b, 1);
+	round_trip(&f->b, &f->a, 2);
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, p, NSLOTS), NSLOTS);
+	fn_stream_release(&f->a.tx, p, NSLOTS);
+}
+
+/* A peer that was cut off is forgiven by a reset (it was restarted). */
+static void test_reset_clears_broken(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt p;
+
+	raw_push(f, 0, false, 3, 8);		/* misaligned offset */
+	assert_int_equal(fn_stream_recv_burst(&f->b.rx, &p, 1), -EPIPE);
+	assert_true(f->b.rx.broken);
+	fn_link_detach(&f->a);
+	assert_int_equal(fn_link_reset(f->fd), 0);
+	assert_int_equal(fn_link_attach(&f->a, f->fd, FN_LINK_A,
+					FN_POLL_EVENT), 0);
+	assert_int_equal(fn_stream_recv_burst(&f->b.rx, &p, 1), -ECONNRESET);
+	assert_false(f->b.rx.broken);
+	round_trip(&f->a, &f->b, 3);
+	assert_int_equal(ctr(&f->b.rx, FN_SC_BAD_OFF), 1);	/* kept */
+}
+
+/* A side that attached alone waits for its peer; nothing flows before. */
+static void test_reset_fresh_link_waits_for_peer(void **state)
+{
+	(void)state;
+	struct fn_link a, b;
+	struct fn_pkt p;
+	int fd = fn_link_create("lonely", NSLOTS, SLOT);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fn_link_attach(&a, fd, FN_LINK_A, FN_POLL_EVENT), 0);
+	assert_false(fn_link_peer_ready(&a));
+	assert_int_equal(fn_stream_alloc_burst(&a.tx, &p, 1), 0);
+	assert_int_equal(fn_stream_wait(&a.rx, 2000000), 0);
+	assert_int_equal(fn_link_attach(&b, fd, FN_LINK_B, FN_POLL_EVENT), 0);
+	assert_true(fn_link_peer_ready(&b));
+	round_trip(&a, &b, 7);
+	fn_link_detach(&a);
+	fn_link_detach(&b);
+	close(fd);
+}
+
+struct waiter {
+	struct fn_endpoint *e;
+	int ret;
+	int64_t took_ns;
+};
+
+static void *wait_thread(void *arg)
+{
+	struct waiter *w = arg;
+	int64_t t0 = now_ns();
+
+	do {
+		w->ret = fn_stream_wait(w->e, 5000000000ll);
+	} while (w->ret == 0 && now_ns() - t0 < 5000000000ll);
+	w->took_ns = now_ns() - t0;
+	return NULL;
+}
+
+/* A survivor asleep on its futex is woken by the reset, not by a timeout. */
+static void test_reset_wakes_sleeper(void **state)
+{
+	struct fx *f = *state;
+	struct waiter w = { .e = &f->b.rx };
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
+	struct timespec ts = { 0, 20000000 };
+	nanosleep(&ts, NULL);
+	assert_int_equal(fn_link_reset(f->fd), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(w.ret, -ECONNRESET);
+	assert_true(w.took_ns < 1000000000ll);
+}
+
+static void test_reset_rejects_garbage(void **state)
+{
+	struct fx *f = *state;
+	int fd = memfd_create("not-a-link", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 65536), 0);
+	assert_int_equal(fn_link_reset(fd), -EBADMSG);
+	close(fd);
+	(void)f;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1340,6 +1507,12 @@ int main(void)
 		T(test_bind_counters),
 		T(test_counters_on_stats_page),
 		T(test_poll_names),
+		T(test_reset_survivor_first),
+		T(test_reset_attacher_first),
+		T(test_reset_clears_broken),
+		T(test_reset_fresh_link_waits_for_peer),
+		T(test_reset_wakes_sleeper),
+		T(test_reset_rejects_garbage),
 	};
 
 	return cmocka_run_group_tests_name("stream", tests, NULL, NULL);
