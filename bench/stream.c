@@ -346,7 +346,12 @@ static int link_lat_tx(struct chan *c, uint32_t size, unsigned n,
 		int64_t idle_until = now_ns() + rand() % (gap_max_us * 1000 + 1);
 		while (now_ns() < idle_until)
 			;
-		if (fn_stream_alloc_burst(e, &p, 1) != 1)
+		int k;
+		/* 0 until the consumer has joined the link (stream.h, RESET). */
+		while ((k = fn_stream_alloc_burst(e, &p, 1)) == 0)
+			if (!link_wait(e))
+				return -1;
+		if (k != 1)
 			return -1;
 		link_fill(&p, src, size, i + 1 == n ? KIND_END : KIND_DATA);
 		if (fn_stream_submit_burst(e, &p, 1) != 1)
