@@ -53,14 +53,33 @@
 #define FN_EAL_MAX_ARGS		24
 
 /*
+ * The tap PMD hands a secondary its rx and tx queue fds in one multi-process
+ * message of at most RTE_MP_MAX_FD_NUM (8) fds: 4 queues at most.
+ */
+#define FN_TAP_MAX_QUEUES	4
+
+/*
+ * LCORE IDS: every process of a topology maps the same mempool, whose
+ * per-lcore caches live in shared memory, indexed by lcore id and used
+ * without locks.  Two processes with one lcore id would corrupt a cache
+ * (e.g. two drivers on one cpu), so ids are unique per topology: the nic
+ * is lcore 0, driver q is lcore q + 1, each mapped onto the cpu it runs on
+ * (--lcores=ID@CPU).
+ */
+#define FN_LCORE_NIC		0u
+#define FN_LCORE_DRIVER(q)	(1u + (q))
+
+/*
  * Build EAL argv for the nic (primary = true) or a driver (false) of cfg,
- * pinned to cpu (FN_CPU_AUTO: any allowed cpu, chosen by the caller).
- * argv[0] is prog.  Always --file-prefix; --no-pci unless pmd = pci, then
- * -a <pci> instead; the tap vdev for the primary of a tap NIC.  Strings go
- * into buf.  Returns argc or -E2BIG.
+ * as lcore id `lcore` pinned to cpu (>= 0; the caller picks one of its
+ * allowed cpus).  argv[0] is prog.  Always --file-prefix; --no-pci unless
+ * pmd = pci, then -a <pci> instead; the tap vdev for the primary of a tap
+ * NIC.  Strings go into buf.  Returns argc, -EINVAL for a negative cpu or
+ * -E2BIG.
  */
 int fn_eal_args(const struct fn_config *cfg, const char *prog, bool primary,
-		int cpu, char *buf, size_t bufsize, char *argv[FN_EAL_MAX_ARGS]);
+		unsigned lcore, int cpu, char *buf, size_t bufsize,
+		char *argv[FN_EAL_MAX_ARGS]);
 
 /* Path of the nic's readiness file for cfg, into buf. */
 int fn_nic_ready_path(const struct fn_config *cfg, char *buf, size_t size);

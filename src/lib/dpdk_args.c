@@ -65,16 +65,17 @@ static void mac_str(const uint8_t mac[6], char out[18])
 }
 
 int fn_eal_args(const struct fn_config *cfg, const char *prog, bool primary,
-		int cpu, char *buf, size_t bufsize, char *argv[FN_EAL_MAX_ARGS])
+		unsigned lcore, int cpu, char *buf, size_t bufsize,
+		char *argv[FN_EAL_MAX_ARGS])
 {
 	struct argbuf a = { buf, bufsize, 0, argv, 0, false };
 	char mac[18];
 
+	if (cpu < 0)
+		return -EINVAL;
 	arg_add(&a, "%s", prog);
-	if (cpu >= 0) {
-		arg_add(&a, "-l");
-		arg_add(&a, "%d", cpu);
-	}
+	/* Unique lcore ids: see LCORE IDS in fragnet/dpdk.h. */
+	arg_add(&a, "--lcores=%u@%d", lcore, cpu);
 	arg_add(&a, "--file-prefix=" FN_DPDK_PREFIX_FMT, cfg->name);
 	arg_add(&a, "--proc-type=%s", primary ? "primary" : "secondary");
 	arg_add(&a, "--log-level=%d", eal_log_level(cfg->log_level));

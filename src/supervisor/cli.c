@@ -151,6 +151,7 @@ static int down_stale(const struct cli_target *t)
 	}
 	printf("fragnet: topology %s was not running; removed its stale run "
 	       "directory %s\n", t->name, t->run_dir);
+	sup_dpdk_clean(t->name);	/* its nic died with -9 too */
 	return EXIT_OK;
 }
 

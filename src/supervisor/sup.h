@@ -11,6 +11,7 @@
  *   report.c      status / stats / stats-json text for the control socket
  *   ctl.c         the control socket, server and client side
  *   topo.c        run directories: find, check liveness, clean, pid file
+ *   dpdk_clean.c  DPDK leftovers (hugepage files, EAL runtime dir) at stop
  *   cli.c         `fragnet down|status|stats`: clients of the control socket
  *
  * Everything here is private to the binary; nothing is exported.
@@ -173,6 +174,9 @@ int ctl_reply(int fd, const char *buf, size_t len);
 int ctl_sock_path(const char *run_dir, const char *name, char *buf,
 		  size_t len);
 int ctl_request(const char *run_dir, const char *cmd, int timeout_ms);
+
+/* dpdk_clean.c */
+void sup_dpdk_clean(const char *name);
 
 /* topo.c */
 pid_t topo_live_pid(const char *run_dir);

@@ -729,6 +729,14 @@ static void stop_all(struct sup *s)
 			s->comp[i].state = CS_STOPPED;
 }
 
+/* Everything is reaped: a nic killed with -9 (now or earlier) may have
+ * left hugepage files and EAL's runtime directory; remove them. */
+static void dpdk_leftovers_clean(struct sup *s)
+{
+	if (role_runs(&s->cfg->role[FN_ROLE_NIC]))
+		sup_dpdk_clean(s->cfg->name);
+}
+
 /* Remove the run directory; the `down` client learns it is done by EOF. */
 static void rundir_remove(struct sup *s)
 {
@@ -805,6 +813,7 @@ int sup_run(struct sup *s, int notify_fd)
 	else
 		loop_run(s);
 	stop_all(s);
+	dpdk_leftovers_clean(s);
 	close_fd(&s->listen_fd);
 	channels_close(s);
 	rundir_remove(s);

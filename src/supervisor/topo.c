@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fragnet/dpdk.h"
 #include "sup.h"
 
 int topo_path(char *buf, size_t len, const char *run_dir, const char *name)
@@ -92,9 +93,29 @@ pid_t topo_live_pid(const char *run_dir)
 	return pid > 0 && topo_pid_alive(pid) ? pid : 0;
 }
 
+/* The nic's ready file (dpdk.h) holds the nic's pid.  It is stale, and
+ * ours to remove, unless that nic still lives (one run by hand, say). */
+static bool nic_ready_stale(int dfd)
+{
+	char buf[32], *end;
+	ssize_t n;
+	long pid;
+	int fd = openat(dfd, FN_NIC_READY, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = strtol(buf, &end, 10);
+	return end == buf || pid <= 1 || pid > INT32_MAX ||
+	       !topo_pid_alive((pid_t)pid);
+}
+
 /* Names the supervisor creates in a run directory: only these are ever
- * removed, so that a config with run_dir = /tmp cannot empty /tmp. */
-static bool topo_is_ours(const char *name)
+ * removed, so that a config with run_dir = /tmp cannot empty /tmp.  The
+ * nic's ready file counts once its nic is dead (a nic killed with -9). */
+static bool topo_is_ours(int dfd, const char *name)
 {
 	unsigned pipeline;
 	int end = -1;
@@ -102,6 +123,8 @@ static bool topo_is_ours(const char *name)
 	if (strcmp(name, FN_SUPERVISOR_SOCK) == 0 ||
 	    strcmp(name, FN_SUPERVISOR_PID) == 0)
 		return true;
+	if (strcmp(name, FN_NIC_READY) == 0)
+		return nic_ready_stale(dfd);
 	sscanf(name, FN_CONTROL_SOCK_FMT "%n", &pipeline, &end);
 	return end > 0 && (size_t)end == strlen(name);
 }
@@ -119,7 +142,7 @@ int topo_clean(const char *run_dir)
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (!topo_is_ours(de->d_name))
+		if (!topo_is_ours(dirfd(d), de->d_name))
 			err = -ENOTEMPTY;
 		else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 			err = -errno;

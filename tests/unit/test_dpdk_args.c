@@ -54,7 +54,8 @@ static void test_tap_primary(void **state)
 	(void)state;
 
 	load(&cfg, tap_conf);
-	int argc = fn_eal_args(&cfg, "fragnet-nic", true, 1, buf, sizeof(buf), argv);
+	int argc = fn_eal_args(&cfg, "fragnet-nic", true, FN_LCORE_NIC, 1, buf,
+				   sizeof(buf), argv);
 	assert_true(argc > 0);
 	assert_null(argv[argc]);
 	assert_string_equal(argv[0], "fragnet-nic");
@@ -64,8 +65,7 @@ static void test_tap_primary(void **state)
 	assert_int_equal(argv_has(argv, argc, "--proc-type=primary"), 1);
 	assert_int_equal(argv_has(argv, argc,
 		"--vdev=net_tap_fn,iface=fn-kvs,mac=02:00:00:00:00:07"), 1);
-	assert_int_equal(argv_has(argv, argc, "-l"), 1);
-	assert_int_equal(argv_has(argv, argc, "1"), 1);
+	assert_int_equal(argv_has(argv, argc, "--lcores=0@1"), 1);
 }
 
 static void test_tap_secondary(void **state)
@@ -75,14 +75,17 @@ static void test_tap_secondary(void **state)
 	(void)state;
 
 	load(&cfg, tap_conf);
-	int argc = fn_eal_args(&cfg, "fragnet-driver", false, FN_CPU_AUTO,
-			       buf, sizeof(buf), argv);
+	int argc = fn_eal_args(&cfg, "fragnet-driver", false,
+			       FN_LCORE_DRIVER(1), 0, buf, sizeof(buf), argv);
 	assert_true(argc > 0);
 	assert_int_equal(argv_has(argv, argc, "--no-pci"), 1);
 	assert_int_equal(argv_has(argv, argc, "--proc-type=secondary"), 1);
 	/* A secondary attaches to the primary's vdev; it never creates one. */
 	assert_int_equal(argv_prefixed(argv, argc, "--vdev"), 0);
-	assert_int_equal(argv_has(argv, argc, "-l"), 0);
+	/* Two drivers on cpu 0 still get lcore ids of their own. */
+	assert_int_equal(argv_has(argv, argc, "--lcores=2@0"), 1);
+	assert_int_equal(fn_eal_args(&cfg, "x", false, 1, -1, buf, sizeof(buf),
+				     argv), -EINVAL);
 }
 
 static void test_pci_allowlist(void **state)
@@ -93,8 +96,8 @@ static void test_pci_allowlist(void **state)
 
 	load(&cfg, pci_conf);
 	for (int primary = 0; primary < 2; primary++) {
-		int argc = fn_eal_args(&cfg, "x", primary, 0, buf, sizeof(buf),
-				       argv);
+		int argc = fn_eal_args(&cfg, "x", primary, 0, 0, buf,
+				       sizeof(buf), argv);
 		assert_true(argc > 0);
 		assert_int_equal(argv_has(argv, argc, "--no-pci"), 0);
 		assert_int_equal(argv_has(argv, argc, "-a"), 1);
@@ -111,7 +114,7 @@ static void test_small_buffer(void **state)
 	(void)state;
 
 	load(&cfg, tap_conf);
-	assert_int_equal(fn_eal_args(&cfg, "fragnet-nic", true, 0, buf,
+	assert_int_equal(fn_eal_args(&cfg, "fragnet-nic", true, 0, 0, buf,
 				     sizeof(buf), argv), -E2BIG);
 }
 

@@ -1,0 +1,118 @@
+/*
+ * drv.h - internal interfaces of fragnet-driver, the DPDK secondary that
+ * serves one NIC queue (DESIGN.md "Processes"; contract: fragnet/dpdk.h).
+ *
+ * Modules (one binary, `fragnet-driver`):
+ *   fragnet-driver.c  main: environment, config, stats, link, start, stop
+ *   drv_eal.c         the nic's ready file, EAL as a secondary, look-ups of
+ *                     the port, pool and broadcast rings; primary liveness
+ *   drv_path.c        the three data paths: NIC rx -> link (with the
+ *                     broadcast fan-out), broadcast ring -> link, link -> NIC
+ *   drv_loop.c        the main loop and the poll modes
+ *
+ * Everything runs on the one EAL main lcore; nothing here is thread safe
+ * or needs to be.
+ */
+#ifndef FRAGNET_DRV_H
+#define FRAGNET_DRV_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fragnet/config.h"
+#include "fragnet/stream.h"
+
+struct rte_mempool;
+struct rte_ring;
+struct rte_mbuf;
+
+/* Exit codes, so that a log reader (and the tests) can tell why. */
+enum {
+	DRV_EXIT_OK = 0,
+	DRV_EXIT_FAIL = 1,	/* setup: config, fds, look-ups */
+	DRV_EXIT_USAGE = 2,
+	DRV_EXIT_NIC = 3,	/* the nic never got ready, or died under us */
+	DRV_EXIT_EAL = 4,	/* rte_eal_init() failed (e.g. memory mapping) */
+};
+
+#define DRV_BURST	32	/* frames per rx, tx and link burst */
+
+/* Counters on the stats page, in this order (drv_ctr_names). */
+enum drv_ctr {
+	D_RX_PKTS,		/* frames from our NIC queue */
+	D_RX_BYTES,
+	D_TX_PKTS,		/* frames the NIC took for sending */
+	D_TX_BYTES,
+	D_BURSTS_RX,		/* non-empty NIC rx bursts */
+	D_BURSTS_TX,		/* non-empty NIC tx bursts */
+	D_DROP_NO_SLOT,		/* NIC -> stack: the link had no free slot */
+	D_DROP_TOO_BIG,		/* NIC -> stack: frame > slot_size */
+	D_DROP_TX_FULL,		/* stack -> NIC: tx queue full */
+	D_DROP_NO_MBUF,		/* stack -> NIC: mbuf pool empty */
+	D_DROP_BAD_LEN,		/* stack -> NIC: < 14 B, or > mbuf room */
+	D_DROP_RUNT,		/* NIC -> stack: < 14 B */
+	D_BCAST_OUT,		/* copies put on other queues' broadcast rings */
+	D_BCAST_IN,		/* frames taken from our broadcast ring */
+	D_DROP_BCAST_FULL,	/* another queue's broadcast ring was full */
+	D_LINK_RESETS,		/* the stack restarted (link epochs) */
+	D_LINK_BROKEN,		/* the stack broke the link protocol (-EPIPE) */
+	D_DROP_LINK_DOWN,	/* NIC -> stack while no stack (not joined, broken) */
+	D_IDLE_NAPS,		/* sleeps of the idle loop */
+	D_COUNT
+};
+
+extern const char *const drv_ctr_names[D_COUNT];
+
+struct drv {
+	/* From the environment and the config. */
+	struct fn_config cfg;
+	unsigned queue;		/* = pipeline index */
+	unsigned nqueues;
+	enum fn_poll poll;
+	int cpu;
+
+	/* DPDK objects, found by name (fragnet/dpdk.h). */
+	uint16_t port;
+	struct rte_mempool *pool;
+	struct rte_ring *bcast[FN_MAX_PIPELINES];	/* [queue] = ours */
+	uint32_t tx_room;	/* bytes of frame a fresh mbuf takes */
+
+	/* The link to stack `queue`: we are side A. */
+	struct fn_link link;
+	uint32_t reset_epoch;	/* the last link epoch we counted a reset for */
+	bool link_broken;	/* -EPIPE seen: the stack broke the protocol */
+
+	_Atomic uint64_t *ctr;	/* D_COUNT counters, a stats page block */
+};
+
+/* Set by SIGTERM / SIGINT: leave the loop. */
+extern volatile sig_atomic_t drv_stopping;
+
+static inline void drv_count(struct drv *d, enum drv_ctr c, uint64_t v)
+{
+	atomic_store_explicit(&d->ctr[c],
+			      atomic_load_explicit(&d->ctr[c],
+						   memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+/* drv_eal.c */
+int drv_wait_nic(struct drv *d);
+int drv_eal_init(struct drv *d, const char *prog);
+int drv_lookup(struct drv *d);
+bool drv_nic_alive(void);
+void drv_eal_fini(struct drv *d);
+
+/* drv_path.c: each returns the frames it moved (or dropped), 0 if idle. */
+unsigned drv_nic_rx(struct drv *d);
+unsigned drv_bcast_rx(struct drv *d);
+unsigned drv_link_rx(struct drv *d);
+void drv_link_error(struct drv *d, int err);
+void drv_bcast_drain(struct drv *d);
+
+/* drv_loop.c */
+int drv_run(struct drv *d);
+
+#endif /* FRAGNET_DRV_H */

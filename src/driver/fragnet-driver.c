@@ -1,0 +1,266 @@
+/*
+ * fragnet-driver - the DPDK secondary that serves one NIC queue for one
+ * pipeline (DESIGN.md "Processes"; contract: fragnet/dpdk.h).
+ *
+ * Spawned by the supervisor (names.h), with FRAGNET_PIPELINE = the queue.
+ * Start-up, in this order, so that a bad environment fails before DPDK:
+ *   1. environment and config (fn_config_load);
+ *   2. stats page and counters; the link to the stack, as side A;
+ *   3. wait for the nic's ready file (bounded), then rte_eal_init as a
+ *      secondary with fn_eal_args();
+ *   4. find the port, the mbuf pool and the broadcast rings;
+ *   5. the loop (drv_loop.c) until SIGTERM/SIGINT or the nic's death;
+ *   6. rte_eal_cleanup(); exit 0 (DRV_EXIT_* otherwise, see drv.h).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fragnet/log.h"
+#include "fragnet/names.h"
+#include "fragnet/stats.h"
+#include "drv.h"
+
+volatile sig_atomic_t drv_stopping;
+
+static const char usage[] =
+"usage: fragnet-driver [--help]\n"
+"\n"
+"The DPDK secondary process that moves frames between one queue of the\n"
+"nic's port and the link to one stack.  It is started by the supervisor\n"
+"(`fragnet up`), not by hand; it reads everything from the environment:\n"
+"\n"
+"  FRAGNET_COMPONENT   driver\n"
+"  FRAGNET_PIPELINE    pipeline index = the NIC queue served\n"
+"  FRAGNET_CONFIG      the topology file\n"
+"  FRAGNET_RUN_DIR     the run directory (the nic's ready file is there)\n"
+"  FRAGNET_POLL        busy | adaptive | event (default: the config's)\n"
+"  FRAGNET_CPU         the cpu we are pinned to, or - (first allowed cpu)\n"
+"  FRAGNET_LOG_LEVEL   error | warn | info | debug\n"
+"  FRAGNET_STATS_FD    the stats page (optional)\n"
+"  FRAGNET_LINK_FD     the link to the stack; we are side A\n"
+"\n"
+"Exit status: 0 on SIGTERM/SIGINT, 1 setup failed, 2 usage, 3 the nic\n"
+"never got ready or died, 4 rte_eal_init failed.\n";
+
+static void on_term(int sig)
+{
+	(void)sig;
+	drv_stopping = 1;
+}
+
+/* A non-negative decimal from the environment. */
+static int env_uint(const char *name, unsigned max, unsigned *out)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long x;
+
+	if (!v || !*v)
+		return -ENOENT;
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (*end || errno || x > max || *v == '-')
+		return -EINVAL;
+	*out = (unsigned)x;
+	return 0;
+}
+
+static int env_fd(const char *name)
+{
+	unsigned fd;
+
+	return env_uint(name, 1023, &fd) < 0 ? -1 : (int)fd;
+}
+
+/* FRAGNET_CPU, or the first cpu we may run on ("-": not pinned). */
+static int pick_cpu(void)
+{
+	cpu_set_t set;
+	unsigned cpu;
+
+	if (env_uint(FN_ENV_CPU, CPU_SETSIZE - 1, &cpu) == 0)
+		return (int)cpu;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &set))
+				return c;
+	return 0;
+}
+
+static int setup_config(struct drv *d)
+{
+	const char *path = getenv(FN_ENV_CONFIG), *run_dir, *poll;
+	char err[FN_CONFIG_ERR_MAX];
+	int ret;
+
+	if (!path || !*path) {
+		fn_err("%s is not set: fragnet-driver is started by the supervisor",
+		       FN_ENV_CONFIG);
+		return -EINVAL;
+	}
+	ret = fn_config_load(&d->cfg, path, err);
+	if (ret < 0) {
+		fn_err("%s", err);
+		return ret;
+	}
+	/* The supervisor's word wins over the file's defaults. */
+	run_dir = getenv(FN_ENV_RUN_DIR);
+	if (run_dir && *run_dir)
+		snprintf(d->cfg.run_dir, sizeof(d->cfg.run_dir), "%s", run_dir);
+	if (!getenv(FN_ENV_LOG_LEVEL))
+		fn_log_set_level(d->cfg.log_level);
+	if (d->queue >= d->cfg.npipelines) {
+		fn_err("pipeline %u, but the topology has %u", d->queue,
+		       d->cfg.npipelines);
+		return -ERANGE;
+	}
+	d->nqueues = d->cfg.nic.queues ? d->cfg.nic.queues : d->cfg.npipelines;
+	if (d->queue >= d->nqueues || d->nqueues > FN_MAX_PIPELINES) {
+		fn_err("queue %u, but the nic has %u queues", d->queue, d->nqueues);
+		return -ERANGE;
+	}
+	d->poll = d->cfg.pipeline[d->queue].comp[FN_ROLE_DRIVER].poll;
+	poll = getenv(FN_ENV_POLL);
+	if (poll && fn_poll_parse(poll, &d->poll) < 0) {
+		fn_err("%s=%s: not busy, adaptive or event", FN_ENV_POLL, poll);
+		return -EINVAL;
+	}
+	d->cpu = pick_cpu();
+	return 0;
+}
+
+static int setup_stats(struct drv *d)
+{
+	struct fn_stats_page *page = NULL;
+	int fd = env_fd(FN_ENV_STATS_FD);
+
+	if (fd >= 0) {
+		page = fn_stats_attach(fd);
+		if (!page)
+			fn_warn("cannot attach stats fd %d: %s", fd, strerror(errno));
+		close(fd);	/* the mapping stays */
+	}
+	d->ctr = fn_stats_block(page, NULL, drv_ctr_names, D_COUNT);
+	if (!d->ctr) {
+		fn_err("stats page: no room for our counters");
+		return -ENOSPC;
+	}
+	/* Failing these two only keeps the link's counters private. */
+	fn_stream_bind_counters(&d->link.tx, fn_stats_block(page, "link.tx",
+			fn_stream_ctr_names, FN_SC_COUNT));
+	fn_stream_bind_counters(&d->link.rx, fn_stats_block(page, "link.rx",
+			fn_stream_ctr_names, FN_SC_COUNT));
+	return 0;
+}
+
+/*
+ * The link, as side A.  Its poll mode matters only to fn_stream_wait(),
+ * which we call to nap: the spinning of adaptive mode is done by our own
+ * loop over all three sources (drv_loop.c), so the link is asked to sleep
+ * at once; busy mode never naps.
+ */
+static int setup_link(struct drv *d)
+{
+	int fd = env_fd(FN_ENV_LINK_FD), ret;
+
+	if (fd < 0) {
+		fn_err("%s is not set: no link to the stack", FN_ENV_LINK_FD);
+		return -EBADF;
+	}
+	ret = fn_link_attach(&d->link, fd, FN_LINK_A,
+			     d->poll == FN_POLL_BUSY ? FN_POLL_BUSY : FN_POLL_EVENT);
+	if (ret < 0) {
+		fn_err("cannot attach link fd %d: %s", fd, strerror(-ret));
+		return ret;
+	}
+	close(fd);	/* the mapping stays */
+	d->reset_epoch = d->link.epoch;
+	return 0;
+}
+
+static int setup(struct drv *d)
+{
+	int ret = setup_config(d);
+
+	if (ret == 0)
+		ret = setup_link(d);
+	if (ret == 0)
+		ret = setup_stats(d);
+	return ret;
+}
+
+static void signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+
+	/* No SA_RESTART: a nap or the ready-file wait ends at once. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+static int parse_args(int argc, char **argv)
+{
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+			  strcmp(argv[1], "-h") == 0)) {
+		fputs(usage, stdout);
+		exit(DRV_EXIT_OK);
+	}
+	if (argc > 1) {
+		fputs(usage, stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Join the nic's DPDK, serve the queue, leave.  Returns the exit status. */
+static int serve(struct drv *d)
+{
+	int ret = DRV_EXIT_OK;
+
+	if (drv_wait_nic(d) < 0)
+		return drv_stopping ? DRV_EXIT_OK : DRV_EXIT_NIC;
+	if (drv_eal_init(d, "fragnet-driver") < 0)
+		return DRV_EXIT_EAL;
+	if (drv_lookup(d) < 0)
+		ret = DRV_EXIT_FAIL;
+	if (ret == DRV_EXIT_OK) {
+		fn_info("running: queue %u of %u, poll %s, cpu %d, link %u x %u B",
+			d->queue, d->nqueues, fn_poll_name(d->poll), d->cpu,
+			d->link.hdr.nslots, d->link.hdr.slot_size);
+		ret = drv_run(d) == 0 ? DRV_EXIT_OK : DRV_EXIT_NIC;
+		fn_info("stopping: rx %llu tx %llu",
+			(unsigned long long)fn_ctr_get(&d->ctr[D_RX_PKTS]),
+			(unsigned long long)fn_ctr_get(&d->ctr[D_TX_PKTS]));
+	}
+	drv_eal_fini(d);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static struct drv d;
+	unsigned pl;
+	int ret;
+
+	if (parse_args(argc, argv) < 0)
+		return DRV_EXIT_USAGE;
+	if (env_uint(FN_ENV_PIPELINE, FN_MAX_PIPELINES - 1, &pl) < 0) {
+		fn_log_init("driver", -1, FN_LOG_DEFAULT);
+		fn_err("%s must be the pipeline index (0..%u)", FN_ENV_PIPELINE,
+		       FN_MAX_PIPELINES - 1);
+		return DRV_EXIT_USAGE;
+	}
+	d.queue = pl;
+	fn_log_init("driver", (int)pl, FN_LOG_DEFAULT);
+	signals();
+	if (setup(&d) < 0)
+		return DRV_EXIT_FAIL;
+	ret = serve(&d);
+	fn_link_detach(&d.link);
+	return ret;
+}
