@@ -57,7 +57,7 @@
  *        and every sleeper on the link is woken.
  *     2. A side JOINS an epoch when it attaches, or, if it survived, on its
  *        next call that sees the new epoch.  Joining forgets every slot in
- *        hand (the call returns -ECONNRESET once per endpoint: pkts held
+ *        hand (that call returns -ECONNRESET, once per link: pkts held
  *        from before are void), zeroes the ring indices if the peer has
  *        not joined yet, then publishes ready[side] = epoch (release).
  *     3. A side uses the rings only once ready[peer] == epoch (acquire);
@@ -218,10 +218,11 @@ int fn_link_attach(struct fn_link *l, int fd, enum fn_link_side side,
 void fn_link_detach(struct fn_link *l);
 
 /*
- * Every call below may also return -ECONNRESET, once per endpoint after the
- * link was reset (see RESET): drop every pkt of this endpoint in hand, then
- * go on as on a fresh link.  Calls that would give slots or frames give 0
- * while the peer has not joined.
+ * Every call below may also return -ECONNRESET, once per link after it was
+ * reset (see RESET): drop every pkt of the link in hand (both endpoints),
+ * then go on as on a fresh link.  Calls that would give slots or frames
+ * give 0 while the peer has not joined; submit and ack, which need pkts of
+ * the current epoch, return -EAGAIN then.
  */
 
 /* --- source side --------------------------------------------------------- */

@@ -308,8 +308,9 @@ static int link_sync(struct fn_link *l)
 
 /*
  * On entry of every endpoint call.  0: go on.  -ECONNRESET: the link was
- * reset since this endpoint's last call (reported once).  -EAGAIN: the
- * peer has not joined yet.  The fast path is one load of a line that only
+ * reset since the last call on either endpoint (reported once per link,
+ * so that a caller never holds frames of the new epoch when it hears of
+ * it).  -EAGAIN: the peer has not joined yet.  The fast path is one load of a line that only
  * changes when a side dies.
  */
 static inline bool usable(const struct fn_endpoint *e)
@@ -329,7 +330,7 @@ static inline int gate(struct fn_endpoint *e)
 		return 0;
 	int r = link_sync(l);
 	if (e->epoch != l->epoch) {
-		e->epoch = l->epoch;
+		l->tx.epoch = l->rx.epoch = l->epoch;
 		return -ECONNRESET;
 	}
 	return r;
