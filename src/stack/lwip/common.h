@@ -28,8 +28,12 @@
 #define LWIP_STATS			0	/* fragnet counts on its stats page */
 #define LWIP_DEBUG_TIMERNAMES		0
 
-/* Heap-backed pools: their limits come from the topology config at run time
- * (max_tcp ...), enforced by the stack, not fixed at compile time. */
+/* Heap-backed pools: every memp element and PBUF_POOL pbuf is malloc()ed
+ * (memp.c: do_memp_malloc_pool), so no MEMP_NUM_* or PBUF_POOL_SIZE below
+ * is enforced; they only satisfy init.c's sanity checks.  Limits come from
+ * the topology at run time ([stack] max_tcp ...) and are kept by the stack
+ * (src/stack/main.c, POOLS); bounded lwIP-side queues (IP_REASS_MAX_PBUFS,
+ * TCP_OOSEQ_MAX_*) keep their own counts and still hold. */
 #define MEM_LIBC_MALLOC			1
 #define MEMP_MEM_MALLOC			1
 #define MEM_ALIGNMENT			8
@@ -37,6 +41,11 @@
 #define ETHARP_TABLE_MATCH_NETIF	0
 #define ARP_TABLE_SIZE			64
 #define ARP_QUEUEING			1
+/* Packets held per unresolved peer until its ARP reply (lwIP's default 3
+ * drops the 4th echo of `ping -i 0.05` if the reply takes 150 ms, e.g. on
+ * a loaded 2-cpu machine, or when the first request was lost and the
+ * 1-second ARP timer asks again). */
+#define ARP_QUEUE_LEN			16
 #define ETH_PAD_SIZE			0
 #define PBUF_POOL_SIZE			4096
 #define PBUF_POOL_BUFSIZE		1536

@@ -11,6 +11,11 @@
 #define TCP_SND_BUF			(32 * TCP_MSS)
 #define TCP_SND_QUEUELEN		(4 * TCP_SND_BUF / TCP_MSS)
 #define TCP_QUEUE_OOSEQ			1
+/* Out-of-order data held per PCB: one window.  Pools are malloc()ed, so
+ * without these a peer could make a PCB hold any amount (default: no
+ * limit). */
+#define TCP_OOSEQ_MAX_BYTES		TCP_WND
+#define TCP_OOSEQ_MAX_PBUFS		(TCP_WND / TCP_MSS)
 #define LWIP_TCP_KEEPALIVE		1
 #define LWIP_WND_SCALE			1
 #define TCP_RCV_SCALE			2

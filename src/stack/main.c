@@ -1,0 +1,422 @@
+/*
+ * main.c - fragnet-stack: one pipeline's TCP/IP stack (lwIP, NO_SYS=1).
+ *
+ * Spawned by the supervisor (names.h contract):
+ *   FRAGNET_CONFIG      the topology: [stack] address, gateway, profile,
+ *                       max_tcp; [nic] mac; [link] geometry
+ *   FRAGNET_LINK_FD     the packet link to the driver; we are side B
+ *   FRAGNET_CONTROL_FD  listening control socket (control.c)
+ *   FRAGNET_STATS_FD    stats page: "stack.*", "link.tx.*", "link.rx.*"
+ *   FRAGNET_POLL        busy | adaptive | event (stream.h, POLL MODES)
+ *   FRAGNET_PIPELINE, FRAGNET_LOG_LEVEL
+ *
+ * Call sequence: config -> lwip_init -> stats page -> link attach ->
+ * netif (linkif.c) -> loop until SIGTERM -> detach, exit 0.
+ *
+ * THE LOOP, one turn:
+ *   1. receive one burst from the link into lwIP (ARP, ICMP, ... run here);
+ *   2. sys_check_timeouts(): lwIP's timers (ARP aging, reassembly, TCP);
+ *   3. submit what lwIP sent during 1 and 2, as one burst;
+ *   4. every CONTROL_PERIOD_MS, accept pending control connections;
+ *   5. nothing received: wait on the link's rx stream per the poll mode
+ *      (busy spins, adaptive spins then sleeps, event sleeps) until a frame
+ *      arrives or lwIP's next timer is due, at most WAIT_MAX_MS, so that an
+ *      idle stack sleeps and still notices SIGTERM and control clients.
+ *
+ * POOLS: lwIP is built with MEM_LIBC_MALLOC and MEMP_MEM_MALLOC, so its
+ * pools are malloc()ed per element and no MEMP_NUM_* limit is enforced:
+ * limits from the config are the stack's to keep.  [stack] max_tcp will
+ * be enforced by the socket channel, which creates every TCP PCB: it counts
+ * live PCBs (tcp_new for connect, the accept callback for listeners; minus
+ * on the err callback and after tcp_close) and refuses past max_tcp (accept:
+ * tcp_abort + ERR_ABRT, connect: ENOBUFS).  Frames in flight are bounded by
+ * the link (one pbuf per slot in a burst), reassembly by IP_REASS_MAX_PBUFS
+ * and out-of-order TCP data per PCB by TCP_OOSEQ_MAX_{BYTES,PBUFS}.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lwip/init.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/sys.h"
+#include "lwip/timeouts.h"
+
+#include "fragnet/config.h"
+#include "fragnet/log.h"
+#include "fragnet/names.h"
+#include "fragnet/stats.h"
+#include "fragnet/stream.h"
+
+#include "stack.h"
+
+#define PROG			FN_STACK_PROG
+#define WAIT_MAX_MS		100
+#define CONTROL_PERIOD_MS	10
+#define EXIT_USAGE		2
+
+const char *const stk_ctr_names[STK_CTR_COUNT] = {
+	[STK_RX_FRAMES] = "rx_frames",
+	[STK_TX_FRAMES] = "tx_frames",
+	[STK_RX_BYTES] = "rx_bytes",
+	[STK_TX_BYTES] = "tx_bytes",
+	[STK_DROP_RUNT] = "drop_runt",
+	[STK_DROP_TOO_BIG] = "drop_too_big",
+	[STK_DROP_NO_PBUF] = "drop_no_pbuf",
+	[STK_DROP_NOT_FOR_US] = "drop_not_for_us",
+	[STK_DROP_NO_SLOT] = "drop_no_slot",
+	[STK_DROP_LINK_DOWN] = "drop_link_down",
+	[STK_DROP_TX_TOO_BIG] = "drop_tx_too_big",
+	[STK_LINK_RESETS] = "link_resets",
+	[STK_LINK_BROKEN] = "link_broken",
+	[STK_ARP_REQUESTS_RX] = "arp_requests_rx",
+	[STK_ARP_REPLIES_RX] = "arp_replies_rx",
+	[STK_ARP_REQUESTS_TX] = "arp_requests_tx",
+	[STK_ARP_REPLIES_TX] = "arp_replies_tx",
+	[STK_ICMP_ECHO_RX] = "icmp_echo_rx",
+	[STK_ICMP_ECHO_REPLIES_TX] = "icmp_echo_replies_tx",
+	[STK_CONTROL_ACCEPTED] = "control_accepted",
+	[STK_CONTROL_REFUSED] = "control_refused",
+	[STK_CONTROL_ERRORS] = "control_errors",
+	[STK_LOOPS] = "loops",
+};
+
+/* What the stack takes from the topology file. */
+struct stk_conf {
+	struct fn_stack_conf stack;
+	uint8_t mac[6];
+};
+
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " [--help | --version]\n"
+"\n"
+"One pipeline's TCP/IP stack: lwIP 2.1.3, profile \"%s\" (%s),\n"
+"on the packet link to its driver.  Run by the supervisor (fragnet up),\n"
+"which passes everything in the environment:\n"
+"\n"
+"  " FN_ENV_CONFIG "      topology file ([stack] profile must be \"%s\")\n"
+"  " FN_ENV_LINK_FD "     packet link fd, side B (required)\n"
+"  " FN_ENV_CONTROL_FD "  listening control socket fd (optional)\n"
+"  " FN_ENV_STATS_FD "    stats page fd (optional: counters stay private)\n"
+"  " FN_ENV_POLL "        busy | adaptive | event (default adaptive)\n"
+"  " FN_ENV_PIPELINE ", " FN_ENV_LOG_LEVEL "\n"
+"\n"
+"SIGTERM stops it (exit 0).  Exit 1: runtime error; 2: bad usage or config.\n",
+		FN_STACK_PROFILE,
+		LWIP_TCP ? "IPv4, ARP, ICMP, TCP, UDP" : "IPv4, ARP, ICMP, UDP",
+		FN_STACK_PROFILE);
+}
+
+/* 0: run; 1: done, exit 0; -1: bad usage. */
+static int parse_args(int argc, char **argv)
+{
+	if (argc == 1)
+		return 0;
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 1;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf(PROG " (fragnet) profile %s, lwIP %s\n", FN_STACK_PROFILE,
+		       LWIP_VERSION_STRING);
+		return 1;
+	}
+	usage(stderr);
+	return -1;
+}
+
+/* An fd number from the environment, -1 if unset, -2 if malformed. */
+static int env_fd(const char *name)
+{
+	const char *v = getenv(name);
+	char *end;
+	long fd;
+
+	if (!v || !*v)
+		return -1;
+	fd = strtol(v, &end, 10);
+	return *end || fd < 0 || fd > 1023 ? -2 : (int)fd;
+}
+
+/* Read the topology; refuse one made for the other profile. */
+static int config_read(struct stk_conf *out)
+{
+	const char *path = getenv(FN_ENV_CONFIG);
+	char err[FN_CONFIG_ERR_MAX];
+	struct fn_config *cfg;
+	int r;
+
+	if (!path || !*path) {
+		fn_err("%s is not set: run me with `fragnet up` (see --help)",
+		       FN_ENV_CONFIG);
+		return -EINVAL;
+	}
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	r = fn_config_load(cfg, path, err);
+	if (r < 0) {
+		fn_err("%s", err);
+	} else if (strcmp(cfg->stack.profile, FN_STACK_PROFILE) != 0) {
+		fn_err("%s: [stack] profile is \"%s\", but this is " PROG
+		       ", built for profile \"%s\": set [stack] exec to "
+		       "fragnet-stack%s%s", path, cfg->stack.profile,
+		       FN_STACK_PROFILE,
+		       strcmp(cfg->stack.profile, "full") ? "-" : "",
+		       strcmp(cfg->stack.profile, "full") ? cfg->stack.profile : "");
+		r = -EINVAL;
+	} else if (!cfg->stack.address.addr) {
+		fn_err("%s: [stack] address is not set", path);
+		r = -EINVAL;
+	} else {
+		out->stack = cfg->stack;
+		memcpy(out->mac, cfg->nic.mac, sizeof(out->mac));
+	}
+	free(cfg);
+	return r;
+}
+
+/* Our block and the link's counters on the stats page (or private). */
+static int counters_init(struct stack *s, struct fn_stats_page *page)
+{
+	_Atomic uint64_t *tx, *rx;
+
+	s->ctr = fn_stats_block(page, "stack", stk_ctr_names, STK_CTR_COUNT);
+	tx = fn_stats_block(page, "link.tx", fn_stream_ctr_names, FN_SC_COUNT);
+	rx = fn_stats_block(page, "link.rx", fn_stream_ctr_names, FN_SC_COUNT);
+	if (!s->ctr || !tx || !rx)
+		return -ENOSPC;
+	fn_stream_bind_counters(&s->link.tx, tx);
+	fn_stream_bind_counters(&s->link.rx, rx);
+	return 0;
+}
+
+static struct fn_stats_page *stats_page_attach(void)
+{
+	int fd = env_fd(FN_ENV_STATS_FD);
+	struct fn_stats_page *page;
+
+	if (fd < 0) {
+		fn_warn("no stats page (%s): counters stay private",
+			FN_ENV_STATS_FD);
+		return NULL;
+	}
+	page = fn_stats_attach(fd);
+	if (!page)
+		fn_warn("cannot attach stats fd %d: %s", fd, strerror(errno));
+	close(fd);
+	return page;
+}
+
+static enum fn_poll poll_mode(void)
+{
+	const char *v = getenv(FN_ENV_POLL);
+	enum fn_poll p = FN_POLL_ADAPTIVE;
+
+	if (v && *v && fn_poll_parse(v, &p) < 0)
+		fn_warn("%s=%s is not busy, adaptive or event: adaptive",
+			FN_ENV_POLL, v);
+	return p;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void nap_ns(int64_t ns)
+{
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+
+	nanosleep(&ts, NULL);	/* SIGTERM cuts it short */
+}
+
+/* Until lwIP's next timer, at most WAIT_MAX_MS. */
+static int64_t wait_budget_ns(void)
+{
+	u32_t ms = sys_timeouts_sleeptime();
+
+	return (int64_t)(ms < WAIT_MAX_MS ? ms : WAIT_MAX_MS) * 1000000;
+}
+
+/* Nothing came in: wait for a frame or the next timer.  A cut-off link
+ * only naps, and looks for the reset that will bring it back. */
+static void loop_idle(struct stack *s)
+{
+	int64_t budget = wait_budget_ns();
+	int r;
+
+	if (s->broken) {
+		nap_ns(budget);
+		fn_link_peer_ready(&s->link);	/* follows a new epoch */
+		if (s->link.epoch != s->reset_epoch)
+			stk_link_error(s, -ECONNRESET);
+		return;
+	}
+	r = fn_stream_wait(&s->link.rx, budget);
+	if (r < 0)
+		stk_link_error(s, r);
+}
+
+static void loop_run(struct stack *s, int ctl_fd)
+{
+	u32_t next_ctl = sys_now();
+
+	while (!stopping) {
+		int n = stk_link_rx(s), r;
+
+		stk_count(s, STK_LOOPS, 1);
+		if (n < 0)
+			stk_link_error(s, n);
+		sys_check_timeouts();
+		r = stk_link_flush(s);
+		if (r < 0)
+			stk_link_error(s, r);
+		if ((int32_t)(sys_now() - next_ctl) >= 0) {
+			stk_control_poll(s, ctl_fd);
+			next_ctl = sys_now() + CONTROL_PERIOD_MS;
+		}
+		if (n == 0 && !stopping)
+			loop_idle(s);
+	}
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static int link_open(struct stack *s, enum fn_poll poll)
+{
+	int fd = env_fd(FN_ENV_LINK_FD), err;
+
+	if (fd < 0) {
+		fn_err("%s is %s: a stack needs the link to its driver",
+		       FN_ENV_LINK_FD, fd == -1 ? "not set" : "malformed");
+		return -EINVAL;
+	}
+	err = fn_link_attach(&s->link, fd, FN_LINK_B, poll);
+	close(fd);
+	if (err < 0) {
+		fn_err("cannot attach the link (fd %d): %s", fd, strerror(-err));
+		return err;
+	}
+	s->reset_epoch = s->link.epoch;
+	return 0;
+}
+
+static int control_open(void)
+{
+	int fd = env_fd(FN_ENV_CONTROL_FD), err;
+
+	if (fd == -1)
+		return -1;	/* none given: nothing to serve */
+	if (fd < 0) {
+		fn_err("%s is malformed", FN_ENV_CONTROL_FD);
+		return -EINVAL;
+	}
+	err = stk_control_init(fd);
+	if (err < 0) {
+		fn_err("control socket fd %d: %s", fd, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void log_start(const struct stack *s, const struct stk_conf *c,
+		      enum fn_poll poll)
+{
+	char ip[16], gw[16];
+	const uint8_t *m = s->mac;
+
+	ip4addr_ntoa_r(netif_ip4_addr(&s->netif), ip, sizeof(ip));
+	ip4addr_ntoa_r(netif_ip4_gw(&s->netif), gw, sizeof(gw));
+	fn_info("running: profile %s, %s/%u gw %s, mac %02x:%02x:%02x:%02x:%02x:%02x, "
+		"mtu %u, poll %s, max_tcp %u", FN_STACK_PROFILE, ip,
+		c->stack.address.prefix, c->stack.gateway ? gw : "none",
+		m[0], m[1], m[2], m[3], m[4], m[5], s->netif.mtu,
+		fn_poll_name(poll), LWIP_TCP ? c->stack.max_tcp : 0);
+}
+
+static int stack_setup(struct stack *s, struct stk_conf *c, int *ctl_fd)
+{
+	enum fn_poll poll = poll_mode();
+	int err;
+
+	memcpy(s->mac, c->mac, sizeof(s->mac));
+	err = link_open(s, poll);
+	if (err < 0)
+		return err;
+	err = counters_init(s, stats_page_attach());
+	if (err < 0) {
+		fn_err("stats page full: %s", strerror(-err));
+		goto err_detach;
+	}
+	err = stk_netif_add(s, c->stack.address.addr, c->stack.address.prefix,
+			    c->stack.gateway);
+	if (err < 0) {
+		fn_err("link slots of %u bytes cannot carry a %u-byte IPv4 MTU",
+		       s->link.tx.slot_size, STK_MTU_MIN);
+		goto err_detach;
+	}
+	*ctl_fd = control_open();
+	if (*ctl_fd < -1) {
+		err = *ctl_fd;
+		goto err_detach;
+	}
+	log_start(s, c, poll);
+	return 0;
+
+err_detach:
+	fn_link_detach(&s->link);
+	return err;
+}
+
+static void signals_init(void)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+
+	/* No SA_RESTART: a futex wait or nap returns, the loop sees stopping. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	static struct stack s;
+	const char *pl = getenv(FN_ENV_PIPELINE);
+	struct stk_conf conf;
+	int r, ctl_fd = -1;
+
+	fn_log_init("stack", pl && *pl != '-' ? atoi(pl) : -1, FN_LOG_DEFAULT);
+	r = parse_args(argc, argv);
+	if (r != 0)
+		return r > 0 ? 0 : EXIT_USAGE;
+	signals_init();
+	if (config_read(&conf) < 0)
+		return EXIT_USAGE;
+	stk_port_init();
+	lwip_init();
+	r = stack_setup(&s, &conf, &ctl_fd);
+	if (r < 0)
+		return r == -EINVAL ? EXIT_USAGE : 1;
+	loop_run(&s, ctl_fd);
+	fn_info("stopping: rx %llu frames, tx %llu frames, %llu link resets",
+		(unsigned long long)fn_ctr_get(&s.ctr[STK_RX_FRAMES]),
+		(unsigned long long)fn_ctr_get(&s.ctr[STK_TX_FRAMES]),
+		(unsigned long long)fn_ctr_get(&s.ctr[STK_LINK_RESETS]));
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	fn_link_detach(&s.link);
+	return 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * stack.h - fragnet-stack internals (not a cross-process contract).
+ *
+ * fragnet-stack is one process per pipeline: lwIP (NO_SYS=1) in a single
+ * polling loop, its netif on the packet link to the pipeline's driver (or,
+ * later, a vswitch port).  The same sources are built once per lwIP
+ * profile (fragnet-stack: "full", fragnet-stack-udp: "udp"); FN_STACK_PROFILE
+ * names the profile a binary was built with.
+ *
+ *   main.c     spawn contract, config, stats page, the loop, SIGTERM
+ *   linkif.c   the netif over the link: rx copy/validate, tx batching,
+ *              link resets, per-frame counters
+ *   control.c  the control socket (accept, check SO_PEERCRED, close; the
+ *              filter issue adds the nf_tables protocol)
+ *   port.c     lwIP's OS hooks: sys_now(), random seed
+ *
+ * Everything here runs on the loop's thread: lwIP has no locks.
+ */
+#ifndef FRAGNET_STACK_H
+#define FRAGNET_STACK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lwip/netif.h"
+
+#include "fragnet/stats.h"
+#include "fragnet/stream.h"
+
+#if !defined(FN_STACK_PROFILE) || !defined(FN_STACK_PROG)
+#error "FN_STACK_PROFILE and FN_STACK_PROG come from src/stack/meson.build"
+#endif
+
+#define STK_BURST		32	/* frames per rx burst, tx batch */
+#define STK_ETH_HLEN		14
+#define STK_VLAN_HLEN		4	/* room for one tag on rx */
+#define STK_MTU_MAX		1500
+#define STK_MTU_MIN		576	/* RFC 791: every host takes 576 */
+
+/* Counters of the stack's own block ("stack.<name>" on its stats page). */
+enum stk_ctr {
+	STK_RX_FRAMES,		/* frames handed to lwIP */
+	STK_TX_FRAMES,		/* frames submitted to the link */
+	STK_RX_BYTES,
+	STK_TX_BYTES,
+	STK_DROP_RUNT,		/* rx: no byte after the Ethernet header */
+	STK_DROP_TOO_BIG,	/* rx: longer than MTU + Ethernet + VLAN */
+	STK_DROP_NO_PBUF,	/* rx: pbuf_alloc failed */
+	STK_DROP_NOT_FOR_US,	/* rx: unicast to another MAC */
+	STK_DROP_NO_SLOT,	/* tx: every slot with the driver */
+	STK_DROP_LINK_DOWN,	/* tx: peer not joined, or link cut off */
+	STK_DROP_TX_TOO_BIG,	/* tx: lwIP gave more than a slot */
+	STK_LINK_RESETS,	/* epochs followed (the driver restarted) */
+	STK_LINK_BROKEN,	/* times the link was cut off (-EPIPE) */
+	STK_ARP_REQUESTS_RX,
+	STK_ARP_REPLIES_RX,
+	STK_ARP_REQUESTS_TX,
+	STK_ARP_REPLIES_TX,
+	STK_ICMP_ECHO_RX,	/* echo requests handed to lwIP */
+	STK_ICMP_ECHO_REPLIES_TX,
+	STK_CONTROL_ACCEPTED,
+	STK_CONTROL_REFUSED,	/* peer not uid 0 */
+	STK_CONTROL_ERRORS,	/* accept() or SO_PEERCRED failed */
+	STK_LOOPS,
+	STK_CTR_COUNT
+};
+
+extern const char *const stk_ctr_names[STK_CTR_COUNT];
+
+struct stack {
+	struct netif netif;
+	struct fn_link link;		/* we are side B */
+	uint8_t mac[6];			/* [nic] mac, shared by every stack */
+	uint32_t max_rx_frame;		/* bytes, MTU + Ethernet + VLAN */
+	uint32_t reset_epoch;		/* epoch whose reset we last counted */
+	bool broken;			/* link cut off until the next reset */
+	struct fn_pkt txq[STK_BURST];	/* written, not yet submitted */
+	unsigned ntx;
+	_Atomic uint64_t *ctr;		/* STK_CTR_COUNT, a stats page block */
+};
+
+static inline void stk_count(struct stack *s, enum stk_ctr c, uint64_t v)
+{
+	fn_ctr_add(&s->ctr[c], v);
+}
+
+/* linkif.c.  The link must be attached, s->mac and s->ctr set. */
+int stk_netif_add(struct stack *s, uint32_t addr, uint8_t prefix,
+		  uint32_t gateway);
+/* Receive one burst into lwIP.  Frames handed over, 0, or a link error
+ * (-ECONNRESET, -EPIPE) that the caller gives to stk_link_error(). */
+int stk_link_rx(struct stack *s);
+/* Submit the frames lwIP wrote since the last flush.  0 or a link error. */
+int stk_link_flush(struct stack *s);
+/* Act on a link error: a reset voids what we hold, -EPIPE cuts off. */
+void stk_link_error(struct stack *s, int err);
+
+/* control.c */
+int stk_control_init(int fd);
+void stk_control_poll(struct stack *s, int fd);
+
+/* port.c */
+void stk_port_init(void);
+
+#endif /* FRAGNET_STACK_H */
