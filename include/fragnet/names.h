@@ -23,8 +23,9 @@
  *   FRAGNET_LOG_LEVEL   "error" | "warn" | "info" | "debug"
  *
  * Every other fd is closed before exec.  A component reads the fd numbers
- * from the environment (fn_env_fd()) so that an app whose own code wants low
- * fds can be given high ones later without changing this contract.
+ * from the environment (fn_env_fd(), fragnet/env.h), so that an app whose
+ * own code wants low fds can be given high ones later without changing
+ * this contract.
  */
 #ifndef FRAGNET_NAMES_H
 #define FRAGNET_NAMES_H

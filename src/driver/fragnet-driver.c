@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fragnet/env.h"
 #include "fragnet/log.h"
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
@@ -70,28 +71,6 @@ static int env_uint(const char *name, unsigned max, unsigned *out)
 	return 0;
 }
 
-static int env_fd(const char *name)
-{
-	unsigned fd;
-
-	return env_uint(name, 1023, &fd) < 0 ? -1 : (int)fd;
-}
-
-/* FRAGNET_CPU, or the first cpu we may run on ("-": not pinned). */
-static int pick_cpu(void)
-{
-	cpu_set_t set;
-	unsigned cpu;
-
-	if (env_uint(FN_ENV_CPU, CPU_SETSIZE - 1, &cpu) == 0)
-		return (int)cpu;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		for (int c = 0; c < CPU_SETSIZE; c++)
-			if (CPU_ISSET(c, &set))
-				return c;
-	return 0;
-}
-
 static int setup_config(struct drv *d)
 {
 	const char *path = getenv(FN_ENV_CONFIG), *run_dir, *poll;
@@ -130,14 +109,14 @@ static int setup_config(struct drv *d)
 		fn_err("%s=%s: not busy, adaptive or event", FN_ENV_POLL, poll);
 		return -EINVAL;
 	}
-	d->cpu = pick_cpu();
+	d->cpu = fn_env_cpu();
 	return 0;
 }
 
 static int setup_stats(struct drv *d)
 {
 	struct fn_stats_page *page = NULL;
-	int fd = env_fd(FN_ENV_STATS_FD);
+	int fd = fn_env_fd(FN_ENV_STATS_FD);
 
 	if (fd >= 0) {
 		page = fn_stats_attach(fd);
@@ -166,7 +145,7 @@ static int setup_stats(struct drv *d)
  */
 static int setup_link(struct drv *d)
 {
-	int fd = env_fd(FN_ENV_LINK_FD), ret;
+	int fd = fn_env_fd(FN_ENV_LINK_FD), ret;
 
 	if (fd < 0) {
 		fn_err("%s is not set: no link to the stack", FN_ENV_LINK_FD);

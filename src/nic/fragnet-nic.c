@@ -39,6 +39,7 @@
 #include <rte_memory.h>
 #include <rte_ring.h>
 
+#include "fragnet/env.h"
 #include "fragnet/dpdk.h"
 #include "fragnet/log.h"
 #include "fragnet/names.h"
@@ -91,43 +92,6 @@ static const char *parse_args(int argc, char **argv, int *exit_code)
 	if (!path || !*path)
 		usage(stderr);
 	return path && *path ? path : NULL;
-}
-
-/* FRAGNET_STATS_FD: -1 when unset, -EINVAL when not a descriptor number. */
-static int env_fd(const char *name)
-{
-	const char *v = getenv(name);
-	char *end;
-	long fd;
-
-	if (!v)
-		return -1;
-	errno = 0;
-	fd = strtol(v, &end, 10);
-	if (errno || end == v || *end || fd < 0 || fd > 65535)
-		return -EINVAL;
-	return (int)fd;
-}
-
-/* FRAGNET_CPU if it is a cpu number, else the first cpu we may run on. */
-static int pick_cpu(void)
-{
-	const char *v = getenv(FN_ENV_CPU);
-	cpu_set_t set;
-	char *end;
-	long cpu;
-
-	if (v && *v) {
-		errno = 0;
-		cpu = strtol(v, &end, 10);
-		if (!errno && !*end && cpu >= 0 && cpu < CPU_SETSIZE)
-			return (int)cpu;
-	}
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		for (int i = 0; i < CPU_SETSIZE; i++)
-			if (CPU_ISSET(i, &set))
-				return i;
-	return FN_CPU_AUTO;
 }
 
 static int config_load(struct fn_config *cfg, const char *path)
@@ -198,7 +162,7 @@ static int eal_init(struct nic *n)
 {
 	char buf[2048], line[1024], *argv[FN_EAL_MAX_ARGS];
 	int argc = fn_eal_args(n->cfg, "fragnet-nic", true, FN_LCORE_NIC,
-			       pick_cpu(), buf, sizeof(buf), argv);
+			       fn_env_cpu(), buf, sizeof(buf), argv);
 	size_t l = 0;
 
 	if (argc < 0) {
@@ -389,7 +353,7 @@ static int nic_prepare(struct nic *n, struct fn_config *cfg, int argc,
 	n->queues = (uint16_t)cfg->nic.queues;
 	n->be = nic_backend_get(cfg->nic.pmd);
 	n->stop = &stop_flag;
-	fd = env_fd(FN_ENV_STATS_FD);
+	fd = fn_env_fd(FN_ENV_STATS_FD);
 	if (fd == -EINVAL)
 		fn_warn(FN_ENV_STATS_FD " is not a descriptor number: no stats");
 	if (fd >= 0 && !(*page = fn_stats_attach(fd)))

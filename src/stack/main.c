@@ -46,6 +46,7 @@
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
 
+#include "fragnet/env.h"
 #include "fragnet/config.h"
 #include "fragnet/log.h"
 #include "fragnet/names.h"
@@ -139,19 +140,6 @@ static int parse_args(int argc, char **argv)
 	return -1;
 }
 
-/* An fd number from the environment, -1 if unset, -2 if malformed. */
-static int env_fd(const char *name)
-{
-	const char *v = getenv(name);
-	char *end;
-	long fd;
-
-	if (!v || !*v)
-		return -1;
-	fd = strtol(v, &end, 10);
-	return *end || fd < 0 || fd > 1023 ? -2 : (int)fd;
-}
-
 /* Read the topology; refuse one made for the other profile. */
 static int config_read(struct stk_conf *out)
 {
@@ -207,7 +195,7 @@ static int counters_init(struct stack *s, struct fn_stats_page *page)
 
 static struct fn_stats_page *stats_page_attach(void)
 {
-	int fd = env_fd(FN_ENV_STATS_FD);
+	int fd = fn_env_fd(FN_ENV_STATS_FD);
 	struct fn_stats_page *page;
 
 	if (fd < 0) {
@@ -296,11 +284,11 @@ static void loop_run(struct stack *s, int ctl_fd)
 
 static int link_open(struct stack *s, enum fn_poll poll)
 {
-	int fd = env_fd(FN_ENV_LINK_FD), err;
+	int fd = fn_env_fd(FN_ENV_LINK_FD), err;
 
 	if (fd < 0) {
 		fn_err("%s is %s: a stack needs the link to its driver",
-		       FN_ENV_LINK_FD, fd == -1 ? "not set" : "malformed");
+		       FN_ENV_LINK_FD, fd == -ENOENT ? "not set" : "malformed");
 		return -EINVAL;
 	}
 	err = fn_link_attach(&s->link, fd, FN_LINK_B, poll);
@@ -315,9 +303,9 @@ static int link_open(struct stack *s, enum fn_poll poll)
 
 static int control_open(void)
 {
-	int fd = env_fd(FN_ENV_CONTROL_FD), err;
+	int fd = fn_env_fd(FN_ENV_CONTROL_FD), err;
 
-	if (fd == -1)
+	if (fd == -ENOENT)
 		return -1;	/* none given: nothing to serve */
 	if (fd < 0) {
 		fn_err("%s is malformed", FN_ENV_CONTROL_FD);

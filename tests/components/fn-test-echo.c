@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/env.h"
 #include "fragnet/log.h"
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
@@ -68,19 +69,6 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-/* An fd number from the environment, or -1. */
-static int env_fd(const char *name)
-{
-	const char *v = getenv(name);
-	char *end;
-	long fd;
-
-	if (!v || !*v)
-		return -1;
-	fd = strtol(v, &end, 10);
-	return *end || fd < 0 || fd > 1023 ? -1 : (int)fd;
 }
 
 static void pattern_fill(struct fn_pkt *p, uint32_t seq, uint32_t slot_size)
@@ -238,7 +226,7 @@ static int echo_link(struct echo *e, struct fn_stats_page *page)
 {
 	static const char *const roles[] = { "driver", "stack" };
 	const char *comp = getenv(FN_ENV_COMPONENT);
-	int fd = env_fd(FN_ENV_LINK_FD), err;
+	int fd = fn_env_fd(FN_ENV_LINK_FD), err;
 	enum fn_poll poll = FN_POLL_EVENT;
 
 	if (fd < 0 || !comp ||
@@ -288,7 +276,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = ignore ? SIG_IGN : on_term;
 	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: waits return */
 	sigaction(SIGINT, &sa, NULL);
-	fd = env_fd(FN_ENV_STATS_FD);
+	fd = fn_env_fd(FN_ENV_STATS_FD);
 	if (fd >= 0 && !(page = fn_stats_attach(fd)))
 		fn_warn("cannot attach stats fd %d: %s", fd, strerror(errno));
 	e.ctr = fn_stats_block(page, "echo", echo_names, E_COUNT);

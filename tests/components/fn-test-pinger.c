@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/env.h"
 #include "fragnet/config.h"
 #include "fragnet/log.h"
 #include "fragnet/names.h"
@@ -573,18 +574,6 @@ static void pinger_run(struct pinger *p)
 
 /* ---- setup --------------------------------------------------------------- */
 
-static int env_fd(const char *name)
-{
-	const char *v = getenv(name);
-	char *end;
-	long fd;
-
-	if (!v || !*v)
-		return -1;
-	fd = strtol(v, &end, 10);
-	return *end || fd < 0 || fd > 1023 ? -1 : (int)fd;
-}
-
 static int config_read(struct pinger *p)
 {
 	static struct fn_config cfg;
@@ -609,14 +598,14 @@ static int config_read(struct pinger *p)
 
 static int setup(struct pinger *p)
 {
-	int fd = env_fd(FN_ENV_STATS_FD), err;
+	int fd = fn_env_fd(FN_ENV_STATS_FD), err;
 	struct fn_stats_page *page = fd >= 0 ? fn_stats_attach(fd) : NULL;
 	_Atomic uint64_t *tx, *rx;
 
 	p->ctr = fn_stats_block(page, "pinger", pinger_names, P_COUNT);
 	if (!p->ctr || config_read(p) < 0)
 		return -EINVAL;
-	fd = env_fd(FN_ENV_LINK_FD);
+	fd = fn_env_fd(FN_ENV_LINK_FD);
 	err = fd < 0 ? -EBADF : fn_link_attach(&p->link, fd, FN_LINK_A,
 					       FN_POLL_EVENT);
 	if (err < 0) {

@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/env.h"
 #include "fragnet/config.h"
 #include "fragnet/log.h"
 #include "fragnet/names.h"
@@ -414,18 +415,6 @@ static void refl_run(struct refl *r)
 
 /* ---- setup -------------------------------------------------------------- */
 
-static int env_fd(const char *name)
-{
-	const char *v = getenv(name);
-	char *end;
-	long fd;
-
-	if (!v || !*v)
-		return -1;
-	fd = strtol(v, &end, 10);
-	return *end || fd < 0 || fd > 1023 ? -1 : (int)fd;
-}
-
 static int parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned v[6];
@@ -484,7 +473,7 @@ usage:
 
 static int refl_attach(struct refl *r, struct fn_stats_page *page)
 {
-	int fd = env_fd(FN_ENV_LINK_FD), err;
+	int fd = fn_env_fd(FN_ENV_LINK_FD), err;
 	enum fn_poll poll = FN_POLL_ADAPTIVE;
 	const char *mode = getenv(FN_ENV_POLL);
 	_Atomic uint64_t *tx, *rx;
@@ -527,7 +516,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (comp && strcmp(comp, "stack") != 0)
 		fn_warn("spawned as %s; a reflector is side B (a stack)", comp);
-	fd = env_fd(FN_ENV_STATS_FD);
+	fd = fn_env_fd(FN_ENV_STATS_FD);
 	if (fd >= 0 && !(page = fn_stats_attach(fd)))
 		fn_warn("cannot attach stats fd %d: %s", fd, strerror(errno));
 	r.ctr = fn_stats_block(page, "refl", refl_names, R_COUNT);
