@@ -818,6 +818,23 @@ static void test_shipped_config(void **state)
 	assert_string_equal(f->cfg->role[FN_ROLE_NIC].exec, "");
 }
 
+/* config/ping.conf, the NIC path with stacks, must load too. */
+static void test_shipped_ping_config(void **state)
+{
+	struct fixture *f = *state;
+	const char *slash = strrchr(__FILE__, '/');
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%.*s/../../config/ping.conf",
+		 slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".");
+	if (fn_config_load(f->cfg, path, f->err) != 0)
+		fail_msg("%s", f->err);
+	assert_string_equal(f->cfg->name, "ping");
+	assert_int_equal(f->cfg->nic.pmd, FN_PMD_TAP);
+	assert_int_equal(f->cfg->nic.queues, 2);
+	assert_string_not_equal(f->cfg->role[FN_ROLE_NIC].exec, "");
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -843,6 +860,7 @@ int main(void)
 		T(test_split_errors),
 		T(test_role_names),
 		T(test_shipped_config),
+		T(test_shipped_ping_config),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
