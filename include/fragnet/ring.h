@@ -116,6 +116,20 @@ unsigned fn_ring_free(struct fn_ring *r);
 bool fn_ring_wake(struct fn_ring *r);
 
 /*
+ * DOORBELLS.  A consumer that must also wait for other things (sockets, an
+ * app's own fds) cannot sleep on a futex: it blocks in its own epoll on an
+ * eventfd, its doorbell, which the producer writes instead of FUTEX_WAKE.
+ * Same handshake: the consumer arms (sleeping = 1, F2, re-check), blocks
+ * only if arm said so, reads the eventfd and disarms when it wakes; the
+ * producer wakes with fn_ring_wake_bell(r, bell_fd).
+ */
+bool fn_ring_wake_bell(struct fn_ring *r, int bell_fd);	/* < 0: futex */
+/* Consumer: true if armed and the caller may block; false if entries are
+ * already there (not armed) or the ring is broken. */
+bool fn_ring_arm(struct fn_ring *r);
+void fn_ring_disarm(struct fn_ring *r);
+
+/*
  * Consumer: sleep until the ring is non-empty, woken, or timeout_ns passes
  * (negative: no timeout).  Returns 1 if entries are ready, 0 otherwise
  * (timeout, spurious wake-up, signal).  Never sleeps when entries are ready.

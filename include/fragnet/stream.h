@@ -170,6 +170,7 @@ struct fn_endpoint {
 	enum fn_poll poll;
 	uint32_t spin_ns;
 	uint32_t idle_polls;	/* empty polls since the last sched_yield() */
+	int bell_fd;		/* peer's doorbell eventfd, or -1: futex */
 	uint8_t *state;		/* per slot, FN_SLOT_* */
 	uint32_t *free;		/* source: stack of free slots */
 	uint32_t nfree;
@@ -265,6 +266,18 @@ int fn_stream_ack_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n);
  * 100 ms, so that its caller can check on a peer that died silently.
  */
 int fn_stream_wait(struct fn_endpoint *e, int64_t timeout_ns);
+
+/*
+ * Doorbells (ring.h, DOORBELLS), for a process that waits in its own epoll.
+ * Producer side: fn_stream_set_bell(e, fd) makes e's submits (source) or
+ * acks (sink) write eventfd fd when the peer sleeps, instead of a futex
+ * wake.  Consumer side: fn_stream_arm() before blocking: 1 = armed, block
+ * on your eventfd; 0 = work is already there, do not block; -EPIPE or
+ * -ECONNRESET as elsewhere.  fn_stream_disarm() when you wake.
+ */
+void fn_stream_set_bell(struct fn_endpoint *e, int fd);
+int fn_stream_arm(struct fn_endpoint *e);
+void fn_stream_disarm(struct fn_endpoint *e);
 
 /* Frames (sink) or acks (source) ready now; 0 while a reset is pending. */
 unsigned fn_stream_pending(struct fn_endpoint *e);

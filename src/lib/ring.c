@@ -130,7 +130,13 @@ static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val,
 
 bool fn_ring_wake(struct fn_ring *r)
 {
+	return fn_ring_wake_bell(r, -1);
+}
+
+bool fn_ring_wake_bell(struct fn_ring *r, int bell_fd)
+{
 	struct fn_ring_shm *s = r->shm;
+	uint64_t one = 1;
 
 	/* F1: our head store before reading sleeping; pairs with F2. */
 	atomic_thread_fence(memory_order_seq_cst);
@@ -139,8 +145,29 @@ bool fn_ring_wake(struct fn_ring *r)
 	if (!atomic_exchange_explicit(&s->sleeping, 0, memory_order_relaxed))
 		return false;
 	atomic_fetch_add_explicit(&s->wake_seq, 1, memory_order_release);
-	futex(&s->wake_seq, FUTEX_WAKE, INT_MAX, NULL);
+	if (bell_fd < 0)
+		futex(&s->wake_seq, FUTEX_WAKE, INT_MAX, NULL);
+	else if (write(bell_fd, &one, sizeof(one)) < 0)
+		return false;	/* EAGAIN: the counter is full, the peer awake */
 	return true;
+}
+
+bool fn_ring_arm(struct fn_ring *r)
+{
+	if (r->broken)
+		return false;
+	atomic_store_explicit(&r->shm->sleeping, 1, memory_order_relaxed);
+	/* F2: sleeping before re-reading head; pairs with F1. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (fn_ring_count(r) == 0)
+		return true;
+	atomic_store_explicit(&r->shm->sleeping, 0, memory_order_relaxed);
+	return false;
+}
+
+void fn_ring_disarm(struct fn_ring *r)
+{
+	atomic_store_explicit(&r->shm->sleeping, 0, memory_order_relaxed);
 }
 
 int fn_ring_sleep(struct fn_ring *r, int64_t timeout_ns)

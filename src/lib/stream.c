@@ -204,6 +204,7 @@ static int endpoint_init(struct fn_endpoint *e, struct fn_link *l, int s,
 	e->slot_size = l->hdr.slot_size;
 	e->bulk = base + st->bulk_off;
 	e->link = l;
+	e->bell_fd = -1;
 	e->ctr = e->own_ctr;
 	/* Indices are read when the peer has joined (rings_join()). */
 	e->data.shm = &shm->submit;
@@ -236,10 +237,17 @@ static void ring_zero(struct fn_ring_shm *r)
 	atomic_store_explicit(&r->sleeping, 0, memory_order_relaxed);
 }
 
-/* Wake every sleeper on the link, whatever it waits for. */
+/* Wake every sleeper on the link, whatever it waits for: futexes, and the
+ * peer's doorbell if we know it. */
 static void link_wake_all(struct fn_endpoint *ep[2])
 {
+	uint64_t one = 1;
+
 	for (int i = 0; i < 2; i++) {
+		if (ep[i]->bell_fd >= 0 &&
+		    write(ep[i]->bell_fd, &one, sizeof(one)) < 0) {
+			/* EAGAIN: the counter is full, the peer will wake. */
+		}
 		struct fn_ring *r[2] = { &ep[i]->data, &ep[i]->ret };
 		for (int k = 0; k < 2; k++) {
 			atomic_fetch_add_explicit(&r[k]->shm->wake_seq, 1,
@@ -371,7 +379,8 @@ int fn_link_reset(int fd)
 	err = link_check(&l.hdr, l.size);
 	if (err == 0) {
 		struct fn_link_ctl_shm *ctl = (void *)((uint8_t *)l.base + l.hdr.ctl_off);
-		struct fn_endpoint tx, rx, *ep[2] = { &tx, &rx };
+		struct fn_endpoint tx = { .bell_fd = -1 }, rx = { .bell_fd = -1 };
+		struct fn_endpoint *ep[2] = { &tx, &rx };
 		for (int s = 0; s < 2; s++) {
 			struct fn_stream_shm *shm = (void *)((uint8_t *)l.base +
 							     l.hdr.stream[s].rings_off);
@@ -604,7 +613,7 @@ int fn_stream_submit_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
 		ctr_add(e, FN_SC_PKTS, n);
 		ctr_add(e, FN_SC_BYTES, bytes);
 		ctr_add(e, FN_SC_BURSTS, 1);
-		if (fn_ring_wake(&e->data))
+		if (fn_ring_wake_bell(&e->data, e->bell_fd))
 			ctr_add(e, FN_SC_WAKEUPS, 1);
 	}
 	return (int)n;
@@ -679,9 +688,38 @@ int fn_stream_ack_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
 			return cut_off(e, FN_SC_BAD_RING);
 		done += k;
 	}
-	if (n && fn_ring_wake(&e->ret))
+	if (n && fn_ring_wake_bell(&e->ret, e->bell_fd))
 		ctr_add(e, FN_SC_WAKEUPS, 1);
 	return (int)n;
+}
+
+void fn_stream_set_bell(struct fn_endpoint *e, int fd)
+{
+	e->bell_fd = fd;
+}
+
+/* The ring this endpoint consumes: acks (source) or frames (sink). */
+static struct fn_ring *consumed_ring(struct fn_endpoint *e)
+{
+	return e->is_source ? &e->ret : &e->data;
+}
+
+int fn_stream_arm(struct fn_endpoint *e)
+{
+	int g = gate(e);
+
+	if (g == -ECONNRESET)
+		return g;
+	if (g == -EAGAIN)
+		return 1;	/* the peer's join rings every doorbell */
+	if (e->broken)
+		return -EPIPE;
+	return fn_ring_arm(consumed_ring(e)) ? 1 : 0;
+}
+
+void fn_stream_disarm(struct fn_endpoint *e)
+{
+	fn_ring_disarm(consumed_ring(e));
 }
 
 unsigned fn_stream_pending(struct fn_endpoint *e)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -1457,6 +1458,81 @@ static void test_reset_rejects_garbage(void **state)
 	(void)f;
 }
 
+/* --- doorbells (ring.h, DOORBELLS) ----------------------------------------- */
+
+static uint64_t bell_count(int fd)
+{
+	uint64_t v = 0;
+
+	if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return 0;
+	return v;
+}
+
+/* The producer rings the sink's eventfd only while the sink is armed. */
+static void test_bell_only_when_armed(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt p;
+	int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	assert_true(bell >= 0);
+	fn_stream_set_bell(&f->a.tx, bell);
+	round_trip(&f->a, &f->b, 1);			/* not armed */
+	assert_int_equal(bell_count(bell), 0);
+	assert_int_equal(fn_stream_arm(&f->b.rx), 1);	/* armed: may block */
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, &p, 1), 1);
+	p.len = 20;
+	assert_int_equal(fn_stream_submit_burst(&f->a.tx, &p, 1), 1);
+	assert_int_equal(bell_count(bell), 1);
+	fn_stream_disarm(&f->b.rx);
+	/* Work already there: arming says do not block, and nothing rings. */
+	assert_int_equal(fn_stream_arm(&f->b.rx), 0);
+	assert_int_equal(fn_stream_recv_burst(&f->b.rx, &p, 1), 1);
+	assert_int_equal(fn_stream_ack_burst(&f->b.rx, &p, 1), 1);
+	assert_int_equal(bell_count(bell), 0);
+	close(bell);
+}
+
+/* Acks ring the source's doorbell the same way. */
+static void test_bell_for_acks(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt p;
+	int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	assert_true(bell >= 0);
+	fn_stream_set_bell(&f->b.rx, bell);
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, &p, 1), 1);
+	p.len = 8;
+	assert_int_equal(fn_stream_submit_burst(&f->a.tx, &p, 1), 1);
+	assert_int_equal(fn_stream_arm(&f->a.tx), 1);	/* waits for acks */
+	assert_int_equal(fn_stream_recv_burst(&f->b.rx, &p, 1), 1);
+	assert_int_equal(fn_stream_ack_burst(&f->b.rx, &p, 1), 1);
+	assert_int_equal(bell_count(bell), 1);
+	fn_stream_disarm(&f->a.tx);
+	assert_int_equal(fn_stream_reclaim(&f->a.tx), NSLOTS);
+	close(bell);
+}
+
+/* A link reset rings the doorbells the joiner knows. */
+static void test_bell_on_reset(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt p;
+	int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	assert_true(bell >= 0);
+	fn_stream_set_bell(&f->a.tx, bell);
+	fn_link_detach(&f->b);
+	assert_int_equal(fn_link_reset(f->fd), 0);
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, &p, 1), -ECONNRESET);
+	assert_true(bell_count(bell) >= 1);
+	assert_int_equal(fn_link_attach(&f->b, f->fd, FN_LINK_B,
+					FN_POLL_EVENT), 0);
+	close(bell);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1516,6 +1592,9 @@ int main(void)
 		T(test_reset_fresh_link_waits_for_peer),
 		T(test_reset_wakes_sleeper),
 		T(test_reset_rejects_garbage),
+		T(test_bell_only_when_armed),
+		T(test_bell_for_acks),
+		T(test_bell_on_reset),
 	};
 
 	return cmocka_run_group_tests_name("stream", tests, NULL, NULL);

@@ -1,0 +1,146 @@
+/*
+ * fragnet/sockchan.h - the socket channel between an app and its stack.
+ *
+ * STATUS: the contract, written ahead of its code.  fragnet-stack's socket
+ * service and the client library (fn_sock_*) implement it in the stack
+ * issue; nothing in the tree uses it yet.  Change it there if the code
+ * teaches better; keep this comment the whole protocol.
+ *
+ * TRANSPORT
+ *   A socket channel is a packet link (stream.h) in a memfd of its own,
+ *   created by the supervisor and given to exactly one app and its stack:
+ *   side A is the app (libfragnet-preload.so, or a native app through
+ *   fn_sock_*), side B the stack.  Stream 0 carries REQUESTS, stream 1
+ *   EVENTS.  Each slot holds one message: struct fn_sock_msg, then `len`
+ *   payload bytes.  Everything the link guarantees holds here: each slot has
+ *   one owner, every descriptor is checked, a peer that breaks the protocol
+ *   is cut off and counted, and epochs: when the app dies the supervisor
+ *   resets the channel, and the stack, on -ECONNRESET, aborts every socket
+ *   of the dead app (RST to TCP peers, UDP pcbs removed, counted).  No
+ *   socket outlives its app.
+ *
+ *       app                                                   stack
+ *        | socket/bind/listen/connect/send/close ...  REQ -->  |
+ *        |                                                     | lwIP raw API
+ *        | <-- EV  completions, data, accepted, writable,      |
+ *        |         peer closed, errors                         |
+ *
+ * MESSAGES
+ *   A request carries a cookie of the app's choosing; the stack answers
+ *   every request with exactly one FN_SEV_DONE event with that cookie and a
+ *   result (>= 0, or a negative errno as POSIX would set it), in request
+ *   order.  Unsolicited events (data, accepted, writable, ...) may come
+ *   between completions.  Socket ids are the stack's: small integers, never
+ *   reused while the app could still name the old socket (an id is freed
+ *   only after FN_SEV_CLOSED has been acked).
+ *
+ *   request          sock  addr      arg                 payload  DONE.result
+ *   FN_SREQ_SOCKET   -     -         [0] SOCK_STREAM|DGRAM -     new sock id
+ *   FN_SREQ_BIND     s     local     -                   -        0
+ *   FN_SREQ_LISTEN   s     -         [0] backlog         -        0
+ *   FN_SREQ_CONNECT  s     remote    -                   -        -EINPROGRESS
+ *                                        (then FN_SEV_CONNECTED or ERROR)
+ *   FN_SREQ_SEND     s     remote*   -                   bytes    bytes taken
+ *   FN_SREQ_SHUTDOWN s     -         [0] SHUT_RD|WR|RDWR -        0
+ *   FN_SREQ_CLOSE    s     -         [0] 1 = abort (RST) -        0
+ *   FN_SREQ_SETOPT   s     -         [0] level [1] name  value    0
+ *   FN_SREQ_GETNAME  s     -         [0] 0 local, 1 peer -        0, addr set
+ *     * remote only for an unconnected datagram socket (sendto).
+ *
+ *   event              sock  addr     arg                 payload
+ *   FN_SEV_DONE        s     (name)   -                   -
+ *   FN_SEV_DATA        s     from*    -                   bytes received
+ *   FN_SEV_ACCEPTED    new   peer     [0] listening sock  -
+ *   FN_SEV_CONNECTED   s     -        -                   -
+ *   FN_SEV_WRITABLE    s     -        [0] send credit     -
+ *   FN_SEV_PEER_CLOSED s     -        -                   - (FIN: EOF after data)
+ *   FN_SEV_ERROR       s     -        result = -errno     - (ECONNRESET, ...)
+ *   FN_SEV_CLOSED      s     -        -                   - (id may be reused)
+ *     * from only for datagram sockets (recvfrom).
+ *
+ * FLOW CONTROL, end to end, no unbounded buffer anywhere
+ *   Receive: the stack copies received data into event slots.  A slot comes
+ *   back (acked) only when the app has consumed it, and the stack calls
+ *   tcp_recved() for a DATA slot's bytes when its ack arrives - so an app
+ *   that stops reading stops acking, the stack runs out of event slots,
+ *   refuses lwIP's data (kept by lwIP, not by us), and the TCP window
+ *   closes.  Send: the stack grants each stream socket a credit (lwIP's
+ *   tcp_sndbuf) in FN_SEV_WRITABLE; the client library never sends beyond
+ *   it and answers EAGAIN (or blocks) instead; a request slot is another
+ *   bound.  A SEND larger than the credit is a protocol violation.
+ *
+ * WAKE-UPS (DESIGN.md "Wake-ups")
+ *   The app waits in its own epoll: the stack rings the app's doorbell, an
+ *   eventfd (FN_FD_SOCKBELL), when it posts events while the app's events
+ *   ring says it sleeps.  The stack waits on its own doorbell eventfd,
+ *   which the app and the driver ring the same way, so one epoll_wait
+ *   covers the link, the socket channel and the control socket.  The ring
+ *   protocol is ring.h's (sleeping flag, F1/F2), with write(eventfd) in
+ *   place of FUTEX_WAKE.
+ *
+ * TRUST
+ *   The stack treats the app as hostile: the message header is copied out of
+ *   the slot before any check; op, sock, len (<= slot_size - header), the
+ *   address family and every arg are validated; a request on a socket the
+ *   app does not own, a SEND beyond credit, or a flood of requests beyond the
+ *   ring is a violation: counted, the channel cut off, the app's sockets
+ *   aborted.  The app treats the stack as trusted but still checks lengths
+ *   before it copies into its own buffers.
+ */
+#ifndef FRAGNET_SOCKCHAN_H
+#define FRAGNET_SOCKCHAN_H
+
+#include <stdint.h>
+
+#define FN_SOCKCHAN_VERSION	1u
+#define FN_SOCKCHAN_SLOTS	256u		/* per direction */
+#define FN_SOCKCHAN_SLOT	16384u		/* bytes per message slot */
+
+enum fn_sock_req {
+	FN_SREQ_SOCKET = 1,
+	FN_SREQ_BIND,
+	FN_SREQ_LISTEN,
+	FN_SREQ_CONNECT,
+	FN_SREQ_SEND,
+	FN_SREQ_SHUTDOWN,
+	FN_SREQ_CLOSE,
+	FN_SREQ_SETOPT,
+	FN_SREQ_GETNAME,
+	FN_SREQ_MAX
+};
+
+enum fn_sock_ev {
+	FN_SEV_DONE = 0x100,
+	FN_SEV_DATA,
+	FN_SEV_ACCEPTED,
+	FN_SEV_CONNECTED,
+	FN_SEV_WRITABLE,
+	FN_SEV_PEER_CLOSED,
+	FN_SEV_ERROR,
+	FN_SEV_CLOSED,
+	FN_SEV_MAX
+};
+
+/* An IPv4 endpoint, network byte order: the only family lwIP serves here. */
+struct fn_sock_addr {
+	uint32_t addr;
+	uint16_t port;
+	uint16_t family;	/* AF_INET, or 0 for none */
+};
+
+/* Every message starts with this header; payload follows at offset 64. */
+struct fn_sock_msg {
+	uint16_t op;		/* enum fn_sock_req or enum fn_sock_ev */
+	uint16_t flags;
+	uint32_t sock;		/* stack's socket id; 0 = none */
+	uint64_t cookie;	/* request: app's; DONE: echoed */
+	int32_t result;		/* events: >= 0 or -errno */
+	uint32_t len;		/* payload bytes after the header */
+	struct fn_sock_addr addr;
+	uint32_t arg[4];
+	uint8_t pad[64 - 48];
+};
+
+_Static_assert(sizeof(struct fn_sock_msg) == 64, "one cache line");
+
+#endif /* FRAGNET_SOCKCHAN_H */
