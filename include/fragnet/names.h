@@ -12,7 +12,14 @@
  *   FN_FD_STATS        (3)    FRAGNET_STATS_FD          every component
  *   FN_FD_LINK         (4)    FRAGNET_LINK_FD           driver, stack
  *   FN_FD_CONTROL      (5)    FRAGNET_CONTROL_FD        stack (listening)
- *   FN_FD_SOCKCHAN     (6)    FRAGNET_SOCKCHAN_FD       stack, app
+ *   FN_FD_SOCKCHAN     (6)    FRAGNET_SOCKCHAN_FD       stack (side B), app (A)
+ *   FN_FD_STACK_BELL   (7)    FRAGNET_STACK_BELL_FD     stack waits on it;
+ *                                                       driver, app ring it
+ *   FN_FD_APP_BELL     (8)    FRAGNET_APP_BELL_FD       app waits on it;
+ *                                                       stack rings it
+ *
+ *   The bells are eventfds (ring.h, DOORBELLS): a stack waits for its link,
+ *   its app and its control socket in one epoll; an app in its own.
  *
  *   FRAGNET_COMPONENT   role name: "nic", "driver", "stack", "app"
  *   FRAGNET_PIPELINE    pipeline index, decimal ("-" for the nic)
@@ -41,11 +48,15 @@
 #define FN_ENV_LINK_FD		"FRAGNET_LINK_FD"
 #define FN_ENV_CONTROL_FD	"FRAGNET_CONTROL_FD"
 #define FN_ENV_SOCKCHAN_FD	"FRAGNET_SOCKCHAN_FD"
+#define FN_ENV_STACK_BELL_FD	"FRAGNET_STACK_BELL_FD"
+#define FN_ENV_APP_BELL_FD	"FRAGNET_APP_BELL_FD"
 
 #define FN_FD_STATS		3
 #define FN_FD_LINK		4
 #define FN_FD_CONTROL		5
 #define FN_FD_SOCKCHAN		6
+#define FN_FD_STACK_BELL	7
+#define FN_FD_APP_BELL		8
 
 /* Run directory: FN_RUN_ROOT "/" <topology name>, mode 0700, root only. */
 #define FN_RUN_ROOT		"/run/fragnet"
@@ -58,6 +69,7 @@
 
 /* memfd names, as shown in /proc/PID/fd and /proc/PID/maps. */
 #define FN_MEMFD_LINK_FMT	"fragnet-link%u"
+#define FN_MEMFD_SOCKCHAN_FMT	"fragnet-sockchan%u"
 #define FN_MEMFD_STATS_FMT	"fragnet-stats-%s%u"
 
 #define FN_NAME_MAX		32	/* topology and component names */
