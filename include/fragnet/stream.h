@@ -55,18 +55,24 @@
  *   link therefore lives in EPOCHS:
  *     1. The supervisor reaps a side and calls fn_link_reset(): epoch += 1,
  *        and every sleeper on the link is woken.
- *     2. A side JOINS an epoch when it attaches, or, if it survived, on its
- *        next call that sees the new epoch.  Joining forgets every slot in
- *        hand (that call returns -ECONNRESET, once per link: pkts held
- *        from before are void), zeroes the ring indices if the peer has
- *        not joined yet, then publishes ready[side] = epoch (release).
- *     3. A side uses the rings only once ready[peer] == epoch (acquire);
- *        until then alloc and recv give 0 and wait waits.
- *   Each side zeroes only before its own ready and the other side reads
- *   the rings only after it, so no index is zeroed under a user.  The
- *   first joiner always zeroes; a source then owns every slot again and
- *   a sink none.  The epoch line is written by the supervisor (S), ready[X]
- *   by side X.  A peer that writes them can only reset its own link.
+ *     2. A side JOINS an epoch when it attaches, or, if it survived, at the
+ *        start of its next call that sees the new epoch.  Joining forgets
+ *        every slot in hand (that call returns -ECONNRESET, once per link:
+ *        pkts held from before are void) and publishes ready[side] = epoch
+ *        (release).  A side joins only between calls, so all its ring
+ *        writes of the old epoch are done by then.
+ *     3. The first side that sees both ready[] == epoch (acquire) claims
+ *        the zeroing (CAS on claim), zeroes the ring indices and publishes
+ *        go = epoch (release).
+ *     4. A side uses the rings only once go == epoch (acquire); until then
+ *        alloc and recv give 0 and wait waits.
+ *   The zeroing happens after both sides stopped writing the old epoch and
+ *   before either writes the new one, so no stale index survives it (a
+ *   survivor stalled inside a call while its peer restarts joins only
+ *   after that call).  A source then owns every slot again and a sink
+ *   none.  The epoch is written by the supervisor (S), ready[X] by side X,
+ *   claim and go by the claimer.  A peer that writes them can only stall or
+ *   reset its own link.
  *
  * POLL MODES (per endpoint, the side that waits):
  *   busy      spin; yield the cpu every few thousand empty polls, so that a
@@ -124,6 +130,8 @@ struct fn_link_hdr {
 struct fn_link_ctl_shm {
 	alignas(FN_CACHE_LINE) _Atomic uint32_t epoch;	/* S: starts at 1 */
 	_Atomic uint32_t ready[2];	/* side X: the epoch X has joined */
+	_Atomic uint32_t claim;		/* either: the epoch it zeroes (CAS) */
+	_Atomic uint32_t go;		/* the claimer: epoch zeroed, go */
 };
 
 struct fn_stream_shm {

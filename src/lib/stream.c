@@ -258,26 +258,50 @@ static void link_wake_all(struct fn_endpoint *ep[2])
 	}
 }
 
-/* Join epoch E: forget all slots; zero the rings unless the peer joined
- * first (then it zeroed them, and it does not use them before our ready). */
+/* Join epoch E: forget all slots and say so.  We are between calls (this
+ * runs in gate()), so every ring write of ours from before is done. */
 static void link_join(struct fn_link *l, uint32_t E)
 {
 	struct fn_endpoint *ep[2] = { &l->tx, &l->rx };
-	uint32_t peer = atomic_load_explicit(&l->ctl->ready[!l->side],
-					     memory_order_acquire);
 
-	if (peer != E) {
-		for (int i = 0; i < 2; i++) {
-			ring_zero(ep[i]->data.shm);
-			ring_zero(ep[i]->ret.shm);
-		}
-	}
 	endpoint_reset(&l->tx);
 	endpoint_reset(&l->rx);
 	l->epoch = E;
 	l->joined = false;
-	/* R3: zeroing before ready; pairs with A3 in link_sync(). */
+	/* R3: our last ring writes before ready; pairs with A3 in
+	 * link_zero_once(). */
 	atomic_store_explicit(&l->ctl->ready[l->side], E, memory_order_release);
+	link_wake_all(ep);
+}
+
+/*
+ * The rings of epoch E are zeroed once both sides have joined it: both are
+ * then between calls and write no ring until `go` says E, so no stale index
+ * of the old epoch can land after the zeroing (a survivor stalled inside a
+ * call while its peer restarted joins only after that call).  Whichever
+ * side sees both joined first claims the zeroing (CAS), so it happens once.
+ */
+static void link_zero_once(struct fn_link *l)
+{
+	struct fn_endpoint *ep[2] = { &l->tx, &l->rx };
+	uint32_t E = l->epoch, claim;
+
+	if (atomic_load_explicit(&l->ctl->go, memory_order_relaxed) == E)
+		return;
+	/* A3: pairs with the peer's R3: its old ring writes are done. */
+	if (atomic_load_explicit(&l->ctl->ready[!l->side],
+				 memory_order_acquire) != E)
+		return;
+	claim = atomic_load_explicit(&l->ctl->claim, memory_order_relaxed);
+	if (claim == E || !atomic_compare_exchange_strong(&l->ctl->claim,
+							  &claim, E))
+		return;		/* the peer zeroes */
+	for (int i = 0; i < 2; i++) {
+		ring_zero(ep[i]->data.shm);
+		ring_zero(ep[i]->ret.shm);
+	}
+	/* R4: zeroing before go; pairs with A4 in link_sync(). */
+	atomic_store_explicit(&l->ctl->go, E, memory_order_release);
 	link_wake_all(ep);
 }
 
@@ -305,9 +329,10 @@ static int link_sync(struct fn_link *l)
 	if (E != l->epoch)
 		link_join(l, E);
 	if (!l->joined) {
-		/* A3: pairs with the peer's R3: its zeroing is visible. */
-		if (atomic_load_explicit(&l->ctl->ready[!l->side],
-					 memory_order_acquire) != l->epoch)
+		link_zero_once(l);
+		/* A4: pairs with R4: the zeroed rings are visible. */
+		if (atomic_load_explicit(&l->ctl->go, memory_order_acquire) !=
+		    l->epoch)
 			return -EAGAIN;
 		rings_join(l);
 	}
@@ -654,8 +679,9 @@ int fn_stream_recv_burst(struct fn_endpoint *e, struct fn_pkt *p, unsigned n)
 	if (k < 0)
 		return cut_off(e, FN_SC_BAD_RING);
 	for (int i = 0; i < k; i++) {
-		if (recv_one(e, &d[i], &p[i]) < 0)
-			return -EPIPE;
+		int r = recv_one(e, &d[i], &p[i]);
+		if (r < 0)
+			return r;	/* -EPIPE, or -ECONNRESET mid-call */
 		bytes += p[i].len;
 	}
 	if (k) {

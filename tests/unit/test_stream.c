@@ -1372,6 +1372,40 @@ static void test_reset_attacher_first(void **state)
 	fn_stream_release(&f->a.tx, p, NSLOTS);
 }
 
+/*
+ * The survivor was inside a call when its peer died, and its enqueue lands
+ * after the restarted peer attached: the stale index must not survive into
+ * the new epoch (the restarted sink would take phantom frames, ack them,
+ * and the source would cut the link off for acks of free slots).
+ */
+static void test_reset_stale_write_from_survivor(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt held, p[NSLOTS];
+	struct fn_desc d[4];
+
+	leave_slots_in_flight(f, &held);
+	fn_link_detach(&f->b);
+	assert_int_equal(fn_link_reset(f->fd), 0);
+	assert_int_equal(fn_link_attach(&f->b, f->fd, FN_LINK_B,
+					FN_POLL_EVENT), 0);
+	/* a's submit, past its gate before the reset, finishes now. */
+	for (unsigned i = 0; i < 4; i++)
+		d[i] = (struct fn_desc){ (i + 4) * SLOT, 8 };
+	assert_int_equal(fn_ring_enqueue_burst(&f->a.tx.data, d, 4), 4);
+	assert_int_equal(fn_stream_recv_burst(&f->b.rx, p, NSLOTS), 0);
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, p, 1), -ECONNRESET);
+	assert_int_equal(fn_stream_recv_burst(&f->b.rx, p, NSLOTS), 0);
+	round_trip(&f->a, &f->b, 9);
+	round_trip(&f->b, &f->a, 10);
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, p, NSLOTS), NSLOTS);
+	fn_stream_release(&f->a.tx, p, NSLOTS);
+	for (int i = FN_SC_BAD_RING; i <= FN_SC_BAD_OWNER; i++) {
+		assert_int_equal(ctr(&f->a.tx, i) + ctr(&f->a.rx, i), 0);
+		assert_int_equal(ctr(&f->b.tx, i) + ctr(&f->b.rx, i), 0);
+	}
+}
+
 /* A peer that was cut off is forgiven by a reset (it was restarted). */
 static void test_reset_clears_broken(void **state)
 {
@@ -1588,6 +1622,7 @@ int main(void)
 		T(test_poll_names),
 		T(test_reset_survivor_first),
 		T(test_reset_attacher_first),
+		T(test_reset_stale_write_from_survivor),
 		T(test_reset_clears_broken),
 		T(test_reset_fresh_link_waits_for_peer),
 		T(test_reset_wakes_sleeper),
