@@ -118,7 +118,8 @@ bool fn_ring_wake(struct fn_ring *r);
 /*
  * DOORBELLS.  A consumer that must also wait for other things (sockets, an
  * app's own fds) cannot sleep on a futex: it blocks in its own epoll on an
- * eventfd, its doorbell, which the producer writes instead of FUTEX_WAKE.
+ * eventfd, its doorbell, which the producer writes (besides FUTEX_WAKE, so
+ * a consumer may sleep either way).
  * Same handshake: the consumer arms (sleeping = 1, F2, re-check), blocks
  * only if arm said so, reads the eventfd and disarms when it wakes; the
  * producer wakes with fn_ring_wake_bell(r, bell_fd).

@@ -1,10 +1,9 @@
 /*
  * fragnet/sockchan.h - the socket channel between an app and its stack.
  *
- * STATUS: the contract, written ahead of its code.  fragnet-stack's socket
- * service and the client library (fn_sock_*) implement it in the stack
- * issue; nothing in the tree uses it yet.  Change it there if the code
- * teaches better; keep this comment the whole protocol.
+ * STATUS: implemented by fragnet-stack's socket service (src/stack/
+ * sock_serv.c) and the client library (src/lib/sock.c, fragnet/sock.h).
+ * Keep this comment the whole protocol.
  *
  * TRANSPORT
  *   A socket channel is a packet link (stream.h) in a memfd of its own,
@@ -40,12 +39,19 @@
  *   FN_SREQ_LISTEN   s     -         [0] backlog         -        0
  *   FN_SREQ_CONNECT  s     remote    -                   -        -EINPROGRESS
  *                                        (then FN_SEV_CONNECTED or ERROR)
- *   FN_SREQ_SEND     s     remote*   -                   bytes    bytes taken
+ *   FN_SREQ_SEND     s     remote*   -                   bytes    bytes taken,
+ *                                                          DONE.arg[0] = credit
  *   FN_SREQ_SHUTDOWN s     -         [0] SHUT_RD|WR|RDWR -        0
  *   FN_SREQ_CLOSE    s     -         [0] 1 = abort (RST) -        0
  *   FN_SREQ_SETOPT   s     -         [0] level [1] name  value    0
  *   FN_SREQ_GETNAME  s     -         [0] 0 local, 1 peer -        0, addr set
  *     * remote only for an unconnected datagram socket (sendto).
+ *   Values on the wire are Linux's: SOCK_STREAM/SOCK_DGRAM, SHUT_*, and
+ *   SETOPT's level and name (SOL_SOCKET SO_KEEPALIVE, SO_REUSEADDR,
+ *   SO_RCVBUF, SO_SNDBUF; IPPROTO_TCP TCP_NODELAY), whose value is the
+ *   payload (an int, 4..64 bytes); other options answer -ENOPROTOOPT.
+ *   Only SEND and SETOPT carry a payload; LISTEN's backlog is 1..255.
+ *   GETNAME on a listening socket's peer answers -ENOTCONN.
  *
  *   event              sock  addr     arg                 payload
  *   FN_SEV_DONE        s     (name)   -                   -
@@ -57,6 +63,16 @@
  *   FN_SEV_ERROR       s     -        result = -errno     - (ECONNRESET, ...)
  *   FN_SEV_CLOSED      s     -        -                   - (id may be reused)
  *     * from only for datagram sockets (recvfrom).
+ *   A stream socket's DATA payload is at most slot - header bytes; a TCP
+ *   pbuf chain larger than that takes several DATA slots, all or none.  A
+ *   datagram larger than a slot is dropped (counted).  CONNECTED is
+ *   followed by WRITABLE; an accepted socket gets WRITABLE after ACCEPTED.
+ *   ERROR reports -ECONNREFUSED for an RST to our SYN, -ECONNRESET for an
+ *   RST later, -ETIMEDOUT, -ECONNABORTED: the stack's pcb is gone then.
+ *   CLOSE: the stack answers DONE, then CLOSED, and frees the id when
+ *   CLOSED is acked; after CLOSE's DONE no other event names the socket.
+ *   Socket ids are the stack's; the client library maps them to handles of
+ *   its own (a handle that outlived a reset must not name a new socket).
  *
  * FLOW CONTROL, end to end, no unbounded buffer anywhere
  *   Receive: the stack copies received data into event slots.  A slot comes
@@ -64,14 +80,21 @@
  *   tcp_recved() for a DATA slot's bytes when its ack arrives - so an app
  *   that stops reading stops acking, the stack runs out of event slots,
  *   refuses lwIP's data (kept by lwIP, not by us), and the TCP window
- *   closes.  Send: the stack grants each stream socket a credit (lwIP's
- *   tcp_sndbuf) in FN_SEV_WRITABLE; the client library never sends beyond
- *   it and answers EAGAIN (or blocks) instead; a request slot is another
- *   bound.  A SEND larger than the credit is a protocol violation.
+ *   closes.  The stack keeps EV_RESERVE (32) event slots free of DATA and
+ *   ACCEPTED, so that an app holding all its data still gets its DONEs and
+ *   control events; it takes a request only with an event slot free for
+ *   its DONE.  Send: the stack tells each stream socket its credit (lwIP's
+ *   tcp_sndbuf, absolute, as of that event: events are ordered) in
+ *   FN_SEV_WRITABLE and in a SEND's DONE.arg[0]; the client library never
+ *   sends beyond it and answers EAGAIN (or blocks) instead; a request slot
+ *   is another bound.  A SEND larger than the stack's sndbuf is taken in
+ *   part (DONE.result < len), not a violation: a WRITABLE may be in flight.
+ *   The client waits for each SEND's DONE (one round trip per send; a
+ *   pipelined send is a later optimisation the protocol allows).
  *
  * WAKE-UPS (DESIGN.md "Wake-ups")
  *   The app waits in its own epoll: the stack rings the app's doorbell, an
- *   eventfd (FN_FD_SOCKBELL), when it posts events while the app's events
+ *   eventfd (FN_FD_APP_BELL), when it posts events while the app's events
  *   ring says it sleeps.  The stack waits on its own doorbell eventfd,
  *   which the app and the driver ring the same way, so one epoll_wait
  *   covers the link, the socket channel and the control socket.  The ring
@@ -81,10 +104,13 @@
  * TRUST
  *   The stack treats the app as hostile: the message header is copied out of
  *   the slot before any check; op, sock, len (<= slot_size - header), the
- *   address family and every arg are validated; a request on a socket the
- *   app does not own, a SEND beyond credit, or a flood of requests beyond the
- *   ring is a violation: counted, the channel cut off, the app's sockets
- *   aborted.  The app treats the stack as trusted but still checks lengths
+ *   address family and every arg are validated; a request with a bad op,
+ *   len (> slot, or a payload on an op without one), family or arg, or on
+ *   a socket the app does not own (or has closed) is a violation: counted
+ *   (sock.violations, sock.cutoffs), the channel cut off (both endpoints
+ *   broken, nothing read or posted) and the app's sockets aborted, until
+ *   the supervisor resets the channel.  A flood cannot exceed the ring;
+ *   requests wait there while the stack has no event slot for their DONE.  The app treats the stack as trusted but still checks lengths
  *   before it copies into its own buffers.
  */
 #ifndef FRAGNET_SOCKCHAN_H

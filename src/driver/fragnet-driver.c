@@ -44,6 +44,8 @@ static const char usage[] =
 "  FRAGNET_LOG_LEVEL   error | warn | info | debug\n"
 "  FRAGNET_STATS_FD    the stats page (optional)\n"
 "  FRAGNET_LINK_FD     the link to the stack; we are side A\n"
+"  FRAGNET_STACK_BELL_FD  the stack's doorbell (optional): rung when the\n"
+"                      stack sleeps in its epoll and we submit or ack\n"
 "\n"
 "Exit status: 0 on SIGTERM/SIGINT, 1 setup failed, 2 usage, 3 the nic\n"
 "never got ready or died, 4 rte_eal_init failed.\n";
@@ -138,6 +140,24 @@ static int setup_stats(struct drv *d)
 }
 
 /*
+ * The stack's doorbell (ring.h, DOORBELLS): a stack that waits in its own
+ * epoll (for its link, its apps and its control socket) sleeps on this
+ * eventfd, not on the link's futex, so our submits (tx) and acks (rx) ring
+ * it.  Without it the link wakes the stack by futex, as before.  The fd
+ * stays open for our whole life.
+ */
+static void setup_bell(struct drv *d)
+{
+	int bell = fn_env_fd(FN_ENV_STACK_BELL_FD);
+
+	if (bell < 0)
+		return;
+	fn_stream_set_bell(&d->link.tx, bell);
+	fn_stream_set_bell(&d->link.rx, bell);
+	fn_debug("ringing the stack's doorbell, fd %d", bell);
+}
+
+/*
  * The link, as side A.  Its poll mode matters only to fn_stream_wait(),
  * which we call to nap: the spinning of adaptive mode is done by our own
  * loop over all three sources (drv_loop.c), so the link is asked to sleep
@@ -159,6 +179,7 @@ static int setup_link(struct drv *d)
 	}
 	close(fd);	/* the mapping stays */
 	d->reset_epoch = d->link.epoch;
+	setup_bell(d);
 	return 0;
 }
 

@@ -145,10 +145,12 @@ bool fn_ring_wake_bell(struct fn_ring *r, int bell_fd)
 	if (!atomic_exchange_explicit(&s->sleeping, 0, memory_order_relaxed))
 		return false;
 	atomic_fetch_add_explicit(&s->wake_seq, 1, memory_order_release);
-	if (bell_fd < 0)
-		futex(&s->wake_seq, FUTEX_WAKE, INT_MAX, NULL);
-	else if (write(bell_fd, &one, sizeof(one)) < 0)
-		return false;	/* EAGAIN: the counter is full, the peer awake */
+	/* Both: a consumer given a doorbell may still sleep on the futex
+	 * (fn_stream_wait), and the extra call is paid only when it sleeps. */
+	futex(&s->wake_seq, FUTEX_WAKE, INT_MAX, NULL);
+	if (bell_fd >= 0 && write(bell_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so the peer is awake anyway. */
+	}
 	return true;
 }
 

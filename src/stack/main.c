@@ -6,6 +6,8 @@
  *                       max_tcp; [nic] mac; [link] geometry
  *   FRAGNET_LINK_FD     the packet link to the driver; we are side B
  *   FRAGNET_CONTROL_FD  listening control socket (control.c)
+ *   FRAGNET_SOCKCHAN_FD the app's socket channel, side B (sock_serv.c)
+ *   FRAGNET_STACK_BELL_FD, FRAGNET_APP_BELL_FD  doorbells (names.h)
  *   FRAGNET_STATS_FD    stats page: "stack.*", "link.tx.*", "link.rx.*"
  *   FRAGNET_POLL        busy | adaptive | event (stream.h, POLL MODES)
  *   FRAGNET_PIPELINE, FRAGNET_LOG_LEVEL
@@ -14,14 +16,18 @@
  * netif (linkif.c) -> loop until SIGTERM -> detach, exit 0.
  *
  * THE LOOP, one turn:
- *   1. receive one burst from the link into lwIP (ARP, ICMP, ... run here);
+ *   1. receive one burst from the link into lwIP (ARP, ICMP, ... run here),
+ *      then serve the socket channel (ss_poll: acks, requests, events);
  *   2. sys_check_timeouts(): lwIP's timers (ARP aging, reassembly, TCP);
  *   3. submit what lwIP sent during 1 and 2, as one burst;
  *   4. every CONTROL_PERIOD_MS, accept pending control connections;
- *   5. nothing received: wait on the link's rx stream per the poll mode
- *      (busy spins, adaptive spins then sleeps, event sleeps) until a frame
- *      arrives or lwIP's next timer is due, at most WAIT_MAX_MS, so that an
- *      idle stack sleeps and still notices SIGTERM and control clients.
+ *   5. nothing to do: with the stack bell, arm the link's and the
+ *      channel's rings and block in poll() on the bell and the control
+ *      socket; without it, wait on the link's rx stream per the poll mode
+ *      (busy spins, adaptive spins then sleeps, event sleeps), at most
+ *      CHAN_WAIT_MAX_NS while a channel is served.  Either way until lwIP's
+ *      next timer is due, at most WAIT_MAX_MS, so that an idle stack
+ *      sleeps and still notices SIGTERM and control clients.
  *
  * POOLS: lwIP is built with MEM_LIBC_MALLOC and MEMP_MEM_MALLOC, so its
  * pools are malloc()ed per element and no MEMP_NUM_* limit is enforced:
@@ -34,6 +40,8 @@
  * and out-of-order TCP data per PCB by TCP_OOSEQ_MAX_{BYTES,PBUFS}.
  */
 #include <errno.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +61,7 @@
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
 
+#include "sock_serv.h"
 #include "stack.h"
 
 #define PROG			FN_STACK_PROG
@@ -93,6 +102,13 @@ struct stk_conf {
 };
 
 static volatile sig_atomic_t stopping;
+
+/* The app's socket channel, if the supervisor gave us one. */
+static struct sock_serv sserv;
+static bool sserv_on;
+
+#define SOCK_SPARE_IDS	1024	/* socket ids beyond max_tcp: UDP, listeners */
+#define CHAN_WAIT_MAX_NS	1000000	/* no bells: poll the channel each ms */
 
 static void on_term(int sig)
 {
@@ -238,21 +254,63 @@ static int64_t wait_budget_ns(void)
 	return (int64_t)(ms < WAIT_MAX_MS ? ms : WAIT_MAX_MS) * 1000000;
 }
 
+/* Block on the stack's doorbell (names.h) and the control socket: the
+ * driver rings the bell for frames, the app for requests and acks.  Arm
+ * every ring first (ring.h DOORBELLS); one that has work already means: do
+ * not block.  Returns a link error or 0. */
+static int bell_wait(struct stack *s, int ctl_fd, int64_t budget_ns)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = sserv.stack_bell_fd, .events = POLLIN },
+		{ .fd = ctl_fd, .events = POLLIN },	/* -1: ignored */
+	};
+	int r = fn_stream_arm(&s->link.rx), a;
+	uint64_t v;
+
+	if (r < 0)
+		return r;
+	a = ss_arm(&sserv);
+	if (r == 1 && a == 1 && poll(pfd, 2, (int)(budget_ns / 1000000)) > 0) {
+		if ((pfd[0].revents & POLLIN) &&
+		    read(pfd[0].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			fn_warn("stack bell: %s", strerror(errno));
+		if (pfd[1].revents & POLLIN)
+			stk_control_poll(s, ctl_fd);
+	}
+	fn_stream_disarm(&s->link.rx);
+	ss_disarm(&sserv);
+	return 0;
+}
+
 /* Nothing came in: wait for a frame or the next timer.  A cut-off link
  * only naps, and looks for the reset that will bring it back. */
-static void loop_idle(struct stack *s)
+static void loop_idle(struct stack *s, int ctl_fd)
 {
 	int64_t budget = wait_budget_ns();
 	int r;
 
 	if (s->broken) {
-		nap_ns(budget);
+		/* the app's channel is served meanwhile */
+		nap_ns(sserv_on && budget > CHAN_WAIT_MAX_NS ? CHAN_WAIT_MAX_NS
+							     : budget);
 		fn_link_peer_ready(&s->link);	/* follows a new epoch */
 		if (s->link.epoch != s->reset_epoch)
 			stk_link_error(s, -ECONNRESET);
 		return;
 	}
-	r = fn_stream_wait(&s->link.rx, budget);
+	if (sserv_on && sserv.stack_bell_fd >= 0 &&
+	    s->link.rx.poll == FN_POLL_BUSY) {
+		sched_yield();	/* busy: spin on every ring, never block */
+		r = 0;
+	} else if (sserv_on && sserv.stack_bell_fd >= 0) {
+		r = bell_wait(s, ctl_fd, budget);
+	} else {
+		/* no bells (older topologies, tests): the futex of the link,
+		 * polling the channel, if any, every CHAN_WAIT_MAX_NS */
+		if (sserv_on && budget > CHAN_WAIT_MAX_NS)
+			budget = CHAN_WAIT_MAX_NS;
+		r = fn_stream_wait(&s->link.rx, budget);
+	}
 	if (r < 0)
 		stk_link_error(s, r);
 }
@@ -267,6 +325,8 @@ static void loop_run(struct stack *s, int ctl_fd)
 		stk_count(s, STK_LOOPS, 1);
 		if (n < 0)
 			stk_link_error(s, n);
+		if (sserv_on)
+			n = (n > 0 ? n : 0) + ss_poll(&sserv);
 		sys_check_timeouts();
 		r = stk_link_flush(s);
 		if (r < 0)
@@ -276,7 +336,7 @@ static void loop_run(struct stack *s, int ctl_fd)
 			next_ctl = sys_now() + CONTROL_PERIOD_MS;
 		}
 		if (n == 0 && !stopping)
-			loop_idle(s);
+			loop_idle(s, ctl_fd);
 	}
 }
 
@@ -320,6 +380,36 @@ static int control_open(void)
 	return fd;
 }
 
+/* The socket channel and the bells, if given (names.h).  0 or -errno. */
+static int sockchan_open(struct stack *s, const struct stk_conf *c,
+			 struct fn_stats_page *page)
+{
+	int fd = fn_env_fd(FN_ENV_SOCKCHAN_FD), err;
+	int app = fn_env_fd(FN_ENV_APP_BELL_FD);
+	int stk = fn_env_fd(FN_ENV_STACK_BELL_FD);
+	uint32_t max_tcp = LWIP_TCP ? c->stack.max_tcp : 0;
+
+	(void)s;
+	if (fd == -ENOENT)
+		return 0;	/* no app: nothing to serve */
+	if (fd < 0) {
+		fn_err("%s is malformed", FN_ENV_SOCKCHAN_FD);
+		return -EINVAL;
+	}
+	err = ss_open(&sserv, fd, app < 0 ? -1 : app, stk < 0 ? -1 : stk,
+		      max_tcp, max_tcp + SOCK_SPARE_IDS);
+	close(fd);
+	if (err < 0) {
+		fn_err("cannot attach the socket channel (fd %d): %s", fd,
+		       strerror(-err));
+		return err;
+	}
+	ss_bind_counters(&sserv, fn_stats_block(page, "sock", ss_ctr_names,
+						SS_CTR_COUNT));
+	sserv_on = true;
+	return 0;
+}
+
 static void log_start(const struct stack *s, const struct stk_conf *c,
 		      enum fn_poll poll)
 {
@@ -338,17 +428,22 @@ static void log_start(const struct stack *s, const struct stk_conf *c,
 static int stack_setup(struct stack *s, struct stk_conf *c, int *ctl_fd)
 {
 	enum fn_poll poll = poll_mode();
+	struct fn_stats_page *page;
 	int err;
 
 	memcpy(s->mac, c->mac, sizeof(s->mac));
 	err = link_open(s, poll);
 	if (err < 0)
 		return err;
-	err = counters_init(s, stats_page_attach());
+	page = stats_page_attach();
+	err = counters_init(s, page);
 	if (err < 0) {
 		fn_err("stats page full: %s", strerror(-err));
 		goto err_detach;
 	}
+	err = sockchan_open(s, c, page);
+	if (err < 0)
+		goto err_detach;
 	err = stk_netif_add(s, c->stack.address.addr, c->stack.address.prefix,
 			    c->stack.gateway);
 	if (err < 0) {
@@ -405,6 +500,8 @@ int main(int argc, char **argv)
 		(unsigned long long)fn_ctr_get(&s.ctr[STK_LINK_RESETS]));
 	if (ctl_fd >= 0)
 		close(ctl_fd);
+	if (sserv_on)
+		ss_close(&sserv);
 	fn_link_detach(&s.link);
 	return 0;
 }

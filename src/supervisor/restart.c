@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "fragnet/log.h"
 #include "fragnet/stream.h"
@@ -209,7 +210,6 @@ static void comp_schedule_restart(struct sup *s, struct comp *c, uint64_t now)
 			c->backoff_ms * 2 : rc->backoff_max_ms;
 }
 
-/* c's process was reaped with status. */
 /* A dead side takes its slots and ring positions with it: start a new
  * link epoch so that the survivor resets its side and the restarted
  * component can join (stream.h, RESET). */
@@ -226,6 +226,37 @@ static void link_side_died(const struct comp *c)
 		fn_debug("%s: link reset for a new epoch", c->label);
 }
 
+static void bell_ring(int fd)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = write(fd, &one, sizeof(one));	/* EAGAIN: already rung */
+	(void)n;
+}
+
+/* Likewise for the socket channel when its app or its stack dies
+ * (sockchan.h): the survivor learns of the new epoch on its next call, and
+ * both bells are rung so that neither sleeps through the reset. */
+static void sockchan_side_died(const struct comp *c)
+{
+	int err;
+
+	if (c->sockchan_fd < 0)
+		return;
+	err = fn_link_reset(c->sockchan_fd);
+	if (err < 0)
+		fn_warn("%s: cannot reset its socket channel: %s", c->label,
+			strerror(-err));
+	else
+		fn_debug("%s: socket channel reset for a new epoch", c->label);
+	bell_ring(c->stack_bell_fd);
+	bell_ring(c->app_bell_fd);
+}
+
+/* c's process was reaped with status. */
 void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now)
 {
 	int level = s->stop || c->state == CS_STOPPING ? FN_LOG_INFO :
@@ -238,6 +269,7 @@ void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now)
 	c->exits++;
 	s->exits++;
 	link_side_died(c);
+	sockchan_side_died(c);
 	if (s->stop) {
 		c->state = CS_STOPPED;
 	} else if (!s->ready) {

@@ -44,7 +44,7 @@
 #include "sup.h"
 
 #define SPAWN_FD_HIGH		64
-#define SPAWN_MAX_FDS		4
+#define SPAWN_MAX_FDS		8
 #define SPAWN_MAX_ENV		20
 #define SPAWN_PATH		"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -222,10 +222,16 @@ static int env_add(struct spawn_env *e, const char *key, const char *fmt, ...)
 	return 0;
 }
 
+static void fd_pass(struct child_args *a, int src, int dst, const char *env)
+{
+	if (src >= 0)
+		a->fds[a->nfds++] = (struct fd_map){ src, dst, env };
+}
+
 /* The capabilities of c: stats for all; link for driver and stack when the
- * pipeline has both; control for the stack.  The socket channel
- * (FN_FD_SOCKCHAN, stack and app) arrives with the stack's issue; until
- * then no component gets fd 6. */
+ * pipeline has both; control for the stack; the socket channel and the app's
+ * bell for stack and app when the pipeline has both; the stack's bell for
+ * the stack, its driver and its app.  Each env var only with its fd. */
 static void build_fds(const struct comp *c, struct child_args *a)
 {
 	a->nfds = 0;
@@ -238,6 +244,9 @@ static void build_fds(const struct comp *c, struct child_args *a)
 		a->fds[a->nfds++] = (struct fd_map){ c->control_fd,
 						     FN_FD_CONTROL,
 						     FN_ENV_CONTROL_FD };
+	fd_pass(a, c->sockchan_fd, FN_FD_SOCKCHAN, FN_ENV_SOCKCHAN_FD);
+	fd_pass(a, c->stack_bell_fd, FN_FD_STACK_BELL, FN_ENV_STACK_BELL_FD);
+	fd_pass(a, c->app_bell_fd, FN_FD_APP_BELL, FN_ENV_APP_BELL_FD);
 }
 
 static int build_env_user(const struct sup_user *u, struct spawn_env *e)

@@ -72,6 +72,9 @@ struct comp {
 	/* capabilities: borrowed (link, control) or owned (stats) */
 	int link_fd;			/* -1: none */
 	int control_fd;			/* -1: none */
+	int sockchan_fd;		/* -1: none (stack side B, app side A) */
+	int stack_bell_fd;		/* -1: none */
+	int app_bell_fd;		/* -1: none */
 	int stats_fd;
 	const struct fn_stats_page *stats;	/* read-only map of stats_fd */
 
@@ -110,6 +113,9 @@ struct sup {
 
 	int link_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no link */
 	int control_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no stack */
+	int sockchan_fd[FN_MAX_PIPELINES];	/* -1: no stack and app pair */
+	int stack_bell_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no stack */
+	int app_bell_fd[FN_MAX_PIPELINES];	/* -1: no stack and app pair */
 
 	int epfd, sigfd, timerfd, listen_fd;
 	int down_fd;			/* client of `down`, told when all is gone */

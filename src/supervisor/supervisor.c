@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include "fragnet/log.h"
+#include "fragnet/sockchan.h"
 #include "fragnet/stream.h"
 #include "sup.h"
 
@@ -123,6 +125,7 @@ static int comp_init(struct sup *s, struct comp *c, enum fn_role role,
 		snprintf(c->label, sizeof(c->label), "%s/%d",
 			 fn_role_name(role), pipeline);
 	c->link_fd = c->control_fd = c->stats_fd = -1;
+	c->sockchan_fd = c->stack_bell_fd = c->app_bell_fd = -1;
 	c->backoff_ms = s->cfg->restart.backoff_ms;
 	c->history = calloc(hist ? hist : 1, sizeof(*c->history));
 	if (!c->history)
@@ -189,7 +192,8 @@ int sup_prepare(struct sup *s, const struct fn_config *cfg, int log_level)
 	s->epfd = s->sigfd = s->timerfd = s->listen_fd = -1;
 	s->down_fd = s->notify_fd = -1;
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++)
-		s->link_fd[i] = s->control_fd[i] = -1;
+		s->link_fd[i] = s->control_fd[i] = s->sockchan_fd[i] =
+			s->stack_bell_fd[i] = s->app_bell_fd[i] = -1;
 	for (unsigned i = 0; i < SUP_MAX_CONN; i++)
 		s->conn[i] = -1;
 	if (sched_getaffinity(0, sizeof(s->allowed), &s->allowed) < 0) {
@@ -274,6 +278,35 @@ static int listen_make(struct sup *s, const char *name, int flags)
 	return fd;
 }
 
+static int bell_make(struct sup *s, unsigned i, const char *who)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), err = errno;
+
+	if (fd >= 0)
+		return fd;
+	sup_fail(s, "cannot create the %s bell of pipeline %u: %s", who, i,
+		 strerror(err));
+	return -err;
+}
+
+/* The socket channel and the app's bell, for a pipeline whose stack and app
+ * both run (sockchan.h, TRANSPORT). */
+static int pipeline_sockchan(struct sup *s, unsigned i)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), FN_MEMFD_SOCKCHAN_FMT, i);
+	s->sockchan_fd[i] = fn_link_create(name, FN_SOCKCHAN_SLOTS,
+					   FN_SOCKCHAN_SLOT);
+	if (s->sockchan_fd[i] < 0) {
+		sup_fail(s, "cannot create socket channel %u: %s", i,
+			 strerror(-s->sockchan_fd[i]));
+		return s->sockchan_fd[i];
+	}
+	s->app_bell_fd[i] = bell_make(s, i, "app");
+	return s->app_bell_fd[i] < 0 ? s->app_bell_fd[i] : 0;
+}
+
 static int pipeline_channels(struct sup *s, unsigned i)
 {
 	const struct fn_pipeline_conf *pc = &s->cfg->pipeline[i];
@@ -295,6 +328,11 @@ static int pipeline_channels(struct sup *s, unsigned i)
 		s->control_fd[i] = listen_make(s, name, 0);
 		if (s->control_fd[i] < 0)
 			return s->control_fd[i];
+		s->stack_bell_fd[i] = bell_make(s, i, "stack");
+		if (s->stack_bell_fd[i] < 0)
+			return s->stack_bell_fd[i];
+		if (role_runs(&pc->comp[FN_ROLE_APP]))
+			return pipeline_sockchan(s, i);
 	}
 	return 0;
 }
@@ -319,8 +357,9 @@ static int comp_stats(struct sup *s, struct comp *c)
 	return 0;
 }
 
-/* Links and control sockets per pipeline, a stats page per component.
- * They outlive restarts: a restarted component gets the same ones. */
+/* Links, control sockets, socket channels and doorbells per pipeline, a
+ * stats page per component.  They outlive restarts: a restarted component
+ * gets the same ones. */
 static int channels_make(struct sup *s)
 {
 	int err;
@@ -340,6 +379,15 @@ static int channels_make(struct sup *s)
 			c->link_fd = s->link_fd[c->pipeline];
 		if (c->role == FN_ROLE_STACK)
 			c->control_fd = s->control_fd[c->pipeline];
+		if (c->role == FN_ROLE_STACK || c->role == FN_ROLE_APP) {
+			c->sockchan_fd = s->sockchan_fd[c->pipeline];
+			c->app_bell_fd = s->app_bell_fd[c->pipeline];
+		}
+		/* The driver rings the stack; an app without a channel has
+		 * nothing to ring it for. */
+		if (c->role == FN_ROLE_STACK || c->role == FN_ROLE_DRIVER ||
+		    (c->role == FN_ROLE_APP && c->sockchan_fd >= 0))
+			c->stack_bell_fd = s->stack_bell_fd[c->pipeline];
 	}
 	return 0;
 }
@@ -361,6 +409,9 @@ static void channels_close(struct sup *s)
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
 		close_fd(&s->link_fd[i]);
 		close_fd(&s->control_fd[i]);
+		close_fd(&s->sockchan_fd[i]);
+		close_fd(&s->stack_bell_fd[i]);
+		close_fd(&s->app_bell_fd[i]);
 	}
 }
 

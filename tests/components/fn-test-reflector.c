@@ -32,9 +32,14 @@
  * link_resets counts the new epoch, and the reflector goes on with the
  * restarted driver.  A driver that breaks the link protocol (-EPIPE) is
  * cut off until the next reset (link_broken).  SIGTERM ends it, exit 0.
+ *
+ * WAKE-UPS: given FRAGNET_STACK_BELL_FD, it sleeps on that eventfd, as a
+ * stack does (names.h): the driver rings it instead of the link's futex.
+ * In adaptive mode it spins first, as fn_stream_wait() would.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +100,7 @@ struct refl {
 	uint8_t mac[6];
 	uint32_t ip;			/* network byte order */
 	bool broken;
+	int bell;			/* our doorbell eventfd, or -1 */
 	uint32_t epoch;			/* the last link epoch counted */
 	_Atomic uint64_t *ctr;		/* R_COUNT, a stats page block */
 	uint8_t frame[FN_LINK_MAX_SLOT];	/* private copy of one frame */
@@ -390,6 +396,41 @@ static void refl_link_error(struct refl *r, int err)
 	}
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* fn_stream_wait(rx, WAIT_NS) for a reflector with a doorbell: spin (in
+ * adaptive mode), arm, sleep on the eventfd, disarm.  Same returns. */
+static int refl_wait_bell(struct refl *r)
+{
+	struct fn_endpoint *rx = &r->link.rx;
+	struct pollfd pfd = { .fd = r->bell, .events = POLLIN };
+	int64_t until = mono_ns() + rx->spin_ns;
+	uint64_t v;
+	int n;
+
+	if (rx->poll == FN_POLL_BUSY)
+		return fn_stream_wait(rx, WAIT_NS);
+	do {
+		n = fn_stream_wait(rx, 0);
+		if (n != 0)
+			return n;
+	} while (rx->poll == FN_POLL_ADAPTIVE && mono_ns() < until);
+	n = fn_stream_arm(rx);
+	if (n <= 0)
+		return n < 0 ? n : 1;
+	n = poll(&pfd, 1, (int)(WAIT_NS / 1000000));
+	if (n > 0 && read(r->bell, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		fn_debug("doorbell: %s", strerror(errno));
+	fn_stream_disarm(rx);
+	return fn_stream_pending(rx) ? 1 : 0;
+}
+
 static void refl_run(struct refl *r)
 {
 	struct timespec idle = { .tv_nsec = WAIT_NS };
@@ -407,7 +448,8 @@ static void refl_run(struct refl *r)
 		}
 		n = refl_burst(r);
 		if (n == 0)
-			n = fn_stream_wait(&r->link.rx, WAIT_NS);
+			n = r->bell >= 0 ? refl_wait_bell(r) :
+			    fn_stream_wait(&r->link.rx, WAIT_NS);
 		if (n < 0)
 			refl_link_error(r, n);
 	}
@@ -495,6 +537,9 @@ static int refl_attach(struct refl *r, struct fn_stats_page *page)
 		return -ENOSPC;
 	fn_stream_bind_counters(&r->link.tx, tx);
 	fn_stream_bind_counters(&r->link.rx, rx);
+	r->bell = fn_env_fd(FN_ENV_STACK_BELL_FD);
+	if (r->bell < 0)
+		r->bell = -1;
 	return 0;
 }
 

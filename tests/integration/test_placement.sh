@@ -94,9 +94,9 @@ check_comp() {	# role pipeline expected-cpu expected-fds
 nic=$(check_comp nic - "$ALLOWED" "0 1 2 3 ")
 [[ $(env_of "$nic" FRAGNET_CPU) == - ]] || fn_fail "nic FRAGNET_CPU"
 for ((i = 0; i < P; i++)); do
-	d=$(check_comp driver "$i" "${EXP[driver/$i]}" "0 1 2 3 4 ")
-	s=$(check_comp stack "$i" "${EXP[stack/$i]}" "0 1 2 3 4 5 ")
-	a=$(check_comp app "$i" "${EXP[app/$i]}" "0 1 2 3 ")
+	d=$(check_comp driver "$i" "${EXP[driver/$i]}" "0 1 2 3 4 7 ")
+	s=$(check_comp stack "$i" "${EXP[stack/$i]}" "0 1 2 3 4 5 6 7 8 ")
+	a=$(check_comp app "$i" "${EXP[app/$i]}" "0 1 2 3 6 7 8 ")
 	[[ $(env_of "$s" FRAGNET_CPU) == "${EXP[stack/$i]}" ]] ||
 		fn_fail "stack/$i FRAGNET_CPU"
 	[[ $(env_of "$d" FRAGNET_LINK_FD) == 4 ]] || fn_fail "driver link fd"
@@ -106,6 +106,26 @@ for ((i = 0; i < P; i++)); do
 	[[ $(readlink "/proc/$s/fd/4") == "$(readlink "/proc/$d/fd/4")" ]] ||
 		fn_fail "stack/$i and driver/$i hold different links"
 	[[ $(env_of "$s" FRAGNET_RUN_DIR) == "$RUN_DIR" ]] || fn_fail "run dir env"
+	# The socket channel (stack side B, app side A) and the two doorbells:
+	# the stack waits on 7, which its driver and app ring; the app on 8.
+	for v in "$s" "$a"; do
+		[[ $(env_of "$v" FRAGNET_SOCKCHAN_FD) == 6 ]] || fn_fail "sockchan env"
+		[[ $(env_of "$v" FRAGNET_STACK_BELL_FD) == 7 ]] || fn_fail "bell env"
+		[[ $(env_of "$v" FRAGNET_APP_BELL_FD) == 8 ]] || fn_fail "bell env"
+		[[ $(readlink "/proc/$v/fd/7") == "anon_inode:[eventfd]" ]] ||
+			fn_fail "fd 7 of $v is $(readlink "/proc/$v/fd/7")"
+	done
+	[[ $(readlink "/proc/$s/fd/6") == "/memfd:fragnet-sockchan$i (deleted)" ]] ||
+		fn_fail "stack/$i fd 6 is $(readlink "/proc/$s/fd/6")"
+	[[ $(readlink "/proc/$a/fd/6") == "$(readlink "/proc/$s/fd/6")" ]] ||
+		fn_fail "stack/$i and app/$i hold different socket channels"
+	[[ $(env_of "$d" FRAGNET_STACK_BELL_FD) == 7 ]] || fn_fail "driver bell env"
+	[[ -z $(env_of "$d" FRAGNET_SOCKCHAN_FD)$(env_of "$d" FRAGNET_APP_BELL_FD) ]] ||
+		fn_fail "driver/$i got the socket channel or the app bell"
+	# One stack bell per pipeline, the same eventfd in all three.
+	[[ $(stat -L -c %i "/proc/$d/fd/7") == $(stat -L -c %i "/proc/$s/fd/7") &&
+	   $(stat -L -c %i "/proc/$a/fd/7") == $(stat -L -c %i "/proc/$s/fd/7") ]] ||
+		fn_fail "pipeline $i: the stack bells differ"
 	# Apps learn nothing about the topology and drop root.
 	[[ -z $(env_of "$a" FRAGNET_CONFIG)$(env_of "$a" FRAGNET_RUN_DIR) ]] ||
 		fn_fail "app/$i got FRAGNET_CONFIG or FRAGNET_RUN_DIR"

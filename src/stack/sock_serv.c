@@ -1,0 +1,1146 @@
+/*
+ * sock_serv.c - the stack side of the socket channel (sockchan.h).
+ *
+ * ss_poll(), once per loop turn:
+ *   1. ev_reclaim(): learn which event slots the app acked.  An acked DATA
+ *      slot of a TCP socket opens its window by the slot's bytes
+ *      (tcp_recved) and retries data lwIP holds for it; an acked CLOSED
+ *      frees the socket id.
+ *   2. pending_flush(): post the events lwIP's callbacks left pending
+ *      (connected, writable, peer closed, error, closed): one flag each per
+ *      socket, so they need no buffer, only a free slot.
+ *   3. req_drain(): receive requests, at most one per free event slot (each
+ *      gets exactly one DONE), validate and perform them.
+ *
+ * EVENT SLOTS: DATA and ACCEPTED take slots only while more than
+ * EV_RESERVE are free, so that an app that holds its whole window of data
+ * still gets its DONEs and control events.  No event slot for TCP data:
+ * tcp_recv answers ERR_MEM and lwIP keeps the pbuf (its window closes);
+ * for a datagram: dropped and counted.
+ *
+ * TRUST: the app is hostile (sockchan.h TRUST).  A header is copied out
+ * of its slot before any check; a malformed request cuts the channel off:
+ * both endpoints turn broken, every socket is aborted, counted, until the
+ * supervisor resets the channel.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lwip/ip_addr.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+#if LWIP_TCP
+#include "lwip/priv/tcp_priv.h"
+#endif
+
+#include "fragnet/sockchan.h"
+#include "fragnet/stats.h"
+
+#include "sock_serv.h"
+
+/* Linux's values, as the app puts them on the wire (sockchan.h).  Not
+ * from <sys/socket.h>: its byte-order macros collide with lwIP's. */
+#define AF_INET		2
+#define SOCK_STREAM	1
+#define SOCK_DGRAM	2
+#define SHUT_RD		0
+#define SHUT_WR		1
+#define SHUT_RDWR	2
+#define SOL_SOCKET	1
+#define SO_REUSEADDR	2
+#define SO_SNDBUF	7
+#define SO_RCVBUF	8
+#define SO_KEEPALIVE	9
+#define IPPROTO_TCP	6
+#define TCP_NODELAY	1
+
+#define HDR		((uint32_t)sizeof(struct fn_sock_msg))
+#define BURST		32
+#define EV_RESERVE	32	/* slots kept for DONE and control events */
+
+const char *const ss_ctr_names[SS_CTR_COUNT] = {
+	[SS_REQUESTS] = "requests",
+	[SS_EVENTS] = "events",
+	[SS_VIOLATIONS] = "violations",
+	[SS_CUTOFFS] = "cutoffs",
+	[SS_RESETS] = "resets",
+	[SS_ABORTED] = "aborted",
+	[SS_UDP_DROP_NOSLOT] = "udp_drop_noslot",
+	[SS_UDP_DROP_TOO_BIG] = "udp_drop_too_big",
+	[SS_TCP_REFUSED] = "tcp_refused",
+	[SS_ACCEPT_REFUSED] = "accept_refused",
+};
+
+/* Pending events of a socket, posted by pending_flush(). */
+enum {
+	P_ACCEPTED = 1 << 0,	/* first: it announces the socket */
+	P_CONNECTED = 1 << 1,
+	P_WRITABLE = 1 << 2,
+	P_PEER_CLOSED = 1 << 3,
+	P_ERROR = 1 << 4,
+	P_CLOSED = 1 << 5,
+};
+
+enum { T_FREE = 0, T_TCP, T_TCP_LISTEN, T_UDP, T_CLOSING };
+
+struct ss_sock {
+	uint8_t type;		/* T_* */
+	uint8_t pend;		/* P_* */
+	uint8_t dirty;		/* on ss->dirty */
+	uint8_t connecting;
+	uint8_t unannounced;	/* accepted, ACCEPTED not posted yet */
+	uint16_t gen;		/* bumped when the id is freed */
+	uint32_t lid;		/* accepted: the listener's id */
+	struct fn_sock_addr peer;	/* accepted: for ACCEPTED */
+	int32_t err;		/* for P_ERROR */
+	uint32_t held;		/* DATA slots the app holds */
+	uint32_t next_free;
+	union {
+		struct tcp_pcb *tcp;
+		struct udp_pcb *udp;
+	} pcb;
+};
+
+/* What an event slot in the app's hands carries. */
+enum { K_NONE = 0, K_OTHER, K_DATA, K_CLOSED, K_ACCEPTED };
+
+struct ss_slot {
+	uint8_t kind;
+	uint16_t gen;
+	uint32_t sock;
+	uint32_t bytes;		/* K_DATA of a TCP socket: for tcp_recved */
+};
+
+static struct sock_serv *the_ss;	/* lwIP callbacks' way back */
+
+static void count(struct sock_serv *ss, enum ss_ctr c)
+{
+	fn_ctr_add(&ss->ctr[c], 1);
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+static int errno_of(err_t e)
+{
+	switch (e) {
+	case ERR_OK:		return 0;
+	case ERR_MEM:		return -ENOMEM;
+	case ERR_BUF:		return -ENOBUFS;
+	case ERR_TIMEOUT:	return -ETIMEDOUT;
+	case ERR_RTE:		return -EHOSTUNREACH;
+	case ERR_INPROGRESS:	return -EINPROGRESS;
+	case ERR_VAL:		return -EINVAL;
+	case ERR_WOULDBLOCK:	return -EAGAIN;
+	case ERR_USE:		return -EADDRINUSE;
+	case ERR_ALREADY:	return -EALREADY;
+	case ERR_ISCONN:	return -EISCONN;
+	case ERR_CONN:		return -ENOTCONN;
+	case ERR_IF:		return -ENETDOWN;
+	case ERR_ABRT:		return -ECONNABORTED;
+	case ERR_RST:		return -ECONNRESET;
+	case ERR_CLSD:		return -ENOTCONN;
+	default:		return -EIO;
+	}
+}
+
+/* ---- socket ids ---------------------------------------------------------- */
+
+static struct ss_sock *sock_of(struct sock_serv *ss, uint32_t id)
+{
+	if (id == 0 || id >= ss->nsock || ss->sock[id].type == T_FREE)
+		return NULL;
+	return &ss->sock[id];
+}
+
+static uint32_t id_alloc(struct sock_serv *ss, uint8_t type)
+{
+	uint32_t id = ss->free_id;
+
+	if (id) {
+		ss->free_id = ss->sock[id].next_free;
+	} else {
+		if (ss->nsock > ss->max_socks)
+			return 0;
+		if (ss->nsock == ss->cap) {
+			uint32_t n = ss->cap * 2;
+			struct ss_sock *t = realloc(ss->sock, n * sizeof(*t));
+			uint32_t *d = realloc(ss->dirty, n * sizeof(*d));
+
+			if (t)
+				ss->sock = t;
+			if (d)
+				ss->dirty = d;
+			if (!t || !d)
+				return 0;
+			memset(t + ss->cap, 0, (n - ss->cap) * sizeof(*t));
+			ss->cap = n;
+		}
+		id = ss->nsock++;
+	}
+	uint16_t gen = ss->sock[id].gen;
+	memset(&ss->sock[id], 0, sizeof(ss->sock[id]));
+	ss->sock[id].gen = gen;
+	ss->sock[id].type = type;
+	return id;
+}
+
+static void id_free(struct sock_serv *ss, uint32_t id)
+{
+	struct ss_sock *s = &ss->sock[id];
+
+	s->type = T_FREE;
+	s->pend = 0;
+	s->gen++;
+	s->next_free = ss->free_id;
+	ss->free_id = id;
+}
+
+static void mark(struct sock_serv *ss, uint32_t id, uint8_t p)
+{
+	struct ss_sock *s = &ss->sock[id];
+
+	s->pend |= p;
+	if (!s->dirty) {
+		s->dirty = 1;
+		ss->dirty[ss->ndirty++] = id;
+	}
+}
+
+/* ---- event slots --------------------------------------------------------- */
+
+/* The app acked some event slots: act on what they carried. */
+static void slot_acked(struct sock_serv *ss, uint32_t i)
+{
+	struct ss_slot *sl = &ss->slot[i];
+	struct ss_sock *s = sock_of(ss, sl->sock);
+
+	if (s && s->gen == sl->gen) {
+		if (sl->kind == K_DATA && s->held)
+			s->held--;
+#if LWIP_TCP
+		if (sl->kind == K_DATA && s->type == T_TCP && s->pcb.tcp &&
+		    sl->bytes) {
+			tcp_recved(s->pcb.tcp, (u16_t)sl->bytes);
+			if (s->pcb.tcp->refused_data)
+				tcp_process_refused_data(s->pcb.tcp);
+		}
+		/* the app took the connection off its listener's queue */
+		if (sl->kind == K_ACCEPTED && s->type == T_TCP && s->pcb.tcp) {
+			tcp_backlog_accepted(s->pcb.tcp);
+			if (s->pcb.tcp->refused_data)
+				tcp_process_refused_data(s->pcb.tcp);
+		}
+#endif
+		if (sl->kind == K_CLOSED && s->type == T_CLOSING)
+			id_free(ss, sl->sock);
+	}
+	sl->kind = K_NONE;
+}
+
+static int ev_reclaim(struct sock_serv *ss)
+{
+	struct fn_endpoint *tx = &ss->chan.tx;
+	int r = fn_stream_reclaim(tx);
+
+	if (r < 0)
+		return r;
+	if ((uint32_t)r != ss->ev_free) {
+		/* first: slot_acked() may post (refused data now taken) */
+		ss->ev_free = (uint32_t)r;
+		for (uint32_t i = 0; i < tx->nslots; i++)
+			if (ss->slot[i].kind != K_NONE &&
+			    tx->state[i] == FN_SLOT_FREE)
+				slot_acked(ss, i);
+	}
+	return (int)ss->ev_free;
+}
+
+/* Post one event; its payload (len bytes) from pbuf p at off, if any.
+ * need: free slots required (EV_RESERVE + 1 for data). 0 or -errno. */
+static int ev_post(struct sock_serv *ss, struct fn_sock_msg *m, uint8_t kind,
+		   uint32_t need, struct pbuf *p, uint32_t off)
+{
+	struct fn_pkt pkt;
+	int r;
+
+	if (ss->broken || ss->ev_free < need)
+		return -EAGAIN;
+	r = fn_stream_alloc_burst(&ss->chan.tx, &pkt, 1);
+	if (r != 1)
+		return r < 0 ? r : -EAGAIN;
+	ss->ev_free--;
+	if (ss->slot[pkt.slot].kind != K_NONE)	/* acked inside the alloc */
+		slot_acked(ss, pkt.slot);
+	memcpy(pkt.data, m, HDR);
+	if (p && m->len)
+		pbuf_copy_partial(p, pkt.data + HDR, (u16_t)m->len, (u16_t)off);
+	pkt.len = HDR + m->len;
+	ss->slot[pkt.slot] = (struct ss_slot){ .kind = kind, .sock = m->sock,
+		.gen = m->sock < ss->nsock ? ss->sock[m->sock].gen : 0,
+		.bytes = kind == K_DATA ? m->len : 0 };
+	r = fn_stream_submit_burst(&ss->chan.tx, &pkt, 1);
+	if (r < 0) {
+		ss->slot[pkt.slot].kind = K_NONE;
+		return r;
+	}
+	count(ss, SS_EVENTS);
+	return 0;
+}
+
+static uint32_t ev_cap(struct sock_serv *ss)
+{
+	return ss->chan.tx.slot_size - HDR;
+}
+
+/* ---- cut-off and reset --------------------------------------------------- */
+
+static void sock_abort(struct sock_serv *ss, uint32_t id)
+{
+	struct ss_sock *s = &ss->sock[id];
+
+	switch (s->type) {
+#if LWIP_TCP
+	case T_TCP:
+		if (s->pcb.tcp) {
+			tcp_arg(s->pcb.tcp, NULL);
+			tcp_err(s->pcb.tcp, NULL);
+			tcp_abort(s->pcb.tcp);
+			ss->ntcp--;
+		}
+		break;
+	case T_TCP_LISTEN:
+		tcp_close(s->pcb.tcp);
+		break;
+#endif
+	case T_UDP:
+		udp_remove(s->pcb.udp);
+		break;
+	default:
+		break;
+	}
+	if (s->type != T_FREE && s->type != T_CLOSING)
+		count(ss, SS_ABORTED);
+	s->pcb.tcp = NULL;
+	id_free(ss, id);
+}
+
+static void abort_all(struct sock_serv *ss)
+{
+	for (uint32_t id = 1; id < ss->nsock; id++)
+		if (ss->sock[id].type != T_FREE)
+			sock_abort(ss, id);
+	for (uint32_t i = 0; i < ss->chan.tx.nslots; i++)
+		ss->slot[i].kind = K_NONE;
+	for (uint32_t i = 0; i < ss->ndirty; i++)
+		ss->sock[ss->dirty[i]].dirty = 0;
+	ss->ndirty = 0;
+}
+
+/* The app broke the protocol: cut it off until the supervisor resets. */
+static void cut_off(struct sock_serv *ss)
+{
+	count(ss, SS_VIOLATIONS);
+	if (ss->broken)
+		return;
+	ss->broken = true;
+	ss->chan.rx.broken = true;
+	ss->chan.tx.broken = true;
+	count(ss, SS_CUTOFFS);
+	abort_all(ss);
+}
+
+/* The channel was reset (the app died): a fresh start. */
+static void chan_reset(struct sock_serv *ss)
+{
+	count(ss, SS_RESETS);
+	abort_all(ss);
+	ss->broken = false;
+	ss->ev_free = 0;
+}
+
+static int chan_error(struct sock_serv *ss, int r)
+{
+	if (r == -ECONNRESET)
+		chan_reset(ss);
+	else if (r == -EPIPE && !ss->broken)
+		cut_off(ss);
+	return 0;
+}
+
+/* ---- lwIP callbacks ------------------------------------------------------ */
+
+static void name_set(struct fn_sock_addr *a, const ip_addr_t *ip, u16_t port)
+{
+	a->addr = ip_addr_get_ip4_u32(ip);
+	a->port = lwip_htons(port);
+	a->family = AF_INET;
+}
+
+static void udp_on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
+			const ip_addr_t *addr, u16_t port)
+{
+	struct sock_serv *ss = the_ss;
+	uint32_t id = (uint32_t)(uintptr_t)arg;
+	struct fn_sock_msg m = { .op = FN_SEV_DATA, .sock = id,
+				 .len = p->tot_len };
+
+	(void)pcb;
+	m.addr.addr = ip_addr_get_ip4_u32(addr);
+	m.addr.port = lwip_htons(port);
+	m.addr.family = AF_INET;
+	if (p->tot_len > ev_cap(ss))
+		count(ss, SS_UDP_DROP_TOO_BIG);
+	else if (ev_post(ss, &m, K_DATA, EV_RESERVE + 1, p, 0) < 0)
+		count(ss, SS_UDP_DROP_NOSLOT);
+	pbuf_free(p);
+}
+
+#if LWIP_TCP
+static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
+			 err_t err)
+{
+	struct sock_serv *ss = the_ss;
+	uint32_t id = (uint32_t)(uintptr_t)arg, cap = ev_cap(ss), need;
+	struct ss_sock *s = sock_of(ss, id);
+
+	(void)err;
+	if (!s || s->type != T_TCP) {
+		if (p) {
+			tcp_recved(pcb, p->tot_len);
+			pbuf_free(p);
+		}
+		return ERR_OK;
+	}
+	if (!p) {
+		mark(ss, id, P_PEER_CLOSED);
+		return ERR_OK;
+	}
+	need = (p->tot_len + cap - 1) / cap;
+	if (ss->broken || s->unannounced || ss->ev_free < EV_RESERVE + need) {
+		count(ss, SS_TCP_REFUSED);
+		return ERR_MEM;	/* lwIP keeps p, retries; window closes */
+	}
+	for (uint32_t off = 0; off < p->tot_len; off += cap) {
+		struct fn_sock_msg m = { .op = FN_SEV_DATA, .sock = id };
+
+		m.len = p->tot_len - off < cap ? p->tot_len - off : cap;
+		if (ev_post(ss, &m, K_DATA, 1, p, off) == 0)
+			s->held++;
+		else
+			tcp_recved(pcb, (u16_t)m.len);	/* lost: cut off */
+	}
+	pbuf_free(p);
+	return ERR_OK;
+}
+
+static err_t tcp_on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)pcb;
+	(void)len;
+	if (sock_of(the_ss, (uint32_t)(uintptr_t)arg))
+		mark(the_ss, (uint32_t)(uintptr_t)arg, P_WRITABLE);
+	return ERR_OK;
+}
+
+/* The pcb is already freed. */
+static void tcp_on_err(void *arg, err_t err)
+{
+	struct sock_serv *ss = the_ss;
+	uint32_t id = (uint32_t)(uintptr_t)arg;
+	struct ss_sock *s = sock_of(ss, id);
+
+	if (!s || s->type != T_TCP)
+		return;
+	s->pcb.tcp = NULL;
+	ss->ntcp--;
+	s->err = errno_of(err);
+	if (s->connecting && err == ERR_RST)
+		s->err = -ECONNREFUSED;
+	s->connecting = 0;
+	mark(ss, id, P_ERROR);
+}
+
+/* Every second: a safety net for a WRITABLE lost to a full event ring. */
+static err_t tcp_on_poll(void *arg, struct tcp_pcb *pcb)
+{
+	if (sock_of(the_ss, (uint32_t)(uintptr_t)arg) && tcp_sndbuf(pcb) > 0 &&
+	    tcp_sndqueuelen(pcb) < TCP_SND_QUEUELEN)
+		mark(the_ss, (uint32_t)(uintptr_t)arg, P_WRITABLE);
+	return ERR_OK;
+}
+
+static void tcp_hook(struct tcp_pcb *pcb, uint32_t id)
+{
+	tcp_arg(pcb, (void *)(uintptr_t)id);
+	tcp_recv(pcb, tcp_on_recv);
+	tcp_sent(pcb, tcp_on_sent);
+	tcp_err(pcb, tcp_on_err);
+	tcp_poll(pcb, tcp_on_poll, 2);	/* coarse ticks of 500 ms */
+}
+
+static err_t tcp_on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	uint32_t id = (uint32_t)(uintptr_t)arg;
+	struct ss_sock *s = sock_of(the_ss, id);
+
+	(void)pcb;
+	(void)err;	/* always ERR_OK in lwIP 2.1 */
+	if (s) {
+		s->connecting = 0;
+		mark(the_ss, id, P_CONNECTED | P_WRITABLE);
+	}
+	return ERR_OK;
+}
+
+static err_t tcp_on_accept(void *arg, struct tcp_pcb *npcb, err_t err)
+{
+	struct sock_serv *ss = the_ss;
+	uint32_t lid = (uint32_t)(uintptr_t)arg, id;
+	struct ss_sock *s;
+
+	if (err != ERR_OK || !npcb)
+		return ERR_VAL;
+	if (!sock_of(ss, lid) || ss->sock[lid].type != T_TCP_LISTEN ||
+	    ss->ntcp >= ss->max_tcp || !(id = id_alloc(ss, T_TCP))) {
+		count(ss, SS_ACCEPT_REFUSED);
+		tcp_abort(npcb);
+		return ERR_ABRT;
+	}
+	s = &ss->sock[id];
+	s->pcb.tcp = npcb;
+	s->lid = lid;
+	name_set(&s->peer, &npcb->remote_ip, npcb->remote_port);
+	s->unannounced = 1;
+	ss->ntcp++;
+	tcp_hook(npcb, id);
+	/* Counts against the listener's backlog until the app acks the
+	 * ACCEPTED slot: a full queue drops SYNs (the peer retries), as
+	 * listen(2) does.  ACCEPTED itself goes out with the pending events,
+	 * when an event slot is free; its bit is one flag per socket, and
+	 * the backlog bounds those sockets. */
+	tcp_backlog_delayed(npcb);
+	mark(ss, id, P_ACCEPTED | P_WRITABLE);
+	return ERR_OK;
+}
+#endif /* LWIP_TCP */
+
+/* ---- pending events ------------------------------------------------------ */
+
+static uint32_t sndbuf_of(struct ss_sock *s)
+{
+#if LWIP_TCP
+	if (s->type == T_TCP && s->pcb.tcp)
+		return tcp_sndbuf(s->pcb.tcp);
+#endif
+	(void)s;
+	return 0;
+}
+
+/* Announce an accepted socket; it holds a slot like DATA.  false: no slot
+ * (stays pending).  A listener closed meanwhile: abort the connection. */
+static bool accepted_post(struct sock_serv *ss, uint32_t id)
+{
+	struct ss_sock *s = &ss->sock[id];
+	struct fn_sock_msg m = { .op = FN_SEV_ACCEPTED, .sock = id,
+				 .addr = s->peer, .arg = { s->lid } };
+
+	if (!sock_of(ss, s->lid) || ss->sock[s->lid].type != T_TCP_LISTEN) {
+		count(ss, SS_ACCEPT_REFUSED);
+		sock_abort(ss, id);
+		return true;
+	}
+	if (ev_post(ss, &m, K_ACCEPTED, EV_RESERVE + 1, NULL, 0) < 0)
+		return false;
+	s->unannounced = 0;
+	return true;
+}
+
+/* Post the pending events of one socket, in a sensible order.  Returns
+ * false if it ran out of slots (the rest stays pending). */
+static bool pending_one(struct sock_serv *ss, uint32_t id)
+{
+	static const uint16_t ops[] = { FN_SEV_ACCEPTED, FN_SEV_CONNECTED,
+		FN_SEV_WRITABLE, FN_SEV_PEER_CLOSED, FN_SEV_ERROR, FN_SEV_CLOSED };
+	struct ss_sock *s = &ss->sock[id];
+
+	for (unsigned b = 0; b < 6; b++) {
+		struct fn_sock_msg m = { .op = ops[b], .sock = id };
+
+		if (!(s->pend & (1u << b)))
+			continue;
+		if (ops[b] == FN_SEV_ACCEPTED) {
+			if (!accepted_post(ss, id))
+				return false;
+			if (s->type == T_FREE)
+				return true;	/* aborted: listener gone */
+			s->pend &= (uint8_t)~P_ACCEPTED;
+			continue;
+		}
+		if (ops[b] == FN_SEV_WRITABLE)
+			m.arg[0] = sndbuf_of(s);
+		if (ops[b] == FN_SEV_ERROR)
+			m.result = s->err;
+		if (ev_post(ss, &m, ops[b] == FN_SEV_CLOSED ? K_CLOSED : K_OTHER,
+			    EV_RESERVE / 2, NULL, 0) < 0)
+			return false;
+		s->pend &= (uint8_t)~(1u << b);
+	}
+	return true;
+}
+
+static int pending_flush(struct sock_serv *ss)
+{
+	uint32_t i, kept = 0, done = 0;
+
+	for (i = 0; i < ss->ndirty; i++) {
+		uint32_t id = ss->dirty[i];
+
+		if (ss->sock[id].type == T_FREE || pending_one(ss, id)) {
+			ss->sock[id].dirty = 0;
+			done++;
+		} else {
+			ss->dirty[kept++] = id;
+		}
+	}
+	ss->ndirty = kept;
+	return (int)done;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+/* A request copied out and checked: the app can change the slot under us. */
+struct req {
+	struct fn_sock_msg m;
+	const uint8_t *payload;	/* in the slot: copy before checking */
+	struct ss_sock *s;	/* NULL for FN_SREQ_SOCKET */
+	uint32_t sndbuf;	/* DONE.arg[0] of a SEND */
+	struct fn_sock_addr name;	/* DONE.addr of a GETNAME */
+};
+
+static void ip_of(ip_addr_t *ip, const struct fn_sock_addr *a)
+{
+	ip_addr_set_ip4_u32(ip, a->addr);
+}
+
+static int do_socket(struct sock_serv *ss, struct req *q)
+{
+	uint32_t type = q->m.arg[0];
+	uint32_t id;
+
+	if (type == SOCK_DGRAM) {
+		struct udp_pcb *u = udp_new();
+
+		if (!u)
+			return -ENOMEM;
+		id = id_alloc(ss, T_UDP);
+		if (!id) {
+			udp_remove(u);
+			return -EMFILE;
+		}
+		ss->sock[id].pcb.udp = u;
+		udp_recv(u, udp_on_recv, (void *)(uintptr_t)id);
+		return (int)id;
+	}
+#if LWIP_TCP
+	if (type == SOCK_STREAM) {
+		struct tcp_pcb *t;
+
+		if (ss->ntcp >= ss->max_tcp)
+			return -ENOBUFS;
+		t = tcp_new();
+		if (!t)
+			return -ENOMEM;
+		id = id_alloc(ss, T_TCP);
+		if (!id) {
+			tcp_abort(t);
+			return -EMFILE;
+		}
+		ss->sock[id].pcb.tcp = t;
+		ss->ntcp++;
+		tcp_hook(t, id);
+		return (int)id;
+	}
+#endif
+	return -EPROTONOSUPPORT;
+}
+
+static int do_bind(struct req *q)
+{
+	ip_addr_t ip;
+	u16_t port = lwip_ntohs(q->m.addr.port);
+
+	ip_of(&ip, &q->m.addr);
+	if (q->s->type == T_UDP)
+		return errno_of(udp_bind(q->s->pcb.udp, &ip, port));
+#if LWIP_TCP
+	if (q->s->type == T_TCP && q->s->pcb.tcp)
+		return errno_of(tcp_bind(q->s->pcb.tcp, &ip, port));
+#endif
+	return -EINVAL;
+}
+
+static int do_listen(uint32_t id, struct req *q)
+{
+#if LWIP_TCP
+	struct tcp_pcb *l;
+	err_t err = ERR_OK;
+
+	if (q->s->type == T_TCP_LISTEN)
+		return 0;
+	if (q->s->type != T_TCP || !q->s->pcb.tcp)
+		return q->s->type == T_UDP ? -EOPNOTSUPP : -EINVAL;
+	if (q->s->pcb.tcp->state != CLOSED)
+		return -EINVAL;
+	/* every queued connection holds an event slot (EV_RESERVE aside) */
+	uint32_t max = (the_ss->chan.tx.nslots - EV_RESERVE) / 2;
+	uint32_t backlog = q->m.arg[0] < max ? q->m.arg[0] : max;
+
+	l = tcp_listen_with_backlog_and_err(q->s->pcb.tcp, (u8_t)backlog, &err);
+	if (!l)
+		return errno_of(err);
+	/* the old pcb is freed: a listener is no TCP connection */
+	the_ss->ntcp--;
+	q->s->pcb.tcp = l;
+	q->s->type = T_TCP_LISTEN;
+	tcp_arg(l, (void *)(uintptr_t)id);
+	tcp_accept(l, tcp_on_accept);
+	return 0;
+#else
+	(void)id;
+	(void)q;
+	return -EOPNOTSUPP;
+#endif
+}
+
+static int do_connect(struct req *q)
+{
+	ip_addr_t ip;
+	u16_t port = lwip_ntohs(q->m.addr.port);
+
+	ip_of(&ip, &q->m.addr);
+	if (q->s->type == T_UDP)
+		return errno_of(udp_connect(q->s->pcb.udp, &ip, port));
+#if LWIP_TCP
+	if (q->s->type == T_TCP && q->s->pcb.tcp) {
+		err_t e;
+
+		if (q->s->pcb.tcp->state != CLOSED)
+			return q->s->connecting ? -EALREADY : -EISCONN;
+		e = tcp_connect(q->s->pcb.tcp, &ip, port, tcp_on_connected);
+		if (e != ERR_OK)
+			return errno_of(e);
+		q->s->connecting = 1;
+		return -EINPROGRESS;
+	}
+	if (q->s->type == T_TCP)
+		return q->s->err ? q->s->err : -EINVAL;
+#endif
+	return -EOPNOTSUPP;
+}
+
+static int send_udp(struct req *q)
+{
+	struct pbuf *p;
+	ip_addr_t ip;
+	err_t e;
+
+	if (q->m.len > 0xffff - 28)
+		return -EMSGSIZE;
+	p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)q->m.len, PBUF_RAM);
+	if (!p)
+		return -ENOBUFS;
+	memcpy(p->payload, q->payload, q->m.len);
+	if (q->m.addr.family == AF_INET) {
+		ip_of(&ip, &q->m.addr);
+		e = udp_sendto(q->s->pcb.udp, p, &ip, lwip_ntohs(q->m.addr.port));
+	} else if (q->s->pcb.udp->flags & UDP_FLAGS_CONNECTED) {
+		e = udp_send(q->s->pcb.udp, p);
+	} else {
+		e = ERR_RTE;
+		pbuf_free(p);
+		return -EDESTADDRREQ;
+	}
+	pbuf_free(p);
+	return e == ERR_OK ? (int)q->m.len : errno_of(e);
+}
+
+#if LWIP_TCP
+/*
+ * EAGAIN zeroes the app's send credit, and only a WRITABLE gives it back.
+ * With data in flight, tcp_sent brings one; with room already (the queue
+ * limit, not the buffer, said no), post one now, after this DONE; and the
+ * poll callback re-posts while room exists, so no send can stall for good.
+ */
+static int send_again(struct req *q)
+{
+	struct tcp_pcb *t = q->s->pcb.tcp;
+
+	if (tcp_sndbuf(t) > 0 && tcp_sndqueuelen(t) < TCP_SND_QUEUELEN)
+		mark(the_ss, (uint32_t)(q->s - the_ss->sock), P_WRITABLE);
+	return -EAGAIN;
+}
+#endif
+
+static int do_send(struct req *q)
+{
+	if (q->s->type == T_UDP)
+		return send_udp(q);
+#if LWIP_TCP
+	if (q->s->type == T_TCP) {
+		struct tcp_pcb *t = q->s->pcb.tcp;
+		uint32_t n;
+		err_t e;
+
+		if (!t)
+			return q->s->err ? q->s->err : -EPIPE;
+		if (t->state != ESTABLISHED && t->state != CLOSE_WAIT)
+			return t->state == SYN_SENT || t->state == SYN_RCVD ?
+			       -EAGAIN : -EPIPE;
+		n = q->m.len < tcp_sndbuf(t) ? q->m.len : tcp_sndbuf(t);
+		if (n == 0 && q->m.len)
+			return send_again(q);
+		e = tcp_write(t, q->payload, (u16_t)n, TCP_WRITE_FLAG_COPY);
+		if (e == ERR_MEM)
+			return send_again(q);
+		if (e != ERR_OK)
+			return errno_of(e);
+		tcp_output(t);
+		q->sndbuf = tcp_sndbuf(t);
+		return (int)n;
+	}
+#endif
+	return -EOPNOTSUPP;
+}
+
+static int do_shutdown(struct req *q)
+{
+	uint32_t how = q->m.arg[0];
+
+	if (q->s->type == T_UDP)
+		return 0;
+#if LWIP_TCP
+	if (q->s->type == T_TCP && q->s->pcb.tcp)
+		return errno_of(tcp_shutdown(q->s->pcb.tcp, how != SHUT_WR,
+					     how != SHUT_RD));
+#endif
+	(void)how;
+	return -ENOTCONN;
+}
+
+static int do_close(struct sock_serv *ss, uint32_t id, struct req *q)
+{
+	struct ss_sock *s = q->s;
+
+#if LWIP_TCP
+	if (s->type == T_TCP && s->pcb.tcp) {
+		struct tcp_pcb *t = s->pcb.tcp;
+
+		tcp_arg(t, NULL);
+		tcp_err(t, NULL);
+		tcp_sent(t, NULL);
+		tcp_poll(t, NULL, 0);
+		tcp_recv(t, NULL);	/* lwIP's tcp_recv_null after close */
+		/* unread data: RST (RFC 2525 2.17), as Linux does */
+		if (q->m.arg[0] || s->held || t->refused_data ||
+		    tcp_close(t) != ERR_OK)
+			tcp_abort(t);
+		ss->ntcp--;
+	} else if (s->type == T_TCP_LISTEN) {
+		tcp_close(s->pcb.tcp);
+	}
+#endif
+	if (s->type == T_UDP)
+		udp_remove(s->pcb.udp);
+	s->pcb.tcp = NULL;
+	s->type = T_CLOSING;
+	s->pend = 0;
+	mark(ss, id, P_CLOSED);
+	return 0;
+}
+
+static int setopt_int(struct req *q, int *v)
+{
+	uint8_t b[4];
+
+	if (q->m.len < sizeof(b))
+		return -EINVAL;
+	memcpy(b, q->payload, sizeof(b));
+	memcpy(v, b, sizeof(*v));
+	return 0;
+}
+
+static int do_setopt(struct req *q)
+{
+	uint32_t level = q->m.arg[0], name = q->m.arg[1];
+	struct ip_pcb *ip = q->s->type == T_UDP ? (struct ip_pcb *)q->s->pcb.udp
+						 : (struct ip_pcb *)q->s->pcb.tcp;
+	int v, r = setopt_int(q, &v);
+
+	if (r < 0)
+		return r;
+	if (level == SOL_SOCKET &&
+	    (name == SO_RCVBUF || name == SO_SNDBUF))
+		return 0;	/* accepted; lwIP's buffers are fixed */
+	if (!ip)
+		return q->s->err ? q->s->err : -EINVAL;
+	if (level == SOL_SOCKET && (name == SO_KEEPALIVE || name == SO_REUSEADDR)) {
+		u8_t f = name == SO_KEEPALIVE ? SOF_KEEPALIVE : SOF_REUSEADDR;
+
+		if (v)
+			ip_set_option(ip, f);
+		else
+			ip_reset_option(ip, f);
+		return 0;
+	}
+#if LWIP_TCP
+	if (level == IPPROTO_TCP && name == TCP_NODELAY && q->s->type == T_TCP) {
+		if (v)
+			tcp_nagle_disable(q->s->pcb.tcp);
+		else
+			tcp_nagle_enable(q->s->pcb.tcp);
+		return 0;
+	}
+#endif
+	return -ENOPROTOOPT;
+}
+
+static int do_getname(struct req *q)
+{
+	bool peer = q->m.arg[0] == 1;
+
+	if (q->s->type == T_UDP) {
+		struct udp_pcb *u = q->s->pcb.udp;
+
+		if (peer && !(u->flags & UDP_FLAGS_CONNECTED))
+			return -ENOTCONN;
+		name_set(&q->name, peer ? &u->remote_ip : &u->local_ip,
+			 peer ? u->remote_port : u->local_port);
+		return 0;
+	}
+#if LWIP_TCP
+	if (q->s->type == T_TCP_LISTEN && !peer) {
+		struct tcp_pcb_listen *l = (struct tcp_pcb_listen *)q->s->pcb.tcp;
+
+		name_set(&q->name, &l->local_ip, l->local_port);
+		return 0;
+	}
+	if (q->s->type == T_TCP && q->s->pcb.tcp) {
+		struct tcp_pcb *t = q->s->pcb.tcp;
+
+		if (peer && t->state < SYN_SENT)
+			return -ENOTCONN;
+		name_set(&q->name, peer ? &t->remote_ip : &t->local_ip,
+			 peer ? t->remote_port : t->local_port);
+		return 0;
+	}
+#endif
+	return peer ? -ENOTCONN : -EINVAL;
+}
+
+/* Is the request well formed?  false = a violation. */
+static bool req_valid(struct sock_serv *ss, const struct fn_pkt *p,
+		      struct req *q)
+{
+	const struct fn_sock_msg *m = &q->m;
+
+	if (p->len < HDR || m->len > p->len - HDR)
+		return false;
+	if (m->op < FN_SREQ_SOCKET || m->op >= FN_SREQ_MAX)
+		return false;
+	if (m->op != FN_SREQ_SEND && m->op != FN_SREQ_SETOPT && m->len)
+		return false;
+	if (m->op == FN_SREQ_SOCKET)
+		return m->sock == 0;
+	q->s = sock_of(ss, m->sock);
+	if (!q->s || q->s->type == T_CLOSING)
+		return false;
+	switch (m->op) {
+	case FN_SREQ_BIND:
+	case FN_SREQ_CONNECT:
+		return m->addr.family == AF_INET;
+	case FN_SREQ_SEND:
+		return m->addr.family == 0 || (m->addr.family == AF_INET &&
+					       q->s->type == T_UDP);
+	case FN_SREQ_LISTEN:
+		return m->arg[0] >= 1 && m->arg[0] <= 255;
+	case FN_SREQ_SHUTDOWN:
+		return m->arg[0] <= SHUT_RDWR;
+	case FN_SREQ_CLOSE:
+		return m->arg[0] <= 1;
+	case FN_SREQ_SETOPT:
+		return m->len <= 64;
+	case FN_SREQ_GETNAME:
+		return m->arg[0] <= 1;
+	default:
+		return false;
+	}
+}
+
+static int req_do(struct sock_serv *ss, struct req *q)
+{
+	uint32_t id = q->m.sock;
+
+	switch (q->m.op) {
+	case FN_SREQ_SOCKET:	return do_socket(ss, q);
+	case FN_SREQ_BIND:	return do_bind(q);
+	case FN_SREQ_LISTEN:	return do_listen(id, q);
+	case FN_SREQ_CONNECT:	return do_connect(q);
+	case FN_SREQ_SEND:	return do_send(q);
+	case FN_SREQ_SHUTDOWN:	return do_shutdown(q);
+	case FN_SREQ_CLOSE:	return do_close(ss, id, q);
+	case FN_SREQ_SETOPT:	return do_setopt(q);
+	default:		return do_getname(q);
+	}
+}
+
+/* One request, with its DONE.  false: a violation (cut off). */
+static bool req_one(struct sock_serv *ss, const struct fn_pkt *p)
+{
+	struct req q = { .payload = p->data + HDR };
+	struct fn_sock_msg d = { .op = FN_SEV_DONE };
+
+	memcpy(&q.m, p->data, p->len < HDR ? p->len : HDR);
+	if (!req_valid(ss, p, &q))
+		return false;
+	d.result = req_do(ss, &q);
+	d.sock = q.m.sock;
+	d.cookie = q.m.cookie;
+	d.addr = q.name;
+	d.arg[0] = q.sndbuf;
+	count(ss, SS_REQUESTS);
+	/* a slot was free when we took the request (req_drain) */
+	ev_post(ss, &d, K_OTHER, 1, NULL, 0);
+	return true;
+}
+
+static int req_drain(struct sock_serv *ss)
+{
+	struct fn_pkt p[BURST];
+	unsigned want = ss->ev_free < BURST ? ss->ev_free : BURST;
+	int n, r;
+
+	if (want == 0)
+		return 0;
+	n = fn_stream_recv_burst(&ss->chan.rx, p, want);
+	if (n <= 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		if (!req_one(ss, &p[i])) {
+			cut_off(ss);
+			return n;
+		}
+	}
+	r = fn_stream_ack_burst(&ss->chan.rx, p, (unsigned)n);
+	return r < 0 ? r : n;
+}
+
+/* ---- the service --------------------------------------------------------- */
+
+int ss_poll(struct sock_serv *ss)
+{
+	int r, work = 0;
+
+	if (ss->broken) {
+		/* follow the reset that will bring the app back */
+		r = fn_stream_reclaim(&ss->chan.tx);
+		if (r == -ECONNRESET)
+			chan_reset(ss);
+		return 0;
+	}
+	r = ev_reclaim(ss);
+	if (r < 0)
+		return chan_error(ss, r);
+	work += pending_flush(ss);
+	r = req_drain(ss);
+	if (r < 0)
+		return chan_error(ss, r);
+	work += r;
+	if (r > 0)
+		work += pending_flush(ss);
+	return work;
+}
+
+int ss_arm(struct sock_serv *ss)
+{
+	int r;
+
+	if (ss->broken)
+		return 1;
+	if (ss->ndirty)
+		return 0;
+	r = fn_stream_arm(&ss->chan.rx);
+	if (r != 1)
+		return r < 0 ? 0 : r;
+	r = fn_stream_arm(&ss->chan.tx);
+	return r < 0 ? 0 : r;
+}
+
+void ss_disarm(struct sock_serv *ss)
+{
+	fn_stream_disarm(&ss->chan.rx);
+	fn_stream_disarm(&ss->chan.tx);
+}
+
+void ss_bind_counters(struct sock_serv *ss, _Atomic uint64_t *ctr)
+{
+	if (!ctr)
+		return;
+	for (int i = 0; i < SS_CTR_COUNT; i++)
+		ctr[i] = fn_ctr_get(&ss->ctr[i]);
+	ss->ctr = ctr;
+}
+
+int ss_open(struct sock_serv *ss, int chan_fd, int app_bell_fd,
+	    int stack_bell_fd, uint32_t max_tcp, uint32_t max_socks)
+{
+	int r;
+
+	memset(ss, 0, sizeof(*ss));
+	ss->ctr = ss->own_ctr;
+	r = fn_link_attach(&ss->chan, chan_fd, FN_LINK_B, FN_POLL_EVENT);
+	if (r < 0)
+		return r;
+	r = -EBADMSG;
+	if (ss->chan.tx.slot_size < HDR + 64 || ss->chan.tx.nslots <= EV_RESERVE * 2)
+		goto err_detach;
+	r = -ENOMEM;
+	ss->cap = 64;
+	ss->nsock = 1;
+	ss->sock = calloc(ss->cap, sizeof(*ss->sock));
+	ss->dirty = calloc(ss->cap, sizeof(*ss->dirty));
+	ss->slot = calloc(ss->chan.tx.nslots, sizeof(*ss->slot));
+	if (!ss->sock || !ss->dirty || !ss->slot)
+		goto err_free;
+	ss->max_tcp = max_tcp;
+	ss->max_socks = max_socks;
+	ss->app_bell_fd = app_bell_fd;
+	ss->stack_bell_fd = stack_bell_fd;
+	fn_stream_set_bell(&ss->chan.tx, app_bell_fd);	/* events */
+	fn_stream_set_bell(&ss->chan.rx, app_bell_fd);	/* acks of requests */
+	the_ss = ss;
+	return 0;
+
+err_free:
+	free(ss->sock);
+	free(ss->dirty);
+	free(ss->slot);
+err_detach:
+	fn_link_detach(&ss->chan);
+	return r;
+}
+
+void ss_close(struct sock_serv *ss)
+{
+	abort_all(ss);
+	fn_link_detach(&ss->chan);
+	free(ss->sock);
+	free(ss->dirty);
+	free(ss->slot);
+	ss->sock = NULL;
+	ss->dirty = NULL;
+	ss->slot = NULL;
+	if (the_ss == ss)
+		the_ss = NULL;
+}

@@ -1,0 +1,124 @@
+/*
+ * fn-test-hostile-app: an app that attacks its stack over the socket
+ * channel (sockchan.h TRUST), for the "hostile app" integration test.
+ *
+ * Spawned by the supervisor as an app (FRAGNET_SOCKCHAN_FD and the bells,
+ * names.h).  For FN_HOSTILE_MS milliseconds (default 2000) it alternates:
+ *   1. random request headers, lengths, ops, socket ids, families and args
+ *      in request slots (fn_stream_submit_burst), ringing the stack bell;
+ *   2. random bytes over the request stream's shared rings (descriptors
+ *      and indices), through its own mapping of the channel memfd.
+ * Then it exits 1, so that the supervisor resets the channel.  The stack
+ * must survive, count (sock.violations, sock.cutoffs, link counters) and
+ * serve again after the reset; every other pipeline must not notice.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fragnet/env.h"
+#include "fragnet/names.h"
+#include "fragnet/sock.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void ring_bell(int fd)
+{
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0)
+		perror("fn-test-hostile-app: bell");
+}
+
+/* One random request in a request slot.  Returns submit's result. */
+static int post_random(struct fn_sock_chan *c)
+{
+	struct fn_sock_msg m;
+	struct fn_pkt p;
+	int r = fn_stream_alloc_burst(&c->link.tx, &p, 1);
+
+	if (r != 1)
+		return r;
+	memset(&m, 0, sizeof(m));
+	m.op = (uint16_t)(random() % 16);
+	m.sock = (uint32_t)(random() % 4 ? random() % 8 : random());
+	m.cookie = (uint64_t)random();
+	m.len = (uint32_t)(random() % 2 ? random() % 256 : random());
+	m.addr.family = (uint16_t)(random() % 2 ? AF_INET : random());
+	m.addr.addr = (uint32_t)random();
+	m.addr.port = (uint16_t)random();
+	for (int i = 0; i < 4; i++)
+		m.arg[i] = (uint32_t)(random() % 2 ? random() % 4 : random());
+	memcpy(p.data, &m, sizeof(m));
+	p.len = (uint32_t)(random() % c->link.tx.slot_size);
+	if (p.len < sizeof(m))
+		p.len = sizeof(m);
+	return fn_stream_submit_burst(&c->link.tx, &p, 1);
+}
+
+/* Random bytes over stream 0's rings, through our own mapping. */
+static void scribble(int fd, struct fn_sock_chan *c)
+{
+	const struct fn_stream_layout *st = &c->link.hdr.stream[0];
+	size_t size = (size_t)c->link.hdr.total_size;
+	uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     fd, 0);
+
+	if (base == MAP_FAILED)
+		return;
+	for (int i = 0; i < 64; i++) {
+		uint64_t span = st->bulk_off - st->rings_off;
+		uint64_t off = st->rings_off + (uint64_t)random() % span;
+
+		base[off] = (uint8_t)random();
+	}
+	munmap(base, size);
+}
+
+int main(void)
+{
+	const char *v = getenv("FN_HOSTILE_MS");
+	int64_t until = now_ms() + (v ? atol(v) : 2000);
+	int fd = fn_env_fd(FN_ENV_SOCKCHAN_FD);
+	struct fn_sock_chan c;
+	int r;
+
+	srandom((unsigned)getpid() ^ (unsigned)now_ms());
+	if (fd < 0) {
+		fprintf(stderr, "fn-test-hostile-app: %s not set\n",
+			FN_ENV_SOCKCHAN_FD);
+		return 2;
+	}
+	r = fn_sock_open(&c);
+	if (r < 0) {
+		fprintf(stderr, "fn-test-hostile-app: attach: %s\n",
+			strerror(-r));
+		return 2;
+	}
+	while (now_ms() < until) {
+		for (int i = 0; i < 64; i++)
+			post_random(&c);
+		ring_bell(c.stack_bell_fd);
+		fn_sock_process(&c);
+		if (random() % 4 == 0) {
+			scribble(fd, &c);
+			ring_bell(c.stack_bell_fd);
+		}
+		usleep(1000);
+	}
+	fprintf(stderr, "fn-test-hostile-app: done, %llu bad events seen\n",
+		(unsigned long long)c.bad_events);
+	fn_sock_close_chan(&c);
+	return 1;	/* the supervisor resets the channel */
+}

@@ -1,0 +1,170 @@
+#!/bin/bash
+# fragnet sockets, UDP: a native app (fn-test-udp-echo, fn_sock_*) echoes
+# datagrams through its socket channel, its stack, a driver and the tap
+# NIC, to the kernel's fn-udp-load.  One run per lwIP profile:
+# test_sock_udp.sh full|udp.
+#
+#   root namespace (kernel stack)        fragnet topology fnt-sockudp-PID
+#
+#                                         nic (net_tap, 2 queues,
+#   [fnt-su<pid>] 10.237.N.1/24 ══ tap ══+     mac 02:00:0a:ed:N:02)
+#                                         +- queue 0 - driver/0 ══link0══ stack/0 ══sockchan0══ app/0
+#   fn-udp-load --sources 256             +- queue 1 - driver/1 ══link1══ stack/1 ══sockchan1══ app/1
+#     -> 10.237.N.2:7777                          stacks 10.237.N.2/24, apps: fn-test-udp-echo 7777
+#
+#   1. 20,000 datagrams from 256 kernel source ports (hashed over both
+#      queues, so both apps serve): every reply back, checked byte for
+#      byte (fn-udp-load); nothing lost, bad or duplicated; both apps
+#      echoed, and the apps' counters account for every datagram
+#   2. kill -9 app/0: the supervisor restarts it; its stack follows the
+#      socket channel's reset (the dead app's socket freed); the new app
+#      binds again, and a second load is answered in full
+#   3. fragnet down: everything exits; nothing is left (nic_lib.sh)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nic_lib.sh"
+
+PROFILE=${1:?usage: test_sock_udp.sh full|udp}
+: "${FN_STACK:?}" "${FN_TEST_UDP_ECHO:?}"
+[[ $PROFILE == full || $PROFILE == udp ]] || { echo "bad profile $PROFILE" >&2; exit 2; }
+COUNT=${FN_SOCK_UDP_COUNT:-20000}
+PORT=7777
+
+# A 10.237.N.0/24 that no interface or route uses yet.
+pick_net() {
+	local n
+	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
+		ip -4 -o addr show | grep -q " 10\.237\.$n\." && continue
+		[[ -z $(ip -4 route show 10.237.$n.0/24) ]] || continue
+		echo "$n"
+		return 0
+	done
+	return 1
+}
+
+nic_init "sockudp-$PROFILE" "fnt-su$$"
+N=$(pick_net) || nic_skip "no free 10.237.N.0/24 subnet"
+STACK="$T/bin/$(basename "$FN_STACK")"
+APP="$T/bin/fn-test-udp-echo"
+cp "$FN_STACK" "$STACK"
+cp "$FN_TEST_UDP_ECHO" "$APP"
+MAC=02:00:0a:ed:$(printf %02x "$N"):02
+STACK_IP=10.237.$N.2
+KERNEL_IP=10.237.$N.1
+fn_conf <<EOF
+pipelines = 2
+poll = adaptive
+[restart]
+backoff_ms = 100
+backoff_max_ms = 1000
+[nic]
+exec = $NIC
+ifname = $TAP
+mac = $MAC
+address = $KERNEL_IP/24
+[driver]
+exec = $DRIVER
+[stack]
+exec = $STACK
+profile = $PROFILE
+address = $STACK_IP/24
+gateway = $KERNEL_IP
+[app]
+exec = $APP
+args = $PORT
+EOF
+
+fail_stats() {
+	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
+	fn_fail "$*"
+}
+
+# load OUT COUNT: fn-udp-load from the kernel; every datagram answered.
+load() {
+	local rc=0
+	timeout 150 "$LOAD" --dst "$STACK_IP" --port "$PORT" --bind "$KERNEL_IP" \
+		--sources 256 --count "$2" --window 128 --size 200 \
+		--timeout-ms 2000 --drain-ms 2000 --time-limit 120 --json \
+		> "$1" || rc=$?
+	fn_log "load: $(cat "$1")"
+	[[ $rc == 0 ]] || fail_stats "fn-udp-load exited $rc"
+	python3 - "$1" "$2" <<'PY' || fail_stats "not every datagram was echoed"
+import json, sys
+r, count = json.load(open(sys.argv[1])), int(sys.argv[2])
+bad = {k: r[k] for k in ("lost", "bad", "duplicates", "stale", "send_errors")
+       if r[k]}
+if r["sent"] != count or r["received"] != count or bad:
+    sys.exit("sent %d received %d of %d, %s" % (r["sent"], r["received"],
+             count, bad))
+if r["sources_with_replies"] != r["sources"]:
+    sys.exit("only %d of %d sources got replies" % (r["sources_with_replies"],
+             r["sources"]))
+PY
+}
+
+fn up "$CONF" -d >&2 || fn_fail "up -d failed"
+wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
+wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
+icmp_ping "$STACK_IP" 3 || fail_stats "the stacks do not answer ping"
+
+# 1.
+stats_json "$T/before.json"
+load "$T/load1.json" "$COUNT"
+stats_json "$T/after.json"
+python3 - "$T" "$COUNT" <<'PY' || fail_stats "the apps' counters do not add up"
+import json, sys
+t, count = sys.argv[1], int(sys.argv[2])
+def comps(f):
+    return {c["label"]: c["counters"] for c in json.load(open(t + f))["components"]}
+b, a = comps("/before.json"), comps("/after.json")
+def d(l, n):
+    return a[l].get(n, 0) - b[l].get(n, 0)
+rx = [d("app/%d" % q, "udp_echo.rx") for q in (0, 1)]
+tx = [d("app/%d" % q, "udp_echo.tx") for q in (0, 1)]
+print("# app rx %s tx %s" % (rx, tx), file=sys.stderr)
+if min(rx) == 0:
+    sys.exit("one app served nothing: rx %s" % rx)
+if sum(rx) != count or sum(tx) != count:
+    sys.exit("apps rx %d tx %d, want %d" % (sum(rx), sum(tx), count))
+for q in (0, 1):
+    if a["app/%d" % q].get("udp_echo.errors", 0):
+        sys.exit("app/%d: send errors" % q)
+PY
+
+# 2. kill -9 app/0: restarted, its stack resets the channel, load served.
+app=$(status_field app 0 3)
+kill -KILL "$app"
+restarted() {
+	local p
+	p=$(status_field app 0 3)
+	[[ $p =~ ^[0-9]+$ && $p != "$app" ]]
+}
+wait_for 20 restarted || fn_fail "app/0 was not restarted"
+wait_for 20 all_in_state running || fn_fail "not all running after the restart"
+bound() { [[ $(counter app/0 udp_echo.rx) != -1 ]]; }
+wait_for 10 bound || fn_fail "the new app/0 has no counters"
+sleep 0.5	# the new app binds after its channel opens
+# The stack followed the channel's reset and aborted the dead app's socket.
+freed() {
+	[[ $(counter stack/0 sock.resets) -ge 1 &&
+	   $(counter stack/0 sock.aborted) -ge 1 ]]
+}
+wait_for 10 freed || fail_stats "stack/0 did not free the dead app's socket"
+[[ $(counter stack/1 sock.resets) == 0 ]] ||
+	fail_stats "stack/1 reset its channel, but its app lives"
+load "$T/load2.json" "$COUNT"
+[[ $(counter app/0 udp_echo.rx) -gt 0 ]] ||
+	fail_stats "the restarted app/0 served nothing"
+for q in 0 1; do
+	for c in violations cutoffs udp_drop_noslot udp_drop_too_big; do
+		[[ $(counter stack/$q "sock.$c") == 0 ]] ||
+			fail_stats "stack/$q: sock.$c = $(counter stack/$q "sock.$c")"
+	done
+done
+
+# 3.
+sup=$(cat "$RUN_DIR/supervisor.pid")
+fn down "$NAME" >&2 || fn_fail "down failed"
+wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
+assert_all_gone "$sup"
+echo "ok: sockets, UDP echo, $PROFILE profile"

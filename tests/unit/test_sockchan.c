@@ -1,0 +1,529 @@
+/*
+ * test_sockchan.c - the socket channel end to end in one process: the
+ * client library (fn_sock_*, fragnet/sock.h) on the main thread, the
+ * stack's socket service (src/stack/sock_serv.c) and lwIP on a server
+ * thread, over a real sockchan link memfd.  lwIP's only netif is a
+ * loopback at 10.0.0.1, so both ends of every connection are ours.
+ *
+ *     main thread                      server thread
+ *     fn_sock_* --- link (memfd) ---> ss_poll() -> lwIP raw API
+ *                                      lo netif: output -> queue -> ip_input
+ *
+ * The last test plays a hostile app: random request headers, lengths and
+ * socket ids straight into request slots.  The service must survive, count
+ * and cut the channel off; after the supervisor's reset (fn_link_reset) it
+ * serves again.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netinet/tcp.h>
+
+#include <cmocka.h>
+
+#include "fragnet/sock.h"
+#include "fragnet/stream.h"
+
+/* lwIP after the system headers; its byte-order macros win. */
+#undef htons
+#undef ntohs
+#undef htonl
+#undef ntohl
+#undef TCP_MSS
+#include "lwip/init.h"
+#include "lwip/ip.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/timeouts.h"
+
+#include "sock_serv.h"
+
+void stk_port_init(void);
+
+#define LO_QLEN		4096
+#define IP_LO		0x0100000au	/* 10.0.0.1, network order */
+
+static struct {
+	int fd;
+	pthread_t thr;
+	_Atomic int stop, ready;
+	struct sock_serv ss;
+	struct netif nif;
+	struct pbuf *q[LO_QLEN];
+	unsigned qh, qt;
+	struct fn_sock_chan c;
+} T;
+
+/* ---- the server thread --------------------------------------------------- */
+
+static err_t lo_output(struct netif *n, struct pbuf *p, const ip4_addr_t *a)
+{
+	struct pbuf *c;
+
+	(void)n;
+	(void)a;
+	if (T.qt - T.qh == LO_QLEN)
+		return ERR_OK;	/* dropped, as a wire would */
+	c = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+	if (c)
+		T.q[T.qt++ % LO_QLEN] = c;
+	return ERR_OK;
+}
+
+static err_t lo_init(struct netif *n)
+{
+	n->output = lo_output;
+	n->mtu = 1500;
+	n->flags = NETIF_FLAG_UP | NETIF_FLAG_LINK_UP;
+	return ERR_OK;
+}
+
+static int lo_drain(void)
+{
+	int n = 0;
+
+	while (T.qh != T.qt && n < 256) {
+		struct pbuf *p = T.q[T.qh++ % LO_QLEN];
+
+		if (T.nif.input(p, &T.nif) != ERR_OK)
+			pbuf_free(p);
+		n++;
+	}
+	return n;
+}
+
+static void *server(void *arg)
+{
+	ip4_addr_t ip, mask, gw;
+	struct timespec nap = { 0, 20000 };
+
+	(void)arg;
+	stk_port_init();
+	lwip_init();
+	ip4_addr_set_u32(&ip, IP_LO);
+	ip4_addr_set_u32(&mask, 0x00ffffffu);
+	ip4_addr_set_u32(&gw, 0);
+	netif_add(&T.nif, &ip, &mask, &gw, NULL, lo_init, ip_input);
+	netif_set_default(&T.nif);
+	netif_set_up(&T.nif);
+	if (ss_open(&T.ss, T.fd, -1, -1, 20000, 30000) < 0)
+		return NULL;
+	T.ready = 1;
+	while (!T.stop) {
+		int w = ss_poll(&T.ss) + lo_drain();
+
+		sys_check_timeouts();
+		if (!w)
+			nanosleep(&nap, NULL);
+	}
+	ss_close(&T.ss);
+	while (T.qh != T.qt)
+		pbuf_free(T.q[T.qh++ % LO_QLEN]);
+	return NULL;
+}
+
+static uint64_t sctr(enum ss_ctr i)
+{
+	return atomic_load(&T.ss.ctr[i]);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	T.fd = fn_link_create("test-sockchan", FN_SOCKCHAN_SLOTS,
+			      FN_SOCKCHAN_SLOT);
+	if (T.fd < 0)
+		return -1;
+	pthread_create(&T.thr, NULL, server, NULL);
+	while (!T.ready)
+		usleep(1000);
+	return fn_sock_attach(&T.c, T.fd, -1, -1) < 0 ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	fn_sock_close_chan(&T.c);
+	T.stop = 1;
+	pthread_join(T.thr, NULL);
+	close(T.fd);
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static struct sockaddr_in sin_of(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = IP_LO };
+	return a;
+}
+
+static int wait_ev(int s, unsigned ev)
+{
+	return fn_sock_wait(&T.c, s, ev, 5000);
+}
+
+/* A connected pair: *cl (connect side), *sv (accepted). */
+static void tcp_pair(uint16_t port, int *lis, int *cl, int *sv)
+{
+	struct sockaddr_in a = sin_of(port), peer;
+	int one = 1;
+
+	*lis = fn_sock_socket(&T.c, SOCK_STREAM);
+	assert_true(*lis > 0);
+	assert_int_equal(fn_sock_setsockopt(&T.c, *lis, SOL_SOCKET,
+					    SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(fn_sock_bind(&T.c, *lis, &a), 0);
+	assert_int_equal(fn_sock_listen(&T.c, *lis, 16), 0);
+	*cl = fn_sock_socket(&T.c, SOCK_STREAM);
+	assert_true(*cl > 0);
+	assert_int_equal(fn_sock_connect(&T.c, *cl, &a), -EINPROGRESS);
+	assert_true(wait_ev(*cl, POLLOUT) & POLLOUT);
+	assert_true(wait_ev(*lis, POLLIN) & POLLIN);
+	*sv = fn_sock_accept(&T.c, *lis, &peer);
+	assert_true(*sv > 0);
+	assert_int_equal(peer.sin_addr.s_addr, IP_LO);
+	assert_true(wait_ev(*sv, POLLOUT) & POLLOUT);
+}
+
+/* Send n pattern bytes from a to b, reading them on b and checking. */
+static void pump(int a, int b, size_t n)
+{
+	static uint8_t buf[65536];
+	size_t sent = 0, got = 0;
+
+	while (got < n) {
+		if (sent < n) {
+			uint8_t out[8192];
+			size_t k = n - sent < sizeof(out) ? n - sent : sizeof(out);
+			ssize_t r;
+
+			for (size_t i = 0; i < k; i++)
+				out[i] = (uint8_t)((sent + i) * 7 + 3);
+			r = fn_sock_send(&T.c, a, out, k);
+			assert_true(r > 0 || r == -EAGAIN);
+			if (r > 0)
+				sent += (size_t)r;
+		}
+		ssize_t r = fn_sock_recv(&T.c, b, buf, sizeof(buf));
+
+		assert_true(r > 0 || r == -EAGAIN);
+		for (ssize_t i = 0; i < r; i++)
+			assert_int_equal(buf[i], (uint8_t)((got + (size_t)i) * 7 + 3));
+		if (r > 0)
+			got += (size_t)r;
+		else
+			fn_sock_poll(&T.c, 10);
+	}
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_udp_echo(void **state)
+{
+	struct sockaddr_in a = sin_of(7000), b = sin_of(7001), from, name;
+	int s1 = fn_sock_socket(&T.c, SOCK_DGRAM);
+	int s2 = fn_sock_socket(&T.c, SOCK_DGRAM);
+	char buf[64];
+
+	(void)state;
+	if (s1 <= 0 || s2 <= 0)
+		fail_msg("socket: %d %d", s1, s2);
+	assert_true(s1 != s2);
+	assert_int_equal(fn_sock_bind(&T.c, s1, &a), 0);
+	assert_int_equal(fn_sock_bind(&T.c, s2, &b), 0);
+	assert_int_equal(fn_sock_bind(&T.c, s2, &a), -EADDRINUSE);
+	assert_int_equal(fn_sock_recv(&T.c, s1, buf, sizeof(buf)), -EAGAIN);
+	assert_int_equal(fn_sock_sendto(&T.c, s2, "ping", 4, &a), 4);
+	assert_true(wait_ev(s1, POLLIN) & POLLIN);
+	assert_int_equal(fn_sock_recvfrom(&T.c, s1, buf, sizeof(buf), &from), 4);
+	assert_memory_equal(buf, "ping", 4);
+	assert_int_equal(from.sin_port, htons(7001));
+	assert_int_equal(fn_sock_sendto(&T.c, s1, "pong!", 5, &from), 5);
+	assert_true(wait_ev(s2, POLLIN) & POLLIN);
+	assert_int_equal(fn_sock_recv(&T.c, s2, buf, 2), 2);	/* truncated */
+	assert_memory_equal(buf, "po", 2);
+	assert_int_equal(fn_sock_getsockname(&T.c, s1, &name), 0);
+	assert_int_equal(name.sin_port, htons(7000));
+	assert_int_equal(fn_sock_send(&T.c, s1, "x", 1), -EDESTADDRREQ);
+	assert_int_equal(fn_sock_close(&T.c, s1), 0);
+	assert_int_equal(fn_sock_close(&T.c, s2), 0);
+	assert_int_equal(fn_sock_close(&T.c, s2), -EBADF);
+}
+
+static void test_tcp_stream(void **state)
+{
+	struct sockaddr_in peer;
+	int lis, cl, sv, one = 1;
+
+	(void)state;
+	tcp_pair(8000, &lis, &cl, &sv);
+	assert_int_equal(fn_sock_setsockopt(&T.c, cl, IPPROTO_TCP, TCP_NODELAY,
+					    &one, sizeof(one)), 0);
+	assert_int_equal(fn_sock_setsockopt(&T.c, cl, SOL_SOCKET, SO_KEEPALIVE,
+					    &one, sizeof(one)), 0);
+	assert_int_equal(fn_sock_getpeername(&T.c, cl, &peer), 0);
+	assert_int_equal(peer.sin_port, htons(8000));
+	assert_int_equal(fn_sock_accept(&T.c, lis, NULL), -EAGAIN);
+	pump(cl, sv, 4u << 20);
+	pump(sv, cl, 1u << 20);
+	/* FIN: the peer reads EOF after the data */
+	assert_int_equal(fn_sock_shutdown(&T.c, cl, SHUT_WR), 0);
+	assert_true(wait_ev(sv, POLLIN) & POLLIN);
+	char b[16];
+	assert_int_equal(fn_sock_recv(&T.c, sv, b, sizeof(b)), 0);
+	assert_int_equal(fn_sock_send(&T.c, sv, "bye", 3), 3);
+	assert_true(wait_ev(cl, POLLIN) & POLLIN);
+	assert_int_equal(fn_sock_recv(&T.c, cl, b, sizeof(b)), 3);
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+}
+
+/* An app that stops reading stalls its peer: EAGAIN, no growth. */
+static void test_tcp_flow_control(void **state)
+{
+	uint8_t out[8192] = { 0 };
+	size_t sent = 0;
+	int lis, cl, sv, stalls = 0;
+
+	(void)state;
+	tcp_pair(8001, &lis, &cl, &sv);
+	while (stalls < 50) {
+		ssize_t r = fn_sock_send(&T.c, cl, out, sizeof(out));
+
+		if (r == -EAGAIN) {
+			stalls++;
+			fn_sock_poll(&T.c, 10);
+			continue;
+		}
+		assert_true(r > 0);
+		sent += (size_t)r;
+		stalls = 0;
+		assert_true(sent < (64u << 20));
+	}
+	/* bound: the app's event slots + lwIP's window + its send buffer */
+	assert_true(sent <= (size_t)FN_SOCKCHAN_SLOTS * FN_SOCKCHAN_SLOT +
+			    2u * 32 * 1460);
+	/* unread data: close sends RST; the peer sees ECONNRESET */
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	assert_true(wait_ev(cl, POLLERR) & POLLERR);
+	assert_int_equal(fn_sock_error(&T.c, cl), -ECONNRESET);
+	assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+}
+
+static void test_tcp_refused(void **state)
+{
+	struct sockaddr_in a = sin_of(9);
+	int s = fn_sock_socket(&T.c, SOCK_STREAM);
+
+	(void)state;
+	assert_true(s > 0);
+	assert_int_equal(fn_sock_connect(&T.c, s, &a), -EINPROGRESS);
+	assert_true(wait_ev(s, POLLOUT) & POLLERR);
+	assert_int_equal(fn_sock_error(&T.c, s), -ECONNREFUSED);
+	assert_int_equal(fn_sock_close(&T.c, s), 0);
+}
+
+/* Many sockets: ids grow, are reused only after CLOSED. */
+static void test_many_sockets(void **state)
+{
+	enum { N = 3000 };
+	static int s[N];
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		s[i] = fn_sock_socket(&T.c, i % 2 ? SOCK_DGRAM : SOCK_STREAM);
+		assert_true(s[i] > 0);
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(fn_sock_close(&T.c, s[i]), 0);
+}
+
+/* Many connections at once: accepts queue up while the table grows under
+ * calls in progress; a listener closed with connections still queued
+ * aborts them (no slot or socket left behind). */
+static void test_tcp_many_conns(void **state)
+{
+	enum { N = 400 };
+	static int cl[N], sv[N];
+	struct sockaddr_in a = sin_of(8100);
+	int lis = fn_sock_socket(&T.c, SOCK_STREAM), n = 0;
+	char b[8];
+
+	(void)state;
+	assert_true(lis > 0);
+	assert_int_equal(fn_sock_bind(&T.c, lis, &a), 0);
+	assert_int_equal(fn_sock_listen(&T.c, lis, 64), 0);
+	for (int i = 0; i < N; i++) {
+		cl[i] = fn_sock_socket(&T.c, SOCK_STREAM);
+		assert_true(cl[i] > 0);
+		assert_int_equal(fn_sock_connect(&T.c, cl[i], &a), -EINPROGRESS);
+	}
+	while (n < N) {
+		int r = fn_sock_accept(&T.c, lis, NULL);
+
+		if (r == -EAGAIN) {
+			if (!(wait_ev(lis, POLLIN) & POLLIN))
+				fail_msg("accepted %d of %d; refused %llu, "
+					 "ev_free %u, dirty %u", n, N,
+					 (unsigned long long)sctr(SS_ACCEPT_REFUSED),
+					 T.ss.ev_free, T.ss.ndirty);
+			continue;
+		}
+		assert_true(r > 0);
+		sv[n++] = r;
+	}
+	for (int i = 0; i < N; i++) {
+		assert_true(wait_ev(cl[i], POLLOUT) & POLLOUT);
+		assert_int_equal(fn_sock_send(&T.c, cl[i], "abc", 3), 3);
+	}
+	for (int i = 0; i < N; i++) {
+		assert_true(wait_ev(sv[i], POLLIN) & POLLIN);
+		assert_int_equal(fn_sock_recv(&T.c, sv[i], b, sizeof(b)), 3);
+		assert_int_equal(fn_sock_close(&T.c, sv[i]), 0);
+		assert_int_equal(fn_sock_close(&T.c, cl[i]), 0);
+	}
+	/* queued, never accepted: die with the listener */
+	for (int i = 0; i < 20; i++) {
+		cl[i] = fn_sock_socket(&T.c, SOCK_STREAM);
+		assert_int_equal(fn_sock_connect(&T.c, cl[i], &a), -EINPROGRESS);
+		assert_true(wait_ev(cl[i], POLLOUT) & POLLOUT);
+	}
+	assert_true(wait_ev(lis, POLLIN) & POLLIN);
+	int rc = fn_sock_close(&T.c, lis);
+	if (rc)
+		fail_msg("close %d: violations %llu cutoffs %llu ev_free %u norph %u",
+			 rc, (unsigned long long)sctr(SS_VIOLATIONS),
+			 (unsigned long long)sctr(SS_CUTOFFS), T.ss.ev_free, T.c.norph);
+	for (int i = 0; i < 20; i++) {
+		assert_true(wait_ev(cl[i], POLLERR) & POLLERR);
+		assert_int_equal(fn_sock_error(&T.c, cl[i]), -ECONNRESET);
+		assert_int_equal(fn_sock_close(&T.c, cl[i]), 0);
+	}
+	assert_int_equal(T.c.norph, 0);
+}
+
+/* Post raw request slots, as a hostile app would. */
+static int raw_post(unsigned seed)
+{
+	struct fn_pkt p;
+	struct fn_sock_msg m;
+	int r = fn_stream_alloc_burst(&T.c.link.tx, &p, 1);
+
+	if (r != 1)
+		return r;
+	srandom(seed);
+	memset(&m, 0, sizeof(m));
+	m.op = (uint16_t)(random() % 12);
+	m.sock = (uint32_t)(random() % 6);
+	if (random() % 8 == 0)
+		m.sock = (uint32_t)random();
+	m.cookie = (uint64_t)random();
+	m.len = (uint32_t)(random() % 4 ? random() % 128 : random());
+	m.addr.family = (uint16_t)(random() % 3 ? AF_INET : random());
+	m.addr.addr = IP_LO;
+	m.addr.port = (uint16_t)random();
+	for (int i = 0; i < 4; i++)
+		m.arg[i] = (uint32_t)(random() % 4 ? random() % 4 : random());
+	memcpy(p.data, &m, sizeof(m));
+	p.len = (uint32_t)(sizeof(m) + (random() % 2 ? m.len % 256 :
+				       random() % 512));
+	if (p.len > T.c.link.tx.slot_size || random() % 16 == 0)
+		p.len = (uint32_t)(random() % T.c.link.tx.slot_size);
+	return fn_stream_submit_burst(&T.c.link.tx, &p, 1);
+}
+
+static void test_hostile(void **state)
+{
+	unsigned seed = 1;
+	uint64_t cut0 = sctr(SS_CUTOFFS);
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		uint64_t cuts = sctr(SS_CUTOFFS);
+		int posted = 0;
+
+		/* post until the service cuts us off, or the ring is full */
+		while (sctr(SS_CUTOFFS) == cuts && posted < 300) {
+			int r = raw_post(seed++);
+
+			if (r == 1)
+				posted++;
+			else if (r < 0 && r != -ECONNRESET && r != -EAGAIN)
+				fail_msg("post: %d", r);
+			fn_sock_process(&T.c);
+			usleep(r == 1 ? 0 : 200);
+		}
+		/* the app "dies": the supervisor resets the channel */
+		assert_int_equal(fn_link_reset(T.fd), 0);
+		for (int i = 0; i < 1000 && fn_sock_process(&T.c) != -ECONNRESET; i++)
+			usleep(200);
+	}
+	assert_true(sctr(SS_CUTOFFS) - cut0 > 100);
+	assert_true(sctr(SS_VIOLATIONS) > 100);
+	/* the service still serves */
+	test_udp_echo(state);
+}
+
+/* Scribble over the request stream's shared rings (descriptors, indices),
+ * as a hostile app can through its own mapping: the service must survive
+ * and, after the reset, serve. */
+static void test_hostile_rings(void **state)
+{
+	const struct fn_stream_layout *st = &T.c.link.hdr.stream[0];
+	size_t size = (size_t)T.c.link.hdr.total_size;
+	uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     T.fd, 0);
+
+	(void)state;
+	assert_true(base != MAP_FAILED);
+	srandom(7);
+	for (int round = 0; round < 100; round++) {
+		for (int i = 0; i < 8; i++)
+			raw_post((unsigned)random());
+		for (int i = 0; i < 32; i++) {
+			uint64_t span = st->bulk_off - st->rings_off;
+
+			base[st->rings_off + (uint64_t)random() % span] =
+				(uint8_t)random();
+		}
+		usleep(500);
+		fn_sock_process(&T.c);
+		assert_int_equal(fn_link_reset(T.fd), 0);
+		for (int i = 0; i < 1000 && fn_sock_process(&T.c) != -ECONNRESET; i++)
+			usleep(200);
+	}
+	munmap(base, size);
+	test_udp_echo(state);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_udp_echo),
+		cmocka_unit_test(test_tcp_stream),
+		cmocka_unit_test(test_tcp_flow_control),
+		cmocka_unit_test(test_tcp_refused),
+		cmocka_unit_test(test_many_sockets),
+		cmocka_unit_test(test_tcp_many_conns),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_hostile_rings),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
