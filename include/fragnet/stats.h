@@ -63,6 +63,9 @@ int fn_stats_create(const char *component, int pipeline, uint32_t size);
 
 /* Component: map fd read-write and check it. NULL with errno on error. */
 struct fn_stats_page *fn_stats_attach(int fd);
+/* Component: the page of FRAGNET_STATS_FD; NULL, with a warning if it was
+ * given but unusable, when there is none (then counters stay private). */
+struct fn_stats_page *fn_stats_attach_env(void);
 /* Reader: map fd read-only (size known to the reader). */
 const struct fn_stats_page *fn_stats_map_ro(int fd, uint32_t size);
 void fn_stats_unmap(const struct fn_stats_page *p, uint32_t size);

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fragnet/env.h"
+#include "fragnet/log.h"
+#include "fragnet/names.h"
 #include "fragnet/stats.h"
 
 static uint32_t stats_capacity(uint32_t size)
@@ -89,6 +92,16 @@ struct fn_stats_page *fn_stats_attach(int fd)
 	/* A restarted component starts its counters afresh. */
 	atomic_store_explicit(&p->count, 0, memory_order_release);
 	return p;
+}
+
+struct fn_stats_page *fn_stats_attach_env(void)
+{
+	int fd = fn_env_fd(FN_ENV_STATS_FD);
+	struct fn_stats_page *page = NULL;
+
+	if (fd >= 0 && !(page = fn_stats_attach(fd)))
+		fn_warn("cannot attach stats fd %d: %s", fd, strerror(errno));
+	return page;
 }
 
 const struct fn_stats_page *fn_stats_map_ro(int fd, uint32_t size)

@@ -267,7 +267,6 @@ int main(int argc, char **argv)
 	struct fn_stats_page *page = NULL;
 	const char *pl = getenv(FN_ENV_PIPELINE);
 	bool ignore = false;
-	int fd;
 
 	fn_log_init("test-echo", pl && *pl != '-' ? atoi(pl) : -1,
 		    FN_LOG_DEFAULT);
@@ -276,9 +275,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = ignore ? SIG_IGN : on_term;
 	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: waits return */
 	sigaction(SIGINT, &sa, NULL);
-	fd = fn_env_fd(FN_ENV_STATS_FD);
-	if (fd >= 0 && !(page = fn_stats_attach(fd)))
-		fn_warn("cannot attach stats fd %d: %s", fd, strerror(errno));
+	page = fn_stats_attach_env();
 	e.ctr = fn_stats_block(page, "echo", echo_names, E_COUNT);
 	if (!e.ctr || echo_link(&e, page) < 0)
 		return 1;

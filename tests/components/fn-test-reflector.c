@@ -551,7 +551,6 @@ int main(int argc, char **argv)
 	const char *pl = getenv(FN_ENV_PIPELINE);
 	const char *comp = getenv(FN_ENV_COMPONENT);
 	char ip[INET_ADDRSTRLEN];
-	int fd;
 
 	fn_log_init("test-reflector", pl && *pl != '-' ? atoi(pl) : -1,
 		    FN_LOG_DEFAULT);
@@ -561,9 +560,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (comp && strcmp(comp, "stack") != 0)
 		fn_warn("spawned as %s; a reflector is side B (a stack)", comp);
-	fd = fn_env_fd(FN_ENV_STATS_FD);
-	if (fd >= 0 && !(page = fn_stats_attach(fd)))
-		fn_warn("cannot attach stats fd %d: %s", fd, strerror(errno));
+	page = fn_stats_attach_env();
 	r.ctr = fn_stats_block(page, "refl", refl_names, R_COUNT);
 	if (!r.ctr || refl_attach(&r, page) < 0)
 		return 1;

@@ -363,16 +363,6 @@ static int echo_loop(struct tcp_echo *t)
 	return 0;
 }
 
-static struct fn_stats_page *stats_open(void)
-{
-	int fd = fn_env_fd(FN_ENV_STATS_FD);
-	struct fn_stats_page *page = NULL;
-
-	if (fd >= 0 && !(page = fn_stats_attach(fd)))
-		fn_warn("cannot attach stats fd %d: %s", fd, strerror(errno));
-	return page;
-}
-
 int main(int argc, char **argv)
 {
 	static struct tcp_echo t;
@@ -397,7 +387,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_term);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, on_usr1);
-	t.ctr = fn_stats_block(stats_open(), "tcp_echo", tcp_names, T_COUNT);
+	t.ctr = fn_stats_block(fn_stats_attach_env(), "tcp_echo", tcp_names, T_COUNT);
 	if (!t.ctr) {
 		fn_err("cannot register counters");
 		return 1;

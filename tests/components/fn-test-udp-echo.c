@@ -154,16 +154,6 @@ static int echo_loop(struct udp_echo *u)
 	return 0;
 }
 
-static struct fn_stats_page *stats_open(void)
-{
-	int fd = fn_env_fd(FN_ENV_STATS_FD);
-	struct fn_stats_page *page = NULL;
-
-	if (fd >= 0 && !(page = fn_stats_attach(fd)))
-		fn_warn("cannot attach stats fd %d: %s", fd, strerror(errno));
-	return page;
-}
-
 int main(int argc, char **argv)
 {
 	static struct udp_echo u;
@@ -186,7 +176,7 @@ int main(int argc, char **argv)
 		    FN_LOG_DEFAULT);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
-	u.ctr = fn_stats_block(stats_open(), "udp_echo", udp_names, U_COUNT);
+	u.ctr = fn_stats_block(fn_stats_attach_env(), "udp_echo", udp_names, U_COUNT);
 	if (!u.ctr) {
 		fn_err("cannot register counters");
 		return 1;
