@@ -1,0 +1,155 @@
+/*
+ * src/nft/nft.h - fragnet's nf_tables, inside one fragnet-stack: the
+ * contract between the netlink server (nl_*.c: talks to the real `nft`
+ * through libfragnet-netlink.so and the stack's control socket, keeps the
+ * ruleset) and the evaluator (eval*.c: judges packets).  Internal to the
+ * stack: not an inter-process contract, so it lives here, not in
+ * include/fragnet/.
+ *
+ * THE RULESET MODEL (built and owned by the netlink server)
+ *   The ruleset is kept as libnftnl objects, exactly as nft sent them, so
+ *   that dumps give back what was loaded (USERDATA byte for byte).  A batch
+ *   is applied to a copy; fn_nft_compile() turns the copy into a program;
+ *   only if both succeed does the commit swap the program pointer (between
+ *   packet bursts) and bump genid.  A failing batch leaves the old model
+ *   and program in force.
+ *
+ *   Guarantees the server gives the evaluator, for every object in a
+ *   model passed to fn_nft_compile():
+ *     - tables: NFTNL_TABLE_NAME, _FAMILY, _HANDLE set;
+ *     - chains: NFTNL_CHAIN_NAME, _TABLE, _FAMILY, _HANDLE; a base chain
+ *       also _HOOKNUM, _PRIO, _POLICY, _TYPE (and _DEV for netdev);
+ *     - rules: NFTNL_RULE_TABLE, _CHAIN, _FAMILY, _HANDLE, in chain order;
+ *     - sets: NFTNL_SET_NAME, _TABLE, _FAMILY, _HANDLE, _FLAGS, _KEY_LEN
+ *       (and _DATA_TYPE/_DATA_LEN for maps), elements added to the nftnl
+ *       set with nftnl_set_elem_add() (intervals as nft sends them: an
+ *       element with NFTNL_SET_ELEM_FLAGS & NFT_SET_ELEM_INTERVAL_END
+ *       closes a range);
+ *     - in rules, lookups name their set by NFTNL_EXPR_LOOKUP_SET (batch
+ *       set ids already resolved to names), jump/goto name their chain
+ *       (NFTNL_EXPR_IMM_CHAIN); every referenced set and chain exists in
+ *       the same table.
+ *
+ * THE PROGRAM (built and owned by the evaluator)
+ *   fn_nft_compile() checks everything it will rely on (register numbers
+ *   and lengths, payload offsets, chain depth and loops, set key lengths)
+ *   and refuses an expression or attribute it does not implement with
+ *   -EOPNOTSUPP and a message naming it: never ignored.  It carries the
+ *   state of the previous program over: counters, quotas and limits of
+ *   rules that are still there (same family, table, chain, rule handle and
+ *   expression index), so a commit does not reset them.  Connection
+ *   tracking (ct state) lives in struct fn_nft_ct, which outlives programs.
+ *
+ *   fn_nft_eval() never allocates (except ct entries, bounded), never
+ *   reads outside pkt's buffer, and is O(rules) per packet with O(1) or
+ *   O(log n) set lookups.
+ */
+#ifndef FRAGNET_SRC_NFT_H
+#define FRAGNET_SRC_NFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct nftnl_table;
+struct nftnl_chain;
+struct nftnl_rule;
+struct nftnl_set;
+
+/* ---- model ------------------------------------------------------------ */
+
+struct fn_nft_chain {
+	struct nftnl_chain *nl;
+	struct nftnl_rule **rules;	/* in order */
+	uint32_t nrules, crules;
+};
+
+struct fn_nft_set {
+	struct nftnl_set *nl;		/* elements inside */
+};
+
+struct fn_nft_table {
+	struct nftnl_table *nl;
+	struct fn_nft_chain **chains;
+	uint32_t nchains, cchains;
+	struct fn_nft_set **sets;
+	uint32_t nsets, csets;
+};
+
+struct fn_nft_ruleset {
+	struct fn_nft_table **tables;
+	uint32_t ntables, ctables;
+	uint32_t genid;			/* changes on commit only */
+	uint64_t next_handle;		/* as the kernel: per ruleset, from 1 */
+};
+
+/* ---- packets and verdicts ------------------------------------------------ */
+
+/* The stack's hooks: ingress (netdev family, the Ethernet frame),
+ * prerouting and input before lwIP, output and postrouting after it. */
+enum fn_nft_hook {
+	FN_NFT_INGRESS,
+	FN_NFT_PREROUTING,
+	FN_NFT_INPUT,
+	FN_NFT_OUTPUT,
+	FN_NFT_POSTROUTING,
+	FN_NFT_NHOOKS
+};
+
+struct fn_nft_pkt {
+	const uint8_t *l2;	/* Ethernet header, or NULL */
+	uint32_t l2_len;	/* bytes from l2 (the whole frame) */
+	const uint8_t *nh;	/* IPv4 header, or NULL (ARP, ...) */
+	uint32_t nh_len;	/* bytes from nh (up to the frame's end) */
+	uint16_t ethertype;	/* host order */
+	uint32_t iif, oif;	/* ifindex, 0 = none */
+	const char *iifname, *oifname;	/* NULL = none */
+	uint32_t mark;		/* in/out: meta mark set */
+	uint8_t pkttype;	/* PACKET_HOST, _BROADCAST, _MULTICAST */
+	uint64_t now_ns;	/* CLOCK_MONOTONIC, for limit and ct */
+};
+
+enum fn_nft_verdict {
+	FN_NFT_ACCEPT = 1,	/* NF_ACCEPT */
+	FN_NFT_DROP = 0,	/* NF_DROP */
+};
+
+enum fn_nft_reject {
+	FN_NFT_REJECT_NONE,
+	FN_NFT_REJECT_ICMP,	/* code in reject_code (ICMP unreachable) */
+	FN_NFT_REJECT_TCP_RST,
+};
+
+struct fn_nft_result {
+	enum fn_nft_verdict verdict;
+	enum fn_nft_reject reject;	/* verdict is DROP then */
+	uint8_t reject_code;
+};
+
+struct fn_nft_prog;
+struct fn_nft_ct;
+
+/* Program for rs; old (may be NULL) gives counters/quotas/limits to carry.
+ * NULL on error: *err_out = -EOPNOTSUPP / -EINVAL / -ENOMEM / -ELOOP and
+ * msg (if not NULL) says what, e.g. "rule 7 in chain input: expression
+ * 'osf' is not supported". */
+struct fn_nft_prog *fn_nft_compile(const struct fn_nft_ruleset *rs,
+				   const struct fn_nft_prog *old,
+				   int *err_out, char *msg, size_t msglen);
+void fn_nft_prog_free(struct fn_nft_prog *p);
+
+/* Judge one packet at hook; prog NULL = no ruleset = accept. */
+void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
+		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
+		 struct fn_nft_result *res);
+
+/* Live state of a rule's stateful expression (counter, quota) for a dump:
+ * 0 and the values, or -ENOENT. */
+int fn_nft_expr_state(const struct fn_nft_prog *p,
+		      const struct nftnl_rule *r, unsigned expr_index,
+		      uint64_t *packets, uint64_t *bytes);
+
+/* Connection tracking for `ct state`, bounded: max entries, LRU out. */
+struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries);
+void fn_nft_ct_free(struct fn_nft_ct *ct);
+
+#endif /* FRAGNET_SRC_NFT_H */
