@@ -829,6 +829,43 @@ static void test_shipped_ping_config(void **state)
 	assert_string_not_equal(f->cfg->role[FN_ROLE_NIC].exec, "");
 }
 
+/*
+ * config/kvs.conf, the main job: two pipelines, each a preloaded stock
+ * redis-server as fragnet-app, persistence off, an empty --save argument
+ * surviving the quoting.
+ */
+static void test_shipped_kvs_config(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = FN_SOURCE_ROOT "/config/kvs.conf";
+	const struct fn_component_conf *app;
+	char buf[FN_ARGS_MAX * 2], *argv[FN_MAX_ARGS + 1];
+	int argc, i;
+
+	if (fn_config_load(f->cfg, path, f->err) != 0)
+		fail_msg("%s", f->err);
+	assert_string_equal(f->cfg->name, "kvs");
+	assert_int_equal(f->cfg->npipelines, 2);
+	assert_int_equal(f->cfg->nic.queues, 2);
+	assert_string_equal(f->cfg->app.user, "fragnet-app");
+	assert_true(f->cfg->app.preload);
+	app = &f->cfg->pipeline[1].comp[FN_ROLE_APP];
+	assert_string_equal(app->exec, "/usr/bin/redis-server");
+	argc = fn_config_split_args(app->args, 1, "/run/fragnet/kvs", buf,
+				    sizeof buf, argv, FN_MAX_ARGS + 1);
+	assert_true(argc > 0);
+	for (i = 0; i < argc - 1; i++)
+		if (strcmp(argv[i], "--save") == 0)
+			break;
+	assert_true(i < argc - 1);
+	assert_string_equal(argv[i + 1], "");
+	for (i = 0; i < argc - 1; i++)
+		if (strcmp(argv[i], "--dbfilename") == 0)
+			break;
+	assert_true(i < argc - 1);
+	assert_string_equal(argv[i + 1], "kvs-1.rdb");
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -855,6 +892,7 @@ int main(void)
 		T(test_role_names),
 		T(test_shipped_config),
 		T(test_shipped_ping_config),
+		T(test_shipped_kvs_config),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
