@@ -1,0 +1,253 @@
+# redis_lib.sh - helpers of the Redis integration tests (test_redis.sh), on
+# top of lib.sh and nic_lib.sh.  Sourced after both.
+#
+# Environment (set by meson, see meson.build), besides theirs:
+#   FN_STACK          the built fragnet-stack (full profile)
+#   FN_PRELOAD        the built libfragnet-preload.so; without it the
+#                     fragnet backend skips
+#   FN_REDIS_BACKEND  fragnet (default): stock redis-server as the app of a
+#                     tap topology, its sockets on fragnet-stack through the
+#                     preload.  kernel: the same redis-server in a network
+#                     namespace behind a veth pair, on the kernel's TCP; the
+#                     checks that need fragnet skip.  The kernel backend is
+#                     the reference the checks were written against, and
+#                     tells a bug in a test from a bug in fragnet.
+#
+# Both backends put the server at $STACK_IP:6379 and the clients (the
+# Debian redis-cli and redis-benchmark, redis_check.py) at $KERNEL_IP, a
+# free 10.240.N.0/24.  The server runs as the unprivileged user fragnet-app
+# (scripts/setup creates it; nobody if it is missing) with a data directory
+# of its own under the test's private dir, persistence off.
+
+REDIS_PORT=6379
+REDIS_CHECK="$(dirname "${BASH_SOURCE[0]}")/redis_check.py"
+FN_REDIS_BACKEND=${FN_REDIS_BACKEND:-fragnet}
+
+# redis_init TESTNAME: nic_init (fragnet) or fn_init (kernel), a subnet,
+# the binaries in the private bin dir, the app user.
+redis_init() {
+	local n
+	case "$FN_REDIS_BACKEND" in
+	fragnet)
+		nic_init "redis-$1" "fnr$$"
+		: "${FN_STACK:?}" "${FN_PRELOAD:?}"
+		[[ -f $FN_PRELOAD ]] ||
+			nic_skip "libfragnet-preload.so is not built ($FN_PRELOAD)"
+		STACK="$T/bin/fragnet-stack"
+		cp "$FN_STACK" "$STACK"
+		;;
+	kernel)
+		fn_init "redis-$1"
+		NS=fnr-$$
+		VETH=fnrv$$
+		KPID=
+		LOAD_PIDS=()
+		trap redis_kernel_teardown EXIT
+		;;
+	*)
+		echo "FN_REDIS_BACKEND: fragnet or kernel, not '$FN_REDIS_BACKEND'" >&2
+		exit 2 ;;
+	esac
+	for n in redis-server redis-cli redis-benchmark; do
+		command -v "$n" >/dev/null || redis_skip "no $n (apt-get install redis-server redis-tools)"
+	done
+	# The stock binary, byte for byte; copied so that lib.sh finds every
+	# process of this test by its exact path.
+	cp "$(readlink -f "$(command -v redis-server)")" "$T/bin/redis-server"
+	REDIS="$T/bin/redis-server"
+	APP_USER=fragnet-app
+	getent passwd "$APP_USER" >/dev/null || APP_USER=nobody
+	n=$(redis_pick_net) || redis_skip "no free 10.240.N.0/24 subnet"
+	STACK_IP=10.240.$n.2
+	KERNEL_IP=10.240.$n.1
+	MAC=02:00:0a:f0:$(printf %02x "$n"):02
+}
+
+redis_skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+# A 10.240.N.0/24 that no interface or route of this machine uses.
+redis_pick_net() {
+	local n
+	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
+		ip -4 -o addr show | grep -q " 10\.240\.$n\." && continue
+		[[ -z $(ip -4 route show 10.240.$n.0/24) ]] || continue
+		echo "$n"
+		return 0
+	done
+	return 1
+}
+
+redis_need_fragnet() {
+	[[ $FN_REDIS_BACKEND == fragnet ]] ||
+		redis_skip "$* needs the fragnet backend"
+}
+
+# The redis-server arguments of pipeline P: persistence off, a data dir
+# the app user owns, room for 4,000 clients, logs on stdout.
+redis_args() {
+	local dir="$T/data$1"
+
+	[[ -d $dir ]] || install -d -o "$APP_USER" -m 0700 "$dir"
+	echo "--port $REDIS_PORT --bind $STACK_IP --protected-mode no"
+	echo "--save \"\" --appendonly no --dir $dir --dbfilename dump.rdb"
+	echo "--maxclients 4000 --daemonize no --logfile \"\""
+}
+
+# redis_up PIPELINES [STACK_KEY=VALUE...]: bring the server up and wait
+# until it answers PING.  Extra [stack] keys go into the topology.
+redis_up() {
+	local pipes=$1
+	shift
+	case "$FN_REDIS_BACKEND" in
+	fragnet) redis_up_fragnet "$pipes" "$@" ;;
+	kernel) redis_up_kernel ;;
+	esac
+	wait_for 30 redis_pings || redis_fail "the server does not answer PING"
+}
+
+redis_up_fragnet() {
+	local pipes=$1 kv p
+	shift
+	{
+		echo "pipelines = $pipes"
+		echo "poll = adaptive"
+		printf '[restart]\nbackoff_ms = 100\nbackoff_max_ms = 1000\n'
+		printf '[nic]\nexec = %s\nifname = %s\nmac = %s\naddress = %s/24\n' \
+			"$NIC" "$TAP" "$MAC" "$KERNEL_IP"
+		printf '[driver]\nexec = %s\n' "$DRIVER"
+		printf '[stack]\nexec = %s\nprofile = full\naddress = %s/24\n' \
+			"$STACK" "$STACK_IP"
+		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+		printf '[app]\nexec = %s\nuser = %s\npreload = yes\n' \
+			"$REDIS" "$APP_USER"
+		for ((p = 0; p < pipes; p++)); do
+			printf '[pipeline %d]\n' "$p"
+			redis_args "$p" | sed -e '1s/^/app_args = /' -e '2,$s/^/  /'
+		done
+	} | fn_conf
+	fn up "$CONF" -d >&2 || fn_fail "up -d failed"
+	wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up"
+	wait_for 30 all_in_state running ||
+		fn_fail "not all running: $(fn status "$NAME")"
+}
+
+# The kernel backend: one redis-server in netns $NS behind veth $VETH.
+redis_up_kernel() {
+	local args
+	ip netns add "$NS"
+	ip link add "$VETH" type veth peer name "${VETH}p"
+	ip link set "${VETH}p" netns "$NS"
+	ip addr add "$KERNEL_IP/24" dev "$VETH"
+	ip link set "$VETH" up
+	ip -n "$NS" addr add "$STACK_IP/24" dev "${VETH}p"
+	ip -n "$NS" link set "${VETH}p" up
+	ip -n "$NS" link set lo up
+	args=$(redis_args 0 | tr '\n' ' ')
+	eval "set -- $args"
+	ip netns exec "$NS" setpriv --reuid="$APP_USER" --regid="$APP_USER" \
+		--init-groups "$REDIS" "$@" > "$T/redis-kernel.log" 2>&1 &
+	disown
+	KPID=$!
+}
+
+redis_kernel_teardown() {
+	local rc=$? pid
+	set +e
+	for pid in "${LOAD_PIDS[@]}" $KPID; do kill -KILL "$pid" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	ip link del "$VETH" 2>/dev/null
+	if [[ $rc -ne 0 && -f $T/redis-kernel.log ]]; then
+		echo "--- redis-server (kernel backend) ---" >&2
+		tail -n 30 "$T/redis-kernel.log" >&2
+	fi
+	(exit "$rc")
+	fn_teardown
+}
+
+redis_fail() {
+	if [[ $FN_REDIS_BACKEND == fragnet ]] && [[ -S $RUN_DIR/supervisor.sock ]]; then
+		fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
+	fi
+	fn_fail "$*"
+}
+
+# rcli ARGS...: the Debian redis-cli against the server, bounded.
+rcli() {
+	timeout 30 redis-cli -h "$STACK_IP" -p "$REDIS_PORT" "$@"
+}
+
+redis_pings() {
+	[[ $(rcli PING 2>/dev/null) == PONG ]]
+}
+
+# rcheck CHECK ARGS...: redis_check.py against the server, bounded.
+rcheck() {
+	timeout 200 python3 "$REDIS_CHECK" --host "$STACK_IP" \
+		--port "$REDIS_PORT" --bind "$KERNEL_IP" "$@"
+}
+
+# rcheck_exec CHECK ARGS...: the same in place of this shell, unbounded,
+# for a coproc that the caller kills -9 (its pid is python's).
+rcheck_exec() {
+	exec python3 "$REDIS_CHECK" --host "$STACK_IP" --port "$REDIS_PORT" \
+		--bind "$KERNEL_IP" "$@"
+}
+
+# rbench OUT ARGS...: redis-benchmark with --csv into OUT; fails if the
+# benchmark failed (any error reply or broken connection makes it exit 1)
+# or did not finish in time.
+rbench() {
+	local out=$1 rc=0
+	shift
+	timeout 500 redis-benchmark -h "$STACK_IP" -p "$REDIS_PORT" --csv "$@" \
+		> "$out" 2> "$out.err" || rc=$?
+	[[ $rc -eq 0 ]] || fn_log "redis-benchmark $* exited $rc: $(tail -n 5 "$out.err")"
+	return "$rc"
+}
+
+# check_csv OUT NTESTS: the --csv output of redis-benchmark has exactly
+# NTESTS result rows, each with a positive rps and sane latencies.
+check_csv() {
+	python3 - "$1" "$2" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+want = int(sys.argv[2])
+head = ["test", "rps", "avg_latency_ms", "min_latency_ms", "p50_latency_ms",
+        "p95_latency_ms", "p99_latency_ms", "max_latency_ms"]
+if not rows or rows[0] != head:
+    sys.exit("no CSV header: %r" % rows[:1])
+res = rows[1:]
+for r in res:
+    print("# %-36s %12s rps  p50 %s ms  p99 %s ms" % (r[0], r[1], r[4], r[6]),
+          file=sys.stderr)
+if len(res) != want:
+    sys.exit("%d result rows, want %d" % (len(res), want))
+for r in res:
+    v = [float(x) for x in r[1:]]
+    if v[0] <= 0 or min(v[1:]) < 0 or not v[3] <= v[5] <= v[6]:
+        sys.exit("bad row %r" % r)
+PY
+}
+
+# info_field SECTION FIELD: one field of INFO.
+info_field() {
+	rcli INFO "$1" | tr -d '\r' | awk -F: -v f="$2" '$1 == f { print $2 }'
+}
+
+# The pid of the redis-server: the app of pipeline P (fragnet), or the
+# kernel backend's.
+redis_pid() {
+	if [[ $FN_REDIS_BACKEND == fragnet ]]; then
+		status_field app "${1:-0}" 3
+	else
+		echo "$KPID"
+	fi
+}
+
+# Kernel TCP connections from the wire to the server.
+established() {
+	ss -Htn state established "dst $STACK_IP:$REDIS_PORT" 2>/dev/null | wc -l
+}

@@ -1,0 +1,339 @@
+#!/bin/bash
+# The stock Debian redis-server on fragnet: its sockets carried by
+# libfragnet-preload.so to its own fragnet-stack, behind a driver and the
+# tap NIC; the Debian redis-cli and redis-benchmark (and redis_check.py,
+# plain RESP on the stdlib socket module) on the kernel's side of the tap.
+#
+#   root namespace (kernel stack)         fragnet topology fnt-redis-CASE-PID
+#
+#   redis-cli, redis-benchmark,           nic (net_tap, 1 queue; 2 for "cli")
+#   redis_check.py                        +- queue i - driver/i ══ stack/i ══sockchan══ app/i
+#   [fnrPID] 10.240.N.1/24 ═══ tap ═══════+     10.240.N.2/24        redis-server :6379
+#                                                               (fragnet-app, LD_PRELOAD)
+#
+# One case per run (test_redis.sh CASE), each with its own topology:
+#   cli          2 pipelines, the shape of config/kvs.conf: PING from 20
+#                connections reaches both apps; the apps run as the app user
+#                with the preload and hold no kernel socket on the port;
+#                SET/GET through redis-cli; a 1 MiB value round trip (sha256)
+#   bench        the full default redis-benchmark set (-n 100000 -c 50),
+#                then again pipelined (-P 32): no error, a result with a
+#                positive rate for each of the 20 tests, and the counters
+#                that the set makes checkable agree (INCR count, list
+#                length, DBSIZE)
+#   clients      1,000 concurrent clients (redis-benchmark -c 1000)
+#   multi-pubsub MULTI/EXEC, DISCARD, WATCH; pub/sub, 100 subscribers
+#   bgsave       BGSAVE under a write load: the RDB, loaded by a second
+#                redis-server on the kernel's stack, has the same DBSIZE
+#   client-kill  clients killed -9 mid-request, mid-reply and mid-benchmark
+#                leave the server healthy, with no client left behind
+#   app-kill     kill -9 of redis-server holding 200 connections: the
+#                supervisor restarts it, the stack aborts every socket of
+#                the dead app, and its TCP slots are back (max_tcp 256 is
+#                too few for 2 x 200 if they leaked)
+#   stack-kill   kill -9 of the stack: redis-server lives on with its
+#                data, and once the stack is back new clients are served
+#
+# FN_REDIS_BACKEND=kernel runs the same checks against redis-server in a
+# network namespace on the kernel's TCP (redis_lib.sh); app-kill and
+# stack-kill then skip.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nic_lib.sh"
+. "$(dirname "$0")/redis_lib.sh"
+
+CASE=${1:?usage: test_redis.sh CASE}
+N=100000	# requests per redis-benchmark test, as the issue asks
+
+# ---- cli ----------------------------------------------------------------
+
+case_cli() {
+	local runids p pid out
+	redis_up 2
+	# Each connection lands on the queue the tap's flow hash picks: 20
+	# connections miss one of two apps with probability 2^-19.
+	runids=$(for _ in $(seq 20); do
+		rcli INFO server | tr -d '\r' | awk -F: '$1 == "run_id" { print $2 }'
+	done | sort -u | wc -l)
+	if [[ $FN_REDIS_BACKEND == fragnet ]]; then
+		[[ $runids -eq 2 ]] || redis_fail "20 connections reached $runids app(s), want 2"
+		for p in 0 1; do
+			pid=$(redis_pid "$p")
+			[[ $(stat -c %U "/proc/$pid") == "$APP_USER" ]] ||
+				redis_fail "app/$p runs as $(stat -c %U "/proc/$pid"), not $APP_USER"
+			grep -q 'libfragnet-preload\.so' "/proc/$pid/maps" ||
+				redis_fail "app/$p has no libfragnet-preload.so mapped"
+			[[ -z $(ss -Htlnp "sport = :$REDIS_PORT" | grep "pid=$pid,") ]] ||
+				redis_fail "app/$p listens on a kernel socket"
+		done
+	fi
+	[[ $(rcli PING) == PONG ]] || redis_fail "PING"
+	[[ $(rcli ECHO "hello fragnet") == "hello fragnet" ]] || redis_fail "ECHO"
+	# One connection (redis-cli reads commands from a pipe), so that the
+	# GET reaches the app that took the SET.
+	out=$(printf 'SET fn:k "v a l"\nGET fn:k\nDEL fn:k\nGET fn:k\n' | rcli)
+	[[ $out == $'OK\nv a l\n1' ]] || redis_fail "SET/GET/DEL: got '$out'"
+	rcheck bigvalue $((1 << 20)) || redis_fail "1 MiB round trip"
+	rcheck bigvalue 7 || redis_fail "small value round trip"
+}
+
+# ---- bench ----------------------------------------------------------------
+
+# The keys of the default set (no -r): key:__rand_int__ (SET, MSET),
+# counter:__rand_int__ (INCR), mylist (LPUSH, RPUSH, LPOP, RPOP, and LPUSH
+# again for LRANGE: N left), myhash (HSET); myset and myzset are emptied
+# by SPOP and ZPOPMIN.  Every INCR counts once: after R runs the counter
+# is R x N, the list R x N long, and DBSIZE 4.
+bench_counters() {	# bench_counters RUNS
+	local want=$(($1 * N)) got
+	got=$(rcli GET counter:__rand_int__)
+	[[ $got == "$want" ]] || redis_fail "INCR counter $got, want $want"
+	got=$(rcli LLEN mylist)
+	[[ $got == "$want" ]] || redis_fail "LLEN mylist $got, want $want"
+	got=$(rcli DBSIZE)
+	[[ $got == 4 ]] || redis_fail "DBSIZE $got, want 4"
+	[[ $(rcli SCARD myset) == 0 && $(rcli ZCARD myzset) == 0 ]] ||
+		redis_fail "SPOP or ZPOPMIN left elements"
+	[[ $(rcli HLEN myhash) == 1 ]] || redis_fail "HLEN myhash"
+}
+
+case_bench() {
+	redis_up 1
+	rbench "$T/plain.csv" -n "$N" -c 50 || redis_fail "redis-benchmark -n $N -c 50"
+	check_csv "$T/plain.csv" 20 || redis_fail "redis-benchmark -c 50: bad results"
+	bench_counters 1
+	rbench "$T/piped.csv" -n "$N" -c 50 -P 32 ||
+		redis_fail "redis-benchmark -n $N -c 50 -P 32"
+	check_csv "$T/piped.csv" 20 || redis_fail "redis-benchmark -P 32: bad results"
+	bench_counters 2
+	[[ $(info_field stats rejected_connections) == 0 ]] ||
+		redis_fail "the server rejected connections"
+}
+
+# ---- clients ----------------------------------------------------------------
+
+case_clients() {
+	local got
+	redis_up 1
+	# 1,000 sockets in the client, and the server's --maxclients 4000.
+	ulimit -n 4096
+	rbench "$T/c1000.csv" -n "$N" -c 1000 -t set,get,incr ||
+		redis_fail "redis-benchmark -c 1000"
+	check_csv "$T/c1000.csv" 3 || redis_fail "redis-benchmark -c 1000: bad results"
+	got=$(rcli GET counter:__rand_int__)
+	[[ $got == "$N" ]] || redis_fail "INCR counter $got, want $N"
+	[[ $(info_field stats rejected_connections) == 0 ]] ||
+		redis_fail "the server rejected connections"
+	got=$(info_field stats total_connections_received)
+	((got >= 1000)) || redis_fail "only $got connections received"
+	wait_for 10 one_client ||
+		redis_fail "$(info_field clients connected_clients) clients still connected"
+}
+
+# ---- multi-pubsub ---------------------------------------------------------
+
+case_multi_pubsub() {
+	redis_up 1
+	rcheck multi || redis_fail "MULTI/EXEC"
+	rcheck pubsub 100 200 || redis_fail "pub/sub with 100 subscribers"
+	[[ $(info_field stats pubsub_channels) == 0 ]] ||
+		redis_fail "channels left after every subscriber left"
+}
+
+# ---- bgsave -----------------------------------------------------------------
+
+# KEYS keys key:000000000000 .. (the names redis-benchmark -r KEYS
+# uses), through redis-cli --pipe (mass insertion).
+fill_keys() {	# fill_keys KEYS
+	python3 - "$1" <<'PY' | timeout 60 redis-cli -h "$STACK_IP" -p "$REDIS_PORT" --pipe
+import sys
+out = sys.stdout.buffer
+for i in range(int(sys.argv[1])):
+    k = b"key:%012d" % i
+    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$8\r\nv%07d\r\n" % (len(k), k, i))
+PY
+}
+
+case_bgsave() {
+	local keys=50000 load sentinel got dir="$T/rdbcheck" kport=16379 kpid
+	redis_up 1
+	fill_keys "$keys" >&2 || redis_fail "mass insertion"
+	sentinel=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	rcli SET fn:sentinel "$sentinel" >/dev/null
+	[[ $(rcli DBSIZE) == $((keys + 1)) ]] || redis_fail "DBSIZE after the fill"
+	# Overwrites and reads of existing keys only: DBSIZE stays put while
+	# the child writes the snapshot.
+	timeout 300 redis-benchmark -h "$STACK_IP" -p "$REDIS_PORT" -q \
+		-t set,get -r "$keys" -n 100000000 -c 20 -d 64 \
+		> "$T/load.out" 2>&1 &
+	load=$!
+	LOAD_PIDS+=("$load")
+	sleep 1
+	kill -0 "$load" 2>/dev/null || redis_fail "the load died: $(tail -n 3 "$T/load.out")"
+	[[ $(rcli BGSAVE) == "Background saving started" ]] || redis_fail "BGSAVE"
+	saved() { [[ $(info_field persistence rdb_bgsave_in_progress) == 0 ]]; }
+	wait_for 60 saved || redis_fail "BGSAVE did not finish"
+	[[ $(info_field persistence rdb_last_bgsave_status) == ok ]] ||
+		redis_fail "BGSAVE failed: $(info_field persistence rdb_last_bgsave_status)"
+	sleep 1
+	# The fork's child closed its copies of the sockets: the load, on the
+	# parent's sockets, must still be running without an error.
+	kill -0 "$load" 2>/dev/null ||
+		redis_fail "the load failed during BGSAVE: $(tail -n 3 "$T/load.out")"
+	kill -TERM "$load"
+	wait "$load" 2>/dev/null || true
+	LOAD_PIDS=()
+	[[ $(rcli DBSIZE) == $((keys + 1)) ]] || redis_fail "DBSIZE after the save"
+	# The RDB into a second redis-server on the kernel's loopback.
+	install -d -o "$APP_USER" -m 0700 "$dir"
+	install -o "$APP_USER" -m 0600 "$T/data0/dump.rdb" "$dir/dump.rdb"
+	setpriv --reuid="$APP_USER" --regid="$APP_USER" --init-groups \
+		"$REDIS" --port "$kport" --bind 127.0.0.1 --save "" --appendonly no \
+		--dir "$dir" --dbfilename dump.rdb --logfile "$dir/log" &
+	kpid=$!
+	kping() { [[ $(timeout 5 redis-cli -p "$kport" PING 2>/dev/null) == PONG ]]; }
+	wait_for 30 kping || redis_fail "the kernel redis-server did not load the RDB"
+	got=$(timeout 10 redis-cli -p "$kport" DBSIZE)
+	[[ $got == $((keys + 1)) ]] || redis_fail "the RDB holds $got keys, want $((keys + 1))"
+	got=$(timeout 10 redis-cli -p "$kport" GET fn:sentinel)
+	[[ $got == "$sentinel" ]] || redis_fail "fn:sentinel in the RDB: '$got'"
+	kill -TERM "$kpid"
+	wait "$kpid" 2>/dev/null || true
+	fn_log "bgsave: $((keys + 1)) keys saved under load and loaded back"
+}
+
+# ---- client-kill ------------------------------------------------------------
+
+one_client() { [[ $(info_field clients connected_clients) == 1 ]]; }
+
+# kill_partial WHAT: redis_check.py partial WHAT, stuck, killed -9.
+kill_partial() {
+	local pid
+	coproc PART { rcheck_exec partial "$1"; }
+	pid=$PART_PID
+	LOAD_PIDS+=("$pid")
+	read -r -t 30 -u "${PART[0]}" line || redis_fail "partial $1: not ready"
+	[[ $line == ready ]] || redis_fail "partial $1: '$line'"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	wait_for 15 one_client ||
+		redis_fail "after a client died mid-$1: $(info_field clients connected_clients) clients"
+	[[ $(rcli PING) == PONG ]] || redis_fail "PING after a client died mid-$1"
+}
+
+case_client_kill() {
+	local pid
+	redis_up 1
+	kill_partial request
+	[[ $(rcli EXISTS fn:partial) == 0 ]] || redis_fail "a half-sent SET took effect"
+	kill_partial reply
+	# Unbounded, but killed -9 (itself, not a timeout wrapper) below.
+	redis-benchmark -h "$STACK_IP" -p "$REDIS_PORT" -q \
+		-t set,get,lrange_100 -n 100000000 -c 50 > /dev/null 2>&1 &
+	pid=$!
+	LOAD_PIDS+=("$pid")
+	sleep 2
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	wait_for 15 one_client ||
+		redis_fail "after redis-benchmark died: $(info_field clients connected_clients) clients"
+	rbench "$T/after.csv" -n 20000 -c 50 -t set,get ||
+		redis_fail "redis-benchmark after the killed clients"
+	check_csv "$T/after.csv" 2 || redis_fail "bad results after the killed clients"
+	rcheck bigvalue $((1 << 20)) || redis_fail "1 MiB round trip after the kills"
+}
+
+# ---- app-kill ---------------------------------------------------------------
+
+case_app_kill() {
+	local app hold line got
+	redis_need_fragnet "kill -9 of the app"
+	redis_up 1 max_tcp=256
+	rcli SET fn:before 1 >/dev/null
+	coproc HOLD { rcheck_exec hold 200; }
+	hold=$HOLD_PID
+	LOAD_PIDS+=("$hold")
+	read -r -t 60 -u "${HOLD[0]}" line || redis_fail "hold 200: not ready"
+	[[ $line == ready ]] || redis_fail "hold 200: '$line'"
+	(($(established) >= 200)) || redis_fail "only $(established) connections established"
+	app=$(redis_pid 0)
+	kill -KILL "$app"
+	restarted() {
+		local p
+		p=$(redis_pid 0)
+		[[ $p =~ ^[0-9]+$ && $p != "$app" ]]
+	}
+	wait_for 20 restarted || redis_fail "app/0 was not restarted"
+	wait_for 20 all_in_state running || redis_fail "not all running after the restart"
+	# The stack reset the channel and aborted every socket of the dead
+	# app: 200 connections and the listener.  The kernel saw them reset.
+	none_left() { (($(established) == 0)); }
+	wait_for 15 none_left ||
+		redis_fail "$(established) kernel connections still established"
+	freed() {
+		[[ $(counter stack/0 sock.resets) -ge 1 &&
+		   $(counter stack/0 sock.aborted) -ge 201 ]]
+	}
+	wait_for 10 freed ||
+		redis_fail "stack/0 did not free the dead app's sockets (resets $(counter stack/0 sock.resets), aborted $(counter stack/0 sock.aborted))"
+	fn_log "stack/0 after the kill: sock.resets $(counter stack/0 sock.resets)," \
+		"sock.aborted $(counter stack/0 sock.aborted)"
+	kill -KILL "$hold"
+	wait "$hold" 2>/dev/null || true
+	LOAD_PIDS=()
+	wait_for 30 redis_pings || redis_fail "the restarted app does not answer"
+	got=$(rcli DBSIZE)
+	[[ $got == 0 ]] || redis_fail "the restarted app (no persistence) has $got keys"
+	# 200 more connections at once: with the dead app's 200 still held,
+	# max_tcp 256 would refuse them.
+	rbench "$T/after.csv" -n 20000 -c 200 -t set,get ||
+		redis_fail "200 clients after the restart"
+	check_csv "$T/after.csv" 2 || redis_fail "bad results after the restart"
+	[[ $(counter stack/0 sock.tcp_refused) == 0 ]] ||
+		redis_fail "stack/0 refused $(counter stack/0 sock.tcp_refused) connections"
+}
+
+# ---- stack-kill -------------------------------------------------------------
+
+case_stack_kill() {
+	local keys=10000 app stack got
+	redis_need_fragnet "kill -9 of the stack"
+	redis_up 1
+	fill_keys "$keys" >&2 || redis_fail "mass insertion"
+	[[ $(rcli DBSIZE) == "$keys" ]] || redis_fail "DBSIZE after the fill"
+	app=$(redis_pid 0)
+	stack=$(status_field stack 0 3)
+	kill -KILL "$stack"
+	stack_back() {
+		local p
+		p=$(status_field stack 0 3)
+		[[ $p =~ ^[0-9]+$ && $p != "$stack" ]]
+	}
+	wait_for 20 stack_back || redis_fail "stack/0 was not restarted"
+	wait_for 20 all_in_state running || redis_fail "not all running after the restart"
+	wait_for 30 redis_pings || redis_fail "no new client served after the stack restart"
+	[[ $(redis_pid 0) == "$app" ]] ||
+		redis_fail "redis-server was restarted too (pid $app -> $(redis_pid 0))"
+	got=$(rcli DBSIZE)
+	[[ $got == "$keys" ]] || redis_fail "DBSIZE $got after the stack restart, want $keys"
+	[[ $(rcli GET key:000000004242) == v0004242 ]] || redis_fail "a key's value changed"
+	rbench "$T/after.csv" -n 20000 -c 50 -t set,get ||
+		redis_fail "redis-benchmark after the stack restart"
+	check_csv "$T/after.csv" 2 || redis_fail "bad results after the stack restart"
+}
+
+# ---- main ---------------------------------------------------------------------
+
+case "$CASE" in
+cli | bench | clients | multi-pubsub | bgsave | client-kill | app-kill | stack-kill) ;;
+*) echo "unknown case '$CASE'" >&2; exit 2 ;;
+esac
+redis_init "$CASE"
+"case_${CASE//-/_}"
+if [[ $FN_REDIS_BACKEND == fragnet ]]; then
+	sup=$(cat "$RUN_DIR/supervisor.pid")
+	fn down "$NAME" >&2 || fn_fail "down failed"
+	wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
+	assert_all_gone "$sup"
+fi
+echo "ok: redis $CASE ($FN_REDIS_BACKEND)"
