@@ -933,6 +933,43 @@ PL_EXPORT int close(int fd)
 	return r;
 }
 
+/* Close [lo, hi] with the kernel, but not the channel's fds. */
+static int close_span(unsigned lo, unsigned hi)
+{
+	for (unsigned fd = lo; fd <= hi; fd++) {
+		if (pl_private_fd((int)fd)) {
+			if (fd > lo && real_close_range(lo, fd - 1, 0) < 0)
+				return -1;
+			lo = fd + 1;
+		}
+		if (fd == hi || fd >= PL_MAX_FD)
+			break;
+	}
+	return lo <= hi ? real_close_range(lo, hi, 0) : 0;
+}
+
+/* closefrom(3) and daemons' close-everything loops come here: the table
+ * must forget what the kernel closes, and the channel must stay. */
+PL_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	int r;
+
+	if (!pl_active() || flags || first > last)
+		return real_close_range(first, last, flags);
+	pl_lock();
+	r = close_span(first, last);
+	for (unsigned fd = first; r == 0 && fd <= last && fd < PL_MAX_FD; fd++)
+		if (pl_tab_kind((int)fd) != PL_NONE)
+			fd_release((int)fd);
+	pl_unlock();
+	return r;
+}
+
+PL_EXPORT void closefrom(int low)
+{
+	close_range(low < 0 ? 0 : (unsigned)low, ~0u, 0);
+}
+
 PL_EXPORT int dup(int fd)
 {
 	if (!pl_ours(fd))

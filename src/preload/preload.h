@@ -160,6 +160,7 @@ int real_listen(int, int);
 int real_accept4(int, struct sockaddr *, socklen_t *, int);
 int real_connect(int, const struct sockaddr *, socklen_t);
 int real_close(int);
+int real_close_range(unsigned, unsigned, int);
 ssize_t real_read(int, void *, size_t);
 ssize_t real_write(int, const void *, size_t);
 ssize_t real_readv(int, const struct iovec *, int);

@@ -110,3 +110,5 @@ REAL(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
 		    const struct timespec *t, const sigset_t *m),
      (n, r, w, e, t, m), NOSYS)
 REAL(int, eventfd, (unsigned v, int f), (v, f), syscall(SYS_eventfd2, v, f))
+REAL(int, close_range, (unsigned f, unsigned l, int fl), (f, l, fl),
+     syscall(SYS_close_range, f, l, fl))
