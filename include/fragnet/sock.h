@@ -134,4 +134,15 @@ void fn_sock_disarm(struct fn_sock_chan *c);
 int fn_sock_wait(struct fn_sock_chan *c, int s, unsigned events,
 		 int timeout_ms);
 
+/*
+ * Additions for libfragnet-preload.so (appended; nothing above changed).
+ * fn_sock_nread: the bytes a recv would return now without waiting (a
+ * stream socket's queued bytes; a datagram socket's next datagram size, 0
+ * if none): FIONREAD, and MSG_TRUNC for recvmsg.  fn_sock_rd_closed: 1
+ * once nothing more will arrive after the queue (FIN, SHUT_RD, error):
+ * EPOLLRDHUP.  Neither processes events; both -EBADF for an unknown s.
+ */
+ssize_t fn_sock_nread(struct fn_sock_chan *c, int s);
+int fn_sock_rd_closed(struct fn_sock_chan *c, int s);
+
 #endif /* FRAGNET_SOCK_H */

@@ -941,3 +941,38 @@ int fn_sock_wait(struct fn_sock_chan *c, int s, unsigned events,
 			return r;
 	}
 }
+
+/* ---- additions for libfragnet-preload.so --------------------------------- */
+
+/*
+ * What FIONREAD answers: the bytes a recv on s would return now without
+ * waiting.  A stream socket: every queued DATA byte not yet read; a
+ * datagram socket: the size of the next datagram (0 if none; recvmsg uses
+ * it for MSG_TRUNC).  Does not process events.
+ */
+ssize_t fn_sock_nread(struct fn_sock_chan *c, int s)
+{
+	struct fn_sock_ent *e = ent_get(c, s);
+	size_t n = 0;
+
+	if (!e)
+		return -EBADF;
+	if (e->dq_head == NIL)
+		return 0;
+	if (e->type == SOCK_DGRAM)
+		return c->held[e->dq_head].m.len;
+	for (int32_t i = e->dq_head; i != NIL; i = c->held[i].next)
+		n += c->held[i].m.len;
+	return (ssize_t)(n - e->dq_off);
+}
+
+/* 1 once s will read nothing after its queue (peer FIN, SHUT_RD, error,
+ * reset), else 0; -EBADF if unknown.  For EPOLLRDHUP / POLLRDHUP. */
+int fn_sock_rd_closed(struct fn_sock_chan *c, int s)
+{
+	struct fn_sock_ent *e = ent_get(c, s);
+
+	if (!e)
+		return -EBADF;
+	return (e->flags & F_RD_EOF) ? 1 : 0;
+}

@@ -20,7 +20,8 @@
  *      close-on-exec; then each copy is dup2()ed to its FN_FD_* number
  *      (dup2 clears close-on-exec on the target only);
  *   7. for an app with a user: setgroups, setgid, setuid;
- *   8. execve with exactly the environment names.h lists.
+ *   8. execve with exactly the environment names.h lists (plus, for an
+ *      app with `preload = yes`, LD_PRELOAD: see preload_path()).
  *
  * The parent is single-threaded (the supervisor), so the child may call
  * anything; it still does no allocation and no NSS look-up.
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -260,6 +262,54 @@ static int build_env_user(const struct sup_user *u, struct spawn_env *e)
 	return err;
 }
 
+/*
+ * libfragnet-preload.so for apps with `preload = yes`: the build tree's
+ * (FN_PRELOAD_BUILD_PATH) when this fragnet is the build tree's own
+ * binary, else the installed one (FN_PRELOAD_INSTALL_PATH, under
+ * <libdir>/fragnet).  Both are absolute paths fixed at build time.
+ */
+static const char *preload_path(void)
+{
+	static const char root[] = FN_BUILD_ROOT "/";
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		if (strncmp(exe, root, sizeof(root) - 1) == 0)
+			return FN_PRELOAD_BUILD_PATH;
+	}
+	return FN_PRELOAD_INSTALL_PATH;
+}
+
+/* May user u (NULL: root) read path, with search rights on every
+ * directory above it?  ld.so skips an unreadable LD_PRELOAD with only a
+ * warning, and the app would run on the kernel stack: refuse instead. */
+static bool preload_readable(const char *path, const struct sup_user *u)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+	char *slash;
+
+	if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return false;
+	if (!u || u->uid == 0)
+		return true;
+	if (!(sb.st_mode & S_IROTH) && !(sb.st_uid == u->uid &&
+					 (sb.st_mode & S_IRUSR)))
+		return false;
+	snprintf(dir, sizeof(dir), "%s", path);
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		if (stat(dir, &sb) < 0)
+			return false;
+		if (!(sb.st_mode & S_IXOTH) && !(sb.st_uid == u->uid &&
+						 (sb.st_mode & S_IXUSR)))
+			return false;
+	}
+	return true;
+}
+
 /* Exactly the names.h list (apps get neither CONFIG nor RUN_DIR: they must
  * not learn where the control sockets are), plus PATH, plus the identity
  * variables for an app run as a user. */
@@ -290,6 +340,8 @@ static int build_env(const struct sup *s, const struct comp *c,
 		err |= env_add(e, a->fds[i].env, "%d", a->fds[i].dst);
 	if (app && s->user.set)
 		err |= build_env_user(&s->user, e);
+	if (app && s->cfg->app.preload)
+		err |= env_add(e, "LD_PRELOAD", "%s", preload_path());
 	return err ? -E2BIG : 0;
 }
 
@@ -384,6 +436,15 @@ int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen)
 	}
 	if (c->role == FN_ROLE_APP && s->user.set)
 		a.user = &s->user;
+	if (c->role == FN_ROLE_APP && s->cfg->app.preload &&
+	    !preload_readable(preload_path(), a.user)) {
+		snprintf(err, errlen, "cannot start %s: the preload library %s "
+			 "is missing or not readable by %s (build it, or set "
+			 "[app] preload = no)", c->label, preload_path(),
+			 a.user ? a.user->name : "root");
+		ret = -EACCES;
+		goto out;
+	}
 	a.parent = getpid();
 	ret = spawn_fork(&a, c, &pid, err, errlen);
 	if (ret == 0)

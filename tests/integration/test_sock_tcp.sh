@@ -76,6 +76,7 @@ gateway = $KERNEL_IP
 [app]
 exec = $APP
 args = $PORT
+preload = no
 EOF
 
 fail_stats() {

@@ -1,0 +1,278 @@
+/*
+ * table.c - the bookkeeping of libfragnet-preload.so, free of I/O so that
+ * tests/unit/test_preload_table.c can drive it alone.
+ *
+ * The fd table maps a kernel fd number (below PL_MAX_FD) to what the
+ * library knows about it: nothing (PL_NONE: the fd is libc's), a stack
+ * socket (PL_SOCK; the kernel fd is a placeholder eventfd that reserves
+ * the number), or an epoll instance that holds stack sockets (PL_EP).
+ * The kinds are atomics, read without the lock by the fast path; the
+ * pointers and everything else are guarded by pl_lock (init.c).
+ *
+ * epoll: an instance's stack sockets are entries here; its kernel fds stay
+ * in the real epoll set.  pl_ep_collect() reports the ready entries as
+ * epoll would: level-triggered by default; EPOLLET reports a bit when it
+ * rises, or again after the app consumed from the socket (s->edge moved),
+ * which may report more often than the kernel but never misses an edge;
+ * EPOLLONESHOT disables the entry after one report until EPOLL_CTL_MOD.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "preload.h"
+
+static _Atomic uint8_t kinds[PL_MAX_FD];
+static void *ptrs[PL_MAX_FD];
+static struct pl_ep *all_eps;
+
+enum pl_kind pl_tab_kind(int fd)
+{
+	if (fd < 0 || fd >= PL_MAX_FD)
+		return PL_NONE;
+	return (enum pl_kind)atomic_load_explicit(&kinds[fd],
+						  memory_order_acquire);
+}
+
+void *pl_tab_ptr(int fd)
+{
+	return pl_tab_kind(fd) == PL_NONE ? NULL : ptrs[fd];
+}
+
+/* -EMFILE: the number is beyond the table (the caller closes the fd). */
+int pl_tab_set(int fd, enum pl_kind kind, void *p)
+{
+	if (fd < 0 || fd >= PL_MAX_FD)
+		return -EMFILE;
+	ptrs[fd] = p;
+	atomic_store_explicit(&kinds[fd], (uint8_t)kind, memory_order_release);
+	return 0;
+}
+
+void *pl_tab_clear(int fd)
+{
+	void *p = pl_tab_ptr(fd);
+
+	if (p) {
+		atomic_store_explicit(&kinds[fd], PL_NONE, memory_order_release);
+		ptrs[fd] = NULL;
+	}
+	return p;
+}
+
+/* ---- sockets ------------------------------------------------------------- */
+
+struct pl_sock *pl_sock_new(int h, int type)
+{
+	struct pl_sock *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->h = h;
+	s->refs = 1;
+	s->nfds = 1;
+	s->type = type;
+	return s;
+}
+
+bool pl_sock_put(struct pl_sock *s)
+{
+	return --s->refs == 0;
+}
+
+void pl_sock_free(struct pl_sock *s)
+{
+	free(s);
+}
+
+/* ---- epoll --------------------------------------------------------------- */
+
+struct pl_ep *pl_ep_new(void)
+{
+	struct pl_ep *ep = calloc(1, sizeof(*ep));
+
+	if (!ep)
+		return NULL;
+	ep->refs = 1;
+	ep->next = all_eps;
+	all_eps = ep;
+	return ep;
+}
+
+/* Drop a reference: true when it was the last.  The caller then drops
+ * the entries' socket references and calls pl_ep_free. */
+bool pl_ep_put(struct pl_ep *ep)
+{
+	return --ep->refs == 0;
+}
+
+void pl_ep_free(struct pl_ep *ep)
+{
+	struct pl_ep **pp;
+
+	for (pp = &all_eps; *pp; pp = &(*pp)->next) {
+		if (*pp == ep) {
+			*pp = ep->next;
+			break;
+		}
+	}
+	free(ep->ent);
+	free(ep);
+}
+
+static struct pl_epent *ep_find(struct pl_ep *ep, int fd, struct pl_sock *s)
+{
+	for (unsigned i = 0; i < ep->n; i++)
+		if (ep->ent[i].fd == fd && ep->ent[i].s == s)
+			return &ep->ent[i];
+	return NULL;
+}
+
+static void ent_set(struct pl_epent *e, const struct epoll_event *ev)
+{
+	e->events = ev->events;
+	e->data = ev->data;
+	e->last = 0;
+	e->edge = e->s->edge;
+	e->disabled = false;
+}
+
+static int ep_add(struct pl_ep *ep, int fd, struct pl_sock *s,
+		  const struct epoll_event *ev)
+{
+	struct pl_epent *e;
+
+	if (ep_find(ep, fd, s))
+		return -EEXIST;
+	if (ep->n == ep->cap) {
+		unsigned cap = ep->cap ? ep->cap * 2 : 8;
+		struct pl_epent *t = realloc(ep->ent, cap * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		ep->ent = t;
+		ep->cap = cap;
+	}
+	e = &ep->ent[ep->n++];
+	memset(e, 0, sizeof(*e));
+	e->fd = fd;
+	e->s = s;
+	s->refs++;		/* the registration keeps it, as epoll does */
+	ent_set(e, ev);
+	return 0;
+}
+
+/* Remove entry i; the caller drops the socket's reference. */
+static struct pl_sock *ep_del(struct pl_ep *ep, unsigned i)
+{
+	struct pl_sock *s = ep->ent[i].s;
+
+	ep->ent[i] = ep->ent[--ep->n];
+	return s;
+}
+
+/*
+ * EPOLL_CTL_ADD / MOD / DEL of stack socket s under fd.  0 or -errno as
+ * epoll_ctl(2).  DEL drops the entry's reference: it returns 1 if that was
+ * the last one, and the caller frees the socket.
+ */
+int pl_ep_ctl(struct pl_ep *ep, int op, int fd, struct pl_sock *s,
+	      const struct epoll_event *ev)
+{
+	struct pl_epent *e = ep_find(ep, fd, s);
+
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (!ev)
+			return -EFAULT;
+		return ep_add(ep, fd, s, ev);
+	case EPOLL_CTL_MOD:
+		if (!ev)
+			return -EFAULT;
+		if (!e)
+			return -ENOENT;
+		ent_set(e, ev);
+		return 0;
+	case EPOLL_CTL_DEL:
+		if (!e)
+			return -ENOENT;
+		return pl_sock_put(ep_del(ep, (unsigned)(e - ep->ent))) ? 1 : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* s is being closed for good: out of every epoll instance, as the kernel
+ * removes a file from every set when its last fd is closed.  The caller
+ * holds the last reference other than the entries'. */
+void pl_ep_drop_sock(struct pl_sock *s)
+{
+	for (struct pl_ep *ep = all_eps; ep; ep = ep->next) {
+		for (unsigned i = 0; i < ep->n;) {
+			if (ep->ent[i].s == s) {
+				ep_del(ep, i);
+				s->refs--;
+			} else {
+				i++;
+			}
+		}
+	}
+}
+
+/* The bits of entry e to report now (0: none), updating its ET state. */
+static uint32_t ent_report(struct pl_epent *e, uint32_t ready)
+{
+	uint32_t want = (e->events & ~(EPOLLET | EPOLLONESHOT |
+				       EPOLLEXCLUSIVE | EPOLLWAKEUP)) |
+			EPOLLERR | EPOLLHUP;
+	uint32_t bits = ready & want;
+
+	if (e->disabled || !bits)
+		return e->last = 0;
+	if (e->events & EPOLLET) {
+		uint32_t fresh = bits & ~e->last;
+
+		e->last = bits;
+		if (!fresh && e->edge == e->s->edge)
+			return 0;
+		e->edge = e->s->edge;
+	}
+	if (e->events & EPOLLONESHOT)
+		e->disabled = true;
+	return bits;
+}
+
+/*
+ * Up to max ready entries of ep into out, starting after the last entry
+ * reported (round robin, so that a busy socket cannot starve the others).
+ * ready(s, ctx) gives a socket's readiness as epoll bits.
+ */
+int pl_ep_collect(struct pl_ep *ep, pl_ready_fn *ready, void *ctx,
+		  struct epoll_event *out, int max)
+{
+	unsigned n = ep->n, start = n ? ep->rr % n : 0;
+	int got = 0;
+
+	for (unsigned k = 0; k < n && got < max; k++) {
+		unsigned i = (start + k) % n;
+		struct pl_epent *e = &ep->ent[i];
+		uint32_t bits = ent_report(e, e->disabled ? 0 :
+					   ready(e->s, ctx));
+
+		if (!bits)
+			continue;
+		out[got].events = bits;
+		out[got].data = e->data;
+		got++;
+		ep->rr = i + 1;
+	}
+	return got;
+}
+
+void pl_ep_reset_all(void)
+{
+	while (all_eps)
+		pl_ep_free(all_eps);
+	memset(kinds, 0, sizeof(kinds));
+	memset(ptrs, 0, sizeof(ptrs));
+}

@@ -1,0 +1,130 @@
+#!/bin/bash
+# libfragnet-preload.so: unmodified programs on their pipeline's stack.
+# preload-check (preload_check.c, an ordinary C program that links nothing
+# of fragnet) runs as the app, as an unprivileged user, under the preload
+# library that the supervisor sets; it checks the socket calls against the
+# kernel-side peers of preload_peer.py, then execs the Debian
+# redis-server in the same process, which redis-cli then talks to.
+#
+#   root namespace (kernel stack)            fragnet topology fnt-preload-PID
+#
+#   [fnt-pl<pid>] 10.239.N.1/24 ══ tap ══ nic ─ queue 0 ─ driver/0 ══ stack/0
+#   preload_peer.py:                                     10.239.N.2 ══ app/0:
+#     TCP echo :7101, UDP echo :7102,                        preload-check,
+#     client -> 10.239.N.2:7201                              then redis-server
+#   redis-cli -> 10.239.N.2:6379                             (user redis/nobody)
+#
+#   1. every check of preload-check passes (results file: "ok NAME" lines,
+#      then "DONE fails=0"); it waits for the peer's echo server first
+#   2. redis-server (bind * -::*: its IPv6 socket gets EAFNOSUPPORT and it
+#      goes on with IPv4) answers PING, SET and GET from the kernel side,
+#      runs as the unprivileged user, with the library mapped
+#   3. no socket-channel violations at the stack; fragnet down leaves
+#      nothing behind (nic_lib.sh)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nic_lib.sh"
+
+: "${FN_STACK:?}" "${FN_PRELOAD_CHECK:?}"
+PEER="$(dirname "$0")/preload_peer.py"
+REDIS=/usr/bin/redis-server
+
+pick_net() {
+	local n
+	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
+		ip -4 -o addr show | grep -q " 10\.239\.$n\." && continue
+		[[ -z $(ip -4 route show 10.239.$n.0/24) ]] || continue
+		echo "$n"
+		return 0
+	done
+	return 1
+}
+
+nic_init "preload" "fnt-pl$$"
+[[ -x $REDIS ]] || nic_skip "no $REDIS (apt-get install redis-server)"
+command -v redis-cli >/dev/null || nic_skip "no redis-cli"
+N=$(pick_net) || nic_skip "no free 10.239.N.0/24 subnet"
+APP_USER=redis
+id "$APP_USER" >/dev/null 2>&1 || APP_USER=nobody
+STACK="$T/bin/$(basename "$FN_STACK")"
+APP="$T/bin/preload-check"
+cp "$FN_STACK" "$STACK"
+cp "$FN_PRELOAD_CHECK" "$APP"
+mkdir -m 1777 "$T/out"
+RESULTS="$T/out/results"
+STACK_IP=10.239.$N.2
+KERNEL_IP=10.239.$N.1
+fn_conf <<EOF
+pipelines = 1
+poll = adaptive
+[nic]
+exec = $NIC
+ifname = $TAP
+mac = 02:00:0a:ef:$(printf %02x "$N"):02
+address = $KERNEL_IP/24
+[driver]
+exec = $DRIVER
+[stack]
+exec = $STACK
+profile = full
+address = $STACK_IP/24
+gateway = $KERNEL_IP
+[app]
+exec = $APP
+user = $APP_USER
+args = $KERNEL_IP $RESULTS -- $REDIS --port 6379 --save "" --appendonly no
+	--protected-mode no --dir /tmp --loglevel verbose
+EOF
+
+fail_stats() {
+	[[ -f $RESULTS ]] && cat "$RESULTS" >&2
+	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
+	fn_fail "$*"
+}
+
+fn up "$CONF" -d >&2 || fn_fail "up -d failed"
+wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
+python3 "$PEER" --kernel "$KERNEL_IP" --stack "$STACK_IP" \
+	> "$T/peer.out" 2> "$T/peer.err" &
+LOAD_PIDS+=($!)
+wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
+
+# 1.
+done_line() { [[ -f $RESULTS ]] && grep -q '^DONE' "$RESULTS"; }
+wait_for 150 done_line || fail_stats "preload-check did not finish"
+passed=$(grep -c '^ok' "$RESULTS" || true)
+fn_log "preload-check: $passed checks passed"
+if grep -q '^FAIL' "$RESULTS" || ! grep -q '^DONE fails=0$' "$RESULTS"; then
+	fail_stats "preload-check failed: $(grep '^FAIL' "$RESULTS" | tr '\n' ';')"
+fi
+((passed >= 50)) || fail_stats "too few checks ran: $passed"
+
+# 2.
+rcli() { timeout 10 redis-cli -h "$STACK_IP" -p 6379 "$@"; }
+pong() { [[ $(rcli PING 2>/dev/null) == PONG ]]; }
+wait_for 30 pong || fail_stats "redis-server does not answer PING on $STACK_IP"
+[[ $(rcli SET fragnet:key preload-works) == OK ]] || fail_stats "SET failed"
+[[ $(rcli GET fragnet:key) == preload-works ]] || fail_stats "GET failed"
+app=$(status_field app 0 3)
+[[ $(stat -c %U "/proc/$app") == "$APP_USER" ]] ||
+	fail_stats "the app does not run as $APP_USER"
+grep -q "libfragnet-preload.so" "/proc/$app/maps" ||
+	fail_stats "redis-server runs without the preload library"
+[[ $(readlink -f "/proc/$app/exe") == $(readlink -f "$REDIS") ]] ||
+	fail_stats "the app is not redis-server: $(readlink "/proc/$app/exe")"
+[[ $(status_field app 0 6) == 0 ]] || fail_stats "the app restarted"
+
+# 3.
+kill -TERM "${LOAD_PIDS[@]}" 2>/dev/null || true
+wait "${LOAD_PIDS[@]}" 2>/dev/null || true
+LOAD_PIDS=()
+fn_log "peer: $(cat "$T/peer.out")"
+for c in violations cutoffs; do
+	[[ $(counter stack/0 "sock.$c") == 0 ]] ||
+		fail_stats "stack/0: sock.$c = $(counter stack/0 "sock.$c")"
+done
+sup=$(cat "$RUN_DIR/supervisor.pid")
+fn down "$NAME" >&2 || fn_fail "down failed"
+wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
+assert_all_gone "$sup"
+echo "ok: preload, $passed checks, then redis-server PING/SET/GET"

@@ -1,0 +1,258 @@
+/*
+ * test_preload_table.c - unit tests of libfragnet-preload.so's bookkeeping
+ * (src/preload/table.c): the fd table, socket references, and the epoll
+ * emulation's entries: epoll_ctl's errors, level- and edge-triggered
+ * reports, EPOLLONESHOT, masks, round robin, and removal of a closed
+ * socket from every instance.  Readiness comes from a fake (ready[] by
+ * socket handle) instead of the channel.  Every test frees what it made
+ * (the sanitizer run of the unit suite checks for leaks).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "preload.h"
+
+static uint32_t ready[8];	/* readiness by socket handle */
+
+static uint32_t fake_ready(struct pl_sock *s, void *ctx)
+{
+	(void)ctx;
+	return ready[s->h];
+}
+
+static struct epoll_event ev_of(uint32_t events, uint64_t id)
+{
+	struct epoll_event e = { .events = events, .data.u64 = id };
+	return e;
+}
+
+static int collect(struct pl_ep *ep, struct epoll_event *out, int max)
+{
+	return pl_ep_collect(ep, fake_ready, NULL, out, max);
+}
+
+static void free_ep(struct pl_ep *ep)
+{
+	for (unsigned i = 0; i < ep->n; i++)
+		ep->ent[i].s->refs--;
+	assert_true(pl_ep_put(ep));
+	pl_ep_free(ep);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	memset(ready, 0, sizeof(ready));
+	pl_ep_reset_all();
+	return 0;
+}
+
+static void test_fd_table(void **state)
+{
+	struct pl_sock *s = pl_sock_new(1, SOCK_STREAM);
+	int dummy;
+
+	(void)state;
+	assert_int_equal(pl_tab_kind(5), PL_NONE);
+	assert_null(pl_tab_ptr(5));
+	assert_int_equal(pl_tab_set(5, PL_SOCK, s), 0);
+	assert_int_equal(pl_tab_kind(5), PL_SOCK);
+	assert_ptr_equal(pl_tab_ptr(5), s);
+	assert_int_equal(pl_tab_set(PL_MAX_FD, PL_SOCK, s), -EMFILE);
+	assert_int_equal(pl_tab_set(-1, PL_EP, &dummy), -EMFILE);
+	assert_int_equal(pl_tab_kind(-1), PL_NONE);
+	assert_int_equal(pl_tab_kind(PL_MAX_FD), PL_NONE);
+	assert_ptr_equal(pl_tab_clear(5), s);
+	assert_null(pl_tab_clear(5));
+	assert_int_equal(pl_tab_kind(5), PL_NONE);
+	assert_int_equal(s->refs, 1);
+	assert_int_equal(s->nfds, 1);
+	assert_true(pl_sock_put(s));
+	pl_sock_free(s);
+}
+
+static void test_ctl_errors(void **state)
+{
+	struct pl_ep *ep = pl_ep_new();
+	struct pl_sock *s = pl_sock_new(1, SOCK_STREAM);
+	struct epoll_event e = ev_of(EPOLLIN, 1);
+
+	(void)state;
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_MOD, 7, s, &e), -ENOENT);
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_DEL, 7, s, NULL), -ENOENT);
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 7, s, NULL), -EFAULT);
+	assert_int_equal(pl_ep_ctl(ep, 99, 7, s, &e), -EINVAL);
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 7, s, &e), 0);
+	assert_int_equal(s->refs, 2);	/* the entry holds the socket */
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 7, s, &e), -EEXIST);
+	/* the same socket under another fd (a dup) is another entry */
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 8, s, &e), 0);
+	assert_int_equal(s->refs, 3);
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_MOD, 7, s, NULL), -EFAULT);
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_DEL, 8, s, NULL), 0);
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_DEL, 7, s, NULL), 0);
+	assert_int_equal(s->refs, 1);
+	assert_int_equal(ep->n, 0);
+	free_ep(ep);
+	assert_true(pl_sock_put(s));
+	pl_sock_free(s);
+}
+
+static void test_level_triggered(void **state)
+{
+	struct pl_ep *ep = pl_ep_new();
+	struct pl_sock *s = pl_sock_new(1, SOCK_STREAM);
+	struct epoll_event e = ev_of(EPOLLIN, 41), out[4];
+
+	(void)state;
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 3, s, &e), 0);
+	assert_int_equal(collect(ep, out, 4), 0);
+	ready[1] = EPOLLIN | EPOLLOUT;
+	for (int i = 0; i < 3; i++) {	/* reported while it stays ready */
+		assert_int_equal(collect(ep, out, 4), 1);
+		assert_int_equal(out[0].events, EPOLLIN);	/* OUT masked */
+		assert_int_equal(out[0].data.u64, 41);
+	}
+	ready[1] = EPOLLOUT;
+	assert_int_equal(collect(ep, out, 4), 0);
+	ready[1] = EPOLLERR | EPOLLHUP;	/* always reported */
+	assert_int_equal(collect(ep, out, 4), 1);
+	assert_int_equal(out[0].events, EPOLLERR | EPOLLHUP);
+	free_ep(ep);
+	assert_true(pl_sock_put(s));
+	pl_sock_free(s);
+}
+
+static void test_edge_triggered(void **state)
+{
+	struct pl_ep *ep = pl_ep_new();
+	struct pl_sock *s = pl_sock_new(2, SOCK_STREAM);
+	struct epoll_event e = ev_of(EPOLLIN | EPOLLOUT | EPOLLET, 5), out[4];
+
+	(void)state;
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 3, s, &e), 0);
+	ready[2] = EPOLLOUT;
+	assert_int_equal(collect(ep, out, 4), 1);
+	assert_int_equal(out[0].events, EPOLLOUT);
+	assert_int_equal(collect(ep, out, 4), 0);	/* no new edge */
+	ready[2] = EPOLLOUT | EPOLLIN;			/* IN rises */
+	assert_int_equal(collect(ep, out, 4), 1);
+	assert_int_equal(out[0].events, EPOLLIN | EPOLLOUT);
+	assert_int_equal(collect(ep, out, 4), 0);
+	s->edge++;			/* the app consumed: re-armed */
+	assert_int_equal(collect(ep, out, 4), 1);
+	assert_int_equal(collect(ep, out, 4), 0);
+	ready[2] = 0;			/* drops ... */
+	assert_int_equal(collect(ep, out, 4), 0);
+	ready[2] = EPOLLIN;		/* ... and rises again */
+	assert_int_equal(collect(ep, out, 4), 1);
+	assert_int_equal(out[0].events, EPOLLIN);
+	free_ep(ep);
+	assert_true(pl_sock_put(s));
+	pl_sock_free(s);
+}
+
+static void test_oneshot(void **state)
+{
+	struct pl_ep *ep = pl_ep_new();
+	struct pl_sock *s = pl_sock_new(3, SOCK_STREAM);
+	struct epoll_event e = ev_of(EPOLLIN | EPOLLONESHOT, 9), out[4];
+
+	(void)state;
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 4, s, &e), 0);
+	ready[3] = EPOLLIN;
+	assert_int_equal(collect(ep, out, 4), 1);
+	assert_int_equal(collect(ep, out, 4), 0);	/* disabled */
+	ready[3] = EPOLLIN | EPOLLERR;
+	assert_int_equal(collect(ep, out, 4), 0);	/* even for errors */
+	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_MOD, 4, s, &e), 0);
+	assert_int_equal(collect(ep, out, 4), 1);	/* re-armed */
+	assert_int_equal(collect(ep, out, 4), 0);
+	free_ep(ep);
+	assert_true(pl_sock_put(s));
+	pl_sock_free(s);
+}
+
+static void test_round_robin(void **state)
+{
+	struct pl_ep *ep = pl_ep_new();
+	struct pl_sock *s[3];
+	struct epoll_event out[4];
+	uint64_t seen = 0;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		struct epoll_event e = ev_of(EPOLLIN, (uint64_t)i);
+
+		s[i] = pl_sock_new(4 + i, SOCK_STREAM);
+		ready[4 + i] = EPOLLIN;
+		assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 10 + i, s[i], &e), 0);
+	}
+	/* two at a time: within two calls every socket is reported */
+	for (int k = 0; k < 2; k++) {
+		int n = collect(ep, out, 2);
+
+		assert_int_equal(n, 2);
+		for (int i = 0; i < n; i++)
+			seen |= 1u << out[i].data.u64;
+	}
+	assert_int_equal(seen, 7);
+	assert_int_equal(collect(ep, out, 0), 0);
+	free_ep(ep);
+	for (int i = 0; i < 3; i++) {
+		assert_true(pl_sock_put(s[i]));
+		pl_sock_free(s[i]);
+	}
+}
+
+static void test_drop_sock(void **state)
+{
+	struct pl_ep *a = pl_ep_new(), *b = pl_ep_new();
+	struct pl_sock *s = pl_sock_new(1, SOCK_STREAM);
+	struct pl_sock *t = pl_sock_new(2, SOCK_DGRAM);
+	struct epoll_event e = ev_of(EPOLLIN, 1), out[4];
+
+	(void)state;
+	assert_int_equal(pl_ep_ctl(a, EPOLL_CTL_ADD, 3, s, &e), 0);
+	assert_int_equal(pl_ep_ctl(a, EPOLL_CTL_ADD, 4, t, &e), 0);
+	assert_int_equal(pl_ep_ctl(b, EPOLL_CTL_ADD, 3, s, &e), 0);
+	assert_int_equal(pl_ep_ctl(b, EPOLL_CTL_ADD, 5, s, &e), 0);
+	assert_int_equal(s->refs, 4);
+	/* the last fd of s is closed: it leaves every instance */
+	pl_ep_drop_sock(s);
+	assert_int_equal(s->refs, 1);
+	assert_int_equal(a->n, 1);
+	assert_ptr_equal(a->ent[0].s, t);
+	assert_int_equal(b->n, 0);
+	ready[1] = ready[2] = EPOLLIN;
+	assert_int_equal(collect(a, out, 4), 1);
+	assert_int_equal(collect(b, out, 4), 0);
+	free_ep(a);
+	free_ep(b);
+	assert_true(pl_sock_put(s));
+	pl_sock_free(s);
+	assert_true(pl_sock_put(t));
+	pl_sock_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_fd_table, teardown),
+		cmocka_unit_test_teardown(test_ctl_errors, teardown),
+		cmocka_unit_test_teardown(test_level_triggered, teardown),
+		cmocka_unit_test_teardown(test_edge_triggered, teardown),
+		cmocka_unit_test_teardown(test_oneshot, teardown),
+		cmocka_unit_test_teardown(test_round_robin, teardown),
+		cmocka_unit_test_teardown(test_drop_sock, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
