@@ -312,7 +312,7 @@ case_stack_kill() {
 	}
 	wait_for 20 stack_back || redis_fail "stack/0 was not restarted"
 	wait_for 20 all_in_state running || redis_fail "not all running after the restart"
-	wait_for 30 redis_pings || redis_fail "no new client served after the stack restart"
+	wait_for 15 redis_pings || redis_fail "no new client served after the stack restart"
 	[[ $(redis_pid 0) == "$app" ]] ||
 		redis_fail "redis-server was restarted too (pid $app -> $(redis_pid 0))"
 	got=$(rcli DBSIZE)
