@@ -113,12 +113,19 @@ case_bench() {
 # ---- clients ----------------------------------------------------------------
 
 case_clients() {
-	local got
+	local got bench
 	redis_up 1
 	# 1,000 sockets in the client, and the server's --maxclients 4000.
 	ulimit -n 4096
-	rbench "$T/c1000.csv" -n "$N" -c 1000 -t set,get,incr ||
-		redis_fail "redis-benchmark -c 1000"
+	rbench "$T/c1000.csv" -n "$N" -c 1000 -t set,get,incr &
+	bench=$!
+	LOAD_PIDS+=("$bench")
+	# All 1,000 at once: the server counts them (and our INFO client).
+	all_in() { (($(info_field clients connected_clients) >= 1001)); }
+	wait_for 60 all_in ||
+		redis_fail "never 1,000 clients at once: $(info_field clients connected_clients)"
+	wait "$bench" || redis_fail "redis-benchmark -c 1000"
+	LOAD_PIDS=()
 	check_csv "$T/c1000.csv" 3 || redis_fail "redis-benchmark -c 1000: bad results"
 	got=$(rcli GET counter:__rand_int__)
 	[[ $got == "$N" ]] || redis_fail "INCR counter $got, want $N"
