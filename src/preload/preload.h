@@ -49,7 +49,9 @@ struct pl_sock {
 	int type;		/* SOCK_STREAM or SOCK_DGRAM */
 	bool nonblock;		/* O_NONBLOCK, a file status flag */
 	bool listening;
-	uint32_t edge;		/* bumped when the app consumes: re-arms ET */
+	uint32_t edge;		/* bumped when the app consumes or more data
+				 * arrives: re-arms ET */
+	int64_t seen_nread;	/* bytes queued when last looked at */
 	/* options kept here: see docs/preload.md "Socket options" */
 	int keepalive, nodelay, reuseaddr, rcvbuf, sndbuf;
 	int keepidle, keepintvl, keepcnt;

@@ -23,6 +23,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -231,6 +232,55 @@ static void t_nonblock_connect(void)
 	      "read");
 	close(s);
 	close(ep);
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void *later_signal(void *arg)
+{
+	usleep(200000);
+	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	return NULL;
+}
+
+/* Blocking calls: SO_RCVTIMEO bounds them, a signal without SA_RESTART
+ * interrupts them; EPOLLET reports new data, not old. */
+static void t_blocking_limits(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+	struct timeval tv = { 0, 200000 };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = 1 };
+	struct epoll_event got[2];
+	pthread_t me = pthread_self(), t;
+	int s = tcp_connect(ECHO_PORT, 0), ep = epoll_create1(0);
+	char buf[8];
+
+	if (s < 0 || ep < 0) {
+		CHECK("limits-setup", false, "connect");
+		return;
+	}
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_create(&t, NULL, later_signal, &me);
+	CHECK("eintr", read(s, buf, sizeof(buf)) < 0 && errno == EINTR,
+	      "a blocked read and a signal");
+	pthread_join(t, NULL);
+	CHECK("so-rcvtimeo", setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv,
+					sizeof(tv)) == 0 &&
+	      read(s, buf, sizeof(buf)) < 0 && errno == EAGAIN,
+	      "a read past SO_RCVTIMEO");
+	epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
+	CHECK("et-first", write(s, "a", 1) == 1 &&
+	      epoll_wait(ep, got, 2, WAIT_MS) == 1, "the first edge");
+	CHECK("et-no-repeat", epoll_wait(ep, got, 2, 300) == 0,
+	      "no new data, no new report");
+	CHECK("et-new-data", write(s, "b", 1) == 1 &&
+	      epoll_wait(ep, got, 2, WAIT_MS) == 1, "new data, a new edge");
+	CHECK("et-read", recv(s, buf, 2, MSG_WAITALL) == 2, "both bytes");
+	close(ep);
+	close(s);
 }
 
 static void t_refused(void)
@@ -519,6 +569,7 @@ int main(int argc, char **argv)
 	t_fd_basics();
 	t_blocking_connect();
 	t_nonblock_connect();
+	t_blocking_limits();
 	t_refused();
 	l = t_listen();
 	t_epoll_mix(l);
