@@ -61,15 +61,17 @@ uint32_t pl_sock_ready(struct pl_sock *s, void *ctx)
 	if (pl_sock_revive(s) < 0)
 		return 0;	/* a listener being made again: nothing yet */
 	ev = fn_sock_events(&pl_chan, s->h);
-	if (!s->listening) {	/* more data came: a new edge, as epoll's */
+	if (!(ev & POLLIN) || s->listening) {	/* (idle sockets: cheap) */
+		s->seen_nread = 0;
+	} else {
 		int64_t n = fn_sock_nread(&pl_chan, s->h);
 
-		if (n > s->seen_nread)
+		if (n > s->seen_nread)	/* more data: a new edge, as epoll's */
 			s->edge++;
 		s->seen_nread = n;
+		if (fn_sock_rd_closed(&pl_chan, s->h) > 0)
+			ev |= POLLRDHUP;
 	}
-	if ((ev & POLLIN) && !s->listening && fn_sock_rd_closed(&pl_chan, s->h) > 0)
-		ev |= POLLRDHUP;
 	return ev & (POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDHUP | POLLNVAL);
 }
 
