@@ -144,5 +144,8 @@ int fn_sock_wait(struct fn_sock_chan *c, int s, unsigned events,
  */
 ssize_t fn_sock_nread(struct fn_sock_chan *c, int s);
 int fn_sock_rd_closed(struct fn_sock_chan *c, int s);
+/* 1 if s died with a reset of the channel (its stack restarted; every call
+ * on it answers -ECONNRESET until closed), 0 if not, -EBADF if unknown. */
+int fn_sock_is_reset(struct fn_sock_chan *c, int s);
 
 #endif /* FRAGNET_SOCK_H */

@@ -976,3 +976,15 @@ int fn_sock_rd_closed(struct fn_sock_chan *c, int s)
 		return -EBADF;
 	return (e->flags & F_RD_EOF) ? 1 : 0;
 }
+
+/* 1 if s died with a channel reset (the stack restarted: every call on it
+ * answers -ECONNRESET until it is closed), else 0; -EBADF if unknown.
+ * libfragnet-preload.so re-creates listeners that died this way. */
+int fn_sock_is_reset(struct fn_sock_chan *c, int s)
+{
+	struct fn_sock_ent *e = ent_get(c, s);
+
+	if (!e)
+		return -EBADF;
+	return (e->flags & F_RESET) ? 1 : 0;
+}

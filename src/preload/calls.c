@@ -131,6 +131,85 @@ err_close_h:
 	return err;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The options a revived socket gets again: level, name, where kept. */
+static int *opt_slot(struct pl_sock *s, unsigned i, int *level, int *name)
+{
+	static const int lv[] = { SOL_SOCKET, SOL_SOCKET, SOL_SOCKET,
+				  SOL_SOCKET, IPPROTO_TCP };
+	static const int nm[] = { SO_KEEPALIVE, SO_REUSEADDR, SO_RCVBUF,
+				  SO_SNDBUF, TCP_NODELAY };
+	int *where[] = { &s->keepalive, &s->reuseaddr, &s->rcvbuf,
+			 &s->sndbuf, &s->nodelay };
+
+	if (i >= sizeof(lv) / sizeof(lv[0]))
+		return NULL;
+	*level = lv[i];
+	*name = nm[i];
+	return where[i];
+}
+
+/* Lock held: a new stack socket for s with its options, address and
+ * backlog; its handle, or -errno. */
+static int remake(struct pl_sock *s)
+{
+	int h = fn_sock_socket(&pl_chan, s->type), r = 0, level, name, *v;
+
+	if (h < 0)
+		return h;
+	for (unsigned i = 0; r == 0 && (v = opt_slot(s, i, &level, &name)); i++)
+		if (s->opts_set & (1u << i))
+			r = fn_sock_setsockopt(&pl_chan, h, level, name, v,
+					       sizeof(*v));
+	if (r == 0)
+		r = fn_sock_bind(&pl_chan, h, &s->addr);
+	if (r == 0 && s->listening)
+		r = fn_sock_listen(&pl_chan, h, s->backlog);
+	if (r < 0) {
+		fn_sock_close(&pl_chan, h);
+		return r;
+	}
+	return h;
+}
+
+/*
+ * A stack restart resets the channel and every socket of the app with it.
+ * Connections are lost, as on a host that rebooted its network; but a
+ * server's listening socket (or bound, unconnected UDP socket) is made
+ * again under the same fd, so that the program serves new clients after
+ * the restart without knowing.  A failed attempt is retried at most every
+ * 200 ms; meanwhile the socket shows nothing (no busy loop on ECONNRESET).
+ */
+int pl_sock_revive(struct pl_sock *s)
+{
+	int64_t now;
+	int h;
+
+	if (!s->bound || !(s->listening || (s->type == SOCK_DGRAM &&
+					    !s->dgram_connected)) ||
+	    fn_sock_is_reset(&pl_chan, s->h) <= 0)
+		return 0;
+	now = mono_ms();
+	if (now < s->revive_at)
+		return -1;
+	h = remake(s);
+	if (h < 0) {
+		s->revive_at = now + 200;
+		return -1;
+	}
+	fn_sock_close(&pl_chan, s->h);	/* local only: the stack forgot it */
+	s->h = h;
+	s->edge++;
+	return 1;
+}
+
 /* Lock and pin the stack socket of fd, or NULL (*err set, unlocked). */
 static struct pl_sock *begin(int fd, long *err)
 {
@@ -221,7 +300,12 @@ PL_EXPORT int bind(int fd, const struct sockaddr *a, socklen_t len)
 	s = begin(fd, &r);
 	if (!s)
 		return (int)pl_ret(r);
-	return (int)end(s, fn_sock_bind(&pl_chan, s->h, &sin));
+	r = fn_sock_bind(&pl_chan, s->h, &sin);
+	if (r == 0) {
+		s->bound = true;
+		s->addr = sin;
+	}
+	return (int)end(s, r);
 }
 
 PL_EXPORT int listen(int fd, int backlog)
@@ -235,8 +319,10 @@ PL_EXPORT int listen(int fd, int backlog)
 	if (!s)
 		return (int)pl_ret(r);
 	r = fn_sock_listen(&pl_chan, s->h, backlog);
-	if (r == 0)
+	if (r == 0) {
 		s->listening = true;
+		s->backlog = backlog;
+	}
 	return (int)end(s, r);
 }
 
@@ -260,6 +346,13 @@ PL_EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
 		return (int)pl_ret(r);
 	for (;;) {
 		r = fn_sock_accept(&pl_chan, s->h, &peer);
+		if (r == -ECONNRESET) {
+			int v = pl_sock_revive(s);
+
+			if (v > 0)
+				continue;
+			r = v < 0 ? -EAGAIN : r;
+		}
 		if (r != -EAGAIN || s->nonblock)
 			break;
 		r = pl_wait_sock(s, POLLIN, timeo(s->rcvtimeo_ms));
@@ -297,6 +390,8 @@ PL_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
 	if (!s)
 		return (int)pl_ret(r);
 	r = fn_sock_connect(&pl_chan, s->h, &sin);
+	if (r == 0 && s->type == SOCK_DGRAM)
+		s->dgram_connected = true;
 	if (r == -EINPROGRESS && !s->nonblock) {
 		r = pl_wait_sock(s, POLLOUT, timeo(s->sndtimeo_ms));
 		if (r > 0)
@@ -331,6 +426,9 @@ static long sock_recv(struct pl_sock *s, void *buf, size_t len, int flags,
 		}
 		r = fn_sock_recvfrom(&pl_chan, s->h, (uint8_t *)buf + got,
 				     len - got, from);
+		if (r == -ECONNRESET && s->type == SOCK_DGRAM &&
+		    pl_sock_revive(s) > 0)
+			continue;
 		if (r > 0) {
 			got += (size_t)r;
 			s->edge++;
@@ -701,10 +799,10 @@ static int tv_ms(const struct timeval *tv)
 }
 
 static long sock_setopt(struct pl_sock *s, int level, int name, const void *v,
-		   socklen_t len)
+			socklen_t len)
 {
 	bool carried;
-	int *p = opt_int(s, level, name, &carried), ms;
+	int *p = opt_int(s, level, name, &carried), ms, lv, nm;
 	long r;
 
 	if (!v)
@@ -716,6 +814,9 @@ static long sock_setopt(struct pl_sock *s, int level, int name, const void *v,
 						 v, sizeof(int)) : 0;
 		if (r == 0)
 			memcpy(p, v, sizeof(int));
+		for (unsigned i = 0; r == 0 && opt_slot(s, i, &lv, &nm); i++)
+			if (opt_slot(s, i, &lv, &nm) == p)
+				s->opts_set |= 1u << i;	/* for a revival */
 		return r;
 	}
 	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {

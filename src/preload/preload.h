@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -48,12 +49,20 @@ struct pl_sock {
 	int type;		/* SOCK_STREAM or SOCK_DGRAM */
 	bool nonblock;		/* O_NONBLOCK, a file status flag */
 	bool listening;
-	uint32_t edge;		/* bumped when the app consumes: re-arms ET */
+	uint32_t edge;		/* bumped when the app consumes or more data
+				 * arrives: re-arms ET */
+	int64_t seen_nread;	/* bytes queued when last looked at */
 	/* options kept here: see docs/preload.md "Socket options" */
 	int keepalive, nodelay, reuseaddr, rcvbuf, sndbuf;
 	int keepidle, keepintvl, keepcnt;
 	int rcvtimeo_ms, sndtimeo_ms;	/* 0: none */
 	struct linger linger;
+	/* to make it again after its stack restarted (pl_sock_revive) */
+	bool bound, dgram_connected;
+	struct sockaddr_in addr;	/* bound to */
+	int backlog;
+	unsigned opts_set;		/* carried options set, by bit */
+	int64_t revive_at;		/* ms: no new attempt before */
 };
 
 /* One stack socket registered in an epoll instance. */
@@ -151,6 +160,9 @@ int pl_wait_sock(struct pl_sock *s, unsigned events, int timeout_ms);
 /* Lock held: the socket of fd, pinned (pl_sock_unpin when done), or NULL. */
 struct pl_sock *pl_sock_pin(int fd);
 void pl_sock_unpin(struct pl_sock *s);
+/* Lock held: 0 s is fine (or not to be revived), 1 s was made again at
+ * the restarted stack, -1 it should be but could not yet (hide it). */
+int pl_sock_revive(struct pl_sock *s);
 
 /* ---- real.c -------------------------------------------------------------- */
 

@@ -12,8 +12,9 @@
  * epoll: an instance's stack sockets are entries here; its kernel fds stay
  * in the real epoll set.  pl_ep_collect() reports the ready entries as
  * epoll would: level-triggered by default; EPOLLET reports a bit when it
- * rises, or again after the app consumed from the socket (s->edge moved),
- * which may report more often than the kernel but never misses an edge;
+ * rises, or again once s->edge moved (the app consumed from the socket,
+ * or more data arrived: wait.c), which may report more often than the
+ * kernel but never misses an edge;
  * EPOLLONESHOT disables the entry after one report until EPOLL_CTL_MOD.
  */
 #include <errno.h>

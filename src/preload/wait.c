@@ -55,11 +55,23 @@ static int64_t left_ms(int64_t until)
 
 uint32_t pl_sock_ready(struct pl_sock *s, void *ctx)
 {
-	unsigned ev = fn_sock_events(&pl_chan, s->h);
+	unsigned ev;
 
 	(void)ctx;
-	if ((ev & POLLIN) && !s->listening && fn_sock_rd_closed(&pl_chan, s->h) > 0)
-		ev |= POLLRDHUP;
+	if (pl_sock_revive(s) < 0)
+		return 0;	/* a listener being made again: nothing yet */
+	ev = fn_sock_events(&pl_chan, s->h);
+	if (!(ev & POLLIN) || s->listening) {	/* (idle sockets: cheap) */
+		s->seen_nread = 0;
+	} else {
+		int64_t n = fn_sock_nread(&pl_chan, s->h);
+
+		if (n > s->seen_nread)	/* more data: a new edge, as epoll's */
+			s->edge++;
+		s->seen_nread = n;
+		if (fn_sock_rd_closed(&pl_chan, s->h) > 0)
+			ev |= POLLRDHUP;
+	}
 	return ev & (POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDHUP | POLLNVAL);
 }
 
@@ -112,13 +124,16 @@ int pl_wait_sock(struct pl_sock *s, unsigned events, int timeout_ms)
 		r = fn_sock_process(&pl_chan);
 		if (r < 0 && r != -ECONNRESET)
 			return r;
-		ev = fn_sock_events(&pl_chan, s->h) &
+		ev = pl_sock_ready(s, NULL) &
 		     (events | POLLERR | POLLHUP | POLLNVAL);
 		if (ev)
 			return (int)ev;
 		if (left_ms(until) == 0)
 			return 0;
-		r = sleep_bell(bell, 0, left_ms(until), NULL);
+		/* a listener being made again: look again soon */
+		r = sleep_bell(bell, 0, pl_sock_revive(s) < 0 &&
+			       (until < 0 || left_ms(until) > 200) ? 200 :
+			       left_ms(until), NULL);
 		if (r < 0)
 			return r;
 	}

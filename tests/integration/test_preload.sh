@@ -19,7 +19,10 @@
 #   2. redis-server (bind * -::*: its IPv6 socket gets EAFNOSUPPORT and it
 #      goes on with IPv4) answers PING, SET and GET from the kernel side,
 #      runs as the unprivileged user, with the library mapped
-#   3. no socket-channel violations at the stack; fragnet down leaves
+#   3. kill -9 of the stack: after its restart the same redis-server
+#      process serves new clients with its data (the library makes its
+#      listener again: docs/preload.md "Stack restarts")
+#   4. no socket-channel violations at the stack; fragnet down leaves
 #      nothing behind (nic_lib.sh)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -114,7 +117,26 @@ grep -q "libfragnet-preload.so" "/proc/$app/maps" ||
 	fail_stats "the app is not redis-server: $(readlink "/proc/$app/exe")"
 [[ $(status_field app 0 6) == 0 ]] || fail_stats "the app restarted"
 
-# 3.
+# 3. kill -9 of the stack: the channel is reset, redis-server's listener
+# is made again by the library under the same fd, and new clients are
+# served by the same process with its data.
+stk=$(status_field stack 0 3)
+kill -KILL "$stk"
+stack_back() {
+	local p
+	p=$(status_field stack 0 3)
+	[[ $p =~ ^[0-9]+$ && $p != "$stk" ]]
+}
+wait_for 20 stack_back || fail_stats "stack/0 was not restarted"
+wait_for 30 pong || fail_stats "redis-server does not answer after the stack restart"
+[[ $(rcli GET fragnet:key) == preload-works ]] ||
+	fail_stats "GET after the stack restart"
+[[ $(status_field app 0 3) == "$app" ]] || fail_stats "the app was restarted"
+if grep -q "accept: Connection reset" "$LOG"; then
+	fail_stats "redis-server saw its listener reset"
+fi
+
+# 4.
 kill -TERM "${LOAD_PIDS[@]}" 2>/dev/null || true
 wait "${LOAD_PIDS[@]}" 2>/dev/null || true
 LOAD_PIDS=()
@@ -127,4 +149,4 @@ sup=$(cat "$RUN_DIR/supervisor.pid")
 fn down "$NAME" >&2 || fn_fail "down failed"
 wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
 assert_all_gone "$sup"
-echo "ok: preload, $passed checks, then redis-server PING/SET/GET"
+echo "ok: preload, $passed checks, then redis-server PING/SET/GET, and after a stack restart"
