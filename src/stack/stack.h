@@ -10,8 +10,8 @@
  *   main.c     spawn contract, config, stats page, the loop, SIGTERM
  *   linkif.c   the netif over the link: rx copy/validate, tx batching,
  *              link resets, per-frame counters
- *   control.c  the control socket (accept, check SO_PEERCRED, close; the
- *              filter issue adds the nf_tables protocol)
+ *   control.c  the control socket: accept, check SO_PEERCRED, carry
+ *              nf_tables netlink (fragnet/nlctl.h) to src/nft's server
  *   port.c     lwIP's OS hooks: sys_now(), random seed
  *
  * Everything here runs on the loop's thread: lwIP has no locks.
@@ -61,7 +61,8 @@ enum stk_ctr {
 	STK_ICMP_ECHO_REPLIES_TX,
 	STK_CONTROL_ACCEPTED,
 	STK_CONTROL_REFUSED,	/* peer not uid 0 */
-	STK_CONTROL_ERRORS,	/* accept() or SO_PEERCRED failed */
+	STK_CONTROL_ERRORS,	/* accept(), SO_PEERCRED or a client failed */
+	STK_CONTROL_REQUESTS,	/* netlink datagrams handled */
 	STK_LOOPS,
 	STK_CTR_COUNT
 };
@@ -97,8 +98,13 @@ int stk_link_flush(struct stack *s);
 void stk_link_error(struct stack *s, int err);
 
 /* control.c */
+struct pollfd;
+struct nl_server;
 int stk_control_init(int fd);
+void stk_control_fini(void);
 void stk_control_poll(struct stack *s, int fd);
+int stk_control_pollfds(struct pollfd *pfd, int max);
+struct nl_server *stk_nft(void);	/* NULL: no control socket */
 
 /* port.c */
 void stk_port_init(void);
