@@ -1,8 +1,8 @@
 /*
  * src/nft/eval/ct.c - connection tracking for `ct state`: a bounded table
- * of flows keyed by the 5-tuple (ICMP queries: identifier and request
- * type), all entries allocated by fn_nft_ct_new().
+ * of flows keyed by the 5-tuple (ICMP queries: identifier), all entries allocated by fn_nft_ct_new().
  *
+ * ICMP queries are keyed by their identifier alone (not also the type).
  * As the kernel's nf_conntrack, simplified:
  *   - a packet that starts a flow gets NEW and an unconfirmed entry, held
  *     per path (receive, send) until input or postrouting accepts the
@@ -303,7 +303,8 @@ static bool icmp_is_error(uint8_t type)
 }
 
 /* The tuple of the IPv4 packet at ip (len bytes; l4 at hl); false when
- * too short.  For ICMP, *query tells whether it is a query or reply. */
+ * too short or not a flow (ICMP other than queries and their replies).
+ * *reply: an ICMP reply. */
 static bool make_tuple(const uint8_t *ip, uint32_t hl, uint32_t len,
 		       struct ct_tuple *t, bool *reply)
 {
@@ -322,9 +323,9 @@ static bool make_tuple(const uint8_t *ip, uint32_t hl, uint32_t len,
 	case 1:
 		if (len < hl + 8)
 			return false;
+		/* identifier both ways, so that the reply is the reverse */
 		t->sport = t->dport = rd16(l4 + 4);
-		t->dport = icmp_request_of(l4[0], reply);
-		return t->dport != 0xff;
+		return icmp_request_of(l4[0], reply) != 0xff;
 	default:
 		return true;
 	}
@@ -345,8 +346,6 @@ static uint8_t icmp_related(struct fn_nft_ct *ct, const struct ev_pkt *pk,
 	hl = (in[0] & 15) * 4u;
 	if (avail < hl + 8 || !make_tuple(in, hl, avail, &t, &reply))
 		return EV_CT_INVALID;
-	if (reply)
-		t = tuple_rev(&t);
 	return lookup(ct, &t, now, &dir) >= 0 ? EV_CT_RELATED : EV_CT_INVALID;
 }
 
@@ -470,8 +469,6 @@ static uint8_t track(struct fn_nft_ct *ct, const struct ev_pkt *pk,
 			return icmp_related(ct, pk, now);
 		return EV_CT_INVALID;
 	}
-	if (reply)
-		t = tuple_rev(&t);
 	int64_t i = lookup(ct, &t, now, &dir);
 	if (i < 0)
 		return may_open(pk, reply) ? track_new(ct, pk, &t, now) :
