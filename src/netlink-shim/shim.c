@@ -264,6 +264,25 @@ static void q_pump(struct nlsock *s)
 	}
 }
 
+/* FRAGNET_NETLINK_RECORD=DIR: keep each datagram nft sends as DIR/NNNN
+ * (seeds for tests/fuzz/fuzz_nft_netlink). */
+static void record(const uint8_t *buf, size_t len)
+{
+	static unsigned seq;
+	const char *dir = getenv("FRAGNET_NETLINK_RECORD");
+	char path[4096];
+	FILE *f;
+
+	if (!dir || !*dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%d-%04u", dir, (int)getpid(), seq++);
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fwrite(buf, 1, len, f);
+	fclose(f);
+}
+
 static ssize_t nl_send(struct nlsock *s, const struct iovec *iov, size_t n)
 {
 	size_t len = 0, off = 0;
@@ -279,6 +298,7 @@ static ssize_t nl_send(struct nlsock *s, const struct iovec *iov, size_t n)
 		memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
 		off += iov[i].iov_len;
 	}
+	record(buf, len);
 	r = ctl_send(s, buf, len);
 	free(buf);
 	if (r < 0 || ctl_wait(s) < 0)

@@ -172,6 +172,7 @@ int nl_elem_index_put(struct nl_elem_index *x, struct nftnl_set_elem *e);
 /* Rebuild s without the elements `drop` says so of (NULL: all). */
 int nl_set_filter(struct nl_txn *tx, struct fn_nft_set *s,
 		  bool (*drop)(struct nftnl_set_elem *e, void *arg), void *arg);
+void nl_elems_normalize(struct nlmsghdr *nlh);
 bool nl_set_referenced(const struct fn_nft_table *t, const char *name);
 bool nl_chain_referenced(const struct fn_nft_table *t, const char *name);
 

@@ -825,12 +825,21 @@ static int setelem(struct bctx *b, bool add)
 	struct nftnl_set *tmp = nftnl_set_alloc();
 	struct elem_ctx x = { .b = b };
 	struct fn_nft_set *s = NULL;
+	struct nlmsghdr *copy = malloc(b->nlh->nlmsg_len);
 	bool any;
 	int err;
 
-	if (!tmp)
+	if (!tmp || !copy) {
+		free(copy);
+		if (tmp)
+			nftnl_set_free(tmp);
 		return -ENOMEM;
-	if (nftnl_set_elems_nlmsg_parse(b->nlh, tmp) < 0) {
+	}
+	memcpy(copy, b->nlh, b->nlh->nlmsg_len);
+	nl_elems_normalize(copy);
+	err = nftnl_set_elems_nlmsg_parse(copy, tmp);
+	free(copy);
+	if (err < 0) {
 		err = fail(b, -EINVAL, "elements: malformed");
 		goto out;
 	}

@@ -158,6 +158,7 @@ static int put_elems(struct dctx *d, const struct fn_nft_set *s)
 			return -ENOMEM;
 		}
 		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
+		nl_elems_normalize(nlh);	/* as the kernel numbers them */
 		msg_end(d, nlh);
 	}
 	nftnl_set_elems_iter_destroy(it);

@@ -26,6 +26,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include "nl.h"
@@ -809,6 +810,28 @@ int nl_set_filter(struct nl_txn *tx, struct fn_nft_set *s,
 		return 0;
 	}
 	return set_rebuild(tx, s, drop, arg);
+}
+
+/* ---- element lists on the wire --------------------------------------------------- */
+
+/* nft numbers the nests of an element list 1, 2, 3... (libnftnl's
+ * builder does), the kernel ignores the type, and libnftnl's parser
+ * wants NFTA_LIST_ELEM for every one.  Make them all NFTA_LIST_ELEM, in
+ * place; nlh's length has been checked against its buffer. */
+void nl_elems_normalize(struct nlmsghdr *nlh)
+{
+	struct nlattr *a, *e;
+
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg))
+		return;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS ||
+		    mnl_attr_get_payload_len(a) == 0)
+			continue;
+		mnl_attr_for_each_nested(e, a)
+			e->nla_type = (uint16_t)((e->nla_type & NLA_F_NESTED) |
+						 NFTA_LIST_ELEM);
+	}
 }
 
 /* ---- references ------------------------------------------------------------------------ */

@@ -330,8 +330,12 @@ static void batch_apply(struct batch *b, const struct nlmsghdr *nlh)
 		note_rule(b, nlh);
 	if (err || (nlh->nlmsg_flags & NLM_F_ACK))
 		put_error(b->q, nlh, err, msg);
-	if (err)
+	if (err) {
+		fn_debug("nft: batch message %u (seq %u) refused: %s%s%s",
+			 NFNL_MSG_TYPE(nlh->nlmsg_type), nlh->nlmsg_seq,
+			 strerror(-err), *msg ? ": " : "", msg);
 		b->failed = true;
+	}
 }
 
 /* nfnetlink's batch: from BEGIN to END or the datagram's end. */
