@@ -187,6 +187,15 @@ static int c_cmp(struct ev_cctx *c, struct nftnl_expr *e)
 	op->sub = (uint8_t)cop;
 	op->len = (uint8_t)len;
 	op->arg = idx;
+	if (len <= 4 && (cop == NFT_CMP_EQ || cop == NFT_CMP_NEQ)) {
+		/* as nft_cmp_fast: the register word under a byte mask */
+		uint32_t mask = 0;
+
+		memset(&mask, 0xff, len);
+		op->type = OP_CMP_FAST;
+		op->arg = c->p->pool[idx] & mask;
+		op->arg2 = (int32_t)mask;
+	}
 	return reg_attr(c, e, NFTNL_EXPR_CMP_SREG, len, &op->sreg);
 }
 

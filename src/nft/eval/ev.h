@@ -60,6 +60,7 @@ enum ev_op_type {
 	OP_PAYLOAD, OP_CMP, OP_BITWISE, OP_SHIFT, OP_BYTEORDER, OP_RANGE,
 	OP_META, OP_META_SET_MARK, OP_IMM_DATA, OP_IMM_VERDICT, OP_LOOKUP,
 	OP_COUNTER, OP_LIMIT, OP_QUOTA, OP_LOG, OP_REJECT, OP_CT_STATE,
+	OP_CMP_FAST,	/* cmp eq/neq of at most 4 bytes: masked word */
 };
 
 /* One operation; data (compare values, masks) lives in prog->pool. */
@@ -174,6 +175,18 @@ struct ev_pkt {
 	struct fn_nft_result *res;
 };
 
+/* memcmp for the short keys of registers: libc's is slow for 1..16
+ * bytes and the order is the same (unsigned bytes). */
+static inline int ev_memcmp(const void *a, const void *b, uint32_t len)
+{
+	const uint8_t *x = a, *y = b;
+
+	for (uint32_t i = 0; i < len; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+
 /* compile helpers shared by compile.c and cexpr.c */
 struct ev_cctx {
 	const struct fn_nft_ruleset *rs;
@@ -207,9 +220,10 @@ void ev_set_fini(struct ev_set *s);
 bool ev_set_lookup(const struct ev_set *s, const uint8_t *key,
 		   const uint8_t **data, const struct ev_verdict **vd);
 
-/* expr.c: run one rule's operations; returns the verdict code */
-void ev_run_op(struct fn_nft_prog *p, const struct ev_op *op,
-	       struct ev_regs *r, struct ev_pkt *pk);
+/* expr.c: run one rule's operations; its verdict code, NFT_CONTINUE
+ * if it did not decide (NFT_BREAK included). */
+int32_t ev_run_rule(struct fn_nft_prog *p, const struct ev_op *op,
+		    uint32_t nops, struct ev_regs *r, struct ev_pkt *pk);
 
 /* ct.c */
 uint8_t ev_ct_track(struct fn_nft_ct *ct, struct ev_pkt *pk);

@@ -107,21 +107,6 @@ struct jump {
 	uint32_t chain, rule;
 };
 
-/* One rule: NFT_CONTINUE if it did not decide. */
-static int32_t run_rule(struct fn_nft_prog *p, const struct ev_rule *ru,
-			struct ev_regs *r, struct ev_pkt *pk)
-{
-	const struct ev_op *op = &p->ops[ru->first_op];
-
-	r->verdict.code = EV_CONTINUE;
-	for (uint32_t i = 0; i < ru->nops; i++, op++) {
-		ev_run_op(p, op, r, pk);
-		if (r->verdict.code != EV_CONTINUE)
-			break;
-	}
-	return r->verdict.code == EV_BREAK ? EV_CONTINUE : r->verdict.code;
-}
-
 /* nft_do_chain(): the verdict of base chain `base`. */
 static int run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk)
 {
@@ -135,8 +120,11 @@ static int run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk)
 		int32_t v = EV_CONTINUE;
 
 		for (; rule < ch->nrules; rule++) {
-			v = run_rule(p, &p->rules[ch->first_rule + rule], &r,
-				     pk);
+			const struct ev_rule *ru =
+				&p->rules[ch->first_rule + rule];
+
+			v = ev_run_rule(p, &p->ops[ru->first_op], ru->nops, &r,
+					pk);
 			if (v != EV_CONTINUE)
 				break;
 		}

@@ -23,8 +23,18 @@ static const uint32_t *pool(const struct fn_nft_prog *p, uint32_t idx)
 	return &p->pool[idx];
 }
 
-static void store(uint32_t *dst, const void *src, uint32_t len)
+/* Zero-padded to whole words, as the kernel's loads.  Short values are
+ * built in a local word and stored once: a byte store followed by a word
+ * load would stall store-to-load forwarding. */
+static inline void store(uint32_t *dst, const void *src, uint32_t len)
 {
+	if (len <= 4) {
+		uint32_t w = 0;
+
+		memcpy(&w, src, len);
+		*dst = w;
+		return;
+	}
 	if (len % 4)
 		dst[len / 4] = 0;
 	memcpy(dst, src, len);
@@ -59,14 +69,25 @@ static void do_payload(const struct ev_op *op, struct ev_regs *r,
 		BRK(r);
 		return;
 	}
-	store(&r->data[op->dreg], base + op->arg, op->len);
+	const uint8_t *src = base + op->arg;
+	uint32_t w = 0;
+
+	switch (op->len) {	/* the usual widths without a call */
+	case 1: w = src[0]; break;
+	case 2: memcpy(&w, src, 2); break;
+	case 4: memcpy(&w, src, 4); break;
+	default:
+		store(&r->data[op->dreg], src, op->len);
+		return;
+	}
+	r->data[op->dreg] = w;
 }
 
 /* nft_cmp_eval(). */
 static void do_cmp(const struct fn_nft_prog *p, const struct ev_op *op,
 		   struct ev_regs *r)
 {
-	int d = memcmp(&r->data[op->sreg], pool(p, op->arg), op->len);
+	int d = ev_memcmp(&r->data[op->sreg], pool(p, op->arg), op->len);
 	bool ok;
 
 	switch (op->sub) {
@@ -82,11 +103,12 @@ static void do_cmp(const struct fn_nft_prog *p, const struct ev_op *op,
 }
 
 /* nft_range_eval(). */
+__attribute__((noinline))
 static void do_range(const struct fn_nft_prog *p, const struct ev_op *op,
 		     struct ev_regs *r)
 {
-	int d1 = memcmp(&r->data[op->sreg], pool(p, op->arg), op->len);
-	int d2 = memcmp(&r->data[op->sreg], pool(p, (uint32_t)op->arg2),
+	int d1 = ev_memcmp(&r->data[op->sreg], pool(p, op->arg), op->len);
+	int d2 = ev_memcmp(&r->data[op->sreg], pool(p, (uint32_t)op->arg2),
 			op->len);
 	bool in = d1 >= 0 && d2 <= 0;
 
@@ -95,6 +117,7 @@ static void do_range(const struct fn_nft_prog *p, const struct ev_op *op,
 }
 
 /* nft_bitwise_eval_bool(): word by word, mask and xor zero-padded. */
+__attribute__((noinline))
 static void do_bitwise(const struct fn_nft_prog *p, const struct ev_op *op,
 		       struct ev_regs *r)
 {
@@ -108,6 +131,7 @@ static void do_bitwise(const struct fn_nft_prog *p, const struct ev_op *op,
 
 /* nft_bitwise_eval_lshift/_rshift(): host-order words, carries between
  * them.  A shift of 0 copies (the kernel's carry would shift by 32). */
+__attribute__((noinline))
 static void do_shift(const struct ev_op *op, struct ev_regs *r)
 {
 	uint32_t n = (op->len + 3u) / 4, s = op->arg, carry = 0;
@@ -136,6 +160,7 @@ static void do_shift(const struct ev_op *op, struct ev_regs *r)
 }
 
 /* nft_byteorder_eval(): on x86 (little endian) both directions swap. */
+__attribute__((noinline))
 static void do_byteorder(const struct ev_op *op, struct ev_regs *r)
 {
 	uint8_t *dst = (uint8_t *)&r->data[op->dreg];
@@ -164,8 +189,7 @@ static void store_ifname(uint32_t *dst, const char *name)
 
 static void store8(uint32_t *dst, uint8_t v)
 {
-	*dst = 0;
-	memcpy(dst, &v, 1);
+	store(dst, &v, 1);
 }
 
 /* nft_meta_get_eval(): the input device exists at ingress, prerouting
@@ -184,8 +208,7 @@ static void do_meta(const struct ev_op *op, struct ev_regs *r,
 	case NFT_META_PROTOCOL: {
 		uint16_t be = htons(pk->hook == FN_NFT_INGRESS ?
 				    p->ethertype : 0x0800);
-		*dst = 0;
-		memcpy(dst, &be, 2);
+		store(dst, &be, 2);
 		break;
 	}
 	case NFT_META_NFPROTO:
@@ -220,6 +243,7 @@ static void do_meta(const struct ev_op *op, struct ev_regs *r,
 }
 
 /* nft_lookup_eval(), catch-all included. */
+__attribute__((noinline))
 static void do_lookup(const struct fn_nft_prog *p, const struct ev_op *op,
 		      struct ev_regs *r)
 {
@@ -268,6 +292,7 @@ static bool limit_over(struct ev_state *s, uint64_t now, uint64_t cost)
 	return !s->invert;
 }
 
+__attribute__((noinline))
 static void do_limit(struct fn_nft_prog *p, const struct ev_op *op,
 		     struct ev_regs *r, const struct ev_pkt *pk)
 {
@@ -282,6 +307,7 @@ static void do_limit(struct fn_nft_prog *p, const struct ev_op *op,
 }
 
 /* nft_quota_do_eval(). */
+__attribute__((noinline))
 static void do_quota(struct fn_nft_prog *p, const struct ev_op *op,
 		     struct ev_regs *r, const struct ev_pkt *pk)
 {
@@ -302,6 +328,7 @@ static int log_level(uint8_t syslog)
 }
 
 /* To the stack's log, at most 10 lines a second (burst 20). */
+__attribute__((noinline))
 static void do_log(struct fn_nft_prog *p, const struct ev_op *op,
 		   const struct ev_pkt *pk)
 {
@@ -346,6 +373,7 @@ static void do_log(struct fn_nft_prog *p, const struct ev_op *op,
 /* nft_reject_{ipv4,inet,netdev}_eval(): drop, and say what to send.
  * As nf_send_unreach/nf_send_reset: nothing for non-first fragments;
  * a reset only answers TCP that is not a reset itself. */
+__attribute__((noinline))
 static void do_reject(const struct ev_op *op, struct ev_regs *r,
 		      const struct ev_pkt *pk)
 {
@@ -376,63 +404,74 @@ static void do_reject(const struct ev_op *op, struct ev_regs *r,
 	}
 }
 
-void ev_run_op(struct fn_nft_prog *p, const struct ev_op *op,
-	       struct ev_regs *r, struct ev_pkt *pk)
+int32_t ev_run_rule(struct fn_nft_prog *p, const struct ev_op *op,
+		    uint32_t nops, struct ev_regs *r, struct ev_pkt *pk)
 {
-	switch (op->type) {
-	case OP_PAYLOAD:
-		do_payload(op, r, pk);
-		break;
-	case OP_CMP:
-		do_cmp(p, op, r);
-		break;
-	case OP_BITWISE:
-		do_bitwise(p, op, r);
-		break;
-	case OP_SHIFT:
-		do_shift(op, r);
-		break;
-	case OP_BYTEORDER:
-		do_byteorder(op, r);
-		break;
-	case OP_RANGE:
-		do_range(p, op, r);
-		break;
-	case OP_META:
-		do_meta(op, r, pk);
-		break;
-	case OP_META_SET_MARK:
-		pk->p->mark = r->data[op->sreg];
-		break;
-	case OP_IMM_DATA:
-		store(&r->data[op->dreg], pool(p, op->arg), op->len);
-		break;
-	case OP_IMM_VERDICT:
-		r->verdict.code = op->arg2;
-		r->verdict.chain = op->arg;
-		break;
-	case OP_LOOKUP:
-		do_lookup(p, op, r);
-		break;
-	case OP_COUNTER:
-		p->states[op->arg].a++;
-		p->states[op->arg].b += pk->len;
-		break;
-	case OP_LIMIT:
-		do_limit(p, op, r, pk);
-		break;
-	case OP_QUOTA:
-		do_quota(p, op, r, pk);
-		break;
-	case OP_LOG:
-		do_log(p, op, pk);
-		break;
-	case OP_REJECT:
-		do_reject(op, r, pk);
-		break;
-	case OP_CT_STATE:
-		r->data[op->dreg] = pk->p->ct_state ? pk->p->ct_state :
-						      EV_CT_INVALID;
-		break;
+	r->verdict.code = EV_CONTINUE;
+	for (const struct ev_op *end = op + nops; op < end; op++) {
+		switch (op->type) {
+		case OP_PAYLOAD:
+			do_payload(op, r, pk);
+			break;
+		case OP_CMP_FAST:
+			if (((r->data[op->sreg] & (uint32_t)op->arg2) == op->arg) ==
+			    (bool)op->sub)
+				BRK(r);
+			break;
+		case OP_CMP:
+			do_cmp(p, op, r);
+			break;
+		case OP_BITWISE:
+			do_bitwise(p, op, r);
+			break;
+		case OP_SHIFT:
+			do_shift(op, r);
+			break;
+		case OP_BYTEORDER:
+			do_byteorder(op, r);
+			break;
+		case OP_RANGE:
+			do_range(p, op, r);
+			break;
+		case OP_META:
+			do_meta(op, r, pk);
+			break;
+		case OP_META_SET_MARK:
+			pk->p->mark = r->data[op->sreg];
+			break;
+		case OP_IMM_DATA:
+			store(&r->data[op->dreg], pool(p, op->arg), op->len);
+			break;
+		case OP_IMM_VERDICT:
+			r->verdict.code = op->arg2;
+			r->verdict.chain = op->arg;
+			break;
+		case OP_LOOKUP:
+			do_lookup(p, op, r);
+			break;
+		case OP_COUNTER:
+			p->states[op->arg].a++;
+			p->states[op->arg].b += pk->len;
+			break;
+		case OP_LIMIT:
+			do_limit(p, op, r, pk);
+			break;
+		case OP_QUOTA:
+			do_quota(p, op, r, pk);
+			break;
+		case OP_LOG:
+			do_log(p, op, pk);
+			break;
+		case OP_REJECT:
+			do_reject(op, r, pk);
+			break;
+		case OP_CT_STATE:
+			r->data[op->dreg] = pk->p->ct_state ? pk->p->ct_state :
+							      EV_CT_INVALID;
+			break;
+		}
+		if (r->verdict.code != EV_CONTINUE)
+			break;
 	}
+	return r->verdict.code == EV_BREAK ? EV_CONTINUE : r->verdict.code;
 }

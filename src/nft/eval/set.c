@@ -378,7 +378,7 @@ static bool hash_find(const struct ev_set *s, const uint8_t *key,
 	while (s->slots[h]) {
 		uint32_t i = s->slots[h] - 1;
 
-		if (!memcmp(&s->keys[(size_t)i * s->klen], key, s->klen)) {
+		if (!ev_memcmp(&s->keys[(size_t)i * s->klen], key, s->klen)) {
 			*idx = i;
 			return true;
 		}
@@ -395,7 +395,8 @@ static bool interval_find(const struct ev_set *s, const uint8_t *key,
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (memcmp(&s->keys[(size_t)mid * s->klen], key, s->klen) <= 0)
+		if (ev_memcmp(&s->keys[(size_t)mid * s->klen], key,
+			      s->klen) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
