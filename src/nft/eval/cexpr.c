@@ -164,6 +164,12 @@ static int c_payload(struct ev_cctx *c, struct nftnl_expr *e)
 	op->sub = (uint8_t)base;
 	op->arg = off;
 	op->len = (uint8_t)len;
+	/* nft_payload_select_ops(): 1, 2 or 4 aligned bytes off the network
+	 * or transport header take nft_payload_fast_eval(), which does not
+	 * look at the fragment offset (a later fragment's bytes are read as
+	 * if they were its header).  Marked so that eval does the same. */
+	op->size = (len == 1 || len == 2 || len == 4) && off % len == 0 &&
+		   base != NFT_PAYLOAD_LL_HEADER;
 	return reg_attr(c, e, NFTNL_EXPR_PAYLOAD_DREG, len, &op->dreg);
 }
 
@@ -348,6 +354,8 @@ static int meta_len(uint32_t key)
 	case NFT_META_OIF:
 		return 4;
 	case NFT_META_PROTOCOL:
+	case NFT_META_IIFTYPE:
+	case NFT_META_OIFTYPE:
 		return 2;
 	case NFT_META_NFPROTO:
 	case NFT_META_L4PROTO:

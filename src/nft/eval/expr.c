@@ -56,8 +56,9 @@ static void do_payload(const struct ev_op *op, struct ev_regs *r,
 		base = pk->net;
 		avail = pk->len;
 		break;
-	default:	/* transport: none in non-first fragments */
-		if (!pk->l4 || pk->fragoff) {
+	default:	/* transport: none in non-first fragments, but for
+			 * the kernel's fast loads (cexpr.c) */
+		if (!pk->l4 || (pk->fragoff && !op->size)) {
 			BRK(r);
 			return;
 		}
@@ -230,6 +231,17 @@ static void do_meta(const struct ev_op *op, struct ev_regs *r,
 	case NFT_META_OIF:
 		*dst = out ? p->oif : 0;
 		break;
+	case NFT_META_IIFTYPE:	/* the stack's devices are Ethernet */
+	case NFT_META_OIFTYPE: {
+		uint16_t ether = 1;	/* ARPHRD_ETHER */
+
+		if (in != (op->sub == NFT_META_IIFTYPE)) {
+			BRK(r);	/* no such device at this hook */
+			return;
+		}
+		store(dst, &ether, 2);
+		break;
+	}
 	case NFT_META_IIFNAME:
 		store_ifname(dst, in ? p->iifname : NULL);
 		break;
