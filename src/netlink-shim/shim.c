@@ -488,17 +488,17 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct nlsock *s = lookup(fd);
 	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+	socklen_t room;
 	ssize_t n;
 
 	load_recvmsg();
 	if (!s)
 		return real_recvmsg(fd, msg, flags);
+	room = msg->msg_namelen;	/* the kernel overwrites it */
 	q_pump(s);
 	n = real_recvmsg(fd, msg, flags);
 	if (n >= 0 && msg->msg_name) {
-		memcpy(msg->msg_name, &nl,
-		       msg->msg_namelen < sizeof(nl) ? msg->msg_namelen
-						     : sizeof(nl));
+		memcpy(msg->msg_name, &nl, room < sizeof(nl) ? room : sizeof(nl));
 		msg->msg_namelen = sizeof(nl);
 	}
 	if (n >= 0)

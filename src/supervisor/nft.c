@@ -35,7 +35,6 @@
 #include "sup.h"
 
 #define NFT_BIN			"/usr/sbin/nft"
-#define NFT_RULESET_FMT		"stack%u.ruleset"
 
 extern char **environ;
 
@@ -129,7 +128,7 @@ void nft_replay(struct sup *s, unsigned p)
 	snprintf(name, sizeof(name), FN_CONTROL_SOCK_FMT, p);
 	if (ctl_sock_path(s->cfg->run_dir, name, ctl, sizeof(ctl)) < 0)
 		return;
-	snprintf(name, sizeof(name), NFT_RULESET_FMT, p);
+	snprintf(name, sizeof(name), FN_RULESET_FMT, p);
 	if (topo_path(saved, sizeof(saved), s->cfg->run_dir, name) == 0 &&
 	    access(saved, R_OK) == 0)
 		file = saved;
@@ -174,10 +173,12 @@ static int nft_save(const char *run_dir, unsigned p, const char *ctl)
 	int fd, st;
 	pid_t pid;
 
-	snprintf(name, sizeof(name), NFT_RULESET_FMT, p);
+	snprintf(name, sizeof(name), FN_RULESET_FMT, p);
 	if (topo_path(path, sizeof(path), run_dir, name) < 0)
 		return -ENAMETOOLONG;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(name, sizeof(name), FN_RULESET_TMP_FMT, p);
+	if (topo_path(tmp, sizeof(tmp), run_dir, name) < 0)
+		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
