@@ -447,8 +447,12 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b)
 	return len;
 }
 
+/* The evaluator's ct state of each frame (prerouting), for --stepwise. */
+static uint8_t *hist_state;
+static uint8_t (*hist_frame)[64];
+
 /* The kernel's path for a received frame, with the evaluator. */
-static void judge(struct fn_nft_prog *p, struct fn_nft_ct *ct,
+static uint8_t judge(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		  const struct opts *o, uint32_t ifindex, uint8_t *frame,
 		  uint32_t len, bool to_b)
 {
@@ -468,15 +472,35 @@ static void judge(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	}
 	fn_nft_eval(p, ct, FN_NFT_INGRESS, &pk, &res);
 	if (res.verdict != FN_NFT_ACCEPT || !pk.nh)
-		return;
+		return 0;
 	fn_nft_eval(p, ct, FN_NFT_PREROUTING, &pk, &res);
 	if (res.verdict != FN_NFT_ACCEPT || !to_b)
-		return;
+		return pk.ct_state;
 	/* ip_local_deliver() reassembles before the input hook: a lone
 	 * fragment never gets there. */
 	if (frame[14 + 6] & 0x3f || frame[14 + 7])
-		return;
+		return pk.ct_state;
 	fn_nft_eval(p, ct, FN_NFT_INPUT, &pk, &res);
+	return pk.ct_state;
+}
+
+/* Earlier frames between the same two addresses, with their states. */
+static void history(uint32_t upto)
+{
+	const uint8_t *f = hist_frame[upto];
+
+	for (uint32_t i = 0; i <= upto; i++) {
+		const uint8_t *g = hist_frame[i];
+
+		if (g[14 + 9] != f[14 + 9] ||
+		    !((!memcmp(g + 26, f + 26, 4) && !memcmp(g + 30, f + 30, 4)) ||
+		      (!memcmp(g + 26, f + 30, 4) && !memcmp(g + 30, f + 26, 4))))
+			continue;
+		printf("  #%u ct %u:", i, hist_state[i]);
+		for (int b = 14; b < 64; b++)
+			printf(" %02x", g[b]);
+		printf("\n");
+	}
 }
 
 /* ---- comparing ----------------------------------------------------------- */
@@ -638,6 +662,9 @@ int main(int argc, char **argv)
 	}
 	struct fn_nft_ct *ct = fn_nft_ct_new(4096);
 	uint8_t frame[2048];
+
+	hist_state = calloc(o.count + 1, 1);
+	hist_frame = calloc(o.count + 1, 64);
 	for (uint32_t i = 0; i < o.count; i++) {
 		bool to_b;
 		uint32_t len = make_frame(&o, frame, &to_b);
@@ -645,8 +672,10 @@ int main(int argc, char **argv)
 		if (sendto(pfd, frame, len, 0, (struct sockaddr *)&ll,
 			   sizeof(ll)) != (ssize_t)len)
 			die("sendto");
-		judge(p, ct, &o, ifb, frame, len, to_b);
+		uint8_t st = judge(p, ct, &o, ifb, frame, len, to_b);
 		if (o.stepwise) {
+			hist_state[i] = st;
+			memcpy(hist_frame[i], frame, 64);
 			usleep(3000);
 			if (compare(p, &checked)) {
 				printf("frame %u (%u bytes, to B %d):", i, len, to_b);
@@ -654,6 +683,7 @@ int main(int argc, char **argv)
 					printf("%s%02x", b % 16 ? " " : "\n  ",
 					       frame[b]);
 				printf("\n");
+				history(i);
 				return 1;
 			}
 		} else if (i % 64 == 63)

@@ -438,18 +438,38 @@ static void test_ct_tcp(void **state)
 	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);		/* bad sum */
 	t.buf[14 + 20 + 16] ^= 0x55;
 	assert_int_equal(rx(&c, &t), INV);
-	/* close: FIN both ways, then a SYN on the same ports is new */
+	/* close: FIN both ways; a SYN in LAST_ACK is ignored (the flow
+	 * stays); after the last ACK (TIME_WAIT) a SYN reopens it: new */
 	t_tcp(&t, A1, A2, 4000, 80, TH_FIN | TH_ACK, 0);
 	assert_int_equal(rx(&c, &t), EST);
 	t_tcp(&t, A2, A1, 80, 4000, TH_FIN | TH_ACK, 0);
 	assert_int_equal(tx(&c, &t), EST);
 	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
 	assert_int_equal(rx(&c, &t), NEW);
-	/* a reset closes; a SYN after it starts anew */
+	/* the reopened flow is A's, in SYN_SENT: a SYN-ACK answers it */
+	t_tcp(&t, A2, A1, 80, 4000, TH_SYN | TH_ACK, 0);
+	assert_int_equal(tx(&c, &t), EST);
+	/* the server's reset closes; the client's SYN is then ignored (the
+	 * kernel reopens only after the same side's RST or a close) */
 	t_tcp(&t, A2, A1, 80, 4000, TH_RST, 0);
 	assert_int_equal(tx(&c, &t), EST);
 	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_RST | TH_ACK, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
 	assert_int_equal(rx(&c, &t), NEW);
+	/* a flow whose only answer is a RST is forgotten at once */
+	t_tcp(&t, A1, A2, 4100, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), NEW);
+	t_tcp(&t, A2, A1, 80, 4100, TH_RST | TH_ACK, 0);
+	assert_int_equal(tx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4100, 80, TH_RST, 0);
+	assert_int_equal(rx(&c, &t), INV);
 	ctt_fini(&c);
 }
 

@@ -1,19 +1,26 @@
 /*
  * src/nft/eval/ct.c - connection tracking for `ct state`: a bounded table
- * of flows keyed by the 5-tuple (ICMP queries: identifier), all entries allocated by fn_nft_ct_new().
+ * of flows keyed by the 5-tuple (ICMP queries: identifier, type and code,
+ * as the kernel's tuple), all entries allocated by fn_nft_ct_new().
  *
- * ICMP queries are keyed by their identifier alone (not also the type).
  * As the kernel's nf_conntrack, simplified:
  *   - a packet that starts a flow gets NEW and an unconfirmed entry, held
  *     per path (receive, send) until input or postrouting accepts the
- *     packet (__nf_conntrack_confirm); a drop discards it;
+ *     packet (__nf_conntrack_confirm); a drop discards it, and so does
+ *     the next packet on that path if this one never got to input
+ *     (routed away).  So a packet's hooks must run back to back;
  *   - original-direction packets are NEW until a reply was seen, then
  *     ESTABLISHED; reply-direction packets are ESTABLISHED;
  *   - TCP: invalid flag combinations (tcp_valid_flags), truncated
- *     headers, and packets that cannot open a flow (SYN-ACK, FIN, RST
- *     without an entry) are INVALID; a bare ACK opens one (the default
- *     nf_conntrack_tcp_loose); after RST or both FINs a SYN starts anew;
- *     sequence windows are not tracked;
+ *     headers and bad sums are INVALID; then the kernel's state table
+ *     (tcp_conntracks: 10 states, 6 flag classes, 2 directions) decides:
+ *     a transition to sIV is INVALID, sIG leaves the flow as it was, a
+ *     SYN after TIME_WAIT/CLOSE reopens the flow when the kernel would
+ *     (close initiated, or a RST from the same side), a flow whose only
+ *     answer is a RST is forgotten; a bare ACK picks a flow up (the
+ *     default nf_conntrack_tcp_loose).  Sequence windows are not
+ *     tracked: as the kernel with nf_conntrack_tcp_be_liberal=1 and
+ *     nf_conntrack_tcp_ignore_invalid_rst=1;
  *   - UDP and other protocols: NEW, then ESTABLISHED once answered;
  *   - ICMP queries open flows, their replies are ESTABLISHED, a reply
  *     without a query is INVALID; an ICMP error quoting a tracked flow is
@@ -23,9 +30,10 @@
  *   - the kernel tracks reassembled datagrams: here the first fragment
  *     is tracked and later fragments of the same datagram (source,
  *     destination, protocol, IP id) get its state from a small cache;
- *   - timeouts as the kernel's defaults (TCP 120 s opening and closing,
- *     5 days established, 10 s after RST; UDP 30 s, 120 s answered; ICMP
+ *   - timeouts as the kernel's defaults (TCP by state: 120 s SYN_SENT,
+ *     5 days ESTABLISHED, 10 s CLOSE...; UDP 30 s, 120 s answered; ICMP
  *     30 s; others 600 s); when full, the least recently used entry goes.
+ * Checked against the kernel by tests/integration/test_nft_eval_diff.sh.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,8 +45,7 @@
 #define FRAG_CACHE	64
 
 enum {
-	E_SEEN_REPLY = 1, E_FIN_ORIG = 2, E_FIN_REPLY = 4, E_CLOSED = 8,
-	E_CONFIRMED = 16,
+	E_SEEN_REPLY = 1, E_CLOSE_INIT = 2, E_SIMOPEN = 4, E_CONFIRMED = 16,
 };
 
 struct ct_tuple {
@@ -50,6 +57,7 @@ struct ct_tuple {
 struct ct_entry {
 	struct ct_tuple t;		/* original direction */
 	uint8_t flags;
+	uint8_t tcp_state, last_index, last_dir;
 	uint32_t hnext;			/* entry + 1; free list too */
 	uint32_t prev, next;		/* LRU, entry + 1 */
 	uint64_t expires;
@@ -113,10 +121,18 @@ void fn_nft_ct_free(struct fn_nft_ct *ct)
 
 /* ---- table --------------------------------------------------------------- */
 
+/* The same for both directions of a flow. */
 static uint32_t tuple_hash(const struct fn_nft_ct *ct, const struct ct_tuple *t)
 {
 	uint64_t a = (uint64_t)t->src << 16 | t->sport;
 	uint64_t b = (uint64_t)t->dst << 16 | t->dport;
+
+	if (t->proto == 1) {	/* ICMP: identifier and code, both ways */
+		a = (uint64_t)t->src << 16 | (t->dport & 0xff);
+		b = (uint64_t)t->dst << 16 | (t->dport & 0xff);
+		a ^= (uint64_t)t->sport << 48;
+		b ^= (uint64_t)t->sport << 48;
+	}
 	uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
 	uint64_t h = (lo * 0x9e3779b97f4a7c15ull) ^ (hi + t->proto);
 
@@ -130,8 +146,31 @@ static bool tuple_eq(const struct ct_tuple *a, const struct ct_tuple *b)
 	       a->dport == b->dport && a->proto == b->proto;
 }
 
+/* ICMP query types and their replies (nf_conntrack_proto_icmp.c
+ * invmap): 0xff for none. */
+static uint8_t icmp_inverse(uint8_t type)
+{
+	switch (type) {
+	case 8: return 0;
+	case 0: return 8;
+	case 13: return 14;
+	case 14: return 13;
+	case 15: return 16;
+	case 16: return 15;
+	case 17: return 18;
+	case 18: return 17;
+	}
+	return 0xff;
+}
+
+/* The tuple of the other direction.  ICMP: sport is the identifier,
+ * dport type << 8 | code, and the type turns into its reply. */
 static struct ct_tuple tuple_rev(const struct ct_tuple *t)
 {
+	if (t->proto == 1)
+		return (struct ct_tuple){ t->dst, t->src, t->sport,
+			(uint16_t)(icmp_inverse((uint8_t)(t->dport >> 8)) << 8 |
+				   (t->dport & 0xff)), 1 };
 	return (struct ct_tuple){ t->dst, t->src, t->dport, t->sport,
 				  t->proto };
 }
@@ -283,18 +322,11 @@ static bool csum_ok(const struct ev_pkt *pk)
 	return sum == 0xffff;
 }
 
-static uint8_t icmp_request_of(uint8_t type, bool *reply)
+/* A query (true, *reply false) or a reply (true, *reply true). */
+static bool icmp_query(uint8_t type, bool *reply)
 {
-	*reply = true;
-	switch (type) {
-	case 0: return 8;
-	case 14: return 13;
-	case 16: return 15;
-	case 18: return 17;
-	}
-	*reply = false;
-	return (type == 8 || type == 13 || type == 15 || type == 17) ?
-	       type : 0xff;
+	*reply = type == 0 || type == 14 || type == 16 || type == 18;
+	return icmp_inverse(type) != 0xff;
 }
 
 static bool icmp_is_error(uint8_t type)
@@ -323,9 +355,9 @@ static bool make_tuple(const uint8_t *ip, uint32_t hl, uint32_t len,
 	case 1:
 		if (len < hl + 8)
 			return false;
-		/* identifier both ways, so that the reply is the reverse */
-		t->sport = t->dport = rd16(l4 + 4);
-		return icmp_request_of(l4[0], reply) != 0xff;
+		t->sport = rd16(l4 + 4);
+		t->dport = (uint16_t)(l4[0] << 8 | l4[1]);
+		return icmp_query(l4[0], reply);
 	default:
 		return true;
 	}
@@ -344,7 +376,8 @@ static uint8_t icmp_related(struct fn_nft_ct *ct, const struct ev_pkt *pk,
 	if (avail < 20 || (in[0] >> 4) != 4 || (in[0] & 15) < 5)
 		return EV_CT_INVALID;
 	hl = (in[0] & 15) * 4u;
-	if (avail < hl + 8 || !make_tuple(in, hl, avail, &t, &reply))
+	/* the ports (4 bytes) or the ICMP header (8) are enough */
+	if (!make_tuple(in, hl, avail, &t, &reply))
 		return EV_CT_INVALID;
 	return lookup(ct, &t, now, &dir) >= 0 ? EV_CT_RELATED : EV_CT_INVALID;
 }
@@ -388,16 +421,52 @@ static bool l4_valid(const struct ev_pkt *pk, bool frag)
 	       csum_ok(pk);
 }
 
+/* ---- TCP: the kernel's state table (nf_conntrack_proto_tcp.c) ---------- */
+
+enum { sNO, sSS, sSR, sES, sFW, sCW, sLA, sTW, sCL, sS2, sIV, sIG };
+enum { I_SYN, I_SYNACK, I_FIN, I_ACK, I_RST, I_NONE };
+
+static const uint8_t tcp_table[2][6][10] = {
+	{	/* original:  sNO  sSS  sSR  sES  sFW  sCW  sLA  sTW  sCL  sS2 */
+		/* syn */    { sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2 },
+		/* synack */ { sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR },
+		/* fin */    { sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV },
+		/* ack */    { sES, sIV, sES, sES, sCW, sCW, sTW, sTW, sCL, sIV },
+		/* rst */    { sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+		/* none */   { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+	}, {	/* reply */
+		/* syn */    { sIV, sS2, sIV, sIV, sIV, sIV, sIV, sSS, sIV, sS2 },
+		/* synack */ { sIV, sSR, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR },
+		/* fin */    { sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV },
+		/* ack */    { sIV, sIG, sSR, sES, sCW, sCW, sTW, sTW, sCL, sIG },
+		/* rst */    { sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+		/* none */   { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+	},
+};
+
+/* Default timeouts in seconds, by state. */
+static const uint32_t tcp_timeout[10] = {
+	[sSS] = 120, [sSR] = 60, [sES] = 432000, [sFW] = 120, [sCW] = 60,
+	[sLA] = 30, [sTW] = 120, [sCL] = 10, [sS2] = 120,
+};
+
+/* get_conntrack_index() */
+static uint8_t tcp_index(uint8_t f)
+{
+	if (f & 0x04)
+		return I_RST;
+	if (f & 0x02)
+		return f & 0x10 ? I_SYNACK : I_SYN;
+	if (f & 0x01)
+		return I_FIN;
+	return f & 0x10 ? I_ACK : I_NONE;
+}
+
 static uint64_t timeout(const struct ct_entry *e)
 {
 	switch (e->t.proto) {
 	case 6:
-		if (e->flags & E_CLOSED)
-			return 10 * SEC;
-		if (!(e->flags & E_SEEN_REPLY) ||
-		    (e->flags & (E_FIN_ORIG | E_FIN_REPLY)))
-			return 120 * SEC;
-		return 432000 * SEC;
+		return (uint64_t)tcp_timeout[e->tcp_state] * SEC;
 	case 17:
 		return (e->flags & E_SEEN_REPLY ? 120 : 30) * SEC;
 	case 1:
@@ -407,26 +476,49 @@ static uint64_t timeout(const struct ct_entry *e)
 	}
 }
 
-/* TCP on an existing entry; false = INVALID. */
-static bool tcp_update(struct ct_entry *e, uint8_t f, int dir)
+/* tcp_packet() without sequence windows (as nf_conntrack_tcp_be_liberal
+ * and _ignore_invalid_rst): -1 INVALID, 0 accepted unchanged (ignored),
+ * 1 accepted, 2 a closed flow reopened by this SYN (a new one). */
+static int tcp_update(struct ct_entry *e, const struct ct_tuple *t,
+		      uint8_t f, int dir)
 {
-	bool syn = f & 0x02, ack = f & 0x10;
+	uint8_t index = tcp_index(f), old = e->tcp_state;
+	uint8_t st = tcp_table[dir][index][old];
 
-	if (f & 0x04) {
-		e->flags |= E_CLOSED;
-		return true;
+	switch (st) {
+	case sSS:
+		if (old < sTW)
+			break;
+		if ((e->flags & E_CLOSE_INIT) ||
+		    (e->last_dir == dir && e->last_index == I_RST)) {
+			e->t = *t;	/* nf_ct_kill + a new lookup */
+			e->flags &= E_CONFIRMED;
+			e->tcp_state = sSS;
+			e->last_index = index;
+			e->last_dir = 0;
+			return 2;
+		}
+		/* fall through */
+	case sIG:
+		e->last_index = index;
+		e->last_dir = (uint8_t)dir;
+		return 0;
+	case sIV:
+		return -1;
+	case sS2:
+		e->flags |= E_SIMOPEN;
+		break;
+	case sSR:
+		if (dir && index == I_ACK && (e->flags & E_SIMOPEN))
+			st = sES;
+		break;
 	}
-	if (syn && !ack && !dir && ((e->flags & E_CLOSED) ||
-	    (e->flags & (E_FIN_ORIG | E_FIN_REPLY)) ==
-	    (E_FIN_ORIG | E_FIN_REPLY))) {
-		e->flags &= E_CONFIRMED;	/* a new connection */
-		return true;
-	}
-	if (syn && ack && !dir)
-		return false;
-	if (f & 0x01)
-		e->flags |= dir ? E_FIN_REPLY : E_FIN_ORIG;
-	return true;
+	e->last_index = index;
+	e->last_dir = (uint8_t)dir;
+	if (st == sFW && old != sFW)
+		e->flags |= E_CLOSE_INIT;
+	e->tcp_state = st;
+	return 1;
 }
 
 static bool may_open(const struct ev_pkt *pk, bool reply)
@@ -451,6 +543,9 @@ static uint8_t track_new(struct fn_nft_ct *ct, const struct ev_pkt *pk,
 	if (i < 0)
 		return EV_CT_INVALID;
 	ct->e[i].t = *t;
+	if (t->proto == 6)	/* tcp_new(): SYN_SENT, or a picked-up flow */
+		ct->e[i].tcp_state = tcp_index(pk->net[pk->thoff + 13]) ==
+				     I_SYN ? sSS : sES;
 	ct->e[i].expires = now + timeout(&ct->e[i]);
 	ct->pending[out] = (uint32_t)i + 1;
 	return EV_CT_NEW;
@@ -474,11 +569,26 @@ static uint8_t track(struct fn_nft_ct *ct, const struct ev_pkt *pk,
 		return may_open(pk, reply) ? track_new(ct, pk, &t, now) :
 					     EV_CT_INVALID;
 	struct ct_entry *e = &ct->e[i];
-	if (t.proto == 6 && !tcp_update(e, l4[13], dir))
+	int rc = t.proto == 6 ? tcp_update(e, &t, l4[13], dir) : 1;
+
+	if (rc < 0)
 		return EV_CT_INVALID;
+	if (rc == 2) {
+		e->expires = now + timeout(e);
+		return EV_CT_NEW;
+	}
+	if (rc && t.proto == 6 && (l4[13] & 0x04) &&
+	    !(e->flags & E_SEEN_REPLY)) {
+		/* tcp_packet(): "if only reply is a RST ... delete the
+		 * conntrack immediately" (and so a RST of a flow that never
+		 * had a reply, too) */
+		entry_remove(ct, (uint32_t)i);
+		return dir ? EV_CT_ESTABLISHED : EV_CT_NEW;
+	}
 	if (dir)
 		e->flags |= E_SEEN_REPLY;
-	e->expires = now + timeout(e);
+	if (rc)			/* an ignored packet does not refresh */
+		e->expires = now + timeout(e);
 	return dir || (e->flags & E_SEEN_REPLY) ? EV_CT_ESTABLISHED :
 						  EV_CT_NEW;
 }

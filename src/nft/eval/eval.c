@@ -192,7 +192,13 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	res->verdict = FN_NFT_ACCEPT;
 	res->reject = FN_NFT_REJECT_NONE;
 	res->reject_code = 0;
-	if (!p || (unsigned)hook >= FN_NFT_NHOOKS)
+	if ((unsigned)hook >= FN_NFT_NHOOKS)
+		return;
+	/* A new packet on this path: the previous one's unconfirmed entry
+	 * never reached input/postrouting (routed away, not local). */
+	if (ct && (hook == FN_NFT_PREROUTING || hook == FN_NFT_OUTPUT))
+		ev_ct_confirm(ct, hook == FN_NFT_OUTPUT, false);
+	if (!p)
 		return;
 	if (hook == FN_NFT_INGRESS) {
 		if (!p->nhook[hook] || !setup_ingress(&pk, pkt))
