@@ -8,6 +8,7 @@
  *                to a transaction (a copy of the model)
  *   nl_model.c   the model's wrappers, lookups, the copy a batch works on,
  *                and who frees which libnftnl object on commit or abort
+ *   nl_guard.c   libnftnl's parsers, kept from exit()ing on bad input
  *   nl_dump.c    GET and dumps (tables, chains, sets, elements, rules) with
  *                live counters
  *
@@ -175,6 +176,12 @@ int nl_set_filter(struct nl_txn *tx, struct fn_nft_set *s,
 void nl_elems_normalize(struct nlmsghdr *nlh);
 bool nl_set_referenced(const struct fn_nft_table *t, const char *name);
 bool nl_chain_referenced(const struct fn_nft_table *t, const char *name);
+
+/* nl_guard.c: libnftnl's parsers on client bytes, their exit() trapped */
+enum nl_parse { NL_P_TABLE, NL_P_CHAIN, NL_P_RULE, NL_P_SET, NL_P_ELEMS };
+int nl_parse(enum nl_parse what, const struct nlmsghdr *nlh, void *obj);
+int nl_guarded(int (*fn)(void *arg), void *arg);
+unsigned long nl_guard_trapped(void);
 
 /* nl_batch.c: one message of a batch, applied to tx.  0 or -errno; msg
  * gets a reason for the extended ack when there is one. */

@@ -42,6 +42,7 @@
 
 #define NAME_MAX_LEN	(NFT_NAME_MAXLEN - 1)
 #define KEY_MAX_LEN	64	/* NFT_REG32_COUNT * 4: the kernel's limit */
+#define UDATA_MAX_LEN	256	/* NFT_USERDATA_MAXLEN: the kernel's limit */
 
 struct bctx {
 	struct nl_txn *tx;
@@ -61,6 +62,12 @@ static int fail(struct bctx *b, int err, const char *fmt, ...)
 	vsnprintf(b->msg, b->msglen, fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+/* The length of user data that is set (0 if not). */
+static uint32_t udata_len(bool set, const void *data, uint32_t len)
+{
+	return set && data ? len : 0;
 }
 
 static bool name_ok(const char *s)
@@ -110,13 +117,20 @@ static int table_new(struct bctx *b)
 {
 	struct nftnl_table *nt = nftnl_table_alloc();
 	struct fn_nft_table *t;
+	uint32_t ulen = 0;
 	int err = 0;
 
 	if (!nt)
 		return -ENOMEM;
-	if (nftnl_table_nlmsg_parse(b->nlh, nt) < 0 ||
+	if (nl_parse(NL_P_TABLE, b->nlh, nt) < 0 ||
 	    !name_ok(nftnl_table_get_str(nt, NFTNL_TABLE_NAME))) {
 		err = fail(b, -EINVAL, "table: no valid name");
+		goto out;
+	}
+	if (udata_len(nftnl_table_is_set(nt, NFTNL_TABLE_USERDATA),
+		      nftnl_table_get_data(nt, NFTNL_TABLE_USERDATA, &ulen),
+		      ulen) > UDATA_MAX_LEN) {
+		err = fail(b, -ERANGE, "table: user data too long");
 		goto out;
 	}
 	t = table_get(b, nftnl_table_get_str(nt, NFTNL_TABLE_NAME));
@@ -158,7 +172,7 @@ static int table_del(struct bctx *b)
 
 	if (!nt)
 		return -ENOMEM;
-	if (nftnl_table_nlmsg_parse(b->nlh, nt) < 0) {
+	if (nl_parse(NL_P_TABLE, b->nlh, nt) < 0) {
 		err = -EINVAL;
 	} else if (nftnl_table_is_set(nt, NFTNL_TABLE_NAME)) {
 		t = table_get(b, nftnl_table_get_str(nt, NFTNL_TABLE_NAME));
@@ -255,7 +269,7 @@ static int chain_update(struct bctx *b, struct fn_nft_chain *c,
 	}
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, b->family, 0, 0);
 	nftnl_chain_nlmsg_build_payload(nlh, c->nl);
-	if (nftnl_chain_nlmsg_parse(nlh, own) < 0) {
+	if (nl_parse(NL_P_CHAIN, nlh, own) < 0) {
 		free(buf);
 		nftnl_chain_free(own);
 		return -ENOMEM;
@@ -278,11 +292,12 @@ static int chain_new(struct bctx *b)
 	struct fn_nft_table *t;
 	struct fn_nft_chain *c;
 	const char *name;
+	uint32_t ulen = 0;
 	int err;
 
 	if (!nc)
 		return -ENOMEM;
-	if (nftnl_chain_nlmsg_parse(b->nlh, nc) < 0) {
+	if (nl_parse(NL_P_CHAIN, b->nlh, nc) < 0) {
 		err = fail(b, -EINVAL, "chain: malformed");
 		goto out;
 	}
@@ -298,6 +313,12 @@ static int chain_new(struct bctx *b)
 	}
 	if (!name_ok(name)) {
 		err = fail(b, -EINVAL, "chain: no valid name");
+		goto out;
+	}
+	if (udata_len(nftnl_chain_is_set(nc, NFTNL_CHAIN_USERDATA),
+		      nftnl_chain_get_data(nc, NFTNL_CHAIN_USERDATA, &ulen),
+		      ulen) > UDATA_MAX_LEN) {
+		err = fail(b, -ERANGE, "chain: user data too long");
 		goto out;
 	}
 	c = nl_chain_find(t, name);
@@ -332,7 +353,7 @@ static int chain_del(struct bctx *b)
 
 	if (!nc)
 		return -ENOMEM;
-	if (nftnl_chain_nlmsg_parse(b->nlh, nc) < 0) {
+	if (nl_parse(NL_P_CHAIN, b->nlh, nc) < 0) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -361,6 +382,26 @@ out:
 
 /* ---- rules ------------------------------------------------------------------- */
 
+/*
+ * Set a string attribute of an expression to name, unless it is that
+ * already.  libnftnl 1.2.4's setters for these attributes do not free the
+ * string they replace (checked with ASan); meson defines
+ * FN_NFTNL_SET_STR_LEAKS for that version only, and we free it.
+ */
+static void expr_set_name(struct nftnl_expr *e, uint16_t attr,
+			  const char *name)
+{
+	const char *old = nftnl_expr_is_set(e, attr) ?
+			  nftnl_expr_get_str(e, attr) : NULL;
+
+	if (old && !strcmp(old, name))
+		return;
+	nftnl_expr_set_str(e, attr, name);
+#ifdef FN_NFTNL_SET_STR_LEAKS
+	free((char *)old);
+#endif
+}
+
 struct resolve {
 	struct bctx *b;
 	struct fn_nft_table *t;
@@ -381,8 +422,7 @@ static int resolve_set(struct resolve *r, struct nftnl_expr *e,
 		s = nl_set_find(r->t, nftnl_expr_get_str(e, name_attr));
 	if (!s)
 		return fail(r->b, -ENOENT, "rule: no such set");
-	nftnl_expr_set_str(e, name_attr, nftnl_set_get_str(s->nl,
-							   NFTNL_SET_NAME));
+	expr_set_name(e, name_attr, nftnl_set_get_str(s->nl, NFTNL_SET_NAME));
 	if ((nftnl_set_get_u32(s->nl, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS) &&
 	    !nl_set_of(s)->bound_rule) {
 		if (r->nbind == sizeof(r->bind) / sizeof(r->bind[0]))
@@ -408,8 +448,8 @@ static int resolve_chain(struct resolve *r, struct nftnl_expr *e)
 		   nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN_ID)))
 		return fail(r->b, -ENOENT, "rule: jump to no such chain");
 	if (c) {
-		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN,
-				   nftnl_chain_get_str(c->nl, NFTNL_CHAIN_NAME));
+		expr_set_name(e, NFTNL_EXPR_IMM_CHAIN,
+			      nftnl_chain_get_str(c->nl, NFTNL_CHAIN_NAME));
 	}
 	return 0;
 }
@@ -522,12 +562,19 @@ static int rule_new(struct bctx *b)
 	struct nftnl_rule *nr = nftnl_rule_alloc();
 	struct resolve r = { .b = b };
 	struct fn_nft_chain *c = NULL;
+	uint32_t ulen = 0;
 	int err;
 
 	if (!nr)
 		return -ENOMEM;
-	if (nftnl_rule_nlmsg_parse(b->nlh, nr) < 0) {
+	if (nl_parse(NL_P_RULE, b->nlh, nr) < 0) {
 		err = fail(b, -EOPNOTSUPP, "rule: malformed or unknown expression");
+		goto out;
+	}
+	if (udata_len(nftnl_rule_is_set(nr, NFTNL_RULE_USERDATA),
+		      nftnl_rule_get_data(nr, NFTNL_RULE_USERDATA, &ulen),
+		      ulen) > UDATA_MAX_LEN) {
+		err = fail(b, -ERANGE, "rule: user data too long");
 		goto out;
 	}
 	r.t = table_get(b, nftnl_rule_get_str(nr, NFTNL_RULE_TABLE));
@@ -585,7 +632,7 @@ static int rule_del(struct bctx *b)
 
 	if (!nr)
 		return -ENOMEM;
-	if (nftnl_rule_nlmsg_parse(b->nlh, nr) < 0) {
+	if (nl_parse(NL_P_RULE, b->nlh, nr) < 0) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -638,8 +685,14 @@ static int set_check_new(struct bctx *b, struct nftnl_set *ns)
 	uint32_t flags = nftnl_set_is_set(ns, NFTNL_SET_FLAGS) ?
 			 nftnl_set_get_u32(ns, NFTNL_SET_FLAGS) : 0;
 
+	uint32_t ulen = 0;
+
 	if (klen == 0 || klen > KEY_MAX_LEN)
 		return fail(b, -EINVAL, "set: key length %u", klen);
+	if (udata_len(nftnl_set_is_set(ns, NFTNL_SET_USERDATA),
+		      nftnl_set_get_data(ns, NFTNL_SET_USERDATA, &ulen),
+		      ulen) > UDATA_MAX_LEN)
+		return fail(b, -ERANGE, "set: user data too long");
 	if (flags & (NFT_SET_OBJECT))
 		return fail(b, -EOPNOTSUPP, "set: object maps are not supported");
 	if ((flags & NFT_SET_MAP) && !nftnl_set_is_set(ns, NFTNL_SET_DATA_TYPE))
@@ -660,7 +713,7 @@ static int set_new(struct bctx *b)
 
 	if (!ns)
 		return -ENOMEM;
-	if (nftnl_set_nlmsg_parse(b->nlh, ns) < 0 ||
+	if (nl_parse(NL_P_SET, b->nlh, ns) < 0 ||
 	    !name_ok(nftnl_set_get_str(ns, NFTNL_SET_NAME))) {
 		err = fail(b, -EINVAL, "set: malformed or no name");
 		goto out;
@@ -702,7 +755,7 @@ static int set_del(struct bctx *b)
 
 	if (!ns)
 		return -ENOMEM;
-	if (nftnl_set_nlmsg_parse(b->nlh, ns) < 0) {
+	if (nl_parse(NL_P_SET, b->nlh, ns) < 0) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -750,6 +803,11 @@ static int elem_check(struct elem_ctx *x, struct nftnl_set_elem *e)
 
 	if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY))
 		return fail(x->b, -EINVAL, "element without key");
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
+		nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
+		if (len > UDATA_MAX_LEN)
+			return fail(x->b, -ERANGE, "element: user data too long");
+	}
 	nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
 	if (len != klen)
 		return fail(x->b, -EINVAL, "element key of %u bytes in a set "
@@ -837,7 +895,7 @@ static int setelem(struct bctx *b, bool add)
 	}
 	memcpy(copy, b->nlh, b->nlh->nlmsg_len);
 	nl_elems_normalize(copy);
-	err = nftnl_set_elems_nlmsg_parse(copy, tmp);
+	err = nl_parse(NL_P_ELEMS, copy, tmp);
 	free(copy);
 	if (err < 0) {
 		err = fail(b, -EINVAL, "elements: malformed");

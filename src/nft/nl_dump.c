@@ -157,9 +157,15 @@ static int put_elems(struct dctx *d, const struct fn_nft_set *s)
 			nftnl_set_elems_iter_destroy(it);
 			return -ENOMEM;
 		}
+		uint32_t before = nlh->nlmsg_len;
+
 		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
 		nl_elems_normalize(nlh);	/* as the kernel numbers them */
 		msg_end(d, nlh);
+		/* an element that fits in no message would loop for ever:
+		 * elements are bounded at the door, this is a second fence */
+		if (more > 0 && nlh->nlmsg_len <= before + MNL_ATTR_HDRLEN)
+			break;
 	}
 	nftnl_set_elems_iter_destroy(it);
 	return 0;

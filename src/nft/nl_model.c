@@ -724,7 +724,7 @@ static struct nftnl_set *set_copy_attrs(struct nftnl_set *old)
 				    nftnl_set_get_u32(old, NFTNL_SET_FAMILY),
 				    0, 0);
 	nftnl_set_nlmsg_build_payload(nlh, old);
-	if (nftnl_set_nlmsg_parse(nlh, n) < 0)
+	if (nl_parse(NL_P_SET, nlh, n) < 0)
 		goto err;
 	nftnl_set_set_u64(n, NFTNL_SET_HANDLE,
 			  nftnl_set_get_u64(old, NFTNL_SET_HANDLE));

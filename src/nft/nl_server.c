@@ -191,7 +191,7 @@ static void note_rule(struct batch *b, const struct nlmsghdr *nlh)
 
 	if (!r)
 		return;
-	if (nftnl_rule_nlmsg_parse(nlh, r) < 0)
+	if (nl_parse(NL_P_RULE, nlh, r) < 0)
 		goto out;
 	if (b->nrules == b->crules) {
 		size_t c = b->crules ? b->crules * 2 : 64;
