@@ -230,11 +230,16 @@ static int chain_add(struct ev_cctx *c, const char *table, uint8_t family,
 	memset(ch, 0, sizeof(*ch));
 	ch->family = family;
 	ch->order = p->nchains;
+	const char *name = nftnl_chain_get_str(nl, NFTNL_CHAIN_NAME);
+
 	ch->table = strdup(table);
-	ch->name = strdup(nftnl_chain_get_str(nl, NFTNL_CHAIN_NAME));
+	ch->name = strdup(name ? name : "");
 	p->nchains++;
 	if (!ch->table || !ch->name)
 		return -ENOMEM;
+	if (!name)
+		return ev_fail(c, -EINVAL, "table %s: a chain without name",
+			       table);
 	c->chain = p->nchains - 1;
 	if (nftnl_chain_is_set(nl, NFTNL_CHAIN_FLAGS) &&
 	    (nftnl_chain_get_u32(nl, NFTNL_CHAIN_FLAGS) &
@@ -291,6 +296,8 @@ static int table_compile(struct ev_cctx *c, const struct fn_nft_table *t)
 	c->table = t;
 	c->chain = UINT32_MAX;
 	c->handle = 0;
+	if (!tname)
+		return ev_fail(c, -EINVAL, "a table without name");
 	err = family_ok(c, family, tname);
 	if (err)
 		return err;

@@ -347,10 +347,15 @@ int ev_set_build(struct ev_cctx *c, struct fn_nft_set *fs, struct ev_set *s)
 	struct build b = { .c = c, .s = s };
 	int err;
 
-	s->table = strdup(nftnl_set_get_str(nl, NFTNL_SET_TABLE));
-	s->name = strdup(nftnl_set_get_str(nl, NFTNL_SET_NAME));
+	const char *table = nftnl_set_get_str(nl, NFTNL_SET_TABLE);
+	const char *name = nftnl_set_get_str(nl, NFTNL_SET_NAME);
+
+	s->table = strdup(table ? table : "");
+	s->name = strdup(name ? name : "");
 	if (!s->table || !s->name)
 		return -ENOMEM;
+	if (!table || !name)
+		return ev_fail(c, -EINVAL, "a set without table or name");
 	err = set_attrs(c, nl, s);
 	if (err)
 		return err;
