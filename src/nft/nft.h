@@ -109,7 +109,10 @@ struct fn_nft_pkt {
 	/* The evaluator's, kept across one packet's hooks (prerouting
 	 * then input; output then postrouting) as the kernel keeps the
 	 * conntrack reference in the skb: zero before a packet's first
-	 * hook, never touched by the stack afterwards. */
+	 * hook, never touched by the stack afterwards.  A packet's hooks
+	 * run back to back on its path (the unconfirmed conntrack entry
+	 * of a new flow is confirmed by its input/postrouting, dropped by
+	 * the next packet's prerouting/output).  See docs/nft-eval.md. */
 	uint8_t ct_state;	/* NF_CT_STATE_*_BIT; 0 = not tracked yet */
 };
 
