@@ -9,6 +9,7 @@
  *   nl_model.c   the model's wrappers, lookups, the copy a batch works on,
  *                and who frees which libnftnl object on commit or abort
  *   nl_guard.c   libnftnl's parsers, kept from exit()ing on bad input
+ *   nl_validate.c  attributes checked (kernel policies) before libnftnl
  *   nl_dump.c    GET and dumps (tables, chains, sets, elements, rules) with
  *                live counters
  *
@@ -120,6 +121,7 @@ struct nl_server {
 int nl_server_init(struct nl_server *srv);
 void nl_server_fini(struct nl_server *srv);
 /* Handle one netlink datagram of len bytes; append the replies to out.
+ * data[len] must be readable and 0 (see nl_validate).
  * opts: FN_NLCTL_F_CAP_ACK | FN_NLCTL_F_EXT_ACK (fragnet/nlctl.h). */
 void nl_server_handle(struct nl_server *srv, const uint8_t *data, size_t len,
 		      unsigned opts, struct nl_out *out);
@@ -182,6 +184,11 @@ enum nl_parse { NL_P_TABLE, NL_P_CHAIN, NL_P_RULE, NL_P_SET, NL_P_ELEMS };
 int nl_parse(enum nl_parse what, const struct nlmsghdr *nlh, void *obj);
 int nl_guarded(int (*fn)(void *arg), void *arg);
 unsigned long nl_guard_trapped(void);
+
+/* nl_validate.c: 0 if libnftnl may parse this batch message; -EINVAL.
+ * The datagram it is in must be followed by a NUL byte (strings inside
+ * expressions are left to libnftnl, which strdup()s them). */
+int nl_validate(const struct nlmsghdr *nlh);
 
 /* nl_batch.c: one message of a batch, applied to tx.  0 or -errno; msg
  * gets a reason for the extended ack when there is one. */

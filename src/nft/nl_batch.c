@@ -941,6 +941,8 @@ int nl_batch_msg(struct nl_txn *tx, const struct nlmsghdr *nlh,
 	msg[0] = '\0';
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
 		return fail(&b, -EINVAL, "not an nf_tables message");
+	if (nl_validate(nlh) < 0)
+		return fail(&b, -EINVAL, "malformed attributes");
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
 	case NFT_MSG_NEWTABLE: return table_new(&b);
 	case NFT_MSG_DELTABLE: return table_del(&b);

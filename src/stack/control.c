@@ -174,11 +174,11 @@ static int conn_chunk(struct stack *s, struct conn *c, size_t n)
 	if (h.type != FN_NLCTL_NETLINK || h.len != n - sizeof(h) ||
 	    h.len > FN_NLCTL_CHUNK || c->req_len + h.len > FN_NLCTL_REQ_MAX)
 		return -EPROTO;
-	if (c->req_len + h.len > c->req_cap) {
+	if (c->req_len + h.len + 1 > c->req_cap) {	/* + the NUL */
 		size_t cap = c->req_cap ? c->req_cap : 65536;
 		uint8_t *p;
 
-		while (cap < c->req_len + h.len)
+		while (cap < c->req_len + h.len + 1)
 			cap *= 2;
 		p = realloc(c->req, cap);
 		if (!p)
@@ -190,6 +190,7 @@ static int conn_chunk(struct stack *s, struct conn *c, size_t n)
 	c->req_len += h.len;
 	if (h.flags & FN_NLCTL_F_MORE)
 		return 0;
+	c->req[c->req_len] = 0;		/* nl_server_handle wants it */
 	nl_server_handle(&srv, c->req, c->req_len,
 			 h.flags & (FN_NLCTL_F_CAP_ACK | FN_NLCTL_F_EXT_ACK),
 			 &c->out);

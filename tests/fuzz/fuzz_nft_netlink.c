@@ -110,11 +110,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (n > size)
 				n = (uint32_t)size;
 		}
-		/* a private copy, exactly n bytes: ASan sees any overread */
-		dg = malloc(n ? n : 1);
+		/* a private copy, n bytes and the NUL the stack's control.c
+		 * puts after every datagram: ASan sees any overread */
+		dg = malloc(n + 1);
 		if (!dg)
 			break;
 		memcpy(dg, data, n);
+		dg[n] = 0;
 		nl_server_handle(&srv, dg, n,
 				 FN_NLCTL_F_EXT_ACK | (n & 1 ? FN_NLCTL_F_CAP_ACK : 0),
 				 &out);
