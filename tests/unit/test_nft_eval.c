@@ -711,10 +711,10 @@ static void test_refusals(void **state)
 	} cases[] = {
 		{ e_named("osf"), -EOPNOTSUPP, "'osf'" },
 		{ e_named("masq"), -EOPNOTSUPP, "'masq'" },
-		{ pset, -EOPNOTSUPP, "payload" },
-		{ e_meta(NFT_META_SKUID, NFT_REG_1), -EOPNOTSUPP, "meta key" },
+		{ pset, -EOPNOTSUPP, "payload writes" },
+		{ e_meta(NFT_META_SKUID, NFT_REG_1), -EOPNOTSUPP, "meta skuid" },
 		{ e_meta_set(NFT_META_PRIORITY, NFT_REG_1), -EOPNOTSUPP,
-		  "meta set" },
+		  "meta priority set" },
 		{ e_payload(NFT_PAYLOAD_NETWORK_HEADER, 0, 4, 24), -ERANGE,
 		  "register" },
 		{ e_payload(NFT_PAYLOAD_NETWORK_HEADER, 0, 4, NFT_REG_VERDICT),

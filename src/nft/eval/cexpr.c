@@ -138,6 +138,9 @@ static int state_new(struct ev_cctx *c, uint8_t kind, uint32_t *idx)
 
 static int c_payload(struct ev_cctx *c, struct nftnl_expr *e)
 {
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG))
+		return ev_fail(c, -EOPNOTSUPP,
+			       "payload writes (e.g. ip ttl set) are not supported");
 	int err = attrs_check(c, e, "payload",
 			      A(NFTNL_EXPR_PAYLOAD_DREG) |
 			      A(NFTNL_EXPR_PAYLOAD_BASE) |
@@ -345,6 +348,32 @@ static int c_byteorder(struct ev_cctx *c, struct nftnl_expr *e)
 	return err;
 }
 
+/* Key names as nft prints them, for refusals. */
+static const char *const meta_names[] = {
+	"length", "protocol", "priority", "mark", "iif", "oif", "iifname",
+	"oifname", "iiftype", "oiftype", "skuid", "skgid", "nftrace",
+	"rtclassid", "secmark", "nfproto", "l4proto", "ibrname", "obrname",
+	"pkttype", "cpu", "iifgroup", "oifgroup", "cgroup", "random",
+	"ipsec", "iifkind", "oifkind", "ibrpvid", "ibrvproto", "time", "day",
+	"hour", "sdif", "sdifname", "broute",
+};
+static const char *const ct_names[] = {
+	"state", "direction", "status", "mark", "secmark", "expiration",
+	"helper", "l3proto", "saddr", "daddr", "protocol", "proto-src",
+	"proto-dst", "label", "packets", "bytes", "avgpkt", "zone", "event",
+	"ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr", "id",
+};
+
+static const char *key_name(const char *const *names, size_t n, uint32_t k)
+{
+	return k < n ? names[k] : "?";
+}
+
+#define META_NAME(k) key_name(meta_names, sizeof(meta_names) / \
+			      sizeof(meta_names[0]), (k))
+#define CT_NAME(k) key_name(ct_names, sizeof(ct_names) / sizeof(ct_names[0]), \
+			    (k))
+
 static int meta_len(uint32_t key)
 {
 	switch (key) {
@@ -386,8 +415,8 @@ static int c_meta(struct ev_cctx *c, struct nftnl_expr *e)
 	if (set) {
 		if (key != NFT_META_MARK)
 			return ev_fail(c, -EOPNOTSUPP,
-				       "meta set of key %u is not supported (mark)",
-				       key);
+				       "meta %s set is not supported (only mark)",
+				       META_NAME(key));
 		struct ev_op *op = op_new(c, OP_META_SET_MARK);
 		if (!op)
 			return -ENOMEM;
@@ -396,7 +425,7 @@ static int c_meta(struct ev_cctx *c, struct nftnl_expr *e)
 	int len = meta_len(key);
 	if (len < 0)
 		return ev_fail(c, -EOPNOTSUPP,
-			       "meta key %u is not supported", key);
+			       "meta %s is not supported", META_NAME(key));
 	struct ev_op *op = op_new(c, OP_META);
 	if (!op)
 		return -ENOMEM;
@@ -740,7 +769,8 @@ static int c_ct(struct ev_cctx *c, struct nftnl_expr *e)
 		return ev_fail(c, -EOPNOTSUPP, "ct set is not supported");
 	if (key != NFT_CT_STATE)
 		return ev_fail(c, -EOPNOTSUPP,
-			       "ct key %u is not supported (state)", key);
+			       "ct %s is not supported (only state)",
+			       CT_NAME(key));
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR))
 		return ev_fail(c, -EINVAL, "ct state with a direction");
 	if (!nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG))
