@@ -41,7 +41,7 @@ cp "$FN_STACK" "$STACK"
 N=$((16 + $$ % 200))
 
 cleanup_ns() { ip netns del "$NS" 2>/dev/null || true; }
-trap 'rc=$?; cleanup_ns; (exit $rc); fn_teardown' EXIT
+trap 'rc=$?; cleanup_ns; set +e; (exit $rc); fn_teardown' EXIT
 ip netns add "$NS" || { echo "SKIP: cannot create a network namespace" >&2; exit 77; }
 kernel() { ip netns exec "$NS" "$NFT" "$@"; }
 
