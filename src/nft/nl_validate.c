@@ -124,6 +124,27 @@ static const struct vpolicy p_elem = POLICY(elem_t);
 static const struct vpolicy p_data = POLICY(data_t);
 static const struct vpolicy p_verdict = POLICY(verdict_t);
 
+/* Expressions whose data registers libnftnl parses (an over-long value
+ * would make it exit() mid-parse, leaking the half-built expression). */
+static const uint8_t imm_t[] = { [NFTA_IMMEDIATE_DATA] = V_DATA };
+static const uint8_t cmp_t[] = { [NFTA_CMP_DATA] = V_DATA };
+static const uint8_t range_t[] = {
+	[NFTA_RANGE_FROM_DATA] = V_DATA, [NFTA_RANGE_TO_DATA] = V_DATA,
+};
+static const uint8_t bitwise_t[] = {
+	[NFTA_BITWISE_MASK] = V_DATA, [NFTA_BITWISE_XOR] = V_DATA,
+	[NFTA_BITWISE_DATA] = V_DATA,
+};
+static const struct {
+	const char *name;
+	struct vpolicy p;
+} expr_data[] = {
+	{ "immediate", POLICY(imm_t) }, { "cmp", POLICY(cmp_t) },
+	{ "range", POLICY(range_t) }, { "bitwise", POLICY(bitwise_t) },
+};
+
+#define DATA_VALUE_MAX	64	/* libnftnl's union nftnl_data_reg */
+
 static bool str_ok(const struct nlattr *a)
 {
 	uint16_t len = mnl_attr_get_payload_len(a);
@@ -146,17 +167,26 @@ static int check_list(const struct nlattr *a, const struct vpolicy *p,
 	return 0;
 }
 
-/* An expression: a name, and nested data if any. */
+/* An expression: a name, and nested data if any, checked for the
+ * expressions in expr_data[]. */
 static int check_expr(const struct nlattr *a, unsigned depth)
 {
-	const struct nlattr *e;
-	bool named = false;
+	const struct nlattr *e, *name = NULL, *data = NULL;
 
 	if (check(a, NULL, &p_expr, depth + 1) < 0)
 		return -EINVAL;
-	mnl_attr_for_each_nested(e, a)
-		named |= mnl_attr_get_type(e) == NFTA_EXPR_NAME;
-	return named ? 0 : -EINVAL;
+	mnl_attr_for_each_nested(e, a) {
+		if (mnl_attr_get_type(e) == NFTA_EXPR_NAME)
+			name = e;
+		else if (mnl_attr_get_type(e) == NFTA_EXPR_DATA)
+			data = e;
+	}
+	if (!name)
+		return -EINVAL;
+	for (unsigned i = 0; data && i < sizeof(expr_data) / sizeof(expr_data[0]); i++)
+		if (!strcmp(mnl_attr_get_str(name), expr_data[i].name))
+			return check(data, NULL, &expr_data[i].p, depth + 1);
+	return 0;
 }
 
 static int check_list_expr(const struct nlattr *a, unsigned depth)
@@ -177,10 +207,14 @@ static int check_data(const struct nlattr *a, unsigned depth)
 
 	if (check(a, NULL, &p_data, depth + 1) < 0)
 		return -EINVAL;
-	mnl_attr_for_each_nested(e, a)
+	mnl_attr_for_each_nested(e, a) {
 		if (mnl_attr_get_type(e) == NFTA_DATA_VERDICT &&
 		    check(e, NULL, &p_verdict, depth + 2) < 0)
 			return -EINVAL;
+		if (mnl_attr_get_type(e) == NFTA_DATA_VALUE &&
+		    mnl_attr_get_payload_len(e) > DATA_VALUE_MAX)
+			return -EINVAL;
+	}
 	return 0;
 }
 
