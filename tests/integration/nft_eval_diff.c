@@ -24,7 +24,10 @@
  *
  * usage: fn-nft-eval-diff --netns-a PATH --netns-b PATH --dev-a IF
  *          --dev-b IF --mac-b MAC --ip-a A.B.C.D --ip-b A.B.C.D
- *          [--seed N] [--count N] [--no-frags] [--stepwise]
+ *          [--seed N] [--count N] [--no-frags] [--stepwise] [--tx]
+ *
+ * --tx has B send some packets of earlier flows itself (a raw socket in
+ * ns B, IP_HDRINCL), judged on output and postrouting.
  *
  * --stepwise compares after every frame and stops at the first one that
  * disagrees, printing it (to debug a mismatch).
@@ -251,7 +254,7 @@ struct opts {
 	uint8_t mac_b[6];
 	uint32_t ip_a, ip_b;
 	uint32_t seed, count;
-	bool frags, stepwise;
+	bool frags, stepwise, tx;
 };
 
 static uint32_t rng;
@@ -373,8 +376,16 @@ static uint32_t make_icmp_err(uint8_t *l4, const struct flow *f)
 	return 36;
 }
 
-/* One frame into buf; returns its length.  *to_b: addressed to B. */
-static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b)
+/* B sends to A's side of the flow: only A's own subnet is routed. */
+static bool can_tx(const struct opts *o, const struct flow *f)
+{
+	return f->b == o->ip_b && (f->a >> 8) == (o->ip_b >> 8);
+}
+
+/* One frame into buf; returns its length.  *to_b: addressed to B;
+ * *tx: B sends it (the IP packet from buf + 14 on, a raw socket). */
+static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b,
+			   bool *tx)
 {
 	uint8_t *eth = buf, *ip = buf + 14;
 	uint32_t kind = rnd(100), hl = 20, payload = rnd(5) ? rnd(64) : rnd(600);
@@ -382,6 +393,7 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b)
 	bool reverse = false;
 	uint8_t proto;
 
+	*tx = false;
 	memset(buf, 0, 1600);
 	memcpy(eth, o->mac_b, 6);
 	memcpy(eth + 6, "\x02\x00\x00\x00\x00\x01", 6);
@@ -395,6 +407,7 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b)
 	if (nflows && kind < 55) {		/* an earlier flow */
 		f = &flows[rnd(nflows)];
 		reverse = kind < 20;
+		*tx = o->tx && kind < 12 && can_tx(o, f);
 	} else {
 		static const uint8_t protos[] = { 6, 6, 6, 17, 17, 1, 47 };
 
@@ -415,8 +428,10 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b)
 	memset(ip, 0, hl);
 	memset(ip + 20, 1, hl - 20);
 	ip[0] = (uint8_t)(0x40 | hl / 4);
-	wr16(ip + 4, (uint16_t)rnd(65536));
+	wr16(ip + 4, (uint16_t)(1 + rnd(65535)));	/* raw sends keep it */
 	ip[8] = (uint8_t)(1 + rnd(255));
+	if (ip[8] == 200)	/* B's own packets: kernel_notrack */
+		ip[8] = 201;
 	ip[9] = proto;
 	wr32(ip + 12, reverse ? f->b : f->a);
 	wr32(ip + 16, reverse ? f->a : f->b);
@@ -433,15 +448,18 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b)
 	if (o->frags && rnd(12) == 0)		/* a fragment */
 		wr16(ip + 6, (uint16_t)(rnd(2) ? 0x2000 : rnd(3) * 0x20 +
 					(rnd(2) ? 0x2000 : 0)));
-	if (rnd(20) == 0)			/* truncated transport */
+	/* the kernel sets the total length and the sum of raw sends */
+	if (!*tx && rnd(20) == 0)		/* truncated transport */
 		wr16(ip + 2, (uint16_t)(hl + rnd(l4len + 1)));
 	wr16(ip + 10, csum(ip, hl, 0));
-	if (rnd(40) == 0)
+	if (!*tx && rnd(40) == 0)
 		ip[10] ^= 0x40;			/* bad header sum */
 	if (rnd(40) == 0 && l4len > 8)
 		l4[l4len - 1] ^= 0x10;		/* bad l4 sum */
 	*to_b = (reverse ? f->a : f->b) == o->ip_b;
 	uint32_t len = 14 + hl + l4len;
+	if (*tx)
+		return len;
 	if (len < 60 && rnd(2))			/* Ethernet padding */
 		len = 60;
 	return len;
@@ -481,6 +499,26 @@ static uint8_t judge(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	if (frame[14 + 6] & 0x3f || frame[14 + 7])
 		return pk.ct_state;
 	fn_nft_eval(p, ct, FN_NFT_INPUT, &pk, &res);
+	return pk.ct_state;
+}
+
+/* The kernel's path for a packet B sends: output, postrouting. */
+static uint8_t judge_tx(struct fn_nft_prog *p, struct fn_nft_ct *ct,
+			const struct opts *o, uint32_t ifindex, uint8_t *ip,
+			uint32_t len)
+{
+	struct fn_nft_pkt pk = {
+		.nh = ip, .nh_len = len, .ethertype = 0x0800,
+		.oif = ifindex, .oifname = o->dev_b,
+	};
+	struct fn_nft_result res;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pk.now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	fn_nft_eval(p, ct, FN_NFT_OUTPUT, &pk, &res);
+	if (res.verdict == FN_NFT_ACCEPT)
+		fn_nft_eval(p, ct, FN_NFT_POSTROUTING, &pk, &res);
 	return pk.ct_state;
 }
 
@@ -579,6 +617,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "ip-b", 1, NULL, 'j' }, { "seed", 1, NULL, 's' },
 		{ "count", 1, NULL, 'c' }, { "help", 0, NULL, 'h' },
 		{ "no-frags", 0, NULL, 'f' }, { "stepwise", 0, NULL, 'w' },
+		{ "tx", 0, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct in_addr in;
@@ -609,10 +648,11 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'c': o->count = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'f': o->frags = false; break;
 		case 'w': o->stepwise = true; break;
+		case 't': o->tx = true; break;
 		case 'h':
 			printf("usage: fn-nft-eval-diff --netns-a PATH --netns-b PATH --dev-a IF --dev-b IF\n"
 			       "         --mac-b MAC --ip-a ADDR --ip-b ADDR [--seed N] [--count N]\n"
-			       "         [--no-frags] [--stepwise]\n"
+			       "         [--no-frags] [--stepwise] [--tx]\n"
 			       "Compare the evaluator's rule counters with the kernel's for the\n"
 			       "ruleset loaded in netns B, over generated frames sent from A.\n");
 			exit(0);
@@ -648,6 +688,9 @@ int main(int argc, char **argv)
 		die(o.dev_a);
 	memcpy(ll.sll_addr, o.mac_b, 6);
 	enter(o.ns_b);
+	int rfd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (rfd < 0)
+		die("raw socket");
 	uint32_t ifb = if_nametoindex(o.dev_b);
 	if (!ifb)
 		die(o.dev_b);
@@ -666,13 +709,24 @@ int main(int argc, char **argv)
 	hist_state = calloc(o.count + 1, 1);
 	hist_frame = calloc(o.count + 1, 64);
 	for (uint32_t i = 0; i < o.count; i++) {
-		bool to_b;
-		uint32_t len = make_frame(&o, frame, &to_b);
+		bool to_b, tx;
+		uint32_t len = make_frame(&o, frame, &to_b, &tx);
+		uint8_t st;
 
-		if (sendto(pfd, frame, len, 0, (struct sockaddr *)&ll,
-			   sizeof(ll)) != (ssize_t)len)
-			die("sendto");
-		uint8_t st = judge(p, ct, &o, ifb, frame, len, to_b);
+		if (tx) {
+			struct sockaddr_in to = { .sin_family = AF_INET };
+
+			memcpy(&to.sin_addr, frame + 14 + 16, 4);
+			/* EPERM when output drops it: the kernel judged it */
+			(void)sendto(rfd, frame + 14, len - 14, 0,
+				     (struct sockaddr *)&to, sizeof(to));
+			st = judge_tx(p, ct, &o, ifb, frame + 14, len - 14);
+		} else {
+			if (sendto(pfd, frame, len, 0, (struct sockaddr *)&ll,
+				   sizeof(ll)) != (ssize_t)len)
+				die("sendto");
+			st = judge(p, ct, &o, ifb, frame, len, to_b);
+		}
 		if (o.stepwise) {
 			hist_state[i] = st;
 			memcpy(hist_frame[i], frame, 64);
@@ -697,5 +751,6 @@ int main(int argc, char **argv)
 	fn_nft_prog_free(p);
 	mnl_socket_close(nl);
 	close(pfd);
+	close(rfd);
 	return bad ? 1 : 0;
 }

@@ -7,10 +7,13 @@
 #   fneva-PID 10.241.77.1/24  ═══ veth ═══   fnevb-PID 10.241.77.2/24
 #   (AF_PACKET: crafted frames)              ruleset nft_diff/*.nft
 #
-# ARP and IPv6 are off on both ends, so that only our frames reach B.  B
-# runs conntrack liberal about TCP windows (nf_conntrack_tcp_be_liberal,
-# _ignore_invalid_rst): the evaluator does not track sequence windows.  A
-# table kernel_notrack keeps B's own replies out of conntrack (the
+# ARP and IPv6 are off on both ends and A drops all it receives, so that
+# only our frames reach B.  Some packets B sends itself (--tx: a raw
+# socket), judged on output and postrouting.  B runs conntrack liberal
+# about TCP windows (nf_conntrack_tcp_be_liberal, _ignore_invalid_rst):
+# the evaluator does not track sequence windows.  B's own replies (RST,
+# ICMP errors) leave with TTL 200 (ip_default_ttl), which our packets
+# never use, and a table kernel_notrack keeps them out of conntrack (the
 # evaluator never sees them).  The ct ruleset is run without fragments:
 # with conntrack loaded the kernel reassembles before prerouting.
 #
@@ -62,11 +65,19 @@ setup() {
 	ip -n "$NB" link set "$DB" arp off up
 	ip -n "$NA" addr add "$IPA/24" dev "$DA"
 	ip -n "$NB" addr add "$IPB/24" dev "$DB"
-	ip netns exec "$NB" sysctl -qw "net.ipv4.conf.$DB.rp_filter=0"
+	ip netns exec "$NB" sysctl -qw "net.ipv4.conf.$DB.rp_filter=0" \
+		net.ipv4.ip_default_ttl=200
+	ip netns exec "$NA" nft -f - <<-NFT
+	table ip kernel_silent {
+		chain in {
+			type filter hook input priority 0; policy drop;
+		}
+	}
+	NFT
 }
 
 run_one() {	# ruleset seed
-	local rs=$1 seed=$2 extra=() mac
+	local rs=$1 seed=$2 extra=(--tx) mac
 	setup
 	sed -e "s/@DEV@/$DB/g" -e "s/@IPB@/$IPB/g" "$rs" > "$T/rules.nft"
 	ip netns exec "$NB" nft -f "$T/rules.nft" || return 1
@@ -76,7 +87,7 @@ run_one() {	# ruleset seed
 		table ip kernel_notrack {
 			chain out {
 				type filter hook output priority -300; policy accept;
-				notrack
+				ip ttl 200 notrack
 			}
 		}
 		NFT
