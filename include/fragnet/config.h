@@ -22,7 +22,7 @@
  *               address = 10.77.0.1/24  mbufs = 8192  ; pci = 0000:01:00.0
  *     [driver]  exec = ...  poll = ...
  *     [stack]   exec = ...  profile = full  address = 10.77.0.2/24
- *               gateway = 10.77.0.1  max_tcp = 10000
+ *               gateway = 10.77.0.1  max_tcp = 10000  ruleset = rules.nft
  *     [app]     exec = /usr/bin/redis-server  args = --port 6379 --save ""
  *               user = fragnet  preload = yes
  *     [pipeline 1]
@@ -116,6 +116,7 @@ struct fn_stack_conf {
 	struct fn_ip4 address;
 	uint32_t gateway;		/* network byte order; 0 = none */
 	unsigned max_tcp;		/* concurrent TCP connections */
+	char ruleset[PATH_MAX];		/* initial nft ruleset; "" = none */
 };
 
 struct fn_app_conf {
@@ -125,6 +126,8 @@ struct fn_app_conf {
 
 struct fn_pipeline_conf {
 	struct fn_component_conf comp[FN_ROLE_COUNT];	/* NIC entry unused */
+	char stack_ruleset[PATH_MAX];	/* resolved: [pipeline N] stack_ruleset,
+					 * else [stack] ruleset; "" = none */
 };
 
 struct fn_config {

@@ -63,6 +63,10 @@
 #define FN_SUPERVISOR_SOCK	"supervisor.sock"	/* SOCK_SEQPACKET, 0600 */
 #define FN_SUPERVISOR_PID	"supervisor.pid"
 #define FN_CONTROL_SOCK_FMT	"stack%u.ctl"		/* per pipeline, 0600 */
+/* The stack's last committed nft ruleset (`fragnet nft` writes it, the
+ * supervisor loads it when the stack restarts), 0600; and its temp. */
+#define FN_RULESET_FMT		"stack%u.ruleset"
+#define FN_RULESET_TMP_FMT	"stack%u.ruleset.tmp"
 
 /* Sizes of the shared objects the supervisor creates. */
 #define FN_STATS_PAGE_SIZE	(64u * 1024)

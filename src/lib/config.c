@@ -67,7 +67,7 @@ static const char *const sec_names[] = {
 };
 
 /* Fields of struct fn_component_conf, for the [pipeline N] resolution. */
-enum field { F_NONE, F_EXEC, F_ARGS, F_POLL, F_CPU };
+enum field { F_NONE, F_EXEC, F_ARGS, F_POLL, F_CPU, F_RULESET };
 
 struct load_state;
 struct key_def;
@@ -101,7 +101,7 @@ static parse_fn parse_name, parse_path, parse_uint, parse_placement,
 	parse_poll, parse_log_level, parse_slots, parse_slot_size, parse_pmd,
 	parse_mac, parse_ifname, parse_ip4_prefix, parse_ip4, parse_pci,
 	parse_profile, parse_user, parse_bool, parse_exec, parse_args,
-	parse_cpu;
+	parse_cpu, parse_ruleset;
 
 static const struct range r_pipelines = { 1, FN_MAX_PIPELINES };
 static const struct range r_backoff = { 1, 600000 };
@@ -155,6 +155,7 @@ static const struct key_def keys[] = {
 	KEY(SEC_STACK, "address", parse_ip4_prefix, CFG(stack.address), NULL),
 	KEY(SEC_STACK, "gateway", parse_ip4, CFG(stack.gateway), NULL),
 	KEY(SEC_STACK, "max_tcp", parse_uint, CFG(stack.max_tcp), &r_max_tcp),
+	KEY(SEC_STACK, "ruleset", parse_ruleset, CFG(stack.ruleset), NULL),
 	KEY(SEC_APP, "user", parse_user, CFG(app.user), NULL),
 	KEY(SEC_APP, "preload", parse_bool, CFG(app.preload), NULL),
 	ROLE_KEY(F_EXEC, "exec", parse_exec, COMP(exec)),
@@ -165,6 +166,8 @@ static const struct key_def keys[] = {
 	PIPE_KEYS(FN_ROLE_DRIVER, "driver"),
 	PIPE_KEYS(FN_ROLE_STACK, "stack"),
 	PIPE_KEYS(FN_ROLE_APP, "app"),
+	{ SEC_PIPELINE, FN_ROLE_STACK, F_RULESET, "stack_ruleset",
+	  parse_ruleset, 0, NULL },
 };
 
 #define NKEYS		ARRAY_SIZE(keys)
@@ -312,6 +315,8 @@ static void *key_dst(struct load_state *st, const struct key_def *k)
 		return (char *)&cfg->role[st->sec - SEC_NIC] + k->off;
 	if (k->sec == SEC_PIPELINE && k->role < 0)
 		return &st->pipe_cpu[st->pidx];
+	if (k->sec == SEC_PIPELINE && k->field == F_RULESET)
+		return cfg->pipeline[st->pidx].stack_ruleset;
 	if (k->sec == SEC_PIPELINE)
 		return (char *)&cfg->pipeline[st->pidx].comp[k->role] + k->off;
 	return (char *)cfg + k->off;
@@ -739,6 +744,24 @@ static int parse_exec(struct load_state *st, const struct key_def *k,
 			return key_fail(st, k, "'%s' contains whitespace; put "
 					"arguments in args", shown(v, b));
 	return resolve_path(st, k, v, dst);
+}
+
+/* An nft ruleset file for `nft -f`: readable now; empty or none: no
+ * ruleset. */
+static int parse_ruleset(struct load_state *st, const struct key_def *k,
+			 const char *v, void *dst)
+{
+	int err;
+
+	if (!*v || strcmp(v, "none") == 0) {
+		*(char *)dst = '\0';
+		return 0;
+	}
+	err = resolve_path(st, k, v, dst);
+	if (err == 0 && access(dst, R_OK) < 0)
+		return key_fail(st, k, "cannot read %s: %s", (char *)dst,
+				strerror(errno));
+	return err;
 }
 
 static int parse_args(struct load_state *st, const struct key_def *k,
@@ -1391,9 +1414,13 @@ static int finish(struct load_state *st)
 	if (check_args(st) || check_pipeline_sections(st) ||
 	    derived_defaults(st))
 		return -1;
-	for (unsigned p = 0; p < st->cfg->npipelines; p++)
+	for (unsigned p = 0; p < st->cfg->npipelines; p++) {
 		for (int r = 0; r < FN_ROLE_COUNT; r++)
 			resolve_comp(st, p, r);
+		if (!field_seen(st, SEC_PIPELINE, p, FN_ROLE_STACK, F_RULESET))
+			memcpy(st->cfg->pipeline[p].stack_ruleset,
+			       st->cfg->stack.ruleset, PATH_MAX);
+	}
 	if (check_restart(st) || check_nic(st) || check_stack(st) ||
 	    check_apps(st))
 		return -1;

@@ -106,6 +106,14 @@ struct fn_nft_pkt {
 	uint32_t mark;		/* in/out: meta mark set */
 	uint8_t pkttype;	/* PACKET_HOST, _BROADCAST, _MULTICAST */
 	uint64_t now_ns;	/* CLOCK_MONOTONIC, for limit and ct */
+	/* The evaluator's, kept across one packet's hooks (prerouting
+	 * then input; output then postrouting) as the kernel keeps the
+	 * conntrack reference in the skb: zero before a packet's first
+	 * hook, never touched by the stack afterwards.  A packet's hooks
+	 * run back to back on its path (the unconfirmed conntrack entry
+	 * of a new flow is confirmed by its input/postrouting, dropped by
+	 * the next packet's prerouting/output).  See docs/nft-eval.md. */
+	uint8_t ct_state;	/* NF_CT_STATE_*_BIT; 0 = not tracked yet */
 };
 
 enum fn_nft_verdict {
@@ -129,7 +137,8 @@ struct fn_nft_prog;
 struct fn_nft_ct;
 
 /* Program for rs; old (may be NULL) gives counters/quotas/limits to carry.
- * NULL on error: *err_out = -EOPNOTSUPP / -EINVAL / -ENOMEM / -ELOOP and
+ * NULL on error: *err_out = -EOPNOTSUPP / -EINVAL / -ENOMEM / -ELOOP /
+ * -EMLINK (jumps deeper than the kernel's 16 levels) / -ERANGE and
  * msg (if not NULL) says what, e.g. "rule 7 in chain input: expression
  * 'osf' is not supported". */
 struct fn_nft_prog *fn_nft_compile(const struct fn_nft_ruleset *rs,

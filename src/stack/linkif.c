@@ -6,12 +6,13 @@
  *
  *   receive  stk_link_rx(): recv a burst; per frame check the length, copy
  *            it into a PBUF_POOL chain and check the destination MAC on the
- *            copy; ack the whole burst; then netif->input (ethernet_input)
- *            for each copy.  lwIP never reads shared memory: the driver can
+ *            copy; ack the whole burst; then the ruleset's input hooks
+ *            (filter.c) and netif->input (ethernet_input) for each copy.  lwIP never reads shared memory: the driver can
  *            rewrite a slot while we hold it, so a check made on the slot
  *            would not hold for what lwIP parses afterwards.
  *   send     linkif_output() (netif->linkoutput, called from inside lwIP):
- *            take a slot, copy the pbuf chain into it, queue it.
+ *            the ruleset's output hooks (filter.c), then take a slot, copy
+ *            the pbuf chain into it, queue it.
  *            stk_link_flush() submits the queue, once per loop turn or when
  *            STK_BURST frames wait.  No slot: the frame is dropped and lwIP
  *            gets ERR_MEM (TCP keeps the segment and retries).
@@ -173,9 +174,14 @@ int stk_link_rx(struct stack *s)
 	/* Slots go back before lwIP runs: it may take long (TCP) and the
 	 * driver needs them.  A reset here voids the slots, not the copies. */
 	r = fn_stream_ack_burst(&s->link.rx, pkt, (unsigned)n);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (p[i] && !stk_filter_rx(s, p[i])) {
+			pbuf_free(p[i]);	/* the ruleset dropped it */
+			continue;
+		}
 		if (p[i])
 			frame_deliver(s, p[i]);
+	}
 	return r < 0 ? r : n;
 }
 
@@ -234,6 +240,8 @@ static err_t linkif_output(struct netif *nif, struct pbuf *p)
 		stk_count(s, STK_DROP_TX_TOO_BIG, 1);
 		return ERR_IF;
 	}
+	if (!stk_filter_tx(s, p))
+		return ERR_OK;	/* dropped by the ruleset, as if sent */
 	n = s->broken ? -EPIPE : slot_take(s);
 	if (n <= 0) {
 		bool down = n < 0 || !fn_link_peer_ready(&s->link);

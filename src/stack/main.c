@@ -20,7 +20,8 @@
  *      then serve the socket channel (ss_poll: acks, requests, events);
  *   2. sys_check_timeouts(): lwIP's timers (ARP aging, reassembly, TCP);
  *   3. submit what lwIP sent during 1 and 2, as one burst;
- *   4. every CONTROL_PERIOD_MS, accept pending control connections;
+ *   4. every CONTROL_PERIOD_MS, and when poll() says so, serve the
+ *      control socket (control.c: nf_tables netlink, bounded per turn);
  *   5. nothing to do: with the stack bell, arm the link's and the
  *      channel's rings and block in poll() on the bell and the control
  *      socket; without it, wait on the link's rx stream per the poll mode
@@ -67,6 +68,7 @@
 #define PROG			FN_STACK_PROG
 #define WAIT_MAX_MS		100
 #define CONTROL_PERIOD_MS	10
+#define CONTROL_POLL_MAX	8	/* control clients in the loop's poll */
 #define EXIT_USAGE		2
 
 const char *const stk_ctr_names[STK_CTR_COUNT] = {
@@ -92,6 +94,10 @@ const char *const stk_ctr_names[STK_CTR_COUNT] = {
 	[STK_CONTROL_ACCEPTED] = "control_accepted",
 	[STK_CONTROL_REFUSED] = "control_refused",
 	[STK_CONTROL_ERRORS] = "control_errors",
+	[STK_CONTROL_REQUESTS] = "control_requests",
+	[STK_FILTER_DROP_RX] = "filter_drop_rx",
+	[STK_FILTER_DROP_TX] = "filter_drop_tx",
+	[STK_FILTER_REJECTS] = "filter_rejects",
 	[STK_LOOPS] = "loops",
 };
 
@@ -260,21 +266,26 @@ static int64_t wait_budget_ns(void)
  * not block.  Returns a link error or 0. */
 static int bell_wait(struct stack *s, int ctl_fd, int64_t budget_ns)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[2 + CONTROL_POLL_MAX] = {
 		{ .fd = sserv.stack_bell_fd, .events = POLLIN },
 		{ .fd = ctl_fd, .events = POLLIN },	/* -1: ignored */
 	};
 	int r = fn_stream_arm(&s->link.rx), a;
+	int n = 2 + stk_control_pollfds(&pfd[2], CONTROL_POLL_MAX);
+	bool ctl = false;
 	uint64_t v;
 
 	if (r < 0)
 		return r;
 	a = ss_arm(&sserv);
-	if (r == 1 && a == 1 && poll(pfd, 2, (int)(budget_ns / 1000000)) > 0) {
+	if (r == 1 && a == 1 &&
+	    poll(pfd, (nfds_t)n, (int)(budget_ns / 1000000)) > 0) {
 		if ((pfd[0].revents & POLLIN) &&
 		    read(pfd[0].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			fn_warn("stack bell: %s", strerror(errno));
-		if (pfd[1].revents & POLLIN)
+		for (int i = 1; i < n; i++)
+			ctl |= pfd[i].revents != 0;
+		if (ctl)
 			stk_control_poll(s, ctl_fd);
 	}
 	fn_stream_disarm(&s->link.rx);
@@ -498,8 +509,10 @@ int main(int argc, char **argv)
 		(unsigned long long)fn_ctr_get(&s.ctr[STK_RX_FRAMES]),
 		(unsigned long long)fn_ctr_get(&s.ctr[STK_TX_FRAMES]),
 		(unsigned long long)fn_ctr_get(&s.ctr[STK_LINK_RESETS]));
-	if (ctl_fd >= 0)
+	if (ctl_fd >= 0) {
+		stk_control_fini();
 		close(ctl_fd);
+	}
 	if (sserv_on)
 		ss_close(&sserv);
 	fn_link_detach(&s.link);

@@ -10,8 +10,9 @@
  *   main.c     spawn contract, config, stats page, the loop, SIGTERM
  *   linkif.c   the netif over the link: rx copy/validate, tx batching,
  *              link resets, per-frame counters
- *   control.c  the control socket (accept, check SO_PEERCRED, close; the
- *              filter issue adds the nf_tables protocol)
+ *   filter.c   the nf_tables hooks on the packet path (src/nft's evaluator)
+ *   control.c  the control socket: accept, check SO_PEERCRED, carry
+ *              nf_tables netlink (fragnet/nlctl.h) to src/nft's server
  *   port.c     lwIP's OS hooks: sys_now(), random seed
  *
  * Everything here runs on the loop's thread: lwIP has no locks.
@@ -37,6 +38,8 @@
 #define STK_VLAN_HLEN		4	/* room for one tag on rx */
 #define STK_MTU_MAX		1500
 #define STK_MTU_MIN		576	/* RFC 791: every host takes 576 */
+#define STK_IFNAME		"fn0"	/* lwIP's name of the netif, for nft */
+#define STK_IFINDEX		1
 
 /* Counters of the stack's own block ("stack.<name>" on its stats page). */
 enum stk_ctr {
@@ -61,7 +64,11 @@ enum stk_ctr {
 	STK_ICMP_ECHO_REPLIES_TX,
 	STK_CONTROL_ACCEPTED,
 	STK_CONTROL_REFUSED,	/* peer not uid 0 */
-	STK_CONTROL_ERRORS,	/* accept() or SO_PEERCRED failed */
+	STK_CONTROL_ERRORS,	/* accept(), SO_PEERCRED or a client failed */
+	STK_CONTROL_REQUESTS,	/* netlink datagrams handled */
+	STK_FILTER_DROP_RX,	/* frames the ruleset dropped on the way in */
+	STK_FILTER_DROP_TX,	/* ... on the way out */
+	STK_FILTER_REJECTS,	/* ICMP unreachables and TCP resets sent */
 	STK_LOOPS,
 	STK_CTR_COUNT
 };
@@ -96,9 +103,19 @@ int stk_link_flush(struct stack *s);
 /* Act on a link error: a reset voids what we hold, -EPIPE cuts off. */
 void stk_link_error(struct stack *s, int err);
 
+/* filter.c: true to let the frame go on.  p stays the caller's. */
+struct pbuf;
+bool stk_filter_rx(struct stack *s, struct pbuf *p);
+bool stk_filter_tx(struct stack *s, struct pbuf *p);
+
 /* control.c */
+struct pollfd;
+struct nl_server;
 int stk_control_init(int fd);
+void stk_control_fini(void);
 void stk_control_poll(struct stack *s, int fd);
+int stk_control_pollfds(struct pollfd *pfd, int max);
+struct nl_server *stk_nft(void);	/* NULL: no control socket */
 
 /* port.c */
 void stk_port_init(void);

@@ -33,6 +33,8 @@ static const struct command {
 	  "show the components of a topology" },
 	{ "stats", cmd_stats, "[--json] [TOPOLOGY]",
 	  "show the counters of every component" },
+	{ "nft", cmd_nft, "[-T TOPOLOGY] PIPELINE|all NFT-ARGS...",
+	  "run nft against the filter of a stack (root only)" },
 	{ "help", cmd_help, "", "show this help" },
 };
 
@@ -75,6 +77,8 @@ static int cmd_help_one(const struct command *c)
 		       "started;\n                     log to " SUP_LOG_DIR
 		       "/NAME.log\n  --log-level LEVEL  error, warn, info or "
 		       "debug (default: the config's)\n");
+	else if (strcmp(c->name, "nft") == 0)
+		nft_help();
 	else if (strcmp(c->name, "stats") == 0)
 		printf("\n  --json             one JSON document, one object "
 		       "per component\n");
@@ -123,7 +127,9 @@ int main(int argc, char **argv)
 		usage_all(stderr);
 		return EXIT_USAGE;
 	}
-	if (wants_help(argc - 1, argv + 1))
+	/* nft's own arguments are nft's: only `fragnet nft --help` is ours */
+	if (c->fn == cmd_nft ? argc > 2 && is_help(argv[2])
+			     : wants_help(argc - 1, argv + 1))
 		return cmd_help_one(c);
 	if (c->fn != cmd_help && geteuid() != 0) {
 		fprintf(stderr, "fragnet %s: must be run as root\n", c->name);

@@ -67,6 +67,8 @@ int comp_start(struct sup *s, struct comp *c, uint64_t now)
 	c->started_ns = now;
 	place_read_back(c->pid, cpus, sizeof(cpus));
 	fn_info("%s started: pid %d, cpu %s", c->label, (int)c->pid, cpus);
+	if (c->role == FN_ROLE_STACK && c->control_fd >= 0)
+		nft_replay(s, (unsigned)c->pipeline);
 	return 0;
 }
 

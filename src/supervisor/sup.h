@@ -13,6 +13,7 @@
  *   topo.c        run directories: find, check liveness, clean, pid file
  *   dpdk_clean.c  DPDK leftovers (hugepage files, EAL runtime dir) at stop
  *   cli.c         `fragnet down|status|stats`: clients of the control socket
+ *   nft.c         `fragnet nft`, and loading a stack's ruleset when it starts
  *
  * Everything here is private to the binary; nothing is exported.
  */
@@ -116,6 +117,7 @@ struct sup {
 	int sockchan_fd[FN_MAX_PIPELINES];	/* -1: no stack and app pair */
 	int stack_bell_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no stack */
 	int app_bell_fd[FN_MAX_PIPELINES];	/* -1: no stack and app pair */
+	pid_t nft_pid[FN_MAX_PIPELINES];	/* nft loading a ruleset, 0: none */
 
 	int epfd, sigfd, timerfd, listen_fd;
 	int down_fd;			/* client of `down`, told when all is gone */
@@ -181,6 +183,11 @@ int ctl_sock_path(const char *run_dir, const char *name, char *buf,
 		  size_t len);
 int ctl_request(const char *run_dir, const char *cmd, int timeout_ms);
 
+/* nft.c */
+void nft_replay(struct sup *s, unsigned pipeline);
+bool nft_reaped(struct sup *s, pid_t pid, int status);
+void nft_help(void);
+
 /* dpdk_clean.c */
 void sup_dpdk_clean(const char *name);
 
@@ -198,6 +205,7 @@ int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_nft(int argc, char **argv);
 void cmd_usage(const char *name);
 
 #endif /* FRAGNET_SUP_H */

@@ -502,6 +502,8 @@ static void reap_all(struct sup *s)
 
 		if (c)
 			comp_exited(s, c, status, sup_now_ns());
+		else
+			nft_reaped(s, pid, status);
 	}
 }
 

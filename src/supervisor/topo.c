@@ -126,6 +126,14 @@ static bool topo_is_ours(int dfd, const char *name)
 	if (strcmp(name, FN_NIC_READY) == 0)
 		return nic_ready_stale(dfd);
 	sscanf(name, FN_CONTROL_SOCK_FMT "%n", &pipeline, &end);
+	if (end > 0 && (size_t)end == strlen(name))
+		return true;
+	end = -1;
+	sscanf(name, FN_RULESET_FMT "%n", &pipeline, &end);
+	if (end > 0 && (size_t)end == strlen(name))
+		return true;
+	end = -1;
+	sscanf(name, FN_RULESET_TMP_FMT "%n", &pipeline, &end);
 	return end > 0 && (size_t)end == strlen(name);
 }
 

@@ -16,7 +16,8 @@
 #   0. the binary: --help, and a config of the other profile is refused
 #   1. every pinger completes its scenario and keeps getting echo replies;
 #      nothing bad, no timeout; the stacks counted the junk they dropped
-#   2. a control connection is accepted (uid 0) and closed
+#   2. a control connection is accepted (uid 0), and dropped after a
+#      malformed frame
 #   3. the event-mode stack sleeps between frames (low cpu)
 #   4. kill -9 stack/0: restarted, pinger/0 sees the reset and passes its
 #      scenario again against the fresh stack
@@ -139,13 +140,15 @@ for i in 0 1 2; do
 		fn_fail "$s: link.tx.pkts $pk, stack.tx_frames $tx"
 done
 
-# 2. The control socket: root is accepted, then EOF (no protocol yet).
+# 2. The control socket: root is accepted and stays connected
+# (fragnet/nlctl.h); a message that is no nlctl frame drops the client.
 python3 - "$RUN_DIR/stack0.ctl" <<'EOF' || fn_fail "control socket"
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.settimeout(5)
 s.connect(sys.argv[1])
-assert s.recv(64) == b"", "expected EOF"
+s.send(b"xyz")
+assert s.recv(64) == b"", "expected EOF after a malformed frame"
 EOF
 wait_for 5 at_least stack/0 stack.control_accepted 1 ||
 	fn_fail "stack/0 did not count the control connection"

@@ -866,6 +866,35 @@ static void test_shipped_kvs_config(void **state)
 	assert_string_equal(argv[i + 1], "kvs-1.rdb");
 }
 
+/* [stack] ruleset for every stack, [pipeline N] stack_ruleset for one;
+ * relative to the file; it must be readable; none clears it. */
+static void test_stack_ruleset(void **state)
+{
+	struct fixture *f = *state;
+	const struct fn_config *c = f->cfg;
+	char text[512];
+
+	/* /dev/null is readable; /etc is the config's directory */
+	snprintf(text, sizeof text,
+		 "[topology]\npipelines = 3\n"
+		 "[stack]\nexec = s\naddress = 10.0.0.2/8\n"
+		 "ruleset = ../dev/null\n"
+		 "[pipeline 1]\nstack_ruleset = /dev/zero\n"
+		 "[pipeline 2]\nstack_ruleset = none\n");
+	expect_ok(f, "/etc/topo.conf", text);
+	assert_string_equal(c->stack.ruleset, "/etc/../dev/null");
+	assert_string_equal(c->pipeline[0].stack_ruleset, "/etc/../dev/null");
+	assert_string_equal(c->pipeline[1].stack_ruleset, "/dev/zero");
+	assert_string_equal(c->pipeline[2].stack_ruleset, "");
+
+	assert_int_equal(load(f, "/etc/topo.conf",
+			      "[stack]\nruleset = /nonexistent/rules.nft\n"),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "/etc/topo.conf:2: [stack] ruleset: "
+				       "cannot read /nonexistent/rules.nft"));
+	expect_zeroed(f);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -893,6 +922,7 @@ int main(void)
 		T(test_shipped_config),
 		T(test_shipped_ping_config),
 		T(test_shipped_kvs_config),
+		T(test_stack_ruleset),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

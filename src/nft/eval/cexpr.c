@@ -1,0 +1,814 @@
+/*
+ * src/nft/eval/cexpr.c - one libnftnl expression into one ev_op, with the
+ * checks of the kernel's init and validate functions (net/netfilter/
+ * nft_*.c): register numbers and lengths, data lengths, flags, hooks.
+ * Any expression name or attribute not handled here is refused with
+ * -EOPNOTSUPP and a message naming it: nothing is silently ignored.
+ * Called by compile.c for each expression of each rule.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/set.h>
+
+#include "ev.h"
+
+#define A(x)	(1u << (x))
+
+/* Everything that is set must be in `allowed`; everything in `required`
+ * must be set. */
+static int attrs_check(struct ev_cctx *c, const struct nftnl_expr *e,
+		       const char *name, uint32_t allowed, uint32_t required)
+{
+	for (unsigned a = NFTNL_EXPR_BASE; a < 24; a++)
+		if (nftnl_expr_is_set(e, (uint16_t)a) && !(allowed & A(a)))
+			return ev_fail(c, -EOPNOTSUPP,
+				       "expression '%s': attribute %u is not supported",
+				       name, a - NFTNL_EXPR_BASE);
+	for (unsigned a = NFTNL_EXPR_BASE; a < 24; a++)
+		if (!nftnl_expr_is_set(e, (uint16_t)a) && (required & A(a)))
+			return ev_fail(c, -EINVAL,
+				       "expression '%s': attribute %u missing",
+				       name, a - NFTNL_EXPR_BASE);
+	return 0;
+}
+
+/* nft_parse_register(): NFT_REG_1..4 are 16 bytes, NFT_REG32_xx 4. */
+static int reg_parse(struct ev_cctx *c, uint32_t reg, uint32_t *idx)
+{
+	if (reg <= NFT_REG_4)
+		*idx = reg * 4;
+	else if (reg >= NFT_REG32_00 && reg <= NFT_REG32_15)
+		*idx = reg - NFT_REG32_00 + 4;
+	else
+		return ev_fail(c, -ERANGE, "register %u out of range", reg);
+	return 0;
+}
+
+/* nft_validate_register_load() and _store() for values. */
+static int reg_value(struct ev_cctx *c, uint32_t reg, uint32_t len,
+		     uint8_t *out)
+{
+	uint32_t idx = 0;
+	int err = reg_parse(c, reg, &idx);
+
+	if (err)
+		return err;
+	if (idx < 4)
+		return ev_fail(c, -EINVAL, "register %u holds the verdict",
+			       reg);
+	if (len == 0)
+		return ev_fail(c, -EINVAL, "zero length");
+	if ((uint64_t)idx * 4 + len > EV_REG32_NUM * 4)
+		return ev_fail(c, -ERANGE,
+			       "%u bytes from register %u overrun the registers",
+			       len, reg);
+	*out = (uint8_t)idx;
+	return 0;
+}
+
+static int reg_attr(struct ev_cctx *c, const struct nftnl_expr *e,
+		    uint16_t attr, uint32_t len, uint8_t *out)
+{
+	return reg_value(c, nftnl_expr_get_u32(e, attr), len, out);
+}
+
+/* A value datum (struct nft_data: at most 16 bytes) into the pool. */
+static int data_attr(struct ev_cctx *c, const struct nftnl_expr *e,
+		     uint16_t attr, uint32_t *len, uint32_t *idx)
+{
+	uint32_t l = 0;
+	const void *d = nftnl_expr_get(e, attr, &l);
+
+	if (!d || l == 0)
+		return ev_fail(c, -EINVAL, "empty data");
+	if (l > 16)
+		return ev_fail(c, -EOVERFLOW, "data of %u bytes (max 16)", l);
+	*len = l;
+	return ev_pool_add(c->p, d, l, idx);
+}
+
+static struct ev_op *op_new(struct ev_cctx *c, uint8_t type)
+{
+	struct fn_nft_prog *p = c->p;
+
+	if (p->nops == p->cops) {
+		uint32_t ncap = p->cops ? p->cops * 2 : 64;
+		struct ev_op *o = realloc(p->ops, (size_t)ncap * sizeof(*o));
+
+		if (!o)
+			return NULL;
+		p->ops = o;
+		p->cops = ncap;
+	}
+	struct ev_op *op = &p->ops[p->nops++];
+	memset(op, 0, sizeof(*op));
+	op->type = type;
+	return op;
+}
+
+static int state_new(struct ev_cctx *c, uint8_t kind, uint32_t *idx)
+{
+	struct fn_nft_prog *p = c->p;
+
+	if (p->nstates == p->cstates) {
+		uint32_t ncap = p->cstates ? p->cstates * 2 : 16;
+		struct ev_state *s = realloc(p->states,
+					     (size_t)ncap * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		p->states = s;
+		p->cstates = ncap;
+	}
+	*idx = p->nstates++;
+	memset(&p->states[*idx], 0, sizeof(p->states[0]));
+	p->states[*idx].chain = c->chain;
+	p->states[*idx].handle = c->handle;
+	p->states[*idx].expr = c->expr;
+	p->states[*idx].kind = kind;
+	return 0;
+}
+
+/* ---- expressions --------------------------------------------------------- */
+
+static int c_payload(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG))
+		return ev_fail(c, -EOPNOTSUPP,
+			       "payload writes (e.g. ip ttl set) are not supported");
+	int err = attrs_check(c, e, "payload",
+			      A(NFTNL_EXPR_PAYLOAD_DREG) |
+			      A(NFTNL_EXPR_PAYLOAD_BASE) |
+			      A(NFTNL_EXPR_PAYLOAD_OFFSET) |
+			      A(NFTNL_EXPR_PAYLOAD_LEN),
+			      A(NFTNL_EXPR_PAYLOAD_DREG) |
+			      A(NFTNL_EXPR_PAYLOAD_BASE) |
+			      A(NFTNL_EXPR_PAYLOAD_OFFSET) |
+			      A(NFTNL_EXPR_PAYLOAD_LEN));
+	if (err)
+		return err;
+	uint32_t base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
+	uint32_t off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
+	uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+
+	if (base > NFT_PAYLOAD_TRANSPORT_HEADER)
+		return ev_fail(c, -EOPNOTSUPP,
+			       "payload base %u is not supported", base);
+	if (len > 255 || off > 65535)
+		return ev_fail(c, -ERANGE, "payload offset/length too large");
+	struct ev_op *op = op_new(c, OP_PAYLOAD);
+	if (!op)
+		return -ENOMEM;
+	op->sub = (uint8_t)base;
+	op->arg = off;
+	op->len = (uint8_t)len;
+	/* nft_payload_select_ops(): 1, 2 or 4 aligned bytes off the network
+	 * or transport header take nft_payload_fast_eval(), which does not
+	 * look at the fragment offset (a later fragment's bytes are read as
+	 * if they were its header).  Marked so that eval does the same. */
+	op->size = (len == 1 || len == 2 || len == 4) && off % len == 0 &&
+		   base != NFT_PAYLOAD_LL_HEADER;
+	return reg_attr(c, e, NFTNL_EXPR_PAYLOAD_DREG, len, &op->dreg);
+}
+
+static int c_cmp(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	uint32_t all = A(NFTNL_EXPR_CMP_SREG) | A(NFTNL_EXPR_CMP_OP) |
+		       A(NFTNL_EXPR_CMP_DATA);
+	int err = attrs_check(c, e, "cmp", all, all);
+	uint32_t len, idx;
+
+	if (!err)
+		err = data_attr(c, e, NFTNL_EXPR_CMP_DATA, &len, &idx);
+	if (err)
+		return err;
+	uint32_t cop = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
+	if (cop > NFT_CMP_GTE)
+		return ev_fail(c, -EINVAL, "cmp op %u", cop);
+	struct ev_op *op = op_new(c, OP_CMP);
+	if (!op)
+		return -ENOMEM;
+	op->sub = (uint8_t)cop;
+	op->len = (uint8_t)len;
+	op->arg = idx;
+	if (len <= 4 && (cop == NFT_CMP_EQ || cop == NFT_CMP_NEQ)) {
+		/* as nft_cmp_fast: the register word under a byte mask */
+		uint32_t mask = 0;
+
+		memset(&mask, 0xff, len);
+		op->type = OP_CMP_FAST;
+		op->arg = c->p->pool[idx] & mask;
+		op->arg2 = (int32_t)mask;
+	}
+	return reg_attr(c, e, NFTNL_EXPR_CMP_SREG, len, &op->sreg);
+}
+
+static int c_range(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	uint32_t all = A(NFTNL_EXPR_RANGE_SREG) | A(NFTNL_EXPR_RANGE_OP) |
+		       A(NFTNL_EXPR_RANGE_FROM_DATA) |
+		       A(NFTNL_EXPR_RANGE_TO_DATA);
+	int err = attrs_check(c, e, "range", all, all);
+	uint32_t l1, l2, i1, i2;
+
+	if (!err)
+		err = data_attr(c, e, NFTNL_EXPR_RANGE_FROM_DATA, &l1, &i1);
+	if (!err)
+		err = data_attr(c, e, NFTNL_EXPR_RANGE_TO_DATA, &l2, &i2);
+	if (err)
+		return err;
+	if (l1 != l2)
+		return ev_fail(c, -EINVAL, "range bounds differ in length");
+	uint32_t rop = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP);
+	if (rop > NFT_RANGE_NEQ)
+		return ev_fail(c, -EINVAL, "range op %u", rop);
+	struct ev_op *op = op_new(c, OP_RANGE);
+	if (!op)
+		return -ENOMEM;
+	op->sub = (uint8_t)rop;
+	op->len = (uint8_t)l1;
+	op->arg = i1;
+	op->arg2 = (int32_t)i2;
+	return reg_attr(c, e, NFTNL_EXPR_RANGE_SREG, l1, &op->sreg);
+}
+
+static int c_bitwise_bool(struct ev_cctx *c, struct nftnl_expr *e,
+			  struct ev_op *op)
+{
+	uint32_t lm, lx, im, ix;
+	int err;
+
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_MASK) ||
+	    !nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_XOR) ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_DATA))
+		return ev_fail(c, -EINVAL, "bitwise: mask and xor needed");
+	err = data_attr(c, e, NFTNL_EXPR_BITWISE_MASK, &lm, &im);
+	if (!err)
+		err = data_attr(c, e, NFTNL_EXPR_BITWISE_XOR, &lx, &ix);
+	if (err)
+		return err;
+	if (lm != op->len || lx != op->len)
+		return ev_fail(c, -EINVAL, "bitwise: mask/xor length");
+	op->type = OP_BITWISE;
+	op->arg = im;
+	op->arg2 = (int32_t)ix;
+	return 0;
+}
+
+static int c_bitwise_shift(struct ev_cctx *c, struct nftnl_expr *e,
+			   struct ev_op *op, uint32_t bop)
+{
+	uint32_t l = 0;
+	const uint32_t *d = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_DATA, &l);
+
+	if (!d || l != 4 || nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_MASK) ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_XOR))
+		return ev_fail(c, -EINVAL, "bitwise shift: data needed");
+	if (*d >= 32)
+		return ev_fail(c, -EINVAL, "bitwise shift by %u", *d);
+	op->type = OP_SHIFT;
+	op->sub = bop == NFT_BITWISE_LSHIFT;
+	op->arg = *d;
+	return 0;
+}
+
+static int c_bitwise(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "bitwise",
+			      A(NFTNL_EXPR_BITWISE_SREG) |
+			      A(NFTNL_EXPR_BITWISE_DREG) |
+			      A(NFTNL_EXPR_BITWISE_LEN) |
+			      A(NFTNL_EXPR_BITWISE_MASK) |
+			      A(NFTNL_EXPR_BITWISE_XOR) |
+			      A(NFTNL_EXPR_BITWISE_OP) |
+			      A(NFTNL_EXPR_BITWISE_DATA),
+			      A(NFTNL_EXPR_BITWISE_SREG) |
+			      A(NFTNL_EXPR_BITWISE_DREG) |
+			      A(NFTNL_EXPR_BITWISE_LEN));
+	if (err)
+		return err;
+	uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_LEN);
+	uint32_t bop = NFT_BITWISE_BOOL;
+
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_OP))
+		bop = nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_OP);
+	if (len > 255)
+		return ev_fail(c, -ERANGE, "bitwise length %u", len);
+	struct ev_op *op = op_new(c, OP_BITWISE);
+	if (!op)
+		return -ENOMEM;
+	op->len = (uint8_t)len;
+	err = reg_attr(c, e, NFTNL_EXPR_BITWISE_SREG, len, &op->sreg);
+	if (!err)
+		err = reg_attr(c, e, NFTNL_EXPR_BITWISE_DREG, len, &op->dreg);
+	if (err)
+		return err;
+	if (bop == NFT_BITWISE_BOOL)
+		return c_bitwise_bool(c, e, op);
+	if (bop == NFT_BITWISE_LSHIFT || bop == NFT_BITWISE_RSHIFT)
+		return c_bitwise_shift(c, e, op, bop);
+	return ev_fail(c, -EOPNOTSUPP, "bitwise op %u is not supported", bop);
+}
+
+static int c_byteorder(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	uint32_t all = A(NFTNL_EXPR_BYTEORDER_SREG) |
+		       A(NFTNL_EXPR_BYTEORDER_DREG) |
+		       A(NFTNL_EXPR_BYTEORDER_OP) |
+		       A(NFTNL_EXPR_BYTEORDER_LEN) |
+		       A(NFTNL_EXPR_BYTEORDER_SIZE);
+	int err = attrs_check(c, e, "byteorder", all, all);
+
+	if (err)
+		return err;
+	uint32_t bop = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_OP);
+	uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_LEN);
+	uint32_t size = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_SIZE);
+
+	if (bop > NFT_BYTEORDER_HTON)
+		return ev_fail(c, -EINVAL, "byteorder op %u", bop);
+	if (size != 2 && size != 4 && size != 8)
+		return ev_fail(c, -EINVAL, "byteorder size %u", size);
+	if (len > 255)
+		return ev_fail(c, -ERANGE, "byteorder length %u", len);
+	struct ev_op *op = op_new(c, OP_BYTEORDER);
+	if (!op)
+		return -ENOMEM;
+	op->sub = (uint8_t)bop;
+	op->size = (uint8_t)size;
+	op->len = (uint8_t)len;
+	err = reg_attr(c, e, NFTNL_EXPR_BYTEORDER_SREG, len, &op->sreg);
+	if (!err)
+		err = reg_attr(c, e, NFTNL_EXPR_BYTEORDER_DREG, len, &op->dreg);
+	return err;
+}
+
+/* Key names as nft prints them, for refusals. */
+static const char *const meta_names[] = {
+	"length", "protocol", "priority", "mark", "iif", "oif", "iifname",
+	"oifname", "iiftype", "oiftype", "skuid", "skgid", "nftrace",
+	"rtclassid", "secmark", "nfproto", "l4proto", "ibrname", "obrname",
+	"pkttype", "cpu", "iifgroup", "oifgroup", "cgroup", "random",
+	"ipsec", "iifkind", "oifkind", "ibrpvid", "ibrvproto", "time", "day",
+	"hour", "sdif", "sdifname", "broute",
+};
+static const char *const ct_names[] = {
+	"state", "direction", "status", "mark", "secmark", "expiration",
+	"helper", "l3proto", "saddr", "daddr", "protocol", "proto-src",
+	"proto-dst", "label", "packets", "bytes", "avgpkt", "zone", "event",
+	"ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr", "id",
+};
+
+static const char *key_name(const char *const *names, size_t n, uint32_t k)
+{
+	return k < n ? names[k] : "?";
+}
+
+#define META_NAME(k) key_name(meta_names, sizeof(meta_names) / \
+			      sizeof(meta_names[0]), (k))
+#define CT_NAME(k) key_name(ct_names, sizeof(ct_names) / sizeof(ct_names[0]), \
+			    (k))
+
+static int meta_len(uint32_t key)
+{
+	switch (key) {
+	case NFT_META_LEN:
+	case NFT_META_MARK:
+	case NFT_META_IIF:
+	case NFT_META_OIF:
+		return 4;
+	case NFT_META_PROTOCOL:
+	case NFT_META_IIFTYPE:
+	case NFT_META_OIFTYPE:
+		return 2;
+	case NFT_META_NFPROTO:
+	case NFT_META_L4PROTO:
+	case NFT_META_PKTTYPE:
+		return 1;
+	case NFT_META_IIFNAME:
+	case NFT_META_OIFNAME:
+		return EV_IFNAMSIZ;
+	default:
+		return -1;
+	}
+}
+
+static int c_meta(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "meta",
+			      A(NFTNL_EXPR_META_KEY) | A(NFTNL_EXPR_META_DREG) |
+			      A(NFTNL_EXPR_META_SREG),
+			      A(NFTNL_EXPR_META_KEY));
+	if (err)
+		return err;
+	uint32_t key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
+	bool get = nftnl_expr_is_set(e, NFTNL_EXPR_META_DREG);
+	bool set = nftnl_expr_is_set(e, NFTNL_EXPR_META_SREG);
+
+	if (get == set)
+		return ev_fail(c, -EINVAL, "meta needs one of dreg and sreg");
+	if (set) {
+		if (key != NFT_META_MARK)
+			return ev_fail(c, -EOPNOTSUPP,
+				       "meta %s set is not supported (only mark)",
+				       META_NAME(key));
+		struct ev_op *op = op_new(c, OP_META_SET_MARK);
+		if (!op)
+			return -ENOMEM;
+		return reg_attr(c, e, NFTNL_EXPR_META_SREG, 4, &op->sreg);
+	}
+	int len = meta_len(key);
+	if (len < 0)
+		return ev_fail(c, -EOPNOTSUPP,
+			       "meta %s is not supported", META_NAME(key));
+	struct ev_op *op = op_new(c, OP_META);
+	if (!op)
+		return -ENOMEM;
+	op->sub = (uint8_t)key;
+	op->len = (uint8_t)len;
+	return reg_attr(c, e, NFTNL_EXPR_META_DREG, (uint32_t)len, &op->dreg);
+}
+
+static int c_immediate(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "immediate",
+			      A(NFTNL_EXPR_IMM_DREG) | A(NFTNL_EXPR_IMM_DATA) |
+			      A(NFTNL_EXPR_IMM_VERDICT) |
+			      A(NFTNL_EXPR_IMM_CHAIN) |
+			      A(NFTNL_EXPR_IMM_CHAIN_ID),
+			      A(NFTNL_EXPR_IMM_DREG));
+	if (err)
+		return err;
+	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG);
+
+	if (dreg == NFT_REG_VERDICT) {
+		struct ev_verdict v;
+		const char *chain = NULL;
+
+		if (!nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT) ||
+		    nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DATA))
+			return ev_fail(c, -EINVAL, "immediate: verdict needed");
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN))
+			chain = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
+		err = ev_verdict_check(c, nftnl_expr_get_u32(e,
+					NFTNL_EXPR_IMM_VERDICT), chain, &v);
+		if (err)
+			return err;
+		struct ev_op *op = op_new(c, OP_IMM_VERDICT);
+		if (!op)
+			return -ENOMEM;
+		op->arg2 = v.code;
+		op->arg = v.chain;
+		return 0;
+	}
+	uint32_t len, idx;
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DATA) ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT))
+		return ev_fail(c, -EINVAL, "immediate: data needed");
+	err = data_attr(c, e, NFTNL_EXPR_IMM_DATA, &len, &idx);
+	if (err)
+		return err;
+	struct ev_op *op = op_new(c, OP_IMM_DATA);
+	if (!op)
+		return -ENOMEM;
+	op->len = (uint8_t)len;
+	op->arg = idx;
+	return reg_value(c, dreg, len, &op->dreg);
+}
+
+static int find_set(struct ev_cctx *c, const char *name, uint32_t *idx)
+{
+	for (uint32_t i = c->table_set0; i < c->p->nsets; i++)
+		if (!strcmp(c->p->sets[i].name, name)) {
+			*idx = i;
+			return 0;
+		}
+	return ev_fail(c, -ENOENT, "set '%s' not found", name);
+}
+
+static int lookup_dreg(struct ev_cctx *c, struct nftnl_expr *e,
+		       const struct ev_set *s, struct ev_op *op)
+{
+	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG);
+
+	if (op->sub || !s->map)
+		return ev_fail(c, -EINVAL, "lookup: data from a set that is not a map");
+	op->size = 1;
+	if (s->vmap) {
+		if (dreg != NFT_REG_VERDICT)
+			return ev_fail(c, -EINVAL,
+				       "verdict map into register %u", dreg);
+		op->dreg = 0;
+		return 0;
+	}
+	return reg_value(c, dreg, s->dlen, &op->dreg);
+}
+
+static int c_lookup(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "lookup",
+			      A(NFTNL_EXPR_LOOKUP_SREG) |
+			      A(NFTNL_EXPR_LOOKUP_DREG) |
+			      A(NFTNL_EXPR_LOOKUP_SET) |
+			      A(NFTNL_EXPR_LOOKUP_SET_ID) |
+			      A(NFTNL_EXPR_LOOKUP_FLAGS),
+			      A(NFTNL_EXPR_LOOKUP_SREG) |
+			      A(NFTNL_EXPR_LOOKUP_SET));
+	uint32_t si = 0, flags = 0;
+
+	if (!err)
+		err = find_set(c, nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET),
+			       &si);
+	if (err)
+		return err;
+	const struct ev_set *s = &c->p->sets[si];
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS))
+		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS);
+	if (flags & ~(uint32_t)NFT_LOOKUP_F_INV)
+		return ev_fail(c, -EINVAL, "lookup flags 0x%x", flags);
+	if ((flags & NFT_LOOKUP_F_INV) && s->map)
+		return ev_fail(c, -EINVAL, "inverted lookup in a map");
+	struct ev_op *op = op_new(c, OP_LOOKUP);
+	if (!op)
+		return -ENOMEM;
+	op->arg = si;
+	op->sub = !!(flags & NFT_LOOKUP_F_INV);
+	op->len = (uint8_t)s->klen;
+	err = reg_attr(c, e, NFTNL_EXPR_LOOKUP_SREG, s->klen, &op->sreg);
+	if (err)
+		return err;
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG))
+		return lookup_dreg(c, e, s, op);
+	if (s->map && (s->flags & NFT_SET_ANONYMOUS))
+		return ev_fail(c, -EINVAL, "anonymous map without destination");
+	return 0;
+}
+
+static int c_counter(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "counter", A(NFTNL_EXPR_CTR_PACKETS) |
+			      A(NFTNL_EXPR_CTR_BYTES), 0);
+	uint32_t si;
+
+	if (!err)
+		err = state_new(c, ST_COUNTER, &si);
+	if (err)
+		return err;
+	struct ev_state *s = &c->p->states[si];
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_CTR_PACKETS))
+		s->a = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_CTR_BYTES))
+		s->b = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+	struct ev_op *op = op_new(c, OP_COUNTER);
+	if (!op)
+		return -ENOMEM;
+	op->arg = si;
+	return 0;
+}
+
+/* nft_limit_init(): the token bucket in nanoseconds. */
+static int limit_params(struct ev_cctx *c, struct ev_state *s, uint64_t rate,
+			uint64_t unit, uint32_t burst)
+{
+	uint64_t rwb, tmp;
+
+	if (rate == 0)
+		return ev_fail(c, -EINVAL, "limit rate 0");
+	if (__builtin_mul_overflow(unit, 1000000000ull, &s->nsecs))
+		return ev_fail(c, -EOVERFLOW, "limit unit");
+	if (!s->bytes_mode && burst == 0)
+		burst = 5;	/* NFT_LIMIT_PKT_BURST_DEFAULT */
+	if (__builtin_add_overflow(rate, (uint64_t)burst, &rwb))
+		return ev_fail(c, -EOVERFLOW, "limit rate + burst");
+	if (!s->bytes_mode) {
+		s->cost = s->nsecs / rate;
+		if (__builtin_mul_overflow(s->cost, (uint64_t)burst,
+					   &s->tokens_max))
+			return ev_fail(c, -EOVERFLOW, "limit burst");
+	} else {
+		if (__builtin_mul_overflow(s->nsecs, rwb, &tmp))
+			return ev_fail(c, -EOVERFLOW, "limit burst");
+		s->tokens_max = tmp / rate;
+	}
+	s->rate = rate;
+	s->a = s->tokens_max;
+	s->b = 0;
+	return 0;
+}
+
+static int c_limit(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "limit",
+			      A(NFTNL_EXPR_LIMIT_RATE) | A(NFTNL_EXPR_LIMIT_UNIT) |
+			      A(NFTNL_EXPR_LIMIT_BURST) |
+			      A(NFTNL_EXPR_LIMIT_TYPE) |
+			      A(NFTNL_EXPR_LIMIT_FLAGS),
+			      A(NFTNL_EXPR_LIMIT_RATE) | A(NFTNL_EXPR_LIMIT_UNIT));
+	uint32_t type = NFT_LIMIT_PKTS, flags = 0, burst = 0, si;
+
+	if (err)
+		return err;
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_LIMIT_TYPE))
+		type = nftnl_expr_get_u32(e, NFTNL_EXPR_LIMIT_TYPE);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_LIMIT_FLAGS))
+		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_LIMIT_FLAGS);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_LIMIT_BURST))
+		burst = nftnl_expr_get_u32(e, NFTNL_EXPR_LIMIT_BURST);
+	if (type != NFT_LIMIT_PKTS && type != NFT_LIMIT_PKT_BYTES)
+		return ev_fail(c, -EOPNOTSUPP, "limit type %u", type);
+	if (flags & ~(uint32_t)NFT_LIMIT_F_INV)
+		return ev_fail(c, -EOPNOTSUPP, "limit flags 0x%x", flags);
+	err = state_new(c, ST_LIMIT, &si);
+	if (err)
+		return err;
+	struct ev_state *s = &c->p->states[si];
+	s->bytes_mode = type == NFT_LIMIT_PKT_BYTES;
+	s->invert = !!(flags & NFT_LIMIT_F_INV);
+	err = limit_params(c, s, nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_RATE),
+			   nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_UNIT), burst);
+	if (err)
+		return err;
+	struct ev_op *op = op_new(c, OP_LIMIT);
+	if (!op)
+		return -ENOMEM;
+	op->arg = si;
+	return 0;
+}
+
+static int c_quota(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "quota",
+			      A(NFTNL_EXPR_QUOTA_BYTES) |
+			      A(NFTNL_EXPR_QUOTA_FLAGS) |
+			      A(NFTNL_EXPR_QUOTA_CONSUMED),
+			      A(NFTNL_EXPR_QUOTA_BYTES));
+	uint64_t quota, consumed = 0;
+	uint32_t flags = 0, si;
+
+	if (err)
+		return err;
+	quota = nftnl_expr_get_u64(e, NFTNL_EXPR_QUOTA_BYTES);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUOTA_CONSUMED))
+		consumed = nftnl_expr_get_u64(e, NFTNL_EXPR_QUOTA_CONSUMED);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUOTA_FLAGS))
+		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_QUOTA_FLAGS);
+	if (quota > INT64_MAX)
+		return ev_fail(c, -EOVERFLOW, "quota too large");
+	if (consumed > quota)
+		return ev_fail(c, -EINVAL, "quota consumed > quota");
+	if (flags & ~(uint32_t)NFT_QUOTA_F_INV)
+		return ev_fail(c, -EINVAL, "quota flags 0x%x", flags);
+	err = state_new(c, ST_QUOTA, &si);
+	if (err)
+		return err;
+	c->p->states[si].a = consumed;
+	c->p->states[si].b = quota;
+	c->p->states[si].invert = !!(flags & NFT_QUOTA_F_INV);
+	struct ev_op *op = op_new(c, OP_QUOTA);
+	if (!op)
+		return -ENOMEM;
+	op->arg = si;
+	return 0;
+}
+
+static int c_log(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "log",
+			      A(NFTNL_EXPR_LOG_PREFIX) | A(NFTNL_EXPR_LOG_LEVEL) |
+			      A(NFTNL_EXPR_LOG_FLAGS), 0);
+	const char *prefix = "";
+	uint32_t level = 4, flags = 0;	/* LOGLEVEL_WARNING */
+	struct fn_nft_prog *p = c->p;
+
+	if (err)
+		return err;
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_LOG_PREFIX))
+		prefix = nftnl_expr_get_str(e, NFTNL_EXPR_LOG_PREFIX);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_LOG_LEVEL))
+		level = nftnl_expr_get_u32(e, NFTNL_EXPR_LOG_LEVEL);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_LOG_FLAGS))
+		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_LOG_FLAGS);
+	if (level > 8)
+		return ev_fail(c, -ERANGE, "log level %u", level);
+	if (level == 8)
+		return ev_fail(c, -EOPNOTSUPP, "log level audit is not supported");
+	if (flags)
+		return ev_fail(c, -EOPNOTSUPP, "log flags 0x%x are not supported",
+			       flags);
+	if (p->nlogs == p->clogs) {
+		uint32_t ncap = p->clogs ? p->clogs * 2 : 8;
+		char **l = realloc(p->logs, ncap * sizeof(*l));
+
+		if (!l)
+			return -ENOMEM;
+		p->logs = l;
+		p->clogs = ncap;
+	}
+	p->logs[p->nlogs] = strndup(prefix, 127);
+	if (!p->logs[p->nlogs])
+		return -ENOMEM;
+	struct ev_op *op = op_new(c, OP_LOG);
+	if (!op)
+		return -ENOMEM;
+	op->arg = p->nlogs++;
+	op->size = (uint8_t)level;
+	return 0;
+}
+
+/* nft_reject_validate(): not on postrouting. */
+static int c_reject(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "reject", A(NFTNL_EXPR_REJECT_TYPE) |
+			      A(NFTNL_EXPR_REJECT_CODE),
+			      A(NFTNL_EXPR_REJECT_TYPE));
+	const struct ev_chain *ch = &c->p->chains[c->chain];
+	uint32_t type, code = 0;
+
+	if (err)
+		return err;
+	type = nftnl_expr_get_u32(e, NFTNL_EXPR_REJECT_TYPE);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_REJECT_CODE))
+		code = nftnl_expr_get_u8(e, NFTNL_EXPR_REJECT_CODE);
+	if (type == NFT_REJECT_ICMP_UNREACH || type == NFT_REJECT_ICMPX_UNREACH) {
+		if (!nftnl_expr_is_set(e, NFTNL_EXPR_REJECT_CODE))
+			return ev_fail(c, -EINVAL, "reject without code");
+		if (type == NFT_REJECT_ICMPX_UNREACH &&
+		    code > NFT_REJECT_ICMPX_ADMIN_PROHIBITED)
+			return ev_fail(c, -EINVAL, "reject icmpx code %u", code);
+	} else if (type != NFT_REJECT_TCP_RST) {
+		return ev_fail(c, -EINVAL, "reject type %u", type);
+	}
+	if (ch->base && !ch->forward && ch->hook == FN_NFT_POSTROUTING)
+		return ev_fail(c, -EOPNOTSUPP,
+			       "reject is not allowed in postrouting");
+	struct ev_op *op = op_new(c, OP_REJECT);
+	if (!op)
+		return -ENOMEM;
+	op->sub = (uint8_t)type;
+	op->size = (uint8_t)code;
+	op->arg = ch->family;
+	return 0;
+}
+
+static int c_ct(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "ct", A(NFTNL_EXPR_CT_DREG) |
+			      A(NFTNL_EXPR_CT_KEY) | A(NFTNL_EXPR_CT_DIR) |
+			      A(NFTNL_EXPR_CT_SREG), A(NFTNL_EXPR_CT_KEY));
+	uint32_t key;
+
+	if (err)
+		return err;
+	key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_SREG))
+		return ev_fail(c, -EOPNOTSUPP, "ct set is not supported");
+	if (key != NFT_CT_STATE)
+		return ev_fail(c, -EOPNOTSUPP,
+			       "ct %s is not supported (only state)",
+			       CT_NAME(key));
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR))
+		return ev_fail(c, -EINVAL, "ct state with a direction");
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG))
+		return ev_fail(c, -EINVAL, "ct without dreg");
+	struct ev_op *op = op_new(c, OP_CT_STATE);
+	if (!op)
+		return -ENOMEM;
+	c->p->uses_ct = true;
+	return reg_attr(c, e, NFTNL_EXPR_CT_DREG, 4, &op->dreg);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct ev_cctx *c, struct nftnl_expr *e);
+} exprs[] = {
+	{ "payload", c_payload },
+	{ "cmp", c_cmp },
+	{ "bitwise", c_bitwise },
+	{ "byteorder", c_byteorder },
+	{ "range", c_range },
+	{ "meta", c_meta },
+	{ "immediate", c_immediate },
+	{ "lookup", c_lookup },
+	{ "counter", c_counter },
+	{ "limit", c_limit },
+	{ "quota", c_quota },
+	{ "log", c_log },
+	{ "reject", c_reject },
+	{ "ct", c_ct },
+};
+
+int ev_compile_expr(struct ev_cctx *c, struct nftnl_expr *e)
+{
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	for (size_t i = 0; name && i < sizeof(exprs) / sizeof(exprs[0]); i++)
+		if (!strcmp(name, exprs[i].name))
+			return exprs[i].fn(c, e);
+	return ev_fail(c, -EOPNOTSUPP, "expression '%s' is not supported",
+		       name ? name : "?");
+}

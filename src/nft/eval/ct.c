@@ -1,0 +1,630 @@
+/*
+ * src/nft/eval/ct.c - connection tracking for `ct state`: a bounded table
+ * of flows keyed by the 5-tuple (ICMP queries: identifier, type and code,
+ * as the kernel's tuple), all entries allocated by fn_nft_ct_new().
+ *
+ * As the kernel's nf_conntrack, simplified:
+ *   - a packet that starts a flow gets NEW and an unconfirmed entry, held
+ *     per path (receive, send) until input or postrouting accepts the
+ *     packet (__nf_conntrack_confirm); a drop discards it, and so does
+ *     the next packet on that path if this one never got to input
+ *     (routed away).  So a packet's hooks must run back to back;
+ *   - original-direction packets are NEW until a reply was seen, then
+ *     ESTABLISHED; reply-direction packets are ESTABLISHED;
+ *   - TCP: invalid flag combinations (tcp_valid_flags), truncated
+ *     headers and bad sums are INVALID; then the kernel's state table
+ *     (tcp_conntracks: 10 states, 6 flag classes, 2 directions) decides:
+ *     a transition to sIV is INVALID, sIG leaves the flow as it was, a
+ *     SYN after TIME_WAIT/CLOSE reopens the flow when the kernel would
+ *     (close initiated, or a RST from the same side), a flow whose only
+ *     answer is a RST is forgotten; a bare ACK picks a flow up (the
+ *     default nf_conntrack_tcp_loose).  Sequence windows are not
+ *     tracked: as the kernel with nf_conntrack_tcp_be_liberal=1 and
+ *     nf_conntrack_tcp_ignore_invalid_rst=1;
+ *   - UDP and other protocols: NEW, then ESTABLISHED once answered;
+ *   - ICMP queries open flows, their replies are ESTABLISHED, a reply
+ *     without a query is INVALID; an ICMP error quoting a tracked flow is
+ *     RELATED, else INVALID;
+ *   - TCP, UDP and ICMP checksums are checked at prerouting (the default
+ *     nf_conntrack_checksum=1): a bad one is INVALID;
+ *   - the kernel tracks reassembled datagrams: here the first fragment
+ *     is tracked and later fragments of the same datagram (source,
+ *     destination, protocol, IP id) get its state from a small cache;
+ *   - timeouts as the kernel's defaults (TCP by state: 120 s SYN_SENT,
+ *     5 days ESTABLISHED, 10 s CLOSE...; UDP 30 s, 120 s answered; ICMP
+ *     30 s; others 600 s); when full, the least recently used entry goes.
+ * Checked against the kernel by tests/integration/test_nft_eval_diff.sh.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ev.h"
+
+#define SEC	1000000000ull
+#define FRAG_CACHE	64
+
+enum {
+	E_SEEN_REPLY = 1, E_CLOSE_INIT = 2, E_SIMOPEN = 4, E_CONFIRMED = 16,
+};
+
+struct ct_tuple {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint8_t proto;
+};
+
+struct ct_entry {
+	struct ct_tuple t;		/* original direction */
+	uint8_t flags;
+	uint8_t tcp_state, last_index, last_dir;
+	uint32_t hnext;			/* entry + 1; free list too */
+	uint32_t prev, next;		/* LRU, entry + 1 */
+	uint64_t expires;
+};
+
+struct frag {
+	uint32_t src, dst;
+	uint16_t id;
+	uint8_t proto, state;
+	uint64_t expires;
+};
+
+struct fn_nft_ct {
+	uint32_t max, mask;
+	struct ct_entry *e;
+	uint32_t *bucket;		/* entry + 1 */
+	uint32_t free;			/* entry + 1 */
+	uint32_t head, tail;		/* LRU: head most recent */
+	uint32_t pending[2];		/* receive, send: entry + 1 */
+	struct frag frags[FRAG_CACHE];
+	uint32_t frag_next;
+};
+
+struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries)
+{
+	struct fn_nft_ct *ct;
+	uint32_t nb = 16;
+
+	if (max_entries == 0 || max_entries > (1u << 24)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (nb < max_entries)
+		nb *= 2;
+	ct = calloc(1, sizeof(*ct));
+	if (!ct)
+		return NULL;
+	ct->e = calloc(max_entries, sizeof(*ct->e));
+	ct->bucket = calloc(nb, sizeof(*ct->bucket));
+	if (!ct->e || !ct->bucket) {
+		fn_nft_ct_free(ct);
+		errno = ENOMEM;
+		return NULL;
+	}
+	ct->max = max_entries;
+	ct->mask = nb - 1;
+	for (uint32_t i = 0; i < max_entries; i++)
+		ct->e[i].hnext = i + 1 < max_entries ? i + 2 : 0;
+	ct->free = 1;
+	return ct;
+}
+
+void fn_nft_ct_free(struct fn_nft_ct *ct)
+{
+	if (!ct)
+		return;
+	free(ct->e);
+	free(ct->bucket);
+	free(ct);
+}
+
+/* ---- table --------------------------------------------------------------- */
+
+/* The same for both directions of a flow. */
+static uint32_t tuple_hash(const struct fn_nft_ct *ct, const struct ct_tuple *t)
+{
+	uint64_t a = (uint64_t)t->src << 16 | t->sport;
+	uint64_t b = (uint64_t)t->dst << 16 | t->dport;
+
+	if (t->proto == 1) {	/* ICMP: identifier and code, both ways */
+		a = (uint64_t)t->src << 16 | (t->dport & 0xff);
+		b = (uint64_t)t->dst << 16 | (t->dport & 0xff);
+		a ^= (uint64_t)t->sport << 48;
+		b ^= (uint64_t)t->sport << 48;
+	}
+	uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+	uint64_t h = (lo * 0x9e3779b97f4a7c15ull) ^ (hi + t->proto);
+
+	h *= 0xff51afd7ed558ccdull;
+	return (uint32_t)(h >> 32) & ct->mask;
+}
+
+static bool tuple_eq(const struct ct_tuple *a, const struct ct_tuple *b)
+{
+	return a->src == b->src && a->dst == b->dst && a->sport == b->sport &&
+	       a->dport == b->dport && a->proto == b->proto;
+}
+
+/* ICMP query types and their replies (nf_conntrack_proto_icmp.c
+ * invmap): 0xff for none. */
+static uint8_t icmp_inverse(uint8_t type)
+{
+	switch (type) {
+	case 8: return 0;
+	case 0: return 8;
+	case 13: return 14;
+	case 14: return 13;
+	case 15: return 16;
+	case 16: return 15;
+	case 17: return 18;
+	case 18: return 17;
+	}
+	return 0xff;
+}
+
+/* The tuple of the other direction.  ICMP: sport is the identifier,
+ * dport type << 8 | code, and the type turns into its reply. */
+static struct ct_tuple tuple_rev(const struct ct_tuple *t)
+{
+	if (t->proto == 1)
+		return (struct ct_tuple){ t->dst, t->src, t->sport,
+			(uint16_t)(icmp_inverse((uint8_t)(t->dport >> 8)) << 8 |
+				   (t->dport & 0xff)), 1 };
+	return (struct ct_tuple){ t->dst, t->src, t->dport, t->sport,
+				  t->proto };
+}
+
+static void lru_unlink(struct fn_nft_ct *ct, uint32_t i)
+{
+	struct ct_entry *e = &ct->e[i];
+
+	if (e->prev)
+		ct->e[e->prev - 1].next = e->next;
+	else
+		ct->head = e->next;
+	if (e->next)
+		ct->e[e->next - 1].prev = e->prev;
+	else
+		ct->tail = e->prev;
+	e->prev = e->next = 0;
+}
+
+static void lru_push(struct fn_nft_ct *ct, uint32_t i)
+{
+	struct ct_entry *e = &ct->e[i];
+
+	e->prev = 0;
+	e->next = ct->head;
+	if (ct->head)
+		ct->e[ct->head - 1].prev = i + 1;
+	ct->head = i + 1;
+	if (!ct->tail)
+		ct->tail = i + 1;
+}
+
+static void entry_free(struct fn_nft_ct *ct, uint32_t i)
+{
+	ct->e[i].flags = 0;
+	ct->e[i].hnext = ct->free;
+	ct->free = i + 1;
+}
+
+/* Unlink a confirmed entry from its bucket and the LRU, free it. */
+static void entry_remove(struct fn_nft_ct *ct, uint32_t i)
+{
+	uint32_t *pp = &ct->bucket[tuple_hash(ct, &ct->e[i].t)];
+
+	while (*pp && *pp != i + 1)
+		pp = &ct->e[*pp - 1].hnext;
+	if (*pp)
+		*pp = ct->e[i].hnext;
+	lru_unlink(ct, i);
+	entry_free(ct, i);
+}
+
+/* Entry index of t in either direction (*dir 1 = reply), or -1. */
+static int64_t lookup(struct fn_nft_ct *ct, const struct ct_tuple *t,
+		      uint64_t now, int *dir)
+{
+	struct ct_tuple r = tuple_rev(t);
+	uint32_t i = ct->bucket[tuple_hash(ct, t)];
+
+	while (i) {
+		struct ct_entry *e = &ct->e[i - 1];
+		uint32_t next = e->hnext;
+
+		if (tuple_eq(&e->t, t) || tuple_eq(&e->t, &r)) {
+			if (now >= e->expires) {
+				entry_remove(ct, i - 1);
+				return -1;
+			}
+			*dir = !tuple_eq(&e->t, t);
+			lru_unlink(ct, i - 1);
+			lru_push(ct, i - 1);
+			return i - 1;
+		}
+		i = next;
+	}
+	return -1;
+}
+
+static int64_t entry_alloc(struct fn_nft_ct *ct)
+{
+	uint32_t i;
+
+	if (!ct->free) {
+		if (!ct->tail)
+			return -1;
+		entry_remove(ct, ct->tail - 1);
+	}
+	i = ct->free - 1;
+	ct->free = ct->e[i].hnext;
+	memset(&ct->e[i], 0, sizeof(ct->e[i]));
+	return i;
+}
+
+void ev_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted)
+{
+	uint32_t i = ct->pending[out_path];
+	uint32_t h;
+
+	if (!i)
+		return;
+	ct->pending[out_path] = 0;
+	i--;
+	if (!accepted) {
+		entry_free(ct, i);
+		return;
+	}
+	h = tuple_hash(ct, &ct->e[i].t);
+	ct->e[i].flags |= E_CONFIRMED;
+	ct->e[i].hnext = ct->bucket[h];
+	ct->bucket[h] = i + 1;
+	lru_push(ct, i);
+}
+
+/* ---- packets ------------------------------------------------------------- */
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t sum16(const uint8_t *p, uint32_t len, uint32_t sum)
+{
+	for (uint32_t i = 0; i + 1 < len; i += 2)
+		sum += rd16(p + i);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static bool csum_ok(const struct ev_pkt *pk)
+{
+	const uint8_t *ip = pk->net, *l4 = ip + pk->thoff;
+	uint32_t len = pk->len - pk->thoff, sum = 0;
+
+	if (pk->tprot == 17 && rd16(l4 + 6) == 0)
+		return true;		/* UDP without checksum */
+	if (pk->tprot != 1) {
+		sum = sum16(ip + 12, 8, 0) + pk->tprot + len;
+	}
+	sum = sum16(l4, len, sum);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/* A query (true, *reply false) or a reply (true, *reply true). */
+static bool icmp_query(uint8_t type, bool *reply)
+{
+	*reply = type == 0 || type == 14 || type == 16 || type == 18;
+	return icmp_inverse(type) != 0xff;
+}
+
+static bool icmp_is_error(uint8_t type)
+{
+	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/* The tuple of the IPv4 packet at ip (len bytes; l4 at hl); false when
+ * too short or not a flow (ICMP other than queries and their replies).
+ * *reply: an ICMP reply. */
+static bool make_tuple(const uint8_t *ip, uint32_t hl, uint32_t len,
+		       struct ct_tuple *t, bool *reply)
+{
+	const uint8_t *l4 = ip + hl;
+
+	*t = (struct ct_tuple){ rd32(ip + 12), rd32(ip + 16), 0, 0, ip[9] };
+	*reply = false;
+	switch (t->proto) {
+	case 6:
+	case 17:
+		if (len < hl + 4)
+			return false;
+		t->sport = rd16(l4);
+		t->dport = rd16(l4 + 2);
+		return true;
+	case 1:
+		if (len < hl + 8)
+			return false;
+		t->sport = rd16(l4 + 4);
+		t->dport = (uint16_t)(l4[0] << 8 | l4[1]);
+		return icmp_query(l4[0], reply);
+	default:
+		return true;
+	}
+}
+
+/* ICMP error: RELATED if the quoted packet belongs to a flow. */
+static uint8_t icmp_related(struct fn_nft_ct *ct, const struct ev_pkt *pk,
+			    uint64_t now)
+{
+	const uint8_t *in = pk->net + pk->thoff + 8;
+	uint32_t avail = pk->len - pk->thoff - 8, hl;
+	struct ct_tuple t;
+	bool reply;
+	int dir;
+
+	if (avail < 20 || (in[0] >> 4) != 4 || (in[0] & 15) < 5)
+		return EV_CT_INVALID;
+	hl = (in[0] & 15) * 4u;
+	/* the ports (4 bytes) or the ICMP header (8) are enough */
+	if (!make_tuple(in, hl, avail, &t, &reply))
+		return EV_CT_INVALID;
+	return lookup(ct, &t, now, &dir) >= 0 ? EV_CT_RELATED : EV_CT_INVALID;
+}
+
+static bool tcp_flags_valid(uint8_t f)
+{
+	switch (f & 0x37) {	/* FIN SYN RST ACK URG; PSH ignored */
+	case 0x02: case 0x22: case 0x12: case 0x04: case 0x14:
+	case 0x11: case 0x31: case 0x10: case 0x30:
+		return true;
+	}
+	return false;
+}
+
+/* Protocol checks before any lookup: false = INVALID. */
+static bool l4_valid(const struct ev_pkt *pk, bool frag)
+{
+	uint32_t l4len = pk->len - pk->thoff;
+	const uint8_t *l4 = pk->net + pk->thoff;
+
+	switch (pk->tprot) {
+	case 6:
+		if (l4len < 20 || (l4[12] >> 4) < 5 ||
+		    (uint32_t)(l4[12] >> 4) * 4 > l4len ||
+		    !tcp_flags_valid(l4[13]))
+			return false;
+		break;
+	case 17:
+		if (l4len < 8 || (!frag && (rd16(l4 + 4) < 8 ||
+					    rd16(l4 + 4) > l4len)))
+			return false;
+		break;
+	case 1:
+		if (l4len < 8 || l4[0] > 18)
+			return false;
+		break;
+	}
+	if (frag || pk->hook != FN_NFT_PREROUTING)
+		return true;
+	return (pk->tprot != 6 && pk->tprot != 17 && pk->tprot != 1) ||
+	       csum_ok(pk);
+}
+
+/* ---- TCP: the kernel's state table (nf_conntrack_proto_tcp.c) ---------- */
+
+enum { sNO, sSS, sSR, sES, sFW, sCW, sLA, sTW, sCL, sS2, sIV, sIG };
+enum { I_SYN, I_SYNACK, I_FIN, I_ACK, I_RST, I_NONE };
+
+static const uint8_t tcp_table[2][6][10] = {
+	{	/* original:  sNO  sSS  sSR  sES  sFW  sCW  sLA  sTW  sCL  sS2 */
+		/* syn */    { sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2 },
+		/* synack */ { sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR },
+		/* fin */    { sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV },
+		/* ack */    { sES, sIV, sES, sES, sCW, sCW, sTW, sTW, sCL, sIV },
+		/* rst */    { sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+		/* none */   { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+	}, {	/* reply */
+		/* syn */    { sIV, sS2, sIV, sIV, sIV, sIV, sIV, sSS, sIV, sS2 },
+		/* synack */ { sIV, sSR, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR },
+		/* fin */    { sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV },
+		/* ack */    { sIV, sIG, sSR, sES, sCW, sCW, sTW, sTW, sCL, sIG },
+		/* rst */    { sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+		/* none */   { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+	},
+};
+
+/* Default timeouts in seconds, by state. */
+static const uint32_t tcp_timeout[10] = {
+	[sSS] = 120, [sSR] = 60, [sES] = 432000, [sFW] = 120, [sCW] = 60,
+	[sLA] = 30, [sTW] = 120, [sCL] = 10, [sS2] = 120,
+};
+
+/* get_conntrack_index() */
+static uint8_t tcp_index(uint8_t f)
+{
+	if (f & 0x04)
+		return I_RST;
+	if (f & 0x02)
+		return f & 0x10 ? I_SYNACK : I_SYN;
+	if (f & 0x01)
+		return I_FIN;
+	return f & 0x10 ? I_ACK : I_NONE;
+}
+
+static uint64_t timeout(const struct ct_entry *e)
+{
+	switch (e->t.proto) {
+	case 6:
+		return (uint64_t)tcp_timeout[e->tcp_state] * SEC;
+	case 17:
+		return (e->flags & E_SEEN_REPLY ? 120 : 30) * SEC;
+	case 1:
+		return 30 * SEC;
+	default:
+		return 600 * SEC;
+	}
+}
+
+/* tcp_packet() without sequence windows (as nf_conntrack_tcp_be_liberal
+ * and _ignore_invalid_rst): -1 INVALID, 0 accepted unchanged (ignored),
+ * 1 accepted, 2 a closed flow reopened by this SYN (a new one). */
+static int tcp_update(struct ct_entry *e, const struct ct_tuple *t,
+		      uint8_t f, int dir)
+{
+	uint8_t index = tcp_index(f), old = e->tcp_state;
+	uint8_t st = tcp_table[dir][index][old];
+
+	switch (st) {
+	case sSS:
+		if (old < sTW)
+			break;
+		if ((e->flags & E_CLOSE_INIT) ||
+		    (e->last_dir == dir && e->last_index == I_RST)) {
+			e->t = *t;	/* nf_ct_kill + a new lookup */
+			e->flags &= E_CONFIRMED;
+			e->tcp_state = sSS;
+			e->last_index = index;
+			e->last_dir = 0;
+			return 2;
+		}
+		/* fall through */
+	case sIG:
+		e->last_index = index;
+		e->last_dir = (uint8_t)dir;
+		return 0;
+	case sIV:
+		return -1;
+	case sS2:
+		e->flags |= E_SIMOPEN;
+		break;
+	case sSR:
+		if (dir && index == I_ACK && (e->flags & E_SIMOPEN))
+			st = sES;
+		break;
+	}
+	e->last_index = index;
+	e->last_dir = (uint8_t)dir;
+	if (st == sFW && old != sFW)
+		e->flags |= E_CLOSE_INIT;
+	e->tcp_state = st;
+	return 1;
+}
+
+static bool may_open(const struct ev_pkt *pk, bool reply)
+{
+	if (pk->tprot == 6) {
+		uint8_t f = pk->net[pk->thoff + 13] & 0x17;
+
+		return f == 0x02 || f == 0x10;
+	}
+	return pk->tprot != 1 || !reply;
+}
+
+static uint8_t track_new(struct fn_nft_ct *ct, const struct ev_pkt *pk,
+			 const struct ct_tuple *t, uint64_t now)
+{
+	bool out = pk->hook == FN_NFT_OUTPUT;
+	int64_t i;
+
+	if (ct->pending[out])
+		ev_ct_confirm(ct, out, false);
+	i = entry_alloc(ct);
+	if (i < 0)
+		return EV_CT_INVALID;
+	ct->e[i].t = *t;
+	if (t->proto == 6)	/* tcp_new(): SYN_SENT, or a picked-up flow */
+		ct->e[i].tcp_state = tcp_index(pk->net[pk->thoff + 13]) ==
+				     I_SYN ? sSS : sES;
+	ct->e[i].expires = now + timeout(&ct->e[i]);
+	ct->pending[out] = (uint32_t)i + 1;
+	return EV_CT_NEW;
+}
+
+static uint8_t track(struct fn_nft_ct *ct, const struct ev_pkt *pk,
+		     uint64_t now)
+{
+	const uint8_t *l4 = pk->net + pk->thoff;
+	struct ct_tuple t;
+	bool reply;
+	int dir = 0;
+
+	if (!make_tuple(pk->net, pk->thoff, pk->len, &t, &reply)) {
+		if (pk->tprot == 1 && icmp_is_error(l4[0]))
+			return icmp_related(ct, pk, now);
+		return EV_CT_INVALID;
+	}
+	int64_t i = lookup(ct, &t, now, &dir);
+	if (i < 0)
+		return may_open(pk, reply) ? track_new(ct, pk, &t, now) :
+					     EV_CT_INVALID;
+	struct ct_entry *e = &ct->e[i];
+	int rc = t.proto == 6 ? tcp_update(e, &t, l4[13], dir) : 1;
+
+	if (rc < 0)
+		return EV_CT_INVALID;
+	if (rc == 2) {
+		e->expires = now + timeout(e);
+		return EV_CT_NEW;
+	}
+	if (rc && t.proto == 6 && (l4[13] & 0x04) &&
+	    !(e->flags & E_SEEN_REPLY)) {
+		/* tcp_packet(): "if only reply is a RST ... delete the
+		 * conntrack immediately" (and so a RST of a flow that never
+		 * had a reply, too) */
+		entry_remove(ct, (uint32_t)i);
+		return dir ? EV_CT_ESTABLISHED : EV_CT_NEW;
+	}
+	if (dir)
+		e->flags |= E_SEEN_REPLY;
+	if (rc)			/* an ignored packet does not refresh */
+		e->expires = now + timeout(e);
+	return dir || (e->flags & E_SEEN_REPLY) ? EV_CT_ESTABLISHED :
+						  EV_CT_NEW;
+}
+
+static struct frag *frag_find(struct fn_nft_ct *ct, const uint8_t *ip,
+			      uint64_t now)
+{
+	for (uint32_t i = 0; i < FRAG_CACHE; i++) {
+		struct frag *f = &ct->frags[i];
+
+		if (f->expires > now && f->src == rd32(ip + 12) &&
+		    f->dst == rd32(ip + 16) && f->id == rd16(ip + 4) &&
+		    f->proto == ip[9])
+			return f;
+	}
+	return NULL;
+}
+
+uint8_t ev_ct_track(struct fn_nft_ct *ct, struct ev_pkt *pk)
+{
+	const uint8_t *ip = pk->net;
+	uint64_t now = pk->p->now_ns;
+	bool more = rd16(ip + 6) & 0x2000;
+	uint8_t st;
+
+	if (pk->fragoff) {
+		struct frag *f = frag_find(ct, ip, now);
+
+		return f ? f->state : EV_CT_INVALID;
+	}
+	st = l4_valid(pk, more) ? track(ct, pk, now) : EV_CT_INVALID;
+	if (more) {
+		struct frag *f = &ct->frags[ct->frag_next++ % FRAG_CACHE];
+
+		*f = (struct frag){ rd32(ip + 12), rd32(ip + 16), rd16(ip + 4),
+				    ip[9], st, now + 30 * SEC };
+	}
+	return st;
+}

@@ -1,0 +1,232 @@
+/*
+ * src/nft/eval/ev.h - the evaluator's private structures: the compiled
+ * program (ev_prog), its sets, the packet info one evaluation works on,
+ * and the connection table.  Only the eval/ sources include this; the contract
+ * with the netlink server is ../nft.h.
+ *
+ * Call sequence: compile.c turns a ruleset model into an ev_prog, using
+ * cexpr.c for each expression and set.c for each set; eval.c runs a
+ * hook's base chains over a packet (expr.c executes the operations); ct.c
+ * keeps struct fn_nft_ct for `ct state`.
+ *
+ * Registers are laid out as the kernel's struct nft_regs: 20 words of 32
+ * bits, the verdict in words 0..3, NFT_REG_1..4 at words 4, 8, 12, 16 and
+ * NFT_REG32_00..15 at words 4..19.  Compile checks every load and store
+ * against that array (nft_validate_register_load/_store), so eval never
+ * checks register bounds.
+ */
+#ifndef FRAGNET_NFT_EV_H
+#define FRAGNET_NFT_EV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../nft.h"
+
+#define EV_REG32_NUM	20	/* NFT_REG32_NUM */
+#define EV_JUMP_STACK	16	/* NFT_JUMP_STACK_SIZE */
+#define EV_DATA_MAX	64	/* NFT_DATA_VALUE_MAXLEN */
+#define EV_IFNAMSIZ	16
+#define EV_CT_PRIO	(-200)	/* NF_IP_PRI_CONNTRACK */
+
+/* Verdict codes as in linux/netfilter/nf_tables.h and netfilter.h. */
+#define EV_NF_DROP	0
+#define EV_NF_ACCEPT	1
+#define EV_CONTINUE	(-1)
+#define EV_BREAK	(-2)
+#define EV_JUMP		(-3)
+#define EV_GOTO		(-4)
+#define EV_RETURN	(-5)
+
+/* ct state bits (NF_CT_STATE_BIT(ctinfo)). */
+#define EV_CT_INVALID		1u
+#define EV_CT_ESTABLISHED	2u
+#define EV_CT_RELATED		4u
+#define EV_CT_NEW		8u
+#define EV_CT_UNTRACKED		64u
+
+struct ev_regs {
+	union {
+		uint32_t data[EV_REG32_NUM];
+		struct {
+			int32_t code;
+			uint32_t chain;	/* for JUMP and GOTO */
+		} verdict;
+	};
+};
+
+enum ev_op_type {
+	OP_PAYLOAD, OP_CMP, OP_BITWISE, OP_SHIFT, OP_BYTEORDER, OP_RANGE,
+	OP_META, OP_META_SET_MARK, OP_IMM_DATA, OP_IMM_VERDICT, OP_LOOKUP,
+	OP_COUNTER, OP_LIMIT, OP_QUOTA, OP_LOG, OP_REJECT, OP_CT_STATE,
+	OP_CMP_FAST,	/* cmp eq/neq of at most 4 bytes: masked word */
+};
+
+/* One operation; data (compare values, masks) lives in prog->pool. */
+struct ev_op {
+	uint8_t type;
+	uint8_t sreg, dreg;	/* 32-bit word index in ev_regs.data */
+	uint8_t len;		/* bytes */
+	uint8_t sub;		/* cmp/range op, meta key, payload base,
+				 * byteorder op, shift direction, reject type */
+	uint8_t size;		/* byteorder size, reject code, flags */
+	uint16_t pad;
+	uint32_t arg;		/* payload offset, shift, set index, state
+				 * index, verdict chain, pool index, log */
+	int32_t arg2;		/* verdict code, pool index of 2nd datum */
+};
+
+struct ev_rule {
+	uint32_t first_op, nops;
+	uint64_t handle;
+};
+
+struct ev_chain {
+	char *table, *name;		/* owned copies */
+	uint8_t family;			/* NFPROTO_* */
+	bool base;
+	uint8_t hook;			/* enum fn_nft_hook (base chains) */
+	uint8_t policy;			/* NF_ACCEPT / NF_DROP */
+	bool forward;			/* on the forward hook: never runs */
+	int32_t prio;
+	char dev[EV_IFNAMSIZ];		/* netdev: the device, "" = none */
+	uint32_t first_rule, nrules;
+	uint32_t order;			/* position in the model */
+};
+
+/* Stateful expressions: carried over commits by key. */
+enum ev_state_kind { ST_COUNTER, ST_LIMIT, ST_QUOTA };
+
+struct ev_state {
+	uint32_t chain;			/* its chain (gives family, names) */
+	uint64_t handle;
+	uint32_t expr;			/* index in the rule */
+	uint8_t kind;
+	uint8_t invert;
+	uint64_t a, b;			/* counter: packets, bytes;
+					 * limit: tokens, last (0 = unset);
+					 * quota: consumed, quota */
+	uint64_t rate, nsecs, tokens_max, cost;	/* limit */
+	bool bytes_mode;			/* limit: bytes */
+};
+
+struct ev_verdict {
+	int32_t code;
+	uint32_t chain;
+};
+
+struct ev_set {
+	char *table, *name;
+	uint8_t family;
+	uint32_t flags;
+	uint32_t klen, dlen;
+	bool map, vmap, interval;
+	uint32_t n;			/* elements (hash) or bounds */
+	uint8_t *keys;			/* n * klen */
+	uint8_t *data;			/* n * dlen (value maps) */
+	struct ev_verdict *verdicts;	/* n (verdict maps) */
+	bool *is_end;			/* interval: bound closes a range */
+	uint32_t *slots;		/* hash: element + 1, 0 = empty */
+	uint32_t mask;			/* hash: slots - 1 */
+	bool catchall;
+	uint8_t ca_data[EV_DATA_MAX];
+	struct ev_verdict ca_verdict;
+};
+
+struct fn_nft_prog {
+	struct ev_op *ops;
+	uint32_t nops, cops;
+	struct ev_rule *rules;
+	uint32_t nrules, crules;
+	struct ev_chain *chains;
+	uint32_t nchains, cchains;
+	struct ev_state *states;
+	uint32_t nstates, cstates;
+	struct ev_set *sets;
+	uint32_t nsets, csets;
+	uint32_t *pool;			/* data, in 32-bit words */
+	uint32_t npool, cpool;
+	char **logs;			/* log prefixes */
+	uint32_t nlogs, clogs;
+	uint32_t *hooks[FN_NFT_NHOOKS];	/* chain indices by priority */
+	uint32_t nhook[FN_NFT_NHOOKS];
+	bool uses_ct;
+	/* log rate limit: 10 lines/s, burst 20 */
+	uint64_t log_tokens, log_last;
+	uint64_t log_suppressed;
+	/* states sorted by key for carry-over and fn_nft_expr_state */
+	uint32_t *state_order;
+};
+
+/* The packet as the kernel's nft_pktinfo sees it at one hook. */
+struct ev_pkt {
+	struct fn_nft_pkt *p;
+	enum fn_nft_hook hook;
+	uint8_t pf;			/* NFPROTO_* of the running chain */
+	const uint8_t *ll;		/* mac header or NULL */
+	uint32_t ll_len;		/* readable from ll */
+	const uint8_t *net;		/* network header (skb->data) */
+	uint32_t len;			/* skb->len from net */
+	bool l4;			/* NFT_PKTINFO_L4PROTO */
+	uint8_t tprot;
+	uint16_t fragoff;
+	uint32_t thoff;			/* from net */
+	struct fn_nft_result *res;
+};
+
+/* memcmp for the short keys of registers: libc's is slow for 1..16
+ * bytes and the order is the same (unsigned bytes). */
+static inline int ev_memcmp(const void *a, const void *b, uint32_t len)
+{
+	const uint8_t *x = a, *y = b;
+
+	for (uint32_t i = 0; i < len; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+
+/* compile helpers shared by compile.c and cexpr.c */
+struct ev_cctx {
+	const struct fn_nft_ruleset *rs;
+	struct fn_nft_prog *p;
+	const struct fn_nft_table *table;
+	uint32_t table_chain0;		/* first ev_chain of this table */
+	uint32_t table_set0;
+	uint32_t chain;			/* ev_chain being compiled */
+	uint64_t handle;
+	uint32_t expr;
+	char *msg;
+	size_t msglen;
+};
+
+int ev_fail(struct ev_cctx *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int ev_pool_add(struct fn_nft_prog *p, const void *data, uint32_t len,
+		uint32_t *idx);
+int ev_find_chain(struct ev_cctx *c, const char *name, uint32_t *idx);
+int ev_verdict_check(struct ev_cctx *c, uint32_t code, const char *chain,
+		     struct ev_verdict *v);
+
+/* cexpr.c */
+struct nftnl_expr;
+int ev_compile_expr(struct ev_cctx *c, struct nftnl_expr *e);
+
+/* set.c */
+int ev_set_build(struct ev_cctx *c, struct fn_nft_set *s, struct ev_set *out);
+void ev_set_fini(struct ev_set *s);
+/* Lookup key; true if found, *vd / *data the element's data (maps). */
+bool ev_set_lookup(const struct ev_set *s, const uint8_t *key,
+		   const uint8_t **data, const struct ev_verdict **vd);
+
+/* expr.c: run one rule's operations; its verdict code, NFT_CONTINUE
+ * if it did not decide (NFT_BREAK included). */
+int32_t ev_run_rule(struct fn_nft_prog *p, const struct ev_op *op,
+		    uint32_t nops, struct ev_regs *r, struct ev_pkt *pk);
+
+/* ct.c */
+uint8_t ev_ct_track(struct fn_nft_ct *ct, struct ev_pkt *pk);
+void ev_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
+
+#endif /* FRAGNET_NFT_EV_H */

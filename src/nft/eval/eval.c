@@ -1,0 +1,223 @@
+/*
+ * src/nft/eval/eval.c - fn_nft_eval(): one packet through one hook's
+ * base chains, as the kernel's nf_hook_slow() and nft_do_chain().
+ *
+ *   - The packet info is what the kernel's nft_pktinfo would hold at
+ *     that hook: at the IP hooks only IPv4 packets are judged (others
+ *     never reach the kernel's IP hooks: accepted here), trimmed to the
+ *     IPv4 total length as ip_rcv() trims, with a link-layer header only
+ *     on the receive side; a packet ip_rcv() would have discarded (bad
+ *     version, header length, total length or header checksum) is
+ *     dropped before any chain.  At ingress (netdev) the whole frame
+ *     after the Ethernet header is the packet, IPv4 validated as
+ *     nft_set_pktinfo_ipv4_validate() does.
+ *   - Base chains run by priority; a DROP ends the hook, an ACCEPT goes
+ *     on to the next chain.  Jumps push on a 16-entry stack (compile
+ *     proved the depth), goto does not, return pops, the end of a base
+ *     chain applies its policy.
+ *   - Connection tracking runs at prerouting and output between the
+ *     chains of priority <= -200 and the others (NF_IP_PRI_CONNTRACK)
+ *     when the program uses `ct`; the entry of a new connection is
+ *     confirmed when input or postrouting accepts the packet.
+ * Called by the stack for each packet at each hook; never allocates.
+ */
+#include <string.h>
+
+#include <linux/netfilter.h>
+
+#include "ev.h"
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static bool ipv4_csum_ok(const uint8_t *h, uint32_t hl)
+{
+	uint32_t sum = 0;
+
+	for (uint32_t i = 0; i < hl; i += 2)
+		sum += rd16(h + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/* The l4 fields of nft_set_pktinfo_ipv4(_validate); false: not IPv4 as
+ * the kernel would accept it. */
+static bool ipv4_info(struct ev_pkt *pk, const uint8_t *h, uint32_t avail)
+{
+	if (avail < 20 || (h[0] >> 4) != 4 || (h[0] & 15) < 5)
+		return false;
+	uint32_t hl = (h[0] & 15) * 4u, tot = rd16(h + 2);
+
+	if (tot > avail || tot < hl)
+		return false;
+	pk->l4 = true;
+	pk->tprot = h[9];
+	pk->thoff = hl;
+	pk->fragoff = rd16(h + 6) & 0x1fff;
+	return true;
+}
+
+static bool setup_ingress(struct ev_pkt *pk, const struct fn_nft_pkt *p)
+{
+	pk->pf = NFPROTO_NETDEV;
+	if (p->l2 && p->l2_len >= 14) {
+		pk->ll = p->l2;
+		pk->ll_len = p->l2_len;
+		pk->net = p->l2 + 14;
+		if (p->nh && p->nh >= pk->net && p->nh <= p->l2 + p->l2_len)
+			pk->net = p->nh;
+		pk->len = (uint32_t)(p->l2 + p->l2_len - pk->net);
+	} else if (p->nh) {
+		pk->net = p->nh;
+		pk->len = p->nh_len;
+	} else {
+		return false;
+	}
+	if (p->ethertype == 0x0800)
+		ipv4_info(pk, pk->net, pk->len);
+	return true;
+}
+
+/* -1 not IPv4 (accept), 0 invalid (drop), 1 ready. */
+static int setup_ip(struct ev_pkt *pk, const struct fn_nft_pkt *p)
+{
+	if (!p->nh || p->ethertype != 0x0800)
+		return -1;
+	if (!ipv4_info(pk, p->nh, p->nh_len))
+		return 0;
+	/* Received packets only: output may leave the sum to the NIC. */
+	if (pk->hook <= FN_NFT_INPUT && !ipv4_csum_ok(p->nh, pk->thoff))
+		return 0;
+	pk->pf = NFPROTO_IPV4;
+	pk->net = p->nh;
+	pk->len = rd16(p->nh + 2);
+	if (p->l2 && (pk->hook == FN_NFT_PREROUTING ||
+		      pk->hook == FN_NFT_INPUT) &&
+	    p->nh >= p->l2 && p->nh <= p->l2 + p->l2_len) {
+		pk->ll = p->l2;
+		pk->ll_len = (uint32_t)(p->nh - p->l2) + pk->len;
+	}
+	return 1;
+}
+
+struct jump {
+	uint32_t chain, rule;
+};
+
+/* nft_do_chain(): the verdict of base chain `base`. */
+static int run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk)
+{
+	struct jump stack[EV_JUMP_STACK];
+	uint32_t sp = 0, chain = base, rule = 0;
+	struct ev_regs r;
+
+	memset(&r, 0, sizeof(r));
+	for (;;) {
+		const struct ev_chain *ch = &p->chains[chain];
+		int32_t v = EV_CONTINUE;
+
+		for (; rule < ch->nrules; rule++) {
+			const struct ev_rule *ru =
+				&p->rules[ch->first_rule + rule];
+
+			v = ev_run_rule(p, &p->ops[ru->first_op], ru->nops, &r,
+					pk);
+			if (v != EV_CONTINUE)
+				break;
+		}
+		switch (v) {
+		case EV_NF_ACCEPT:
+		case EV_NF_DROP:
+			return v;
+		case EV_JUMP:
+			if (sp == EV_JUMP_STACK)
+				return EV_NF_DROP;	/* compile forbids */
+			stack[sp++] = (struct jump){ chain, rule + 1 };
+			/* fall through */
+		case EV_GOTO:
+			chain = r.verdict.chain;
+			rule = 0;
+			continue;
+		default:	/* continue (end of chain) or return */
+			break;
+		}
+		if (!sp)
+			return p->chains[base].policy;
+		sp--;
+		chain = stack[sp].chain;
+		rule = stack[sp].rule;
+	}
+}
+
+static bool dev_match(const struct ev_chain *ch, const struct fn_nft_pkt *p)
+{
+	return ch->dev[0] && p->iifname && !strncmp(ch->dev, p->iifname,
+						      EV_IFNAMSIZ);
+}
+
+static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
+		     struct ev_pkt *pk)
+{
+	bool track = p->uses_ct && ct && (pk->hook == FN_NFT_PREROUTING ||
+					  pk->hook == FN_NFT_OUTPUT);
+	enum fn_nft_hook h = pk->hook;
+
+	for (uint32_t i = 0; i < p->nhook[h]; i++) {
+		const struct ev_chain *ch = &p->chains[p->hooks[h][i]];
+
+		if (h == FN_NFT_INGRESS && !dev_match(ch, pk->p))
+			continue;
+		if (track && ch->prio > EV_CT_PRIO) {
+			pk->p->ct_state = ev_ct_track(ct, pk);
+			track = false;
+		}
+		if (run_chain(p, p->hooks[h][i], pk) == EV_NF_DROP) {
+			pk->res->verdict = FN_NFT_DROP;
+			return;
+		}
+	}
+	if (track)
+		pk->p->ct_state = ev_ct_track(ct, pk);
+}
+
+void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
+		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
+		 struct fn_nft_result *res)
+{
+	struct ev_pkt pk = { .p = pkt, .hook = hook, .res = res };
+
+	res->verdict = FN_NFT_ACCEPT;
+	res->reject = FN_NFT_REJECT_NONE;
+	res->reject_code = 0;
+	if ((unsigned)hook >= FN_NFT_NHOOKS)
+		return;
+	/* A new packet on this path: the previous one's unconfirmed entry
+	 * never reached input/postrouting (routed away, not local). */
+	if (ct && (hook == FN_NFT_PREROUTING || hook == FN_NFT_OUTPUT))
+		ev_ct_confirm(ct, hook == FN_NFT_OUTPUT, false);
+	if (!p)
+		return;
+	if (hook == FN_NFT_INGRESS) {
+		if (!p->nhook[hook] || !setup_ingress(&pk, pkt))
+			return;
+		run_hook(p, ct, &pk);
+		return;
+	}
+	int ok = setup_ip(&pk, pkt);
+	if (ok < 0)
+		return;
+	if (ok == 0) {
+		res->verdict = FN_NFT_DROP;
+		return;
+	}
+	run_hook(p, ct, &pk);
+	if (ct && (hook == FN_NFT_INPUT || hook == FN_NFT_POSTROUTING ||
+		   res->verdict == FN_NFT_DROP))
+		ev_ct_confirm(ct, hook >= FN_NFT_OUTPUT,
+			      res->verdict == FN_NFT_ACCEPT &&
+			      (hook == FN_NFT_INPUT ||
+			       hook == FN_NFT_POSTROUTING));
+}

@@ -1,0 +1,489 @@
+/*
+ * src/nft/eval/expr.c - executing one compiled operation, with the
+ * semantics of the kernel's eval functions (net/netfilter/nft_*.c):
+ * a failed match or a load outside the packet sets NFT_BREAK.  Register
+ * indices and lengths were checked at compile time (cexpr.c); packet
+ * bounds are checked here, against the packet info eval.c prepared.
+ * Called by eval.c for each operation of a rule; never allocates.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "fragnet/log.h"
+#include "ev.h"
+
+#define BRK(r)	((r)->verdict.code = EV_BREAK)
+
+static const uint32_t *pool(const struct fn_nft_prog *p, uint32_t idx)
+{
+	return &p->pool[idx];
+}
+
+/* Zero-padded to whole words, as the kernel's loads.  Short values are
+ * built in a local word and stored once: a byte store followed by a word
+ * load would stall store-to-load forwarding. */
+static inline void store(uint32_t *dst, const void *src, uint32_t len)
+{
+	if (len <= 4) {
+		uint32_t w = 0;
+
+		memcpy(&w, src, len);
+		*dst = w;
+		return;
+	}
+	if (len % 4)
+		dst[len / 4] = 0;
+	memcpy(dst, src, len);
+}
+
+/* nft_payload_eval(). */
+static void do_payload(const struct ev_op *op, struct ev_regs *r,
+		       const struct ev_pkt *pk)
+{
+	const uint8_t *base;
+	uint64_t avail;
+
+	switch (op->sub) {
+	case NFT_PAYLOAD_LL_HEADER:
+		base = pk->ll;
+		avail = pk->ll_len;
+		break;
+	case NFT_PAYLOAD_NETWORK_HEADER:
+		base = pk->net;
+		avail = pk->len;
+		break;
+	default:	/* transport: none in non-first fragments, but for
+			 * the kernel's fast loads (cexpr.c) */
+		if (!pk->l4 || (pk->fragoff && !op->size)) {
+			BRK(r);
+			return;
+		}
+		base = pk->net + pk->thoff;
+		avail = pk->len - pk->thoff;
+		break;
+	}
+	if (!base || (uint64_t)op->arg + op->len > avail) {
+		BRK(r);
+		return;
+	}
+	const uint8_t *src = base + op->arg;
+	uint32_t w = 0;
+
+	switch (op->len) {	/* the usual widths without a call */
+	case 1: w = src[0]; break;
+	case 2: memcpy(&w, src, 2); break;
+	case 4: memcpy(&w, src, 4); break;
+	default:
+		store(&r->data[op->dreg], src, op->len);
+		return;
+	}
+	r->data[op->dreg] = w;
+}
+
+/* nft_cmp_eval(). */
+static void do_cmp(const struct fn_nft_prog *p, const struct ev_op *op,
+		   struct ev_regs *r)
+{
+	int d = ev_memcmp(&r->data[op->sreg], pool(p, op->arg), op->len);
+	bool ok;
+
+	switch (op->sub) {
+	case NFT_CMP_EQ:  ok = d == 0; break;
+	case NFT_CMP_NEQ: ok = d != 0; break;
+	case NFT_CMP_LT:  ok = d < 0; break;
+	case NFT_CMP_LTE: ok = d <= 0; break;
+	case NFT_CMP_GT:  ok = d > 0; break;
+	default:          ok = d >= 0; break;
+	}
+	if (!ok)
+		BRK(r);
+}
+
+/* nft_range_eval(). */
+__attribute__((noinline))
+static void do_range(const struct fn_nft_prog *p, const struct ev_op *op,
+		     struct ev_regs *r)
+{
+	int d1 = ev_memcmp(&r->data[op->sreg], pool(p, op->arg), op->len);
+	int d2 = ev_memcmp(&r->data[op->sreg], pool(p, (uint32_t)op->arg2),
+			op->len);
+	bool in = d1 >= 0 && d2 <= 0;
+
+	if (in != (op->sub == NFT_RANGE_EQ))
+		BRK(r);
+}
+
+/* nft_bitwise_eval_bool(): word by word, mask and xor zero-padded. */
+__attribute__((noinline))
+static void do_bitwise(const struct fn_nft_prog *p, const struct ev_op *op,
+		       struct ev_regs *r)
+{
+	const uint32_t *m = pool(p, op->arg), *x = pool(p, (uint32_t)op->arg2);
+	uint32_t *dst = &r->data[op->dreg];
+	const uint32_t *src = &r->data[op->sreg];
+
+	for (uint32_t i = 0; i < (op->len + 3u) / 4; i++)
+		dst[i] = (src[i] & m[i]) ^ x[i];
+}
+
+/* nft_bitwise_eval_lshift/_rshift(): host-order words, carries between
+ * them.  A shift of 0 copies (the kernel's carry would shift by 32). */
+__attribute__((noinline))
+static void do_shift(const struct ev_op *op, struct ev_regs *r)
+{
+	uint32_t n = (op->len + 3u) / 4, s = op->arg, carry = 0;
+	uint32_t *dst = &r->data[op->dreg];
+	const uint32_t *src = &r->data[op->sreg];
+
+	if (s == 0) {
+		memmove(dst, src, n * 4);
+		return;
+	}
+	if (op->sub) {			/* left */
+		for (uint32_t i = n; i > 0; i--) {
+			uint32_t v = src[i - 1];
+
+			dst[i - 1] = (v << s) | carry;
+			carry = v >> (32 - s);
+		}
+	} else {
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t v = src[i];
+
+			dst[i] = carry | (v >> s);
+			carry = v << (32 - s);
+		}
+	}
+}
+
+/* nft_byteorder_eval(): on x86 (little endian) both directions swap. */
+__attribute__((noinline))
+static void do_byteorder(const struct ev_op *op, struct ev_regs *r)
+{
+	uint8_t *dst = (uint8_t *)&r->data[op->dreg];
+	const uint8_t *src = (const uint8_t *)&r->data[op->sreg];
+	uint32_t n = op->len / op->size;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t tmp[8];
+
+		for (uint32_t b = 0; b < op->size; b++)
+			tmp[b] = src[i * op->size + op->size - 1 - b];
+		if (htonl(1) == 1)	/* big endian host: no swap */
+			memcpy(tmp, src + i * op->size, op->size);
+		memcpy(dst + i * op->size, tmp, op->size);
+	}
+}
+
+static void store_ifname(uint32_t *dst, const char *name)
+{
+	char buf[EV_IFNAMSIZ] = { 0 };
+
+	if (name)
+		strncpy(buf, name, sizeof(buf) - 1);
+	memcpy(dst, buf, sizeof(buf));
+}
+
+static void store8(uint32_t *dst, uint8_t v)
+{
+	store(dst, &v, 1);
+}
+
+/* nft_meta_get_eval(): the input device exists at ingress, prerouting
+ * and input; the output device at output and postrouting. */
+static void do_meta(const struct ev_op *op, struct ev_regs *r,
+		    const struct ev_pkt *pk)
+{
+	uint32_t *dst = &r->data[op->dreg];
+	const struct fn_nft_pkt *p = pk->p;
+	bool in = pk->hook <= FN_NFT_INPUT, out = !in;
+
+	switch (op->sub) {
+	case NFT_META_LEN:
+		*dst = pk->len;
+		break;
+	case NFT_META_PROTOCOL: {
+		uint16_t be = htons(pk->hook == FN_NFT_INGRESS ?
+				    p->ethertype : 0x0800);
+		store(dst, &be, 2);
+		break;
+	}
+	case NFT_META_NFPROTO:
+		store8(dst, pk->pf);
+		break;
+	case NFT_META_L4PROTO:
+		if (!pk->l4) {
+			BRK(r);
+			return;
+		}
+		store8(dst, pk->tprot);
+		break;
+	case NFT_META_MARK:
+		*dst = p->mark;
+		break;
+	case NFT_META_IIF:
+		*dst = in ? p->iif : 0;
+		break;
+	case NFT_META_OIF:
+		*dst = out ? p->oif : 0;
+		break;
+	case NFT_META_IIFTYPE:	/* the stack's devices are Ethernet */
+	case NFT_META_OIFTYPE: {
+		uint16_t ether = 1;	/* ARPHRD_ETHER */
+
+		if (in != (op->sub == NFT_META_IIFTYPE)) {
+			BRK(r);	/* no such device at this hook */
+			return;
+		}
+		store(dst, &ether, 2);
+		break;
+	}
+	case NFT_META_IIFNAME:
+		store_ifname(dst, in ? p->iifname : NULL);
+		break;
+	case NFT_META_OIFNAME:
+		store_ifname(dst, out ? p->oifname : NULL);
+		break;
+	default:		/* NFT_META_PKTTYPE */
+		store8(dst, p->pkttype);
+		break;
+	}
+}
+
+/* nft_lookup_eval(), catch-all included. */
+__attribute__((noinline))
+static void do_lookup(const struct fn_nft_prog *p, const struct ev_op *op,
+		      struct ev_regs *r)
+{
+	const struct ev_set *s = &p->sets[op->arg];
+	const uint8_t *data = NULL;
+	const struct ev_verdict *vd = NULL;
+	bool hit = ev_set_lookup(s, (const uint8_t *)&r->data[op->sreg],
+				 &data, &vd);
+
+	if (hit == (bool)op->sub) {	/* not found (after inversion) */
+		if (!s->catchall) {
+			BRK(r);
+			return;
+		}
+		data = s->ca_data;
+		vd = &s->ca_verdict;
+	} else if (op->sub) {
+		return;			/* inverted: nothing to copy */
+	}
+	if (!op->size)
+		return;
+	if (s->vmap) {
+		r->verdict.code = vd->code;
+		r->verdict.chain = vd->chain;
+	} else {
+		store(&r->data[op->dreg], data, s->dlen);
+	}
+}
+
+/* nft_limit_eval(): true when over the limit. */
+static bool limit_over(struct ev_state *s, uint64_t now, uint64_t cost)
+{
+	uint64_t tokens;
+
+	if (!s->b)
+		s->b = now;
+	tokens = s->a + (now > s->b ? now - s->b : 0);
+	if (tokens > s->tokens_max)
+		tokens = s->tokens_max;
+	s->b = now;
+	if (tokens >= cost) {
+		s->a = tokens - cost;
+		return s->invert;
+	}
+	s->a = tokens;
+	return !s->invert;
+}
+
+__attribute__((noinline))
+static void do_limit(struct fn_nft_prog *p, const struct ev_op *op,
+		     struct ev_regs *r, const struct ev_pkt *pk)
+{
+	struct ev_state *s = &p->states[op->arg];
+	uint64_t cost = s->cost;
+
+	if (s->bytes_mode)
+		cost = (uint64_t)((unsigned __int128)s->nsecs * pk->len /
+				  s->rate);
+	if (limit_over(s, pk->p->now_ns ? pk->p->now_ns : 1, cost))
+		BRK(r);
+}
+
+/* nft_quota_do_eval(). */
+__attribute__((noinline))
+static void do_quota(struct fn_nft_prog *p, const struct ev_op *op,
+		     struct ev_regs *r, const struct ev_pkt *pk)
+{
+	struct ev_state *s = &p->states[op->arg];
+
+	s->a += pk->len;
+	if ((s->a >= s->b) ^ s->invert)
+		BRK(r);
+}
+
+static int log_level(uint8_t syslog)
+{
+	if (syslog <= 3)
+		return FN_LOG_ERROR;
+	if (syslog == 4)
+		return FN_LOG_WARN;
+	return syslog <= 6 ? FN_LOG_INFO : FN_LOG_DEBUG;
+}
+
+/* To the stack's log, at most 10 lines a second (burst 20). */
+__attribute__((noinline))
+static void do_log(struct fn_nft_prog *p, const struct ev_op *op,
+		   const struct ev_pkt *pk)
+{
+	const struct fn_nft_pkt *k = pk->p;
+	uint64_t now = k->now_ns, add;
+	char l4[48] = "";
+
+	add = (now > p->log_last ? now - p->log_last : 0) / 100000000u;
+	if (add) {
+		p->log_tokens = p->log_tokens + add > 20 ? 20 :
+				p->log_tokens + add;
+		p->log_last = now;
+	}
+	if (!p->log_tokens) {
+		p->log_suppressed++;
+		return;
+	}
+	p->log_tokens--;
+	if (!pk->net || pk->len < 20 || !pk->l4) {
+		fn_log(log_level(op->size), "%sIN=%s OUT=%s LEN=%u",
+		       p->logs[op->arg], pk->hook <= FN_NFT_INPUT &&
+		       k->iifname ? k->iifname : "", pk->hook > FN_NFT_INPUT &&
+		       k->oifname ? k->oifname : "", pk->len);
+		return;
+	}
+	const uint8_t *ip = pk->net, *t = ip + pk->thoff;
+	if ((pk->tprot == 6 || pk->tprot == 17) && !pk->fragoff &&
+	    pk->len >= pk->thoff + 4)
+		snprintf(l4, sizeof(l4), " SPT=%u DPT=%u",
+			 t[0] << 8 | t[1], t[2] << 8 | t[3]);
+	fn_log(log_level(op->size),
+	       "%sIN=%s OUT=%s SRC=%u.%u.%u.%u DST=%u.%u.%u.%u LEN=%u TTL=%u PROTO=%u%s (%llu suppressed)",
+	       p->logs[op->arg],
+	       pk->hook <= FN_NFT_INPUT && k->iifname ? k->iifname : "",
+	       pk->hook > FN_NFT_INPUT && k->oifname ? k->oifname : "",
+	       ip[12], ip[13], ip[14], ip[15], ip[16], ip[17], ip[18], ip[19],
+	       pk->len, ip[8], pk->tprot, l4,
+	       (unsigned long long)p->log_suppressed);
+	p->log_suppressed = 0;
+}
+
+/* nft_reject_{ipv4,inet,netdev}_eval(): drop, and say what to send.
+ * As nf_send_unreach/nf_send_reset: nothing for non-first fragments;
+ * a reset only answers TCP that is not a reset itself. */
+__attribute__((noinline))
+static void do_reject(const struct ev_op *op, struct ev_regs *r,
+		      const struct ev_pkt *pk)
+{
+	static const uint8_t icmpx[] = { 0, 3, 1, 13 };
+	struct fn_nft_result *res = pk->res;
+	bool ipv4 = pk->pf != NFPROTO_NETDEV || pk->p->ethertype == 0x0800;
+
+	r->verdict.code = EV_NF_DROP;
+	res->reject = FN_NFT_REJECT_NONE;
+	if (!ipv4 || !pk->l4 || pk->fragoff)
+		return;
+	switch (op->sub) {
+	case NFT_REJECT_ICMP_UNREACH:
+		res->reject = FN_NFT_REJECT_ICMP;
+		res->reject_code = op->size;
+		break;
+	case NFT_REJECT_ICMPX_UNREACH:
+		if (op->arg == NFPROTO_IPV4)
+			break;	/* the ip family has no icmpx: drop only */
+		res->reject = FN_NFT_REJECT_ICMP;
+		res->reject_code = icmpx[op->size & 3];
+		break;
+	default:
+		if (pk->tprot == 6 && pk->len >= pk->thoff + 20 &&
+		    !(pk->net[pk->thoff + 13] & 0x04))
+			res->reject = FN_NFT_REJECT_TCP_RST;
+		break;
+	}
+}
+
+int32_t ev_run_rule(struct fn_nft_prog *p, const struct ev_op *op,
+		    uint32_t nops, struct ev_regs *r, struct ev_pkt *pk)
+{
+	r->verdict.code = EV_CONTINUE;
+	for (const struct ev_op *end = op + nops; op < end; op++) {
+		switch (op->type) {
+		case OP_PAYLOAD:
+			do_payload(op, r, pk);
+			break;
+		case OP_CMP_FAST:
+			if (((r->data[op->sreg] & (uint32_t)op->arg2) == op->arg) ==
+			    (bool)op->sub)
+				BRK(r);
+			break;
+		case OP_CMP:
+			do_cmp(p, op, r);
+			break;
+		case OP_BITWISE:
+			do_bitwise(p, op, r);
+			break;
+		case OP_SHIFT:
+			do_shift(op, r);
+			break;
+		case OP_BYTEORDER:
+			do_byteorder(op, r);
+			break;
+		case OP_RANGE:
+			do_range(p, op, r);
+			break;
+		case OP_META:
+			do_meta(op, r, pk);
+			break;
+		case OP_META_SET_MARK:
+			pk->p->mark = r->data[op->sreg];
+			break;
+		case OP_IMM_DATA:
+			store(&r->data[op->dreg], pool(p, op->arg), op->len);
+			break;
+		case OP_IMM_VERDICT:
+			r->verdict.code = op->arg2;
+			r->verdict.chain = op->arg;
+			break;
+		case OP_LOOKUP:
+			do_lookup(p, op, r);
+			break;
+		case OP_COUNTER:
+			p->states[op->arg].a++;
+			p->states[op->arg].b += pk->len;
+			break;
+		case OP_LIMIT:
+			do_limit(p, op, r, pk);
+			break;
+		case OP_QUOTA:
+			do_quota(p, op, r, pk);
+			break;
+		case OP_LOG:
+			do_log(p, op, pk);
+			break;
+		case OP_REJECT:
+			do_reject(op, r, pk);
+			break;
+		case OP_CT_STATE:
+			r->data[op->dreg] = pk->p->ct_state ? pk->p->ct_state :
+							      EV_CT_INVALID;
+			break;
+		}
+		if (r->verdict.code != EV_CONTINUE)
+			break;
+	}
+	return r->verdict.code == EV_BREAK ? EV_CONTINUE : r->verdict.code;
+}

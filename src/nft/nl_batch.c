@@ -1,0 +1,961 @@
+/*
+ * nl_batch.c - the messages of an nf_tables batch, applied to a
+ * transaction (nl_model.c), with the kernel's semantics where nft can see
+ * them:
+ *   NEWTABLE/NEWCHAIN/NEWSET: NLM_F_EXCL on an existing object -> EEXIST,
+ *     without it the object is updated (table flags, chain policy);
+ *   DELTABLE without name or handle: flush ruleset (of the family);
+ *   DELRULE without handle: flush the chain (or the table);
+ *   DELSETELEM without elements: flush the set;
+ *   NEWRULE: NLM_F_APPEND after POSITION (or at the end), else before it
+ *     (or at the start); NLM_F_REPLACE with HANDLE replaces, keeping it;
+ *   ids: sets by NFTA_SET_ID (lookup, dynset, element lists), chains by
+ *     NFTA_CHAIN_ID (jump/goto), rules by NFTA_RULE_ID (POSITION_ID);
+ *     rules are stored with names, never ids (nft.h guarantees);
+ *   handles: tables from a ruleset counter, everything else from its
+ *     table's, as the kernel; "__set%d" becomes the table's next free
+ *     number (the kernel takes the lowest free: the same until an
+ *     anonymous set is deleted);
+ *   an anonymous set is bound to the first rule that looks it up and goes
+ *     with that rule.
+ * Every message is parsed by libnftnl (which checks attribute lengths and
+ * types with libmnl); what it leaves unchecked (presence, string lengths,
+ * key lengths, references) is checked here before the model changes.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nl.h"
+
+#define NAME_MAX_LEN	(NFT_NAME_MAXLEN - 1)
+#define KEY_MAX_LEN	64	/* NFT_REG32_COUNT * 4: the kernel's limit */
+#define UDATA_MAX_LEN	256	/* NFT_USERDATA_MAXLEN: the kernel's limit */
+
+struct bctx {
+	struct nl_txn *tx;
+	const struct nlmsghdr *nlh;
+	uint32_t family;
+	uint16_t flags;
+	char *msg;
+	size_t msglen;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct bctx *b, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->msg, b->msglen, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* The length of user data that is set (0 if not). */
+static uint32_t udata_len(bool set, const void *data, uint32_t len)
+{
+	return set && data ? len : 0;
+}
+
+static bool name_ok(const char *s)
+{
+	return s && *s && strlen(s) <= NAME_MAX_LEN;
+}
+
+static struct fn_nft_table *table_get(struct bctx *b, const char *name)
+{
+	if (!name_ok(name))
+		return NULL;
+	return nl_table_find(&b->tx->rs, b->family, name);
+}
+
+/* ---- tables ----------------------------------------------------------------- */
+
+/* A copy of t's libnftnl table that this transaction owns. */
+static struct nftnl_table *table_own(struct bctx *b, struct fn_nft_table *t)
+{
+	struct nftnl_table *n;
+	const char *name;
+
+	if (nl_table_of(t)->fresh)
+		return t->nl;
+	n = nftnl_table_alloc();
+	if (!n)
+		return NULL;
+	name = nftnl_table_get_str(t->nl, NFTNL_TABLE_NAME);
+	nftnl_table_set_str(n, NFTNL_TABLE_NAME, name);
+	for (uint16_t a = NFTNL_TABLE_FAMILY; a <= NFTNL_TABLE_OWNER; a++) {
+		uint32_t len;
+		const void *d;
+
+		if (a == NFTNL_TABLE_USE || !nftnl_table_is_set(t->nl, a))
+			continue;
+		d = nftnl_table_get_data(t->nl, a, &len);
+		nftnl_table_set_data(n, a, d, len);
+	}
+	nl_txn_born(b->tx, NL_K_TABLE, n);
+	nl_txn_drop(b->tx, NL_K_TABLE, t->nl);
+	t->nl = n;
+	nl_table_of(t)->fresh = true;
+	return n;
+}
+
+static int table_new(struct bctx *b)
+{
+	struct nftnl_table *nt = nftnl_table_alloc();
+	struct fn_nft_table *t;
+	uint32_t ulen = 0;
+	int err = 0;
+
+	if (!nt)
+		return -ENOMEM;
+	if (nl_parse(NL_P_TABLE, b->nlh, nt) < 0 ||
+	    !name_ok(nftnl_table_get_str(nt, NFTNL_TABLE_NAME))) {
+		err = fail(b, -EINVAL, "table: no valid name");
+		goto out;
+	}
+	if (udata_len(nftnl_table_is_set(nt, NFTNL_TABLE_USERDATA),
+		      nftnl_table_get_data(nt, NFTNL_TABLE_USERDATA, &ulen),
+		      ulen) > UDATA_MAX_LEN) {
+		err = fail(b, -ERANGE, "table: user data too long");
+		goto out;
+	}
+	t = table_get(b, nftnl_table_get_str(nt, NFTNL_TABLE_NAME));
+	if (t && (b->flags & NLM_F_EXCL)) {
+		err = fail(b, -EEXIST, "table exists");
+	} else if (t && (b->flags & NLM_F_REPLACE)) {
+		err = -EOPNOTSUPP;
+	} else if (t) {
+		if (nftnl_table_is_set(nt, NFTNL_TABLE_FLAGS)) {
+			struct nftnl_table *own = table_own(b, t);
+
+			if (!own)
+				err = -ENOMEM;
+			else
+				nftnl_table_set_u32(own, NFTNL_TABLE_FLAGS,
+					nftnl_table_get_u32(nt, NFTNL_TABLE_FLAGS));
+		}
+	} else {
+		nftnl_table_unset(nt, NFTNL_TABLE_USE);
+		nftnl_table_unset(nt, NFTNL_TABLE_HANDLE);
+		nftnl_table_set_u32(nt, NFTNL_TABLE_FAMILY, b->family);
+		if (!nftnl_table_is_set(nt, NFTNL_TABLE_FLAGS))
+			nftnl_table_set_u32(nt, NFTNL_TABLE_FLAGS, 0);
+		err = nl_table_add(b->tx, nt);
+		if (err == 0)
+			return 0;
+	}
+out:
+	nftnl_table_free(nt);
+	return err;
+}
+
+static int table_del(struct bctx *b)
+{
+	struct nftnl_table *nt = nftnl_table_alloc();
+	struct fn_nft_ruleset *rs = &b->tx->rs;
+	struct fn_nft_table *t = NULL;
+	int err = 0;
+
+	if (!nt)
+		return -ENOMEM;
+	if (nl_parse(NL_P_TABLE, b->nlh, nt) < 0) {
+		err = -EINVAL;
+	} else if (nftnl_table_is_set(nt, NFTNL_TABLE_NAME)) {
+		t = table_get(b, nftnl_table_get_str(nt, NFTNL_TABLE_NAME));
+	} else if (nftnl_table_is_set(nt, NFTNL_TABLE_HANDLE)) {
+		t = nl_table_find_handle(rs, b->family,
+			nftnl_table_get_u64(nt, NFTNL_TABLE_HANDLE));
+	} else {
+		/* flush ruleset: every table of the family (UNSPEC: all) */
+		for (uint32_t i = rs->ntables; i-- > 0;)
+			if (b->family == NFPROTO_UNSPEC ||
+			    nftnl_table_get_u32(rs->tables[i]->nl,
+						NFTNL_TABLE_FAMILY) == b->family)
+				nl_table_del(b->tx, i);
+		goto out;
+	}
+	if (!err && !t)
+		err = fail(b, -ENOENT, "no such table");
+	for (uint32_t i = 0; t && i < rs->ntables; i++)
+		if (rs->tables[i] == t)
+			nl_table_del(b->tx, i);
+out:
+	nftnl_table_free(nt);
+	return err;
+}
+
+/* ---- chains ----------------------------------------------------------------- */
+
+static int chain_check_new(struct bctx *b, struct nftnl_chain *nc)
+{
+	bool base = nftnl_chain_is_set(nc, NFTNL_CHAIN_HOOKNUM);
+
+	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_FLAGS) &&
+	    nftnl_chain_get_u32(nc, NFTNL_CHAIN_FLAGS) & ~NFT_CHAIN_BASE)
+		return fail(b, -EOPNOTSUPP, "chain flags are not supported");
+	if (!base && nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY))
+		return fail(b, -EOPNOTSUPP, "policy on a non-base chain");
+	if (!base)
+		return 0;
+	if (!nftnl_chain_is_set(nc, NFTNL_CHAIN_PRIO))
+		return fail(b, -EINVAL, "base chain without priority");
+	if (nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM) >= NF_INET_NUMHOOKS)
+		return fail(b, -EOPNOTSUPP, "no such hook");
+	if (b->family == NFPROTO_NETDEV &&
+	    !nftnl_chain_is_set(nc, NFTNL_CHAIN_DEV) &&
+	    !nftnl_chain_is_set(nc, NFTNL_CHAIN_DEVICES))
+		return fail(b, -EINVAL, "netdev base chain without device");
+	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY) &&
+	    nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY) > NF_ACCEPT)
+		return fail(b, -EINVAL, "policy is neither accept nor drop");
+	if (!nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY))
+		nftnl_chain_set_u32(nc, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	if (!nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE))
+		nftnl_chain_set_str(nc, NFTNL_CHAIN_TYPE, "filter");
+	if (strcmp(nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE), "filter"))
+		return fail(b, -EOPNOTSUPP, "only chains of type filter");
+	nftnl_chain_set_u32(nc, NFTNL_CHAIN_FLAGS, NFT_CHAIN_BASE);
+	return 0;
+}
+
+/* An existing chain: only a base chain's policy may change. */
+static int chain_update(struct bctx *b, struct fn_nft_chain *c,
+			struct nftnl_chain *nc)
+{
+	struct nftnl_chain *own;
+	char *buf;
+	struct nlmsghdr *nlh;
+
+	if (b->flags & NLM_F_EXCL)
+		return fail(b, -EEXIST, "chain exists");
+	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_HOOKNUM) &&
+	    (!nftnl_chain_is_set(c->nl, NFTNL_CHAIN_HOOKNUM) ||
+	     nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM) !=
+	     nftnl_chain_get_u32(c->nl, NFTNL_CHAIN_HOOKNUM)))
+		return fail(b, -EBUSY, "the chain's hook cannot change");
+	if (!nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY))
+		return 0;
+	if (!nftnl_chain_is_set(c->nl, NFTNL_CHAIN_HOOKNUM))
+		return fail(b, -EOPNOTSUPP, "policy on a non-base chain");
+	if (nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY) > NF_ACCEPT)
+		return fail(b, -EINVAL, "policy is neither accept nor drop");
+	if (nl_chain_of(c)->fresh) {
+		nftnl_chain_set_u32(c->nl, NFTNL_CHAIN_POLICY,
+				    nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY));
+		return 0;
+	}
+	/* copy through the wire format: libnftnl has no chain clone */
+	buf = malloc(NL_MSG_ROOM);
+	own = nftnl_chain_alloc();
+	if (!buf || !own) {
+		free(buf);
+		if (own)
+			nftnl_chain_free(own);
+		return -ENOMEM;
+	}
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, b->family, 0, 0);
+	nftnl_chain_nlmsg_build_payload(nlh, c->nl);
+	if (nl_parse(NL_P_CHAIN, nlh, own) < 0) {
+		free(buf);
+		nftnl_chain_free(own);
+		return -ENOMEM;
+	}
+	free(buf);
+	nftnl_chain_set_u64(own, NFTNL_CHAIN_HANDLE,
+			    nftnl_chain_get_u64(c->nl, NFTNL_CHAIN_HANDLE));
+	nftnl_chain_set_u32(own, NFTNL_CHAIN_POLICY,
+			    nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY));
+	nl_txn_born(b->tx, NL_K_CHAIN, own);
+	nl_txn_drop(b->tx, NL_K_CHAIN, c->nl);
+	c->nl = own;
+	nl_chain_of(c)->fresh = true;
+	return 0;
+}
+
+static int chain_new(struct bctx *b)
+{
+	struct nftnl_chain *nc = nftnl_chain_alloc();
+	struct fn_nft_table *t;
+	struct fn_nft_chain *c;
+	const char *name;
+	uint32_t ulen = 0;
+	int err;
+
+	if (!nc)
+		return -ENOMEM;
+	if (nl_parse(NL_P_CHAIN, b->nlh, nc) < 0) {
+		err = fail(b, -EINVAL, "chain: malformed");
+		goto out;
+	}
+	t = table_get(b, nftnl_chain_get_str(nc, NFTNL_CHAIN_TABLE));
+	name = nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME);
+	if (!t) {
+		err = fail(b, -ENOENT, "no such table");
+		goto out;
+	}
+	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_HANDLE)) {
+		err = fail(b, -EOPNOTSUPP, "renaming a chain is not supported");
+		goto out;
+	}
+	if (!name_ok(name)) {
+		err = fail(b, -EINVAL, "chain: no valid name");
+		goto out;
+	}
+	if (udata_len(nftnl_chain_is_set(nc, NFTNL_CHAIN_USERDATA),
+		      nftnl_chain_get_data(nc, NFTNL_CHAIN_USERDATA, &ulen),
+		      ulen) > UDATA_MAX_LEN) {
+		err = fail(b, -ERANGE, "chain: user data too long");
+		goto out;
+	}
+	c = nl_chain_find(t, name);
+	if (c) {
+		err = chain_update(b, c, nc);
+		goto out;
+	}
+	err = chain_check_new(b, nc);
+	if (err < 0)
+		goto out;
+	nftnl_chain_set_u32(nc, NFTNL_CHAIN_FAMILY, b->family);
+	nftnl_chain_unset(nc, NFTNL_CHAIN_USE);
+	nftnl_chain_unset(nc, NFTNL_CHAIN_BYTES);
+	nftnl_chain_unset(nc, NFTNL_CHAIN_PACKETS);
+	err = nl_chain_add(b->tx, t, nc,
+			   nftnl_chain_is_set(nc, NFTNL_CHAIN_ID) ?
+			   nftnl_chain_get_u32(nc, NFTNL_CHAIN_ID) : 0);
+	nftnl_chain_unset(nc, NFTNL_CHAIN_ID);
+	if (err == 0)
+		return 0;
+out:
+	nftnl_chain_free(nc);
+	return err;
+}
+
+static int chain_del(struct bctx *b)
+{
+	struct nftnl_chain *nc = nftnl_chain_alloc();
+	struct fn_nft_table *t;
+	struct fn_nft_chain *c = NULL;
+	int err = 0;
+
+	if (!nc)
+		return -ENOMEM;
+	if (nl_parse(NL_P_CHAIN, b->nlh, nc) < 0) {
+		err = -EINVAL;
+		goto out;
+	}
+	t = table_get(b, nftnl_chain_get_str(nc, NFTNL_CHAIN_TABLE));
+	if (t && nftnl_chain_is_set(nc, NFTNL_CHAIN_NAME))
+		c = nl_chain_find(t, nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME));
+	else if (t && nftnl_chain_is_set(nc, NFTNL_CHAIN_HANDLE))
+		c = nl_chain_find_handle(t,
+			nftnl_chain_get_u64(nc, NFTNL_CHAIN_HANDLE));
+	if (!c) {
+		err = fail(b, -ENOENT, t ? "no such chain" : "no such table");
+		goto out;
+	}
+	if (nl_chain_referenced(t, nftnl_chain_get_str(c->nl,
+						       NFTNL_CHAIN_NAME))) {
+		err = fail(b, -EBUSY, "chain is the target of a jump or goto");
+		goto out;
+	}
+	for (uint32_t i = 0; i < t->nchains; i++)
+		if (t->chains[i] == c)
+			nl_chain_del(b->tx, t, i);
+out:
+	nftnl_chain_free(nc);
+	return err;
+}
+
+/* ---- rules ------------------------------------------------------------------- */
+
+/*
+ * Set a string attribute of an expression to name, unless it is that
+ * already.  libnftnl 1.2.4's setters for these attributes do not free the
+ * string they replace (checked with ASan); meson defines
+ * FN_NFTNL_SET_STR_LEAKS for that version only, and we free it.
+ */
+static void expr_set_name(struct nftnl_expr *e, uint16_t attr,
+			  const char *name)
+{
+	const char *old = nftnl_expr_is_set(e, attr) ?
+			  nftnl_expr_get_str(e, attr) : NULL;
+
+	if (old && !strcmp(old, name))
+		return;
+	nftnl_expr_set_str(e, attr, name);
+#ifdef FN_NFTNL_SET_STR_LEAKS
+	free((char *)old);
+#endif
+}
+
+struct resolve {
+	struct bctx *b;
+	struct fn_nft_table *t;
+	struct fn_nft_set *bind[8];	/* anonymous sets to bind */
+	unsigned nbind;
+	int err;
+};
+
+static int resolve_set(struct resolve *r, struct nftnl_expr *e,
+		       uint16_t name_attr, uint16_t id_attr)
+{
+	struct fn_nft_set *s = NULL;
+
+	if (nftnl_expr_is_set(e, id_attr))
+		s = nl_set_find_id(r->t, nftnl_expr_get_u32(e, id_attr));
+	if (!s && nftnl_expr_is_set(e, name_attr) &&
+	    name_ok(nftnl_expr_get_str(e, name_attr)))
+		s = nl_set_find(r->t, nftnl_expr_get_str(e, name_attr));
+	if (!s)
+		return fail(r->b, -ENOENT, "rule: no such set");
+	expr_set_name(e, name_attr, nftnl_set_get_str(s->nl, NFTNL_SET_NAME));
+	if ((nftnl_set_get_u32(s->nl, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS) &&
+	    !nl_set_of(s)->bound_rule) {
+		if (r->nbind == sizeof(r->bind) / sizeof(r->bind[0]))
+			return fail(r->b, -EOPNOTSUPP,
+				    "rule: too many anonymous sets");
+		r->bind[r->nbind++] = s;
+	}
+	return 0;
+}
+
+static int resolve_chain(struct resolve *r, struct nftnl_expr *e)
+{
+	struct fn_nft_chain *c = NULL;
+
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN_ID))
+		c = nl_chain_find_id(r->t,
+			nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_CHAIN_ID));
+	if (!c && nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN) &&
+	    name_ok(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN)))
+		c = nl_chain_find(r->t, nftnl_expr_get_str(e,
+							  NFTNL_EXPR_IMM_CHAIN));
+	if (!c && (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN) ||
+		   nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN_ID)))
+		return fail(r->b, -ENOENT, "rule: jump to no such chain");
+	if (c) {
+		expr_set_name(e, NFTNL_EXPR_IMM_CHAIN,
+			      nftnl_chain_get_str(c->nl, NFTNL_CHAIN_NAME));
+	}
+	return 0;
+}
+
+static int resolve_expr(struct nftnl_expr *e, void *data)
+{
+	struct resolve *r = data;
+	const char *n = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (!strcmp(n, "lookup"))
+		r->err = resolve_set(r, e, NFTNL_EXPR_LOOKUP_SET,
+				     NFTNL_EXPR_LOOKUP_SET_ID);
+	else if (!strcmp(n, "dynset"))
+		r->err = resolve_set(r, e, NFTNL_EXPR_DYNSET_SET_NAME,
+				     NFTNL_EXPR_DYNSET_SET_ID);
+	else if (!strcmp(n, "objref"))
+		r->err = fail(r->b, -EOPNOTSUPP,
+			      "rule: stateful objects are not supported");
+	else if (!strcmp(n, "immediate"))
+		r->err = resolve_chain(r, e);
+	return r->err ? -1 : 0;
+}
+
+static int rule_id_put(struct nl_txn *tx, uint32_t id, uint64_t handle)
+{
+	if (tx->nrule_ids + 3 > tx->crule_ids) {
+		size_t c = tx->crule_ids ? tx->crule_ids * 2 : 96;
+		uint32_t *p = realloc(tx->rule_ids, c * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		tx->rule_ids = p;
+		tx->crule_ids = c;
+	}
+	tx->rule_ids[tx->nrule_ids++] = id;
+	tx->rule_ids[tx->nrule_ids++] = (uint32_t)(handle >> 32);
+	tx->rule_ids[tx->nrule_ids++] = (uint32_t)handle;
+	return 0;
+}
+
+static uint64_t rule_id_get(const struct nl_txn *tx, uint32_t id)
+{
+	for (size_t i = tx->nrule_ids; i >= 3; i -= 3)
+		if (tx->rule_ids[i - 3] == id)
+			return (uint64_t)tx->rule_ids[i - 2] << 32 |
+			       tx->rule_ids[i - 1];
+	return 0;
+}
+
+/* Where a new rule goes: -ENOENT if its position does not exist. */
+static int rule_pos(struct bctx *b, struct fn_nft_chain *c,
+		    struct nftnl_rule *nr)
+{
+	bool append = b->flags & NLM_F_APPEND;
+	uint64_t at = 0;
+	int i;
+
+	if (nftnl_rule_is_set(nr, NFTNL_RULE_POSITION))
+		at = nftnl_rule_get_u64(nr, NFTNL_RULE_POSITION);
+	else if (nftnl_rule_is_set(nr, NFTNL_RULE_POSITION_ID))
+		at = rule_id_get(b->tx, nftnl_rule_get_u32(nr,
+						NFTNL_RULE_POSITION_ID));
+	else
+		return append ? (int)c->nrules : 0;
+	i = at ? nl_rule_find(c, at) : -1;
+	if (i < 0)
+		return fail(b, -ENOENT, "rule: no rule at that position");
+	return append ? i + 1 : i;
+}
+
+static int rule_place(struct bctx *b, struct fn_nft_table *t,
+		      struct fn_nft_chain *c, struct nftnl_rule *nr,
+		      struct resolve *r)
+{
+	uint64_t h;
+	int pos, err;
+
+	if (nftnl_rule_is_set(nr, NFTNL_RULE_HANDLE)) {
+		h = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE);
+		pos = nl_rule_find(c, h);
+		if (!(b->flags & NLM_F_REPLACE))
+			return fail(b, -EOPNOTSUPP, "rule: handle without replace");
+		if (pos < 0)
+			return fail(b, -ENOENT, "rule: no such handle");
+		nl_rule_del(b->tx, t, c, (uint32_t)pos);
+	} else {
+		pos = rule_pos(b, c, nr);
+		if (pos < 0)
+			return pos;
+		h = ++nl_table_of(t)->next_handle;
+	}
+	if (nftnl_rule_is_set(nr, NFTNL_RULE_ID)) {
+		err = rule_id_put(b->tx, nftnl_rule_get_u32(nr, NFTNL_RULE_ID), h);
+		if (err < 0)
+			return err;
+	}
+	nftnl_rule_set_u64(nr, NFTNL_RULE_HANDLE, h);
+	nftnl_rule_set_u32(nr, NFTNL_RULE_FAMILY, b->family);
+	b->tx->last_rule_handle = h;
+	nftnl_rule_unset(nr, NFTNL_RULE_POSITION);
+	nftnl_rule_unset(nr, NFTNL_RULE_POSITION_ID);
+	nftnl_rule_unset(nr, NFTNL_RULE_ID);
+	for (unsigned i = 0; i < r->nbind; i++)
+		nl_set_of(r->bind[i])->bound_rule = h;
+	return nl_rule_insert(b->tx, c, (uint32_t)pos, nr);
+}
+
+static int rule_new(struct bctx *b)
+{
+	struct nftnl_rule *nr = nftnl_rule_alloc();
+	struct resolve r = { .b = b };
+	struct fn_nft_chain *c = NULL;
+	uint32_t ulen = 0;
+	int err;
+
+	if (!nr)
+		return -ENOMEM;
+	if (nl_parse(NL_P_RULE, b->nlh, nr) < 0) {
+		err = fail(b, -EOPNOTSUPP, "rule: malformed or unknown expression");
+		goto out;
+	}
+	if (udata_len(nftnl_rule_is_set(nr, NFTNL_RULE_USERDATA),
+		      nftnl_rule_get_data(nr, NFTNL_RULE_USERDATA, &ulen),
+		      ulen) > UDATA_MAX_LEN) {
+		err = fail(b, -ERANGE, "rule: user data too long");
+		goto out;
+	}
+	r.t = table_get(b, nftnl_rule_get_str(nr, NFTNL_RULE_TABLE));
+	if (r.t && name_ok(nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN)))
+		c = nl_chain_find(r.t, nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN));
+	if (!c) {
+		err = fail(b, -ENOENT, r.t ? "no such chain" : "no such table");
+		goto out;
+	}
+	nftnl_expr_foreach(nr, resolve_expr, &r);
+	err = r.err;
+	if (err == 0)
+		err = rule_place(b, r.t, c, nr, &r);
+	if (err == 0)
+		return 0;
+out:
+	nftnl_rule_free(nr);
+	return err;
+}
+
+static int rule_del_in(struct bctx *b, struct fn_nft_table *t,
+		       struct fn_nft_chain *c, struct nftnl_rule *nr)
+{
+	uint64_t h = 0;
+
+	if (nftnl_rule_is_set(nr, NFTNL_RULE_HANDLE))
+		h = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE);
+	else if (nftnl_rule_is_set(nr, NFTNL_RULE_ID))
+		h = rule_id_get(b->tx, nftnl_rule_get_u32(nr, NFTNL_RULE_ID));
+	else {			/* flush the chain, or every chain */
+		for (uint32_t i = 0; i < t->nchains; i++)
+			while ((!c || t->chains[i] == c) && t->chains[i]->nrules)
+				nl_rule_del(b->tx, t, t->chains[i],
+					    t->chains[i]->nrules - 1);
+		return 0;
+	}
+	for (uint32_t i = 0; h && i < t->nchains; i++) {
+		int pos = (!c || t->chains[i] == c) ?
+			  nl_rule_find(t->chains[i], h) : -1;
+
+		if (pos >= 0) {
+			nl_rule_del(b->tx, t, t->chains[i], (uint32_t)pos);
+			return 0;
+		}
+	}
+	return fail(b, -ENOENT, "no such rule");
+}
+
+static int rule_del(struct bctx *b)
+{
+	struct nftnl_rule *nr = nftnl_rule_alloc();
+	struct fn_nft_table *t;
+	struct fn_nft_chain *c = NULL;
+	int err;
+
+	if (!nr)
+		return -ENOMEM;
+	if (nl_parse(NL_P_RULE, b->nlh, nr) < 0) {
+		err = -EINVAL;
+		goto out;
+	}
+	t = table_get(b, nftnl_rule_get_str(nr, NFTNL_RULE_TABLE));
+	if (t && nftnl_rule_is_set(nr, NFTNL_RULE_CHAIN)) {
+		c = nl_chain_find(t, nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN));
+		if (!c) {
+			err = fail(b, -ENOENT, "no such chain");
+			goto out;
+		}
+	}
+	err = t ? rule_del_in(b, t, c, nr) : fail(b, -ENOENT, "no such table");
+out:
+	nftnl_rule_free(nr);
+	return err;
+}
+
+/* ---- sets ------------------------------------------------------------------- */
+
+/* "__set%d" -> the table's next free name. */
+static int set_name_alloc(struct bctx *b, struct fn_nft_table *t,
+			  struct nftnl_set *ns)
+{
+	const char *fmt = nftnl_set_get_str(ns, NFTNL_SET_NAME);
+	const char *pc = strchr(fmt, '%');
+	char name[NFT_NAME_MAXLEN + 16];
+	char prefix[NFT_NAME_MAXLEN];
+
+	if (!pc)
+		return 0;
+	if (strcmp(pc, "%d") || (size_t)(pc - fmt) >= sizeof(prefix) - 12)
+		return fail(b, -EINVAL, "set: bad name template");
+	memcpy(prefix, fmt, (size_t)(pc - fmt));
+	prefix[pc - fmt] = '\0';
+	for (uint32_t tries = 0; tries < (1u << 20); tries++) {
+		snprintf(name, sizeof(name), "%s%u", prefix,
+			 nl_table_of(t)->anon_next++);
+		if (!nl_set_find(t, name)) {
+			nftnl_set_set_str(ns, NFTNL_SET_NAME, name);
+			return 0;
+		}
+	}
+	return fail(b, -ENFILE, "set: no free name");
+}
+
+static int set_check_new(struct bctx *b, struct nftnl_set *ns)
+{
+	uint32_t klen = nftnl_set_is_set(ns, NFTNL_SET_KEY_LEN) ?
+			nftnl_set_get_u32(ns, NFTNL_SET_KEY_LEN) : 0;
+	uint32_t flags = nftnl_set_is_set(ns, NFTNL_SET_FLAGS) ?
+			 nftnl_set_get_u32(ns, NFTNL_SET_FLAGS) : 0;
+
+	uint32_t ulen = 0;
+
+	if (klen == 0 || klen > KEY_MAX_LEN)
+		return fail(b, -EINVAL, "set: key length %u", klen);
+	if (udata_len(nftnl_set_is_set(ns, NFTNL_SET_USERDATA),
+		      nftnl_set_get_data(ns, NFTNL_SET_USERDATA, &ulen),
+		      ulen) > UDATA_MAX_LEN)
+		return fail(b, -ERANGE, "set: user data too long");
+	if (flags & (NFT_SET_OBJECT))
+		return fail(b, -EOPNOTSUPP, "set: object maps are not supported");
+	if ((flags & NFT_SET_MAP) && !nftnl_set_is_set(ns, NFTNL_SET_DATA_TYPE))
+		return fail(b, -EINVAL, "map without data type");
+	if (nftnl_set_is_set(ns, NFTNL_SET_DATA_LEN) &&
+	    nftnl_set_get_u32(ns, NFTNL_SET_DATA_LEN) > KEY_MAX_LEN)
+		return fail(b, -EINVAL, "map: data length");
+	nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, flags);
+	return 0;
+}
+
+static int set_new(struct bctx *b)
+{
+	struct nftnl_set *ns = nftnl_set_alloc();
+	struct fn_nft_table *t;
+	uint32_t id;
+	int err;
+
+	if (!ns)
+		return -ENOMEM;
+	if (nl_parse(NL_P_SET, b->nlh, ns) < 0 ||
+	    !name_ok(nftnl_set_get_str(ns, NFTNL_SET_NAME))) {
+		err = fail(b, -EINVAL, "set: malformed or no name");
+		goto out;
+	}
+	t = table_get(b, nftnl_set_get_str(ns, NFTNL_SET_TABLE));
+	if (!t) {
+		err = fail(b, -ENOENT, "no such table");
+		goto out;
+	}
+	err = set_name_alloc(b, t, ns);
+	if (err < 0)
+		goto out;
+	if (nl_set_find(t, nftnl_set_get_str(ns, NFTNL_SET_NAME))) {
+		err = (b->flags & NLM_F_EXCL) ? fail(b, -EEXIST, "set exists")
+					      : 0;
+		goto out;
+	}
+	err = set_check_new(b, ns);
+	if (err < 0)
+		goto out;
+	id = nftnl_set_is_set(ns, NFTNL_SET_ID) ?
+	     nftnl_set_get_u32(ns, NFTNL_SET_ID) : 0;
+	nftnl_set_unset(ns, NFTNL_SET_ID);
+	nftnl_set_set_u32(ns, NFTNL_SET_FAMILY, b->family);
+	err = nl_set_add(b->tx, t, ns, id);
+	if (err == 0)
+		return 0;
+out:
+	nftnl_set_free(ns);
+	return err;
+}
+
+static int set_del(struct bctx *b)
+{
+	struct nftnl_set *ns = nftnl_set_alloc();
+	struct fn_nft_table *t;
+	struct fn_nft_set *s = NULL;
+	int err = 0;
+
+	if (!ns)
+		return -ENOMEM;
+	if (nl_parse(NL_P_SET, b->nlh, ns) < 0) {
+		err = -EINVAL;
+		goto out;
+	}
+	t = table_get(b, nftnl_set_get_str(ns, NFTNL_SET_TABLE));
+	if (t && nftnl_set_is_set(ns, NFTNL_SET_NAME))
+		s = nl_set_find(t, nftnl_set_get_str(ns, NFTNL_SET_NAME));
+	else if (t && nftnl_set_is_set(ns, NFTNL_SET_HANDLE))
+		s = nl_set_find_handle(t, nftnl_set_get_u64(ns,
+							    NFTNL_SET_HANDLE));
+	if (!s) {
+		err = fail(b, -ENOENT, t ? "no such set" : "no such table");
+		goto out;
+	}
+	if (nl_set_of(s)->bound_rule ||
+	    nl_set_referenced(t, nftnl_set_get_str(s->nl, NFTNL_SET_NAME))) {
+		err = fail(b, -EBUSY, "set is in use by a rule");
+		goto out;
+	}
+	for (uint32_t i = 0; i < t->nsets; i++)
+		if (t->sets[i] == s)
+			nl_set_del(b->tx, t, i);
+out:
+	nftnl_set_free(ns);
+	return err;
+}
+
+/* ---- set elements -------------------------------------------------------------- */
+
+struct elem_ctx {
+	struct bctx *b;
+	struct fn_nft_table *t;
+	struct nl_set *s;
+	struct nl_set gone;	/* DELSETELEM: the elements to remove */
+	int err;
+};
+
+static int elem_check(struct elem_ctx *x, struct nftnl_set_elem *e)
+{
+	struct nftnl_set *set = x->s->pub.nl;
+	uint32_t klen = nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN), len = 0;
+	bool map = nftnl_set_get_u32(set, NFTNL_SET_FLAGS) & NFT_SET_MAP;
+	bool end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+		   (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+		    NFT_SET_ELEM_INTERVAL_END);
+
+	if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY))
+		return fail(x->b, -EINVAL, "element without key");
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
+		nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
+		if (len > UDATA_MAX_LEN)
+			return fail(x->b, -ERANGE, "element: user data too long");
+	}
+	nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	if (len != klen)
+		return fail(x->b, -EINVAL, "element key of %u bytes in a set "
+			    "of %u", len, klen);
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF))
+		return fail(x->b, -EOPNOTSUPP, "object references");
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPR) ||
+	    nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPRESSIONS))
+		return fail(x->b, -EOPNOTSUPP, "expressions on elements");
+	if (map && !end && !nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA) &&
+	    !nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT))
+		return fail(x->b, -EINVAL, "map element without data");
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN) &&
+	    !nl_chain_find(x->t, nftnl_set_elem_get_str(e,
+						       NFTNL_SET_ELEM_CHAIN)))
+		return fail(x->b, -ENOENT, "element: jump to no such chain");
+	return 0;
+}
+
+static int elem_add_one(struct nftnl_set_elem *e, void *data)
+{
+	struct elem_ctx *x = data;
+	struct nftnl_set_elem *c;
+
+	x->err = elem_check(x, e);
+	if (x->err)
+		return -1;
+	if (nl_elem_lookup(x->s, e)) {
+		if (x->b->flags & NLM_F_EXCL)
+			x->err = fail(x->b, -EEXIST, "element exists");
+		return x->err ? -1 : 0;
+	}
+	c = nl_elem_copy(e);
+	if (!c || nl_elem_add(x->s, c) < 0) {
+		if (c)
+			nftnl_set_elem_free(c);
+		x->err = -ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+static int elem_del_one(struct nftnl_set_elem *e, void *data)
+{
+	struct elem_ctx *x = data;
+
+	if (!nl_elem_lookup(x->s, e)) {
+		x->err = fail(x->b, -ENOENT, "no such element");
+		return -1;
+	}
+	if (!nl_elem_lookup(&x->gone, e) &&
+	    nl_elem_index_put(&x->gone.idx, e) < 0) {
+		x->err = -ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+static int elem_any(struct nftnl_set_elem *e, void *data)
+{
+	(void)e;
+	(void)data;
+	return -1;	/* stop: there is one */
+}
+
+static bool elem_gone(struct nftnl_set_elem *e, void *arg)
+{
+	return nl_elem_lookup(arg, e) != NULL;
+}
+
+static int setelem(struct bctx *b, bool add)
+{
+	struct nftnl_set *tmp = nftnl_set_alloc();
+	struct elem_ctx x = { .b = b };
+	struct fn_nft_set *s = NULL;
+	struct nlmsghdr *copy = malloc(b->nlh->nlmsg_len);
+	bool any;
+	int err;
+
+	if (!tmp || !copy) {
+		free(copy);
+		if (tmp)
+			nftnl_set_free(tmp);
+		return -ENOMEM;
+	}
+	memcpy(copy, b->nlh, b->nlh->nlmsg_len);
+	nl_elems_normalize(copy);
+	err = nl_parse(NL_P_ELEMS, copy, tmp);
+	free(copy);
+	if (err < 0) {
+		err = fail(b, -EINVAL, "elements: malformed");
+		goto out;
+	}
+	x.t = table_get(b, nftnl_set_get_str(tmp, NFTNL_SET_TABLE));
+	if (x.t && nftnl_set_is_set(tmp, NFTNL_SET_ID))
+		s = nl_set_find_id(x.t, nftnl_set_get_u32(tmp, NFTNL_SET_ID));
+	if (x.t && !s && nftnl_set_is_set(tmp, NFTNL_SET_NAME))
+		s = nl_set_find(x.t, nftnl_set_get_str(tmp, NFTNL_SET_NAME));
+	if (!s) {
+		err = fail(b, -ENOENT, x.t ? "no such set" : "no such table");
+		goto out;
+	}
+	x.s = nl_set_of(s);
+	any = nftnl_set_elem_foreach(tmp, elem_any, NULL) != 0;
+	if (!add && !any) {		/* flush set */
+		err = nl_set_filter(b->tx, s, NULL, NULL);
+		goto out;
+	}
+	err = nl_set_own(b->tx, s);
+	if (err < 0)
+		goto out;
+	nftnl_set_elem_foreach(tmp, add ? elem_add_one : elem_del_one, &x);
+	err = x.err;
+	if (!err && !add)
+		err = nl_set_filter(b->tx, s, elem_gone, &x.gone);
+out:
+	free(x.gone.idx.slot);
+	nftnl_set_free(tmp);
+	return err;
+}
+
+/* ---- dispatch ------------------------------------------------------------------ */
+
+int nl_batch_msg(struct nl_txn *tx, const struct nlmsghdr *nlh,
+		 char *msg, size_t msglen)
+{
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct bctx b = { tx, nlh, g->nfgen_family, nlh->nlmsg_flags, msg,
+			  msglen };
+
+	msg[0] = '\0';
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+		return fail(&b, -EINVAL, "not an nf_tables message");
+	if (nl_validate(nlh) < 0)
+		return fail(&b, -EINVAL, "malformed attributes");
+	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+	case NFT_MSG_NEWTABLE: return table_new(&b);
+	case NFT_MSG_DELTABLE: return table_del(&b);
+	case NFT_MSG_NEWCHAIN: return chain_new(&b);
+	case NFT_MSG_DELCHAIN: return chain_del(&b);
+	case NFT_MSG_NEWRULE: return rule_new(&b);
+	case NFT_MSG_DELRULE: return rule_del(&b);
+	case NFT_MSG_NEWSET: return set_new(&b);
+	case NFT_MSG_DELSET: return set_del(&b);
+	case NFT_MSG_NEWSETELEM: return setelem(&b, true);
+	case NFT_MSG_DELSETELEM: return setelem(&b, false);
+	default:
+		return fail(&b, -EOPNOTSUPP, "message type %u is not supported",
+			    NFNL_MSG_TYPE(nlh->nlmsg_type));
+	}
+}

@@ -1,0 +1,339 @@
+/*
+ * nl_dump.c - GETTABLE, GETCHAIN, GETRULE, GETSET, GETSETELEM (dump or
+ * one object), GETOBJ and GETFLOWTABLE (always empty: not supported), as
+ * the kernel answers them: NLM_F_MULTI messages in creation order, then
+ * NLMSG_DONE; every reply's res_id is the generation's low 16 bits, which
+ * nft compares with GETGEN's to detect a ruleset that changed under it.
+ * Rule dumps carry the live counter and quota values of the committed
+ * program (fn_nft_expr_state).  Elements go out in messages whose element
+ * list stays under 64 KiB (libnftnl's iterator), as nla_len demands.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nl.h"
+
+struct dctx {
+	struct nl_server *srv;
+	struct nl_out *out;
+	uint32_t seq, family;
+	uint16_t flags;			/* NLM_F_MULTI for a dump */
+	const char *table, *chain;	/* filters, NULL: any */
+};
+
+static struct nlmsghdr *msg_begin(struct dctx *d, uint16_t type,
+				  uint32_t family)
+{
+	char *buf = nl_out_room(d->out);
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *g;
+
+	if (!buf)
+		return NULL;
+	nlh = nftnl_nlmsg_build_hdr(buf, type, (uint16_t)family, d->flags,
+				    d->seq);
+	g = mnl_nlmsg_get_payload(nlh);
+	g->res_id = htons(nl_res_id(d->srv));
+	return nlh;
+}
+
+static void msg_end(struct dctx *d, struct nlmsghdr *nlh)
+{
+	d->out->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static bool family_ok(const struct dctx *d, uint32_t f)
+{
+	return d->family == NFPROTO_UNSPEC || d->family == f;
+}
+
+static bool table_ok(const struct dctx *d, const struct fn_nft_table *t)
+{
+	return family_ok(d, nftnl_table_get_u32(t->nl, NFTNL_TABLE_FAMILY)) &&
+	       (!d->table ||
+		!strcmp(d->table, nftnl_table_get_str(t->nl, NFTNL_TABLE_NAME)));
+}
+
+static int put_table(struct dctx *d, const struct fn_nft_table *t)
+{
+	struct nlmsghdr *nlh = msg_begin(d, NFT_MSG_NEWTABLE,
+		nftnl_table_get_u32(t->nl, NFTNL_TABLE_FAMILY));
+
+	if (!nlh)
+		return -ENOMEM;
+	nftnl_table_nlmsg_build_payload(nlh, t->nl);
+	mnl_attr_put_u32(nlh, NFTA_TABLE_USE, htonl(t->nchains));
+	msg_end(d, nlh);
+	return 0;
+}
+
+static int put_chain(struct dctx *d, const struct fn_nft_chain *c)
+{
+	struct nlmsghdr *nlh = msg_begin(d, NFT_MSG_NEWCHAIN,
+		nftnl_chain_get_u32(c->nl, NFTNL_CHAIN_FAMILY));
+
+	if (!nlh)
+		return -ENOMEM;
+	nftnl_chain_nlmsg_build_payload(nlh, c->nl);
+	msg_end(d, nlh);
+	return 0;
+}
+
+struct live {
+	const struct fn_nft_prog *prog;
+	const struct nftnl_rule *r;
+	unsigned i;
+};
+
+/* Counters and quotas as the committed program counted them. */
+static int live_expr(struct nftnl_expr *e, void *data)
+{
+	struct live *l = data;
+	const char *n = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	uint64_t pk, by;
+
+	if (l->prog && fn_nft_expr_state(l->prog, l->r, l->i, &pk, &by) == 0) {
+		if (!strcmp(n, "counter")) {
+			nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, pk);
+			nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, by);
+		} else if (!strcmp(n, "quota")) {
+			nftnl_expr_set_u64(e, NFTNL_EXPR_QUOTA_CONSUMED, by);
+		}
+	}
+	l->i++;
+	return 0;
+}
+
+static int put_rule(struct dctx *d, struct nftnl_rule *r)
+{
+	struct nlmsghdr *nlh = msg_begin(d, NFT_MSG_NEWRULE,
+		nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY));
+	struct live l = { d->srv->prog, r, 0 };
+
+	if (!nlh)
+		return -ENOMEM;
+	nftnl_expr_foreach(r, live_expr, &l);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	msg_end(d, nlh);
+	return 0;
+}
+
+static int put_set(struct dctx *d, const struct fn_nft_set *s)
+{
+	struct nlmsghdr *nlh = msg_begin(d, NFT_MSG_NEWSET,
+		nftnl_set_get_u32(s->nl, NFTNL_SET_FAMILY));
+
+	if (!nlh)
+		return -ENOMEM;
+	nftnl_set_nlmsg_build_payload(nlh, s->nl);
+	msg_end(d, nlh);
+	return 0;
+}
+
+static int put_elems(struct dctx *d, const struct fn_nft_set *s)
+{
+	struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s->nl);
+	int more = 1;
+
+	if (!it)
+		return -ENOMEM;
+	while (more > 0) {
+		struct nlmsghdr *nlh = msg_begin(d, NFT_MSG_NEWSETELEM,
+			nftnl_set_get_u32(s->nl, NFTNL_SET_FAMILY));
+
+		if (!nlh) {
+			nftnl_set_elems_iter_destroy(it);
+			return -ENOMEM;
+		}
+		uint32_t before = nlh->nlmsg_len;
+
+		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
+		nl_elems_normalize(nlh);	/* as the kernel numbers them */
+		msg_end(d, nlh);
+		/* an element that fits in no message would loop for ever:
+		 * elements are bounded at the door, this is a second fence */
+		if (more > 0 && nlh->nlmsg_len <= before + MNL_ATTR_HDRLEN)
+			break;
+	}
+	nftnl_set_elems_iter_destroy(it);
+	return 0;
+}
+
+/* ---- walks ---------------------------------------------------------------- */
+
+static int walk(struct dctx *d, uint16_t type)
+{
+	const struct fn_nft_ruleset *rs = &d->srv->rs;
+	int err = 0;
+
+	for (uint32_t i = 0; i < rs->ntables && !err; i++) {
+		const struct fn_nft_table *t = rs->tables[i];
+
+		if (!table_ok(d, t))
+			continue;
+		if (type == NFT_MSG_GETTABLE)
+			err = put_table(d, t);
+		for (uint32_t j = 0; type == NFT_MSG_GETCHAIN && !err &&
+		     j < t->nchains; j++)
+			if (!d->chain || !strcmp(d->chain, nftnl_chain_get_str(
+					t->chains[j]->nl, NFTNL_CHAIN_NAME)))
+				err = put_chain(d, t->chains[j]);
+		for (uint32_t j = 0; type == NFT_MSG_GETSET && !err &&
+		     j < t->nsets; j++)
+			err = put_set(d, t->sets[j]);
+		for (uint32_t j = 0; type == NFT_MSG_GETRULE && !err &&
+		     j < t->nchains; j++) {
+			const struct fn_nft_chain *c = t->chains[j];
+
+			if (d->chain && strcmp(d->chain, nftnl_chain_get_str(
+					c->nl, NFTNL_CHAIN_NAME)))
+				continue;
+			for (uint32_t k = 0; k < c->nrules && !err; k++)
+				err = put_rule(d, c->rules[k]);
+		}
+	}
+	return err;
+}
+
+static int put_done(struct dctx *d)
+{
+	char *buf = nl_out_room(d->out);
+	struct nlmsghdr *nlh;
+	int zero = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = NLMSG_DONE;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_seq = d->seq;
+	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(zero)), &zero,
+	       sizeof(zero));
+	d->out->len += NLMSG_ALIGN(nlh->nlmsg_len);
+	return 0;
+}
+
+/* The request's filters: table, and the chain (rules, chains) or set
+ * (sets, elements) named.  Strings point into the request message. */
+static int parse_filter(struct dctx *d, const struct nlmsghdr *nlh,
+			uint16_t type)
+{
+	static const uint16_t names[][3] = {
+		/* type              table attr        name attr */
+		{ NFT_MSG_GETTABLE, NFTA_TABLE_NAME, 0 },
+		{ NFT_MSG_GETCHAIN, NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME },
+		{ NFT_MSG_GETRULE, NFTA_RULE_TABLE, NFTA_RULE_CHAIN },
+		{ NFT_MSG_GETSET, NFTA_SET_TABLE, NFTA_SET_NAME },
+		{ NFT_MSG_GETSETELEM, NFTA_SET_ELEM_LIST_TABLE,
+		  NFTA_SET_ELEM_LIST_SET },
+	};
+	const struct nlattr *a;
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (names[i][0] != type)
+			continue;
+		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+			uint16_t at = mnl_attr_get_type(a);
+			const char **dst = at == names[i][1] ? &d->table :
+					   (names[i][2] && at == names[i][2]) ?
+					   &d->chain : NULL;
+
+			if (!dst)
+				continue;
+			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+				return -EINVAL;
+			*dst = mnl_attr_get_str(a);
+		}
+	}
+	return 0;
+}
+
+static int dump_elems(struct dctx *d)
+{
+	const struct fn_nft_table *t = NULL;
+	const struct fn_nft_set *s = NULL;
+
+	if (!d->table || !d->chain)
+		return -EINVAL;
+	for (uint32_t i = 0; i < d->srv->rs.ntables && !t; i++)
+		if (table_ok(d, d->srv->rs.tables[i]))
+			t = d->srv->rs.tables[i];
+	if (t)
+		s = nl_set_find(t, d->chain);
+	return s ? put_elems(d, s) : -ENOENT;
+}
+
+/* A GET without NLM_F_DUMP: the one object, or -ENOENT. */
+static int get_one(struct dctx *d, uint16_t type)
+{
+	size_t before = d->out->len;
+	int err;
+
+	if (!d->table)
+		return -EINVAL;
+	if (type == NFT_MSG_GETSETELEM)
+		return dump_elems(d);
+	if (type == NFT_MSG_GETSET) {
+		/* one set: walk, keeping the named one */
+		const char *want = d->chain;
+
+		if (!want)
+			return -EINVAL;
+		for (uint32_t i = 0; i < d->srv->rs.ntables; i++) {
+			const struct fn_nft_table *t = d->srv->rs.tables[i];
+			const struct fn_nft_set *s;
+
+			if (table_ok(d, t) && (s = nl_set_find(t, want)))
+				return put_set(d, s);
+		}
+		return -ENOENT;
+	}
+	err = walk(d, type);
+	if (!err && d->out->len == before)
+		err = -ENOENT;
+	return err;
+}
+
+int nl_dump(struct nl_server *srv, const struct nlmsghdr *nlh,
+	    struct nl_out *out)
+{
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	bool dump = (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+	struct dctx d = { srv, out, nlh->nlmsg_seq, g->nfgen_family,
+			  dump ? NLM_F_MULTI : 0, NULL, NULL };
+	size_t mark = out->len;
+	int err;
+
+	err = parse_filter(&d, nlh, type);
+	if (err < 0)
+		goto out;
+	if (type == NFT_MSG_GETOBJ || type == NFT_MSG_GETFLOWTABLE)
+		err = dump ? 0 : -ENOENT;
+	else if (!dump)
+		err = get_one(&d, type);
+	else if (type == NFT_MSG_GETSETELEM)
+		err = dump_elems(&d);
+	else
+		err = walk(&d, type);
+	if (!err && dump)
+		err = put_done(&d);
+out:
+	if (err < 0)
+		out->len = mark;	/* an error replaces a partial dump */
+	if (out->oom)
+		err = -ENOMEM;
+	return err;
+}

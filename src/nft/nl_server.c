@@ -1,0 +1,409 @@
+/*
+ * nl_server.c - the nf_tables netlink server of one fragnet-stack: one
+ * netlink datagram from the control socket in (fragnet/nlctl.h), the
+ * replies the kernel would queue out.  Called by src/stack/control.c.
+ *
+ * Per datagram, as the kernel's netlink_rcv_skb and nfnetlink do:
+ *   - messages one after the other; a header whose length does not fit
+ *     ends the datagram silently; messages without NLM_F_REQUEST are
+ *     skipped;
+ *   - GETGEN -> NEWGEN (genid, our pid and name); GET* -> nl_dump.c;
+ *     NEW and DEL outside a batch -> EOPNOTSUPP;
+ *   - NFNL_MSG_BATCH_BEGIN takes the rest of the datagram as one batch:
+ *     every message up to BATCH_END is applied to a transaction (a copy of
+ *     the model); each one that fails, or that asked for NLM_F_ACK, gets an
+ *     NLMSG_ERROR with its sequence number, and processing goes on so that
+ *     nft learns every error at once; any error, or no BATCH_END, aborts:
+ *     the old model and program stay.  Otherwise the commit: compile the
+ *     new model (fn_nft_compile), swap the program pointer, bump genid.
+ *     The stack loop is single-threaded, so the swap lands between two
+ *     packet bursts: a packet sees the old program or the new, never both.
+ *   - Error messages echo the request whole, or only its header with
+ *     NLM_F_CAPPED when the client set NETLINK_CAP_ACK (acks of success
+ *     are always capped, as the kernel's are).  Unlike the kernel we also
+ *     cap an echo that would not fit nft's 4 KiB ack buffer.  With
+ *     NETLINK_EXT_ACK the reason is added as NLMSGERR_ATTR_MSG.
+ *   - A rule the evaluator refuses (EOPNOTSUPP...) is found by compiling
+ *     each new rule of the batch alone in its table, and the error goes to
+ *     that rule's message, as the kernel's NEWRULE would fail.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+
+#include "fragnet/log.h"
+#include "fragnet/nlctl.h"
+
+#include "nl.h"
+
+#define ECHO_MAX	4096	/* nft reads acks with a 4 KiB buffer */
+#define GEN_PROC_NAME	"fragnet-stack"
+#define CT_MAX		65536
+
+struct req {
+	struct nl_server *srv;
+	struct nl_out *out;
+	unsigned opts;
+};
+
+uint16_t nl_res_id(const struct nl_server *srv)
+{
+	return (uint16_t)(srv->rs.genid & 0xffff);
+}
+
+int nl_server_init(struct nl_server *srv)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->rs.genid = 1;
+#ifdef FN_NFT_HAVE_EVAL
+	srv->ct = fn_nft_ct_new(CT_MAX);
+	if (!srv->ct)
+		return -ENOMEM;
+#endif
+	return 0;
+}
+
+void nl_server_fini(struct nl_server *srv)
+{
+#ifdef FN_NFT_HAVE_EVAL
+	fn_nft_prog_free(srv->prog);
+	fn_nft_ct_free(srv->ct);
+#endif
+	nl_ruleset_free(&srv->rs);
+	memset(srv, 0, sizeof(*srv));
+}
+
+/* ---- replies --------------------------------------------------------------- */
+
+static void put_error(struct req *q, const struct nlmsghdr *req, int err,
+		      const char *why)
+{
+	char *buf = nl_out_room(q->out);
+	bool cap = err == 0 || (q->opts & FN_NLCTL_F_CAP_ACK) ||
+		   req->nlmsg_len > ECHO_MAX;
+	size_t echo = cap ? sizeof(*req) : req->nlmsg_len;
+	struct nlmsghdr *nlh;
+	struct nlmsgerr *e;
+
+	if (!buf || echo > NL_MSG_ROOM - 1024)
+		return;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = NLMSG_ERROR;
+	nlh->nlmsg_seq = req->nlmsg_seq;
+	nlh->nlmsg_flags = cap ? NLM_F_CAPPED : 0;
+	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e) - sizeof(*req) + echo);
+	e->error = err;
+	memcpy(&e->msg, req, echo);
+	if (cap)
+		e->msg.nlmsg_len = sizeof(*req);
+	if (err && why && *why && (q->opts & FN_NLCTL_F_EXT_ACK)) {
+		nlh->nlmsg_flags |= NLM_F_ACK_TLVS;
+		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, why);
+	}
+	q->out->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static void put_newgen(struct req *q, const struct nlmsghdr *req)
+{
+	char *buf = nl_out_room(q->out);
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *g;
+
+	if (!buf)
+		return;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN;
+	nlh->nlmsg_seq = req->nlmsg_seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = AF_UNSPEC;
+	g->version = NFNETLINK_V0;
+	g->res_id = htons(nl_res_id(q->srv));
+	mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(q->srv->rs.genid));
+	mnl_attr_put_u32(nlh, NFTA_GEN_PROC_PID, htonl((uint32_t)getpid()));
+	mnl_attr_put_strz(nlh, NFTA_GEN_PROC_NAME, GEN_PROC_NAME);
+	q->out->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* ---- one message outside a batch ------------------------------------------------ */
+
+static void handle_one(struct req *q, const struct nlmsghdr *nlh)
+{
+	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	bool dump = (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+	int err;
+
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
+	    NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES) {
+		put_error(q, nlh, -EINVAL, "not an nf_tables request");
+		return;
+	}
+	switch (type) {
+	case NFT_MSG_GETGEN:
+		put_newgen(q, nlh);
+		err = 0;
+		break;
+	case NFT_MSG_GETTABLE: case NFT_MSG_GETCHAIN: case NFT_MSG_GETRULE:
+	case NFT_MSG_GETSET: case NFT_MSG_GETSETELEM: case NFT_MSG_GETOBJ:
+	case NFT_MSG_GETFLOWTABLE:
+		err = nl_dump(q->srv, nlh, q->out);
+		if (dump && err == 0)
+			return;		/* NLMSG_DONE ends it, no ack */
+		break;
+	default:
+		err = -EOPNOTSUPP;
+	}
+	if (err || (nlh->nlmsg_flags & NLM_F_ACK))
+		put_error(q, nlh, err, NULL);
+}
+
+/* ---- batches ---------------------------------------------------------------------- */
+
+struct newrule {
+	const struct nlmsghdr *nlh;
+	uint64_t handle;
+	char *table, *chain;
+	uint32_t family;
+};
+
+struct batch {
+	struct req *q;
+	struct nl_txn tx;
+	struct newrule *rules;		/* NEWRULEs applied, for culprits */
+	size_t nrules, crules;
+	unsigned changes;
+	bool failed;
+};
+
+/* A NEWRULE applied: where it went, to blame it if the commit fails. */
+static void note_rule(struct batch *b, const struct nlmsghdr *nlh)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct newrule *p;
+
+	if (!r)
+		return;
+	if (nl_parse(NL_P_RULE, nlh, r) < 0)
+		goto out;
+	if (b->nrules == b->crules) {
+		size_t c = b->crules ? b->crules * 2 : 64;
+
+		p = realloc(b->rules, c * sizeof(*p));
+		if (!p)
+			goto out;	/* only error attribution suffers */
+		b->rules = p;
+		b->crules = c;
+	}
+	p = &b->rules[b->nrules];
+	p->nlh = nlh;
+	p->handle = b->tx.last_rule_handle;
+	p->family = ((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family;
+	p->table = strdup(nftnl_rule_get_str(r, NFTNL_RULE_TABLE));
+	p->chain = strdup(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+	if (p->table && p->chain)
+		b->nrules++;
+	else
+		free(p->table), free(p->chain);
+out:
+	nftnl_rule_free(r);
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->nrules; i++) {
+		free(b->rules[i].table);
+		free(b->rules[i].chain);
+	}
+	free(b->rules);
+}
+
+#ifdef FN_NFT_HAVE_EVAL
+/* Compile rule r alone in table t (every chain and set, no other rule):
+ * 0 if the evaluator takes it. */
+static int try_rule(struct fn_nft_table *t, struct fn_nft_chain *c,
+		    struct nftnl_rule *r, int *err, char *msg, size_t len)
+{
+	struct fn_nft_chain **chains = calloc(t->nchains, sizeof(*chains));
+	struct fn_nft_chain *copy = calloc(t->nchains ? t->nchains : 1,
+					   sizeof(*copy));
+	struct fn_nft_table tt = *t, *tp = &tt;
+	struct fn_nft_ruleset rs = { .tables = &tp, .ntables = 1, .ctables = 1 };
+	struct fn_nft_prog *p = NULL;
+
+	if (!chains || !copy) {
+		free(chains);
+		free(copy);
+		return 0;
+	}
+	for (uint32_t i = 0; i < t->nchains; i++) {
+		copy[i] = *t->chains[i];
+		copy[i].nrules = t->chains[i] == c ? 1 : 0;
+		copy[i].rules = t->chains[i] == c ? &r : NULL;
+		chains[i] = &copy[i];
+	}
+	tt.chains = chains;
+	p = fn_nft_compile(&rs, NULL, err, msg, len);
+	fn_nft_prog_free(p);
+	free(chains);
+	free(copy);
+	return p ? 0 : -1;
+}
+
+/* Which new rule did the evaluator refuse?  Report it on that message.
+ * In batch order; the first refused rule takes the blame. */
+static bool blame_rule(struct batch *b, char *msg, size_t len)
+{
+	for (size_t n = 0; n < b->nrules; n++) {
+		struct newrule *w = &b->rules[n];
+		struct fn_nft_table *t = nl_table_find(&b->tx.rs, w->family,
+						       w->table);
+		struct fn_nft_chain *c = t ? nl_chain_find(t, w->chain) : NULL;
+		int k = c ? nl_rule_find(c, w->handle) : -1, err = 0;
+
+		if (k < 0 || try_rule(t, c, c->rules[k], &err, msg, len) == 0)
+			continue;
+		put_error(b->q, w->nlh, err ? err : -EOPNOTSUPP, msg);
+		return true;
+	}
+	return false;
+}
+#endif
+
+/* The batch applied cleanly: compile, swap, bump.  Error on begin
+ * (as the kernel reports a failed commit) unless a rule is to blame. */
+static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
+{
+	struct nl_server *srv = b->q->srv;
+	struct fn_nft_prog *prog = NULL, *old = srv->prog;
+
+	if (b->changes == 0) {
+		nl_txn_abort(&b->tx);	/* nothing changed: genid stays */
+		return;
+	}
+#ifdef FN_NFT_HAVE_EVAL
+	char msg[256] = "";
+	int err = 0;
+
+	prog = fn_nft_compile(&b->tx.rs, srv->prog, &err, msg, sizeof(msg));
+	if (!prog) {
+		fn_warn("nft: commit refused: %s (%s)", msg, strerror(-err));
+		if (!blame_rule(b, msg, sizeof(msg)))
+			put_error(b->q, begin, err ? err : -EINVAL, msg);
+		nl_txn_abort(&b->tx);
+		srv->aborts++;
+		return;
+	}
+#else
+	(void)begin;
+#endif
+	srv->prog = prog;		/* THE swap: next burst sees it */
+#ifdef FN_NFT_HAVE_EVAL
+	fn_nft_prog_free(old);
+#else
+	(void)old;
+#endif
+	b->tx.rs.genid = srv->rs.genid + 1;
+	nl_txn_commit(&b->tx, &srv->rs);
+	srv->commits++;
+}
+
+/* Apply one message; remember the NEWRULEs. */
+static void batch_apply(struct batch *b, const struct nlmsghdr *nlh)
+{
+	char msg[256];
+	int err;
+
+	err = nl_batch_msg(&b->tx, nlh, msg, sizeof(msg));
+	if (err == 0 && b->tx.oom)
+		err = -ENOMEM;
+	if (err == 0)
+		b->changes++;
+	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE)
+		note_rule(b, nlh);
+	if (err || (nlh->nlmsg_flags & NLM_F_ACK))
+		put_error(b->q, nlh, err, msg);
+	if (err) {
+		fn_debug("nft: batch message %u (seq %u) refused: %s%s%s",
+			 NFNL_MSG_TYPE(nlh->nlmsg_type), nlh->nlmsg_seq,
+			 strerror(-err), *msg ? ": " : "", msg);
+		b->failed = true;
+	}
+}
+
+/* nfnetlink's batch: from BEGIN to END or the datagram's end. */
+static void handle_batch(struct req *q, const struct nlmsghdr *begin,
+			 size_t left)
+{
+	const struct nlmsghdr *nlh = begin;
+	struct batch b = { .q = q };
+	bool done = false;
+
+	if (begin->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
+	    nl_txn_begin(&b.tx, &q->srv->rs) < 0) {
+		put_error(q, begin, -EINVAL, NULL);
+		return;
+	}
+	left -= NLMSG_ALIGN(begin->nlmsg_len) < left ?
+		NLMSG_ALIGN(begin->nlmsg_len) : left;
+	nlh = (const struct nlmsghdr *)((const uint8_t *)begin +
+					NLMSG_ALIGN(begin->nlmsg_len));
+	while (!done && left >= sizeof(*nlh)) {
+		if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
+		    nlh->nlmsg_len > left ||
+		    nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
+			put_error(q, begin, -EINVAL, "malformed batch");
+			b.failed = true;
+			break;
+		}
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+			done = true;
+		else if (!(nlh->nlmsg_flags & NLM_F_REQUEST))
+			put_error(q, nlh, -EINVAL, NULL), b.failed = true;
+		else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
+			batch_apply(&b, nlh);
+		left -= NLMSG_ALIGN(nlh->nlmsg_len) < left ?
+			NLMSG_ALIGN(nlh->nlmsg_len) : left;
+		nlh = (const struct nlmsghdr *)((const uint8_t *)nlh +
+						NLMSG_ALIGN(nlh->nlmsg_len));
+	}
+	if (done && !b.failed) {
+		batch_commit(&b, begin);
+	} else {
+		nl_txn_abort(&b.tx);
+		q->srv->aborts++;
+	}
+	batch_free(&b);
+}
+
+void nl_server_handle(struct nl_server *srv, const uint8_t *data, size_t len,
+		      unsigned opts, struct nl_out *out)
+{
+	struct req q = { srv, out, opts };
+	size_t off = 0;
+
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const void *)(data + off);
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+			return;
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN &&
+		    (nlh->nlmsg_flags & NLM_F_REQUEST)) {
+			handle_batch(&q, nlh, len - off);
+			return;
+		}
+		if ((nlh->nlmsg_flags & NLM_F_REQUEST) &&
+		    nlh->nlmsg_type >= NLMSG_MIN_TYPE)
+			handle_one(&q, nlh);
+		off += NLMSG_ALIGN(nlh->nlmsg_len);
+		if (off > len)
+			return;
+	}
+}

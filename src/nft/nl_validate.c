@@ -1,0 +1,310 @@
+/*
+ * nl_validate.c - a batch message's attributes, checked before libnftnl
+ * parses them.
+ *
+ * libnftnl is a client library: it trusts the kernel.  Its parsers end
+ * the process on a wrong attribute type (trapped: nl_guard.c), strdup()
+ * strings without checking their NUL, and some dereference attributes
+ * they never checked were there (an expression without NFTA_EXPR_NAME:
+ * strcmp(NULL), found by fuzz_nft_netlink).  So every attribute libnftnl
+ * reads outside an expression's private data is checked here against the
+ * kernel's policy (nf_tables_api.c: the nla_policy tables), with libmnl:
+ * integers of their exact size, strings NUL-terminated and at most
+ * NFT_NAME_MAXLEN (or 64 KiB for types), nests well-formed, and every
+ * expression with a name and, if any, nested data.  An expression's own
+ * attributes are left to libnftnl's per-expression parser under the guard;
+ * their strings cannot run past the datagram, which control.c ends with a
+ * NUL byte.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nl.h"
+
+enum vt { V_NONE, V_U32, V_U64, V_STR, V_BIN, V_NEST, V_LIST_EXPR,
+	  V_DATA, V_HOOK, V_DEVS, V_COUNTERS, V_COMPAT, V_DESC, V_ELEMS,
+	  V_EXPR };
+
+struct vpolicy {
+	uint16_t max;		/* highest attribute type known */
+	const uint8_t *types;	/* [type] = enum vt; V_NONE: ignored */
+};
+
+#define NEST_DEPTH_MAX	8
+
+static int check(const struct nlattr *nest_or_null,
+		 const struct nlmsghdr *nlh, const struct vpolicy *p,
+		 unsigned depth);
+
+static const uint8_t table_t[] = {
+	[NFTA_TABLE_NAME] = V_STR, [NFTA_TABLE_FLAGS] = V_U32,
+	[NFTA_TABLE_USE] = V_U32, [NFTA_TABLE_HANDLE] = V_U64,
+	[NFTA_TABLE_USERDATA] = V_BIN,
+};
+static const uint8_t chain_t[] = {
+	[NFTA_CHAIN_TABLE] = V_STR, [NFTA_CHAIN_HANDLE] = V_U64,
+	[NFTA_CHAIN_NAME] = V_STR, [NFTA_CHAIN_HOOK] = V_HOOK,
+	[NFTA_CHAIN_POLICY] = V_U32, [NFTA_CHAIN_USE] = V_U32,
+	[NFTA_CHAIN_TYPE] = V_STR, [NFTA_CHAIN_COUNTERS] = V_COUNTERS,
+	[NFTA_CHAIN_FLAGS] = V_U32, [NFTA_CHAIN_ID] = V_U32,
+	[NFTA_CHAIN_USERDATA] = V_BIN,
+};
+static const uint8_t hook_t[] = {
+	[NFTA_HOOK_HOOKNUM] = V_U32, [NFTA_HOOK_PRIORITY] = V_U32,
+	[NFTA_HOOK_DEV] = V_STR, [NFTA_HOOK_DEVS] = V_DEVS,
+};
+static const uint8_t counters_t[] = {
+	[NFTA_COUNTER_BYTES] = V_U64, [NFTA_COUNTER_PACKETS] = V_U64,
+};
+static const uint8_t rule_t[] = {
+	[NFTA_RULE_TABLE] = V_STR, [NFTA_RULE_CHAIN] = V_STR,
+	[NFTA_RULE_HANDLE] = V_U64, [NFTA_RULE_EXPRESSIONS] = V_LIST_EXPR,
+	[NFTA_RULE_COMPAT] = V_COMPAT, [NFTA_RULE_POSITION] = V_U64,
+	[NFTA_RULE_USERDATA] = V_BIN, [NFTA_RULE_ID] = V_U32,
+	[NFTA_RULE_POSITION_ID] = V_U32, [NFTA_RULE_CHAIN_ID] = V_U32,
+};
+static const uint8_t compat_t[] = {
+	[NFTA_RULE_COMPAT_PROTO] = V_U32, [NFTA_RULE_COMPAT_FLAGS] = V_U32,
+};
+static const uint8_t expr_t[] = {
+	[NFTA_EXPR_NAME] = V_STR, [NFTA_EXPR_DATA] = V_NEST,
+};
+static const uint8_t set_t[] = {
+	[NFTA_SET_TABLE] = V_STR, [NFTA_SET_NAME] = V_STR,
+	[NFTA_SET_FLAGS] = V_U32, [NFTA_SET_KEY_TYPE] = V_U32,
+	[NFTA_SET_KEY_LEN] = V_U32, [NFTA_SET_DATA_TYPE] = V_U32,
+	[NFTA_SET_DATA_LEN] = V_U32, [NFTA_SET_POLICY] = V_U32,
+	[NFTA_SET_DESC] = V_DESC, [NFTA_SET_ID] = V_U32,
+	[NFTA_SET_TIMEOUT] = V_U64, [NFTA_SET_GC_INTERVAL] = V_U32,
+	[NFTA_SET_USERDATA] = V_BIN, [NFTA_SET_OBJ_TYPE] = V_U32,
+	[NFTA_SET_HANDLE] = V_U64, [NFTA_SET_EXPR] = V_EXPR,
+	[NFTA_SET_EXPRESSIONS] = V_LIST_EXPR,
+};
+static const uint8_t desc_t[] = {
+	[NFTA_SET_DESC_SIZE] = V_U32, [NFTA_SET_DESC_CONCAT] = V_NEST,
+};
+static const uint8_t elems_t[] = {
+	[NFTA_SET_ELEM_LIST_TABLE] = V_STR, [NFTA_SET_ELEM_LIST_SET] = V_STR,
+	[NFTA_SET_ELEM_LIST_ELEMENTS] = V_ELEMS,
+	[NFTA_SET_ELEM_LIST_SET_ID] = V_U32,
+};
+static const uint8_t elem_t[] = {
+	[NFTA_SET_ELEM_KEY] = V_DATA, [NFTA_SET_ELEM_DATA] = V_DATA,
+	[NFTA_SET_ELEM_FLAGS] = V_U32, [NFTA_SET_ELEM_TIMEOUT] = V_U64,
+	[NFTA_SET_ELEM_EXPIRATION] = V_U64, [NFTA_SET_ELEM_USERDATA] = V_BIN,
+	[NFTA_SET_ELEM_EXPR] = V_EXPR, [NFTA_SET_ELEM_OBJREF] = V_STR,
+	[NFTA_SET_ELEM_KEY_END] = V_DATA,
+	[NFTA_SET_ELEM_EXPRESSIONS] = V_LIST_EXPR,
+};
+static const uint8_t data_t[] = {
+	[NFTA_DATA_VALUE] = V_BIN, [NFTA_DATA_VERDICT] = V_NEST,
+};
+static const uint8_t verdict_t[] = {
+	[NFTA_VERDICT_CODE] = V_U32, [NFTA_VERDICT_CHAIN] = V_STR,
+	[NFTA_VERDICT_CHAIN_ID] = V_U32,
+};
+
+#define POLICY(a)	{ sizeof(a) - 1, a }
+static const struct vpolicy p_table = POLICY(table_t);
+static const struct vpolicy p_chain = POLICY(chain_t);
+static const struct vpolicy p_hook = POLICY(hook_t);
+static const struct vpolicy p_counters = POLICY(counters_t);
+static const struct vpolicy p_rule = POLICY(rule_t);
+static const struct vpolicy p_compat = POLICY(compat_t);
+static const struct vpolicy p_expr = POLICY(expr_t);
+static const struct vpolicy p_set = POLICY(set_t);
+static const struct vpolicy p_desc = POLICY(desc_t);
+static const struct vpolicy p_elems = POLICY(elems_t);
+static const struct vpolicy p_elem = POLICY(elem_t);
+static const struct vpolicy p_data = POLICY(data_t);
+static const struct vpolicy p_verdict = POLICY(verdict_t);
+
+/* Expressions whose data registers libnftnl parses (an over-long value
+ * would make it exit() mid-parse, leaking the half-built expression). */
+static const uint8_t imm_t[] = { [NFTA_IMMEDIATE_DATA] = V_DATA };
+static const uint8_t cmp_t[] = { [NFTA_CMP_DATA] = V_DATA };
+static const uint8_t range_t[] = {
+	[NFTA_RANGE_FROM_DATA] = V_DATA, [NFTA_RANGE_TO_DATA] = V_DATA,
+};
+static const uint8_t bitwise_t[] = {
+	[NFTA_BITWISE_MASK] = V_DATA, [NFTA_BITWISE_XOR] = V_DATA,
+	[NFTA_BITWISE_DATA] = V_DATA,
+};
+static const struct {
+	const char *name;
+	struct vpolicy p;
+} expr_data[] = {
+	{ "immediate", POLICY(imm_t) }, { "cmp", POLICY(cmp_t) },
+	{ "range", POLICY(range_t) }, { "bitwise", POLICY(bitwise_t) },
+};
+
+#define DATA_VALUE_MAX	64	/* libnftnl's union nftnl_data_reg */
+
+static bool str_ok(const struct nlattr *a)
+{
+	uint16_t len = mnl_attr_get_payload_len(a);
+	const char *s = mnl_attr_get_payload(a);
+
+	return len > 0 && len <= NFT_NAME_MAXLEN && s[len - 1] == '\0';
+}
+
+/* Every member of a list nest: a nest checked against p. */
+static int check_list(const struct nlattr *a, const struct vpolicy *p,
+		      unsigned depth)
+{
+	const struct nlattr *e;
+
+	mnl_attr_for_each_nested(e, a) {
+		if (mnl_attr_validate(e, MNL_TYPE_NESTED) < 0 ||
+		    check(e, NULL, p, depth + 1) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* An expression: a name, and nested data if any, checked for the
+ * expressions in expr_data[]. */
+static int check_expr(const struct nlattr *a, unsigned depth)
+{
+	const struct nlattr *e, *name = NULL, *data = NULL;
+
+	if (check(a, NULL, &p_expr, depth + 1) < 0)
+		return -EINVAL;
+	mnl_attr_for_each_nested(e, a) {
+		if (mnl_attr_get_type(e) == NFTA_EXPR_NAME)
+			name = e;
+		else if (mnl_attr_get_type(e) == NFTA_EXPR_DATA)
+			data = e;
+	}
+	if (!name)
+		return -EINVAL;
+	for (unsigned i = 0; data && i < sizeof(expr_data) / sizeof(expr_data[0]); i++)
+		if (!strcmp(mnl_attr_get_str(name), expr_data[i].name))
+			return check(data, NULL, &expr_data[i].p, depth + 1);
+	return 0;
+}
+
+static int check_list_expr(const struct nlattr *a, unsigned depth)
+{
+	const struct nlattr *e;
+
+	mnl_attr_for_each_nested(e, a) {
+		if (mnl_attr_validate(e, MNL_TYPE_NESTED) < 0 ||
+		    check_expr(e, depth + 1) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_data(const struct nlattr *a, unsigned depth)
+{
+	const struct nlattr *e;
+
+	if (check(a, NULL, &p_data, depth + 1) < 0)
+		return -EINVAL;
+	mnl_attr_for_each_nested(e, a) {
+		if (mnl_attr_get_type(e) == NFTA_DATA_VERDICT &&
+		    check(e, NULL, &p_verdict, depth + 2) < 0)
+			return -EINVAL;
+		if (mnl_attr_get_type(e) == NFTA_DATA_VALUE &&
+		    mnl_attr_get_payload_len(e) > DATA_VALUE_MAX)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_one(const struct nlattr *a, enum vt t, unsigned depth)
+{
+	if (t != V_U32 && t != V_U64 && t != V_STR && t != V_BIN &&
+	    mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+		return -EINVAL;
+	switch (t) {
+	case V_NONE: return 0;
+	case V_U32: return mnl_attr_validate(a, MNL_TYPE_U32);
+	case V_U64: return mnl_attr_validate(a, MNL_TYPE_U64);
+	case V_STR: return str_ok(a) ? 0 : -EINVAL;
+	case V_BIN: return 0;
+	case V_NEST: return 0;
+	case V_LIST_EXPR: return check_list_expr(a, depth);
+	case V_EXPR: return check_expr(a, depth);
+	case V_DATA: return check_data(a, depth);
+	case V_HOOK: return check(a, NULL, &p_hook, depth + 1);
+	case V_DEVS: return check(a, NULL, &(struct vpolicy){ 0xffff, NULL },
+				  depth + 1);
+	case V_COUNTERS: return check(a, NULL, &p_counters, depth + 1);
+	case V_COMPAT: return check(a, NULL, &p_compat, depth + 1);
+	case V_DESC: return check(a, NULL, &p_desc, depth + 1);
+	case V_ELEMS: return check_list(a, &p_elem, depth);
+	}
+	return -EINVAL;
+}
+
+/* The attributes of nest (or of nlh after its nfgenmsg) against p.  A
+ * policy without types (DEVS) wants NUL-terminated strings throughout. */
+static int check(const struct nlattr *nest, const struct nlmsghdr *nlh,
+		 const struct vpolicy *p, unsigned depth)
+{
+	const struct nlattr *a;
+
+	if (depth > NEST_DEPTH_MAX)
+		return -EINVAL;
+	if (nlh) {
+		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+			uint16_t t = mnl_attr_get_type(a);
+
+			if (t <= p->max && check_one(a, p->types[t], depth) < 0)
+				return -EINVAL;
+		}
+		return 0;
+	}
+	mnl_attr_for_each_nested(a, nest) {
+		uint16_t t = mnl_attr_get_type(a);
+
+		if (!p->types) {
+			if (!str_ok(a))
+				return -EINVAL;
+		} else if (t <= p->max && check_one(a, p->types[t], depth) < 0) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The attributes fill the payload: none is cut off, as the kernel's
+ * nla_parse wants (mnl_attr_for_each just stops at a bad one). */
+static bool attrs_tile(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a;
+	size_t end = sizeof(struct nfgenmsg);
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		end = (size_t)((const char *)mnl_attr_next(a) -
+			       (const char *)mnl_nlmsg_get_payload(nlh));
+	return end >= mnl_nlmsg_get_payload_len(nlh);
+}
+
+/* Does every attribute fit, and does what libnftnl reads look right?
+ * nlh's length has been checked against the datagram. */
+int nl_validate(const struct nlmsghdr *nlh)
+{
+	const struct vpolicy *p;
+
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg))
+		return -EINVAL;
+	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+	case NFT_MSG_NEWTABLE: case NFT_MSG_DELTABLE: p = &p_table; break;
+	case NFT_MSG_NEWCHAIN: case NFT_MSG_DELCHAIN: p = &p_chain; break;
+	case NFT_MSG_NEWRULE: case NFT_MSG_DELRULE: p = &p_rule; break;
+	case NFT_MSG_NEWSET: case NFT_MSG_DELSET: p = &p_set; break;
+	case NFT_MSG_NEWSETELEM: case NFT_MSG_DELSETELEM: p = &p_elems; break;
+	default: return 0;	/* refused by type later */
+	}
+	if (!attrs_tile(nlh))
+		return -EINVAL;
+	return check(NULL, nlh, p, 0);
+}

@@ -1,0 +1,229 @@
+/*
+ * filter.c - the stack's nf_tables hooks on its packet path (src/nft,
+ * nft.h: fn_nft_eval with the program the netlink server committed).
+ *
+ *   receive  linkif.c hands every frame it copied out of the link (private
+ *            memory: what is judged is what lwIP parses) to stk_filter_rx:
+ *            ingress (netdev family, every frame), then for IPv4
+ *            prerouting, then input when the packet is for this stack
+ *            (our address, broadcast or multicast; lwIP forwards nothing);
+ *   send     linkoutput hands every frame lwIP sends to stk_filter_tx:
+ *            output, then postrouting (IPv4 only; ARP passes).
+ *   reject   on prerouting/input the stack answers itself: ICMP
+ *            destination unreachable with the rule's code (lwIP's
+ *            icmp_dest_unreach), or a TCP reset (tcp_rst: RST+ACK, seq =
+ *            the segment's ack when it had one, ack = its seq + length),
+ *            then drops the packet.  On output a reject is a drop.
+ *
+ * The interface is called STK_IFNAME ("fn0", ifindex 1): the name that
+ * `iifname`, `oifname` and an ingress chain's `device` match.
+ * Without a committed program (no ruleset) nothing is evaluated.
+ * Called from the stack loop only; never allocates (lwIP does, for a
+ * reject).
+ */
+#include <string.h>
+#include <time.h>
+
+#include "lwip/icmp.h"
+#include "lwip/ip4.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#if LWIP_TCP
+#include "lwip/priv/tcp_priv.h"	/* tcp_rst(), as lwIP answers stray segments */
+#include "lwip/prot/tcp.h"
+#endif
+
+#include "nl.h"
+#include "stack.h"
+
+#define ETH_P_IP	0x0800
+#define ETH_P_8021Q	0x8100
+#define PKT_HOST	0	/* linux/if_packet.h PACKET_* */
+#define PKT_BROADCAST	1
+#define PKT_MULTICAST	2
+#define FRAME_MAX	(STK_MTU_MAX + STK_ETH_HLEN + STK_VLAN_HLEN)
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The frame in p as one run of bytes: p itself, or a copy into buf. */
+static const uint8_t *linear(struct pbuf *p, uint8_t *buf, uint32_t *len)
+{
+	*len = p->tot_len;
+	if (p->len == p->tot_len)
+		return p->payload;
+	if (p->tot_len > FRAME_MAX)
+		return NULL;
+	pbuf_copy_partial(p, buf, p->tot_len, 0);
+	return buf;
+}
+
+/* Offset of the network header; the ethertype in *et. */
+static uint32_t pkt_fill(struct fn_nft_pkt *k, const uint8_t *f, uint32_t len)
+{
+	uint32_t off = STK_ETH_HLEN;
+	uint16_t et = len >= STK_ETH_HLEN ? rd16(f + 12) : 0;
+
+	if (et == ETH_P_8021Q && len >= STK_ETH_HLEN + STK_VLAN_HLEN) {
+		et = rd16(f + 16);
+		off += STK_VLAN_HLEN;
+	}
+	memset(k, 0, sizeof(*k));
+	k->l2 = f;
+	k->l2_len = len;
+	k->ethertype = et;
+	if (et == ETH_P_IP && len >= off + 20) {
+		k->nh = f + off;
+		k->nh_len = len - off;
+	}
+	k->now_ns = now_ns();
+	return off;
+}
+
+static bool for_us(const struct stack *s, const uint8_t *nh)
+{
+	uint32_t dst = rd32(nh + 16);
+	uint32_t me = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&s->netif)));
+	uint32_t mask = lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(&s->netif)));
+
+	return dst == me || dst == 0xffffffffu || (dst >> 28) == 0xe ||
+	       (mask != 0xffffffffu && dst == (me | ~mask));
+}
+
+/* ---- rejects ------------------------------------------------------------ */
+
+#if LWIP_TCP
+static void reject_tcp(const uint8_t *nh, uint32_t nh_len)
+{
+	uint32_t ihl = (uint32_t)(nh[0] & 0x0f) * 4, tot = rd16(nh + 2);
+	const uint8_t *th = nh + ihl;
+	ip_addr_t src, dst;
+	uint32_t seq, ack, dlen;
+	uint8_t fl;
+
+	if (nh[9] != IP_PROTO_TCP || ihl < 20 || tot > nh_len ||
+	    tot < ihl + 20 || (rd16(nh + 6) & 0x1fff) != 0)
+		return;
+	fl = th[13];
+	if (fl & TCP_RST)
+		return;		/* never answer a reset */
+	dlen = tot - ihl - (uint32_t)(th[12] >> 4) * 4;
+	seq = (fl & TCP_ACK) ? rd32(th + 8) : 0;
+	ack = rd32(th + 4) + dlen + !!(fl & TCP_SYN) + !!(fl & TCP_FIN);
+	ip_addr_set_ip4_u32(&src, lwip_htonl(rd32(nh + 12)));
+	ip_addr_set_ip4_u32(&dst, lwip_htonl(rd32(nh + 16)));
+	tcp_rst(NULL, seq, ack, &dst, &src, rd16(th + 2), rd16(th));
+}
+#endif
+
+/* p: the received frame (ours); off: where its IPv4 header starts. */
+static void reject(struct stack *s, struct pbuf *p, uint32_t off,
+		   const struct fn_nft_pkt *k, const struct fn_nft_result *r)
+{
+	stk_count(s, STK_FILTER_REJECTS, 1);
+	if (r->reject == FN_NFT_REJECT_TCP_RST) {
+#if LWIP_TCP
+		reject_tcp(k->nh, k->nh_len);
+#else
+		(void)k;	/* no TCP in this profile: a plain drop */
+#endif
+		return;
+	}
+	/* icmp_dest_unreach wants the IP header at payload; it never
+	 * answers an ICMP error or a broadcast (RFC 1122 3.2.2) */
+	if (pbuf_remove_header(p, off) == 0) {
+		icmp_dest_unreach(p, (enum icmp_dur_type)r->reject_code);
+		pbuf_add_header(p, off);
+	}
+}
+
+/* ---- hooks ------------------------------------------------------------------ */
+
+static bool judge(struct stack *s, struct nl_server *srv,
+		  enum fn_nft_hook h, struct fn_nft_pkt *k,
+		  struct fn_nft_result *r)
+{
+	fn_nft_eval(srv->prog, srv->ct, h, k, r);
+	(void)s;
+	return r->verdict == FN_NFT_ACCEPT;
+}
+
+/* A received frame: true to hand it to lwIP.  p stays the caller's. */
+bool stk_filter_rx(struct stack *s, struct pbuf *p)
+{
+	struct nl_server *srv = stk_nft();
+	static uint8_t buf[FRAME_MAX];
+	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0 };
+	struct fn_nft_pkt k;
+	const uint8_t *f;
+	uint32_t len, off;
+
+	if (!srv || !srv->prog)
+		return true;
+	f = linear(p, buf, &len);
+	if (!f)
+		return true;	/* longer than any frame we take: lwIP drops */
+	off = pkt_fill(&k, f, len);
+	k.iif = STK_IFINDEX;
+	k.iifname = STK_IFNAME;
+	k.pkttype = !(f[0] & 1) ? PKT_HOST :
+		    memcmp(f, "\xff\xff\xff\xff\xff\xff", 6) ? PKT_MULTICAST
+							    : PKT_BROADCAST;
+	if (!judge(s, srv, FN_NFT_INGRESS, &k, &r))
+		goto drop;
+	if (!k.nh)
+		return true;
+	if (!judge(s, srv, FN_NFT_PREROUTING, &k, &r))
+		goto drop;
+	if (for_us(s, k.nh) && !judge(s, srv, FN_NFT_INPUT, &k, &r))
+		goto drop;
+	return true;
+drop:
+	stk_count(s, STK_FILTER_DROP_RX, 1);
+	if (r.reject != FN_NFT_REJECT_NONE && k.nh)
+		reject(s, p, off, &k, &r);
+	return false;
+}
+
+/* A frame lwIP sends: true to put it on the link. */
+bool stk_filter_tx(struct stack *s, struct pbuf *p)
+{
+	struct nl_server *srv = stk_nft();
+	static uint8_t buf[FRAME_MAX];
+	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0 };
+	struct fn_nft_pkt k;
+	const uint8_t *f;
+	uint32_t len;
+
+	if (!srv || !srv->prog)
+		return true;
+	f = linear(p, buf, &len);
+	if (!f)
+		return true;	/* the link refuses it anyway */
+	pkt_fill(&k, f, len);
+	if (!k.nh)
+		return true;
+	k.oif = STK_IFINDEX;
+	k.oifname = STK_IFNAME;
+	if (judge(s, srv, FN_NFT_OUTPUT, &k, &r) &&
+	    judge(s, srv, FN_NFT_POSTROUTING, &k, &r))
+		return true;
+	stk_count(s, STK_FILTER_DROP_TX, 1);
+	return false;
+}

@@ -1,0 +1,145 @@
+#!/bin/bash
+# The ruleset a stack committed judges its packets: the kernel pings and
+# connects to a stack through the tap NIC while `fragnet nft` changes the
+# stack's rules.
+#
+#   root namespace (kernel stack)        fragnet topology fnt-nftf-PID
+#
+#   [fnt-nf<pid>] 10.241.N.1/24 ══ tap ══ nic ── driver/0 ══link0══ stack/0
+#                                                            10.241.N.2/24
+#
+#   1. no ruleset: every ping answered
+#   2. input: icmp echo-request counter drop -> no ping answered; the
+#      rule's counter and the stack's filter_drop_rx count them
+#   3. ... reject with icmp type host-prohibited -> the kernel's ping
+#      reports the stack's ICMP error
+#   4. tcp dport 9 drop: a connect times out; reject with tcp reset: it is
+#      refused at once, by the stack's reset (filter_rejects counts it)
+#   5. output: icmp type echo-reply drop -> no ping answered (the hook on
+#      frames lwIP sends)
+#   6. flush ruleset: every ping answered again
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nic_lib.sh"
+
+: "${FN_STACK:?}"
+command -v /usr/sbin/nft >/dev/null || { echo "SKIP: no nft" >&2; exit 77; }
+
+pick_net() {
+	local n
+	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
+		ip -4 -o addr show | grep -q " 10\.241\.$n\." && continue
+		[[ -z $(ip -4 route show 10.241.$n.0/24) ]] || continue
+		echo "$n"
+		return 0
+	done
+	return 1
+}
+
+nic_init nftf "fnt-nf$$"
+N=$(pick_net) || nic_skip "no free 10.241.N.0/24 subnet"
+STACK="$T/bin/$(basename "$FN_STACK")"
+cp "$FN_STACK" "$STACK"
+MAC=02:00:0a:f1:$(printf %02x "$N"):02
+STACK_IP=10.241.$N.2
+KERNEL_IP=10.241.$N.1
+fn_conf <<EOF
+pipelines = 1
+poll = adaptive
+[nic]
+exec = $NIC
+ifname = $TAP
+mac = $MAC
+address = $KERNEL_IP/24
+[driver]
+exec = $DRIVER
+[stack]
+exec = $STACK
+address = $STACK_IP/24
+gateway = $KERNEL_IP
+EOF
+
+nft0() { fn nft -T "$NAME" 0 "$@"; }
+fail_stats() {
+	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
+	fn_fail "$*"
+}
+ctr() { fn stats "$NAME" | awk -v k="stack.$1" '$1 == k { print $NF }' | head -1; }
+
+# ping_n COUNT: how many of COUNT echoes (0.1 s apart) were answered.
+ping_n() {
+	timeout 30 ping -n -c "$1" -i 0.1 -W 1 -I "$TAP" "$STACK_IP" 2>&1 | tee -a "$T/ping.log" |
+		awk '/packets transmitted/ { print $4 }'
+}
+
+# connect_result: refused | timeout | connected, to STACK_IP:9.
+connect_result() {
+	timeout 10 python3 - "$STACK_IP" <<'PY'
+import socket, sys
+s = socket.socket()
+s.settimeout(2)
+try:
+    s.connect((sys.argv[1], 9))
+    print("connected")
+except ConnectionRefusedError:
+    print("refused")
+except (socket.timeout, TimeoutError):
+    print("timeout")
+PY
+}
+
+command -v ping >/dev/null || nic_skip "no ping (iputils-ping)"
+fn up "$CONF" -d >/dev/null || fn_fail "fragnet up"
+wait_for 20 all_in_state running || fn_fail "components not running"
+
+# 1.
+first() { [[ $(ping_n 1) == 1 ]]; }
+wait_for 20 first || { cat "$T/ping.log" >&2; fail_stats "the stack does not answer pings"; }
+[[ $(ping_n 5) == 5 ]] || fail_stats "pings without a ruleset"
+fn_log "1. no ruleset: pings answered"
+
+# 2.
+nft0 add table ip f
+nft0 add chain ip f in '{ type filter hook input priority 0; policy accept; }'
+nft0 add rule ip f in icmp type echo-request counter drop
+d0=$(ctr filter_drop_rx)
+[[ $(ping_n 5) == 0 ]] || fail_stats "pings answered through a drop rule"
+grep -q "counter packets 5 " <<< "$(nft0 list chain ip f in)" ||
+	fn_fail "rule counter: $(nft0 list chain ip f in)"
+(( $(ctr filter_drop_rx) >= d0 + 5 )) || fail_stats "filter_drop_rx"
+fn_log "2. drop on input: no ping answered, counted by the rule"
+
+# 3.
+nft0 flush chain ip f in
+nft0 add rule ip f in icmp type echo-request reject with icmp type host-prohibited
+out=$(timeout 10 ping -n -c 1 -W 2 -I "$TAP" "$STACK_IP" 2>&1 || true)
+grep -qi "prohibited" <<< "$out" || fn_fail "no ICMP error seen by ping: $out"
+fn_log "3. reject: $(grep -i prohibited <<< "$out" | head -1)"
+
+# 4.
+nft0 flush chain ip f in
+nft0 add rule ip f in tcp dport 9 drop
+[[ $(connect_result) == timeout ]] || fn_fail "connect through a drop rule did not time out"
+nft0 flush chain ip f in
+nft0 add rule ip f in tcp dport 9 reject with tcp reset
+r0=$(ctr filter_rejects)
+[[ $(connect_result) == refused ]] || fn_fail "reject with tcp reset: not refused"
+(( $(ctr filter_rejects) > r0 )) || fail_stats "filter_rejects did not count the reset"
+fn_log "4. tcp: drop times out, reject with tcp reset refuses"
+
+# 5.
+nft0 flush chain ip f in
+nft0 add chain ip f out '{ type filter hook output priority 0; policy accept; }'
+nft0 add rule ip f out icmp type echo-reply counter drop
+[[ $(ping_n 3) == 0 ]] || fail_stats "pings answered through an output drop"
+(( $(ctr filter_drop_tx) >= 3 )) || fail_stats "filter_drop_tx"
+fn_log "5. drop on output"
+
+# 6.
+nft0 flush ruleset
+[[ $(ping_n 5) == 5 ]] || fail_stats "pings after flush ruleset"
+fn_log "6. flush ruleset: pings answered again"
+
+sup=$(cat "$RUN_DIR/supervisor.pid")
+fn down "$NAME" >/dev/null
+echo "PASS: the ruleset judges the stack's packets"

@@ -1,0 +1,629 @@
+/*
+ * test_nft_eval_set_ct.c - unit tests of the evaluator's sets and maps
+ * (hash and interval, at 10,000 elements, against a naive reference) and
+ * of connection tracking for `ct state` (src/nft/eval/set.c, ct.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "nft_eval_util.h"
+
+#define A1 IP4(10, 241, 3, 1)
+#define A2 IP4(10, 241, 3, 2)
+#define IN NF_INET_LOCAL_IN
+#define NELEM 10000
+
+struct ctx {
+	struct fn_nft_ruleset *rs;
+	struct fn_nft_table *t;
+	struct fn_nft_chain *in;
+};
+
+static void ctx_init(struct ctx *x, uint32_t policy)
+{
+	x->rs = m_new();
+	x->t = m_table(x->rs, NFPROTO_INET, "t");
+	x->in = m_chain(x->rs, x->t, "in", IN, 0, policy);
+}
+
+/* xorshift: reproducible addresses */
+static uint32_t rnd(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static int u32cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool in_sorted(const uint32_t *v, uint32_t n, uint32_t k)
+{
+	return bsearch(&k, v, n, sizeof(*v), u32cmp) != NULL;
+}
+
+/* ip saddr @big accept (10,000 random addresses), inverted too. */
+static void test_hash_set_scale(void **state)
+{
+	struct ctx x;
+	uint32_t *addrs = malloc(NELEM * sizeof(*addrs)), seed = 42;
+	struct nftnl_rule *hit, *miss;
+	struct t_pkt t;
+	uint64_t want_hit = 0, want_miss = 0;
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	struct fn_nft_set *s = m_set(x.rs, x.t, "big", 0, 4, 0, 0);
+	for (int i = 0; i < NELEM; i++) {
+		uint32_t be;
+
+		addrs[i] = rnd(&seed);
+		be = htonl(addrs[i]);
+		m_elem(s, &be, 4, 0, NULL, 0);
+	}
+	qsort(addrs, NELEM, sizeof(*addrs), u32cmp);
+	hit = m_rule(x.rs, x.in,
+		e_payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1),
+		e_lookup("big", NFT_REG_1, -1, 0), e_counter(), NULL);
+	miss = m_rule(x.rs, x.in,
+		e_payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1),
+		e_lookup("big", NFT_REG_1, -1, NFT_LOOKUP_F_INV), e_counter(),
+		NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+
+	seed = 42;
+	for (int i = 0; i < 2 * NELEM; i++) {
+		/* even: a member; odd: a random address, most not */
+		uint32_t a = i % 2 ? rnd(&seed) * 2654435761u : addrs[i / 2];
+		bool member = in_sorted(addrs, NELEM, a);
+
+		t_udp(&t, a, A2, 1, 2, 0);
+		t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+		want_hit += member;
+		want_miss += !member;
+	}
+	assert_int_equal(t_packets(p, hit, 2), want_hit);
+	assert_int_equal(t_packets(p, miss, 2), want_miss);
+	assert_true(want_hit >= NELEM);
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+	free(addrs);
+}
+
+/* ip saddr { ranges } as nft sends them: start, then end + 1 flagged
+ * INTERVAL_END; 10,000 disjoint ranges checked against a linear scan. */
+static void test_interval_set_scale(void **state)
+{
+	struct ctx x;
+	uint32_t *lo = malloc(NELEM * sizeof(*lo)), *hi = malloc(NELEM * 4);
+	uint32_t seed = 7, base = 0x0a000000;
+	struct t_pkt t;
+	uint64_t want = 0;
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	struct fn_nft_set *s = m_set(x.rs, x.t, "r", NFT_SET_INTERVAL, 4, 0, 0);
+	for (int i = 0; i < NELEM; i++) {
+		uint32_t b, e;
+
+		lo[i] = base + rnd(&seed) % 50;
+		hi[i] = lo[i] + rnd(&seed) % 40;
+		base = hi[i] + 1 + rnd(&seed) % 30;
+		if (i % 3 == 2)		/* adjacent to the previous one */
+			lo[i] = hi[i - 1] + 1, hi[i] = lo[i] + 5,
+			base = hi[i] + 2;
+		b = htonl(lo[i]);
+		e = htonl(hi[i] + 1);
+		m_elem(s, &b, 4, 0, NULL, 0);
+		m_elem(s, &e, 4, NFT_SET_ELEM_INTERVAL_END, NULL, 0);
+	}
+	struct nftnl_rule *r = m_rule(x.rs, x.in,
+		e_payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1),
+		e_lookup("r", NFT_REG_1, -1, 0), e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+
+	for (uint32_t a = 0x0a000000 - 5; a < base + 5; a += 1 + a % 3) {
+		bool member = false;
+
+		for (int i = 0; i < NELEM && !member; i++)
+			member = a >= lo[i] && a <= hi[i];
+		t_udp(&t, a, A2, 1, 2, 0);
+		t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+		want += member;
+		assert_int_equal(t_packets(p, r, 2), want);
+	}
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+	free(lo);
+	free(hi);
+}
+
+/* Inclusive KEY_END elements (newer nft) and a range ending at the top. */
+static void test_interval_key_end(void **state)
+{
+	struct ctx x;
+	uint16_t a = htons(100), b = htons(200), c = htons(60000),
+		 d = htons(65535);
+	struct t_pkt t;
+
+	(void)state;
+	ctx_init(&x, NF_DROP);
+	struct fn_nft_set *s = m_set(x.rs, x.t, "p", NFT_SET_INTERVAL, 2, 0, 0);
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &a, 2);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, &b, 2);
+	nftnl_set_elem_add(s->nl, e);
+	e = nftnl_set_elem_alloc();
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &c, 2);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, &d, 2);
+	nftnl_set_elem_add(s->nl, e);
+	m_rule(x.rs, x.in,
+	       e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	       e_lookup("p", NFT_REG_1, -1, 0), e_verdict(NF_ACCEPT, NULL),
+	       NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+	const struct { uint16_t port; int v; } cases[] = {
+		{ 99, FN_NFT_DROP }, { 100, FN_NFT_ACCEPT },
+		{ 200, FN_NFT_ACCEPT }, { 201, FN_NFT_DROP },
+		{ 59999, FN_NFT_DROP }, { 65535, FN_NFT_ACCEPT },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t_udp(&t, A1, A2, 1, cases[i].port, 0);
+		assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL),
+				 cases[i].v);
+	}
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+}
+
+/* meta mark set tcp dport map { 22 : 1, 80 : 2 } */
+static void test_value_map(void **state)
+{
+	struct ctx x;
+	struct t_pkt t;
+	uint16_t k22 = htons(22), k80 = htons(80);
+	uint32_t one = 1, two = 2;
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	struct fn_nft_set *s = m_set(x.rs, x.t, "__map0",
+				     NFT_SET_MAP | NFT_SET_ANONYMOUS |
+				     NFT_SET_CONSTANT, 2, 0x13, 4);
+	m_elem(s, &k22, 2, 0, &one, 4);
+	m_elem(s, &k80, 2, 0, &two, 4);
+	m_rule(x.rs, x.in,
+	       e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	       e_lookup("__map0", NFT_REG_1, NFT_REG_1, 0),
+	       e_meta_set(NFT_META_MARK, NFT_REG_1), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+
+	t_tcp(&t, A1, A2, 5, 80, TH_SYN, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t.p.mark, 2);
+	t_tcp(&t, A1, A2, 5, 22, TH_SYN, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t.p.mark, 1);
+	t_tcp(&t, A1, A2, 5, 23, TH_SYN, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t.p.mark, 0);
+	fn_nft_prog_free(p);
+
+	/* a map looked up without a destination, anonymous: refused */
+	m_rule(x.rs, x.in,
+	       e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	       e_lookup("__map0", NFT_REG_1, -1, 0), NULL);
+	char msg[256];
+	assert_int_equal(t_compile_err(x.rs, msg, sizeof(msg)), -EINVAL);
+	m_free(x.rs);
+}
+
+/* tcp dport vmap { 22 : accept, 23 : drop, 80 : jump web, * : goto x } */
+static void test_verdict_map(void **state)
+{
+	struct ctx x;
+	struct t_pkt t;
+	uint16_t k[] = { htons(22), htons(23), htons(80) };
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	struct fn_nft_chain *web = m_chain(x.rs, x.t, "web", -1, 0, 0);
+	struct fn_nft_chain *other = m_chain(x.rs, x.t, "other", -1, 0, 0);
+	struct fn_nft_set *s = m_set(x.rs, x.t, "vm", NFT_SET_MAP, 2,
+				     NFT_DATA_VERDICT, 0);
+	m_elem_verdict(s, &k[0], 2, NF_ACCEPT, NULL);
+	m_elem_verdict(s, &k[1], 2, NF_DROP, NULL);
+	m_elem_verdict(s, &k[2], 2, NFT_JUMP, "web");
+	m_elem_verdict(s, NULL, 0, NFT_GOTO, "other");
+	m_rule(x.rs, x.in, M_PROTO(6),
+	       e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	       e_lookup("vm", NFT_REG_1, NFT_REG_VERDICT, 0), NULL);
+	struct nftnl_rule *after = m_rule(x.rs, x.in, e_counter(),
+					  e_verdict(NF_DROP, NULL), NULL);
+	struct nftnl_rule *rw = m_rule(x.rs, web, e_counter(), NULL);
+	struct nftnl_rule *ro = m_rule(x.rs, other, e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+
+	t_tcp(&t, A1, A2, 5, 22, TH_SYN, 0);
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL), FN_NFT_ACCEPT);
+	t_tcp(&t, A1, A2, 5, 23, TH_SYN, 0);
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL), FN_NFT_DROP);
+	assert_int_equal(t_packets(p, after, 0), 0);
+	t_tcp(&t, A1, A2, 5, 80, TH_SYN, 0);	/* jump web, back, drop */
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL), FN_NFT_DROP);
+	assert_int_equal(t_packets(p, rw, 0), 1);
+	assert_int_equal(t_packets(p, after, 0), 1);
+	t_tcp(&t, A1, A2, 5, 9999, TH_SYN, 0);	/* catch-all: goto, policy */
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL), FN_NFT_ACCEPT);
+	assert_int_equal(t_packets(p, ro, 0), 1);
+	assert_int_equal(t_packets(p, after, 0), 1);
+	fn_nft_prog_free(p);
+
+	/* a loop through the map is a loop */
+	m_rule(x.rs, web, e_verdict(NFT_JUMP, "other"), NULL);
+	m_rule(x.rs, other, e_lookup("vm", NFT_REG_1, NFT_REG_VERDICT, 0),
+	       NULL);
+	char msg[256];
+	assert_int_equal(t_compile_err(x.rs, msg, sizeof(msg)), -ELOOP);
+	m_free(x.rs);
+}
+
+/* Element updates arrive as a new model: a commit. */
+static void test_set_update(void **state)
+{
+	struct ctx x;
+	struct t_pkt t;
+	uint16_t p1 = htons(1), p2 = htons(2);
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	struct fn_nft_set *s = m_set(x.rs, x.t, "ports", 0, 2, 0, 0);
+	m_elem(s, &p1, 2, 0, NULL, 0);
+	struct nftnl_rule *r = m_rule(x.rs, x.in,
+		e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+		e_lookup("ports", NFT_REG_1, -1, 0), e_counter(),
+		e_verdict(NF_DROP, NULL), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+
+	t_udp(&t, A1, A2, 5, 2, 0);
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL), FN_NFT_ACCEPT);
+	t_udp(&t, A1, A2, 5, 1, 0);
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL), FN_NFT_DROP);
+	m_elem(s, &p2, 2, 0, NULL, 0);
+	struct fn_nft_prog *p2p = t_compile(x.rs, p);
+	fn_nft_prog_free(p);
+	t_udp(&t, A1, A2, 5, 2, 0);
+	assert_int_equal(t_eval(p2p, NULL, FN_NFT_INPUT, &t, NULL), FN_NFT_DROP);
+	assert_int_equal(t_packets(p2p, r, 2), 2);
+	fn_nft_prog_free(p2p);
+	m_free(x.rs);
+}
+
+static void test_set_refusals(void **state)
+{
+	char msg[256];
+	uint32_t k = 1, k2 = 2;
+
+	(void)state;
+	static const uint32_t flags[] = { NFT_SET_TIMEOUT, NFT_SET_EVAL,
+		NFT_SET_OBJECT, NFT_SET_INTERVAL | NFT_SET_CONCAT };
+	for (size_t i = 0; i < 4; i++) {
+		struct ctx x;
+
+		ctx_init(&x, NF_ACCEPT);
+		struct fn_nft_set *s = m_set(x.rs, x.t, "s", flags[i], 4, 0, 0);
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, 4);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, &k2, 4);
+		nftnl_set_elem_add(s->nl, e);
+		assert_int_equal(t_compile_err(x.rs, msg, sizeof(msg)),
+				 -EOPNOTSUPP);
+		assert_non_null(strstr(msg, "set s"));
+		m_free(x.rs);
+	}
+	/* wrong key length */
+	struct ctx x;
+	ctx_init(&x, NF_ACCEPT);
+	m_elem(m_set(x.rs, x.t, "s", 0, 4, 0, 0), &k, 2, 0, NULL, 0);
+	assert_int_equal(t_compile_err(x.rs, msg, sizeof(msg)), -EINVAL);
+	m_free(x.rs);
+	/* element timeouts */
+	ctx_init(&x, NF_ACCEPT);
+	struct fn_nft_set *s = m_set(x.rs, x.t, "s", 0, 4, 0, 0);
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, 4);
+	nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, 1000);
+	nftnl_set_elem_add(s->nl, e);
+	assert_int_equal(t_compile_err(x.rs, msg, sizeof(msg)), -EOPNOTSUPP);
+	m_free(x.rs);
+}
+
+/* ---- conntrack ----------------------------------------------------------- */
+
+/* A table that counts each ct state at input and output. */
+struct ctt {
+	struct ctx x;
+	struct nftnl_rule *st[4];	/* invalid, established, related, new */
+	struct fn_nft_prog *p;
+	struct fn_nft_ct *ct;
+};
+
+static void ctt_init(struct ctt *c, uint32_t max)
+{
+	static const uint32_t bits[] = { 1, 2, 4, 8 };
+
+	ctx_init(&c->x, NF_ACCEPT);
+	for (int i = 0; i < 4; i++) {
+		uint32_t zero = 0;
+
+		c->st[i] = m_rule(c->x.rs, c->x.in, e_ct_state(NFT_REG_1),
+			e_bitwise(NFT_REG_1, NFT_REG_1, 4, &bits[i], &zero),
+			e_cmp32(NFT_REG_1, NFT_CMP_NEQ, 0), e_counter(), NULL);
+	}
+	c->p = t_compile(c->x.rs, NULL);
+	c->ct = fn_nft_ct_new(max);
+	assert_non_null(c->ct);
+}
+
+static void ctt_fini(struct ctt *c)
+{
+	fn_nft_prog_free(c->p);
+	fn_nft_ct_free(c->ct);
+	m_free(c->x.rs);
+}
+
+/* Received: prerouting then input; the state seen at input. */
+static uint8_t rx(struct ctt *c, struct t_pkt *t)
+{
+	t->p.ct_state = 0;
+	t_eval(c->p, c->ct, FN_NFT_PREROUTING, t, NULL);
+	t_eval(c->p, c->ct, FN_NFT_INPUT, t, NULL);
+	return t->p.ct_state;
+}
+
+/* Sent: output then postrouting. */
+static uint8_t tx(struct ctt *c, struct t_pkt *t)
+{
+	t->p.ct_state = 0;
+	t_eval(c->p, c->ct, FN_NFT_OUTPUT, t, NULL);
+	t_eval(c->p, c->ct, FN_NFT_POSTROUTING, t, NULL);
+	return t->p.ct_state;
+}
+
+#define NEW 8
+#define EST 2
+#define REL 4
+#define INV 1
+
+static void test_ct_tcp(void **state)
+{
+	struct ctt c;
+	struct t_pkt t;
+
+	(void)state;
+	ctt_init(&c, 64);
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), NEW);
+	assert_int_equal(rx(&c, &t), NEW);		/* retransmitted */
+	t_tcp(&t, A2, A1, 80, 4000, TH_SYN | TH_ACK, 0);
+	assert_int_equal(tx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);
+	assert_int_equal(rx(&c, &t), EST);
+	assert_int_equal(t_packets(c.p, c.st[3], 3), 2);
+	assert_int_equal(t_packets(c.p, c.st[1], 3), 1);
+	/* the counters of input see received packets only */
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN | TH_FIN, 0);	/* bad flags */
+	assert_int_equal(rx(&c, &t), INV);
+	t_tcp(&t, A1, A2, 4001, 80, TH_SYN | TH_ACK, 0);	/* no flow */
+	assert_int_equal(rx(&c, &t), INV);
+	t_tcp(&t, A1, A2, 4002, 80, TH_RST, 0);
+	assert_int_equal(rx(&c, &t), INV);
+	t_tcp(&t, A1, A2, 4003, 80, TH_ACK, 0);		/* loose pickup */
+	assert_int_equal(rx(&c, &t), NEW);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);		/* bad sum */
+	t.buf[14 + 20 + 16] ^= 0x55;
+	assert_int_equal(rx(&c, &t), INV);
+	/* close: FIN both ways; a SYN in LAST_ACK is ignored (the flow
+	 * stays); after the last ACK (TIME_WAIT) a SYN reopens it: new */
+	t_tcp(&t, A1, A2, 4000, 80, TH_FIN | TH_ACK, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	t_tcp(&t, A2, A1, 80, 4000, TH_FIN | TH_ACK, 0);
+	assert_int_equal(tx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), NEW);
+	/* the reopened flow is A's, in SYN_SENT: a SYN-ACK answers it */
+	t_tcp(&t, A2, A1, 80, 4000, TH_SYN | TH_ACK, 0);
+	assert_int_equal(tx(&c, &t), EST);
+	/* the server's reset closes; the client's SYN is then ignored (the
+	 * kernel reopens only after the same side's RST or a close) */
+	t_tcp(&t, A2, A1, 80, 4000, TH_RST, 0);
+	assert_int_equal(tx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_RST | TH_ACK, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), NEW);
+	/* a flow whose only answer is a RST is forgotten at once */
+	t_tcp(&t, A1, A2, 4100, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), NEW);
+	t_tcp(&t, A2, A1, 80, 4100, TH_RST | TH_ACK, 0);
+	assert_int_equal(tx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4100, 80, TH_RST, 0);
+	assert_int_equal(rx(&c, &t), INV);
+	ctt_fini(&c);
+}
+
+static void test_ct_udp_icmp(void **state)
+{
+	struct ctt c;
+	struct t_pkt t, q;
+
+	(void)state;
+	ctt_init(&c, 64);
+	t_udp(&t, A2, A1, 5000, 53, 20);		/* we ask */
+	assert_int_equal(tx(&c, &t), NEW);
+	t_udp(&t, A1, A2, 53, 5000, 40);		/* answer */
+	assert_int_equal(rx(&c, &t), EST);
+	t_udp(&t, A2, A1, 5000, 53, 20);
+	assert_int_equal(tx(&c, &t), EST);
+	t_udp(&t, A1, A2, 53, 5001, 40);		/* unsolicited */
+	assert_int_equal(rx(&c, &t), NEW);
+	/* ICMP error about the first flow: related; about none: invalid */
+	t_udp(&q, A2, A1, 5000, 53, 20);
+	t_icmp_err(&t, A1, A2, 3, 3, &q);
+	assert_int_equal(rx(&c, &t), REL);
+	t_udp(&q, A2, A1, 5999, 53, 20);
+	t_icmp_err(&t, A1, A2, 3, 3, &q);
+	assert_int_equal(rx(&c, &t), INV);
+	/* echo request and reply; a reply alone is invalid */
+	t_icmp(&t, A1, A2, 8, 0, 77);
+	assert_int_equal(rx(&c, &t), NEW);
+	t_icmp(&t, A2, A1, 0, 0, 77);
+	assert_int_equal(tx(&c, &t), EST);
+	t_icmp(&t, A1, A2, 0, 0, 78);
+	assert_int_equal(rx(&c, &t), INV);
+	/* UDP with a bad length */
+	t_udp(&t, A1, A2, 53, 5000, 40);
+	t.buf[14 + 20 + 5] = 200;
+	assert_int_equal(rx(&c, &t), INV);
+	/* timeouts: an unanswered UDP flow is forgotten after 30 s */
+	t_udp(&t, A2, A1, 6000, 53, 20);
+	assert_int_equal(tx(&c, &t), NEW);
+	t_udp(&t, A1, A2, 53, 6000, 20);
+	t.p.now_ns += 31ull * 1000000000;
+	assert_int_equal(rx(&c, &t), NEW);
+	ctt_fini(&c);
+}
+
+/* A dropped first packet leaves no flow (unconfirmed entries). */
+static void test_ct_unconfirmed(void **state)
+{
+	struct ctx x;
+	struct t_pkt t;
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	m_rule(x.rs, x.in, M_DPORT(81), e_verdict(NF_DROP, NULL), NULL);
+	m_rule(x.rs, x.in, e_ct_state(NFT_REG_1), e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(4);
+
+	t_udp(&t, A1, A2, 5, 81, 0);
+	t_eval(p, ct, FN_NFT_PREROUTING, &t, NULL);
+	assert_int_equal(t_eval(p, ct, FN_NFT_INPUT, &t, NULL), FN_NFT_DROP);
+	t_udp(&t, A2, A1, 81, 5, 0);		/* a "reply": still new */
+	t_eval(p, ct, FN_NFT_OUTPUT, &t, NULL);
+	assert_int_equal(t.p.ct_state, NEW);
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+}
+
+/* Bounded: the least recently used flow goes. */
+static void test_ct_lru(void **state)
+{
+	struct ctt c;
+	struct t_pkt t;
+
+	(void)state;
+	ctt_init(&c, 8);
+	for (uint16_t port = 1; port <= 8; port++) {
+		t_udp(&t, A2, A1, port, 53, 0);
+		assert_int_equal(tx(&c, &t), NEW);
+	}
+	t_udp(&t, A1, A2, 53, 1, 0);		/* touch flow 1 */
+	assert_int_equal(rx(&c, &t), EST);
+	for (uint16_t port = 100; port < 104; port++) {
+		t_udp(&t, A2, A1, port, 53, 0);
+		assert_int_equal(tx(&c, &t), NEW);
+	}
+	t_udp(&t, A1, A2, 53, 1, 0);		/* kept */
+	assert_int_equal(rx(&c, &t), EST);
+	t_udp(&t, A1, A2, 53, 2, 0);		/* evicted: new again */
+	assert_int_equal(rx(&c, &t), NEW);
+	for (int i = 0; i < 10000; i++) {	/* churn stays bounded */
+		t_udp(&t, A2, A1, (uint16_t)(1000 + i), 53, 0);
+		assert_int_equal(tx(&c, &t), NEW);
+	}
+	ctt_fini(&c);
+}
+
+/* Later fragments share the first's state; chains before conntrack
+ * (priority <= -200) and ingress see no state: invalid. */
+static void test_ct_frag_and_priority(void **state)
+{
+	struct ctt c;
+	struct t_pkt t;
+
+	(void)state;
+	ctt_init(&c, 16);
+	t_udp(&t, A2, A1, 7000, 53, 20);
+	assert_int_equal(tx(&c, &t), NEW);
+	t_udp(&t, A1, A2, 53, 7000, 100);
+	t_frag(&t, 0, 1);
+	assert_int_equal(rx(&c, &t), EST);
+	t_udp(&t, A1, A2, 53, 7000, 100);
+	t_frag(&t, 14, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	t.buf[14 + 5] ^= 1;			/* another datagram id */
+	t_fix_ip_sum(&t);
+	assert_int_equal(rx(&c, &t), INV);
+	ctt_fini(&c);
+
+	struct ctx x;
+	ctx_init(&x, NF_ACCEPT);
+	struct fn_nft_chain *raw = m_chain(x.rs, x.t, "raw",
+					   NF_INET_PRE_ROUTING, -300, NF_ACCEPT);
+	struct nftnl_rule *r = m_rule(x.rs, raw, e_ct_state(NFT_REG_1),
+				      e_cmp32(NFT_REG_1, NFT_CMP_EQ, 1),
+				      e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+	t_udp(&t, A1, A2, 1, 2, 0);
+	t_eval(p, ct, FN_NFT_PREROUTING, &t, NULL);
+	assert_int_equal(t_packets(p, r, 2), 1);
+	assert_int_equal(t.p.ct_state, NEW);	/* tracked after raw */
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hash_set_scale),
+		cmocka_unit_test(test_interval_set_scale),
+		cmocka_unit_test(test_interval_key_end),
+		cmocka_unit_test(test_value_map),
+		cmocka_unit_test(test_verdict_map),
+		cmocka_unit_test(test_set_update),
+		cmocka_unit_test(test_set_refusals),
+		cmocka_unit_test(test_ct_tcp),
+		cmocka_unit_test(test_ct_udp_icmp),
+		cmocka_unit_test(test_ct_unconfirmed),
+		cmocka_unit_test(test_ct_lru),
+		cmocka_unit_test(test_ct_frag_and_priority),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

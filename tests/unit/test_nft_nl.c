@@ -1,0 +1,630 @@
+/*
+ * test_nft_nl.c - the stack's nf_tables netlink server (src/nft/nl_*.c),
+ * fed the messages nft sends (built with libnftnl, as nft builds them),
+ * its replies parsed back: generation ids, batches all-or-nothing with
+ * errors on the failing message's sequence number, NLM_F_CAPPED, kernel
+ * handles, anonymous sets bound to their rule, USERDATA byte for byte,
+ * flushes, elements.  No stack, no socket: nl_server_handle() directly.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "fragnet/nlctl.h"
+#include "nl.h"
+
+#define BUF	(1 << 20)
+
+struct fx {
+	struct nl_server srv;
+	uint8_t *buf;		/* the datagram being built */
+	size_t len;
+	uint32_t seq;
+	struct nl_out out;	/* the last replies */
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->buf = calloc(1, BUF + 1);
+	assert_non_null(f->buf);
+	assert_int_equal(nl_server_init(&f->srv), 0);
+	f->seq = 100;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	nl_out_free(&f->out);
+	nl_server_fini(&f->srv);
+	free(f->buf);
+	free(f);
+	return 0;
+}
+
+/* ---- building requests ------------------------------------------------------ */
+
+static struct nlmsghdr *hdr(struct fx *f, uint16_t type, uint16_t family,
+			    uint16_t flags)
+{
+	return nftnl_nlmsg_build_hdr((char *)f->buf + f->len, type, family,
+				     flags, f->seq++);
+}
+
+static void done(struct fx *f, struct nlmsghdr *nlh)
+{
+	f->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static void begin(struct fx *f)
+{
+	f->len = 0;
+	done(f, nftnl_batch_begin((char *)f->buf, f->seq++));
+}
+
+/* End the batch (or plain request) and hand it over. */
+static void send_dg(struct fx *f, unsigned opts)
+{
+	nl_out_free(&f->out);
+	f->buf[f->len] = 0;
+	nl_server_handle(&f->srv, f->buf, f->len, opts, &f->out);
+}
+
+static void end(struct fx *f, unsigned opts)
+{
+	done(f, nftnl_batch_end((char *)f->buf + f->len, f->seq++));
+	send_dg(f, opts);
+}
+
+static uint32_t add_table(struct fx *f, const char *name, uint16_t flags)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWTABLE, NFPROTO_IPV4,
+				   NLM_F_CREATE | flags);
+
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+static uint32_t add_chain(struct fx *f, const char *table, const char *name,
+			  bool base)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWCHAIN, NFPROTO_IPV4,
+				   NLM_F_CREATE);
+
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	if (base) {
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_LOCAL_IN);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	}
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* A rule: counter, and a lookup in set (name, id) when set is given. */
+static uint32_t add_rule(struct fx *f, const char *table, const char *chain,
+			 const char *set, uint32_t set_id, const void *udata,
+			 uint32_t ulen)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e;
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4,
+				   NLM_F_CREATE | NLM_F_APPEND);
+
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	if (set) {
+		e = nftnl_expr_alloc("payload");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE,
+				   NFT_PAYLOAD_NETWORK_HEADER);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 12);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 4);
+		nftnl_rule_add_expr(r, e);
+		e = nftnl_expr_alloc("lookup");
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+		nftnl_rule_add_expr(r, e);
+	}
+	nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
+	if (udata)
+		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, udata, ulen);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+static uint32_t add_set(struct fx *f, const char *table, const char *name,
+			uint32_t id, uint32_t flags)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWSET, NFPROTO_IPV4,
+				   NLM_F_CREATE);
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, 7);	/* ipv4_addr */
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* Elements a.b.c.d for each uint32 in keys (host order), to set. */
+static uint32_t elems(struct fx *f, uint16_t type, const char *table,
+		      const char *set, const uint32_t *keys, int n,
+		      uint16_t flags)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh = hdr(f, type, NFPROTO_IPV4, flags);
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	for (int i = 0; i < n; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		uint32_t k = htonl(keys[i]);
+
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+		nftnl_set_elem_add(s, e);
+	}
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* DELTABLE without a name: flush ruleset. */
+static uint32_t flush_ruleset(struct fx *f)
+{
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_DELTABLE, NFPROTO_UNSPEC, 0);
+
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* ---- reading replies -------------------------------------------------------- */
+
+struct reply {
+	uint16_t type, flags;
+	uint32_t seq, len;
+	int error;		/* NLMSG_ERROR */
+	uint32_t echo_len;	/* its echoed request's nlmsg_len */
+	const struct nlmsghdr *nlh;
+};
+
+static int replies(struct fx *f, struct reply *r, int max)
+{
+	size_t off = 0;
+	int n = 0;
+
+	while (off < f->out.len && n < max) {
+		const struct nlmsghdr *nlh = (const void *)(f->out.buf + off);
+
+		r[n].type = nlh->nlmsg_type;
+		r[n].flags = nlh->nlmsg_flags;
+		r[n].seq = nlh->nlmsg_seq;
+		r[n].len = nlh->nlmsg_len;
+		r[n].nlh = nlh;
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+			r[n].error = e->error;
+			r[n].echo_len = e->msg.nlmsg_len;
+		}
+		n++;
+		off += NLMSG_ALIGN(nlh->nlmsg_len);
+	}
+	assert_int_equal(off, f->out.len);
+	return n;
+}
+
+static uint32_t genid(struct fx *f)
+{
+	struct reply r[4];
+	const struct nlattr *a;
+
+	f->len = 0;
+	done(f, hdr(f, NFT_MSG_GETGEN, AF_UNSPEC, 0));
+	send_dg(f, 0);
+	assert_int_equal(replies(f, r, 4), 1);
+	assert_int_equal(r[0].type, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN);
+	mnl_attr_for_each(a, r[0].nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_GEN_ID)
+			return ntohl(mnl_attr_get_u32(a));
+	fail_msg("no NFTA_GEN_ID");
+	return 0;
+}
+
+/* Dump type; returns the number of object messages (NLMSG_DONE last). */
+static int dump(struct fx *f, uint16_t type, struct reply *r, int max)
+{
+	int n;
+
+	f->len = 0;
+	done(f, hdr(f, type, NFPROTO_UNSPEC, NLM_F_DUMP));
+	send_dg(f, 0);
+	n = replies(f, r, max);
+	assert_true(n >= 1);
+	assert_int_equal(r[n - 1].type, NLMSG_DONE);
+	for (int i = 0; i < n - 1; i++) {
+		const struct nfgenmsg *g = mnl_nlmsg_get_payload(r[i].nlh);
+
+		assert_true(r[i].flags & NLM_F_MULTI);
+		assert_int_equal(ntohs(g->res_id), f->srv.rs.genid & 0xffff);
+	}
+	return n - 1;
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void test_genid_changes_on_commit_only(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+
+	assert_int_equal(genid(f), 1);
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);	/* success: silence */
+	assert_int_equal(genid(f), 2);
+	assert_int_equal(genid(f), 2);		/* reads change nothing */
+	begin(f);
+	end(f, 0);				/* an empty batch */
+	assert_int_equal(genid(f), 2);
+}
+
+static void test_failing_batch_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+	uint32_t bad;
+
+	begin(f);
+	add_table(f, "t", 0);
+	end(f, 0);
+	begin(f);
+	add_table(f, "u", 0);
+	add_chain(f, "u", "c", false);
+	bad = add_chain(f, "nosuch", "c", false);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].type, NLMSG_ERROR);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -ENOENT);
+	assert_true(r[0].echo_len > sizeof(struct nlmsghdr));	/* whole */
+	assert_int_equal(genid(f), 2);
+	assert_int_equal(f->srv.rs.ntables, 1);
+	assert_int_equal(dump(f, NFT_MSG_GETTABLE, r, 8), 1);
+}
+
+static void test_capped_errors(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+	uint32_t bad;
+
+	begin(f);
+	add_table(f, "t", 0);
+	end(f, 0);
+	begin(f);
+	bad = add_table(f, "t", NLM_F_EXCL);	/* exists: EEXIST */
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -EEXIST);
+	assert_false(r[0].flags & NLM_F_CAPPED);	/* the whole request */
+	assert_true(r[0].echo_len > sizeof(struct nlmsghdr));
+	begin(f);
+	bad = add_table(f, "t", NLM_F_EXCL);
+	end(f, FN_NLCTL_F_CAP_ACK | FN_NLCTL_F_EXT_ACK);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_true(r[0].flags & NLM_F_CAPPED);
+	assert_true(r[0].flags & NLM_F_ACK_TLVS);
+	assert_int_equal(r[0].echo_len, sizeof(struct nlmsghdr));
+}
+
+static void test_acks_when_asked(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+
+	begin(f);
+	add_table(f, "t", NLM_F_ACK);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].error, 0);
+	assert_true(r[0].flags & NLM_F_CAPPED);	/* acks always are */
+}
+
+static void test_handles_as_the_kernel(void **state)
+{
+	struct fx *f = *state;
+	struct fn_nft_table *t, *u;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);
+	add_rule(f, "t", "in", NULL, 0, NULL, 0);
+	add_table(f, "u", 0);
+	add_chain(f, "u", "c", false);
+	add_rule(f, "t", "in", NULL, 0, NULL, 0);
+	end(f, 0);
+	t = nl_table_find(&f->srv.rs, NFPROTO_IPV4, "t");
+	u = nl_table_find(&f->srv.rs, NFPROTO_IPV4, "u");
+	assert_non_null(t);
+	assert_non_null(u);
+	/* tables from a ruleset counter, the rest per table */
+	assert_int_equal(nftnl_table_get_u64(t->nl, NFTNL_TABLE_HANDLE), 1);
+	assert_int_equal(nftnl_table_get_u64(u->nl, NFTNL_TABLE_HANDLE), 2);
+	assert_int_equal(nftnl_chain_get_u64(t->chains[0]->nl,
+					     NFTNL_CHAIN_HANDLE), 1);
+	assert_int_equal(nftnl_rule_get_u64(t->chains[0]->rules[0],
+					    NFTNL_RULE_HANDLE), 2);
+	assert_int_equal(nftnl_rule_get_u64(t->chains[0]->rules[1],
+					    NFTNL_RULE_HANDLE), 3);
+	assert_int_equal(nftnl_chain_get_u64(u->chains[0]->nl,
+					     NFTNL_CHAIN_HANDLE), 1);
+	/* a base chain's defaults, as the kernel reports them */
+	assert_int_equal(nftnl_chain_get_u32(t->chains[0]->nl,
+					     NFTNL_CHAIN_POLICY), NF_ACCEPT);
+}
+
+static void test_anonymous_set_bound_to_its_rule(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t keys[] = { 0x0af10001, 0x0af10002 };
+	struct fn_nft_table *t;
+	struct reply r[8];
+	struct nftnl_rule *nr;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);
+	add_set(f, "t", "__set%d", 7, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT);
+	{
+		struct nftnl_set *s = nftnl_set_alloc();
+		struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWSETELEM, NFPROTO_IPV4,
+					   NLM_F_CREATE);
+
+		/* elements by set id, as nft sends them */
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+		nftnl_set_set_str(s, NFTNL_SET_NAME, "__set%d");
+		nftnl_set_set_u32(s, NFTNL_SET_ID, 7);
+		for (int i = 0; i < 2; i++) {
+			struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+			uint32_t k = htonl(keys[i]);
+
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, 4);
+			nftnl_set_elem_add(s, e);
+		}
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+		done(f, nlh);
+	}
+	add_rule(f, "t", "in", "__set%d", 7, NULL, 0);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+	t = nl_table_find(&f->srv.rs, NFPROTO_IPV4, "t");
+	assert_int_equal(t->nsets, 1);
+	assert_string_equal(nftnl_set_get_str(t->sets[0]->nl, NFTNL_SET_NAME),
+			    "__set0");
+	nr = t->chains[0]->rules[0];
+	/* the rule names its set, never the batch's id (nft.h) */
+	{
+		struct nftnl_expr_iter *it = nftnl_expr_iter_create(nr);
+		struct nftnl_expr *e;
+		bool seen = false;
+
+		while ((e = nftnl_expr_iter_next(it)))
+			if (!strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME),
+				    "lookup")) {
+				assert_string_equal(nftnl_expr_get_str(e,
+					NFTNL_EXPR_LOOKUP_SET), "__set0");
+				seen = true;
+			}
+		nftnl_expr_iter_destroy(it);
+		assert_true(seen);
+	}
+	assert_int_equal(dump(f, NFT_MSG_GETSET, r, 8), 1);
+	/* deleting the rule (flush chain) takes the set with it */
+	begin(f);
+	{
+		struct nftnl_rule *d = nftnl_rule_alloc();
+		struct nlmsghdr *nlh = hdr(f, NFT_MSG_DELRULE, NFPROTO_IPV4, 0);
+
+		nftnl_rule_set_str(d, NFTNL_RULE_TABLE, "t");
+		nftnl_rule_set_str(d, NFTNL_RULE_CHAIN, "in");
+		nftnl_rule_nlmsg_build_payload(nlh, d);
+		nftnl_rule_free(d);
+		done(f, nlh);
+	}
+	end(f, 0);
+	t = nl_table_find(&f->srv.rs, NFPROTO_IPV4, "t");
+	assert_int_equal(t->chains[0]->nrules, 0);
+	assert_int_equal(t->nsets, 0);
+}
+
+static void test_userdata_byte_for_byte(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t ud[] = { 0, 1, 2, 0xff, 0x80, 'c', 0, 'x', 9 };
+	struct nftnl_rule *back = nftnl_rule_alloc();
+	struct reply r[8];
+	const void *got;
+	uint32_t len;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);
+	add_rule(f, "t", "in", NULL, 0, ud, sizeof(ud));
+	end(f, 0);
+	assert_int_equal(dump(f, NFT_MSG_GETRULE, r, 8), 1);
+	assert_int_equal(nftnl_rule_nlmsg_parse(r[0].nlh, back), 0);
+	got = nftnl_rule_get_data(back, NFTNL_RULE_USERDATA, &len);
+	assert_int_equal(len, sizeof(ud));
+	assert_memory_equal(got, ud, sizeof(ud));
+	assert_int_equal(nftnl_rule_get_u64(back, NFTNL_RULE_HANDLE), 2);
+	nftnl_rule_free(back);
+}
+
+static int count_one(struct nftnl_set_elem *e, void *data)
+{
+	(void)e;
+	(*(int *)data)++;
+	return 0;
+}
+
+static int count_elems(struct nftnl_set *s)
+{
+	int n = 0;
+
+	nftnl_set_elem_foreach(s, count_one, &n);
+	return n;
+}
+
+static void test_elements_and_flushes(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t k3[] = { 1, 2, 3 }, k2[] = { 2 }, k9[] = { 9 };
+	struct fn_nft_table *t;
+	struct reply r[8];
+	uint32_t bad;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_set(f, "t", "s", 1, 0);
+	elems(f, NFT_MSG_NEWSETELEM, "t", "s", k3, 3, NLM_F_CREATE);
+	elems(f, NFT_MSG_NEWSETELEM, "t", "s", k2, 1, NLM_F_CREATE);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);	/* a duplicate without EXCL */
+	t = nl_table_find(&f->srv.rs, NFPROTO_IPV4, "t");
+	assert_int_equal(count_elems(t->sets[0]->nl), 3);
+	begin(f);
+	bad = elems(f, NFT_MSG_NEWSETELEM, "t", "s", k2, 1,
+		    NLM_F_CREATE | NLM_F_EXCL);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -EEXIST);
+	begin(f);
+	bad = elems(f, NFT_MSG_DELSETELEM, "t", "s", k9, 1, 0);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].error, -ENOENT);
+	begin(f);
+	elems(f, NFT_MSG_DELSETELEM, "t", "s", k2, 1, 0);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+	t = nl_table_find(&f->srv.rs, NFPROTO_IPV4, "t");
+	assert_int_equal(count_elems(t->sets[0]->nl), 2);
+	/* flush set: DELSETELEM without elements; then flush ruleset */
+	begin(f);
+	elems(f, NFT_MSG_DELSETELEM, "t", "s", NULL, 0, 0);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+	t = nl_table_find(&f->srv.rs, NFPROTO_IPV4, "t");
+	assert_int_equal(count_elems(t->sets[0]->nl), 0);
+	begin(f);
+	flush_ruleset(f);
+	end(f, 0);
+	assert_int_equal(f->srv.rs.ntables, 0);
+	assert_int_equal(dump(f, NFT_MSG_GETTABLE, r, 8), 0);
+}
+
+static void test_hostile_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+	struct nlmsghdr *nlh;
+
+	/* a rule whose expression has no name: refused, nothing crashes */
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);
+	nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4, NLM_F_CREATE);
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, "t");
+	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, "in");
+	{
+		struct nlattr *list = mnl_attr_nest_start(nlh,
+						NFTA_RULE_EXPRESSIONS);
+		struct nlattr *e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+
+		mnl_attr_put_u32(nlh, NFTA_EXPR_DATA, 0);	/* not nested */
+		mnl_attr_nest_end(nlh, e);
+		mnl_attr_nest_end(nlh, list);
+	}
+	done(f, nlh);
+	/* a table name without its NUL */
+	nlh = hdr(f, NFT_MSG_NEWTABLE, NFPROTO_IPV4, NLM_F_CREATE);
+	mnl_attr_put(nlh, NFTA_TABLE_NAME, 4, "abcd");
+	done(f, nlh);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 2);
+	assert_int_equal(r[0].error, -EINVAL);
+	assert_int_equal(r[1].error, -EINVAL);
+	assert_int_equal(f->srv.rs.ntables, 0);
+	/* a header longer than the datagram: ignored, as the kernel does */
+	f->len = 0;
+	nlh = hdr(f, NFT_MSG_GETGEN, AF_UNSPEC, 0);
+	nlh->nlmsg_len = 4096;
+	f->len = 32;
+	send_dg(f, 0);
+	assert_int_equal(f->out.len, 0);
+}
+
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_genid_changes_on_commit_only),
+		T(test_failing_batch_changes_nothing),
+		T(test_capped_errors),
+		T(test_acks_when_asked),
+		T(test_handles_as_the_kernel),
+		T(test_anonymous_set_bound_to_its_rule),
+		T(test_userdata_byte_for_byte),
+		T(test_elements_and_flushes),
+		T(test_hostile_bytes),
+	};
+
+	return cmocka_run_group_tests_name("nft_nl", tests, NULL, NULL);
+}
