@@ -32,6 +32,7 @@
 #include <rte_ring.h>
 
 #include "fragnet/log.h"
+#include "fragnet/trace.h"
 #include "drv.h"
 
 const char *const drv_ctr_names[D_COUNT] = {
@@ -158,6 +159,22 @@ static void drop_all(struct drv *d, int err, unsigned n)
 		  D_DROP_LINK_DOWN : D_DROP_NO_SLOT, n);
 }
 
+static void trace_pkts(unsigned point, const struct fn_pkt *p, unsigned n)
+{
+	int64_t t = fn_trace_now();
+
+	for (unsigned i = 0; i < n; i++)
+		fn_trace_frame(point, p[i].data, p[i].len, t);
+}
+
+static void trace_mbufs(unsigned point, struct rte_mbuf **m, unsigned n,
+			int64_t t)
+{
+	for (unsigned i = 0; i < n; i++)
+		fn_trace_frame(point, rte_pktmbuf_mtod(m[i], const void *),
+			       rte_pktmbuf_data_len(m[i]), t);
+}
+
 /* Frames to the stack: copy what fits into slots, submit, free all mbufs. */
 static void to_link(struct drv *d, struct rte_mbuf **m, unsigned n)
 {
@@ -189,6 +206,8 @@ static void to_link(struct drv *d, struct rte_mbuf **m, unsigned n)
 			copy_in(&p[used++], m[i], len);
 	}
 	fn_stream_release(&d->link.tx, p + used, (unsigned)got - used);
+	if (fn_trace_enabled())
+		trace_pkts(FN_TP_DRV_TO_LINK, p, used);
 	if (used) {
 		ret = fn_stream_submit_burst(&d->link.tx, p, used);
 		if (ret < 0) {
@@ -214,6 +233,8 @@ unsigned drv_nic_rx(struct drv *d)
 	drv_count(d, D_RX_PKTS, n);
 	drv_count(d, D_RX_BYTES, bytes);
 	drv_count(d, D_BURSTS_RX, 1);
+	if (fn_trace_enabled())
+		trace_mbufs(FN_TP_DRV_RX, m, n, fn_trace_now());
 	fanout(d, m, n);
 	to_link(d, m, n);
 	return n;
@@ -280,6 +301,8 @@ static void nic_tx(struct drv *d, struct rte_mbuf **out, const uint32_t *lens,
 	uint64_t bytes = 0;
 	uint16_t sent;
 
+	if (fn_trace_enabled())	/* the frames are the NIC's after it */
+		trace_mbufs(FN_TP_DRV_TX, out, k, fn_trace_now());
 	sent = rte_eth_tx_burst(d->port, (uint16_t)d->queue, out, (uint16_t)k);
 	for (unsigned i = 0; i < sent; i++)
 		bytes += lens[i];
@@ -308,6 +331,8 @@ unsigned drv_link_rx(struct drv *d)
 		drv_link_error(d, n);
 	if (n <= 0)
 		return 0;
+	if (fn_trace_enabled())
+		trace_pkts(FN_TP_DRV_FROM_LINK, p, (unsigned)n);
 	if (rte_pktmbuf_alloc_bulk(d->pool, m, (unsigned)n) == 0)
 		k = copy_out(d, p, (unsigned)n, m, out, lens);
 	else

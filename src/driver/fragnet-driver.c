@@ -24,12 +24,13 @@
 #include "fragnet/log.h"
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
+#include "fragnet/trace.h"
 #include "drv.h"
 
 volatile sig_atomic_t drv_stopping;
 
 static const char usage[] =
-"usage: fragnet-driver [--help]\n"
+"usage: fragnet-driver [--trace DIR] [--help]\n"
 "\n"
 "The DPDK secondary process that moves frames between one queue of the\n"
 "nic's port and the link to one stack.  It is started by the supervisor\n"
@@ -46,6 +47,10 @@ static const char usage[] =
 "  FRAGNET_LINK_FD     the link to the stack; we are side A\n"
 "  FRAGNET_STACK_BELL_FD  the stack's doorbell (optional): rung when the\n"
 "                      stack sleeps in its epoll and we submit or ack\n"
+"\n"
+"--trace DIR: record every frame's rx, link and tx times in\n"
+"DIR/driver-PIPELINE.trace (include/fragnet/trace.h; in a topology:\n"
+"[driver] args = --trace DIR).  Off by default.\n"
 "\n"
 "Exit status: 0 on SIGTERM/SIGINT, 1 setup failed, 2 usage, 3 the nic\n"
 "never got ready or died, 4 rte_eal_init failed.\n";
@@ -203,12 +208,18 @@ static void signals(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
-static int parse_args(int argc, char **argv)
+/* Returns 0, or -EINVAL (usage printed); *trace: the --trace DIR or NULL. */
+static int parse_args(int argc, char **argv, const char **trace)
 {
+	*trace = NULL;
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
 			  strcmp(argv[1], "-h") == 0)) {
 		fputs(usage, stdout);
 		exit(DRV_EXIT_OK);
+	}
+	if (argc == 3 && strcmp(argv[1], "--trace") == 0 && argv[2][0]) {
+		*trace = argv[2];
+		return 0;
 	}
 	if (argc > 1) {
 		fputs(usage, stderr);
@@ -244,10 +255,11 @@ static int serve(struct drv *d)
 int main(int argc, char **argv)
 {
 	static struct drv d;
+	const char *trace;
 	unsigned pl;
 	int ret;
 
-	if (parse_args(argc, argv) < 0)
+	if (parse_args(argc, argv, &trace) < 0)
 		return DRV_EXIT_USAGE;
 	if (env_uint(FN_ENV_PIPELINE, FN_MAX_PIPELINES - 1, &pl) < 0) {
 		fn_log_init("driver", -1, FN_LOG_DEFAULT);
@@ -260,7 +272,12 @@ int main(int argc, char **argv)
 	signals();
 	if (setup(&d) < 0)
 		return DRV_EXIT_FAIL;
+	if (trace && (ret = fn_trace_open(trace, "driver", (int)pl)) < 0) {
+		fn_err("--trace %s: %s", trace, strerror(-ret));
+		return DRV_EXIT_FAIL;
+	}
 	ret = serve(&d);
+	fn_trace_close();
 	fn_link_detach(&d.link);
 	return ret;
 }

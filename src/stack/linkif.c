@@ -36,6 +36,7 @@
 #include "netif/ethernet.h"
 
 #include "fragnet/log.h"
+#include "fragnet/trace.h"
 
 #include "stack.h"
 
@@ -158,6 +159,26 @@ static void frame_deliver(struct stack *s, struct pbuf *p)
 		pbuf_free(p);
 }
 
+static void trace_pkts(unsigned point, const struct fn_pkt *p, unsigned n)
+{
+	int64_t t = fn_trace_now();
+
+	for (unsigned i = 0; i < n; i++)
+		fn_trace_frame(point, p[i].data, p[i].len, t);
+}
+
+/* frame_deliver between two trace points; the frame's head is copied
+ * first: lwIP owns the pbuf after input. */
+static void trace_deliver(struct stack *s, struct pbuf *p)
+{
+	uint8_t head[128];
+	uint16_t len = pbuf_copy_partial(p, head, sizeof(head), 0);
+
+	fn_trace_frame(FN_TP_STK_FILTER, head, len, fn_trace_now());
+	frame_deliver(s, p);
+	fn_trace_frame(FN_TP_STK_DELIVERED, head, len, fn_trace_now());
+}
+
 int stk_link_rx(struct stack *s)
 {
 	struct fn_pkt pkt[STK_BURST];
@@ -169,6 +190,8 @@ int stk_link_rx(struct stack *s)
 	n = fn_stream_recv_burst(&s->link.rx, pkt, STK_BURST);
 	if (n <= 0)
 		return n;
+	if (fn_trace_enabled())
+		trace_pkts(FN_TP_STK_RX, pkt, (unsigned)n);
 	for (int i = 0; i < n; i++)
 		p[i] = frame_copy(s, &pkt[i]);
 	/* Slots go back before lwIP runs: it may take long (TCP) and the
@@ -179,7 +202,9 @@ int stk_link_rx(struct stack *s)
 			pbuf_free(p[i]);	/* the ruleset dropped it */
 			continue;
 		}
-		if (p[i])
+		if (p[i] && fn_trace_enabled())
+			trace_deliver(s, p[i]);
+		else if (p[i])
 			frame_deliver(s, p[i]);
 	}
 	return r < 0 ? r : n;
@@ -198,6 +223,8 @@ int stk_link_flush(struct stack *s)
 	for (unsigned i = 0; i < n; i++)
 		bytes += s->txq[i].len;
 	s->ntx = 0;
+	if (fn_trace_enabled())
+		trace_pkts(FN_TP_STK_TX, s->txq, n);
 	r = fn_stream_submit_burst(&s->link.tx, s->txq, n);
 	if (r < 0)
 		return r;	/* -ECONNRESET / -EPIPE: the slots are void */

@@ -61,6 +61,7 @@
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
+#include "fragnet/trace.h"
 
 #include "sock_serv.h"
 #include "stack.h"
@@ -125,7 +126,7 @@ static void on_term(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: " PROG " [--help | --version]\n"
+"usage: " PROG " [--trace DIR | --help | --version]\n"
 "\n"
 "One pipeline's TCP/IP stack: lwIP 2.1.3, profile \"%s\" (%s),\n"
 "on the packet link to its driver.  Run by the supervisor (fragnet up),\n"
@@ -138,17 +139,26 @@ static void usage(FILE *f)
 "  " FN_ENV_POLL "        busy | adaptive | event (default adaptive)\n"
 "  " FN_ENV_PIPELINE ", " FN_ENV_LOG_LEVEL "\n"
 "\n"
+"--trace DIR: record every frame's link, filter, delivery and send times\n"
+"in DIR/stack-PIPELINE.trace (include/fragnet/trace.h; in a topology:\n"
+"[stack] args = --trace DIR).  Off by default.\n"
+"\n"
 "SIGTERM stops it (exit 0).  Exit 1: runtime error; 2: bad usage or config.\n",
 		FN_STACK_PROFILE,
 		LWIP_TCP ? "IPv4, ARP, ICMP, TCP, UDP" : "IPv4, ARP, ICMP, UDP",
 		FN_STACK_PROFILE);
 }
 
-/* 0: run; 1: done, exit 0; -1: bad usage. */
-static int parse_args(int argc, char **argv)
+/* 0: run; 1: done, exit 0; -1: bad usage.  *trace: --trace DIR or NULL. */
+static int parse_args(int argc, char **argv, const char **trace)
 {
+	*trace = NULL;
 	if (argc == 1)
 		return 0;
+	if (argc == 3 && !strcmp(argv[1], "--trace") && argv[2][0]) {
+		*trace = argv[2];
+		return 0;
+	}
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 1;
@@ -488,14 +498,18 @@ static void signals_init(void)
 int main(int argc, char **argv)
 {
 	static struct stack s;
-	const char *pl = getenv(FN_ENV_PIPELINE);
+	const char *pl = getenv(FN_ENV_PIPELINE), *trace;
+	int r, ctl_fd = -1, pipeline = pl && *pl != '-' ? atoi(pl) : -1;
 	struct stk_conf conf;
-	int r, ctl_fd = -1;
 
-	fn_log_init("stack", pl && *pl != '-' ? atoi(pl) : -1, FN_LOG_DEFAULT);
-	r = parse_args(argc, argv);
+	fn_log_init("stack", pipeline, FN_LOG_DEFAULT);
+	r = parse_args(argc, argv, &trace);
 	if (r != 0)
 		return r > 0 ? 0 : EXIT_USAGE;
+	if (trace && (r = fn_trace_open(trace, "stack", pipeline)) < 0) {
+		fn_err("--trace %s: %s", trace, strerror(-r));
+		return 1;
+	}
 	signals_init();
 	if (config_read(&conf) < 0)
 		return EXIT_USAGE;
@@ -516,5 +530,6 @@ int main(int argc, char **argv)
 	if (sserv_on)
 		ss_close(&sserv);
 	fn_link_detach(&s.link);
+	fn_trace_close();
 	return 0;
 }
