@@ -170,6 +170,11 @@ int pl_attach(void)
 	return r;
 }
 
+bool pl_attached(void)
+{
+	return attached > 0;
+}
+
 int pl_bell(void)
 {
 	return attached > 0 ? pl_chan.app_bell_fd : -1;

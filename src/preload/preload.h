@@ -7,6 +7,7 @@
  *   init.c   constructor, modes, the channel (lazy attach), lock, fork
  *   calls.c  socket, bind, ..., read/write, fcntl, ioctl, close, dup
  *   wait.c   epoll_*, poll, ppoll, select, pselect, and blocking waits
+ *   exec.c   the exec family: hand the channel over to the new image
  *
  * Locking: one mutex (pl_lock) guards the channel and the tables; the
  * fd-kind bytes are atomics so that a call on a kernel fd decides "not
@@ -137,6 +138,7 @@ void pl_lock(void);
 void pl_unlock(void);
 int pl_attach(void);		/* lock held; 0 or -errno */
 int pl_bell(void);		/* the app bell fd, -1 if none */
+bool pl_attached(void);
 bool pl_private_fd(int fd);	/* the channel's own fds */
 static inline long pl_ret(long r)
 {
@@ -204,5 +206,11 @@ int real_select(int, fd_set *, fd_set *, fd_set *, struct timeval *);
 int real_pselect(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
 		 const sigset_t *);
 int real_eventfd(unsigned, int);
+int real_execve(const char *, char *const *, char *const *);
+int real_execv(const char *, char *const *);
+int real_execvp(const char *, char *const *);
+int real_execvpe(const char *, char *const *, char *const *);
+int real_fexecve(int, char *const *, char *const *);
+int real_execveat(int, const char *, char *const *, char *const *, int);
 
 #endif /* FRAGNET_PRELOAD_H */
