@@ -17,7 +17,7 @@
  *
  * fork (Redis BGSAVE): the child shares the channel's memory (MAP_SHARED)
  * with its parent and must never touch the rings.  The atfork child
- * handler marks the process inert: closes of stack sockets close only the
+ * handler marks the process inert if the parent had attached: closes of stack sockets close only the
  * placeholder fd, every other call on them answers EBADF, and socket()
  * answers EACCES.
  */
@@ -75,10 +75,12 @@ static void at_parent(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/* A child of a process that never attached (e.g. `daemonize yes`: the
+ * parent exits) may still take the channel; the owner lock decides. */
 static void at_child(void)
 {
 	pthread_mutex_init(&lock, NULL);
-	pl_inert = true;
+	pl_inert = attached != 0;
 }
 
 static int env_fd_or(const char *name)
