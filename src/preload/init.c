@@ -36,7 +36,7 @@
 
 enum pl_mode pl_mode_v = PL_UNINIT;
 bool pl_inert;
-__thread int pl_inside;
+PL_TLS int pl_inside;
 struct fn_sock_chan pl_chan;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

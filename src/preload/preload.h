@@ -34,6 +34,9 @@
 #include "fragnet/sock.h"
 
 #define PL_EXPORT	__attribute__((visibility("default")))
+/* Thread-locals read on every call: initial-exec, no __tls_get_addr (a
+ * preloaded library is loaded at start-up, so static TLS is there). */
+#define PL_TLS		__thread __attribute__((tls_model("initial-exec")))
 #define PL_MAX_FD	65536	/* stack sockets live below this fd number */
 
 /* ---- table.c ------------------------------------------------------------- */
@@ -118,7 +121,7 @@ enum pl_mode { PL_UNINIT, PL_ACTIVE, PL_PASSTHROUGH };
 
 extern enum pl_mode pl_mode_v;
 extern bool pl_inert;			/* a forked child: local closes only */
-extern __thread int pl_inside;
+extern PL_TLS int pl_inside;
 extern struct fn_sock_chan pl_chan;
 
 void pl_init(void);

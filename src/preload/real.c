@@ -18,7 +18,7 @@
 
 #include "preload.h"
 
-static __thread int in_dlsym;
+static PL_TLS int in_dlsym;
 
 static void *resolve(_Atomic(void *) *slot, const char *name)
 {
