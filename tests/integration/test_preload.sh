@@ -78,7 +78,7 @@ gateway = $KERNEL_IP
 exec = $APP
 user = $APP_USER
 args = $KERNEL_IP $RESULTS -- $REDIS --port 6379 --save "" --appendonly no
-	--protected-mode no --dir /tmp --loglevel verbose
+	--protected-mode no --dir $T/out --loglevel verbose
 EOF
 
 fail_stats() {
