@@ -138,7 +138,9 @@ static inline bool pl_ours(int fd)
 	       pl_tab_kind(fd) != PL_NONE;
 }
 void pl_lock(void);
-void pl_unlock(void);
+void pl_unlock(void);		/* wakes the other sleepers, if any */
+void pl_unlock_quiet(void);	/* for the sleeper itself */
+extern int pl_sleepers;		/* threads asleep on the bell; lock-guarded */
 int pl_attach(void);		/* lock held; 0 or -errno */
 int pl_bell(void);		/* the app bell fd, -1 if none */
 bool pl_attached(void);
