@@ -92,6 +92,8 @@ wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNE
 python3 "$PEER" --kernel "$KERNEL_IP" --stack "$STACK_IP" \
 	> "$T/peer.out" 2> "$T/peer.err" &
 LOAD_PIDS+=($!)
+peer_ready() { grep -q '^ready' "$T/peer.err"; }
+wait_for 10 peer_ready || fn_fail "the peer did not start: $(cat "$T/peer.err")"
 wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
 
 # 1.

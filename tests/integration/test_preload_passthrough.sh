@@ -36,6 +36,12 @@ FRAGNET_SOCKCHAN_FD=99 LD_PRELOAD="$FN_PRELOAD_LIB" /bin/true 2> "$T/err" || rc=
 # 2.
 python3 "$PEER" --kernel 127.0.0.1 --stack 127.0.0.1 > "$T/peer.out" 2>&1 &
 PEER_PID=$!
+for _ in $(seq 100); do
+	grep -q '^ready' "$T/peer.out" && break
+	kill -0 "$PEER_PID" 2>/dev/null || fail "the peer did not start: $(cat "$T/peer.out")"
+	sleep 0.1
+done
+grep -q '^ready' "$T/peer.out" || fail "the peer is not ready"
 rc=0
 FRAGNET_PRELOAD_PASSTHROUGH=1 LD_PRELOAD="$FN_PRELOAD_LIB" \
 	timeout 150 "$FN_PRELOAD_CHECK" 127.0.0.1 "$T/results" || rc=$?
