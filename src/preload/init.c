@@ -17,7 +17,7 @@
  *
  * fork (Redis BGSAVE): the child shares the channel's memory (MAP_SHARED)
  * with its parent and must never touch the rings.  The atfork child
- * handler marks the process inert: closes of stack sockets close only the
+ * handler marks the process inert if the parent had attached: closes of stack sockets close only the
  * placeholder fd, every other call on them answers EBADF, and socket()
  * answers EACCES.
  */
@@ -36,13 +36,14 @@
 
 enum pl_mode pl_mode_v = PL_UNINIT;
 bool pl_inert;
-__thread int pl_inside;
+PL_TLS int pl_inside;
 struct fn_sock_chan pl_chan;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int chan_fd = -1, app_bell = -1, stack_bell = -1;
 static int attached;		/* 0: not yet; 1: yes; -errno: failed */
+int pl_sleepers;
 
 /* Write a message to stderr with the real write (no stdio: may run
  * before libc is fully set up, or in a forked child). */
@@ -75,10 +76,13 @@ static void at_parent(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/* A child of a process that never attached (e.g. `daemonize yes`: the
+ * parent exits) may still take the channel; the owner lock decides. */
 static void at_child(void)
 {
 	pthread_mutex_init(&lock, NULL);
-	pl_inert = true;
+	pl_sleepers = 0;	/* they were the parent's threads */
+	pl_inert = attached != 0;
 }
 
 static int env_fd_or(const char *name)
@@ -127,10 +131,27 @@ void pl_lock(void)
 	pl_inside++;
 }
 
-void pl_unlock(void)
+void pl_unlock_quiet(void)
 {
 	pl_inside--;
 	pthread_mutex_unlock(&lock);
+}
+
+/*
+ * Another thread may sleep on the bell (pl_sleepers) while this one used
+ * the channel: our calls may have taken its events, drained the bell or
+ * cleared the ring's sleeping flag (arm/disarm is one flag per ring), so
+ * the stack would not wake it.  Ring the bell ourselves: it looks again.
+ */
+void pl_unlock(void)
+{
+	uint64_t one = 1;
+	int bell = pl_sleepers > 0 ? pl_bell() : -1;
+
+	pl_unlock_quiet();
+	if (bell >= 0 && real_write(bell, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, the sleeper wakes anyway */
+	}
 }
 
 /* Take the channel's owner lock: 0, or -EACCES with a message. */
@@ -168,6 +189,11 @@ int pl_attach(void)
 	}
 	attached = r < 0 ? r : 1;
 	return r;
+}
+
+bool pl_attached(void)
+{
+	return attached > 0;
 }
 
 int pl_bell(void)

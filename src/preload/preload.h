@@ -7,6 +7,7 @@
  *   init.c   constructor, modes, the channel (lazy attach), lock, fork
  *   calls.c  socket, bind, ..., read/write, fcntl, ioctl, close, dup
  *   wait.c   epoll_*, poll, ppoll, select, pselect, and blocking waits
+ *   exec.c   the exec family: hand the channel over to the new image
  *
  * Locking: one mutex (pl_lock) guards the channel and the tables; the
  * fd-kind bytes are atomics so that a call on a kernel fd decides "not
@@ -33,6 +34,9 @@
 #include "fragnet/sock.h"
 
 #define PL_EXPORT	__attribute__((visibility("default")))
+/* Thread-locals read on every call: initial-exec, no __tls_get_addr (a
+ * preloaded library is loaded at start-up, so static TLS is there). */
+#define PL_TLS		__thread __attribute__((tls_model("initial-exec")))
 #define PL_MAX_FD	65536	/* stack sockets live below this fd number */
 
 /* ---- table.c ------------------------------------------------------------- */
@@ -117,7 +121,7 @@ enum pl_mode { PL_UNINIT, PL_ACTIVE, PL_PASSTHROUGH };
 
 extern enum pl_mode pl_mode_v;
 extern bool pl_inert;			/* a forked child: local closes only */
-extern __thread int pl_inside;
+extern PL_TLS int pl_inside;
 extern struct fn_sock_chan pl_chan;
 
 void pl_init(void);
@@ -134,9 +138,12 @@ static inline bool pl_ours(int fd)
 	       pl_tab_kind(fd) != PL_NONE;
 }
 void pl_lock(void);
-void pl_unlock(void);
+void pl_unlock(void);		/* wakes the other sleepers, if any */
+void pl_unlock_quiet(void);	/* for the sleeper itself */
+extern int pl_sleepers;		/* threads asleep on the bell; lock-guarded */
 int pl_attach(void);		/* lock held; 0 or -errno */
 int pl_bell(void);		/* the app bell fd, -1 if none */
+bool pl_attached(void);
 bool pl_private_fd(int fd);	/* the channel's own fds */
 static inline long pl_ret(long r)
 {
@@ -204,5 +211,11 @@ int real_select(int, fd_set *, fd_set *, fd_set *, struct timeval *);
 int real_pselect(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
 		 const sigset_t *);
 int real_eventfd(unsigned, int);
+int real_execve(const char *, char *const *, char *const *);
+int real_execv(const char *, char *const *);
+int real_execvp(const char *, char *const *);
+int real_execvpe(const char *, char *const *, char *const *);
+int real_fexecve(int, char *const *, char *const *);
+int real_execveat(int, const char *, char *const *, char *const *, int);
 
 #endif /* FRAGNET_PRELOAD_H */

@@ -18,7 +18,7 @@
 
 #include "preload.h"
 
-static __thread int in_dlsym;
+static PL_TLS int in_dlsym;
 
 static void *resolve(_Atomic(void *) *slot, const char *name)
 {
@@ -112,3 +112,13 @@ REAL(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
 REAL(int, eventfd, (unsigned v, int f), (v, f), syscall(SYS_eventfd2, v, f))
 REAL(int, close_range, (unsigned f, unsigned l, int fl), (f, l, fl),
      syscall(SYS_close_range, f, l, fl))
+REAL(int, execve, (const char *p, char *const *a, char *const *e), (p, a, e),
+     syscall(SYS_execve, p, a, e))
+REAL(int, execv, (const char *p, char *const *a), (p, a), NOSYS)
+REAL(int, execvp, (const char *f, char *const *a), (f, a), NOSYS)
+REAL(int, execvpe, (const char *f, char *const *a, char *const *e), (f, a, e),
+     NOSYS)
+REAL(int, fexecve, (int fd, char *const *a, char *const *e), (fd, a, e), NOSYS)
+REAL(int, execveat, (int d, const char *p, char *const *a, char *const *e,
+		     int f), (d, p, a, e, f),
+     syscall(SYS_execveat, d, p, a, e, f))

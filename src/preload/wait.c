@@ -13,9 +13,12 @@
  * the epoll fd itself (an epoll fd is pollable), so the app's own epoll set
  * is never changed.
  *
- * Several threads asleep at once share one bell: the one that drains it
- * wakes alone.  So a thread that goes to sleep while another already
- * sleeps wakes at least every SLICE_MS to look again.
+ * Several threads share one bell and one sleeping flag per ring.  A thread
+ * that used the channel while another slept rings the bell when it lets
+ * go of the lock (pl_unlock), since it may have taken the sleeper's events
+ * or cleared the flag; and a thread that goes to sleep while another
+ * already sleeps wakes at least every SLICE_MS (the one that drains the
+ * bell wakes alone).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +28,6 @@
 
 #define SLICE_MS	50
 #define SMALL_POLL	64
-
-static int sleepers;		/* threads in sleep_bell; lock-guarded */
 
 static int64_t now_ms(void)
 {
@@ -90,7 +91,7 @@ static int sleep_bell(struct pollfd *fds, nfds_t n, int64_t timeout_ms,
 
 	if (arm == 0)
 		return 0;
-	if (sleepers > 0 && (timeout_ms < 0 || timeout_ms > SLICE_MS))
+	if (pl_sleepers > 0 && (timeout_ms < 0 || timeout_ms > SLICE_MS))
 		timeout_ms = SLICE_MS;
 	if (timeout_ms >= 0) {
 		ts.tv_sec = timeout_ms / 1000;
@@ -100,12 +101,12 @@ static int sleep_bell(struct pollfd *fds, nfds_t n, int64_t timeout_ms,
 	fds[n].fd = arm > 0 ? pl_bell() : -1;
 	fds[n].events = POLLIN;
 	fds[n].revents = 0;
-	sleepers++;
-	pl_unlock();
+	pl_sleepers++;
+	pl_unlock_quiet();
 	r = real_ppoll(fds, n + 1, tsp, mask);
 	err = errno;
 	pl_lock();
-	sleepers--;
+	pl_sleepers--;
 	if (arm > 0)
 		fn_sock_disarm(&pl_chan);
 	if (fds[n].revents & POLLIN)

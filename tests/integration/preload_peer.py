@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """preload_peer.py - the kernel-side peers of preload_check.c (see its
 header): a TCP echo server, a UDP echo server, and a client that connects
-to the app again and again, sends 16 bytes and expects them back.  Runs
-until SIGTERM; then prints how many client rounds succeeded."""
-import argparse, signal, socket, sys, threading, time
+to the app again and again, sends 16 bytes and expects them back.  Says
+"ready" on stderr once its ports are bound (exits non-zero if they are
+taken); runs until SIGTERM, then prints how many client rounds succeeded."""
+import argparse, os, signal, socket, sys, threading, time
 
 ap = argparse.ArgumentParser(description=__doc__)
 ap.add_argument("--kernel", required=True, help="our address (tap side)")
@@ -20,18 +21,12 @@ def echo_conn(c):
                 return
             c.sendall(d)
 
-def tcp_echo():
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((a.kernel, 7101))
-    s.listen(64)
+def tcp_echo(s):
     while True:
         c, _ = s.accept()
         threading.Thread(target=echo_conn, args=(c,), daemon=True).start()
 
-def udp_echo():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((a.kernel, 7102))
+def udp_echo(s):
     while True:
         d, src = s.recvfrom(65536)
         s.sendto(d, src)
@@ -61,10 +56,19 @@ def client():
 def done(*_):
     stop.set()
     print("client rounds: %d" % rounds, flush=True)
-    sys.exit(0)
+    os._exit(0)     # at once, whatever the threads are blocked in
 
 signal.signal(signal.SIGTERM, done)
-for f in (tcp_echo, udp_echo, client):
-    threading.Thread(target=f, daemon=True).start()
+# Bind here, so that a taken port fails the run instead of a thread.
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind((a.kernel, 7101))
+t.listen(64)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((a.kernel, 7102))
+threading.Thread(target=tcp_echo, args=(t,), daemon=True).start()
+threading.Thread(target=udp_echo, args=(u,), daemon=True).start()
+threading.Thread(target=client, daemon=True).start()
+print("ready", file=sys.stderr, flush=True)
 while True:
     time.sleep(1)

@@ -18,7 +18,9 @@
 #      then "DONE fails=0"); it waits for the peer's echo server first
 #   2. redis-server (bind * -::*: its IPv6 socket gets EAFNOSUPPORT and it
 #      goes on with IPv4) answers PING, SET and GET from the kernel side,
-#      runs as the unprivileged user, with the library mapped
+#      and a short redis-benchmark (50 clients), with no channel violation
+#      (the exec handed the channel over cleanly), as the unprivileged
+#      user, with the library mapped
 #   3. kill -9 of the stack: after its restart the same redis-server
 #      process serves new clients with its data (the library makes its
 #      listener again: docs/preload.md "Stack restarts")
@@ -76,7 +78,7 @@ gateway = $KERNEL_IP
 exec = $APP
 user = $APP_USER
 args = $KERNEL_IP $RESULTS -- $REDIS --port 6379 --save "" --appendonly no
-	--protected-mode no --dir /tmp --loglevel verbose
+	--protected-mode no --dir $T/out --loglevel verbose
 EOF
 
 fail_stats() {
@@ -90,6 +92,8 @@ wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNE
 python3 "$PEER" --kernel "$KERNEL_IP" --stack "$STACK_IP" \
 	> "$T/peer.out" 2> "$T/peer.err" &
 LOAD_PIDS+=($!)
+peer_ready() { grep -q '^ready' "$T/peer.err"; }
+wait_for 10 peer_ready || fn_fail "the peer did not start: $(cat "$T/peer.err")"
 wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
 
 # 1.
@@ -108,6 +112,16 @@ pong() { [[ $(rcli PING 2>/dev/null) == PONG ]]; }
 wait_for 30 pong || fail_stats "redis-server does not answer PING on $STACK_IP"
 [[ $(rcli SET fragnet:key preload-works) == OK ]] || fail_stats "SET failed"
 [[ $(rcli GET fragnet:key) == preload-works ]] || fail_stats "GET failed"
+# 50 clients at once; a channel that the exec did not hand over cleanly
+# would be cut off here (sock.violations)
+timeout 120 redis-benchmark -h "$STACK_IP" -q -n 5000 -c 50 -t set,get \
+	> "$T/bench.out" 2>&1 || fail_stats "redis-benchmark failed"
+tr '\r' '\n' < "$T/bench.out" | grep -v 'rps=' | grep -c 'requests per second' |
+	grep -qx 2 || fail_stats "redis-benchmark: $(tr '\r' '\n' < "$T/bench.out" | tail -3)"
+for c in violations cutoffs aborted; do
+	[[ $(counter stack/0 "sock.$c") == 0 ]] ||
+		fail_stats "stack/0 under redis-benchmark: sock.$c = $(counter stack/0 "sock.$c")"
+done
 app=$(status_field app 0 3)
 [[ $(stat -c %U "/proc/$app") == "$APP_USER" ]] ||
 	fail_stats "the app does not run as $APP_USER"

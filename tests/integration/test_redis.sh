@@ -31,8 +31,10 @@
 #                supervisor restarts it, the stack aborts every socket of
 #                the dead app, and its TCP slots are back (max_tcp 256 is
 #                too few for 2 x 200 if they leaked)
-#   stack-kill   kill -9 of the stack: redis-server lives on with its
-#                data, and once the stack is back new clients are served
+#   stack-kill   kill -9 of the stack under 50 open connections:
+#                redis-server lives on with its data, drops the dead
+#                connections, and once the stack is back new clients are
+#                served
 #
 # FN_REDIS_BACKEND=kernel runs the same checks against redis-server in a
 # network namespace on the kernel's TCP (redis_lib.sh); app-kill and
@@ -304,11 +306,18 @@ case_app_kill() {
 # ---- stack-kill -------------------------------------------------------------
 
 case_stack_kill() {
-	local keys=10000 app stack got
+	local keys=10000 app stack got hold line
 	redis_need_fragnet "kill -9 of the stack"
 	redis_up 1
 	fill_keys "$keys" >&2 || redis_fail "mass insertion"
 	[[ $(rcli DBSIZE) == "$keys" ]] || redis_fail "DBSIZE after the fill"
+	# 50 clients connected when the stack dies: their connections die
+	# with it, and the app must drop them (connected_clients back to one).
+	coproc HOLD { rcheck_exec hold 50; }
+	hold=$HOLD_PID
+	LOAD_PIDS+=("$hold")
+	read -r -t 60 -u "${HOLD[0]}" line || redis_fail "hold 50: not ready"
+	[[ $line == ready ]] || redis_fail "hold 50: '$line'"
 	app=$(redis_pid 0)
 	stack=$(status_field stack 0 3)
 	kill -KILL "$stack"
@@ -325,6 +334,11 @@ case_stack_kill() {
 	got=$(rcli DBSIZE)
 	[[ $got == "$keys" ]] || redis_fail "DBSIZE $got after the stack restart, want $keys"
 	[[ $(rcli GET key:000000004242) == v0004242 ]] || redis_fail "a key's value changed"
+	wait_for 15 one_client ||
+		redis_fail "the app still counts $(info_field clients connected_clients) clients from before the stack died"
+	kill -KILL "$hold"
+	wait "$hold" 2>/dev/null || true
+	LOAD_PIDS=()
 	rbench "$T/after.csv" -n 20000 -c 50 -t set,get ||
 		redis_fail "redis-benchmark after the stack restart"
 	check_csv "$T/after.csv" 2 || redis_fail "bad results after the stack restart"

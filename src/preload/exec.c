@@ -1,0 +1,155 @@
+/*
+ * exec.c - exec in a preloaded program (docs/preload.md "exec").
+ *
+ * A new program image attaches the channel afresh, and a fresh attach
+ * assumes that every request slot is free and that no event slot is held
+ * (the socket channel has no hand-over between images).  So before the
+ * exec: close every stack socket (a new image could not use them anyway;
+ * if the exec fails they answer EBADF), which acks every event slot held
+ * for them, then wait, at most EXEC_DRAIN_MS, until the stack has acked
+ * every request slot.  The lock is held across the exec, so that no other
+ * thread touches the channel in between.  Events the stack posts meanwhile
+ * (CLOSED, ...) wait in the ring for the new image, which acks them.
+ *
+ * glibc's exec functions call execve internally, not through our symbol:
+ * each of them is wrapped.  A forked child (inert) and a process that never
+ * attached have nothing to hand over.
+ */
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "preload.h"
+
+#define EXEC_DRAIN_MS	2000
+
+/* Lock held. */
+static void exec_prepare(void)
+{
+	struct timespec ms = { 0, 1000000 };
+	int r;
+
+	if (pl_inert || !pl_attached())
+		return;
+	for (int fd = 0; fd < PL_MAX_FD; fd++) {
+		struct pl_sock *s;
+
+		if (pl_tab_kind(fd) != PL_SOCK)
+			continue;
+		s = pl_tab_ptr(fd);
+		if (s->h > 0)
+			fn_sock_close(&pl_chan, s->h);
+		s->h = 0;	/* gone: every call answers EBADF */
+	}
+	for (int i = 0; i < EXEC_DRAIN_MS; i++) {
+		fn_sock_process(&pl_chan);
+		r = fn_stream_reclaim(&pl_chan.link.tx);
+		if (r < 0 || (uint32_t)r >= pl_chan.link.tx.nslots)
+			return;
+		real_ppoll(NULL, 0, &ms, NULL);
+	}
+}
+
+static bool exec_begin(void)
+{
+	if (!pl_active())
+		return false;
+	pl_lock();
+	exec_prepare();
+	return true;
+}
+
+static int exec_end(bool held, int r)
+{
+	int err = errno;
+
+	if (held)
+		pl_unlock();
+	errno = err;
+	return r;
+}
+
+PL_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	bool held = exec_begin();
+
+	return exec_end(held, real_execve(path, argv, envp));
+}
+
+PL_EXPORT int execv(const char *path, char *const argv[])
+{
+	bool held = exec_begin();
+
+	return exec_end(held, real_execv(path, argv));
+}
+
+PL_EXPORT int execvp(const char *file, char *const argv[])
+{
+	bool held = exec_begin();
+
+	return exec_end(held, real_execvp(file, argv));
+}
+
+PL_EXPORT int execvpe(const char *file, char *const argv[],
+		      char *const envp[])
+{
+	bool held = exec_begin();
+
+	return exec_end(held, real_execvpe(file, argv, envp));
+}
+
+PL_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	bool held = exec_begin();
+
+	return exec_end(held, real_fexecve(fd, argv, envp));
+}
+
+PL_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
+		       char *const envp[], int flags)
+{
+	bool held = exec_begin();
+
+	return exec_end(held, real_execveat(dirfd, path, argv, envp, flags));
+}
+
+/* execl, execlp, execle: the argument list as an argv (and envp). */
+#define LIST_TO_ARGV(arg, argv, envp, want_env)				\
+	size_t n_ = 1;							\
+	va_list ap_, aq_;						\
+	va_start(ap_, arg);						\
+	va_copy(aq_, ap_);						\
+	while (va_arg(aq_, char *))					\
+		n_++;							\
+	va_end(aq_);							\
+	char *argv[n_ + 1];						\
+	argv[0] = (char *)(arg);					\
+	for (size_t i_ = 1; i_ <= n_; i_++)				\
+		argv[i_] = va_arg(ap_, char *);				\
+	char *const *envp = (want_env) ? va_arg(ap_, char *const *) : NULL; \
+	va_end(ap_)
+
+PL_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	LIST_TO_ARGV(arg, argv, envp, false);
+	bool held = exec_begin();
+
+	(void)envp;
+	return exec_end(held, real_execv(path, argv));
+}
+
+PL_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	LIST_TO_ARGV(arg, argv, envp, false);
+	bool held = exec_begin();
+
+	(void)envp;
+	return exec_end(held, real_execvp(file, argv));
+}
+
+PL_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	LIST_TO_ARGV(arg, argv, envp, true);
+	bool held = exec_begin();
+
+	return exec_end(held, real_execve(path, argv, envp));
+}
