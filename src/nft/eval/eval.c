@@ -12,9 +12,7 @@
  *     after the Ethernet header is the packet, IPv4 validated as
  *     nft_set_pktinfo_ipv4_validate() does.
  *   - Base chains run by priority; a DROP ends the hook, an ACCEPT goes
- *     on to the next chain.  Jumps push on a 16-entry stack (compile
- *     proved the depth), goto does not, return pops, the end of a base
- *     chain applies its policy.
+ *     on to the next chain (a chain itself: expr.c, ev_run_chain).
  *   - Connection tracking runs at prerouting and output between the
  *     chains of priority <= -200 and the others (NF_IP_PRI_CONNTRACK)
  *     when the program uses `ct`; the entry of a new connection is
@@ -103,55 +101,6 @@ static int setup_ip(struct ev_pkt *pk, const struct fn_nft_pkt *p)
 	return 1;
 }
 
-struct jump {
-	uint32_t chain, rule;
-};
-
-/* nft_do_chain(): the verdict of base chain `base`. */
-static int run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk)
-{
-	struct jump stack[EV_JUMP_STACK];
-	uint32_t sp = 0, chain = base, rule = 0;
-	struct ev_regs r;
-
-	memset(&r, 0, sizeof(r));
-	for (;;) {
-		const struct ev_chain *ch = &p->chains[chain];
-		int32_t v = EV_CONTINUE;
-
-		for (; rule < ch->nrules; rule++) {
-			const struct ev_rule *ru =
-				&p->rules[ch->first_rule + rule];
-
-			v = ev_run_rule(p, &p->ops[ru->first_op], ru->nops, &r,
-					pk);
-			if (v != EV_CONTINUE)
-				break;
-		}
-		switch (v) {
-		case EV_NF_ACCEPT:
-		case EV_NF_DROP:
-			return v;
-		case EV_JUMP:
-			if (sp == EV_JUMP_STACK)
-				return EV_NF_DROP;	/* compile forbids */
-			stack[sp++] = (struct jump){ chain, rule + 1 };
-			/* fall through */
-		case EV_GOTO:
-			chain = r.verdict.chain;
-			rule = 0;
-			continue;
-		default:	/* continue (end of chain) or return */
-			break;
-		}
-		if (!sp)
-			return p->chains[base].policy;
-		sp--;
-		chain = stack[sp].chain;
-		rule = stack[sp].rule;
-	}
-}
-
 static bool dev_match(const struct ev_chain *ch, const struct fn_nft_pkt *p)
 {
 	return ch->dev[0] && p->iifname && !strncmp(ch->dev, p->iifname,
@@ -174,7 +123,7 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 			pk->p->ct_state = ev_ct_track(ct, pk);
 			track = false;
 		}
-		if (run_chain(p, p->hooks[h][i], pk) == EV_NF_DROP) {
+		if (ev_run_chain(p, p->hooks[h][i], pk) == EV_NF_DROP) {
 			pk->res->verdict = FN_NFT_DROP;
 			return;
 		}

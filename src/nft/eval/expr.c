@@ -416,8 +416,10 @@ static void do_reject(const struct ev_op *op, struct ev_regs *r,
 	}
 }
 
-int32_t ev_run_rule(struct fn_nft_prog *p, const struct ev_op *op,
-		    uint32_t nops, struct ev_regs *r, struct ev_pkt *pk)
+/* One rule: its verdict code, NFT_CONTINUE if it did not decide. */
+static inline int32_t run_rule(struct fn_nft_prog *p, const struct ev_op *op,
+			       uint32_t nops, struct ev_regs *r,
+			       struct ev_pkt *pk)
 {
 	r->verdict.code = EV_CONTINUE;
 	for (const struct ev_op *end = op + nops; op < end; op++) {
@@ -486,4 +488,55 @@ int32_t ev_run_rule(struct fn_nft_prog *p, const struct ev_op *op,
 			break;
 	}
 	return r->verdict.code == EV_BREAK ? EV_CONTINUE : r->verdict.code;
+}
+
+struct jump {
+	uint32_t chain, rule;
+};
+
+/* nft_do_chain(): the verdict of base chain `base`.  Jumps push on a
+ * 16-entry stack (compile proved the depth), goto does not, return
+ * pops, the end of a base chain applies its policy. */
+int ev_run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk)
+{
+	struct jump stack[EV_JUMP_STACK];
+	uint32_t sp = 0, chain = base, rule = 0;
+	struct ev_regs r;
+
+	memset(&r, 0, sizeof(r));
+	for (;;) {
+		const struct ev_chain *ch = &p->chains[chain];
+		int32_t v = EV_CONTINUE;
+
+		for (; rule < ch->nrules; rule++) {
+			const struct ev_rule *ru =
+				&p->rules[ch->first_rule + rule];
+
+			v = run_rule(p, &p->ops[ru->first_op], ru->nops, &r,
+				     pk);
+			if (v != EV_CONTINUE)
+				break;
+		}
+		switch (v) {
+		case EV_NF_ACCEPT:
+		case EV_NF_DROP:
+			return v;
+		case EV_JUMP:
+			if (sp == EV_JUMP_STACK)
+				return EV_NF_DROP;	/* compile forbids */
+			stack[sp++] = (struct jump){ chain, rule + 1 };
+			/* fall through */
+		case EV_GOTO:
+			chain = r.verdict.chain;
+			rule = 0;
+			continue;
+		default:	/* continue (end of chain) or return */
+			break;
+		}
+		if (!sp)
+			return p->chains[base].policy;
+		sp--;
+		chain = stack[sp].chain;
+		rule = stack[sp].rule;
+	}
 }
