@@ -262,6 +262,17 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 	return err ? err : 0;
 }
 
+/* A payload or meta load followed by a word compare of its register
+ * (`tcp dport 22`, `meta l4proto tcp`) runs in one dispatch. */
+static void fuse(struct ev_op *ops, uint32_t n)
+{
+	for (uint32_t i = 0; i + 1 < n; i++)
+		ops[i].then_cmp = (ops[i].type == OP_PAYLOAD ||
+				   ops[i].type == OP_META) &&
+				  ops[i + 1].type == OP_CMP_FAST &&
+				  ops[i + 1].sreg == ops[i].dreg;
+}
+
 static int rule_add(struct ev_cctx *c, struct nftnl_rule *r)
 {
 	struct fn_nft_prog *p = c->p;
@@ -283,6 +294,7 @@ static int rule_add(struct ev_cctx *c, struct nftnl_rule *r)
 		return err;
 	er = &p->rules[p->nrules++];
 	er->nops = p->nops - er->first_op;
+	fuse(&p->ops[er->first_op], er->nops);
 	return 0;
 }
 

@@ -71,7 +71,9 @@ struct ev_op {
 	uint8_t sub;		/* cmp/range op, meta key, payload base,
 				 * byteorder op, shift direction, reject type */
 	uint8_t size;		/* byteorder size, reject code, flags */
-	uint16_t pad;
+	uint8_t then_cmp;	/* a load whose next op is OP_CMP_FAST of
+				 * its register: run together (eval) */
+	uint8_t pad;
 	uint32_t arg;		/* payload offset, shift, set index, state
 				 * index, verdict chain, pool index, log */
 	int32_t arg2;		/* verdict code, pool index of 2nd datum */

@@ -426,8 +426,13 @@ static inline int32_t run_rule(struct fn_nft_prog *p, const struct ev_op *op,
 		switch (op->type) {
 		case OP_PAYLOAD:
 			do_payload(op, r, pk);
+			if (op->then_cmp && r->verdict.code == EV_CONTINUE) {
+				op++;	/* the usual pair in one dispatch */
+				goto cmp_fast;
+			}
 			break;
 		case OP_CMP_FAST:
+cmp_fast:
 			if (((r->data[op->sreg] & (uint32_t)op->arg2) == op->arg) ==
 			    (bool)op->sub)
 				BRK(r);
@@ -449,6 +454,10 @@ static inline int32_t run_rule(struct fn_nft_prog *p, const struct ev_op *op,
 			break;
 		case OP_META:
 			do_meta(op, r, pk);
+			if (op->then_cmp && r->verdict.code == EV_CONTINUE) {
+				op++;
+				goto cmp_fast;
+			}
 			break;
 		case OP_META_SET_MARK:
 			pk->p->mark = r->data[op->sreg];
