@@ -337,3 +337,43 @@ out:
 		err = -ENOMEM;
 	return err;
 }
+
+/* ---- echo ------------------------------------------------------------------ */
+
+/*
+ * NLM_F_ECHO: after a commit, the object a batch message created, as the
+ * kernel's notification tells it back to the sender (nft --echo prints
+ * it, e.g. a new rule's handle).  chain names the chain (rules, chains)
+ * or the set; handle the rule.  0, or -ENOENT when it is gone again.
+ */
+int nl_echo(struct nl_server *srv, struct nl_out *out, uint16_t type,
+	    uint16_t flags, uint32_t seq, uint32_t family, const char *table,
+	    const char *name, uint64_t handle)
+{
+	struct dctx d = { srv, out, seq, family, flags, table, name };
+	const struct fn_nft_table *t = NULL;
+	const struct fn_nft_chain *c;
+	const struct fn_nft_set *s;
+	int k;
+
+	for (uint32_t i = 0; i < srv->rs.ntables && !t; i++)
+		if (table_ok(&d, srv->rs.tables[i]))
+			t = srv->rs.tables[i];
+	if (!t)
+		return -ENOENT;
+	switch (type) {
+	case NFT_MSG_NEWTABLE:
+		return put_table(&d, t);
+	case NFT_MSG_NEWCHAIN:
+		c = nl_chain_find(t, name);
+		return c ? put_chain(&d, c) : -ENOENT;
+	case NFT_MSG_NEWSET:
+		s = nl_set_find(t, name);
+		return s ? put_set(&d, s) : -ENOENT;
+	case NFT_MSG_NEWRULE:
+		c = nl_chain_find(t, name);
+		k = c ? nl_rule_find(c, handle) : -1;
+		return k >= 0 ? put_rule(&d, c->rules[k]) : -ENOENT;
+	}
+	return -ENOENT;
+}

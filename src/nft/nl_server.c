@@ -112,24 +112,46 @@ static void put_error(struct req *q, const struct nlmsghdr *req, int err,
 	q->out->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
-static void put_newgen(struct req *q, const struct nlmsghdr *req)
+/* The client's command name, as the kernel reports current->comm. */
+static void client_comm(uint32_t pid, char *buf, size_t len)
 {
-	char *buf = nl_out_room(q->out);
+	char path[64];
+	FILE *f;
+
+	snprintf(buf, len, "%s", GEN_PROC_NAME);
+	if (!pid)
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/comm", (unsigned)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/* NEWGEN: the generation, and who asked (GETGEN) or committed (echo),
+ * as the kernel tells it. */
+static void put_newgen(struct req *q, uint32_t seq)
+{
+	char *buf = nl_out_room(q->out), comm[32];
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *g;
 
 	if (!buf)
 		return;
+	client_comm(q->srv->pid, comm, sizeof(comm));
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN;
-	nlh->nlmsg_seq = req->nlmsg_seq;
+	nlh->nlmsg_seq = seq;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->nfgen_family = AF_UNSPEC;
 	g->version = NFNETLINK_V0;
 	g->res_id = htons(nl_res_id(q->srv));
 	mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(q->srv->rs.genid));
-	mnl_attr_put_u32(nlh, NFTA_GEN_PROC_PID, htonl((uint32_t)getpid()));
-	mnl_attr_put_strz(nlh, NFTA_GEN_PROC_NAME, GEN_PROC_NAME);
+	mnl_attr_put_u32(nlh, NFTA_GEN_PROC_PID,
+			 htonl(q->srv->pid ? q->srv->pid : (uint32_t)getpid()));
+	mnl_attr_put_strz(nlh, NFTA_GEN_PROC_NAME, comm);
 	q->out->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
@@ -148,7 +170,7 @@ static void handle_one(struct req *q, const struct nlmsghdr *nlh)
 	}
 	switch (type) {
 	case NFT_MSG_GETGEN:
-		put_newgen(q, nlh);
+		put_newgen(q, nlh->nlmsg_seq);
 		err = 0;
 		break;
 	case NFT_MSG_GETTABLE: case NFT_MSG_GETCHAIN: case NFT_MSG_GETRULE:
@@ -174,11 +196,21 @@ struct newrule {
 	uint32_t family;
 };
 
+/* An object a message with NLM_F_ECHO made, told back after the commit. */
+struct echo {
+	uint16_t type, flags;
+	uint32_t seq, family;
+	char *table, *name;		/* name: the chain of a rule */
+	uint64_t handle;
+};
+
 struct batch {
 	struct req *q;
 	struct nl_txn tx;
 	struct newrule *rules;		/* NEWRULEs applied, for culprits */
 	size_t nrules, crules;
+	struct echo *echo;
+	size_t necho, cecho;
 	unsigned changes;
 	bool failed;
 };
@@ -223,6 +255,73 @@ static void batch_free(struct batch *b)
 		free(b->rules[i].chain);
 	}
 	free(b->rules);
+	for (size_t i = 0; i < b->necho; i++) {
+		free(b->echo[i].table);
+		free(b->echo[i].name);
+	}
+	free(b->echo);
+}
+
+/* The table every object message names in attribute 1 (NFTA_TABLE_NAME,
+ * NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTA_SET_TABLE; nl_validate made
+ * it a NUL-terminated string). */
+static const char *msg_table(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == 1)
+			return mnl_attr_get_str(a);
+	return NULL;
+}
+
+/* Remember what an NLM_F_ECHO message made (only memory can fail). */
+static void note_echo(struct batch *b, const struct nlmsghdr *nlh)
+{
+	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	const char *table = msg_table(nlh), *name = b->tx.last_name;
+	struct echo *e;
+
+	if (type == NFT_MSG_NEWRULE && b->nrules)
+		name = b->rules[b->nrules - 1].chain;
+	if (!table || (type != NFT_MSG_NEWTABLE && type != NFT_MSG_NEWCHAIN &&
+		       type != NFT_MSG_NEWRULE && type != NFT_MSG_NEWSET))
+		return;
+	if (b->necho == b->cecho) {
+		size_t c = b->cecho ? b->cecho * 2 : 16;
+
+		e = realloc(b->echo, c * sizeof(*e));
+		if (!e)
+			return;
+		b->echo = e;
+		b->cecho = c;
+	}
+	e = &b->echo[b->necho];
+	*e = (struct echo){ type, nlh->nlmsg_flags &
+			    (NLM_F_ECHO | NLM_F_CREATE | NLM_F_EXCL |
+			     NLM_F_APPEND | NLM_F_REPLACE), nlh->nlmsg_seq,
+			    ((const struct nfgenmsg *)mnl_nlmsg_get_payload(
+				    nlh))->nfgen_family,
+			    strdup(table), name ? strdup(name) : NULL,
+			    b->tx.last_rule_handle };
+	if (e->table)
+		b->necho++;
+	else
+		free(e->name);
+}
+
+/* After the commit: the echoes, in message order, then the new
+ * generation (nft prints "# new generation N by process P (nft)"). */
+static void put_echoes(struct batch *b)
+{
+	for (size_t i = 0; i < b->necho; i++) {
+		struct echo *e = &b->echo[i];
+
+		nl_echo(b->q->srv, b->q->out, e->type, e->flags, e->seq,
+			e->family, e->table, e->name, e->handle);
+	}
+	if (b->necho)
+		put_newgen(b->q, 0);
 }
 
 #ifdef FN_NFT_HAVE_EVAL
@@ -313,6 +412,7 @@ static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 	b->tx.rs.genid = srv->rs.genid + 1;
 	nl_txn_commit(&b->tx, &srv->rs);
 	srv->commits++;
+	put_echoes(b);
 }
 
 /* Apply one message; remember the NEWRULEs. */
@@ -328,6 +428,8 @@ static void batch_apply(struct batch *b, const struct nlmsghdr *nlh)
 		b->changes++;
 	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE)
 		note_rule(b, nlh);
+	if (err == 0 && (nlh->nlmsg_flags & NLM_F_ECHO))
+		note_echo(b, nlh);
 	if (err || (nlh->nlmsg_flags & NLM_F_ACK))
 		put_error(b->q, nlh, err, msg);
 	if (err) {

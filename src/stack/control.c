@@ -43,6 +43,7 @@
 
 struct conn {
 	int fd;			/* -1: free */
+	uint32_t pid;		/* the client's, from SO_PEERCRED */
 	uint8_t *req;		/* datagram being reassembled */
 	size_t req_len, req_cap;
 	struct nl_out out;	/* replies not yet sent */
@@ -191,6 +192,7 @@ static int conn_chunk(struct stack *s, struct conn *c, size_t n)
 	if (h.flags & FN_NLCTL_F_MORE)
 		return 0;
 	c->req[c->req_len] = 0;		/* nl_server_handle wants it */
+	srv.pid = c->pid;
 	nl_server_handle(&srv, c->req, c->req_len,
 			 h.flags & (FN_NLCTL_F_CAP_ACK | FN_NLCTL_F_EXT_ACK),
 			 &c->out);
@@ -248,7 +250,7 @@ static void conn_serve(struct stack *s, struct conn *c)
 
 /* ---- accepting ------------------------------------------------------------------- */
 
-static bool peer_is_root(struct stack *s, int cfd)
+static bool peer_is_root(struct stack *s, int cfd, uint32_t *pid)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -265,20 +267,23 @@ static bool peer_is_root(struct stack *s, int cfd)
 		return false;
 	}
 	fn_debug("control: pid %d connected", (int)cred.pid);
+	*pid = (uint32_t)cred.pid;
 	return true;
 }
 
 static void conn_take(struct stack *s, int cfd)
 {
 	int sz = CONTROL_SNDBUF;
+	uint32_t pid = 0;
 
-	if (!srv_on || !peer_is_root(s, cfd)) {
+	if (!srv_on || !peer_is_root(s, cfd, &pid)) {
 		close(cfd);
 		return;
 	}
 	for (int i = 0; i < CONTROL_MAX_CONN; i++) {
 		if (conns[i].fd < 0) {
 			conns[i].fd = cfd;
+			conns[i].pid = pid;
 			if (setsockopt(cfd, SOL_SOCKET, SO_SNDBUFFORCE, &sz,
 				       sizeof(sz)) < 0)
 				setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &sz,
