@@ -16,6 +16,7 @@
  * their strings cannot run past the datagram, which control.c ends with a
  * NUL byte.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -201,6 +202,27 @@ static int check_list_expr(const struct nlattr *a, unsigned depth)
 	return 0;
 }
 
+/* A verdict: its code, and a chain name for jump and goto. */
+static int check_verdict(const struct nlattr *v, unsigned depth)
+{
+	const struct nlattr *e;
+	bool code = false, chain = false, jump = false;
+
+	if (check(v, NULL, &p_verdict, depth) < 0)
+		return -EINVAL;
+	mnl_attr_for_each_nested(e, v) {
+		if (mnl_attr_get_type(e) == NFTA_VERDICT_CODE) {
+			int32_t c = (int32_t)ntohl(mnl_attr_get_u32(e));
+
+			code = true;
+			jump = c == NFT_JUMP || c == NFT_GOTO;
+		} else if (mnl_attr_get_type(e) == NFTA_VERDICT_CHAIN) {
+			chain = true;
+		}
+	}
+	return code && (!jump || chain) ? 0 : -EINVAL;
+}
+
 static int check_data(const struct nlattr *a, unsigned depth)
 {
 	const struct nlattr *e;
@@ -209,7 +231,7 @@ static int check_data(const struct nlattr *a, unsigned depth)
 		return -EINVAL;
 	mnl_attr_for_each_nested(e, a) {
 		if (mnl_attr_get_type(e) == NFTA_DATA_VERDICT &&
-		    check(e, NULL, &p_verdict, depth + 2) < 0)
+		    check_verdict(e, depth + 2) < 0)
 			return -EINVAL;
 		if (mnl_attr_get_type(e) == NFTA_DATA_VALUE &&
 		    mnl_attr_get_payload_len(e) > DATA_VALUE_MAX)
@@ -244,6 +266,20 @@ static int check_one(const struct nlattr *a, enum vt t, unsigned depth)
 	return -EINVAL;
 }
 
+/* The attributes fill the nest: mnl_attr_for_each_nested() just stops
+ * at a bad one, and so would libnftnl, having seen only the first few
+ * (a jump verdict whose chain name was cut off: a wild strdup). */
+static bool nest_tiles(const struct nlattr *nest)
+{
+	const struct nlattr *a;
+	const char *end = (const char *)mnl_attr_get_payload(nest);
+
+	mnl_attr_for_each_nested(a, nest)
+		end = (const char *)mnl_attr_next(a);
+	return end >= (const char *)mnl_attr_get_payload(nest) +
+		      mnl_attr_get_payload_len(nest);
+}
+
 /* The attributes of nest (or of nlh after its nfgenmsg) against p.  A
  * policy without types (DEVS) wants NUL-terminated strings throughout. */
 static int check(const struct nlattr *nest, const struct nlmsghdr *nlh,
@@ -262,6 +298,8 @@ static int check(const struct nlattr *nest, const struct nlmsghdr *nlh,
 		}
 		return 0;
 	}
+	if (!nest_tiles(nest))
+		return -EINVAL;
 	mnl_attr_for_each_nested(a, nest) {
 		uint16_t t = mnl_attr_get_type(a);
 
