@@ -638,6 +638,12 @@ static void test_netdev_ingress(void **state)
 	struct nftnl_rule *rn = m_rule(rs, c,
 		e_meta(NFT_META_NFPROTO, NFT_REG_1),
 		e_cmp(NFT_REG_1, NFT_CMP_EQ, &nfp, 1), e_counter(), NULL);
+	uint16_t ether = 1;	/* ARPHRD_ETHER: what `ether type` checks */
+	struct nftnl_rule *rt = m_rule(rs, c,
+		e_meta(NFT_META_IIFTYPE, NFT_REG_1),
+		e_cmp(NFT_REG_1, NFT_CMP_EQ, &ether, 2), e_counter(), NULL);
+	struct nftnl_rule *ro = m_rule(rs, c,
+		e_meta(NFT_META_OIFTYPE, NFT_REG_1), e_counter(), NULL);
 	m_rule(rs, c, M_DPORT(7), e_verdict(NF_DROP, NULL), NULL);
 	struct fn_nft_prog *p = t_compile(rs, NULL);
 	struct t_pkt t;
@@ -658,6 +664,8 @@ static void test_netdev_ingress(void **state)
 			 FN_NFT_ACCEPT);
 	assert_int_equal(t_packets(p, ra, 2), 1);
 	assert_int_equal(t_packets(p, rn, 2), 2);
+	assert_int_equal(t_packets(p, rt, 2), 2);
+	assert_int_equal(t_packets(p, ro, 1), 0);	/* no output device */
 	fn_nft_prog_free(p);
 	m_free(rs);
 }
