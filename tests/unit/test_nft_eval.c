@@ -670,6 +670,37 @@ static void test_netdev_ingress(void **state)
 	m_free(rs);
 }
 
+/* inet ingress: IPv4 only, as NFPROTO_IPV4; a bad header is dropped. */
+static void test_inet_ingress(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *tb = m_table(rs, NFPROTO_INET, "i");
+	struct fn_nft_chain *c = m_chain(rs, tb, "ing", NF_INET_INGRESS, 0,
+					 NF_ACCEPT);
+	uint8_t nfp = NFPROTO_IPV4;
+
+	nftnl_chain_set_str(c->nl, NFTNL_CHAIN_DEV, "eth0");
+	struct nftnl_rule *r = m_rule(rs, c,
+		e_meta(NFT_META_NFPROTO, NFT_REG_1),
+		e_cmp(NFT_REG_1, NFT_CMP_EQ, &nfp, 1), e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+	struct t_pkt t;
+
+	(void)state;
+	t_udp(&t, A1, A2, 1, 2, 0);
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL),
+			 FN_NFT_ACCEPT);
+	t.buf[14] = 0x44;		/* header length 16 */
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL), FN_NFT_DROP);
+	t.p.ethertype = 0x0806;		/* not IP: passes unjudged */
+	t.p.nh = NULL;
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL),
+			 FN_NFT_ACCEPT);
+	assert_int_equal(t_packets(p, r, 2), 1);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
 /* What ip_rcv() discards never reaches prerouting. */
 static void test_invalid_ipv4(void **state)
 {
@@ -790,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_hook_order),
 		cmocka_unit_test(test_netdev_ingress),
+		cmocka_unit_test(test_inet_ingress),
 		cmocka_unit_test(test_invalid_ipv4),
 		cmocka_unit_test(test_refusals),
 	};

@@ -158,6 +158,10 @@ static int base_hook(struct ev_cctx *c, struct ev_chain *ch, uint32_t hooknum)
 		ch->hook = FN_NFT_INGRESS;
 		return 0;
 	}
+	if (hooknum == NF_INET_INGRESS && ch->family == NFPROTO_INET) {
+		ch->hook = FN_NFT_INGRESS;	/* inet ingress, on a device */
+		return 0;
+	}
 	if (hooknum > NF_INET_POST_ROUTING)
 		return ev_fail(c, -EOPNOTSUPP, "hook %u is not supported",
 			       hooknum);
@@ -212,7 +216,7 @@ static int chain_base(struct ev_cctx *c, struct ev_chain *ch,
 	if (policy != NF_ACCEPT && policy != NF_DROP)
 		return ev_fail(c, -EINVAL, "policy %u is not valid", policy);
 	ch->policy = (uint8_t)policy;
-	if (ch->family == NFPROTO_NETDEV)
+	if (ch->hook == FN_NFT_INGRESS && !ch->forward)
 		return netdev_dev(c, ch, nl);
 	return 0;
 }

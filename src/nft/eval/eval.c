@@ -107,6 +107,24 @@ static bool dev_match(const struct ev_chain *ch, const struct fn_nft_pkt *p)
 						      EV_IFNAMSIZ);
 }
 
+/* nft_do_chain_inet_ingress(): IPv4 only (others pass), checked as
+ * nft_set_pktinfo_ipv4_ingress() (version, header and total lengths; a
+ * bad one is dropped; the header sum is not looked at, as the kernel's
+ * differential test shows), judged as NFPROTO_IPV4.  false: skip the
+ * chain. */
+static bool inet_ingress(struct ev_pkt *pk, bool *drop)
+{
+	*drop = false;
+	if (pk->p->ethertype != 0x0800)
+		return false;
+	if (!pk->l4) {
+		*drop = true;
+		return false;
+	}
+	pk->pf = NFPROTO_IPV4;
+	return true;
+}
+
 static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		     struct ev_pkt *pk)
 {
@@ -119,6 +137,18 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 
 		if (h == FN_NFT_INGRESS && !dev_match(ch, pk->p))
 			continue;
+		if (h == FN_NFT_INGRESS) {
+			bool drop;
+
+			pk->pf = NFPROTO_NETDEV;
+			if (ch->family == NFPROTO_INET &&
+			    !inet_ingress(pk, &drop)) {
+				if (!drop)
+					continue;
+				pk->res->verdict = FN_NFT_DROP;
+				return;
+			}
+		}
 		if (track && ch->prio > EV_CT_PRIO) {
 			pk->p->ct_state = ev_ct_track(ct, pk);
 			track = false;
