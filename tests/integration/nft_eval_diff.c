@@ -454,6 +454,17 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b,
 	wr16(ip + 10, csum(ip, hl, 0));
 	if (!*tx && rnd(40) == 0)
 		ip[10] ^= 0x40;			/* bad header sum */
+	if (!*tx && rnd(60) == 0) {		/* a malformed header */
+		switch (rnd(4)) {
+		case 0: ip[0] = (uint8_t)(0x60 | (ip[0] & 15)); break;
+		case 1: ip[0] = 0x44; break;
+		case 2: wr16(ip + 2, (uint16_t)(hl + l4len + 1 + rnd(100)));
+			break;
+		default: wr16(ip + 2, (uint16_t)(rnd(hl))); break;
+		}
+		wr16(ip + 10, 0);
+		wr16(ip + 10, csum(ip, hl, 0));
+	}
 	if (rnd(40) == 0 && l4len > 8)
 		l4[l4len - 1] ^= 0x10;		/* bad l4 sum */
 	*to_b = (reverse ? f->a : f->b) == o->ip_b;
