@@ -26,6 +26,11 @@
  *          --dev-b IF --mac-b MAC --ip-a A.B.C.D --ip-b A.B.C.D
  *          [--seed N] [--count N] [--no-frags] [--stepwise] [--tx]
  *
+ * --generate-only FILE writes the frames A would send (no --tx) to a
+ * pcap file and stops: the same corpus can then be replayed into a
+ * fragnet stack (through its tap) and into the kernel, for the
+ * stack-level differential test.
+ *
  * --tx has B send some packets of earlier flows itself (a raw socket in
  * ns B, IP_HDRINCL), judged on output and postrouting.
  *
@@ -255,6 +260,7 @@ struct opts {
 	uint32_t ip_a, ip_b;
 	uint32_t seed, count;
 	bool frags, stepwise, tx;
+	const char *pcap;	/* --generate-only: frames to this file */
 };
 
 static uint32_t rng;
@@ -628,7 +634,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "ip-b", 1, NULL, 'j' }, { "seed", 1, NULL, 's' },
 		{ "count", 1, NULL, 'c' }, { "help", 0, NULL, 'h' },
 		{ "no-frags", 0, NULL, 'f' }, { "stepwise", 0, NULL, 'w' },
-		{ "tx", 0, NULL, 't' },
+		{ "tx", 0, NULL, 't' }, { "generate-only", 1, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct in_addr in;
@@ -660,10 +666,13 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'f': o->frags = false; break;
 		case 'w': o->stepwise = true; break;
 		case 't': o->tx = true; break;
+		case 'g': o->pcap = optarg; break;
 		case 'h':
 			printf("usage: fn-nft-eval-diff --netns-a PATH --netns-b PATH --dev-a IF --dev-b IF\n"
 			       "         --mac-b MAC --ip-a ADDR --ip-b ADDR [--seed N] [--count N]\n"
 			       "         [--no-frags] [--stepwise] [--tx]\n"
+			       "   or: fn-nft-eval-diff --generate-only FILE.pcap --mac-b MAC --ip-a ADDR\n"
+			       "         --ip-b ADDR [--seed N] [--count N] [--no-frags]\n"
 			       "Compare the evaluator's rule counters with the kernel's for the\n"
 			       "ruleset loaded in netns B, over generated frames sent from A.\n");
 			exit(0);
@@ -671,11 +680,36 @@ static void parse(int argc, char **argv, struct opts *o)
 			goto usage;
 		}
 	}
-	if (o->ns_a && o->ns_b && o->dev_a && o->dev_b && o->ip_a && o->ip_b)
+	if (o->ip_a && o->ip_b &&
+	    (o->pcap || (o->ns_a && o->ns_b && o->dev_a && o->dev_b)))
 		return;
 usage:
 	fprintf(stderr, "fn-nft-eval-diff: bad arguments (--help)\n");
 	exit(2);
+}
+
+/* pcap (microseconds, Ethernet) of the frames for --generate-only. */
+static int generate(const struct opts *o)
+{
+	FILE *f = fopen(o->pcap, "wb");
+	static const uint32_t hdr[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535,
+					 1 };
+	uint8_t frame[2048];
+
+	if (!f)
+		die(o->pcap);
+	fwrite(hdr, sizeof(hdr), 1, f);
+	for (uint32_t i = 0; i < o->count; i++) {
+		bool to_b, tx;
+		uint32_t len = make_frame(o, frame, &to_b, &tx);
+		uint32_t rec[4] = { i / 1000000, i % 1000000, len, len };
+
+		fwrite(rec, sizeof(rec), 1, f);
+		fwrite(frame, len, 1, f);
+	}
+	if (fclose(f))
+		die(o->pcap);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -688,6 +722,8 @@ int main(int argc, char **argv)
 
 	parse(argc, argv, &o);
 	rng = o.seed ? o.seed : 1;
+	if (o.pcap)
+		return generate(&o);
 	enter(o.ns_a);
 	pfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (pfd < 0)
