@@ -440,6 +440,22 @@ static void batch_apply(struct batch *b, const struct nlmsghdr *nlh)
 	}
 }
 
+/* NFNL_BATCH_GENID in BEGIN: the generation the client's cache is of;
+ * the kernel refuses the batch with ERESTART when it is not the current
+ * one (nft then refreshes its cache and retries).  nft 1.0.6 does not
+ * send it. */
+static bool genid_stale(const struct nl_server *srv, const struct nlmsghdr *b)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, b, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFNL_BATCH_GENID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0 &&
+		    ntohl(mnl_attr_get_u32(a)) != srv->rs.genid)
+			return true;
+	return false;
+}
+
 /* nfnetlink's batch: from BEGIN to END or the datagram's end. */
 static void handle_batch(struct req *q, const struct nlmsghdr *begin,
 			 size_t left)
@@ -448,9 +464,16 @@ static void handle_batch(struct req *q, const struct nlmsghdr *begin,
 	struct batch b = { .q = q };
 	bool done = false;
 
-	if (begin->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
-	    nl_txn_begin(&b.tx, &q->srv->rs) < 0) {
+	if (begin->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg)) {
 		put_error(q, begin, -EINVAL, NULL);
+		return;
+	}
+	if (genid_stale(q->srv, begin)) {
+		put_error(q, begin, -ERESTART, "the ruleset changed");
+		return;
+	}
+	if (nl_txn_begin(&b.tx, &q->srv->rs) < 0) {
+		put_error(q, begin, -ENOMEM, NULL);
 		return;
 	}
 	left -= NLMSG_ALIGN(begin->nlmsg_len) < left ?

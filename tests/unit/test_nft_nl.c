@@ -374,6 +374,35 @@ static void test_acks_when_asked(void **state)
 	assert_true(r[0].flags & NLM_F_CAPPED);	/* acks always are */
 }
 
+/* NFNL_BATCH_GENID of an old generation: ERESTART, nothing applied. */
+static void test_batch_genid(void **state)
+{
+	struct fx *f = *state;
+	struct nlmsghdr *b;
+	struct reply r[8];
+
+	begin(f);
+	add_table(f, "t", 0);
+	end(f, 0);				/* genid 2 */
+	f->len = 0;
+	b = nftnl_batch_begin((char *)f->buf, f->seq++);
+	mnl_attr_put_u32(b, NFNL_BATCH_GENID, htonl(1));
+	done(f, b);
+	add_table(f, "u", 0);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].error, -ERESTART);
+	assert_int_equal(f->srv.rs.ntables, 1);
+	f->len = 0;
+	b = nftnl_batch_begin((char *)f->buf, f->seq++);
+	mnl_attr_put_u32(b, NFNL_BATCH_GENID, htonl(2));
+	done(f, b);
+	add_table(f, "u", 0);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+	assert_int_equal(f->srv.rs.ntables, 2);
+}
+
 static void test_handles_as_the_kernel(void **state)
 {
 	struct fx *f = *state;
@@ -619,6 +648,7 @@ int main(void)
 		T(test_failing_batch_changes_nothing),
 		T(test_capped_errors),
 		T(test_acks_when_asked),
+		T(test_batch_genid),
 		T(test_handles_as_the_kernel),
 		T(test_anonymous_set_bound_to_its_rule),
 		T(test_userdata_byte_for_byte),
