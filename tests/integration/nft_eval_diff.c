@@ -66,6 +66,7 @@
 #include <libnftnl/table.h>
 
 #include "nft.h"
+#include "nft_pkt_bytes.h"
 
 static void die(const char *what)
 {
@@ -271,29 +272,6 @@ static uint32_t rnd(uint32_t n)
 	rng ^= rng >> 17;
 	rng ^= rng << 5;
 	return n ? rng % n : rng;
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
-
-static uint16_t csum(const uint8_t *p, uint32_t len, uint32_t sum)
-{
-	for (uint32_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 struct flow {
