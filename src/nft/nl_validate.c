@@ -10,8 +10,10 @@
  * reads outside an expression's private data is checked here against the
  * kernel's policy (nf_tables_api.c: the nla_policy tables), with libmnl:
  * integers of their exact size, strings NUL-terminated and at most
- * NFT_NAME_MAXLEN (or 64 KiB for types), nests well-formed, and every
- * expression with a name and, if any, nested data.  An expression's own
+ * NFT_NAME_MAXLEN, nests whole, every expression with a name, and no
+ * attribute type beyond the last one known (libnftnl 1.2.4's element
+ * parser writes tb[type] unchecked: a stack overflow, found by
+ * fuzz_nft_netlink; the kernel would ignore such an attribute).  An expression's own
  * attributes are left to libnftnl's per-expression parser under the guard;
  * their strings cannot run past the datagram, which control.c ends with a
  * NUL byte.
@@ -45,7 +47,7 @@ static int check(const struct nlattr *nest_or_null,
 static const uint8_t table_t[] = {
 	[NFTA_TABLE_NAME] = V_STR, [NFTA_TABLE_FLAGS] = V_U32,
 	[NFTA_TABLE_USE] = V_U32, [NFTA_TABLE_HANDLE] = V_U64,
-	[NFTA_TABLE_USERDATA] = V_BIN,
+	[NFTA_TABLE_USERDATA] = V_BIN, [NFTA_TABLE_OWNER] = V_U32,
 };
 static const uint8_t chain_t[] = {
 	[NFTA_CHAIN_TABLE] = V_STR, [NFTA_CHAIN_HANDLE] = V_U64,
@@ -293,7 +295,7 @@ static int check(const struct nlattr *nest, const struct nlmsghdr *nlh,
 		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
 			uint16_t t = mnl_attr_get_type(a);
 
-			if (t <= p->max && check_one(a, p->types[t], depth) < 0)
+			if (t > p->max || check_one(a, p->types[t], depth) < 0)
 				return -EINVAL;
 		}
 		return 0;
@@ -306,7 +308,7 @@ static int check(const struct nlattr *nest, const struct nlmsghdr *nlh,
 		if (!p->types) {
 			if (!str_ok(a))
 				return -EINVAL;
-		} else if (t <= p->max && check_one(a, p->types[t], depth) < 0) {
+		} else if (t > p->max || check_one(a, p->types[t], depth) < 0) {
 			return -EINVAL;
 		}
 	}
