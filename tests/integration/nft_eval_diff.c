@@ -360,6 +360,55 @@ static uint32_t make_icmp_err(uint8_t *l4, const struct flow *f)
 	return 36;
 }
 
+/* An IPv6 packet with 0-2 extension headers (hop-by-hop, routing,
+ * destination options, fragment, AH) before TCP, UDP, ICMPv6 or none;
+ * now and then a payload length past the end.  Returns its length. */
+static uint32_t make_ipv6(uint8_t *v6)
+{
+	static const uint8_t exts[] = { 0, 43, 60, 44, 51 };
+	static const uint8_t l4s[] = { 6, 17, 58, 59 };
+	uint8_t *nhp = v6 + 6;
+	uint32_t off = 40;
+
+	memset(v6, 0, 40);
+	v6[0] = 0x60;
+	v6[7] = 64;
+	v6[8] = 0xfe;
+	v6[9] = 0x80;
+	v6[23] = (uint8_t)(1 + rnd(4));
+	v6[24] = 0xfe;
+	v6[25] = 0x80;
+	v6[39] = 2;
+	for (uint32_t n = rnd(3); n > 0; n--) {
+		uint8_t t = exts[rnd(sizeof(exts))], *h = v6 + off;
+		uint32_t len = t == 44 ? 8 : t == 51 ? 12 : 8 * (1 + rnd(2));
+
+		*nhp = t;
+		memset(h, 0, len);
+		if (t == 44)
+			wr16(h + 2, (uint16_t)(rnd(3) ? 0 : rnd(100) << 3 | rnd(2)));
+		else
+			h[1] = (uint8_t)(t == 51 ? 1 : len / 8 - 1);
+		nhp = h;
+		off += len;
+	}
+	uint8_t t = l4s[rnd(sizeof(l4s))], *l4 = v6 + off;
+	uint32_t l4len = t == 6 ? 20 : t == 59 ? 0 : 8;
+	*nhp = t;
+	memset(l4, 0, l4len + 16);
+	if (t == 6 || t == 17) {
+		wr16(l4, ports[rnd(12)]);
+		wr16(l4 + 2, ports[rnd(12)]);
+		if (t == 6)
+			l4[12] = 0x50, l4[13] = 0x02;
+	} else if (t == 58) {
+		l4[0] = (uint8_t)(128 + rnd(2));
+	}
+	off += l4len + rnd(16);
+	wr16(v6 + 4, (uint16_t)(off - 40 + (rnd(15) ? 0 : 1 + rnd(8))));
+	return off;
+}
+
 /* B sends to A's side of the flow: only A's own subnet is routed. */
 static bool can_tx(const struct opts *o, const struct flow *f)
 {
@@ -387,6 +436,10 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b,
 		memset(ip, 0, 28);
 		*to_b = false;
 		return 14 + 28;
+	}
+	if (kind < 6) {				/* IPv6: ingress only */
+		*to_b = false;
+		return 14 + make_ipv6(ip);
 	}
 	if (nflows && kind < 55) {		/* an earlier flow */
 		f = &flows[rnd(nflows)];

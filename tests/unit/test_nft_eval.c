@@ -701,6 +701,43 @@ static void test_inet_ingress(void **state)
 	m_free(rs);
 }
 
+/* IPv6 at ingress: the transport after the extension headers. */
+static void test_ipv6_ingress(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_chain *c = m_chain(rs, m_table(rs, NFPROTO_NETDEV, "n"),
+					 "ing", NF_NETDEV_INGRESS, 0, NF_ACCEPT);
+	uint8_t udp = 17;
+	struct nftnl_rule *r = m_rule(rs, c,
+		e_meta(NFT_META_L4PROTO, NFT_REG_1),
+		e_cmp(NFT_REG_1, NFT_CMP_EQ, &udp, 1), M_DPORT(53), e_counter(),
+		NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+	struct t_pkt t;
+	uint8_t *v6 = t.buf + 14;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.buf[12] = 0x86;
+	t.buf[13] = 0xdd;
+	v6[0] = 0x60;
+	v6[5] = 8 + 8;		/* hop-by-hop (8) + UDP (8) */
+	v6[6] = 0;		/* next: hop-by-hop */
+	v6[40] = 17;		/* its next: UDP */
+	v6[48 + 3] = 53;	/* dport 53 */
+	t.p.l2 = t.buf;
+	t.p.l2_len = 14 + 56;
+	t.p.ethertype = 0x86dd;
+	t.p.iifname = "eth0";
+	t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL);
+	assert_int_equal(t_packets(p, r, 4), 1);
+	v6[5] = 100;		/* payload past the end: no transport */
+	t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL);
+	assert_int_equal(t_packets(p, r, 4), 1);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
 /* What ip_rcv() discards never reaches prerouting. */
 static void test_invalid_ipv4(void **state)
 {
@@ -822,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_hook_order),
 		cmocka_unit_test(test_netdev_ingress),
 		cmocka_unit_test(test_inet_ingress),
+		cmocka_unit_test(test_ipv6_ingress),
 		cmocka_unit_test(test_invalid_ipv4),
 		cmocka_unit_test(test_refusals),
 	};

@@ -58,6 +58,60 @@ static bool ipv4_info(struct ev_pkt *pk, const uint8_t *h, uint32_t avail)
 	return true;
 }
 
+static bool ipv6_ext(uint8_t nh)	/* ipv6_ext_hdr() */
+{
+	return nh == 0 || nh == 43 || nh == 44 || nh == 51 || nh == 59 ||
+	       nh == 60;
+}
+
+/* ipv6_find_hdr(target -1, flags IP6_FH_F_AUTH) as
+ * __nft_set_pktinfo_ipv6_validate() calls it: the transport protocol
+ * after the extension headers; an AH header ends the walk; a non-first
+ * fragment returns its next header with thoff left at 0 (as the kernel
+ * does).  false: not IPv6 as the kernel would accept it. */
+static bool ipv6_info(struct ev_pkt *pk, const uint8_t *h, uint32_t avail)
+{
+	if (avail < 40 || (h[0] >> 4) != 6 || rd16(h + 4) + 40u > avail)
+		return false;
+	uint8_t nh = h[6];
+	uint32_t off = 40;
+	uint16_t fo = 0;
+
+	while (ipv6_ext(nh) && nh != 59) {
+		const uint8_t *hp = h + off;
+		uint32_t hl;
+
+		if (off + 2 > avail)
+			return false;
+		if (nh == 51)
+			break;
+		if (off + (nh == 43 || nh == 44 ? 4u : 2u) > avail)
+			return false;
+		if (nh == 44) {
+			fo = rd16(hp + 2) & ~7u;
+			if (fo) {
+				if (ipv6_ext(hp[0]) && hp[0] != 59)
+					return false;
+				nh = hp[0];
+				off = 0;
+				break;
+			}
+			hl = 8;
+		} else {
+			hl = (hp[1] + 1u) * 8;
+		}
+		nh = hp[0];
+		off += hl;
+	}
+	if (off > 65535)
+		return false;
+	pk->l4 = true;
+	pk->tprot = nh;
+	pk->thoff = off;
+	pk->fragoff = fo;
+	return true;
+}
+
 static bool setup_ingress(struct ev_pkt *pk, const struct fn_nft_pkt *p)
 {
 	pk->pf = NFPROTO_NETDEV;
@@ -76,6 +130,8 @@ static bool setup_ingress(struct ev_pkt *pk, const struct fn_nft_pkt *p)
 	}
 	if (p->ethertype == 0x0800)
 		ipv4_info(pk, pk->net, pk->len);
+	else if (p->ethertype == 0x86dd)
+		ipv6_info(pk, pk->net, pk->len);
 	return true;
 }
 
@@ -107,21 +163,23 @@ static bool dev_match(const struct ev_chain *ch, const struct fn_nft_pkt *p)
 						      EV_IFNAMSIZ);
 }
 
-/* nft_do_chain_inet_ingress(): IPv4 only (others pass), checked as
- * nft_set_pktinfo_ipv4_ingress() (version, header and total lengths; a
- * bad one is dropped; the header sum is not looked at, as the kernel's
- * differential test shows), judged as NFPROTO_IPV4.  false: skip the
- * chain. */
+/* nft_do_chain_inet_ingress(): IPv4 and IPv6 (others pass), checked as
+ * nft_set_pktinfo_ipv{4,6}_ingress() (versions and lengths; a bad one is
+ * dropped; the IPv4 header sum is not looked at, as the kernel's
+ * differential test shows), judged as NFPROTO_IPV4/IPV6.  false: skip
+ * the chain. */
 static bool inet_ingress(struct ev_pkt *pk, bool *drop)
 {
+	uint16_t et = pk->p->ethertype;
+
 	*drop = false;
-	if (pk->p->ethertype != 0x0800)
+	if (et != 0x0800 && et != 0x86dd)
 		return false;
 	if (!pk->l4) {
 		*drop = true;
 		return false;
 	}
-	pk->pf = NFPROTO_IPV4;
+	pk->pf = et == 0x0800 ? NFPROTO_IPV4 : NFPROTO_IPV6;
 	return true;
 }
 

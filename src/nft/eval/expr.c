@@ -391,7 +391,7 @@ static void do_reject(const struct ev_op *op, struct ev_regs *r,
 {
 	static const uint8_t icmpx[] = { 0, 3, 1, 13 };
 	struct fn_nft_result *res = pk->res;
-	bool ipv4 = pk->pf != NFPROTO_NETDEV || pk->p->ethertype == 0x0800;
+	bool ipv4 = pk->p->ethertype == 0x0800;
 
 	r->verdict.code = EV_NF_DROP;
 	res->reject = FN_NFT_REJECT_NONE;
