@@ -111,8 +111,11 @@ struct nl_txn {
 
 /* ---- the server ---------------------------------------------------------- */
 
+struct nl_job;
+
 struct nl_server {
 	struct fn_nft_ruleset rs;	/* committed model */
+	struct nl_job *batch_owner;	/* the job with an open batch */
 	struct fn_nft_prog *prog;	/* committed program: packets use it */
 	struct fn_nft_ct *ct;
 	uint32_t pid;			/* the client's (SO_PEERCRED), for
@@ -129,6 +132,13 @@ void nl_server_fini(struct nl_server *srv);
 void nl_server_handle(struct nl_server *srv, const uint8_t *data, size_t len,
 		      unsigned opts, struct nl_out *out);
 uint16_t nl_res_id(const struct nl_server *srv);
+/* The same, resumable: at most `budget` messages per nl_job_step(), which
+ * returns true when the datagram is done (then nl_job_free).  data stays
+ * the caller's and must live until then. */
+struct nl_job *nl_job_start(struct nl_server *srv, const uint8_t *data,
+			    size_t len, unsigned opts, struct nl_out *out);
+bool nl_job_step(struct nl_job *j, unsigned budget);
+void nl_job_free(struct nl_job *j);
 
 /* nl_model.c */
 int nl_txn_begin(struct nl_txn *tx, const struct fn_nft_ruleset *rs);

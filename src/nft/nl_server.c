@@ -456,79 +456,182 @@ static bool genid_stale(const struct nl_server *srv, const struct nlmsghdr *b)
 	return false;
 }
 
-/* nfnetlink's batch: from BEGIN to END or the datagram's end. */
-static void handle_batch(struct req *q, const struct nlmsghdr *begin,
-			 size_t left)
-{
-	const struct nlmsghdr *nlh = begin;
-	struct batch b = { .q = q };
-	bool done = false;
+/*
+ * A datagram being handled, resumable: nl_job_step() does at most
+ * `budget` messages, so that the stack loop can interleave packet bursts
+ * with a multi-MB batch.  A batch (BEGIN to END or the datagram's end)
+ * keeps its transaction in the job; only one batch at a time may be open
+ * in a server (srv->batch_owner), as the kernel's commit mutex allows: a
+ * second one waits at its BEGIN.  The commit (compile, swap) is one step.
+ */
+struct nl_job {
+	struct req q;
+	const uint8_t *data;
+	size_t len, off;		/* the next message outside a batch */
+	bool in_batch, done;
+	struct batch b;
+	const struct nlmsghdr *begin, *cur;	/* in a batch */
+	size_t left;			/* bytes from cur to the end */
+	bool batch_end;
+};
 
+static void batch_finish(struct nl_job *j)
+{
+	struct nl_server *srv = j->q.srv;
+
+	if (j->batch_end && !j->b.failed) {
+		batch_commit(&j->b, j->begin);
+	} else {
+		nl_txn_abort(&j->b.tx);
+		srv->aborts++;
+	}
+	batch_free(&j->b);
+	srv->batch_owner = NULL;
+	j->in_batch = false;
+	j->done = true;		/* a batch takes the rest of the datagram */
+}
+
+/* BEGIN: checks, the transaction.  false when refused (the job ends). */
+static bool batch_open(struct nl_job *j, const struct nlmsghdr *begin,
+		       size_t left)
+{
+	struct req *q = &j->q;
+
+	memset(&j->b, 0, sizeof(j->b));
+	j->b.q = q;
 	if (begin->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg)) {
 		put_error(q, begin, -EINVAL, NULL);
-		return;
+		return false;
 	}
 	if (genid_stale(q->srv, begin)) {
 		put_error(q, begin, -ERESTART, "the ruleset changed");
-		return;
+		return false;
 	}
-	if (nl_txn_begin(&b.tx, &q->srv->rs) < 0) {
+	if (nl_txn_begin(&j->b.tx, &q->srv->rs) < 0) {
 		put_error(q, begin, -ENOMEM, NULL);
+		return false;
+	}
+	q->srv->batch_owner = j;
+	j->in_batch = true;
+	j->batch_end = false;
+	j->begin = begin;
+	j->left = left - (NLMSG_ALIGN(begin->nlmsg_len) < left ?
+			  NLMSG_ALIGN(begin->nlmsg_len) : left);
+	j->cur = (const struct nlmsghdr *)((const uint8_t *)begin +
+					   NLMSG_ALIGN(begin->nlmsg_len));
+	return true;
+}
+
+/* One message of the open batch; the batch closes at END, at a
+ * malformed message or at the datagram's end. */
+static void batch_step(struct nl_job *j)
+{
+	const struct nlmsghdr *nlh = j->cur;
+	struct batch *b = &j->b;
+
+	if (j->left < sizeof(*nlh)) {
+		batch_finish(j);
 		return;
 	}
-	left -= NLMSG_ALIGN(begin->nlmsg_len) < left ?
-		NLMSG_ALIGN(begin->nlmsg_len) : left;
-	nlh = (const struct nlmsghdr *)((const uint8_t *)begin +
-					NLMSG_ALIGN(begin->nlmsg_len));
-	while (!done && left >= sizeof(*nlh)) {
-		if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
-		    nlh->nlmsg_len > left ||
-		    nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
-			put_error(q, begin, -EINVAL, "malformed batch");
-			b.failed = true;
-			break;
-		}
-		if (nlh->nlmsg_type == NFNL_MSG_BATCH_END)
-			done = true;
-		else if (!(nlh->nlmsg_flags & NLM_F_REQUEST))
-			put_error(q, nlh, -EINVAL, NULL), b.failed = true;
-		else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
-			batch_apply(&b, nlh);
-		left -= NLMSG_ALIGN(nlh->nlmsg_len) < left ?
-			NLMSG_ALIGN(nlh->nlmsg_len) : left;
-		nlh = (const struct nlmsghdr *)((const uint8_t *)nlh +
-						NLMSG_ALIGN(nlh->nlmsg_len));
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
+	    nlh->nlmsg_len > j->left || nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
+		put_error(&j->q, j->begin, -EINVAL, "malformed batch");
+		b->failed = true;
+		batch_finish(j);
+		return;
 	}
-	if (done && !b.failed) {
-		batch_commit(&b, begin);
-	} else {
-		nl_txn_abort(&b.tx);
-		q->srv->aborts++;
+	if (nlh->nlmsg_type == NFNL_MSG_BATCH_END) {
+		j->batch_end = true;
+		batch_finish(j);
+		return;
 	}
-	batch_free(&b);
+	if (!(nlh->nlmsg_flags & NLM_F_REQUEST)) {
+		put_error(&j->q, nlh, -EINVAL, NULL);
+		b->failed = true;
+	} else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
+		batch_apply(b, nlh);
+	}
+	j->left -= NLMSG_ALIGN(nlh->nlmsg_len) < j->left ?
+		   NLMSG_ALIGN(nlh->nlmsg_len) : j->left;
+	j->cur = (const struct nlmsghdr *)((const uint8_t *)nlh +
+					   NLMSG_ALIGN(nlh->nlmsg_len));
+}
+
+/* One message outside a batch (or the opening of one).  false: the
+ * job must wait (another batch is open). */
+static bool outer_step(struct nl_job *j)
+{
+	const struct nlmsghdr *nlh = (const void *)(j->data + j->off);
+
+	if (j->len - j->off < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) ||
+	    nlh->nlmsg_len > j->len - j->off) {
+		j->done = true;		/* what the kernel ignores too */
+		return true;
+	}
+	if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN &&
+	    (nlh->nlmsg_flags & NLM_F_REQUEST)) {
+		if (j->q.srv->batch_owner)
+			return false;
+		if (!batch_open(j, nlh, j->len - j->off))
+			j->done = true;
+		return true;
+	}
+	if ((nlh->nlmsg_flags & NLM_F_REQUEST) && nlh->nlmsg_type >= NLMSG_MIN_TYPE)
+		handle_one(&j->q, nlh);
+	j->off += NLMSG_ALIGN(nlh->nlmsg_len);
+	if (j->off >= j->len)
+		j->done = true;
+	return true;
+}
+
+struct nl_job *nl_job_start(struct nl_server *srv, const uint8_t *data,
+			    size_t len, unsigned opts, struct nl_out *out)
+{
+	struct nl_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->q = (struct req){ srv, out, opts };
+	j->data = data;
+	j->len = len;
+	j->done = len < sizeof(struct nlmsghdr);
+	return j;
+}
+
+bool nl_job_step(struct nl_job *j, unsigned budget)
+{
+	while (!j->done && budget-- > 0) {
+		if (j->in_batch)
+			batch_step(j);
+		else if (!outer_step(j))
+			break;		/* waits for the other batch */
+	}
+	return j->done;
+}
+
+/* Drop a job; an open batch is aborted (its client went away). */
+void nl_job_free(struct nl_job *j)
+{
+	if (!j)
+		return;
+	if (j->in_batch) {
+		j->batch_end = false;
+		batch_finish(j);
+	}
+	free(j);
 }
 
 void nl_server_handle(struct nl_server *srv, const uint8_t *data, size_t len,
 		      unsigned opts, struct nl_out *out)
 {
-	struct req q = { srv, out, opts };
-	size_t off = 0;
+	struct nl_job *j = nl_job_start(srv, data, len, opts, out);
 
-	while (len - off >= sizeof(struct nlmsghdr)) {
-		const struct nlmsghdr *nlh = (const void *)(data + off);
-
-		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
-			return;
-		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN &&
-		    (nlh->nlmsg_flags & NLM_F_REQUEST)) {
-			handle_batch(&q, nlh, len - off);
-			return;
-		}
-		if ((nlh->nlmsg_flags & NLM_F_REQUEST) &&
-		    nlh->nlmsg_type >= NLMSG_MIN_TYPE)
-			handle_one(&q, nlh);
-		off += NLMSG_ALIGN(nlh->nlmsg_len);
-		if (off > len)
-			return;
+	if (!j) {
+		out->oom = true;
+		return;
 	}
+	/* unbounded budget: false means another job's batch is open (a
+	 * caller mixing both interfaces); this datagram is then dropped */
+	nl_job_step(j, ~0u);
+	nl_job_free(j);
 }
