@@ -734,6 +734,10 @@ static void test_ipv6_ingress(void **state)
 	v6[5] = 100;		/* payload past the end: no transport */
 	t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL);
 	assert_int_equal(t_packets(p, r, 4), 1);
+	v6[5] = 16;		/* a header longer than the packet (fuzz) */
+	v6[41] = 20;
+	t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL);
+	assert_int_equal(t_packets(p, r, 4), 1);
 	fn_nft_prog_free(p);
 	m_free(rs);
 }

@@ -58,7 +58,8 @@ static void do_payload(const struct ev_op *op, struct ev_regs *r,
 		break;
 	default:	/* transport: none in non-first fragments, but for
 			 * the kernel's fast loads (cexpr.c) */
-		if (!pk->l4 || (pk->fragoff && !op->size)) {
+		if (!pk->l4 || (pk->fragoff && !op->size) ||
+		    pk->thoff > pk->len) {	/* IPv6 headers past the end */
 			BRK(r);
 			return;
 		}
