@@ -84,16 +84,6 @@ struct nl_server *stk_nft(void)
 	return srv_on ? &srv : NULL;
 }
 
-void stk_control_fini(void)
-{
-	for (int i = 0; i < CONTROL_MAX_CONN; i++)
-		if (conns[i].fd >= 0)
-			close(conns[i].fd);
-	if (srv_on)
-		nl_server_fini(&srv);
-	srv_on = false;
-}
-
 static void conn_close(struct conn *c)
 {
 	nl_job_free(c->job);	/* an open batch is aborted */
@@ -102,6 +92,16 @@ static void conn_close(struct conn *c)
 	nl_out_free(&c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+}
+
+void stk_control_fini(void)
+{
+	for (int i = 0; i < CONTROL_MAX_CONN; i++)
+		if (conns[i].fd >= 0)
+			conn_close(&conns[i]);
+	if (srv_on)
+		nl_server_fini(&srv);
+	srv_on = false;
 }
 
 /* ---- replies ------------------------------------------------------------------ */
