@@ -360,7 +360,7 @@ static void do_log(struct fn_nft_prog *p, const struct ev_op *op,
 		return;
 	}
 	p->log_tokens--;
-	if (!pk->net || pk->len < 20 || !pk->l4) {
+	if (!pk->net || pk->len < 20 || !pk->l4 || k->ethertype != 0x0800) {
 		fn_log(log_level(op->size), "%sIN=%s OUT=%s LEN=%u",
 		       p->logs[op->arg], pk->hook <= FN_NFT_INPUT &&
 		       k->iifname ? k->iifname : "", pk->hook > FN_NFT_INPUT &&
