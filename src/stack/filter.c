@@ -159,8 +159,12 @@ static bool judge(struct stack *s, struct nl_server *srv,
 		  enum fn_nft_hook h, struct fn_nft_pkt *k,
 		  struct fn_nft_result *r)
 {
-	fn_nft_eval(srv->prog, srv->ct, h, k, r);
 	(void)s;
+#ifdef FN_NFT_HAVE_EVAL
+	fn_nft_eval(srv->prog, srv->ct, h, k, r);
+#else
+	(void)srv, (void)h, (void)k;	/* no evaluator built: no program */
+#endif
 	return r->verdict == FN_NFT_ACCEPT;
 }
 
