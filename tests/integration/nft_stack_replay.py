@@ -102,8 +102,17 @@ def main():
                     help="pause between two frames (default 300)")
     ap.add_argument("--settle", type=float, default=2.0,
                     help="seconds to keep counting after the last frame")
+    ap.add_argument("--skip-proto", type=int, action="append", default=[],
+                    help="do not send IPv4 frames of this protocol")
+    ap.add_argument("--skip-options", action="store_true",
+                    help="do not send IPv4 frames with IP options")
     a = ap.parse_args()
-    frames = read_pcap(a.pcap)
+    def skip(fr):
+        if len(fr) < 34 or fr[12:14] != b"\x08\x00":
+            return False
+        return fr[23] in a.skip_proto or \
+            (a.skip_options and fr[14] & 15 > 5)
+    frames = [fr for fr in read_pcap(a.pcap) if not skip(fr)]
     # Protocol 0 until bound: an ETH_P_ALL socket would queue frames of
     # every interface before bind.
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
