@@ -695,5 +695,9 @@ int fn_nft_expr_state(const struct fn_nft_prog *p,
 		return -ENOENT;
 	*packets = s->kind == ST_COUNTER ? s->a : 0;
 	*bytes = s->kind == ST_COUNTER ? s->b : s->a;
+	/* a quota counts on past its limit, but the kernel's dump shows no
+	 * more than the limit (nft_quota_do_dump) */
+	if (s->kind == ST_QUOTA && *bytes > s->b)
+		*bytes = s->b;
 	return 0;
 }
