@@ -14,7 +14,8 @@
  *              hash set; half the packets are members.
  * Each cell judges a ring of 256 crafted TCP packets (IPv4 with valid
  * sums) for --iters packets, --reps times; the median is printed, with
- * the ratio to the empty baseline measured in the same run.
+ * the ratio to the empty baseline measured in the same run, and the time
+ * fn_nft_compile() took for that ruleset (a commit's stall of the stack).
  *
  * usage: fn-bench-nft-eval [--iters N] [--reps N]
  */
@@ -45,6 +46,7 @@ struct bpkt {
 };
 
 static struct bpkt pkts[NPKT];
+static double compile_ms;	/* of the last build() */
 
 /* ---- model ------------------------------------------------------------- */
 
@@ -294,7 +296,9 @@ static struct fn_nft_prog *build(struct model *m, int kind, unsigned n)
 		add_port_rules(m, n);
 	if (kind == 2)
 		add_set_rule(m);
+	uint64_t t0 = now_ns();
 	p = fn_nft_compile(&m->rs, NULL, &err, msg, sizeof(msg));
+	compile_ms = (double)(now_ns() - t0) / 1e6;
 	if (!p) {
 		fprintf(stderr, "compile: %d %s\n", err, msg);
 		exit(1);
@@ -338,10 +342,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	make_packets();
-	double none = measure(NULL, iters, reps), ns[5];
+	double none = measure(NULL, iters, reps), ns[5], cms[5];
 	for (size_t i = 0; i < 5; i++) {
 		struct model m;
 		struct fn_nft_prog *p = build(&m, cells[i].kind, cells[i].n);
+
+		cms[i] = compile_ms;
 		long it = cells[i].n >= 1000 ? iters / 20 :
 			  cells[i].n >= 100 ? iters / 4 : iters;
 
@@ -350,10 +356,11 @@ int main(int argc, char **argv)
 		fn_nft_prog_free(p);
 		model_fini(&m);
 	}
-	printf("| ruleset | ns/packet | vs empty chain |\n|---|---:|---:|\n");
-	printf("| no program | %.1f | %.2f |\n", none, none / ns[0]);
+	printf("| ruleset | ns/packet | vs empty chain | compile ms |\n"
+	       "|---|---:|---:|---:|\n");
+	printf("| no program | %.1f | %.2f | |\n", none, none / ns[0]);
 	for (size_t i = 0; i < 5; i++)
-		printf("| %s | %.1f | %.2f |\n", cells[i].name, ns[i],
-		       ns[i] / ns[0]);
+		printf("| %s | %.1f | %.2f | %.2f |\n", cells[i].name, ns[i],
+		       ns[i] / ns[0], cms[i]);
 	return 0;
 }

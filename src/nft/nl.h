@@ -102,6 +102,8 @@ struct nl_txn {
 	uintptr_t *dead;		/* old objects dropped: free on commit */
 	size_t ndead, cdead;
 	uint64_t last_rule_handle;	/* of the last NEWRULE applied */
+	const char *last_name;		/* of the last table/chain/set made:
+					 * valid until the next message */
 	uint32_t *rule_ids;		/* NFTA_RULE_ID -> handle, pairs */
 	size_t nrule_ids, crule_ids;
 	bool oom;
@@ -109,11 +111,15 @@ struct nl_txn {
 
 /* ---- the server ---------------------------------------------------------- */
 
+struct nl_job;
+
 struct nl_server {
 	struct fn_nft_ruleset rs;	/* committed model */
+	struct nl_job *batch_owner;	/* the job with an open batch */
 	struct fn_nft_prog *prog;	/* committed program: packets use it */
 	struct fn_nft_ct *ct;
-	uint32_t pid;			/* the client's, for NEWGEN */
+	uint32_t pid;			/* the client's (SO_PEERCRED), for
+					 * NEWGEN; 0: unknown */
 	uint64_t commits, aborts;
 };
 
@@ -126,6 +132,13 @@ void nl_server_fini(struct nl_server *srv);
 void nl_server_handle(struct nl_server *srv, const uint8_t *data, size_t len,
 		      unsigned opts, struct nl_out *out);
 uint16_t nl_res_id(const struct nl_server *srv);
+/* The same, resumable: at most `budget` messages per nl_job_step(), which
+ * returns true when the datagram is done (then nl_job_free).  data stays
+ * the caller's and must live until then. */
+struct nl_job *nl_job_start(struct nl_server *srv, const uint8_t *data,
+			    size_t len, unsigned opts, struct nl_out *out);
+bool nl_job_step(struct nl_job *j, unsigned budget);
+void nl_job_free(struct nl_job *j);
 
 /* nl_model.c */
 int nl_txn_begin(struct nl_txn *tx, const struct fn_nft_ruleset *rs);
@@ -198,5 +211,8 @@ int nl_batch_msg(struct nl_txn *tx, const struct nlmsghdr *nlh,
 /* nl_dump.c: a GET* request (dump or single); 0 or -errno. */
 int nl_dump(struct nl_server *srv, const struct nlmsghdr *nlh,
 	    struct nl_out *out);
+int nl_echo(struct nl_server *srv, struct nl_out *out, uint16_t type,
+	    uint16_t flags, uint32_t seq, uint32_t family, const char *table,
+	    const char *name, uint64_t handle);
 
 #endif /* FRAGNET_SRC_NFT_NL_H */

@@ -134,6 +134,8 @@ static int table_new(struct bctx *b)
 		goto out;
 	}
 	t = table_get(b, nftnl_table_get_str(nt, NFTNL_TABLE_NAME));
+	b->tx->last_name = t ? nftnl_table_get_str(t->nl, NFTNL_TABLE_NAME)
+			     : NULL;
 	if (t && (b->flags & NLM_F_EXCL)) {
 		err = fail(b, -EEXIST, "table exists");
 	} else if (t && (b->flags & NLM_F_REPLACE)) {
@@ -155,8 +157,11 @@ static int table_new(struct bctx *b)
 		if (!nftnl_table_is_set(nt, NFTNL_TABLE_FLAGS))
 			nftnl_table_set_u32(nt, NFTNL_TABLE_FLAGS, 0);
 		err = nl_table_add(b->tx, nt);
-		if (err == 0)
+		if (err == 0) {
+			b->tx->last_name = nftnl_table_get_str(nt,
+							       NFTNL_TABLE_NAME);
 			return 0;
+		}
 	}
 out:
 	nftnl_table_free(nt);
@@ -324,6 +329,7 @@ static int chain_new(struct bctx *b)
 	c = nl_chain_find(t, name);
 	if (c) {
 		err = chain_update(b, c, nc);
+		b->tx->last_name = nftnl_chain_get_str(c->nl, NFTNL_CHAIN_NAME);
 		goto out;
 	}
 	err = chain_check_new(b, nc);
@@ -337,8 +343,10 @@ static int chain_new(struct bctx *b)
 			   nftnl_chain_is_set(nc, NFTNL_CHAIN_ID) ?
 			   nftnl_chain_get_u32(nc, NFTNL_CHAIN_ID) : 0);
 	nftnl_chain_unset(nc, NFTNL_CHAIN_ID);
-	if (err == 0)
+	if (err == 0) {
+		b->tx->last_name = nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME);
 		return 0;
+	}
 out:
 	nftnl_chain_free(nc);
 	return err;
@@ -739,8 +747,10 @@ static int set_new(struct bctx *b)
 	nftnl_set_unset(ns, NFTNL_SET_ID);
 	nftnl_set_set_u32(ns, NFTNL_SET_FAMILY, b->family);
 	err = nl_set_add(b->tx, t, ns, id);
-	if (err == 0)
+	if (err == 0) {
+		b->tx->last_name = nftnl_set_get_str(ns, NFTNL_SET_NAME);
 		return 0;
+	}
 out:
 	nftnl_set_free(ns);
 	return err;
@@ -939,6 +949,7 @@ int nl_batch_msg(struct nl_txn *tx, const struct nlmsghdr *nlh,
 			  msglen };
 
 	msg[0] = '\0';
+	tx->last_name = NULL;
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
 		return fail(&b, -EINVAL, "not an nf_tables message");
 	if (nl_validate(nlh) < 0)

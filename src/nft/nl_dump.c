@@ -104,7 +104,11 @@ static int live_expr(struct nftnl_expr *e, void *data)
 	const char *n = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
 	uint64_t pk, by;
 
+#ifdef FN_NFT_HAVE_EVAL
 	if (l->prog && fn_nft_expr_state(l->prog, l->r, l->i, &pk, &by) == 0) {
+#else
+	if ((pk = by = 0) != 0) {	/* no evaluator: what nft sent */
+#endif
 		if (!strcmp(n, "counter")) {
 			nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, pk);
 			nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, by);
@@ -336,4 +340,44 @@ out:
 	if (out->oom)
 		err = -ENOMEM;
 	return err;
+}
+
+/* ---- echo ------------------------------------------------------------------ */
+
+/*
+ * NLM_F_ECHO: after a commit, the object a batch message created, as the
+ * kernel's notification tells it back to the sender (nft --echo prints
+ * it, e.g. a new rule's handle).  chain names the chain (rules, chains)
+ * or the set; handle the rule.  0, or -ENOENT when it is gone again.
+ */
+int nl_echo(struct nl_server *srv, struct nl_out *out, uint16_t type,
+	    uint16_t flags, uint32_t seq, uint32_t family, const char *table,
+	    const char *name, uint64_t handle)
+{
+	struct dctx d = { srv, out, seq, family, flags, table, name };
+	const struct fn_nft_table *t = NULL;
+	const struct fn_nft_chain *c;
+	const struct fn_nft_set *s;
+	int k;
+
+	for (uint32_t i = 0; i < srv->rs.ntables && !t; i++)
+		if (table_ok(&d, srv->rs.tables[i]))
+			t = srv->rs.tables[i];
+	if (!t)
+		return -ENOENT;
+	switch (type) {
+	case NFT_MSG_NEWTABLE:
+		return put_table(&d, t);
+	case NFT_MSG_NEWCHAIN:
+		c = nl_chain_find(t, name);
+		return c ? put_chain(&d, c) : -ENOENT;
+	case NFT_MSG_NEWSET:
+		s = nl_set_find(t, name);
+		return s ? put_set(&d, s) : -ENOENT;
+	case NFT_MSG_NEWRULE:
+		c = nl_chain_find(t, name);
+		k = c ? nl_rule_find(c, handle) : -1;
+		return k >= 0 ? put_rule(&d, c->rules[k]) : -ENOENT;
+	}
+	return -ENOENT;
 }

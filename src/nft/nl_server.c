@@ -112,24 +112,46 @@ static void put_error(struct req *q, const struct nlmsghdr *req, int err,
 	q->out->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
-static void put_newgen(struct req *q, const struct nlmsghdr *req)
+/* The client's command name, as the kernel reports current->comm. */
+static void client_comm(uint32_t pid, char *buf, size_t len)
 {
-	char *buf = nl_out_room(q->out);
+	char path[64];
+	FILE *f;
+
+	snprintf(buf, len, "%s", GEN_PROC_NAME);
+	if (!pid)
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/comm", (unsigned)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/* NEWGEN: the generation, and who asked (GETGEN) or committed (echo),
+ * as the kernel tells it. */
+static void put_newgen(struct req *q, uint32_t seq)
+{
+	char *buf = nl_out_room(q->out), comm[32];
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *g;
 
 	if (!buf)
 		return;
+	client_comm(q->srv->pid, comm, sizeof(comm));
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN;
-	nlh->nlmsg_seq = req->nlmsg_seq;
+	nlh->nlmsg_seq = seq;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->nfgen_family = AF_UNSPEC;
 	g->version = NFNETLINK_V0;
 	g->res_id = htons(nl_res_id(q->srv));
 	mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(q->srv->rs.genid));
-	mnl_attr_put_u32(nlh, NFTA_GEN_PROC_PID, htonl((uint32_t)getpid()));
-	mnl_attr_put_strz(nlh, NFTA_GEN_PROC_NAME, GEN_PROC_NAME);
+	mnl_attr_put_u32(nlh, NFTA_GEN_PROC_PID,
+			 htonl(q->srv->pid ? q->srv->pid : (uint32_t)getpid()));
+	mnl_attr_put_strz(nlh, NFTA_GEN_PROC_NAME, comm);
 	q->out->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
@@ -148,7 +170,7 @@ static void handle_one(struct req *q, const struct nlmsghdr *nlh)
 	}
 	switch (type) {
 	case NFT_MSG_GETGEN:
-		put_newgen(q, nlh);
+		put_newgen(q, nlh->nlmsg_seq);
 		err = 0;
 		break;
 	case NFT_MSG_GETTABLE: case NFT_MSG_GETCHAIN: case NFT_MSG_GETRULE:
@@ -174,11 +196,21 @@ struct newrule {
 	uint32_t family;
 };
 
+/* An object a message with NLM_F_ECHO made, told back after the commit. */
+struct echo {
+	uint16_t type, flags;
+	uint32_t seq, family;
+	char *table, *name;		/* name: the chain of a rule */
+	uint64_t handle;
+};
+
 struct batch {
 	struct req *q;
 	struct nl_txn tx;
 	struct newrule *rules;		/* NEWRULEs applied, for culprits */
 	size_t nrules, crules;
+	struct echo *echo;
+	size_t necho, cecho;
 	unsigned changes;
 	bool failed;
 };
@@ -223,6 +255,73 @@ static void batch_free(struct batch *b)
 		free(b->rules[i].chain);
 	}
 	free(b->rules);
+	for (size_t i = 0; i < b->necho; i++) {
+		free(b->echo[i].table);
+		free(b->echo[i].name);
+	}
+	free(b->echo);
+}
+
+/* The table every object message names in attribute 1 (NFTA_TABLE_NAME,
+ * NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTA_SET_TABLE; nl_validate made
+ * it a NUL-terminated string). */
+static const char *msg_table(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == 1)
+			return mnl_attr_get_str(a);
+	return NULL;
+}
+
+/* Remember what an NLM_F_ECHO message made (only memory can fail). */
+static void note_echo(struct batch *b, const struct nlmsghdr *nlh)
+{
+	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	const char *table = msg_table(nlh), *name = b->tx.last_name;
+	struct echo *e;
+
+	if (type == NFT_MSG_NEWRULE && b->nrules)
+		name = b->rules[b->nrules - 1].chain;
+	if (!table || (type != NFT_MSG_NEWTABLE && type != NFT_MSG_NEWCHAIN &&
+		       type != NFT_MSG_NEWRULE && type != NFT_MSG_NEWSET))
+		return;
+	if (b->necho == b->cecho) {
+		size_t c = b->cecho ? b->cecho * 2 : 16;
+
+		e = realloc(b->echo, c * sizeof(*e));
+		if (!e)
+			return;
+		b->echo = e;
+		b->cecho = c;
+	}
+	e = &b->echo[b->necho];
+	*e = (struct echo){ type, nlh->nlmsg_flags &
+			    (NLM_F_ECHO | NLM_F_CREATE | NLM_F_EXCL |
+			     NLM_F_APPEND | NLM_F_REPLACE), nlh->nlmsg_seq,
+			    ((const struct nfgenmsg *)mnl_nlmsg_get_payload(
+				    nlh))->nfgen_family,
+			    strdup(table), name ? strdup(name) : NULL,
+			    b->tx.last_rule_handle };
+	if (e->table)
+		b->necho++;
+	else
+		free(e->name);
+}
+
+/* After the commit: the echoes, in message order, then the new
+ * generation (nft prints "# new generation N by process P (nft)"). */
+static void put_echoes(struct batch *b)
+{
+	for (size_t i = 0; i < b->necho; i++) {
+		struct echo *e = &b->echo[i];
+
+		nl_echo(b->q->srv, b->q->out, e->type, e->flags, e->seq,
+			e->family, e->table, e->name, e->handle);
+	}
+	if (b->necho)
+		put_newgen(b->q, 0);
 }
 
 #ifdef FN_NFT_HAVE_EVAL
@@ -313,6 +412,7 @@ static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 	b->tx.rs.genid = srv->rs.genid + 1;
 	nl_txn_commit(&b->tx, &srv->rs);
 	srv->commits++;
+	put_echoes(b);
 }
 
 /* Apply one message; remember the NEWRULEs. */
@@ -328,6 +428,8 @@ static void batch_apply(struct batch *b, const struct nlmsghdr *nlh)
 		b->changes++;
 	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE)
 		note_rule(b, nlh);
+	if (err == 0 && (nlh->nlmsg_flags & NLM_F_ECHO))
+		note_echo(b, nlh);
 	if (err || (nlh->nlmsg_flags & NLM_F_ACK))
 		put_error(b->q, nlh, err, msg);
 	if (err) {
@@ -338,72 +440,198 @@ static void batch_apply(struct batch *b, const struct nlmsghdr *nlh)
 	}
 }
 
-/* nfnetlink's batch: from BEGIN to END or the datagram's end. */
-static void handle_batch(struct req *q, const struct nlmsghdr *begin,
-			 size_t left)
+/* NFNL_BATCH_GENID in BEGIN: the generation the client's cache is of;
+ * the kernel refuses the batch with ERESTART when it is not the current
+ * one (nft then refreshes its cache and retries).  nft 1.0.6 does not
+ * send it. */
+static bool genid_stale(const struct nl_server *srv, const struct nlmsghdr *b)
 {
-	const struct nlmsghdr *nlh = begin;
-	struct batch b = { .q = q };
-	bool done = false;
+	const struct nlattr *a;
 
-	if (begin->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
-	    nl_txn_begin(&b.tx, &q->srv->rs) < 0) {
+	mnl_attr_for_each(a, b, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFNL_BATCH_GENID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0 &&
+		    ntohl(mnl_attr_get_u32(a)) != srv->rs.genid)
+			return true;
+	return false;
+}
+
+/*
+ * A datagram being handled, resumable: nl_job_step() does at most
+ * `budget` messages, so that the stack loop can interleave packet bursts
+ * with a multi-MB batch.  A batch (BEGIN to END or the datagram's end)
+ * keeps its transaction in the job; only one batch at a time may be open
+ * in a server (srv->batch_owner), as the kernel's commit mutex allows: a
+ * second one waits at its BEGIN.  The commit (compile, swap) is one step.
+ */
+struct nl_job {
+	struct req q;
+	const uint8_t *data;
+	size_t len, off;		/* the next message outside a batch */
+	bool in_batch, done;
+	struct batch b;
+	const struct nlmsghdr *begin, *cur;	/* in a batch */
+	size_t left;			/* bytes from cur to the end */
+	bool batch_end;
+};
+
+static void batch_finish(struct nl_job *j)
+{
+	struct nl_server *srv = j->q.srv;
+
+	if (j->batch_end && !j->b.failed) {
+		batch_commit(&j->b, j->begin);
+	} else {
+		nl_txn_abort(&j->b.tx);
+		srv->aborts++;
+	}
+	batch_free(&j->b);
+	srv->batch_owner = NULL;
+	j->in_batch = false;
+	j->done = true;		/* a batch takes the rest of the datagram */
+}
+
+/* BEGIN: checks, the transaction.  false when refused (the job ends). */
+static bool batch_open(struct nl_job *j, const struct nlmsghdr *begin,
+		       size_t left)
+{
+	struct req *q = &j->q;
+
+	memset(&j->b, 0, sizeof(j->b));
+	j->b.q = q;
+	if (begin->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg)) {
 		put_error(q, begin, -EINVAL, NULL);
+		return false;
+	}
+	if (genid_stale(q->srv, begin)) {
+		put_error(q, begin, -ERESTART, "the ruleset changed");
+		return false;
+	}
+	if (nl_txn_begin(&j->b.tx, &q->srv->rs) < 0) {
+		put_error(q, begin, -ENOMEM, NULL);
+		return false;
+	}
+	q->srv->batch_owner = j;
+	j->in_batch = true;
+	j->batch_end = false;
+	j->begin = begin;
+	j->left = left - (NLMSG_ALIGN(begin->nlmsg_len) < left ?
+			  NLMSG_ALIGN(begin->nlmsg_len) : left);
+	j->cur = (const struct nlmsghdr *)((const uint8_t *)begin +
+					   NLMSG_ALIGN(begin->nlmsg_len));
+	return true;
+}
+
+/* One message of the open batch; the batch closes at END, at a
+ * malformed message or at the datagram's end. */
+static void batch_step(struct nl_job *j)
+{
+	const struct nlmsghdr *nlh = j->cur;
+	struct batch *b = &j->b;
+
+	if (j->left < sizeof(*nlh)) {
+		batch_finish(j);
 		return;
 	}
-	left -= NLMSG_ALIGN(begin->nlmsg_len) < left ?
-		NLMSG_ALIGN(begin->nlmsg_len) : left;
-	nlh = (const struct nlmsghdr *)((const uint8_t *)begin +
-					NLMSG_ALIGN(begin->nlmsg_len));
-	while (!done && left >= sizeof(*nlh)) {
-		if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
-		    nlh->nlmsg_len > left ||
-		    nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
-			put_error(q, begin, -EINVAL, "malformed batch");
-			b.failed = true;
-			break;
-		}
-		if (nlh->nlmsg_type == NFNL_MSG_BATCH_END)
-			done = true;
-		else if (!(nlh->nlmsg_flags & NLM_F_REQUEST))
-			put_error(q, nlh, -EINVAL, NULL), b.failed = true;
-		else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
-			batch_apply(&b, nlh);
-		left -= NLMSG_ALIGN(nlh->nlmsg_len) < left ?
-			NLMSG_ALIGN(nlh->nlmsg_len) : left;
-		nlh = (const struct nlmsghdr *)((const uint8_t *)nlh +
-						NLMSG_ALIGN(nlh->nlmsg_len));
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg) ||
+	    nlh->nlmsg_len > j->left || nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
+		put_error(&j->q, j->begin, -EINVAL, "malformed batch");
+		b->failed = true;
+		batch_finish(j);
+		return;
 	}
-	if (done && !b.failed) {
-		batch_commit(&b, begin);
-	} else {
-		nl_txn_abort(&b.tx);
-		q->srv->aborts++;
+	if (nlh->nlmsg_type == NFNL_MSG_BATCH_END) {
+		j->batch_end = true;
+		batch_finish(j);
+		return;
 	}
-	batch_free(&b);
+	if (!(nlh->nlmsg_flags & NLM_F_REQUEST)) {
+		put_error(&j->q, nlh, -EINVAL, NULL);
+		b->failed = true;
+	} else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
+		batch_apply(b, nlh);
+	}
+	j->left -= NLMSG_ALIGN(nlh->nlmsg_len) < j->left ?
+		   NLMSG_ALIGN(nlh->nlmsg_len) : j->left;
+	j->cur = (const struct nlmsghdr *)((const uint8_t *)nlh +
+					   NLMSG_ALIGN(nlh->nlmsg_len));
+}
+
+/* One message outside a batch (or the opening of one).  false: the
+ * job must wait (another batch is open). */
+static bool outer_step(struct nl_job *j)
+{
+	const struct nlmsghdr *nlh = (const void *)(j->data + j->off);
+
+	if (j->len - j->off < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) ||
+	    nlh->nlmsg_len > j->len - j->off) {
+		j->done = true;		/* what the kernel ignores too */
+		return true;
+	}
+	if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN &&
+	    (nlh->nlmsg_flags & NLM_F_REQUEST)) {
+		if (j->q.srv->batch_owner)
+			return false;
+		if (!batch_open(j, nlh, j->len - j->off))
+			j->done = true;
+		return true;
+	}
+	if ((nlh->nlmsg_flags & NLM_F_REQUEST) && nlh->nlmsg_type >= NLMSG_MIN_TYPE)
+		handle_one(&j->q, nlh);
+	j->off += NLMSG_ALIGN(nlh->nlmsg_len);
+	if (j->off >= j->len)
+		j->done = true;
+	return true;
+}
+
+struct nl_job *nl_job_start(struct nl_server *srv, const uint8_t *data,
+			    size_t len, unsigned opts, struct nl_out *out)
+{
+	struct nl_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->q = (struct req){ srv, out, opts };
+	j->data = data;
+	j->len = len;
+	j->done = len < sizeof(struct nlmsghdr);
+	return j;
+}
+
+bool nl_job_step(struct nl_job *j, unsigned budget)
+{
+	while (!j->done && budget-- > 0) {
+		if (j->in_batch)
+			batch_step(j);
+		else if (!outer_step(j))
+			break;		/* waits for the other batch */
+	}
+	return j->done;
+}
+
+/* Drop a job; an open batch is aborted (its client went away). */
+void nl_job_free(struct nl_job *j)
+{
+	if (!j)
+		return;
+	if (j->in_batch) {
+		j->batch_end = false;
+		batch_finish(j);
+	}
+	free(j);
 }
 
 void nl_server_handle(struct nl_server *srv, const uint8_t *data, size_t len,
 		      unsigned opts, struct nl_out *out)
 {
-	struct req q = { srv, out, opts };
-	size_t off = 0;
+	struct nl_job *j = nl_job_start(srv, data, len, opts, out);
 
-	while (len - off >= sizeof(struct nlmsghdr)) {
-		const struct nlmsghdr *nlh = (const void *)(data + off);
-
-		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
-			return;
-		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN &&
-		    (nlh->nlmsg_flags & NLM_F_REQUEST)) {
-			handle_batch(&q, nlh, len - off);
-			return;
-		}
-		if ((nlh->nlmsg_flags & NLM_F_REQUEST) &&
-		    nlh->nlmsg_type >= NLMSG_MIN_TYPE)
-			handle_one(&q, nlh);
-		off += NLMSG_ALIGN(nlh->nlmsg_len);
-		if (off > len)
-			return;
+	if (!j) {
+		out->oom = true;
+		return;
 	}
+	/* unbounded budget: false means another job's batch is open (a
+	 * caller mixing both interfaces); this datagram is then dropped */
+	nl_job_step(j, ~0u);
+	nl_job_free(j);
 }

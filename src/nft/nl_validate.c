@@ -10,12 +10,15 @@
  * reads outside an expression's private data is checked here against the
  * kernel's policy (nf_tables_api.c: the nla_policy tables), with libmnl:
  * integers of their exact size, strings NUL-terminated and at most
- * NFT_NAME_MAXLEN (or 64 KiB for types), nests well-formed, and every
- * expression with a name and, if any, nested data.  An expression's own
+ * NFT_NAME_MAXLEN, nests whole, every expression with a name, and no
+ * attribute type beyond the last one known (libnftnl 1.2.4's element
+ * parser writes tb[type] unchecked: a stack overflow, found by
+ * fuzz_nft_netlink; the kernel would ignore such an attribute).  An expression's own
  * attributes are left to libnftnl's per-expression parser under the guard;
  * their strings cannot run past the datagram, which control.c ends with a
  * NUL byte.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -44,7 +47,7 @@ static int check(const struct nlattr *nest_or_null,
 static const uint8_t table_t[] = {
 	[NFTA_TABLE_NAME] = V_STR, [NFTA_TABLE_FLAGS] = V_U32,
 	[NFTA_TABLE_USE] = V_U32, [NFTA_TABLE_HANDLE] = V_U64,
-	[NFTA_TABLE_USERDATA] = V_BIN,
+	[NFTA_TABLE_USERDATA] = V_BIN, [NFTA_TABLE_OWNER] = V_U32,
 };
 static const uint8_t chain_t[] = {
 	[NFTA_CHAIN_TABLE] = V_STR, [NFTA_CHAIN_HANDLE] = V_U64,
@@ -201,6 +204,27 @@ static int check_list_expr(const struct nlattr *a, unsigned depth)
 	return 0;
 }
 
+/* A verdict: its code, and a chain name for jump and goto. */
+static int check_verdict(const struct nlattr *v, unsigned depth)
+{
+	const struct nlattr *e;
+	bool code = false, chain = false, jump = false;
+
+	if (check(v, NULL, &p_verdict, depth) < 0)
+		return -EINVAL;
+	mnl_attr_for_each_nested(e, v) {
+		if (mnl_attr_get_type(e) == NFTA_VERDICT_CODE) {
+			int32_t c = (int32_t)ntohl(mnl_attr_get_u32(e));
+
+			code = true;
+			jump = c == NFT_JUMP || c == NFT_GOTO;
+		} else if (mnl_attr_get_type(e) == NFTA_VERDICT_CHAIN) {
+			chain = true;
+		}
+	}
+	return code && (!jump || chain) ? 0 : -EINVAL;
+}
+
 static int check_data(const struct nlattr *a, unsigned depth)
 {
 	const struct nlattr *e;
@@ -209,7 +233,7 @@ static int check_data(const struct nlattr *a, unsigned depth)
 		return -EINVAL;
 	mnl_attr_for_each_nested(e, a) {
 		if (mnl_attr_get_type(e) == NFTA_DATA_VERDICT &&
-		    check(e, NULL, &p_verdict, depth + 2) < 0)
+		    check_verdict(e, depth + 2) < 0)
 			return -EINVAL;
 		if (mnl_attr_get_type(e) == NFTA_DATA_VALUE &&
 		    mnl_attr_get_payload_len(e) > DATA_VALUE_MAX)
@@ -244,6 +268,20 @@ static int check_one(const struct nlattr *a, enum vt t, unsigned depth)
 	return -EINVAL;
 }
 
+/* The attributes fill the nest: mnl_attr_for_each_nested() just stops
+ * at a bad one, and so would libnftnl, having seen only the first few
+ * (a jump verdict whose chain name was cut off: a wild strdup). */
+static bool nest_tiles(const struct nlattr *nest)
+{
+	const struct nlattr *a;
+	const char *end = (const char *)mnl_attr_get_payload(nest);
+
+	mnl_attr_for_each_nested(a, nest)
+		end = (const char *)mnl_attr_next(a);
+	return end >= (const char *)mnl_attr_get_payload(nest) +
+		      mnl_attr_get_payload_len(nest);
+}
+
 /* The attributes of nest (or of nlh after its nfgenmsg) against p.  A
  * policy without types (DEVS) wants NUL-terminated strings throughout. */
 static int check(const struct nlattr *nest, const struct nlmsghdr *nlh,
@@ -257,18 +295,20 @@ static int check(const struct nlattr *nest, const struct nlmsghdr *nlh,
 		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
 			uint16_t t = mnl_attr_get_type(a);
 
-			if (t <= p->max && check_one(a, p->types[t], depth) < 0)
+			if (t > p->max || check_one(a, p->types[t], depth) < 0)
 				return -EINVAL;
 		}
 		return 0;
 	}
+	if (!nest_tiles(nest))
+		return -EINVAL;
 	mnl_attr_for_each_nested(a, nest) {
 		uint16_t t = mnl_attr_get_type(a);
 
 		if (!p->types) {
 			if (!str_ok(a))
 				return -EINVAL;
-		} else if (t <= p->max && check_one(a, p->types[t], depth) < 0) {
+		} else if (t > p->max || check_one(a, p->types[t], depth) < 0) {
 			return -EINVAL;
 		}
 	}

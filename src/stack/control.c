@@ -10,16 +10,16 @@
  * A connection is accepted, its peer credentials are checked (SO_PEERCRED
  * uid 0: the directory's mode is the first fence, this the second) and it
  * stays open, non-blocking, at most CONTROL_MAX_CONN at a time.  The loop
- * calls stk_control_poll() every CONTROL_PERIOD_MS and whenever poll()
- * says a control fd is ready (stk_control_pollfds()).  Per call and
- * connection the work is bounded: at most CONTROL_CHUNKS_PER_POLL chunks
- * read, one datagram handled, replies written until the socket is full
- * (the rest waits for POLLOUT).  A client that stops reading stalls only
- * itself; the packet path never waits for a client.
- *
- * Handling one datagram is not bounded: a multi-MB batch is applied and
- * compiled in one turn (tens of ms for 100k rules), so the packets of that
- * turn wait that long.  The commit itself is one pointer swap.
+ * calls stk_control_poll() every CONTROL_PERIOD_MS, whenever poll() says
+ * a control fd is ready (stk_control_pollfds()), and every turn while a
+ * datagram is half handled (stk_control_busy()).  Per call and connection
+ * the work is bounded: at most CONTROL_CHUNKS_PER_POLL chunks read, at
+ * most CONTROL_MSGS_PER_POLL netlink messages handled (nl_job_step: a
+ * multi-MB batch spreads over many turns, packet bursts in between),
+ * replies written until the socket is full (the rest waits for POLLOUT).
+ * A client that stops reading stalls only itself; the packet path never
+ * waits for a client.  Not bounded: the commit's compile of the whole new
+ * ruleset (fn_nft_compile) and a dump, each one call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,11 +40,14 @@
 #define CONTROL_MAX_CONN		8
 #define CONTROL_CHUNKS_PER_POLL		64
 #define CONTROL_SNDBUF			(4 << 20)
+#define CONTROL_MSGS_PER_POLL		256	/* netlink messages per turn */
 
 struct conn {
 	int fd;			/* -1: free */
+	uint32_t pid;		/* the client's, from SO_PEERCRED */
 	uint8_t *req;		/* datagram being reassembled */
 	size_t req_len, req_cap;
+	struct nl_job *job;	/* the datagram in req, being handled */
 	struct nl_out out;	/* replies not yet sent */
 	size_t out_off;
 	bool done_due;		/* DONE still to send after out */
@@ -81,23 +84,24 @@ struct nl_server *stk_nft(void)
 	return srv_on ? &srv : NULL;
 }
 
-void stk_control_fini(void)
-{
-	for (int i = 0; i < CONTROL_MAX_CONN; i++)
-		if (conns[i].fd >= 0)
-			close(conns[i].fd);
-	if (srv_on)
-		nl_server_fini(&srv);
-	srv_on = false;
-}
-
 static void conn_close(struct conn *c)
 {
+	nl_job_free(c->job);	/* an open batch is aborted */
 	close(c->fd);
 	free(c->req);
 	nl_out_free(&c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+}
+
+void stk_control_fini(void)
+{
+	for (int i = 0; i < CONTROL_MAX_CONN; i++)
+		if (conns[i].fd >= 0)
+			conn_close(&conns[i]);
+	if (srv_on)
+		nl_server_fini(&srv);
+	srv_on = false;
 }
 
 /* ---- replies ------------------------------------------------------------------ */
@@ -190,11 +194,24 @@ static int conn_chunk(struct stack *s, struct conn *c, size_t n)
 	c->req_len += h.len;
 	if (h.flags & FN_NLCTL_F_MORE)
 		return 0;
-	c->req[c->req_len] = 0;		/* nl_server_handle wants it */
-	nl_server_handle(&srv, c->req, c->req_len,
-			 h.flags & (FN_NLCTL_F_CAP_ACK | FN_NLCTL_F_EXT_ACK),
-			 &c->out);
+	c->req[c->req_len] = 0;		/* nl_validate wants it */
+	c->job = nl_job_start(&srv, c->req, c->req_len,
+			      h.flags & (FN_NLCTL_F_CAP_ACK | FN_NLCTL_F_EXT_ACK),
+			      &c->out);
+	if (!c->job)
+		return -ENOMEM;
 	stk_count(s, STK_CONTROL_REQUESTS, 1);
+	return 1;
+}
+
+/* A bounded share of the datagram; when it is done, the replies go. */
+static int conn_work(struct conn *c)
+{
+	srv.pid = c->pid;
+	if (!nl_job_step(c->job, CONTROL_MSGS_PER_POLL))
+		return 0;
+	nl_job_free(c->job);
+	c->job = NULL;
 	c->req_len = 0;
 	if (c->req_cap > (1u << 20)) {	/* do not keep a big batch's room */
 		free(c->req);
@@ -202,7 +219,7 @@ static int conn_chunk(struct stack *s, struct conn *c, size_t n)
 		c->req_cap = 0;
 	}
 	c->done_due = true;
-	return 1;
+	return conn_flush(c);
 }
 
 /* Read chunks until a datagram is whole or the budget is spent. */
@@ -230,12 +247,14 @@ static void conn_serve(struct stack *s, struct conn *c)
 {
 	int err = 0;
 
-	if (c->out_off < c->out.len || c->done_due)
+	if (c->job)
+		err = conn_work(c);
+	else if (c->out_off < c->out.len || c->done_due)
 		err = conn_flush(c);
-	if (!err && !c->done_due && c->out.len == 0) {
+	if (!err && !c->job && !c->done_due && c->out.len == 0) {
 		err = conn_read(s, c);
-		if (!err && c->done_due)
-			err = conn_flush(c);
+		if (!err && c->job)
+			err = conn_work(c);
 	}
 	if (err < 0) {
 		if (err != -ECONNRESET) {
@@ -248,7 +267,7 @@ static void conn_serve(struct stack *s, struct conn *c)
 
 /* ---- accepting ------------------------------------------------------------------- */
 
-static bool peer_is_root(struct stack *s, int cfd)
+static bool peer_is_root(struct stack *s, int cfd, uint32_t *pid)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -265,20 +284,23 @@ static bool peer_is_root(struct stack *s, int cfd)
 		return false;
 	}
 	fn_debug("control: pid %d connected", (int)cred.pid);
+	*pid = (uint32_t)cred.pid;
 	return true;
 }
 
 static void conn_take(struct stack *s, int cfd)
 {
 	int sz = CONTROL_SNDBUF;
+	uint32_t pid = 0;
 
-	if (!srv_on || !peer_is_root(s, cfd)) {
+	if (!srv_on || !peer_is_root(s, cfd, &pid)) {
 		close(cfd);
 		return;
 	}
 	for (int i = 0; i < CONTROL_MAX_CONN; i++) {
 		if (conns[i].fd < 0) {
 			conns[i].fd = cfd;
+			conns[i].pid = pid;
 			if (setsockopt(cfd, SOL_SOCKET, SO_SNDBUFFORCE, &sz,
 				       sizeof(sz)) < 0)
 				setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &sz,
@@ -316,6 +338,15 @@ void stk_control_poll(struct stack *s, int fd)
 	for (int i = 0; i < CONTROL_MAX_CONN; i++)
 		if (conns[i].fd >= 0)
 			conn_serve(s, &conns[i]);
+}
+
+/* A datagram is half handled: the loop must come back at once. */
+bool stk_control_busy(void)
+{
+	for (int i = 0; i < CONTROL_MAX_CONN; i++)
+		if (conns[i].fd >= 0 && conns[i].job)
+			return true;
+	return false;
 }
 
 /* The clients' fds for the loop's poll(): readable, or writable while

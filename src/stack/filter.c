@@ -13,7 +13,10 @@
  *            destination unreachable with the rule's code (lwIP's
  *            icmp_dest_unreach), or a TCP reset (tcp_rst: RST+ACK, seq =
  *            the segment's ack when it had one, ack = its seq + length),
- *            then drops the packet.  On output a reject is a drop.
+ *            then drops the packet.  On output a reject is a drop.  As
+ *            the kernel's nf_reject, nothing answers a later fragment or
+ *            a transport checksum that is wrong (reject_csum_ok), and a
+ *            reset answers neither a reset nor a broadcast/multicast.
  *
  * The interface is called STK_IFNAME ("fn0", ifindex 1): the name that
  * `iifname`, `oifname` and an ingress chain's `device` match.
@@ -25,6 +28,7 @@
 #include <time.h>
 
 #include "lwip/icmp.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/ip4.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
@@ -108,6 +112,37 @@ static bool for_us(const struct stack *s, const uint8_t *nh)
 
 /* ---- rejects ------------------------------------------------------------ */
 
+/* The transport checksum of the IPv4 packet at nh (nh_len bytes), checked
+ * as the kernel's nf_reject does before it answers (nf_reject_verify_csum,
+ * nf_ip_checksum): TCP and UDP (unless its sum is 0) with the
+ * pseudo-header, ICMP and other protocols as a plain sum; GRE, AH, ESP,
+ * SCTP, UDP-Lite and DCCP not checked.  False as well for a header that
+ * does not fit. */
+static bool reject_csum_ok(const uint8_t *nh, uint32_t nh_len)
+{
+	uint32_t ihl = (uint32_t)(nh[0] & 0x0f) * 4, tot = rd16(nh + 2), sum;
+	uint8_t proto = nh[9];
+
+	if (ihl < 20 || tot < ihl || tot > nh_len || tot > 0xffff)
+		return false;
+	switch (proto) {
+	case 47: case 50: case 51: case 132: case 136: case 33:
+		return true;
+	case 17:	/* UDP */
+		if (tot - ihl >= 8 && rd16(nh + ihl + 6) == 0)
+			return true;
+		break;
+	}
+	/* inet_chksum: the complement of the folded sum, in network order */
+	sum = lwip_ntohs((u16_t)~inet_chksum(nh + ihl, (u16_t)(tot - ihl)));
+	if (proto == 6 || proto == 17)
+		sum += rd16(nh + 12) + rd16(nh + 14) + rd16(nh + 16) +
+		       rd16(nh + 18) + proto + (tot - ihl);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
 #if LWIP_TCP
 static void reject_tcp(const uint8_t *nh, uint32_t nh_len)
 {
@@ -120,6 +155,8 @@ static void reject_tcp(const uint8_t *nh, uint32_t nh_len)
 	if (nh[9] != IP_PROTO_TCP || ihl < 20 || tot > nh_len ||
 	    tot < ihl + 20 || (rd16(nh + 6) & 0x1fff) != 0)
 		return;
+	if ((nh[16] & 0xf0) == 0xe0 || rd32(nh + 16) == 0xffffffffu)
+		return;		/* multicast, broadcast */
 	fl = th[13];
 	if (fl & TCP_RST)
 		return;		/* never answer a reset */
@@ -137,6 +174,9 @@ static void reject(struct stack *s, struct pbuf *p, uint32_t off,
 		   const struct fn_nft_pkt *k, const struct fn_nft_result *r)
 {
 	stk_count(s, STK_FILTER_REJECTS, 1);
+	if ((rd16(k->nh + 6) & 0x1fff) != 0 ||
+	    !reject_csum_ok(k->nh, k->nh_len))
+		return;		/* nf_reject answers neither */
 	if (r->reject == FN_NFT_REJECT_TCP_RST) {
 #if LWIP_TCP
 		reject_tcp(k->nh, k->nh_len);
@@ -159,8 +199,12 @@ static bool judge(struct stack *s, struct nl_server *srv,
 		  enum fn_nft_hook h, struct fn_nft_pkt *k,
 		  struct fn_nft_result *r)
 {
-	fn_nft_eval(srv->prog, srv->ct, h, k, r);
 	(void)s;
+#ifdef FN_NFT_HAVE_EVAL
+	fn_nft_eval(srv->prog, srv->ct, h, k, r);
+#else
+	(void)srv, (void)h, (void)k;	/* no evaluator built: no program */
+#endif
 	return r->verdict == FN_NFT_ACCEPT;
 }
 

@@ -352,10 +352,13 @@ static void loop_run(struct stack *s, int ctl_fd)
 		r = stk_link_flush(s);
 		if (r < 0)
 			stk_link_error(s, r);
-		if ((int32_t)(sys_now() - next_ctl) >= 0) {
+		if ((int32_t)(sys_now() - next_ctl) >= 0 ||
+		    stk_control_busy()) {
 			stk_control_poll(s, ctl_fd);
 			next_ctl = sys_now() + CONTROL_PERIOD_MS;
 		}
+		if (stk_control_busy())
+			n = n > 0 ? n : 1;	/* more of a batch: no sleep */
 		if (n == 0 && !stopping)
 			loop_idle(s, ctl_fd);
 	}

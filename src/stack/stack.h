@@ -115,6 +115,7 @@ int stk_control_init(int fd);
 void stk_control_fini(void);
 void stk_control_poll(struct stack *s, int fd);
 int stk_control_pollfds(struct pollfd *pfd, int max);
+bool stk_control_busy(void);
 struct nl_server *stk_nft(void);	/* NULL: no control socket */
 
 /* port.c */

@@ -26,6 +26,11 @@
  *          --dev-b IF --mac-b MAC --ip-a A.B.C.D --ip-b A.B.C.D
  *          [--seed N] [--count N] [--no-frags] [--stepwise] [--tx]
  *
+ * --generate-only FILE writes the frames A would send (no --tx) to a
+ * pcap file and stops: the same corpus can then be replayed into a
+ * fragnet stack (through its tap) and into the kernel, for the
+ * stack-level differential test.
+ *
  * --tx has B send some packets of earlier flows itself (a raw socket in
  * ns B, IP_HDRINCL), judged on output and postrouting.
  *
@@ -61,6 +66,7 @@
 #include <libnftnl/table.h>
 
 #include "nft.h"
+#include "nft_pkt_bytes.h"
 
 static void die(const char *what)
 {
@@ -255,6 +261,7 @@ struct opts {
 	uint32_t ip_a, ip_b;
 	uint32_t seed, count;
 	bool frags, stepwise, tx;
+	const char *pcap;	/* --generate-only: frames to this file */
 };
 
 static uint32_t rng;
@@ -265,29 +272,6 @@ static uint32_t rnd(uint32_t n)
 	rng ^= rng >> 17;
 	rng ^= rng << 5;
 	return n ? rng % n : rng;
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
-
-static uint16_t csum(const uint8_t *p, uint32_t len, uint32_t sum)
-{
-	for (uint32_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 struct flow {
@@ -376,6 +360,55 @@ static uint32_t make_icmp_err(uint8_t *l4, const struct flow *f)
 	return 36;
 }
 
+/* An IPv6 packet with 0-2 extension headers (hop-by-hop, routing,
+ * destination options, fragment, AH) before TCP, UDP, ICMPv6 or none;
+ * now and then a payload length past the end.  Returns its length. */
+static uint32_t make_ipv6(uint8_t *v6)
+{
+	static const uint8_t exts[] = { 0, 43, 60, 44, 51 };
+	static const uint8_t l4s[] = { 6, 17, 58, 59 };
+	uint8_t *nhp = v6 + 6;
+	uint32_t off = 40;
+
+	memset(v6, 0, 40);
+	v6[0] = 0x60;
+	v6[7] = 64;
+	v6[8] = 0xfe;
+	v6[9] = 0x80;
+	v6[23] = (uint8_t)(1 + rnd(4));
+	v6[24] = 0xfe;
+	v6[25] = 0x80;
+	v6[39] = 2;
+	for (uint32_t n = rnd(3); n > 0; n--) {
+		uint8_t t = exts[rnd(sizeof(exts))], *h = v6 + off;
+		uint32_t len = t == 44 ? 8 : t == 51 ? 12 : 8 * (1 + rnd(2));
+
+		*nhp = t;
+		memset(h, 0, len);
+		if (t == 44)
+			wr16(h + 2, (uint16_t)(rnd(3) ? 0 : rnd(100) << 3 | rnd(2)));
+		else
+			h[1] = (uint8_t)(t == 51 ? 1 : len / 8 - 1);
+		nhp = h;
+		off += len;
+	}
+	uint8_t t = l4s[rnd(sizeof(l4s))], *l4 = v6 + off;
+	uint32_t l4len = t == 6 ? 20 : t == 59 ? 0 : 8;
+	*nhp = t;
+	memset(l4, 0, l4len + 16);
+	if (t == 6 || t == 17) {
+		wr16(l4, ports[rnd(12)]);
+		wr16(l4 + 2, ports[rnd(12)]);
+		if (t == 6)
+			l4[12] = 0x50, l4[13] = 0x02;
+	} else if (t == 58) {
+		l4[0] = (uint8_t)(128 + rnd(2));
+	}
+	off += l4len + rnd(16);
+	wr16(v6 + 4, (uint16_t)(off - 40 + (rnd(15) ? 0 : 1 + rnd(8))));
+	return off;
+}
+
 /* B sends to A's side of the flow: only A's own subnet is routed. */
 static bool can_tx(const struct opts *o, const struct flow *f)
 {
@@ -403,6 +436,10 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b,
 		memset(ip, 0, 28);
 		*to_b = false;
 		return 14 + 28;
+	}
+	if (kind < 6) {				/* IPv6: ingress only */
+		*to_b = false;
+		return 14 + make_ipv6(ip);
 	}
 	if (nflows && kind < 55) {		/* an earlier flow */
 		f = &flows[rnd(nflows)];
@@ -454,6 +491,17 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b,
 	wr16(ip + 10, csum(ip, hl, 0));
 	if (!*tx && rnd(40) == 0)
 		ip[10] ^= 0x40;			/* bad header sum */
+	if (!*tx && rnd(60) == 0) {		/* a malformed header */
+		switch (rnd(4)) {
+		case 0: ip[0] = (uint8_t)(0x60 | (ip[0] & 15)); break;
+		case 1: ip[0] = 0x44; break;
+		case 2: wr16(ip + 2, (uint16_t)(hl + l4len + 1 + rnd(100)));
+			break;
+		default: wr16(ip + 2, (uint16_t)(rnd(hl))); break;
+		}
+		wr16(ip + 10, 0);
+		wr16(ip + 10, csum(ip, hl, 0));
+	}
 	if (rnd(40) == 0 && l4len > 8)
 		l4[l4len - 1] ^= 0x10;		/* bad l4 sum */
 	*to_b = (reverse ? f->a : f->b) == o->ip_b;
@@ -617,7 +665,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "ip-b", 1, NULL, 'j' }, { "seed", 1, NULL, 's' },
 		{ "count", 1, NULL, 'c' }, { "help", 0, NULL, 'h' },
 		{ "no-frags", 0, NULL, 'f' }, { "stepwise", 0, NULL, 'w' },
-		{ "tx", 0, NULL, 't' },
+		{ "tx", 0, NULL, 't' }, { "generate-only", 1, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct in_addr in;
@@ -649,10 +697,13 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'f': o->frags = false; break;
 		case 'w': o->stepwise = true; break;
 		case 't': o->tx = true; break;
+		case 'g': o->pcap = optarg; break;
 		case 'h':
 			printf("usage: fn-nft-eval-diff --netns-a PATH --netns-b PATH --dev-a IF --dev-b IF\n"
 			       "         --mac-b MAC --ip-a ADDR --ip-b ADDR [--seed N] [--count N]\n"
 			       "         [--no-frags] [--stepwise] [--tx]\n"
+			       "   or: fn-nft-eval-diff --generate-only FILE.pcap --mac-b MAC --ip-a ADDR\n"
+			       "         --ip-b ADDR [--seed N] [--count N] [--no-frags]\n"
 			       "Compare the evaluator's rule counters with the kernel's for the\n"
 			       "ruleset loaded in netns B, over generated frames sent from A.\n");
 			exit(0);
@@ -660,11 +711,36 @@ static void parse(int argc, char **argv, struct opts *o)
 			goto usage;
 		}
 	}
-	if (o->ns_a && o->ns_b && o->dev_a && o->dev_b && o->ip_a && o->ip_b)
+	if (o->ip_a && o->ip_b &&
+	    (o->pcap || (o->ns_a && o->ns_b && o->dev_a && o->dev_b)))
 		return;
 usage:
 	fprintf(stderr, "fn-nft-eval-diff: bad arguments (--help)\n");
 	exit(2);
+}
+
+/* pcap (microseconds, Ethernet) of the frames for --generate-only. */
+static int generate(const struct opts *o)
+{
+	FILE *f = fopen(o->pcap, "wb");
+	static const uint32_t hdr[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535,
+					 1 };
+	uint8_t frame[2048];
+
+	if (!f)
+		die(o->pcap);
+	fwrite(hdr, sizeof(hdr), 1, f);
+	for (uint32_t i = 0; i < o->count; i++) {
+		bool to_b, tx;
+		uint32_t len = make_frame(o, frame, &to_b, &tx);
+		uint32_t rec[4] = { i / 1000000, i % 1000000, len, len };
+
+		fwrite(rec, sizeof(rec), 1, f);
+		fwrite(frame, len, 1, f);
+	}
+	if (fclose(f))
+		die(o->pcap);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -677,6 +753,8 @@ int main(int argc, char **argv)
 
 	parse(argc, argv, &o);
 	rng = o.seed ? o.seed : 1;
+	if (o.pcap)
+		return generate(&o);
 	enter(o.ns_a);
 	pfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (pfd < 0)

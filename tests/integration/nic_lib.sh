@@ -38,6 +38,21 @@ nic_init() {
 	LOAD="$T/bin/fn-udp-load"
 }
 
+# nic_pick_net A.B [LOW]: a third octet N (LOW, default 16, to 250) such
+# that no interface address or route uses A.B.N.0/24 yet (another subnet
+# with the same numbers would take the kernel's traffic); starts from the
+# pid, so that parallel tests spread out.
+nic_pick_net() {
+	local n esc=${1//./\\.} lo=${2:-16}
+	for n in $(seq $((lo + $$ % (251 - lo))) 250) $(seq "$lo" 250); do
+		ip -4 -o addr show | grep -q " $esc\.$n\." && continue
+		[[ -z $(ip -4 route show "$1.$n.0/24") ]] || continue
+		echo "$n"
+		return 0
+	done
+	return 1
+}
+
 nic_skip() {
 	echo "SKIP: $*" >&2
 	exit 77

@@ -12,7 +12,8 @@
 #     network namespace fnt-nft-PID: the kernel's nf_tables, same files
 #
 #   1. the topology's initial ruleset ([stack] ruleset) is loaded at start
-#   2. add/list/delete tables, chains, rules, sets, elements; flushes
+#   2. add/list/delete tables, chains, rules, sets, elements; flushes;
+#      nft --echo shows the new rule's handle and the new generation
 #   3. nft -f of a ruleset: `list ruleset` identical to the kernel's
 #   4. nft -f of a multi-MB ruleset (20,000 rules, a 10,000-element set):
 #      identical to the kernel's listing
@@ -97,6 +98,11 @@ nft0 insert rule inet t in iifname lo accept
 nft0 add set inet t s '{ type ipv4_addr; flags interval; }'
 nft0 add element inet t s '{ 10.241.1.0/24, 10.241.2.7 }'
 nft0 add rule inet t sub ip saddr @s drop
+echoed=$(nft0 -e -a add rule inet t sub counter)
+grep -q '^add rule inet t sub counter packets 0 bytes 0 # handle [0-9]' <<< "$echoed" ||
+	fn_fail "nft --echo: $echoed"
+grep -q '^# new generation [0-9]* by process [0-9]* (nft)' <<< "$echoed" ||
+	fn_fail "nft --echo, no new generation: $echoed"
 got=$(list0)
 grep -q 'iifname "lo" accept' <<< "$got" || fn_fail "insert: $got"
 [[ $(grep -n 'iifname "lo"' <<< "$got" | cut -d: -f1) -lt \

@@ -25,19 +25,8 @@ set -euo pipefail
 : "${FN_STACK:?}"
 command -v /usr/sbin/nft >/dev/null || { echo "SKIP: no nft" >&2; exit 77; }
 
-pick_net() {
-	local n
-	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
-		ip -4 -o addr show | grep -q " 10\.241\.$n\." && continue
-		[[ -z $(ip -4 route show 10.241.$n.0/24) ]] || continue
-		echo "$n"
-		return 0
-	done
-	return 1
-}
-
 nic_init nftf "fnt-nf$$"
-N=$(pick_net) || nic_skip "no free 10.241.N.0/24 subnet"
+N=$(nic_pick_net 10.241) || nic_skip "no free 10.241.N.0/24 subnet"
 STACK="$T/bin/$(basename "$FN_STACK")"
 cp "$FN_STACK" "$STACK"
 MAC=02:00:0a:f1:$(printf %02x "$N"):02

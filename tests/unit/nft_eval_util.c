@@ -17,6 +17,7 @@
 #include <libnftnl/table.h>
 
 #include "nft_eval_util.h"
+#include "nft_pkt_bytes.h"
 
 #define PUSH(arr, n, cap, v) do {					\
 	if ((n) == (cap)) {						\
@@ -409,29 +410,6 @@ struct nftnl_expr *e_ct_state(uint32_t dreg)
 }
 
 /* ---- packets ------------------------------------------------------------- */
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
-
-static uint16_t csum(const uint8_t *p, uint32_t len, uint32_t sum)
-{
-	for (uint32_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 void t_fix_ip_sum(struct t_pkt *t)
 {

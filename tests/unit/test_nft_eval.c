@@ -519,7 +519,8 @@ static void test_quota(void **state)
 	/* consumed 100, 200 < 250 match; 300 >= 250 no longer */
 	assert_int_equal(t_packets(p, until, 1), 2);
 	assert_int_equal(t_packets(p, over, 1), 3);
-	assert_int_equal(t_bytes(p, until, 0), 500);
+	/* 500 consumed, dumped as the kernel does: no more than the quota */
+	assert_int_equal(t_bytes(p, until, 0), 250);
 	fn_nft_prog_free(p);
 	m_free(rs);
 }
@@ -638,6 +639,12 @@ static void test_netdev_ingress(void **state)
 	struct nftnl_rule *rn = m_rule(rs, c,
 		e_meta(NFT_META_NFPROTO, NFT_REG_1),
 		e_cmp(NFT_REG_1, NFT_CMP_EQ, &nfp, 1), e_counter(), NULL);
+	uint16_t ether = 1;	/* ARPHRD_ETHER: what `ether type` checks */
+	struct nftnl_rule *rt = m_rule(rs, c,
+		e_meta(NFT_META_IIFTYPE, NFT_REG_1),
+		e_cmp(NFT_REG_1, NFT_CMP_EQ, &ether, 2), e_counter(), NULL);
+	struct nftnl_rule *ro = m_rule(rs, c,
+		e_meta(NFT_META_OIFTYPE, NFT_REG_1), e_counter(), NULL);
 	m_rule(rs, c, M_DPORT(7), e_verdict(NF_DROP, NULL), NULL);
 	struct fn_nft_prog *p = t_compile(rs, NULL);
 	struct t_pkt t;
@@ -658,6 +665,80 @@ static void test_netdev_ingress(void **state)
 			 FN_NFT_ACCEPT);
 	assert_int_equal(t_packets(p, ra, 2), 1);
 	assert_int_equal(t_packets(p, rn, 2), 2);
+	assert_int_equal(t_packets(p, rt, 2), 2);
+	assert_int_equal(t_packets(p, ro, 1), 0);	/* no output device */
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
+/* inet ingress: IPv4 only, as NFPROTO_IPV4; a bad header is dropped. */
+static void test_inet_ingress(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *tb = m_table(rs, NFPROTO_INET, "i");
+	struct fn_nft_chain *c = m_chain(rs, tb, "ing", NF_INET_INGRESS, 0,
+					 NF_ACCEPT);
+	uint8_t nfp = NFPROTO_IPV4;
+
+	nftnl_chain_set_str(c->nl, NFTNL_CHAIN_DEV, "eth0");
+	struct nftnl_rule *r = m_rule(rs, c,
+		e_meta(NFT_META_NFPROTO, NFT_REG_1),
+		e_cmp(NFT_REG_1, NFT_CMP_EQ, &nfp, 1), e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+	struct t_pkt t;
+
+	(void)state;
+	t_udp(&t, A1, A2, 1, 2, 0);
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL),
+			 FN_NFT_ACCEPT);
+	t.buf[14] = 0x44;		/* header length 16 */
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL), FN_NFT_DROP);
+	t.p.ethertype = 0x0806;		/* not IP: passes unjudged */
+	t.p.nh = NULL;
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL),
+			 FN_NFT_ACCEPT);
+	assert_int_equal(t_packets(p, r, 2), 1);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
+/* IPv6 at ingress: the transport after the extension headers. */
+static void test_ipv6_ingress(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_chain *c = m_chain(rs, m_table(rs, NFPROTO_NETDEV, "n"),
+					 "ing", NF_NETDEV_INGRESS, 0, NF_ACCEPT);
+	uint8_t udp = 17;
+	struct nftnl_rule *r = m_rule(rs, c,
+		e_meta(NFT_META_L4PROTO, NFT_REG_1),
+		e_cmp(NFT_REG_1, NFT_CMP_EQ, &udp, 1), M_DPORT(53), e_counter(),
+		NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+	struct t_pkt t;
+	uint8_t *v6 = t.buf + 14;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.buf[12] = 0x86;
+	t.buf[13] = 0xdd;
+	v6[0] = 0x60;
+	v6[5] = 8 + 8;		/* hop-by-hop (8) + UDP (8) */
+	v6[6] = 0;		/* next: hop-by-hop */
+	v6[40] = 17;		/* its next: UDP */
+	v6[48 + 3] = 53;	/* dport 53 */
+	t.p.l2 = t.buf;
+	t.p.l2_len = 14 + 56;
+	t.p.ethertype = 0x86dd;
+	t.p.iifname = "eth0";
+	t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL);
+	assert_int_equal(t_packets(p, r, 4), 1);
+	v6[5] = 100;		/* payload past the end: no transport */
+	t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL);
+	assert_int_equal(t_packets(p, r, 4), 1);
+	v6[5] = 16;		/* a header longer than the packet (fuzz) */
+	v6[41] = 20;
+	t_eval(p, NULL, FN_NFT_INGRESS, &t, NULL);
+	assert_int_equal(t_packets(p, r, 4), 1);
 	fn_nft_prog_free(p);
 	m_free(rs);
 }
@@ -782,6 +863,8 @@ int main(void)
 		cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_hook_order),
 		cmocka_unit_test(test_netdev_ingress),
+		cmocka_unit_test(test_inet_ingress),
+		cmocka_unit_test(test_ipv6_ingress),
 		cmocka_unit_test(test_invalid_ipv4),
 		cmocka_unit_test(test_refusals),
 	};

@@ -374,6 +374,35 @@ static void test_acks_when_asked(void **state)
 	assert_true(r[0].flags & NLM_F_CAPPED);	/* acks always are */
 }
 
+/* NFNL_BATCH_GENID of an old generation: ERESTART, nothing applied. */
+static void test_batch_genid(void **state)
+{
+	struct fx *f = *state;
+	struct nlmsghdr *b;
+	struct reply r[8];
+
+	begin(f);
+	add_table(f, "t", 0);
+	end(f, 0);				/* genid 2 */
+	f->len = 0;
+	b = nftnl_batch_begin((char *)f->buf, f->seq++);
+	mnl_attr_put_u32(b, NFNL_BATCH_GENID, htonl(1));
+	done(f, b);
+	add_table(f, "u", 0);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].error, -ERESTART);
+	assert_int_equal(f->srv.rs.ntables, 1);
+	f->len = 0;
+	b = nftnl_batch_begin((char *)f->buf, f->seq++);
+	mnl_attr_put_u32(b, NFNL_BATCH_GENID, htonl(2));
+	done(f, b);
+	add_table(f, "u", 0);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+	assert_int_equal(f->srv.rs.ntables, 2);
+}
+
 static void test_handles_as_the_kernel(void **state)
 {
 	struct fx *f = *state;
@@ -610,6 +639,79 @@ static void test_hostile_bytes(void **state)
 	assert_int_equal(f->out.len, 0);
 }
 
+/* Jobs: a batch spread over steps of a few messages; a second batch
+ * waits at its BEGIN until the first is committed, then applies to it. */
+static void test_jobs_serialize_batches(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *a = malloc(BUF + 1), *b = malloc(BUF + 1);
+	size_t alen, blen;
+	struct nl_out oa = { 0 }, ob = { 0 };
+	struct nl_job *ja, *jb;
+	int steps = 0;
+
+	begin(f);
+	add_table(f, "t", 0);
+	for (int i = 0; i < 10; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "c%d", i);
+		add_chain(f, "t", name, false);
+	}
+	done(f, nftnl_batch_end((char *)f->buf + f->len, f->seq++));
+	memcpy(a, f->buf, f->len);
+	alen = f->len;
+	a[alen] = 0;
+	begin(f);
+	add_chain(f, "t", "late", false);	/* needs a's table */
+	done(f, nftnl_batch_end((char *)f->buf + f->len, f->seq++));
+	memcpy(b, f->buf, f->len);
+	blen = f->len;
+	b[blen] = 0;
+
+	ja = nl_job_start(&f->srv, a, alen, 0, &oa);
+	jb = nl_job_start(&f->srv, b, blen, 0, &ob);
+	assert_false(nl_job_step(ja, 3));	/* BEGIN, table, c0 */
+	assert_false(nl_job_step(jb, 3));	/* waits: a's batch is open */
+	assert_int_equal(f->srv.rs.ntables, 0);	/* nothing committed yet */
+	while (!nl_job_step(ja, 3))
+		steps++;
+	assert_true(steps >= 2);
+	assert_int_equal(f->srv.rs.ntables, 1);
+	assert_true(nl_job_step(jb, 100));
+	assert_int_equal(oa.len + ob.len, 0);	/* no errors */
+	assert_int_equal(f->srv.rs.tables[0]->nchains, 11);
+	assert_int_equal(f->srv.rs.genid, 3);
+	nl_job_free(ja);
+	nl_job_free(jb);
+	nl_out_free(&oa);
+	nl_out_free(&ob);
+	free(a);
+	free(b);
+}
+
+/* A job dropped in the middle of a batch (its client went away):
+ * aborted, the model as it was. */
+static void test_job_dropped_mid_batch(void **state)
+{
+	struct fx *f = *state;
+	struct nl_out o = { 0 };
+	struct nl_job *j;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "c", false);
+	done(f, nftnl_batch_end((char *)f->buf + f->len, f->seq++));
+	f->buf[f->len] = 0;
+	j = nl_job_start(&f->srv, f->buf, f->len, 0, &o);
+	assert_false(nl_job_step(j, 2));
+	nl_job_free(j);
+	assert_int_equal(f->srv.rs.ntables, 0);
+	assert_null(f->srv.batch_owner);
+	assert_int_equal(genid(f), 1);
+	nl_out_free(&o);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -619,11 +721,14 @@ int main(void)
 		T(test_failing_batch_changes_nothing),
 		T(test_capped_errors),
 		T(test_acks_when_asked),
+		T(test_batch_genid),
 		T(test_handles_as_the_kernel),
 		T(test_anonymous_set_bound_to_its_rule),
 		T(test_userdata_byte_for_byte),
 		T(test_elements_and_flushes),
 		T(test_hostile_bytes),
+		T(test_jobs_serialize_batches),
+		T(test_job_dropped_mid_batch),
 	};
 
 	return cmocka_run_group_tests_name("nft_nl", tests, NULL, NULL);

@@ -158,6 +158,10 @@ static int base_hook(struct ev_cctx *c, struct ev_chain *ch, uint32_t hooknum)
 		ch->hook = FN_NFT_INGRESS;
 		return 0;
 	}
+	if (hooknum == NF_INET_INGRESS && ch->family == NFPROTO_INET) {
+		ch->hook = FN_NFT_INGRESS;	/* inet ingress, on a device */
+		return 0;
+	}
 	if (hooknum > NF_INET_POST_ROUTING)
 		return ev_fail(c, -EOPNOTSUPP, "hook %u is not supported",
 			       hooknum);
@@ -212,7 +216,7 @@ static int chain_base(struct ev_cctx *c, struct ev_chain *ch,
 	if (policy != NF_ACCEPT && policy != NF_DROP)
 		return ev_fail(c, -EINVAL, "policy %u is not valid", policy);
 	ch->policy = (uint8_t)policy;
-	if (ch->family == NFPROTO_NETDEV)
+	if (ch->hook == FN_NFT_INGRESS && !ch->forward)
 		return netdev_dev(c, ch, nl);
 	return 0;
 }
@@ -262,6 +266,17 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 	return err ? err : 0;
 }
 
+/* A payload or meta load followed by a word compare of its register
+ * (`tcp dport 22`, `meta l4proto tcp`) runs in one dispatch. */
+static void fuse(struct ev_op *ops, uint32_t n)
+{
+	for (uint32_t i = 0; i + 1 < n; i++)
+		ops[i].then_cmp = (ops[i].type == OP_PAYLOAD ||
+				   ops[i].type == OP_META) &&
+				  ops[i + 1].type == OP_CMP_FAST &&
+				  ops[i + 1].sreg == ops[i].dreg;
+}
+
 static int rule_add(struct ev_cctx *c, struct nftnl_rule *r)
 {
 	struct fn_nft_prog *p = c->p;
@@ -283,6 +298,7 @@ static int rule_add(struct ev_cctx *c, struct nftnl_rule *r)
 		return err;
 	er = &p->rules[p->nrules++];
 	er->nops = p->nops - er->first_op;
+	fuse(&p->ops[er->first_op], er->nops);
 	return 0;
 }
 
@@ -679,5 +695,9 @@ int fn_nft_expr_state(const struct fn_nft_prog *p,
 		return -ENOENT;
 	*packets = s->kind == ST_COUNTER ? s->a : 0;
 	*bytes = s->kind == ST_COUNTER ? s->b : s->a;
+	/* a quota counts on past its limit, but the kernel's dump shows no
+	 * more than the limit (nft_quota_do_dump) */
+	if (s->kind == ST_QUOTA && *bytes > s->b)
+		*bytes = s->b;
 	return 0;
 }

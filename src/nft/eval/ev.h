@@ -71,7 +71,9 @@ struct ev_op {
 	uint8_t sub;		/* cmp/range op, meta key, payload base,
 				 * byteorder op, shift direction, reject type */
 	uint8_t size;		/* byteorder size, reject code, flags */
-	uint16_t pad;
+	uint8_t then_cmp;	/* a load whose next op is OP_CMP_FAST of
+				 * its register: run together (eval) */
+	uint8_t pad;
 	uint32_t arg;		/* payload offset, shift, set index, state
 				 * index, verdict chain, pool index, log */
 	int32_t arg2;		/* verdict code, pool index of 2nd datum */
@@ -220,10 +222,8 @@ void ev_set_fini(struct ev_set *s);
 bool ev_set_lookup(const struct ev_set *s, const uint8_t *key,
 		   const uint8_t **data, const struct ev_verdict **vd);
 
-/* expr.c: run one rule's operations; its verdict code, NFT_CONTINUE
- * if it did not decide (NFT_BREAK included). */
-int32_t ev_run_rule(struct fn_nft_prog *p, const struct ev_op *op,
-		    uint32_t nops, struct ev_regs *r, struct ev_pkt *pk);
+/* expr.c: the verdict (NF_ACCEPT/NF_DROP) of base chain `base`. */
+int ev_run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk);
 
 /* ct.c */
 uint8_t ev_ct_track(struct fn_nft_ct *ct, struct ev_pkt *pk);

@@ -58,7 +58,8 @@ static void do_payload(const struct ev_op *op, struct ev_regs *r,
 		break;
 	default:	/* transport: none in non-first fragments, but for
 			 * the kernel's fast loads (cexpr.c) */
-		if (!pk->l4 || (pk->fragoff && !op->size)) {
+		if (!pk->l4 || (pk->fragoff && !op->size) ||
+		    pk->thoff > pk->len) {	/* IPv6 headers past the end */
 			BRK(r);
 			return;
 		}
@@ -359,7 +360,7 @@ static void do_log(struct fn_nft_prog *p, const struct ev_op *op,
 		return;
 	}
 	p->log_tokens--;
-	if (!pk->net || pk->len < 20 || !pk->l4) {
+	if (!pk->net || pk->len < 20 || !pk->l4 || k->ethertype != 0x0800) {
 		fn_log(log_level(op->size), "%sIN=%s OUT=%s LEN=%u",
 		       p->logs[op->arg], pk->hook <= FN_NFT_INPUT &&
 		       k->iifname ? k->iifname : "", pk->hook > FN_NFT_INPUT &&
@@ -391,7 +392,7 @@ static void do_reject(const struct ev_op *op, struct ev_regs *r,
 {
 	static const uint8_t icmpx[] = { 0, 3, 1, 13 };
 	struct fn_nft_result *res = pk->res;
-	bool ipv4 = pk->pf != NFPROTO_NETDEV || pk->p->ethertype == 0x0800;
+	bool ipv4 = pk->p->ethertype == 0x0800;
 
 	r->verdict.code = EV_NF_DROP;
 	res->reject = FN_NFT_REJECT_NONE;
@@ -416,16 +417,23 @@ static void do_reject(const struct ev_op *op, struct ev_regs *r,
 	}
 }
 
-int32_t ev_run_rule(struct fn_nft_prog *p, const struct ev_op *op,
-		    uint32_t nops, struct ev_regs *r, struct ev_pkt *pk)
+/* One rule: its verdict code, NFT_CONTINUE if it did not decide. */
+static inline int32_t run_rule(struct fn_nft_prog *p, const struct ev_op *op,
+			       uint32_t nops, struct ev_regs *r,
+			       struct ev_pkt *pk)
 {
 	r->verdict.code = EV_CONTINUE;
 	for (const struct ev_op *end = op + nops; op < end; op++) {
 		switch (op->type) {
 		case OP_PAYLOAD:
 			do_payload(op, r, pk);
+			if (op->then_cmp && r->verdict.code == EV_CONTINUE) {
+				op++;	/* the usual pair in one dispatch */
+				goto cmp_fast;
+			}
 			break;
 		case OP_CMP_FAST:
+cmp_fast:
 			if (((r->data[op->sreg] & (uint32_t)op->arg2) == op->arg) ==
 			    (bool)op->sub)
 				BRK(r);
@@ -447,6 +455,10 @@ int32_t ev_run_rule(struct fn_nft_prog *p, const struct ev_op *op,
 			break;
 		case OP_META:
 			do_meta(op, r, pk);
+			if (op->then_cmp && r->verdict.code == EV_CONTINUE) {
+				op++;
+				goto cmp_fast;
+			}
 			break;
 		case OP_META_SET_MARK:
 			pk->p->mark = r->data[op->sreg];
@@ -486,4 +498,55 @@ int32_t ev_run_rule(struct fn_nft_prog *p, const struct ev_op *op,
 			break;
 	}
 	return r->verdict.code == EV_BREAK ? EV_CONTINUE : r->verdict.code;
+}
+
+struct jump {
+	uint32_t chain, rule;
+};
+
+/* nft_do_chain(): the verdict of base chain `base`.  Jumps push on a
+ * 16-entry stack (compile proved the depth), goto does not, return
+ * pops, the end of a base chain applies its policy. */
+int ev_run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk)
+{
+	struct jump stack[EV_JUMP_STACK];
+	uint32_t sp = 0, chain = base, rule = 0;
+	struct ev_regs r;
+
+	memset(&r, 0, sizeof(r));
+	for (;;) {
+		const struct ev_chain *ch = &p->chains[chain];
+		int32_t v = EV_CONTINUE;
+
+		for (; rule < ch->nrules; rule++) {
+			const struct ev_rule *ru =
+				&p->rules[ch->first_rule + rule];
+
+			v = run_rule(p, &p->ops[ru->first_op], ru->nops, &r,
+				     pk);
+			if (v != EV_CONTINUE)
+				break;
+		}
+		switch (v) {
+		case EV_NF_ACCEPT:
+		case EV_NF_DROP:
+			return v;
+		case EV_JUMP:
+			if (sp == EV_JUMP_STACK)
+				return EV_NF_DROP;	/* compile forbids */
+			stack[sp++] = (struct jump){ chain, rule + 1 };
+			/* fall through */
+		case EV_GOTO:
+			chain = r.verdict.chain;
+			rule = 0;
+			continue;
+		default:	/* continue (end of chain) or return */
+			break;
+		}
+		if (!sp)
+			return p->chains[base].policy;
+		sp--;
+		chain = stack[sp].chain;
+		rule = stack[sp].rule;
+	}
 }
