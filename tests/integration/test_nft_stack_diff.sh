@@ -92,7 +92,7 @@ cp "$FN_STACK" "$STACK"
 MAC=02:00:0a:f1:$(printf %02x "$N"):02
 IPA=10.241.$N.1 IPB=10.241.$N.2
 # Other on-link sources of the corpus (ip_a + 100..102).
-EXTRA=(10.241.$N.101 10.241.$N.102 10.241.$N.103)
+EXTRA=("10.241.$N.101" "10.241.$N.102" "10.241.$N.103")
 fn_conf <<EOF
 pipelines = 1
 poll = adaptive
@@ -224,7 +224,8 @@ fresh_stack() {
 
 fails=0
 run_one() {	# ruleset seed
-	local rs=$1 seed=$2 w="$T/$(basename "$1" .nft)-$2" flags=(--no-frags)
+	local rs=$1 seed=$2 w flags=(--no-frags)
+	w="$T/$(basename "$1" .nft)-$2"
 	[[ -n ${NFT_SD_FRAGS:-} ]] && flags=()
 	local replay=()
 	mkdir -p "$w"
