@@ -52,7 +52,8 @@
 # Environment: as nic_lib.sh, plus FN_STACK, FN_NFT_EVAL_DIFF,
 # NFT_DIFF_DIR; NFT_SD_SEEDS (default "1 2 3"), NFT_SD_COUNT (1000),
 # NFT_SD_RULESETS (file names in NFT_DIFF_DIR, default below),
-# NFT_SD_KEEP=1 keeps the work dir.
+# NFT_SD_KEEP=1 keeps the work dir, NFT_SD_FRAGS=1 sends fragments too
+# (to see the known difference, below).
 #
 # Left out of the rulesets until the stack's netlink server takes them
 # (docs/nft.md): netdev.nft's inet ingress table ("no such hook": the
@@ -91,7 +92,7 @@ cp "$FN_STACK" "$STACK"
 MAC=02:00:0a:f1:$(printf %02x "$N"):02
 IPA=10.241.$N.1 IPB=10.241.$N.2
 # Other on-link sources of the corpus (ip_a + 100..102).
-EXTRA=(10.241.$N.101 10.241.$N.102 10.241.$N.103)
+EXTRA=("10.241.$N.101" "10.241.$N.102" "10.241.$N.103")
 fn_conf <<EOF
 pipelines = 1
 poll = adaptive
@@ -223,7 +224,9 @@ fresh_stack() {
 
 fails=0
 run_one() {	# ruleset seed
-	local rs=$1 seed=$2 w="$T/$(basename "$1" .nft)-$2" flags=(--no-frags)
+	local rs=$1 seed=$2 w flags=(--no-frags)
+	w="$T/$(basename "$1" .nft)-$2"
+	[[ -n ${NFT_SD_FRAGS:-} ]] && flags=()
 	local replay=()
 	mkdir -p "$w"
 	ruleset_for "$rs" > "$w/rules.nft"
