@@ -16,8 +16,17 @@
  *     saved ruleset, or on the topology's initial one ([stack] ruleset,
  *     [pipeline N] stack_ruleset).  nft waits for the stack to accept.
  *     Until it is loaded the stack has no ruleset (everything passes).
+ *
+ * nft runs in a network namespace of its own, empty but for lo: should the
+ * shim ever fail to load (ld.so drops an unreadable LD_PRELOAD silently),
+ * nft's netfilter socket reaches that throwaway namespace's nf_tables, never
+ * the host's.  The shim reaches the stack over an AF_UNIX path, which no
+ * network namespace hides.  Interface names nft resolves (`meta iif`) are
+ * therefore looked up there, where only lo exists; the stack's own
+ * interface is fn0 (docs/nft.md).
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/close_range.h>
@@ -96,6 +105,13 @@ static pid_t nft_spawn(const char *ctl_path, char **args, int out_fd)
 		if (out_fd >= 0)
 			dup2(out_fd, STDOUT_FILENO);
 		close_range(3, ~0u, 0);
+		if (unshare(CLONE_NEWNET) < 0) {
+			fprintf(stderr, "fragnet: cannot give nft a network "
+				"namespace of its own (unshare: %s); not "
+				"running it, so that it cannot reach the "
+				"host's nf_tables\n", strerror(errno));
+			_exit(126);
+		}
 		execve(NFT_BIN, args, env);
 		fprintf(stderr, "fragnet: cannot run " NFT_BIN ": %s\n",
 			strerror(errno));

@@ -26,6 +26,8 @@
 #   9. the app (user nobody) cannot reach the control socket: no fd, no
 #      path, no environment; nft run as nobody fails; and with the
 #      directory opened up, the stack still refuses a non-root peer
+#  9b. the host's own nf_tables never saw any of it (fragnet nft runs nft
+#      in a network namespace of its own)
 #  10. fragnet down: nothing left
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -275,6 +277,13 @@ chmod 600 "$RUN_DIR/stack0.ctl"
 [[ $(refused) -gt ${r0:-0} ]] || fn_fail "the stack did not count a refused peer"
 grep -q evil <<< "$(list0)" && fn_fail "table evil exists"
 fn_log "9. the app and non-root users cannot reach the rules"
+
+# 9b. fragnet nft runs nft in a network namespace of its own, so nothing
+# of ours ever reaches the host's nf_tables (not even if the shim failed
+# to load); the host's tables named like ours would be a leak.
+"$NFT" list tables 2>/dev/null | grep -qw boot &&
+	fn_fail "a table 'boot' is in the host's nf_tables"
+fn_log "9b. the host's nf_tables never saw the stack's ruleset"
 
 # 10. down
 sup=$(cat "$RUN_DIR/supervisor.pid")
