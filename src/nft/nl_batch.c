@@ -218,12 +218,19 @@ static int chain_check_new(struct bctx *b, struct nftnl_chain *nc)
 		return 0;
 	if (!nftnl_chain_is_set(nc, NFTNL_CHAIN_PRIO))
 		return fail(b, -EINVAL, "base chain without priority");
-	if (nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM) >= NF_INET_NUMHOOKS)
+	uint32_t hook = nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM);
+	/* As the kernel: ip hooks 0..4; inet those and ingress (5, on a
+	 * device); netdev ingress (egress does not exist in a stack). */
+	bool ingress = (b->family == NFPROTO_NETDEV &&
+			hook == NF_NETDEV_INGRESS) ||
+		       (b->family == NFPROTO_INET && hook == NF_INET_INGRESS);
+	if (!ingress && (b->family == NFPROTO_NETDEV ||
+			 hook >= NF_INET_NUMHOOKS))
 		return fail(b, -EOPNOTSUPP, "no such hook");
-	if (b->family == NFPROTO_NETDEV &&
+	if (ingress &&
 	    !nftnl_chain_is_set(nc, NFTNL_CHAIN_DEV) &&
 	    !nftnl_chain_is_set(nc, NFTNL_CHAIN_DEVICES))
-		return fail(b, -EINVAL, "netdev base chain without device");
+		return fail(b, -EINVAL, "ingress base chain without device");
 	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY) &&
 	    nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY) > NF_ACCEPT)
 		return fail(b, -EINVAL, "policy is neither accept nor drop");
@@ -811,15 +818,24 @@ static int elem_check(struct elem_ctx *x, struct nftnl_set_elem *e)
 		   (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
 		    NFT_SET_ELEM_INTERVAL_END);
 
-	if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY))
+	/* A catch-all (`*` in a map) has no key, by design. */
+	bool catchall = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+			(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+			 NFT_SET_ELEM_CATCHALL);
+
+	if (catchall && (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY) ||
+			 nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)))
+		return fail(x->b, -EINVAL, "catch-all element with a key");
+	if (!catchall && !nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY))
 		return fail(x->b, -EINVAL, "element without key");
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
 		nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
 		if (len > UDATA_MAX_LEN)
 			return fail(x->b, -ERANGE, "element: user data too long");
 	}
-	nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-	if (len != klen)
+	if (!catchall)
+		nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	if (!catchall && len != klen)
 		return fail(x->b, -EINVAL, "element key of %u bytes in a set "
 			    "of %u", len, klen);
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF))

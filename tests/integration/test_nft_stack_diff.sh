@@ -54,11 +54,7 @@
 # NFT_SD_RULESETS (file names in NFT_DIFF_DIR, default below),
 # NFT_SD_KEEP=1 keeps the work dir, NFT_SD_FRAGS=1 sends fragments too
 # (to see the known difference, below).
-#
-# Left out of the rulesets until the stack's netlink server takes them
-# (docs/nft.md): netdev.nft's inet ingress table ("no such hook": the
-# server allows hooks < NF_INET_NUMHOOKS only) and sets.nft's catch-all
-# elements `* : VERDICT` ("element without key").
+
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nic_lib.sh"
@@ -171,17 +167,13 @@ root_silent() {
 }
 
 # The ruleset for both sides: our subnet, B's address and interface, no
-# iif/oif by name, no length matches on output (see above); and, until the
-# stack's netlink server takes them, no inet ingress table and no
-# catch-all map elements.
+# iif/oif by name, no length matches on output (see above).
 ruleset_for() {
 	sed -E -e "s/10\.241\.77\./10.241.$N./g" -e "s/@DEV@/$DB/g" \
 		-e "s/@IPB@/$IPB/g" -e '/meta [io]if "/d' \
-		-e 's/, \* : [a-z]+( [a-z0-9_]+)? \}/ }/' "$1" |
+		"$1" |
 		awk '/^\tchain /{ out = 0 } /hook (output|postrouting)/{ out = 1 }
-		     /^table inet ii /{ skip = 1 }
-		     !skip && !(out && /(meta|ip) length/)
-		     skip && /^}/ { skip = 0 }'
+		     !(out && /(meta|ip) length/)'
 }
 
 # Rule counters of a listing on stdin, one line each.
