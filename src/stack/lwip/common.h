@@ -50,6 +50,11 @@
 #define PBUF_POOL_SIZE			4096
 #define PBUF_POOL_BUFSIZE		1536
 
+/* SO_REUSEADDR as programs expect: a restarted server binds its port
+ * again while connections of its predecessor sit in TIME_WAIT (accepted
+ * pcbs inherit the listener's SOF_REUSEADDR, tcp_listen_input). */
+#define SO_REUSE			1
+
 #define CHECKSUM_GEN_IP			1
 #define CHECKSUM_CHECK_IP		1
 
