@@ -7,10 +7,10 @@
 #   root namespace (kernel stack)        fragnet topology fnt-socktcp-PID
 #
 #                                         nic (net_tap, 2 queues,
-#   [fnt-st<pid>] 10.237.N.1/24 ══ tap ══+     mac 02:00:0a:ed:N:02)
+#   [fnt-st<pid>] 10.238.N.1/24 ══ tap ══+     mac 02:00:0a:ee:N:02)
 #                                         +- queue 0 - driver/0 ══link0══ stack/0 ══sockchan0══ app/0
 #   sock_tcp_load.py                      +- queue 1 - driver/1 ══link1══ stack/1 ══sockchan1══ app/1
-#     -> 10.237.N.2:7000                          stacks 10.237.N.2/24, apps: fn-test-tcp-echo 7000
+#     -> 10.238.N.2:7000                          stacks 10.238.N.2/24, apps: fn-test-tcp-echo 7000
 #
 #   1. CONNS connections at once (FN_SOCK_TCP_CONNS, default 100; all
 #      established before any sends, see sock_tcp_load.py), each
@@ -27,6 +27,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nic_lib.sh"
+. "$(dirname "$0")/sock_lib.sh"
 
 : "${FN_STACK:?}" "${FN_TEST_TCP_ECHO:?}"
 CONNS=${FN_SOCK_TCP_CONNS:-100}
@@ -35,26 +36,13 @@ RSTS=20
 PORT=7000
 CLIENT="$(dirname "$0")/sock_tcp_load.py"
 
-pick_net() {
-	local n
-	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
-		ip -4 -o addr show | grep -q " 10\.237\.$n\." && continue
-		[[ -z $(ip -4 route show 10.237.$n.0/24) ]] || continue
-		echo "$n"
-		return 0
-	done
-	return 1
-}
 
 nic_init "socktcp" "fnt-st$$"
-N=$(pick_net) || nic_skip "no free 10.237.N.0/24 subnet"
+sock_net
 STACK="$T/bin/$(basename "$FN_STACK")"
 APP="$T/bin/fn-test-tcp-echo"
 cp "$FN_STACK" "$STACK"
 cp "$FN_TEST_TCP_ECHO" "$APP"
-MAC=02:00:0a:ed:$(printf %02x "$N"):02
-STACK_IP=10.237.$N.2
-KERNEL_IP=10.237.$N.1
 fn_conf <<EOF
 pipelines = 2
 poll = adaptive
@@ -75,13 +63,10 @@ address = $STACK_IP/24
 gateway = $KERNEL_IP
 [app]
 exec = $APP
+preload = no
 args = $PORT
 EOF
 
-fail_stats() {
-	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
-	fn_fail "$*"
-}
 
 # tcp_load OUT ARGS...: the client; its JSON report in OUT.
 tcp_load() {

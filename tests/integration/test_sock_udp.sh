@@ -7,10 +7,10 @@
 #   root namespace (kernel stack)        fragnet topology fnt-sockudp-PID
 #
 #                                         nic (net_tap, 2 queues,
-#   [fnt-su<pid>] 10.237.N.1/24 ══ tap ══+     mac 02:00:0a:ed:N:02)
+#   [fnt-su<pid>] 10.238.N.1/24 ══ tap ══+     mac 02:00:0a:ee:N:02)
 #                                         +- queue 0 - driver/0 ══link0══ stack/0 ══sockchan0══ app/0
 #   fn-udp-load --sources 256             +- queue 1 - driver/1 ══link1══ stack/1 ══sockchan1══ app/1
-#     -> 10.237.N.2:7777                          stacks 10.237.N.2/24, apps: fn-test-udp-echo 7777
+#     -> 10.238.N.2:7777                          stacks 10.238.N.2/24, apps: fn-test-udp-echo 7777
 #
 #   1. 20,000 datagrams from 256 kernel source ports (hashed over both
 #      queues, so both apps serve): every reply back, checked byte for
@@ -23,6 +23,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nic_lib.sh"
+. "$(dirname "$0")/sock_lib.sh"
 
 PROFILE=${1:?usage: test_sock_udp.sh full|udp}
 : "${FN_STACK:?}" "${FN_TEST_UDP_ECHO:?}"
@@ -30,27 +31,14 @@ PROFILE=${1:?usage: test_sock_udp.sh full|udp}
 COUNT=${FN_SOCK_UDP_COUNT:-20000}
 PORT=7777
 
-# A 10.237.N.0/24 that no interface or route uses yet.
-pick_net() {
-	local n
-	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
-		ip -4 -o addr show | grep -q " 10\.237\.$n\." && continue
-		[[ -z $(ip -4 route show 10.237.$n.0/24) ]] || continue
-		echo "$n"
-		return 0
-	done
-	return 1
-}
+# A 10.238.N.0/24 that no interface or route uses yet.
 
 nic_init "sockudp-$PROFILE" "fnt-su$$"
-N=$(pick_net) || nic_skip "no free 10.237.N.0/24 subnet"
+sock_net
 STACK="$T/bin/$(basename "$FN_STACK")"
 APP="$T/bin/fn-test-udp-echo"
 cp "$FN_STACK" "$STACK"
 cp "$FN_TEST_UDP_ECHO" "$APP"
-MAC=02:00:0a:ed:$(printf %02x "$N"):02
-STACK_IP=10.237.$N.2
-KERNEL_IP=10.237.$N.1
 fn_conf <<EOF
 pipelines = 2
 poll = adaptive
@@ -71,13 +59,10 @@ address = $STACK_IP/24
 gateway = $KERNEL_IP
 [app]
 exec = $APP
+preload = no
 args = $PORT
 EOF
 
-fail_stats() {
-	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
-	fn_fail "$*"
-}
 
 # load OUT COUNT: fn-udp-load from the kernel; every datagram answered.
 load() {

@@ -58,6 +58,7 @@ static struct {
 	int fd;
 	pthread_t thr;
 	_Atomic int stop, ready;
+	_Atomic int stall;	/* the wire holds every frame back */
 	struct sock_serv ss;
 	struct netif nif;
 	struct pbuf *q[LO_QLEN];
@@ -93,7 +94,7 @@ static int lo_drain(void)
 {
 	int n = 0;
 
-	while (T.qh != T.qt && n < 256) {
+	while (T.qh != T.qt && n < 256 && !T.stall) {
 		struct pbuf *p = T.q[T.qh++ % LO_QLEN];
 
 		if (T.nif.input(p, &T.nif) != ERR_OK)
@@ -418,6 +419,98 @@ static void test_tcp_many_conns(void **state)
 	assert_int_equal(T.c.norph, 0);
 }
 
+/*
+ * Sends are pipelined and the stack honours every byte of credit it gave,
+ * even when lwIP's queue limit (TCP_SND_QUEUELEN segments) refuses a
+ * write: with the wire stalled, tiny sends one per turn fill the queue
+ * with unacked segments, and the rest is held.  Then `finish` (shutdown
+ * or close) is asked while bytes are still held: the peer must read every
+ * byte, in order, and then EOF.
+ */
+static void send_hold(int finish)
+{
+	enum { MSGS = 400, MSG = 10 };
+	uint64_t held0 = sctr(SS_SEND_HELD);
+	uint8_t buf[4096];
+	size_t got = 0;
+	int lis, cl, sv, one = 1, eof = 0;
+
+	tcp_pair(finish == SHUT_WR ? 8200 : 8201, &lis, &cl, &sv);
+	assert_int_equal(fn_sock_setsockopt(&T.c, cl, IPPROTO_TCP, TCP_NODELAY,
+					    &one, sizeof(one)), 0);
+	T.stall = 1;
+	for (int i = 0; i < MSGS; i++) {
+		uint8_t out[MSG];
+
+		for (int k = 0; k < MSG; k++)
+			out[k] = (uint8_t)((i * MSG + k) * 13 + 1);
+		assert_int_equal(fn_sock_send(&T.c, cl, out, MSG), MSG);
+		usleep(300);	/* one segment per service turn */
+		fn_sock_process(&T.c);
+	}
+	for (int i = 0; i < 200 && sctr(SS_SEND_HELD) == held0; i++)
+		usleep(1000);
+	assert_true(sctr(SS_SEND_HELD) > held0);
+	if (finish == SHUT_WR)
+		assert_int_equal(fn_sock_shutdown(&T.c, cl, SHUT_WR), 0);
+	else
+		assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	T.stall = 0;
+	while (!eof) {
+		ssize_t r;
+
+		assert_true(wait_ev(sv, POLLIN) & POLLIN);
+		r = fn_sock_recv(&T.c, sv, buf, sizeof(buf));
+		if (r == -EAGAIN)
+			continue;
+		assert_true(r >= 0);
+		for (ssize_t i = 0; i < r; i++)
+			assert_int_equal(buf[i], (uint8_t)((got + (size_t)i) * 13 + 1));
+		got += (size_t)r;
+		eof = r == 0;
+	}
+	assert_int_equal(got, MSGS * MSG);
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	if (finish == SHUT_WR)
+		assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+}
+
+static void test_tcp_send_hold_shutdown(void **state)
+{
+	(void)state;
+	send_hold(SHUT_WR);
+}
+
+static void test_tcp_send_hold_close(void **state)
+{
+	(void)state;
+	send_hold(-1);
+}
+
+/* A pipelined send's error surfaces on a later call, as POSIX has it. */
+static void test_tcp_send_error_later(void **state)
+{
+	int lis, cl, sv, r = 0;
+
+	(void)state;
+	tcp_pair(8202, &lis, &cl, &sv);
+	assert_int_equal(fn_sock_send(&T.c, sv, "data", 4), 4);
+	assert_true(wait_ev(cl, POLLIN) & POLLIN);
+	/* cl has unread data: its close is an abort (RST) */
+	assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	for (int i = 0; i < 500; i++) {
+		r = (int)fn_sock_send(&T.c, sv, "more", 4);
+		if (r < 0 && r != -EAGAIN)
+			break;
+		fn_sock_poll(&T.c, 10);
+	}
+	assert_true(r == -ECONNRESET || r == -EPIPE);
+	assert_int_equal(fn_sock_send(&T.c, sv, "x", 1), r);	/* sticky */
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+}
+
 /* Post raw request slots, as a hostile app would. */
 static int raw_post(unsigned seed)
 {
@@ -446,6 +539,45 @@ static int raw_post(unsigned seed)
 	if (p.len > T.c.link.tx.slot_size || random() % 16 == 0)
 		p.len = (uint32_t)(random() % T.c.link.tx.slot_size);
 	return fn_stream_submit_burst(&T.c.link.tx, &p, 1);
+}
+
+/* A SEND beyond the credit (a broken app) is cut to the credit and
+ * counted, not a violation; the connection carries on. */
+static void test_tcp_send_over_credit(void **state)
+{
+	uint64_t over0 = sctr(SS_SEND_OVER_CREDIT), cut0 = sctr(SS_CUTOFFS);
+	int lis, cl, sv, posted = 0;
+	uint32_t sid = 0;
+
+	(void)state;
+	tcp_pair(8203, &lis, &cl, &sv);
+	for (uint32_t i = 1; i < T.c.nrev && !sid; i++)	/* handle -> id */
+		if (T.c.rev[i] == (uint32_t)cl)
+			sid = i;
+	assert_true(sid > 0);
+	/* the peer does not read: the credit runs out */
+	while (posted < 40) {
+		struct fn_sock_msg m = { .op = FN_SREQ_SEND,
+					 .sock = sid,
+					 .len = FN_SOCKCHAN_SLOT - sizeof(m) };
+		struct fn_pkt p;
+
+		if (fn_stream_alloc_burst(&T.c.link.tx, &p, 1) != 1) {
+			fn_sock_poll(&T.c, 10);
+			continue;
+		}
+		memcpy(p.data, &m, sizeof(m));
+		p.len = FN_SOCKCHAN_SLOT;
+		assert_int_equal(fn_stream_submit_burst(&T.c.link.tx, &p, 1), 1);
+		posted++;
+	}
+	for (int i = 0; i < 500 && sctr(SS_SEND_OVER_CREDIT) == over0; i++)
+		fn_sock_poll(&T.c, 10);
+	assert_true(sctr(SS_SEND_OVER_CREDIT) > over0);
+	assert_int_equal(sctr(SS_CUTOFFS), cut0);
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
 }
 
 static void test_hostile(void **state)
@@ -521,6 +653,10 @@ int main(void)
 		cmocka_unit_test(test_tcp_refused),
 		cmocka_unit_test(test_many_sockets),
 		cmocka_unit_test(test_tcp_many_conns),
+		cmocka_unit_test(test_tcp_send_hold_shutdown),
+		cmocka_unit_test(test_tcp_send_hold_close),
+		cmocka_unit_test(test_tcp_send_error_later),
+		cmocka_unit_test(test_tcp_send_over_credit),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hostile_rings),
 	};
