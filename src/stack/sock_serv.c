@@ -1090,6 +1090,11 @@ static int do_close(struct sock_serv *ss, uint32_t id, struct req *q)
 	struct ss_sock *s = q->s;
 
 #if LWIP_TCP
+	/* The app acked the DATA it read before it posted CLOSE: learn those
+	 * acks first, or s->held would count read data as unread and abort a
+	 * connection whose data was all consumed. */
+	if (s->type == T_TCP && s->pcb.tcp)
+		ev_reclaim(ss);
 	if (s->type == T_TCP && s->pcb.tcp) {
 		/* unread data: RST (RFC 2525 2.17), as Linux does */
 		bool rst = q->m.arg[0] || s->held || s->pcb.tcp->refused_data;
