@@ -41,6 +41,7 @@
 #include "lwip/priv/tcp_priv.h"
 #endif
 
+#include "fragnet/log.h"
 #include "fragnet/sockchan.h"
 #include "fragnet/stats.h"
 
@@ -79,6 +80,7 @@ const char *const ss_ctr_names[SS_CTR_COUNT] = {
 	[SS_ACCEPT_REFUSED] = "accept_refused",
 	[SS_SEND_HELD] = "send_held",
 	[SS_SEND_OVER_CREDIT] = "send_over_credit",
+	[SS_CLOSE_RST] = "close_rst",
 };
 
 /* Pending events of a socket, posted by pending_flush(). */
@@ -248,37 +250,38 @@ static void mark(struct sock_serv *ss, uint32_t id, uint8_t p)
 
 /* ---- event slots --------------------------------------------------------- */
 
-/* The app acked some event slots: act on what they carried. */
+/* The app acked event slot i: act on what it carried.  The record is
+ * taken and cleared first: acting may post events (refused data taken
+ * now), and the allocator may hand out slot i itself to them. */
 static void slot_acked(struct sock_serv *ss, uint32_t i)
 {
-	struct ss_slot *sl = &ss->slot[i];
-	struct ss_sock *s = sock_of(ss, sl->sock);
+	struct ss_slot sl = ss->slot[i];
+	struct ss_sock *s = sock_of(ss, sl.sock);
 
-	if (s && s->gen == sl->gen) {
-		if (sl->kind == K_DATA && s->held)
-			s->held--;
+	ss->slot[i].kind = K_NONE;
+	if (!s || s->gen != sl.gen)
+		return;
+	if (sl.kind == K_DATA && s->held)
+		s->held--;
 #if LWIP_TCP
-		if (sl->kind == K_DATA && s->type == T_TCP && s->pcb.tcp &&
-		    sl->bytes) {
-			tcp_recved(s->pcb.tcp, (u16_t)sl->bytes);
-			if (s->pcb.tcp->refused_data)
-				tcp_process_refused_data(s->pcb.tcp);
-		}
-		/* the app took the connection off its listener's queue */
-		if (sl->kind == K_ACCEPTED && s->type == T_TCP && s->pcb.tcp) {
-			tcp_backlog_accepted(s->pcb.tcp);
-			if (s->pcb.tcp->refused_data)
-				tcp_process_refused_data(s->pcb.tcp);
-		}
-#endif
-		if (sl->kind == K_CLOSED && s->type == T_CLOSING) {
-			if (s->pcb.tcp)	/* still sending its hold */
-				s->after_hold |= A_FREE;
-			else
-				id_free(ss, sl->sock);
-		}
+	if (sl.kind == K_DATA && s->type == T_TCP && s->pcb.tcp && sl.bytes) {
+		tcp_recved(s->pcb.tcp, (u16_t)sl.bytes);
+		if (s->pcb.tcp->refused_data)
+			tcp_process_refused_data(s->pcb.tcp);
 	}
-	sl->kind = K_NONE;
+	/* the app took the connection off its listener's queue */
+	if (sl.kind == K_ACCEPTED && s->type == T_TCP && s->pcb.tcp) {
+		tcp_backlog_accepted(s->pcb.tcp);
+		if (s->pcb.tcp->refused_data)
+			tcp_process_refused_data(s->pcb.tcp);
+	}
+#endif
+	if (sl.kind == K_CLOSED && s->type == T_CLOSING) {
+		if (s->pcb.tcp)	/* still sending its hold */
+			s->after_hold |= A_FREE;
+		else
+			id_free(ss, sl.sock);
+	}
 }
 
 static int ev_reclaim(struct sock_serv *ss)
@@ -527,8 +530,22 @@ static void pcb_close(struct sock_serv *ss, struct ss_sock *s, bool abort)
 	tcp_sent(t, NULL);
 	tcp_poll(t, NULL, 0);
 	tcp_recv(t, NULL);	/* lwIP's tcp_recv_null after close */
-	if (abort || tcp_close(t) != ERR_OK)
+	/* lwIP's tcp_close resets by itself when the window is not fully
+	 * open (data the app was given but not tcp_recved) */
+	if (!abort && (t->state == ESTABLISHED || t->state == CLOSE_WAIT) &&
+	    t->rcv_wnd != TCP_WND_MAX(t)) {
+		fn_debug("close: rcv_wnd %u of %u: lwIP resets",
+			 (unsigned)t->rcv_wnd, (unsigned)TCP_WND_MAX(t));
+		count(ss, SS_CLOSE_RST);
+	}
+	if (!abort && tcp_close(t) != ERR_OK) {
+		fn_debug("tcp_close failed in state %d: RST", t->state);
+		abort = true;
+	}
+	if (abort) {
+		count(ss, SS_CLOSE_RST);
 		tcp_abort(t);
+	}
 	ss->ntcp--;
 	s->pcb.tcp = NULL;
 }
@@ -1099,6 +1116,10 @@ static int do_close(struct sock_serv *ss, uint32_t id, struct req *q)
 		/* unread data: RST (RFC 2525 2.17), as Linux does */
 		bool rst = q->m.arg[0] || s->held || s->pcb.tcp->refused_data;
 
+		if (rst)
+			fn_debug("close %u: RST (app unread %u, held %u, refused %d)",
+				 id, q->m.arg[0], s->held,
+				 s->pcb.tcp->refused_data != NULL);
 		if (!rst && s->hold_len) {
 			/* taken, not sent yet: it goes out, then FIN (the pcb
 			 * lingers, bounded by LINGER_MAX_S) */

@@ -30,6 +30,7 @@ enum ss_ctr {
 	SS_ACCEPT_REFUSED,	/* connections aborted: max_tcp or no slot */
 	SS_SEND_HELD,		/* sends (or parts) held: lwIP's queue full */
 	SS_SEND_OVER_CREDIT,	/* SEND bytes beyond the credit, dropped */
+	SS_CLOSE_RST,		/* CLOSEs that reset: unread data, or lwIP's */
 	SS_CTR_COUNT
 };
 
