@@ -4,7 +4,7 @@
 # NIC, to the kernel's fn-udp-load.  One run per lwIP profile:
 # test_sock_udp.sh full|udp.
 #
-#   root namespace (kernel stack)        fragnet topology fnt-sockudp-PID
+#   netns fnt-sock-PID (kernel stack)      fragnet topology fnt-sockudp-PID
 #
 #                                         nic (net_tap, 2 queues,
 #   [fnt-su<pid>] 10.238.N.1/24 ══ tap ══+     mac 02:00:0a:ee:N:02)
@@ -45,18 +45,7 @@ poll = adaptive
 [restart]
 backoff_ms = 100
 backoff_max_ms = 1000
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = $MAC
-address = $KERNEL_IP/24
-[driver]
-exec = $DRIVER
-[stack]
-exec = $STACK
-profile = $PROFILE
-address = $STACK_IP/24
-gateway = $KERNEL_IP
+$(sock_conf_path)
 [app]
 exec = $APP
 preload = no
@@ -67,7 +56,7 @@ EOF
 # load OUT COUNT: fn-udp-load from the kernel; every datagram answered.
 load() {
 	local rc=0
-	timeout 150 "$LOAD" --dst "$STACK_IP" --port "$PORT" --bind "$KERNEL_IP" \
+	kx timeout 150 "$LOAD" --dst "$STACK_IP" --port "$PORT" --bind "$KERNEL_IP" \
 		--sources 256 --count "$2" --window 128 --size 200 \
 		--timeout-ms 2000 --drain-ms 2000 --time-limit 120 --json \
 		> "$1" || rc=$?
@@ -89,8 +78,9 @@ PY
 
 fn up "$CONF" -d >&2 || fn_fail "up -d failed"
 wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
+sock_netns
 wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
-icmp_ping "$STACK_IP" 3 || fail_stats "the stacks do not answer ping"
+stack_ping || fail_stats "the stacks do not answer ping"
 
 # 1.
 stats_json "$T/before.json"
@@ -148,8 +138,5 @@ for q in 0 1; do
 done
 
 # 3.
-sup=$(cat "$RUN_DIR/supervisor.pid")
-fn down "$NAME" >&2 || fn_fail "down failed"
-wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
-assert_all_gone "$sup"
+sock_down
 echo "ok: sockets, UDP echo, $PROFILE profile"
