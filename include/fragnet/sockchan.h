@@ -28,8 +28,12 @@
  *   A request carries a cookie of the app's choosing; the stack answers
  *   every request with exactly one FN_SEV_DONE event with that cookie, the
  *   request's op in DONE.flags, and a result (>= 0, or a negative errno as
- *   POSIX would set it), in request order.  The app need not wait for a
- *   DONE before its next request: SENDs are pipelined (FLOW CONTROL).  Unsolicited events (data, accepted, writable, ...) may come
+ *   POSIX would set it), in request order - except a SEND flagged
+ *   FN_SREQ_F_QUIET that was taken whole, which is answered by nothing
+ *   (its DONE would only cost an event slot; a quiet SEND that fails or is
+ *   taken in part does get its DONE).  The app need not wait for a DONE
+ *   before its next request: SENDs are pipelined (FLOW CONTROL).  Request
+ *   flags other than FN_SREQ_F_QUIET on a SEND are ignored.  Unsolicited events (data, accepted, writable, ...) may come
  *   between completions.  Socket ids are the stack's: small integers, never
  *   reused while the app could still name the old socket (an id is freed
  *   only after FN_SEV_CLOSED has been acked).
@@ -93,7 +97,9 @@
  *   every SEND of that socket it has consumed (mod 2^32), and `credit`,
  *   the bytes it will still take: lwIP's tcp_sndbuf less what it holds
  *   (below).  Both go, as one snapshot, in every FN_SEV_WRITABLE and every
- *   SEND's DONE (arg[0] credit, arg[1] taken).  The app counts `sent`, the
+ *   SEND's DONE (arg[0] credit, arg[1] taken); the client library posts
+ *   its SENDs quiet, so WRITABLE (posted as acks free lwIP's buffer) is
+ *   where its credit grows.  The app counts `sent`, the
  *   bytes it posted; on each such event its credit is
  *       credit - (sent - taken)        (0 if negative)
  *   - exact, since events are ordered and the stack's credit grows only by
@@ -159,6 +165,9 @@ enum fn_sock_req {
 	FN_SREQ_GETNAME,
 	FN_SREQ_MAX
 };
+
+/* Request flags (fn_sock_msg.flags of a request). */
+#define FN_SREQ_F_QUIET	0x1	/* SEND: no DONE if taken whole */
 
 enum fn_sock_ev {
 	FN_SEV_DONE = 0x100,

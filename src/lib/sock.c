@@ -727,7 +727,8 @@ int fn_sock_connect(struct fn_sock_chan *c, int s, const struct sockaddr_in *a)
 static ssize_t send_post(struct fn_sock_chan *c, int s, const void *buf,
 			 uint32_t len, const struct sockaddr_in *a)
 {
-	struct fn_sock_msg m = { .op = FN_SREQ_SEND, .sock = c->sock[s].sid };
+	struct fn_sock_msg m = { .op = FN_SREQ_SEND, .flags = FN_SREQ_F_QUIET,
+				 .sock = c->sock[s].sid };
 	struct fn_sock_ent *e;
 	int r;
 

@@ -1295,6 +1295,10 @@ static bool req_one(struct sock_serv *ss, const struct fn_pkt *p)
 	if (q.m.op == FN_SREQ_SEND)
 		credit_set(q.s, &d);
 	count(ss, SS_REQUESTS);
+	/* a quiet SEND taken whole needs no answer (sockchan.h) */
+	if (q.m.op == FN_SREQ_SEND && (q.m.flags & FN_SREQ_F_QUIET) &&
+	    d.result == (int32_t)q.m.len)
+		return true;
 	/* a slot was free when we took the request (req_drain) */
 	ev_post(ss, &d, K_OTHER, 1, NULL, 0);
 	return true;
