@@ -916,11 +916,16 @@ static int do_bind(struct req *q)
 	u16_t port = lwip_ntohs(q->m.addr.port);
 
 	ip_of(&ip, &q->m.addr);
+	/* Bound already: EINVAL, as Linux says.  lwIP's tcp_bind would put
+	 * the pcb on its bound list a second time: a cycle, and every later
+	 * walk of the list spins forever (found by fuzz_sockserv). */
 	if (q->s->type == T_UDP)
-		return errno_of(udp_bind(q->s->pcb.udp, &ip, port));
+		return q->s->pcb.udp->local_port ? -EINVAL :
+		       errno_of(udp_bind(q->s->pcb.udp, &ip, port));
 #if LWIP_TCP
 	if (q->s->type == T_TCP && q->s->pcb.tcp)
-		return errno_of(tcp_bind(q->s->pcb.tcp, &ip, port));
+		return q->s->pcb.tcp->local_port ? -EINVAL :
+		       errno_of(tcp_bind(q->s->pcb.tcp, &ip, port));
 #endif
 	return -EINVAL;
 }

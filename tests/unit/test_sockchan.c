@@ -188,6 +188,8 @@ static void tcp_pair(uint16_t port, int *lis, int *cl, int *sv)
 	assert_int_equal(fn_sock_setsockopt(&T.c, *lis, SOL_SOCKET,
 					    SO_REUSEADDR, &one, sizeof(one)), 0);
 	assert_int_equal(fn_sock_bind(&T.c, *lis, &a), 0);
+	/* a second bind (even with SO_REUSEADDR) is refused */
+	assert_int_equal(fn_sock_bind(&T.c, *lis, &a), -EINVAL);
 	assert_int_equal(fn_sock_listen(&T.c, *lis, 16), 0);
 	*cl = fn_sock_socket(&T.c, SOCK_STREAM);
 	assert_true(*cl > 0);
@@ -246,7 +248,11 @@ static void test_udp_echo(void **state)
 	assert_true(s1 != s2);
 	assert_int_equal(fn_sock_bind(&T.c, s1, &a), 0);
 	assert_int_equal(fn_sock_bind(&T.c, s2, &b), 0);
-	assert_int_equal(fn_sock_bind(&T.c, s2, &a), -EADDRINUSE);
+	assert_int_equal(fn_sock_bind(&T.c, s2, &a), -EINVAL);	/* bound */
+	int s3 = fn_sock_socket(&T.c, SOCK_DGRAM);
+	assert_true(s3 > 0);
+	assert_int_equal(fn_sock_bind(&T.c, s3, &a), -EADDRINUSE);
+	assert_int_equal(fn_sock_close(&T.c, s3), 0);
 	assert_int_equal(fn_sock_recv(&T.c, s1, buf, sizeof(buf)), -EAGAIN);
 	assert_int_equal(fn_sock_sendto(&T.c, s2, "ping", 4, &a), 4);
 	assert_true(wait_ev(s1, POLLIN) & POLLIN);
