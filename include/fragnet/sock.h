@@ -9,7 +9,12 @@
  * events until its FN_SEV_DONE arrives (a round trip to the stack, bounded
  * by FN_SOCK_RPC_TIMEOUT_MS, -ETIMEDOUT after it); send/recv/accept never
  * wait for the stack: they answer -EAGAIN when no credit, data or
- * connection is there.
+ * connection is there.  Sends are PIPELINED (sockchan.h FLOW CONTROL): a
+ * send posts its request and returns the bytes taken at once; the stack
+ * guarantees they reach TCP, in order.  An error the stack finds later
+ * (the peer reset the connection: -ECONNRESET, -EPIPE) is returned by a
+ * later call on that socket, as POSIX does.  Only when every request slot
+ * is in use does a call wait (bounded) for the stack to free one.
  *
  *     struct fn_sock_chan c;
  *     fn_sock_open(&c);                       // from names.h env vars
@@ -76,6 +81,7 @@ struct fn_sock_chan {
 	uint32_t norph, corph;
 	int dead;			/* 0, or -EPIPE / -ECONNRESET */
 	uint64_t bad_events;		/* events from the stack we refused */
+	uint64_t send_errors;		/* pipelined SENDs the stack failed */
 };
 
 /* Attach from FRAGNET_SOCKCHAN_FD, FRAGNET_APP_BELL_FD and
@@ -97,7 +103,8 @@ int fn_sock_accept(struct fn_sock_chan *c, int s, struct sockaddr_in *peer);
  * fn_sock_error).  Datagram: sets the default peer, 0. */
 int fn_sock_connect(struct fn_sock_chan *c, int s,
 		    const struct sockaddr_in *a);
-/* Bytes taken (maybe fewer than len), or -EAGAIN / -errno. */
+/* Bytes taken (maybe fewer than len), or -EAGAIN / -errno.  Taken bytes
+ * are sent (pipelined: see above); errors come on a later call. */
 ssize_t fn_sock_send(struct fn_sock_chan *c, int s, const void *buf,
 		     size_t len);
 ssize_t fn_sock_sendto(struct fn_sock_chan *c, int s, const void *buf,

@@ -26,9 +26,14 @@
  *
  * MESSAGES
  *   A request carries a cookie of the app's choosing; the stack answers
- *   every request with exactly one FN_SEV_DONE event with that cookie and a
- *   result (>= 0, or a negative errno as POSIX would set it), in request
- *   order.  Unsolicited events (data, accepted, writable, ...) may come
+ *   every request with exactly one FN_SEV_DONE event with that cookie, the
+ *   request's op in DONE.flags, and a result (>= 0, or a negative errno as
+ *   POSIX would set it), in request order - except a SEND flagged
+ *   FN_SREQ_F_QUIET that was taken whole, which is answered by nothing
+ *   (its DONE would only cost an event slot; a quiet SEND that fails or is
+ *   taken in part does get its DONE).  The app need not wait for a DONE
+ *   before its next request: SENDs are pipelined (FLOW CONTROL).  Request
+ *   flags other than FN_SREQ_F_QUIET on a SEND are ignored.  Unsolicited events (data, accepted, writable, ...) may come
  *   between completions.  Socket ids are the stack's: small integers, never
  *   reused while the app could still name the old socket (an id is freed
  *   only after FN_SEV_CLOSED has been acked).
@@ -40,7 +45,7 @@
  *   FN_SREQ_CONNECT  s     remote    -                   -        -EINPROGRESS
  *                                        (then FN_SEV_CONNECTED or ERROR)
  *   FN_SREQ_SEND     s     remote*   -                   bytes    bytes taken,
- *                                                          DONE.arg[0] = credit
+ *                                          DONE.arg[0] credit, [1] taken (stream)
  *   FN_SREQ_SHUTDOWN s     -         [0] SHUT_RD|WR|RDWR -        0
  *   FN_SREQ_CLOSE    s     -         [0] 1 = abort (RST) -        0
  *   FN_SREQ_SETOPT   s     -         [0] level [1] name  value    0
@@ -50,6 +55,8 @@
  *   SETOPT's level and name (SOL_SOCKET SO_KEEPALIVE, SO_REUSEADDR,
  *   SO_RCVBUF, SO_SNDBUF; IPPROTO_TCP TCP_NODELAY), whose value is the
  *   payload (an int, 4..64 bytes); other options answer -ENOPROTOOPT.
+ *   SHUTDOWN SHUT_RD drops data that arrives later; SHUT_WR sends FIN
+ *   after every byte already taken.
  *   Only SEND and SETOPT carry a payload; LISTEN's backlog is 1..255.
  *   GETNAME on a listening socket's peer answers -ENOTCONN.
  *
@@ -58,7 +65,7 @@
  *   FN_SEV_DATA        s     from*    -                   bytes received
  *   FN_SEV_ACCEPTED    new   peer     [0] listening sock  -
  *   FN_SEV_CONNECTED   s     -        -                   -
- *   FN_SEV_WRITABLE    s     -        [0] send credit     -
+ *   FN_SEV_WRITABLE    s     -        [0] credit [1] taken -
  *   FN_SEV_PEER_CLOSED s     -        -                   - (FIN: EOF after data)
  *   FN_SEV_ERROR       s     -        result = -errno     - (ECONNRESET, ...)
  *   FN_SEV_CLOSED      s     -        -                   - (id may be reused)
@@ -83,14 +90,38 @@
  *   closes.  The stack keeps EV_RESERVE (32) event slots free of DATA and
  *   ACCEPTED, so that an app holding all its data still gets its DONEs and
  *   control events; it takes a request only with an event slot free for
- *   its DONE.  Send: the stack tells each stream socket its credit (lwIP's
- *   tcp_sndbuf, absolute, as of that event: events are ordered) in
- *   FN_SEV_WRITABLE and in a SEND's DONE.arg[0]; the client library never
- *   sends beyond it and answers EAGAIN (or blocks) instead; a request slot
- *   is another bound.  A SEND larger than the stack's sndbuf is taken in
- *   part (DONE.result < len), not a violation: a WRITABLE may be in flight.
- *   The client waits for each SEND's DONE (one round trip per send; a
- *   pipelined send is a later optimisation the protocol allows).
+ *   its DONE.
+ *
+ *   Send, PIPELINED: the app posts SENDs without waiting for their DONEs.
+ *   For each stream socket the stack counts `taken`, the payload bytes of
+ *   every SEND of that socket it has consumed (mod 2^32), and `credit`,
+ *   the bytes it will still take: lwIP's tcp_sndbuf less what it holds
+ *   (below).  Both go, as one snapshot, in every FN_SEV_WRITABLE and every
+ *   SEND's DONE (arg[0] credit, arg[1] taken); the client library posts
+ *   its SENDs quiet, so WRITABLE (posted as acks free lwIP's buffer) is
+ *   where its credit grows.  The app counts `sent`, the
+ *   bytes it posted; on each such event its credit is
+ *       credit - (sent - taken)        (0 if negative)
+ *   - exact, since events are ordered and the stack's credit grows only by
+ *   acks, shrinking only by the SENDs the app has already counted.  The
+ *   app never posts beyond its credit and answers EAGAIN (or blocks)
+ *   instead; a request slot is another bound.
+ *     The stack HONOURS every byte of credit it gave: an honest SEND is
+ *   taken whole (DONE.result = len) and reaches TCP, in order.  When
+ *   tcp_write refuses for lwIP's queue limit (TCP_SND_QUEUELEN segments,
+ *   not the byte buffer), the stack copies the rest into the socket's hold
+ *   and writes it, before anything newer, as acks free the queue; held
+ *   bytes count against the credit, so hold + lwIP's queued bytes <=
+ *   TCP_SND_BUF per socket: the hold never grows the send-side bound.  A
+ *   SHUT_WR or a graceful CLOSE with bytes held sends its FIN after them
+ *   (a closed socket's hold drains for at most 60 s, then RST).  Bytes
+ *   beyond the credit (a broken app) are dropped and counted
+ *   (sock.send_over_credit), DONE.result < len: not a violation.
+ *     A SEND that fails (the connection was reset, or shut down) answers
+ *   -EPIPE / -ECONNRESET in its DONE; the app reports it on a later call,
+ *   as POSIX does for an error found after send(2) returned.  Datagrams
+ *   are pipelined too (the request ring bounds them); a failed one is
+ *   reported later only on a connected socket, as Linux does.
  *
  * WAKE-UPS (DESIGN.md "Wake-ups")
  *   The app waits in its own epoll: the stack rings the app's doorbell, an
@@ -134,6 +165,9 @@ enum fn_sock_req {
 	FN_SREQ_GETNAME,
 	FN_SREQ_MAX
 };
+
+/* Request flags (fn_sock_msg.flags of a request). */
+#define FN_SREQ_F_QUIET	0x1	/* SEND: no DONE if taken whole */
 
 enum fn_sock_ev {
 	FN_SEV_DONE = 0x100,

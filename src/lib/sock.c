@@ -52,6 +52,7 @@ struct fn_sock_ent {
 	int type;
 	int32_t err;		/* pending error, -errno */
 	uint32_t credit;	/* bytes the stack will take (stream) */
+	uint32_t sent;		/* SEND payload bytes posted, mod 2^32 */
 	int32_t dq_head, dq_tail;	/* DATA slots, in order */
 	uint32_t dq_off;	/* bytes of dq_head already read */
 	int32_t aq_head, aq_tail;	/* ACCEPTED slots */
@@ -257,6 +258,41 @@ static void orphan_flush(struct fn_sock_chan *c)
 	}
 }
 
+/*
+ * The stack's credit for e as of an event (sockchan.h FLOW CONTROL): it
+ * could take `credit` more bytes once it had consumed `taken` bytes of our
+ * SENDs; what we posted since then is in flight and comes off it.
+ */
+static void credit_update(struct fn_sock_chan *c, struct fn_sock_ent *e,
+			  uint32_t credit, uint32_t taken)
+{
+	uint32_t inflight = e->sent - taken;
+
+	if (inflight >= (1u << 31)) {
+		c->bad_events++;	/* the stack took more than we sent */
+		return;
+	}
+	e->credit = credit > inflight ? credit - inflight : 0;
+}
+
+/* The DONE of a pipelined SEND: a credit update, or an error for a later
+ * call (POSIX: EPIPE, ECONNRESET on the next send or recv). */
+static void send_done(struct fn_sock_chan *c, struct fn_sock_ent *e,
+		      const struct fn_sock_msg *m)
+{
+	if (e->type == SOCK_STREAM)
+		credit_update(c, e, m->arg[0], m->arg[1]);
+	if (m->result >= 0)
+		return;
+	c->send_errors++;
+	/* an unconnected datagram socket has no one to report to (Linux
+	 * reports no asynchronous errors there either) */
+	if (e->type == SOCK_DGRAM && !(e->flags & F_CONNECTED))
+		return;
+	if (!e->err)
+		e->err = m->result > -4096 ? m->result : -EIO;
+}
+
 /* One event; returns true if the slot is held, false to ack it now. */
 static bool ev_one(struct fn_sock_chan *c, struct fn_pkt *p,
 		   const struct fn_sock_msg *m)
@@ -265,6 +301,11 @@ static bool ev_one(struct fn_sock_chan *c, struct fn_pkt *p,
 
 	switch (m->op) {
 	case FN_SEV_DONE:
+		if (m->flags == FN_SREQ_SEND && m->cookie != c->want_cookie) {
+			if (e)
+				send_done(c, e, m);
+			return false;
+		}
 		/* only the one rpc() waits for: fire-and-forget requests
 		 * (orphan aborts) are answered too */
 		if (m->cookie != c->want_cookie)
@@ -305,7 +346,8 @@ static bool ev_one(struct fn_sock_chan *c, struct fn_pkt *p,
 		e->flags = (e->flags & ~F_CONNECTING) | F_CONNECTED;
 		return false;
 	case FN_SEV_WRITABLE:
-		e->credit = m->arg[0];
+		if (e->type == SOCK_STREAM)
+			credit_update(c, e, m->arg[0], m->arg[1]);
 		return false;
 	case FN_SEV_PEER_CLOSED:
 		e->flags |= F_RD_EOF;
@@ -676,46 +718,76 @@ int fn_sock_connect(struct fn_sock_chan *c, int s, const struct sockaddr_in *a)
 	return r;
 }
 
+/*
+ * Sends are pipelined: posted, not waited for (sockchan.h FLOW CONTROL).
+ * A stream send takes what the known credit allows, and the stack takes
+ * all of it; a datagram is posted whole.  Errors come back in the SEND's
+ * DONE and surface on a later call.
+ */
+static ssize_t send_post(struct fn_sock_chan *c, int s, const void *buf,
+			 uint32_t len, const struct sockaddr_in *a)
+{
+	struct fn_sock_msg m = { .op = FN_SREQ_SEND, .flags = FN_SREQ_F_QUIET,
+				 .sock = c->sock[s].sid };
+	struct fn_sock_ent *e;
+	int r;
+
+	if (a)
+		addr_to_wire(&m.addr, a);
+	r = req_post(c, &m, buf, len);
+	if (r < 0)
+		return r;
+	e = &c->sock[s];	/* req_post may have grown the table */
+	if (e->flags & F_RESET)
+		return -ECONNRESET;	/* the channel was reset meanwhile */
+	if (e->type == SOCK_STREAM) {
+		e->sent += len;
+		e->credit = e->credit > len ? e->credit - len : 0;
+	}
+	return (ssize_t)len;
+}
+
 static ssize_t send_common(struct fn_sock_chan *c, int s, const void *buf,
 			   size_t len, const struct sockaddr_in *a)
 {
-	struct fn_sock_msg m = { .op = FN_SREQ_SEND, .sock = (uint32_t)s };
 	uint32_t max = c->link.tx.slot_size - HDR;
 	struct fn_sock_ent *e = NULL;
 	int r = ent_check(c, s, &e);
 
 	if (r < 0)
 		return r;
-	if (e->err)
-		return e->err;
+	if (e->err) {
+		r = e->err;
+		if (e->type == SOCK_DGRAM)
+			e->err = 0;	/* reported once, as Linux does */
+		return r;
+	}
 	if (e->flags & F_WR_SHUT)
 		return -EPIPE;
 	if (e->type == SOCK_DGRAM) {
 		if (len > max)
 			return -EMSGSIZE;
-		if (a)
-			addr_to_wire(&m.addr, a);
-		else if (!(e->flags & F_CONNECTED))
+		if (!a && !(e->flags & F_CONNECTED))
 			return -EDESTADDRREQ;
-		return rpc(c, &m, buf, (uint32_t)len);
+		return send_post(c, s, buf, (uint32_t)len, a);
 	}
 	if (!(e->flags & F_CONNECTED))
 		return (e->flags & F_CONNECTING) ? -EAGAIN : -ENOTCONN;
-	fn_sock_process(c);
-	e = &c->sock[s];	/* may have grown the table */
+	if (e->credit == 0) {
+		fn_sock_process(c);
+		e = &c->sock[s];	/* may have grown the table */
+		if (e->err)
+			return e->err;
+	}
 	if (e->credit == 0)
 		return len ? -EAGAIN : 0;
 	if (len > e->credit)
 		len = e->credit;
 	if (len > max)
 		len = max;
-	r = rpc(c, &m, buf, (uint32_t)len);
-	e = &c->sock[s];	/* rpc may have grown the table */
-	if (r >= 0)
-		e->credit = c->done_arg;	/* sndbuf after the write */
-	else if (r == -EAGAIN)
-		e->credit = 0;
-	return r;
+	if (len == 0)
+		return 0;
+	return send_post(c, s, buf, (uint32_t)len, NULL);
 }
 
 ssize_t fn_sock_send(struct fn_sock_chan *c, int s, const void *buf,
@@ -767,8 +839,12 @@ ssize_t fn_sock_recvfrom(struct fn_sock_chan *c, int s, void *buf,
 		e = &c->sock[s];	/* may have grown the table */
 	}
 	if (e->dq_head == NIL) {
-		if (e->err)
-			return e->err;
+		if (e->err) {
+			r = e->err;
+			if (e->type == SOCK_DGRAM)
+				e->err = 0;	/* reported once */
+			return r;
+		}
 		return (e->flags & F_RD_EOF) ? 0 : -EAGAIN;
 	}
 	if (e->type == SOCK_DGRAM) {

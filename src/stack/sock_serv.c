@@ -11,6 +11,12 @@
  *      socket, so they need no buffer, only a free slot.
  *   3. req_drain(): receive requests, at most one per free event slot (each
  *      gets exactly one DONE), validate and perform them.
+ *   4. out_flush(): one tcp_output per socket written in this turn, and
+ *      the FINs and closes that waited for a socket's hold to drain.
+ *
+ * SENDS are pipelined (sockchan.h FLOW CONTROL): every byte within the
+ * credit we advertised is taken; what lwIP's queue limit refuses waits in
+ * the socket's hold (ss_sock) and goes out first, from tcp_on_sent.
  *
  * EVENT SLOTS: DATA and ACCEPTED take slots only while more than
  * EV_RESERVE are free, so that an app that holds its whole window of data
@@ -35,6 +41,7 @@
 #include "lwip/priv/tcp_priv.h"
 #endif
 
+#include "fragnet/log.h"
 #include "fragnet/sockchan.h"
 #include "fragnet/stats.h"
 
@@ -71,6 +78,9 @@ const char *const ss_ctr_names[SS_CTR_COUNT] = {
 	[SS_UDP_DROP_TOO_BIG] = "udp_drop_too_big",
 	[SS_TCP_REFUSED] = "tcp_refused",
 	[SS_ACCEPT_REFUSED] = "accept_refused",
+	[SS_SEND_HELD] = "send_held",
+	[SS_SEND_OVER_CREDIT] = "send_over_credit",
+	[SS_CLOSE_RST] = "close_rst",
 };
 
 /* Pending events of a socket, posted by pending_flush(). */
@@ -101,7 +111,29 @@ struct ss_sock {
 		struct tcp_pcb *tcp;
 		struct udp_pcb *udp;
 	} pcb;
+	/* Sends (TCP): taken counts the payload bytes of every SEND request
+	 * consumed (mod 2^32), for the app's credit (sockchan.h FLOW
+	 * CONTROL).  hold keeps bytes the stack took, within the credit it
+	 * advertised, that tcp_write refused for its queue limit
+	 * (TCP_SND_QUEUELEN): they go out, in order, before anything else,
+	 * as acks free the queue.  hold_len counts against the credit, so
+	 * hold_len + lwIP's queued bytes <= TCP_SND_BUF. */
+	uint32_t taken;
+	uint8_t *hold;
+	uint32_t hold_off, hold_len, hold_cap;
+	uint8_t after_hold;	/* A_*: what waits for the hold to drain */
+	uint8_t out;		/* on ss->outq: tcp_output due */
+	uint8_t rd_shut;	/* SHUT_RD: received data is dropped */
+	uint8_t linger;		/* closed, hold still draining: seconds */
 };
+
+/* Deferred until a socket's hold is sent. */
+enum {
+	A_FIN = 1 << 0,		/* SHUTDOWN(SHUT_WR): FIN after the data */
+	A_CLOSE = 1 << 1,	/* CLOSE: tcp_close after the data */
+	A_FREE = 1 << 2,	/* CLOSED acked: free the id after the close */
+};
+#define LINGER_MAX_S	60	/* a closed socket's hold drains or dies */
 
 /* What an event slot in the app's hands carries. */
 enum { K_NONE = 0, K_OTHER, K_DATA, K_CLOSED, K_ACCEPTED };
@@ -167,12 +199,15 @@ static uint32_t id_alloc(struct sock_serv *ss, uint8_t type)
 			uint32_t n = ss->cap * 2;
 			struct ss_sock *t = realloc(ss->sock, n * sizeof(*t));
 			uint32_t *d = realloc(ss->dirty, n * sizeof(*d));
+			uint32_t *o = realloc(ss->outq, n * sizeof(*o));
 
 			if (t)
 				ss->sock = t;
 			if (d)
 				ss->dirty = d;
-			if (!t || !d)
+			if (o)
+				ss->outq = o;
+			if (!t || !d || !o)
 				return 0;
 			memset(t + ss->cap, 0, (n - ss->cap) * sizeof(*t));
 			ss->cap = n;
@@ -180,8 +215,10 @@ static uint32_t id_alloc(struct sock_serv *ss, uint8_t type)
 		id = ss->nsock++;
 	}
 	uint16_t gen = ss->sock[id].gen;
+	uint8_t out = ss->sock[id].out;	/* still on ss->outq */
 	memset(&ss->sock[id], 0, sizeof(ss->sock[id]));
 	ss->sock[id].gen = gen;
+	ss->sock[id].out = out;
 	ss->sock[id].type = type;
 	return id;
 }
@@ -190,6 +227,9 @@ static void id_free(struct sock_serv *ss, uint32_t id)
 {
 	struct ss_sock *s = &ss->sock[id];
 
+	free(s->hold);
+	s->hold = NULL;
+	s->hold_off = s->hold_len = s->hold_cap = 0;
 	s->type = T_FREE;
 	s->pend = 0;
 	s->gen++;
@@ -210,33 +250,38 @@ static void mark(struct sock_serv *ss, uint32_t id, uint8_t p)
 
 /* ---- event slots --------------------------------------------------------- */
 
-/* The app acked some event slots: act on what they carried. */
+/* The app acked event slot i: act on what it carried.  The record is
+ * taken and cleared first: acting may post events (refused data taken
+ * now), and the allocator may hand out slot i itself to them. */
 static void slot_acked(struct sock_serv *ss, uint32_t i)
 {
-	struct ss_slot *sl = &ss->slot[i];
-	struct ss_sock *s = sock_of(ss, sl->sock);
+	struct ss_slot sl = ss->slot[i];
+	struct ss_sock *s = sock_of(ss, sl.sock);
 
-	if (s && s->gen == sl->gen) {
-		if (sl->kind == K_DATA && s->held)
-			s->held--;
+	ss->slot[i].kind = K_NONE;
+	if (!s || s->gen != sl.gen)
+		return;
+	if (sl.kind == K_DATA && s->held)
+		s->held--;
 #if LWIP_TCP
-		if (sl->kind == K_DATA && s->type == T_TCP && s->pcb.tcp &&
-		    sl->bytes) {
-			tcp_recved(s->pcb.tcp, (u16_t)sl->bytes);
-			if (s->pcb.tcp->refused_data)
-				tcp_process_refused_data(s->pcb.tcp);
-		}
-		/* the app took the connection off its listener's queue */
-		if (sl->kind == K_ACCEPTED && s->type == T_TCP && s->pcb.tcp) {
-			tcp_backlog_accepted(s->pcb.tcp);
-			if (s->pcb.tcp->refused_data)
-				tcp_process_refused_data(s->pcb.tcp);
-		}
-#endif
-		if (sl->kind == K_CLOSED && s->type == T_CLOSING)
-			id_free(ss, sl->sock);
+	if (sl.kind == K_DATA && s->type == T_TCP && s->pcb.tcp && sl.bytes) {
+		tcp_recved(s->pcb.tcp, (u16_t)sl.bytes);
+		if (s->pcb.tcp->refused_data)
+			tcp_process_refused_data(s->pcb.tcp);
 	}
-	sl->kind = K_NONE;
+	/* the app took the connection off its listener's queue */
+	if (sl.kind == K_ACCEPTED && s->type == T_TCP && s->pcb.tcp) {
+		tcp_backlog_accepted(s->pcb.tcp);
+		if (s->pcb.tcp->refused_data)
+			tcp_process_refused_data(s->pcb.tcp);
+	}
+#endif
+	if (sl.kind == K_CLOSED && s->type == T_CLOSING) {
+		if (s->pcb.tcp)	/* still sending its hold */
+			s->after_hold |= A_FREE;
+		else
+			id_free(ss, sl.sock);
+	}
 }
 
 static int ev_reclaim(struct sock_serv *ss)
@@ -303,6 +348,7 @@ static void sock_abort(struct sock_serv *ss, uint32_t id)
 	switch (s->type) {
 #if LWIP_TCP
 	case T_TCP:
+	case T_CLOSING:	/* with a pcb: closed, its hold still draining */
 		if (s->pcb.tcp) {
 			tcp_arg(s->pcb.tcp, NULL);
 			tcp_err(s->pcb.tcp, NULL);
@@ -336,6 +382,9 @@ static void abort_all(struct sock_serv *ss)
 	for (uint32_t i = 0; i < ss->ndirty; i++)
 		ss->sock[ss->dirty[i]].dirty = 0;
 	ss->ndirty = 0;
+	for (uint32_t i = 0; i < ss->nout; i++)
+		ss->sock[ss->outq[i]].out = 0;
+	ss->nout = 0;
 }
 
 /* The app broke the protocol: cut it off until the supervisor resets. */
@@ -368,6 +417,176 @@ static int chan_error(struct sock_serv *ss, int r)
 		cut_off(ss);
 	return 0;
 }
+
+/* ---- TCP sends ----------------------------------------------------------- */
+
+#if LWIP_TCP
+/* What the app may still send on s: lwIP's free send buffer, less what we
+ * hold for it.  Advertised in WRITABLE and SEND's DONE, and honoured. */
+static uint32_t credit_of(const struct ss_sock *s)
+{
+	uint32_t b;
+
+	if (s->type != T_TCP || !s->pcb.tcp)
+		return 0;
+	b = tcp_sndbuf(s->pcb.tcp);
+	return b > s->hold_len ? b - s->hold_len : 0;
+}
+
+/* tcp_output for s at the end of this turn (out_flush): one call for all
+ * the sends of a burst. */
+static void out_mark(struct sock_serv *ss, uint32_t id)
+{
+	struct ss_sock *s = &ss->sock[id];
+
+	if (!s->out) {
+		s->out = 1;
+		ss->outq[ss->nout++] = id;
+	}
+}
+
+/* Write up to len bytes into lwIP, in pieces that fit its queue: bytes
+ * written (maybe fewer: ERR_MEM, the queue is full), or -errno. */
+static long tcp_put(struct tcp_pcb *t, const uint8_t *data, uint32_t len)
+{
+	uint32_t done = 0;
+
+	while (done < len) {
+		uint32_t n = len - done;
+		err_t e;
+
+		if (n > tcp_sndbuf(t))
+			n = tcp_sndbuf(t);
+		if (n > 0xffff)
+			n = 0xffff;
+		if (n == 0)
+			break;
+		e = tcp_write(t, data + done, (u16_t)n, TCP_WRITE_FLAG_COPY);
+		if (e == ERR_MEM && n > TCP_MSS)	/* all or nothing: smaller */
+			e = tcp_write(t, data + done, (u16_t)(n = TCP_MSS),
+				      TCP_WRITE_FLAG_COPY);
+		if (e == ERR_MEM)
+			break;
+		if (e != ERR_OK)
+			return errno_of(e);
+		done += n;
+	}
+	return (long)done;
+}
+
+/* Keep n bytes for later (the hold); bounded by the credit: see ss_sock. */
+static int hold_add(struct ss_sock *s, const uint8_t *data, uint32_t n)
+{
+	if (s->hold_off + s->hold_len + n > s->hold_cap) {
+		if (s->hold_off) {
+			memmove(s->hold, s->hold + s->hold_off, s->hold_len);
+			s->hold_off = 0;
+		}
+		if (s->hold_len + n > s->hold_cap) {
+			uint8_t *h = realloc(s->hold, s->hold_len + n);
+
+			if (!h)
+				return -ENOBUFS;
+			s->hold = h;
+			s->hold_cap = s->hold_len + n;
+		}
+	}
+	memcpy(s->hold + s->hold_off + s->hold_len, data, n);
+	s->hold_len += n;
+	return 0;
+}
+
+/* Move held bytes into lwIP as far as its queue allows.  0 or -errno (the
+ * connection failed: the hold is dropped with it). */
+static int hold_flush(struct sock_serv *ss, uint32_t id)
+{
+	struct ss_sock *s = &ss->sock[id];
+	long w;
+
+	if (!s->hold_len || !s->pcb.tcp)
+		return 0;
+	w = tcp_put(s->pcb.tcp, s->hold + s->hold_off, s->hold_len);
+	if (w < 0)
+		return (int)w;
+	s->hold_off += (uint32_t)w;
+	s->hold_len -= (uint32_t)w;
+	if (w > 0 || (!s->hold_len && s->after_hold))
+		out_mark(ss, id);
+	if (!s->hold_len) {
+		free(s->hold);
+		s->hold = NULL;
+		s->hold_off = s->hold_cap = 0;
+	}
+	return 0;
+}
+
+/* Close a pcb for good: graceful, or RST when abort (or tcp_close fails). */
+static void pcb_close(struct sock_serv *ss, struct ss_sock *s, bool abort)
+{
+	struct tcp_pcb *t = s->pcb.tcp;
+
+	tcp_arg(t, NULL);
+	tcp_err(t, NULL);
+	tcp_sent(t, NULL);
+	tcp_poll(t, NULL, 0);
+	tcp_recv(t, NULL);	/* lwIP's tcp_recv_null after close */
+	/* lwIP's tcp_close resets by itself when the window is not fully
+	 * open (data the app was given but not tcp_recved) */
+	if (!abort && (t->state == ESTABLISHED || t->state == CLOSE_WAIT) &&
+	    t->rcv_wnd != TCP_WND_MAX(t)) {
+		fn_debug("close: rcv_wnd %u of %u: lwIP resets",
+			 (unsigned)t->rcv_wnd, (unsigned)TCP_WND_MAX(t));
+		count(ss, SS_CLOSE_RST);
+	}
+	if (!abort && tcp_close(t) != ERR_OK) {
+		fn_debug("tcp_close failed in state %d: RST", t->state);
+		abort = true;
+	}
+	if (abort) {
+		count(ss, SS_CLOSE_RST);
+		tcp_abort(t);
+	}
+	ss->ntcp--;
+	s->pcb.tcp = NULL;
+}
+
+/* What waited for s's hold to drain: its FIN, its close. */
+static void hold_after(struct sock_serv *ss, uint32_t id)
+{
+	struct ss_sock *s = &ss->sock[id];
+
+	if (s->hold_len || !s->pcb.tcp)
+		return;
+	if (s->after_hold & A_FIN) {
+		s->after_hold &= (uint8_t)~A_FIN;
+		tcp_shutdown(s->pcb.tcp, 0, 1);
+	}
+	if (s->after_hold & A_CLOSE) {
+		pcb_close(ss, s, false);
+		if (s->after_hold & A_FREE)
+			id_free(ss, id);
+		s->after_hold = 0;
+	}
+}
+
+/* End of a turn: one tcp_output per socket written, deferred FINs and
+ * closes. */
+static void out_flush(struct sock_serv *ss)
+{
+	for (uint32_t i = 0; i < ss->nout; i++) {
+		uint32_t id = ss->outq[i];
+		struct ss_sock *s = &ss->sock[id];
+
+		s->out = 0;
+		if ((s->type != T_TCP && s->type != T_CLOSING) || !s->pcb.tcp)
+			continue;
+		hold_after(ss, id);
+		if (s->pcb.tcp)
+			tcp_output(s->pcb.tcp);
+	}
+	ss->nout = 0;
+}
+#endif /* LWIP_TCP */
 
 /* ---- lwIP callbacks ------------------------------------------------------ */
 
@@ -406,7 +625,7 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 	struct ss_sock *s = sock_of(ss, id);
 
 	(void)err;
-	if (!s || s->type != T_TCP) {
+	if (!s || s->type != T_TCP || s->rd_shut) {
 		if (p) {
 			tcp_recved(pcb, p->tot_len);
 			pbuf_free(p);
@@ -435,12 +654,19 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 	return ERR_OK;
 }
 
+/* Acks freed lwIP's queue: held bytes first, then tell the app. */
 static err_t tcp_on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
+	uint32_t id = (uint32_t)(uintptr_t)arg;
+	struct ss_sock *s = sock_of(the_ss, id);
+
 	(void)pcb;
 	(void)len;
-	if (sock_of(the_ss, (uint32_t)(uintptr_t)arg))
-		mark(the_ss, (uint32_t)(uintptr_t)arg, P_WRITABLE);
+	if (!s || !s->pcb.tcp)
+		return ERR_OK;
+	hold_flush(the_ss, id);	/* an error comes through tcp_on_err */
+	if (s->type == T_TCP)
+		mark(the_ss, id, P_WRITABLE);
 	return ERR_OK;
 }
 
@@ -451,10 +677,19 @@ static void tcp_on_err(void *arg, err_t err)
 	uint32_t id = (uint32_t)(uintptr_t)arg;
 	struct ss_sock *s = sock_of(ss, id);
 
-	if (!s || s->type != T_TCP)
+	if (!s || (s->type != T_TCP && s->type != T_CLOSING) || !s->pcb.tcp)
 		return;
 	s->pcb.tcp = NULL;
 	ss->ntcp--;
+	free(s->hold);	/* the connection is gone: so is what it held */
+	s->hold = NULL;
+	s->hold_off = s->hold_len = s->hold_cap = 0;
+	if (s->type == T_CLOSING) {	/* closed by the app, lingering */
+		if (s->after_hold & A_FREE)
+			id_free(ss, id);
+		s->after_hold = 0;
+		return;
+	}
 	s->err = errno_of(err);
 	if (s->connecting && err == ERR_RST)
 		s->err = -ECONNREFUSED;
@@ -462,12 +697,23 @@ static void tcp_on_err(void *arg, err_t err)
 	mark(ss, id, P_ERROR);
 }
 
-/* Every second: a safety net for a WRITABLE lost to a full event ring. */
+/* Every second: retry the hold, bound a closed socket's linger, and a
+ * safety net for a WRITABLE lost to a full event ring. */
 static err_t tcp_on_poll(void *arg, struct tcp_pcb *pcb)
 {
-	if (sock_of(the_ss, (uint32_t)(uintptr_t)arg) && tcp_sndbuf(pcb) > 0 &&
+	uint32_t id = (uint32_t)(uintptr_t)arg;
+	struct ss_sock *s = sock_of(the_ss, id);
+
+	if (!s || s->pcb.tcp != pcb)
+		return ERR_OK;
+	if (s->type == T_CLOSING && ++s->linger > LINGER_MAX_S) {
+		tcp_abort(pcb);	/* tcp_on_err frees the rest */
+		return ERR_ABRT;
+	}
+	hold_flush(the_ss, id);
+	if (s->type == T_TCP && credit_of(s) > 0 &&
 	    tcp_sndqueuelen(pcb) < TCP_SND_QUEUELEN)
-		mark(the_ss, (uint32_t)(uintptr_t)arg, P_WRITABLE);
+		mark(the_ss, id, P_WRITABLE);
 	return ERR_OK;
 }
 
@@ -528,14 +774,13 @@ static err_t tcp_on_accept(void *arg, struct tcp_pcb *npcb, err_t err)
 
 /* ---- pending events ------------------------------------------------------ */
 
-static uint32_t sndbuf_of(struct ss_sock *s)
+/* WRITABLE's and SEND DONE's arg[0] and arg[1] (sockchan.h FLOW CONTROL). */
+static void credit_set(const struct ss_sock *s, struct fn_sock_msg *m)
 {
 #if LWIP_TCP
-	if (s->type == T_TCP && s->pcb.tcp)
-		return tcp_sndbuf(s->pcb.tcp);
+	m->arg[0] = credit_of(s);
 #endif
-	(void)s;
-	return 0;
+	m->arg[1] = s->taken;
 }
 
 /* Announce an accepted socket; it holds a slot like DATA.  false: no slot
@@ -579,7 +824,7 @@ static bool pending_one(struct sock_serv *ss, uint32_t id)
 			continue;
 		}
 		if (ops[b] == FN_SEV_WRITABLE)
-			m.arg[0] = sndbuf_of(s);
+			credit_set(s, &m);
 		if (ops[b] == FN_SEV_ERROR)
 			m.result = s->err;
 		if (ev_post(ss, &m, ops[b] == FN_SEV_CLOSED ? K_CLOSED : K_OTHER,
@@ -615,7 +860,6 @@ struct req {
 	struct fn_sock_msg m;
 	const uint8_t *payload;	/* in the slot: copy before checking */
 	struct ss_sock *s;	/* NULL for FN_SREQ_SOCKET */
-	uint32_t sndbuf;	/* DONE.arg[0] of a SEND */
 	struct fn_sock_addr name;	/* DONE.addr of a GETNAME */
 };
 
@@ -672,11 +916,16 @@ static int do_bind(struct req *q)
 	u16_t port = lwip_ntohs(q->m.addr.port);
 
 	ip_of(&ip, &q->m.addr);
+	/* Bound already: EINVAL, as Linux says.  lwIP's tcp_bind would put
+	 * the pcb on its bound list a second time: a cycle, and every later
+	 * walk of the list spins forever (found by fuzz_sockserv). */
 	if (q->s->type == T_UDP)
-		return errno_of(udp_bind(q->s->pcb.udp, &ip, port));
+		return q->s->pcb.udp->local_port ? -EINVAL :
+		       errno_of(udp_bind(q->s->pcb.udp, &ip, port));
 #if LWIP_TCP
 	if (q->s->type == T_TCP && q->s->pcb.tcp)
-		return errno_of(tcp_bind(q->s->pcb.tcp, &ip, port));
+		return q->s->pcb.tcp->local_port ? -EINVAL :
+		       errno_of(tcp_bind(q->s->pcb.tcp, &ip, port));
 #endif
 	return -EINVAL;
 }
@@ -768,62 +1017,91 @@ static int send_udp(struct req *q)
 
 #if LWIP_TCP
 /*
- * EAGAIN zeroes the app's send credit, and only a WRITABLE gives it back.
- * With data in flight, tcp_sent brings one; with room already (the queue
- * limit, not the buffer, said no), post one now, after this DONE; and the
- * poll callback re-posts while room exists, so no send can stall for good.
+ * A SEND on a stream socket.  The app sends only within the credit we
+ * advertised (sockchan.h FLOW CONTROL), so every byte of an honest SEND
+ * is taken: into lwIP, or, when lwIP's queue limit (not its buffer) says
+ * no, into the socket's hold, which goes out first as acks come.  Bytes
+ * beyond the credit (a broken or hostile app) are dropped and counted:
+ * DONE.result < len.
  */
-static int send_again(struct req *q)
+static int send_tcp(struct sock_serv *ss, uint32_t id, struct req *q)
 {
-	struct tcp_pcb *t = q->s->pcb.tcp;
+	struct ss_sock *s = q->s;
+	struct tcp_pcb *t = s->pcb.tcp;
+	uint32_t credit, n;
+	long w = 0;
 
-	if (tcp_sndbuf(t) > 0 && tcp_sndqueuelen(t) < TCP_SND_QUEUELEN)
-		mark(the_ss, (uint32_t)(q->s - the_ss->sock), P_WRITABLE);
-	return -EAGAIN;
+	s->taken += q->m.len;
+	if (!t)
+		return s->err ? s->err : -EPIPE;
+	if (t->state != ESTABLISHED && t->state != CLOSE_WAIT)
+		return -EPIPE;	/* never announced writable: a broken app */
+	if (s->after_hold & A_FIN)
+		return -EPIPE;	/* after SHUT_WR */
+	credit = credit_of(s);
+	n = q->m.len < credit ? q->m.len : credit;
+	if (n < q->m.len)
+		count(ss, SS_SEND_OVER_CREDIT);
+	if (hold_flush(ss, id) < 0 || !s->pcb.tcp)
+		return s->err ? s->err : -EPIPE;
+	if (!s->hold_len) {
+		w = tcp_put(t, q->payload, n);
+		if (w < 0)
+			return (int)w;
+	}
+	if ((uint32_t)w < n) {
+		count(ss, SS_SEND_HELD);
+		if (hold_add(s, q->payload + w, n - (uint32_t)w) < 0) {
+			/* we cannot keep our word: fail the connection loudly */
+			pcb_close(ss, s, true);
+			s->err = -ENOBUFS;
+			mark(ss, id, P_ERROR);
+			return -ENOBUFS;
+		}
+	}
+	out_mark(ss, id);
+	return (int)n;
 }
 #endif
 
-static int do_send(struct req *q)
+static int do_send(struct sock_serv *ss, uint32_t id, struct req *q)
 {
 	if (q->s->type == T_UDP)
 		return send_udp(q);
 #if LWIP_TCP
-	if (q->s->type == T_TCP) {
-		struct tcp_pcb *t = q->s->pcb.tcp;
-		uint32_t n;
-		err_t e;
-
-		if (!t)
-			return q->s->err ? q->s->err : -EPIPE;
-		if (t->state != ESTABLISHED && t->state != CLOSE_WAIT)
-			return t->state == SYN_SENT || t->state == SYN_RCVD ?
-			       -EAGAIN : -EPIPE;
-		n = q->m.len < tcp_sndbuf(t) ? q->m.len : tcp_sndbuf(t);
-		if (n == 0 && q->m.len)
-			return send_again(q);
-		e = tcp_write(t, q->payload, (u16_t)n, TCP_WRITE_FLAG_COPY);
-		if (e == ERR_MEM)
-			return send_again(q);
-		if (e != ERR_OK)
-			return errno_of(e);
-		tcp_output(t);
-		q->sndbuf = tcp_sndbuf(t);
-		return (int)n;
-	}
+	if (q->s->type == T_TCP)
+		return send_tcp(ss, id, q);
 #endif
+	(void)ss;
+	(void)id;
 	return -EOPNOTSUPP;
 }
 
+/*
+ * SHUT_RD drops what arrives from now on (lwIP's own shut_rx would answer
+ * data with RST, and its shut_rx + shut_tx is tcp_close, after which the
+ * pcb may vanish under us).  SHUT_WR sends FIN after every byte taken:
+ * at once, or when the hold has drained.
+ */
 static int do_shutdown(struct req *q)
 {
 	uint32_t how = q->m.arg[0];
+	struct ss_sock *s = q->s;
 
-	if (q->s->type == T_UDP)
+	if (s->type == T_UDP)
 		return 0;
 #if LWIP_TCP
-	if (q->s->type == T_TCP && q->s->pcb.tcp)
-		return errno_of(tcp_shutdown(q->s->pcb.tcp, how != SHUT_WR,
-					     how != SHUT_RD));
+	if (s->type == T_TCP && s->pcb.tcp) {
+		if (how != SHUT_WR)
+			s->rd_shut = 1;
+		if (how == SHUT_RD)
+			return 0;
+		if (s->hold_len) {
+			s->after_hold |= A_FIN;
+			return 0;
+		}
+		return errno_of(tcp_shutdown(s->pcb.tcp, 0, 1));
+	}
 #endif
 	(void)how;
 	return -ENOTCONN;
@@ -834,26 +1112,36 @@ static int do_close(struct sock_serv *ss, uint32_t id, struct req *q)
 	struct ss_sock *s = q->s;
 
 #if LWIP_TCP
+	/* The app acked the DATA it read before it posted CLOSE: learn those
+	 * acks first, or s->held would count read data as unread and abort a
+	 * connection whose data was all consumed. */
+	if (s->type == T_TCP && s->pcb.tcp)
+		ev_reclaim(ss);
 	if (s->type == T_TCP && s->pcb.tcp) {
-		struct tcp_pcb *t = s->pcb.tcp;
-
-		tcp_arg(t, NULL);
-		tcp_err(t, NULL);
-		tcp_sent(t, NULL);
-		tcp_poll(t, NULL, 0);
-		tcp_recv(t, NULL);	/* lwIP's tcp_recv_null after close */
 		/* unread data: RST (RFC 2525 2.17), as Linux does */
-		if (q->m.arg[0] || s->held || t->refused_data ||
-		    tcp_close(t) != ERR_OK)
-			tcp_abort(t);
-		ss->ntcp--;
+		bool rst = q->m.arg[0] || s->held || s->pcb.tcp->refused_data;
+
+		if (rst)
+			fn_debug("close %u: RST (app unread %u, held %u, refused %d)",
+				 id, q->m.arg[0], s->held,
+				 s->pcb.tcp->refused_data != NULL);
+		if (!rst && s->hold_len) {
+			/* taken, not sent yet: it goes out, then FIN (the pcb
+			 * lingers, bounded by LINGER_MAX_S) */
+			s->after_hold |= A_CLOSE;
+			s->linger = 0;
+		} else {
+			pcb_close(ss, s, rst);
+		}
 	} else if (s->type == T_TCP_LISTEN) {
 		tcp_close(s->pcb.tcp);
+		s->pcb.tcp = NULL;
 	}
 #endif
-	if (s->type == T_UDP)
+	if (s->type == T_UDP) {
 		udp_remove(s->pcb.udp);
-	s->pcb.tcp = NULL;
+		s->pcb.udp = NULL;
+	}
 	s->type = T_CLOSING;
 	s->pend = 0;
 	mark(ss, id, P_CLOSED);
@@ -987,7 +1275,7 @@ static int req_do(struct sock_serv *ss, struct req *q)
 	case FN_SREQ_BIND:	return do_bind(q);
 	case FN_SREQ_LISTEN:	return do_listen(id, q);
 	case FN_SREQ_CONNECT:	return do_connect(q);
-	case FN_SREQ_SEND:	return do_send(q);
+	case FN_SREQ_SEND:	return do_send(ss, id, q);
 	case FN_SREQ_SHUTDOWN:	return do_shutdown(q);
 	case FN_SREQ_CLOSE:	return do_close(ss, id, q);
 	case FN_SREQ_SETOPT:	return do_setopt(q);
@@ -1005,11 +1293,17 @@ static bool req_one(struct sock_serv *ss, const struct fn_pkt *p)
 	if (!req_valid(ss, p, &q))
 		return false;
 	d.result = req_do(ss, &q);
+	d.flags = q.m.op;
 	d.sock = q.m.sock;
 	d.cookie = q.m.cookie;
 	d.addr = q.name;
-	d.arg[0] = q.sndbuf;
+	if (q.m.op == FN_SREQ_SEND)
+		credit_set(q.s, &d);
 	count(ss, SS_REQUESTS);
+	/* a quiet SEND taken whole needs no answer (sockchan.h) */
+	if (q.m.op == FN_SREQ_SEND && (q.m.flags & FN_SREQ_F_QUIET) &&
+	    d.result == (int32_t)q.m.len)
+		return true;
 	/* a slot was free when we took the request (req_drain) */
 	ev_post(ss, &d, K_OTHER, 1, NULL, 0);
 	return true;
@@ -1057,6 +1351,9 @@ int ss_poll(struct sock_serv *ss)
 	if (r < 0)
 		return chan_error(ss, r);
 	work += r;
+#if LWIP_TCP
+	out_flush(ss);
+#endif
 	if (r > 0)
 		work += pending_flush(ss);
 	return work;
@@ -1068,7 +1365,7 @@ int ss_arm(struct sock_serv *ss)
 
 	if (ss->broken)
 		return 1;
-	if (ss->ndirty)
+	if (ss->ndirty || ss->nout)
 		return 0;
 	r = fn_stream_arm(&ss->chan.rx);
 	if (r != 1)
@@ -1110,8 +1407,9 @@ int ss_open(struct sock_serv *ss, int chan_fd, int app_bell_fd,
 	ss->nsock = 1;
 	ss->sock = calloc(ss->cap, sizeof(*ss->sock));
 	ss->dirty = calloc(ss->cap, sizeof(*ss->dirty));
+	ss->outq = calloc(ss->cap, sizeof(*ss->outq));
 	ss->slot = calloc(ss->chan.tx.nslots, sizeof(*ss->slot));
-	if (!ss->sock || !ss->dirty || !ss->slot)
+	if (!ss->sock || !ss->dirty || !ss->outq || !ss->slot)
 		goto err_free;
 	ss->max_tcp = max_tcp;
 	ss->max_socks = max_socks;
@@ -1125,6 +1423,7 @@ int ss_open(struct sock_serv *ss, int chan_fd, int app_bell_fd,
 err_free:
 	free(ss->sock);
 	free(ss->dirty);
+	free(ss->outq);
 	free(ss->slot);
 err_detach:
 	fn_link_detach(&ss->chan);
@@ -1137,9 +1436,11 @@ void ss_close(struct sock_serv *ss)
 	fn_link_detach(&ss->chan);
 	free(ss->sock);
 	free(ss->dirty);
+	free(ss->outq);
 	free(ss->slot);
 	ss->sock = NULL;
 	ss->dirty = NULL;
+	ss->outq = NULL;
 	ss->slot = NULL;
 	if (the_ss == ss)
 		the_ss = NULL;

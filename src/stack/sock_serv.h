@@ -28,6 +28,9 @@ enum ss_ctr {
 	SS_UDP_DROP_TOO_BIG,	/* datagrams dropped: larger than a slot */
 	SS_TCP_REFUSED,		/* tcp_recv refused (ERR_MEM): no event slot */
 	SS_ACCEPT_REFUSED,	/* connections aborted: max_tcp or no slot */
+	SS_SEND_HELD,		/* sends (or parts) held: lwIP's queue full */
+	SS_SEND_OVER_CREDIT,	/* SEND bytes beyond the credit, dropped */
+	SS_CLOSE_RST,		/* CLOSEs that reset: unread data, or lwIP's */
 	SS_CTR_COUNT
 };
 
@@ -50,6 +53,8 @@ struct sock_serv {
 	uint32_t ev_free;		/* event slots free at the last count */
 	uint32_t *dirty;		/* sockets with pending events */
 	uint32_t ndirty;
+	uint32_t *outq;			/* TCP sockets written this turn */
+	uint32_t nout;
 	_Atomic uint64_t *ctr;		/* SS_CTR_COUNT */
 	_Atomic uint64_t own_ctr[SS_CTR_COUNT];
 };

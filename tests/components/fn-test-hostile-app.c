@@ -2,8 +2,11 @@
  * fn-test-hostile-app: an app that attacks its stack over the socket
  * channel (sockchan.h TRUST), for the "hostile app" integration test.
  *
+ *   fn-test-hostile-app [--ms MS] [--rounds N --state FILE] [-- PROG ARGS...]
+ *
  * Spawned by the supervisor as an app (FRAGNET_SOCKCHAN_FD and the bells,
- * names.h).  For FN_HOSTILE_MS milliseconds (default 2000) it alternates:
+ * names.h).  For MS milliseconds (--ms, else FN_HOSTILE_MS, default 2000)
+ * it alternates:
  *   1. random request headers, lengths, ops, socket ids, families and args
  *      in request slots (fn_stream_submit_burst), ringing the stack bell;
  *   2. random bytes over the request stream's shared rings (descriptors
@@ -11,8 +14,16 @@
  * Then it exits 1, so that the supervisor resets the channel.  The stack
  * must survive, count (sock.violations, sock.cutoffs, link counters) and
  * serve again after the reset; every other pipeline must not notice.
+ *
+ * LIFECYCLE, for a test that wants the attack to end: with --rounds N, the
+ * number of attacks so far is kept in FILE (--state); the first N starts
+ * attack and exit 1 (each restart by the supervisor is a new round), and
+ * every later start becomes PROG (execv, same fds and environment: e.g.
+ * fn-test-tcp-echo PORT), or, without PROG, idles until SIGTERM.  N stays
+ * below the topology's crash_loop_limit, so the supervisor never gives up.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,14 +97,110 @@ static void scribble(int fd, struct fn_sock_chan *c)
 	munmap(base, size);
 }
 
-int main(void)
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: fn-test-hostile-app [--ms MS] [--rounds N --state FILE] [-- PROG ARGS...]\n"
+"\n"
+"Attacks its socket channel for MS ms (default $FN_HOSTILE_MS or 2000),\n"
+"then exits 1.  With --rounds N: only the first N starts attack (counted\n"
+"in FILE); later starts exec PROG ARGS, or idle until SIGTERM.\n");
+}
+
+/* Rounds attacked so far, from the state file (0 if none); -1 on error. */
+static long rounds_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long n = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
+static int rounds_write(const char *path, long n)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f, "%ld\n", n);
+	return fclose(f);
+}
+
+/* The attack is over: become PROG, or idle until SIGTERM. */
+static int peaceful(char **prog)
+{
+	if (prog && prog[0]) {
+		execv(prog[0], prog);
+		fprintf(stderr, "fn-test-hostile-app: exec %s: %s\n", prog[0],
+			strerror(errno));
+		return 1;
+	}
+	for (;;)
+		pause();	/* SIGTERM's default action ends us */
+}
+
+struct opts {
+	long ms, rounds;
+	const char *state;
+	char **prog;
+};
+
+/* 0: go, 1: --help, -1: bad usage. */
+static int parse(int argc, char **argv, struct opts *o)
 {
 	const char *v = getenv("FN_HOSTILE_MS");
-	int64_t until = now_ms() + (v ? atol(v) : 2000);
+
+	o->ms = v ? atol(v) : 2000;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+		if (!strcmp(argv[i], "--")) {
+			o->prog = argv + i + 1;
+			break;
+		}
+		if (i + 1 >= argc)
+			return -1;
+		if (!strcmp(argv[i], "--ms"))
+			o->ms = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--rounds"))
+			o->rounds = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--state"))
+			o->state = argv[++i];
+		else
+			return -1;
+	}
+	return (o->rounds > 0) != (o->state != NULL) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	int64_t until;
 	int fd = fn_env_fd(FN_ENV_SOCKCHAN_FD);
 	struct fn_sock_chan c;
-	int r;
+	int r = parse(argc, argv, &o);
 
+	if (r) {
+		usage(r > 0 ? stdout : stderr);
+		return r > 0 ? 0 : 2;
+	}
+	if (o.state) {
+		long done = rounds_read(o.state);
+
+		if (done < 0 || (done < o.rounds && rounds_write(o.state, done + 1) < 0)) {
+			fprintf(stderr, "fn-test-hostile-app: %s: %s\n", o.state,
+				strerror(errno));
+			return 2;
+		}
+		if (done >= o.rounds)
+			return peaceful(o.prog);
+	}
+	until = now_ms() + o.ms;
 	srandom((unsigned)getpid() ^ (unsigned)now_ms());
 	if (fd < 0) {
 		fprintf(stderr, "fn-test-hostile-app: %s not set\n",

@@ -18,6 +18,11 @@
  *   RST      a connection whose first 4 bytes are RST_MAGIC is closed as
  *            soon as more data is waiting unread, which makes the stack
  *            abort it: the peer sees ECONNRESET.  For the tests' RST check.
+ *   STOP     a connection whose first 4 bytes are STOP_MAGIC is never read
+ *            again: its peer must stall (zero window), with no memory
+ *            growing anywhere.  For the "app stops reading" test.
+ *   memory   a connection's buffer is allocated at its first data, so that
+ *            10,000 idle connections cost little.
  *   errors   a connection that reports an error (reset by the peer, ...)
  *            is closed and counted.
  *
@@ -50,17 +55,18 @@
 
 #define CONN_BUF	(32u * 1024)
 #define RST_MAGIC	"RST!"
+#define STOP_MAGIC	"STOP"
 #define RST_MAGIC_LEN	4
 #define BACKLOG		1024
 #define POLL_MS		100
 
 enum {
 	T_ACCEPTED, T_CLOSED, T_ACTIVE, T_BYTES_IN, T_BYTES_OUT, T_EOF,
-	T_RST_CLOSES, T_ERRORS, T_SEND_AGAIN, T_COUNT
+	T_RST_CLOSES, T_ERRORS, T_SEND_AGAIN, T_STOPPED, T_COUNT
 };
 static const char *const tcp_names[T_COUNT] = {
 	"accepted", "closed", "active", "bytes_in", "bytes_out", "eof",
-	"rst_closes", "errors", "send_again",
+	"rst_closes", "errors", "send_again", "stopped",
 };
 
 struct conn {
@@ -68,8 +74,9 @@ struct conn {
 	bool first;		/* nothing read yet: look for RST_MAGIC */
 	bool rst;		/* close at the first unread byte */
 	bool eof;		/* the peer shut down its side */
+	bool stop;		/* never read again (STOP_MAGIC) */
 	uint32_t head, len;	/* bytes buffered, a ring over buf */
-	uint8_t buf[CONN_BUF];
+	uint8_t *buf;		/* CONN_BUF bytes, from the first read */
 };
 
 struct tcp_echo {
@@ -128,6 +135,7 @@ static void conn_close(struct tcp_echo *t, struct conn *k, int ctr)
 	fn_ctr_add(&t->ctr[T_CLOSED], 1);
 	ctr_sub(&t->ctr[T_ACTIVE], 1);
 	t->conn[k->sock] = NULL;
+	free(k->buf);
 	free(k);
 }
 
@@ -188,7 +196,11 @@ static long conn_read(struct tcp_echo *t, struct conn *k)
 {
 	long total = 0;
 
-	while (!k->eof && k->len < CONN_BUF) {
+	if (!k->buf && !(fn_sock_events(&t->chan, k->sock) & POLLIN))
+		return 0;	/* idle: no buffer yet */
+	if (!k->buf && !(k->buf = malloc(CONN_BUF)))
+		return 0;	/* no memory: not read now, flow control holds */
+	while (!k->eof && !k->stop && k->len < CONN_BUF) {
 		uint32_t tail = (k->head + k->len) % CONN_BUF;
 		uint32_t room = tail >= k->head ? CONN_BUF - tail :
 			k->head - tail;
@@ -212,6 +224,12 @@ static long conn_read(struct tcp_echo *t, struct conn *k)
 			k->rst = true;
 			fn_ctr_add(&t->ctr[T_BYTES_IN], (uint64_t)n);
 			return n;	/* not echoed; read nothing more */
+		}
+		if (k->first && n == RST_MAGIC_LEN &&
+		    memcmp(k->buf + tail, STOP_MAGIC, RST_MAGIC_LEN) == 0) {
+			k->stop = true;
+			fn_ctr_add(&t->ctr[T_STOPPED], 1);
+			return 0;	/* not echoed; never read again */
 		}
 		k->first = false;
 		k->len += (uint32_t)n;
@@ -277,11 +295,17 @@ static int conn_serve(struct tcp_echo *t, struct conn *k)
 		t->conn[k->sock] = NULL;	/* the stack forgot it */
 		ctr_sub(&t->ctr[T_ACTIVE], 1);
 		fn_ctr_add(&t->ctr[T_ERRORS], 1);
+		free(k->buf);
 		free(k);
 		return 0;
 	}
 	if (k->rst) {
 		conn_rst_due(t, k);
+		return 0;
+	}
+	if (k->stop) {	/* only an error (the peer's RST) ends it */
+		if (fn_sock_events(&t->chan, k->sock) & POLLERR)
+			conn_close(t, k, -1);
 		return 0;
 	}
 	do {
@@ -396,7 +420,10 @@ int main(int argc, char **argv)
 		return 1;
 	ret = echo_loop(&t);
 	for (unsigned i = 0; i < t.nconn; i++)
-		free(t.conn[i]);
+		if (t.conn[i]) {
+			free(t.conn[i]->buf);
+			free(t.conn[i]);
+		}
 	free(t.conn);
 	fn_sock_close_chan(&t.chan);
 	return ret;

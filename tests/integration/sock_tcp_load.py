@@ -3,7 +3,7 @@
 
   sock_tcp_load.py --dst IP --port P [--bind IP] [--conns N] [--bytes B]
                    [--rst R] [--concurrent-connects C] [--time-limit S]
-                   [--stall S]
+                   [--stall S] [--hold S] [--retry-refused]
 
 N connections at once (at most C of them connecting at any time), each
 sends B bytes of a pattern unique to the connection and offset, reads the
@@ -16,6 +16,13 @@ later ones connect.  R more connections check the server's abort: each sends "RS
 bytes; the server closes with those unread, and the connection must see
 ECONNRESET (not EOF, not data).
 
+--hold S keeps every connection open and idle for S seconds once all are
+established, before any data (the idle-connections test; the stall limit
+does not count that time).  --retry-refused opens a new connection (a new
+source port) in place of one refused before it carried data, at most 100
+times each (a multi-queue topology where one queue's app does not
+listen).  The open-file limit is raised for N connections.
+
 One JSON line on stdout: conns, bytes_sent, bytes_received, eof_ok,
 rst_ok, failures (the first few, with reasons), elapsed_s, mbps.  Exit 0
 when every connection passed, 1 when one failed, 2 on usage, 3 when the
@@ -27,6 +34,7 @@ import errno
 import json
 import os
 import random
+import resource
 import selectors
 import signal
 import socket
@@ -59,6 +67,7 @@ class Conn:
         self.shut = self.done = False
         self.sock = None
         self.connected = False
+        self.retries = 0
 
 
 def main():
@@ -74,7 +83,15 @@ def main():
     ap.add_argument("--stall", type=float, default=15)
     ap.add_argument("--connect-first", action=argparse.BooleanOptionalAction,
                     default=True)
+    ap.add_argument("--hold", type=float, default=0)
+    ap.add_argument("--retry-refused", action="store_true")
     o = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = o.conns + o.rst + 64
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (want if hard == resource.RLIM_INFINITY
+                            else min(want, hard), hard))
 
     sel = selectors.DefaultSelector()
     todo = [Conn(i, o.bytes, False) for i in range(o.conns)]
@@ -86,13 +103,35 @@ def main():
     held = []		# connected, waiting for the others (--connect-first)
     res = {"conns": o.conns, "rst_conns": o.rst, "bytes_per_conn": o.bytes,
            "bytes_sent": 0, "bytes_received": 0, "eof_ok": 0, "rst_ok": 0,
-           "failed": 0, "failures": []}
+           "failed": 0, "failures": [], "refused_retries": 0}
     start = last_progress = time.time()
     cut = None
     term = []
     signal.signal(signal.SIGTERM, lambda *_: term.append(1))
 
+    def retry(c, why):
+        nonlocal live, connecting
+        if not o.retry_refused or c.retries >= 100 or c.sent or c.recvd:
+            return False
+        c.retries += 1
+        res["refused_retries"] += 1
+        try:
+            sel.unregister(c.sock)
+        except (KeyError, ValueError):
+            pass
+        c.sock.close()
+        if not c.connected:
+            connecting -= 1
+        live -= 1
+        c.connected = c.done = False
+        if c in held:
+            held.remove(c)
+        pending.append(c)
+        return True
+
     def fail(c, why):
+        if retry(c, why):
+            return
         res["failed"] += 1
         if len(res["failures"]) < 10:
             res["failures"].append("conn %d%s: %s" %
@@ -215,6 +254,11 @@ def main():
             start_conn(pending.pop())
         if held and not pending and not connecting:
             res["held_until_all_connected"] = len(held)
+            if o.hold > 0:
+                print("# all %d connected, holding %.0f s" %
+                      (len(held), o.hold), file=sys.stderr, flush=True)
+                time.sleep(o.hold)
+                last_progress = time.time()
             for c in held:
                 if not c.done:
                     go(c)

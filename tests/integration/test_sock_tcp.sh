@@ -4,18 +4,19 @@
 # stack (full profile), a driver and the tap NIC.  The kernel's TCP is the
 # reference: the client is sock_tcp_load.py.
 #
-#   root namespace (kernel stack)        fragnet topology fnt-socktcp-PID
+#   netns fnt-sock-PID (kernel stack)      fragnet topology fnt-socktcp-PID
 #
 #                                         nic (net_tap, 2 queues,
-#   [fnt-st<pid>] 10.237.N.1/24 ══ tap ══+     mac 02:00:0a:ed:N:02)
+#   [fnt-st<pid>] 10.238.N.1/24 ══ tap ══+     mac 02:00:0a:ee:N:02)
 #                                         +- queue 0 - driver/0 ══link0══ stack/0 ══sockchan0══ app/0
 #   sock_tcp_load.py                      +- queue 1 - driver/1 ══link1══ stack/1 ══sockchan1══ app/1
-#     -> 10.237.N.2:7000                          stacks 10.237.N.2/24, apps: fn-test-tcp-echo 7000
+#     -> 10.238.N.2:7000                          stacks 10.238.N.2/24, apps: fn-test-tcp-echo 7000
 #
-#   1. CONNS connections at once (FN_SOCK_TCP_CONNS, default 100; all
+#   1. CONNS connections at once (FN_SOCK_TCP_CONNS, default 1,000; all
 #      established before any sends, see sock_tcp_load.py), each
-#      BYTES bytes (FN_SOCK_TCP_BYTES, default 1 MiB) of a per-connection
-#      pattern, echoed and compared byte for byte; each then shuts down its
+#      BYTES bytes (FN_SOCK_TCP_BYTES, default 1 MiB: 1 GiB in all) of a
+#      per-connection pattern, echoed and compared byte for byte (a
+#      stronger check than a checksum); each then shuts down its
 #      write side and must read EOF after exactly its bytes (the app echoes
 #      the rest, then shutdown(SHUT_WR) and close); 20 more connections
 #      make the app close with unread data and must see ECONNRESET
@@ -27,85 +28,52 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nic_lib.sh"
+. "$(dirname "$0")/sock_lib.sh"
 
 : "${FN_STACK:?}" "${FN_TEST_TCP_ECHO:?}"
-CONNS=${FN_SOCK_TCP_CONNS:-100}
+CONNS=${FN_SOCK_TCP_CONNS:-1000}
 BYTES=${FN_SOCK_TCP_BYTES:-1048576}
 RSTS=20
 PORT=7000
 CLIENT="$(dirname "$0")/sock_tcp_load.py"
 
-pick_net() {
-	local n
-	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
-		ip -4 -o addr show | grep -q " 10\.237\.$n\." && continue
-		[[ -z $(ip -4 route show 10.237.$n.0/24) ]] || continue
-		echo "$n"
-		return 0
-	done
-	return 1
-}
 
-nic_init "socktcp" "fnt-st$$"
-N=$(pick_net) || nic_skip "no free 10.237.N.0/24 subnet"
-STACK="$T/bin/$(basename "$FN_STACK")"
-APP="$T/bin/fn-test-tcp-echo"
-cp "$FN_STACK" "$STACK"
-cp "$FN_TEST_TCP_ECHO" "$APP"
-MAC=02:00:0a:ed:$(printf %02x "$N"):02
-STACK_IP=10.237.$N.2
-KERNEL_IP=10.237.$N.1
+sock_init "socktcp" "fnt-st$$"
 fn_conf <<EOF
 pipelines = 2
 poll = adaptive
 [restart]
 backoff_ms = 100
 backoff_max_ms = 1000
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = $MAC
-address = $KERNEL_IP/24
-[driver]
-exec = $DRIVER
-[stack]
-exec = $STACK
-profile = full
-address = $STACK_IP/24
-gateway = $KERNEL_IP
+$(sock_conf_path)
 [app]
 exec = $APP
+preload = no
 args = $PORT
 preload = no
 EOF
 
-fail_stats() {
-	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
-	fn_fail "$*"
-}
 
 # tcp_load OUT ARGS...: the client; its JSON report in OUT.
 tcp_load() {
 	local out=$1 rc=0
 	shift
-	timeout 200 python3 "$CLIENT" --dst "$STACK_IP" --port "$PORT" \
+	kx timeout 330 python3 "$CLIENT" --dst "$STACK_IP" --port "$PORT" \
 		--bind "$KERNEL_IP" "$@" > "$out" || rc=$?
 	fn_log "tcp load: $(cat "$out")"
 	return "$rc"
 }
 
-established() {
-	ss -Htn state established "dst $STACK_IP:$PORT" 2>/dev/null | wc -l
-}
 
 fn up "$CONF" -d >&2 || fn_fail "up -d failed"
 wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
+sock_netns
 wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
-icmp_ping "$STACK_IP" 3 || fail_stats "the stacks do not answer ping"
+stack_ping || fail_stats "the stacks do not answer ping"
 
 # 1.
 tcp_load "$T/load1.json" --conns "$CONNS" --bytes "$BYTES" --rst "$RSTS" \
-	--time-limit 120 || fail_stats "the TCP load failed"
+	--time-limit 300 || fail_stats "the TCP load failed"
 
 # 2.
 sleep 0.5
@@ -136,11 +104,11 @@ if bad:
 PY
 
 # 3. kill -9 app/0 while connections are open on both apps.
-python3 "$CLIENT" --dst "$STACK_IP" --port "$PORT" --bind "$KERNEL_IP" \
+"${KX[@]}" python3 "$CLIENT" --dst "$STACK_IP" --port "$PORT" --bind "$KERNEL_IP" \
 	--conns 40 --bytes $((256 << 20)) --rst 0 --time-limit 30 --stall 10 \
 	> "$T/load_kill.json" &
 LOAD_PIDS+=($!)
-open_both() { (( $(established) >= 40 )); }
+open_both() { (( $(established "$PORT") >= 40 )); }
 wait_for 15 open_both || fail_stats "the load did not open its 40 connections"
 app=$(status_field app 0 3)
 kill -KILL "$app"
@@ -162,9 +130,9 @@ r = json.load(open(sys.argv[1]))
 if not any("reset" in f.lower() or "ECONNRESET" in f for f in r["failures"]):
     sys.exit("no connection saw a reset: %s" % r["failures"])
 PY
-none_left() { (( $(established) == 0 )); }
+none_left() { (( $(established "$PORT") == 0 )); }
 wait_for 10 none_left ||
-	fail_stats "$(established) kernel connections still established"
+	fail_stats "$(established "$PORT") kernel connections still established"
 # stack/0 reset the channel and aborted the dead app's sockets: its
 # listener and every connection it held (the kernel saw them reset).
 freed() {
@@ -176,21 +144,13 @@ fn_log "stack/0 after the kill: sock.resets $(counter stack/0 sock.resets)," \
 	"sock.aborted $(counter stack/0 sock.aborted)"
 [[ $(counter stack/1 sock.resets) == 0 ]] ||
 	fail_stats "stack/1 reset its channel, but its app lives"
-tcp_load "$T/load2.json" --conns "$CONNS" --bytes $((BYTES / 4)) --rst 4 \
+tcp_load "$T/load2.json" --conns 100 --bytes $((BYTES / 4)) --rst 4 \
 	--time-limit 120 || fail_stats "the TCP load after the restart failed"
 [[ $(counter app/0 tcp_echo.eof) -gt 0 ]] ||
 	fail_stats "the restarted app/0 served nothing"
 
-for q in 0 1; do
-	for c in violations cutoffs; do
-		[[ $(counter stack/$q "sock.$c") == 0 ]] ||
-			fail_stats "stack/$q: sock.$c = $(counter stack/$q "sock.$c")"
-	done
-done
+sock_clean stack/0 stack/1
 
 # 4.
-sup=$(cat "$RUN_DIR/supervisor.pid")
-fn down "$NAME" >&2 || fn_fail "down failed"
-wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
-assert_all_gone "$sup"
+sock_down
 echo "ok: sockets, TCP echo, $CONNS connections of $BYTES bytes"

@@ -4,13 +4,13 @@
 # NIC, to the kernel's fn-udp-load.  One run per lwIP profile:
 # test_sock_udp.sh full|udp.
 #
-#   root namespace (kernel stack)        fragnet topology fnt-sockudp-PID
+#   netns fnt-sock-PID (kernel stack)      fragnet topology fnt-sockudp-PID
 #
 #                                         nic (net_tap, 2 queues,
-#   [fnt-su<pid>] 10.237.N.1/24 ══ tap ══+     mac 02:00:0a:ed:N:02)
+#   [fnt-su<pid>] 10.238.N.1/24 ══ tap ══+     mac 02:00:0a:ee:N:02)
 #                                         +- queue 0 - driver/0 ══link0══ stack/0 ══sockchan0══ app/0
 #   fn-udp-load --sources 256             +- queue 1 - driver/1 ══link1══ stack/1 ══sockchan1══ app/1
-#     -> 10.237.N.2:7777                          stacks 10.237.N.2/24, apps: fn-test-udp-echo 7777
+#     -> 10.238.N.2:7777                          stacks 10.238.N.2/24, apps: fn-test-udp-echo 7777
 #
 #   1. 20,000 datagrams from 256 kernel source ports (hashed over both
 #      queues, so both apps serve): every reply back, checked byte for
@@ -23,6 +23,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nic_lib.sh"
+. "$(dirname "$0")/sock_lib.sh"
 
 PROFILE=${1:?usage: test_sock_udp.sh full|udp}
 : "${FN_STACK:?}" "${FN_TEST_UDP_ECHO:?}"
@@ -30,60 +31,33 @@ PROFILE=${1:?usage: test_sock_udp.sh full|udp}
 COUNT=${FN_SOCK_UDP_COUNT:-20000}
 PORT=7777
 
-# A 10.237.N.0/24 that no interface or route uses yet.
-pick_net() {
-	local n
-	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
-		ip -4 -o addr show | grep -q " 10\.237\.$n\." && continue
-		[[ -z $(ip -4 route show 10.237.$n.0/24) ]] || continue
-		echo "$n"
-		return 0
-	done
-	return 1
-}
+# A 10.238.N.0/24 that no interface or route uses yet.
 
 nic_init "sockudp-$PROFILE" "fnt-su$$"
-N=$(pick_net) || nic_skip "no free 10.237.N.0/24 subnet"
+sock_net
 STACK="$T/bin/$(basename "$FN_STACK")"
 APP="$T/bin/fn-test-udp-echo"
 cp "$FN_STACK" "$STACK"
 cp "$FN_TEST_UDP_ECHO" "$APP"
-MAC=02:00:0a:ed:$(printf %02x "$N"):02
-STACK_IP=10.237.$N.2
-KERNEL_IP=10.237.$N.1
 fn_conf <<EOF
 pipelines = 2
 poll = adaptive
 [restart]
 backoff_ms = 100
 backoff_max_ms = 1000
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = $MAC
-address = $KERNEL_IP/24
-[driver]
-exec = $DRIVER
-[stack]
-exec = $STACK
-profile = $PROFILE
-address = $STACK_IP/24
-gateway = $KERNEL_IP
+$(sock_conf_path)
 [app]
 exec = $APP
+preload = no
 args = $PORT
 preload = no
 EOF
 
-fail_stats() {
-	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
-	fn_fail "$*"
-}
 
 # load OUT COUNT: fn-udp-load from the kernel; every datagram answered.
 load() {
 	local rc=0
-	timeout 150 "$LOAD" --dst "$STACK_IP" --port "$PORT" --bind "$KERNEL_IP" \
+	kx timeout 150 "$LOAD" --dst "$STACK_IP" --port "$PORT" --bind "$KERNEL_IP" \
 		--sources 256 --count "$2" --window 128 --size 200 \
 		--timeout-ms 2000 --drain-ms 2000 --time-limit 120 --json \
 		> "$1" || rc=$?
@@ -105,8 +79,9 @@ PY
 
 fn up "$CONF" -d >&2 || fn_fail "up -d failed"
 wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
+sock_netns
 wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
-icmp_ping "$STACK_IP" 3 || fail_stats "the stacks do not answer ping"
+stack_ping || fail_stats "the stacks do not answer ping"
 
 # 1.
 stats_json "$T/before.json"
@@ -164,8 +139,5 @@ for q in 0 1; do
 done
 
 # 3.
-sup=$(cat "$RUN_DIR/supervisor.pid")
-fn down "$NAME" >&2 || fn_fail "down failed"
-wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
-assert_all_gone "$sup"
+sock_down
 echo "ok: sockets, UDP echo, $PROFILE profile"

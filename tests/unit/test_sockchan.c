@@ -58,6 +58,7 @@ static struct {
 	int fd;
 	pthread_t thr;
 	_Atomic int stop, ready;
+	_Atomic int stall;	/* the wire holds every frame back */
 	struct sock_serv ss;
 	struct netif nif;
 	struct pbuf *q[LO_QLEN];
@@ -93,7 +94,7 @@ static int lo_drain(void)
 {
 	int n = 0;
 
-	while (T.qh != T.qt && n < 256) {
+	while (T.qh != T.qt && n < 256 && !T.stall) {
 		struct pbuf *p = T.q[T.qh++ % LO_QLEN];
 
 		if (T.nif.input(p, &T.nif) != ERR_OK)
@@ -187,6 +188,8 @@ static void tcp_pair(uint16_t port, int *lis, int *cl, int *sv)
 	assert_int_equal(fn_sock_setsockopt(&T.c, *lis, SOL_SOCKET,
 					    SO_REUSEADDR, &one, sizeof(one)), 0);
 	assert_int_equal(fn_sock_bind(&T.c, *lis, &a), 0);
+	/* a second bind (even with SO_REUSEADDR) is refused */
+	assert_int_equal(fn_sock_bind(&T.c, *lis, &a), -EINVAL);
 	assert_int_equal(fn_sock_listen(&T.c, *lis, 16), 0);
 	*cl = fn_sock_socket(&T.c, SOCK_STREAM);
 	assert_true(*cl > 0);
@@ -245,7 +248,11 @@ static void test_udp_echo(void **state)
 	assert_true(s1 != s2);
 	assert_int_equal(fn_sock_bind(&T.c, s1, &a), 0);
 	assert_int_equal(fn_sock_bind(&T.c, s2, &b), 0);
-	assert_int_equal(fn_sock_bind(&T.c, s2, &a), -EADDRINUSE);
+	assert_int_equal(fn_sock_bind(&T.c, s2, &a), -EINVAL);	/* bound */
+	int s3 = fn_sock_socket(&T.c, SOCK_DGRAM);
+	assert_true(s3 > 0);
+	assert_int_equal(fn_sock_bind(&T.c, s3, &a), -EADDRINUSE);
+	assert_int_equal(fn_sock_close(&T.c, s3), 0);
 	assert_int_equal(fn_sock_recv(&T.c, s1, buf, sizeof(buf)), -EAGAIN);
 	assert_int_equal(fn_sock_sendto(&T.c, s2, "ping", 4, &a), 4);
 	assert_true(wait_ev(s1, POLLIN) & POLLIN);
@@ -324,6 +331,86 @@ static void test_tcp_flow_control(void **state)
 	assert_int_equal(fn_sock_error(&T.c, cl), -ECONNRESET);
 	assert_int_equal(fn_sock_close(&T.c, cl), 0);
 	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+}
+
+/*
+ * Data refused while the app held every event slot, then read: acking a
+ * slot takes the refused data into that very slot.  Every byte arrives,
+ * and the close after EOF is graceful (no RST: the stack's count of DATA
+ * slots the app holds must come back to 0).
+ */
+static void test_tcp_refused_then_read(void **state)
+{
+	enum { N = 8 };	/* 8 windows of segments > the app's event slots */
+	uint64_t rst0 = sctr(SS_CLOSE_RST), refused0 = sctr(SS_TCP_REFUSED);
+	uint8_t out[8192], buf[8192];
+	size_t sent[N] = { 0 }, got[N] = { 0 };
+	int lis[N], cl[N], sv[N], stalls = 0;
+
+	(void)state;
+	for (int k = 0; k < N; k++)
+		tcp_pair((uint16_t)(8210 + k), &lis[k], &cl[k], &sv[k]);
+	while (stalls < 50) {	/* nobody reads: every sender stalls */
+		int moved = 0;
+
+		for (int k = 0; k < N; k++) {
+			ssize_t r;
+
+			for (size_t i = 0; i < sizeof(out); i++)
+				out[i] = (uint8_t)((sent[k] + i) * 5 + k);
+			r = fn_sock_send(&T.c, cl[k], out, sizeof(out));
+			assert_true(r > 0 || r == -EAGAIN);
+			if (r > 0) {
+				sent[k] += (size_t)r;
+				moved = 1;
+			}
+		}
+		stalls = moved ? 0 : stalls + 1;
+		if (!moved)
+			fn_sock_poll(&T.c, 10);
+	}
+	assert_true(sctr(SS_TCP_REFUSED) > refused0);
+	/* Read every socket in turn, as an epoll app does: the event slots
+	 * are shared, so waiting on one while others' data sits unread
+	 * could wait for good (sockchan.h FLOW CONTROL). */
+	for (int k = 0; k < N; k++)
+		assert_int_equal(fn_sock_shutdown(&T.c, cl[k], SHUT_WR), 0);
+	for (int open = N, idle = 0; open > 0; ) {
+		int moved = 0;
+
+		for (int k = 0; k < N; k++) {
+			ssize_t r;
+
+			if (sv[k] < 0)
+				continue;
+			r = fn_sock_recv(&T.c, sv[k], buf, sizeof(buf));
+			if (r == -EAGAIN)
+				continue;
+			assert_true(r >= 0);
+			moved = 1;
+			for (ssize_t i = 0; i < r; i++)
+				assert_int_equal(buf[i],
+					(uint8_t)((got[k] + (size_t)i) * 5 + k));
+			got[k] += (size_t)r;
+			if (r == 0) {
+				assert_int_equal(got[k], sent[k]);
+				assert_int_equal(fn_sock_close(&T.c, sv[k]), 0);
+				sv[k] = -1;
+				open--;
+			}
+		}
+		idle = moved ? 0 : idle + 1;
+		assert_true(idle < 500);
+		if (!moved)
+			fn_sock_poll(&T.c, 10);
+	}
+	assert_int_equal(sctr(SS_CLOSE_RST), rst0);
+	for (int k = 0; k < N; k++) {
+		assert_true(wait_ev(cl[k], POLLIN) & POLLIN);
+		assert_int_equal(fn_sock_recv(&T.c, cl[k], buf, sizeof(buf)), 0);
+		assert_int_equal(fn_sock_close(&T.c, cl[k]), 0);
+		assert_int_equal(fn_sock_close(&T.c, lis[k]), 0);
+	}
 }
 
 static void test_tcp_refused(void **state)
@@ -418,6 +505,98 @@ static void test_tcp_many_conns(void **state)
 	assert_int_equal(T.c.norph, 0);
 }
 
+/*
+ * Sends are pipelined and the stack honours every byte of credit it gave,
+ * even when lwIP's queue limit (TCP_SND_QUEUELEN segments) refuses a
+ * write: with the wire stalled, tiny sends one per turn fill the queue
+ * with unacked segments, and the rest is held.  Then `finish` (shutdown
+ * or close) is asked while bytes are still held: the peer must read every
+ * byte, in order, and then EOF.
+ */
+static void send_hold(int finish)
+{
+	enum { MSGS = 400, MSG = 10 };
+	uint64_t held0 = sctr(SS_SEND_HELD);
+	uint8_t buf[4096];
+	size_t got = 0;
+	int lis, cl, sv, one = 1, eof = 0;
+
+	tcp_pair(finish == SHUT_WR ? 8200 : 8201, &lis, &cl, &sv);
+	assert_int_equal(fn_sock_setsockopt(&T.c, cl, IPPROTO_TCP, TCP_NODELAY,
+					    &one, sizeof(one)), 0);
+	T.stall = 1;
+	for (int i = 0; i < MSGS; i++) {
+		uint8_t out[MSG];
+
+		for (int k = 0; k < MSG; k++)
+			out[k] = (uint8_t)((i * MSG + k) * 13 + 1);
+		assert_int_equal(fn_sock_send(&T.c, cl, out, MSG), MSG);
+		usleep(300);	/* one segment per service turn */
+		fn_sock_process(&T.c);
+	}
+	for (int i = 0; i < 200 && sctr(SS_SEND_HELD) == held0; i++)
+		usleep(1000);
+	assert_true(sctr(SS_SEND_HELD) > held0);
+	if (finish == SHUT_WR)
+		assert_int_equal(fn_sock_shutdown(&T.c, cl, SHUT_WR), 0);
+	else
+		assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	T.stall = 0;
+	while (!eof) {
+		ssize_t r;
+
+		assert_true(wait_ev(sv, POLLIN) & POLLIN);
+		r = fn_sock_recv(&T.c, sv, buf, sizeof(buf));
+		if (r == -EAGAIN)
+			continue;
+		assert_true(r >= 0);
+		for (ssize_t i = 0; i < r; i++)
+			assert_int_equal(buf[i], (uint8_t)((got + (size_t)i) * 13 + 1));
+		got += (size_t)r;
+		eof = r == 0;
+	}
+	assert_int_equal(got, MSGS * MSG);
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	if (finish == SHUT_WR)
+		assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+}
+
+static void test_tcp_send_hold_shutdown(void **state)
+{
+	(void)state;
+	send_hold(SHUT_WR);
+}
+
+static void test_tcp_send_hold_close(void **state)
+{
+	(void)state;
+	send_hold(-1);
+}
+
+/* A pipelined send's error surfaces on a later call, as POSIX has it. */
+static void test_tcp_send_error_later(void **state)
+{
+	int lis, cl, sv, r = 0;
+
+	(void)state;
+	tcp_pair(8202, &lis, &cl, &sv);
+	assert_int_equal(fn_sock_send(&T.c, sv, "data", 4), 4);
+	assert_true(wait_ev(cl, POLLIN) & POLLIN);
+	/* cl has unread data: its close is an abort (RST) */
+	assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	for (int i = 0; i < 500; i++) {
+		r = (int)fn_sock_send(&T.c, sv, "more", 4);
+		if (r < 0 && r != -EAGAIN)
+			break;
+		fn_sock_poll(&T.c, 10);
+	}
+	assert_true(r == -ECONNRESET || r == -EPIPE);
+	assert_int_equal(fn_sock_send(&T.c, sv, "x", 1), r);	/* sticky */
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+}
+
 /* Post raw request slots, as a hostile app would. */
 static int raw_post(unsigned seed)
 {
@@ -446,6 +625,45 @@ static int raw_post(unsigned seed)
 	if (p.len > T.c.link.tx.slot_size || random() % 16 == 0)
 		p.len = (uint32_t)(random() % T.c.link.tx.slot_size);
 	return fn_stream_submit_burst(&T.c.link.tx, &p, 1);
+}
+
+/* A SEND beyond the credit (a broken app) is cut to the credit and
+ * counted, not a violation; the connection carries on. */
+static void test_tcp_send_over_credit(void **state)
+{
+	uint64_t over0 = sctr(SS_SEND_OVER_CREDIT), cut0 = sctr(SS_CUTOFFS);
+	int lis, cl, sv, posted = 0;
+	uint32_t sid = 0;
+
+	(void)state;
+	tcp_pair(8203, &lis, &cl, &sv);
+	for (uint32_t i = 1; i < T.c.nrev && !sid; i++)	/* handle -> id */
+		if (T.c.rev[i] == (uint32_t)cl)
+			sid = i;
+	assert_true(sid > 0);
+	/* the peer does not read: the credit runs out */
+	while (posted < 40) {
+		struct fn_sock_msg m = { .op = FN_SREQ_SEND,
+					 .sock = sid,
+					 .len = FN_SOCKCHAN_SLOT - sizeof(m) };
+		struct fn_pkt p;
+
+		if (fn_stream_alloc_burst(&T.c.link.tx, &p, 1) != 1) {
+			fn_sock_poll(&T.c, 10);
+			continue;
+		}
+		memcpy(p.data, &m, sizeof(m));
+		p.len = FN_SOCKCHAN_SLOT;
+		assert_int_equal(fn_stream_submit_burst(&T.c.link.tx, &p, 1), 1);
+		posted++;
+	}
+	for (int i = 0; i < 500 && sctr(SS_SEND_OVER_CREDIT) == over0; i++)
+		fn_sock_poll(&T.c, 10);
+	assert_true(sctr(SS_SEND_OVER_CREDIT) > over0);
+	assert_int_equal(sctr(SS_CUTOFFS), cut0);
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
 }
 
 static void test_hostile(void **state)
@@ -519,8 +737,13 @@ int main(void)
 		cmocka_unit_test(test_tcp_stream),
 		cmocka_unit_test(test_tcp_flow_control),
 		cmocka_unit_test(test_tcp_refused),
+		cmocka_unit_test(test_tcp_refused_then_read),
 		cmocka_unit_test(test_many_sockets),
 		cmocka_unit_test(test_tcp_many_conns),
+		cmocka_unit_test(test_tcp_send_hold_shutdown),
+		cmocka_unit_test(test_tcp_send_hold_close),
+		cmocka_unit_test(test_tcp_send_error_later),
+		cmocka_unit_test(test_tcp_send_over_credit),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hostile_rings),
 	};
