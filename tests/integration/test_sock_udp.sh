@@ -50,7 +50,6 @@ $(sock_conf_path)
 exec = $APP
 preload = no
 args = $PORT
-preload = no
 EOF
 
 
