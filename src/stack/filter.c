@@ -235,7 +235,12 @@ bool stk_filter_rx(struct stack *s, struct pbuf *p)
 		return true;
 	if (!judge(s, srv, FN_NFT_PREROUTING, &k, &r))
 		goto drop;
-	if (for_us(s, k.nh) && !judge(s, srv, FN_NFT_INPUT, &k, &r))
+	if (!for_us(s, k.nh))
+		return true;
+	/* once per packet that reaches input: the hot-reload test proves
+	 * with it that each was judged by exactly one ruleset version */
+	stk_count(s, STK_FILTER_JUDGED_RX, 1);
+	if (!judge(s, srv, FN_NFT_INPUT, &k, &r))
 		goto drop;
 	return true;
 drop:

@@ -99,6 +99,7 @@ const char *const stk_ctr_names[STK_CTR_COUNT] = {
 	[STK_FILTER_DROP_RX] = "filter_drop_rx",
 	[STK_FILTER_DROP_TX] = "filter_drop_tx",
 	[STK_FILTER_REJECTS] = "filter_rejects",
+	[STK_FILTER_JUDGED_RX] = "filter_judged_rx",
 	[STK_LOOPS] = "loops",
 };
 

@@ -69,6 +69,7 @@ enum stk_ctr {
 	STK_FILTER_DROP_RX,	/* frames the ruleset dropped on the way in */
 	STK_FILTER_DROP_TX,	/* ... on the way out */
 	STK_FILTER_REJECTS,	/* ICMP unreachables and TCP resets sent */
+	STK_FILTER_JUDGED_RX,	/* packets the input hook judged */
 	STK_LOOPS,
 	STK_CTR_COUNT
 };

@@ -7,16 +7,8 @@
 #
 # Environment (meson): BUILD_DIR, the build to use.
 set -euo pipefail
-
-if [[ $(id -u) -ne 0 ]]; then
-	echo "SKIP: needs root" >&2
-	exit 77
-fi
-: "${BUILD_DIR:?}"
-root=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/fnt-bench-kvs.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/bench_lib.sh"
+bench_test_init bench-kvs
 
 help=$("$root/bench/kvs" --help) || fail "--help failed"
 [[ $help == *--quick* ]] || fail "--help says nothing of --quick"
