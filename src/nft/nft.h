@@ -47,6 +47,7 @@
 #ifndef FRAGNET_SRC_NFT_H
 #define FRAGNET_SRC_NFT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -150,6 +151,11 @@ void fn_nft_prog_free(struct fn_nft_prog *p);
 void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
 		 struct fn_nft_result *res);
+
+/* True when the program uses conntrack (a `ct` expression): the kernel
+ * then loads nf_defrag_ipv4 in the namespace, which reassembles IPv4 at
+ * prerouting priority -400, before every chain of the stack's. */
+bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p);
 
 /* Live state of a rule's stateful expression (counter, quota) for a dump:
  * 0 and the values, or -ENOENT. */

@@ -7,6 +7,13 @@
  *            ingress (netdev family, every frame), then for IPv4
  *            prerouting, then input when the packet is for this stack
  *            (our address, broadcast or multicast; lwIP forwards nothing);
+ *   defrag   IPv4 fragments are reassembled where the kernel does it, with
+ *            lwIP's own ip4_reass (bounded by IP_REASS_MAX_PBUFS), and lwIP
+ *            gets the whole datagram (its ip4_input never reassembles
+ *            twice: the offset is 0): before input always
+ *            (ip_local_deliver), and before prerouting when the program
+ *            uses conntrack (nf_defrag_ipv4 at priority -400, which the
+ *            kernel loads with `ct`).  Ingress sees every fragment.
  *   send     linkoutput hands every frame lwIP sends to stk_filter_tx:
  *            output, then postrouting (IPv4 only; ARP passes).
  *   reject   on prerouting/input the stack answers itself: ICMP
@@ -28,6 +35,7 @@
 #include <time.h>
 
 #include "lwip/icmp.h"
+#include "lwip/ip4_frag.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip4.h"
 #include "lwip/pbuf.h"
@@ -46,6 +54,7 @@
 #define PKT_BROADCAST	1
 #define PKT_MULTICAST	2
 #define FRAME_MAX	(STK_MTU_MAX + STK_ETH_HLEN + STK_VLAN_HLEN)
+#define DGRAM_MAX	(0xffff + STK_ETH_HLEN)	/* a reassembled datagram */
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -66,13 +75,15 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The frame in p as one run of bytes: p itself, or a copy into buf. */
-static const uint8_t *linear(struct pbuf *p, uint8_t *buf, uint32_t *len)
+/* The frame in p as one run of bytes: p itself, or a copy into buf (cap
+ * bytes). */
+static const uint8_t *linear(struct pbuf *p, uint8_t *buf, uint32_t cap,
+			     uint32_t *len)
 {
 	*len = p->tot_len;
 	if (p->len == p->tot_len)
 		return p->payload;
-	if (p->tot_len > FRAME_MAX)
+	if (p->tot_len > cap)
 		return NULL;
 	pbuf_copy_partial(p, buf, p->tot_len, 0);
 	return buf;
@@ -208,46 +219,132 @@ static bool judge(struct stack *s, struct nl_server *srv,
 	return r->verdict == FN_NFT_ACCEPT;
 }
 
-/* A received frame: true to hand it to lwIP.  p stays the caller's. */
-bool stk_filter_rx(struct stack *s, struct pbuf *p)
+/* ---- reassembly ------------------------------------------------------------ */
+
+static bool uses_ct(const struct nl_server *srv)
 {
-	struct nl_server *srv = stk_nft();
-	static uint8_t buf[FRAME_MAX];
-	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0 };
-	struct fn_nft_pkt k;
+#ifdef FN_NFT_HAVE_EVAL
+	return fn_nft_prog_uses_ct(srv->prog);
+#else
+	(void)srv;
+	return false;
+#endif
+}
+
+/* An untagged IPv4 fragment (MF or an offset) whose header ip4_input
+ * would take (ip_rcv_core's checks: version, lengths, header sum), the
+ * header in p's first pbuf. */
+static bool is_fragment(const struct pbuf *p, uint32_t off,
+			const struct fn_nft_pkt *k)
+{
+	const uint8_t *nh = k->nh;
+	uint32_t ihl = (uint32_t)(nh[0] & 0x0f) * 4, tot = rd16(nh + 2);
+
+	if (off != STK_ETH_HLEN || (nh[0] >> 4) != 4 || ihl < 20 ||
+	    tot < ihl || tot > k->nh_len || p->len < off + ihl)
+		return false;
+	if ((rd16(nh + 6) & 0x3fff) == 0)
+		return false;
+	return inet_chksum(nh, (u16_t)ihl) == 0;
+}
+
+/* ip4_reass() takes the fragment p: NULL while its datagram is incomplete
+ * (p held) or when lwIP drops it (IP options, overlap, no room); else the
+ * whole datagram, as a frame behind the first fragment's Ethernet header
+ * (ip4_reass leaves it in place: its helper overlays the IP header). */
+static struct pbuf *reassemble(struct stack *s, struct pbuf *p, uint16_t tot)
+{
+	struct pbuf *q;
+
+	if (pbuf_remove_header(p, STK_ETH_HLEN) != 0) {
+		pbuf_free(p);
+		return NULL;
+	}
+	pbuf_realloc(p, tot);		/* padding off, as ip4_input */
+	q = ip4_reass(p);
+	if (!q)
+		return NULL;
+	if (pbuf_add_header(q, STK_ETH_HLEN) != 0) {
+		pbuf_free(q);
+		return NULL;
+	}
+	stk_count(s, STK_FILTER_REASSEMBLED, 1);
+	return q;
+}
+
+/* k for the received frame p, copied into buf when p is a chain.  The
+ * IPv4 header's offset, or 0 when p does not fit buf. */
+static uint32_t rx_fill(struct fn_nft_pkt *k, struct pbuf *p, uint8_t *buf)
+{
 	const uint8_t *f;
 	uint32_t len, off;
 
-	if (!srv || !srv->prog)
-		return true;
-	f = linear(p, buf, &len);
+	f = linear(p, buf, DGRAM_MAX, &len);
 	if (!f)
-		return true;	/* longer than any frame we take: lwIP drops */
-	off = pkt_fill(&k, f, len);
-	k.iif = STK_IFINDEX;
-	k.iifname = STK_IFNAME;
-	k.pkttype = !(f[0] & 1) ? PKT_HOST :
-		    memcmp(f, "\xff\xff\xff\xff\xff\xff", 6) ? PKT_MULTICAST
-							    : PKT_BROADCAST;
+		return 0;
+	off = pkt_fill(k, f, len);
+	k->iif = STK_IFINDEX;
+	k->iifname = STK_IFNAME;
+	k->pkttype = !(f[0] & 1) ? PKT_HOST :
+		     memcmp(f, "\xff\xff\xff\xff\xff\xff", 6) ? PKT_MULTICAST
+							     : PKT_BROADCAST;
+	return off;
+}
+
+/* A received frame; takes p.  The frame for lwIP, or NULL: dropped (and
+ * freed) or held for reassembly. */
+struct pbuf *stk_filter_rx(struct stack *s, struct pbuf *p)
+{
+	struct nl_server *srv = stk_nft();
+	static uint8_t buf[DGRAM_MAX];
+	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0 };
+	struct fn_nft_pkt k;
+	uint32_t off;
+	bool frag;
+
+	if (!srv || !srv->prog)
+		return p;	/* no ruleset: lwIP reassembles itself */
+	off = rx_fill(&k, p, buf);
+	if (!off)
+		return p;	/* longer than any frame we take: lwIP drops */
 	if (!judge(s, srv, FN_NFT_INGRESS, &k, &r))
 		goto drop;
 	if (!k.nh)
-		return true;
+		return p;
+	frag = is_fragment(p, off, &k);
+	if (frag && uses_ct(srv)) {	/* nf_defrag_ipv4, prerouting -400 */
+		p = reassemble(s, p, rd16(k.nh + 2));
+		if (!p)
+			return NULL;
+		if (!(off = rx_fill(&k, p, buf)))
+			goto unjudged;
+		frag = false;
+	}
 	if (!judge(s, srv, FN_NFT_PREROUTING, &k, &r))
 		goto drop;
 	if (!for_us(s, k.nh))
-		return true;
-	/* once per packet that reaches input: the hot-reload test proves
-	 * with it that each was judged by exactly one ruleset version */
+		return p;
+	if (frag) {			/* ip_local_deliver: ip_defrag */
+		p = reassemble(s, p, rd16(k.nh + 2));
+		if (!p)
+			return NULL;
+		if (!(off = rx_fill(&k, p, buf)))
+			goto unjudged;
+	}
+	/* once per packet (a whole datagram) that reaches input: the
+	 * hot-reload test proves with it that each was judged by exactly
+	 * one ruleset version */
 	stk_count(s, STK_FILTER_JUDGED_RX, 1);
 	if (!judge(s, srv, FN_NFT_INPUT, &k, &r))
 		goto drop;
-	return true;
+	return p;
 drop:
 	stk_count(s, STK_FILTER_DROP_RX, 1);
 	if (r.reject != FN_NFT_REJECT_NONE && k.nh)
 		reject(s, p, off, &k, &r);
-	return false;
+unjudged:
+	pbuf_free(p);
+	return NULL;
 }
 
 /* A frame lwIP sends: true to put it on the link. */
@@ -262,7 +359,7 @@ bool stk_filter_tx(struct stack *s, struct pbuf *p)
 
 	if (!srv || !srv->prog)
 		return true;
-	f = linear(p, buf, &len);
+	f = linear(p, buf, sizeof(buf), &len);
 	if (!f)
 		return true;	/* the link refuses it anyway */
 	pkt_fill(&k, f, len);

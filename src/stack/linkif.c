@@ -7,7 +7,8 @@
  *   receive  stk_link_rx(): recv a burst; per frame check the length, copy
  *            it into a PBUF_POOL chain and check the destination MAC on the
  *            copy; ack the whole burst; then the ruleset's input hooks
- *            (filter.c) and netif->input (ethernet_input) for each copy.  lwIP never reads shared memory: the driver can
+ *            (filter.c, which reassembles IPv4 fragments where the kernel
+ *            does) and netif->input (ethernet_input) for each copy.  lwIP never reads shared memory: the driver can
  *            rewrite a slot while we hold it, so a check made on the slot
  *            would not hold for what lwIP parses afterwards.
  *   send     linkif_output() (netif->linkoutput, called from inside lwIP):
@@ -198,10 +199,9 @@ int stk_link_rx(struct stack *s)
 	 * driver needs them.  A reset here voids the slots, not the copies. */
 	r = fn_stream_ack_burst(&s->link.rx, pkt, (unsigned)n);
 	for (int i = 0; i < n; i++) {
-		if (p[i] && !stk_filter_rx(s, p[i])) {
-			pbuf_free(p[i]);	/* the ruleset dropped it */
-			continue;
-		}
+		/* dropped, or a fragment held for reassembly: NULL */
+		if (p[i])
+			p[i] = stk_filter_rx(s, p[i]);
 		if (p[i] && fn_trace_enabled())
 			trace_deliver(s, p[i]);
 		else if (p[i])

@@ -97,6 +97,7 @@ const char *const stk_ctr_names[STK_CTR_COUNT] = {
 	[STK_CONTROL_ERRORS] = "control_errors",
 	[STK_CONTROL_REQUESTS] = "control_requests",
 	[STK_FILTER_DROP_RX] = "filter_drop_rx",
+	[STK_FILTER_REASSEMBLED] = "filter_reassembled",
 	[STK_FILTER_DROP_TX] = "filter_drop_tx",
 	[STK_FILTER_REJECTS] = "filter_rejects",
 	[STK_FILTER_JUDGED_RX] = "filter_judged_rx",

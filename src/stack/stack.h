@@ -67,6 +67,7 @@ enum stk_ctr {
 	STK_CONTROL_ERRORS,	/* accept(), SO_PEERCRED or a client failed */
 	STK_CONTROL_REQUESTS,	/* netlink datagrams handled */
 	STK_FILTER_DROP_RX,	/* frames the ruleset dropped on the way in */
+	STK_FILTER_REASSEMBLED,	/* datagrams the filter reassembled */
 	STK_FILTER_DROP_TX,	/* ... on the way out */
 	STK_FILTER_REJECTS,	/* ICMP unreachables and TCP resets sent */
 	STK_FILTER_JUDGED_RX,	/* packets the input hook judged */
@@ -104,9 +105,12 @@ int stk_link_flush(struct stack *s);
 /* Act on a link error: a reset voids what we hold, -EPIPE cuts off. */
 void stk_link_error(struct stack *s, int err);
 
-/* filter.c: true to let the frame go on.  p stays the caller's. */
+/* filter.c.  stk_filter_rx takes p: it returns the frame to hand to lwIP
+ * (p, or a whole datagram reassembled from fragments) or NULL (dropped and
+ * freed, or held for reassembly).  stk_filter_tx: true to let the frame
+ * go on; p stays the caller's. */
 struct pbuf;
-bool stk_filter_rx(struct stack *s, struct pbuf *p);
+struct pbuf *stk_filter_rx(struct stack *s, struct pbuf *p);
 bool stk_filter_tx(struct stack *s, struct pbuf *p);
 
 /* control.c */

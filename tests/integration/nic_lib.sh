@@ -41,10 +41,13 @@ nic_init() {
 # nic_pick_net A.B [LOW]: a third octet N (LOW, default 16, to 250) such
 # that no interface address or route uses A.B.N.0/24 yet (another subnet
 # with the same numbers would take the kernel's traffic); starts from the
-# pid, so that parallel tests spread out.
+# pid, so that parallel tests spread out.  FN_TEST_NET_MIN / _MAX narrow
+# the range (workers sharing a machine each keep to their own).
 nic_pick_net() {
-	local n esc=${1//./\\.} lo=${2:-16}
-	for n in $(seq $((lo + $$ % (251 - lo))) 250) $(seq "$lo" 250); do
+	local n esc=${1//./\\.} lo=${2:-16} hi=${FN_TEST_NET_MAX:-250}
+	(( lo >= ${FN_TEST_NET_MIN:-0} )) || lo=$FN_TEST_NET_MIN
+	(( hi >= lo )) || return 1
+	for n in $(seq $((lo + $$ % (hi + 1 - lo))) "$hi") $(seq "$lo" "$hi"); do
 		ip -4 -o addr show | grep -q " $esc\.$n\." && continue
 		[[ -z $(ip -4 route show "$1.$n.0/24") ]] || continue
 		echo "$n"

@@ -17,7 +17,11 @@
 #      refused at once, by the stack's reset (filter_rejects counts it)
 #   5. output: icmp type echo-reply drop -> no ping answered (the hook on
 #      frames lwIP sends)
-#   6. flush ruleset: every ping answered again
+#   6. fragments (pings of 3000 bytes, 3 fragments each way): prerouting
+#      counts each fragment, input the datagram reassembled (as
+#      ip_local_deliver); once the ruleset uses conntrack, prerouting
+#      counts it whole too (nf_defrag_ipv4 at -400); the replies come back
+#   7. flush ruleset: every ping answered again
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nic_lib.sh"
@@ -125,9 +129,53 @@ nft0 add rule ip f out icmp type echo-reply counter drop
 fn_log "5. drop on output"
 
 # 6.
+# big_ping COUNT: how many of COUNT 3000-byte echoes were answered.
+big_ping() {
+	timeout 30 ping -n -c "$1" -i 0.2 -W 2 -s 3000 -I "$TAP" "$STACK_IP" 2>&1 |
+		tee -a "$T/ping.log" |
+		awk '/packets transmitted/ { print $4 }'
+}
+# pkts CHAIN: the packets of the first counter in chain ip f CHAIN.
+pkts() {
+	nft0 list chain ip f "$1" |
+		awk '/counter packets/ { for (i = 1; i < NF; i++)
+			if ($i == "packets") { print $(i + 1); exit } }'
+}
+frag_rules() {	# [extra rule for chain pre]
+	nft0 flush ruleset
+	cat > "$T/frag.nft" <<-NFT
+	table ip f {
+		chain pre {
+			type filter hook prerouting priority 0; policy accept;
+			ip protocol icmp counter
+			$1
+		}
+		chain in {
+			type filter hook input priority 0; policy accept;
+			ip protocol icmp counter
+		}
+	}
+	NFT
+	nft0 -f "$T/frag.nft"
+}
+frag_rules ""
+r0=$(ctr filter_reassembled)
+[[ $(big_ping 2) == 2 ]] || fail_stats "3000-byte pings through the filter"
+[[ $(pkts pre) == 6 && $(pkts in) == 2 ]] ||
+	fn_fail "fragments: prerouting $(pkts pre) (want 6), input $(pkts in) (want 2)"
+grep -q "counter packets 2 bytes 6056" <<< "$(nft0 list chain ip f in)" ||
+	fn_fail "input did not see whole datagrams: $(nft0 list chain ip f in)"
+(( $(ctr filter_reassembled) == r0 + 2 )) || fail_stats "filter_reassembled"
+frag_rules "ct state new,established counter"
+[[ $(big_ping 2) == 2 ]] || fail_stats "3000-byte pings through a ct ruleset"
+[[ $(pkts pre) == 2 && $(pkts in) == 2 ]] ||
+	fn_fail "fragments with ct: prerouting $(pkts pre), input $(pkts in) (want 2, 2)"
+fn_log "6. fragments: prerouting sees each (whole with ct), input whole"
+
+# 7.
 nft0 flush ruleset
 [[ $(ping_n 5) == 5 ]] || fail_stats "pings after flush ruleset"
-fn_log "6. flush ruleset: pings answered again"
+fn_log "7. flush ruleset: pings answered again"
 
 sup=$(cat "$RUN_DIR/supervisor.pid")
 fn down "$NAME" >/dev/null

@@ -32,19 +32,22 @@
 # no ICMP rate limit, conntrack liberal about TCP windows (the evaluator
 # tracks none).
 #
+# Fragments are sent (lone ones, never completed): both sides judge them
+# at ingress and (without conntrack) prerouting, and hold them for
+# reassembly before input (the stack with lwIP's ip4_reass, filter.c).
+# Before each run the stack is restarted (kill -9; the supervisor starts
+# it again) so that its reassembly queue, and its conntrack table, are as
+# empty as the fresh namespace's: a datagram held by an earlier run would
+# otherwise time out (ICMP time exceeded) during a later one.
+#
 # Excluded, with reasons (docs/nft.md):
-#   - fragments (--no-frags): the kernel reassembles before input (and
-#     before prerouting once conntrack is loaded), the stack judges each
-#     fragment at input;
 #   - with `ct state` rulesets, GRE frames and frames with IP options (not
 #     sent, on both sides): the kernel's protocol-unreachable errors about
 #     GRE already carry a conntrack entry at output before conntrack's
 #     hook ("related" at priority -250; the stack's are untracked there),
 #     and lwIP quotes 28 bytes of a packet (IP_HLEN + 8), so behind IP
 #     options its ICMP errors lack the transport header the stack's
-#     conntrack needs to call them related.  Before each such run the
-#     stack is restarted (kill -9; the supervisor starts it again) so that
-#     its conntrack table is as empty as the fresh namespace's;
+#     conntrack needs to call them related;
 #   - `meta iif "fn0"` / `meta oif "fn0"`: nft resolves the name to an
 #     index in its own namespace, where the stack's fn0 does not exist;
 #     those rules are left out of both sides (iifname/oifname stay).
@@ -52,8 +55,7 @@
 # Environment: as nic_lib.sh, plus FN_STACK, FN_NFT_EVAL_DIFF,
 # NFT_DIFF_DIR; NFT_SD_SEEDS (default "1 2 3"), NFT_SD_COUNT (1000),
 # NFT_SD_RULESETS (file names in NFT_DIFF_DIR, default below),
-# NFT_SD_KEEP=1 keeps the work dir, NFT_SD_FRAGS=1 sends fragments too
-# (to see the known difference, below).
+# NFT_SD_KEEP=1 keeps the work dir.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -200,8 +202,8 @@ command -v ping >/dev/null || nic_skip "no ping (iputils-ping)"
 first() { timeout 5 ping -n -c 1 -W 1 -I "$IPA" "$IPB" >/dev/null 2>&1; }
 wait_for 20 first || fn_fail "the stack does not answer pings"
 
-# A new stack process, so that its conntrack table starts empty as the
-# fresh namespace's (no command flushes the stack's conntrack entries).
+# A new stack process, so that its conntrack table and reassembly queue
+# start empty as the fresh namespace's (no command flushes either).
 fresh_stack() {
 	local old
 	old=$(status_field stack 0 3)
@@ -216,15 +218,14 @@ fresh_stack() {
 
 fails=0
 run_one() {	# ruleset seed
-	local rs=$1 seed=$2 w flags=(--no-frags)
+	local rs=$1 seed=$2 w
 	w="$T/$(basename "$1" .nft)-$2"
-	[[ -n ${NFT_SD_FRAGS:-} ]] && flags=()
 	local replay=()
 	mkdir -p "$w"
 	ruleset_for "$rs" > "$w/rules.nft"
 	"$FN_NFT_EVAL_DIFF" --generate-only "$w/frames.pcap" --mac-b "$MAC" \
-		--ip-a "$IPA" --ip-b "$IPB" --seed "$seed" --count "$count" \
-		"${flags[@]}" || return 1
+		--ip-a "$IPA" --ip-b "$IPB" --seed "$seed" --count "$count" ||
+		return 1
 	# kernel: a fresh pair of namespaces (no conntrack entries left)
 	kernel_setup
 	ip netns exec "$NB" nft -f "$w/rules.nft" || return 1
@@ -238,9 +239,7 @@ run_one() {	# ruleset seed
 	# stack
 	nft delete table netdev "$ROOT_TABLE" 2>/dev/null || true
 	nft0 flush ruleset || return 1
-	if grep -q "ct state" "$rs"; then
-		fresh_stack || return 1
-	fi
+	fresh_stack || return 1
 	warm_stack
 	root_silent || return 1
 	nft0 -f "$w/rules.nft" || return 1

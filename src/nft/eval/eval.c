@@ -220,6 +220,11 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		pk->p->ct_state = ev_ct_track(ct, pk);
 }
 
+bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p)
+{
+	return p && p->uses_ct;
+}
+
 void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
 		 struct fn_nft_result *res)

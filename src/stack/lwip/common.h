@@ -55,6 +55,16 @@
  * pcbs inherit the listener's SOF_REUSEADDR, tcp_listen_input). */
 #define SO_REUSE			1
 
+/* Reassembly (filter.c runs ip4_reass where the kernel defragments, see
+ * docs/nft.md), with the kernel's behaviour: a datagram waits 30 s
+ * (ipfrag_time), then the ICMP time exceeded if its first fragment came;
+ * when full, a new fragment is dropped (the kernel past
+ * ipfrag_high_thresh), never an older datagram evicted with an ICMP
+ * error.  512 pbufs: at most 768 KiB held. */
+#define IP_REASS_MAXAGE			30
+#define IP_REASS_MAX_PBUFS		512
+#define IP_REASS_FREE_OLDEST		0
+
 #define CHECKSUM_GEN_IP			1
 #define CHECKSUM_CHECK_IP		1
 
