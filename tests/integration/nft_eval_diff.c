@@ -517,6 +517,12 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b,
 static uint8_t *hist_state;
 static uint8_t (*hist_frame)[64];
 
+/* MF or a fragment offset in the IPv4 header at ip. */
+static bool is_frag(const uint8_t *ip)
+{
+	return (ip[6] & 0x3f) || ip[7];
+}
+
 /* The kernel's path for a received frame, with the evaluator. */
 static uint8_t judge(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		  const struct opts *o, uint32_t ifindex, uint8_t *frame,
@@ -539,12 +545,16 @@ static uint8_t judge(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	fn_nft_eval(p, ct, FN_NFT_INGRESS, &pk, &res);
 	if (res.verdict != FN_NFT_ACCEPT || !pk.nh)
 		return 0;
+	/* With conntrack, nf_defrag_ipv4 (prerouting -400, before every
+	 * chain of the corpus) holds a lone fragment. */
+	if (is_frag(pk.nh) && fn_nft_prog_uses_ct(p))
+		return 0;
 	fn_nft_eval(p, ct, FN_NFT_PREROUTING, &pk, &res);
 	if (res.verdict != FN_NFT_ACCEPT || !to_b)
 		return pk.ct_state;
 	/* ip_local_deliver() reassembles before the input hook: a lone
 	 * fragment never gets there. */
-	if (frame[14 + 6] & 0x3f || frame[14 + 7])
+	if (is_frag(pk.nh))
 		return pk.ct_state;
 	fn_nft_eval(p, ct, FN_NFT_INPUT, &pk, &res);
 	return pk.ct_state;
@@ -562,6 +572,9 @@ static uint8_t judge_tx(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	struct fn_nft_result res;
 	struct timespec ts;
 
+	/* nf_defrag_ipv4 holds it at output -400 too, with conntrack */
+	if (is_frag(ip) && fn_nft_prog_uses_ct(p))
+		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	pk.now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	fn_nft_eval(p, ct, FN_NFT_OUTPUT, &pk, &res);

@@ -82,7 +82,6 @@ run_one() {	# ruleset seed
 	sed -e "s/@DEV@/$DB/g" -e "s/@IPB@/$IPB/g" "$rs" > "$T/rules.nft"
 	ip netns exec "$NB" nft -f "$T/rules.nft" || return 1
 	if grep -q "ct state" "$rs"; then
-		extra+=(--no-frags)
 		ip netns exec "$NB" nft -f - <<-NFT
 		table ip kernel_notrack {
 			chain out {
