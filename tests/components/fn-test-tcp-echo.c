@@ -53,6 +53,8 @@
 #include "fragnet/sock.h"
 #include "fragnet/stats.h"
 
+#include "echo_start.h"
+
 #define CONN_BUF	(32u * 1024)
 #define RST_MAGIC	"RST!"
 #define STOP_MAGIC	"STOP"
@@ -390,25 +392,11 @@ static int echo_loop(struct tcp_echo *t)
 int main(int argc, char **argv)
 {
 	static struct tcp_echo t;
-	const char *pl = getenv(FN_ENV_PIPELINE);
-	char *end;
-	unsigned long port;
-	int ret;
+	uint16_t port;
+	int ret = echo_start(argc, argv, "test-tcp-echo", on_term, &port);
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PORT\n", argv[0]);
-		return 2;
-	}
-	errno = 0;
-	port = strtoul(argv[1], &end, 10);
-	if (errno || *end || port == 0 || port > 65535) {
-		fprintf(stderr, "%s: bad port '%s'\n", argv[0], argv[1]);
-		return 2;
-	}
-	fn_log_init("test-tcp-echo", pl && *pl != '-' ? atoi(pl) : -1,
-		    FN_LOG_DEFAULT);
-	signal(SIGTERM, on_term);
-	signal(SIGINT, on_term);
+	if (ret)
+		return ret;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, on_usr1);
 	t.ctr = fn_stats_block(fn_stats_attach_env(), "tcp_echo", tcp_names, T_COUNT);
@@ -416,7 +404,7 @@ int main(int argc, char **argv)
 		fn_err("cannot register counters");
 		return 1;
 	}
-	if (echo_open(&t, (uint16_t)port) < 0)
+	if (echo_open(&t, port) < 0)
 		return 1;
 	ret = echo_loop(&t);
 	for (unsigned i = 0; i < t.nconn; i++)

@@ -32,6 +32,8 @@
 #include "fragnet/sock.h"
 #include "fragnet/stats.h"
 
+#include "echo_start.h"
+
 #define DGRAM_MAX	(FN_SOCKCHAN_SLOT - sizeof(struct fn_sock_msg))
 #define POLL_MS		100
 
@@ -157,31 +159,17 @@ static int echo_loop(struct udp_echo *u)
 int main(int argc, char **argv)
 {
 	static struct udp_echo u;
-	const char *pl = getenv(FN_ENV_PIPELINE);
-	char *end;
-	unsigned long port;
-	int ret;
+	uint16_t port;
+	int ret = echo_start(argc, argv, "test-udp-echo", on_term, &port);
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PORT\n", argv[0]);
-		return 2;
-	}
-	errno = 0;
-	port = strtoul(argv[1], &end, 10);
-	if (errno || *end || port == 0 || port > 65535) {
-		fprintf(stderr, "%s: bad port '%s'\n", argv[0], argv[1]);
-		return 2;
-	}
-	fn_log_init("test-udp-echo", pl && *pl != '-' ? atoi(pl) : -1,
-		    FN_LOG_DEFAULT);
-	signal(SIGTERM, on_term);
-	signal(SIGINT, on_term);
+	if (ret)
+		return ret;
 	u.ctr = fn_stats_block(fn_stats_attach_env(), "udp_echo", udp_names, U_COUNT);
 	if (!u.ctr) {
 		fn_err("cannot register counters");
 		return 1;
 	}
-	if (echo_open(&u, (uint16_t)port) < 0)
+	if (echo_open(&u, port) < 0)
 		return 1;
 	ret = echo_loop(&u);
 	fn_sock_close_chan(&u.chan);
