@@ -263,8 +263,10 @@ static int64_t ts_ms(const struct timespec *t)
 
 /* <sys/poll.h> declares poll's fds write-only, which it is not (events
  * are read): GCC then warns that we read them. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 PL_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
@@ -283,7 +285,9 @@ PL_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t,
 	return (int)pl_ret(poll_core(fds, n, ts_ms(t), mask));
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 /* _FORTIFY_SOURCE's poll. */
 PL_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout,
