@@ -201,7 +201,7 @@ unsigned long nl_guard_trapped(void);
 /* nl_validate.c: 0 if libnftnl may parse this batch message; -EINVAL.
  * The datagram it is in must be followed by a NUL byte (strings inside
  * expressions are left to libnftnl, which strdup()s them). */
-int nl_validate(const struct nlmsghdr *nlh);
+int nl_validate(const struct nlmsghdr *nlh, const char **unsup);
 
 /* nl_batch.c: one message of a batch, applied to tx.  0 or -errno; msg
  * gets a reason for the extended ack when there is one. */

@@ -909,7 +909,8 @@ static int setelem(struct bctx *b, bool add)
 	struct nftnl_set *tmp = nftnl_set_alloc();
 	struct elem_ctx x = { .b = b };
 	struct fn_nft_set *s = NULL;
-	struct nlmsghdr *copy = malloc(b->nlh->nlmsg_len);
+	/* with the NUL every datagram has after it (see nl_validate) */
+	struct nlmsghdr *copy = malloc(b->nlh->nlmsg_len + 1);
 	bool any;
 	int err;
 
@@ -920,6 +921,7 @@ static int setelem(struct bctx *b, bool add)
 		return -ENOMEM;
 	}
 	memcpy(copy, b->nlh, b->nlh->nlmsg_len);
+	((char *)copy)[b->nlh->nlmsg_len] = '\0';
 	nl_elems_normalize(copy);
 	err = nl_parse(NL_P_ELEMS, copy, tmp);
 	free(copy);
@@ -963,12 +965,18 @@ int nl_batch_msg(struct nl_txn *tx, const struct nlmsghdr *nlh,
 	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 	struct bctx b = { tx, nlh, g->nfgen_family, nlh->nlmsg_flags, msg,
 			  msglen };
+	const char *unsup = NULL;
+	int r;
 
 	msg[0] = '\0';
 	tx->last_name = NULL;
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
 		return fail(&b, -EINVAL, "not an nf_tables message");
-	if (nl_validate(nlh) < 0)
+	r = nl_validate(nlh, &unsup);
+	if (r == -EOPNOTSUPP)
+		return fail(&b, r, "expression '%s' is not supported",
+			    unsup ? unsup : "?");
+	if (r < 0)
 		return fail(&b, -EINVAL, "malformed attributes");
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
 	case NFT_MSG_NEWTABLE: return table_new(&b);

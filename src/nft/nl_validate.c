@@ -13,10 +13,15 @@
  * NFT_NAME_MAXLEN, nests whole, every expression with a name, and no
  * attribute type beyond the last one known (libnftnl 1.2.4's element
  * parser writes tb[type] unchecked: a stack overflow, found by
- * fuzz_nft_netlink; the kernel would ignore such an attribute).  An expression's own
- * attributes are left to libnftnl's per-expression parser under the guard;
- * their strings cannot run past the datagram, which control.c ends with a
- * NUL byte.
+ * fuzz_nft_netlink; the kernel would ignore such an attribute).
+ *
+ * An expression's own attributes are checked here too, for the
+ * expressions the evaluator knows (the kernel's per-expression policies,
+ * which are the types libnftnl's parsers check): a wrong one makes
+ * libnftnl exit() mid-parse, which the guard turns into an error but
+ * which leaks the half-built expression (fuzz_nft_netlink found it).
+ * Any other expression is refused here with EOPNOTSUPP, before libnftnl
+ * parses its data, as the compiler would refuse it at commit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,7 +34,7 @@
 
 #include "nl.h"
 
-enum vt { V_NONE, V_U32, V_U64, V_STR, V_BIN, V_NEST, V_LIST_EXPR,
+enum vt { V_NONE, V_U8, V_U16, V_U32, V_U64, V_STR, V_BIN, V_NEST, V_LIST_EXPR,
 	  V_DATA, V_HOOK, V_DEVS, V_COUNTERS, V_COMPAT, V_DESC, V_ELEMS,
 	  V_EXPR };
 
@@ -39,6 +44,9 @@ struct vpolicy {
 };
 
 #define NEST_DEPTH_MAX	8
+
+/* The name of the first expression refused as unknown. */
+static const char *unsupported;
 
 static int check(const struct nlattr *nest_or_null,
 		 const struct nlmsghdr *nlh, const struct vpolicy *p,
@@ -127,23 +135,81 @@ static const struct vpolicy p_elem = POLICY(elem_t);
 static const struct vpolicy p_data = POLICY(data_t);
 static const struct vpolicy p_verdict = POLICY(verdict_t);
 
-/* Expressions whose data registers libnftnl parses (an over-long value
- * would make it exit() mid-parse, leaking the half-built expression). */
-static const uint8_t imm_t[] = { [NFTA_IMMEDIATE_DATA] = V_DATA };
-static const uint8_t cmp_t[] = { [NFTA_CMP_DATA] = V_DATA };
-static const uint8_t range_t[] = {
-	[NFTA_RANGE_FROM_DATA] = V_DATA, [NFTA_RANGE_TO_DATA] = V_DATA,
+/* Each expression's data (NFTA_EXPR_DATA), for every expression the
+ * evaluator compiles (eval/cexpr.c); padding attributes are V_NONE. */
+static const uint8_t payload_t[] = {
+	[NFTA_PAYLOAD_DREG] = V_U32, [NFTA_PAYLOAD_BASE] = V_U32,
+	[NFTA_PAYLOAD_OFFSET] = V_U32, [NFTA_PAYLOAD_LEN] = V_U32,
+	[NFTA_PAYLOAD_SREG] = V_U32, [NFTA_PAYLOAD_CSUM_TYPE] = V_U32,
+	[NFTA_PAYLOAD_CSUM_OFFSET] = V_U32, [NFTA_PAYLOAD_CSUM_FLAGS] = V_U32,
+};
+static const uint8_t cmp_t[] = {
+	[NFTA_CMP_SREG] = V_U32, [NFTA_CMP_OP] = V_U32,
+	[NFTA_CMP_DATA] = V_DATA,
 };
 static const uint8_t bitwise_t[] = {
-	[NFTA_BITWISE_MASK] = V_DATA, [NFTA_BITWISE_XOR] = V_DATA,
+	[NFTA_BITWISE_SREG] = V_U32, [NFTA_BITWISE_DREG] = V_U32,
+	[NFTA_BITWISE_LEN] = V_U32, [NFTA_BITWISE_MASK] = V_DATA,
+	[NFTA_BITWISE_XOR] = V_DATA, [NFTA_BITWISE_OP] = V_U32,
 	[NFTA_BITWISE_DATA] = V_DATA,
+};
+static const uint8_t byteorder_t[] = {
+	[NFTA_BYTEORDER_SREG] = V_U32, [NFTA_BYTEORDER_DREG] = V_U32,
+	[NFTA_BYTEORDER_OP] = V_U32, [NFTA_BYTEORDER_LEN] = V_U32,
+	[NFTA_BYTEORDER_SIZE] = V_U32,
+};
+static const uint8_t range_t[] = {
+	[NFTA_RANGE_SREG] = V_U32, [NFTA_RANGE_OP] = V_U32,
+	[NFTA_RANGE_FROM_DATA] = V_DATA, [NFTA_RANGE_TO_DATA] = V_DATA,
+};
+static const uint8_t meta_t[] = {
+	[NFTA_META_DREG] = V_U32, [NFTA_META_KEY] = V_U32,
+	[NFTA_META_SREG] = V_U32,
+};
+static const uint8_t imm_t[] = {
+	[NFTA_IMMEDIATE_DREG] = V_U32, [NFTA_IMMEDIATE_DATA] = V_DATA,
+};
+static const uint8_t lookup_t[] = {
+	[NFTA_LOOKUP_SET] = V_STR, [NFTA_LOOKUP_SREG] = V_U32,
+	[NFTA_LOOKUP_DREG] = V_U32, [NFTA_LOOKUP_SET_ID] = V_U32,
+	[NFTA_LOOKUP_FLAGS] = V_U32,
+};
+static const uint8_t counter_t[] = {
+	[NFTA_COUNTER_BYTES] = V_U64, [NFTA_COUNTER_PACKETS] = V_U64,
+	[NFTA_COUNTER_PAD] = V_NONE,
+};
+static const uint8_t limit_t[] = {
+	[NFTA_LIMIT_RATE] = V_U64, [NFTA_LIMIT_UNIT] = V_U64,
+	[NFTA_LIMIT_BURST] = V_U32, [NFTA_LIMIT_TYPE] = V_U32,
+	[NFTA_LIMIT_FLAGS] = V_U32, [NFTA_LIMIT_PAD] = V_NONE,
+};
+static const uint8_t quota_t[] = {
+	[NFTA_QUOTA_BYTES] = V_U64, [NFTA_QUOTA_FLAGS] = V_U32,
+	[NFTA_QUOTA_PAD] = V_NONE, [NFTA_QUOTA_CONSUMED] = V_U64,
+};
+static const uint8_t log_t[] = {
+	[NFTA_LOG_GROUP] = V_U16, [NFTA_LOG_PREFIX] = V_STR,
+	[NFTA_LOG_SNAPLEN] = V_U32, [NFTA_LOG_QTHRESHOLD] = V_U16,
+	[NFTA_LOG_LEVEL] = V_U32, [NFTA_LOG_FLAGS] = V_U32,
+};
+static const uint8_t reject_t[] = {
+	[NFTA_REJECT_TYPE] = V_U32, [NFTA_REJECT_ICMP_CODE] = V_U8,
+};
+static const uint8_t ct_t[] = {
+	[NFTA_CT_DREG] = V_U32, [NFTA_CT_KEY] = V_U32,
+	[NFTA_CT_DIRECTION] = V_U8, [NFTA_CT_SREG] = V_U32,
 };
 static const struct {
 	const char *name;
 	struct vpolicy p;
 } expr_data[] = {
-	{ "immediate", POLICY(imm_t) }, { "cmp", POLICY(cmp_t) },
-	{ "range", POLICY(range_t) }, { "bitwise", POLICY(bitwise_t) },
+	{ "payload", POLICY(payload_t) }, { "cmp", POLICY(cmp_t) },
+	{ "bitwise", POLICY(bitwise_t) }, { "byteorder", POLICY(byteorder_t) },
+	{ "range", POLICY(range_t) }, { "meta", POLICY(meta_t) },
+	{ "immediate", POLICY(imm_t) }, { "lookup", POLICY(lookup_t) },
+	{ "counter", POLICY(counter_t) }, { "limit", POLICY(limit_t) },
+	{ "quota", POLICY(quota_t) }, { "log", POLICY(log_t) },
+	{ "reject", POLICY(reject_t) }, { "ct", POLICY(ct_t) },
 };
 
 #define DATA_VALUE_MAX	64	/* libnftnl's union nftnl_data_reg */
@@ -170,8 +236,8 @@ static int check_list(const struct nlattr *a, const struct vpolicy *p,
 	return 0;
 }
 
-/* An expression: a name, and nested data if any, checked for the
- * expressions in expr_data[]. */
+/* An expression: a name the evaluator knows (else EOPNOTSUPP), and its
+ * data checked against that expression's policy. */
 static int check_expr(const struct nlattr *a, unsigned depth)
 {
 	const struct nlattr *e, *name = NULL, *data = NULL;
@@ -186,10 +252,12 @@ static int check_expr(const struct nlattr *a, unsigned depth)
 	}
 	if (!name)
 		return -EINVAL;
-	for (unsigned i = 0; data && i < sizeof(expr_data) / sizeof(expr_data[0]); i++)
+	for (unsigned i = 0; i < sizeof(expr_data) / sizeof(expr_data[0]); i++)
 		if (!strcmp(mnl_attr_get_str(name), expr_data[i].name))
-			return check(data, NULL, &expr_data[i].p, depth + 1);
-	return 0;
+			return data ? check(data, NULL, &expr_data[i].p,
+					    depth + 1) : 0;
+	unsupported = mnl_attr_get_str(name);
+	return -EOPNOTSUPP;
 }
 
 static int check_list_expr(const struct nlattr *a, unsigned depth)
@@ -197,9 +265,13 @@ static int check_list_expr(const struct nlattr *a, unsigned depth)
 	const struct nlattr *e;
 
 	mnl_attr_for_each_nested(e, a) {
-		if (mnl_attr_validate(e, MNL_TYPE_NESTED) < 0 ||
-		    check_expr(e, depth + 1) < 0)
+		int r;
+
+		if (mnl_attr_validate(e, MNL_TYPE_NESTED) < 0)
 			return -EINVAL;
+		r = check_expr(e, depth + 1);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -244,11 +316,13 @@ static int check_data(const struct nlattr *a, unsigned depth)
 
 static int check_one(const struct nlattr *a, enum vt t, unsigned depth)
 {
-	if (t != V_U32 && t != V_U64 && t != V_STR && t != V_BIN &&
-	    mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+	if (t != V_U8 && t != V_U16 && t != V_U32 && t != V_U64 &&
+	    t != V_STR && t != V_BIN && mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
 		return -EINVAL;
 	switch (t) {
 	case V_NONE: return 0;
+	case V_U8: return mnl_attr_validate(a, MNL_TYPE_U8);
+	case V_U16: return mnl_attr_validate(a, MNL_TYPE_U16);
 	case V_U32: return mnl_attr_validate(a, MNL_TYPE_U32);
 	case V_U64: return mnl_attr_validate(a, MNL_TYPE_U64);
 	case V_STR: return str_ok(a) ? 0 : -EINVAL;
@@ -295,8 +369,11 @@ static int check(const struct nlattr *nest, const struct nlmsghdr *nlh,
 		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
 			uint16_t t = mnl_attr_get_type(a);
 
-			if (t > p->max || check_one(a, p->types[t], depth) < 0)
-				return -EINVAL;
+			int r = t > p->max ? -EINVAL :
+				check_one(a, p->types[t], depth);
+
+			if (r < 0)
+				return r == -EOPNOTSUPP ? r : -EINVAL;
 		}
 		return 0;
 	}
@@ -308,31 +385,45 @@ static int check(const struct nlattr *nest, const struct nlmsghdr *nlh,
 		if (!p->types) {
 			if (!str_ok(a))
 				return -EINVAL;
-		} else if (t > p->max || check_one(a, p->types[t], depth) < 0) {
-			return -EINVAL;
+		} else {
+			int r = t > p->max ? -EINVAL :
+				check_one(a, p->types[t], depth);
+
+			if (r < 0)
+				return r == -EOPNOTSUPP ? r : -EINVAL;
 		}
 	}
 	return 0;
 }
 
 /* The attributes fill the payload: none is cut off, as the kernel's
- * nla_parse wants (mnl_attr_for_each just stops at a bad one). */
+ * nla_parse wants (mnl_attr_for_each just stops at a bad one), and none
+ * runs past nlmsg_len into the alignment padding, which libmnl allows
+ * (it bounds the walk by the aligned length; fuzz_nft_netlink: a set
+ * name read past a message copied without its padding). */
 static bool attrs_tile(const struct nlmsghdr *nlh)
 {
 	const struct nlattr *a;
-	size_t end = sizeof(struct nfgenmsg);
+	const char *end = (const char *)mnl_nlmsg_get_payload(nlh) +
+			  sizeof(struct nfgenmsg);
 
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-		end = (size_t)((const char *)mnl_attr_next(a) -
-			       (const char *)mnl_nlmsg_get_payload(nlh));
-	return end >= mnl_nlmsg_get_payload_len(nlh);
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		end = (const char *)a + a->nla_len;
+		if (end > (const char *)nlh + nlh->nlmsg_len)
+			return false;
+		end = (const char *)mnl_attr_next(a);
+	}
+	return end >= (const char *)nlh + nlh->nlmsg_len;
 }
 
 /* Does every attribute fit, and does what libnftnl reads look right?
- * nlh's length has been checked against the datagram. */
-int nl_validate(const struct nlmsghdr *nlh)
+ * nlh's length has been checked against the datagram.  0, -EINVAL, or
+ * -EOPNOTSUPP for an expression the evaluator does not know, whose name
+ * (in nlh) goes to *unsup if unsup is not NULL. */
+int nl_validate(const struct nlmsghdr *nlh, const char **unsup)
 {
 	const struct vpolicy *p;
+	int r;
 
 	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg))
 		return -EINVAL;
@@ -346,5 +437,9 @@ int nl_validate(const struct nlmsghdr *nlh)
 	}
 	if (!attrs_tile(nlh))
 		return -EINVAL;
-	return check(NULL, nlh, p, 0);
+	unsupported = NULL;
+	r = check(NULL, nlh, p, 0);
+	if (unsup)
+		*unsup = r == -EOPNOTSUPP ? unsupported : NULL;
+	return r;
 }
