@@ -35,7 +35,7 @@
 #include "nl.h"
 
 enum vt { V_NONE, V_U8, V_U16, V_U32, V_U64, V_STR, V_BIN, V_NEST, V_LIST_EXPR,
-	  V_DATA, V_HOOK, V_DEVS, V_COUNTERS, V_COMPAT, V_DESC, V_ELEMS,
+	  V_DATA, V_VALUE, V_HOOK, V_DEVS, V_COUNTERS, V_COMPAT, V_DESC, V_ELEMS,
 	  V_EXPR };
 
 struct vpolicy {
@@ -105,11 +105,11 @@ static const uint8_t elems_t[] = {
 	[NFTA_SET_ELEM_LIST_SET_ID] = V_U32,
 };
 static const uint8_t elem_t[] = {
-	[NFTA_SET_ELEM_KEY] = V_DATA, [NFTA_SET_ELEM_DATA] = V_DATA,
+	[NFTA_SET_ELEM_KEY] = V_VALUE, [NFTA_SET_ELEM_DATA] = V_DATA,
 	[NFTA_SET_ELEM_FLAGS] = V_U32, [NFTA_SET_ELEM_TIMEOUT] = V_U64,
 	[NFTA_SET_ELEM_EXPIRATION] = V_U64, [NFTA_SET_ELEM_USERDATA] = V_BIN,
 	[NFTA_SET_ELEM_EXPR] = V_EXPR, [NFTA_SET_ELEM_OBJREF] = V_STR,
-	[NFTA_SET_ELEM_KEY_END] = V_DATA,
+	[NFTA_SET_ELEM_KEY_END] = V_VALUE,
 	[NFTA_SET_ELEM_EXPRESSIONS] = V_LIST_EXPR,
 };
 static const uint8_t data_t[] = {
@@ -145,13 +145,13 @@ static const uint8_t payload_t[] = {
 };
 static const uint8_t cmp_t[] = {
 	[NFTA_CMP_SREG] = V_U32, [NFTA_CMP_OP] = V_U32,
-	[NFTA_CMP_DATA] = V_DATA,
+	[NFTA_CMP_DATA] = V_VALUE,
 };
 static const uint8_t bitwise_t[] = {
 	[NFTA_BITWISE_SREG] = V_U32, [NFTA_BITWISE_DREG] = V_U32,
-	[NFTA_BITWISE_LEN] = V_U32, [NFTA_BITWISE_MASK] = V_DATA,
-	[NFTA_BITWISE_XOR] = V_DATA, [NFTA_BITWISE_OP] = V_U32,
-	[NFTA_BITWISE_DATA] = V_DATA,
+	[NFTA_BITWISE_LEN] = V_U32, [NFTA_BITWISE_MASK] = V_VALUE,
+	[NFTA_BITWISE_XOR] = V_VALUE, [NFTA_BITWISE_OP] = V_U32,
+	[NFTA_BITWISE_DATA] = V_VALUE,
 };
 static const uint8_t byteorder_t[] = {
 	[NFTA_BYTEORDER_SREG] = V_U32, [NFTA_BYTEORDER_DREG] = V_U32,
@@ -160,7 +160,7 @@ static const uint8_t byteorder_t[] = {
 };
 static const uint8_t range_t[] = {
 	[NFTA_RANGE_SREG] = V_U32, [NFTA_RANGE_OP] = V_U32,
-	[NFTA_RANGE_FROM_DATA] = V_DATA, [NFTA_RANGE_TO_DATA] = V_DATA,
+	[NFTA_RANGE_FROM_DATA] = V_VALUE, [NFTA_RANGE_TO_DATA] = V_VALUE,
 };
 static const uint8_t meta_t[] = {
 	[NFTA_META_DREG] = V_U32, [NFTA_META_KEY] = V_U32,
@@ -297,21 +297,27 @@ static int check_verdict(const struct nlattr *v, unsigned depth)
 	return code && (!jump || chain) ? 0 : -EINVAL;
 }
 
-static int check_data(const struct nlattr *a, unsigned depth)
+/* Data: a value, or (verdict_ok) a verdict.  Only where the kernel takes
+ * a verdict: libnftnl parses a verdict's chain name into the union that
+ * also holds a value, and a key, cmp or range never frees it (a leak,
+ * found by fuzz_nft_netlink: a jump inside an element's key). */
+static int check_data(const struct nlattr *a, bool verdict_ok, unsigned depth)
 {
 	const struct nlattr *e;
+	unsigned n = 0;
 
 	if (check(a, NULL, &p_data, depth + 1) < 0)
 		return -EINVAL;
 	mnl_attr_for_each_nested(e, a) {
 		if (mnl_attr_get_type(e) == NFTA_DATA_VERDICT &&
-		    check_verdict(e, depth + 2) < 0)
+		    (!verdict_ok || check_verdict(e, depth + 2) < 0))
 			return -EINVAL;
 		if (mnl_attr_get_type(e) == NFTA_DATA_VALUE &&
 		    mnl_attr_get_payload_len(e) > DATA_VALUE_MAX)
 			return -EINVAL;
+		n++;
 	}
-	return 0;
+	return n <= 1 ? 0 : -EINVAL;	/* a value or a verdict, not both */
 }
 
 static int check_one(const struct nlattr *a, enum vt t, unsigned depth)
@@ -330,7 +336,8 @@ static int check_one(const struct nlattr *a, enum vt t, unsigned depth)
 	case V_NEST: return 0;
 	case V_LIST_EXPR: return check_list_expr(a, depth);
 	case V_EXPR: return check_expr(a, depth);
-	case V_DATA: return check_data(a, depth);
+	case V_DATA: return check_data(a, true, depth);
+	case V_VALUE: return check_data(a, false, depth);
 	case V_HOOK: return check(a, NULL, &p_hook, depth + 1);
 	case V_DEVS: return check(a, NULL, &(struct vpolicy){ 0xffff, NULL },
 				  depth + 1);

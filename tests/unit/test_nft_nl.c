@@ -691,6 +691,31 @@ static void test_expression_attributes(void **state)
 	assert_int_equal(r[4].error, -EOPNOTSUPP);
 	assert_int_equal(nl_guard_trapped(), trapped);	/* never reached */
 
+	/* a jump inside a cmp's data: libnftnl would strdup its chain into
+	 * the value's union and never free it */
+	begin(f);
+	nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4, NLM_F_CREATE);
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, "t");
+	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, "in");
+	{
+		struct nlattr *n[5];
+
+		n[0] = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
+		n[1] = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+		mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, "cmp");
+		n[2] = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
+		n[3] = mnl_attr_nest_start(nlh, NFTA_CMP_DATA);
+		n[4] = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
+		mnl_attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl(NFT_JUMP));
+		mnl_attr_put_strz(nlh, NFTA_VERDICT_CHAIN, "in");
+		for (int i = 4; i >= 0; i--)
+			mnl_attr_nest_end(nlh, n[i]);
+	}
+	done(f, nlh);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].error, -EINVAL);
+
 	/* a set name whose attribute ends 3 bytes past nlmsg_len */
 	begin(f);
 	nlh = hdr(f, NFT_MSG_NEWSETELEM, NFPROTO_IPV4, NLM_F_CREATE);
