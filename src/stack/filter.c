@@ -14,8 +14,13 @@
  *            (ip_local_deliver), and before prerouting when the program
  *            uses conntrack (nf_defrag_ipv4 at priority -400, which the
  *            kernel loads with `ct`).  Ingress sees every fragment.
- *   send     linkoutput hands every frame lwIP sends to stk_filter_tx:
- *            output, then postrouting (IPv4 only; ARP passes).
+ *   send     netif->output hands every IPv4 packet lwIP sends to
+ *            stk_filter_output, before ARP: output, then postrouting,
+ *            then etharp_output.  Fragments are held until lwIP has cut
+ *            the whole datagram, which is judged whole (the kernel's
+ *            hooks run before ip_fragment), then all go or none.  No
+ *            link-layer header yet: `ether` matches nothing there, as in
+ *            the kernel.
  *   reject   on prerouting/input the stack answers itself: ICMP
  *            destination unreachable with the rule's code (lwIP's
  *            icmp_dest_unreach), or a TCP reset (tcp_rst: RST+ACK, seq =
@@ -40,6 +45,7 @@
 #include "lwip/ip4.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
+#include "netif/etharp.h"
 #if LWIP_TCP
 #include "lwip/priv/tcp_priv.h"	/* tcp_rst(), as lwIP answers stray segments */
 #include "lwip/prot/tcp.h"
@@ -347,29 +353,136 @@ unjudged:
 	return NULL;
 }
 
-/* A frame lwIP sends: true to put it on the link. */
-bool stk_filter_tx(struct stack *s, struct pbuf *p)
+/* ---- output ------------------------------------------------------------------ */
+
+/* The fragments of the datagram lwIP is sending, held until the last one:
+ * ip4_frag() hands them to netif->output one after another, in order, in
+ * one call, so at most one datagram is ever held.  The kernel's output
+ * and postrouting hooks see a datagram before ip_fragment() cuts it;
+ * judged fragment by fragment, a rule on ports would drop the first and
+ * let the others out. */
+#define OUT_FRAGS_MAX	128	/* 65535 bytes in fragments of >= 512 */
+
+static struct {
+	unsigned n;
+	struct pbuf *p[OUT_FRAGS_MAX];	/* referenced */
+	ip4_addr_t dst[OUT_FRAGS_MAX];
+	uint32_t next;		/* payload bytes so far */
+	uint32_t ihl;
+	uint8_t dgram[0xffff];	/* the first fragment's header, payloads */
+} out;
+
+/* Send (true) or drop the fragments held. */
+static void out_release(struct stack *s, bool send)
 {
-	struct nl_server *srv = stk_nft();
-	static uint8_t buf[FRAME_MAX];
+	for (unsigned i = 0; i < out.n; i++) {
+		if (send)
+			etharp_output(&s->netif, out.p[i], &out.dst[i]);
+		pbuf_free(out.p[i]);
+	}
+	out.n = 0;
+}
+
+/* Output, then postrouting, for the IPv4 datagram at nh (len bytes). */
+static bool judge_out(struct stack *s, struct nl_server *srv,
+		      const uint8_t *nh, uint32_t len)
+{
 	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0 };
 	struct fn_nft_pkt k;
-	const uint8_t *f;
-	uint32_t len;
 
-	if (!srv || !srv->prog)
-		return true;
-	f = linear(p, buf, sizeof(buf), &len);
-	if (!f)
-		return true;	/* the link refuses it anyway */
-	pkt_fill(&k, f, len);
-	if (!k.nh)
-		return true;
+	memset(&k, 0, sizeof(k));
+	k.nh = nh;
+	k.nh_len = len;
+	k.ethertype = ETH_P_IP;
 	k.oif = STK_IFINDEX;
 	k.oifname = STK_IFNAME;
+	k.now_ns = now_ns();
 	if (judge(s, srv, FN_NFT_OUTPUT, &k, &r) &&
 	    judge(s, srv, FN_NFT_POSTROUTING, &k, &r))
 		return true;
 	stk_count(s, STK_FILTER_DROP_TX, 1);
 	return false;
+}
+
+/* Fragment p (header at nh, ihl bytes) of the datagram being sent: held;
+ * the last one judges the datagram and sends or drops them all. */
+static void out_fragment(struct stack *s, struct nl_server *srv,
+			 struct pbuf *p, const uint8_t *nh, uint32_t ihl,
+			 const ip4_addr_t *dst)
+{
+	uint16_t fo = rd16(nh + 6);
+	uint32_t off = (uint32_t)(fo & 0x1fff) * 8;
+	uint32_t plen = rd16(nh + 2) - ihl;
+
+	if (off == 0) {
+		if (out.n)	/* an earlier datagram lwIP gave up on */
+			out_release(s, false);
+		memcpy(out.dgram, nh, ihl);
+		out.ihl = ihl;
+		out.next = 0;
+	} else if (!out.n || off != out.next || ihl != out.ihl ||
+		   memcmp(nh + 4, out.dgram + 4, 2) ||	/* id */
+		   nh[9] != out.dgram[9] ||
+		   memcmp(nh + 12, out.dgram + 12, 8)) {
+		out_release(s, false);
+		stk_count(s, STK_FILTER_DROP_TX, 1);
+		return;
+	}
+	if (out.n == OUT_FRAGS_MAX || ihl + off + plen > sizeof(out.dgram) ||
+	    pbuf_copy_partial(p, out.dgram + ihl + off, (u16_t)plen,
+			      (u16_t)ihl) != plen) {
+		out_release(s, false);
+		stk_count(s, STK_FILTER_DROP_TX, 1);
+		return;
+	}
+	pbuf_ref(p);
+	out.p[out.n] = p;
+	out.dst[out.n++] = *dst;
+	out.next = off + plen;
+	if (fo & 0x2000)
+		return;		/* more to come */
+	/* the header as ip_local_out had it: whole, not fragmented */
+	out.dgram[2] = (uint8_t)((ihl + out.next) >> 8);
+	out.dgram[3] = (uint8_t)(ihl + out.next);
+	out.dgram[6] = out.dgram[7] = 0;
+	out.dgram[10] = out.dgram[11] = 0;
+	{
+		uint16_t sum = inet_chksum(out.dgram, (u16_t)ihl);
+
+		memcpy(out.dgram + 10, &sum, 2);
+	}
+	out_release(s, judge_out(s, srv, out.dgram, ihl + out.next));
+}
+
+/* netif->output: an IPv4 packet lwIP sends, before ARP (as the kernel's
+ * output and postrouting hooks, before the neighbour layer); then
+ * etharp_output, which the frame reaches the link from. */
+err_t stk_filter_output(struct stack *s, struct pbuf *p, const ip4_addr_t *dst)
+{
+	struct nl_server *srv = stk_nft();
+	static uint8_t buf[FRAME_MAX];
+	const uint8_t *nh;
+	uint32_t len, ihl;
+
+	if (!srv || !srv->prog) {
+		if (out.n)
+			out_release(s, false);
+		return etharp_output(&s->netif, p, dst);
+	}
+	if (p->len < 20)
+		return ERR_VAL;		/* lwIP builds its header in one pbuf */
+	nh = p->payload;
+	ihl = (uint32_t)(nh[0] & 0x0f) * 4;
+	if (ihl < 20 || p->len < ihl || rd16(nh + 2) != p->tot_len)
+		return ERR_VAL;
+	if (rd16(nh + 6) & 0x3fff) {
+		out_fragment(s, srv, p, nh, ihl, dst);
+		return ERR_OK;
+	}
+	nh = linear(p, buf, sizeof(buf), &len);
+	if (!nh)
+		return ERR_VAL;	/* not one frame: the link refuses it */
+	if (!judge_out(s, srv, nh, len))
+		return ERR_OK;	/* dropped by the ruleset, as if sent */
+	return etharp_output(&s->netif, p, dst);
 }

@@ -11,9 +11,10 @@
  *            does) and netif->input (ethernet_input) for each copy.  lwIP never reads shared memory: the driver can
  *            rewrite a slot while we hold it, so a check made on the slot
  *            would not hold for what lwIP parses afterwards.
- *   send     linkif_output() (netif->linkoutput, called from inside lwIP):
- *            the ruleset's output hooks (filter.c), then take a slot, copy
- *            the pbuf chain into it, queue it.
+ *   send     netif->output is the ruleset's output hooks (filter.c's
+ *            stk_filter_output, before ARP), then etharp_output;
+ *            linkif_output() (netif->linkoutput, called from inside lwIP)
+ *            takes a slot, copies the pbuf chain into it, queues it.
  *            stk_link_flush() submits the queue, once per loop turn or when
  *            STK_BURST frames wait.  No slot: the frame is dropped and lwIP
  *            gets ERR_MEM (TCP keeps the segment and retries).
@@ -267,8 +268,6 @@ static err_t linkif_output(struct netif *nif, struct pbuf *p)
 		stk_count(s, STK_DROP_TX_TOO_BIG, 1);
 		return ERR_IF;
 	}
-	if (!stk_filter_tx(s, p))
-		return ERR_OK;	/* dropped by the ruleset, as if sent */
 	n = s->broken ? -EPIPE : slot_take(s);
 	if (n <= 0) {
 		bool down = n < 0 || !fn_link_peer_ready(&s->link);
@@ -284,6 +283,12 @@ static err_t linkif_output(struct netif *nif, struct pbuf *p)
 
 /* ---- netif --------------------------------------------------------------- */
 
+static err_t linkif_ip_output(struct netif *nif, struct pbuf *p,
+			      const ip4_addr_t *dst)
+{
+	return stk_filter_output(nif->state, p, dst);
+}
+
 static err_t linkif_init(struct netif *nif)
 {
 	struct stack *s = nif->state;
@@ -291,7 +296,7 @@ static err_t linkif_init(struct netif *nif)
 
 	nif->name[0] = 'f';
 	nif->name[1] = 'n';
-	nif->output = etharp_output;
+	nif->output = linkif_ip_output;	/* the ruleset, then ARP */
 	nif->linkoutput = linkif_output;
 	nif->mtu = (u16_t)(mtu < STK_MTU_MAX ? mtu : STK_MTU_MAX);
 	nif->hwaddr_len = ETH_HWADDR_LEN;

@@ -107,11 +107,12 @@ void stk_link_error(struct stack *s, int err);
 
 /* filter.c.  stk_filter_rx takes p: it returns the frame to hand to lwIP
  * (p, or a whole datagram reassembled from fragments) or NULL (dropped and
- * freed, or held for reassembly).  stk_filter_tx: true to let the frame
- * go on; p stays the caller's. */
+ * freed, or held for reassembly).  stk_filter_output is the netif's
+ * output (IPv4, before ARP): it judges p and passes it to etharp_output,
+ * or drops it (ERR_OK, as if sent); p stays the caller's. */
 struct pbuf;
 struct pbuf *stk_filter_rx(struct stack *s, struct pbuf *p);
-bool stk_filter_tx(struct stack *s, struct pbuf *p);
+err_t stk_filter_output(struct stack *s, struct pbuf *p, const ip4_addr_t *dst);
 
 /* control.c */
 struct pollfd;

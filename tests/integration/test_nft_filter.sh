@@ -20,7 +20,9 @@
 #   6. fragments (pings of 3000 bytes, 3 fragments each way): prerouting
 #      counts each fragment, input the datagram reassembled (as
 #      ip_local_deliver); once the ruleset uses conntrack, prerouting
-#      counts it whole too (nf_defrag_ipv4 at -400); the replies come back
+#      counts it whole too (nf_defrag_ipv4 at -400); the replies come back,
+#      counted whole on output and postrouting (before ip_fragment), and a
+#      drop on output lets none of their fragments out
 #   7. flush ruleset: every ping answered again
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -141,17 +143,26 @@ pkts() {
 		awk '/counter packets/ { for (i = 1; i < NF; i++)
 			if ($i == "packets") { print $(i + 1); exit } }'
 }
-frag_rules() {	# [extra rule for chain pre]
+frag_rules() {	# [extra rule for chain pre] [extra rule for chain out]
 	nft0 flush ruleset
 	cat > "$T/frag.nft" <<-NFT
 	table ip f {
 		chain pre {
 			type filter hook prerouting priority 0; policy accept;
 			ip protocol icmp counter
-			$1
+			${1:-}
 		}
 		chain in {
 			type filter hook input priority 0; policy accept;
+			ip protocol icmp counter
+		}
+		chain out {
+			type filter hook output priority 0; policy accept;
+			ip protocol icmp counter
+			${2:-}
+		}
+		chain post {
+			type filter hook postrouting priority 0; policy accept;
 			ip protocol icmp counter
 		}
 	}
@@ -166,11 +177,25 @@ r0=$(ctr filter_reassembled)
 grep -q "counter packets 2 bytes 6056" <<< "$(nft0 list chain ip f in)" ||
 	fn_fail "input did not see whole datagrams: $(nft0 list chain ip f in)"
 (( $(ctr filter_reassembled) == r0 + 2 )) || fail_stats "filter_reassembled"
+for c in out post; do	# the replies, judged whole before lwIP cuts them
+	grep -q "counter packets 2 bytes 6056" <<< "$(nft0 list chain ip f $c)" ||
+		fn_fail "$c did not see whole datagrams: $(nft0 list chain ip f $c)"
+done
+# a drop on output drops every fragment: none reaches the tap
+frag_rules "" "icmp type echo-reply drop"
+tap_rx() { cat "/sys/class/net/$TAP/statistics/rx_packets"; }
+x0=$(tap_rx)
+[[ $(big_ping 2) == 0 ]] || fail_stats "3000-byte pings answered through an output drop"
+x1=$(tap_rx)
+(( x1 - x0 <= 1 )) ||	# an ARP refresh at most
+	fn_fail "output drop let $((x1 - x0)) frames out (fragments of dropped replies)"
+[[ $(pkts out) == 2 && $(pkts post) == 0 ]] ||
+	fn_fail "output drop: out $(pkts out) (want 2), post $(pkts post) (want 0)"
 frag_rules "ct state new,established counter"
 [[ $(big_ping 2) == 2 ]] || fail_stats "3000-byte pings through a ct ruleset"
 [[ $(pkts pre) == 2 && $(pkts in) == 2 ]] ||
 	fn_fail "fragments with ct: prerouting $(pkts pre), input $(pkts in) (want 2, 2)"
-fn_log "6. fragments: prerouting sees each (whole with ct), input whole"
+fn_log "6. fragments: prerouting sees each (whole with ct), input whole; output and postrouting see the replies whole, and a drop there drops every fragment"
 
 # 7.
 nft0 flush ruleset
