@@ -24,7 +24,7 @@
  *     [stack]   exec = ...  profile = full  address = 10.77.0.2/24
  *               gateway = 10.77.0.1  max_tcp = 10000  ruleset = rules.nft
  *     [app]     exec = /usr/bin/redis-server  args = --port 6379 --save ""
- *               user = fragnet  preload = yes
+ *               user = fragnet  preload = yes  netns = own
  *     [pipeline 1]
  *     cpu = 1   app_args = --port 6380   driver_cpu = 0  stack_cpu = 1
  *
@@ -119,9 +119,15 @@ struct fn_stack_conf {
 	char ruleset[PATH_MAX];		/* initial nft ruleset; "" = none */
 };
 
+enum fn_app_netns {
+	FN_NETNS_OWN,			/* a network namespace with only lo */
+	FN_NETNS_HOST,			/* the supervisor's */
+};
+
 struct fn_app_conf {
 	char user[32];			/* run as this user; "" = as root */
 	bool preload;			/* LD_PRELOAD libfragnet-preload.so */
+	enum fn_app_netns netns;	/* where the kernel's network is */
 };
 
 struct fn_pipeline_conf {

@@ -101,7 +101,7 @@ static parse_fn parse_name, parse_path, parse_uint, parse_placement,
 	parse_poll, parse_log_level, parse_slots, parse_slot_size, parse_pmd,
 	parse_mac, parse_ifname, parse_ip4_prefix, parse_ip4, parse_pci,
 	parse_profile, parse_user, parse_bool, parse_exec, parse_args,
-	parse_cpu, parse_ruleset;
+	parse_cpu, parse_ruleset, parse_netns;
 
 static const struct range r_pipelines = { 1, FN_MAX_PIPELINES };
 static const struct range r_backoff = { 1, 600000 };
@@ -158,6 +158,7 @@ static const struct key_def keys[] = {
 	KEY(SEC_STACK, "ruleset", parse_ruleset, CFG(stack.ruleset), NULL),
 	KEY(SEC_APP, "user", parse_user, CFG(app.user), NULL),
 	KEY(SEC_APP, "preload", parse_bool, CFG(app.preload), NULL),
+	KEY(SEC_APP, "netns", parse_netns, CFG(app.netns), NULL),
 	ROLE_KEY(F_EXEC, "exec", parse_exec, COMP(exec)),
 	ROLE_KEY(F_ARGS, "args", parse_args, COMP(args)),
 	ROLE_KEY(F_POLL, "poll", parse_poll, COMP(poll)),
@@ -476,6 +477,18 @@ static int parse_profile(struct load_state *st, const struct key_def *k,
 		return -1;
 	snprintf(dst, sizeof(((struct fn_stack_conf *)0)->profile), "%s",
 		 names[i]);
+	return 0;
+}
+
+static int parse_netns(struct load_state *st, const struct key_def *k,
+		       const char *v, void *dst)
+{
+	static const char *const names[] = { "own", "host", NULL };
+	int i;
+
+	if (choose(st, k, v, names, &i))
+		return -1;
+	*(enum fn_app_netns *)dst = (enum fn_app_netns)i;
 	return 0;
 }
 
@@ -1225,6 +1238,7 @@ static void set_defaults(struct fn_config *cfg)
 	strcpy(cfg->stack.profile, "full");
 	cfg->stack.max_tcp = 10000;
 	cfg->app.preload = true;
+	cfg->app.netns = FN_NETNS_OWN;
 	for (int r = 0; r < FN_ROLE_COUNT; r++)
 		cfg->role[r].cpu = FN_CPU_AUTO;
 }

@@ -19,8 +19,12 @@
  *      number can collide with a target; everything from 3 up is marked
  *      close-on-exec; then each copy is dup2()ed to its FN_FD_* number
  *      (dup2 clears close-on-exec on the target only);
- *   7. for an app with a user: setgroups, setgid, setuid;
- *   8. execve with exactly the environment names.h lists (plus, for an
+ *   7. for an app with `[app] netns = own` (the default): a network
+ *      namespace of its own, with only lo (brought up), so that the
+ *      program cannot reach the kernel's network past its stack even with
+ *      raw system calls (docs/preload.md);
+ *   8. for an app with a user: setgroups, setgid, setuid;
+ *   9. execve with exactly the environment names.h lists (plus, for an
  *      app with `preload = yes`, LD_PRELOAD: see preload_path()).
  *
  * The parent is single-threaded (the supervisor), so the child may call
@@ -30,13 +34,16 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <net/if.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,7 +59,7 @@
 
 enum child_stage {
 	ST_PDEATHSIG, ST_SETSID, ST_SIGNALS, ST_AFFINITY, ST_STDIN, ST_FDS,
-	ST_GROUPS, ST_SETGID, ST_SETUID, ST_EXEC,
+	ST_NETNS, ST_LO, ST_GROUPS, ST_SETGID, ST_SETUID, ST_EXEC,
 };
 
 static const char *const stage_names[] = {
@@ -62,6 +69,8 @@ static const char *const stage_names[] = {
 	[ST_AFFINITY] = "sched_setaffinity",
 	[ST_STDIN] = "open /dev/null",
 	[ST_FDS] = "passing fds",
+	[ST_NETNS] = "unshare(CLONE_NEWNET) (or set [app] netns = host)",
+	[ST_LO] = "bringing up lo in the app's network namespace",
 	[ST_GROUPS] = "setgroups",
 	[ST_SETGID] = "setgid",
 	[ST_SETUID] = "setuid",
@@ -95,6 +104,7 @@ struct child_args {
 	unsigned nfds;
 	const cpu_set_t *cpus;		/* NULL: keep the inherited affinity */
 	const struct sup_user *user;	/* NULL: stay root */
+	bool own_netns;			/* a network namespace with only lo */
 	pid_t parent;
 	int errfd;
 };
@@ -174,6 +184,23 @@ static void child_drop(const struct child_args *a)
 	}
 }
 
+/* A new network namespace, its lo up. */
+static void child_netns(const struct child_args *a)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		child_fail(a->errfd, ST_NETNS);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		child_fail(a->errfd, ST_LO);
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		child_fail(a->errfd, ST_LO);
+	close(fd);
+}
+
 static void __attribute__((noreturn)) child_main(struct child_args *a)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -190,6 +217,8 @@ static void __attribute__((noreturn)) child_main(struct child_args *a)
 		child_fail(a->errfd, ST_STDIN);
 	if (child_fds(a) < 0)
 		child_fail(a->errfd, ST_FDS);
+	if (a->own_netns)
+		child_netns(a);
 	if (a->user)
 		child_drop(a);
 	execve(a->path, a->argv, a->envp);
@@ -436,6 +465,8 @@ int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen)
 	}
 	if (c->role == FN_ROLE_APP && s->user.set)
 		a.user = &s->user;
+	a.own_netns = c->role == FN_ROLE_APP &&
+		      s->cfg->app.netns == FN_NETNS_OWN;
 	if (c->role == FN_ROLE_APP && s->cfg->app.preload &&
 	    !preload_readable(preload_path(), a.user)) {
 		snprintf(err, errlen, "cannot start %s: the preload library %s "

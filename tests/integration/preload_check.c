@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -505,6 +506,35 @@ static void t_passthrough(void)
 		close(s);
 }
 
+/* [app] netns = own: past the library (a raw system call), the kernel's
+ * network has only lo, and the peer is unreachable. */
+static void t_netns(void)
+{
+	struct sockaddr_in to = sin_of(kernel_ip, ECHO_PORT);
+	char line[256];
+	int s = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0), r, devs = 0;
+	bool lo = false;
+	FILE *f;
+
+	r = s < 0 ? -1 : (int)syscall(SYS_connect, s, &to, sizeof(to));
+	CHECK("netns-raw-connect", s >= 0 && r < 0 && errno == ENETUNREACH,
+	      "raw connect: fd %d, %d (%s)", s, r, strerror(errno));
+	if (s >= 0)
+		close(s);
+	f = fopen("/proc/self/net/dev", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char name[64];
+
+		if (!strchr(line, ':') || sscanf(line, " %63[^:]:", name) != 1)
+			continue;
+		devs++;
+		lo |= !strcmp(name, "lo");
+	}
+	if (f)
+		fclose(f);
+	CHECK("netns-only-lo", devs == 1 && lo, "%d devices", devs);
+}
+
 static void t_udp(void)
 {
 	struct sockaddr_in to = sin_of(kernel_ip, UDP_PORT), from;
@@ -578,6 +608,8 @@ int main(int argc, char **argv)
 	t_dup();
 	t_fork(l);
 	t_passthrough();
+	if (!on_kernel)
+		t_netns();
 	t_udp();
 	t_shutdown();
 	close(l);

@@ -15,7 +15,10 @@
 #   redis-cli -> 10.239.N.2:6379                             (user redis/nobody)
 #
 #   1. every check of preload-check passes (results file: "ok NAME" lines,
-#      then "DONE fails=0"); it waits for the peer's echo server first
+#      then "DONE fails=0"); it waits for the peer's echo server first.
+#      Among them: the app runs in a network namespace of its own ([app]
+#      netns = own, the default), where a raw connect() to the peer, past
+#      the library, is ENETUNREACH and lo is the only device
 #   2. redis-server (bind * -::*: its IPv6 socket gets EAFNOSUPPORT and it
 #      goes on with IPv4) answers PING, SET and GET from the kernel side,
 #      and a short redis-benchmark (50 clients), with no channel violation
@@ -105,6 +108,8 @@ if grep -q '^FAIL' "$RESULTS" || ! grep -q '^DONE fails=0$' "$RESULTS"; then
 	fail_stats "preload-check failed: $(grep '^FAIL' "$RESULTS" | tr '\n' ';')"
 fi
 ((passed >= 50)) || fail_stats "too few checks ran: $passed"
+grep -q '^ok netns-raw-connect' "$RESULTS" && grep -q '^ok netns-only-lo' "$RESULTS" ||
+	fail_stats "the app's own network namespace was not checked"
 
 # 2.
 rcli() { timeout 10 redis-cli -h "$STACK_IP" -p 6379 "$@"; }

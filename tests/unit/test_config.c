@@ -139,6 +139,7 @@ static void test_empty_file_gives_defaults(void **state)
 	assert_int_equal(c->stack.max_tcp, 10000);
 	assert_string_equal(c->app.user, "");
 	assert_true(c->app.preload);
+	assert_int_equal(c->app.netns, FN_NETNS_OWN);
 	for (int r = 0; r < FN_ROLE_COUNT; r++) {
 		const struct fn_component_conf *comp = &c->pipeline[0].comp[r];
 
@@ -195,6 +196,7 @@ static const char full_text[] =
 	"args = --port 6379 --save \"\"\n"
 	"user = fragnet\n"
 	"preload = no\n"
+	"netns = host\n"
 	"poll = adaptive\n";
 
 static void test_full_file(void **state)
@@ -235,6 +237,7 @@ static void test_full_file(void **state)
 	assert_int_equal(c->stack.max_tcp, 100);
 	assert_string_equal(c->app.user, "fragnet");
 	assert_false(c->app.preload);
+	assert_int_equal(c->app.netns, FN_NETNS_HOST);
 	for (unsigned p = 0; p < 2; p++) {
 		const struct fn_component_conf *comp = c->pipeline[p].comp;
 
@@ -454,6 +457,8 @@ static const struct bad bad_rows[] = {
 	{ NULL, "[stack]\nprofile = tcp\n", "'tcp' is not full or udp" },
 	{ NULL, "[app]\npreload = maybe\n", "[app] preload: 'maybe' is not yes "
 	  "or no" },
+	{ NULL, "[app]\nnetns = none\n", "[app] netns: 'none' is not own or "
+	  "host" },
 	{ NULL, "[nic]\nmac = 02:00:00:00:00\n", "bad.conf:2: [nic] mac: "
 	  "'02:00:00:00:00' is not a MAC address: six hex pairs" },
 	{ NULL, "[nic]\nmac = 02-00-00-00-00-01\n", "is not a MAC address" },
