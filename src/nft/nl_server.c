@@ -189,6 +189,7 @@ static void handle_one(struct req *q, const struct nlmsghdr *nlh)
 
 /* ---- batches ---------------------------------------------------------------------- */
 
+/* A NEWRULE (chain: its chain) or a NEWSET (chain: the set's name). */
 struct newrule {
 	const struct nlmsghdr *nlh;
 	uint64_t handle;
@@ -209,58 +210,13 @@ struct batch {
 	struct nl_txn tx;
 	struct newrule *rules;		/* NEWRULEs applied, for culprits */
 	size_t nrules, crules;
+	struct newrule *sets;		/* NEWSETs that made a set, ditto */
+	size_t nsets, csets;
 	struct echo *echo;
 	size_t necho, cecho;
 	unsigned changes;
 	bool failed;
 };
-
-/* A NEWRULE applied: where it went, to blame it if the commit fails. */
-static void note_rule(struct batch *b, const struct nlmsghdr *nlh)
-{
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct newrule *p;
-
-	if (!r)
-		return;
-	if (nl_parse(NL_P_RULE, nlh, r) < 0)
-		goto out;
-	if (b->nrules == b->crules) {
-		size_t c = b->crules ? b->crules * 2 : 64;
-
-		p = realloc(b->rules, c * sizeof(*p));
-		if (!p)
-			goto out;	/* only error attribution suffers */
-		b->rules = p;
-		b->crules = c;
-	}
-	p = &b->rules[b->nrules];
-	p->nlh = nlh;
-	p->handle = b->tx.last_rule_handle;
-	p->family = ((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family;
-	p->table = strdup(nftnl_rule_get_str(r, NFTNL_RULE_TABLE));
-	p->chain = strdup(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
-	if (p->table && p->chain)
-		b->nrules++;
-	else
-		free(p->table), free(p->chain);
-out:
-	nftnl_rule_free(r);
-}
-
-static void batch_free(struct batch *b)
-{
-	for (size_t i = 0; i < b->nrules; i++) {
-		free(b->rules[i].table);
-		free(b->rules[i].chain);
-	}
-	free(b->rules);
-	for (size_t i = 0; i < b->necho; i++) {
-		free(b->echo[i].table);
-		free(b->echo[i].name);
-	}
-	free(b->echo);
-}
 
 /* The table every object message names in attribute 1 (NFTA_TABLE_NAME,
  * NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTA_SET_TABLE; nl_validate made
@@ -273,6 +229,91 @@ static const char *msg_table(const struct nlmsghdr *nlh)
 		if (mnl_attr_get_type(a) == 1)
 			return mnl_attr_get_str(a);
 	return NULL;
+}
+
+/* Room for one more culprit in *v. */
+static struct newrule *culprit_slot(struct newrule **v, size_t n, size_t *cap)
+{
+	struct newrule *p;
+
+	if (n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+
+		p = realloc(*v, c * sizeof(*p));
+		if (!p)
+			return NULL;	/* only error attribution suffers */
+		*v = p;
+		*cap = c;
+	}
+	return &(*v)[n];
+}
+
+/* Fill culprit p; true if it is complete (else it is dropped). */
+static bool culprit_set(struct newrule *p, const struct nlmsghdr *nlh,
+			uint64_t handle, const char *table, const char *name)
+{
+	p->nlh = nlh;
+	p->handle = handle;
+	p->family = ((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family;
+	p->table = table ? strdup(table) : NULL;
+	p->chain = name ? strdup(name) : NULL;
+	if (p->table && p->chain)
+		return true;
+	free(p->table);
+	free(p->chain);
+	return false;
+}
+
+/* A NEWRULE applied: where it went, to blame it if the commit fails. */
+static void note_rule(struct batch *b, const struct nlmsghdr *nlh)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct newrule *p;
+
+	if (!r)
+		return;
+	if (nl_parse(NL_P_RULE, nlh, r) < 0)
+		goto out;
+	p = culprit_slot(&b->rules, b->nrules, &b->crules);
+	if (p && culprit_set(p, nlh, b->tx.last_rule_handle,
+			     nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
+			     nftnl_rule_get_str(r, NFTNL_RULE_CHAIN)))
+		b->nrules++;
+out:
+	nftnl_rule_free(r);
+}
+
+/* A NEWSET that made a set (tx.last_name: its name, `__set%d` resolved),
+ * to blame it if the commit fails. */
+static void note_set(struct batch *b, const struct nlmsghdr *nlh)
+{
+	struct newrule *p;
+
+	if (!b->tx.last_name)
+		return;		/* it existed already */
+	p = culprit_slot(&b->sets, b->nsets, &b->csets);
+	if (p && culprit_set(p, nlh, 0, msg_table(nlh), b->tx.last_name))
+		b->nsets++;
+}
+
+static void culprits_free(struct newrule *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].table);
+		free(v[i].chain);
+	}
+	free(v);
+}
+
+static void batch_free(struct batch *b)
+{
+	culprits_free(b->rules, b->nrules);
+	culprits_free(b->sets, b->nsets);
+	for (size_t i = 0; i < b->necho; i++) {
+		free(b->echo[i].table);
+		free(b->echo[i].name);
+	}
+	free(b->echo);
 }
 
 /* Remember what an NLM_F_ECHO message made (only memory can fail). */
@@ -325,41 +366,80 @@ static void put_echoes(struct batch *b)
 }
 
 #ifdef FN_NFT_HAVE_EVAL
-/* Compile rule r alone in table t (every chain and set, no other rule):
+/* Compile table t alone, with at most rule r (in chain c) and without
+ * the sets in bad[0..nbad) (only set `only` if it is not NULL):
  * 0 if the evaluator takes it. */
-static int try_rule(struct fn_nft_table *t, struct fn_nft_chain *c,
-		    struct nftnl_rule *r, int *err, char *msg, size_t len)
+static int try_table(struct fn_nft_table *t, struct fn_nft_chain *c,
+		     struct nftnl_rule *r, struct fn_nft_set *only,
+		     struct fn_nft_set **bad, size_t nbad,
+		     int *err, char *msg, size_t len)
 {
-	struct fn_nft_chain **chains = calloc(t->nchains, sizeof(*chains));
+	struct fn_nft_chain **chains = calloc(t->nchains ? t->nchains : 1,
+					      sizeof(*chains));
 	struct fn_nft_chain *copy = calloc(t->nchains ? t->nchains : 1,
 					   sizeof(*copy));
+	struct fn_nft_set **sets = calloc(t->nsets ? t->nsets : 1,
+					  sizeof(*sets));
 	struct fn_nft_table tt = *t, *tp = &tt;
 	struct fn_nft_ruleset rs = { .tables = &tp, .ntables = 1, .ctables = 1 };
-	struct fn_nft_prog *p = NULL;
+	struct fn_nft_prog *p;
+	int ret = 0;
 
-	if (!chains || !copy) {
-		free(chains);
-		free(copy);
-		return 0;
-	}
+	if (!chains || !copy || !sets)
+		goto out;	/* only error attribution suffers */
 	for (uint32_t i = 0; i < t->nchains; i++) {
 		copy[i] = *t->chains[i];
-		copy[i].nrules = t->chains[i] == c ? 1 : 0;
-		copy[i].rules = t->chains[i] == c ? &r : NULL;
+		copy[i].nrules = r && t->chains[i] == c ? 1 : 0;
+		copy[i].rules = r && t->chains[i] == c ? &r : NULL;
 		chains[i] = &copy[i];
 	}
 	tt.chains = chains;
+	tt.nsets = 0;
+	for (uint32_t i = 0; i < t->nsets; i++) {
+		size_t k = 0;
+
+		while (k < nbad && bad[k] != t->sets[i])
+			k++;
+		if (k == nbad && (!only || only == t->sets[i]))
+			sets[tt.nsets++] = t->sets[i];
+	}
+	tt.sets = sets;
 	p = fn_nft_compile(&rs, NULL, err, msg, len);
+	ret = p ? 0 : -1;
 	fn_nft_prog_free(p);
+out:
 	free(chains);
 	free(copy);
-	return p ? 0 : -1;
+	free(sets);
+	return ret;
 }
 
-/* Which new rule did the evaluator refuse?  Report it on that message.
- * In batch order; the first refused rule takes the blame. */
-static bool blame_rule(struct batch *b, char *msg, size_t len)
+/* Which new sets and rules did the evaluator refuse?  Report each on its
+ * message, as the kernel reports every message it refuses: first the
+ * sets (each alone in its table, without rules), then the rules (each
+ * alone, without the refused sets: a rule that looks one up is refused
+ * too, as the kernel refuses it with ENOENT).  False if none is to
+ * blame (a jump loop, say). */
+static bool blame(struct batch *b, char *msg, size_t len)
 {
+	struct fn_nft_set **bad = calloc(b->nsets ? b->nsets : 1, sizeof(*bad));
+	size_t nbad = 0, blamed = 0;
+
+	if (!bad)
+		return false;
+	for (size_t n = 0; n < b->nsets; n++) {
+		struct newrule *w = &b->sets[n];
+		struct fn_nft_table *t = nl_table_find(&b->tx.rs, w->family,
+						       w->table);
+		struct fn_nft_set *s = t ? nl_set_find(t, w->chain) : NULL;
+		int err = 0;
+
+		if (!s || try_table(t, NULL, NULL, s, NULL, 0, &err, msg, len) == 0)
+			continue;
+		put_error(b->q, w->nlh, err ? err : -EOPNOTSUPP, msg);
+		bad[nbad++] = s;
+		blamed++;
+	}
 	for (size_t n = 0; n < b->nrules; n++) {
 		struct newrule *w = &b->rules[n];
 		struct fn_nft_table *t = nl_table_find(&b->tx.rs, w->family,
@@ -367,12 +447,14 @@ static bool blame_rule(struct batch *b, char *msg, size_t len)
 		struct fn_nft_chain *c = t ? nl_chain_find(t, w->chain) : NULL;
 		int k = c ? nl_rule_find(c, w->handle) : -1, err = 0;
 
-		if (k < 0 || try_rule(t, c, c->rules[k], &err, msg, len) == 0)
+		if (k < 0 || try_table(t, c, c->rules[k], NULL, bad, nbad, &err,
+				       msg, len) == 0)
 			continue;
 		put_error(b->q, w->nlh, err ? err : -EOPNOTSUPP, msg);
-		return true;
+		blamed++;
 	}
-	return false;
+	free(bad);
+	return blamed > 0;
 }
 #endif
 
@@ -394,7 +476,7 @@ static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 	prog = fn_nft_compile(&b->tx.rs, srv->prog, &err, msg, sizeof(msg));
 	if (!prog) {
 		fn_warn("nft: commit refused: %s (%s)", msg, strerror(-err));
-		if (!blame_rule(b, msg, sizeof(msg)))
+		if (!blame(b, msg, sizeof(msg)))
 			put_error(b->q, begin, err ? err : -EINVAL, msg);
 		nl_txn_abort(&b->tx);
 		srv->aborts++;
@@ -428,6 +510,8 @@ static void batch_apply(struct batch *b, const struct nlmsghdr *nlh)
 		b->changes++;
 	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE)
 		note_rule(b, nlh);
+	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSET)
+		note_set(b, nlh);
 	if (err == 0 && (nlh->nlmsg_flags & NLM_F_ECHO))
 		note_echo(b, nlh);
 	if (err || (nlh->nlmsg_flags & NLM_F_ACK))

@@ -4,7 +4,7 @@
  * its replies parsed back: generation ids, batches all-or-nothing with
  * errors on the failing message's sequence number, NLM_F_CAPPED, kernel
  * handles, anonymous sets bound to their rule, USERDATA byte for byte,
- * flushes, elements.  No stack, no socket: nl_server_handle() directly.
+ * flushes, elements, the blame for a refused commit.  No stack, no socket: nl_server_handle() directly.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -712,6 +712,58 @@ static void test_job_dropped_mid_batch(void **state)
 	nl_out_free(&o);
 }
 
+/* A rule of one `meta KEY` load into register 1 (then a counter). */
+static uint32_t add_meta_rule(struct fx *f, const char *table,
+			      const char *chain, uint32_t key)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4,
+				   NLM_F_CREATE | NLM_F_APPEND);
+
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* A commit the evaluator refuses: every set and rule to blame gets its
+ * own error (as the kernel refuses each message), the innocent ones
+ * none; a set it refuses is blamed itself, not the first rule. */
+static void test_commit_blames_each_culprit(void **state)
+{
+	struct fx *f = *state;
+	uint32_t bad_set, on_bad, cpu;
+	struct reply r[8];
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "c", true);
+	add_set(f, "t", "good", 1, 0);
+	add_rule(f, "t", "c", "good", 1, NULL, 0);
+	bad_set = add_set(f, "t", "bad", 2, NFT_SET_TIMEOUT);
+	add_rule(f, "t", "c", NULL, 0, NULL, 0);
+	on_bad = add_rule(f, "t", "c", "bad", 2, NULL, 0);
+	cpu = add_meta_rule(f, "t", "c", NFT_META_CPU);
+	add_meta_rule(f, "t", "c", NFT_META_MARK);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 3);
+	assert_int_equal(r[0].seq, bad_set);
+	assert_int_equal(r[0].error, -EOPNOTSUPP);
+	assert_int_equal(r[1].seq, on_bad);	/* its set is gone */
+	assert_true(r[1].error < 0);
+	assert_int_equal(r[2].seq, cpu);
+	assert_int_equal(r[2].error, -EOPNOTSUPP);
+	assert_int_equal(f->srv.rs.ntables, 0);
+	assert_int_equal(genid(f), 1);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -729,6 +781,7 @@ int main(void)
 		T(test_hostile_bytes),
 		T(test_jobs_serialize_batches),
 		T(test_job_dropped_mid_batch),
+		T(test_commit_blames_each_culprit),
 	};
 
 	return cmocka_run_group_tests_name("nft_nl", tests, NULL, NULL);
