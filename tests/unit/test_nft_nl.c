@@ -4,7 +4,7 @@
  * its replies parsed back: generation ids, batches all-or-nothing with
  * errors on the failing message's sequence number, NLM_F_CAPPED, kernel
  * handles, anonymous sets bound to their rule, USERDATA byte for byte,
- * flushes, elements, the blame for a refused commit.  No stack, no socket: nl_server_handle() directly.
+ * flushes, elements, `get element`, the blame for a refused commit.  No stack, no socket: nl_server_handle() directly.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -764,6 +764,99 @@ static void test_commit_blames_each_culprit(void **state)
 	assert_int_equal(genid(f), 1);
 }
 
+/* Element keys (host order) with flags, to set, as one message. */
+static uint32_t elems_flags(struct fx *f, uint16_t type, const char *set,
+			    const uint32_t *keys, const uint32_t *flags,
+			    int n, uint16_t msg_flags)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh = hdr(f, type, NFPROTO_IPV4, msg_flags);
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	for (int i = 0; i < n; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		uint32_t k = htonl(keys[i]);
+
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+		if (flags[i])
+			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags[i]);
+		nftnl_set_elem_add(s, e);
+	}
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+static int first_key(struct nftnl_set_elem *e, void *data)
+{
+	uint32_t len = 0;
+	const uint32_t *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+	assert_int_equal(len, 4);
+	*(uint32_t *)data = ntohl(*k);
+	return 0;
+}
+
+/* `nft get element SET { KEY }`: the element found, or the error. */
+static int get_element(struct fx *f, const char *set, uint32_t key,
+		       uint32_t *found)
+{
+	static const uint32_t none[] = { 0 };
+	struct reply r[4];
+	struct nftnl_set *s;
+	int n;
+
+	f->len = 0;
+	elems_flags(f, NFT_MSG_GETSETELEM, set, &key, none, 1, NLM_F_ACK);
+	send_dg(f, 0);
+	n = replies(f, r, 4);
+	assert_int_equal(r[n - 1].type, NLMSG_ERROR);
+	if (r[n - 1].error)
+		return r[n - 1].error;
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].type,
+			 NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM);
+	s = nftnl_set_alloc();
+	assert_int_equal(nftnl_set_elems_nlmsg_parse(r[0].nlh, s), 0);
+	assert_string_equal(nftnl_set_get_str(s, NFTNL_SET_NAME), set);
+	assert_int_equal(count_elems(s), 1);
+	nftnl_set_elem_foreach(s, first_key, found);
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* A GETSETELEM naming elements answers with the element found, as the
+ * kernel's nft_get_set_elem: the same key in a hash set, the interval's
+ * start in an interval set; not the whole set. */
+static void test_get_element(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t keys[] = { 1, 2, 3 }, none[] = { 0, 0, 0 };
+	static const uint32_t iv[] = { 0x0a000000, 0x0b000000 };
+	static const uint32_t ivf[] = { 0, NFT_SET_ELEM_INTERVAL_END };
+	uint32_t got = 0;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_set(f, "t", "s", 1, 0);
+	elems_flags(f, NFT_MSG_NEWSETELEM, "s", keys, none, 3, NLM_F_CREATE);
+	add_set(f, "t", "iv", 2, NFT_SET_INTERVAL);
+	elems_flags(f, NFT_MSG_NEWSETELEM, "iv", iv, ivf, 2, NLM_F_CREATE);
+	end(f, 0);
+	assert_int_equal(get_element(f, "s", 2, &got), 0);
+	assert_int_equal(got, 2);
+	assert_int_equal(get_element(f, "s", 9, &got), -ENOENT);
+	assert_int_equal(get_element(f, "iv", 0x0a010203, &got), 0);
+	assert_int_equal(got, 0x0a000000);
+	assert_int_equal(get_element(f, "iv", 0x0a000000, &got), 0);
+	assert_int_equal(got, 0x0a000000);
+	assert_int_equal(get_element(f, "iv", 0x0b000000, &got), -ENOENT);
+	assert_int_equal(get_element(f, "iv", 0x09ffffff, &got), -ENOENT);
+	assert_int_equal(get_element(f, "nosuch", 1, &got), -ENOENT);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -782,6 +875,7 @@ int main(void)
 		T(test_jobs_serialize_batches),
 		T(test_job_dropped_mid_batch),
 		T(test_commit_blames_each_culprit),
+		T(test_get_element),
 	};
 
 	return cmocka_run_group_tests_name("nft_nl", tests, NULL, NULL);
