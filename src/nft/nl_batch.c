@@ -133,6 +133,15 @@ static int table_new(struct bctx *b)
 		err = fail(b, -ERANGE, "table: user data too long");
 		goto out;
 	}
+	/* NFT_TABLE_F_OWNER (the table goes with its netlink socket) is
+	 * not implemented: refused, never ignored */
+	if (nftnl_table_is_set(nt, NFTNL_TABLE_FLAGS) &&
+	    (nftnl_table_get_u32(nt, NFTNL_TABLE_FLAGS) &
+	     ~(uint32_t)NFT_TABLE_F_DORMANT)) {
+		err = fail(b, -EOPNOTSUPP, "table flags 0x%x (only dormant)",
+			   nftnl_table_get_u32(nt, NFTNL_TABLE_FLAGS));
+		goto out;
+	}
 	t = table_get(b, nftnl_table_get_str(nt, NFTNL_TABLE_NAME));
 	b->tx->last_name = t ? nftnl_table_get_str(t->nl, NFTNL_TABLE_NAME)
 			     : NULL;

@@ -712,6 +712,37 @@ static void test_job_dropped_mid_batch(void **state)
 	nl_out_free(&o);
 }
 
+/* Table flags: dormant is kept (the evaluator skips the table's hooks),
+ * owner (the table goes with its socket) is refused, not ignored. */
+static void test_table_flags(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t flags[] = { NFT_TABLE_F_DORMANT,
+					  NFT_TABLE_F_OWNER };
+	struct reply r[4];
+
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_table *t = nftnl_table_alloc();
+		struct nlmsghdr *nlh;
+
+		begin(f);
+		nlh = hdr(f, NFT_MSG_NEWTABLE, NFPROTO_IPV4, NLM_F_CREATE);
+		nftnl_table_set_str(t, NFTNL_TABLE_NAME, i ? "own" : "dorm");
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, flags[i]);
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		nftnl_table_free(t);
+		done(f, nlh);
+		end(f, 0);
+		assert_int_equal(replies(f, r, 4), i);
+		if (i)
+			assert_int_equal(r[0].error, -EOPNOTSUPP);
+	}
+	assert_int_equal(f->srv.rs.ntables, 1);
+	assert_int_equal(nftnl_table_get_u32(f->srv.rs.tables[0]->nl,
+					     NFTNL_TABLE_FLAGS),
+			 NFT_TABLE_F_DORMANT);
+}
+
 /* A rule of one `meta KEY` load into register 1 (then a counter). */
 static uint32_t add_meta_rule(struct fx *f, const char *table,
 			      const char *chain, uint32_t key)
@@ -876,6 +907,7 @@ int main(void)
 		T(test_job_dropped_mid_batch),
 		T(test_commit_blames_each_culprit),
 		T(test_get_element),
+		T(test_table_flags),
 	};
 
 	return cmocka_run_group_tests_name("nft_nl", tests, NULL, NULL);
