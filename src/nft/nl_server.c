@@ -189,7 +189,8 @@ static void handle_one(struct req *q, const struct nlmsghdr *nlh)
 
 /* ---- batches ---------------------------------------------------------------------- */
 
-/* A NEWRULE (chain: its chain) or a NEWSET (chain: the set's name). */
+/* A NEWRULE (chain: its chain), or a NEWCHAIN or NEWSET (chain: the
+ * chain's or the set's name). */
 struct newrule {
 	const struct nlmsghdr *nlh;
 	uint64_t handle;
@@ -212,6 +213,8 @@ struct batch {
 	size_t nrules, crules;
 	struct newrule *sets;		/* NEWSETs that made a set, ditto */
 	size_t nsets, csets;
+	struct newrule *chains;		/* NEWCHAINs (made or updated) */
+	size_t nchains, cchains;
 	struct echo *echo;
 	size_t necho, cecho;
 	unsigned changes;
@@ -283,17 +286,19 @@ out:
 	nftnl_rule_free(r);
 }
 
-/* A NEWSET that made a set (tx.last_name: its name, `__set%d` resolved),
- * to blame it if the commit fails. */
-static void note_set(struct batch *b, const struct nlmsghdr *nlh)
+/* A NEWSET that made a set, or a NEWCHAIN that made or updated a chain
+ * (tx.last_name: its name, `__set%d` resolved), to blame it if the
+ * commit fails. */
+static void note_named(struct batch *b, const struct nlmsghdr *nlh,
+		       struct newrule **v, size_t *n, size_t *cap)
 {
 	struct newrule *p;
 
 	if (!b->tx.last_name)
 		return;		/* it existed already */
-	p = culprit_slot(&b->sets, b->nsets, &b->csets);
+	p = culprit_slot(v, *n, cap);
 	if (p && culprit_set(p, nlh, 0, msg_table(nlh), b->tx.last_name))
-		b->nsets++;
+		(*n)++;
 }
 
 static void culprits_free(struct newrule *v, size_t n)
@@ -309,6 +314,7 @@ static void batch_free(struct batch *b)
 {
 	culprits_free(b->rules, b->nrules);
 	culprits_free(b->sets, b->nsets);
+	culprits_free(b->chains, b->nchains);
 	for (size_t i = 0; i < b->necho; i++) {
 		free(b->echo[i].table);
 		free(b->echo[i].name);
@@ -366,13 +372,30 @@ static void put_echoes(struct batch *b)
 }
 
 #ifdef FN_NFT_HAVE_EVAL
-/* Compile table t alone, with at most rule r (in chain c) and without
- * the sets in bad[0..nbad) (only set `only` if it is not NULL):
- * 0 if the evaluator takes it. */
-static int try_table(struct fn_nft_table *t, struct fn_nft_chain *c,
-		     struct nftnl_rule *r, struct fn_nft_set *only,
-		     struct fn_nft_set **bad, size_t nbad,
-		     int *err, char *msg, size_t len)
+/* What try_table compiles of a table: one chain without rules and sets,
+ * one set with every good chain (no rules), or one rule with every good
+ * chain and set; "good": not in bad_c / bad_s. */
+struct try_what {
+	struct fn_nft_chain *chain;
+	struct fn_nft_set *set;
+	struct fn_nft_chain *rule_chain;
+	struct nftnl_rule *rule;
+	struct fn_nft_chain **bad_c;
+	struct fn_nft_set **bad_s;
+	size_t nbad_c, nbad_s;
+};
+
+static bool in_list(void *const *v, size_t n, const void *x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* Compile w's part of table t alone: 0 if the evaluator takes it. */
+static int try_table(struct fn_nft_table *t, struct try_what *w, int *err,
+		     char *msg, size_t len)
 {
 	struct fn_nft_chain **chains = calloc(t->nchains ? t->nchains : 1,
 					      sizeof(*chains));
@@ -387,22 +410,27 @@ static int try_table(struct fn_nft_table *t, struct fn_nft_chain *c,
 
 	if (!chains || !copy || !sets)
 		goto out;	/* only error attribution suffers */
+	tt.nchains = 0;
 	for (uint32_t i = 0; i < t->nchains; i++) {
-		copy[i] = *t->chains[i];
-		copy[i].nrules = r && t->chains[i] == c ? 1 : 0;
-		copy[i].rules = r && t->chains[i] == c ? &r : NULL;
-		chains[i] = &copy[i];
+		struct fn_nft_chain *c = t->chains[i];
+		bool mine = w->rule && c == w->rule_chain;
+
+		if (w->chain ? c != w->chain
+			     : in_list((void *const *)w->bad_c, w->nbad_c, c))
+			continue;
+		copy[tt.nchains] = *c;
+		copy[tt.nchains].nrules = mine ? 1 : 0;
+		copy[tt.nchains].rules = mine ? &w->rule : NULL;
+		chains[tt.nchains] = &copy[tt.nchains];
+		tt.nchains++;
 	}
 	tt.chains = chains;
 	tt.nsets = 0;
-	for (uint32_t i = 0; i < t->nsets; i++) {
-		size_t k = 0;
-
-		while (k < nbad && bad[k] != t->sets[i])
-			k++;
-		if (k == nbad && (!only || only == t->sets[i]))
+	for (uint32_t i = 0; i < t->nsets && !w->chain; i++)
+		if (w->set ? t->sets[i] == w->set
+			   : !in_list((void *const *)w->bad_s, w->nbad_s,
+				      t->sets[i]))
 			sets[tt.nsets++] = t->sets[i];
-	}
 	tt.sets = sets;
 	p = fn_nft_compile(&rs, NULL, err, msg, len);
 	ret = p ? 0 : -1;
@@ -414,46 +442,82 @@ out:
 	return ret;
 }
 
-/* Which new sets and rules did the evaluator refuse?  Report each on its
- * message, as the kernel reports every message it refuses: first the
- * sets (each alone in its table, without rules), then the rules (each
- * alone, without the refused sets: a rule that looks one up is refused
- * too, as the kernel refuses it with ENOENT).  False if none is to
- * blame (a jump loop, say). */
-static bool blame(struct batch *b, char *msg, size_t len)
+/* Blame each culprit of list v (chains or sets) that fails try_table
+ * alone; the refused ones go to bad[].  The number blamed. */
+static size_t blame_named(struct batch *b, struct newrule *v, size_t n,
+			  bool sets, struct try_what *w, void **bad,
+			  size_t *nbad, char *msg, size_t len)
 {
-	struct fn_nft_set **bad = calloc(b->nsets ? b->nsets : 1, sizeof(*bad));
-	size_t nbad = 0, blamed = 0;
+	size_t blamed = 0;
 
-	if (!bad)
-		return false;
-	for (size_t n = 0; n < b->nsets; n++) {
-		struct newrule *w = &b->sets[n];
-		struct fn_nft_table *t = nl_table_find(&b->tx.rs, w->family,
-						       w->table);
-		struct fn_nft_set *s = t ? nl_set_find(t, w->chain) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct fn_nft_table *t = nl_table_find(&b->tx.rs, v[i].family,
+						       v[i].table);
+		void *o = !t ? NULL : sets ? (void *)nl_set_find(t, v[i].chain)
+					  : (void *)nl_chain_find(t, v[i].chain);
 		int err = 0;
 
-		if (!s || try_table(t, NULL, NULL, s, NULL, 0, &err, msg, len) == 0)
+		if (!o)
 			continue;
-		put_error(b->q, w->nlh, err ? err : -EOPNOTSUPP, msg);
-		bad[nbad++] = s;
+		w->chain = sets ? NULL : o;
+		w->set = sets ? o : NULL;
+		if (try_table(t, w, &err, msg, len) == 0)
+			continue;
+		put_error(b->q, v[i].nlh, err ? err : -EOPNOTSUPP, msg);
+		bad[(*nbad)++] = o;
 		blamed++;
 	}
-	for (size_t n = 0; n < b->nrules; n++) {
-		struct newrule *w = &b->rules[n];
-		struct fn_nft_table *t = nl_table_find(&b->tx.rs, w->family,
-						       w->table);
-		struct fn_nft_chain *c = t ? nl_chain_find(t, w->chain) : NULL;
-		int k = c ? nl_rule_find(c, w->handle) : -1, err = 0;
+	w->chain = NULL;
+	w->set = NULL;
+	return blamed;
+}
 
-		if (k < 0 || try_table(t, c, c->rules[k], NULL, bad, nbad, &err,
-				       msg, len) == 0)
+/* Which new chains, sets and rules did the evaluator refuse?  Report each
+ * on its message, as the kernel reports every message it refuses: each
+ * chain alone in its table (no rules, no sets), then each set (no
+ * rules, without the refused chains), then each rule alone, without the
+ * refused chains and sets: a rule of a refused chain, or one that jumps
+ * to it or looks a refused set up, is refused too, as the kernel refuses
+ * it with ENOENT.  False if none is to blame (a jump loop, say). */
+static bool blame(struct batch *b, char *msg, size_t len)
+{
+	struct try_what w = { 0 };
+	size_t blamed;
+
+	w.bad_c = calloc(b->nchains + 1, sizeof(*w.bad_c));
+	w.bad_s = calloc(b->nsets + 1, sizeof(*w.bad_s));
+	if (!w.bad_c || !w.bad_s) {
+		free(w.bad_c);
+		free(w.bad_s);
+		return false;
+	}
+	blamed = blame_named(b, b->chains, b->nchains, false, &w,
+			     (void **)w.bad_c, &w.nbad_c, msg, len);
+	blamed += blame_named(b, b->sets, b->nsets, true, &w,
+			      (void **)w.bad_s, &w.nbad_s, msg, len);
+	for (size_t n = 0; n < b->nrules; n++) {
+		struct newrule *r = &b->rules[n];
+		struct fn_nft_table *t = nl_table_find(&b->tx.rs, r->family,
+						       r->table);
+		struct fn_nft_chain *c = t ? nl_chain_find(t, r->chain) : NULL;
+		int k = c ? nl_rule_find(c, r->handle) : -1, err = -ENOENT;
+
+		if (k < 0)
 			continue;
-		put_error(b->q, w->nlh, err ? err : -EOPNOTSUPP, msg);
+		w.rule_chain = c;
+		w.rule = c->rules[k];
+		if (!in_list((void *const *)w.bad_c, w.nbad_c, c)) {
+			err = 0;
+			if (try_table(t, &w, &err, msg, len) == 0)
+				continue;
+		} else {
+			snprintf(msg, len, "chain %s refused", r->chain);
+		}
+		put_error(b->q, r->nlh, err ? err : -EOPNOTSUPP, msg);
 		blamed++;
 	}
-	free(bad);
+	free(w.bad_c);
+	free(w.bad_s);
 	return blamed > 0;
 }
 #endif
@@ -511,7 +575,9 @@ static void batch_apply(struct batch *b, const struct nlmsghdr *nlh)
 	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE)
 		note_rule(b, nlh);
 	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSET)
-		note_set(b, nlh);
+		note_named(b, nlh, &b->sets, &b->nsets, &b->csets);
+	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWCHAIN)
+		note_named(b, nlh, &b->chains, &b->nchains, &b->cchains);
 	if (err == 0 && (nlh->nlmsg_flags & NLM_F_ECHO))
 		note_echo(b, nlh);
 	if (err || (nlh->nlmsg_flags & NLM_F_ACK))

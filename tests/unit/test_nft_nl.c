@@ -795,6 +795,67 @@ static void test_commit_blames_each_culprit(void **state)
 	assert_int_equal(genid(f), 1);
 }
 
+/* A netdev ingress chain on devs (NULL-terminated) of table "n". */
+static uint32_t add_netdev_chain(struct fx *f, const char *name,
+				 const char **devs)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWCHAIN, NFPROTO_NETDEV,
+				   NLM_F_CREATE);
+
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "n");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_NETDEV_INGRESS);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_array(c, NFTNL_CHAIN_DEVICES, devs);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* A chain the evaluator refuses (two devices) is blamed itself, and the
+ * rules in it (ENOENT, as the kernel's), not the rules of other chains. */
+static void test_commit_blames_a_chain(void **state)
+{
+	struct fx *f = *state;
+	static const char *one[] = { "fn0", NULL }, *two[] = { "fn0", "lo", NULL };
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	uint32_t bad, in_bad;
+	struct reply r[8];
+
+	begin(f);
+	nlh = hdr(f, NFT_MSG_NEWTABLE, NFPROTO_NETDEV, NLM_F_CREATE);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, "n");
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	done(f, nlh);
+	add_netdev_chain(f, "one", one);
+	bad = add_netdev_chain(f, "two", two);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_rule *ru = nftnl_rule_alloc();
+
+		nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_NETDEV,
+			  NLM_F_CREATE | NLM_F_APPEND);
+		nftnl_rule_set_str(ru, NFTNL_RULE_TABLE, "n");
+		nftnl_rule_set_str(ru, NFTNL_RULE_CHAIN, i ? "two" : "one");
+		nftnl_rule_add_expr(ru, nftnl_expr_alloc("counter"));
+		nftnl_rule_nlmsg_build_payload(nlh, ru);
+		nftnl_rule_free(ru);
+		done(f, nlh);
+		in_bad = nlh->nlmsg_seq;
+	}
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 2);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -EOPNOTSUPP);
+	assert_int_equal(r[1].seq, in_bad);
+	assert_int_equal(r[1].error, -ENOENT);
+	assert_int_equal(f->srv.rs.ntables, 0);
+}
+
 /* Element keys (host order) with flags, to set, as one message. */
 static uint32_t elems_flags(struct fx *f, uint16_t type, const char *set,
 			    const uint32_t *keys, const uint32_t *flags,
@@ -906,6 +967,7 @@ int main(void)
 		T(test_jobs_serialize_batches),
 		T(test_job_dropped_mid_batch),
 		T(test_commit_blames_each_culprit),
+		T(test_commit_blames_a_chain),
 		T(test_get_element),
 		T(test_table_flags),
 	};
