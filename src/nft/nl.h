@@ -104,6 +104,9 @@ struct nl_txn {
 	uint64_t last_rule_handle;	/* of the last NEWRULE applied */
 	const char *last_name;		/* of the last table/chain/set made:
 					 * valid until the next message */
+	uint32_t bad_off;		/* of the attribute the last message
+					 * was refused for (from its nlmsghdr,
+					 * NLMSGERR_ATTR_OFFS), 0: none */
 	uint32_t *rule_ids;		/* NFTA_RULE_ID -> handle, pairs */
 	size_t nrule_ids, crule_ids;
 	bool oom;

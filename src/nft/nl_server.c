@@ -84,8 +84,11 @@ void nl_server_fini(struct nl_server *srv)
 
 /* ---- replies --------------------------------------------------------------- */
 
-static void put_error(struct req *q, const struct nlmsghdr *req, int err,
-		      const char *why)
+/* bad_off: NLMSGERR_ATTR_OFFS, the attribute of req to blame (0: none),
+ * as the kernel's extack tells it; nft points at that part of its
+ * command (else at the whole command). */
+static void put_error_at(struct req *q, const struct nlmsghdr *req, int err,
+			 const char *why, uint32_t bad_off)
 {
 	char *buf = nl_out_room(q->out);
 	bool cap = err == 0 || (q->opts & FN_NLCTL_F_CAP_ACK) ||
@@ -109,7 +112,18 @@ static void put_error(struct req *q, const struct nlmsghdr *req, int err,
 		nlh->nlmsg_flags |= NLM_F_ACK_TLVS;
 		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, why);
 	}
+	if (err && bad_off && bad_off < req->nlmsg_len &&
+	    (q->opts & FN_NLCTL_F_EXT_ACK)) {
+		nlh->nlmsg_flags |= NLM_F_ACK_TLVS;
+		mnl_attr_put_u32(nlh, NLMSGERR_ATTR_OFFS, bad_off);
+	}
 	q->out->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static void put_error(struct req *q, const struct nlmsghdr *req, int err,
+		      const char *why)
+{
+	put_error_at(q, req, err, why, 0);
 }
 
 /* The client's command name, as the kernel reports current->comm. */
@@ -581,7 +595,7 @@ static void batch_apply(struct batch *b, const struct nlmsghdr *nlh)
 	if (err == 0 && (nlh->nlmsg_flags & NLM_F_ECHO))
 		note_echo(b, nlh);
 	if (err || (nlh->nlmsg_flags & NLM_F_ACK))
-		put_error(b->q, nlh, err, msg);
+		put_error_at(b->q, nlh, err, msg, err ? b->tx.bad_off : 0);
 	if (err) {
 		fn_debug("nft: batch message %u (seq %u) refused: %s%s%s",
 			 NFNL_MSG_TYPE(nlh->nlmsg_type), nlh->nlmsg_seq,

@@ -743,6 +743,134 @@ static void test_table_flags(void **state)
 			 NFT_TABLE_F_DORMANT);
 }
 
+/* An ip base chain of table "t" (hook, priority, type). */
+static uint32_t add_base_chain(struct fx *f, const char *name, uint32_t hook,
+			       int32_t prio, const char *type)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWCHAIN, NFPROTO_IPV4,
+				   NLM_F_CREATE);
+
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "t");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* Adding a chain that exists with another hook, priority or type is the
+ * kernel's error, never a silent no-op; the same one is fine. */
+static void test_chain_hook_cannot_change(void **state)
+{
+	struct fx *f = *state;
+	static const struct { const char *name; uint32_t hook; int32_t prio;
+			      const char *type; int err; } cases[] = {
+		{ "c", NF_INET_LOCAL_IN, 0, "filter", 0 },
+		{ "c", NF_INET_LOCAL_IN, 10, "filter", -EOPNOTSUPP },
+		{ "c", NF_INET_LOCAL_OUT, 0, "filter", -EOPNOTSUPP },
+		{ "c", NF_INET_LOCAL_IN, 0, "nat", -EEXIST },
+		{ "r", NF_INET_LOCAL_IN, 0, "filter", -EEXIST },
+	};
+	struct reply r[4];
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "c", true);
+	add_chain(f, "t", "r", false);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 4), 0);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		begin(f);
+		add_base_chain(f, cases[i].name, cases[i].hook, cases[i].prio,
+			       cases[i].type);
+		end(f, 0);
+		assert_int_equal(replies(f, r, 4), cases[i].err ? 1 : 0);
+		if (cases[i].err)
+			assert_int_equal(r[0].error, cases[i].err);
+	}
+}
+
+/* NLMSGERR_ATTR_OFFS of error reply r, 0 if it has none. */
+static uint32_t err_offs(const struct reply *r)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(r->nlh);
+	size_t off = sizeof(*e);
+	const struct nlattr *a;
+
+	if (!(r->flags & NLM_F_CAPPED))
+		off += NLMSG_ALIGN(e->msg.nlmsg_len) - sizeof(struct nlmsghdr);
+	mnl_attr_for_each(a, r->nlh, off)
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_OFFS)
+			return mnl_attr_get_u32(a);
+	return 0;
+}
+
+/* The offset of nlh's top-level attribute type. */
+static uint32_t req_attr_off(const struct nlmsghdr *nlh, uint16_t type)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == type)
+			return (uint32_t)((const char *)a - (const char *)nlh);
+	fail_msg("no attribute %u", type);
+	return 0;
+}
+
+/* With NETLINK_EXT_ACK, an error names the attribute to blame
+ * (NLMSGERR_ATTR_OFFS), as the kernel's extack does: nft then points at
+ * that word of its command.  A jump to a base chain is refused at its
+ * message (EOPNOTSUPP, the kernel's nft_verdict_init). */
+static void test_error_names_the_attribute(void **state)
+{
+	struct fx *f = *state;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_rule *ru = nftnl_rule_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	struct nlmsghdr *del, *jump;
+	struct reply r[4];
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "c", true);
+	end(f, 0);
+	begin(f);
+	del = hdr(f, NFT_MSG_DELCHAIN, NFPROTO_IPV4, 0);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "t");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, "nosuch");
+	nftnl_chain_nlmsg_build_payload(del, c);
+	nftnl_chain_free(c);
+	done(f, del);
+	end(f, FN_NLCTL_F_EXT_ACK);
+	assert_int_equal(replies(f, r, 4), 1);
+	assert_int_equal(r[0].error, -ENOENT);
+	assert_int_equal(err_offs(&r[0]), req_attr_off(del, NFTA_CHAIN_NAME));
+	begin(f);
+	jump = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4,
+		   NLM_F_CREATE | NLM_F_APPEND);
+	nftnl_rule_set_str(ru, NFTNL_RULE_TABLE, "t");
+	nftnl_rule_set_str(ru, NFTNL_RULE_CHAIN, "c");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NFT_JUMP);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, "c");
+	nftnl_rule_add_expr(ru, e);
+	nftnl_rule_nlmsg_build_payload(jump, ru);
+	nftnl_rule_free(ru);
+	done(f, jump);
+	end(f, FN_NLCTL_F_EXT_ACK);
+	assert_int_equal(replies(f, r, 4), 1);
+	assert_int_equal(r[0].seq, jump->nlmsg_seq);
+	assert_int_equal(r[0].error, -EOPNOTSUPP);
+	/* the expression: the first nest in NFTA_RULE_EXPRESSIONS */
+	assert_int_equal(err_offs(&r[0]),
+			 req_attr_off(jump, NFTA_RULE_EXPRESSIONS) +
+			 MNL_ATTR_HDRLEN);
+}
+
 /* A rule of one `meta KEY` load into register 1 (then a counter). */
 static uint32_t add_meta_rule(struct fx *f, const char *table,
 			      const char *chain, uint32_t key)
@@ -970,6 +1098,8 @@ int main(void)
 		T(test_commit_blames_a_chain),
 		T(test_get_element),
 		T(test_table_flags),
+		T(test_chain_hook_cannot_change),
+		T(test_error_names_the_attribute),
 	};
 
 	return cmocka_run_group_tests_name("nft_nl", tests, NULL, NULL);
