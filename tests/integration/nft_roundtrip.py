@@ -24,11 +24,13 @@ A corpus file (tests/integration/nft_roundtrip/*.t) is read line by line;
   RULE ;; LISTING                ... the kernel must list it as LISTING
   ~ RULE [;; LISTING]            a known difference: the stack lists it
                                  differently from the kernel (the comment
-                                 above says why); counted as "known"
-  - RULE                         a rule both must refuse (alone, after the
-                                 listings: one nft call per side and line)
+                                 above says why); counted as "known";
+                                 also '~ - RULE', '~ $ nft ...'
+  - RULE                         a rule both must refuse, with the same
+                                 error (alone, after the listings: one nft
+                                 call per side and line)
   $ nft ARGS...                  after the listings: `nft ARGS` on both
-                                 sides, same output and exit status
+                                 sides, same output, errors and status
                                  (list chain, list set, -j, -t, -n...)
   commit                         the lines below go into another batch
                                  (the kernel finds no rule of its own
@@ -130,11 +132,14 @@ def parse_corpus(path):
             if head == 'table':
                 w = rest.split(None, 2)
                 family, table, chain = w[0], w[1], None
-                add(Item(n, 'table', 'add table ' + rest,
-                                  family, table))
+                add(Item(n, 'table', 'add table ' + rest, family, table))
                 continue
             if table is None and head != 'table':
                 raise SystemExit(f'{path}:{n}: no table before this line')
+            known = line.startswith('~')
+            if known:	# '~ RULE', '~ - RULE', '~ $ nft ...'
+                line = line[1:].strip()
+                head, _, rest = line.partition(' ')
             if line[0] in '>$' and head not in '>$':
                 head, rest = line[0], line[1:].strip()
             pre = f'{family} {table}'
@@ -143,21 +148,21 @@ def parse_corpus(path):
                 if rest == chain and (family, table, chain) in chains:
                     continue	# back to a chain declared above
                 chains.add((family, table, chain))
-                add(Item(n, 'chain', f'add chain {pre} {rest}',
-                                  family, table, name=chain))
+                add(Item(n, 'chain', f'add chain {pre} {rest}', family,
+                         table, name=chain))
             elif head in ('set', 'map', 'flowtable'):
                 name = rest.split(None, 1)[0]
-                add(Item(n, 'flowtable' if head == 'flowtable'
-                                  else 'set',
-                                  f'add {head} {pre} {rest}', family, table,
-                                  name=name))
+                add(Item(n, 'flowtable' if head == 'flowtable' else 'set',
+                         f'add {head} {pre} {rest}', family, table,
+                         name=name))
             elif head == '$':
                 if not rest.startswith('nft '):
                     raise SystemExit(f'{path}:{n}: $ nft ARGS...')
-                add(Item(n, 'query', rest, family, table, text=rest))
+                add(Item(n, 'query', rest, family, table, text=rest,
+                         known=known))
             elif head == '>':
                 add(Item(n, 'cmd', rest, family, table, chain=chain,
-                                  text=rest))
+                         text=rest))
                 if chain is not None:
                     free.add((family, table, chain))
             elif head == 'element':
@@ -165,21 +170,19 @@ def parse_corpus(path):
                 name = rest2.split(None, 1)[0]
                 if op not in ('add', 'delete'):
                     raise SystemExit(f'{path}:{n}: element add|delete')
-                add(Item(n, 'element',
-                                  f'{op} element {pre} {rest2}', family,
-                                  table, name=name))
+                add(Item(n, 'element', f'{op} element {pre} {rest2}',
+                         family, table, name=name))
             else:
                 if chain is None:
                     raise SystemExit(f'{path}:{n}: no chain before this rule')
-                known = line.startswith('~')
                 refused = line.startswith('- ')
-                if known or refused:
+                if refused:
                     line = line[1:].strip()
                 text, _, expected = line.partition(' ;; ')
                 add(Item(n, 'refused' if refused else 'rule',
-                                  f'add rule {pre} {chain} {text}',
-                                  family, table, chain=chain, text=text,
-                                  expected=expected or None, known=known))
+                         f'add rule {pre} {chain} {text}', family, table,
+                         chain=chain, text=text, expected=expected or None,
+                         known=known))
     for it in items:
         it.free = it.kind == 'rule' and (it.family, it.table, it.chain) in free
     return items
@@ -474,26 +477,29 @@ def check_query(knft, snft, it):
     rk, kout, kerr = run(knft, args)
     rs, sout, serr = run(snft, args)
     kout, sout = table_handles(kout), table_handles(sout)
-    if (rk, kout) == (rs, sout):
+    if (rk, kout, kerr) == (rs, sout, serr):
         it.state = 'pass'
         return
-    diff = list(difflib.unified_diff(kout.splitlines(), sout.splitlines(),
+    diff = list(difflib.unified_diff((kout + kerr).splitlines(),
+                                     (sout + serr).splitlines(),
                                      'kernel', 'stack', n=1, lineterm=''))
-    it.state, it.why = 'fail', (f'exit {rs}, kernel {rk}; {serr.strip()}\n'
+    it.state, it.why = 'fail', (f'exit {rs}, kernel {rk}\n'
                                 + '\n'.join(diff[:30]))
 
 
 def check_refused(knft, snft, it):
     """A '-' line: both sides must refuse it."""
     args = ['add', 'rule', it.family, it.table, it.chain] + [it.text]
-    rk, _, _ = run(knft, args)
-    rs, _, err = run(snft, args)
+    rk, _, kerr = run(knft, args)
+    rs, _, serr = run(snft, args)
     if rk == 0:
         it.state, it.why = 'fail', 'corpus: the kernel took it'
     elif rs == 0:
         it.state, it.why = 'fail', 'the stack took it, the kernel refuses it'
+    elif kerr != serr:
+        it.state, it.why = 'fail', f'stack: {serr.strip()}; kernel: {kerr.strip()}'
     else:
-        it.state, it.why = 'pass', err.strip().splitlines()[0] if err else ''
+        it.state = 'pass'
 
 
 def kernel_only(knft, work, files):
@@ -554,11 +560,15 @@ def main(argv):
             rc1, kout, kerr = run(knft, ['-a', 'list', 'ruleset'])
         whole_listing(kout, sout, problems)
         for it in every:
-            if it.kind == 'query':
-                check_query(knft, snft, it)
-        for it in every:
             if it.kind == 'refused':
                 check_refused(knft, snft, it)
+        for it in every:
+            if it.kind == 'query':
+                check_query(knft, snft, it)
+        for it in every:	# '~ -' and '~ $' lines
+            if it.known and it.kind in ('refused', 'query'):
+                it.state = 'known' if it.state == 'fail' else 'fail'
+                it.why = it.why or 'known difference: now identical'
         items = every
         count = {k: 0 for k in ('pass', 'fail', 'unsupported', 'known')}
         for it in items:
