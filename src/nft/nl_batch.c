@@ -84,6 +84,12 @@ static uint32_t attr_off(const struct nlmsghdr *nlh, uint16_t type, int idx)
 	return 0;
 }
 
+/* The attribute that names the object: its name, else its handle. */
+static uint16_t by_name(const struct bctx *b, uint16_t name, uint16_t handle)
+{
+	return attr_off(b->nlh, name, -1) ? name : handle;
+}
+
 /* fail(), naming the attribute to blame as the kernel's extack does
  * (NL_SET_BAD_ATTR): nft then points at that part of the command. */
 __attribute__((format(printf, 5, 6)))
@@ -471,13 +477,15 @@ static int chain_del(struct bctx *b)
 		c = nl_chain_find_handle(t,
 			nftnl_chain_get_u64(nc, NFTNL_CHAIN_HANDLE));
 	if (!c) {
-		err = t ? fail_at(b, NFTA_CHAIN_NAME, -1, -ENOENT, "no such chain")
+		err = t ? fail_at(b, by_name(b, NFTA_CHAIN_NAME, NFTA_CHAIN_HANDLE),
+				    -1, -ENOENT, "no such chain")
 			  : fail_at(b, NFTA_CHAIN_TABLE, -1, -ENOENT, "no such table");
 		goto out;
 	}
 	if (nl_chain_referenced(t, nftnl_chain_get_str(c->nl,
 						       NFTNL_CHAIN_NAME))) {
-		err = fail_at(b, NFTA_CHAIN_NAME, -1, -EBUSY,
+		err = fail_at(b, by_name(b, NFTA_CHAIN_NAME, NFTA_CHAIN_HANDLE), -1,
+			      -EBUSY,
 			      "chain is the target of a jump or goto");
 		goto out;
 	}
@@ -640,28 +648,40 @@ static int rule_pos(struct bctx *b, struct fn_nft_chain *c,
 	return append ? i + 1 : i;
 }
 
-static int rule_place(struct bctx *b, struct fn_nft_table *t,
-		      struct fn_nft_chain *c, struct nftnl_rule *nr,
-		      struct resolve *r)
+/* Where rule nr goes (*pos) and its handle (*h): the rule it replaces,
+ * or a position and a new handle.  As the kernel's nf_tables_newrule,
+ * the handle is taken after the position is found and before the
+ * expressions are: a rule refused for an expression, or in a batch that
+ * is aborted, still used up a handle (the kernel never gives one back). */
+static int rule_slot(struct bctx *b, struct fn_nft_table *t,
+		     struct fn_nft_chain *c, struct nftnl_rule *nr, int *pos,
+		     uint64_t *h)
 {
-	uint64_t h;
-	int pos, err;
-
 	if (nftnl_rule_is_set(nr, NFTNL_RULE_HANDLE)) {
-		h = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE);
-		pos = nl_rule_find(c, h);
+		*h = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE);
+		*pos = nl_rule_find(c, *h);
 		if (!(b->flags & NLM_F_REPLACE))
 			return fail(b, -EOPNOTSUPP, "rule: handle without replace");
-		if (pos < 0)
+		if (*pos < 0)
 			return fail_at(b, NFTA_RULE_HANDLE, -1, -ENOENT,
 				       "rule: no such handle");
-		nl_rule_del(b->tx, t, c, (uint32_t)pos);
-	} else {
-		pos = rule_pos(b, c, nr);
-		if (pos < 0)
-			return pos;
-		h = ++nl_table_of(t)->next_handle;
+		return 0;
 	}
+	*pos = rule_pos(b, c, nr);
+	if (*pos < 0)
+		return *pos;
+	*h = ++nl_table_of(t)->next_handle;
+	return 0;
+}
+
+static int rule_place(struct bctx *b, struct fn_nft_table *t,
+		      struct fn_nft_chain *c, struct nftnl_rule *nr,
+		      struct resolve *r, int pos, uint64_t h)
+{
+	int err;
+
+	if (nftnl_rule_is_set(nr, NFTNL_RULE_HANDLE))
+		nl_rule_del(b->tx, t, c, (uint32_t)pos);	/* replaced */
 	if (nftnl_rule_is_set(nr, NFTNL_RULE_ID)) {
 		err = rule_id_put(b->tx, nftnl_rule_get_u32(nr, NFTNL_RULE_ID), h);
 		if (err < 0)
@@ -684,7 +704,8 @@ static int rule_new(struct bctx *b)
 	struct resolve r = { .b = b };
 	struct fn_nft_chain *c = NULL;
 	uint32_t ulen = 0;
-	int err;
+	uint64_t h = 0;
+	int err, pos = 0;
 
 	if (!nr)
 		return -ENOMEM;
@@ -706,10 +727,13 @@ static int rule_new(struct bctx *b)
 			    : fail_at(b, NFTA_RULE_TABLE, -1, -ENOENT, "no such table");
 		goto out;
 	}
-	nftnl_expr_foreach(nr, resolve_expr, &r);
-	err = r.err;
+	err = rule_slot(b, r.t, c, nr, &pos, &h);
+	if (err == 0) {
+		nftnl_expr_foreach(nr, resolve_expr, &r);
+		err = r.err;
+	}
 	if (err == 0)
-		err = rule_place(b, r.t, c, nr, &r);
+		err = rule_place(b, r.t, c, nr, &r, pos, h);
 	if (err == 0)
 		return 0;
 out:
@@ -891,13 +915,15 @@ static int set_del(struct bctx *b)
 		s = nl_set_find_handle(t, nftnl_set_get_u64(ns,
 							    NFTNL_SET_HANDLE));
 	if (!s) {
-		err = t ? fail_at(b, NFTA_SET_NAME, -1, -ENOENT, "no such set")
+		err = t ? fail_at(b, by_name(b, NFTA_SET_NAME, NFTA_SET_HANDLE),
+				    -1, -ENOENT, "no such set")
 			  : fail_at(b, NFTA_SET_TABLE, -1, -ENOENT, "no such table");
 		goto out;
 	}
 	if (nl_set_of(s)->bound_rule ||
 	    nl_set_referenced(t, nftnl_set_get_str(s->nl, NFTNL_SET_NAME))) {
-		err = fail_at(b, NFTA_SET_NAME, -1, -EBUSY, "set is in use by a rule");
+		err = fail_at(b, by_name(b, NFTA_SET_NAME, NFTA_SET_HANDLE), -1,
+			      -EBUSY, "set is in use by a rule");
 		goto out;
 	}
 	for (uint32_t i = 0; i < t->nsets; i++)

@@ -413,35 +413,42 @@ static int count_elem(struct nftnl_set_elem *e, void *data)
 	return 0;
 }
 
-static int get_elems(struct dctx *d)
+/* The elements of request d->req (parsed into want, nests normalized)
+ * and the set they name (table d->table, set d->chain): 0, -EINVAL for
+ * no elements, -ENOENT for no such set. */
+static int req_elems(struct dctx *d, struct nftnl_set *want,
+		     const struct fn_nft_set **s)
 {
-	unsigned n = 0;
-	struct nftnl_set *want = nftnl_set_alloc();
 	struct nlmsghdr *copy = malloc(d->req->nlmsg_len);
-	struct get_ctx c = { d, NULL, -ENOENT };
 	const struct fn_nft_table *t = NULL;
+	unsigned n = 0;
+	int err;
 
-	if (!want || !copy) {
-		c.err = -ENOMEM;
-		goto out;
-	}
+	if (!copy)
+		return -ENOMEM;
 	memcpy(copy, d->req, d->req->nlmsg_len);
 	nl_elems_normalize(copy);
-	if (nl_parse(NL_P_ELEMS, copy, want) < 0 ||
-	    nftnl_set_elem_foreach(want, count_elem, &n) < 0 || n == 0) {
-		c.err = -EINVAL;
-		goto out;
-	}
+	err = nl_parse(NL_P_ELEMS, copy, want);
+	free(copy);
+	if (err < 0 || nftnl_set_elem_foreach(want, count_elem, &n) < 0 ||
+	    n == 0 || !d->table || !d->chain)
+		return -EINVAL;
 	for (uint32_t i = 0; i < d->srv->rs.ntables && !t; i++)
 		if (table_ok(d, d->srv->rs.tables[i]))
 			t = d->srv->rs.tables[i];
-	c.s = t ? nl_set_find(t, d->chain) : NULL;
-	if (c.s) {
-		c.err = 0;
+	*s = t ? nl_set_find(t, d->chain) : NULL;
+	return *s ? 0 : -ENOENT;
+}
+
+static int get_elems(struct dctx *d)
+{
+	struct nftnl_set *want = nftnl_set_alloc();
+	struct get_ctx c = { d, NULL, -ENOMEM };
+
+	if (want)
+		c.err = req_elems(d, want, &c.s);
+	if (c.err == 0)
 		nftnl_set_elem_foreach(want, get_elem, &c);
-	}
-out:
-	free(copy);
 	if (want)
 		nftnl_set_free(want);
 	return c.err;
@@ -518,6 +525,43 @@ out:
  * it, e.g. a new rule's handle).  chain names the chain (rules, chains)
  * or the set; handle the rule.  0, or -ENOENT when it is gone again.
  */
+struct echo_ctx {
+	struct dctx *d;
+	const struct fn_nft_set *s;
+	int err;
+};
+
+static int echo_elem(struct nftnl_set_elem *e, void *data)
+{
+	struct echo_ctx *c = data;
+
+	c->err = put_one_elem(c->d, c->s, e);
+	return c->err ? -1 : 0;
+}
+
+/*
+ * NLM_F_ECHO on a NEWSETELEM: its elements, one NEWSETELEM each (an
+ * interval's end one of its own), as the kernel notifies each element
+ * of the transaction; nft joins an interval's two again.  req is the
+ * request (alive until its batch is done).
+ */
+int nl_echo_elems(struct nl_server *srv, struct nl_out *out, uint16_t flags,
+		  uint32_t seq, uint32_t family, const struct nlmsghdr *req)
+{
+	struct dctx d = { srv, out, seq, family, flags, NULL, NULL, req };
+	struct nftnl_set *want = nftnl_set_alloc();
+	struct echo_ctx c = { &d, NULL, -ENOMEM };
+	int err = parse_filter(&d, req, NFT_MSG_GETSETELEM);
+
+	if (want && err == 0)
+		c.err = req_elems(&d, want, &c.s);
+	if (want && err == 0 && c.err == 0)
+		nftnl_set_elem_foreach(want, echo_elem, &c);
+	if (want)
+		nftnl_set_free(want);
+	return err ? err : c.err;
+}
+
 int nl_echo(struct nl_server *srv, struct nl_out *out, uint16_t type,
 	    uint16_t flags, uint32_t seq, uint32_t family, const char *table,
 	    const char *name, uint64_t handle)

@@ -218,6 +218,7 @@ struct echo {
 	uint32_t seq, family;
 	char *table, *name;		/* name: the chain of a rule */
 	uint64_t handle;
+	const struct nlmsghdr *req;	/* elements: the request's */
 };
 
 struct batch {
@@ -346,7 +347,8 @@ static void note_echo(struct batch *b, const struct nlmsghdr *nlh)
 	if (type == NFT_MSG_NEWRULE && b->nrules)
 		name = b->rules[b->nrules - 1].chain;
 	if (!table || (type != NFT_MSG_NEWTABLE && type != NFT_MSG_NEWCHAIN &&
-		       type != NFT_MSG_NEWRULE && type != NFT_MSG_NEWSET))
+		       type != NFT_MSG_NEWRULE && type != NFT_MSG_NEWSET &&
+		       type != NFT_MSG_NEWSETELEM))
 		return;
 	if (b->necho == b->cecho) {
 		size_t c = b->cecho ? b->cecho * 2 : 16;
@@ -364,7 +366,7 @@ static void note_echo(struct batch *b, const struct nlmsghdr *nlh)
 			    ((const struct nfgenmsg *)mnl_nlmsg_get_payload(
 				    nlh))->nfgen_family,
 			    strdup(table), name ? strdup(name) : NULL,
-			    b->tx.last_rule_handle };
+			    b->tx.last_rule_handle, nlh };
 	if (e->table)
 		b->necho++;
 	else
@@ -378,8 +380,13 @@ static void put_echoes(struct batch *b)
 	for (size_t i = 0; i < b->necho; i++) {
 		struct echo *e = &b->echo[i];
 
-		nl_echo(b->q->srv, b->q->out, e->type, e->flags, e->seq,
-			e->family, e->table, e->name, e->handle);
+		if (e->type == NFT_MSG_NEWSETELEM)
+			nl_echo_elems(b->q->srv, b->q->out, e->flags, e->seq,
+				      e->family, e->req);
+		else
+			nl_echo(b->q->srv, b->q->out, e->type, e->flags,
+				e->seq, e->family, e->table, e->name,
+				e->handle);
 	}
 	if (b->necho)
 		put_newgen(b->q, 0);
@@ -544,7 +551,7 @@ static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 	struct fn_nft_prog *prog = NULL, *old = srv->prog;
 
 	if (b->changes == 0) {
-		nl_txn_abort(&b->tx);	/* nothing changed: genid stays */
+		nl_txn_abort(&b->tx, &srv->rs);	/* nothing changed: genid stays */
 		return;
 	}
 #ifdef FN_NFT_HAVE_EVAL
@@ -556,7 +563,7 @@ static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 		fn_warn("nft: commit refused: %s (%s)", msg, strerror(-err));
 		if (!blame(b, msg, sizeof(msg)))
 			put_error(b->q, begin, err ? err : -EINVAL, msg);
-		nl_txn_abort(&b->tx);
+		nl_txn_abort(&b->tx, &srv->rs);
 		srv->aborts++;
 		return;
 	}
@@ -646,7 +653,7 @@ static void batch_finish(struct nl_job *j)
 	if (j->batch_end && !j->b.failed) {
 		batch_commit(&j->b, j->begin);
 	} else {
-		nl_txn_abort(&j->b.tx);
+		nl_txn_abort(&j->b.tx, &srv->rs);
 		srv->aborts++;
 	}
 	batch_free(&j->b);

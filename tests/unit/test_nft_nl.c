@@ -871,6 +871,42 @@ static void test_error_names_the_attribute(void **state)
 			 MNL_ATTR_HDRLEN);
 }
 
+/* Handles are not given back: a rule refused for its expression, and
+ * everything of an aborted batch, used theirs up (as the kernel's
+ * nf_tables_alloc_handle); a rule refused before (no such position)
+ * did not. */
+static void test_handles_not_given_back(void **state)
+{
+	struct fx *f = *state;
+	struct fn_nft_table *t;
+	struct reply r[4];
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);		/* handle 1 */
+	add_rule(f, "t", "in", NULL, 0, NULL, 0);	/* 2 */
+	end(f, 0);
+	begin(f);
+	add_rule(f, "t", "in", NULL, 0, NULL, 0);	/* 3, aborted */
+	add_rule(f, "t", "in", "nosuch", 0, NULL, 0);	/* 4, ENOENT */
+	add_set(f, "t", "s", 1, 0);			/* 5, aborted */
+	add_table(f, "u", 0);			/* table 2, aborted */
+	end(f, 0);
+	assert_int_equal(replies(f, r, 4), 1);
+	assert_int_equal(r[0].error, -ENOENT);
+	begin(f);
+	add_rule(f, "t", "in", NULL, 0, NULL, 0);	/* 6 */
+	add_table(f, "v", 0);			/* table 3 */
+	end(f, 0);
+	t = nl_table_find(&f->srv.rs, NFPROTO_IPV4, "t");
+	assert_int_equal(t->chains[0]->nrules, 2);
+	assert_int_equal(nftnl_rule_get_u64(t->chains[0]->rules[1],
+					    NFTNL_RULE_HANDLE), 6);
+	assert_int_equal(nftnl_table_get_u64(
+		nl_table_find(&f->srv.rs, NFPROTO_IPV4, "v")->nl,
+		NFTNL_TABLE_HANDLE), 3);
+}
+
 /* A rule of one `meta KEY` load into register 1 (then a counter). */
 static uint32_t add_meta_rule(struct fx *f, const char *table,
 			      const char *chain, uint32_t key)
@@ -1077,6 +1113,38 @@ static void test_get_element(void **state)
 	assert_int_equal(get_element(f, "nosuch", 1, &got), -ENOENT);
 }
 
+/* nft --echo on elements: one NEWSETELEM an element, then the NEWGEN,
+ * as the kernel notifies each element of the transaction. */
+static void test_echo_elements(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t k2[] = { 7, 8 };
+	struct reply r[8];
+	uint32_t got = 0;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_set(f, "t", "s", 1, 0);
+	end(f, 0);
+	begin(f);
+	elems(f, NFT_MSG_NEWSETELEM, "t", "s", k2, 2,
+	      NLM_F_CREATE | NLM_F_ECHO);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 3);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		assert_int_equal(r[i].type,
+				 NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM);
+		assert_int_equal(nftnl_set_elems_nlmsg_parse(r[i].nlh, s), 0);
+		assert_int_equal(count_elems(s), 1);
+		nftnl_set_elem_foreach(s, first_key, &got);
+		assert_int_equal(got, k2[i]);
+		nftnl_set_free(s);
+	}
+	assert_int_equal(r[2].type, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1100,6 +1168,8 @@ int main(void)
 		T(test_table_flags),
 		T(test_chain_hook_cannot_change),
 		T(test_error_names_the_attribute),
+		T(test_handles_not_given_back),
+		T(test_echo_elements),
 	};
 
 	return cmocka_run_group_tests_name("nft_nl", tests, NULL, NULL);
