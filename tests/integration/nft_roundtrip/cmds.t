@@ -41,6 +41,8 @@ chain c { type filter hook output priority 0; policy accept; }
 counter
 > flush table ip flushed
 table netdev twochains
+chain gone { type filter hook ingress device "fn0" priority 0; policy accept; }
+> delete chain netdev twochains handle 1
 chain a { type filter hook ingress device "fn0" priority 10; policy accept; }
 counter ;; counter packets 0 bytes 0
 chain b { type filter hook ingress device "fn0" priority -10; policy drop; }
@@ -77,7 +79,21 @@ $ nft insert rule ip errs c position 9999 accept
 $ nft add chain ip errs c { type filter hook output priority 0; }
 $ nft -c add rule ip errs c tcp dport 1 accept
 $ nft -c add rule ip errs c meta cpu 1
+# One batch, several errors: nft reports each, in order.
+$ nft 'add rule ip errs c jump nosuch; add rule ip errs c ip saddr @nosuch; add rule ip errs c counter; create chain ip errs c'
+$ nft 'add element ip errs free { 10.0.0.7 }; delete element ip errs free { 10.0.0.8 }; add rule ip errs c accept'
+$ nft -e -a 'add rule ip errs used counter; add element ip errs free { 10.0.0.9 }; add set ip errs echoed { type inet_service; }'
+$ nft delete chain ip errs handle 999
 $ nft list ruleset
 # Renaming a chain is not supported (docs/nft.md, known gaps: rules and
 # verdict maps name their targets); last, as it changes the kernel's side.
 ~ $ nft rename chain ip errs used used2
+# A family's flush: only its tables go.
+table inet keep
+chain c
+counter ;; counter packets 0 bytes 0
+table netdev flushme
+chain c
+counter
+commit
+> flush ruleset netdev

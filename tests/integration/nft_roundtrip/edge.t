@@ -65,3 +65,11 @@ $ nft -e add set inet edge echoset { type ipv4_addr; }
 $ nft -e add table inet echotable
 $ nft -a list chain inet edge ssh
 $ nft list ruleset
+# nft --echo of elements: one notification an element, intervals joined
+# again by nft.
+$ nft -e add element inet edge adj { 10.0.7.0/24, 10.0.9.1 }
+$ nft -e add element inet edge topports { 100-200, 300 }
+$ nft -e add element inet edge tops { 5000 : drop, 6000-6100 : accept }
+$ nft -e delete element inet edge adj { 10.0.9.1 }
+$ nft -e 'add element inet edge adj { 10.0.11.0/24 }; add element inet edge single { 1 }'
+$ nft list ruleset
