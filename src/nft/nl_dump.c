@@ -1,6 +1,7 @@
 /*
  * nl_dump.c - GETTABLE, GETCHAIN, GETRULE, GETSET, GETSETELEM (dump or
- * one object), GETOBJ and GETFLOWTABLE (always empty: not supported), as
+ * one object), GETOBJ, GETOBJ_RESET and GETFLOWTABLE (always empty: not
+ * supported), as
  * the kernel answers them: NLM_F_MULTI messages in creation order, then
  * NLMSG_DONE; every reply's res_id is the generation's low 16 bits, which
  * nft compares with GETGEN's to detect a ruleset that changed under it.
@@ -499,7 +500,10 @@ int nl_dump(struct nl_server *srv, const struct nlmsghdr *nlh,
 	err = parse_filter(&d, nlh, type);
 	if (err < 0)
 		goto out;
-	if (type == NFT_MSG_GETOBJ || type == NFT_MSG_GETFLOWTABLE)
+	/* no objects (nor flowtables) can exist: resetting them all
+	 * (`nft reset counters`, GETOBJ_RESET) resets nothing */
+	if (type == NFT_MSG_GETOBJ || type == NFT_MSG_GETOBJ_RESET ||
+	    type == NFT_MSG_GETFLOWTABLE)
 		err = dump ? 0 : -ENOENT;
 	else if (!dump)
 		err = get_one(&d, type);

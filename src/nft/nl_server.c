@@ -189,7 +189,7 @@ static void handle_one(struct req *q, const struct nlmsghdr *nlh)
 		break;
 	case NFT_MSG_GETTABLE: case NFT_MSG_GETCHAIN: case NFT_MSG_GETRULE:
 	case NFT_MSG_GETSET: case NFT_MSG_GETSETELEM: case NFT_MSG_GETOBJ:
-	case NFT_MSG_GETFLOWTABLE:
+	case NFT_MSG_GETOBJ_RESET: case NFT_MSG_GETFLOWTABLE:
 		err = nl_dump(q->srv, nlh, q->out);
 		if (dump && err == 0)
 			return;		/* NLMSG_DONE ends it, no ack */
