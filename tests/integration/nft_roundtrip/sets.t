@@ -149,3 +149,9 @@ $ nft get element inet sets2 withcomments { 10.0.0.1 }
 $ nft get element inet sets2 six { 2001:db8::5 }
 $ nft get element inet sets2 cvm { 10.0.0.1 }
 $ nft get element ip sets nosuchset { 10.0.0.1 }
+# No stateful objects (refused), so resetting them all resets nothing.
+$ nft reset counters
+$ nft reset quotas
+$ nft reset counter ip sets nosuch
+$ nft list counters
+$ nft list hooks
