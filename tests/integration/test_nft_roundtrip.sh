@@ -22,8 +22,10 @@
 #
 # Per corpus file, tests/integration/nft_roundtrip.py loads one batch into
 # each side (the stack's again without what it refused, until it takes the
-# rest), lists both, and prints a markdown table: pass / fail /
-# unsupported / known. The test fails on any fail.
+# rest), lists both, runs the lines both must refuse and the queries both
+# must answer alike (`nft get element`, `list set`, `-e`, `-j`, errors),
+# and prints a markdown table: pass / fail / unsupported / known. The
+# test fails on any fail.
 #
 # NFT_RT_FILES="ip.t sets.t" runs only those files.
 set -euo pipefail
