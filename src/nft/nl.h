@@ -36,6 +36,8 @@ struct nl_table {
 	uint64_t next_handle;		/* chains, rules, sets: per table */
 	uint32_t anon_next;		/* next __set%d number to try */
 	bool fresh;			/* pub.nl born in this transaction */
+	struct nl_table *orig;		/* in a transaction: the committed
+					 * table this one copies, or NULL */
 };
 
 struct nl_chain {
@@ -104,6 +106,9 @@ struct nl_txn {
 	uint64_t last_rule_handle;	/* of the last NEWRULE applied */
 	const char *last_name;		/* of the last table/chain/set made:
 					 * valid until the next message */
+	uint32_t bad_off;		/* of the attribute the last message
+					 * was refused for (from its nlmsghdr,
+					 * NLMSGERR_ATTR_OFFS), 0: none */
 	uint32_t *rule_ids;		/* NFTA_RULE_ID -> handle, pairs */
 	size_t nrule_ids, crule_ids;
 	bool oom;
@@ -142,7 +147,10 @@ void nl_job_free(struct nl_job *j);
 
 /* nl_model.c */
 int nl_txn_begin(struct nl_txn *tx, const struct fn_nft_ruleset *rs);
-void nl_txn_abort(struct nl_txn *tx);
+/* Abort: the committed model stays, but for its handle counters
+ * (committed: the model tx began from, or NULL): the handles the batch
+ * took stay taken, as in the kernel, which never gives one back. */
+void nl_txn_abort(struct nl_txn *tx, struct fn_nft_ruleset *committed);
 /* The committed model becomes tx's; old's wrappers and dead objects go. */
 void nl_txn_commit(struct nl_txn *tx, struct fn_nft_ruleset *committed);
 void nl_ruleset_free(struct fn_nft_ruleset *rs);	/* wrappers + objects */
@@ -214,5 +222,7 @@ int nl_dump(struct nl_server *srv, const struct nlmsghdr *nlh,
 int nl_echo(struct nl_server *srv, struct nl_out *out, uint16_t type,
 	    uint16_t flags, uint32_t seq, uint32_t family, const char *table,
 	    const char *name, uint64_t handle);
+int nl_echo_elems(struct nl_server *srv, struct nl_out *out, uint16_t flags,
+		  uint32_t seq, uint32_t family, const struct nlmsghdr *req);
 
 #endif /* FRAGNET_SRC_NFT_NL_H */

@@ -64,6 +64,47 @@ static int fail(struct bctx *b, int err, const char *fmt, ...)
 	return err;
 }
 
+/* The offset from nlh of its top-level attribute `type`, or of the
+ * idx-th attribute nested in it (idx >= 0); 0 if there is none. */
+static uint32_t attr_off(const struct nlmsghdr *nlh, uint16_t type, int idx)
+{
+	const struct nlattr *a, *n;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != type)
+			continue;
+		if (idx < 0)
+			return (uint32_t)((const char *)a - (const char *)nlh);
+		mnl_attr_for_each_nested(n, a)
+			if (idx-- == 0)
+				return (uint32_t)((const char *)n -
+						  (const char *)nlh);
+		return 0;
+	}
+	return 0;
+}
+
+/* The attribute that names the object: its name, else its handle. */
+static uint16_t by_name(const struct bctx *b, uint16_t name, uint16_t handle)
+{
+	return attr_off(b->nlh, name, -1) ? name : handle;
+}
+
+/* fail(), naming the attribute to blame as the kernel's extack does
+ * (NL_SET_BAD_ATTR): nft then points at that part of the command. */
+__attribute__((format(printf, 5, 6)))
+static int fail_at(struct bctx *b, uint16_t type, int idx, int err,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->msg, b->msglen, fmt, ap);
+	va_end(ap);
+	b->tx->bad_off = attr_off(b->nlh, type, idx);
+	return err;
+}
+
 /* The length of user data that is set (0 if not). */
 static uint32_t udata_len(bool set, const void *data, uint32_t len)
 {
@@ -133,11 +174,20 @@ static int table_new(struct bctx *b)
 		err = fail(b, -ERANGE, "table: user data too long");
 		goto out;
 	}
+	/* NFT_TABLE_F_OWNER (the table goes with its netlink socket) is
+	 * not implemented: refused, never ignored */
+	if (nftnl_table_is_set(nt, NFTNL_TABLE_FLAGS) &&
+	    (nftnl_table_get_u32(nt, NFTNL_TABLE_FLAGS) &
+	     ~(uint32_t)NFT_TABLE_F_DORMANT)) {
+		err = fail(b, -EOPNOTSUPP, "table flags 0x%x (only dormant)",
+			   nftnl_table_get_u32(nt, NFTNL_TABLE_FLAGS));
+		goto out;
+	}
 	t = table_get(b, nftnl_table_get_str(nt, NFTNL_TABLE_NAME));
 	b->tx->last_name = t ? nftnl_table_get_str(t->nl, NFTNL_TABLE_NAME)
 			     : NULL;
 	if (t && (b->flags & NLM_F_EXCL)) {
-		err = fail(b, -EEXIST, "table exists");
+		err = fail_at(b, NFTA_TABLE_NAME, -1, -EEXIST, "table exists");
 	} else if (t && (b->flags & NLM_F_REPLACE)) {
 		err = -EOPNOTSUPP;
 	} else if (t) {
@@ -194,7 +244,7 @@ static int table_del(struct bctx *b)
 		goto out;
 	}
 	if (!err && !t)
-		err = fail(b, -ENOENT, "no such table");
+		err = fail_at(b, NFTA_TABLE_NAME, -1, -ENOENT, "no such table");
 	for (uint32_t i = 0; t && i < rs->ntables; i++)
 		if (rs->tables[i] == t)
 			nl_table_del(b->tx, i);
@@ -245,6 +295,54 @@ static int chain_check_new(struct bctx *b, struct nftnl_chain *nc)
 }
 
 /* An existing chain: only a base chain's policy may change. */
+/* The device of a netdev chain, "" if none (NFTA_HOOK_DEV or the first
+ * of NFTA_HOOK_DEVS). */
+static const char *chain_dev(struct nftnl_chain *c)
+{
+	const char *const *devs;
+
+	if (nftnl_chain_is_set(c, NFTNL_CHAIN_DEV))
+		return nftnl_chain_get_str(c, NFTNL_CHAIN_DEV);
+	if (!nftnl_chain_is_set(c, NFTNL_CHAIN_DEVICES))
+		return "";
+	devs = nftnl_chain_get_array(c, NFTNL_CHAIN_DEVICES);
+	return devs && devs[0] && !devs[1] ? devs[0] : "?";
+}
+
+/* Adding a chain that exists with a hook: the same hook, priority, type
+ * and device, or the kernel's errors (nf_tables_updchain, 6.x): EEXIST
+ * for a regular chain or another type, EOPNOTSUPP for another hook or
+ * priority; another device (the kernel adds it to the chain's devices:
+ * we take one) is EOPNOTSUPP too.  Never silently kept as it was. */
+static int chain_hook_same(struct bctx *b, struct nftnl_chain *old,
+			   struct nftnl_chain *nc)
+{
+	const char *ot, *nt;
+
+	if (!nftnl_chain_is_set(nc, NFTNL_CHAIN_HOOKNUM))
+		return 0;
+	if (!nftnl_chain_is_set(old, NFTNL_CHAIN_HOOKNUM))
+		return fail(b, -EEXIST, "a regular chain cannot get a hook");
+	if (nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM) !=
+	    nftnl_chain_get_u32(old, NFTNL_CHAIN_HOOKNUM) ||
+	    (nftnl_chain_is_set(nc, NFTNL_CHAIN_PRIO) &&
+	     nftnl_chain_get_s32(nc, NFTNL_CHAIN_PRIO) !=
+	     nftnl_chain_get_s32(old, NFTNL_CHAIN_PRIO)))
+		return fail(b, -EOPNOTSUPP,
+			    "the chain's hook and priority cannot change");
+	ot = nftnl_chain_is_set(old, NFTNL_CHAIN_TYPE) ?
+	     nftnl_chain_get_str(old, NFTNL_CHAIN_TYPE) : "filter";
+	nt = nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE) ?
+	     nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE) : ot;
+	if (strcmp(ot, nt))
+		return fail(b, -EEXIST, "the chain's type cannot change");
+	if ((nftnl_chain_is_set(nc, NFTNL_CHAIN_DEV) ||
+	     nftnl_chain_is_set(nc, NFTNL_CHAIN_DEVICES)) &&
+	    strcmp(chain_dev(old), chain_dev(nc)))
+		return fail(b, -EOPNOTSUPP, "the chain's device cannot change");
+	return 0;
+}
+
 static int chain_update(struct bctx *b, struct fn_nft_chain *c,
 			struct nftnl_chain *nc)
 {
@@ -252,13 +350,13 @@ static int chain_update(struct bctx *b, struct fn_nft_chain *c,
 	char *buf;
 	struct nlmsghdr *nlh;
 
+	int err;
+
 	if (b->flags & NLM_F_EXCL)
-		return fail(b, -EEXIST, "chain exists");
-	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_HOOKNUM) &&
-	    (!nftnl_chain_is_set(c->nl, NFTNL_CHAIN_HOOKNUM) ||
-	     nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM) !=
-	     nftnl_chain_get_u32(c->nl, NFTNL_CHAIN_HOOKNUM)))
-		return fail(b, -EBUSY, "the chain's hook cannot change");
+		return fail_at(b, NFTA_CHAIN_NAME, -1, -EEXIST, "chain exists");
+	err = chain_hook_same(b, c->nl, nc);
+	if (err)
+		return err;
 	if (!nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY))
 		return 0;
 	if (!nftnl_chain_is_set(c->nl, NFTNL_CHAIN_HOOKNUM))
@@ -316,7 +414,7 @@ static int chain_new(struct bctx *b)
 	t = table_get(b, nftnl_chain_get_str(nc, NFTNL_CHAIN_TABLE));
 	name = nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME);
 	if (!t) {
-		err = fail(b, -ENOENT, "no such table");
+		err = fail_at(b, NFTA_CHAIN_TABLE, -1, -ENOENT, "no such table");
 		goto out;
 	}
 	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_HANDLE)) {
@@ -379,12 +477,16 @@ static int chain_del(struct bctx *b)
 		c = nl_chain_find_handle(t,
 			nftnl_chain_get_u64(nc, NFTNL_CHAIN_HANDLE));
 	if (!c) {
-		err = fail(b, -ENOENT, t ? "no such chain" : "no such table");
+		err = t ? fail_at(b, by_name(b, NFTA_CHAIN_NAME, NFTA_CHAIN_HANDLE),
+				    -1, -ENOENT, "no such chain")
+			  : fail_at(b, NFTA_CHAIN_TABLE, -1, -ENOENT, "no such table");
 		goto out;
 	}
 	if (nl_chain_referenced(t, nftnl_chain_get_str(c->nl,
 						       NFTNL_CHAIN_NAME))) {
-		err = fail(b, -EBUSY, "chain is the target of a jump or goto");
+		err = fail_at(b, by_name(b, NFTA_CHAIN_NAME, NFTA_CHAIN_HANDLE), -1,
+			      -EBUSY,
+			      "chain is the target of a jump or goto");
 		goto out;
 	}
 	for (uint32_t i = 0; i < t->nchains; i++)
@@ -422,6 +524,7 @@ struct resolve {
 	struct fn_nft_table *t;
 	struct fn_nft_set *bind[8];	/* anonymous sets to bind */
 	unsigned nbind;
+	unsigned idx;			/* of the expression being resolved */
 	int err;
 };
 
@@ -436,7 +539,8 @@ static int resolve_set(struct resolve *r, struct nftnl_expr *e,
 	    name_ok(nftnl_expr_get_str(e, name_attr)))
 		s = nl_set_find(r->t, nftnl_expr_get_str(e, name_attr));
 	if (!s)
-		return fail(r->b, -ENOENT, "rule: no such set");
+		return fail_at(r->b, NFTA_RULE_EXPRESSIONS, (int)r->idx, -ENOENT,
+			       "rule: no such set");
 	expr_set_name(e, name_attr, nftnl_set_get_str(s->nl, NFTNL_SET_NAME));
 	if ((nftnl_set_get_u32(s->nl, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS) &&
 	    !nl_set_of(s)->bound_rule) {
@@ -461,7 +565,12 @@ static int resolve_chain(struct resolve *r, struct nftnl_expr *e)
 							  NFTNL_EXPR_IMM_CHAIN));
 	if (!c && (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN) ||
 		   nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN_ID)))
-		return fail(r->b, -ENOENT, "rule: jump to no such chain");
+		return fail_at(r->b, NFTA_RULE_EXPRESSIONS, (int)r->idx, -ENOENT,
+			       "rule: jump to no such chain");
+	/* the kernel's nft_verdict_init */
+	if (c && nftnl_chain_is_set(c->nl, NFTNL_CHAIN_HOOKNUM))
+		return fail_at(r->b, NFTA_RULE_EXPRESSIONS, (int)r->idx,
+			       -EOPNOTSUPP, "rule: jump or goto to a base chain");
 	if (c) {
 		expr_set_name(e, NFTNL_EXPR_IMM_CHAIN,
 			      nftnl_chain_get_str(c->nl, NFTNL_CHAIN_NAME));
@@ -485,7 +594,10 @@ static int resolve_expr(struct nftnl_expr *e, void *data)
 			      "rule: stateful objects are not supported");
 	else if (!strcmp(n, "immediate"))
 		r->err = resolve_chain(r, e);
-	return r->err ? -1 : 0;
+	if (r->err)
+		return -1;
+	r->idx++;
+	return 0;
 }
 
 static int rule_id_put(struct nl_txn *tx, uint32_t id, uint64_t handle)
@@ -531,31 +643,45 @@ static int rule_pos(struct bctx *b, struct fn_nft_chain *c,
 		return append ? (int)c->nrules : 0;
 	i = at ? nl_rule_find(c, at) : -1;
 	if (i < 0)
-		return fail(b, -ENOENT, "rule: no rule at that position");
+		return fail_at(b, NFTA_RULE_POSITION, -1, -ENOENT,
+			       "rule: no rule at that position");
 	return append ? i + 1 : i;
+}
+
+/* Where rule nr goes (*pos) and its handle (*h): the rule it replaces,
+ * or a position and a new handle.  As the kernel's nf_tables_newrule,
+ * the handle is taken after the position is found and before the
+ * expressions are: a rule refused for an expression, or in a batch that
+ * is aborted, still used up a handle (the kernel never gives one back). */
+static int rule_slot(struct bctx *b, struct fn_nft_table *t,
+		     struct fn_nft_chain *c, struct nftnl_rule *nr, int *pos,
+		     uint64_t *h)
+{
+	if (nftnl_rule_is_set(nr, NFTNL_RULE_HANDLE)) {
+		*h = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE);
+		*pos = nl_rule_find(c, *h);
+		if (!(b->flags & NLM_F_REPLACE))
+			return fail(b, -EOPNOTSUPP, "rule: handle without replace");
+		if (*pos < 0)
+			return fail_at(b, NFTA_RULE_HANDLE, -1, -ENOENT,
+				       "rule: no such handle");
+		return 0;
+	}
+	*pos = rule_pos(b, c, nr);
+	if (*pos < 0)
+		return *pos;
+	*h = ++nl_table_of(t)->next_handle;
+	return 0;
 }
 
 static int rule_place(struct bctx *b, struct fn_nft_table *t,
 		      struct fn_nft_chain *c, struct nftnl_rule *nr,
-		      struct resolve *r)
+		      struct resolve *r, int pos, uint64_t h)
 {
-	uint64_t h;
-	int pos, err;
+	int err;
 
-	if (nftnl_rule_is_set(nr, NFTNL_RULE_HANDLE)) {
-		h = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE);
-		pos = nl_rule_find(c, h);
-		if (!(b->flags & NLM_F_REPLACE))
-			return fail(b, -EOPNOTSUPP, "rule: handle without replace");
-		if (pos < 0)
-			return fail(b, -ENOENT, "rule: no such handle");
-		nl_rule_del(b->tx, t, c, (uint32_t)pos);
-	} else {
-		pos = rule_pos(b, c, nr);
-		if (pos < 0)
-			return pos;
-		h = ++nl_table_of(t)->next_handle;
-	}
+	if (nftnl_rule_is_set(nr, NFTNL_RULE_HANDLE))
+		nl_rule_del(b->tx, t, c, (uint32_t)pos);	/* replaced */
 	if (nftnl_rule_is_set(nr, NFTNL_RULE_ID)) {
 		err = rule_id_put(b->tx, nftnl_rule_get_u32(nr, NFTNL_RULE_ID), h);
 		if (err < 0)
@@ -578,7 +704,8 @@ static int rule_new(struct bctx *b)
 	struct resolve r = { .b = b };
 	struct fn_nft_chain *c = NULL;
 	uint32_t ulen = 0;
-	int err;
+	uint64_t h = 0;
+	int err, pos = 0;
 
 	if (!nr)
 		return -ENOMEM;
@@ -596,13 +723,17 @@ static int rule_new(struct bctx *b)
 	if (r.t && name_ok(nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN)))
 		c = nl_chain_find(r.t, nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN));
 	if (!c) {
-		err = fail(b, -ENOENT, r.t ? "no such chain" : "no such table");
+		err = r.t ? fail_at(b, NFTA_RULE_CHAIN, -1, -ENOENT, "no such chain")
+			    : fail_at(b, NFTA_RULE_TABLE, -1, -ENOENT, "no such table");
 		goto out;
 	}
-	nftnl_expr_foreach(nr, resolve_expr, &r);
-	err = r.err;
+	err = rule_slot(b, r.t, c, nr, &pos, &h);
+	if (err == 0) {
+		nftnl_expr_foreach(nr, resolve_expr, &r);
+		err = r.err;
+	}
 	if (err == 0)
-		err = rule_place(b, r.t, c, nr, &r);
+		err = rule_place(b, r.t, c, nr, &r, pos, h);
 	if (err == 0)
 		return 0;
 out:
@@ -635,7 +766,7 @@ static int rule_del_in(struct bctx *b, struct fn_nft_table *t,
 			return 0;
 		}
 	}
-	return fail(b, -ENOENT, "no such rule");
+	return fail_at(b, NFTA_RULE_HANDLE, -1, -ENOENT, "no such rule");
 }
 
 static int rule_del(struct bctx *b)
@@ -655,11 +786,12 @@ static int rule_del(struct bctx *b)
 	if (t && nftnl_rule_is_set(nr, NFTNL_RULE_CHAIN)) {
 		c = nl_chain_find(t, nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN));
 		if (!c) {
-			err = fail(b, -ENOENT, "no such chain");
+			err = fail_at(b, NFTA_RULE_CHAIN, -1, -ENOENT, "no such chain");
 			goto out;
 		}
 	}
-	err = t ? rule_del_in(b, t, c, nr) : fail(b, -ENOENT, "no such table");
+	err = t ? rule_del_in(b, t, c, nr) : fail_at(b, NFTA_RULE_TABLE, -1, -ENOENT,
+						  "no such table");
 out:
 	nftnl_rule_free(nr);
 	return err;
@@ -735,14 +867,14 @@ static int set_new(struct bctx *b)
 	}
 	t = table_get(b, nftnl_set_get_str(ns, NFTNL_SET_TABLE));
 	if (!t) {
-		err = fail(b, -ENOENT, "no such table");
+		err = fail_at(b, NFTA_SET_TABLE, -1, -ENOENT, "no such table");
 		goto out;
 	}
 	err = set_name_alloc(b, t, ns);
 	if (err < 0)
 		goto out;
 	if (nl_set_find(t, nftnl_set_get_str(ns, NFTNL_SET_NAME))) {
-		err = (b->flags & NLM_F_EXCL) ? fail(b, -EEXIST, "set exists")
+		err = (b->flags & NLM_F_EXCL) ? fail_at(b, NFTA_SET_NAME, -1, -EEXIST, "set exists")
 					      : 0;
 		goto out;
 	}
@@ -783,12 +915,15 @@ static int set_del(struct bctx *b)
 		s = nl_set_find_handle(t, nftnl_set_get_u64(ns,
 							    NFTNL_SET_HANDLE));
 	if (!s) {
-		err = fail(b, -ENOENT, t ? "no such set" : "no such table");
+		err = t ? fail_at(b, by_name(b, NFTA_SET_NAME, NFTA_SET_HANDLE),
+				    -1, -ENOENT, "no such set")
+			  : fail_at(b, NFTA_SET_TABLE, -1, -ENOENT, "no such table");
 		goto out;
 	}
 	if (nl_set_of(s)->bound_rule ||
 	    nl_set_referenced(t, nftnl_set_get_str(s->nl, NFTNL_SET_NAME))) {
-		err = fail(b, -EBUSY, "set is in use by a rule");
+		err = fail_at(b, by_name(b, NFTA_SET_NAME, NFTA_SET_HANDLE), -1,
+			      -EBUSY, "set is in use by a rule");
 		goto out;
 	}
 	for (uint32_t i = 0; i < t->nsets; i++)
@@ -806,6 +941,7 @@ struct elem_ctx {
 	struct fn_nft_table *t;
 	struct nl_set *s;
 	struct nl_set gone;	/* DELSETELEM: the elements to remove */
+	unsigned idx;		/* of the element being applied */
 	int err;
 };
 
@@ -846,10 +982,19 @@ static int elem_check(struct elem_ctx *x, struct nftnl_set_elem *e)
 	if (map && !end && !nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA) &&
 	    !nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT))
 		return fail(x->b, -EINVAL, "map element without data");
-	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN) &&
-	    !nl_chain_find(x->t, nftnl_set_elem_get_str(e,
-						       NFTNL_SET_ELEM_CHAIN)))
-		return fail(x->b, -ENOENT, "element: jump to no such chain");
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) {
+		struct fn_nft_chain *c = nl_chain_find(x->t,
+			nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
+
+		if (!c)
+			return fail_at(x->b, NFTA_SET_ELEM_LIST_ELEMENTS,
+				       (int)x->idx, -ENOENT,
+				       "element: jump to no such chain");
+		if (nftnl_chain_is_set(c->nl, NFTNL_CHAIN_HOOKNUM))
+			return fail_at(x->b, NFTA_SET_ELEM_LIST_ELEMENTS,
+				       (int)x->idx, -EOPNOTSUPP,
+				       "element: jump or goto to a base chain");
+	}
 	return 0;
 }
 
@@ -863,7 +1008,9 @@ static int elem_add_one(struct nftnl_set_elem *e, void *data)
 		return -1;
 	if (nl_elem_lookup(x->s, e)) {
 		if (x->b->flags & NLM_F_EXCL)
-			x->err = fail(x->b, -EEXIST, "element exists");
+			x->err = fail_at(x->b, NFTA_SET_ELEM_LIST_ELEMENTS,
+					 (int)x->idx, -EEXIST, "element exists");
+		x->idx++;
 		return x->err ? -1 : 0;
 	}
 	c = nl_elem_copy(e);
@@ -873,6 +1020,7 @@ static int elem_add_one(struct nftnl_set_elem *e, void *data)
 		x->err = -ENOMEM;
 		return -1;
 	}
+	x->idx++;
 	return 0;
 }
 
@@ -881,7 +1029,8 @@ static int elem_del_one(struct nftnl_set_elem *e, void *data)
 	struct elem_ctx *x = data;
 
 	if (!nl_elem_lookup(x->s, e)) {
-		x->err = fail(x->b, -ENOENT, "no such element");
+		x->err = fail_at(x->b, NFTA_SET_ELEM_LIST_ELEMENTS,
+				 (int)x->idx, -ENOENT, "no such element");
 		return -1;
 	}
 	if (!nl_elem_lookup(&x->gone, e) &&
@@ -889,6 +1038,7 @@ static int elem_del_one(struct nftnl_set_elem *e, void *data)
 		x->err = -ENOMEM;
 		return -1;
 	}
+	x->idx++;
 	return 0;
 }
 
@@ -935,7 +1085,9 @@ static int setelem(struct bctx *b, bool add)
 	if (x.t && !s && nftnl_set_is_set(tmp, NFTNL_SET_NAME))
 		s = nl_set_find(x.t, nftnl_set_get_str(tmp, NFTNL_SET_NAME));
 	if (!s) {
-		err = fail(b, -ENOENT, x.t ? "no such set" : "no such table");
+		err = x.t ? fail_at(b, NFTA_SET_ELEM_LIST_SET, -1, -ENOENT, "no such set")
+			    : fail_at(b, NFTA_SET_ELEM_LIST_TABLE, -1, -ENOENT,
+				      "no such table");
 		goto out;
 	}
 	x.s = nl_set_of(s);
@@ -970,6 +1122,7 @@ int nl_batch_msg(struct nl_txn *tx, const struct nlmsghdr *nlh,
 
 	msg[0] = '\0';
 	tx->last_name = NULL;
+	tx->bad_off = 0;
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
 		return fail(&b, -EINVAL, "not an nf_tables message");
 	r = nl_validate(nlh, &unsup);

@@ -1,6 +1,7 @@
 /*
  * nl_dump.c - GETTABLE, GETCHAIN, GETRULE, GETSET, GETSETELEM (dump or
- * one object), GETOBJ and GETFLOWTABLE (always empty: not supported), as
+ * one object), GETOBJ, GETOBJ_RESET and GETFLOWTABLE (always empty: not
+ * supported), as
  * the kernel answers them: NLM_F_MULTI messages in creation order, then
  * NLMSG_DONE; every reply's res_id is the generation's low 16 bits, which
  * nft compares with GETGEN's to detect a ruleset that changed under it.
@@ -10,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libmnl/libmnl.h>
@@ -31,6 +33,7 @@ struct dctx {
 	uint32_t seq, family;
 	uint16_t flags;			/* NLM_F_MULTI for a dump */
 	const char *table, *chain;	/* filters, NULL: any */
+	const struct nlmsghdr *req;	/* the request */
 };
 
 static struct nlmsghdr *msg_begin(struct dctx *d, uint16_t type,
@@ -279,6 +282,179 @@ static int dump_elems(struct dctx *d)
 	return s ? put_elems(d, s) : -ENOENT;
 }
 
+/* ---- get element ---------------------------------------------------------- */
+
+/*
+ * `nft get element`: a GETSETELEM without NLM_F_DUMP names elements; the
+ * kernel (nft_get_set_elem) answers each with one NEWSETELEM holding the
+ * element it finds, or fails with ENOENT.  A hash set finds the same key
+ * (and a catch-all request the catch-all element); an interval set, as
+ * nft_rbtree_get in the order (key, ends before starts): the start with
+ * that key, else the closest element below it if that is a start and no
+ * end has the key; an end request, the end with that key, else the
+ * closest element above it if that is an end.  nft 1.0.6 sends the key
+ * alone and widens the start it gets back to the interval from its cache.
+ */
+struct elem_get {
+	const void *key;
+	uint32_t klen, flags;
+	bool interval;
+	struct nftnl_set_elem *hit, *near;
+	bool end_at_key;
+};
+
+static uint32_t elem_flags(struct nftnl_set_elem *e)
+{
+	return nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ?
+	       nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
+}
+
+/* Order of the set's elements: key, then an end before a start. */
+static int elem_cmp(struct nftnl_set_elem *a, struct nftnl_set_elem *b)
+{
+	uint32_t la = 0, lb = 0;
+	const void *ka = nftnl_set_elem_get(a, NFTNL_SET_ELEM_KEY, &la);
+	const void *kb = nftnl_set_elem_get(b, NFTNL_SET_ELEM_KEY, &lb);
+	int d = memcmp(ka, kb, la < lb ? la : lb);
+
+	if (d)
+		return d;
+	return !(elem_flags(a) & NFT_SET_ELEM_INTERVAL_END) -
+	       !(elem_flags(b) & NFT_SET_ELEM_INTERVAL_END);
+}
+
+static int elem_match(struct nftnl_set_elem *e, void *data)
+{
+	struct elem_get *g = data;
+	uint32_t f = elem_flags(e), len = 0;
+	bool end = f & NFT_SET_ELEM_INTERVAL_END;
+	bool want_end = g->flags & NFT_SET_ELEM_INTERVAL_END;
+	const void *k;
+	int d;
+
+	if ((f ^ g->flags) & NFT_SET_ELEM_CATCHALL) {
+		return 0;
+	} else if (f & NFT_SET_ELEM_CATCHALL) {
+		g->hit = e;
+		return 0;
+	}
+	k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	if (!k || len != g->klen)
+		return 0;
+	d = memcmp(k, g->key, len);
+	if (d == 0 && end == want_end)
+		g->hit = e;
+	else if (!g->interval)
+		return 0;
+	else if (!want_end && d == 0)
+		g->end_at_key = true;
+	else if (!want_end && d < 0 && (!g->near || elem_cmp(e, g->near) > 0))
+		g->near = e;
+	else if (want_end && d > 0 && (!g->near || elem_cmp(e, g->near) < 0))
+		g->near = e;
+	return 0;
+}
+
+/* One NEWSETELEM with element e of set s. */
+static int put_one_elem(struct dctx *d, const struct fn_nft_set *s,
+			struct nftnl_set_elem *e)
+{
+	struct nlmsghdr *nlh = msg_begin(d, NFT_MSG_NEWSETELEM,
+		nftnl_set_get_u32(s->nl, NFTNL_SET_FAMILY));
+	struct nlattr *list, *one;
+
+	if (!nlh)
+		return -ENOMEM;
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE,
+			  nftnl_set_get_str(s->nl, NFTNL_SET_TABLE));
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET,
+			  nftnl_set_get_str(s->nl, NFTNL_SET_NAME));
+	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	one = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+	nftnl_set_elem_nlmsg_build_payload(nlh, e);
+	mnl_attr_nest_end(nlh, one);
+	mnl_attr_nest_end(nlh, list);
+	msg_end(d, nlh);
+	return 0;
+}
+
+struct get_ctx {
+	struct dctx *d;
+	const struct fn_nft_set *s;
+	int err;
+};
+
+static int get_elem(struct nftnl_set_elem *want, void *data)
+{
+	struct get_ctx *c = data;
+	struct nftnl_set *set = c->s->nl;
+	struct elem_get g = { .flags = elem_flags(want) };
+	struct nftnl_set_elem *e;
+
+	g.interval = nftnl_set_get_u32(set, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL;
+	g.key = nftnl_set_elem_get(want, NFTNL_SET_ELEM_KEY, &g.klen);
+	if (!g.key && !(g.flags & NFT_SET_ELEM_CATCHALL)) {
+		c->err = -EINVAL;
+		return -1;
+	}
+	nftnl_set_elem_foreach(set, elem_match, &g);
+	e = g.hit;
+	if (!e && g.near && !g.end_at_key &&
+	    !(elem_flags(g.near) & NFT_SET_ELEM_INTERVAL_END) ==
+	    !(g.flags & NFT_SET_ELEM_INTERVAL_END))
+		e = g.near;
+	c->err = e ? put_one_elem(c->d, c->s, e) : -ENOENT;
+	return c->err ? -1 : 0;
+}
+
+static int count_elem(struct nftnl_set_elem *e, void *data)
+{
+	(void)e;
+	++*(unsigned *)data;
+	return 0;
+}
+
+/* The elements of request d->req (parsed into want, nests normalized)
+ * and the set they name (table d->table, set d->chain): 0, -EINVAL for
+ * no elements, -ENOENT for no such set. */
+static int req_elems(struct dctx *d, struct nftnl_set *want,
+		     const struct fn_nft_set **s)
+{
+	struct nlmsghdr *copy = malloc(d->req->nlmsg_len);
+	const struct fn_nft_table *t = NULL;
+	unsigned n = 0;
+	int err;
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, d->req, d->req->nlmsg_len);
+	nl_elems_normalize(copy);
+	err = nl_parse(NL_P_ELEMS, copy, want);
+	free(copy);
+	if (err < 0 || nftnl_set_elem_foreach(want, count_elem, &n) < 0 ||
+	    n == 0 || !d->table || !d->chain)
+		return -EINVAL;
+	for (uint32_t i = 0; i < d->srv->rs.ntables && !t; i++)
+		if (table_ok(d, d->srv->rs.tables[i]))
+			t = d->srv->rs.tables[i];
+	*s = t ? nl_set_find(t, d->chain) : NULL;
+	return *s ? 0 : -ENOENT;
+}
+
+static int get_elems(struct dctx *d)
+{
+	struct nftnl_set *want = nftnl_set_alloc();
+	struct get_ctx c = { d, NULL, -ENOMEM };
+
+	if (want)
+		c.err = req_elems(d, want, &c.s);
+	if (c.err == 0)
+		nftnl_set_elem_foreach(want, get_elem, &c);
+	if (want)
+		nftnl_set_free(want);
+	return c.err;
+}
+
 /* A GET without NLM_F_DUMP: the one object, or -ENOENT. */
 static int get_one(struct dctx *d, uint16_t type)
 {
@@ -287,8 +463,8 @@ static int get_one(struct dctx *d, uint16_t type)
 
 	if (!d->table)
 		return -EINVAL;
-	if (type == NFT_MSG_GETSETELEM)
-		return dump_elems(d);
+	if (type == NFT_MSG_GETSETELEM)	/* the kernel: no list, EINVAL */
+		return d->chain ? get_elems(d) : -EINVAL;
 	if (type == NFT_MSG_GETSET) {
 		/* one set: walk, keeping the named one */
 		const char *want = d->chain;
@@ -317,14 +493,17 @@ int nl_dump(struct nl_server *srv, const struct nlmsghdr *nlh,
 	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
 	bool dump = (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
 	struct dctx d = { srv, out, nlh->nlmsg_seq, g->nfgen_family,
-			  dump ? NLM_F_MULTI : 0, NULL, NULL };
+			  dump ? NLM_F_MULTI : 0, NULL, NULL, nlh };
 	size_t mark = out->len;
 	int err;
 
 	err = parse_filter(&d, nlh, type);
 	if (err < 0)
 		goto out;
-	if (type == NFT_MSG_GETOBJ || type == NFT_MSG_GETFLOWTABLE)
+	/* no objects (nor flowtables) can exist: resetting them all
+	 * (`nft reset counters`, GETOBJ_RESET) resets nothing */
+	if (type == NFT_MSG_GETOBJ || type == NFT_MSG_GETOBJ_RESET ||
+	    type == NFT_MSG_GETFLOWTABLE)
 		err = dump ? 0 : -ENOENT;
 	else if (!dump)
 		err = get_one(&d, type);
@@ -350,6 +529,43 @@ out:
  * it, e.g. a new rule's handle).  chain names the chain (rules, chains)
  * or the set; handle the rule.  0, or -ENOENT when it is gone again.
  */
+struct echo_ctx {
+	struct dctx *d;
+	const struct fn_nft_set *s;
+	int err;
+};
+
+static int echo_elem(struct nftnl_set_elem *e, void *data)
+{
+	struct echo_ctx *c = data;
+
+	c->err = put_one_elem(c->d, c->s, e);
+	return c->err ? -1 : 0;
+}
+
+/*
+ * NLM_F_ECHO on a NEWSETELEM: its elements, one NEWSETELEM each (an
+ * interval's end one of its own), as the kernel notifies each element
+ * of the transaction; nft joins an interval's two again.  req is the
+ * request (alive until its batch is done).
+ */
+int nl_echo_elems(struct nl_server *srv, struct nl_out *out, uint16_t flags,
+		  uint32_t seq, uint32_t family, const struct nlmsghdr *req)
+{
+	struct dctx d = { srv, out, seq, family, flags, NULL, NULL, req };
+	struct nftnl_set *want = nftnl_set_alloc();
+	struct echo_ctx c = { &d, NULL, -ENOMEM };
+	int err = parse_filter(&d, req, NFT_MSG_GETSETELEM);
+
+	if (want && err == 0)
+		c.err = req_elems(&d, want, &c.s);
+	if (want && err == 0 && c.err == 0)
+		nftnl_set_elem_foreach(want, echo_elem, &c);
+	if (want)
+		nftnl_set_free(want);
+	return err ? err : c.err;
+}
+
 int nl_echo(struct nl_server *srv, struct nl_out *out, uint16_t type,
 	    uint16_t flags, uint32_t seq, uint32_t family, const char *table,
 	    const char *name, uint64_t handle)

@@ -287,6 +287,7 @@ static struct fn_nft_table *table_wrap_copy(const struct fn_nft_table *t)
 		return NULL;
 	n->pub.nl = t->nl;
 	n->next_handle = nl_table_of((struct fn_nft_table *)t)->next_handle;
+	n->orig = nl_table_of((struct fn_nft_table *)t);
 	n->anon_next = nl_table_of((struct fn_nft_table *)t)->anon_next;
 	if (grow((void **)&n->pub.chains, &n->pub.cchains, t->nchains,
 		 sizeof(void *)) < 0 ||
@@ -336,8 +337,16 @@ static void txn_release(struct nl_txn *tx)
 	free(tx->rule_ids);
 }
 
-void nl_txn_abort(struct nl_txn *tx)
+void nl_txn_abort(struct nl_txn *tx, struct fn_nft_ruleset *committed)
 {
+	for (uint32_t i = 0; committed && i < tx->rs.ntables; i++) {
+		struct nl_table *t = nl_table_of(tx->rs.tables[i]);
+
+		if (t->orig && t->orig->next_handle < t->next_handle)
+			t->orig->next_handle = t->next_handle;
+	}
+	if (committed && committed->next_handle < tx->rs.next_handle)
+		committed->next_handle = tx->rs.next_handle;
 	for (size_t i = 0; tx->born.mask && i <= tx->born.mask; i++)
 		if (tx->born.slot[i] > TOMB)
 			obj_free(tx->born.slot[i]);
@@ -356,6 +365,7 @@ void nl_txn_commit(struct nl_txn *tx, struct fn_nft_ruleset *committed)
 		struct fn_nft_table *t = committed->tables[i];
 
 		nl_table_of(t)->fresh = false;
+		nl_table_of(t)->orig = NULL;	/* the old model is gone */
 		for (uint32_t j = 0; j < t->nchains; j++) {
 			nl_chain_of(t->chains[j])->fresh = false;
 			nl_chain_of(t->chains[j])->id = 0;

@@ -84,8 +84,11 @@ void nl_server_fini(struct nl_server *srv)
 
 /* ---- replies --------------------------------------------------------------- */
 
-static void put_error(struct req *q, const struct nlmsghdr *req, int err,
-		      const char *why)
+/* bad_off: NLMSGERR_ATTR_OFFS, the attribute of req to blame (0: none),
+ * as the kernel's extack tells it; nft points at that part of its
+ * command (else at the whole command). */
+static void put_error_at(struct req *q, const struct nlmsghdr *req, int err,
+			 const char *why, uint32_t bad_off)
 {
 	char *buf = nl_out_room(q->out);
 	bool cap = err == 0 || (q->opts & FN_NLCTL_F_CAP_ACK) ||
@@ -109,7 +112,18 @@ static void put_error(struct req *q, const struct nlmsghdr *req, int err,
 		nlh->nlmsg_flags |= NLM_F_ACK_TLVS;
 		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, why);
 	}
+	if (err && bad_off && bad_off < req->nlmsg_len &&
+	    (q->opts & FN_NLCTL_F_EXT_ACK)) {
+		nlh->nlmsg_flags |= NLM_F_ACK_TLVS;
+		mnl_attr_put_u32(nlh, NLMSGERR_ATTR_OFFS, bad_off);
+	}
 	q->out->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static void put_error(struct req *q, const struct nlmsghdr *req, int err,
+		      const char *why)
+{
+	put_error_at(q, req, err, why, 0);
 }
 
 /* The client's command name, as the kernel reports current->comm. */
@@ -175,7 +189,7 @@ static void handle_one(struct req *q, const struct nlmsghdr *nlh)
 		break;
 	case NFT_MSG_GETTABLE: case NFT_MSG_GETCHAIN: case NFT_MSG_GETRULE:
 	case NFT_MSG_GETSET: case NFT_MSG_GETSETELEM: case NFT_MSG_GETOBJ:
-	case NFT_MSG_GETFLOWTABLE:
+	case NFT_MSG_GETOBJ_RESET: case NFT_MSG_GETFLOWTABLE:
 		err = nl_dump(q->srv, nlh, q->out);
 		if (dump && err == 0)
 			return;		/* NLMSG_DONE ends it, no ack */
@@ -189,6 +203,8 @@ static void handle_one(struct req *q, const struct nlmsghdr *nlh)
 
 /* ---- batches ---------------------------------------------------------------------- */
 
+/* A NEWRULE (chain: its chain), or a NEWCHAIN or NEWSET (chain: the
+ * chain's or the set's name). */
 struct newrule {
 	const struct nlmsghdr *nlh;
 	uint64_t handle;
@@ -202,6 +218,7 @@ struct echo {
 	uint32_t seq, family;
 	char *table, *name;		/* name: the chain of a rule */
 	uint64_t handle;
+	const struct nlmsghdr *req;	/* elements: the request's */
 };
 
 struct batch {
@@ -209,58 +226,15 @@ struct batch {
 	struct nl_txn tx;
 	struct newrule *rules;		/* NEWRULEs applied, for culprits */
 	size_t nrules, crules;
+	struct newrule *sets;		/* NEWSETs that made a set, ditto */
+	size_t nsets, csets;
+	struct newrule *chains;		/* NEWCHAINs (made or updated) */
+	size_t nchains, cchains;
 	struct echo *echo;
 	size_t necho, cecho;
 	unsigned changes;
 	bool failed;
 };
-
-/* A NEWRULE applied: where it went, to blame it if the commit fails. */
-static void note_rule(struct batch *b, const struct nlmsghdr *nlh)
-{
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct newrule *p;
-
-	if (!r)
-		return;
-	if (nl_parse(NL_P_RULE, nlh, r) < 0)
-		goto out;
-	if (b->nrules == b->crules) {
-		size_t c = b->crules ? b->crules * 2 : 64;
-
-		p = realloc(b->rules, c * sizeof(*p));
-		if (!p)
-			goto out;	/* only error attribution suffers */
-		b->rules = p;
-		b->crules = c;
-	}
-	p = &b->rules[b->nrules];
-	p->nlh = nlh;
-	p->handle = b->tx.last_rule_handle;
-	p->family = ((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family;
-	p->table = strdup(nftnl_rule_get_str(r, NFTNL_RULE_TABLE));
-	p->chain = strdup(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
-	if (p->table && p->chain)
-		b->nrules++;
-	else
-		free(p->table), free(p->chain);
-out:
-	nftnl_rule_free(r);
-}
-
-static void batch_free(struct batch *b)
-{
-	for (size_t i = 0; i < b->nrules; i++) {
-		free(b->rules[i].table);
-		free(b->rules[i].chain);
-	}
-	free(b->rules);
-	for (size_t i = 0; i < b->necho; i++) {
-		free(b->echo[i].table);
-		free(b->echo[i].name);
-	}
-	free(b->echo);
-}
 
 /* The table every object message names in attribute 1 (NFTA_TABLE_NAME,
  * NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTA_SET_TABLE; nl_validate made
@@ -275,6 +249,94 @@ static const char *msg_table(const struct nlmsghdr *nlh)
 	return NULL;
 }
 
+/* Room for one more culprit in *v. */
+static struct newrule *culprit_slot(struct newrule **v, size_t n, size_t *cap)
+{
+	struct newrule *p;
+
+	if (n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+
+		p = realloc(*v, c * sizeof(*p));
+		if (!p)
+			return NULL;	/* only error attribution suffers */
+		*v = p;
+		*cap = c;
+	}
+	return &(*v)[n];
+}
+
+/* Fill culprit p; true if it is complete (else it is dropped). */
+static bool culprit_set(struct newrule *p, const struct nlmsghdr *nlh,
+			uint64_t handle, const char *table, const char *name)
+{
+	p->nlh = nlh;
+	p->handle = handle;
+	p->family = ((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family;
+	p->table = table ? strdup(table) : NULL;
+	p->chain = name ? strdup(name) : NULL;
+	if (p->table && p->chain)
+		return true;
+	free(p->table);
+	free(p->chain);
+	return false;
+}
+
+/* A NEWRULE applied: where it went, to blame it if the commit fails. */
+static void note_rule(struct batch *b, const struct nlmsghdr *nlh)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct newrule *p;
+
+	if (!r)
+		return;
+	if (nl_parse(NL_P_RULE, nlh, r) < 0)
+		goto out;
+	p = culprit_slot(&b->rules, b->nrules, &b->crules);
+	if (p && culprit_set(p, nlh, b->tx.last_rule_handle,
+			     nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
+			     nftnl_rule_get_str(r, NFTNL_RULE_CHAIN)))
+		b->nrules++;
+out:
+	nftnl_rule_free(r);
+}
+
+/* A NEWSET that made a set, or a NEWCHAIN that made or updated a chain
+ * (tx.last_name: its name, `__set%d` resolved), to blame it if the
+ * commit fails. */
+static void note_named(struct batch *b, const struct nlmsghdr *nlh,
+		       struct newrule **v, size_t *n, size_t *cap)
+{
+	struct newrule *p;
+
+	if (!b->tx.last_name)
+		return;		/* it existed already */
+	p = culprit_slot(v, *n, cap);
+	if (p && culprit_set(p, nlh, 0, msg_table(nlh), b->tx.last_name))
+		(*n)++;
+}
+
+static void culprits_free(struct newrule *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].table);
+		free(v[i].chain);
+	}
+	free(v);
+}
+
+static void batch_free(struct batch *b)
+{
+	culprits_free(b->rules, b->nrules);
+	culprits_free(b->sets, b->nsets);
+	culprits_free(b->chains, b->nchains);
+	for (size_t i = 0; i < b->necho; i++) {
+		free(b->echo[i].table);
+		free(b->echo[i].name);
+	}
+	free(b->echo);
+}
+
 /* Remember what an NLM_F_ECHO message made (only memory can fail). */
 static void note_echo(struct batch *b, const struct nlmsghdr *nlh)
 {
@@ -285,7 +347,8 @@ static void note_echo(struct batch *b, const struct nlmsghdr *nlh)
 	if (type == NFT_MSG_NEWRULE && b->nrules)
 		name = b->rules[b->nrules - 1].chain;
 	if (!table || (type != NFT_MSG_NEWTABLE && type != NFT_MSG_NEWCHAIN &&
-		       type != NFT_MSG_NEWRULE && type != NFT_MSG_NEWSET))
+		       type != NFT_MSG_NEWRULE && type != NFT_MSG_NEWSET &&
+		       type != NFT_MSG_NEWSETELEM))
 		return;
 	if (b->necho == b->cecho) {
 		size_t c = b->cecho ? b->cecho * 2 : 16;
@@ -303,7 +366,7 @@ static void note_echo(struct batch *b, const struct nlmsghdr *nlh)
 			    ((const struct nfgenmsg *)mnl_nlmsg_get_payload(
 				    nlh))->nfgen_family,
 			    strdup(table), name ? strdup(name) : NULL,
-			    b->tx.last_rule_handle };
+			    b->tx.last_rule_handle, nlh };
 	if (e->table)
 		b->necho++;
 	else
@@ -317,62 +380,166 @@ static void put_echoes(struct batch *b)
 	for (size_t i = 0; i < b->necho; i++) {
 		struct echo *e = &b->echo[i];
 
-		nl_echo(b->q->srv, b->q->out, e->type, e->flags, e->seq,
-			e->family, e->table, e->name, e->handle);
+		if (e->type == NFT_MSG_NEWSETELEM)
+			nl_echo_elems(b->q->srv, b->q->out, e->flags, e->seq,
+				      e->family, e->req);
+		else
+			nl_echo(b->q->srv, b->q->out, e->type, e->flags,
+				e->seq, e->family, e->table, e->name,
+				e->handle);
 	}
 	if (b->necho)
 		put_newgen(b->q, 0);
 }
 
 #ifdef FN_NFT_HAVE_EVAL
-/* Compile rule r alone in table t (every chain and set, no other rule):
- * 0 if the evaluator takes it. */
-static int try_rule(struct fn_nft_table *t, struct fn_nft_chain *c,
-		    struct nftnl_rule *r, int *err, char *msg, size_t len)
-{
-	struct fn_nft_chain **chains = calloc(t->nchains, sizeof(*chains));
-	struct fn_nft_chain *copy = calloc(t->nchains ? t->nchains : 1,
-					   sizeof(*copy));
-	struct fn_nft_table tt = *t, *tp = &tt;
-	struct fn_nft_ruleset rs = { .tables = &tp, .ntables = 1, .ctables = 1 };
-	struct fn_nft_prog *p = NULL;
+/* What try_table compiles of a table: one chain without rules and sets,
+ * one set with every good chain (no rules), or one rule with every good
+ * chain and set; "good": not in bad_c / bad_s. */
+struct try_what {
+	struct fn_nft_chain *chain;
+	struct fn_nft_set *set;
+	struct fn_nft_chain *rule_chain;
+	struct nftnl_rule *rule;
+	struct fn_nft_chain **bad_c;
+	struct fn_nft_set **bad_s;
+	size_t nbad_c, nbad_s;
+};
 
-	if (!chains || !copy) {
-		free(chains);
-		free(copy);
-		return 0;
-	}
-	for (uint32_t i = 0; i < t->nchains; i++) {
-		copy[i] = *t->chains[i];
-		copy[i].nrules = t->chains[i] == c ? 1 : 0;
-		copy[i].rules = t->chains[i] == c ? &r : NULL;
-		chains[i] = &copy[i];
-	}
-	tt.chains = chains;
-	p = fn_nft_compile(&rs, NULL, err, msg, len);
-	fn_nft_prog_free(p);
-	free(chains);
-	free(copy);
-	return p ? 0 : -1;
+static bool in_list(void *const *v, size_t n, const void *x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
 }
 
-/* Which new rule did the evaluator refuse?  Report it on that message.
- * In batch order; the first refused rule takes the blame. */
-static bool blame_rule(struct batch *b, char *msg, size_t len)
+/* Compile w's part of table t alone: 0 if the evaluator takes it. */
+static int try_table(struct fn_nft_table *t, struct try_what *w, int *err,
+		     char *msg, size_t len)
 {
-	for (size_t n = 0; n < b->nrules; n++) {
-		struct newrule *w = &b->rules[n];
-		struct fn_nft_table *t = nl_table_find(&b->tx.rs, w->family,
-						       w->table);
-		struct fn_nft_chain *c = t ? nl_chain_find(t, w->chain) : NULL;
-		int k = c ? nl_rule_find(c, w->handle) : -1, err = 0;
+	struct fn_nft_chain **chains = calloc(t->nchains ? t->nchains : 1,
+					      sizeof(*chains));
+	struct fn_nft_chain *copy = calloc(t->nchains ? t->nchains : 1,
+					   sizeof(*copy));
+	struct fn_nft_set **sets = calloc(t->nsets ? t->nsets : 1,
+					  sizeof(*sets));
+	struct fn_nft_table tt = *t, *tp = &tt;
+	struct fn_nft_ruleset rs = { .tables = &tp, .ntables = 1, .ctables = 1 };
+	struct fn_nft_prog *p;
+	int ret = 0;
 
-		if (k < 0 || try_rule(t, c, c->rules[k], &err, msg, len) == 0)
+	if (!chains || !copy || !sets)
+		goto out;	/* only error attribution suffers */
+	tt.nchains = 0;
+	for (uint32_t i = 0; i < t->nchains; i++) {
+		struct fn_nft_chain *c = t->chains[i];
+		bool mine = w->rule && c == w->rule_chain;
+
+		if (w->chain ? c != w->chain
+			     : in_list((void *const *)w->bad_c, w->nbad_c, c))
 			continue;
-		put_error(b->q, w->nlh, err ? err : -EOPNOTSUPP, msg);
-		return true;
+		copy[tt.nchains] = *c;
+		copy[tt.nchains].nrules = mine ? 1 : 0;
+		copy[tt.nchains].rules = mine ? &w->rule : NULL;
+		chains[tt.nchains] = &copy[tt.nchains];
+		tt.nchains++;
 	}
-	return false;
+	tt.chains = chains;
+	tt.nsets = 0;
+	for (uint32_t i = 0; i < t->nsets && !w->chain; i++)
+		if (w->set ? t->sets[i] == w->set
+			   : !in_list((void *const *)w->bad_s, w->nbad_s,
+				      t->sets[i]))
+			sets[tt.nsets++] = t->sets[i];
+	tt.sets = sets;
+	p = fn_nft_compile(&rs, NULL, err, msg, len);
+	ret = p ? 0 : -1;
+	fn_nft_prog_free(p);
+out:
+	free(chains);
+	free(copy);
+	free(sets);
+	return ret;
+}
+
+/* Blame each culprit of list v (chains or sets) that fails try_table
+ * alone; the refused ones go to bad[].  The number blamed. */
+static size_t blame_named(struct batch *b, struct newrule *v, size_t n,
+			  bool sets, struct try_what *w, void **bad,
+			  size_t *nbad, char *msg, size_t len)
+{
+	size_t blamed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct fn_nft_table *t = nl_table_find(&b->tx.rs, v[i].family,
+						       v[i].table);
+		void *o = !t ? NULL : sets ? (void *)nl_set_find(t, v[i].chain)
+					  : (void *)nl_chain_find(t, v[i].chain);
+		int err = 0;
+
+		if (!o)
+			continue;
+		w->chain = sets ? NULL : o;
+		w->set = sets ? o : NULL;
+		if (try_table(t, w, &err, msg, len) == 0)
+			continue;
+		put_error(b->q, v[i].nlh, err ? err : -EOPNOTSUPP, msg);
+		bad[(*nbad)++] = o;
+		blamed++;
+	}
+	w->chain = NULL;
+	w->set = NULL;
+	return blamed;
+}
+
+/* Which new chains, sets and rules did the evaluator refuse?  Report each
+ * on its message, as the kernel reports every message it refuses: each
+ * chain alone in its table (no rules, no sets), then each set (no
+ * rules, without the refused chains), then each rule alone, without the
+ * refused chains and sets: a rule of a refused chain, or one that jumps
+ * to it or looks a refused set up, is refused too, as the kernel refuses
+ * it with ENOENT.  False if none is to blame (a jump loop, say). */
+static bool blame(struct batch *b, char *msg, size_t len)
+{
+	struct try_what w = { 0 };
+	size_t blamed;
+
+	w.bad_c = calloc(b->nchains + 1, sizeof(*w.bad_c));
+	w.bad_s = calloc(b->nsets + 1, sizeof(*w.bad_s));
+	if (!w.bad_c || !w.bad_s) {
+		free(w.bad_c);
+		free(w.bad_s);
+		return false;
+	}
+	blamed = blame_named(b, b->chains, b->nchains, false, &w,
+			     (void **)w.bad_c, &w.nbad_c, msg, len);
+	blamed += blame_named(b, b->sets, b->nsets, true, &w,
+			      (void **)w.bad_s, &w.nbad_s, msg, len);
+	for (size_t n = 0; n < b->nrules; n++) {
+		struct newrule *r = &b->rules[n];
+		struct fn_nft_table *t = nl_table_find(&b->tx.rs, r->family,
+						       r->table);
+		struct fn_nft_chain *c = t ? nl_chain_find(t, r->chain) : NULL;
+		int k = c ? nl_rule_find(c, r->handle) : -1, err = -ENOENT;
+
+		if (k < 0)
+			continue;
+		w.rule_chain = c;
+		w.rule = c->rules[k];
+		if (!in_list((void *const *)w.bad_c, w.nbad_c, c)) {
+			err = 0;
+			if (try_table(t, &w, &err, msg, len) == 0)
+				continue;
+		} else {
+			snprintf(msg, len, "chain %s refused", r->chain);
+		}
+		put_error(b->q, r->nlh, err ? err : -EOPNOTSUPP, msg);
+		blamed++;
+	}
+	free(w.bad_c);
+	free(w.bad_s);
+	return blamed > 0;
 }
 #endif
 
@@ -384,7 +551,7 @@ static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 	struct fn_nft_prog *prog = NULL, *old = srv->prog;
 
 	if (b->changes == 0) {
-		nl_txn_abort(&b->tx);	/* nothing changed: genid stays */
+		nl_txn_abort(&b->tx, &srv->rs);	/* nothing changed: genid stays */
 		return;
 	}
 #ifdef FN_NFT_HAVE_EVAL
@@ -394,9 +561,9 @@ static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 	prog = fn_nft_compile(&b->tx.rs, srv->prog, &err, msg, sizeof(msg));
 	if (!prog) {
 		fn_warn("nft: commit refused: %s (%s)", msg, strerror(-err));
-		if (!blame_rule(b, msg, sizeof(msg)))
+		if (!blame(b, msg, sizeof(msg)))
 			put_error(b->q, begin, err ? err : -EINVAL, msg);
-		nl_txn_abort(&b->tx);
+		nl_txn_abort(&b->tx, &srv->rs);
 		srv->aborts++;
 		return;
 	}
@@ -428,10 +595,14 @@ static void batch_apply(struct batch *b, const struct nlmsghdr *nlh)
 		b->changes++;
 	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE)
 		note_rule(b, nlh);
+	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSET)
+		note_named(b, nlh, &b->sets, &b->nsets, &b->csets);
+	if (err == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWCHAIN)
+		note_named(b, nlh, &b->chains, &b->nchains, &b->cchains);
 	if (err == 0 && (nlh->nlmsg_flags & NLM_F_ECHO))
 		note_echo(b, nlh);
 	if (err || (nlh->nlmsg_flags & NLM_F_ACK))
-		put_error(b->q, nlh, err, msg);
+		put_error_at(b->q, nlh, err, msg, err ? b->tx.bad_off : 0);
 	if (err) {
 		fn_debug("nft: batch message %u (seq %u) refused: %s%s%s",
 			 NFNL_MSG_TYPE(nlh->nlmsg_type), nlh->nlmsg_seq,
@@ -482,7 +653,7 @@ static void batch_finish(struct nl_job *j)
 	if (j->batch_end && !j->b.failed) {
 		batch_commit(&j->b, j->begin);
 	} else {
-		nl_txn_abort(&j->b.tx);
+		nl_txn_abort(&j->b.tx, &srv->rs);
 		srv->aborts++;
 	}
 	batch_free(&j->b);

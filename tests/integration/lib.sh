@@ -98,6 +98,48 @@ status_field() {
 		'$1 == r && $2 == p { print $c }'
 }
 
+# fn_netns NS: a network namespace of the test's own (for the kernel's
+# nf_tables as a reference), deleted by the EXIT trap before
+# fn_teardown; SKIP (77) when none can be made.  After fn_init.
+fn_netns() {
+	FN_NETNS=$1
+	trap 'rc=$?; ip netns del "$FN_NETNS" 2>/dev/null; set +e; (exit $rc); fn_teardown' EXIT
+	ip netns add "$FN_NETNS" ||
+		{ echo "SKIP: cannot create a network namespace" >&2; exit 77; }
+}
+
+# fn_nft_stack_up N: up, a topology of one fragnet-stack (a copy of
+# $FN_STACK, 10.241.N.2/24, no NIC: fn-test-echo is its driver, an idle
+# app as nobody), once `fragnet nft` reaches it.  Sets CTL, its control
+# socket.  After fn_init.
+fn_nft_stack_up() {
+	local stack
+	stack="$T/bin/$(basename "$FN_STACK")"
+	cp "$FN_STACK" "$stack"
+	fn_conf <<EOF
+pipelines = 1
+poll = adaptive
+log_level = info
+[link]
+slots = 256
+slot_size = 2048
+[driver]
+exec = $ECHO
+[stack]
+exec = $stack
+address = 10.241.$1.2/24
+[app]
+exec = /bin/sleep
+args = 600
+user = nobody
+preload = no
+EOF
+	fn up "$CONF" -d >/dev/null || fn_fail "fragnet up"
+	CTL="$RUN_DIR/stack0.ctl"
+	ctl_ready() { [[ -S $CTL ]] && fn nft -T "$NAME" 0 list ruleset >/dev/null 2>&1; }
+	wait_for 20 ctl_ready || fn_fail "stack 0 control socket not ready"
+}
+
 # Every component row of `status` is in state $1 with a numeric pid.
 all_in_state() {
 	fn status "$NAME" | awk -v s="$1" '

@@ -43,9 +43,7 @@ STACK="$T/bin/$(basename "$FN_STACK")"
 cp "$FN_STACK" "$STACK"
 N=$((16 + $$ % 200))
 
-cleanup_ns() { ip netns del "$NS" 2>/dev/null || true; }
-trap 'rc=$?; cleanup_ns; set +e; (exit $rc); fn_teardown' EXIT
-ip netns add "$NS" || { echo "SKIP: cannot create a network namespace" >&2; exit 77; }
+fn_netns "$NS"
 kernel() { ip netns exec "$NS" "$NFT" "$@"; }
 
 cat > "$T/initial.nft" <<EOF

@@ -54,32 +54,7 @@ NFTLOG=/tmp/nftables-test.log
 command -v unshare >/dev/null || { echo "SKIP: no unshare" >&2; exit 77; }
 
 fn_init nftpy
-STACK="$T/bin/$(basename "$FN_STACK")"
-cp "$FN_STACK" "$STACK"
-N=$((191 + $$ % 40))
-
-fn_conf <<EOF
-pipelines = 1
-poll = adaptive
-log_level = info
-[link]
-slots = 256
-slot_size = 2048
-[driver]
-exec = $ECHO
-[stack]
-exec = $STACK
-address = 10.241.$N.2/24
-[app]
-exec = /bin/sleep
-args = 600
-user = nobody
-preload = no
-EOF
-fn up "$CONF" -d >/dev/null || fn_fail "fragnet up"
-CTL="$RUN_DIR/stack0.ctl"
-ctl_ready() { [[ -S $CTL ]] && fn nft -T "$NAME" 0 list ruleset >/dev/null 2>&1; }
-wait_for 20 ctl_ready || fn_fail "stack 0 control socket not ready"
+fn_nft_stack_up $((191 + $$ % 40))
 
 # nft-test.py, against the stack only.
 nftpy() {

@@ -19,6 +19,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/table.h>
 
 #include "nft_eval_util.h"
 
@@ -71,6 +72,30 @@ static void test_policy(void **state)
 	t.p.nh = NULL;
 	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL),
 			 FN_NFT_ACCEPT);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
+/* A dormant table's base chains do not run (the kernel unregisters its
+ * hooks); waking it up is a new commit. */
+static void test_dormant_table(void **state)
+{
+	struct fn_nft_chain *c;
+	struct fn_nft_ruleset *rs = rs_input(&c, NF_DROP);
+	struct fn_nft_prog *p;
+	struct t_pkt t;
+
+	(void)state;
+	nftnl_table_set_u32(rs->tables[0]->nl, NFTNL_TABLE_FLAGS,
+			    NFT_TABLE_F_DORMANT);
+	p = t_compile(rs, NULL);
+	t_udp(&t, A1, A2, 53, 53, 10);
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL),
+			 FN_NFT_ACCEPT);
+	fn_nft_prog_free(p);
+	nftnl_table_set_u32(rs->tables[0]->nl, NFTNL_TABLE_FLAGS, 0);
+	p = t_compile(rs, NULL);
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL), FN_NFT_DROP);
 	fn_nft_prog_free(p);
 	m_free(rs);
 }
@@ -847,6 +872,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_dormant_table),
 		cmocka_unit_test(test_payload_cmp),
 		cmocka_unit_test(test_payload_bounds),
 		cmocka_unit_test(test_cmp_ops),

@@ -4,7 +4,7 @@
  * its replies parsed back: generation ids, batches all-or-nothing with
  * errors on the failing message's sequence number, NLM_F_CAPPED, kernel
  * handles, anonymous sets bound to their rule, USERDATA byte for byte,
- * flushes, elements.  No stack, no socket: nl_server_handle() directly.
+ * flushes, elements, `get element`, the blame for a refused commit.  No stack, no socket: nl_server_handle() directly.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -802,6 +802,449 @@ static void test_job_dropped_mid_batch(void **state)
 	nl_out_free(&o);
 }
 
+/* Table flags: dormant is kept (the evaluator skips the table's hooks),
+ * owner (the table goes with its socket) is refused, not ignored. */
+static void test_table_flags(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t flags[] = { NFT_TABLE_F_DORMANT,
+					  NFT_TABLE_F_OWNER };
+	struct reply r[4];
+
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_table *t = nftnl_table_alloc();
+		struct nlmsghdr *nlh;
+
+		begin(f);
+		nlh = hdr(f, NFT_MSG_NEWTABLE, NFPROTO_IPV4, NLM_F_CREATE);
+		nftnl_table_set_str(t, NFTNL_TABLE_NAME, i ? "own" : "dorm");
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, flags[i]);
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		nftnl_table_free(t);
+		done(f, nlh);
+		end(f, 0);
+		assert_int_equal(replies(f, r, 4), i);
+		if (i)
+			assert_int_equal(r[0].error, -EOPNOTSUPP);
+	}
+	assert_int_equal(f->srv.rs.ntables, 1);
+	assert_int_equal(nftnl_table_get_u32(f->srv.rs.tables[0]->nl,
+					     NFTNL_TABLE_FLAGS),
+			 NFT_TABLE_F_DORMANT);
+}
+
+/* An ip base chain of table "t" (hook, priority, type). */
+static uint32_t add_base_chain(struct fx *f, const char *name, uint32_t hook,
+			       int32_t prio, const char *type)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWCHAIN, NFPROTO_IPV4,
+				   NLM_F_CREATE);
+
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "t");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* Adding a chain that exists with another hook, priority or type is the
+ * kernel's error, never a silent no-op; the same one is fine. */
+static void test_chain_hook_cannot_change(void **state)
+{
+	struct fx *f = *state;
+	static const struct { const char *name; uint32_t hook; int32_t prio;
+			      const char *type; int err; } cases[] = {
+		{ "c", NF_INET_LOCAL_IN, 0, "filter", 0 },
+		{ "c", NF_INET_LOCAL_IN, 10, "filter", -EOPNOTSUPP },
+		{ "c", NF_INET_LOCAL_OUT, 0, "filter", -EOPNOTSUPP },
+		{ "c", NF_INET_LOCAL_IN, 0, "nat", -EEXIST },
+		{ "r", NF_INET_LOCAL_IN, 0, "filter", -EEXIST },
+	};
+	struct reply r[4];
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "c", true);
+	add_chain(f, "t", "r", false);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 4), 0);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		begin(f);
+		add_base_chain(f, cases[i].name, cases[i].hook, cases[i].prio,
+			       cases[i].type);
+		end(f, 0);
+		assert_int_equal(replies(f, r, 4), cases[i].err ? 1 : 0);
+		if (cases[i].err)
+			assert_int_equal(r[0].error, cases[i].err);
+	}
+}
+
+/* NLMSGERR_ATTR_OFFS of error reply r, 0 if it has none. */
+static uint32_t err_offs(const struct reply *r)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(r->nlh);
+	size_t off = sizeof(*e);
+	const struct nlattr *a;
+
+	if (!(r->flags & NLM_F_CAPPED))
+		off += NLMSG_ALIGN(e->msg.nlmsg_len) - sizeof(struct nlmsghdr);
+	mnl_attr_for_each(a, r->nlh, off)
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_OFFS)
+			return mnl_attr_get_u32(a);
+	return 0;
+}
+
+/* The offset of nlh's top-level attribute type. */
+static uint32_t req_attr_off(const struct nlmsghdr *nlh, uint16_t type)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == type)
+			return (uint32_t)((const char *)a - (const char *)nlh);
+	fail_msg("no attribute %u", type);
+	return 0;
+}
+
+/* With NETLINK_EXT_ACK, an error names the attribute to blame
+ * (NLMSGERR_ATTR_OFFS), as the kernel's extack does: nft then points at
+ * that word of its command.  A jump to a base chain is refused at its
+ * message (EOPNOTSUPP, the kernel's nft_verdict_init). */
+static void test_error_names_the_attribute(void **state)
+{
+	struct fx *f = *state;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_rule *ru = nftnl_rule_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	struct nlmsghdr *del, *jump;
+	struct reply r[4];
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "c", true);
+	end(f, 0);
+	begin(f);
+	del = hdr(f, NFT_MSG_DELCHAIN, NFPROTO_IPV4, 0);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "t");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, "nosuch");
+	nftnl_chain_nlmsg_build_payload(del, c);
+	nftnl_chain_free(c);
+	done(f, del);
+	end(f, FN_NLCTL_F_EXT_ACK);
+	assert_int_equal(replies(f, r, 4), 1);
+	assert_int_equal(r[0].error, -ENOENT);
+	assert_int_equal(err_offs(&r[0]), req_attr_off(del, NFTA_CHAIN_NAME));
+	begin(f);
+	jump = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4,
+		   NLM_F_CREATE | NLM_F_APPEND);
+	nftnl_rule_set_str(ru, NFTNL_RULE_TABLE, "t");
+	nftnl_rule_set_str(ru, NFTNL_RULE_CHAIN, "c");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NFT_JUMP);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, "c");
+	nftnl_rule_add_expr(ru, e);
+	nftnl_rule_nlmsg_build_payload(jump, ru);
+	nftnl_rule_free(ru);
+	done(f, jump);
+	end(f, FN_NLCTL_F_EXT_ACK);
+	assert_int_equal(replies(f, r, 4), 1);
+	assert_int_equal(r[0].seq, jump->nlmsg_seq);
+	assert_int_equal(r[0].error, -EOPNOTSUPP);
+	/* the expression: the first nest in NFTA_RULE_EXPRESSIONS */
+	assert_int_equal(err_offs(&r[0]),
+			 req_attr_off(jump, NFTA_RULE_EXPRESSIONS) +
+			 MNL_ATTR_HDRLEN);
+}
+
+/* Handles are not given back: a rule refused for its expression, and
+ * everything of an aborted batch, used theirs up (as the kernel's
+ * nf_tables_alloc_handle); a rule refused before (no such position)
+ * did not. */
+static void test_handles_not_given_back(void **state)
+{
+	struct fx *f = *state;
+	struct fn_nft_table *t;
+	struct reply r[4];
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);		/* handle 1 */
+	add_rule(f, "t", "in", NULL, 0, NULL, 0);	/* 2 */
+	end(f, 0);
+	begin(f);
+	add_rule(f, "t", "in", NULL, 0, NULL, 0);	/* 3, aborted */
+	add_rule(f, "t", "in", "nosuch", 0, NULL, 0);	/* 4, ENOENT */
+	add_set(f, "t", "s", 1, 0);			/* 5, aborted */
+	add_table(f, "u", 0);			/* table 2, aborted */
+	end(f, 0);
+	assert_int_equal(replies(f, r, 4), 1);
+	assert_int_equal(r[0].error, -ENOENT);
+	begin(f);
+	add_rule(f, "t", "in", NULL, 0, NULL, 0);	/* 6 */
+	add_table(f, "v", 0);			/* table 3 */
+	end(f, 0);
+	t = nl_table_find(&f->srv.rs, NFPROTO_IPV4, "t");
+	assert_int_equal(t->chains[0]->nrules, 2);
+	assert_int_equal(nftnl_rule_get_u64(t->chains[0]->rules[1],
+					    NFTNL_RULE_HANDLE), 6);
+	assert_int_equal(nftnl_table_get_u64(
+		nl_table_find(&f->srv.rs, NFPROTO_IPV4, "v")->nl,
+		NFTNL_TABLE_HANDLE), 3);
+}
+
+/* A rule of one `meta KEY` load into register 1 (then a counter). */
+static uint32_t add_meta_rule(struct fx *f, const char *table,
+			      const char *chain, uint32_t key)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4,
+				   NLM_F_CREATE | NLM_F_APPEND);
+
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* A commit the evaluator refuses: every set and rule to blame gets its
+ * own error (as the kernel refuses each message), the innocent ones
+ * none; a set it refuses is blamed itself, not the first rule. */
+static void test_commit_blames_each_culprit(void **state)
+{
+	struct fx *f = *state;
+	uint32_t bad_set, on_bad, cpu;
+	struct reply r[8];
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "c", true);
+	add_set(f, "t", "good", 1, 0);
+	add_rule(f, "t", "c", "good", 1, NULL, 0);
+	bad_set = add_set(f, "t", "bad", 2, NFT_SET_TIMEOUT);
+	add_rule(f, "t", "c", NULL, 0, NULL, 0);
+	on_bad = add_rule(f, "t", "c", "bad", 2, NULL, 0);
+	cpu = add_meta_rule(f, "t", "c", NFT_META_CPU);
+	add_meta_rule(f, "t", "c", NFT_META_MARK);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 3);
+	assert_int_equal(r[0].seq, bad_set);
+	assert_int_equal(r[0].error, -EOPNOTSUPP);
+	assert_int_equal(r[1].seq, on_bad);	/* its set is gone */
+	assert_true(r[1].error < 0);
+	assert_int_equal(r[2].seq, cpu);
+	assert_int_equal(r[2].error, -EOPNOTSUPP);
+	assert_int_equal(f->srv.rs.ntables, 0);
+	assert_int_equal(genid(f), 1);
+}
+
+/* A netdev ingress chain on devs (NULL-terminated) of table "n". */
+static uint32_t add_netdev_chain(struct fx *f, const char *name,
+				 const char **devs)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWCHAIN, NFPROTO_NETDEV,
+				   NLM_F_CREATE);
+
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "n");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_NETDEV_INGRESS);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_array(c, NFTNL_CHAIN_DEVICES, devs);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* A chain the evaluator refuses (two devices) is blamed itself, and the
+ * rules in it (ENOENT, as the kernel's), not the rules of other chains. */
+static void test_commit_blames_a_chain(void **state)
+{
+	struct fx *f = *state;
+	static const char *one[] = { "fn0", NULL }, *two[] = { "fn0", "lo", NULL };
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	uint32_t bad, in_bad;
+	struct reply r[8];
+
+	begin(f);
+	nlh = hdr(f, NFT_MSG_NEWTABLE, NFPROTO_NETDEV, NLM_F_CREATE);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, "n");
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	done(f, nlh);
+	add_netdev_chain(f, "one", one);
+	bad = add_netdev_chain(f, "two", two);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_rule *ru = nftnl_rule_alloc();
+
+		nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_NETDEV,
+			  NLM_F_CREATE | NLM_F_APPEND);
+		nftnl_rule_set_str(ru, NFTNL_RULE_TABLE, "n");
+		nftnl_rule_set_str(ru, NFTNL_RULE_CHAIN, i ? "two" : "one");
+		nftnl_rule_add_expr(ru, nftnl_expr_alloc("counter"));
+		nftnl_rule_nlmsg_build_payload(nlh, ru);
+		nftnl_rule_free(ru);
+		done(f, nlh);
+		in_bad = nlh->nlmsg_seq;
+	}
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 2);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -EOPNOTSUPP);
+	assert_int_equal(r[1].seq, in_bad);
+	assert_int_equal(r[1].error, -ENOENT);
+	assert_int_equal(f->srv.rs.ntables, 0);
+}
+
+/* Element keys (host order) with flags, to set, as one message. */
+static uint32_t elems_flags(struct fx *f, uint16_t type, const char *set,
+			    const uint32_t *keys, const uint32_t *flags,
+			    int n, uint16_t msg_flags)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh = hdr(f, type, NFPROTO_IPV4, msg_flags);
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	for (int i = 0; i < n; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		uint32_t k = htonl(keys[i]);
+
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+		if (flags[i])
+			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags[i]);
+		nftnl_set_elem_add(s, e);
+	}
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+static int first_key(struct nftnl_set_elem *e, void *data)
+{
+	uint32_t len = 0;
+	const uint32_t *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+	assert_int_equal(len, 4);
+	*(uint32_t *)data = ntohl(*k);
+	return 0;
+}
+
+/* `nft get element SET { KEY }`: the element found, or the error. */
+static int get_element(struct fx *f, const char *set, uint32_t key,
+		       uint32_t *found)
+{
+	static const uint32_t none[] = { 0 };
+	struct reply r[4];
+	struct nftnl_set *s;
+	int n;
+
+	f->len = 0;
+	elems_flags(f, NFT_MSG_GETSETELEM, set, &key, none, 1, NLM_F_ACK);
+	send_dg(f, 0);
+	n = replies(f, r, 4);
+	assert_int_equal(r[n - 1].type, NLMSG_ERROR);
+	if (r[n - 1].error)
+		return r[n - 1].error;
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].type,
+			 NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM);
+	s = nftnl_set_alloc();
+	assert_int_equal(nftnl_set_elems_nlmsg_parse(r[0].nlh, s), 0);
+	assert_string_equal(nftnl_set_get_str(s, NFTNL_SET_NAME), set);
+	assert_int_equal(count_elems(s), 1);
+	nftnl_set_elem_foreach(s, first_key, found);
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* A GETSETELEM naming elements answers with the element found, as the
+ * kernel's nft_get_set_elem: the same key in a hash set, the interval's
+ * start in an interval set; not the whole set. */
+static void test_get_element(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t keys[] = { 1, 2, 3 }, none[] = { 0, 0, 0 };
+	static const uint32_t iv[] = { 0x0a000000, 0x0b000000 };
+	static const uint32_t ivf[] = { 0, NFT_SET_ELEM_INTERVAL_END };
+	uint32_t got = 0;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_set(f, "t", "s", 1, 0);
+	elems_flags(f, NFT_MSG_NEWSETELEM, "s", keys, none, 3, NLM_F_CREATE);
+	add_set(f, "t", "iv", 2, NFT_SET_INTERVAL);
+	elems_flags(f, NFT_MSG_NEWSETELEM, "iv", iv, ivf, 2, NLM_F_CREATE);
+	end(f, 0);
+	assert_int_equal(get_element(f, "s", 2, &got), 0);
+	assert_int_equal(got, 2);
+	assert_int_equal(get_element(f, "s", 9, &got), -ENOENT);
+	assert_int_equal(get_element(f, "iv", 0x0a010203, &got), 0);
+	assert_int_equal(got, 0x0a000000);
+	assert_int_equal(get_element(f, "iv", 0x0a000000, &got), 0);
+	assert_int_equal(got, 0x0a000000);
+	assert_int_equal(get_element(f, "iv", 0x0b000000, &got), -ENOENT);
+	assert_int_equal(get_element(f, "iv", 0x09ffffff, &got), -ENOENT);
+	assert_int_equal(get_element(f, "nosuch", 1, &got), -ENOENT);
+}
+
+/* nft --echo on elements: one NEWSETELEM an element, then the NEWGEN,
+ * as the kernel notifies each element of the transaction. */
+static void test_echo_elements(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t k2[] = { 7, 8 };
+	struct reply r[8];
+	uint32_t got = 0;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_set(f, "t", "s", 1, 0);
+	end(f, 0);
+	begin(f);
+	elems(f, NFT_MSG_NEWSETELEM, "t", "s", k2, 2,
+	      NLM_F_CREATE | NLM_F_ECHO);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 3);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		assert_int_equal(r[i].type,
+				 NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM);
+		assert_int_equal(nftnl_set_elems_nlmsg_parse(r[i].nlh, s), 0);
+		assert_int_equal(count_elems(s), 1);
+		nftnl_set_elem_foreach(s, first_key, &got);
+		assert_int_equal(got, k2[i]);
+		nftnl_set_free(s);
+	}
+	assert_int_equal(r[2].type, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN);
+}
+
+/* `nft reset counters`: no objects exist, so resetting them all is an
+ * empty dump (as the kernel's, without objects), not an error. */
+static void test_reset_objects(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[4];
+
+	assert_int_equal(dump(f, NFT_MSG_GETOBJ_RESET, r, 4), 0);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -820,6 +1263,15 @@ int main(void)
 		T(test_expression_attributes),
 		T(test_jobs_serialize_batches),
 		T(test_job_dropped_mid_batch),
+		T(test_commit_blames_each_culprit),
+		T(test_commit_blames_a_chain),
+		T(test_get_element),
+		T(test_table_flags),
+		T(test_chain_hook_cannot_change),
+		T(test_error_names_the_attribute),
+		T(test_handles_not_given_back),
+		T(test_echo_elements),
+		T(test_reset_objects),
 	};
 
 	return cmocka_run_group_tests_name("nft_nl", tests, NULL, NULL);

@@ -323,6 +323,12 @@ static int table_compile(struct ev_cctx *c, const struct fn_nft_table *t)
 		err = chain_add(c, tname, (uint8_t)family, t->chains[i]);
 		if (err)
 			return err;
+		/* NFT_TABLE_F_DORMANT: the kernel unregisters the table's
+		 * hooks (nf_tables_table_disable); its rules stay listed */
+		p->chains[p->nchains - 1].dormant =
+			nftnl_table_is_set(t->nl, NFTNL_TABLE_FLAGS) &&
+			(nftnl_table_get_u32(t->nl, NFTNL_TABLE_FLAGS) &
+			 NFT_TABLE_F_DORMANT);
 	}
 	c->chain = UINT32_MAX;
 	for (uint32_t i = 0; i < t->nsets; i++) {
@@ -510,7 +516,7 @@ static int hooks_build(struct fn_nft_prog *p)
 	for (uint32_t i = 0; i < p->nchains; i++) {
 		const struct ev_chain *ch = &p->chains[i];
 
-		if (ch->base && !ch->forward)
+		if (ch->base && !ch->forward && !ch->dormant)
 			p->hooks[ch->hook][p->nhook[ch->hook]++] = i;
 	}
 	sort_prog = p;

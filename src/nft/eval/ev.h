@@ -91,6 +91,7 @@ struct ev_chain {
 	uint8_t hook;			/* enum fn_nft_hook (base chains) */
 	uint8_t policy;			/* NF_ACCEPT / NF_DROP */
 	bool forward;			/* on the forward hook: never runs */
+	bool dormant;			/* of a dormant table: never runs */
 	int32_t prio;
 	char dev[EV_IFNAMSIZ];		/* netdev: the device, "" = none */
 	uint32_t first_rule, nrules;
