@@ -16,6 +16,8 @@
  * sums) for --iters packets, --reps times; the median is printed, with
  * the ratio to the empty baseline measured in the same run, and the time
  * fn_nft_compile() took for that ruleset (a commit's stall of the stack).
+ * The N-rule cells are measured a second time with the rule index off
+ * (fn_nft_prog_index: the linear walk every rule of the chain takes).
  *
  * usage: fn-bench-nft-eval [--iters N] [--reps N]
  */
@@ -342,7 +344,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	make_packets();
-	double none = measure(NULL, iters, reps), ns[5], cms[5];
+	double none = measure(NULL, iters, reps), ns[5], lin[5], cms[5];
 	for (size_t i = 0; i < 5; i++) {
 		struct model m;
 		struct fn_nft_prog *p = build(&m, cells[i].kind, cells[i].n);
@@ -352,15 +354,26 @@ int main(int argc, char **argv)
 			  cells[i].n >= 100 ? iters / 4 : iters;
 
 		ns[i] = measure(p, it, reps);
-		fprintf(stderr, "%s: %.1f ns\n", cells[i].name, ns[i]);
+		lin[i] = 0;
+		if (cells[i].kind == 1) {
+			fn_nft_prog_index(p, false);
+			lin[i] = measure(p, it, reps);
+		}
+		fprintf(stderr, "%s: %.1f ns (no index %.1f)\n", cells[i].name,
+			ns[i], lin[i]);
 		fn_nft_prog_free(p);
 		model_fini(&m);
 	}
-	printf("| ruleset | ns/packet | vs empty chain | compile ms |\n"
-	       "|---|---:|---:|---:|\n");
-	printf("| no program | %.1f | %.2f | |\n", none, none / ns[0]);
-	for (size_t i = 0; i < 5; i++)
-		printf("| %s | %.1f | %.2f | %.2f |\n", cells[i].name, ns[i],
-		       ns[i] / ns[0], cms[i]);
+	printf("| ruleset | ns/packet | vs empty chain | compile ms | no index: ns/packet |\n"
+	       "|---|---:|---:|---:|---:|\n");
+	printf("| no program | %.1f | %.2f | | |\n", none, none / ns[0]);
+	for (size_t i = 0; i < 5; i++) {
+		char l[32] = "";
+
+		if (lin[i] > 0)
+			snprintf(l, sizeof(l), "%.1f", lin[i]);
+		printf("| %s | %.1f | %.2f | %.2f | %s |\n", cells[i].name,
+		       ns[i], ns[i] / ns[0], cms[i], l);
+	}
 	return 0;
 }

@@ -152,6 +152,11 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
 		 struct fn_nft_result *res);
 
+/* The rule index (docs/nft-eval.md) on (after compile) or off: the
+ * verdicts and counters are the same either way; for the tests and
+ * benchmarks that compare the two. */
+void fn_nft_prog_index(struct fn_nft_prog *p, bool on);
+
 /* True when the program uses conntrack (a `ct` expression): the kernel
  * then loads nf_defrag_ipv4 in the namespace, which reassembles IPv4 at
  * prerouting priority -400, before every chain of the stack's. */

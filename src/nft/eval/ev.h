@@ -7,7 +7,8 @@
  * Call sequence: compile.c turns a ruleset model into an ev_prog, using
  * cexpr.c for each expression and set.c for each set; eval.c runs a
  * hook's base chains over a packet (expr.c executes the operations); ct.c
- * keeps struct fn_nft_ct for `ct state`.
+ * keeps struct fn_nft_ct for `ct state`; index.c finds runs of rules
+ * that compare one field with constants and hashes them (ev_run).
  *
  * Registers are laid out as the kernel's struct nft_regs: 20 words of 32
  * bits, the verdict in words 0..3, NFT_REG_1..4 at words 4, 8, 12, 16 and
@@ -81,7 +82,27 @@ struct ev_op {
 
 struct ev_rule {
 	uint32_t first_op, nops;
+	uint32_t run;			/* its ev_run + 1, 0 = none */
 	uint64_t handle;
+};
+
+/* The rule index (index.c): rules [end - n, end) of a chain all compare
+ * the value of `load` (its first kwords words, the last masked) with a
+ * constant; the rules of key i, in chain order, are cand[first[i] ..
+ * first[i + 1]).  A packet whose value is no key runs none of them. */
+#define EV_INDEX_MIN	4		/* rules in a run, at least */
+
+struct ev_run {
+	struct ev_op load;		/* dreg 4: scratch registers */
+	uint8_t kwords;
+	uint32_t lastmask;
+	uint32_t end;			/* chain position past the run */
+	uint32_t mask;			/* slots - 1 */
+	uint32_t *slots;		/* key index + 1, 0 = empty */
+	uint32_t *keys;			/* nkeys * kwords */
+	uint32_t nkeys;
+	uint32_t *first;		/* nkeys + 1 */
+	uint32_t *cand;			/* chain positions */
 };
 
 struct ev_chain {
@@ -147,6 +168,9 @@ struct fn_nft_prog {
 	uint32_t nstates, cstates;
 	struct ev_set *sets;
 	uint32_t nsets, csets;
+	struct ev_run *runs;
+	uint32_t nruns, cruns;
+	bool no_index;			/* fn_nft_prog_index(p, false) */
 	uint32_t *pool;			/* data, in 32-bit words */
 	uint32_t npool, cpool;
 	char **logs;			/* log prefixes */
@@ -189,6 +213,33 @@ static inline int ev_memcmp(const void *a, const void *b, uint32_t len)
 	return 0;
 }
 
+/* The byte mask of the last word of a len-byte key (memory order). */
+static inline uint32_t ev_key_mask(uint32_t len)
+{
+	uint32_t m = 0;
+
+	for (uint32_t i = 0; i < (len - 1) % 4 + 1; i++)
+		((uint8_t *)&m)[i] = 0xff;
+	return m;
+}
+
+/* Hash of an index key: murmur3's finaliser per word (the varying byte
+ * of an address is often the word's top one). */
+static inline uint32_t ev_key_hash(const uint32_t *w, uint32_t n)
+{
+	uint32_t h = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		h ^= w[i];
+		h ^= h >> 16;
+		h *= 0x85ebca6bu;
+		h ^= h >> 13;
+		h *= 0xc2b2ae35u;
+		h ^= h >> 16;
+	}
+	return h;
+}
+
 /* compile helpers shared by compile.c and cexpr.c */
 struct ev_cctx {
 	const struct fn_nft_ruleset *rs;
@@ -221,6 +272,10 @@ void ev_set_fini(struct ev_set *s);
 /* Lookup key; true if found, *vd / *data the element's data (maps). */
 bool ev_set_lookup(const struct ev_set *s, const uint8_t *key,
 		   const uint8_t **data, const struct ev_verdict **vd);
+
+/* index.c: the runs of the chains from chain0 on (one table). */
+int ev_index_table(struct fn_nft_prog *p, uint32_t chain0);
+void ev_index_fini(struct fn_nft_prog *p);
 
 /* expr.c: the verdict (NF_ACCEPT/NF_DROP) of base chain `base`. */
 int ev_run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk);

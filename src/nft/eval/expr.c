@@ -4,6 +4,8 @@
  * a failed match or a load outside the packet sets NFT_BREAK.  Register
  * indices and lengths were checked at compile time (cexpr.c); packet
  * bounds are checked here, against the packet info eval.c prepared.
+ * A run of rules index.c indexed runs only the rules of the packet's key
+ * (run_indexed).
  * Called by eval.c for each operation of a rule; never allocates.
  */
 #include <arpa/inet.h>
@@ -500,6 +502,70 @@ cmp_fast:
 	return r->verdict.code == EV_BREAK ? EV_CONTINUE : r->verdict.code;
 }
 
+/* The key of `run` for this packet into k (kwords words): false when
+ * its load fails, which fails every rule of the run. */
+static inline bool run_key(const struct ev_run *run, const struct ev_pkt *pk,
+			   struct ev_regs *k)
+{
+	k->verdict.code = EV_CONTINUE;
+	if (run->load.type == OP_PAYLOAD)
+		do_payload(&run->load, k, pk);
+	else
+		do_meta(&run->load, k, pk);
+	if (k->verdict.code == EV_BREAK)
+		return false;
+	k->data[4 + run->kwords - 1] &= run->lastmask;
+	return true;
+}
+
+/* The candidates of this packet's key, or none (*n = 0). */
+static inline const uint32_t *run_find(const struct ev_run *run,
+				       const uint32_t *key, uint32_t *n)
+{
+	uint32_t kw = run->kwords, h = ev_key_hash(key, kw) & run->mask;
+
+	for (uint32_t s; (s = run->slots[h]); h = (h + 1) & run->mask) {
+		const uint32_t *k = &run->keys[(s - 1) * kw];
+
+		if (k[0] == key[0] && (kw == 1 || !memcmp(k, key, kw * 4))) {
+			*n = run->first[s] - run->first[s - 1];
+			return &run->cand[run->first[s - 1]];
+		}
+	}
+	*n = 0;
+	return NULL;
+}
+
+/* The rules of an indexed run from chain position *rule on: only those
+ * whose key is the packet's, in order.  On a verdict *rule is the rule
+ * that gave it, else the run's last. */
+__attribute__((noinline))
+static int32_t run_indexed(struct fn_nft_prog *p, const struct ev_chain *ch,
+			   uint32_t *rule, struct ev_regs *r, struct ev_pkt *pk)
+{
+	const struct ev_run *run = &p->runs[p->rules[ch->first_rule +
+						     *rule].run - 1];
+	struct ev_regs k;
+	const uint32_t *cand = NULL;
+	uint32_t n = 0;
+
+	if (run_key(run, pk, &k))
+		cand = run_find(run, &k.data[4], &n);
+	for (uint32_t i = 0; i < n; i++) {
+		if (cand[i] < *rule)	/* back from a jump, inside the run */
+			continue;
+		const struct ev_rule *ru = &p->rules[ch->first_rule + cand[i]];
+		int32_t v = run_rule(p, &p->ops[ru->first_op], ru->nops, r, pk);
+
+		if (v != EV_CONTINUE) {
+			*rule = cand[i];
+			return v;
+		}
+	}
+	*rule = run->end - 1;
+	return EV_CONTINUE;
+}
+
 struct jump {
 	uint32_t chain, rule;
 };
@@ -522,8 +588,11 @@ int ev_run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk)
 			const struct ev_rule *ru =
 				&p->rules[ch->first_rule + rule];
 
-			v = run_rule(p, &p->ops[ru->first_op], ru->nops, &r,
-				     pk);
+			if (ru->run && !p->no_index)
+				v = run_indexed(p, ch, &rule, &r, pk);
+			else
+				v = run_rule(p, &p->ops[ru->first_op],
+					     ru->nops, &r, pk);
 			if (v != EV_CONTINUE)
 				break;
 		}
