@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../nft.h"
 
@@ -211,6 +212,52 @@ static inline int ev_memcmp(const void *a, const void *b, uint32_t len)
 		if (x[i] != y[i])
 			return x[i] < y[i] ? -1 : 1;
 	return 0;
+}
+
+/* The Internet checksum's sum (RFC 1071) of len bytes at p, folded to
+ * 16 bits, as the big-endian 16-bit words add up.  Eight bytes at a time
+ * in host order, the order fixed once at the end (RFC 1071 2(B): the sum
+ * does not depend on byte order); an odd last byte is a word's high
+ * byte. */
+static inline uint32_t ev_csum(const uint8_t *p, uint32_t len)
+{
+	uint64_t s = 0, carry = 0;
+	uint16_t h;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		s += w;
+		carry += s < w;
+	}
+	s = (s & 0xffffffffu) + (s >> 32) + carry;
+	if (len >= 4) {
+		uint32_t w;
+
+		memcpy(&w, p, 4);
+		s += w;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		s += h;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint8_t last[2] = { p[0], 0 };
+
+		memcpy(&h, last, 2);
+		s += h;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = __builtin_bswap16((uint16_t)s);
+#endif
+	return (uint32_t)s;
 }
 
 /* The byte mask of the last word of a len-byte key (memory order). */
