@@ -504,8 +504,8 @@ cmp_fast:
 
 /* The key of `run` for this packet into k (kwords words): false when
  * its load fails, which fails every rule of the run. */
-static inline bool run_key(const struct ev_run *run, const struct ev_pkt *pk,
-			   struct ev_regs *k)
+static inline bool run_load_key(const struct ev_run *run,
+				const struct ev_pkt *pk, struct ev_regs *k)
 {
 	k->verdict.code = EV_CONTINUE;
 	if (run->load.type == OP_PAYLOAD)
@@ -549,7 +549,7 @@ static int32_t run_indexed(struct fn_nft_prog *p, const struct ev_chain *ch,
 	const uint32_t *cand = NULL;
 	uint32_t n = 0;
 
-	if (run_key(run, pk, &k))
+	if (run_load_key(run, pk, &k))
 		cand = run_find(run, &k.data[4], &n);
 	for (uint32_t i = 0; i < n; i++) {
 		if (cand[i] < *rule)	/* back from a jump, inside the run */

@@ -276,8 +276,8 @@ static uint32_t run_key_add(struct ev_run *run, const struct key *k)
 	return run->nkeys - 1;
 }
 
-/* Rules [first, first + n) of the chain starting at rule index base,
- * all with a guard on k's load. */
+/* The run of the n rules from ru on, chain positions first.. (all with
+ * a guard on k's load: run_extent counted them). */
 static int run_build(struct fn_nft_prog *p, struct ev_run *run,
 		     const struct ev_rule *ru, uint32_t first, uint32_t n,
 		     const struct key *k)
@@ -304,7 +304,7 @@ static int run_build(struct fn_nft_prog *p, struct ev_run *run,
 	for (uint32_t i = 0; i < n; i++) {
 		struct key rk;
 
-		rule_key(p, &ru[i], k, &rk);	/* true: run_extent */
+		rule_key(p, &ru[i], k, &rk);	/* true: see above */
 		idx[i] = run_key_add(run, &rk);
 		run->first[idx[i] + 1]++;
 	}
