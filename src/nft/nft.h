@@ -164,6 +164,13 @@ void fn_nft_prog_index(struct fn_nft_prog *p, bool on);
  * prerouting priority -400, before every chain of the stack's. */
 bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p);
 
+/* True when p needs fn_nft_pkt.now_ns to the nanosecond: it has a
+ * `limit` (token buckets in ns, as the kernel's ktime_get_ns()).  Else a
+ * clock of a few milliseconds' steps (CLOCK_MONOTONIC_COARSE) judges the
+ * same: conntrack's timeouts count jiffies in the kernel too, and the
+ * log's rate limit refills per 100 ms. */
+bool fn_nft_prog_fine_clock(const struct fn_nft_prog *p);
+
 /* Live state of a rule's stateful expression (counter, quota) for a dump:
  * 0 and the values, or -ENOENT. */
 int fn_nft_expr_state(const struct fn_nft_prog *p,

@@ -179,6 +179,7 @@ struct fn_nft_prog {
 	uint32_t *hooks[FN_NFT_NHOOKS];	/* chain indices by priority */
 	uint32_t nhook[FN_NFT_NHOOKS];
 	bool uses_ct;
+	bool uses_limit;		/* fn_nft_prog_fine_clock */
 	/* log rate limit: 10 lines/s, burst 20 */
 	uint64_t log_tokens, log_last;
 	uint64_t log_suppressed;

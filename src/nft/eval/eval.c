@@ -219,6 +219,11 @@ bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p)
 	return p && p->uses_ct;
 }
 
+bool fn_nft_prog_fine_clock(const struct fn_nft_prog *p)
+{
+	return p && p->uses_limit;
+}
+
 void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
 		 struct fn_nft_result *res)
