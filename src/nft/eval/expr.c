@@ -20,6 +20,12 @@
 
 #define BRK(r)	((r)->verdict.code = EV_BREAK)
 
+/* The hot path in one function, as when each was called once: run_rule
+ * is used by the linear walk and by run_indexed, the loads by run_rule
+ * and by run_load_key, and compilers stop inlining them when they are
+ * used twice (30% slower a rule when they do not). */
+#define HOT	__attribute__((always_inline)) inline
+
 static const uint32_t *pool(const struct fn_nft_prog *p, uint32_t idx)
 {
 	return &p->pool[idx];
@@ -43,8 +49,8 @@ static inline void store(uint32_t *dst, const void *src, uint32_t len)
 }
 
 /* nft_payload_eval(). */
-static void do_payload(const struct ev_op *op, struct ev_regs *r,
-		       const struct ev_pkt *pk)
+static HOT void do_payload(const struct ev_op *op, struct ev_regs *r,
+			   const struct ev_pkt *pk)
 {
 	const uint8_t *base;
 	uint64_t avail;
@@ -198,8 +204,8 @@ static void store8(uint32_t *dst, uint8_t v)
 
 /* nft_meta_get_eval(): the input device exists at ingress, prerouting
  * and input; the output device at output and postrouting. */
-static void do_meta(const struct ev_op *op, struct ev_regs *r,
-		    const struct ev_pkt *pk)
+static HOT void do_meta(const struct ev_op *op, struct ev_regs *r,
+			const struct ev_pkt *pk)
 {
 	uint32_t *dst = &r->data[op->dreg];
 	const struct fn_nft_pkt *p = pk->p;
@@ -420,9 +426,8 @@ static void do_reject(const struct ev_op *op, struct ev_regs *r,
 }
 
 /* One rule: its verdict code, NFT_CONTINUE if it did not decide. */
-static inline int32_t run_rule(struct fn_nft_prog *p, const struct ev_op *op,
-			       uint32_t nops, struct ev_regs *r,
-			       struct ev_pkt *pk)
+static HOT int32_t run_rule(struct fn_nft_prog *p, const struct ev_op *op,
+			    uint32_t nops, struct ev_regs *r, struct ev_pkt *pk)
 {
 	r->verdict.code = EV_CONTINUE;
 	for (const struct ev_op *end = op + nops; op < end; op++) {
