@@ -11,11 +11,20 @@
  *              (meta l4proto, payload, cmp, counter, immediate), none of
  *              which matches: every packet walks all N;
  *   set 10k    one rule `ip saddr @s counter accept` on a 10,000-element
- *              hash set; half the packets are members.
+ *              hash set; half the packets are members;
+ *   path N     bench/rules/rules-N.nft (policy drop: N - 6 rules
+ *              `ip saddr 198.18.0.X counter drop`, then ct state, iifname,
+ *              icmp, `ip saddr 10.242.0.0/16 tcp dport 6379 ct state new
+ *              accept`, counter drop) on the stack's whole path with
+ *              connection tracking: a Redis request received (ingress,
+ *              prerouting, input) and its reply sent (output,
+ *              postrouting) on an established flow; ns per packet.
  * Each cell judges a ring of 256 crafted TCP packets (IPv4 with valid
  * sums) for --iters packets, --reps times; the median is printed, with
  * the ratio to the empty baseline measured in the same run, and the time
  * fn_nft_compile() took for that ruleset (a commit's stall of the stack).
+ * The N-rule cells are measured a second time with the rule index off
+ * (fn_nft_prog_index: the linear walk every rule of the chain takes).
  *
  * usage: fn-bench-nft-eval [--iters N] [--reps N]
  */
@@ -197,6 +206,119 @@ static void add_set_rule(struct model *m)
 	rule_tail(r);
 }
 
+/* ---- bench/rules/rules-N.nft -------------------------------------------- */
+
+static struct nftnl_expr *reg_expr(const char *name, uint16_t key_attr,
+				   uint32_t key, uint16_t reg_attr)
+{
+	return expr_u32(name, key_attr, key, reg_attr, NFT_REG_1);
+}
+
+static struct nftnl_expr *meta(uint32_t key)
+{
+	return reg_expr("meta", NFTNL_EXPR_META_KEY, key, NFTNL_EXPR_META_DREG);
+}
+
+static struct nftnl_expr *payload(uint32_t base, uint32_t off, uint32_t len)
+{
+	struct nftnl_expr *e = reg_expr("payload", NFTNL_EXPR_PAYLOAD_BASE,
+					base, NFTNL_EXPR_PAYLOAD_DREG);
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	return e;
+}
+
+/* reg 1 &= mask (4 bytes), then cmp op with v. */
+static void masked(struct nftnl_rule *r, uint32_t mask, uint32_t op,
+		   uint32_t v)
+{
+	struct nftnl_expr *b = expr_u32("bitwise", NFTNL_EXPR_BITWISE_SREG,
+					NFT_REG_1, NFTNL_EXPR_BITWISE_DREG,
+					NFT_REG_1);
+	struct nftnl_expr *c = cmp(&v, 4);
+	uint32_t zero = 0;
+
+	nftnl_expr_set_u32(b, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set(b, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set(b, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_OP, op);
+	nftnl_rule_add_expr(r, b);
+	nftnl_rule_add_expr(r, c);
+}
+
+static void ct_state(struct nftnl_rule *r, uint32_t bits)
+{
+	nftnl_rule_add_expr(r, reg_expr("ct", NFTNL_EXPR_CT_KEY, NFT_CT_STATE,
+					NFTNL_EXPR_CT_DREG));
+	masked(r, bits, NFT_CMP_NEQ, 0);
+}
+
+static void verdict(struct nftnl_rule *r, uint32_t v)
+{
+	nftnl_rule_add_expr(r, expr_u32("immediate", NFTNL_EXPR_IMM_DREG,
+					NFT_REG_VERDICT,
+					NFTNL_EXPR_IMM_VERDICT, v));
+}
+
+/* meta nfproto ipv4 */
+static void ipv4(struct nftnl_rule *r)
+{
+	uint8_t v = NFPROTO_IPV4;
+
+	nftnl_rule_add_expr(r, meta(NFT_META_NFPROTO));
+	nftnl_rule_add_expr(r, cmp(&v, 1));
+}
+
+/* As bench/rules/gen writes rules-N.nft (its TAIL is 6 rules). */
+static void add_rules_file(struct model *m, unsigned n)
+{
+	struct nftnl_rule *r;
+	char lo[16] = "lo";
+	uint8_t icmp = IPPROTO_ICMP, tcp = IPPROTO_TCP;
+	uint16_t redis = htons(6379);
+	uint64_t h = 10;
+
+	nftnl_chain_set_u32(m->c.nl, NFTNL_CHAIN_POLICY, NF_DROP);
+	for (unsigned i = 0; i + 6 < n; i++) {
+		uint32_t a = htonl(0xc6120001u + i);	/* 198.18.0.1 + i */
+
+		r = rule_new(m, h++);
+		ipv4(r);
+		nftnl_rule_add_expr(r, payload(NFT_PAYLOAD_NETWORK_HEADER, 12,
+					       4));
+		nftnl_rule_add_expr(r, cmp(&a, 4));
+		nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
+		verdict(r, NF_DROP);
+	}
+	ct_state(r = rule_new(m, h++), 2 | 4);	/* established,related */
+	verdict(r, NF_ACCEPT);
+	ct_state(r = rule_new(m, h++), 1);	/* invalid */
+	verdict(r, NF_DROP);
+	r = rule_new(m, h++);
+	nftnl_rule_add_expr(r, meta(NFT_META_IIFNAME));
+	nftnl_rule_add_expr(r, cmp(lo, 16));
+	verdict(r, NF_ACCEPT);
+	r = rule_new(m, h++);
+	ipv4(r);
+	nftnl_rule_add_expr(r, payload(NFT_PAYLOAD_NETWORK_HEADER, 9, 1));
+	nftnl_rule_add_expr(r, cmp(&icmp, 1));
+	verdict(r, NF_ACCEPT);
+	r = rule_new(m, h++);
+	ipv4(r);
+	nftnl_rule_add_expr(r, payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4));
+	masked(r, htonl(0xffff0000u), NFT_CMP_EQ, htonl(0x0af20000u));
+	nftnl_rule_add_expr(r, meta(NFT_META_L4PROTO));
+	nftnl_rule_add_expr(r, cmp(&tcp, 1));
+	nftnl_rule_add_expr(r, payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
+	nftnl_rule_add_expr(r, cmp(&redis, 2));
+	ct_state(r, 8);				/* new */
+	verdict(r, NF_ACCEPT);
+	r = rule_new(m, h++);
+	nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
+	verdict(r, NF_DROP);
+}
+
 /* ---- packets ----------------------------------------------------------- */
 
 static void sum_ip(uint8_t *ip)
@@ -285,6 +407,110 @@ static double measure(struct fn_nft_prog *p, long iters, int reps)
 	return med;
 }
 
+/* A TCP segment of a Redis flow into f (Ethernet, IPv4, TCP with
+ * `payload` bytes; sums right): client 10.242.0.9:40000 <-> server
+ * 10.242.0.1:6379.  The frame's length. */
+static uint32_t redis_segment(uint8_t *f, bool to_server, uint8_t flags,
+			      uint32_t payload)
+{
+	uint8_t *ip = f + 14, *tcp = ip + 20;
+	uint32_t tot = 40 + payload, s = 0;
+	uint8_t cli[4] = { 10, 242, 0, 9 }, srv[4] = { 10, 242, 0, 1 };
+
+	memset(f, 0, 14 + tot);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(tot >> 8);
+	ip[3] = (uint8_t)tot;
+	ip[8] = 64;
+	ip[9] = IPPROTO_TCP;
+	memcpy(ip + 12, to_server ? cli : srv, 4);
+	memcpy(ip + 16, to_server ? srv : cli, 4);
+	sum_ip(ip);
+	tcp[0] = to_server ? 40000 >> 8 : 6379 >> 8;
+	tcp[1] = to_server ? 40000 & 0xff : 6379 & 0xff;
+	tcp[2] = to_server ? 6379 >> 8 : 40000 >> 8;
+	tcp[3] = to_server ? 6379 & 0xff : 40000 & 0xff;
+	tcp[12] = 0x50;
+	tcp[13] = flags;
+	tcp[14] = 0xff;
+	memset(tcp + 20, '*', payload);
+	for (uint32_t i = 12; i < 20; i += 2)	/* pseudo-header */
+		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	s += IPPROTO_TCP + 20 + payload;
+	for (uint32_t i = 0; i < 20 + payload; i += 2)
+		s += (uint32_t)(tcp[i] << 8 |
+				(i + 1 < 20 + payload ? tcp[i + 1] : 0));
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	tcp[16] = (uint8_t)(~s >> 8);
+	tcp[17] = (uint8_t)~s;
+	return 14 + tot;
+}
+
+/* One packet on the stack's path (src/stack/filter.c): received
+ * (ingress, prerouting, input) or sent (output, postrouting). */
+static bool path(struct fn_nft_prog *p, struct fn_nft_ct *ct, uint8_t *f,
+		 uint32_t len, bool rx, uint64_t now)
+{
+	struct fn_nft_pkt k = { .l2 = f, .l2_len = len, .nh = f + 14,
+				.nh_len = len - 14, .ethertype = 0x0800,
+				.now_ns = now };
+	struct fn_nft_result r;
+
+	if (rx) {
+		k.iif = 2;
+		k.iifname = "fn0";
+		fn_nft_eval(p, ct, FN_NFT_INGRESS, &k, &r);
+		fn_nft_eval(p, ct, FN_NFT_PREROUTING, &k, &r);
+		if (r.verdict == FN_NFT_ACCEPT)
+			fn_nft_eval(p, ct, FN_NFT_INPUT, &k, &r);
+	} else {
+		k.oif = 2;
+		k.oifname = "fn0";
+		fn_nft_eval(p, ct, FN_NFT_OUTPUT, &k, &r);
+		if (r.verdict == FN_NFT_ACCEPT)
+			fn_nft_eval(p, ct, FN_NFT_POSTROUTING, &k, &r);
+	}
+	return r.verdict == FN_NFT_ACCEPT;
+}
+
+/* The handshake, then request/reply pairs (a 40-byte request, a 10-byte
+ * reply, as redis-benchmark's PING/SET/GET); ns per packet. */
+static double measure_path(struct fn_nft_prog *p, long iters, int reps)
+{
+	static uint8_t req[128], rep[128], hs[3][128];
+	struct fn_nft_ct *ct = fn_nft_ct_new(65536);
+	uint32_t lreq = redis_segment(req, true, 0x18, 40);
+	uint32_t lrep = redis_segment(rep, false, 0x18, 10);
+	uint32_t l0 = redis_segment(hs[0], true, 0x02, 0);
+	uint32_t l1 = redis_segment(hs[1], false, 0x12, 0);
+	uint32_t l2 = redis_segment(hs[2], true, 0x10, 0);
+	uint64_t now = now_ns();
+	unsigned bad = 0;
+	double *v = calloc((size_t)reps, sizeof(*v)), med;
+
+	bad += !path(p, ct, hs[0], l0, true, now);
+	bad += !path(p, ct, hs[1], l1, false, now);
+	bad += !path(p, ct, hs[2], l2, true, now);
+	for (int r = 0; r < reps; r++) {
+		uint64_t t0 = now_ns();
+
+		for (long i = 0; i < iters / 2; i++) {
+			bad += !path(p, ct, req, lreq, true, t0);
+			bad += !path(p, ct, rep, lrep, false, t0);
+		}
+		v[r] = (double)(now_ns() - t0) / (double)(iters / 2 * 2);
+	}
+	if (bad)
+		fprintf(stderr, "path: %u packets dropped\n", bad);
+	qsort(v, (size_t)reps, sizeof(*v), dcmp);
+	med = v[reps / 2];
+	free(v);
+	fn_nft_ct_free(ct);
+	return med;
+}
+
 static struct fn_nft_prog *build(struct model *m, int kind, unsigned n)
 {
 	char msg[256];
@@ -296,6 +522,8 @@ static struct fn_nft_prog *build(struct model *m, int kind, unsigned n)
 		add_port_rules(m, n);
 	if (kind == 2)
 		add_set_rule(m);
+	if (kind == 3)
+		add_rules_file(m, n);
 	uint64_t t0 = now_ns();
 	p = fn_nft_compile(&m->rs, NULL, &err, msg, sizeof(msg));
 	compile_ms = (double)(now_ns() - t0) / 1e6;
@@ -310,7 +538,56 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: fn-bench-nft-eval [--iters N] [--reps N]\n"
 		"  ns/packet of the nf_tables evaluator for 0, 10, 100, 1000\n"
-		"  rules and a 10,000-element set, against an empty ruleset\n");
+		"  rules and a 10,000-element set, against an empty ruleset;\n"
+		"  then bench/rules/rules-N.nft on the stack's path with ct\n");
+}
+
+static const struct cell {
+	const char *name;
+	int kind;	/* 0 empty, 1 N port rules, 2 set, 3 rules-N.nft path */
+	unsigned n;
+} cells[] = {
+	{ "empty chain", 0, 0 }, { "10 rules", 1, 10 },
+	{ "100 rules", 1, 100 }, { "1000 rules", 1, 1000 },
+	{ "10k-element set", 2, 0 },
+	{ "rules-10", 3, 10 }, { "rules-100", 3, 100 },
+	{ "rules-1000", 3, 1000 },
+};
+#define NCELLS (sizeof(cells) / sizeof(cells[0]))
+
+/* ns/packet of a cell into *ns, and without the index into *lin (rule
+ * cells; else 0); the compile time in *cms. */
+static void cell_run(const struct cell *c, long iters, int reps, double *ns,
+		     double *lin, double *cms)
+{
+	struct model m;
+	struct fn_nft_prog *p = build(&m, c->kind, c->n);
+	double (*fn)(struct fn_nft_prog *, long, int) =
+		c->kind == 3 ? measure_path : measure;
+	long it = c->n >= 1000 ? iters / 20 : c->n >= 100 ? iters / 4 : iters;
+
+	*cms = compile_ms;
+	*ns = fn(p, it, reps);
+	*lin = 0;
+	if (c->kind == 1 || c->kind == 3) {
+		fn_nft_prog_index(p, false);
+		*lin = fn(p, it, reps);
+	}
+	fprintf(stderr, "%s: %.1f ns (no index %.1f)\n", c->name, *ns, *lin);
+	fn_nft_prog_free(p);
+	model_fini(&m);
+}
+
+static void print_row(const char *name, double ns, double base, double cms,
+		      double lin)
+{
+	char l[32] = "", cm[32] = "";
+
+	if (lin > 0)
+		snprintf(l, sizeof(l), "%.1f", lin);
+	if (cms >= 0)
+		snprintf(cm, sizeof(cm), "%.2f", cms);
+	printf("| %s | %.1f | %.2f | %s | %s |\n", name, ns, ns / base, cm, l);
 }
 
 int main(int argc, char **argv)
@@ -321,11 +598,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const struct { const char *name; int kind; unsigned n; } cells[] = {
-		{ "empty chain", 0, 0 }, { "10 rules", 1, 10 },
-		{ "100 rules", 1, 100 }, { "1000 rules", 1, 1000 },
-		{ "10k-element set", 2, 0 },
-	};
+	double ns[NCELLS], lin[NCELLS], cms[NCELLS];
 	long iters = 2000000;
 	int reps = 7, c;
 
@@ -342,25 +615,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	make_packets();
-	double none = measure(NULL, iters, reps), ns[5], cms[5];
-	for (size_t i = 0; i < 5; i++) {
-		struct model m;
-		struct fn_nft_prog *p = build(&m, cells[i].kind, cells[i].n);
-
-		cms[i] = compile_ms;
-		long it = cells[i].n >= 1000 ? iters / 20 :
-			  cells[i].n >= 100 ? iters / 4 : iters;
-
-		ns[i] = measure(p, it, reps);
-		fprintf(stderr, "%s: %.1f ns\n", cells[i].name, ns[i]);
-		fn_nft_prog_free(p);
-		model_fini(&m);
-	}
-	printf("| ruleset | ns/packet | vs empty chain | compile ms |\n"
-	       "|---|---:|---:|---:|\n");
-	printf("| no program | %.1f | %.2f | |\n", none, none / ns[0]);
-	for (size_t i = 0; i < 5; i++)
-		printf("| %s | %.1f | %.2f | %.2f |\n", cells[i].name, ns[i],
-		       ns[i] / ns[0], cms[i]);
+	double none = measure(NULL, iters, reps);
+	double path_none = measure_path(NULL, iters, reps);
+	for (size_t i = 0; i < NCELLS; i++)
+		cell_run(&cells[i], iters, reps, &ns[i], &lin[i], &cms[i]);
+	printf("| ruleset | ns/packet | vs empty chain | compile ms | no index: ns/packet |\n"
+	       "|---|---:|---:|---:|---:|\n");
+	print_row("no program", none, ns[0], -1, 0);
+	for (size_t i = 0; i < NCELLS && cells[i].kind != 3; i++)
+		print_row(cells[i].name, ns[i], ns[0], cms[i], lin[i]);
+	printf("\n| stack path, with ct | ns/packet | vs no ruleset | compile ms | no index: ns/packet |\n"
+	       "|---|---:|---:|---:|---:|\n");
+	print_row("no ruleset", path_none, path_none, -1, 0);
+	for (size_t i = 0; i < NCELLS; i++)
+		if (cells[i].kind == 3)
+			print_row(cells[i].name, ns[i], path_none, cms[i],
+				  lin[i]);
 	return 0;
 }

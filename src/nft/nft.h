@@ -42,7 +42,9 @@
  *
  *   fn_nft_eval() never allocates (except ct entries, bounded), never
  *   reads outside pkt's buffer, and is O(rules) per packet with O(1) or
- *   O(log n) set lookups.
+ *   O(log n) set lookups; a run of rules that compare one field with
+ *   constants costs one hash lookup plus the rules of the packet's value
+ *   (the rule index, docs/nft-eval.md), with the same result.
  */
 #ifndef FRAGNET_SRC_NFT_H
 #define FRAGNET_SRC_NFT_H
@@ -152,10 +154,22 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
 		 struct fn_nft_result *res);
 
+/* The rule index (docs/nft-eval.md) on (after compile) or off: the
+ * verdicts and counters are the same either way; for the tests and
+ * benchmarks that compare the two. */
+void fn_nft_prog_index(struct fn_nft_prog *p, bool on);
+
 /* True when the program uses conntrack (a `ct` expression): the kernel
  * then loads nf_defrag_ipv4 in the namespace, which reassembles IPv4 at
  * prerouting priority -400, before every chain of the stack's. */
 bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p);
+
+/* True when p needs fn_nft_pkt.now_ns to the nanosecond: it has a
+ * `limit` (token buckets in ns, as the kernel's ktime_get_ns()).  Else a
+ * clock of a few milliseconds' steps (CLOCK_MONOTONIC_COARSE) judges the
+ * same: conntrack's timeouts count jiffies in the kernel too, and the
+ * log's rate limit refills per 100 ms. */
+bool fn_nft_prog_fine_clock(const struct fn_nft_prog *p);
 
 /* Live state of a rule's stateful expression (counter, quota) for a dump:
  * 0 and the values, or -ENOENT. */

@@ -11,6 +11,12 @@
  * connection table lives across inputs (bounded, 64 entries), as it does
  * in a stack.  Seeds: tests/fuzz/corpus/nft_eval.
  *
+ * The ruleset has runs of rules the rule index (src/nft/eval/index.c)
+ * hashes; every frame is judged twice, by the program and by a second
+ * one compiled from the same model with the index off (its own
+ * connection table), and any difference in verdict, mark, ct state or
+ * in a counter, quota or limit aborts.
+ *
  *   CC=clang meson setup build-fuzz -Dfuzz=true
  *   ninja -C build-fuzz tests/fuzz/fuzz_nft_eval
  *   build-fuzz/tests/fuzz/fuzz_nft_eval /tmp/corpus tests/fuzz/corpus/nft_eval
@@ -29,13 +35,14 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "eval/ev.h"
 #include "fragnet/log.h"
 #include "nft.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct fn_nft_prog *prog;
-static struct fn_nft_ct *ct;
+static struct fn_nft_prog *prog, *linear;	/* indexed, not indexed */
+static struct fn_nft_ct *ct, *ct_linear;
 static uint64_t clock_ns = 1000000000ull;
 
 /* ---- a ruleset with everything ------------------------------------------- */
@@ -189,6 +196,44 @@ static struct nftnl_expr *lookup(const char *name, uint32_t reg)
 	return e;
 }
 
+/* meta KEY == v, payload == d (len bytes), counter: `ip saddr A` and
+ * `udp dport P` as nft emits them in an inet table. */
+static void keyed(struct builder *b, struct fn_nft_chain *c, uint32_t key,
+		  uint8_t v, uint32_t base, uint32_t off, const void *d,
+		  uint32_t len)
+{
+	rule(b, c, 5, ex("meta", 2, NFTNL_EXPR_META_KEY, key,
+			 NFTNL_EXPR_META_DREG, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &v, 1),
+	     load(base, off, len, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, d, len), ex("counter", 0));
+}
+
+/* Runs for the index: ip saddr, udp dport (with duplicates), th @1,2
+ * (a load that fails on later fragments), each with a counter. */
+static void build_runs(struct builder *b, struct fn_nft_chain *c)
+{
+	for (uint32_t i = 0; i < 6; i++) {
+		uint32_t a = htonl(0x0a000000u + i);
+
+		keyed(b, c, NFT_META_NFPROTO, NFPROTO_IPV4,
+		      NFT_PAYLOAD_NETWORK_HEADER, 12, &a, 4);
+	}
+	for (uint32_t i = 0; i < 6; i++) {
+		uint16_t port = htons((uint16_t)(53 + i % 3));
+
+		keyed(b, c, NFT_META_L4PROTO, 17,
+		      NFT_PAYLOAD_TRANSPORT_HEADER, 2, &port, 2);
+	}
+	for (uint32_t i = 0; i < 5; i++) {
+		uint16_t v = (uint16_t)i;
+
+		rule(b, c, 3, load(NFT_PAYLOAD_TRANSPORT_HEADER, 1, 2,
+				   NFT_REG_2),
+		     cmp(NFT_REG_2, NFT_CMP_EQ, &v, 2), ex("counter", 0));
+	}
+}
+
 static void build_inet(struct builder *b)
 {
 	static const uint8_t tcp = 6;
@@ -209,6 +254,7 @@ static void build_inet(struct builder *b)
 	rule(b, pre, 3, load(NFT_PAYLOAD_LL_HEADER, 6, 6, NFT_REG_1),
 	     load(NFT_PAYLOAD_NETWORK_HEADER, 60, 16, NFT_REG_2),
 	     ex("counter", 0));
+	build_runs(b, in);
 	rule(b, in, 3, ex("meta", 2, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO,
 			  NFTNL_EXPR_META_DREG, NFT_REG_1),
 	     cmp(NFT_REG_1, NFT_CMP_EQ, &tcp, 1), verdict(NFT_JUMP, "sub"));
@@ -260,6 +306,12 @@ static void build_netdev(struct builder *b)
 	     cmp(NFT_REG_1, NFT_CMP_EQ, &arp, 2), ex("counter", 0));
 	rule(b, c, 2, load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 8, NFT_REG_1),
 	     ex("counter", 0));
+	for (uint8_t i = 0; i < 5; i++) {	/* ether saddr: 2 words */
+		uint8_t mac[6] = { 2, 0, 0, 0, 0, i };
+
+		rule(b, c, 3, load(NFT_PAYLOAD_LL_HEADER, 6, 6, NFT_REG_1),
+		     cmp(NFT_REG_1, NFT_CMP_EQ, mac, 6), ex("counter", 0));
+	}
 }
 
 static void init(void)
@@ -272,9 +324,12 @@ static void init(void)
 	build_inet(&b);
 	build_netdev(&b);
 	prog = fn_nft_compile(&b.rs, NULL, &err, msg, sizeof(msg));
-	if (!prog)
+	linear = fn_nft_compile(&b.rs, NULL, &err, msg, sizeof(msg));
+	if (!prog || !linear || !prog->nruns)
 		abort();
+	fn_nft_prog_index(linear, false);
 	ct = fn_nft_ct_new(64);
+	ct_linear = fn_nft_ct_new(64);
 	/* the model may go: the program keeps what it needs */
 	for (uint32_t i = 0; i < b.rs.ntables; i++) {
 		struct fn_nft_table *t = b.rs.tables[i];
@@ -298,10 +353,42 @@ static void init(void)
 	free(b.rs.tables);
 }
 
+/* One packet's path: output, postrouting; or ingress, prerouting,
+ * input.  The last verdict in *res. */
+static void judge(struct fn_nft_prog *p, struct fn_nft_ct *c,
+		  struct fn_nft_pkt *pk, bool tx, struct fn_nft_result *res)
+{
+	if (tx) {
+		fn_nft_eval(p, c, FN_NFT_OUTPUT, pk, res);
+		if (res->verdict == FN_NFT_ACCEPT)
+			fn_nft_eval(p, c, FN_NFT_POSTROUTING, pk, res);
+	} else {
+		fn_nft_eval(p, c, FN_NFT_INGRESS, pk, res);
+		fn_nft_eval(p, c, FN_NFT_PREROUTING, pk, res);
+		if (res->verdict == FN_NFT_ACCEPT)
+			fn_nft_eval(p, c, FN_NFT_INPUT, pk, res);
+	}
+}
+
+/* The indexed and the linear program agree, state by state. */
+static void check_same(const struct fn_nft_result *a,
+		       const struct fn_nft_result *b,
+		       const struct fn_nft_pkt *pa, const struct fn_nft_pkt *pb)
+{
+	if (a->verdict != b->verdict || a->reject != b->reject ||
+	    a->reject_code != b->reject_code || pa->mark != pb->mark ||
+	    pa->ct_state != pb->ct_state || prog->nstates != linear->nstates)
+		abort();
+	for (uint32_t i = 0; i < prog->nstates; i++)
+		if (prog->states[i].a != linear->states[i].a ||
+		    prog->states[i].b != linear->states[i].b)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fn_nft_result res;
-	struct fn_nft_pkt pk;
+	struct fn_nft_result res, res2;
+	struct fn_nft_pkt pk, pk2;
 	uint8_t ctl, *frame;
 
 	if (!prog)
@@ -325,16 +412,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pk.iifname = pk.oifname = "eth0";
 	clock_ns += (uint64_t)(ctl >> 4) * 100000000ull;
 	pk.now_ns = clock_ns;
-	if (ctl & 2) {
-		fn_nft_eval(prog, ct, FN_NFT_OUTPUT, &pk, &res);
-		if (res.verdict == FN_NFT_ACCEPT)
-			fn_nft_eval(prog, ct, FN_NFT_POSTROUTING, &pk, &res);
-	} else {
-		fn_nft_eval(prog, ct, FN_NFT_INGRESS, &pk, &res);
-		fn_nft_eval(prog, ct, FN_NFT_PREROUTING, &pk, &res);
-		if (res.verdict == FN_NFT_ACCEPT)
-			fn_nft_eval(prog, ct, FN_NFT_INPUT, &pk, &res);
-	}
+	pk2 = pk;
+	judge(prog, ct, &pk, ctl & 2, &res);
+	judge(linear, ct_linear, &pk2, ctl & 2, &res2);
+	check_same(&res, &res2, &pk, &pk2);
 	free(frame);
 	return 0;
 }

@@ -51,6 +51,8 @@ static void test_empty(void **state)
 			 FN_NFT_ACCEPT);
 	for (int h = 0; h < FN_NFT_NHOOKS; h++)
 		assert_int_equal(t_eval(p, NULL, h, &t, NULL), FN_NFT_ACCEPT);
+	assert_false(fn_nft_prog_fine_clock(p));	/* no limit */
+	assert_false(fn_nft_prog_fine_clock(NULL));
 	fn_nft_prog_free(p);
 	m_free(rs);
 }
@@ -502,6 +504,7 @@ static void test_limit(void **state)
 	struct t_pkt t;
 
 	(void)state;
+	assert_true(fn_nft_prog_fine_clock(p));	/* ns token buckets */
 	t_udp(&t, A1, A2, 1, 2, 72);
 	for (int i = 0; i < 20; i++)
 		t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);

@@ -1,7 +1,8 @@
 /*
  * test_nft_eval_set_ct.c - unit tests of the evaluator's sets and maps
  * (hash and interval, at 10,000 elements, against a naive reference) and
- * of connection tracking for `ct state` (src/nft/eval/set.c, ct.c).
+ * of connection tracking for `ct state` (src/nft/eval/set.c, ct.c), with
+ * the checksum both it and the IPv4 header check use (ev_csum, ev.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include "eval/ev.h"
 #include "nft_eval_util.h"
 
 #define A1 IP4(10, 241, 3, 1)
@@ -608,6 +610,30 @@ static void test_ct_frag_and_priority(void **state)
 	m_free(x.rs);
 }
 
+/* ev_csum (8 bytes at a time, host order) against the 16-bit
+ * big-endian sum of RFC 1071, every length to 1600, at odd and even
+ * addresses, over bytes that carry often. */
+static void test_csum(void **state)
+{
+	static uint8_t buf[1608];
+
+	(void)state;
+	for (uint32_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 37 + 11) | (i % 3 ? 0xf0 : 0);
+	for (uint32_t off = 0; off < 8; off++)
+		for (uint32_t len = 0; len <= 1600; len++) {
+			const uint8_t *p = buf + off;
+			uint32_t sum = 0;
+
+			for (uint32_t i = 0; i < len; i += 2)
+				sum += (uint32_t)(p[i] << 8 |
+						  (i + 1 < len ? p[i + 1] : 0));
+			while (sum >> 16)
+				sum = (sum & 0xffff) + (sum >> 16);
+			assert_int_equal(ev_csum(p, len), sum);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_ct_unconfirmed),
 		cmocka_unit_test(test_ct_lru),
 		cmocka_unit_test(test_ct_frag_and_priority),
+		cmocka_unit_test(test_csum),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -636,6 +636,7 @@ static int c_limit(struct ev_cctx *c, struct nftnl_expr *e)
 	struct ev_op *op = op_new(c, OP_LIMIT);
 	if (!op)
 		return -ENOMEM;
+	c->p->uses_limit = true;
 	op->arg = si;
 	return 0;
 }

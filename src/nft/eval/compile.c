@@ -3,9 +3,10 @@
  * objects, ../nft.h) into an ev_prog.
  *
  * Order: per table, register its chains and build its sets (set.c), then
- * compile each chain's rules (cexpr.c per expression); then check the
- * jump graph as the kernel does (nf_tables_check_loops: no cycle, -ELOOP;
- * nft_chain_validate: at most NFT_JUMP_STACK_SIZE levels, -EMLINK); then
+ * compile each chain's rules (cexpr.c per expression) and index them
+ * (index.c); then check the jump graph as the kernel does
+ * (nf_tables_check_loops: no cycle, -ELOOP; nft_chain_validate: at most
+ * NFT_JUMP_STACK_SIZE levels, -EMLINK); then
  * order each hook's base chains by priority (ties: model order, as hooks
  * registered one after the other); last, carry counters, quotas and limits
  * over from the old program by (family, table, chain, handle, expression).
@@ -292,6 +293,7 @@ static int rule_add(struct ev_cctx *c, struct nftnl_rule *r)
 		return -ENOMEM;
 	er = &p->rules[p->nrules];
 	er->first_op = p->nops;
+	er->run = 0;
 	er->handle = c->handle;
 	err = nftnl_expr_foreach(r, expr_cb, c);
 	if (err < 0)
@@ -355,7 +357,7 @@ static int table_compile(struct ev_cctx *c, const struct fn_nft_table *t)
 					     p->chains[c->chain].first_rule;
 	}
 	c->chain = UINT32_MAX;
-	return 0;
+	return ev_index_table(p, c->table_chain0);
 }
 
 /* ---- the jump graph ------------------------------------------------------ */
@@ -665,6 +667,7 @@ void fn_nft_prog_free(struct fn_nft_prog *p)
 	}
 	for (uint32_t i = 0; i < p->nsets; i++)
 		ev_set_fini(&p->sets[i]);
+	ev_index_fini(p);
 	for (uint32_t i = 0; i < p->nlogs; i++)
 		free(p->logs[i]);
 	for (int h = 0; h < FN_NFT_NHOOKS; h++)

@@ -297,15 +297,6 @@ static uint32_t rd32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint32_t sum16(const uint8_t *p, uint32_t len, uint32_t sum)
-{
-	for (uint32_t i = 0; i + 1 < len; i += 2)
-		sum += rd16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
 static bool csum_ok(const struct ev_pkt *pk)
 {
 	const uint8_t *ip = pk->net, *l4 = ip + pk->thoff;
@@ -313,10 +304,9 @@ static bool csum_ok(const struct ev_pkt *pk)
 
 	if (pk->tprot == 17 && rd16(l4 + 6) == 0)
 		return true;		/* UDP without checksum */
-	if (pk->tprot != 1) {
-		sum = sum16(ip + 12, 8, 0) + pk->tprot + len;
-	}
-	sum = sum16(l4, len, sum);
+	if (pk->tprot != 1)	/* the pseudo-header */
+		sum = ev_csum(ip + 12, 8) + pk->tprot + len;
+	sum += ev_csum(l4, len);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return sum == 0xffff;

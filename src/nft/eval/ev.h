@@ -7,7 +7,8 @@
  * Call sequence: compile.c turns a ruleset model into an ev_prog, using
  * cexpr.c for each expression and set.c for each set; eval.c runs a
  * hook's base chains over a packet (expr.c executes the operations); ct.c
- * keeps struct fn_nft_ct for `ct state`.
+ * keeps struct fn_nft_ct for `ct state`; index.c finds runs of rules
+ * that compare one field with constants and hashes them (ev_run).
  *
  * Registers are laid out as the kernel's struct nft_regs: 20 words of 32
  * bits, the verdict in words 0..3, NFT_REG_1..4 at words 4, 8, 12, 16 and
@@ -21,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../nft.h"
 
@@ -81,7 +83,27 @@ struct ev_op {
 
 struct ev_rule {
 	uint32_t first_op, nops;
+	uint32_t run;			/* its ev_run + 1, 0 = none */
 	uint64_t handle;
+};
+
+/* The rule index (index.c): rules [end - n, end) of a chain all compare
+ * the value of `load` (its first kwords words, the last masked) with a
+ * constant; the rules of key i, in chain order, are cand[first[i] ..
+ * first[i + 1]).  A packet whose value is no key runs none of them. */
+#define EV_INDEX_MIN	4		/* rules in a run, at least */
+
+struct ev_run {
+	struct ev_op load;		/* dreg 4: scratch registers */
+	uint8_t kwords;
+	uint32_t lastmask;
+	uint32_t end;			/* chain position past the run */
+	uint32_t mask;			/* slots - 1 */
+	uint32_t *slots;		/* key index + 1, 0 = empty */
+	uint32_t *keys;			/* nkeys * kwords */
+	uint32_t nkeys;
+	uint32_t *first;		/* nkeys + 1 */
+	uint32_t *cand;			/* chain positions */
 };
 
 struct ev_chain {
@@ -148,6 +170,9 @@ struct fn_nft_prog {
 	uint32_t nstates, cstates;
 	struct ev_set *sets;
 	uint32_t nsets, csets;
+	struct ev_run *runs;
+	uint32_t nruns, cruns;
+	bool no_index;			/* fn_nft_prog_index(p, false) */
 	uint32_t *pool;			/* data, in 32-bit words */
 	uint32_t npool, cpool;
 	char **logs;			/* log prefixes */
@@ -155,6 +180,7 @@ struct fn_nft_prog {
 	uint32_t *hooks[FN_NFT_NHOOKS];	/* chain indices by priority */
 	uint32_t nhook[FN_NFT_NHOOKS];
 	bool uses_ct;
+	bool uses_limit;		/* fn_nft_prog_fine_clock */
 	/* log rate limit: 10 lines/s, burst 20 */
 	uint64_t log_tokens, log_last;
 	uint64_t log_suppressed;
@@ -190,6 +216,79 @@ static inline int ev_memcmp(const void *a, const void *b, uint32_t len)
 	return 0;
 }
 
+/* The Internet checksum's sum (RFC 1071) of len bytes at p, folded to
+ * 16 bits, as the big-endian 16-bit words add up.  Eight bytes at a time
+ * in host order, the order fixed once at the end (RFC 1071 2(B): the sum
+ * does not depend on byte order); an odd last byte is a word's high
+ * byte. */
+static inline uint32_t ev_csum(const uint8_t *p, uint32_t len)
+{
+	uint64_t s = 0, carry = 0;
+	uint16_t h;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		s += w;
+		carry += s < w;
+	}
+	s = (s & 0xffffffffu) + (s >> 32) + carry;
+	if (len >= 4) {
+		uint32_t w;
+
+		memcpy(&w, p, 4);
+		s += w;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		s += h;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint8_t last[2] = { p[0], 0 };
+
+		memcpy(&h, last, 2);
+		s += h;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = __builtin_bswap16((uint16_t)s);
+#endif
+	return (uint32_t)s;
+}
+
+/* The byte mask of the last word of a len-byte key (memory order). */
+static inline uint32_t ev_key_mask(uint32_t len)
+{
+	uint32_t m = 0;
+
+	for (uint32_t i = 0; i < (len - 1) % 4 + 1; i++)
+		((uint8_t *)&m)[i] = 0xff;
+	return m;
+}
+
+/* Hash of an index key: murmur3's finaliser per word (the varying byte
+ * of an address is often the word's top one). */
+static inline uint32_t ev_key_hash(const uint32_t *w, uint32_t n)
+{
+	uint32_t h = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		h ^= w[i];
+		h ^= h >> 16;
+		h *= 0x85ebca6bu;
+		h ^= h >> 13;
+		h *= 0xc2b2ae35u;
+		h ^= h >> 16;
+	}
+	return h;
+}
+
 /* compile helpers shared by compile.c and cexpr.c */
 struct ev_cctx {
 	const struct fn_nft_ruleset *rs;
@@ -222,6 +321,10 @@ void ev_set_fini(struct ev_set *s);
 /* Lookup key; true if found, *vd / *data the element's data (maps). */
 bool ev_set_lookup(const struct ev_set *s, const uint8_t *key,
 		   const uint8_t **data, const struct ev_verdict **vd);
+
+/* index.c: the runs of the chains from chain0 on (one table). */
+int ev_index_table(struct fn_nft_prog *p, uint32_t chain0);
+void ev_index_fini(struct fn_nft_prog *p);
 
 /* expr.c: the verdict (NF_ACCEPT/NF_DROP) of base chain `base`. */
 int ev_run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk);

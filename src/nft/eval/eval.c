@@ -32,13 +32,7 @@ static uint16_t rd16(const uint8_t *p)
 
 static bool ipv4_csum_ok(const uint8_t *h, uint32_t hl)
 {
-	uint32_t sum = 0;
-
-	for (uint32_t i = 0; i < hl; i += 2)
-		sum += rd16(h + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return ev_csum(h, hl) == 0xffff;
 }
 
 /* The l4 fields of nft_set_pktinfo_ipv4(_validate); false: not IPv4 as
@@ -223,6 +217,11 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p)
 {
 	return p && p->uses_ct;
+}
+
+bool fn_nft_prog_fine_clock(const struct fn_nft_prog *p)
+{
+	return p && p->uses_limit;
 }
 
 void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
