@@ -206,7 +206,8 @@ int nl_parse(enum nl_parse what, const struct nlmsghdr *nlh, void *obj);
 int nl_guarded(int (*fn)(void *arg), void *arg);
 unsigned long nl_guard_trapped(void);
 
-/* nl_validate.c: 0 if libnftnl may parse this batch message; -EINVAL.
+/* nl_validate.c: 0 if libnftnl may parse this batch message (or
+ * GETSETELEM request); -EINVAL, or -EOPNOTSUPP (and the name in *unsup).
  * The datagram it is in must be followed by a NUL byte (strings inside
  * expressions are left to libnftnl, which strdup()s them). */
 int nl_validate(const struct nlmsghdr *nlh, const char **unsup);

@@ -420,14 +420,20 @@ static int count_elem(struct nftnl_set_elem *e, void *data)
 static int req_elems(struct dctx *d, struct nftnl_set *want,
 		     const struct fn_nft_set **s)
 {
-	struct nlmsghdr *copy = malloc(d->req->nlmsg_len);
+	struct nlmsghdr *copy;
 	const struct fn_nft_table *t = NULL;
 	unsigned n = 0;
 	int err;
 
+	/* what libnftnl will read, checked as for NEWSETELEM (nl_validate.c;
+	 * fuzz_nft_netlink found the unchecked copy read past its end) */
+	if (nl_validate(d->req, NULL) < 0)
+		return -EINVAL;
+	copy = malloc(d->req->nlmsg_len + 1);	/* and the datagram's NUL */
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, d->req, d->req->nlmsg_len);
+	((char *)copy)[d->req->nlmsg_len] = '\0';
 	nl_elems_normalize(copy);
 	err = nl_parse(NL_P_ELEMS, copy, want);
 	free(copy);

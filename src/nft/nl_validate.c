@@ -439,7 +439,8 @@ int nl_validate(const struct nlmsghdr *nlh, const char **unsup)
 	case NFT_MSG_NEWCHAIN: case NFT_MSG_DELCHAIN: p = &p_chain; break;
 	case NFT_MSG_NEWRULE: case NFT_MSG_DELRULE: p = &p_rule; break;
 	case NFT_MSG_NEWSET: case NFT_MSG_DELSET: p = &p_set; break;
-	case NFT_MSG_NEWSETELEM: case NFT_MSG_DELSETELEM: p = &p_elems; break;
+	case NFT_MSG_NEWSETELEM: case NFT_MSG_DELSETELEM:
+	case NFT_MSG_GETSETELEM: p = &p_elems; break;
 	default: return 0;	/* refused by type later */
 	}
 	if (!attrs_tile(nlh))

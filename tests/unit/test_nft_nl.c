@@ -727,6 +727,30 @@ static void test_expression_attributes(void **state)
 	assert_int_equal(replies(f, r, 8), 1);
 	assert_int_equal(r[0].error, -EINVAL);
 	assert_int_equal(f->srv.rs.ntables, 1);
+
+	/* the same in a `get element` request, which is no batch message
+	 * but is parsed by libnftnl too (fuzz_nft_netlink) */
+	f->len = 0;
+	nlh = hdr(f, NFT_MSG_GETSETELEM, NFPROTO_IPV4, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, "t");
+	{	/* one element: else EINVAL for an empty list anyway */
+		struct nlattr *l = mnl_attr_nest_start(nlh,
+					NFTA_SET_ELEM_LIST_ELEMENTS);
+		struct nlattr *e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+		struct nlattr *k = mnl_attr_nest_start(nlh,
+						       NFTA_SET_ELEM_KEY);
+
+		mnl_attr_put_u32(nlh, NFTA_DATA_VALUE, 1);
+		mnl_attr_nest_end(nlh, k);
+		mnl_attr_nest_end(nlh, e);
+		mnl_attr_nest_end(nlh, l);
+	}
+	mnl_attr_put(nlh, NFTA_SET_ELEM_LIST_SET, 4, "s\0\0\0");
+	nlh->nlmsg_len -= 3;
+	done(f, nlh);
+	send_dg(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].error, -EINVAL);
 }
 
 /* Jobs: a batch spread over steps of a few messages; a second batch
