@@ -343,7 +343,8 @@ static void test_tcp_flow_control(void **state)
 
 /*
  * Data refused while the app held every event slot, then read: acking a
- * slot takes the refused data into that very slot.  Every byte arrives,
+ * slot puts the socket on the starved list, and the refused data takes
+ * a freed slot in that same service turn.  Every byte arrives,
  * and the close after EOF is graceful (no RST: the stack's count of DATA
  * slots the app holds must come back to 0).
  */
