@@ -4,14 +4,16 @@
  * ss_poll(), once per loop turn:
  *   1. ev_reclaim(): learn which event slots the app acked.  An acked DATA
  *      slot of a TCP socket opens its window by the slot's bytes
- *      (tcp_recved) and retries data lwIP holds for it; an acked CLOSED
- *      frees the socket id.
+ *      (tcp_recved), and puts the socket on the starved list if lwIP holds
+ *      refused data for it; an acked CLOSED frees the socket id.
  *   2. pending_flush(): post the events lwIP's callbacks left pending
  *      (connected, writable, peer closed, error, closed): one flag each per
  *      socket, so they need no buffer, only a free slot.
- *   3. req_drain(): receive requests, at most one per free event slot (each
+ *   3. starved_serve(): hand the freed slots to the starved list, in order
+ *      (below).
+ *   4. req_drain(): receive requests, at most one per free event slot (each
  *      gets exactly one DONE), validate and perform them.
- *   4. out_flush(): one tcp_output per socket written in this turn, and
+ *   5. out_flush(): one tcp_output per socket written in this turn, and
  *      the FINs and closes that waited for a socket's hold to drain.
  *
  * SENDS are pipelined (sockchan.h FLOW CONTROL): every byte within the
@@ -23,6 +25,21 @@
  * still gets its DONEs and control events.  No event slot for TCP data:
  * tcp_recv answers ERR_MEM and lwIP keeps the pbuf (its window closes);
  * for a datagram: dropped and counted.
+ *
+ * STARVED SOCKETS: a TCP socket whose data was refused for want of a slot
+ * goes on the starved list (intrusive, FIFO, each socket at most once).
+ * When slots come back, starved_serve() retries the list's head with
+ * tcp_process_refused_data(), then the next, while DATA may take a slot;
+ * a head still refused stops it.  So a turn retries at most one socket
+ * per slot freed, plus one.  Data is taken only from the head while the
+ * list is not empty: a socket with new data, or whose own slot was just
+ * acked, queues behind those that waited longer, so no socket waits while
+ * others get slots again and again, and none waits for lwIP's 250 ms
+ * timer (tcp_fasttmr, which still retries every pcb: the non-head ones
+ * are refused again).  An empty list costs one test a turn.  A socket
+ * leaves the list when its data is taken, or it is closed, fails or is
+ * freed.  Nothing is buffered here: the refused data stays in lwIP,
+ * inside the TCP window.
  *
  * TRUST: the app is hostile (sockchan.h TRUST).  A header is copied out
  * of its slot before any check; a malformed request cuts the channel off:
@@ -81,6 +98,8 @@ const char *const ss_ctr_names[SS_CTR_COUNT] = {
 	[SS_SEND_HELD] = "send_held",
 	[SS_SEND_OVER_CREDIT] = "send_over_credit",
 	[SS_CLOSE_RST] = "close_rst",
+	[SS_TCP_STARVED] = "tcp_starved",
+	[SS_TCP_STARVED_SERVED] = "tcp_starved_served",
 };
 
 /* Pending events of a socket, posted by pending_flush(). */
@@ -125,6 +144,8 @@ struct ss_sock {
 	uint8_t out;		/* on ss->outq: tcp_output due */
 	uint8_t rd_shut;	/* SHUT_RD: received data is dropped */
 	uint8_t linger;		/* closed, hold still draining: seconds */
+	uint8_t starved;	/* on the starved list (ss->starved_head) */
+	uint32_t st_prev, st_next;	/* its links there; 0 = none */
 };
 
 /* Deferred until a socket's hold is sent. */
@@ -223,10 +244,13 @@ static uint32_t id_alloc(struct sock_serv *ss, uint8_t type)
 	return id;
 }
 
+static void starved_del(struct sock_serv *ss, uint32_t id);
+
 static void id_free(struct sock_serv *ss, uint32_t id)
 {
 	struct ss_sock *s = &ss->sock[id];
 
+	starved_del(ss, id);	/* id_alloc clears the links */
 	free(s->hold);
 	s->hold = NULL;
 	s->hold_off = s->hold_len = s->hold_cap = 0;
@@ -248,11 +272,55 @@ static void mark(struct sock_serv *ss, uint32_t id, uint8_t p)
 	}
 }
 
+/* ---- the starved list ---------------------------------------------------- */
+
+#if LWIP_TCP
+/* Data of socket id was refused for want of a slot: queue it (at the
+ * tail; a socket already queued keeps its place). */
+static void starved_add(struct sock_serv *ss, uint32_t id)
+{
+	struct ss_sock *s = &ss->sock[id];
+
+	if (s->starved)
+		return;
+	s->starved = 1;
+	s->st_prev = ss->starved_tail;
+	s->st_next = 0;
+	if (ss->starved_tail)
+		ss->sock[ss->starved_tail].st_next = id;
+	else
+		ss->starved_head = id;
+	ss->starved_tail = id;
+	count(ss, SS_TCP_STARVED);
+}
+#endif
+
+/* Off the list: its data was taken, or it closed, failed or is freed. */
+static void starved_del(struct sock_serv *ss, uint32_t id)
+{
+	struct ss_sock *s = &ss->sock[id];
+
+	if (!s->starved)
+		return;
+	if (s->st_prev)
+		ss->sock[s->st_prev].st_next = s->st_next;
+	else
+		ss->starved_head = s->st_next;
+	if (s->st_next)
+		ss->sock[s->st_next].st_prev = s->st_prev;
+	else
+		ss->starved_tail = s->st_prev;
+	s->starved = 0;
+	s->st_prev = s->st_next = 0;
+}
+
 /* ---- event slots --------------------------------------------------------- */
 
 /* The app acked event slot i: act on what it carried.  The record is
- * taken and cleared first: acting may post events (refused data taken
- * now), and the allocator may hand out slot i itself to them. */
+ * taken and cleared first.  Refused data is not retried here (this runs
+ * inside ev_post() too, in the middle of another socket's callback): the
+ * socket queues on the starved list, and starved_serve() retries it in
+ * its turn. */
 static void slot_acked(struct sock_serv *ss, uint32_t i)
 {
 	struct ss_slot sl = ss->slot[i];
@@ -267,13 +335,13 @@ static void slot_acked(struct sock_serv *ss, uint32_t i)
 	if (sl.kind == K_DATA && s->type == T_TCP && s->pcb.tcp && sl.bytes) {
 		tcp_recved(s->pcb.tcp, (u16_t)sl.bytes);
 		if (s->pcb.tcp->refused_data)
-			tcp_process_refused_data(s->pcb.tcp);
+			starved_add(ss, sl.sock);
 	}
 	/* the app took the connection off its listener's queue */
 	if (sl.kind == K_ACCEPTED && s->type == T_TCP && s->pcb.tcp) {
 		tcp_backlog_accepted(s->pcb.tcp);
 		if (s->pcb.tcp->refused_data)
-			tcp_process_refused_data(s->pcb.tcp);
+			starved_add(ss, sl.sock);
 	}
 #endif
 	if (sl.kind == K_CLOSED && s->type == T_CLOSING) {
@@ -385,6 +453,7 @@ static void abort_all(struct sock_serv *ss)
 	for (uint32_t i = 0; i < ss->nout; i++)
 		ss->sock[ss->outq[i]].out = 0;
 	ss->nout = 0;
+	ss->starved_head = ss->starved_tail = 0;	/* id_free emptied it */
 }
 
 /* The app broke the protocol: cut it off until the supervisor resets. */
@@ -548,6 +617,7 @@ static void pcb_close(struct sock_serv *ss, struct ss_sock *s, bool abort)
 	}
 	ss->ntcp--;
 	s->pcb.tcp = NULL;
+	starved_del(ss, (uint32_t)(s - ss->sock));
 }
 
 /* What waited for s's hold to drain: its FIN, its close. */
@@ -585,6 +655,38 @@ static void out_flush(struct sock_serv *ss)
 			tcp_output(s->pcb.tcp);
 	}
 	ss->nout = 0;
+}
+
+/*
+ * Slots came back: give them to the starved sockets, head first (STARVED
+ * SOCKETS).  tcp_process_refused_data() only on a pcb that is ours and
+ * still holds refused data; it calls tcp_on_recv, which takes the data
+ * (a slot or more) and unlinks the head, or refuses it again: too few
+ * slots for it yet, stop.  ERR_ABRT: the pcb is freed (tcp_on_err has
+ * unlinked the socket).  Sockets served, or 0 (a head refused again is
+ * no work: the loop may sleep until the app acks).
+ */
+static int starved_serve(struct sock_serv *ss)
+{
+	int served = 0;
+
+	while (ss->starved_head && ss->ev_free > EV_RESERVE && !ss->broken) {
+		uint32_t id = ss->starved_head;
+		struct ss_sock *s = &ss->sock[id];
+		struct tcp_pcb *t = s->pcb.tcp;
+
+		if (s->type != T_TCP || !t || !t->refused_data ||
+		    s->unannounced) {
+			starved_del(ss, id);	/* nothing to retry */
+			continue;
+		}
+		if (tcp_process_refused_data(t) == ERR_ABRT)
+			starved_del(ss, id);
+		else if (ss->starved_head == id)
+			break;
+		served++;
+	}
+	return served;
 }
 #endif /* LWIP_TCP */
 
@@ -630,6 +732,8 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 			tcp_recved(pcb, p->tot_len);
 			pbuf_free(p);
 		}
+		if (s)
+			starved_del(ss, id);
 		return ERR_OK;
 	}
 	if (!p) {
@@ -637,9 +741,20 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 		return ERR_OK;
 	}
 	need = (p->tot_len + cap - 1) / cap;
-	if (ss->broken || s->unannounced || ss->ev_free < EV_RESERVE + need) {
+	if (ss->broken || s->unannounced) {
 		count(ss, SS_TCP_REFUSED);
-		return ERR_MEM;	/* lwIP keeps p, retries; window closes */
+		return ERR_MEM;	/* retried when ACCEPTED is acked */
+	}
+	/* no slot, or others starved first: queue (STARVED SOCKETS) */
+	if (ss->ev_free < EV_RESERVE + need ||
+	    (ss->starved_head && ss->starved_head != id)) {
+		count(ss, SS_TCP_REFUSED);
+		starved_add(ss, id);
+		return ERR_MEM;	/* lwIP keeps p; window closes */
+	}
+	if (s->starved) {
+		starved_del(ss, id);
+		count(ss, SS_TCP_STARVED_SERVED);
 	}
 	for (uint32_t off = 0; off < p->tot_len; off += cap) {
 		struct fn_sock_msg m = { .op = FN_SEV_DATA, .sock = id };
@@ -681,6 +796,7 @@ static void tcp_on_err(void *arg, err_t err)
 		return;
 	s->pcb.tcp = NULL;
 	ss->ntcp--;
+	starved_del(ss, id);	/* its refused data went with the pcb */
 	free(s->hold);	/* the connection is gone: so is what it held */
 	s->hold = NULL;
 	s->hold_off = s->hold_len = s->hold_cap = 0;
@@ -1142,6 +1258,7 @@ static int do_close(struct sock_serv *ss, uint32_t id, struct req *q)
 		udp_remove(s->pcb.udp);
 		s->pcb.udp = NULL;
 	}
+	starved_del(ss, id);	/* nothing more for the app */
 	s->type = T_CLOSING;
 	s->pend = 0;
 	mark(ss, id, P_CLOSED);
@@ -1347,6 +1464,9 @@ int ss_poll(struct sock_serv *ss)
 	if (r < 0)
 		return chan_error(ss, r);
 	work += pending_flush(ss);
+#if LWIP_TCP
+	work += starved_serve(ss);
+#endif
 	r = req_drain(ss);
 	if (r < 0)
 		return chan_error(ss, r);

@@ -26,11 +26,14 @@ enum ss_ctr {
 	SS_ABORTED,		/* sockets aborted by a cut-off or reset */
 	SS_UDP_DROP_NOSLOT,	/* datagrams dropped: no event slot */
 	SS_UDP_DROP_TOO_BIG,	/* datagrams dropped: larger than a slot */
-	SS_TCP_REFUSED,		/* tcp_recv refused (ERR_MEM): no event slot */
+	SS_TCP_REFUSED,		/* tcp_recv refused (ERR_MEM): no event slot,
+				 * or other sockets starved first */
 	SS_ACCEPT_REFUSED,	/* connections aborted: max_tcp or no slot */
 	SS_SEND_HELD,		/* sends (or parts) held: lwIP's queue full */
 	SS_SEND_OVER_CREDIT,	/* SEND bytes beyond the credit, dropped */
 	SS_CLOSE_RST,		/* CLOSEs that reset: unread data, or lwIP's */
+	SS_TCP_STARVED,		/* sockets put on the starved list */
+	SS_TCP_STARVED_SERVED,	/* refused data delivered from that list */
 	SS_CTR_COUNT
 };
 
@@ -55,6 +58,8 @@ struct sock_serv {
 	uint32_t ndirty;
 	uint32_t *outq;			/* TCP sockets written this turn */
 	uint32_t nout;
+	uint32_t starved_head;		/* TCP sockets whose data lwIP */
+	uint32_t starved_tail;		/* holds refused, FIFO; 0 = none */
 	_Atomic uint64_t *ctr;		/* SS_CTR_COUNT */
 	_Atomic uint64_t own_ctr[SS_CTR_COUNT];
 };

@@ -64,7 +64,11 @@ holding() { grep -q "holding" "$T/idle.err"; }
 wait_for 240 holding || fail_stats "the $IDLE connections were not all established: $(established "$PORT") are; $(cat "$T/idle.err")"
 n=$(established "$PORT")
 (( n == IDLE )) || fail_stats "$n connections established, want $IDLE"
-[[ $(counter app/0 tcp_echo.active) == "$IDLE" ]] ||
+# The kernel's connect completes with lwIP's handshake; the app's accept
+# follows through an event slot and its loop: it may lag a little (seen:
+# the first look said less, the message after it 10000).
+app_holds_all() { [[ $(counter app/0 tcp_echo.active) == "$IDLE" ]]; }
+wait_for 30 app_holds_all ||
 	fail_stats "the app holds $(counter app/0 tcp_echo.active) connections, want $IDLE"
 fn_log "$IDLE idle connections: stack/0 RSS $(rss_kb "$stack_pid") KiB"
 refused0=$(counter stack/0 sock.accept_refused)
