@@ -443,14 +443,18 @@ static int take(struct fn_ring *r, uint32_t *seq, unsigned n)
 
 /*
  * Ping-pong through two rings with a sleeping consumer on each side: a lost
- * wake-up shows as a sleep that lasts its whole (long) timeout.
+ * wake-up shows as a sleep that lasts its whole (long) timeout.  A sleep
+ * may also return early without data (a wake meant for the previous
+ * message, seen by this sleep: legal), so only full timeouts count, and
+ * the timeout is long enough that no scheduling delay on a loaded
+ * machine reaches it: the test checks behaviour, not timing.
  */
 #define PINGS 20000
+#define SLEEP_NS 10000000000ll	/* 10 s */
 
 struct pinger {
 	struct fixture *to, *from;
-	int64_t worst_ns;
-	unsigned timeouts;
+	unsigned timeouts;	/* sleeps that lasted their whole timeout */
 	unsigned errors;
 };
 
@@ -469,16 +473,15 @@ static void ping_loop(struct pinger *p, bool first)
 	for (unsigned i = 0; i < PINGS && !p->errors; i++) {
 		if (first || i > 0)
 			ping_send(p, &in);
-		int64_t t0 = now_ns();
 		while ((k = take(&p->from->cons, &out, 1)) == 0) {
-			if (!fn_ring_sleep(&p->from->cons, 500000000))
+			int64_t t0 = now_ns();
+
+			if (!fn_ring_sleep(&p->from->cons, SLEEP_NS) &&
+			    now_ns() - t0 >= SLEEP_NS)
 				p->timeouts++;
 		}
 		if (k < 0)
 			p->errors++;
-		int64_t dt = now_ns() - t0;
-		if (dt > p->worst_ns)
-			p->worst_ns = dt;
 	}
 	if (!first)
 		ping_send(p, &in);
@@ -501,10 +504,8 @@ static void test_sleep_wake_pingpong(void **state)
 	ping_loop(&ping, true);
 	pthread_join(t, NULL);
 	assert_int_equal(ping.errors + pong.errors, 0);
-	/* Each wait ends well within its timeout: no wake-up was lost. */
+	/* No wait lasted its whole timeout: no wake-up was lost. */
 	assert_int_equal(ping.timeouts + pong.timeouts, 0);
-	assert_true(ping.worst_ns < 400000000);
-	assert_true(pong.worst_ns < 400000000);
 	/* Both sides did sleep and get woken, not just spin. */
 	assert_true(atomic_load(&a->shm->wake_seq) > 0);
 	assert_true(atomic_load(&b->shm->wake_seq) > 0);
