@@ -197,6 +197,9 @@ int nl_elem_index_put(struct nl_elem_index *x, struct nftnl_set_elem *e);
 int nl_set_filter(struct nl_txn *tx, struct fn_nft_set *s,
 		  bool (*drop)(struct nftnl_set_elem *e, void *arg), void *arg);
 void nl_elems_normalize(struct nlmsghdr *nlh);
+/* A NEWSETELEM-shaped message (checked by nl_validate) parsed into s,
+ * from a normalized copy: 0, -EINVAL or -ENOMEM. */
+int nl_parse_elems(const struct nlmsghdr *nlh, struct nftnl_set *s);
 bool nl_set_referenced(const struct fn_nft_table *t, const char *name);
 bool nl_chain_referenced(const struct fn_nft_table *t, const char *name);
 

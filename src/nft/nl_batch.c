@@ -1059,26 +1059,16 @@ static int setelem(struct bctx *b, bool add)
 	struct nftnl_set *tmp = nftnl_set_alloc();
 	struct elem_ctx x = { .b = b };
 	struct fn_nft_set *s = NULL;
-	/* with the NUL every datagram has after it (see nl_validate) */
-	struct nlmsghdr *copy = malloc(b->nlh->nlmsg_len + 1);
 	bool any;
 	int err;
 
-	if (!tmp || !copy) {
-		free(copy);
-		if (tmp)
-			nftnl_set_free(tmp);
+	if (!tmp)
 		return -ENOMEM;
-	}
-	memcpy(copy, b->nlh, b->nlh->nlmsg_len);
-	((char *)copy)[b->nlh->nlmsg_len] = '\0';
-	nl_elems_normalize(copy);
-	err = nl_parse(NL_P_ELEMS, copy, tmp);
-	free(copy);
-	if (err < 0) {
-		err = fail(b, -EINVAL, "elements: malformed");
+	err = nl_parse_elems(b->nlh, tmp);
+	if (err == -EINVAL)
+		err = fail(b, err, "elements: malformed");
+	if (err < 0)
 		goto out;
-	}
 	x.t = table_get(b, nftnl_set_get_str(tmp, NFTNL_SET_TABLE));
 	if (x.t && nftnl_set_is_set(tmp, NFTNL_SET_ID))
 		s = nl_set_find_id(x.t, nftnl_set_get_u32(tmp, NFTNL_SET_ID));

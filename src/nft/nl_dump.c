@@ -420,7 +420,6 @@ static int count_elem(struct nftnl_set_elem *e, void *data)
 static int req_elems(struct dctx *d, struct nftnl_set *want,
 		     const struct fn_nft_set **s)
 {
-	struct nlmsghdr *copy;
 	const struct fn_nft_table *t = NULL;
 	unsigned n = 0;
 	int err;
@@ -429,14 +428,9 @@ static int req_elems(struct dctx *d, struct nftnl_set *want,
 	 * fuzz_nft_netlink found the unchecked copy read past its end) */
 	if (nl_validate(d->req, NULL) < 0)
 		return -EINVAL;
-	copy = malloc(d->req->nlmsg_len + 1);	/* and the datagram's NUL */
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, d->req, d->req->nlmsg_len);
-	((char *)copy)[d->req->nlmsg_len] = '\0';
-	nl_elems_normalize(copy);
-	err = nl_parse(NL_P_ELEMS, copy, want);
-	free(copy);
+	err = nl_parse_elems(d->req, want);
+	if (err == -ENOMEM)
+		return err;
 	if (err < 0 || nftnl_set_elem_foreach(want, count_elem, &n) < 0 ||
 	    n == 0 || !d->table || !d->chain)
 		return -EINVAL;

@@ -844,6 +844,22 @@ void nl_elems_normalize(struct nlmsghdr *nlh)
 	}
 }
 
+int nl_parse_elems(const struct nlmsghdr *nlh, struct nftnl_set *s)
+{
+	/* with the NUL every datagram has after it (see nl_validate) */
+	struct nlmsghdr *copy = malloc(nlh->nlmsg_len + 1);
+	int err;
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, nlh, nlh->nlmsg_len);
+	((char *)copy)[nlh->nlmsg_len] = '\0';
+	nl_elems_normalize(copy);
+	err = nl_parse(NL_P_ELEMS, copy, s);
+	free(copy);
+	return err < 0 ? -EINVAL : 0;
+}
+
 /* ---- references ------------------------------------------------------------------------ */
 
 struct ref_ctx {
