@@ -26,7 +26,7 @@
  * the nic first and restarts every driver after a nic restart: secondaries
  * cannot outlive their primary.
  *
- * SHARED MAC AND IP (DESIGN.md, "Shared MAC and IP"): every stack of a NIC
+ * SHARED MAC AND IP (docs/architecture.md, same title): every stack of a NIC
  * has the NIC's MAC and IP; RSS (pci) or the tap's flow hashing spreads
  * flows over queues.  An ARP reply to stack j may land on queue k.  So a
  * driver that receives a broadcast, multicast or ARP frame also hands it to

@@ -123,7 +123,7 @@
  *   are pipelined too (the request ring bounds them); a failed one is
  *   reported later only on a connected socket, as Linux does.
  *
- * WAKE-UPS (DESIGN.md "Wake-ups")
+ * WAKE-UPS (docs/architecture.md, "Wake-ups")
  *   The app waits in its own epoll: the stack rings the app's doorbell, an
  *   eventfd (FN_FD_APP_BELL), when it posts events while the app's events
  *   ring says it sleeps.  The stack waits on its own doorbell eventfd,

@@ -49,7 +49,7 @@
  *   supervisor restarts the peer), and the counters show why.  Frame bytes remain writable by the peer while the sink
  *   reads them: parsers must copy what they check before they use it.
  *
- * RESET (a side died; DESIGN: restart one component alone)
+ * RESET (a side died; docs/architecture.md, "Restarts")
  *   Ring indices and slot ownership are private knowledge of each side,
  *   so a restarted side cannot pick up where the dead one stopped.  The
  *   link therefore lives in EPOCHS:

@@ -1,6 +1,6 @@
 /*
  * drv.h - internal interfaces of fragnet-driver, the DPDK secondary that
- * serves one NIC queue (DESIGN.md "Processes"; contract: fragnet/dpdk.h).
+ * serves one NIC queue (docs/architecture.md "Processes"; fragnet/dpdk.h).
  *
  * Modules (one binary, `fragnet-driver`):
  *   fragnet-driver.c  main: environment, config, stats, link, start, stop

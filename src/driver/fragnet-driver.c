@@ -1,6 +1,6 @@
 /*
  * fragnet-driver - the DPDK secondary that serves one NIC queue for one
- * pipeline (DESIGN.md "Processes"; contract: fragnet/dpdk.h).
+ * pipeline (docs/architecture.md "Processes"; contract: fragnet/dpdk.h).
  *
  * Spawned by the supervisor (names.h), with FRAGNET_PIPELINE = the queue.
  * Start-up, in this order, so that a bad environment fails before DPDK:

@@ -17,7 +17,7 @@
  *      carry the NIC's MAC and be addressed to A.
  *   3. ICMP echo from A: the reply must come back with the same id, seq
  *      and payload, valid IP and ICMP checksums.
- *   4. learn (shared IP, DESIGN.md): an ARP *reply* from peer B to the
+ *   4. learn (docs/architecture.md, shared IP): an ARP *reply* from B to the
  *      stack's address that the stack never asked for (another stack of
  *      the NIC asked), then an echo from B.  The stack must answer B at
  *      once, from its cache: an ARP request for B is a failure.

@@ -8,7 +8,7 @@
  * Spawned by the supervisor as a stack (names.h contract): side B of
  * FRAGNET_LINK_FD, counters on FRAGNET_STATS_FD, poll mode FRAGNET_POLL.
  * Its IPv4 address is the topology's [stack] address and its MAC the
- * [nic] mac (every stack of a NIC shares both, DESIGN.md), read from
+ * [nic] mac (shared by every stack of a NIC: docs/architecture.md), read from
  * FRAGNET_CONFIG; --address and --mac override them (test harnesses
  * without a topology file).
  *

@@ -1,7 +1,7 @@
 #!/bin/bash
 # fragnet-stack behind the real NIC path: the kernel pings the stacks
 # through a 2-queue tap, two drivers and two stacks that share one MAC and
-# one IP (DESIGN.md, "Shared MAC and IP").  One run per lwIP profile:
+# one IP (docs/architecture.md, "Shared MAC and IP").  One run per profile:
 # test_stack_ping.sh full|udp.
 #
 #   root namespace (kernel stack)        fragnet topology fnt-stkping-PID
