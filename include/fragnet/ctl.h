@@ -45,9 +45,10 @@
  *   connections and closes further ones unanswered.
  *
  * COMMANDS (the CLI subcommand that sends each)
- *   status      `fragnet status`: the component table
+ *   status      `fragnet status`: the component table (report.h)
  *   stats       `fragnet stats`: every counter, as text for people
  *   stats-json  `fragnet stats --json`: every counter, one JSON document
+ *               (report.h)
  *   down        `fragnet down`: the reply is "stopping topology NAME\n",
  *               then EOF once the topology is gone.  One down at a time:
  *               while one is under way, another is refused (as an

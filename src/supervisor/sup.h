@@ -8,7 +8,7 @@
  *   restart.c     one component's life: start, exit, backoff, crash loop
  *   spawn.c       fork + exec of one component under the spawn contract
  *   place.c       cpu placement (compact, spread, explicit)
- *   report.c      status / stats / stats-json text for the control socket
+ *   report.c      status / stats / stats-json text (fragnet/report.h)
  *   ctl.c         the control socket, server and client side (fragnet/ctl.h)
  *   topo.c        run directories: find, check liveness, clean, pid file
  *   dpdk_clean.c  DPDK leftovers (hugepage files, EAL runtime dir) at stop
