@@ -38,8 +38,6 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
  * `up -d` waits this long before it reports success. */
 #define SUP_SETTLE_MS		200
 
-#define SUP_LOG_DIR		"/var/log/fragnet"
-
 /* Control clients whose request is still awaited; more are refused. */
 #define SUP_MAX_CONN		16
 
