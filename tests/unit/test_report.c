@@ -113,23 +113,34 @@ static const char *out_str(struct fixture *f)
 	return f->out.p;
 }
 
+/* Run report on the fixture; its text must be exactly the printf of fmt. */
+static void __attribute__((format(printf, 3, 4)))
+assert_report(struct fixture *f,
+	      void (*report)(const struct sup *, struct sbuf *),
+	      const char *fmt, ...)
+{
+	char want[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	report(&f->sup, &f->out);
+	assert_string_equal(out_str(f), want);
+}
+
 /* ---- status -------------------------------------------------------------- */
 
 static void test_status_bytes(void **state)
 {
-	struct fixture *f = *state;
-	char want[512];
-
-	snprintf(want, sizeof(want),
-		 "topology t\"x\t: supervisor pid %d, up 1h01m, "
-		 "config /etc/t.conf\n"
-		 "\n"
-		 "COMPONENT  PIPELINE PID      CPU      STATE     RESTARTS UPTIME\n"
-		 "nic        -        100      0-3      running   2        5s\n"
-		 "stack      0        -        -        failed    7        -\n",
-		 (int)getpid());
-	report_status(&f->sup, &f->out);
-	assert_string_equal(out_str(f), want);
+	assert_report(*state, report_status,
+		      "topology t\"x\t: supervisor pid %d, up 1h01m, "
+		      "config /etc/t.conf\n"
+		      "\n"
+		      "COMPONENT  PIPELINE PID      CPU      STATE     RESTARTS UPTIME\n"
+		      "nic        -        100      0-3      running   2        5s\n"
+		      "stack      0        -        -        failed    7        -\n",
+		      (int)getpid());
 }
 
 /* Split line at blanks as awk does; returns the number of fields. */
@@ -171,40 +182,33 @@ static void test_status_fields(void **state)
 
 /* ---- stats --json -------------------------------------------------------- */
 
+/* The document up to the components, given the supervisor's pid. */
+#define JSON_HEAD \
+	"{\"topology\":\"t\\\"x\\u0009\",\"supervisor\":{\"pid\":%d," \
+	"\"restarts\":9,\"exits\":11,\"uptime_s\":3700},\"components\":["
+
 static void test_json_bytes(void **state)
 {
-	struct fixture *f = *state;
-	char want[1024];
-
-	snprintf(want, sizeof(want),
-		 "{\"topology\":\"t\\\"x\\u0009\",\"supervisor\":{\"pid\":%d,"
-		 "\"restarts\":9,\"exits\":11,\"uptime_s\":3700},"
-		 "\"components\":[\n"
-		 "{\"component\":\"nic\",\"pipeline\":null,\"label\":\"nic\","
-		 "\"pid\":100,\"state\":\"running\",\"restarts\":2,\"exits\":3,"
-		 "\"counters\":{\"rx_frames\":42,"
-		 "\"bad?name\":18446744073709551615}},\n"
-		 "{\"component\":\"stack\",\"pipeline\":0,"
-		 "\"label\":\"stack/0\","
-		 "\"pid\":0,\"state\":\"failed\",\"restarts\":7,\"exits\":8,"
-		 "\"counters\":{}}\n"
-		 "]}\n", (int)getpid());
-	report_stats_json(&f->sup, &f->out);
-	assert_string_equal(out_str(f), want);
+	assert_report(*state, report_stats_json, JSON_HEAD "\n"
+		"{\"component\":\"nic\",\"pipeline\":null,"
+		"\"label\":\"nic\",\"pid\":100,\"state\":\"running\","
+		"\"restarts\":2,\"exits\":3,"
+		"\"counters\":{\"rx_frames\":42,"
+		"\"bad?name\":18446744073709551615}},\n"
+		"{\"component\":\"stack\",\"pipeline\":0,"
+		"\"label\":\"stack/0\",\"pid\":0,\"state\":\"failed\","
+		"\"restarts\":7,\"exits\":8,"
+		"\"counters\":{}}\n"
+		"]}\n", (int)getpid());
 }
 
 static void test_json_no_components(void **state)
 {
 	struct fixture *f = *state;
-	char want[256];
 
 	f->sup.ncomp = 0;
-	snprintf(want, sizeof(want),
-		 "{\"topology\":\"t\\\"x\\u0009\",\"supervisor\":{\"pid\":%d,"
-		 "\"restarts\":9,\"exits\":11,\"uptime_s\":3700},"
-		 "\"components\":[\n]}\n", (int)getpid());
-	report_stats_json(&f->sup, &f->out);
-	assert_string_equal(out_str(f), want);
+	assert_report(f, report_stats_json, JSON_HEAD "\n]}\n",
+		      (int)getpid());
 }
 
 int main(void)
