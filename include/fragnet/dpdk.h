@@ -9,8 +9,12 @@
  *
  *   object                 created by   used by            name
  *   ---------------------  -----------  -----------------  -------------------
- *   EAL runtime directory  nic          drivers            --file-prefix
- *                                                          FN_DPDK_PREFIX_FMT
+ *   EAL runtime directory  nic          drivers; the       FN_DPDK_RUN_ROOT "/"
+ *                                       supervisor         FN_DPDK_PREFIX_FMT
+ *                                       removes it         (--file-prefix)
+ *   its config file        nic, write-  drivers, nic,      FN_DPDK_CONFIG,
+ *                          locked while supervisor: is     in it
+ *                          it lives     the primary alive?
  *   the port               nic          driver q: rx/tx    tap: FN_DPDK_TAP_VDEV
  *                                       queue q only       pci: its address
  *   mbuf pool              nic          drivers            FN_DPDK_POOL
@@ -42,6 +46,10 @@
 #include "fragnet/config.h"
 
 #define FN_DPDK_PREFIX_FMT	"fragnet-%s"	/* topology name */
+/* EAL's runtime directories when it runs as root (eal_create_runtime_dir:
+ * else $XDG_RUNTIME_DIR/dpdk or /tmp/dpdk), and its config file in one. */
+#define FN_DPDK_RUN_ROOT	"/var/run/dpdk"
+#define FN_DPDK_CONFIG		"config"
 #define FN_DPDK_TAP_VDEV	"net_tap_fn"	/* tap PMD device name */
 #define FN_DPDK_POOL		"fn_mbufs"
 #define FN_DPDK_BCAST_FMT	"fn_bcast_%u"	/* queue index */

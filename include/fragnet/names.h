@@ -33,6 +33,25 @@
  * from the environment (fn_env_fd(), fragnet/env.h), so that an app whose
  * own code wants low fds can be given high ones later without changing
  * this contract.
+ *
+ * Other environment variables (not set by the supervisor for a component):
+ *
+ *   variable                     set by             read by
+ *   ---------------------------  -----------------  ------------------------
+ *   FRAGNET_NFT_CONTROL          `fragnet nft`      libfragnet-netlink.so in
+ *                                                   nft: the stack's control
+ *                                                   socket (nlctl.h)
+ *   FRAGNET_NETLINK_RECORD       a developer        libfragnet-netlink.so:
+ *                                                   keep each datagram nft
+ *                                                   sends in this directory
+ *   FRAGNET_PRELOAD_PASSTHROUGH  a user or a test   libfragnet-preload.so:
+ *                                                   non-empty and not "0":
+ *                                                   use the kernel's stack
+ *
+ * Paths outside the run directory: FN_LOG_DIR (the supervisor's and its
+ * components' log with `up -d`).  DPDK's objects (EAL file prefix and
+ * runtime directory, pool, rings, the nic's ready file) are named in
+ * dpdk.h, the contract they belong to.
  */
 #ifndef FRAGNET_NAMES_H
 #define FRAGNET_NAMES_H
@@ -51,6 +70,10 @@
 #define FN_ENV_STACK_BELL_FD	"FRAGNET_STACK_BELL_FD"
 #define FN_ENV_APP_BELL_FD	"FRAGNET_APP_BELL_FD"
 
+#define FN_ENV_NFT_CONTROL	"FRAGNET_NFT_CONTROL"
+#define FN_ENV_NETLINK_RECORD	"FRAGNET_NETLINK_RECORD"
+#define FN_ENV_PRELOAD_PASSTHROUGH "FRAGNET_PRELOAD_PASSTHROUGH"
+
 #define FN_FD_STATS		3
 #define FN_FD_LINK		4
 #define FN_FD_CONTROL		5
@@ -67,6 +90,11 @@
  * supervisor loads it when the stack restarts), 0600; and its temp. */
 #define FN_RULESET_FMT		"stack%u.ruleset"
 #define FN_RULESET_TMP_FMT	"stack%u.ruleset.tmp"
+
+/* With `up -d` the supervisor and its components log to FN_LOG_DIR "/"
+ * <topology name> FN_LOG_SUFFIX (directory 0750, file 0640). */
+#define FN_LOG_DIR		"/var/log/fragnet"
+#define FN_LOG_SUFFIX		".log"
 
 /* Sizes of the shared objects the supervisor creates. */
 #define FN_STATS_PAGE_SIZE	(64u * 1024)

@@ -9,11 +9,13 @@
  * TRANSPORT
  *   The control socket of stack i is an AF_UNIX SOCK_SEQPACKET socket at
  *   FN_RUN_ROOT/<topology>/stack<i>.ctl (names.h), mode 0600 in a 0700
- *   directory; the stack also refuses a peer whose SO_PEERCRED uid is not
- *   0.  One connection carries the netlink traffic of one netlink socket of
- *   the client.  Every SEQPACKET message starts with struct fn_nlctl_hdr;
- *   `len` payload bytes follow and the message is exactly sizeof(hdr) +
- *   len bytes long (anything else: the server closes the connection).
+ *   directory (`fragnet nft` hands the shim that path in
+ *   FRAGNET_NFT_CONTROL, names.h); the stack also refuses a peer whose
+ *   SO_PEERCRED uid is not 0.  One connection carries the netlink traffic
+ *   of one netlink socket of the client.  Every SEQPACKET message starts
+ *   with struct fn_nlctl_hdr; `len` payload bytes follow and the message
+ *   is exactly sizeof(hdr) + len bytes long (anything else: the server
+ *   closes the connection).
  *
  *       client (nft + shim)                              stack
  *        | NETLINK [MORE] chunk ... NETLINK chunk (last) -->|  reassemble,
@@ -64,8 +66,5 @@ struct fn_nlctl_hdr {
 	uint16_t flags;		/* FN_NLCTL_F_* */
 	uint32_t len;		/* payload bytes after the header */
 };
-
-/* Environment of `nft` under `fragnet nft`: the control socket's path. */
-#define FN_ENV_NFT_CONTROL	"FRAGNET_NFT_CONTROL"
 
 #endif /* FRAGNET_NLCTL_H */

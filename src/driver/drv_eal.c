@@ -48,17 +48,17 @@ static int64_t now_ms(void)
  */
 static int eal_config_path(const struct drv *d, char *buf, size_t size)
 {
-	const char *dir = "/var/run";
-	char prefix[FN_NAME_MAX + 16];
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+	char root[PATH_MAX], prefix[FN_NAME_MAX + 16];
 	int n;
 
-	if (getuid() != 0) {
-		dir = getenv("XDG_RUNTIME_DIR");
-		if (!dir || !*dir)
-			dir = "/tmp";
-	}
+	if (getuid() == 0)
+		snprintf(root, sizeof(root), "%s", FN_DPDK_RUN_ROOT);
+	else
+		snprintf(root, sizeof(root), "%s/dpdk",
+			 dir && *dir ? dir : "/tmp");
 	snprintf(prefix, sizeof(prefix), FN_DPDK_PREFIX_FMT, d->cfg.name);
-	n = snprintf(buf, size, "%s/dpdk/%s/config", dir, prefix);
+	n = snprintf(buf, size, "%s/%s/" FN_DPDK_CONFIG, root, prefix);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 

@@ -3,10 +3,11 @@
  * to one fragnet stack instead of the kernel (fragnet/nlctl.h).
  *
  * Preloaded by `fragnet nft`, which puts the stack's control socket path
- * in FRAGNET_NFT_CONTROL.  socket(AF_NETLINK, *, NETLINK_NETFILTER) gives
- * nft one end (A) of a local AF_UNIX datagram socketpair; the shim keeps
- * the other end (B) and a SEQPACKET connection to the stack.  Every other
- * socket (NETLINK_ROUTE for interface names, ...) is the kernel's, untouched.
+ * in FRAGNET_NFT_CONTROL (names.h).  socket(AF_NETLINK, *,
+ * NETLINK_NETFILTER) gives nft one end (A) of a local AF_UNIX datagram
+ * socketpair; the shim keeps the other end (B) and a SEQPACKET connection
+ * to the stack.  Every other socket (NETLINK_ROUTE for interface names,
+ * ...) is the kernel's, untouched.
  *
  * WHY A SOCKETPAIR: nft waits for netlink replies with select() (a zero
  * timeout after a batch), fcntl()s the socket non-blocking and reads until
@@ -46,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/names.h"
 #include "fragnet/nlctl.h"
 
 #define EXPORT		__attribute__((visibility("default")))
@@ -264,12 +266,12 @@ static void q_pump(struct nlsock *s)
 	}
 }
 
-/* FRAGNET_NETLINK_RECORD=DIR: keep each datagram nft sends as DIR/NNNN
+/* FRAGNET_NETLINK_RECORD=DIR: keep each datagram nft sends as DIR/PID-NNNN
  * (seeds for tests/fuzz/fuzz_nft_netlink). */
 static void record(const uint8_t *buf, size_t len)
 {
 	static unsigned seq;
-	const char *dir = getenv("FRAGNET_NETLINK_RECORD");
+	const char *dir = getenv(FN_ENV_NETLINK_RECORD);
 	char path[4096];
 	FILE *f;
 

@@ -212,8 +212,8 @@ int nic_preflight_alone(const struct fn_config *cfg)
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "/var/run/dpdk/" FN_DPDK_PREFIX_FMT
-		 "/config", cfg->name);
+	snprintf(path, sizeof(path), FN_DPDK_RUN_ROOT "/" FN_DPDK_PREFIX_FMT
+		 "/" FN_DPDK_CONFIG, cfg->name);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

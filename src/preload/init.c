@@ -32,8 +32,6 @@
 #include "fragnet/names.h"
 #include "preload.h"
 
-#define PL_PASSTHROUGH_ENV	"FRAGNET_PRELOAD_PASSTHROUGH"
-
 enum pl_mode pl_mode_v = PL_UNINIT;
 bool pl_inert;
 PL_TLS int pl_inside;
@@ -62,7 +60,7 @@ static void __attribute__((noreturn)) no_channel(const char *why)
 	    ": this program runs with LD_PRELOAD=libfragnet-preload.so but "
 	    "without a socket channel. Run it as the [app] of a fragnet "
 	    "pipeline (fragnet up CONFIG), or set "
-	    PL_PASSTHROUGH_ENV "=1 to use the kernel's network stack.");
+	    FN_ENV_PRELOAD_PASSTHROUGH "=1 to use the kernel's network stack.");
 	_exit(1);
 }
 
@@ -94,7 +92,7 @@ static int env_fd_or(const char *name)
 
 static void init_once(void)
 {
-	const char *pt = getenv(PL_PASSTHROUGH_ENV);
+	const char *pt = getenv(FN_ENV_PRELOAD_PASSTHROUGH);
 	int r;
 
 	if (pt && strcmp(pt, "0") != 0 && pt[0]) {

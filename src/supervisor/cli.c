@@ -1,6 +1,6 @@
 /*
  * cli.c - `fragnet down|status|stats`: clients of a running supervisor's
- * control socket (protocol in ctl.c).
+ * control socket (protocol in fragnet/ctl.h).
  *
  * `down` returns only when the topology is gone: the supervisor closes the
  * connection after it has stopped every component and removed its run
@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/ctl.h"
 #include "sup.h"
 
 #define CLI_TIMEOUT_MS		5000
@@ -86,30 +87,34 @@ static int cli_error(const struct cli_target *t, int err, int timeout_ms)
 	return EXIT_RUNTIME;
 }
 
-static int cli_simple(int argc, char **argv, const char *cmd, bool allow_json)
+/* A request whose answer is printed: cmd is the subcommand (for usage),
+ * word its command word (fragnet/ctl.h), json_word that of --json or NULL
+ * when it has none. */
+static int cli_simple(int argc, char **argv, const char *cmd,
+		      const char *word, const char *json_word)
 {
 	struct cli_target t;
 	const char *arg;
 	bool json = false;
 	int ret, err;
 
-	if (cli_parse(argc, argv, cmd, allow_json ? &json : NULL, &arg) < 0)
+	if (cli_parse(argc, argv, cmd, json_word ? &json : NULL, &arg) < 0)
 		return EXIT_USAGE;
 	ret = cli_target(arg, &t);
 	if (ret != EXIT_OK)
 		return ret;
-	err = ctl_request(t.run_dir, json ? "stats-json" : cmd, CLI_TIMEOUT_MS);
+	err = ctl_request(t.run_dir, json ? json_word : word, CLI_TIMEOUT_MS);
 	return err < 0 ? cli_error(&t, err, CLI_TIMEOUT_MS) : EXIT_OK;
 }
 
 int cmd_status(int argc, char **argv)
 {
-	return cli_simple(argc, argv, "status", false);
+	return cli_simple(argc, argv, "status", FN_CTL_STATUS, NULL);
 }
 
 int cmd_stats(int argc, char **argv)
 {
-	return cli_simple(argc, argv, "stats", true);
+	return cli_simple(argc, argv, "stats", FN_CTL_STATS, FN_CTL_STATS_JSON);
 }
 
 /* ---- down ---------------------------------------------------------------- */
@@ -170,7 +175,7 @@ int cmd_down(int argc, char **argv)
 	t.pid = topo_live_pid(t.run_dir);
 	if (t.pid <= 0)
 		return down_stale(&t);
-	err = ctl_request(t.run_dir, "down", CLI_DOWN_TIMEOUT_MS);
+	err = ctl_request(t.run_dir, FN_CTL_DOWN, CLI_DOWN_TIMEOUT_MS);
 	if (err < 0)
 		return cli_error(&t, err, CLI_DOWN_TIMEOUT_MS);
 	if (!wait_gone(t.pid, deadline)) {

@@ -1,18 +1,10 @@
 /*
  * ctl.c - the supervisor's control socket, both ends.
  *
- * PROTOCOL (AF_UNIX SOCK_SEQPACKET, RUN_DIR/supervisor.sock, mode 0600):
- *   1. the client connects and sends ONE message: a command word, at most
- *      CTL_REQ_MAX - 1 bytes of [a-z-] ("status", "stats", "stats-json",
- *      "down");
- *   2. the server checks the peer is uid 0 (SO_PEERCRED), then answers with
- *      one or more text messages of at most CTL_MSG_MAX bytes; an answer
- *      that starts with CTL_ERR_PREFIX is a refusal;
- *   3. the server closes.  For "down" it closes only when the topology is
- *      gone, so the client's EOF means "stopped".
- *
- * The server never trusts a request: it reads with MSG_TRUNC to learn the
- * real length, and refuses oversized, empty or non-word requests.
+ * The protocol, its limits and its command words are in fragnet/ctl.h.
+ * Server side: ctl_listen(), ctl_accept(), ctl_read_request() and
+ * ctl_reply(), called from the supervisor's loop (supervisor.c), which
+ * dispatches the command.  Client side: ctl_request(), called by cli.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,11 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/ctl.h"
 #include "sup.h"
-
-/* Replies are written blocking, but a client that stops reading must not
- * hang the supervisor's loop for long. */
-#define CTL_SEND_TIMEOUT_MS	1000
 
 static int sun_fill(struct sockaddr_un *sun, const char *path)
 {
@@ -133,17 +122,20 @@ int ctl_read_request(int fd, char *cmd, size_t len)
 	return 0;
 }
 
-/* Send buf as messages of at most CTL_MSG_MAX bytes. */
+/* Send buf as messages of at most FN_CTL_MSG_MAX bytes. */
 int ctl_reply(int fd, const char *buf, size_t len)
 {
-	struct timeval tv = { .tv_sec = CTL_SEND_TIMEOUT_MS / 1000 };
+	struct timeval tv = {
+		.tv_sec = FN_CTL_SEND_TIMEOUT_MS / 1000,
+		.tv_usec = FN_CTL_SEND_TIMEOUT_MS % 1000 * 1000,
+	};
 	int fl = fcntl(fd, F_GETFL);
 
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 		return -errno;
 	while (len > 0) {
-		size_t chunk = len < CTL_MSG_MAX ? len : CTL_MSG_MAX;
+		size_t chunk = len < FN_CTL_MSG_MAX ? len : FN_CTL_MSG_MAX;
 		ssize_t n = send(fd, buf, chunk, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
@@ -191,7 +183,7 @@ static int ctl_drain(int fd, int timeout_ms)
 {
 	int64_t deadline = mono_ms() + timeout_ms;
 	bool first = true, refused = false;
-	char *buf = malloc(CTL_MSG_MAX + 1);
+	char *buf = malloc(FN_CTL_MSG_MAX + 1);
 
 	if (!buf)
 		return -ENOMEM;
@@ -206,14 +198,14 @@ static int ctl_drain(int fd, int timeout_ms)
 			free(buf);
 			return r == 0 ? -ETIMEDOUT : -errno;
 		}
-		ssize_t n = recv(fd, buf, CTL_MSG_MAX, 0);
+		ssize_t n = recv(fd, buf, FN_CTL_MSG_MAX, 0);
 		if (n <= 0) {
 			free(buf);
 			return n == 0 ? (refused ? -EREMOTEIO : 0) : -errno;
 		}
 		if (first)
-			refused = strncmp(buf, CTL_ERR_PREFIX,
-					  strlen(CTL_ERR_PREFIX)) == 0;
+			refused = strncmp(buf, FN_CTL_ERR_PREFIX,
+					  strlen(FN_CTL_ERR_PREFIX)) == 0;
 		first = false;
 		fwrite(buf, 1, (size_t)n, refused ? stderr : stdout);
 	}

@@ -39,7 +39,6 @@
 #include "fragnet/log.h"
 #include "sup.h"
 
-#define DPDK_RUN_BASE		"/var/run/dpdk"
 #define RM_MAX_DEPTH		4	/* EAL makes no subdirectories */
 
 /* prefix "map_" digits, and nothing else. */
@@ -166,7 +165,7 @@ static int rm_tree(int dfd, unsigned depth)
 static bool runtime_in_use(int dfd)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int fd = openat(dfd, "config", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dfd, FN_DPDK_CONFIG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	bool busy;
 
 	if (fd < 0)
@@ -178,7 +177,7 @@ static bool runtime_in_use(int dfd)
 
 static bool clean_runtime(const char *prefix)
 {
-	int base = open(DPDK_RUN_BASE, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int base = open(FN_DPDK_RUN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int dfd, err;
 
 	if (base < 0)
@@ -187,13 +186,13 @@ static bool clean_runtime(const char *prefix)
 		     O_CLOEXEC);
 	if (dfd < 0) {
 		if (errno != ENOENT)
-			fn_warn("DPDK leftovers: " DPDK_RUN_BASE "/%s: %s; not "
+			fn_warn("DPDK leftovers: " FN_DPDK_RUN_ROOT "/%s: %s; not "
 				"touching it", prefix, strerror(errno));
 		close(base);
 		return false;
 	}
 	if (runtime_in_use(dfd)) {
-		fn_warn("DPDK leftovers: " DPDK_RUN_BASE "/%s is in use by a "
+		fn_warn("DPDK leftovers: " FN_DPDK_RUN_ROOT "/%s is in use by a "
 			"live DPDK process; kept", prefix);
 		close(dfd);
 		close(base);
@@ -203,7 +202,7 @@ static bool clean_runtime(const char *prefix)
 	if (!err && unlinkat(base, prefix, AT_REMOVEDIR) < 0)
 		err = -errno;
 	if (err < 0)
-		fn_warn("DPDK leftovers: cannot remove " DPDK_RUN_BASE "/%s: %s",
+		fn_warn("DPDK leftovers: cannot remove " FN_DPDK_RUN_ROOT "/%s: %s",
 			prefix, strerror(-err));
 	close(base);
 	return err == 0;
@@ -222,6 +221,6 @@ void sup_dpdk_clean(const char *name)
 	dir = clean_runtime(prefix);
 	if (files || dir)
 		fn_info("DPDK leftovers of %s removed: %u hugepage files%s%s",
-			prefix, files, dir ? ", " DPDK_RUN_BASE "/" : "",
+			prefix, files, dir ? ", " FN_DPDK_RUN_ROOT "/" : "",
 			dir ? prefix : "");
 }

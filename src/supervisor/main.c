@@ -74,7 +74,7 @@ static int cmd_help_one(const struct command *c)
 	printf("Usage: fragnet %s %s\n  %s\n", c->name, c->args, c->help);
 	if (strcmp(c->name, "up") == 0)
 		printf("\n  -d, --daemon       detach once every component has "
-		       "started;\n                     log to " SUP_LOG_DIR
+		       "started;\n                     log to " FN_LOG_DIR
 		       "/NAME.log\n  --log-level LEVEL  error, warn, info or "
 		       "debug (default: the config's)\n");
 	else if (strcmp(c->name, "nft") == 0)

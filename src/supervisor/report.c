@@ -1,8 +1,13 @@
 /*
  * report.c - the text the supervisor sends for `status`, `stats` and
- * `stats-json`.  Called from the main loop; reads the component table and
- * the read-only stats pages (fn_stats_read sanitises what components
- * wrote; JSON strings are escaped here anyway).
+ * `stats-json` (the formats scripts parse are in fragnet/report.h).
+ * Called from the main loop (supervisor.c, ctl_dispatch); reads the
+ * component table and the read-only stats pages (fn_stats_read sanitises
+ * what components wrote; JSON strings are escaped here anyway).
+ *
+ * Each format has one producer, so that it cannot drift from its
+ * description: status_cols[] gives the status header and every row's
+ * layout, and each JSON object is written by one function (json_*).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fragnet/report.h"
 #include "sup.h"
 
 #define NS_PER_S	1000000000ull
@@ -102,19 +108,59 @@ static void pipeline_str(const struct comp *c, char *buf, size_t len)
 		snprintf(buf, len, "%d", c->pipeline);
 }
 
+/* The status columns (fragnet/report.h).  The last one is not padded:
+ * no line ends in blanks. */
+static const struct status_col {
+	const char *name;
+	int width;
+} status_cols[FN_STATUS_NCOL] = {
+	[FN_STATUS_COMPONENT]	= { "COMPONENT", 10 },
+	[FN_STATUS_PIPELINE]	= { "PIPELINE", 8 },
+	[FN_STATUS_PID]		= { "PID", 8 },
+	[FN_STATUS_CPU]		= { "CPU", 8 },
+	[FN_STATUS_STATE]	= { "STATE", 9 },
+	[FN_STATUS_RESTARTS]	= { "RESTARTS", 8 },
+	[FN_STATUS_UPTIME]	= { "UPTIME", 0 },
+};
+
+/* One line of the table, header or row: cell[i] is column i. */
+static void status_line(struct sbuf *b, const char *const cell[FN_STATUS_NCOL])
+{
+	for (unsigned i = 0; i + 1 < FN_STATUS_NCOL; i++)
+		sb_printf(b, "%-*s ", status_cols[i].width, cell[i]);
+	sb_printf(b, "%s\n", cell[FN_STATUS_NCOL - 1]);
+}
+
+static void status_header(struct sbuf *b)
+{
+	const char *cell[FN_STATUS_NCOL];
+
+	for (unsigned i = 0; i < FN_STATUS_NCOL; i++)
+		cell[i] = status_cols[i].name;
+	status_line(b, cell);
+}
+
 static void status_row(const struct comp *c, uint64_t now, struct sbuf *b)
 {
-	char pl[16], pid[16] = "-", cpu[64] = "-", up[32] = "-";
+	char pl[16], pid[16] = "-", cpu[64] = "-", up[32] = "-", rs[16];
+	const char *cell[FN_STATUS_NCOL] = {
+		[FN_STATUS_COMPONENT] = fn_role_name(c->role),
+		[FN_STATUS_PIPELINE] = pl,
+		[FN_STATUS_PID] = pid,
+		[FN_STATUS_CPU] = cpu,
+		[FN_STATUS_STATE] = comp_state_name(c, now),
+		[FN_STATUS_RESTARTS] = rs,
+		[FN_STATUS_UPTIME] = up,
+	};
 
 	pipeline_str(c, pl, sizeof(pl));
+	snprintf(rs, sizeof(rs), "%u", c->restarts);
 	if (c->pid > 0) {
 		snprintf(pid, sizeof(pid), "%d", (int)c->pid);
 		place_read_back(c->pid, cpu, sizeof(cpu));
 		fmt_uptime(now - c->started_ns, up, sizeof(up));
 	}
-	sb_printf(b, "%-10s %-8s %-8s %-8s %-9s %-8u %s\n",
-		  fn_role_name(c->role), pl, pid, cpu,
-		  comp_state_name(c, now), c->restarts, up);
+	status_line(b, cell);
 }
 
 void report_status(const struct sup *s, struct sbuf *b)
@@ -125,8 +171,7 @@ void report_status(const struct sup *s, struct sbuf *b)
 	fmt_uptime(now - s->started_ns, up, sizeof(up));
 	sb_printf(b, "topology %s: supervisor pid %d, up %s, config %s\n\n",
 		  s->cfg->name, (int)getpid(), up, s->cfg->path);
-	sb_printf(b, "%-10s %-8s %-8s %-8s %-9s %-8s %s\n", "COMPONENT",
-		  "PIPELINE", "PID", "CPU", "STATE", "RESTARTS", "UPTIME");
+	status_header(b);
 	for (unsigned i = 0; i < s->ncomp; i++)
 		status_row(&s->comp[i], now, b);
 }
@@ -160,55 +205,113 @@ void report_stats(const struct sup *s, struct sbuf *b)
 
 /* ---- stats, JSON --------------------------------------------------------- */
 
-struct json_visit {
+/* One JSON object being written: members are added in order, with no
+ * white space (report.h gives the keys and their order). */
+struct json_obj {
 	struct sbuf *b;
-	bool first;
+	bool empty;
 };
 
+static struct json_obj json_open(struct sbuf *b)
+{
+	sb_printf(b, "{");
+	return (struct json_obj){ .b = b, .empty = true };
+}
+
+static void json_close(struct json_obj *o)
+{
+	sb_printf(o->b, "}");
+}
+
+/* Start member key; the caller writes its value next. */
+static void json_key(struct json_obj *o, const char *key)
+{
+	sb_printf(o->b, o->empty ? "" : ",");
+	o->empty = false;
+	sb_json_str(o->b, key);
+	sb_printf(o->b, ":");
+}
+
+static void json_str(struct json_obj *o, const char *key, const char *v)
+{
+	json_key(o, key);
+	sb_json_str(o->b, v);
+}
+
+static void json_int(struct json_obj *o, const char *key, long long v)
+{
+	json_key(o, key);
+	sb_printf(o->b, "%lld", v);
+}
+
+static void json_uint(struct json_obj *o, const char *key, uint64_t v)
+{
+	json_key(o, key);
+	sb_printf(o->b, "%llu", (unsigned long long)v);
+}
+
+/* fn_stats_visit_fn: one counter into the "counters" object. */
 static void visit_json(void *arg, const char *name, uint64_t value)
 {
-	struct json_visit *v = arg;
+	json_uint(arg, name, value);
+}
 
-	sb_printf(v->b, v->first ? "" : ",");
-	v->first = false;
-	sb_json_str(v->b, name);
-	sb_printf(v->b, ":%llu", (unsigned long long)value);
+static void json_counters(const struct comp *c, struct sbuf *b)
+{
+	struct json_obj o = json_open(b);
+
+	if (c->stats)
+		fn_stats_read(c->stats, FN_STATS_PAGE_SIZE, visit_json, &o);
+	json_close(&o);
 }
 
 static void json_comp(const struct comp *c, uint64_t now, struct sbuf *b)
 {
-	struct json_visit v = { .b = b, .first = true };
+	struct json_obj o = json_open(b);
 
-	sb_printf(b, "{\"component\":");
-	sb_json_str(b, fn_role_name(c->role));
+	json_str(&o, "component", fn_role_name(c->role));
+	json_key(&o, "pipeline");
 	if (c->pipeline < 0)
-		sb_printf(b, ",\"pipeline\":null");
+		sb_printf(b, "null");
 	else
-		sb_printf(b, ",\"pipeline\":%d", c->pipeline);
-	sb_printf(b, ",\"label\":");
-	sb_json_str(b, c->label);
-	sb_printf(b, ",\"pid\":%d,\"state\":", (int)c->pid);
-	sb_json_str(b, comp_state_name(c, now));
-	sb_printf(b, ",\"restarts\":%u,\"exits\":%u,\"counters\":{",
-		  c->restarts, c->exits);
-	if (c->stats)
-		fn_stats_read(c->stats, FN_STATS_PAGE_SIZE, visit_json, &v);
-	sb_printf(b, "}}");
+		sb_printf(b, "%d", c->pipeline);
+	json_str(&o, "label", c->label);
+	json_int(&o, "pid", c->pid);
+	json_str(&o, "state", comp_state_name(c, now));
+	json_uint(&o, "restarts", c->restarts);
+	json_uint(&o, "exits", c->exits);
+	json_key(&o, "counters");
+	json_counters(c, b);
+	json_close(&o);
 }
 
+static void json_supervisor(const struct sup *s, uint64_t now, struct sbuf *b)
+{
+	struct json_obj o = json_open(b);
+
+	json_int(&o, "pid", getpid());
+	json_uint(&o, "restarts", s->restarts);
+	json_uint(&o, "exits", s->exits);
+	json_uint(&o, "uptime_s", (now - s->started_ns) / NS_PER_S);
+	json_close(&o);
+}
+
+/* The document: one component object per line. */
 void report_stats_json(const struct sup *s, struct sbuf *b)
 {
 	uint64_t now = sup_now_ns();
+	struct json_obj o = json_open(b);
 
-	sb_printf(b, "{\"topology\":");
-	sb_json_str(b, s->cfg->name);
-	sb_printf(b, ",\"supervisor\":{\"pid\":%d,\"restarts\":%u,\"exits\":%u,"
-		  "\"uptime_s\":%llu},\"components\":[", (int)getpid(),
-		  s->restarts, s->exits,
-		  (unsigned long long)((now - s->started_ns) / NS_PER_S));
+	json_str(&o, "topology", s->cfg->name);
+	json_key(&o, "supervisor");
+	json_supervisor(s, now, b);
+	json_key(&o, "components");
+	sb_printf(b, "[");
 	for (unsigned i = 0; i < s->ncomp; i++) {
 		sb_printf(b, i ? ",\n" : "\n");
 		json_comp(&s->comp[i], now, b);
 	}
-	sb_printf(b, "\n]}\n");
+	sb_printf(b, "\n]");
+	json_close(&o);
+	sb_printf(b, "\n");
 }

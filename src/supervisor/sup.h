@@ -8,8 +8,8 @@
  *   restart.c     one component's life: start, exit, backoff, crash loop
  *   spawn.c       fork + exec of one component under the spawn contract
  *   place.c       cpu placement (compact, spread, explicit)
- *   report.c      status / stats / stats-json text for the control socket
- *   ctl.c         the control socket, server and client side
+ *   report.c      status / stats / stats-json text (fragnet/report.h)
+ *   ctl.c         the control socket, server and client side (fragnet/ctl.h)
  *   topo.c        run directories: find, check liveness, clean, pid file
  *   dpdk_clean.c  DPDK leftovers (hugepage files, EAL runtime dir) at stop
  *   cli.c         `fragnet down|status|stats`: clients of the control socket
@@ -37,14 +37,6 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 /* A component that lives this long after a (re)start counts as started:
  * `up -d` waits this long before it reports success. */
 #define SUP_SETTLE_MS		200
-
-/* Control protocol: request is one message holding one command word;
- * the reply is one or more text messages, then the server closes. */
-#define CTL_REQ_MAX		32
-#define CTL_MSG_MAX		(32 * 1024)
-#define CTL_ERR_PREFIX		"error: "
-
-#define SUP_LOG_DIR		"/var/log/fragnet"
 
 /* Control clients whose request is still awaited; more are refused. */
 #define SUP_MAX_CONN		16

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/ctl.h"
 #include "fragnet/log.h"
 #include "fragnet/sockchan.h"
 #include "fragnet/stream.h"
@@ -611,7 +612,7 @@ static void reply_text(int fd, void (*fn)(const struct sup *, struct sbuf *),
 
 	fn(s, &b);
 	if (b.oom) {
-		const char *m = CTL_ERR_PREFIX "out of memory\n";
+		const char *m = FN_CTL_ERR_PREFIX "out of memory\n";
 		ctl_reply(fd, m, strlen(m));
 	} else {
 		ctl_reply(fd, b.p, b.len);
@@ -624,13 +625,13 @@ static bool ctl_dispatch(struct sup *s, int fd, const char *cmd)
 {
 	char msg[128];
 
-	if (strcmp(cmd, "status") == 0) {
+	if (strcmp(cmd, FN_CTL_STATUS) == 0) {
 		reply_text(fd, report_status, s);
-	} else if (strcmp(cmd, "stats") == 0) {
+	} else if (strcmp(cmd, FN_CTL_STATS) == 0) {
 		reply_text(fd, report_stats, s);
-	} else if (strcmp(cmd, "stats-json") == 0) {
+	} else if (strcmp(cmd, FN_CTL_STATS_JSON) == 0) {
 		reply_text(fd, report_stats_json, s);
-	} else if (strcmp(cmd, "down") == 0 && s->down_fd < 0) {
+	} else if (strcmp(cmd, FN_CTL_DOWN) == 0 && s->down_fd < 0) {
 		fn_info("control: down: stopping topology %s", s->cfg->name);
 		snprintf(msg, sizeof(msg), "stopping topology %s\n",
 			 s->cfg->name);
@@ -639,8 +640,8 @@ static bool ctl_dispatch(struct sup *s, int fd, const char *cmd)
 		s->stop = true;
 		return true;
 	} else {
-		snprintf(msg, sizeof(msg), CTL_ERR_PREFIX "unknown command '%s'\n",
-			 cmd);
+		snprintf(msg, sizeof(msg),
+			 FN_CTL_ERR_PREFIX "unknown command '%s'\n", cmd);
 		ctl_reply(fd, msg, strlen(msg));
 	}
 	return false;
@@ -648,13 +649,13 @@ static bool ctl_dispatch(struct sup *s, int fd, const char *cmd)
 
 static void on_conn(struct sup *s, int fd)
 {
-	char cmd[CTL_REQ_MAX];
+	char cmd[FN_CTL_REQ_MAX];
 	int err = ctl_read_request(fd, cmd, sizeof(cmd));
 
 	if (err == -EAGAIN || err == -EINTR)
 		return;
 	if (err == -EBADMSG) {
-		const char *m = CTL_ERR_PREFIX "bad request\n";
+		const char *m = FN_CTL_ERR_PREFIX "bad request\n";
 		ctl_reply(fd, m, strlen(m));
 	}
 	if (err < 0) {

@@ -8,7 +8,7 @@
  * created, by sup_run().
  *
  * With --daemon the process forks; the child detaches (setsid, stdin from
- * /dev/null, stdout and stderr to SUP_LOG_DIR/NAME.log, where the
+ * /dev/null, stdout and stderr to FN_LOG_DIR/NAME.log, where the
  * components' stderr goes too) and runs the supervisor; the parent waits on
  * a pipe until the child reports "ok" (every component spawned and alive
  * after SUP_SETTLE_MS) or an error, and exits 0 or 1 accordingly.
@@ -68,12 +68,12 @@ static int log_open(const char *name, char *path, size_t len)
 {
 	int fd;
 
-	if (mkdir(SUP_LOG_DIR, 0750) < 0 && errno != EEXIST)
+	if (mkdir(FN_LOG_DIR, 0750) < 0 && errno != EEXIST)
 		return -errno;
-	if (topo_path(path, len, SUP_LOG_DIR, name) < 0 ||
-	    strlen(path) + 4 >= len)
+	if (topo_path(path, len, FN_LOG_DIR, name) < 0 ||
+	    strlen(path) + strlen(FN_LOG_SUFFIX) >= len)
 		return -ENAMETOOLONG;
-	strcat(path, ".log");
+	strcat(path, FN_LOG_SUFFIX);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	return fd < 0 ? -errno : fd;
 }
@@ -126,7 +126,7 @@ static int up_daemon(struct sup *s)
 
 	logfd = log_open(s->cfg->name, logpath, sizeof(logpath));
 	if (logfd < 0) {
-		fprintf(stderr, "fragnet: cannot open the log in " SUP_LOG_DIR
+		fprintf(stderr, "fragnet: cannot open the log in " FN_LOG_DIR
 			": %s\n", strerror(-logfd));
 		return EXIT_RUNTIME;
 	}

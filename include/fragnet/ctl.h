@@ -1,0 +1,71 @@
+/*
+ * fragnet/ctl.h - the control protocol between the `fragnet` CLI and a
+ * running supervisor.
+ *
+ * STATUS: the server is src/supervisor/supervisor.c (dispatch) with
+ * src/supervisor/ctl.c (socket, reading, replying); the client is
+ * src/supervisor/cli.c through ctl_request() in ctl.c.  Both ends are the
+ * `fragnet` binary, but of different runs (and versions) of it, so this is
+ * a contract like any other.  Keep this comment the whole protocol.
+ *
+ * TRANSPORT
+ *   An AF_UNIX SOCK_SEQPACKET socket at RUN_DIR/FN_SUPERVISOR_SOCK
+ *   (names.h), mode 0600 in a 0700 directory.  The server also refuses a
+ *   peer whose SO_PEERCRED uid is not 0: it closes the connection without
+ *   a word.  One connection carries one request.
+ *
+ *       client (fragnet status|stats|down)                 supervisor
+ *        | connect ------------------------------------------>| uid 0?
+ *        | REQUEST: "status" -------------------------------->|
+ *        | <------------------------- REPLY text, message 1   |
+ *        | <------------------------- ... message n           |
+ *        | <------------------------------------------- EOF   |
+ *
+ *   1. The client connects and sends ONE message: a command word (below),
+ *      its bytes only, no NUL.  The server takes at most FN_CTL_REQ_MAX - 1
+ *      bytes of [a-z-], after dropping one trailing '\n' (a client typed by
+ *      hand may send one).
+ *   2. The server answers with one or more messages of at most
+ *      FN_CTL_MSG_MAX bytes each.  They carry text with no framing of their
+ *      own: the reply is their concatenation, and a message boundary may
+ *      fall anywhere, even inside a line.  A reply whose first message
+ *      starts with FN_CTL_ERR_PREFIX is a refusal: one line saying why
+ *      ("bad request", "unknown command 'x'", "out of memory").
+ *   3. The server closes the connection: EOF is the end of the reply.  For
+ *      FN_CTL_DOWN it closes only when every component has stopped and the
+ *      run directory is gone, so the client's EOF means "stopped".
+ *
+ *   The server writes each reply blocking, but gives up on a client that
+ *   does not read for FN_CTL_SEND_TIMEOUT_MS; a slow client costs the
+ *   supervisor's loop at most that long.  A client waits as long as it
+ *   likes (the CLI: 5 s, 30 s for down).  The server never trusts a
+ *   request: it reads with MSG_TRUNC to learn the real length, and refuses
+ *   an oversized, empty or non-word one.  A request that has not arrived
+ *   stays pending; a supervisor holds a bounded number of pending
+ *   connections and closes further ones unanswered.
+ *
+ * COMMANDS (the CLI subcommand that sends each)
+ *   status      `fragnet status`: the component table (report.h)
+ *   stats       `fragnet stats`: every counter, as text for people
+ *   stats-json  `fragnet stats --json`: every counter, one JSON document
+ *               (report.h)
+ *   down        `fragnet down`: the reply is "stopping topology NAME\n",
+ *               then EOF once the topology is gone.  One down at a time:
+ *               while one is under way, another is refused (as an
+ *               unknown command).
+ */
+#ifndef FRAGNET_CTL_H
+#define FRAGNET_CTL_H
+
+#define FN_CTL_REQ_MAX		32		/* longest request + 1 */
+#define FN_CTL_MSG_MAX		(32 * 1024)	/* bytes per reply message */
+#define FN_CTL_ERR_PREFIX	"error: "	/* starts a refusal */
+#define FN_CTL_SEND_TIMEOUT_MS	1000		/* server's patience */
+
+/* The command words. */
+#define FN_CTL_STATUS		"status"
+#define FN_CTL_STATS		"stats"
+#define FN_CTL_STATS_JSON	"stats-json"
+#define FN_CTL_DOWN		"down"
+
+#endif /* FRAGNET_CTL_H */
