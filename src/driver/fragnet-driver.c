@@ -46,7 +46,7 @@ static const char usage[] =
 "  FRAGNET_STATS_FD    the stats page (optional)\n"
 "  FRAGNET_LINK_FD     the link to the stack; we are side A\n"
 "  FRAGNET_STACK_BELL_FD  the stack's doorbell (optional): rung when the\n"
-"                      stack sleeps in its epoll and we submit or ack\n"
+"                      stack sleeps in its poll() and we submit or ack\n"
 "\n"
 "--trace DIR: record every frame's rx, link and tx times in\n"
 "DIR/driver-PIPELINE.trace (include/fragnet/trace.h; in a topology:\n"
@@ -146,7 +146,7 @@ static int setup_stats(struct drv *d)
 
 /*
  * The stack's doorbell (ring.h, DOORBELLS): a stack that waits in its own
- * epoll (for its link, its apps and its control socket) sleeps on this
+ * poll() (for its link, its app and its control socket) sleeps on this
  * eventfd, not on the link's futex, so our submits (tx) and acks (rx) ring
  * it.  Without it the link wakes the stack by futex, as before.  The fd
  * stays open for our whole life.

@@ -32,8 +32,8 @@
  *
  * POOLS: lwIP is built with MEM_LIBC_MALLOC and MEMP_MEM_MALLOC, so its
  * pools are malloc()ed per element and no MEMP_NUM_* limit is enforced:
- * limits from the config are the stack's to keep.  [stack] max_tcp will
- * be enforced by the socket channel, which creates every TCP PCB: it counts
+ * limits from the config are the stack's to keep.  [stack] max_tcp is
+ * enforced by the socket channel, which creates every TCP PCB: it counts
  * live PCBs (tcp_new for connect, the accept callback for listeners; minus
  * on the err callback and after tcp_close) and refuses past max_tcp (accept:
  * tcp_abort + ERR_ABRT, connect: ENOBUFS).  Frames in flight are bounded by
