@@ -10,7 +10,10 @@
  *   fragnet nft [-T TOPOLOGY] PIPELINE|all NFT-ARGS...
  *     runs nft once per stack; after each successful run, saves the
  *     stack's ruleset (`nft list ruleset`) as RUN_DIR/stack<i>.ruleset,
- *     which the supervisor loads into the stack when it restarts.
+ *     which the supervisor loads into the stack when it restarts.  nft's
+ *     standard input is ours, so `-f -`, `-f /dev/stdin` and `-i` work as
+ *     against the kernel; with all, input for -f - is read once and fed
+ *     to every stack's run.
  *
  *   nft_replay(): when a stack starts, the supervisor forks nft -f on the
  *     saved ruleset, or on the topology's initial one ([stack] ruleset,
@@ -34,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,11 +84,12 @@ static char **nft_env(const char *ctl_path, char *pre, char *ctl)
 
 /*
  * Fork nft with args (argv[0] is set here) against the stack behind
- * ctl_path; its stdout goes to out_fd (-1: ours).  The child drops every
- * fd but 0-2 and unblocks signals (the supervisor blocks them for its
- * signalfd).  Returns the pid or -errno.
+ * ctl_path; its stdin is in_fd (-1: /dev/null), its stdout out_fd (-1:
+ * ours).  The child drops every fd but 0-2 and unblocks signals (the
+ * supervisor blocks them for its signalfd).  Returns the pid or -errno.
  */
-static pid_t nft_spawn(const char *ctl_path, char **args, int out_fd)
+static pid_t nft_spawn(const char *ctl_path, char **args, int in_fd,
+		       int out_fd)
 {
 	static char pre[PATH_MAX + 16], ctl[PATH_MAX + 32];
 	char **env = nft_env(ctl_path, pre, ctl);
@@ -96,12 +101,12 @@ static pid_t nft_spawn(const char *ctl_path, char **args, int out_fd)
 	args[0] = (char *)"nft";
 	pid = fork();
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (null >= 0 && null != STDIN_FILENO)
-			dup2(null, STDIN_FILENO);
+		if (in >= 0 && in != STDIN_FILENO)
+			dup2(in, STDIN_FILENO);
 		if (out_fd >= 0)
 			dup2(out_fd, STDOUT_FILENO);
 		close_range(3, ~0u, 0);
@@ -151,7 +156,7 @@ void nft_replay(struct sup *s, unsigned p)
 	if (!*file)
 		return;
 	args[2] = (char *)file;
-	pid = nft_spawn(ctl, args, -1);
+	pid = nft_spawn(ctl, args, -1, -1);
 	if (pid < 0) {
 		fn_warn("stack/%u: cannot load %s: %s", p, file,
 			strerror(-(int)pid));
@@ -198,7 +203,7 @@ static int nft_save(const char *run_dir, unsigned p, const char *ctl)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	pid = nft_spawn(ctl, args, fd);
+	pid = nft_spawn(ctl, args, -1, fd);
 	close(fd);
 	st = pid < 0 ? (int)pid : wait_status(pid);
 	if (st != 0 || rename(tmp, path) < 0) {
@@ -208,7 +213,8 @@ static int nft_save(const char *run_dir, unsigned p, const char *ctl)
 	return 0;
 }
 
-static int nft_one(const char *run_dir, unsigned p, char **args)
+/* in_fd: nft's standard input, -1 for /dev/null. */
+static int nft_one(const char *run_dir, unsigned p, char **args, int in_fd)
 {
 	char ctl[PATH_MAX], name[32];
 	struct stat sb;
@@ -221,7 +227,7 @@ static int nft_one(const char *run_dir, unsigned p, char **args)
 		fprintf(stderr, "fragnet nft: pipeline %u has no stack\n", p);
 		return EXIT_USAGE;
 	}
-	pid = nft_spawn(ctl, args, -1);
+	pid = nft_spawn(ctl, args, in_fd, -1);
 	st = pid < 0 ? (int)pid : wait_status(pid);
 	if (st < 0) {
 		fprintf(stderr, "fragnet nft: %s\n", strerror(-st));
@@ -236,6 +242,90 @@ static int nft_one(const char *run_dir, unsigned p, char **args)
 	return EXIT_OK;
 }
 
+/*
+ * Does nft read its standard input with these arguments (-f -, -f
+ * /dev/stdin, -i)?  nft's own option parser decides; we only need to know
+ * whether one input must feed several runs, so a loose match is enough:
+ * an argument that names stdin, or an interactive flag.
+ */
+static bool nft_reads_stdin(char **args)
+{
+	static const char *const names[] = {
+		"-", "/dev/stdin", "/proc/self/fd/0", "/dev/fd/0",
+		"--file=-", "--file=/dev/stdin", "-i", "--interactive",
+	};
+
+	for (char **a = args + 1; *a; a++)
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(*a, names[i]) == 0)
+				return true;
+	return false;
+}
+
+/*
+ * `fragnet nft all -f -`: every stack must get the same input, but
+ * standard input can be read only once.  Copy it into a memfd; each run
+ * reads it from the start.  Returns the fd or -errno.
+ */
+static int nft_spool_stdin(void)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = memfd_create("fragnet-nft-stdin", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write(fd, buf, (size_t)n) != n) {
+			int err = n < 0 ? -errno : -EIO;
+
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
+}
+
+static int nft_all(const char *run_dir, char **args)
+{
+	int ret, worst = EXIT_OK, in = -1;
+
+	if (nft_reads_stdin(args)) {
+		if (isatty(STDIN_FILENO)) {
+			fprintf(stderr, "fragnet nft: all with input from a "
+				"terminal (-i, -f -) would ask once per "
+				"stack; name one pipeline, or pipe the "
+				"input in\n");
+			return EXIT_USAGE;
+		}
+		in = nft_spool_stdin();
+		if (in < 0) {
+			fprintf(stderr, "fragnet nft: cannot read standard "
+				"input: %s\n", strerror(-in));
+			return EXIT_RUNTIME;
+		}
+	}
+	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
+		char ctl[PATH_MAX], n[32];
+		struct stat sb;
+
+		snprintf(n, sizeof(n), FN_CONTROL_SOCK_FMT, i);
+		if (ctl_sock_path(run_dir, n, ctl, sizeof(ctl)) < 0 ||
+		    stat(ctl, &sb) < 0)
+			continue;
+		if (in >= 0)
+			lseek(in, 0, SEEK_SET);
+		ret = nft_one(run_dir, i, args, in);
+		if (ret != EXIT_OK)
+			worst = ret;
+	}
+	if (in >= 0)
+		close(in);
+	return worst;
+}
+
 static int nft_usage(void)
 {
 	cmd_usage("nft");
@@ -247,9 +337,12 @@ void nft_help(void)
 	printf("\n  Runs " NFT_BIN " against the nf_tables of one stack (or of "
 	       "every stack:\n  all), as it would run against the kernel: "
 	       "e.g. fragnet nft 0 list ruleset,\n  fragnet nft all -f "
-	       "rules.nft.  Root only.  After each successful run the\n"
-	       "  stack's ruleset is saved in the run directory and loaded "
-	       "again when the\n  stack restarts.\n\n"
+	       "rules.nft, fragnet nft 0 -f - < rules.nft.  Standard\n"
+	       "  input is nft's (-f -, -f /dev/stdin, -i); with all, piped "
+	       "input is read\n  once and given to every stack.  Root only.  "
+	       "After each successful run the\n  stack's ruleset is saved in "
+	       "the run directory and loaded again when the\n  stack "
+	       "restarts.\n\n"
 	       "  -T, --topology T   the topology (name or config file); "
 	       "may be omitted\n                     when exactly one runs\n");
 }
@@ -262,7 +355,7 @@ int cmd_nft(int argc, char **argv)
 	};
 	char run_dir[PATH_MAX], name[FN_NAME_MAX], *end;
 	const char *topo = NULL;
-	int opt, ret, worst = EXIT_OK;
+	int opt, ret;
 	unsigned long p = 0;
 	bool all;
 
@@ -299,18 +392,6 @@ int cmd_nft(int argc, char **argv)
 	}
 	/* argv[optind] becomes nft's argv[0] */
 	if (!all)
-		return nft_one(run_dir, (unsigned)p, &argv[optind]);
-	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
-		char ctl[PATH_MAX], n[32];
-		struct stat sb;
-
-		snprintf(n, sizeof(n), FN_CONTROL_SOCK_FMT, i);
-		if (ctl_sock_path(run_dir, n, ctl, sizeof(ctl)) < 0 ||
-		    stat(ctl, &sb) < 0)
-			continue;
-		ret = nft_one(run_dir, i, &argv[optind]);
-		if (ret != EXIT_OK)
-			worst = ret;
-	}
-	return worst;
+		return nft_one(run_dir, (unsigned)p, &argv[optind], STDIN_FILENO);
+	return nft_all(run_dir, &argv[optind]);
 }
