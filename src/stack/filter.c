@@ -222,34 +222,20 @@ static bool judge(struct stack *s, struct nl_server *srv,
 		  struct fn_nft_result *r)
 {
 	(void)s;
-#ifdef FN_NFT_HAVE_EVAL
 	fn_nft_eval(srv->prog, srv->ct, h, k, r);
-#else
-	(void)srv, (void)h, (void)k;	/* no evaluator built: no program */
-#endif
 	return r->verdict == FN_NFT_ACCEPT;
 }
 
 static bool fine_clock(const struct nl_server *srv)
 {
-#ifdef FN_NFT_HAVE_EVAL
 	return fn_nft_prog_fine_clock(srv->prog);
-#else
-	(void)srv;
-	return false;
-#endif
 }
 
 /* ---- reassembly ------------------------------------------------------------ */
 
 static bool uses_ct(const struct nl_server *srv)
 {
-#ifdef FN_NFT_HAVE_EVAL
 	return fn_nft_prog_uses_ct(srv->prog);
-#else
-	(void)srv;
-	return false;
-#endif
 }
 
 /* An untagged IPv4 fragment (MF or an offset) whose header ip4_input
