@@ -16,9 +16,9 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/env.h"
 #include "fragnet/names.h"
 #include "fragnet/sock.h"
@@ -393,14 +393,6 @@ int fn_sock_process(struct fn_sock_chan *c)
 
 /* ---- waiting ------------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Block until events (or acks of requests: ep) may be there. */
 static int wait_bell(struct fn_sock_chan *c, struct fn_endpoint *ep,
 		     int timeout_ms)
@@ -458,7 +450,7 @@ int fn_sock_wait_fd(struct fn_sock_chan *c)
 /* A free request slot, waiting (bounded) for the stack's acks. */
 static int req_slot(struct fn_sock_chan *c, struct fn_pkt *p)
 {
-	int64_t until = now_ms() + FN_SOCK_RPC_TIMEOUT_MS;
+	int64_t until = fn_clock_ms() + FN_SOCK_RPC_TIMEOUT_MS;
 	int r;
 
 	for (;;) {
@@ -469,7 +461,7 @@ static int req_slot(struct fn_sock_chan *c, struct fn_pkt *p)
 			chan_reset(c);
 		if (r < 0)
 			return r;
-		if (now_ms() >= until)
+		if (fn_clock_ms() >= until)
 			return -ETIMEDOUT;
 		r = fn_sock_process(c);
 		if (r < 0)
@@ -524,14 +516,14 @@ static int rpc(struct fn_sock_chan *c, struct fn_sock_msg *m,
 		return r;
 	cookie = m->cookie;
 	c->want_cookie = cookie;
-	until = now_ms() + FN_SOCK_RPC_TIMEOUT_MS;
+	until = fn_clock_ms() + FN_SOCK_RPC_TIMEOUT_MS;
 	for (;;) {
 		r = fn_sock_process(c);
 		if (r < 0)
 			return r;
 		if (c->done_cookie == cookie)
 			return c->done_result;
-		if (now_ms() >= until)
+		if (fn_clock_ms() >= until)
 			return -ETIMEDOUT;
 		r = wait_bell(c, &c->link.rx, WAIT_SLICE_MS);
 		if (r < 0)
@@ -997,7 +989,7 @@ unsigned fn_sock_events(struct fn_sock_chan *c, int s)
 int fn_sock_wait(struct fn_sock_chan *c, int s, unsigned events,
 		 int timeout_ms)
 {
-	int64_t until = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+	int64_t until = timeout_ms < 0 ? INT64_MAX : fn_clock_ms() + timeout_ms;
 	unsigned ev;
 	int r;
 
@@ -1008,11 +1000,11 @@ int fn_sock_wait(struct fn_sock_chan *c, int s, unsigned events,
 		ev = fn_sock_events(c, s) & (events | POLLERR | POLLHUP | POLLNVAL);
 		if (ev)
 			return (int)ev;
-		if (now_ms() >= until)
+		if (fn_clock_ms() >= until)
 			return 0;
 		r = wait_bell(c, &c->link.rx, timeout_ms < 0 ? WAIT_SLICE_MS :
-			      (int)(until - now_ms() < WAIT_SLICE_MS ?
-				    until - now_ms() : WAIT_SLICE_MS));
+			      (int)(until - fn_clock_ms() < WAIT_SLICE_MS ?
+				    until - fn_clock_ms() : WAIT_SLICE_MS));
 		if (r < 0)
 			return r;
 	}

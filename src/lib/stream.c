@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
 
@@ -762,14 +763,6 @@ unsigned fn_stream_pending(struct fn_endpoint *e)
 	return n;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -787,7 +780,7 @@ static int wait_unusable(struct fn_endpoint *e, int64_t until)
 
 	if (r != -EAGAIN)
 		return r == -ECONNRESET ? r : 0;
-	int64_t left = until - now_ns();
+	int64_t left = until - fn_clock_ns();
 	if (left <= 0)
 		return 0;
 	struct timespec ts = { 0, left < 1000000 ? left : 1000000 };
@@ -823,7 +816,7 @@ static int wait_spin(struct fn_endpoint *e, int64_t until)
 			e->idle_polls = 0;
 			sched_yield();
 		}
-		if (i % SPIN_CHECK == 0 && now_ns() >= until)
+		if (i % SPIN_CHECK == 0 && fn_clock_ns() >= until)
 			return 0;
 	}
 }
@@ -843,7 +836,7 @@ static int wait_sleep(struct fn_endpoint *e, int64_t until)
 		return wait_unusable(e, until);
 	if (e->broken)
 		return -EPIPE;
-	left = until - now_ns();
+	left = until - fn_clock_ns();
 	if (left <= 0)
 		return 0;
 	if (left > WAIT_SLICE_NS)
@@ -859,7 +852,7 @@ static int wait_sleep(struct fn_endpoint *e, int64_t until)
 
 int fn_stream_wait(struct fn_endpoint *e, int64_t timeout_ns)
 {
-	int64_t start = now_ns();
+	int64_t start = fn_clock_ns();
 	int64_t until = timeout_ns < 0 || timeout_ns > INT64_MAX - start ?
 			INT64_MAX : start + timeout_ns;
 	int r;

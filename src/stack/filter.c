@@ -37,7 +37,6 @@
  * reject).
  */
 #include <string.h>
-#include <time.h>
 
 #include "lwip/icmp.h"
 #include "lwip/ip4_frag.h"
@@ -51,6 +50,7 @@
 #include "lwip/prot/tcp.h"
 #endif
 
+#include "fragnet/clock.h"
 #include "nl.h"
 #include "stack.h"
 
@@ -79,10 +79,7 @@ static uint32_t rd32(const uint8_t *p)
  * kernel too, the log refills per 100 ms. */
 static uint64_t now_ns(bool fine)
 {
-	struct timespec ts;
-
-	clock_gettime(fine ? CLOCK_MONOTONIC : CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)(fine ? fn_clock_ns() : fn_clock_coarse_ns());
 }
 
 /* The frame in p as one run of bytes: p itself, or a copy into buf (cap

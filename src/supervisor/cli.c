@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "sup.h"
 
 #define CLI_TIMEOUT_MS		5000
@@ -116,10 +117,7 @@ int cmd_stats(int argc, char **argv)
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return fn_clock_ms();
 }
 
 static bool wait_gone(pid_t pid, int64_t deadline)

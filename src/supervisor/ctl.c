@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "sup.h"
 
 /* Replies are written blocking, but a client that stops reading must not
@@ -180,10 +181,7 @@ static int ctl_connect(const char *run_dir)
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return fn_clock_ms();
 }
 
 /* Copy reply messages to stdout until the server closes. */

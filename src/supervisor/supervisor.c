@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/log.h"
 #include "fragnet/sockchan.h"
 #include "fragnet/stream.h"
@@ -48,10 +49,7 @@ enum { TAG_SIGNAL = 1, TAG_TIMER, TAG_LISTEN, TAG_CONN };
 
 uint64_t sup_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return (uint64_t)fn_clock_ns();
 }
 
 /* Log an error and keep it for `up -d`, whose parent prints it. */
