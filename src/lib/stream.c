@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fragnet/clock.h"
+#include "fragnet/memfd.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
 
@@ -114,25 +115,23 @@ uint64_t fn_link_size(uint32_t nslots, uint32_t slot_size)
 	return link_layout(nslots, slot_size, &ctl_off, st);
 }
 
+/* Neither side may resize the region under the other's mapping
+ * (memfd.h); fn_link_attach() takes only such regions. */
 int fn_link_create(const char *name, uint32_t nslots, uint32_t slot_size)
 {
 	struct fn_link_hdr *h;
+	void *head;
 	uint64_t size;
-	int fd, err;
+	int fd;
 
 	size = fn_link_size(nslots, slot_size);
 	if (size == 0)
 		return -EINVAL;
-	fd = memfd_create(name ? name : "fragnet-link",
-			  MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = fn_memfd_create(name ? name : "fragnet-link", size, PAGE, &head);
 	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0)
-		goto err_close;
+		return fd;
 	/* A fresh memfd is zero: rings empty, nobody sleeping. */
-	h = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (h == MAP_FAILED)
-		goto err_close;
+	h = head;
 	h->magic = FN_LINK_MAGIC;
 	h->version = FN_LINK_VERSION;
 	h->total_size = size;
@@ -142,15 +141,7 @@ int fn_link_create(const char *name, uint32_t nslots, uint32_t slot_size)
 	/* Epoch 1, nobody joined (ready 0): the first joiner zeroes. */
 	atomic_store(&((struct fn_link_ctl_shm *)((uint8_t *)h + h->ctl_off))->epoch, 1);
 	munmap(h, PAGE);
-	/* Neither side may resize the region under the other's mapping. */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		goto err_close;
 	return fd;
-
-err_close:
-	err = -errno;
-	close(fd);
-	return err;
 }
 
 /* Check a header copy against the layout we compute ourselves. */
