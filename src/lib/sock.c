@@ -208,8 +208,10 @@ static void chan_reset(struct fn_sock_chan *c)
 static int req_post(struct fn_sock_chan *c, struct fn_sock_msg *m,
 		    const void *payload, uint32_t len);
 
-static bool ev_valid(struct fn_sock_chan *c, const struct fn_pkt *p,
-		     const struct fn_sock_msg *m)
+/* sev_*: the socket events (FN_SEV_*) the stack posts to us.  Valid: m
+ * fits in p, is an event, and names sockets we know. */
+static bool sev_valid(struct fn_sock_chan *c, const struct fn_pkt *p,
+		      const struct fn_sock_msg *m)
 {
 	if (p->len < HDR || m->len > p->len - HDR)
 		return false;
@@ -233,7 +235,7 @@ static bool ev_valid(struct fn_sock_chan *c, const struct fn_pkt *p,
  * never recurses into itself through a wait for a request slot.  The
  * queue holds at most one entry per stack socket.
  */
-static void ev_orphan(struct fn_sock_chan *c, uint32_t sid)
+static void orphan_add(struct fn_sock_chan *c, uint32_t sid)
 {
 	if (c->norph == c->corph &&
 	    grow((void **)&c->orph, &c->corph, c->norph, sizeof(*c->orph)) < 0)
@@ -294,8 +296,8 @@ static void send_done(struct fn_sock_chan *c, struct fn_sock_ent *e,
 }
 
 /* One event; returns true if the slot is held, false to ack it now. */
-static bool ev_one(struct fn_sock_chan *c, struct fn_pkt *p,
-		   const struct fn_sock_msg *m)
+static bool sev_handle(struct fn_sock_chan *c, struct fn_pkt *p,
+		       const struct fn_sock_msg *m)
 {
 	struct fn_sock_ent *e = ent_by_sid(c, m->sock);
 
@@ -332,7 +334,7 @@ static bool ev_one(struct fn_sock_chan *c, struct fn_pkt *p,
 		}
 		c->sock[h].flags |= F_CONNECTED;
 		if (!(l->flags & F_LISTENING)) {
-			ev_orphan(c, m->sock);
+			orphan_add(c, m->sock);
 			ent_free(c, (uint32_t)h);
 			return false;
 		}
@@ -378,10 +380,10 @@ int fn_sock_process(struct fn_sock_chan *c)
 			struct fn_sock_msg m;
 
 			memcpy(&m, p[i].data, p[i].len < HDR ? p[i].len : HDR);
-			if (!ev_valid(c, &p[i], &m)) {
+			if (!sev_valid(c, &p[i], &m)) {
 				c->bad_events++;
 				ack_pkt(c, &p[i]);
-			} else if (!ev_one(c, &p[i], &m)) {
+			} else if (!sev_handle(c, &p[i], &m)) {
 				ack_pkt(c, &p[i]);
 			}
 		}
@@ -887,7 +889,7 @@ static void close_queues(struct fn_sock_chan *c, int s)
 		uint32_t h = c->held[e->aq_head].m.sock;
 
 		if (c->sock[h].sid)
-			ev_orphan(c, c->sock[h].sid);
+			orphan_add(c, c->sock[h].sid);
 		ent_free(c, h);
 		q_pop(c, &e->aq_head, &e->aq_tail);
 	}
