@@ -87,10 +87,10 @@
  *   tcp_recved() for a DATA slot's bytes when its ack arrives - so an app
  *   that stops reading stops acking, the stack runs out of event slots,
  *   refuses lwIP's data (kept by lwIP, not by us), and the TCP window
- *   closes.  The stack keeps EV_RESERVE (32) event slots free of DATA and
- *   ACCEPTED, so that an app holding all its data still gets its DONEs and
- *   control events; it takes a request only with an event slot free for
- *   its DONE.
+ *   closes.  The stack keeps 32 event slots (sock_serv.c SLOT_RESERVE)
+ *   free of DATA and ACCEPTED, so that an app holding all its data still
+ *   gets its DONEs and control events; it takes a request only with an
+ *   event slot free for its DONE.
  *
  *   Send, PIPELINED: the app posts SENDs without waiting for their DONEs.
  *   For each stream socket the stack counts `taken`, the payload bytes of

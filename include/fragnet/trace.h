@@ -60,7 +60,7 @@ struct fn_trace_hdr {
 };
 
 struct fn_trace_rec {
-	int64_t t_ns;		/* CLOCK_MONOTONIC */
+	int64_t t_ns;		/* CLOCK_MONOTONIC: fn_clock_ns() */
 	uint32_t key;		/* the frame */
 	uint16_t point;		/* enum fn_trace_point */
 	uint16_t payload;	/* TCP payload bytes, 0 otherwise */
@@ -78,9 +78,8 @@ extern bool fn_trace_on;
 int fn_trace_open(const char *dir, const char *role, int pipeline);
 void fn_trace_close(void);
 
-int64_t fn_trace_now(void);
-
-/* Record one frame (Ethernet, len bytes) seen at point at time t. */
+/* Record one frame (Ethernet, len bytes) seen at point at time t
+ * (fn_clock_ns(), fragnet/clock.h). */
 void fn_trace_frame(unsigned point, const void *frame, uint32_t len, int64_t t);
 
 #endif

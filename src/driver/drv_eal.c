@@ -26,20 +26,13 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/dpdk.h"
 #include "fragnet/log.h"
 #include "drv.h"
 
 #define READY_POLL_MS	10
 #define EAL_ARGS_BUF	2048
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Where the primary keeps its EAL config file, whose lock tells whether it
@@ -78,7 +71,7 @@ static void nap_ms(unsigned ms)
 int drv_wait_nic(struct drv *d)
 {
 	char ready[PATH_MAX], config[PATH_MAX];
-	int64_t deadline = now_ms() + FN_NIC_READY_WAIT_MS;
+	int64_t deadline = fn_clock_ms() + FN_NIC_READY_WAIT_MS;
 	bool told = false;
 	struct stat st;
 
@@ -92,7 +85,7 @@ int drv_wait_nic(struct drv *d)
 
 		if (file && rte_eal_primary_proc_alive(config))
 			return 0;
-		if (now_ms() >= deadline) {
+		if (fn_clock_ms() >= deadline) {
 			fn_err("the nic is not ready after %u ms: %s; is fragnet-nic "
 			       "running for topology '%s'? (see its log)",
 			       FN_NIC_READY_WAIT_MS, file ?

@@ -26,6 +26,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/log.h"
 #include "drv.h"
 
@@ -43,14 +44,6 @@ struct idle {
 	int64_t nap;		/* the last nap, 0: none yet */
 	unsigned turns;		/* idle turns, for yields */
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
 
 static void sleep_ns(int64_t ns)
 {
@@ -104,7 +97,7 @@ static void idle(struct drv *d, struct idle *s, int64_t now)
 int drv_run(struct drv *d)
 {
 	struct idle s = { 0, 0, 0 };
-	int64_t now = now_ns(), next_check = now + ALIVE_CHECK_NS;
+	int64_t now = fn_clock_ns(), next_check = now + ALIVE_CHECK_NS;
 	unsigned turn = 0;
 
 	while (!drv_stopping) {
@@ -115,7 +108,7 @@ int drv_run(struct drv *d)
 		/* The clock is cheap (vDSO) but not free: under load read it
 		 * only every CLOCK_EVERY turns. */
 		if (!work || ++turn % CLOCK_EVERY == 0)
-			now = now_ns();
+			now = fn_clock_ns();
 		if (work)
 			s = (struct idle){ 0, 0, 0 };
 		else

@@ -31,6 +31,7 @@
 #include <rte_memcpy.h>
 #include <rte_ring.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/log.h"
 #include "fragnet/trace.h"
 #include "drv.h"
@@ -161,7 +162,7 @@ static void drop_all(struct drv *d, int err, unsigned n)
 
 static void trace_pkts(unsigned point, const struct fn_pkt *p, unsigned n)
 {
-	int64_t t = fn_trace_now();
+	int64_t t = fn_clock_ns();
 
 	for (unsigned i = 0; i < n; i++)
 		fn_trace_frame(point, p[i].data, p[i].len, t);
@@ -234,7 +235,7 @@ unsigned drv_nic_rx(struct drv *d)
 	drv_count(d, D_RX_BYTES, bytes);
 	drv_count(d, D_BURSTS_RX, 1);
 	if (fn_trace_enabled())
-		trace_mbufs(FN_TP_DRV_RX, m, n, fn_trace_now());
+		trace_mbufs(FN_TP_DRV_RX, m, n, fn_clock_ns());
 	fanout(d, m, n);
 	to_link(d, m, n);
 	return n;
@@ -302,7 +303,7 @@ static void nic_tx(struct drv *d, struct rte_mbuf **out, const uint32_t *lens,
 	uint16_t sent;
 
 	if (fn_trace_enabled())	/* the frames are the NIC's after it */
-		trace_mbufs(FN_TP_DRV_TX, out, k, fn_trace_now());
+		trace_mbufs(FN_TP_DRV_TX, out, k, fn_clock_ns());
 	sent = rte_eth_tx_burst(d->port, (uint16_t)d->queue, out, (uint16_t)k);
 	for (unsigned i = 0; i < sent; i++)
 		bytes += lens[i];

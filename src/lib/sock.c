@@ -16,9 +16,9 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/env.h"
 #include "fragnet/names.h"
 #include "fragnet/sock.h"
@@ -208,8 +208,10 @@ static void chan_reset(struct fn_sock_chan *c)
 static int req_post(struct fn_sock_chan *c, struct fn_sock_msg *m,
 		    const void *payload, uint32_t len);
 
-static bool ev_valid(struct fn_sock_chan *c, const struct fn_pkt *p,
-		     const struct fn_sock_msg *m)
+/* sev_*: the socket events (FN_SEV_*) the stack posts to us.  Valid: m
+ * fits in p, is an event, and names sockets we know. */
+static bool sev_valid(struct fn_sock_chan *c, const struct fn_pkt *p,
+		      const struct fn_sock_msg *m)
 {
 	if (p->len < HDR || m->len > p->len - HDR)
 		return false;
@@ -233,7 +235,7 @@ static bool ev_valid(struct fn_sock_chan *c, const struct fn_pkt *p,
  * never recurses into itself through a wait for a request slot.  The
  * queue holds at most one entry per stack socket.
  */
-static void ev_orphan(struct fn_sock_chan *c, uint32_t sid)
+static void orphan_add(struct fn_sock_chan *c, uint32_t sid)
 {
 	if (c->norph == c->corph &&
 	    grow((void **)&c->orph, &c->corph, c->norph, sizeof(*c->orph)) < 0)
@@ -294,8 +296,8 @@ static void send_done(struct fn_sock_chan *c, struct fn_sock_ent *e,
 }
 
 /* One event; returns true if the slot is held, false to ack it now. */
-static bool ev_one(struct fn_sock_chan *c, struct fn_pkt *p,
-		   const struct fn_sock_msg *m)
+static bool sev_handle(struct fn_sock_chan *c, struct fn_pkt *p,
+		       const struct fn_sock_msg *m)
 {
 	struct fn_sock_ent *e = ent_by_sid(c, m->sock);
 
@@ -332,7 +334,7 @@ static bool ev_one(struct fn_sock_chan *c, struct fn_pkt *p,
 		}
 		c->sock[h].flags |= F_CONNECTED;
 		if (!(l->flags & F_LISTENING)) {
-			ev_orphan(c, m->sock);
+			orphan_add(c, m->sock);
 			ent_free(c, (uint32_t)h);
 			return false;
 		}
@@ -378,10 +380,10 @@ int fn_sock_process(struct fn_sock_chan *c)
 			struct fn_sock_msg m;
 
 			memcpy(&m, p[i].data, p[i].len < HDR ? p[i].len : HDR);
-			if (!ev_valid(c, &p[i], &m)) {
+			if (!sev_valid(c, &p[i], &m)) {
 				c->bad_events++;
 				ack_pkt(c, &p[i]);
-			} else if (!ev_one(c, &p[i], &m)) {
+			} else if (!sev_handle(c, &p[i], &m)) {
 				ack_pkt(c, &p[i]);
 			}
 		}
@@ -392,14 +394,6 @@ int fn_sock_process(struct fn_sock_chan *c)
 }
 
 /* ---- waiting ------------------------------------------------------------- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Block until events (or acks of requests: ep) may be there. */
 static int wait_bell(struct fn_sock_chan *c, struct fn_endpoint *ep,
@@ -458,7 +452,7 @@ int fn_sock_wait_fd(struct fn_sock_chan *c)
 /* A free request slot, waiting (bounded) for the stack's acks. */
 static int req_slot(struct fn_sock_chan *c, struct fn_pkt *p)
 {
-	int64_t until = now_ms() + FN_SOCK_RPC_TIMEOUT_MS;
+	int64_t until = fn_clock_ms() + FN_SOCK_RPC_TIMEOUT_MS;
 	int r;
 
 	for (;;) {
@@ -469,7 +463,7 @@ static int req_slot(struct fn_sock_chan *c, struct fn_pkt *p)
 			chan_reset(c);
 		if (r < 0)
 			return r;
-		if (now_ms() >= until)
+		if (fn_clock_ms() >= until)
 			return -ETIMEDOUT;
 		r = fn_sock_process(c);
 		if (r < 0)
@@ -524,14 +518,14 @@ static int rpc(struct fn_sock_chan *c, struct fn_sock_msg *m,
 		return r;
 	cookie = m->cookie;
 	c->want_cookie = cookie;
-	until = now_ms() + FN_SOCK_RPC_TIMEOUT_MS;
+	until = fn_clock_ms() + FN_SOCK_RPC_TIMEOUT_MS;
 	for (;;) {
 		r = fn_sock_process(c);
 		if (r < 0)
 			return r;
 		if (c->done_cookie == cookie)
 			return c->done_result;
-		if (now_ms() >= until)
+		if (fn_clock_ms() >= until)
 			return -ETIMEDOUT;
 		r = wait_bell(c, &c->link.rx, WAIT_SLICE_MS);
 		if (r < 0)
@@ -895,7 +889,7 @@ static void close_queues(struct fn_sock_chan *c, int s)
 		uint32_t h = c->held[e->aq_head].m.sock;
 
 		if (c->sock[h].sid)
-			ev_orphan(c, c->sock[h].sid);
+			orphan_add(c, c->sock[h].sid);
 		ent_free(c, h);
 		q_pop(c, &e->aq_head, &e->aq_tail);
 	}
@@ -997,7 +991,7 @@ unsigned fn_sock_events(struct fn_sock_chan *c, int s)
 int fn_sock_wait(struct fn_sock_chan *c, int s, unsigned events,
 		 int timeout_ms)
 {
-	int64_t until = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+	int64_t until = timeout_ms < 0 ? INT64_MAX : fn_clock_ms() + timeout_ms;
 	unsigned ev;
 	int r;
 
@@ -1008,11 +1002,11 @@ int fn_sock_wait(struct fn_sock_chan *c, int s, unsigned events,
 		ev = fn_sock_events(c, s) & (events | POLLERR | POLLHUP | POLLNVAL);
 		if (ev)
 			return (int)ev;
-		if (now_ms() >= until)
+		if (fn_clock_ms() >= until)
 			return 0;
 		r = wait_bell(c, &c->link.rx, timeout_ms < 0 ? WAIT_SLICE_MS :
-			      (int)(until - now_ms() < WAIT_SLICE_MS ?
-				    until - now_ms() : WAIT_SLICE_MS));
+			      (int)(until - fn_clock_ms() < WAIT_SLICE_MS ?
+				    until - fn_clock_ms() : WAIT_SLICE_MS));
 		if (r < 0)
 			return r;
 	}

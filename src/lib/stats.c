@@ -7,7 +7,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "fragnet/env.h"
 #include "fragnet/log.h"
+#include "fragnet/memfd.h"
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
 
@@ -34,23 +34,23 @@ static char *stats_name_at(const struct fn_stats_page *p, uint32_t cap,
 	return (char *)&p->value[cap] + (size_t)i * FN_STATS_NAME_MAX;
 }
 
+/* The component may write counters, never resize the page (memfd.h). */
 int fn_stats_create(const char *component, int pipeline, uint32_t size)
 {
 	char name[64];
+	void *head;
 	struct fn_stats_page *p;
-	int fd, err;
+	int fd;
 
 	if (stats_capacity(size) == 0)
 		return -EINVAL;
-	snprintf(name, sizeof(name), "fragnet-stats-%s", component);
-	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	/* The NIC (pipeline -1) is nic0, as its args see pipeline 0. */
+	snprintf(name, sizeof(name), FN_MEMFD_STATS_FMT, component,
+		 pipeline < 0 ? 0u : (unsigned)pipeline);
+	fd = fn_memfd_create(name, size, size, &head);
 	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, size) < 0)
-		goto err_close;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		goto err_close;
+		return fd;
+	p = head;
 	p->magic = FN_STATS_MAGIC;
 	p->version = FN_STATS_VERSION;
 	p->size = size;
@@ -58,15 +58,7 @@ int fn_stats_create(const char *component, int pipeline, uint32_t size)
 	p->pipeline = pipeline;
 	snprintf(p->component, sizeof(p->component), "%s", component);
 	munmap(p, size);
-	/* The component may write counters, never resize the page. */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		goto err_close;
 	return fd;
-
-err_close:
-	err = -errno;
-	close(fd);
-	return err;
 }
 
 struct fn_stats_page *fn_stats_attach(int fd)

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
+#include "fragnet/memfd.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
 
@@ -113,25 +115,23 @@ uint64_t fn_link_size(uint32_t nslots, uint32_t slot_size)
 	return link_layout(nslots, slot_size, &ctl_off, st);
 }
 
+/* Neither side may resize the region under the other's mapping
+ * (memfd.h); fn_link_attach() takes only such regions. */
 int fn_link_create(const char *name, uint32_t nslots, uint32_t slot_size)
 {
 	struct fn_link_hdr *h;
+	void *head;
 	uint64_t size;
-	int fd, err;
+	int fd;
 
 	size = fn_link_size(nslots, slot_size);
 	if (size == 0)
 		return -EINVAL;
-	fd = memfd_create(name ? name : "fragnet-link",
-			  MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = fn_memfd_create(name ? name : "fragnet-link", size, PAGE, &head);
 	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0)
-		goto err_close;
+		return fd;
 	/* A fresh memfd is zero: rings empty, nobody sleeping. */
-	h = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (h == MAP_FAILED)
-		goto err_close;
+	h = head;
 	h->magic = FN_LINK_MAGIC;
 	h->version = FN_LINK_VERSION;
 	h->total_size = size;
@@ -141,15 +141,7 @@ int fn_link_create(const char *name, uint32_t nslots, uint32_t slot_size)
 	/* Epoch 1, nobody joined (ready 0): the first joiner zeroes. */
 	atomic_store(&((struct fn_link_ctl_shm *)((uint8_t *)h + h->ctl_off))->epoch, 1);
 	munmap(h, PAGE);
-	/* Neither side may resize the region under the other's mapping. */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		goto err_close;
 	return fd;
-
-err_close:
-	err = -errno;
-	close(fd);
-	return err;
 }
 
 /* Check a header copy against the layout we compute ourselves. */
@@ -762,14 +754,6 @@ unsigned fn_stream_pending(struct fn_endpoint *e)
 	return n;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -787,7 +771,7 @@ static int wait_unusable(struct fn_endpoint *e, int64_t until)
 
 	if (r != -EAGAIN)
 		return r == -ECONNRESET ? r : 0;
-	int64_t left = until - now_ns();
+	int64_t left = until - fn_clock_ns();
 	if (left <= 0)
 		return 0;
 	struct timespec ts = { 0, left < 1000000 ? left : 1000000 };
@@ -823,7 +807,7 @@ static int wait_spin(struct fn_endpoint *e, int64_t until)
 			e->idle_polls = 0;
 			sched_yield();
 		}
-		if (i % SPIN_CHECK == 0 && now_ns() >= until)
+		if (i % SPIN_CHECK == 0 && fn_clock_ns() >= until)
 			return 0;
 	}
 }
@@ -843,7 +827,7 @@ static int wait_sleep(struct fn_endpoint *e, int64_t until)
 		return wait_unusable(e, until);
 	if (e->broken)
 		return -EPIPE;
-	left = until - now_ns();
+	left = until - fn_clock_ns();
 	if (left <= 0)
 		return 0;
 	if (left > WAIT_SLICE_NS)
@@ -859,7 +843,7 @@ static int wait_sleep(struct fn_endpoint *e, int64_t until)
 
 int fn_stream_wait(struct fn_endpoint *e, int64_t timeout_ns)
 {
-	int64_t start = now_ns();
+	int64_t start = fn_clock_ns();
 	int64_t until = timeout_ns < 0 || timeout_ns > INT64_MAX - start ?
 			INT64_MAX : start + timeout_ns;
 	int r;

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #include "fragnet/trace.h"
 
@@ -64,14 +63,6 @@ void fn_trace_close(void)
 	munmap(hdr, map_len);
 	hdr = NULL;
 	recs = NULL;
-}
-
-int64_t fn_trace_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
 static uint32_t rd32(const uint8_t *p)

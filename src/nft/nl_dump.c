@@ -107,11 +107,7 @@ static int live_expr(struct nftnl_expr *e, void *data)
 	const char *n = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
 	uint64_t pk, by;
 
-#ifdef FN_NFT_HAVE_EVAL
 	if (l->prog && fn_nft_expr_state(l->prog, l->r, l->i, &pk, &by) == 0) {
-#else
-	if ((pk = by = 0) != 0) {	/* no evaluator: what nft sent */
-#endif
 		if (!strcmp(n, "counter")) {
 			nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, pk);
 			nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, by);

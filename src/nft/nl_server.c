@@ -64,20 +64,16 @@ int nl_server_init(struct nl_server *srv)
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->rs.genid = 1;
-#ifdef FN_NFT_HAVE_EVAL
 	srv->ct = fn_nft_ct_new(CT_MAX);
 	if (!srv->ct)
 		return -ENOMEM;
-#endif
 	return 0;
 }
 
 void nl_server_fini(struct nl_server *srv)
 {
-#ifdef FN_NFT_HAVE_EVAL
 	fn_nft_prog_free(srv->prog);
 	fn_nft_ct_free(srv->ct);
-#endif
 	nl_ruleset_free(&srv->rs);
 	memset(srv, 0, sizeof(*srv));
 }
@@ -392,7 +388,6 @@ static void put_echoes(struct batch *b)
 		put_newgen(b->q, 0);
 }
 
-#ifdef FN_NFT_HAVE_EVAL
 /* What try_table compiles of a table: one chain without rules and sets,
  * one set with every good chain (no rules), or one rule with every good
  * chain and set; "good": not in bad_c / bad_s. */
@@ -541,23 +536,20 @@ static bool blame(struct batch *b, char *msg, size_t len)
 	free(w.bad_s);
 	return blamed > 0;
 }
-#endif
 
 /* The batch applied cleanly: compile, swap, bump.  Error on begin
  * (as the kernel reports a failed commit) unless a rule is to blame. */
 static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 {
 	struct nl_server *srv = b->q->srv;
-	struct fn_nft_prog *prog = NULL, *old = srv->prog;
+	struct fn_nft_prog *prog, *old = srv->prog;
+	char msg[256] = "";
+	int err = 0;
 
 	if (b->changes == 0) {
 		nl_txn_abort(&b->tx, &srv->rs);	/* nothing changed: genid stays */
 		return;
 	}
-#ifdef FN_NFT_HAVE_EVAL
-	char msg[256] = "";
-	int err = 0;
-
 	prog = fn_nft_compile(&b->tx.rs, srv->prog, &err, msg, sizeof(msg));
 	if (!prog) {
 		fn_warn("nft: commit refused: %s (%s)", msg, strerror(-err));
@@ -567,15 +559,8 @@ static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 		srv->aborts++;
 		return;
 	}
-#else
-	(void)begin;
-#endif
 	srv->prog = prog;		/* THE swap: next burst sees it */
-#ifdef FN_NFT_HAVE_EVAL
 	fn_nft_prog_free(old);
-#else
-	(void)old;
-#endif
 	b->tx.rs.genid = srv->rs.genid + 1;
 	nl_txn_commit(&b->tx, &srv->rs);
 	srv->commits++;

@@ -29,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "preload.h"
 
 #define MAX_PAYLOAD	(FN_SOCKCHAN_SLOT - sizeof(struct fn_sock_msg))
@@ -131,14 +132,6 @@ err_close_h:
 	return err;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The options a revived socket gets again: level, name, where kept. */
 static int *opt_slot(struct pl_sock *s, unsigned i, int *level, int *name)
 {
@@ -196,7 +189,7 @@ int pl_sock_revive(struct pl_sock *s)
 					    !s->dgram_connected)) ||
 	    fn_sock_is_reset(&pl_chan, s->h) <= 0)
 		return 0;
-	now = mono_ms();
+	now = fn_clock_ms();
 	if (now < s->revive_at)
 		return -1;
 	h = remake(s);

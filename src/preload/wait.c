@@ -24,23 +24,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "preload.h"
 
 #define SLICE_MS	50
 #define SMALL_POLL	64
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Deadline for timeout_ms (< 0: none). */
 static int64_t deadline(int64_t timeout_ms)
 {
-	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	return timeout_ms < 0 ? -1 : fn_clock_ms() + timeout_ms;
 }
 
 /* ms left before until (-1: forever). */
@@ -50,7 +43,7 @@ static int64_t left_ms(int64_t until)
 
 	if (until < 0)
 		return -1;
-	l = until - now_ms();
+	l = until - fn_clock_ms();
 	return l > 0 ? l : 0;
 }
 

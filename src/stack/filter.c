@@ -37,7 +37,6 @@
  * reject).
  */
 #include <string.h>
-#include <time.h>
 
 #include "lwip/icmp.h"
 #include "lwip/ip4_frag.h"
@@ -51,6 +50,7 @@
 #include "lwip/prot/tcp.h"
 #endif
 
+#include "fragnet/clock.h"
 #include "nl.h"
 #include "stack.h"
 
@@ -79,10 +79,7 @@ static uint32_t rd32(const uint8_t *p)
  * kernel too, the log refills per 100 ms. */
 static uint64_t now_ns(bool fine)
 {
-	struct timespec ts;
-
-	clock_gettime(fine ? CLOCK_MONOTONIC : CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)(fine ? fn_clock_ns() : fn_clock_coarse_ns());
 }
 
 /* The frame in p as one run of bytes: p itself, or a copy into buf (cap
@@ -222,34 +219,20 @@ static bool judge(struct stack *s, struct nl_server *srv,
 		  struct fn_nft_result *r)
 {
 	(void)s;
-#ifdef FN_NFT_HAVE_EVAL
 	fn_nft_eval(srv->prog, srv->ct, h, k, r);
-#else
-	(void)srv, (void)h, (void)k;	/* no evaluator built: no program */
-#endif
 	return r->verdict == FN_NFT_ACCEPT;
 }
 
 static bool fine_clock(const struct nl_server *srv)
 {
-#ifdef FN_NFT_HAVE_EVAL
 	return fn_nft_prog_fine_clock(srv->prog);
-#else
-	(void)srv;
-	return false;
-#endif
 }
 
 /* ---- reassembly ------------------------------------------------------------ */
 
 static bool uses_ct(const struct nl_server *srv)
 {
-#ifdef FN_NFT_HAVE_EVAL
 	return fn_nft_prog_uses_ct(srv->prog);
-#else
-	(void)srv;
-	return false;
-#endif
 }
 
 /* An untagged IPv4 fragment (MF or an offset) whose header ip4_input

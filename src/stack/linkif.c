@@ -37,6 +37,7 @@
 #include "lwip/pbuf.h"
 #include "netif/ethernet.h"
 
+#include "fragnet/clock.h"
 #include "fragnet/log.h"
 #include "fragnet/trace.h"
 
@@ -163,7 +164,7 @@ static void frame_deliver(struct stack *s, struct pbuf *p)
 
 static void trace_pkts(unsigned point, const struct fn_pkt *p, unsigned n)
 {
-	int64_t t = fn_trace_now();
+	int64_t t = fn_clock_ns();
 
 	for (unsigned i = 0; i < n; i++)
 		fn_trace_frame(point, p[i].data, p[i].len, t);
@@ -176,9 +177,9 @@ static void trace_deliver(struct stack *s, struct pbuf *p)
 	uint8_t head[128];
 	uint16_t len = pbuf_copy_partial(p, head, sizeof(head), 0);
 
-	fn_trace_frame(FN_TP_STK_FILTER, head, len, fn_trace_now());
+	fn_trace_frame(FN_TP_STK_FILTER, head, len, fn_clock_ns());
 	frame_deliver(s, p);
-	fn_trace_frame(FN_TP_STK_DELIVERED, head, len, fn_trace_now());
+	fn_trace_frame(FN_TP_STK_DELIVERED, head, len, fn_clock_ns());
 }
 
 int stk_link_rx(struct stack *s)

@@ -4,21 +4,17 @@
  */
 #include <stdlib.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "lwip/sys.h"
 
+#include "fragnet/clock.h"
 #include "stack.h"
 
 /* lwIP's clock: milliseconds, wrapping at 2^32 (lwIP compares with
- * differences, so the wrap after 49 days is harmless).  CLOCK_MONOTONIC:
- * timers must not jump with the wall clock. */
+ * differences, so the wrap after 49 days is harmless). */
 u32_t sys_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+	return (u32_t)fn_clock_ms();
 }
 
 /* LWIP_RAND() picks the first ephemeral ports and IP ids (and, with a

@@ -2,7 +2,7 @@
  * sock_serv.c - the stack side of the socket channel (sockchan.h).
  *
  * ss_poll(), once per loop turn:
- *   1. ev_reclaim(): learn which event slots the app acked.  An acked DATA
+ *   1. slot_reclaim(): learn which event slots the app acked.  An acked DATA
  *      slot of a TCP socket opens its window by the slot's bytes
  *      (tcp_recved), and puts the socket on the starved list if lwIP holds
  *      refused data for it; an acked CLOSED frees the socket id.
@@ -21,10 +21,12 @@
  * the socket's hold (ss_sock) and goes out first, from tcp_on_sent.
  *
  * EVENT SLOTS: DATA and ACCEPTED take slots only while more than
- * EV_RESERVE are free, so that an app that holds its whole window of data
+ * SLOT_RESERVE are free, so that an app that holds its whole window of data
  * still gets its DONEs and control events.  No event slot for TCP data:
  * tcp_recv answers ERR_MEM and lwIP keeps the pbuf (its window closes);
- * for a datagram: dropped and counted.
+ * for a datagram: dropped and counted.  Names: slot_*() and free_slots
+ * are about event slots (our tx stream), sev_post() puts one socket
+ * event (FN_SEV_*) into a slot.
  *
  * STARVED SOCKETS: a TCP socket whose data was refused for want of a slot
  * goes on the starved list (intrusive, FIFO, each socket at most once).
@@ -82,7 +84,7 @@
 
 #define HDR		((uint32_t)sizeof(struct fn_sock_msg))
 #define BURST		32
-#define EV_RESERVE	32	/* slots kept for DONE and control events */
+#define SLOT_RESERVE	32	/* slots kept for DONE and control events */
 
 const char *const ss_ctr_names[SS_CTR_COUNT] = {
 	[SS_REQUESTS] = "requests",
@@ -318,7 +320,7 @@ static void starved_del(struct sock_serv *ss, uint32_t id)
 
 /* The app acked event slot i: act on what it carried.  The record is
  * taken and cleared first.  Refused data is not retried here (this runs
- * inside ev_post() too, in the middle of another socket's callback): the
+ * inside sev_post() too, in the middle of another socket's callback): the
  * socket queues on the starved list, and starved_serve() retries it in
  * its turn. */
 static void slot_acked(struct sock_serv *ss, uint32_t i)
@@ -352,38 +354,38 @@ static void slot_acked(struct sock_serv *ss, uint32_t i)
 	}
 }
 
-static int ev_reclaim(struct sock_serv *ss)
+static int slot_reclaim(struct sock_serv *ss)
 {
 	struct fn_endpoint *tx = &ss->chan.tx;
 	int r = fn_stream_reclaim(tx);
 
 	if (r < 0)
 		return r;
-	if ((uint32_t)r != ss->ev_free) {
+	if ((uint32_t)r != ss->free_slots) {
 		/* first: slot_acked() may post (refused data now taken) */
-		ss->ev_free = (uint32_t)r;
+		ss->free_slots = (uint32_t)r;
 		for (uint32_t i = 0; i < tx->nslots; i++)
 			if (ss->slot[i].kind != K_NONE &&
 			    tx->state[i] == FN_SLOT_FREE)
 				slot_acked(ss, i);
 	}
-	return (int)ss->ev_free;
+	return (int)ss->free_slots;
 }
 
 /* Post one event; its payload (len bytes) from pbuf p at off, if any.
- * need: free slots required (EV_RESERVE + 1 for data). 0 or -errno. */
-static int ev_post(struct sock_serv *ss, struct fn_sock_msg *m, uint8_t kind,
-		   uint32_t need, struct pbuf *p, uint32_t off)
+ * need: free slots required (SLOT_RESERVE + 1 for data). 0 or -errno. */
+static int sev_post(struct sock_serv *ss, struct fn_sock_msg *m, uint8_t kind,
+		    uint32_t need, struct pbuf *p, uint32_t off)
 {
 	struct fn_pkt pkt;
 	int r;
 
-	if (ss->broken || ss->ev_free < need)
+	if (ss->broken || ss->free_slots < need)
 		return -EAGAIN;
 	r = fn_stream_alloc_burst(&ss->chan.tx, &pkt, 1);
 	if (r != 1)
 		return r < 0 ? r : -EAGAIN;
-	ss->ev_free--;
+	ss->free_slots--;
 	if (ss->slot[pkt.slot].kind != K_NONE)	/* acked inside the alloc */
 		slot_acked(ss, pkt.slot);
 	memcpy(pkt.data, m, HDR);
@@ -402,7 +404,7 @@ static int ev_post(struct sock_serv *ss, struct fn_sock_msg *m, uint8_t kind,
 	return 0;
 }
 
-static uint32_t ev_cap(struct sock_serv *ss)
+static uint32_t slot_cap(struct sock_serv *ss)
 {
 	return ss->chan.tx.slot_size - HDR;
 }
@@ -475,7 +477,7 @@ static void chan_reset(struct sock_serv *ss)
 	count(ss, SS_RESETS);
 	abort_all(ss);
 	ss->broken = false;
-	ss->ev_free = 0;
+	ss->free_slots = 0;
 }
 
 static int chan_error(struct sock_serv *ss, int r)
@@ -670,7 +672,8 @@ static int starved_serve(struct sock_serv *ss)
 {
 	int served = 0;
 
-	while (ss->starved_head && ss->ev_free > EV_RESERVE && !ss->broken) {
+	while (ss->starved_head && ss->free_slots > SLOT_RESERVE &&
+	       !ss->broken) {
 		uint32_t id = ss->starved_head;
 		struct ss_sock *s = &ss->sock[id];
 		struct tcp_pcb *t = s->pcb.tcp;
@@ -711,9 +714,9 @@ static void udp_on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 	m.addr.addr = ip_addr_get_ip4_u32(addr);
 	m.addr.port = lwip_htons(port);
 	m.addr.family = AF_INET;
-	if (p->tot_len > ev_cap(ss))
+	if (p->tot_len > slot_cap(ss))
 		count(ss, SS_UDP_DROP_TOO_BIG);
-	else if (ev_post(ss, &m, K_DATA, EV_RESERVE + 1, p, 0) < 0)
+	else if (sev_post(ss, &m, K_DATA, SLOT_RESERVE + 1, p, 0) < 0)
 		count(ss, SS_UDP_DROP_NOSLOT);
 	pbuf_free(p);
 }
@@ -723,7 +726,7 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 			 err_t err)
 {
 	struct sock_serv *ss = the_ss;
-	uint32_t id = (uint32_t)(uintptr_t)arg, cap = ev_cap(ss), need;
+	uint32_t id = (uint32_t)(uintptr_t)arg, cap = slot_cap(ss), need;
 	struct ss_sock *s = sock_of(ss, id);
 
 	(void)err;
@@ -746,7 +749,7 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 		return ERR_MEM;	/* retried when ACCEPTED is acked */
 	}
 	/* no slot, or others starved first: queue (STARVED SOCKETS) */
-	if (ss->ev_free < EV_RESERVE + need ||
+	if (ss->free_slots < SLOT_RESERVE + need ||
 	    (ss->starved_head && ss->starved_head != id)) {
 		count(ss, SS_TCP_REFUSED);
 		starved_add(ss, id);
@@ -760,7 +763,7 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 		struct fn_sock_msg m = { .op = FN_SEV_DATA, .sock = id };
 
 		m.len = p->tot_len - off < cap ? p->tot_len - off : cap;
-		if (ev_post(ss, &m, K_DATA, 1, p, off) == 0)
+		if (sev_post(ss, &m, K_DATA, 1, p, off) == 0)
 			s->held++;
 		else
 			tcp_recved(pcb, (u16_t)m.len);	/* lost: cut off */
@@ -912,7 +915,7 @@ static bool accepted_post(struct sock_serv *ss, uint32_t id)
 		sock_abort(ss, id);
 		return true;
 	}
-	if (ev_post(ss, &m, K_ACCEPTED, EV_RESERVE + 1, NULL, 0) < 0)
+	if (sev_post(ss, &m, K_ACCEPTED, SLOT_RESERVE + 1, NULL, 0) < 0)
 		return false;
 	s->unannounced = 0;
 	return true;
@@ -943,8 +946,9 @@ static bool pending_one(struct sock_serv *ss, uint32_t id)
 			credit_set(s, &m);
 		if (ops[b] == FN_SEV_ERROR)
 			m.result = s->err;
-		if (ev_post(ss, &m, ops[b] == FN_SEV_CLOSED ? K_CLOSED : K_OTHER,
-			    EV_RESERVE / 2, NULL, 0) < 0)
+		if (sev_post(ss, &m,
+			     ops[b] == FN_SEV_CLOSED ? K_CLOSED : K_OTHER,
+			     SLOT_RESERVE / 2, NULL, 0) < 0)
 			return false;
 		s->pend &= (uint8_t)~(1u << b);
 	}
@@ -1058,8 +1062,8 @@ static int do_listen(uint32_t id, struct req *q)
 		return q->s->type == T_UDP ? -EOPNOTSUPP : -EINVAL;
 	if (q->s->pcb.tcp->state != CLOSED)
 		return -EINVAL;
-	/* every queued connection holds an event slot (EV_RESERVE aside) */
-	uint32_t max = (the_ss->chan.tx.nslots - EV_RESERVE) / 2;
+	/* every queued connection holds an event slot (SLOT_RESERVE aside) */
+	uint32_t max = (the_ss->chan.tx.nslots - SLOT_RESERVE) / 2;
 	uint32_t backlog = q->m.arg[0] < max ? q->m.arg[0] : max;
 
 	l = tcp_listen_with_backlog_and_err(q->s->pcb.tcp, (u8_t)backlog, &err);
@@ -1232,7 +1236,7 @@ static int do_close(struct sock_serv *ss, uint32_t id, struct req *q)
 	 * acks first, or s->held would count read data as unread and abort a
 	 * connection whose data was all consumed. */
 	if (s->type == T_TCP && s->pcb.tcp)
-		ev_reclaim(ss);
+		slot_reclaim(ss);
 	if (s->type == T_TCP && s->pcb.tcp) {
 		/* unread data: RST (RFC 2525 2.17), as Linux does */
 		bool rst = q->m.arg[0] || s->held || s->pcb.tcp->refused_data;
@@ -1422,14 +1426,14 @@ static bool req_one(struct sock_serv *ss, const struct fn_pkt *p)
 	    d.result == (int32_t)q.m.len)
 		return true;
 	/* a slot was free when we took the request (req_drain) */
-	ev_post(ss, &d, K_OTHER, 1, NULL, 0);
+	sev_post(ss, &d, K_OTHER, 1, NULL, 0);
 	return true;
 }
 
 static int req_drain(struct sock_serv *ss)
 {
 	struct fn_pkt p[BURST];
-	unsigned want = ss->ev_free < BURST ? ss->ev_free : BURST;
+	unsigned want = ss->free_slots < BURST ? ss->free_slots : BURST;
 	int n, r;
 
 	if (want == 0)
@@ -1460,7 +1464,7 @@ int ss_poll(struct sock_serv *ss)
 			chan_reset(ss);
 		return 0;
 	}
-	r = ev_reclaim(ss);
+	r = slot_reclaim(ss);
 	if (r < 0)
 		return chan_error(ss, r);
 	work += pending_flush(ss);
@@ -1520,7 +1524,8 @@ int ss_open(struct sock_serv *ss, int chan_fd, int app_bell_fd,
 	if (r < 0)
 		return r;
 	r = -EBADMSG;
-	if (ss->chan.tx.slot_size < HDR + 64 || ss->chan.tx.nslots <= EV_RESERVE * 2)
+	if (ss->chan.tx.slot_size < HDR + 64 ||
+	    ss->chan.tx.nslots <= SLOT_RESERVE * 2)
 		goto err_detach;
 	r = -ENOMEM;
 	ss->cap = 64;

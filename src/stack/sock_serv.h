@@ -53,7 +53,7 @@ struct sock_serv {
 	uint32_t cap;
 	uint32_t free_id;		/* free list of ids, 0 = none */
 	struct ss_slot *slot;		/* per event slot: what it carries */
-	uint32_t ev_free;		/* event slots free at the last count */
+	uint32_t free_slots;		/* event slots free at the last count */
 	uint32_t *dirty;		/* sockets with pending events */
 	uint32_t ndirty;
 	uint32_t *outq;			/* TCP sockets written this turn */

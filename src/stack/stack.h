@@ -13,6 +13,8 @@
  *   filter.c   the nf_tables hooks on the packet path (src/nft's evaluator)
  *   control.c  the control socket: accept, check SO_PEERCRED, carry
  *              nf_tables netlink (fragnet/nlctl.h) to src/nft's server
+ *   sock_serv.c  the socket channel, side B: the app's requests on lwIP's
+ *              raw API, its events (sock_serv.h, fragnet/sockchan.h)
  *   port.c     lwIP's OS hooks: sys_now(), random seed
  *
  * Everything here runs on the loop's thread: lwIP has no locks.

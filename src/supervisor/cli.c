@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/ctl.h"
 #include "sup.h"
 
@@ -119,18 +120,10 @@ int cmd_stats(int argc, char **argv)
 
 /* ---- down ---------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool wait_gone(pid_t pid, int64_t deadline)
 {
 	while (topo_pid_alive(pid)) {
-		if (mono_ms() >= deadline)
+		if (fn_clock_ms() >= deadline)
 			return false;
 		usleep(CLI_POLL_MS * 1000);
 	}
@@ -162,7 +155,7 @@ static int down_stale(const struct cli_target *t)
 
 int cmd_down(int argc, char **argv)
 {
-	int64_t deadline = mono_ms() + CLI_DOWN_TIMEOUT_MS;
+	int64_t deadline = fn_clock_ms() + CLI_DOWN_TIMEOUT_MS;
 	struct cli_target t;
 	const char *arg;
 	int ret, err;

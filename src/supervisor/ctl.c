@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/ctl.h"
 #include "sup.h"
 
@@ -170,18 +171,10 @@ static int ctl_connect(const char *run_dir)
 	return fd;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Copy reply messages to stdout until the server closes. */
 static int ctl_drain(int fd, int timeout_ms)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = fn_clock_ms() + timeout_ms;
 	bool first = true, refused = false;
 	char *buf = malloc(FN_CTL_MSG_MAX + 1);
 
@@ -189,7 +182,7 @@ static int ctl_drain(int fd, int timeout_ms)
 		return -ENOMEM;
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - fn_clock_ms();
 		int r = left > 0 ? poll(&pfd, 1, (int)left) : 0;
 
 		if (r < 0 && errno == EINTR)

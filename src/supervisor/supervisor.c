@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/ctl.h"
 #include "fragnet/log.h"
 #include "fragnet/sockchan.h"
@@ -43,16 +44,15 @@
 
 /* epoll data: a tag in the high half, an fd in the low half. */
 enum { TAG_SIGNAL = 1, TAG_TIMER, TAG_LISTEN, TAG_CONN };
-#define EV_DATA(tag, fd)	(((uint64_t)(tag) << 32) | (uint32_t)(fd))
-#define EV_TAG(d)		((unsigned)((d) >> 32))
-#define EV_FD(d)		((int)(uint32_t)(d))
+#define EP_DATA(tag, fd)	(((uint64_t)(tag) << 32) | (uint32_t)(fd))
+#define EP_TAG(d)		((unsigned)((d) >> 32))
+#define EP_FD(d)		((int)(uint32_t)(d))
 
+/* The supervisor's clock; a function of its own so that tests of
+ * report.c can fix "now" (tests/unit/test_report.c). */
 uint64_t sup_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return (uint64_t)fn_clock_ns();
 }
 
 /* Log an error and keep it for `up -d`, whose parent prints it. */
@@ -445,8 +445,8 @@ static int events_open(struct sup *s)
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->sigfd < 0 || s->timerfd < 0 || s->epfd < 0)
 		goto err_sys;
-	if (epoll_add(s, s->sigfd, EV_DATA(TAG_SIGNAL, s->sigfd)) < 0 ||
-	    epoll_add(s, s->timerfd, EV_DATA(TAG_TIMER, s->timerfd)) < 0)
+	if (epoll_add(s, s->sigfd, EP_DATA(TAG_SIGNAL, s->sigfd)) < 0 ||
+	    epoll_add(s, s->timerfd, EP_DATA(TAG_TIMER, s->timerfd)) < 0)
 		goto err_sys;
 	return 0;
 err_sys:
@@ -597,7 +597,7 @@ static void on_listen(struct sup *s)
 		for (i = 0; i < SUP_MAX_CONN && s->conn[i] >= 0; i++)
 			;
 		if (i == SUP_MAX_CONN ||
-		    epoll_add(s, fd, EV_DATA(TAG_CONN, fd)) < 0) {
+		    epoll_add(s, fd, EP_DATA(TAG_CONN, fd)) < 0) {
 			close(fd);
 			continue;
 		}
@@ -675,7 +675,7 @@ static void on_conn(struct sup *s, int fd)
 
 static void dispatch(struct sup *s, uint64_t data)
 {
-	switch (EV_TAG(data)) {
+	switch (EP_TAG(data)) {
 	case TAG_SIGNAL:
 		on_signal(s);
 		break;
@@ -686,7 +686,7 @@ static void dispatch(struct sup *s, uint64_t data)
 		on_listen(s);
 		break;
 	case TAG_CONN:
-		on_conn(s, EV_FD(data));
+		on_conn(s, EP_FD(data));
 		break;
 	}
 }
@@ -838,7 +838,7 @@ static int sup_start(struct sup *s)
 		s->listen_fd = listen_make(s, FN_SUPERVISOR_SOCK, SOCK_NONBLOCK);
 		err = s->listen_fd < 0 ? s->listen_fd :
 		      epoll_add(s, s->listen_fd,
-				EV_DATA(TAG_LISTEN, s->listen_fd));
+				EP_DATA(TAG_LISTEN, s->listen_fd));
 	}
 	if (!err)
 		err = channels_make(s);

@@ -35,7 +35,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
-#include "eval/ev.h"
+#include "eval/nfe.h"
 #include "fragnet/log.h"
 #include "nft.h"
 

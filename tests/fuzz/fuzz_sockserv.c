@@ -46,7 +46,7 @@
 
 #include "sock_serv.h"
 
-#define NSLOTS		128u	/* > 2 * EV_RESERVE, as ss_open wants */
+#define NSLOTS		128u	/* > 2 * SLOT_RESERVE, as ss_open wants */
 #define SLOT		1024u
 #define HDR		((uint32_t)sizeof(struct fn_sock_msg))
 #define LO_QLEN		256

@@ -7,7 +7,7 @@
  * tables the index must leave alone, and a randomized cross-check of
  * indexed against linear evaluation.  Every program is compiled twice
  * from the same model: p indexed, q with fn_nft_prog_index(q, false).
- * White box: the tests look at the runs compile built (eval/ev.h) so
+ * White box: the tests look at the runs compile built (eval/nfe.h) so
  * that none passes because nothing was indexed.
  */
 #include <arpa/inet.h>
@@ -24,7 +24,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
-#include "eval/ev.h"
+#include "eval/nfe.h"
 #include "nft_eval_util.h"
 
 #define IN NF_INET_LOCAL_IN
@@ -109,7 +109,7 @@ static struct nftnl_rule *saddr_rule(struct fn_nft_ruleset *rs,
 static uint32_t run_of(const struct fn_nft_prog *p, uint32_t chain,
 		       uint32_t i)
 {
-	const struct ev_chain *ch = &p->chains[chain];
+	const struct nfe_chain *ch = &p->chains[chain];
 
 	assert_true(i < ch->nrules);
 	return p->rules[ch->first_rule + i].run;
@@ -203,7 +203,7 @@ static void test_index_duplicates(void **state)
 
 /* A rule with a side effect before its key (`counter ip saddr X`) ends a
  * run; a run keyed on `meta mark` (a rule may set it) is not made; nor
- * is one of fewer than EV_INDEX_MIN rules or of one constant only. */
+ * is one of fewer than NFE_INDEX_MIN rules or of one constant only. */
 static void test_index_run_limits(void **state)
 {
 	struct fn_nft_chain *c;

@@ -2,7 +2,7 @@
  * test_nft_eval_set_ct.c - unit tests of the evaluator's sets and maps
  * (hash and interval, at 10,000 elements, against a naive reference) and
  * of connection tracking for `ct state` (src/nft/eval/set.c, ct.c), with
- * the checksum both it and the IPv4 header check use (ev_csum, ev.h).
+ * the checksum both it and the IPv4 header check use (nfe_csum, nfe.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
-#include "eval/ev.h"
+#include "eval/nfe.h"
 #include "nft_eval_util.h"
 
 #define A1 IP4(10, 241, 3, 1)
@@ -610,7 +610,7 @@ static void test_ct_frag_and_priority(void **state)
 	m_free(x.rs);
 }
 
-/* ev_csum (8 bytes at a time, host order) against the 16-bit
+/* nfe_csum (8 bytes at a time, host order) against the 16-bit
  * big-endian sum of RFC 1071, every length to 1600, at odd and even
  * addresses, over bytes that carry often. */
 static void test_csum(void **state)
@@ -630,7 +630,7 @@ static void test_csum(void **state)
 						  (i + 1 < len ? p[i + 1] : 0));
 			while (sum >> 16)
 				sum = (sum & 0xffff) + (sum >> 16);
-			assert_int_equal(ev_csum(p, len), sum);
+			assert_int_equal(nfe_csum(p, len), sum);
 		}
 }
 

@@ -27,7 +27,7 @@ static uint32_t fake_ready(struct pl_sock *s, void *ctx)
 	return ready[s->h];
 }
 
-static struct epoll_event ev_of(uint32_t events, uint64_t id)
+static struct epoll_event epev(uint32_t events, uint64_t id)
 {
 	struct epoll_event e = { .events = events, .data.u64 = id };
 	return e;
@@ -82,7 +82,7 @@ static void test_ctl_errors(void **state)
 {
 	struct pl_ep *ep = pl_ep_new();
 	struct pl_sock *s = pl_sock_new(1, SOCK_STREAM);
-	struct epoll_event e = ev_of(EPOLLIN, 1);
+	struct epoll_event e = epev(EPOLLIN, 1);
 
 	(void)state;
 	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_MOD, 7, s, &e), -ENOENT);
@@ -109,7 +109,7 @@ static void test_level_triggered(void **state)
 {
 	struct pl_ep *ep = pl_ep_new();
 	struct pl_sock *s = pl_sock_new(1, SOCK_STREAM);
-	struct epoll_event e = ev_of(EPOLLIN, 41), out[4];
+	struct epoll_event e = epev(EPOLLIN, 41), out[4];
 
 	(void)state;
 	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 3, s, &e), 0);
@@ -134,7 +134,7 @@ static void test_edge_triggered(void **state)
 {
 	struct pl_ep *ep = pl_ep_new();
 	struct pl_sock *s = pl_sock_new(2, SOCK_STREAM);
-	struct epoll_event e = ev_of(EPOLLIN | EPOLLOUT | EPOLLET, 5), out[4];
+	struct epoll_event e = epev(EPOLLIN | EPOLLOUT | EPOLLET, 5), out[4];
 
 	(void)state;
 	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 3, s, &e), 0);
@@ -163,7 +163,7 @@ static void test_oneshot(void **state)
 {
 	struct pl_ep *ep = pl_ep_new();
 	struct pl_sock *s = pl_sock_new(3, SOCK_STREAM);
-	struct epoll_event e = ev_of(EPOLLIN | EPOLLONESHOT, 9), out[4];
+	struct epoll_event e = epev(EPOLLIN | EPOLLONESHOT, 9), out[4];
 
 	(void)state;
 	assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 4, s, &e), 0);
@@ -189,7 +189,7 @@ static void test_round_robin(void **state)
 
 	(void)state;
 	for (int i = 0; i < 3; i++) {
-		struct epoll_event e = ev_of(EPOLLIN, (uint64_t)i);
+		struct epoll_event e = epev(EPOLLIN, (uint64_t)i);
 
 		s[i] = pl_sock_new(4 + i, SOCK_STREAM);
 		ready[4 + i] = EPOLLIN;
@@ -217,7 +217,7 @@ static void test_drop_sock(void **state)
 	struct pl_ep *a = pl_ep_new(), *b = pl_ep_new();
 	struct pl_sock *s = pl_sock_new(1, SOCK_STREAM);
 	struct pl_sock *t = pl_sock_new(2, SOCK_DGRAM);
-	struct epoll_event e = ev_of(EPOLLIN, 1), out[4];
+	struct epoll_event e = epev(EPOLLIN, 1), out[4];
 
 	(void)state;
 	assert_int_equal(pl_ep_ctl(a, EPOLL_CTL_ADD, 3, s, &e), 0);

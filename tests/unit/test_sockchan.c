@@ -463,9 +463,9 @@ static int conns_many(uint16_t port, int backlog, int n, int *cl, int *sv,
 		if (r == -EAGAIN) {
 			if (!(wait_ev(lis, POLLIN) & POLLIN))
 				fail_msg("accepted %d of %d; refused %llu, "
-					 "ev_free %u, dirty %u", k, n,
+					 "free_slots %u, dirty %u", k, n,
 					 (unsigned long long)sctr(SS_ACCEPT_REFUSED),
-					 T.ss.ev_free, T.ss.ndirty);
+					 T.ss.free_slots, T.ss.ndirty);
 			continue;
 		}
 		assert_true(r > 0);
@@ -508,8 +508,9 @@ static void read_close_any(int *sv, int n, int count, const char *want)
 		}
 		idle = moved ? 0 : idle + 1;
 		if (idle >= 500)
-			fail_msg("%d of %d sockets unread; ev_free %u, starved %s",
-				 count - done, count, T.ss.ev_free,
+			fail_msg("%d of %d sockets unread; free_slots %u, "
+				 "starved %s", count - done, count,
+				 T.ss.free_slots,
 				 T.ss.starved_head ? "yes" : "no");
 		if (!moved)
 			fn_sock_poll(&T.c, 10);
@@ -626,9 +627,11 @@ static void test_tcp_many_conns(void **state)
 	assert_true(wait_ev(lis, POLLIN) & POLLIN);
 	int rc = fn_sock_close(&T.c, lis);
 	if (rc)
-		fail_msg("close %d: violations %llu cutoffs %llu ev_free %u norph %u",
+		fail_msg("close %d: violations %llu cutoffs %llu "
+			 "free_slots %u norph %u",
 			 rc, (unsigned long long)sctr(SS_VIOLATIONS),
-			 (unsigned long long)sctr(SS_CUTOFFS), T.ss.ev_free, T.c.norph);
+			 (unsigned long long)sctr(SS_CUTOFFS), T.ss.free_slots,
+			 T.c.norph);
 	for (int i = 0; i < 20; i++) {
 		assert_true(wait_ev(cl[i], POLLERR) & POLLERR);
 		assert_int_equal(fn_sock_error(&T.c, cl[i]), -ECONNRESET);

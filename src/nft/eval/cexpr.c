@@ -1,5 +1,5 @@
 /*
- * src/nft/eval/cexpr.c - one libnftnl expression into one ev_op, with the
+ * src/nft/eval/cexpr.c - one libnftnl expression into one nfe_op, with the
  * checks of the kernel's init and validate functions (net/netfilter/
  * nft_*.c): register numbers and lengths, data lengths, flags, hooks.
  * Any expression name or attribute not handled here is refused with
@@ -16,42 +16,42 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/set.h>
 
-#include "ev.h"
+#include "nfe.h"
 
 #define A(x)	(1u << (x))
 
 /* Everything that is set must be in `allowed`; everything in `required`
  * must be set. */
-static int attrs_check(struct ev_cctx *c, const struct nftnl_expr *e,
+static int attrs_check(struct nfe_cctx *c, const struct nftnl_expr *e,
 		       const char *name, uint32_t allowed, uint32_t required)
 {
 	for (unsigned a = NFTNL_EXPR_BASE; a < 24; a++)
 		if (nftnl_expr_is_set(e, (uint16_t)a) && !(allowed & A(a)))
-			return ev_fail(c, -EOPNOTSUPP,
-				       "expression '%s': attribute %u is not supported",
-				       name, a - NFTNL_EXPR_BASE);
+			return nfe_fail(c, -EOPNOTSUPP,
+					"expression '%s': attribute %u is not supported",
+					name, a - NFTNL_EXPR_BASE);
 	for (unsigned a = NFTNL_EXPR_BASE; a < 24; a++)
 		if (!nftnl_expr_is_set(e, (uint16_t)a) && (required & A(a)))
-			return ev_fail(c, -EINVAL,
-				       "expression '%s': attribute %u missing",
-				       name, a - NFTNL_EXPR_BASE);
+			return nfe_fail(c, -EINVAL,
+					"expression '%s': attribute %u missing",
+					name, a - NFTNL_EXPR_BASE);
 	return 0;
 }
 
 /* nft_parse_register(): NFT_REG_1..4 are 16 bytes, NFT_REG32_xx 4. */
-static int reg_parse(struct ev_cctx *c, uint32_t reg, uint32_t *idx)
+static int reg_parse(struct nfe_cctx *c, uint32_t reg, uint32_t *idx)
 {
 	if (reg <= NFT_REG_4)
 		*idx = reg * 4;
 	else if (reg >= NFT_REG32_00 && reg <= NFT_REG32_15)
 		*idx = reg - NFT_REG32_00 + 4;
 	else
-		return ev_fail(c, -ERANGE, "register %u out of range", reg);
+		return nfe_fail(c, -ERANGE, "register %u out of range", reg);
 	return 0;
 }
 
 /* nft_validate_register_load() and _store() for values. */
-static int reg_value(struct ev_cctx *c, uint32_t reg, uint32_t len,
+static int reg_value(struct nfe_cctx *c, uint32_t reg, uint32_t len,
 		     uint8_t *out)
 {
 	uint32_t idx = 0;
@@ -60,66 +60,66 @@ static int reg_value(struct ev_cctx *c, uint32_t reg, uint32_t len,
 	if (err)
 		return err;
 	if (idx < 4)
-		return ev_fail(c, -EINVAL, "register %u holds the verdict",
-			       reg);
+		return nfe_fail(c, -EINVAL, "register %u holds the verdict",
+				reg);
 	if (len == 0)
-		return ev_fail(c, -EINVAL, "zero length");
-	if ((uint64_t)idx * 4 + len > EV_REG32_NUM * 4)
-		return ev_fail(c, -ERANGE,
-			       "%u bytes from register %u overrun the registers",
-			       len, reg);
+		return nfe_fail(c, -EINVAL, "zero length");
+	if ((uint64_t)idx * 4 + len > NFE_REG32_NUM * 4)
+		return nfe_fail(c, -ERANGE,
+				"%u bytes from register %u overrun the registers",
+				len, reg);
 	*out = (uint8_t)idx;
 	return 0;
 }
 
-static int reg_attr(struct ev_cctx *c, const struct nftnl_expr *e,
+static int reg_attr(struct nfe_cctx *c, const struct nftnl_expr *e,
 		    uint16_t attr, uint32_t len, uint8_t *out)
 {
 	return reg_value(c, nftnl_expr_get_u32(e, attr), len, out);
 }
 
 /* A value datum (struct nft_data: at most 16 bytes) into the pool. */
-static int data_attr(struct ev_cctx *c, const struct nftnl_expr *e,
+static int data_attr(struct nfe_cctx *c, const struct nftnl_expr *e,
 		     uint16_t attr, uint32_t *len, uint32_t *idx)
 {
 	uint32_t l = 0;
 	const void *d = nftnl_expr_get(e, attr, &l);
 
 	if (!d || l == 0)
-		return ev_fail(c, -EINVAL, "empty data");
+		return nfe_fail(c, -EINVAL, "empty data");
 	if (l > 16)
-		return ev_fail(c, -EOVERFLOW, "data of %u bytes (max 16)", l);
+		return nfe_fail(c, -EOVERFLOW, "data of %u bytes (max 16)", l);
 	*len = l;
-	return ev_pool_add(c->p, d, l, idx);
+	return nfe_pool_add(c->p, d, l, idx);
 }
 
-static struct ev_op *op_new(struct ev_cctx *c, uint8_t type)
+static struct nfe_op *op_new(struct nfe_cctx *c, uint8_t type)
 {
 	struct fn_nft_prog *p = c->p;
 
 	if (p->nops == p->cops) {
 		uint32_t ncap = p->cops ? p->cops * 2 : 64;
-		struct ev_op *o = realloc(p->ops, (size_t)ncap * sizeof(*o));
+		struct nfe_op *o = realloc(p->ops, (size_t)ncap * sizeof(*o));
 
 		if (!o)
 			return NULL;
 		p->ops = o;
 		p->cops = ncap;
 	}
-	struct ev_op *op = &p->ops[p->nops++];
+	struct nfe_op *op = &p->ops[p->nops++];
 	memset(op, 0, sizeof(*op));
 	op->type = type;
 	return op;
 }
 
-static int state_new(struct ev_cctx *c, uint8_t kind, uint32_t *idx)
+static int state_new(struct nfe_cctx *c, uint8_t kind, uint32_t *idx)
 {
 	struct fn_nft_prog *p = c->p;
 
 	if (p->nstates == p->cstates) {
 		uint32_t ncap = p->cstates ? p->cstates * 2 : 16;
-		struct ev_state *s = realloc(p->states,
-					     (size_t)ncap * sizeof(*s));
+		struct nfe_state *s = realloc(p->states,
+					      (size_t)ncap * sizeof(*s));
 		if (!s)
 			return -ENOMEM;
 		p->states = s;
@@ -136,11 +136,11 @@ static int state_new(struct ev_cctx *c, uint8_t kind, uint32_t *idx)
 
 /* ---- expressions --------------------------------------------------------- */
 
-static int c_payload(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_payload(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG))
-		return ev_fail(c, -EOPNOTSUPP,
-			       "payload writes (e.g. ip ttl set) are not supported");
+		return nfe_fail(c, -EOPNOTSUPP,
+				"payload writes (e.g. ip ttl set) are not supported");
 	int err = attrs_check(c, e, "payload",
 			      A(NFTNL_EXPR_PAYLOAD_DREG) |
 			      A(NFTNL_EXPR_PAYLOAD_BASE) |
@@ -157,11 +157,11 @@ static int c_payload(struct ev_cctx *c, struct nftnl_expr *e)
 	uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
 
 	if (base > NFT_PAYLOAD_TRANSPORT_HEADER)
-		return ev_fail(c, -EOPNOTSUPP,
-			       "payload base %u is not supported", base);
+		return nfe_fail(c, -EOPNOTSUPP,
+				"payload base %u is not supported", base);
 	if (len > 255 || off > 65535)
-		return ev_fail(c, -ERANGE, "payload offset/length too large");
-	struct ev_op *op = op_new(c, OP_PAYLOAD);
+		return nfe_fail(c, -ERANGE, "payload offset/length too large");
+	struct nfe_op *op = op_new(c, OP_PAYLOAD);
 	if (!op)
 		return -ENOMEM;
 	op->sub = (uint8_t)base;
@@ -176,7 +176,7 @@ static int c_payload(struct ev_cctx *c, struct nftnl_expr *e)
 	return reg_attr(c, e, NFTNL_EXPR_PAYLOAD_DREG, len, &op->dreg);
 }
 
-static int c_cmp(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_cmp(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	uint32_t all = A(NFTNL_EXPR_CMP_SREG) | A(NFTNL_EXPR_CMP_OP) |
 		       A(NFTNL_EXPR_CMP_DATA);
@@ -189,8 +189,8 @@ static int c_cmp(struct ev_cctx *c, struct nftnl_expr *e)
 		return err;
 	uint32_t cop = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
 	if (cop > NFT_CMP_GTE)
-		return ev_fail(c, -EINVAL, "cmp op %u", cop);
-	struct ev_op *op = op_new(c, OP_CMP);
+		return nfe_fail(c, -EINVAL, "cmp op %u", cop);
+	struct nfe_op *op = op_new(c, OP_CMP);
 	if (!op)
 		return -ENOMEM;
 	op->sub = (uint8_t)cop;
@@ -208,7 +208,7 @@ static int c_cmp(struct ev_cctx *c, struct nftnl_expr *e)
 	return reg_attr(c, e, NFTNL_EXPR_CMP_SREG, len, &op->sreg);
 }
 
-static int c_range(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_range(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	uint32_t all = A(NFTNL_EXPR_RANGE_SREG) | A(NFTNL_EXPR_RANGE_OP) |
 		       A(NFTNL_EXPR_RANGE_FROM_DATA) |
@@ -223,11 +223,11 @@ static int c_range(struct ev_cctx *c, struct nftnl_expr *e)
 	if (err)
 		return err;
 	if (l1 != l2)
-		return ev_fail(c, -EINVAL, "range bounds differ in length");
+		return nfe_fail(c, -EINVAL, "range bounds differ in length");
 	uint32_t rop = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP);
 	if (rop > NFT_RANGE_NEQ)
-		return ev_fail(c, -EINVAL, "range op %u", rop);
-	struct ev_op *op = op_new(c, OP_RANGE);
+		return nfe_fail(c, -EINVAL, "range op %u", rop);
+	struct nfe_op *op = op_new(c, OP_RANGE);
 	if (!op)
 		return -ENOMEM;
 	op->sub = (uint8_t)rop;
@@ -237,8 +237,8 @@ static int c_range(struct ev_cctx *c, struct nftnl_expr *e)
 	return reg_attr(c, e, NFTNL_EXPR_RANGE_SREG, l1, &op->sreg);
 }
 
-static int c_bitwise_bool(struct ev_cctx *c, struct nftnl_expr *e,
-			  struct ev_op *op)
+static int c_bitwise_bool(struct nfe_cctx *c, struct nftnl_expr *e,
+			  struct nfe_op *op)
 {
 	uint32_t lm, lx, im, ix;
 	int err;
@@ -246,38 +246,38 @@ static int c_bitwise_bool(struct ev_cctx *c, struct nftnl_expr *e,
 	if (!nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_MASK) ||
 	    !nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_XOR) ||
 	    nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_DATA))
-		return ev_fail(c, -EINVAL, "bitwise: mask and xor needed");
+		return nfe_fail(c, -EINVAL, "bitwise: mask and xor needed");
 	err = data_attr(c, e, NFTNL_EXPR_BITWISE_MASK, &lm, &im);
 	if (!err)
 		err = data_attr(c, e, NFTNL_EXPR_BITWISE_XOR, &lx, &ix);
 	if (err)
 		return err;
 	if (lm != op->len || lx != op->len)
-		return ev_fail(c, -EINVAL, "bitwise: mask/xor length");
+		return nfe_fail(c, -EINVAL, "bitwise: mask/xor length");
 	op->type = OP_BITWISE;
 	op->arg = im;
 	op->arg2 = (int32_t)ix;
 	return 0;
 }
 
-static int c_bitwise_shift(struct ev_cctx *c, struct nftnl_expr *e,
-			   struct ev_op *op, uint32_t bop)
+static int c_bitwise_shift(struct nfe_cctx *c, struct nftnl_expr *e,
+			   struct nfe_op *op, uint32_t bop)
 {
 	uint32_t l = 0;
 	const uint32_t *d = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_DATA, &l);
 
 	if (!d || l != 4 || nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_MASK) ||
 	    nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_XOR))
-		return ev_fail(c, -EINVAL, "bitwise shift: data needed");
+		return nfe_fail(c, -EINVAL, "bitwise shift: data needed");
 	if (*d >= 32)
-		return ev_fail(c, -EINVAL, "bitwise shift by %u", *d);
+		return nfe_fail(c, -EINVAL, "bitwise shift by %u", *d);
 	op->type = OP_SHIFT;
 	op->sub = bop == NFT_BITWISE_LSHIFT;
 	op->arg = *d;
 	return 0;
 }
 
-static int c_bitwise(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_bitwise(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "bitwise",
 			      A(NFTNL_EXPR_BITWISE_SREG) |
@@ -298,8 +298,8 @@ static int c_bitwise(struct ev_cctx *c, struct nftnl_expr *e)
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_OP))
 		bop = nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_OP);
 	if (len > 255)
-		return ev_fail(c, -ERANGE, "bitwise length %u", len);
-	struct ev_op *op = op_new(c, OP_BITWISE);
+		return nfe_fail(c, -ERANGE, "bitwise length %u", len);
+	struct nfe_op *op = op_new(c, OP_BITWISE);
 	if (!op)
 		return -ENOMEM;
 	op->len = (uint8_t)len;
@@ -312,10 +312,10 @@ static int c_bitwise(struct ev_cctx *c, struct nftnl_expr *e)
 		return c_bitwise_bool(c, e, op);
 	if (bop == NFT_BITWISE_LSHIFT || bop == NFT_BITWISE_RSHIFT)
 		return c_bitwise_shift(c, e, op, bop);
-	return ev_fail(c, -EOPNOTSUPP, "bitwise op %u is not supported", bop);
+	return nfe_fail(c, -EOPNOTSUPP, "bitwise op %u is not supported", bop);
 }
 
-static int c_byteorder(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_byteorder(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	uint32_t all = A(NFTNL_EXPR_BYTEORDER_SREG) |
 		       A(NFTNL_EXPR_BYTEORDER_DREG) |
@@ -331,12 +331,12 @@ static int c_byteorder(struct ev_cctx *c, struct nftnl_expr *e)
 	uint32_t size = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_SIZE);
 
 	if (bop > NFT_BYTEORDER_HTON)
-		return ev_fail(c, -EINVAL, "byteorder op %u", bop);
+		return nfe_fail(c, -EINVAL, "byteorder op %u", bop);
 	if (size != 2 && size != 4 && size != 8)
-		return ev_fail(c, -EINVAL, "byteorder size %u", size);
+		return nfe_fail(c, -EINVAL, "byteorder size %u", size);
 	if (len > 255)
-		return ev_fail(c, -ERANGE, "byteorder length %u", len);
-	struct ev_op *op = op_new(c, OP_BYTEORDER);
+		return nfe_fail(c, -ERANGE, "byteorder length %u", len);
+	struct nfe_op *op = op_new(c, OP_BYTEORDER);
 	if (!op)
 		return -ENOMEM;
 	op->sub = (uint8_t)bop;
@@ -392,13 +392,13 @@ static int meta_len(uint32_t key)
 		return 1;
 	case NFT_META_IIFNAME:
 	case NFT_META_OIFNAME:
-		return EV_IFNAMSIZ;
+		return NFE_IFNAMSIZ;
 	default:
 		return -1;
 	}
 }
 
-static int c_meta(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_meta(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "meta",
 			      A(NFTNL_EXPR_META_KEY) | A(NFTNL_EXPR_META_DREG) |
@@ -411,22 +411,22 @@ static int c_meta(struct ev_cctx *c, struct nftnl_expr *e)
 	bool set = nftnl_expr_is_set(e, NFTNL_EXPR_META_SREG);
 
 	if (get == set)
-		return ev_fail(c, -EINVAL, "meta needs one of dreg and sreg");
+		return nfe_fail(c, -EINVAL, "meta needs one of dreg and sreg");
 	if (set) {
 		if (key != NFT_META_MARK)
-			return ev_fail(c, -EOPNOTSUPP,
-				       "meta %s set is not supported (only mark)",
-				       META_NAME(key));
-		struct ev_op *op = op_new(c, OP_META_SET_MARK);
+			return nfe_fail(c, -EOPNOTSUPP,
+					"meta %s set is not supported (only mark)",
+					META_NAME(key));
+		struct nfe_op *op = op_new(c, OP_META_SET_MARK);
 		if (!op)
 			return -ENOMEM;
 		return reg_attr(c, e, NFTNL_EXPR_META_SREG, 4, &op->sreg);
 	}
 	int len = meta_len(key);
 	if (len < 0)
-		return ev_fail(c, -EOPNOTSUPP,
-			       "meta %s is not supported", META_NAME(key));
-	struct ev_op *op = op_new(c, OP_META);
+		return nfe_fail(c, -EOPNOTSUPP,
+				"meta %s is not supported", META_NAME(key));
+	struct nfe_op *op = op_new(c, OP_META);
 	if (!op)
 		return -ENOMEM;
 	op->sub = (uint8_t)key;
@@ -434,7 +434,7 @@ static int c_meta(struct ev_cctx *c, struct nftnl_expr *e)
 	return reg_attr(c, e, NFTNL_EXPR_META_DREG, (uint32_t)len, &op->dreg);
 }
 
-static int c_immediate(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_immediate(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "immediate",
 			      A(NFTNL_EXPR_IMM_DREG) | A(NFTNL_EXPR_IMM_DATA) |
@@ -447,19 +447,20 @@ static int c_immediate(struct ev_cctx *c, struct nftnl_expr *e)
 	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG);
 
 	if (dreg == NFT_REG_VERDICT) {
-		struct ev_verdict v;
+		struct nfe_verdict v;
 		const char *chain = NULL;
 
 		if (!nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT) ||
 		    nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DATA))
-			return ev_fail(c, -EINVAL, "immediate: verdict needed");
+			return nfe_fail(c, -EINVAL,
+					"immediate: verdict needed");
 		if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN))
 			chain = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
-		err = ev_verdict_check(c, nftnl_expr_get_u32(e,
+		err = nfe_verdict_check(c, nftnl_expr_get_u32(e,
 					NFTNL_EXPR_IMM_VERDICT), chain, &v);
 		if (err)
 			return err;
-		struct ev_op *op = op_new(c, OP_IMM_VERDICT);
+		struct nfe_op *op = op_new(c, OP_IMM_VERDICT);
 		if (!op)
 			return -ENOMEM;
 		op->arg2 = v.code;
@@ -469,11 +470,11 @@ static int c_immediate(struct ev_cctx *c, struct nftnl_expr *e)
 	uint32_t len, idx;
 	if (!nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DATA) ||
 	    nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT))
-		return ev_fail(c, -EINVAL, "immediate: data needed");
+		return nfe_fail(c, -EINVAL, "immediate: data needed");
 	err = data_attr(c, e, NFTNL_EXPR_IMM_DATA, &len, &idx);
 	if (err)
 		return err;
-	struct ev_op *op = op_new(c, OP_IMM_DATA);
+	struct nfe_op *op = op_new(c, OP_IMM_DATA);
 	if (!op)
 		return -ENOMEM;
 	op->len = (uint8_t)len;
@@ -481,35 +482,35 @@ static int c_immediate(struct ev_cctx *c, struct nftnl_expr *e)
 	return reg_value(c, dreg, len, &op->dreg);
 }
 
-static int find_set(struct ev_cctx *c, const char *name, uint32_t *idx)
+static int find_set(struct nfe_cctx *c, const char *name, uint32_t *idx)
 {
 	for (uint32_t i = c->table_set0; i < c->p->nsets; i++)
 		if (!strcmp(c->p->sets[i].name, name)) {
 			*idx = i;
 			return 0;
 		}
-	return ev_fail(c, -ENOENT, "set '%s' not found", name);
+	return nfe_fail(c, -ENOENT, "set '%s' not found", name);
 }
 
-static int lookup_dreg(struct ev_cctx *c, struct nftnl_expr *e,
-		       const struct ev_set *s, struct ev_op *op)
+static int lookup_dreg(struct nfe_cctx *c, struct nftnl_expr *e,
+		       const struct nfe_set *s, struct nfe_op *op)
 {
 	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG);
 
 	if (op->sub || !s->map)
-		return ev_fail(c, -EINVAL, "lookup: data from a set that is not a map");
+		return nfe_fail(c, -EINVAL, "lookup: data from a set that is not a map");
 	op->size = 1;
 	if (s->vmap) {
 		if (dreg != NFT_REG_VERDICT)
-			return ev_fail(c, -EINVAL,
-				       "verdict map into register %u", dreg);
+			return nfe_fail(c, -EINVAL,
+					"verdict map into register %u", dreg);
 		op->dreg = 0;
 		return 0;
 	}
 	return reg_value(c, dreg, s->dlen, &op->dreg);
 }
 
-static int c_lookup(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_lookup(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "lookup",
 			      A(NFTNL_EXPR_LOOKUP_SREG) |
@@ -526,14 +527,14 @@ static int c_lookup(struct ev_cctx *c, struct nftnl_expr *e)
 			       &si);
 	if (err)
 		return err;
-	const struct ev_set *s = &c->p->sets[si];
+	const struct nfe_set *s = &c->p->sets[si];
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS))
 		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS);
 	if (flags & ~(uint32_t)NFT_LOOKUP_F_INV)
-		return ev_fail(c, -EINVAL, "lookup flags 0x%x", flags);
+		return nfe_fail(c, -EINVAL, "lookup flags 0x%x", flags);
 	if ((flags & NFT_LOOKUP_F_INV) && s->map)
-		return ev_fail(c, -EINVAL, "inverted lookup in a map");
-	struct ev_op *op = op_new(c, OP_LOOKUP);
+		return nfe_fail(c, -EINVAL, "inverted lookup in a map");
+	struct nfe_op *op = op_new(c, OP_LOOKUP);
 	if (!op)
 		return -ENOMEM;
 	op->arg = si;
@@ -545,11 +546,12 @@ static int c_lookup(struct ev_cctx *c, struct nftnl_expr *e)
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG))
 		return lookup_dreg(c, e, s, op);
 	if (s->map && (s->flags & NFT_SET_ANONYMOUS))
-		return ev_fail(c, -EINVAL, "anonymous map without destination");
+		return nfe_fail(c, -EINVAL,
+				"anonymous map without destination");
 	return 0;
 }
 
-static int c_counter(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_counter(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "counter", A(NFTNL_EXPR_CTR_PACKETS) |
 			      A(NFTNL_EXPR_CTR_BYTES), 0);
@@ -559,12 +561,12 @@ static int c_counter(struct ev_cctx *c, struct nftnl_expr *e)
 		err = state_new(c, ST_COUNTER, &si);
 	if (err)
 		return err;
-	struct ev_state *s = &c->p->states[si];
+	struct nfe_state *s = &c->p->states[si];
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_CTR_PACKETS))
 		s->a = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_CTR_BYTES))
 		s->b = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
-	struct ev_op *op = op_new(c, OP_COUNTER);
+	struct nfe_op *op = op_new(c, OP_COUNTER);
 	if (!op)
 		return -ENOMEM;
 	op->arg = si;
@@ -572,27 +574,27 @@ static int c_counter(struct ev_cctx *c, struct nftnl_expr *e)
 }
 
 /* nft_limit_init(): the token bucket in nanoseconds. */
-static int limit_params(struct ev_cctx *c, struct ev_state *s, uint64_t rate,
+static int limit_params(struct nfe_cctx *c, struct nfe_state *s, uint64_t rate,
 			uint64_t unit, uint32_t burst)
 {
 	uint64_t rwb, tmp;
 
 	if (rate == 0)
-		return ev_fail(c, -EINVAL, "limit rate 0");
+		return nfe_fail(c, -EINVAL, "limit rate 0");
 	if (__builtin_mul_overflow(unit, 1000000000ull, &s->nsecs))
-		return ev_fail(c, -EOVERFLOW, "limit unit");
+		return nfe_fail(c, -EOVERFLOW, "limit unit");
 	if (!s->bytes_mode && burst == 0)
 		burst = 5;	/* NFT_LIMIT_PKT_BURST_DEFAULT */
 	if (__builtin_add_overflow(rate, (uint64_t)burst, &rwb))
-		return ev_fail(c, -EOVERFLOW, "limit rate + burst");
+		return nfe_fail(c, -EOVERFLOW, "limit rate + burst");
 	if (!s->bytes_mode) {
 		s->cost = s->nsecs / rate;
 		if (__builtin_mul_overflow(s->cost, (uint64_t)burst,
 					   &s->tokens_max))
-			return ev_fail(c, -EOVERFLOW, "limit burst");
+			return nfe_fail(c, -EOVERFLOW, "limit burst");
 	} else {
 		if (__builtin_mul_overflow(s->nsecs, rwb, &tmp))
-			return ev_fail(c, -EOVERFLOW, "limit burst");
+			return nfe_fail(c, -EOVERFLOW, "limit burst");
 		s->tokens_max = tmp / rate;
 	}
 	s->rate = rate;
@@ -601,7 +603,7 @@ static int limit_params(struct ev_cctx *c, struct ev_state *s, uint64_t rate,
 	return 0;
 }
 
-static int c_limit(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_limit(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "limit",
 			      A(NFTNL_EXPR_LIMIT_RATE) | A(NFTNL_EXPR_LIMIT_UNIT) |
@@ -620,20 +622,20 @@ static int c_limit(struct ev_cctx *c, struct nftnl_expr *e)
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_LIMIT_BURST))
 		burst = nftnl_expr_get_u32(e, NFTNL_EXPR_LIMIT_BURST);
 	if (type != NFT_LIMIT_PKTS && type != NFT_LIMIT_PKT_BYTES)
-		return ev_fail(c, -EOPNOTSUPP, "limit type %u", type);
+		return nfe_fail(c, -EOPNOTSUPP, "limit type %u", type);
 	if (flags & ~(uint32_t)NFT_LIMIT_F_INV)
-		return ev_fail(c, -EOPNOTSUPP, "limit flags 0x%x", flags);
+		return nfe_fail(c, -EOPNOTSUPP, "limit flags 0x%x", flags);
 	err = state_new(c, ST_LIMIT, &si);
 	if (err)
 		return err;
-	struct ev_state *s = &c->p->states[si];
+	struct nfe_state *s = &c->p->states[si];
 	s->bytes_mode = type == NFT_LIMIT_PKT_BYTES;
 	s->invert = !!(flags & NFT_LIMIT_F_INV);
 	err = limit_params(c, s, nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_RATE),
 			   nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_UNIT), burst);
 	if (err)
 		return err;
-	struct ev_op *op = op_new(c, OP_LIMIT);
+	struct nfe_op *op = op_new(c, OP_LIMIT);
 	if (!op)
 		return -ENOMEM;
 	c->p->uses_limit = true;
@@ -641,7 +643,7 @@ static int c_limit(struct ev_cctx *c, struct nftnl_expr *e)
 	return 0;
 }
 
-static int c_quota(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_quota(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "quota",
 			      A(NFTNL_EXPR_QUOTA_BYTES) |
@@ -659,25 +661,25 @@ static int c_quota(struct ev_cctx *c, struct nftnl_expr *e)
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUOTA_FLAGS))
 		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_QUOTA_FLAGS);
 	if (quota > INT64_MAX)
-		return ev_fail(c, -EOVERFLOW, "quota too large");
+		return nfe_fail(c, -EOVERFLOW, "quota too large");
 	if (consumed > quota)
-		return ev_fail(c, -EINVAL, "quota consumed > quota");
+		return nfe_fail(c, -EINVAL, "quota consumed > quota");
 	if (flags & ~(uint32_t)NFT_QUOTA_F_INV)
-		return ev_fail(c, -EINVAL, "quota flags 0x%x", flags);
+		return nfe_fail(c, -EINVAL, "quota flags 0x%x", flags);
 	err = state_new(c, ST_QUOTA, &si);
 	if (err)
 		return err;
 	c->p->states[si].a = consumed;
 	c->p->states[si].b = quota;
 	c->p->states[si].invert = !!(flags & NFT_QUOTA_F_INV);
-	struct ev_op *op = op_new(c, OP_QUOTA);
+	struct nfe_op *op = op_new(c, OP_QUOTA);
 	if (!op)
 		return -ENOMEM;
 	op->arg = si;
 	return 0;
 }
 
-static int c_log(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_log(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "log",
 			      A(NFTNL_EXPR_LOG_PREFIX) | A(NFTNL_EXPR_LOG_LEVEL) |
@@ -695,12 +697,12 @@ static int c_log(struct ev_cctx *c, struct nftnl_expr *e)
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_LOG_FLAGS))
 		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_LOG_FLAGS);
 	if (level > 8)
-		return ev_fail(c, -ERANGE, "log level %u", level);
+		return nfe_fail(c, -ERANGE, "log level %u", level);
 	if (level == 8)
-		return ev_fail(c, -EOPNOTSUPP, "log level audit is not supported");
+		return nfe_fail(c, -EOPNOTSUPP, "log level audit is not supported");
 	if (flags)
-		return ev_fail(c, -EOPNOTSUPP, "log flags 0x%x are not supported",
-			       flags);
+		return nfe_fail(c, -EOPNOTSUPP, "log flags 0x%x are not supported",
+				flags);
 	if (p->nlogs == p->clogs) {
 		uint32_t ncap = p->clogs ? p->clogs * 2 : 8;
 		char **l = realloc(p->logs, ncap * sizeof(*l));
@@ -713,7 +715,7 @@ static int c_log(struct ev_cctx *c, struct nftnl_expr *e)
 	p->logs[p->nlogs] = strndup(prefix, 127);
 	if (!p->logs[p->nlogs])
 		return -ENOMEM;
-	struct ev_op *op = op_new(c, OP_LOG);
+	struct nfe_op *op = op_new(c, OP_LOG);
 	if (!op)
 		return -ENOMEM;
 	op->arg = p->nlogs++;
@@ -722,12 +724,12 @@ static int c_log(struct ev_cctx *c, struct nftnl_expr *e)
 }
 
 /* nft_reject_validate(): not on postrouting. */
-static int c_reject(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_reject(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "reject", A(NFTNL_EXPR_REJECT_TYPE) |
 			      A(NFTNL_EXPR_REJECT_CODE),
 			      A(NFTNL_EXPR_REJECT_TYPE));
-	const struct ev_chain *ch = &c->p->chains[c->chain];
+	const struct nfe_chain *ch = &c->p->chains[c->chain];
 	uint32_t type, code = 0;
 
 	if (err)
@@ -737,17 +739,17 @@ static int c_reject(struct ev_cctx *c, struct nftnl_expr *e)
 		code = nftnl_expr_get_u8(e, NFTNL_EXPR_REJECT_CODE);
 	if (type == NFT_REJECT_ICMP_UNREACH || type == NFT_REJECT_ICMPX_UNREACH) {
 		if (!nftnl_expr_is_set(e, NFTNL_EXPR_REJECT_CODE))
-			return ev_fail(c, -EINVAL, "reject without code");
+			return nfe_fail(c, -EINVAL, "reject without code");
 		if (type == NFT_REJECT_ICMPX_UNREACH &&
 		    code > NFT_REJECT_ICMPX_ADMIN_PROHIBITED)
-			return ev_fail(c, -EINVAL, "reject icmpx code %u", code);
+			return nfe_fail(c, -EINVAL, "reject icmpx code %u", code);
 	} else if (type != NFT_REJECT_TCP_RST) {
-		return ev_fail(c, -EINVAL, "reject type %u", type);
+		return nfe_fail(c, -EINVAL, "reject type %u", type);
 	}
 	if (ch->base && !ch->forward && ch->hook == FN_NFT_POSTROUTING)
-		return ev_fail(c, -EOPNOTSUPP,
-			       "reject is not allowed in postrouting");
-	struct ev_op *op = op_new(c, OP_REJECT);
+		return nfe_fail(c, -EOPNOTSUPP,
+				"reject is not allowed in postrouting");
+	struct nfe_op *op = op_new(c, OP_REJECT);
 	if (!op)
 		return -ENOMEM;
 	op->sub = (uint8_t)type;
@@ -756,7 +758,7 @@ static int c_reject(struct ev_cctx *c, struct nftnl_expr *e)
 	return 0;
 }
 
-static int c_ct(struct ev_cctx *c, struct nftnl_expr *e)
+static int c_ct(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "ct", A(NFTNL_EXPR_CT_DREG) |
 			      A(NFTNL_EXPR_CT_KEY) | A(NFTNL_EXPR_CT_DIR) |
@@ -767,16 +769,16 @@ static int c_ct(struct ev_cctx *c, struct nftnl_expr *e)
 		return err;
 	key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_SREG))
-		return ev_fail(c, -EOPNOTSUPP, "ct set is not supported");
+		return nfe_fail(c, -EOPNOTSUPP, "ct set is not supported");
 	if (key != NFT_CT_STATE)
-		return ev_fail(c, -EOPNOTSUPP,
-			       "ct %s is not supported (only state)",
-			       CT_NAME(key));
+		return nfe_fail(c, -EOPNOTSUPP,
+				"ct %s is not supported (only state)",
+				CT_NAME(key));
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR))
-		return ev_fail(c, -EINVAL, "ct state with a direction");
+		return nfe_fail(c, -EINVAL, "ct state with a direction");
 	if (!nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG))
-		return ev_fail(c, -EINVAL, "ct without dreg");
-	struct ev_op *op = op_new(c, OP_CT_STATE);
+		return nfe_fail(c, -EINVAL, "ct without dreg");
+	struct nfe_op *op = op_new(c, OP_CT_STATE);
 	if (!op)
 		return -ENOMEM;
 	c->p->uses_ct = true;
@@ -785,7 +787,7 @@ static int c_ct(struct ev_cctx *c, struct nftnl_expr *e)
 
 static const struct {
 	const char *name;
-	int (*fn)(struct ev_cctx *c, struct nftnl_expr *e);
+	int (*fn)(struct nfe_cctx *c, struct nftnl_expr *e);
 } exprs[] = {
 	{ "payload", c_payload },
 	{ "cmp", c_cmp },
@@ -803,13 +805,13 @@ static const struct {
 	{ "ct", c_ct },
 };
 
-int ev_compile_expr(struct ev_cctx *c, struct nftnl_expr *e)
+int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
 
 	for (size_t i = 0; name && i < sizeof(exprs) / sizeof(exprs[0]); i++)
 		if (!strcmp(name, exprs[i].name))
 			return exprs[i].fn(c, e);
-	return ev_fail(c, -EOPNOTSUPP, "expression '%s' is not supported",
-		       name ? name : "?");
+	return nfe_fail(c, -EOPNOTSUPP, "expression '%s' is not supported",
+			name ? name : "?");
 }

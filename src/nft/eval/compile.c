@@ -1,6 +1,6 @@
 /*
  * src/nft/eval/compile.c - fn_nft_compile(): a ruleset model (libnftnl
- * objects, ../nft.h) into an ev_prog.
+ * objects, ../nft.h) into an nfe_prog.
  *
  * Order: per table, register its chains and build its sets (set.c), then
  * compile each chain's rules (cexpr.c per expression) and index them
@@ -26,12 +26,12 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
-#include "ev.h"
+#include "nfe.h"
 
 #define GROW(arr, n, cap)						\
-	((n) < (cap) ? 0 : ev_grow((void **)&(arr), &(cap), sizeof(*(arr))))
+	((n) < (cap) ? 0 : nfe_grow((void **)&(arr), &(cap), sizeof(*(arr))))
 
-static int ev_grow(void **arr, uint32_t *cap, size_t size)
+static int nfe_grow(void **arr, uint32_t *cap, size_t size)
 {
 	uint32_t ncap = *cap ? *cap * 2 : 16;
 	void *a;
@@ -46,7 +46,7 @@ static int ev_grow(void **arr, uint32_t *cap, size_t size)
 	return 0;
 }
 
-int ev_fail(struct ev_cctx *c, int err, const char *fmt, ...)
+int nfe_fail(struct nfe_cctx *c, int err, const char *fmt, ...)
 {
 	char what[200];
 	va_list ap;
@@ -71,13 +71,13 @@ int ev_fail(struct ev_cctx *c, int err, const char *fmt, ...)
 	return err;
 }
 
-int ev_pool_add(struct fn_nft_prog *p, const void *data, uint32_t len,
-		uint32_t *idx)
+int nfe_pool_add(struct fn_nft_prog *p, const void *data, uint32_t len,
+		 uint32_t *idx)
 {
 	uint32_t words = (len + 3) / 4;
 
 	while (p->npool + words > p->cpool)
-		if (ev_grow((void **)&p->pool, &p->cpool, sizeof(*p->pool)))
+		if (nfe_grow((void **)&p->pool, &p->cpool, sizeof(*p->pool)))
 			return -ENOMEM;
 	*idx = p->npool;
 	memset(&p->pool[p->npool], 0, words * 4);
@@ -86,7 +86,7 @@ int ev_pool_add(struct fn_nft_prog *p, const void *data, uint32_t len,
 	return 0;
 }
 
-int ev_find_chain(struct ev_cctx *c, const char *name, uint32_t *idx)
+int nfe_find_chain(struct nfe_cctx *c, const char *name, uint32_t *idx)
 {
 	for (uint32_t i = c->table_chain0; i < c->p->nchains; i++)
 		if (!strcmp(c->p->chains[i].name, name)) {
@@ -97,51 +97,51 @@ int ev_find_chain(struct ev_cctx *c, const char *name, uint32_t *idx)
 }
 
 /* nft_verdict_init(): the codes a rule or a verdict map may carry. */
-int ev_verdict_check(struct ev_cctx *c, uint32_t code, const char *chain,
-		     struct ev_verdict *v)
+int nfe_verdict_check(struct nfe_cctx *c, uint32_t code, const char *chain,
+		      struct nfe_verdict *v)
 {
 	v->code = (int32_t)code;
 	v->chain = 0;
 	switch (v->code) {
-	case EV_NF_ACCEPT:
-	case EV_NF_DROP:
-	case EV_CONTINUE:
-	case EV_BREAK:
-	case EV_RETURN:
+	case NFE_NF_ACCEPT:
+	case NFE_NF_DROP:
+	case NFE_CONTINUE:
+	case NFE_BREAK:
+	case NFE_RETURN:
 		return 0;
-	case EV_JUMP:
-	case EV_GOTO:
+	case NFE_JUMP:
+	case NFE_GOTO:
 		if (!chain)
-			return ev_fail(c, -EINVAL, "jump/goto without chain");
-		if (ev_find_chain(c, chain, &v->chain))
-			return ev_fail(c, -ENOENT, "chain '%s' not found",
-				       chain);
+			return nfe_fail(c, -EINVAL, "jump/goto without chain");
+		if (nfe_find_chain(c, chain, &v->chain))
+			return nfe_fail(c, -ENOENT, "chain '%s' not found",
+					chain);
 		if (c->p->chains[v->chain].base)
-			return ev_fail(c, -EOPNOTSUPP,
-				       "jump/goto to base chain '%s'", chain);
+			return nfe_fail(c, -EOPNOTSUPP,
+					"jump/goto to base chain '%s'", chain);
 		return 0;
 	default:
 		if ((code & NF_VERDICT_MASK) == NF_QUEUE)
-			return ev_fail(c, -EOPNOTSUPP,
-				       "verdict 'queue' is not supported");
-		return ev_fail(c, -EINVAL, "verdict %d is not valid",
-			       v->code);
+			return nfe_fail(c, -EOPNOTSUPP,
+					"verdict 'queue' is not supported");
+		return nfe_fail(c, -EINVAL, "verdict %d is not valid",
+				v->code);
 	}
 }
 
 /* ---- chains -------------------------------------------------------------- */
 
-static int family_ok(struct ev_cctx *c, uint32_t family, const char *table)
+static int family_ok(struct nfe_cctx *c, uint32_t family, const char *table)
 {
 	if (family == NFPROTO_IPV4 || family == NFPROTO_INET ||
 	    family == NFPROTO_NETDEV)
 		return 0;
-	return ev_fail(c, -EOPNOTSUPP,
-		       "table %s: family %u is not supported (ip, inet, netdev)",
-		       table, family);
+	return nfe_fail(c, -EOPNOTSUPP,
+			"table %s: family %u is not supported (ip, inet, netdev)",
+			table, family);
 }
 
-static int base_hook(struct ev_cctx *c, struct ev_chain *ch, uint32_t hooknum)
+static int base_hook(struct nfe_cctx *c, struct nfe_chain *ch, uint32_t hooknum)
 {
 	static const int8_t inet[] = {
 		[NF_INET_PRE_ROUTING] = FN_NFT_PREROUTING,
@@ -153,9 +153,9 @@ static int base_hook(struct ev_cctx *c, struct ev_chain *ch, uint32_t hooknum)
 
 	if (ch->family == NFPROTO_NETDEV) {
 		if (hooknum != NF_NETDEV_INGRESS)
-			return ev_fail(c, -EOPNOTSUPP,
-				       "netdev hook %u is not supported (ingress)",
-				       hooknum);
+			return nfe_fail(c, -EOPNOTSUPP,
+					"netdev hook %u is not supported (ingress)",
+					hooknum);
 		ch->hook = FN_NFT_INGRESS;
 		return 0;
 	}
@@ -164,8 +164,8 @@ static int base_hook(struct ev_cctx *c, struct ev_chain *ch, uint32_t hooknum)
 		return 0;
 	}
 	if (hooknum > NF_INET_POST_ROUTING)
-		return ev_fail(c, -EOPNOTSUPP, "hook %u is not supported",
-			       hooknum);
+		return nfe_fail(c, -EOPNOTSUPP, "hook %u is not supported",
+				hooknum);
 	if (inet[hooknum] < 0)
 		ch->forward = true;	/* the stack does not forward */
 	else
@@ -173,7 +173,7 @@ static int base_hook(struct ev_cctx *c, struct ev_chain *ch, uint32_t hooknum)
 	return 0;
 }
 
-static int netdev_dev(struct ev_cctx *c, struct ev_chain *ch,
+static int netdev_dev(struct nfe_cctx *c, struct nfe_chain *ch,
 		      struct nftnl_chain *nl)
 {
 	const char *dev = NULL;
@@ -185,18 +185,18 @@ static int netdev_dev(struct ev_cctx *c, struct ev_chain *ch,
 			nftnl_chain_get_array(nl, NFTNL_CHAIN_DEVICES);
 
 		if (devs && devs[0] && devs[1])
-			return ev_fail(c, -EOPNOTSUPP,
-				       "more than one device per chain");
+			return nfe_fail(c, -EOPNOTSUPP,
+					"more than one device per chain");
 		if (devs && devs[0])
 			dev = devs[0];
 	}
-	if (dev && strlen(dev) >= EV_IFNAMSIZ)
-		return ev_fail(c, -EINVAL, "device name too long");
+	if (dev && strlen(dev) >= NFE_IFNAMSIZ)
+		return nfe_fail(c, -EINVAL, "device name too long");
 	snprintf(ch->dev, sizeof(ch->dev), "%s", dev ? dev : "");
 	return 0;
 }
 
-static int chain_base(struct ev_cctx *c, struct ev_chain *ch,
+static int chain_base(struct nfe_cctx *c, struct nfe_chain *ch,
 		      struct nftnl_chain *nl)
 {
 	const char *type = nftnl_chain_get_str(nl, NFTNL_CHAIN_TYPE);
@@ -205,9 +205,9 @@ static int chain_base(struct ev_cctx *c, struct ev_chain *ch,
 
 	ch->base = true;
 	if (!type || strcmp(type, "filter"))
-		return ev_fail(c, -EOPNOTSUPP,
-			       "chain type '%s' is not supported (filter)",
-			       type ? type : "?");
+		return nfe_fail(c, -EOPNOTSUPP,
+				"chain type '%s' is not supported (filter)",
+				type ? type : "?");
 	err = base_hook(c, ch, nftnl_chain_get_u32(nl, NFTNL_CHAIN_HOOKNUM));
 	if (err)
 		return err;
@@ -215,19 +215,19 @@ static int chain_base(struct ev_cctx *c, struct ev_chain *ch,
 	if (nftnl_chain_is_set(nl, NFTNL_CHAIN_POLICY))
 		policy = nftnl_chain_get_u32(nl, NFTNL_CHAIN_POLICY);
 	if (policy != NF_ACCEPT && policy != NF_DROP)
-		return ev_fail(c, -EINVAL, "policy %u is not valid", policy);
+		return nfe_fail(c, -EINVAL, "policy %u is not valid", policy);
 	ch->policy = (uint8_t)policy;
 	if (ch->hook == FN_NFT_INGRESS && !ch->forward)
 		return netdev_dev(c, ch, nl);
 	return 0;
 }
 
-static int chain_add(struct ev_cctx *c, const char *table, uint8_t family,
+static int chain_add(struct nfe_cctx *c, const char *table, uint8_t family,
 		     struct fn_nft_chain *fc)
 {
 	struct fn_nft_prog *p = c->p;
 	struct nftnl_chain *nl = fc->nl;
-	struct ev_chain *ch;
+	struct nfe_chain *ch;
 
 	if (GROW(p->chains, p->nchains, p->cchains))
 		return -ENOMEM;
@@ -243,14 +243,14 @@ static int chain_add(struct ev_cctx *c, const char *table, uint8_t family,
 	if (!ch->table || !ch->name)
 		return -ENOMEM;
 	if (!name)
-		return ev_fail(c, -EINVAL, "table %s: a chain without name",
-			       table);
+		return nfe_fail(c, -EINVAL, "table %s: a chain without name",
+				table);
 	c->chain = p->nchains - 1;
 	if (nftnl_chain_is_set(nl, NFTNL_CHAIN_FLAGS) &&
 	    (nftnl_chain_get_u32(nl, NFTNL_CHAIN_FLAGS) &
 	     ~(uint32_t)(NFT_CHAIN_BASE | NFT_CHAIN_BINDING)))
-		return ev_fail(c, -EOPNOTSUPP, "chain flags 0x%x",
-			       nftnl_chain_get_u32(nl, NFTNL_CHAIN_FLAGS));
+		return nfe_fail(c, -EOPNOTSUPP, "chain flags 0x%x",
+				nftnl_chain_get_u32(nl, NFTNL_CHAIN_FLAGS));
 	if (nftnl_chain_is_set(nl, NFTNL_CHAIN_HOOKNUM))
 		return chain_base(c, ch, nl);
 	return 0;
@@ -260,8 +260,8 @@ static int chain_add(struct ev_cctx *c, const char *table, uint8_t family,
 
 static int expr_cb(struct nftnl_expr *e, void *data)
 {
-	struct ev_cctx *c = data;
-	int err = ev_compile_expr(c, e);
+	struct nfe_cctx *c = data;
+	int err = nfe_compile_expr(c, e);
 
 	c->expr++;
 	return err ? err : 0;
@@ -269,7 +269,7 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 
 /* A payload or meta load followed by a word compare of its register
  * (`tcp dport 22`, `meta l4proto tcp`) runs in one dispatch. */
-static void fuse(struct ev_op *ops, uint32_t n)
+static void fuse(struct nfe_op *ops, uint32_t n)
 {
 	for (uint32_t i = 0; i + 1 < n; i++)
 		ops[i].then_cmp = (ops[i].type == OP_PAYLOAD ||
@@ -278,17 +278,17 @@ static void fuse(struct ev_op *ops, uint32_t n)
 				  ops[i + 1].sreg == ops[i].dreg;
 }
 
-static int rule_add(struct ev_cctx *c, struct nftnl_rule *r)
+static int rule_add(struct nfe_cctx *c, struct nftnl_rule *r)
 {
 	struct fn_nft_prog *p = c->p;
-	struct ev_rule *er;
+	struct nfe_rule *er;
 	int err;
 
 	c->handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
 	c->expr = 0;
 	if (nftnl_rule_is_set(r, NFTNL_RULE_COMPAT_PROTO) ||
 	    nftnl_rule_is_set(r, NFTNL_RULE_COMPAT_FLAGS))
-		return ev_fail(c, -EOPNOTSUPP, "xtables compat rules");
+		return nfe_fail(c, -EOPNOTSUPP, "xtables compat rules");
 	if (GROW(p->rules, p->nrules, p->crules))
 		return -ENOMEM;
 	er = &p->rules[p->nrules];
@@ -304,7 +304,7 @@ static int rule_add(struct ev_cctx *c, struct nftnl_rule *r)
 	return 0;
 }
 
-static int table_compile(struct ev_cctx *c, const struct fn_nft_table *t)
+static int table_compile(struct nfe_cctx *c, const struct fn_nft_table *t)
 {
 	struct fn_nft_prog *p = c->p;
 	const char *tname = nftnl_table_get_str(t->nl, NFTNL_TABLE_NAME);
@@ -315,7 +315,7 @@ static int table_compile(struct ev_cctx *c, const struct fn_nft_table *t)
 	c->chain = UINT32_MAX;
 	c->handle = 0;
 	if (!tname)
-		return ev_fail(c, -EINVAL, "a table without name");
+		return nfe_fail(c, -EINVAL, "a table without name");
 	err = family_ok(c, family, tname);
 	if (err)
 		return err;
@@ -338,7 +338,7 @@ static int table_compile(struct ev_cctx *c, const struct fn_nft_table *t)
 			return -ENOMEM;
 		memset(&p->sets[p->nsets], 0, sizeof(p->sets[0]));
 		p->sets[p->nsets].family = (uint8_t)family;
-		err = ev_set_build(c, t->sets[i], &p->sets[p->nsets++]);
+		err = nfe_set_build(c, t->sets[i], &p->sets[p->nsets++]);
 		if (err)
 			return err;
 	}
@@ -357,7 +357,7 @@ static int table_compile(struct ev_cctx *c, const struct fn_nft_table *t)
 					     p->chains[c->chain].first_rule;
 	}
 	c->chain = UINT32_MAX;
-	return ev_index_table(p, c->table_chain0);
+	return nfe_index_table(p, c->table_chain0);
 }
 
 /* ---- the jump graph ------------------------------------------------------ */
@@ -379,10 +379,11 @@ static uint32_t succ_count(const struct graph *g, uint32_t n)
 	if (n >= p->nchains)
 		return p->sets[n - p->nchains].vmap ?
 		       p->sets[n - p->nchains].n + 1 : 0;
-	const struct ev_chain *ch = &p->chains[n];
+	const struct nfe_chain *ch = &p->chains[n];
 	if (!ch->nrules)
 		return 0;
-	const struct ev_rule *last = &p->rules[ch->first_rule + ch->nrules - 1];
+	const struct nfe_rule *last =
+		&p->rules[ch->first_rule + ch->nrules - 1];
 	return last->first_op + last->nops - p->rules[ch->first_rule].first_op;
 }
 
@@ -392,18 +393,18 @@ static uint32_t succ(const struct graph *g, uint32_t n, uint32_t i)
 	const struct fn_nft_prog *p = g->p;
 
 	if (n >= p->nchains) {
-		const struct ev_set *s = &p->sets[n - p->nchains];
-		const struct ev_verdict *v = i < s->n ? &s->verdicts[i] :
+		const struct nfe_set *s = &p->sets[n - p->nchains];
+		const struct nfe_verdict *v = i < s->n ? &s->verdicts[i] :
 					     (s->catchall ? &s->ca_verdict : NULL);
 		if (!v || (i < s->n && s->interval && s->is_end[i]))
 			return UINT32_MAX;
-		return (v->code == EV_JUMP || v->code == EV_GOTO) ?
+		return (v->code == NFE_JUMP || v->code == NFE_GOTO) ?
 		       v->chain : UINT32_MAX;
 	}
-	const struct ev_op *op =
+	const struct nfe_op *op =
 		&p->ops[p->rules[p->chains[n].first_rule].first_op + i];
 	if (op->type == OP_IMM_VERDICT &&
-	    (op->arg2 == EV_JUMP || op->arg2 == EV_GOTO))
+	    (op->arg2 == NFE_JUMP || op->arg2 == NFE_GOTO))
 		return op->arg;
 	if (op->type == OP_LOOKUP && p->sets[op->arg].vmap)
 		return p->nchains + op->arg;
@@ -454,7 +455,7 @@ static int graph_visit(struct graph *g, uint32_t root, struct frame *st)
 	return 0;
 }
 
-static int graph_check(struct ev_cctx *c)
+static int graph_check(struct nfe_cctx *c)
 {
 	struct fn_nft_prog *p = c->p;
 	uint32_t nn = p->nchains + p->nsets;
@@ -476,15 +477,15 @@ static int graph_check(struct ev_cctx *c)
 		if (err) {
 			c->chain = n;
 			c->handle = 0;
-			ev_fail(c, err, "jumps form a loop");
+			nfe_fail(c, err, "jumps form a loop");
 		}
 	}
 	for (uint32_t n = 0; n < p->nchains && !err; n++) {
-		if (p->chains[n].base && g.height[n] >= EV_JUMP_STACK) {
+		if (p->chains[n].base && g.height[n] >= NFE_JUMP_STACK) {
 			c->chain = n;
 			c->handle = 0;
-			err = ev_fail(c, -EMLINK, "jumps nest deeper than %d",
-				      EV_JUMP_STACK);
+			err = nfe_fail(c, -EMLINK, "jumps nest deeper than %d",
+				       NFE_JUMP_STACK);
 		}
 	}
 out:
@@ -500,8 +501,8 @@ static const struct fn_nft_prog *sort_prog;
 
 static int hook_cmp(const void *a, const void *b)
 {
-	const struct ev_chain *x = &sort_prog->chains[*(const uint32_t *)a];
-	const struct ev_chain *y = &sort_prog->chains[*(const uint32_t *)b];
+	const struct nfe_chain *x = &sort_prog->chains[*(const uint32_t *)a];
+	const struct nfe_chain *y = &sort_prog->chains[*(const uint32_t *)b];
 
 	if (x->prio != y->prio)
 		return x->prio < y->prio ? -1 : 1;
@@ -516,7 +517,7 @@ static int hooks_build(struct fn_nft_prog *p)
 			return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < p->nchains; i++) {
-		const struct ev_chain *ch = &p->chains[i];
+		const struct nfe_chain *ch = &p->chains[i];
 
 		if (ch->base && !ch->forward && !ch->dormant)
 			p->hooks[ch->hook][p->nhook[ch->hook]++] = i;
@@ -539,8 +540,8 @@ struct skey {
 
 static struct skey state_key(const struct fn_nft_prog *p, uint32_t i)
 {
-	const struct ev_state *s = &p->states[i];
-	const struct ev_chain *ch = &p->chains[s->chain];
+	const struct nfe_state *s = &p->states[i];
+	const struct nfe_chain *ch = &p->chains[s->chain];
 
 	return (struct skey){ ch->family, ch->table, ch->name, s->handle,
 			      s->expr };
@@ -568,8 +569,8 @@ static int order_cmp(const void *a, const void *b)
 	return skey_cmp(&x, &y);
 }
 
-static const struct ev_state *state_find(const struct fn_nft_prog *p,
-					 const struct skey *k)
+static const struct nfe_state *state_find(const struct fn_nft_prog *p,
+					  const struct skey *k)
 {
 	uint32_t lo = 0, hi = p->nstates;
 
@@ -601,9 +602,9 @@ static int states_carry(struct fn_nft_prog *p, const struct fn_nft_prog *old)
 	if (!old)
 		return 0;
 	for (uint32_t i = 0; i < p->nstates; i++) {
-		struct ev_state *s = &p->states[i];
+		struct nfe_state *s = &p->states[i];
 		struct skey k = state_key(p, i);
-		const struct ev_state *o = state_find(old, &k);
+		const struct nfe_state *o = state_find(old, &k);
 
 		if (!o || o->kind != s->kind)
 			continue;
@@ -627,7 +628,7 @@ struct fn_nft_prog *fn_nft_compile(const struct fn_nft_ruleset *rs,
 				   int *err_out, char *msg, size_t msglen)
 {
 	struct fn_nft_prog *p = calloc(1, sizeof(*p));
-	struct ev_cctx c = { .rs = rs, .p = p, .chain = UINT32_MAX,
+	struct nfe_cctx c = { .rs = rs, .p = p, .chain = UINT32_MAX,
 			     .msg = msg, .msglen = msglen };
 	int err = -ENOMEM;
 
@@ -666,8 +667,8 @@ void fn_nft_prog_free(struct fn_nft_prog *p)
 		free(p->chains[i].name);
 	}
 	for (uint32_t i = 0; i < p->nsets; i++)
-		ev_set_fini(&p->sets[i]);
-	ev_index_fini(p);
+		nfe_set_fini(&p->sets[i]);
+	nfe_index_fini(p);
 	for (uint32_t i = 0; i < p->nlogs; i++)
 		free(p->logs[i]);
 	for (int h = 0; h < FN_NFT_NHOOKS; h++)
@@ -688,7 +689,7 @@ int fn_nft_expr_state(const struct fn_nft_prog *p,
 		      uint64_t *packets, uint64_t *bytes)
 {
 	struct skey k;
-	const struct ev_state *s;
+	const struct nfe_state *s;
 
 	if (!p || !p->state_order ||
 	    !nftnl_rule_is_set(r, NFTNL_RULE_TABLE) ||

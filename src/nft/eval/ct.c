@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ev.h"
+#include "nfe.h"
 
 #define SEC	1000000000ull
 #define FRAG_CACHE	64
@@ -264,7 +264,7 @@ static int64_t entry_alloc(struct fn_nft_ct *ct)
 	return i;
 }
 
-void ev_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted)
+void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted)
 {
 	uint32_t i = ct->pending[out_path];
 	uint32_t h;
@@ -297,7 +297,7 @@ static uint32_t rd32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-static bool csum_ok(const struct ev_pkt *pk)
+static bool csum_ok(const struct nfe_pkt *pk)
 {
 	const uint8_t *ip = pk->net, *l4 = ip + pk->thoff;
 	uint32_t len = pk->len - pk->thoff, sum = 0;
@@ -305,8 +305,8 @@ static bool csum_ok(const struct ev_pkt *pk)
 	if (pk->tprot == 17 && rd16(l4 + 6) == 0)
 		return true;		/* UDP without checksum */
 	if (pk->tprot != 1)	/* the pseudo-header */
-		sum = ev_csum(ip + 12, 8) + pk->tprot + len;
-	sum += ev_csum(l4, len);
+		sum = nfe_csum(ip + 12, 8) + pk->tprot + len;
+	sum += nfe_csum(l4, len);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return sum == 0xffff;
@@ -354,7 +354,7 @@ static bool make_tuple(const uint8_t *ip, uint32_t hl, uint32_t len,
 }
 
 /* ICMP error: RELATED if the quoted packet belongs to a flow. */
-static uint8_t icmp_related(struct fn_nft_ct *ct, const struct ev_pkt *pk,
+static uint8_t icmp_related(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 			    uint64_t now)
 {
 	const uint8_t *in = pk->net + pk->thoff + 8;
@@ -364,12 +364,12 @@ static uint8_t icmp_related(struct fn_nft_ct *ct, const struct ev_pkt *pk,
 	int dir;
 
 	if (avail < 20 || (in[0] >> 4) != 4 || (in[0] & 15) < 5)
-		return EV_CT_INVALID;
+		return NFE_CT_INVALID;
 	hl = (in[0] & 15) * 4u;
 	/* the ports (4 bytes) or the ICMP header (8) are enough */
 	if (!make_tuple(in, hl, avail, &t, &reply))
-		return EV_CT_INVALID;
-	return lookup(ct, &t, now, &dir) >= 0 ? EV_CT_RELATED : EV_CT_INVALID;
+		return NFE_CT_INVALID;
+	return lookup(ct, &t, now, &dir) >= 0 ? NFE_CT_RELATED : NFE_CT_INVALID;
 }
 
 static bool tcp_flags_valid(uint8_t f)
@@ -383,7 +383,7 @@ static bool tcp_flags_valid(uint8_t f)
 }
 
 /* Protocol checks before any lookup: false = INVALID. */
-static bool l4_valid(const struct ev_pkt *pk, bool frag)
+static bool l4_valid(const struct nfe_pkt *pk, bool frag)
 {
 	uint32_t l4len = pk->len - pk->thoff;
 	const uint8_t *l4 = pk->net + pk->thoff;
@@ -511,7 +511,7 @@ static int tcp_update(struct ct_entry *e, const struct ct_tuple *t,
 	return 1;
 }
 
-static bool may_open(const struct ev_pkt *pk, bool reply)
+static bool may_open(const struct nfe_pkt *pk, bool reply)
 {
 	if (pk->tprot == 6) {
 		uint8_t f = pk->net[pk->thoff + 13] & 0x17;
@@ -521,27 +521,27 @@ static bool may_open(const struct ev_pkt *pk, bool reply)
 	return pk->tprot != 1 || !reply;
 }
 
-static uint8_t track_new(struct fn_nft_ct *ct, const struct ev_pkt *pk,
+static uint8_t track_new(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 			 const struct ct_tuple *t, uint64_t now)
 {
 	bool out = pk->hook == FN_NFT_OUTPUT;
 	int64_t i;
 
 	if (ct->pending[out])
-		ev_ct_confirm(ct, out, false);
+		nfe_ct_confirm(ct, out, false);
 	i = entry_alloc(ct);
 	if (i < 0)
-		return EV_CT_INVALID;
+		return NFE_CT_INVALID;
 	ct->e[i].t = *t;
 	if (t->proto == 6)	/* tcp_new(): SYN_SENT, or a picked-up flow */
 		ct->e[i].tcp_state = tcp_index(pk->net[pk->thoff + 13]) ==
 				     I_SYN ? sSS : sES;
 	ct->e[i].expires = now + timeout(&ct->e[i]);
 	ct->pending[out] = (uint32_t)i + 1;
-	return EV_CT_NEW;
+	return NFE_CT_NEW;
 }
 
-static uint8_t track(struct fn_nft_ct *ct, const struct ev_pkt *pk,
+static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		     uint64_t now)
 {
 	const uint8_t *l4 = pk->net + pk->thoff;
@@ -552,20 +552,20 @@ static uint8_t track(struct fn_nft_ct *ct, const struct ev_pkt *pk,
 	if (!make_tuple(pk->net, pk->thoff, pk->len, &t, &reply)) {
 		if (pk->tprot == 1 && icmp_is_error(l4[0]))
 			return icmp_related(ct, pk, now);
-		return EV_CT_INVALID;
+		return NFE_CT_INVALID;
 	}
 	int64_t i = lookup(ct, &t, now, &dir);
 	if (i < 0)
 		return may_open(pk, reply) ? track_new(ct, pk, &t, now) :
-					     EV_CT_INVALID;
+					     NFE_CT_INVALID;
 	struct ct_entry *e = &ct->e[i];
 	int rc = t.proto == 6 ? tcp_update(e, &t, l4[13], dir) : 1;
 
 	if (rc < 0)
-		return EV_CT_INVALID;
+		return NFE_CT_INVALID;
 	if (rc == 2) {
 		e->expires = now + timeout(e);
-		return EV_CT_NEW;
+		return NFE_CT_NEW;
 	}
 	if (rc && t.proto == 6 && (l4[13] & 0x04) &&
 	    !(e->flags & E_SEEN_REPLY)) {
@@ -573,14 +573,14 @@ static uint8_t track(struct fn_nft_ct *ct, const struct ev_pkt *pk,
 		 * conntrack immediately" (and so a RST of a flow that never
 		 * had a reply, too) */
 		entry_remove(ct, (uint32_t)i);
-		return dir ? EV_CT_ESTABLISHED : EV_CT_NEW;
+		return dir ? NFE_CT_ESTABLISHED : NFE_CT_NEW;
 	}
 	if (dir)
 		e->flags |= E_SEEN_REPLY;
 	if (rc)			/* an ignored packet does not refresh */
 		e->expires = now + timeout(e);
-	return dir || (e->flags & E_SEEN_REPLY) ? EV_CT_ESTABLISHED :
-						  EV_CT_NEW;
+	return dir || (e->flags & E_SEEN_REPLY) ? NFE_CT_ESTABLISHED :
+						  NFE_CT_NEW;
 }
 
 static struct frag *frag_find(struct fn_nft_ct *ct, const uint8_t *ip,
@@ -597,7 +597,7 @@ static struct frag *frag_find(struct fn_nft_ct *ct, const uint8_t *ip,
 	return NULL;
 }
 
-uint8_t ev_ct_track(struct fn_nft_ct *ct, struct ev_pkt *pk)
+uint8_t nfe_ct_track(struct fn_nft_ct *ct, struct nfe_pkt *pk)
 {
 	const uint8_t *ip = pk->net;
 	uint64_t now = pk->p->now_ns;
@@ -607,9 +607,9 @@ uint8_t ev_ct_track(struct fn_nft_ct *ct, struct ev_pkt *pk)
 	if (pk->fragoff) {
 		struct frag *f = frag_find(ct, ip, now);
 
-		return f ? f->state : EV_CT_INVALID;
+		return f ? f->state : NFE_CT_INVALID;
 	}
-	st = l4_valid(pk, more) ? track(ct, pk, now) : EV_CT_INVALID;
+	st = l4_valid(pk, more) ? track(ct, pk, now) : NFE_CT_INVALID;
 	if (more) {
 		struct frag *f = &ct->frags[ct->frag_next++ % FRAG_CACHE];
 

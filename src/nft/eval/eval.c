@@ -12,7 +12,7 @@
  *     after the Ethernet header is the packet, IPv4 validated as
  *     nft_set_pktinfo_ipv4_validate() does.
  *   - Base chains run by priority; a DROP ends the hook, an ACCEPT goes
- *     on to the next chain (a chain itself: expr.c, ev_run_chain).
+ *     on to the next chain (a chain itself: expr.c, nfe_run_chain).
  *   - Connection tracking runs at prerouting and output between the
  *     chains of priority <= -200 and the others (NF_IP_PRI_CONNTRACK)
  *     when the program uses `ct`; the entry of a new connection is
@@ -23,7 +23,7 @@
 
 #include <linux/netfilter.h>
 
-#include "ev.h"
+#include "nfe.h"
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -32,12 +32,12 @@ static uint16_t rd16(const uint8_t *p)
 
 static bool ipv4_csum_ok(const uint8_t *h, uint32_t hl)
 {
-	return ev_csum(h, hl) == 0xffff;
+	return nfe_csum(h, hl) == 0xffff;
 }
 
 /* The l4 fields of nft_set_pktinfo_ipv4(_validate); false: not IPv4 as
  * the kernel would accept it. */
-static bool ipv4_info(struct ev_pkt *pk, const uint8_t *h, uint32_t avail)
+static bool ipv4_info(struct nfe_pkt *pk, const uint8_t *h, uint32_t avail)
 {
 	if (avail < 20 || (h[0] >> 4) != 4 || (h[0] & 15) < 5)
 		return false;
@@ -63,7 +63,7 @@ static bool ipv6_ext(uint8_t nh)	/* ipv6_ext_hdr() */
  * after the extension headers; an AH header ends the walk; a non-first
  * fragment returns its next header with thoff left at 0 (as the kernel
  * does).  false: not IPv6 as the kernel would accept it. */
-static bool ipv6_info(struct ev_pkt *pk, const uint8_t *h, uint32_t avail)
+static bool ipv6_info(struct nfe_pkt *pk, const uint8_t *h, uint32_t avail)
 {
 	if (avail < 40 || (h[0] >> 4) != 6 || rd16(h + 4) + 40u > avail)
 		return false;
@@ -106,7 +106,7 @@ static bool ipv6_info(struct ev_pkt *pk, const uint8_t *h, uint32_t avail)
 	return true;
 }
 
-static bool setup_ingress(struct ev_pkt *pk, const struct fn_nft_pkt *p)
+static bool setup_ingress(struct nfe_pkt *pk, const struct fn_nft_pkt *p)
 {
 	pk->pf = NFPROTO_NETDEV;
 	if (p->l2 && p->l2_len >= 14) {
@@ -130,7 +130,7 @@ static bool setup_ingress(struct ev_pkt *pk, const struct fn_nft_pkt *p)
 }
 
 /* -1 not IPv4 (accept), 0 invalid (drop), 1 ready. */
-static int setup_ip(struct ev_pkt *pk, const struct fn_nft_pkt *p)
+static int setup_ip(struct nfe_pkt *pk, const struct fn_nft_pkt *p)
 {
 	if (!p->nh || p->ethertype != 0x0800)
 		return -1;
@@ -151,10 +151,10 @@ static int setup_ip(struct ev_pkt *pk, const struct fn_nft_pkt *p)
 	return 1;
 }
 
-static bool dev_match(const struct ev_chain *ch, const struct fn_nft_pkt *p)
+static bool dev_match(const struct nfe_chain *ch, const struct fn_nft_pkt *p)
 {
 	return ch->dev[0] && p->iifname && !strncmp(ch->dev, p->iifname,
-						      EV_IFNAMSIZ);
+						      NFE_IFNAMSIZ);
 }
 
 /* nft_do_chain_inet_ingress(): IPv4 and IPv6 (others pass), checked as
@@ -162,7 +162,7 @@ static bool dev_match(const struct ev_chain *ch, const struct fn_nft_pkt *p)
  * dropped; the IPv4 header sum is not looked at, as the kernel's
  * differential test shows), judged as NFPROTO_IPV4/IPV6.  false: skip
  * the chain. */
-static bool inet_ingress(struct ev_pkt *pk, bool *drop)
+static bool inet_ingress(struct nfe_pkt *pk, bool *drop)
 {
 	uint16_t et = pk->p->ethertype;
 
@@ -178,14 +178,14 @@ static bool inet_ingress(struct ev_pkt *pk, bool *drop)
 }
 
 static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
-		     struct ev_pkt *pk)
+		     struct nfe_pkt *pk)
 {
 	bool track = p->uses_ct && ct && (pk->hook == FN_NFT_PREROUTING ||
 					  pk->hook == FN_NFT_OUTPUT);
 	enum fn_nft_hook h = pk->hook;
 
 	for (uint32_t i = 0; i < p->nhook[h]; i++) {
-		const struct ev_chain *ch = &p->chains[p->hooks[h][i]];
+		const struct nfe_chain *ch = &p->chains[p->hooks[h][i]];
 
 		if (h == FN_NFT_INGRESS && !dev_match(ch, pk->p))
 			continue;
@@ -201,17 +201,17 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 				return;
 			}
 		}
-		if (track && ch->prio > EV_CT_PRIO) {
-			pk->p->ct_state = ev_ct_track(ct, pk);
+		if (track && ch->prio > NFE_CT_PRIO) {
+			pk->p->ct_state = nfe_ct_track(ct, pk);
 			track = false;
 		}
-		if (ev_run_chain(p, p->hooks[h][i], pk) == EV_NF_DROP) {
+		if (nfe_run_chain(p, p->hooks[h][i], pk) == NFE_NF_DROP) {
 			pk->res->verdict = FN_NFT_DROP;
 			return;
 		}
 	}
 	if (track)
-		pk->p->ct_state = ev_ct_track(ct, pk);
+		pk->p->ct_state = nfe_ct_track(ct, pk);
 }
 
 bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p)
@@ -228,7 +228,7 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
 		 struct fn_nft_result *res)
 {
-	struct ev_pkt pk = { .p = pkt, .hook = hook, .res = res };
+	struct nfe_pkt pk = { .p = pkt, .hook = hook, .res = res };
 
 	res->verdict = FN_NFT_ACCEPT;
 	res->reject = FN_NFT_REJECT_NONE;
@@ -238,7 +238,7 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	/* A new packet on this path: the previous one's unconfirmed entry
 	 * never reached input/postrouting (routed away, not local). */
 	if (ct && (hook == FN_NFT_PREROUTING || hook == FN_NFT_OUTPUT))
-		ev_ct_confirm(ct, hook == FN_NFT_OUTPUT, false);
+		nfe_ct_confirm(ct, hook == FN_NFT_OUTPUT, false);
 	if (!p)
 		return;
 	if (hook == FN_NFT_INGRESS) {
@@ -257,8 +257,8 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	run_hook(p, ct, &pk);
 	if (ct && (hook == FN_NFT_INPUT || hook == FN_NFT_POSTROUTING ||
 		   res->verdict == FN_NFT_DROP))
-		ev_ct_confirm(ct, hook >= FN_NFT_OUTPUT,
-			      res->verdict == FN_NFT_ACCEPT &&
-			      (hook == FN_NFT_INPUT ||
-			       hook == FN_NFT_POSTROUTING));
+		nfe_ct_confirm(ct, hook >= FN_NFT_OUTPUT,
+			       res->verdict == FN_NFT_ACCEPT &&
+			       (hook == FN_NFT_INPUT ||
+				hook == FN_NFT_POSTROUTING));
 }

@@ -16,9 +16,9 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "fragnet/log.h"
-#include "ev.h"
+#include "nfe.h"
 
-#define BRK(r)	((r)->verdict.code = EV_BREAK)
+#define BRK(r)	((r)->verdict.code = NFE_BREAK)
 
 /* The hot path in one function, as when each was called once: run_rule
  * is used by the linear walk and by run_indexed, the loads by run_rule
@@ -49,8 +49,8 @@ static inline void store(uint32_t *dst, const void *src, uint32_t len)
 }
 
 /* nft_payload_eval(). */
-static HOT void do_payload(const struct ev_op *op, struct ev_regs *r,
-			   const struct ev_pkt *pk)
+static HOT void do_payload(const struct nfe_op *op, struct nfe_regs *r,
+			   const struct nfe_pkt *pk)
 {
 	const uint8_t *base;
 	uint64_t avail;
@@ -94,10 +94,10 @@ static HOT void do_payload(const struct ev_op *op, struct ev_regs *r,
 }
 
 /* nft_cmp_eval(). */
-static void do_cmp(const struct fn_nft_prog *p, const struct ev_op *op,
-		   struct ev_regs *r)
+static void do_cmp(const struct fn_nft_prog *p, const struct nfe_op *op,
+		   struct nfe_regs *r)
 {
-	int d = ev_memcmp(&r->data[op->sreg], pool(p, op->arg), op->len);
+	int d = nfe_memcmp(&r->data[op->sreg], pool(p, op->arg), op->len);
 	bool ok;
 
 	switch (op->sub) {
@@ -114,11 +114,11 @@ static void do_cmp(const struct fn_nft_prog *p, const struct ev_op *op,
 
 /* nft_range_eval(). */
 __attribute__((noinline))
-static void do_range(const struct fn_nft_prog *p, const struct ev_op *op,
-		     struct ev_regs *r)
+static void do_range(const struct fn_nft_prog *p, const struct nfe_op *op,
+		     struct nfe_regs *r)
 {
-	int d1 = ev_memcmp(&r->data[op->sreg], pool(p, op->arg), op->len);
-	int d2 = ev_memcmp(&r->data[op->sreg], pool(p, (uint32_t)op->arg2),
+	int d1 = nfe_memcmp(&r->data[op->sreg], pool(p, op->arg), op->len);
+	int d2 = nfe_memcmp(&r->data[op->sreg], pool(p, (uint32_t)op->arg2),
 			op->len);
 	bool in = d1 >= 0 && d2 <= 0;
 
@@ -128,8 +128,8 @@ static void do_range(const struct fn_nft_prog *p, const struct ev_op *op,
 
 /* nft_bitwise_eval_bool(): word by word, mask and xor zero-padded. */
 __attribute__((noinline))
-static void do_bitwise(const struct fn_nft_prog *p, const struct ev_op *op,
-		       struct ev_regs *r)
+static void do_bitwise(const struct fn_nft_prog *p, const struct nfe_op *op,
+		       struct nfe_regs *r)
 {
 	const uint32_t *m = pool(p, op->arg), *x = pool(p, (uint32_t)op->arg2);
 	uint32_t *dst = &r->data[op->dreg];
@@ -142,7 +142,7 @@ static void do_bitwise(const struct fn_nft_prog *p, const struct ev_op *op,
 /* nft_bitwise_eval_lshift/_rshift(): host-order words, carries between
  * them.  A shift of 0 copies (the kernel's carry would shift by 32). */
 __attribute__((noinline))
-static void do_shift(const struct ev_op *op, struct ev_regs *r)
+static void do_shift(const struct nfe_op *op, struct nfe_regs *r)
 {
 	uint32_t n = (op->len + 3u) / 4, s = op->arg, carry = 0;
 	uint32_t *dst = &r->data[op->dreg];
@@ -171,7 +171,7 @@ static void do_shift(const struct ev_op *op, struct ev_regs *r)
 
 /* nft_byteorder_eval(): on x86 (little endian) both directions swap. */
 __attribute__((noinline))
-static void do_byteorder(const struct ev_op *op, struct ev_regs *r)
+static void do_byteorder(const struct nfe_op *op, struct nfe_regs *r)
 {
 	uint8_t *dst = (uint8_t *)&r->data[op->dreg];
 	const uint8_t *src = (const uint8_t *)&r->data[op->sreg];
@@ -190,7 +190,7 @@ static void do_byteorder(const struct ev_op *op, struct ev_regs *r)
 
 static void store_ifname(uint32_t *dst, const char *name)
 {
-	char buf[EV_IFNAMSIZ] = { 0 };
+	char buf[NFE_IFNAMSIZ] = { 0 };
 
 	if (name)
 		strncpy(buf, name, sizeof(buf) - 1);
@@ -204,8 +204,8 @@ static void store8(uint32_t *dst, uint8_t v)
 
 /* nft_meta_get_eval(): the input device exists at ingress, prerouting
  * and input; the output device at output and postrouting. */
-static HOT void do_meta(const struct ev_op *op, struct ev_regs *r,
-			const struct ev_pkt *pk)
+static HOT void do_meta(const struct nfe_op *op, struct nfe_regs *r,
+			const struct nfe_pkt *pk)
 {
 	uint32_t *dst = &r->data[op->dreg];
 	const struct fn_nft_pkt *p = pk->p;
@@ -265,14 +265,14 @@ static HOT void do_meta(const struct ev_op *op, struct ev_regs *r,
 
 /* nft_lookup_eval(), catch-all included. */
 __attribute__((noinline))
-static void do_lookup(const struct fn_nft_prog *p, const struct ev_op *op,
-		      struct ev_regs *r)
+static void do_lookup(const struct fn_nft_prog *p, const struct nfe_op *op,
+		      struct nfe_regs *r)
 {
-	const struct ev_set *s = &p->sets[op->arg];
+	const struct nfe_set *s = &p->sets[op->arg];
 	const uint8_t *data = NULL;
-	const struct ev_verdict *vd = NULL;
-	bool hit = ev_set_lookup(s, (const uint8_t *)&r->data[op->sreg],
-				 &data, &vd);
+	const struct nfe_verdict *vd = NULL;
+	bool hit = nfe_set_lookup(s, (const uint8_t *)&r->data[op->sreg],
+				  &data, &vd);
 
 	if (hit == (bool)op->sub) {	/* not found (after inversion) */
 		if (!s->catchall) {
@@ -295,7 +295,7 @@ static void do_lookup(const struct fn_nft_prog *p, const struct ev_op *op,
 }
 
 /* nft_limit_eval(): true when over the limit. */
-static bool limit_over(struct ev_state *s, uint64_t now, uint64_t cost)
+static bool limit_over(struct nfe_state *s, uint64_t now, uint64_t cost)
 {
 	uint64_t tokens;
 
@@ -314,10 +314,10 @@ static bool limit_over(struct ev_state *s, uint64_t now, uint64_t cost)
 }
 
 __attribute__((noinline))
-static void do_limit(struct fn_nft_prog *p, const struct ev_op *op,
-		     struct ev_regs *r, const struct ev_pkt *pk)
+static void do_limit(struct fn_nft_prog *p, const struct nfe_op *op,
+		     struct nfe_regs *r, const struct nfe_pkt *pk)
 {
-	struct ev_state *s = &p->states[op->arg];
+	struct nfe_state *s = &p->states[op->arg];
 	uint64_t cost = s->cost;
 
 	if (s->bytes_mode)
@@ -329,10 +329,10 @@ static void do_limit(struct fn_nft_prog *p, const struct ev_op *op,
 
 /* nft_quota_do_eval(). */
 __attribute__((noinline))
-static void do_quota(struct fn_nft_prog *p, const struct ev_op *op,
-		     struct ev_regs *r, const struct ev_pkt *pk)
+static void do_quota(struct fn_nft_prog *p, const struct nfe_op *op,
+		     struct nfe_regs *r, const struct nfe_pkt *pk)
 {
-	struct ev_state *s = &p->states[op->arg];
+	struct nfe_state *s = &p->states[op->arg];
 
 	s->a += pk->len;
 	if ((s->a >= s->b) ^ s->invert)
@@ -350,8 +350,8 @@ static int log_level(uint8_t syslog)
 
 /* To the stack's log, at most 10 lines a second (burst 20). */
 __attribute__((noinline))
-static void do_log(struct fn_nft_prog *p, const struct ev_op *op,
-		   const struct ev_pkt *pk)
+static void do_log(struct fn_nft_prog *p, const struct nfe_op *op,
+		   const struct nfe_pkt *pk)
 {
 	const struct fn_nft_pkt *k = pk->p;
 	uint64_t now = k->now_ns, add;
@@ -395,14 +395,14 @@ static void do_log(struct fn_nft_prog *p, const struct ev_op *op,
  * As nf_send_unreach/nf_send_reset: nothing for non-first fragments;
  * a reset only answers TCP that is not a reset itself. */
 __attribute__((noinline))
-static void do_reject(const struct ev_op *op, struct ev_regs *r,
-		      const struct ev_pkt *pk)
+static void do_reject(const struct nfe_op *op, struct nfe_regs *r,
+		      const struct nfe_pkt *pk)
 {
 	static const uint8_t icmpx[] = { 0, 3, 1, 13 };
 	struct fn_nft_result *res = pk->res;
 	bool ipv4 = pk->p->ethertype == 0x0800;
 
-	r->verdict.code = EV_NF_DROP;
+	r->verdict.code = NFE_NF_DROP;
 	res->reject = FN_NFT_REJECT_NONE;
 	if (!ipv4 || !pk->l4 || pk->fragoff)
 		return;
@@ -426,15 +426,16 @@ static void do_reject(const struct ev_op *op, struct ev_regs *r,
 }
 
 /* One rule: its verdict code, NFT_CONTINUE if it did not decide. */
-static HOT int32_t run_rule(struct fn_nft_prog *p, const struct ev_op *op,
-			    uint32_t nops, struct ev_regs *r, struct ev_pkt *pk)
+static HOT int32_t run_rule(struct fn_nft_prog *p, const struct nfe_op *op,
+			    uint32_t nops, struct nfe_regs *r,
+			    struct nfe_pkt *pk)
 {
-	r->verdict.code = EV_CONTINUE;
-	for (const struct ev_op *end = op + nops; op < end; op++) {
+	r->verdict.code = NFE_CONTINUE;
+	for (const struct nfe_op *end = op + nops; op < end; op++) {
 		switch (op->type) {
 		case OP_PAYLOAD:
 			do_payload(op, r, pk);
-			if (op->then_cmp && r->verdict.code == EV_CONTINUE) {
+			if (op->then_cmp && r->verdict.code == NFE_CONTINUE) {
 				op++;	/* the usual pair in one dispatch */
 				goto cmp_fast;
 			}
@@ -462,7 +463,7 @@ cmp_fast:
 			break;
 		case OP_META:
 			do_meta(op, r, pk);
-			if (op->then_cmp && r->verdict.code == EV_CONTINUE) {
+			if (op->then_cmp && r->verdict.code == NFE_CONTINUE) {
 				op++;
 				goto cmp_fast;
 			}
@@ -498,36 +499,36 @@ cmp_fast:
 			break;
 		case OP_CT_STATE:
 			r->data[op->dreg] = pk->p->ct_state ? pk->p->ct_state :
-							      EV_CT_INVALID;
+							      NFE_CT_INVALID;
 			break;
 		}
-		if (r->verdict.code != EV_CONTINUE)
+		if (r->verdict.code != NFE_CONTINUE)
 			break;
 	}
-	return r->verdict.code == EV_BREAK ? EV_CONTINUE : r->verdict.code;
+	return r->verdict.code == NFE_BREAK ? NFE_CONTINUE : r->verdict.code;
 }
 
 /* The key of `run` for this packet into k (kwords words): false when
  * its load fails, which fails every rule of the run. */
-static inline bool run_load_key(const struct ev_run *run,
-				const struct ev_pkt *pk, struct ev_regs *k)
+static inline bool run_load_key(const struct nfe_run *run,
+				const struct nfe_pkt *pk, struct nfe_regs *k)
 {
-	k->verdict.code = EV_CONTINUE;
+	k->verdict.code = NFE_CONTINUE;
 	if (run->load.type == OP_PAYLOAD)
 		do_payload(&run->load, k, pk);
 	else
 		do_meta(&run->load, k, pk);
-	if (k->verdict.code == EV_BREAK)
+	if (k->verdict.code == NFE_BREAK)
 		return false;
 	k->data[4 + run->kwords - 1] &= run->lastmask;
 	return true;
 }
 
 /* The candidates of this packet's key, or none (*n = 0). */
-static inline const uint32_t *run_find(const struct ev_run *run,
+static inline const uint32_t *run_find(const struct nfe_run *run,
 				       const uint32_t *key, uint32_t *n)
 {
-	uint32_t kw = run->kwords, h = ev_key_hash(key, kw) & run->mask;
+	uint32_t kw = run->kwords, h = nfe_key_hash(key, kw) & run->mask;
 
 	for (uint32_t s; (s = run->slots[h]); h = (h + 1) & run->mask) {
 		const uint32_t *k = &run->keys[(s - 1) * kw];
@@ -545,12 +546,13 @@ static inline const uint32_t *run_find(const struct ev_run *run,
  * whose key is the packet's, in order.  On a verdict *rule is the rule
  * that gave it, else the run's last. */
 __attribute__((noinline))
-static int32_t run_indexed(struct fn_nft_prog *p, const struct ev_chain *ch,
-			   uint32_t *rule, struct ev_regs *r, struct ev_pkt *pk)
+static int32_t run_indexed(struct fn_nft_prog *p, const struct nfe_chain *ch,
+			   uint32_t *rule, struct nfe_regs *r,
+			   struct nfe_pkt *pk)
 {
-	const struct ev_run *run = &p->runs[p->rules[ch->first_rule +
+	const struct nfe_run *run = &p->runs[p->rules[ch->first_rule +
 						     *rule].run - 1];
-	struct ev_regs k;
+	struct nfe_regs k;
 	const uint32_t *cand = NULL;
 	uint32_t n = 0;
 
@@ -559,16 +561,16 @@ static int32_t run_indexed(struct fn_nft_prog *p, const struct ev_chain *ch,
 	for (uint32_t i = 0; i < n; i++) {
 		if (cand[i] < *rule)	/* back from a jump, inside the run */
 			continue;
-		const struct ev_rule *ru = &p->rules[ch->first_rule + cand[i]];
+		const struct nfe_rule *ru = &p->rules[ch->first_rule + cand[i]];
 		int32_t v = run_rule(p, &p->ops[ru->first_op], ru->nops, r, pk);
 
-		if (v != EV_CONTINUE) {
+		if (v != NFE_CONTINUE) {
 			*rule = cand[i];
 			return v;
 		}
 	}
 	*rule = run->end - 1;
-	return EV_CONTINUE;
+	return NFE_CONTINUE;
 }
 
 struct jump {
@@ -578,19 +580,19 @@ struct jump {
 /* nft_do_chain(): the verdict of base chain `base`.  Jumps push on a
  * 16-entry stack (compile proved the depth), goto does not, return
  * pops, the end of a base chain applies its policy. */
-int ev_run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk)
+int nfe_run_chain(struct fn_nft_prog *p, uint32_t base, struct nfe_pkt *pk)
 {
-	struct jump stack[EV_JUMP_STACK];
+	struct jump stack[NFE_JUMP_STACK];
 	uint32_t sp = 0, chain = base, rule = 0;
-	struct ev_regs r;
+	struct nfe_regs r;
 
 	memset(&r, 0, sizeof(r));
 	for (;;) {
-		const struct ev_chain *ch = &p->chains[chain];
-		int32_t v = EV_CONTINUE;
+		const struct nfe_chain *ch = &p->chains[chain];
+		int32_t v = NFE_CONTINUE;
 
 		for (; rule < ch->nrules; rule++) {
-			const struct ev_rule *ru =
+			const struct nfe_rule *ru =
 				&p->rules[ch->first_rule + rule];
 
 			if (ru->run && !p->no_index)
@@ -598,19 +600,19 @@ int ev_run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk)
 			else
 				v = run_rule(p, &p->ops[ru->first_op],
 					     ru->nops, &r, pk);
-			if (v != EV_CONTINUE)
+			if (v != NFE_CONTINUE)
 				break;
 		}
 		switch (v) {
-		case EV_NF_ACCEPT:
-		case EV_NF_DROP:
+		case NFE_NF_ACCEPT:
+		case NFE_NF_DROP:
 			return v;
-		case EV_JUMP:
-			if (sp == EV_JUMP_STACK)
-				return EV_NF_DROP;	/* compile forbids */
+		case NFE_JUMP:
+			if (sp == NFE_JUMP_STACK)
+				return NFE_NF_DROP;	/* compile forbids */
 			stack[sp++] = (struct jump){ chain, rule + 1 };
 			/* fall through */
-		case EV_GOTO:
+		case NFE_GOTO:
 			chain = r.verdict.chain;
 			rule = 0;
 			continue;

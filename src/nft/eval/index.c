@@ -8,7 +8,7 @@
  *
  * A rule's guards are its leading pairs of a pure load (payload, or meta
  * other than ct) and a `cmp eq` of that load's register with a constant.
- * A run is at least EV_INDEX_MIN consecutive rules of one chain that all
+ * A run is at least NFE_INDEX_MIN consecutive rules of one chain that all
  * have a guard with the same load (the key: base, offset and length, or
  * meta key, and the compared length); the key must not change while the
  * chain runs (payload, or meta but `mark`, which a rule may set).  A
@@ -20,7 +20,7 @@
  * (short packet, no transport header) fails every rule of the run.
  *
  * Called by compile.c once per table after its rules are compiled;
- * expr.c (ev_run_chain) uses the runs.
+ * expr.c (nfe_run_chain) uses the runs.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,17 +28,17 @@
 
 #include <linux/netfilter/nf_tables.h>
 
-#include "ev.h"
+#include "nfe.h"
 
 #define GUARDS_MAX	8	/* guards looked at per rule */
 
 struct guard {
-	const struct ev_op *load, *cmp;
+	const struct nfe_op *load, *cmp;
 };
 
 /* A key: the load, the compared length, the constant (masked words). */
 struct key {
-	const struct ev_op *load;
+	const struct nfe_op *load;
 	uint32_t clen;
 	uint32_t w[4];
 };
@@ -49,7 +49,7 @@ static uint32_t round4(uint32_t n)
 }
 
 /* ---- register reads ------------------------------------------------------ */
-/* Bytes of ev_regs.data an operation reads and writes, as expr.c runs it:
+/* Bytes of nfe_regs.data an operation reads and writes, as expr.c runs it:
  * loads and immediates store whole words (store()), byteorder exactly
  * len/size*size bytes. */
 
@@ -57,7 +57,7 @@ struct span {
 	uint32_t from, len;
 };
 
-static void op_spans(const struct fn_nft_prog *p, const struct ev_op *op,
+static void op_spans(const struct fn_nft_prog *p, const struct nfe_op *op,
 		     struct span *rd, struct span *wr)
 {
 	*rd = (struct span){ 0, 0 };
@@ -90,7 +90,7 @@ static void op_spans(const struct fn_nft_prog *p, const struct ev_op *op,
 		*rd = (struct span){ op->sreg * 4u, 4 };
 		break;
 	case OP_LOOKUP: {
-		const struct ev_set *s = &p->sets[op->arg];
+		const struct nfe_set *s = &p->sets[op->arg];
 
 		*rd = (struct span){ op->sreg * 4u, op->len };
 		if (op->size && !s->vmap)
@@ -104,12 +104,12 @@ static void op_spans(const struct fn_nft_prog *p, const struct ev_op *op,
 }
 
 /* True if the rule reads only register bytes it wrote before. */
-static bool rule_closed(const struct fn_nft_prog *p, const struct ev_rule *ru)
+static bool rule_closed(const struct fn_nft_prog *p, const struct nfe_rule *ru)
 {
-	bool written[EV_REG32_NUM * 4] = { false };
+	bool written[NFE_REG32_NUM * 4] = { false };
 
 	for (uint32_t i = 0; i < ru->nops; i++) {
-		const struct ev_op *op = &p->ops[ru->first_op + i];
+		const struct nfe_op *op = &p->ops[ru->first_op + i];
 		struct span rd, wr;
 
 		op_spans(p, op, &rd, &wr);
@@ -125,12 +125,12 @@ static bool rule_closed(const struct fn_nft_prog *p, const struct ev_rule *ru)
 
 /* ---- guards and keys ----------------------------------------------------- */
 
-static bool pure_load(const struct ev_op *op)
+static bool pure_load(const struct nfe_op *op)
 {
 	return op->type == OP_PAYLOAD || op->type == OP_META;
 }
 
-static bool cmp_eq_of(const struct ev_op *c, const struct ev_op *ld)
+static bool cmp_eq_of(const struct nfe_op *c, const struct nfe_op *ld)
 {
 	return (c->type == OP_CMP || c->type == OP_CMP_FAST) &&
 	       c->sub == NFT_CMP_EQ && c->sreg == ld->dreg &&
@@ -138,13 +138,13 @@ static bool cmp_eq_of(const struct ev_op *c, const struct ev_op *ld)
 }
 
 static uint32_t rule_guards(const struct fn_nft_prog *p,
-			    const struct ev_rule *ru, struct guard *g)
+			    const struct nfe_rule *ru, struct guard *g)
 {
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i + 1 < ru->nops && n < GUARDS_MAX; i += 2) {
-		const struct ev_op *ld = &p->ops[ru->first_op + i];
-		const struct ev_op *c = ld + 1;
+		const struct nfe_op *ld = &p->ops[ru->first_op + i];
+		const struct nfe_op *c = ld + 1;
 
 		if (!pure_load(ld) || !cmp_eq_of(c, ld))
 			break;
@@ -154,7 +154,7 @@ static uint32_t rule_guards(const struct fn_nft_prog *p,
 }
 
 /* A load whose value stays the same while a chain runs. */
-static bool key_load(const struct ev_op *ld)
+static bool key_load(const struct nfe_op *ld)
 {
 	return ld->type == OP_PAYLOAD || ld->sub != NFT_META_MARK;
 }
@@ -167,13 +167,13 @@ static struct key guard_key(const struct fn_nft_prog *p, const struct guard *g)
 		k.w[0] = g->cmp->arg;	/* masked already */
 	else
 		memcpy(k.w, &p->pool[g->cmp->arg], round4(k.clen));
-	k.w[(k.clen - 1) / 4] &= ev_key_mask(k.clen);
+	k.w[(k.clen - 1) / 4] &= nfe_key_mask(k.clen);
 	return k;
 }
 
 static bool same_load(const struct key *a, const struct key *b)
 {
-	const struct ev_op *x = a->load, *y = b->load;
+	const struct nfe_op *x = a->load, *y = b->load;
 
 	return x->type == y->type && x->sub == y->sub && x->arg == y->arg &&
 	       x->len == y->len && x->size == y->size && a->clen == b->clen;
@@ -186,7 +186,7 @@ static bool same_key(const struct key *a, const struct key *b)
 }
 
 /* Rule ru's first guard with the load of k, its key in *out. */
-static bool rule_key(const struct fn_nft_prog *p, const struct ev_rule *ru,
+static bool rule_key(const struct fn_nft_prog *p, const struct nfe_rule *ru,
 		     const struct key *k, struct key *out)
 {
 	struct guard g[GUARDS_MAX];
@@ -201,31 +201,31 @@ static bool rule_key(const struct fn_nft_prog *p, const struct ev_rule *ru,
 }
 
 /* The key of rule `first` that makes the best run from it: in all of the
- * next EV_INDEX_MIN rules, with the most distinct constants there (at
+ * next NFE_INDEX_MIN rules, with the most distinct constants there (at
  * least 2: a key every rule compares with the same constant skips
  * nothing).  Looking at a window, not the whole run, keeps compile
  * linear in the rules. */
-static bool run_key(const struct fn_nft_prog *p, const struct ev_rule *ru,
+static bool run_key(const struct fn_nft_prog *p, const struct nfe_rule *ru,
 		    uint32_t left, struct key *best)
 {
 	struct guard g[GUARDS_MAX];
 	uint32_t n = rule_guards(p, ru, g), best_d = 1;
 
-	if (left < EV_INDEX_MIN)
+	if (left < NFE_INDEX_MIN)
 		return false;
 	for (uint32_t i = 0; i < n; i++) {
-		struct key w[EV_INDEX_MIN];
+		struct key w[NFE_INDEX_MIN];
 		uint32_t j, d = 0;
 
 		if (!key_load(g[i].load))
 			continue;
 		w[0] = guard_key(p, &g[i]);
-		for (j = 1; j < EV_INDEX_MIN; j++)
+		for (j = 1; j < NFE_INDEX_MIN; j++)
 			if (!rule_key(p, &ru[j], &w[0], &w[j]))
 				break;
-		if (j < EV_INDEX_MIN)
+		if (j < NFE_INDEX_MIN)
 			continue;
-		for (j = 0; j < EV_INDEX_MIN; j++) {
+		for (j = 0; j < NFE_INDEX_MIN; j++) {
 			uint32_t m = 0;
 
 			while (m < j && !same_key(&w[m], &w[j]))
@@ -242,11 +242,11 @@ static bool run_key(const struct fn_nft_prog *p, const struct ev_rule *ru,
 
 /* ---- building a run ------------------------------------------------------ */
 
-static int run_alloc(struct fn_nft_prog *p, struct ev_run **out)
+static int run_alloc(struct fn_nft_prog *p, struct nfe_run **out)
 {
 	if (p->nruns == p->cruns) {
 		uint32_t ncap = p->cruns ? p->cruns * 2 : 8;
-		struct ev_run *r = realloc(p->runs, (size_t)ncap * sizeof(*r));
+		struct nfe_run *r = realloc(p->runs, (size_t)ncap * sizeof(*r));
 
 		if (!r)
 			return -ENOMEM;
@@ -259,10 +259,10 @@ static int run_alloc(struct fn_nft_prog *p, struct ev_run **out)
 }
 
 /* The key index of k, adding it if new. */
-static uint32_t run_key_add(struct ev_run *run, const struct key *k)
+static uint32_t run_key_add(struct nfe_run *run, const struct key *k)
 {
 	uint32_t kw = run->kwords;
-	uint32_t h = ev_key_hash(k->w, kw) & run->mask;
+	uint32_t h = nfe_key_hash(k->w, kw) & run->mask;
 
 	while (run->slots[h]) {
 		uint32_t i = run->slots[h] - 1;
@@ -278,8 +278,8 @@ static uint32_t run_key_add(struct ev_run *run, const struct key *k)
 
 /* The run of the n rules from ru on, chain positions first.. (all with
  * a guard on k's load: run_extent counted them). */
-static int run_build(struct fn_nft_prog *p, struct ev_run *run,
-		     const struct ev_rule *ru, uint32_t first, uint32_t n,
+static int run_build(struct fn_nft_prog *p, struct nfe_run *run,
+		     const struct nfe_rule *ru, uint32_t first, uint32_t n,
 		     const struct key *k)
 {
 	uint32_t slots = 16, *idx;
@@ -291,7 +291,7 @@ static int run_build(struct fn_nft_prog *p, struct ev_run *run,
 	run->load.dreg = 4;	/* NFT_REG_1: the scratch registers' */
 	run->load.then_cmp = 0;
 	run->kwords = (uint8_t)((k->clen + 3) / 4);
-	run->lastmask = ev_key_mask(k->clen);
+	run->lastmask = nfe_key_mask(k->clen);
 	run->end = first + n;
 	run->mask = slots - 1;
 	run->slots = calloc(slots, sizeof(*run->slots));
@@ -325,7 +325,7 @@ out:
 
 /* Rules from ru on (left of them) that have a guard on k's load. */
 static uint32_t run_extent(const struct fn_nft_prog *p,
-			   const struct ev_rule *ru, uint32_t left,
+			   const struct nfe_rule *ru, uint32_t left,
 			   const struct key *k)
 {
 	uint32_t n = 0;
@@ -336,12 +336,12 @@ static uint32_t run_extent(const struct fn_nft_prog *p,
 	return n;
 }
 
-static int chain_index(struct fn_nft_prog *p, struct ev_chain *ch)
+static int chain_index(struct fn_nft_prog *p, struct nfe_chain *ch)
 {
-	struct ev_rule *ru = &p->rules[ch->first_rule];
+	struct nfe_rule *ru = &p->rules[ch->first_rule];
 
 	for (uint32_t i = 0; i < ch->nrules;) {
-		struct ev_run *run;
+		struct nfe_run *run;
 		struct key k;
 		uint32_t n;
 		int err;
@@ -363,10 +363,10 @@ static int chain_index(struct fn_nft_prog *p, struct ev_chain *ch)
 	return 0;
 }
 
-int ev_index_table(struct fn_nft_prog *p, uint32_t chain0)
+int nfe_index_table(struct fn_nft_prog *p, uint32_t chain0)
 {
 	for (uint32_t c = chain0; c < p->nchains; c++) {
-		const struct ev_chain *ch = &p->chains[c];
+		const struct nfe_chain *ch = &p->chains[c];
 
 		for (uint32_t i = 0; i < ch->nrules; i++)
 			if (!rule_closed(p, &p->rules[ch->first_rule + i]))
@@ -381,7 +381,7 @@ int ev_index_table(struct fn_nft_prog *p, uint32_t chain0)
 	return 0;
 }
 
-void ev_index_fini(struct fn_nft_prog *p)
+void nfe_index_fini(struct fn_nft_prog *p)
 {
 	for (uint32_t i = 0; i < p->nruns; i++) {
 		free(p->runs[i].slots);

@@ -23,7 +23,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/set.h>
 
-#include "ev.h"
+#include "nfe.h"
 
 static uint32_t key_hash(const uint8_t *k, uint32_t len)
 {
@@ -35,15 +35,15 @@ static uint32_t key_hash(const uint8_t *k, uint32_t len)
 }
 
 struct build {
-	struct ev_cctx *c;
-	struct ev_set *s;
+	struct nfe_cctx *c;
+	struct nfe_set *s;
 	uint32_t cap;
 	int err;
 };
 
 static int grow(struct build *b)
 {
-	struct ev_set *s = b->s;
+	struct nfe_set *s = b->s;
 	uint32_t ncap = b->cap ? b->cap * 2 : 64;
 
 	if (s->n < b->cap)
@@ -59,8 +59,8 @@ static int grow(struct build *b)
 		s->data = d;
 	}
 	if (s->vmap) {
-		struct ev_verdict *v = realloc(s->verdicts,
-					       (size_t)ncap * sizeof(*v));
+		struct nfe_verdict *v = realloc(s->verdicts,
+						(size_t)ncap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		s->verdicts = v;
@@ -75,14 +75,14 @@ static int grow(struct build *b)
 
 static int fail(struct build *b, int err, const char *what)
 {
-	return ev_fail(b->c, err, "set %s: %s", b->s->name, what);
+	return nfe_fail(b->c, err, "set %s: %s", b->s->name, what);
 }
 
 /* The element's data into *data / *vd (maps), checked. */
 static int elem_data(struct build *b, struct nftnl_set_elem *e,
-		     uint8_t *data, struct ev_verdict *vd)
+		     uint8_t *data, struct nfe_verdict *vd)
 {
-	struct ev_set *s = b->s;
+	struct nfe_set *s = b->s;
 	uint32_t len = 0;
 
 	if (!s->map)
@@ -96,7 +96,7 @@ static int elem_data(struct build *b, struct nftnl_set_elem *e,
 			return fail(b, -EINVAL, "element without verdict");
 		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
 			chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
-		return ev_verdict_check(b->c, nftnl_set_elem_get_u32(e,
+		return nfe_verdict_check(b->c, nftnl_set_elem_get_u32(e,
 					NFTNL_SET_ELEM_VERDICT), chain, vd);
 	}
 	const void *d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
@@ -107,9 +107,9 @@ static int elem_data(struct build *b, struct nftnl_set_elem *e,
 }
 
 static int add_bound(struct build *b, const uint8_t *key, bool is_end,
-		     const uint8_t *data, const struct ev_verdict *vd)
+		     const uint8_t *data, const struct nfe_verdict *vd)
 {
-	struct ev_set *s = b->s;
+	struct nfe_set *s = b->s;
 
 	if (grow(b))
 		return -ENOMEM;
@@ -118,7 +118,7 @@ static int add_bound(struct build *b, const uint8_t *key, bool is_end,
 	if (s->map && !s->vmap)
 		memcpy(&s->data[(size_t)s->n * s->dlen], data, s->dlen);
 	if (s->vmap)
-		s->verdicts[s->n] = vd ? *vd : (struct ev_verdict){ 0, 0 };
+		s->verdicts[s->n] = vd ? *vd : (struct nfe_verdict){ 0, 0 };
 	s->n++;
 	return 0;
 }
@@ -136,7 +136,7 @@ static int elem_key_end(struct build *b, struct nftnl_set_elem *e)
 {
 	uint32_t len = 0;
 	const uint8_t *ke = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
-	uint8_t next[EV_DATA_MAX];
+	uint8_t next[NFE_DATA_MAX];
 
 	if (!b->s->interval || (b->s->flags & NFT_SET_CONCAT))
 		return fail(b, -EOPNOTSUPP,
@@ -163,9 +163,9 @@ static int elem_attrs(struct build *b, struct nftnl_set_elem *e)
 		for (size_t i = 0; i < sizeof(elem_allowed) / 2; i++)
 			ok |= elem_allowed[i] == a;
 		if (!ok && nftnl_set_elem_is_set(e, a))
-			return ev_fail(b->c, -EOPNOTSUPP,
-				       "set %s: element attribute %u (timeouts, expressions, objects) is not supported",
-				       b->s->name, a);
+			return nfe_fail(b->c, -EOPNOTSUPP,
+					"set %s: element attribute %u (timeouts, expressions, objects) is not supported",
+					b->s->name, a);
 	}
 	return 0;
 }
@@ -173,10 +173,10 @@ static int elem_attrs(struct build *b, struct nftnl_set_elem *e)
 static int elem_cb(struct nftnl_set_elem *e, void *arg)
 {
 	struct build *b = arg;
-	struct ev_set *s = b->s;
+	struct nfe_set *s = b->s;
 	uint32_t flags = 0, len = 0;
-	uint8_t data[EV_DATA_MAX] = { 0 };
-	struct ev_verdict vd = { 0, 0 };
+	uint8_t data[NFE_DATA_MAX] = { 0 };
+	struct nfe_verdict vd = { 0, 0 };
 	int err = elem_attrs(b, e);
 
 	if (err)
@@ -218,7 +218,7 @@ out:
 
 /* ---- hash ---------------------------------------------------------------- */
 
-static int hash_build(struct ev_set *s)
+static int hash_build(struct nfe_set *s)
 {
 	uint32_t slots = 16;
 
@@ -246,12 +246,12 @@ static int hash_build(struct ev_set *s)
 
 /* ---- interval ------------------------------------------------------------ */
 
-static const struct ev_set *sort_set;
+static const struct nfe_set *sort_set;
 
 static int bound_cmp(const void *a, const void *b)
 {
 	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-	const struct ev_set *s = sort_set;
+	const struct nfe_set *s = sort_set;
 	int d = memcmp(&s->keys[(size_t)i * s->klen],
 		       &s->keys[(size_t)j * s->klen], s->klen);
 
@@ -263,12 +263,12 @@ static int bound_cmp(const void *a, const void *b)
 }
 
 /* Sort the bounds: permute every array by a sorted index. */
-static int interval_build(struct ev_set *s)
+static int interval_build(struct nfe_set *s)
 {
 	uint32_t *ix = malloc(((size_t)s->n + 1) * sizeof(*ix));
 	uint8_t *k = malloc((size_t)s->n * s->klen + 1);
 	uint8_t *d = s->data ? malloc((size_t)s->n * s->dlen + 1) : NULL;
-	struct ev_verdict *v = s->verdicts ?
+	struct nfe_verdict *v = s->verdicts ?
 			       malloc((size_t)s->n * sizeof(*v) + 1) : NULL;
 	bool *e = malloc((size_t)s->n + 1);
 	int err = -ENOMEM;
@@ -308,7 +308,8 @@ out:
 
 /* ---- entry points -------------------------------------------------------- */
 
-static int set_attrs(struct ev_cctx *c, struct nftnl_set *nl, struct ev_set *s)
+static int set_attrs(struct nfe_cctx *c, struct nftnl_set *nl,
+		     struct nfe_set *s)
 {
 	const uint32_t bad = NFT_SET_TIMEOUT | NFT_SET_EVAL | NFT_SET_OBJECT |
 			     NFT_SET_EXPR;
@@ -319,29 +320,30 @@ static int set_attrs(struct ev_cctx *c, struct nftnl_set *nl, struct ev_set *s)
 	    nftnl_set_is_set(nl, NFTNL_SET_EXPR) ||
 	    nftnl_set_is_set(nl, NFTNL_SET_EXPRESSIONS) ||
 	    nftnl_set_is_set(nl, NFTNL_SET_OBJ_TYPE))
-		return ev_fail(c, -EOPNOTSUPP,
-			       "set %s: flags 0x%x (timeout, dynamic, objects, expressions) are not supported",
-			       s->name, s->flags);
-	if (s->klen == 0 || s->klen > EV_DATA_MAX)
-		return ev_fail(c, -EINVAL, "set %s: key length %u", s->name,
-			       s->klen);
+		return nfe_fail(c, -EOPNOTSUPP,
+				"set %s: flags 0x%x (timeout, dynamic, objects, expressions) are not supported",
+				s->name, s->flags);
+	if (s->klen == 0 || s->klen > NFE_DATA_MAX)
+		return nfe_fail(c, -EINVAL, "set %s: key length %u", s->name,
+				s->klen);
 	s->interval = s->flags & NFT_SET_INTERVAL;
 	s->map = s->flags & NFT_SET_MAP;
 	if (!s->map)
 		return 0;
 	if (nftnl_set_get_u32(nl, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT) {
 		s->vmap = true;
-		s->dlen = sizeof(struct ev_verdict);
+		s->dlen = sizeof(struct nfe_verdict);
 		return 0;
 	}
 	s->dlen = nftnl_set_get_u32(nl, NFTNL_SET_DATA_LEN);
-	if (s->dlen == 0 || s->dlen > EV_DATA_MAX)
-		return ev_fail(c, -EINVAL, "set %s: data length %u", s->name,
-			       s->dlen);
+	if (s->dlen == 0 || s->dlen > NFE_DATA_MAX)
+		return nfe_fail(c, -EINVAL, "set %s: data length %u", s->name,
+				s->dlen);
 	return 0;
 }
 
-int ev_set_build(struct ev_cctx *c, struct fn_nft_set *fs, struct ev_set *s)
+int nfe_set_build(struct nfe_cctx *c, struct fn_nft_set *fs,
+		  struct nfe_set *s)
 {
 	struct nftnl_set *nl = fs->nl;
 	struct build b = { .c = c, .s = s };
@@ -355,7 +357,7 @@ int ev_set_build(struct ev_cctx *c, struct fn_nft_set *fs, struct ev_set *s)
 	if (!s->table || !s->name)
 		return -ENOMEM;
 	if (!table || !name)
-		return ev_fail(c, -EINVAL, "a set without table or name");
+		return nfe_fail(c, -EINVAL, "a set without table or name");
 	err = set_attrs(c, nl, s);
 	if (err)
 		return err;
@@ -364,7 +366,7 @@ int ev_set_build(struct ev_cctx *c, struct fn_nft_set *fs, struct ev_set *s)
 	return s->interval ? interval_build(s) : hash_build(s);
 }
 
-void ev_set_fini(struct ev_set *s)
+void nfe_set_fini(struct nfe_set *s)
 {
 	free(s->table);
 	free(s->name);
@@ -375,7 +377,7 @@ void ev_set_fini(struct ev_set *s)
 	free(s->slots);
 }
 
-static bool hash_find(const struct ev_set *s, const uint8_t *key,
+static bool hash_find(const struct nfe_set *s, const uint8_t *key,
 		      uint32_t *idx)
 {
 	uint32_t h = key_hash(key, s->klen) & s->mask;
@@ -383,7 +385,7 @@ static bool hash_find(const struct ev_set *s, const uint8_t *key,
 	while (s->slots[h]) {
 		uint32_t i = s->slots[h] - 1;
 
-		if (!ev_memcmp(&s->keys[(size_t)i * s->klen], key, s->klen)) {
+		if (!nfe_memcmp(&s->keys[(size_t)i * s->klen], key, s->klen)) {
 			*idx = i;
 			return true;
 		}
@@ -392,7 +394,7 @@ static bool hash_find(const struct ev_set *s, const uint8_t *key,
 	return false;
 }
 
-static bool interval_find(const struct ev_set *s, const uint8_t *key,
+static bool interval_find(const struct nfe_set *s, const uint8_t *key,
 			  uint32_t *idx)
 {
 	uint32_t lo = 0, hi = s->n;	/* first bound > key */
@@ -400,8 +402,8 @@ static bool interval_find(const struct ev_set *s, const uint8_t *key,
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (ev_memcmp(&s->keys[(size_t)mid * s->klen], key,
-			      s->klen) <= 0)
+		if (nfe_memcmp(&s->keys[(size_t)mid * s->klen], key,
+			       s->klen) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -412,8 +414,8 @@ static bool interval_find(const struct ev_set *s, const uint8_t *key,
 	return true;
 }
 
-bool ev_set_lookup(const struct ev_set *s, const uint8_t *key,
-		   const uint8_t **data, const struct ev_verdict **vd)
+bool nfe_set_lookup(const struct nfe_set *s, const uint8_t *key,
+		    const uint8_t **data, const struct nfe_verdict **vd)
 {
 	uint32_t i;
 	bool found = s->interval ? interval_find(s, key, &i) :

@@ -1,14 +1,14 @@
 /*
- * src/nft/eval/ev.h - the evaluator's private structures: the compiled
- * program (ev_prog), its sets, the packet info one evaluation works on,
+ * src/nft/eval/nfe.h - the evaluator's private structures: the compiled
+ * program (nfe_prog), its sets, the packet info one evaluation works on,
  * and the connection table.  Only the eval/ sources include this; the contract
  * with the netlink server is ../nft.h.
  *
- * Call sequence: compile.c turns a ruleset model into an ev_prog, using
+ * Call sequence: compile.c turns a ruleset model into an nfe_prog, using
  * cexpr.c for each expression and set.c for each set; eval.c runs a
  * hook's base chains over a packet (expr.c executes the operations); ct.c
  * keeps struct fn_nft_ct for `ct state`; index.c finds runs of rules
- * that compare one field with constants and hashes them (ev_run).
+ * that compare one field with constants and hashes them (nfe_run).
  *
  * Registers are laid out as the kernel's struct nft_regs: 20 words of 32
  * bits, the verdict in words 0..3, NFT_REG_1..4 at words 4, 8, 12, 16 and
@@ -16,8 +16,8 @@
  * against that array (nft_validate_register_load/_store), so eval never
  * checks register bounds.
  */
-#ifndef FRAGNET_NFT_EV_H
-#define FRAGNET_NFT_EV_H
+#ifndef FRAGNET_NFT_NFE_H
+#define FRAGNET_NFT_NFE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,31 +26,31 @@
 
 #include "../nft.h"
 
-#define EV_REG32_NUM	20	/* NFT_REG32_NUM */
-#define EV_JUMP_STACK	16	/* NFT_JUMP_STACK_SIZE */
-#define EV_DATA_MAX	64	/* NFT_DATA_VALUE_MAXLEN */
-#define EV_IFNAMSIZ	16
-#define EV_CT_PRIO	(-200)	/* NF_IP_PRI_CONNTRACK */
+#define NFE_REG32_NUM	20	/* NFT_REG32_NUM */
+#define NFE_JUMP_STACK	16	/* NFT_JUMP_STACK_SIZE */
+#define NFE_DATA_MAX	64	/* NFT_DATA_VALUE_MAXLEN */
+#define NFE_IFNAMSIZ	16
+#define NFE_CT_PRIO	(-200)	/* NF_IP_PRI_CONNTRACK */
 
 /* Verdict codes as in linux/netfilter/nf_tables.h and netfilter.h. */
-#define EV_NF_DROP	0
-#define EV_NF_ACCEPT	1
-#define EV_CONTINUE	(-1)
-#define EV_BREAK	(-2)
-#define EV_JUMP		(-3)
-#define EV_GOTO		(-4)
-#define EV_RETURN	(-5)
+#define NFE_NF_DROP	0
+#define NFE_NF_ACCEPT	1
+#define NFE_CONTINUE	(-1)
+#define NFE_BREAK	(-2)
+#define NFE_JUMP	(-3)
+#define NFE_GOTO	(-4)
+#define NFE_RETURN	(-5)
 
 /* ct state bits (NF_CT_STATE_BIT(ctinfo)). */
-#define EV_CT_INVALID		1u
-#define EV_CT_ESTABLISHED	2u
-#define EV_CT_RELATED		4u
-#define EV_CT_NEW		8u
-#define EV_CT_UNTRACKED		64u
+#define NFE_CT_INVALID		1u
+#define NFE_CT_ESTABLISHED	2u
+#define NFE_CT_RELATED		4u
+#define NFE_CT_NEW		8u
+#define NFE_CT_UNTRACKED	64u
 
-struct ev_regs {
+struct nfe_regs {
 	union {
-		uint32_t data[EV_REG32_NUM];
+		uint32_t data[NFE_REG32_NUM];
 		struct {
 			int32_t code;
 			uint32_t chain;	/* for JUMP and GOTO */
@@ -58,7 +58,7 @@ struct ev_regs {
 	};
 };
 
-enum ev_op_type {
+enum nfe_op_type {
 	OP_PAYLOAD, OP_CMP, OP_BITWISE, OP_SHIFT, OP_BYTEORDER, OP_RANGE,
 	OP_META, OP_META_SET_MARK, OP_IMM_DATA, OP_IMM_VERDICT, OP_LOOKUP,
 	OP_COUNTER, OP_LIMIT, OP_QUOTA, OP_LOG, OP_REJECT, OP_CT_STATE,
@@ -66,9 +66,9 @@ enum ev_op_type {
 };
 
 /* One operation; data (compare values, masks) lives in prog->pool. */
-struct ev_op {
+struct nfe_op {
 	uint8_t type;
-	uint8_t sreg, dreg;	/* 32-bit word index in ev_regs.data */
+	uint8_t sreg, dreg;	/* 32-bit word index in nfe_regs.data */
 	uint8_t len;		/* bytes */
 	uint8_t sub;		/* cmp/range op, meta key, payload base,
 				 * byteorder op, shift direction, reject type */
@@ -81,9 +81,9 @@ struct ev_op {
 	int32_t arg2;		/* verdict code, pool index of 2nd datum */
 };
 
-struct ev_rule {
+struct nfe_rule {
 	uint32_t first_op, nops;
-	uint32_t run;			/* its ev_run + 1, 0 = none */
+	uint32_t run;			/* its nfe_run + 1, 0 = none */
 	uint64_t handle;
 };
 
@@ -91,10 +91,10 @@ struct ev_rule {
  * the value of `load` (its first kwords words, the last masked) with a
  * constant; the rules of key i, in chain order, are cand[first[i] ..
  * first[i + 1]).  A packet whose value is no key runs none of them. */
-#define EV_INDEX_MIN	4		/* rules in a run, at least */
+#define NFE_INDEX_MIN	4		/* rules in a run, at least */
 
-struct ev_run {
-	struct ev_op load;		/* dreg 4: scratch registers */
+struct nfe_run {
+	struct nfe_op load;		/* dreg 4: scratch registers */
 	uint8_t kwords;
 	uint32_t lastmask;
 	uint32_t end;			/* chain position past the run */
@@ -106,7 +106,7 @@ struct ev_run {
 	uint32_t *cand;			/* chain positions */
 };
 
-struct ev_chain {
+struct nfe_chain {
 	char *table, *name;		/* owned copies */
 	uint8_t family;			/* NFPROTO_* */
 	bool base;
@@ -115,15 +115,15 @@ struct ev_chain {
 	bool forward;			/* on the forward hook: never runs */
 	bool dormant;			/* of a dormant table: never runs */
 	int32_t prio;
-	char dev[EV_IFNAMSIZ];		/* netdev: the device, "" = none */
+	char dev[NFE_IFNAMSIZ];		/* netdev: the device, "" = none */
 	uint32_t first_rule, nrules;
 	uint32_t order;			/* position in the model */
 };
 
 /* Stateful expressions: carried over commits by key. */
-enum ev_state_kind { ST_COUNTER, ST_LIMIT, ST_QUOTA };
+enum nfe_state_kind { ST_COUNTER, ST_LIMIT, ST_QUOTA };
 
-struct ev_state {
+struct nfe_state {
 	uint32_t chain;			/* its chain (gives family, names) */
 	uint64_t handle;
 	uint32_t expr;			/* index in the rule */
@@ -136,12 +136,12 @@ struct ev_state {
 	bool bytes_mode;			/* limit: bytes */
 };
 
-struct ev_verdict {
+struct nfe_verdict {
 	int32_t code;
 	uint32_t chain;
 };
 
-struct ev_set {
+struct nfe_set {
 	char *table, *name;
 	uint8_t family;
 	uint32_t flags;
@@ -150,27 +150,27 @@ struct ev_set {
 	uint32_t n;			/* elements (hash) or bounds */
 	uint8_t *keys;			/* n * klen */
 	uint8_t *data;			/* n * dlen (value maps) */
-	struct ev_verdict *verdicts;	/* n (verdict maps) */
+	struct nfe_verdict *verdicts;	/* n (verdict maps) */
 	bool *is_end;			/* interval: bound closes a range */
 	uint32_t *slots;		/* hash: element + 1, 0 = empty */
 	uint32_t mask;			/* hash: slots - 1 */
 	bool catchall;
-	uint8_t ca_data[EV_DATA_MAX];
-	struct ev_verdict ca_verdict;
+	uint8_t ca_data[NFE_DATA_MAX];
+	struct nfe_verdict ca_verdict;
 };
 
 struct fn_nft_prog {
-	struct ev_op *ops;
+	struct nfe_op *ops;
 	uint32_t nops, cops;
-	struct ev_rule *rules;
+	struct nfe_rule *rules;
 	uint32_t nrules, crules;
-	struct ev_chain *chains;
+	struct nfe_chain *chains;
 	uint32_t nchains, cchains;
-	struct ev_state *states;
+	struct nfe_state *states;
 	uint32_t nstates, cstates;
-	struct ev_set *sets;
+	struct nfe_set *sets;
 	uint32_t nsets, csets;
-	struct ev_run *runs;
+	struct nfe_run *runs;
 	uint32_t nruns, cruns;
 	bool no_index;			/* fn_nft_prog_index(p, false) */
 	uint32_t *pool;			/* data, in 32-bit words */
@@ -189,7 +189,7 @@ struct fn_nft_prog {
 };
 
 /* The packet as the kernel's nft_pktinfo sees it at one hook. */
-struct ev_pkt {
+struct nfe_pkt {
 	struct fn_nft_pkt *p;
 	enum fn_nft_hook hook;
 	uint8_t pf;			/* NFPROTO_* of the running chain */
@@ -206,7 +206,7 @@ struct ev_pkt {
 
 /* memcmp for the short keys of registers: libc's is slow for 1..16
  * bytes and the order is the same (unsigned bytes). */
-static inline int ev_memcmp(const void *a, const void *b, uint32_t len)
+static inline int nfe_memcmp(const void *a, const void *b, uint32_t len)
 {
 	const uint8_t *x = a, *y = b;
 
@@ -221,7 +221,7 @@ static inline int ev_memcmp(const void *a, const void *b, uint32_t len)
  * in host order, the order fixed once at the end (RFC 1071 2(B): the sum
  * does not depend on byte order); an odd last byte is a word's high
  * byte. */
-static inline uint32_t ev_csum(const uint8_t *p, uint32_t len)
+static inline uint32_t nfe_csum(const uint8_t *p, uint32_t len)
 {
 	uint64_t s = 0, carry = 0;
 	uint16_t h;
@@ -263,7 +263,7 @@ static inline uint32_t ev_csum(const uint8_t *p, uint32_t len)
 }
 
 /* The byte mask of the last word of a len-byte key (memory order). */
-static inline uint32_t ev_key_mask(uint32_t len)
+static inline uint32_t nfe_key_mask(uint32_t len)
 {
 	uint32_t m = 0;
 
@@ -274,7 +274,7 @@ static inline uint32_t ev_key_mask(uint32_t len)
 
 /* Hash of an index key: murmur3's finaliser per word (the varying byte
  * of an address is often the word's top one). */
-static inline uint32_t ev_key_hash(const uint32_t *w, uint32_t n)
+static inline uint32_t nfe_key_hash(const uint32_t *w, uint32_t n)
 {
 	uint32_t h = 0;
 
@@ -290,47 +290,48 @@ static inline uint32_t ev_key_hash(const uint32_t *w, uint32_t n)
 }
 
 /* compile helpers shared by compile.c and cexpr.c */
-struct ev_cctx {
+struct nfe_cctx {
 	const struct fn_nft_ruleset *rs;
 	struct fn_nft_prog *p;
 	const struct fn_nft_table *table;
-	uint32_t table_chain0;		/* first ev_chain of this table */
+	uint32_t table_chain0;		/* first nfe_chain of this table */
 	uint32_t table_set0;
-	uint32_t chain;			/* ev_chain being compiled */
+	uint32_t chain;			/* nfe_chain being compiled */
 	uint64_t handle;
 	uint32_t expr;
 	char *msg;
 	size_t msglen;
 };
 
-int ev_fail(struct ev_cctx *c, int err, const char *fmt, ...)
+int nfe_fail(struct nfe_cctx *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int ev_pool_add(struct fn_nft_prog *p, const void *data, uint32_t len,
-		uint32_t *idx);
-int ev_find_chain(struct ev_cctx *c, const char *name, uint32_t *idx);
-int ev_verdict_check(struct ev_cctx *c, uint32_t code, const char *chain,
-		     struct ev_verdict *v);
+int nfe_pool_add(struct fn_nft_prog *p, const void *data, uint32_t len,
+		 uint32_t *idx);
+int nfe_find_chain(struct nfe_cctx *c, const char *name, uint32_t *idx);
+int nfe_verdict_check(struct nfe_cctx *c, uint32_t code, const char *chain,
+		      struct nfe_verdict *v);
 
 /* cexpr.c */
 struct nftnl_expr;
-int ev_compile_expr(struct ev_cctx *c, struct nftnl_expr *e);
+int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e);
 
 /* set.c */
-int ev_set_build(struct ev_cctx *c, struct fn_nft_set *s, struct ev_set *out);
-void ev_set_fini(struct ev_set *s);
+int nfe_set_build(struct nfe_cctx *c, struct fn_nft_set *s,
+		  struct nfe_set *out);
+void nfe_set_fini(struct nfe_set *s);
 /* Lookup key; true if found, *vd / *data the element's data (maps). */
-bool ev_set_lookup(const struct ev_set *s, const uint8_t *key,
-		   const uint8_t **data, const struct ev_verdict **vd);
+bool nfe_set_lookup(const struct nfe_set *s, const uint8_t *key,
+		    const uint8_t **data, const struct nfe_verdict **vd);
 
 /* index.c: the runs of the chains from chain0 on (one table). */
-int ev_index_table(struct fn_nft_prog *p, uint32_t chain0);
-void ev_index_fini(struct fn_nft_prog *p);
+int nfe_index_table(struct fn_nft_prog *p, uint32_t chain0);
+void nfe_index_fini(struct fn_nft_prog *p);
 
 /* expr.c: the verdict (NF_ACCEPT/NF_DROP) of base chain `base`. */
-int ev_run_chain(struct fn_nft_prog *p, uint32_t base, struct ev_pkt *pk);
+int nfe_run_chain(struct fn_nft_prog *p, uint32_t base, struct nfe_pkt *pk);
 
 /* ct.c */
-uint8_t ev_ct_track(struct fn_nft_ct *ct, struct ev_pkt *pk);
-void ev_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
+uint8_t nfe_ct_track(struct fn_nft_ct *ct, struct nfe_pkt *pk);
+void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
 
-#endif /* FRAGNET_NFT_EV_H */
+#endif /* FRAGNET_NFT_NFE_H */

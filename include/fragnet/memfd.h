@@ -1,0 +1,27 @@
+/*
+ * fragnet/memfd.h - the sealed memfd behind every region the supervisor
+ * shares (the links and socket channels of fragnet/stream.h, the stats
+ * pages of fragnet/stats.h).
+ *
+ * The creator (the supervisor) gets an fd of a fixed size, sealed with
+ * F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL before anyone else sees it:
+ * no process that maps it can resize it under another's mapping (a shrink
+ * would make the other side's next access SIGBUS), and nobody can lift the
+ * seals.  Writes through a shared mapping stay allowed.  The new memory is
+ * zero; the creator writes the header through *head, unmaps it, and hands
+ * the fd out.
+ */
+#ifndef FRAGNET_MEMFD_H
+#define FRAGNET_MEMFD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A sealed, close-on-exec memfd of size bytes named name (as /proc/PID/fd
+ * shows it, names.h FN_MEMFD_*), its first head_len bytes mapped
+ * read-write at *head; the caller munmap()s them.  The fd, or -errno with
+ * nothing left open or mapped. */
+int fn_memfd_create(const char *name, uint64_t size, size_t head_len,
+		    void **head);
+
+#endif /* FRAGNET_MEMFD_H */
