@@ -6,6 +6,7 @@
  *   fragnet down [TOPOLOGY]
  *   fragnet status [TOPOLOGY]
  *   fragnet stats [--json] [TOPOLOGY]
+ *   fragnet nft [-T TOPOLOGY] PIPELINE|all NFT-ARGS...
  *
  * Every subcommand takes -h/--help.  Every subcommand but help needs root:
  * the run directories and control sockets are root-only.  Exit codes: 0 ok,
