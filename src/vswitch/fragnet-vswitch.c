@@ -66,17 +66,6 @@ static void signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static enum fn_poll poll_mode(void)
-{
-	const char *v = getenv(FN_ENV_POLL);
-	enum fn_poll p = FN_POLL_ADAPTIVE;
-
-	if (v && *v && fn_poll_parse(v, &p) < 0)
-		fn_warn("%s=%s is not busy, adaptive or event: adaptive",
-			FN_ENV_POLL, v);
-	return p;
-}
-
 static int table_load(struct fn_vsw_table *t)
 {
 	int fd = fn_env_fd(FN_ENV_VSW_TABLE_FD), err;
@@ -183,7 +172,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signals();
-	poll = poll_mode();
+	poll = fn_env_poll(FN_POLL_ADAPTIVE);
 	if (setup(&sw, &t, poll) < 0)
 		return EXIT_FAIL;
 	fn_info("running: network %s, %u ports, poll %s, cpu %d, aging %u ms",
