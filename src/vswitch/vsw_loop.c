@@ -3,12 +3,12 @@
  *
  * Each turn serves every port once (vsw_fwd.c).  A turn that moved
  * nothing is idle, and what follows depends on FRAGNET_POLL, as in the
- * driver (src/driver/drv_loop.c):
+ * driver (fragnet/idle.h):
  *
- *   busy      turn again at once; sched_yield() every BUSY_YIELD idle
- *             turns, so that a stack pinned to our core still runs.
- *   adaptive  turn for FN_ADAPTIVE_SPIN_NS (yielding every SPIN_YIELD
- *             turns), then sleep.
+ *   busy      turn again at once, yielding now and then, so that a stack
+ *             pinned to our core still runs.
+ *   adaptive  turn for FN_ADAPTIVE_SPIN_NS (yielding now and then), then
+ *             sleep.
  *   event     sleep at once.
  *
  * SLEEP: one epoll on every port's bell (ring.h DOORBELLS).  Before it
@@ -23,17 +23,15 @@
  * Every AGE_SWEEP_NS the loop empties the expired MAC table entries.
  */
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/idle.h"
 #include "fragnet/log.h"
 #include "vsw.h"
 
-#define BUSY_YIELD	1024u
-#define SPIN_YIELD	16u
 #define SLEEP_MAX_MS	100
 #define SLEEP_JOIN_MS	10
 #define AGE_SWEEP_NS	1000000000ll
@@ -134,38 +132,9 @@ int vsw_sleep(struct vsw *sw, int timeout_ms)
 	return n > 0 ? bells_read(sw, ev, n) : 0;
 }
 
-struct idle {
-	int64_t since;		/* adaptive: start of this idle spell, 0: none */
-	unsigned turns;		/* idle turns, for yields */
-};
-
-static void idle(struct vsw *sw, enum fn_poll poll, struct idle *s)
-{
-	switch (poll) {
-	case FN_POLL_BUSY:
-		if (++s->turns % BUSY_YIELD == 0)
-			sched_yield();
-		return;
-	case FN_POLL_ADAPTIVE:
-		if (!s->since)
-			s->since = sw->now_ns;
-		if (sw->now_ns - s->since < FN_ADAPTIVE_SPIN_NS) {
-			if (++s->turns % SPIN_YIELD == 0)
-				sched_yield();
-			return;
-		}
-		vsw_sleep(sw, SLEEP_MAX_MS);
-		return;
-	case FN_POLL_EVENT:
-	default:
-		vsw_sleep(sw, SLEEP_MAX_MS);
-		return;
-	}
-}
-
 void vsw_run(struct vsw *sw, enum fn_poll poll, volatile sig_atomic_t *stop)
 {
-	struct idle s = { 0, 0 };
+	struct fn_idle s = { 0, 0 };
 	int64_t next_age;
 	unsigned turn = 0;
 
@@ -179,9 +148,9 @@ void vsw_run(struct vsw *sw, enum fn_poll poll, volatile sig_atomic_t *stop)
 		if (!work || ++turn % CLOCK_EVERY == 0)
 			sw->now_ns = now_ns();
 		if (work)
-			s = (struct idle){ 0, 0 };
-		else
-			idle(sw, poll, &s);
+			fn_idle_reset(&s);
+		else if (!fn_idle_spin(&s, poll, sw->now_ns, FN_ADAPTIVE_SPIN_NS))
+			vsw_sleep(sw, SLEEP_MAX_MS);
 		if (sw->now_ns >= next_age) {
 			next_age = sw->now_ns + AGE_SWEEP_NS;
 			vsw_count(sw, FN_VSW_FDB_AGED,
