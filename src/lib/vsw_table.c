@@ -174,21 +174,28 @@ int fn_vsw_table_check(const struct fn_vsw_table *t, int self_fd,
 	return w ? -EBADMSG : 0;
 }
 
-/* Write all of buf at offset 0 (a memfd takes it in one go, but say so). */
-static int write_all(int fd, const void *buf, size_t n)
+/* The table's memfd: written once, then sealed (vswitch.h step 1).  A
+ * memfd takes a write of a few hundred bytes whole; less is an error. */
+static int table_memfd(const struct fn_vsw_table *t)
 {
-	const uint8_t *p = buf;
+	char name[64];
+	int fd, err = 0;
+	ssize_t k;
 
-	while (n) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? -errno : -EIO;
-		p += k;
-		n -= (size_t)k;
+	snprintf(name, sizeof(name), FN_MEMFD_VSW_TABLE_FMT, t->network);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	k = write(fd, t, sizeof(*t));
+	if (k != (ssize_t)sizeof(*t))
+		err = k < 0 ? -errno : -EIO;
+	else if (fcntl(fd, F_ADD_SEALS, TABLE_SEALS | F_SEAL_SEAL) < 0)
+		err = -errno;
+	if (err < 0) {
+		close(fd);
+		return err;
 	}
-	return 0;
+	return fd;
 }
 
 int fn_vsw_table_create(const char *network, uint32_t age_ms,
@@ -196,37 +203,24 @@ int fn_vsw_table_create(const char *network, uint32_t age_ms,
 			const char **why)
 {
 	struct fn_vsw_table t;
-	char name[64];
-	int fd, err;
 
+	if (!network || strlen(network) >= sizeof(t.network) ||
+	    n > FN_VSW_MAX_PORTS) {
+		if (why)
+			*why = "no or too long a network name, or too many ports";
+		return -EINVAL;
+	}
 	memset(&t, 0, sizeof(t));
 	t.magic = FN_VSW_TABLE_MAGIC;
 	t.version = FN_VSW_TABLE_VERSION;
 	t.size = sizeof(t);
 	t.nports = n;
 	t.age_ms = age_ms;
-	snprintf(t.network, sizeof(t.network), "%s", network ? network : "");
-	if (n > FN_VSW_MAX_PORTS || !network ||
-	    strlen(network) >= sizeof(t.network)) {
-		if (why)
-			*why = "too many ports, or no or too long a network name";
-		return -EINVAL;
-	}
+	memcpy(t.network, network, strlen(network));
 	memcpy(t.port, ports, n * sizeof(*ports));
 	if (fn_vsw_table_check(&t, -1, why) < 0)
 		return -EINVAL;
-	snprintf(name, sizeof(name), FN_MEMFD_VSW_TABLE_FMT, network);
-	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -errno;
-	err = write_all(fd, &t, sizeof(t));
-	if (err == 0 && fcntl(fd, F_ADD_SEALS, TABLE_SEALS | F_SEAL_SEAL) < 0)
-		err = -errno;
-	if (err < 0) {
-		close(fd);
-		return err;
-	}
-	return fd;
+	return table_memfd(&t);
 }
 
 int fn_vsw_table_read(int fd, struct fn_vsw_table *t, const char **why)
