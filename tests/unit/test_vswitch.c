@@ -241,6 +241,19 @@ static unsigned stk_drain(struct fx *f, unsigned i, uint8_t *last,
 	return total;
 }
 
+/* One turn moves `moved` frames; then stack i finds want_i frames, and
+ * takes them (-1: stack i is not looked at). */
+static void turn_expect(struct fx *f, unsigned moved, int want0, int want1,
+			int want2)
+{
+	int want[NPORTS] = { want0, want1, want2 };
+
+	assert_int_equal(vsw_fwd_turn(&f->sw), moved);
+	for (unsigned i = 0; i < NPORTS; i++)
+		if (want[i] >= 0)
+			assert_int_equal(stk_drain(f, i, NULL, NULL), want[i]);
+}
+
 static uint64_t pctr(struct fx *f, unsigned i, enum fn_vsw_port_ctr c)
 {
 	return fn_ctr_get(&f->sw.port[i].ctr[c]);
@@ -416,18 +429,13 @@ static void test_learn_unicast(void **state)
 	/* Stack 1 answers stack 0's MAC: learnt, so to port 0 only. */
 	stk_send(f, 1, b, put_arp(b, f->st[0].id.mac, f->st[1].id.mac, 2,
 				  f->st[1].id.mac, f->st[1].id.ipv4));
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 0, NULL, NULL), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 0);
+	turn_expect(f, 1, 1, -1, 0);
 	/* And now both ways are unicast. */
 	for (uint32_t s = 0; s < 10; s++) {
 		stk_send_ip(f, 0, f->st[1].id.mac, s);
 		stk_send_ip(f, 1, f->st[0].id.mac, s);
 	}
-	assert_int_equal(vsw_fwd_turn(&f->sw), 20);
-	assert_int_equal(stk_drain(f, 0, NULL, NULL), 10);
-	assert_int_equal(stk_drain(f, 1, NULL, NULL), 10);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 0);
+	turn_expect(f, 20, 10, 10, 0);
 	assert_int_equal(pctr(f, 0, FN_VSW_P_RX_PKTS), 11);
 	assert_int_equal(pctr(f, 0, FN_VSW_P_TX_PKTS), 11);
 	assert_int_equal(pctr(f, 1, FN_VSW_P_TX_PKTS), 11);
@@ -449,10 +457,7 @@ static void test_flood(void **state)
 	stk_send_ip(f, 1, nobody, 1);		/* unknown unicast */
 	stk_send_ip(f, 1, bcast, 2);		/* broadcast */
 	stk_send_ip(f, 1, mcast, 3);		/* multicast */
-	assert_int_equal(vsw_fwd_turn(&f->sw), 3);
-	assert_int_equal(stk_drain(f, 0, NULL, NULL), 3);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 3);
-	assert_int_equal(stk_drain(f, 1, NULL, NULL), 0);	/* not back */
+	turn_expect(f, 3, 3, 0, 3);	/* none back to port 1 */
 	assert_int_equal(pctr(f, 1, FN_VSW_P_FLOODED), 3);
 	/* A group address is never learnt as a destination: even after a
 	 * frame "from" it (refused anyway), broadcast floods. */
@@ -462,9 +467,7 @@ static void test_flood(void **state)
 	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
 	assert_int_equal(pctr(f, 2, FN_VSW_P_DROP_SRC_MAC), 1);
 	stk_send_ip(f, 0, bcast, 4);
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 1, NULL, NULL), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 1);
+	turn_expect(f, 1, -1, 1, 1);
 }
 
 /* A unicast to the sender's own MAC is not sent back. */
@@ -475,9 +478,7 @@ static void test_drop_local(void **state)
 	stk_send_ip(f, 0, bcast, 1);
 	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
 	stk_send_ip(f, 0, f->st[0].id.mac, 2);
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 1, NULL, NULL), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 1);
+	turn_expect(f, 1, -1, 1, 1);
 	assert_dropped_once(f, 0, FN_VSW_P_DROP_LOCAL);
 }
 
@@ -487,16 +488,12 @@ static void test_aging(void **state)
 	const int64_t age = (int64_t)AGE_MS * 1000000;
 
 	stk_send_ip(f, 1, bcast, 1);
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 0, NULL, NULL), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 1);
+	turn_expect(f, 1, 1, -1, 1);
 	/* Just before it ages out: unicast to port 1 only. */
 	f->sw.now_ns = T0 + age - 1;
 	assert_int_equal(vsw_fdb_age(&f->sw.fdb, f->sw.now_ns), 0);
 	stk_send_ip(f, 0, f->st[1].id.mac, 2);
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 1, NULL, NULL), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 0);
+	turn_expect(f, 1, -1, 1, 0);
 	/* Aged out: flooded again, and relearnt from its next frame. */
 	f->sw.now_ns = T0 + age;
 	assert_int_equal(vsw_fdb_lookup(&f->sw.fdb, f->st[1].id.mac,
@@ -504,9 +501,7 @@ static void test_aging(void **state)
 	assert_int_equal(vsw_fdb_age(&f->sw.fdb, f->sw.now_ns), 1);
 	assert_int_equal(vsw_fdb_age(&f->sw.fdb, f->sw.now_ns), 0);
 	stk_send_ip(f, 0, f->st[1].id.mac, 3);
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 1, NULL, NULL), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 1);
+	turn_expect(f, 1, -1, 1, 1);
 	assert_int_equal(pctr(f, 0, FN_VSW_P_FLOODED), 1);
 	stk_send_ip(f, 1, f->st[0].id.mac, 4);
 	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
@@ -597,9 +592,7 @@ static void test_spoof_arp(void **state)
 	/* An RFC 5227 probe (sender 0.0.0.0) and a gratuitous ARP pass. */
 	stk_send(f, 0, b, put_arp(b, bcast, mac0, 1, mac0, 0));
 	stk_send(f, 0, b, put_arp(b, bcast, mac0, 1, mac0, ip0));
-	assert_int_equal(vsw_fwd_turn(&f->sw), 2);
-	assert_int_equal(stk_drain(f, 1, NULL, NULL), 2);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 2);
+	turn_expect(f, 2, -1, 2, 2);
 	assert_int_equal(pctr(f, 0, FN_VSW_P_DROP_ARP_SPOOF), 2);
 }
 
@@ -688,9 +681,7 @@ static void test_too_big_for_port(void **state)
 	/* 200 bytes: fits ports 0 and 1 (256 B slots), not port 2 (128). */
 	stk_send(f, 0, b, put_ipv4(b, bcast, &f->st[0].id, f->st[0].id.ipv4,
 				   1, 200 - 38));
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 1, NULL, NULL), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 0);
+	turn_expect(f, 1, -1, 1, 0);
 	assert_int_equal(pctr(f, 2, FN_VSW_P_DROP_TOO_BIG), 1);
 	assert_int_equal(pctr(f, 1, FN_VSW_P_DROP_TOO_BIG), 0);
 }
@@ -704,8 +695,7 @@ static void test_destination_full(void **state)
 	for (unsigned round = 0; round < 4; round++) {
 		for (uint32_t s = 0; s < 30; s++)
 			stk_send_ip(f, 0, bcast, s);
-		assert_int_equal(vsw_fwd_turn(&f->sw), 30);
-		assert_int_equal(stk_drain(f, 1, NULL, NULL), 30);
+		turn_expect(f, 30, -1, 30, -1);
 	}
 	assert_int_equal(pctr(f, 2, FN_VSW_P_TX_PKTS), NSLOTS);
 	assert_int_equal(pctr(f, 2, FN_VSW_P_DROP_NO_SLOT), 120 - NSLOTS);
@@ -713,8 +703,7 @@ static void test_destination_full(void **state)
 	/* Once it takes them, it gets new ones again. */
 	assert_int_equal(stk_drain(f, 2, NULL, NULL), NSLOTS);
 	stk_send_ip(f, 0, bcast, 99);
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 1);
+	turn_expect(f, 1, -1, -1, 1);
 }
 
 /* A port whose stack never came: copies to it are dropped as link_down. */
@@ -779,12 +768,9 @@ static void test_hostile_garbage(void **state)
 	vsw_fwd_turn(&f->sw);
 	assert_int_equal(pctr(f, 2, FN_VSW_P_LINK_RESETS), 1);
 	stk_send_ip(f, 2, bcast, 7);
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 0, NULL, NULL), 1);
-	stk_send_ip(f, 0, f->st[2].id.mac, 8);
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 1);
-	assert_int_equal(stk_drain(f, 1, NULL, NULL), 1);	/* the flood */
+	turn_expect(f, 1, 1, 1, -1);
+	stk_send_ip(f, 0, f->st[2].id.mac, 8);	/* learnt again: unicast */
+	turn_expect(f, 1, -1, 0, 1);
 }
 
 /* Stack 1 forges an ack while the switch has copies in hand for it: the
@@ -877,13 +863,9 @@ static void test_switch_restart(void **state)
 	sw_start(f);
 	assert_int_equal(sctr(f, FN_VSW_FDB_LEARNED), 0);
 	stk_send_ip(f, 1, f->st[0].id.mac, 4);	/* unknown again: flooded */
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 0, NULL, NULL), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 1);
+	turn_expect(f, 1, 1, -1, 1);
 	stk_send_ip(f, 0, f->st[1].id.mac, 5);	/* learnt: unicast */
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 1, NULL, NULL), 1);
-	assert_int_equal(stk_drain(f, 2, NULL, NULL), 0);
+	turn_expect(f, 1, -1, 1, 0);
 	assert_int_equal(pctr(f, 0, FN_VSW_P_LINK_RESETS), 0);
 }
 
@@ -972,8 +954,7 @@ static void test_sleep_woken_by_bell(void **state)
 	assert_int_equal(r, 1);
 	assert_true(k.at > 0 && woke - t0 < 2000000000);
 	assert_int_equal(sctr(f, FN_VSW_BELLS), 1);
-	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
-	assert_int_equal(stk_drain(f, 0, NULL, NULL), 1);
+	turn_expect(f, 1, 1, -1, -1);
 }
 
 /* ---- stress ------------------------------------------------------------------ */
