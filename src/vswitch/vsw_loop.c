@@ -81,10 +81,11 @@ static int arm_all(struct vsw *sw, int timeout_ms)
 		if (!fn_link_peer_ready(&p->link) && timeout_ms > SLEEP_JOIN_MS)
 			timeout_ms = SLEEP_JOIN_MS;
 		r = fn_stream_arm(&p->link.rx);
-		if (r == 0 || r == -ECONNRESET)
-			return 0;	/* frames already, or a reset */
+		/* A reset is reported once: follow it here, or nobody will. */
 		if (r < 0)
 			vsw_port_link_error(sw, p, r);
+		if (r == 0 || r == -ECONNRESET)
+			return 0;	/* frames already, or a reset */
 	}
 	return timeout_ms;
 }

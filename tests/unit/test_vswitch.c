@@ -109,7 +109,7 @@ static void stk_init(struct stk *s, unsigned i)
 
 static void sw_start(struct fx *f)
 {
-	assert_int_equal(vsw_init(&f->sw, AGE_MS, 0x5eed), 0);
+	vsw_init(&f->sw, AGE_MS, 0x5eed);
 	for (unsigned i = 0; i < NPORTS; i++)
 		assert_int_equal(vsw_port_attach(&f->sw, f->st[i].link_fd,
 						 &f->st[i].id, f->st[i].bell,
@@ -716,7 +716,7 @@ static void test_stack_absent(void **state)
 
 	assert_non_null(sw);
 	vsw_fini(&f->sw);	/* the fixture's switch lets go of port 0 */
-	assert_int_equal(vsw_init(sw, 0, 1), 0);
+	vsw_init(sw, 0, 1);
 	assert_int_equal(vsw_port_attach(sw, f->st[0].link_fd, &f->st[0].id,
 					 f->st[0].bell, -1, FN_POLL_EVENT), 0);
 	assert_int_equal(vsw_port_attach(sw, fd, &id, f->st[1].bell, -1,
@@ -890,6 +890,28 @@ static void test_stack_restart(void **state)
 	stk_send_ip(f, 0, f->st[1].id.mac, 3);
 	vsw_fwd_turn(&f->sw);
 	assert_int_equal(stk_drain(f, 1, NULL, NULL), 1);
+	assert_int_equal(pctr(f, 1, FN_VSW_P_LINK_RESETS), 1);
+}
+
+/* A stack restarts while the switch sleeps: the sleep itself follows the
+ * reset, counts it once, and does not block. */
+static void test_stack_restart_asleep(void **state)
+{
+	struct fx *f = *state;
+
+	stk_send_ip(f, 1, bcast, 1);
+	turn_expect(f, 1, 1, -1, 1);
+	fn_link_detach(&f->st[1].l);
+	assert_int_equal(fn_link_reset(f->st[1].link_fd), 0);
+	int64_t t0 = now_ns();
+	assert_int_equal(vsw_sleep(&f->sw, 1000), 0);
+	assert_true(now_ns() - t0 < 500000000);
+	assert_int_equal(pctr(f, 1, FN_VSW_P_LINK_RESETS), 1);
+	assert_int_equal(vsw_fdb_lookup(&f->sw.fdb, f->st[1].id.mac,
+					f->sw.now_ns), -1);
+	stk_attach(&f->st[1]);
+	stk_send_ip(f, 1, bcast, 2);
+	turn_expect(f, 1, 1, -1, 1);
 	assert_int_equal(pctr(f, 1, FN_VSW_P_LINK_RESETS), 1);
 }
 
@@ -1230,6 +1252,7 @@ int main(void)
 		T(test_no_starvation),
 		T(test_switch_restart),
 		T(test_stack_restart),
+		T(test_stack_restart_asleep),
 		T(test_sleep_idle_and_pending),
 		T(test_sleep_woken_by_bell),
 		T(test_stress_pattern),
