@@ -135,17 +135,19 @@ static inline void vsw_count(struct vsw *sw, enum fn_vsw_ctr c, uint64_t v)
 	fn_ctr_add(&sw->ctr[c], v);
 }
 
-/* An empty switch: age_ms 0 is FN_VSW_AGE_DEFAULT_MS.  0 or -errno. */
-int vsw_init(struct vsw *sw, uint32_t age_ms, uint64_t seed);
+/* An empty switch: age_ms 0 is FN_VSW_AGE_DEFAULT_MS; seed keys the MAC
+ * table's hash. */
+void vsw_init(struct vsw *sw, uint32_t age_ms, uint64_t seed);
 /* Detach every port, close the epoll fd.  The bells stay the caller's. */
 void vsw_fini(struct vsw *sw);
 
 /*
  * Attach the next port (index sw->nports): link fd as side A with poll,
  * allowed to send from id; bell_fd (an eventfd, required) is what we wait
- * on, peer_bell_fd (or -1) what we ring.  Neither fd is kept by us beyond
- * the bells' numbers: the caller closes link_fd when it likes and keeps
- * the bells open while the switch runs.  0 or -errno.
+ * on, peer_bell_fd (an eventfd, or -1) what we ring.  The link fd is not
+ * kept (its mapping is): close it when you like.  The bells stay the
+ * caller's, open while the switch runs.  0 or -errno: -EBADF for a bell
+ * that is no eventfd, or fn_link_attach()'s.
  */
 int vsw_port_attach(struct vsw *sw, int link_fd, const struct vsw_id *id,
 		    int bell_fd, int peer_bell_fd, enum fn_poll poll);

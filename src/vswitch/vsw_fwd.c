@@ -26,7 +26,7 @@
 #include "fragnet/log.h"
 #include "vsw.h"
 
-int vsw_init(struct vsw *sw, uint32_t age_ms, uint64_t seed)
+void vsw_init(struct vsw *sw, uint32_t age_ms, uint64_t seed)
 {
 	memset(sw, 0, sizeof(*sw));
 	sw->ctr = sw->own_ctr;
@@ -34,7 +34,6 @@ int vsw_init(struct vsw *sw, uint32_t age_ms, uint64_t seed)
 	vsw_fdb_init(&sw->fdb, (int64_t)(age_ms ? age_ms :
 					 FN_VSW_AGE_DEFAULT_MS) * 1000000,
 		     seed);
-	return 0;
 }
 
 void vsw_fini(struct vsw *sw)

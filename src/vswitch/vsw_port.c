@@ -188,6 +188,11 @@ int vsw_port_attach(struct vsw *sw, int link_fd, const struct vsw_id *id,
 	p->reset_epoch = p->link.epoch;
 	p->attached = true;
 	sw->nports++;
+	if (sw->epfd >= 0) {
+		/* vsw_sleep() makes the set again, with this bell. */
+		close(sw->epfd);
+		sw->epfd = -1;
+	}
 	return 0;
 }
 
