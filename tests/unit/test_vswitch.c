@@ -17,6 +17,9 @@
  * straight through fn_ring_*, bypassing its stream's checks, or rewrites
  * its slots while the switch reads them.
  *
+ * The last tests run the fragnet-vswitch binary itself on the fixture's
+ * ports, started the way the supervisor will start it.
+ *
  * Every teardown detaches everything and checks that no fd is left open;
  * the sanitizer run of the unit suite catches leaked memory.
  */
@@ -24,6 +27,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +37,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1226,6 +1232,145 @@ static void test_counters_on_stats_page(void **state)
 	close(fd);
 }
 
+/* ---- the binary ------------------------------------------------------------- */
+
+/* Park fd at >= 100 for the child, so that no dup2() target of the spawn
+ * contract overwrites a source still to be moved (spawn.c does the same). */
+static int park(int fd)
+{
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+
+	assert_true(hi >= 100);
+	return hi;
+}
+
+/* fragnet-vswitch on the fixture's ports, as the supervisor will start
+ * it: table at 9, stats at 3, port fds at their conventional numbers. */
+static pid_t vswitch_spawn(struct fx *f, int table_fd, int stats_fd)
+{
+	char *argv[] = { FN_VSW_PROG, NULL };
+	char *envp[] = { FN_ENV_VSW_TABLE_FD "=9", FN_ENV_STATS_FD "=3",
+			 FN_ENV_POLL "=event", FN_ENV_LOG_LEVEL "=error", NULL };
+	int src[2 + 3 * NPORTS], dst[2 + 3 * NPORTS], n = 0;
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	src[n] = park(table_fd);
+	dst[n++] = FN_FD_VSW_TABLE;
+	src[n] = park(stats_fd);
+	dst[n++] = FN_FD_STATS;
+	for (unsigned i = 0; i < NPORTS; i++) {
+		int fds[3] = { f->st[i].link_fd, f->st[i].bell, f->st[i].peer_bell };
+		for (unsigned k = 0; k < 3; k++) {
+			src[n] = park(fds[k]);
+			dst[n++] = FN_FD_VSW_LINK(i) + (int)k;
+		}
+	}
+	posix_spawn_file_actions_init(&fa);
+	for (int i = 0; i < n; i++)
+		posix_spawn_file_actions_adddup2(&fa, src[i], dst[i]);
+	assert_int_equal(posix_spawn(&pid, FN_VSWITCH_BIN, &fa, NULL, argv,
+				     envp), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	for (int i = 0; i < n; i++)
+		close(src[i]);
+	return pid;
+}
+
+static int table_of(struct fx *f, bool bad)
+{
+	struct fn_vsw_port_ent e[NPORTS];
+
+	memset(e, 0, sizeof(e));
+	for (unsigned i = 0; i < NPORTS; i++) {
+		e[i].link_fd = (int32_t)FN_FD_VSW_LINK(i);
+		e[i].bell_fd = (int32_t)FN_FD_VSW_BELL(i);
+		e[i].peer_bell_fd = (int32_t)FN_FD_VSW_PEER_BELL(i);
+		memcpy(e[i].mac, f->st[i].id.mac, 6);
+		e[i].ipv4 = f->st[i].id.ipv4;
+	}
+	if (bad) {	/* port 0's bell is a link, port 1's link a bell */
+		e[0].bell_fd = (int32_t)FN_FD_VSW_LINK(1);
+		e[1].link_fd = (int32_t)FN_FD_VSW_BELL(0);
+	}
+	int fd = fn_vsw_table_create("test", 0, e, NPORTS, NULL);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static int exit_status(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+struct page_seen {
+	uint64_t rx0, tx1, tx2;
+};
+
+static void page_visit(void *arg, const char *name, uint64_t v)
+{
+	struct page_seen *s = arg;
+
+	if (!strcmp(name, "port0.rx_pkts"))
+		s->rx0 = v;
+	else if (!strcmp(name, "port1.tx_pkts"))
+		s->tx1 = v;
+	else if (!strcmp(name, "port2.tx_pkts"))
+		s->tx2 = v;
+}
+
+/* The binary takes over the fixture's ports (its switch died), forwards a
+ * broadcast, counts it on its stats page, and exits 0 on SIGTERM. */
+static void test_binary(void **state)
+{
+	struct fx *f = *state;
+	int table = table_of(f, false);
+	int stats = fn_stats_create(FN_VSW_COMPONENT, 0, FN_STATS_PAGE_SIZE);
+	const struct fn_stats_page *page;
+	struct page_seen seen = { 0 };
+	pid_t pid;
+
+	assert_true(stats >= 0);
+	vsw_fini(&f->sw);
+	pid = vswitch_spawn(f, table, stats);
+	stk_send_ip(f, 0, bcast, 1);	/* before it even attached */
+	for (unsigned i = 1; i < NPORTS; i++) {
+		int64_t t0 = now_ns();
+		while (fn_stream_pending(&f->st[i].l.rx) == 0 &&
+		       now_ns() - t0 < 5000000000ll)
+			fn_stream_wait(&f->st[i].l.rx, 10000000);
+		assert_int_equal(stk_drain(f, i, NULL, NULL), 1);
+	}
+	kill(pid, SIGTERM);
+	assert_int_equal(exit_status(pid), 0);
+	page = fn_stats_map_ro(stats, FN_STATS_PAGE_SIZE);
+	assert_non_null(page);
+	fn_stats_read(page, FN_STATS_PAGE_SIZE, page_visit, &seen);
+	assert_int_equal(seen.rx0, 1);
+	assert_int_equal(seen.tx1, 1);
+	assert_int_equal(seen.tx2, 1);
+	fn_stats_unmap(page, FN_STATS_PAGE_SIZE);
+	close(stats);
+	close(table);
+}
+
+/* A table whose fds are not what it says: the binary exits 1. */
+static void test_binary_bad_fds(void **state)
+{
+	struct fx *f = *state;
+	int table = table_of(f, true);
+	int stats = fn_stats_create(FN_VSW_COMPONENT, 0, FN_STATS_PAGE_SIZE);
+
+	vsw_fini(&f->sw);
+	assert_int_equal(exit_status(vswitch_spawn(f, table, stats)), 1);
+	close(stats);
+	close(table);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1258,6 +1403,8 @@ int main(void)
 		T(test_stress_pattern),
 		T(test_hostile_rewrites_header),
 		T(test_counters_on_stats_page),
+		T(test_binary),
+		T(test_binary_bad_fds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
