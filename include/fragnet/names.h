@@ -19,7 +19,12 @@
  *                                                       stack rings it
  *
  *   The bells are eventfds (ring.h, DOORBELLS): a stack waits for its link,
- *   its app and its control socket in one epoll; an app in its own.
+ *   its app and its control socket in one poll(); an app in its own.
+ *
+ *   A vswitch (fragnet/vswitch.h) gets the stats page, its sealed port
+ *   table at FN_FD_VSW_TABLE (9, FRAGNET_VSW_TABLE_FD), and three fds per
+ *   port i from FN_FD_VSW_PORT_BASE (16): link, its own bell, the stack's
+ *   bell.  They stay below the supervisor's parking range (64 and up).
  *
  *   FRAGNET_COMPONENT   role name: "nic", "driver", "stack", "app"
  *   FRAGNET_PIPELINE    pipeline index, decimal ("-" for the nic)
@@ -81,6 +86,16 @@
 #define FN_FD_STACK_BELL	7
 #define FN_FD_APP_BELL		8
 
+/* The vswitch: one process per internal network (fragnet/vswitch.h). */
+#define FN_VSW_COMPONENT	"vswitch"
+#define FN_VSW_PROG		"fragnet-vswitch"
+#define FN_ENV_VSW_TABLE_FD	"FRAGNET_VSW_TABLE_FD"
+#define FN_FD_VSW_TABLE		9
+#define FN_FD_VSW_PORT_BASE	16
+#define FN_FD_VSW_LINK(i)	(FN_FD_VSW_PORT_BASE + 3 * (i))
+#define FN_FD_VSW_BELL(i)	(FN_FD_VSW_PORT_BASE + 3 * (i) + 1)
+#define FN_FD_VSW_PEER_BELL(i)	(FN_FD_VSW_PORT_BASE + 3 * (i) + 2)
+
 /* Run directory: FN_RUN_ROOT "/" <topology name>, mode 0700, root only. */
 #define FN_RUN_ROOT		"/run/fragnet"
 #define FN_SUPERVISOR_SOCK	"supervisor.sock"	/* SOCK_SEQPACKET, 0600 */
@@ -103,6 +118,7 @@
 #define FN_MEMFD_LINK_FMT	"fragnet-link%u"
 #define FN_MEMFD_SOCKCHAN_FMT	"fragnet-sockchan%u"
 #define FN_MEMFD_STATS_FMT	"fragnet-stats-%s%u"
+#define FN_MEMFD_VSW_TABLE_FMT	"fragnet-vsw-%s"	/* network name */
 
 #define FN_NAME_MAX		32	/* topology and component names */
 

@@ -3,12 +3,11 @@
  *
  * Each turn polls all three sources once (drv_path.c): NIC rx queue q, our
  * broadcast ring, the stack's stream.  A turn that moved nothing is idle,
- * and what follows depends on FRAGNET_POLL:
+ * and what follows depends on FRAGNET_POLL (fragnet/idle.h):
  *
- *   busy      poll again at once; sched_yield() every BUSY_YIELD idle
- *             turns, so that the stack pinned to our core still runs.
- *   adaptive  poll for IDLE_SPIN_NS (yielding every SPIN_YIELD turns),
- *             then nap.
+ *   busy      poll again at once, yielding now and then, so that the stack
+ *             pinned to our core still runs.
+ *   adaptive  poll for IDLE_SPIN_NS (yielding now and then), then nap.
  *   event     nap at once.
  *
  * A nap is fn_stream_wait(&link.rx, nap): asleep on the link's futex, so
@@ -23,15 +22,13 @@
  * memory and port state are its, so we leave (DRV_EXIT_NIC).
  */
 #include <errno.h>
-#include <sched.h>
 #include <time.h>
 
 #include "fragnet/clock.h"
+#include "fragnet/idle.h"
 #include "fragnet/log.h"
 #include "drv.h"
 
-#define BUSY_YIELD		1024u
-#define SPIN_YIELD		16u
 #define IDLE_SPIN_NS		30000ll
 #define NAP_MIN_NS		50000ll
 #define NAP_MAX_ADAPTIVE_NS	200000ll
@@ -40,9 +37,8 @@
 #define CLOCK_EVERY		256u	/* busy turns between clock reads */
 
 struct idle {
-	int64_t since;		/* adaptive: start of this idle spell, 0: none */
+	struct fn_idle spin;
 	int64_t nap;		/* the last nap, 0: none yet */
-	unsigned turns;		/* idle turns, for yields */
 };
 
 static void sleep_ns(int64_t ns)
@@ -71,32 +67,16 @@ static void nap(struct drv *d, struct idle *s, int64_t max)
 
 static void idle(struct drv *d, struct idle *s, int64_t now)
 {
-	switch (d->poll) {
-	case FN_POLL_BUSY:
-		if (++s->turns % BUSY_YIELD == 0)
-			sched_yield();
+	if (fn_idle_spin(&s->spin, d->poll, now, IDLE_SPIN_NS))
 		return;
-	case FN_POLL_ADAPTIVE:
-		if (!s->since)
-			s->since = now;
-		if (now - s->since < IDLE_SPIN_NS) {
-			if (++s->turns % SPIN_YIELD == 0)
-				sched_yield();
-			return;
-		}
-		nap(d, s, NAP_MAX_ADAPTIVE_NS);
-		return;
-	case FN_POLL_EVENT:
-	default:
-		nap(d, s, NAP_MAX_EVENT_NS);
-		return;
-	}
+	nap(d, s, d->poll == FN_POLL_ADAPTIVE ? NAP_MAX_ADAPTIVE_NS :
+						NAP_MAX_EVENT_NS);
 }
 
 /* Returns 0 on SIGTERM/SIGINT, -ENODEV when the nic died. */
 int drv_run(struct drv *d)
 {
-	struct idle s = { 0, 0, 0 };
+	struct idle s = { { 0, 0 }, 0 };
 	int64_t now = fn_clock_ns(), next_check = now + ALIVE_CHECK_NS;
 	unsigned turn = 0;
 
@@ -110,7 +90,7 @@ int drv_run(struct drv *d)
 		if (!work || ++turn % CLOCK_EVERY == 0)
 			now = fn_clock_ns();
 		if (work)
-			s = (struct idle){ 0, 0, 0 };
+			s = (struct idle){ { 0, 0 }, 0 };
 		else
 			idle(d, &s, now);
 		if (now >= next_check) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "fragnet/env.h"
+#include "fragnet/log.h"
 #include "fragnet/names.h"
 
 static int env_num(const char *var, long max, long *out)
@@ -42,4 +43,17 @@ int fn_env_cpu(void)
 			if (CPU_ISSET(c, &set))
 				return c;
 	return 0;
+}
+
+enum fn_poll fn_env_poll(enum fn_poll dflt)
+{
+	const char *v = getenv(FN_ENV_POLL);
+	enum fn_poll p = dflt;
+
+	if (v && *v && fn_poll_parse(v, &p) < 0) {
+		fn_warn("%s=%s is not busy, adaptive or event: %s", FN_ENV_POLL,
+			v, fn_poll_name(dflt));
+		p = dflt;
+	}
+	return p;
 }

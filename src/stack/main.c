@@ -249,17 +249,6 @@ static struct fn_stats_page *stats_page_attach(void)
 	return page;
 }
 
-static enum fn_poll poll_mode(void)
-{
-	const char *v = getenv(FN_ENV_POLL);
-	enum fn_poll p = FN_POLL_ADAPTIVE;
-
-	if (v && *v && fn_poll_parse(v, &p) < 0)
-		fn_warn("%s=%s is not busy, adaptive or event: adaptive",
-			FN_ENV_POLL, v);
-	return p;
-}
-
 /* ---- the loop ------------------------------------------------------------ */
 
 static void nap_ns(int64_t ns)
@@ -458,7 +447,7 @@ static void log_start(const struct stack *s, const struct stk_conf *c,
 
 static int stack_setup(struct stack *s, struct stk_conf *c, int *ctl_fd)
 {
-	enum fn_poll poll = poll_mode();
+	enum fn_poll poll = fn_env_poll(FN_POLL_ADAPTIVE);
 	struct fn_stats_page *page;
 	int err;
 

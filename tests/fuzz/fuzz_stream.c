@@ -35,6 +35,8 @@
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
 
+#include "fuzz_input.h"
+
 #define NSLOTS	8u
 #define SLOT	128u
 
@@ -55,20 +57,6 @@ struct side {
 };
 
 static struct side sides[2];
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint32_t take(struct input *in, unsigned bytes)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint32_t)*in->p++ << (8 * i);
-	return v;
-}
 
 static void link_init(void)
 {
