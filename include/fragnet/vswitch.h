@@ -12,9 +12,11 @@
  *    +--------------------------------------------------+
  *
  * Every port is a packet link under the stream contract, the switch being
- * side A (source of stream 0, to the stack; sink of stream 1, from it).
- * The switch is told its ports by a PORT TABLE: a small memfd that the
- * supervisor writes once and seals.
+ * side A (source of stream 0, to the stack; sink of stream 1, from it),
+ * except the HOST PORT of a network with `host = yes`: a tap device that
+ * the supervisor made, whose other side is the host's kernel.  The switch
+ * is told its ports by a PORT TABLE: a small memfd that the supervisor
+ * writes once and seals.
  *
  * OBJECTS
  *   object          created by   used by                   reaches the switch
@@ -31,6 +33,10 @@
  *   bell            (names.h)    stack waits on it         bell_fd (-1: none)
  *   stats page      supervisor   switch writes counters    FN_FD_STATS, as for
  *                                                          every component
+ *   host port's     supervisor   switch reads and writes   fd port[i].link_fd
+ *   tap (host=yes)  (/dev/net/   frames; the kernel is     (flags
+ *                   tun, IFF_TAP the other side            FN_VSW_PORT_HOST)
+ *                   | IFF_NO_PI)
  *
  * PROTOCOL
  *   1. The supervisor creates, per port, the link (fn_link_create), the
@@ -55,9 +61,11 @@
  *   5. A stack restarts: the supervisor resets its link (fn_link_reset);
  *      the switch hears -ECONNRESET on that port, drops what it held for
  *      it, forgets the MACs learnt there, counts link_resets, serves on.
- *   6. The switch restarts: the supervisor resets every port's link and
- *      spawns a new switch with the same table; each stack hears a reset,
- *      the new switch relearns the MACs from the next frames.
+ *   6. The switch restarts: the supervisor resets every port's link,
+ *      rings every stack's bell, and spawns a new switch with the same
+ *      table; each stack hears a reset, the new switch relearns the MACs
+ *      from the next frames.  A host port's tap lives on (the supervisor
+ *      holds it); the kernel's frames wait in its queue meanwhile.
  *   7. SIGTERM: the switch ends its turn, detaches, and exits 0.
  *
  * PORT SECURITY (a stack is as untrusted as any frame it forwards)
@@ -78,6 +86,17 @@
  *   the COPY into the destination: a stack that rewrites its slot
  *   meanwhile cannot slip a header past the check.
  *
+ * HOST PORT (flags FN_VSW_PORT_HOST)
+ *   link_fd is the tap's fd, non-blocking, one frame per read() and per
+ *   write(); bell_fd and peer_bell_fd are -1.  The switch reads at most
+ *   FN_VSW_BURST frames a turn from it, judges each like a stack's (its
+ *   MAC and address are the tap's, set by the supervisor), and writes
+ *   every copy for it at once: a full tap queue drops the copy
+ *   (drop_no_slot).  It sleeps on the tap's fd along with the bells.
+ *   The kernel's own chatter (IPv6, which the supervisor turns off on the
+ *   tap, or frames from another address) is dropped and counted like a
+ *   hostile stack's.
+ *
  * FORWARDING
  *   - A frame that passed teaches the switch source MAC -> port i, in a
  *     hashed table of fixed size whose entries age out after age_ms.
@@ -97,11 +116,12 @@
  *   The supervisor is trusted, but the switch reads the table as strictly
  *   as a link header: the seals above; size == the memfd's size; magic and
  *   version; 1 <= nports <= FN_VSW_MAX_PORTS; reserved fields and unused
- *   entries zero; every fd >= 3, distinct, and not the table's own; every
- *   MAC unicast and non-zero, every IPv4 address non-zero, none shared by
- *   two ports; names terminated and printable.  The fds themselves are
- *   checked when used: a link by fn_link_attach(), a bell must be an
- *   eventfd.
+ *   entries zero; flags 0 or FN_VSW_PORT_HOST; every fd >= 3, distinct,
+ *   and not the table's own (a host port's bells -1); every MAC unicast
+ *   and non-zero, every IPv4 address non-zero, none shared by two ports;
+ *   names terminated and printable.  The fds themselves are checked when
+ *   used: a link by fn_link_attach(), a bell must be an eventfd, a host
+ *   port's fd a tap without packet information.
  *
  * COUNTERS (stats.h; i = the port's index in the table)
  *   vsw.<fn_vsw_ctr_names>               the switch and its MAC table
@@ -121,10 +141,11 @@
 #include "fragnet/names.h"
 
 #define FN_VSW_TABLE_MAGIC	0x53564e46u	/* "FNVS" */
-#define FN_VSW_TABLE_VERSION	1u
+#define FN_VSW_TABLE_VERSION	2u	/* 2: host ports */
 #define FN_VSW_MAX_PORTS	16
 #define FN_VSW_BURST		32	/* frames per port per turn */
 #define FN_VSW_AGE_DEFAULT_MS	300000u	/* IEEE 802.1D's default aging */
+#define FN_VSW_PORT_HOST	1u	/* port flag: link_fd is a tap (HOST PORT) */
 
 /* The switch's spawn names (FN_VSW_*, FN_ENV_VSW_TABLE_FD, FN_FD_VSW_*,
  * FN_MEMFD_VSW_TABLE_FMT) are in names.h, with every other one. */
@@ -132,12 +153,13 @@
 /* One port.  Every field is written by the supervisor (S) before the
  * seal, and const for the switch. */
 struct fn_vsw_port_ent {
-	int32_t link_fd;	/* S: the port's link; the switch is side A */
-	int32_t bell_fd;	/* S: eventfd the stack rings, the switch waits on */
+	int32_t link_fd;	/* S: the port's link (side A), or its tap */
+	int32_t bell_fd;	/* S: eventfd the stack rings, the switch waits
+				 * on; -1 for a host port */
 	int32_t peer_bell_fd;	/* S: the stack's bell, rung by the switch; -1 */
 	uint32_t ipv4;		/* S: network order: the only IPv4 source */
 	uint8_t mac[6];		/* S: the only Ethernet (and ARP) source */
-	uint16_t flags;		/* S: reserved, 0 */
+	uint16_t flags;		/* S: 0, or FN_VSW_PORT_HOST */
 	char name[FN_NAME_MAX];	/* S: what is attached, for logs */
 };
 

@@ -89,13 +89,17 @@ static const char *fds_check(const struct fn_vsw_table *t, int self_fd)
 
 	for (unsigned i = 0; i < t->nports; i++) {
 		const struct fn_vsw_port_ent *p = &t->port[i];
+		bool host = p->flags & FN_VSW_PORT_HOST;
 
-		if (p->link_fd < 3 || p->bell_fd < 3)
+		if (host && (p->bell_fd != -1 || p->peer_bell_fd != -1))
+			return "a host port has bells";
+		if (p->link_fd < 3 || (!host && p->bell_fd < 3))
 			return "a port's link or bell fd is missing or < 3";
 		if (p->peer_bell_fd < 3 && p->peer_bell_fd != -1)
 			return "a port's peer bell fd is < 3 and not -1";
 		fds[n++] = p->link_fd;
-		fds[n++] = p->bell_fd;
+		if (!host)
+			fds[n++] = p->bell_fd;
 		if (p->peer_bell_fd >= 0)
 			fds[n++] = p->peer_bell_fd;
 	}
@@ -118,7 +122,7 @@ static const char *port_check(const struct fn_vsw_port_ent *p)
 		return "a port's MAC is zero or a group address";
 	if (p->ipv4 == 0)
 		return "a port has no IPv4 address";
-	if (p->flags)
+	if (p->flags & ~FN_VSW_PORT_HOST)
 		return "a port's reserved flags are set";
 	if (!name_ok(p->name, true))
 		return "a port's name is not terminated or not printable";
