@@ -123,6 +123,24 @@
  *   used: a link by fn_link_attach(), a bell must be an eventfd, a host
  *   port's fd a tap without packet information.
  *
+ * THE STACKS' SIDE: ATTACHMENT TABLE
+ *   A stack attached to k networks (config.h, fn_attach_conf) gets, from
+ *   the supervisor, one frozen memfd (memfd.h) listing them, at fd
+ *   FN_FD_STACK_NETS (env FRAGNET_STACK_NETS_FD), and per attachment j
+ *   its port's link (side B) at FN_FD_STACK_NET_LINK(j) and its port's
+ *   bell at FN_FD_STACK_NET_BELL(j), as the table names them (names.h).
+ *   Per attachment the stack adds one netif: the table's name (the
+ *   network's, what nft's iifname and oifname match), ifindex, MAC,
+ *   address and prefix, the same MAC and address as the switch's port
+ *   table gives its port; it hands the bell to fn_stream_set_bell() on
+ *   both its endpoints of that link, and waits for all its links on its
+ *   own bell (names.h FN_FD_STACK_BELL), which the switch rings.  It
+ *   checks the table as the switch checks its own: seals, size, magic,
+ *   version, 1 <= nnets <= FN_STACK_MAX_NETS (config.h), fds >= 3 and
+ *   distinct, names terminated, valid interface names and distinct,
+ *   MACs unicast, addresses non-zero, prefixes 1..30, reserved fields and
+ *   unused entries zero.
+ *
  * COUNTERS (stats.h; i = the port's index in the table)
  *   vsw.<fn_vsw_ctr_names>               the switch and its MAC table
  *   port<i>.<fn_vsw_port_ctr_names>      per port: rx, tx, flooded, drops
@@ -211,6 +229,32 @@ enum fn_vsw_ctr {
 	FN_VSW_COUNT
 };
 
+/* The attachment table (THE STACKS' SIDE); every field S, const for the
+ * stack. */
+#define FN_VSW_ATTACH_MAGIC	0x54414e46u	/* "FNAT" */
+#define FN_VSW_ATTACH_VERSION	1u
+#define FN_VSW_ATTACH_MAX	8	/* = FN_STACK_MAX_NETS (config.h) */
+
+struct fn_vsw_attach_ent {
+	int32_t link_fd;	/* S: side B of its port's link */
+	int32_t bell_fd;	/* S: its port's bell: the stack rings it */
+	uint32_t ipv4;		/* S: network order: the netif's address */
+	uint8_t prefix;		/* S: 1..30, the network's */
+	uint8_t reserved;	/* S: 0 */
+	uint16_t ifindex;	/* S: nft's iif/oif: 2 + the network's index */
+	uint8_t mac[6];		/* S: the netif's MAC, unicast */
+	uint16_t flags;		/* S: reserved, 0 */
+	char name[FN_NAME_MAX];	/* S: the network's name: the netif's */
+};
+
+struct fn_vsw_attach {
+	uint32_t magic;		/* S: FN_VSW_ATTACH_MAGIC */
+	uint32_t version;	/* S: FN_VSW_ATTACH_VERSION */
+	uint32_t size;		/* S: sizeof(struct fn_vsw_attach) */
+	uint32_t nnets;		/* S: 1 .. FN_VSW_ATTACH_MAX */
+	struct fn_vsw_attach_ent net[FN_VSW_ATTACH_MAX];	/* S: rest 0 */
+};
+
 extern const char *const fn_vsw_port_ctr_names[FN_VSW_P_COUNT];
 extern const char *const fn_vsw_ctr_names[FN_VSW_COUNT];
 
@@ -235,5 +279,16 @@ int fn_vsw_table_read(int fd, struct fn_vsw_table *t, const char **why);
  * (-1: none yet).  0, or -EBADMSG with *why set. */
 int fn_vsw_table_check(const struct fn_vsw_table *t, int self_fd,
 		       const char **why);
+
+/*
+ * Supervisor: a frozen attachment table for pipeline's stack with
+ * nets[0..n-1], checked as the stack will check it.  The fd, -EINVAL (a
+ * table the stack would refuse; *why says what), or another -errno.
+ * Stack: read fd's table into *t and check it; 0, -EBADMSG (*why), or
+ * another -errno; the fd is not closed.
+ */
+int fn_vsw_attach_create(unsigned pipeline, const struct fn_vsw_attach_ent *nets,
+			 unsigned n, const char **why);
+int fn_vsw_attach_read(int fd, struct fn_vsw_attach *t, const char **why);
 
 #endif /* FRAGNET_VSWITCH_H */

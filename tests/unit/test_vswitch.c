@@ -433,6 +433,57 @@ static void test_table_read_rejects(void **state)
 	close(p[1]);
 }
 
+/* A stack's attachment table: round trip, frozen, and every refusal. */
+static void test_attach_table(void **state)
+{
+	struct fn_vsw_attach_ent e[FN_VSW_ATTACH_MAX + 1], bad[2];
+	struct fn_vsw_attach t;
+	const char *why = "unset";
+	int fd;
+
+	(void)state;
+	memset(e, 0, sizeof(e));
+	for (unsigned j = 0; j <= FN_VSW_ATTACH_MAX; j++) {
+		e[j].link_fd = FN_FD_STACK_NET_LINK(j);
+		e[j].bell_fd = FN_FD_STACK_NET_BELL(j);
+		e[j].ipv4 = htonl(0x0a5a0001u + (j << 8));
+		e[j].prefix = 24;
+		e[j].ifindex = (uint16_t)(2 + j);
+		memcpy(e[j].mac, (uint8_t[6]){ 2, 0, 10, 90, (uint8_t)j, 1 }, 6);
+		snprintf(e[j].name, sizeof(e[j].name), "net-%u", j);
+	}
+	fd = fn_vsw_attach_create(3, e, FN_VSW_ATTACH_MAX, &why);
+	assert_true(fd >= 0);
+	assert_null(why);
+	assert_int_equal(fn_vsw_attach_read(fd, &t, &why), 0);
+	assert_int_equal(t.nnets, FN_VSW_ATTACH_MAX);
+	assert_memory_equal(t.net, e, sizeof(t.net));
+	assert_int_equal(pwrite(fd, "x", 1, 0), -1);	/* frozen */
+	close(fd);
+	assert_int_equal(fn_vsw_attach_create(0, e, 0, NULL), -EINVAL);
+	assert_int_equal(fn_vsw_attach_create(0, e, FN_VSW_ATTACH_MAX + 1,
+					      NULL), -EINVAL);
+	for (unsigned k = 0; k < 11; k++) {
+		memcpy(bad, e, sizeof(bad));
+		switch (k) {
+		case 0: bad[1].link_fd = 2; break;
+		case 1: bad[1].bell_fd = bad[0].link_fd; break;
+		case 2: bad[1].mac[0] = 3; break;
+		case 3: bad[1].ipv4 = 0; break;
+		case 4: bad[1].prefix = 31; break;
+		case 5: bad[1].ifindex = 1; break;
+		case 6: bad[1].flags = 1; break;
+		case 7: strcpy(bad[1].name, "a b"); break;
+		case 8: strcpy(bad[1].name, "sixteen-chars-xx"); break;
+		case 9: strcpy(bad[1].name, bad[0].name); break;
+		case 10: bad[1].ifindex = bad[0].ifindex; break;
+		}
+		why = NULL;
+		assert_int_equal(fn_vsw_attach_create(0, bad, 2, &why), -EINVAL);
+		assert_non_null(why);
+	}
+}
+
 /* ---- learning and forwarding --------------------------------------------- */
 
 static void test_learn_unicast(void **state)
@@ -1494,6 +1545,7 @@ int main(void)
 		T(test_table_round_trip),
 		T(test_table_rejects),
 		T(test_table_read_rejects),
+		T(test_attach_table),
 		T(test_learn_unicast),
 		T(test_flood),
 		T(test_drop_local),
