@@ -272,6 +272,7 @@ void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now)
 	s->exits++;
 	link_side_died(c);
 	sockchan_side_died(c);
+	net_side_died(s, c);
 	if (s->stop) {
 		c->state = CS_STOPPED;
 	} else if (!s->ready) {
