@@ -1458,6 +1458,19 @@ static int default_name(struct load_state *st)
 	return 0;
 }
 
+/* The queues that the pipelines' drivers serve, each its own: 1 + the
+ * highest pipeline that runs one; 0 when none does. */
+static unsigned driver_pipelines(const struct load_state *st)
+{
+	const struct fn_config *cfg = st->cfg;
+	unsigned n = 0;
+
+	for (unsigned p = 0; p < cfg->npipelines; p++)
+		if (cfg->pipeline[p].comp[FN_ROLE_DRIVER].exec[0])
+			n = p + 1;
+	return n;
+}
+
 static int derived_defaults(struct load_state *st)
 {
 	struct fn_config *cfg = st->cfg;
@@ -1467,8 +1480,6 @@ static int derived_defaults(struct load_state *st)
 	if (!seen(st, SEC_TOPOLOGY, "run_dir"))
 		snprintf(cfg->run_dir, sizeof cfg->run_dir, "%s/%s",
 			 FN_RUN_ROOT, cfg->name);
-	if (!seen(st, SEC_NIC, "queues"))
-		cfg->nic.queues = cfg->npipelines;
 	if (!seen(st, SEC_NIC, "ifname"))
 		snprintf(cfg->nic.ifname, sizeof cfg->nic.ifname, "fn-%.12s",
 			 cfg->name);
@@ -1530,17 +1541,42 @@ static int check_restart(struct load_state *st)
 	return 0;
 }
 
+/* Driver i serves queue i: the pipelines with a driver come first, one
+ * per queue (the others sit on internal networks only). */
+static int check_queues(struct load_state *st)
+{
+	const struct fn_config *cfg = st->cfg;
+	unsigned k = driver_pipelines(st);
+	char label[32];
+
+	if (k == 0)
+		k = cfg->npipelines;	/* no driver at all: as many queues */
+	for (unsigned p = 0; p < k && driver_pipelines(st); p++)
+		if (!cfg->pipeline[p].comp[FN_ROLE_DRIVER].exec[0])
+			return fail_at(st, 0, sec_label(st, SEC_PIPELINE, p,
+				       label), "driver_exec", "pipeline %u runs "
+				       "no driver but pipeline %u does; driver i "
+				       "serves queue i, so the pipelines with a "
+				       "driver come first", p, k - 1);
+	if (cfg->nic.queues == k)
+		return 0;
+	if (k == cfg->npipelines)
+		return fail_at(st, 0, "nic", "queues", "%u, but pipelines = %u; "
+			       "driver i serves queue i, so they must match "
+			       "(leave queues out)", cfg->nic.queues,
+			       cfg->npipelines);
+	return fail_at(st, 0, "nic", "queues", "%u, but pipelines 0..%u run "
+		       "a driver; driver i serves queue i, so they must match "
+		       "(leave queues out)", cfg->nic.queues, k - 1);
+}
+
 static int check_nic(struct load_state *st)
 {
 	const struct fn_config *cfg = st->cfg;
 	bool pci = cfg->nic.pmd == FN_PMD_PCI;
 
-	if (cfg->role[FN_ROLE_NIC].exec[0] &&
-	    cfg->nic.queues != cfg->npipelines)
-		return fail_at(st, 0, "nic", "queues", "%u, but pipelines = %u; "
-			       "driver i serves queue i, so they must match "
-			       "(leave queues out)", cfg->nic.queues,
-			       cfg->npipelines);
+	if (cfg->role[FN_ROLE_NIC].exec[0] && check_queues(st))
+		return -1;
 	if (pci && !seen(st, SEC_NIC, "pci"))
 		return fail_at(st, 0, "nic", "pci", "required with pmd = pci, "
 			       "e.g. pci = 0000:01:00.0");
@@ -1876,6 +1912,9 @@ static int finish(struct load_state *st)
 			memcpy(st->cfg->pipeline[p].stack_ruleset,
 			       st->cfg->stack.ruleset, PATH_MAX);
 	}
+	if (!seen(st, SEC_NIC, "queues"))
+		st->cfg->nic.queues = driver_pipelines(st) ?
+				      driver_pipelines(st) : st->cfg->npipelines;
 	if (check_restart(st) || check_nic(st) || resolve_networks(st) ||
 	    check_stack(st) || check_apps(st))
 		return -1;

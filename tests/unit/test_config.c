@@ -651,6 +651,12 @@ static const struct bad bad_rows[] = {
 	{ NULL, "[topology]\npipelines = 17\n[vswitch]\nexec = v\n"
 	  "[network n]\nsubnet = 10.9.0.0/24\n[stack]\nexec = s\n"
 	  "networks = n\n", "bad.conf:5: [network n]: more than 16 ports" },
+	{ NULL, "[topology]\npipelines = 2\n[nic]\nexec = n\n[pipeline 1]\n"
+	  "driver_exec = d\n", "bad.conf:0: [pipeline 0] driver_exec: pipeline "
+	  "0 runs no driver but pipeline 1 does; driver i serves queue i" },
+	{ NULL, "[topology]\npipelines = 3\n[nic]\nexec = n\nqueues = 3\n"
+	  "[pipeline 0]\ndriver_exec = d\n", "bad.conf:0: [nic] queues: 3, but "
+	  "pipelines 0..0 run a driver; driver i serves queue i" },
 	{ NULL, "[network a]\n[network b]\n[network c]\n[network d]\n"
 	  "[network e]\n[network f]\n[network g]\n[network h]\n[network i]\n"
 	  "[network j]\n[network k]\n[network l]\n[network m]\n[network n]\n"
@@ -1027,6 +1033,14 @@ static void test_networks(void **state)
 	assert_false(fn_config_has_uplink(c, 1));
 	assert_int_equal(p[2].nnets, 0);
 	assert_int_equal(p[3].nnets, 0);	/* no stack: [stack]'s list */
+
+	/* A NIC serves the pipelines with a driver, which come first. */
+	expect_ok(f, "net.conf",
+		  "[topology]\npipelines = 3\n[nic]\nexec = /bin/nic\n"
+		  "[vswitch]\nexec = v\n[network n]\nsubnet = 10.9.0.0/24\n"
+		  "[stack]\nexec = s\naddress = 10.8.0.2/24\nnetworks = n\n"
+		  "[pipeline 0]\ndriver_exec = /bin/drv\n");
+	assert_int_equal(c->nic.queues, 1);
 
 	/* A stack on internal networks only needs no [stack] address. */
 	expect_ok(f, "net.conf",
