@@ -945,6 +945,43 @@ static void test_shipped_kvs_config(void **state)
 	assert_string_equal(argv[i + 1], "kvs-1.rdb");
 }
 
+/*
+ * config/internal.conf, the internal network example: one NIC queue for
+ * pipeline 0, the three stacks on "internal" at .1, .2, .3, the replica's
+ * ruleset and its --replicaof the primary's internal address.
+ */
+static void test_shipped_internal_config(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = FN_SOURCE_ROOT "/config/internal.conf";
+	const struct fn_config *c = f->cfg;
+	char buf[FN_ARGS_MAX * 2], *argv[FN_MAX_ARGS + 1];
+	int argc;
+
+	if (fn_config_load(f->cfg, path, f->err) != 0)
+		fail_msg("%s", f->err);
+	assert_int_equal(c->npipelines, 3);
+	assert_int_equal(c->nic.queues, 1);
+	assert_int_equal(c->nnetworks, 1);
+	assert_string_equal(c->network[0].name, "internal");
+	assert_string_not_equal(c->network[0].vswitch.exec, "");
+	for (unsigned p = 0; p < 3; p++) {
+		assert_int_equal(c->pipeline[p].nnets, 1);
+		assert_int_equal(c->pipeline[p].net[0].address,
+				 htonl(0x0a5a0001u + p));
+		assert_true(fn_config_has_uplink(c, p) == (p == 0));
+	}
+	assert_non_null(strstr(c->pipeline[1].stack_ruleset,
+			       "/config/internal-replica.nft"));
+	assert_string_equal(c->pipeline[0].stack_ruleset, "");
+	argc = fn_config_split_args(c->pipeline[1].comp[FN_ROLE_APP].args, 1,
+				    c->run_dir, buf, sizeof buf, argv,
+				    FN_MAX_ARGS + 1);
+	assert_true(argc >= 3);
+	assert_string_equal(argv[argc - 3], "--replicaof");
+	assert_string_equal(argv[argc - 2], "10.90.0.1");
+}
+
 /* [stack] ruleset for every stack, [pipeline N] stack_ruleset for one;
  * relative to the file; it must be readable; none clears it. */
 static void test_stack_ruleset(void **state)
@@ -1085,6 +1122,7 @@ int main(void)
 		T(test_shipped_kvs_config),
 		T(test_stack_ruleset),
 		T(test_networks),
+		T(test_shipped_internal_config),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
