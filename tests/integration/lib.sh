@@ -382,6 +382,23 @@ established() {
 # none_established PORT: ... and none is left.
 none_established() { (( $(established "$1") == 0 )); }
 
+# preload_peer KERNEL_IP STACK_IP: preload_peer.py, the kernel-side peers
+# of preload-check, in the background (stdout $T/peer.out, stderr
+# $T/peer.err), once it says it is ready (10 s at most).
+preload_peer() {
+	python3 "$FN_HERE/preload_peer.py" --kernel "$1" --stack "$2" \
+		> "$T/peer.out" 2> "$T/peer.err" &
+	LOAD_PIDS+=($!)
+	peer_ready() {
+		grep -q '^ready' "$T/peer.err" && return 0
+		kill -0 "${LOAD_PIDS[-1]}" 2>/dev/null ||
+			fn_fail "the peer did not start: $(cat "$T/peer.err")"
+		return 1
+	}
+	wait_for 10 peer_ready ||
+		fn_fail "the peer is not ready: $(cat "$T/peer.err")"
+}
+
 # ---- fragnet nft ---------------------------------------------------------
 
 nft0() { fn nft -T "$NAME" 0 "$@"; }

@@ -33,7 +33,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 : "${FN_STACK:?}" "${FN_PRELOAD_CHECK:?}"
-PEER="$FN_HERE/preload_peer.py"
 REDIS=/usr/bin/redis-server
 RCLI_BOUND=10
 
@@ -55,11 +54,7 @@ tap_topology stack.profile=full stack.gateway="$KERNEL_IP" \
 
 fn_up
 wait_tap_up
-python3 "$PEER" --kernel "$KERNEL_IP" --stack "$STACK_IP" \
-	> "$T/peer.out" 2> "$T/peer.err" &
-LOAD_PIDS+=($!)
-peer_ready() { grep -q '^ready' "$T/peer.err"; }
-wait_for 10 peer_ready || fn_fail "the peer did not start: $(cat "$T/peer.err")"
+preload_peer "$KERNEL_IP" "$STACK_IP"
 wait_running
 
 # 1.

@@ -12,7 +12,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 : "${FN_PRELOAD_LIB:?}" "${FN_PRELOAD_CHECK:?}"
-PEER="$FN_HERE/preload_peer.py"
 fn_tmpdir plpass
 FN_SHOW_ON_FAIL+=("$T/results")
 
@@ -30,14 +29,7 @@ FRAGNET_SOCKCHAN_FD=99 LD_PRELOAD="$FN_PRELOAD_LIB" /bin/true 2> "$T/err" || rc=
 	fn_fail "closed channel fd: exit $rc: $(cat "$T/err")"
 
 # 2.
-python3 "$PEER" --kernel 127.0.0.1 --stack 127.0.0.1 > "$T/peer.out" 2>&1 &
-LOAD_PIDS+=($!)
-peer_ready() {
-	grep -q '^ready' "$T/peer.out" && return 0
-	kill -0 "${LOAD_PIDS[0]}" 2>/dev/null || fn_fail "the peer did not start: $(cat "$T/peer.out")"
-	return 1
-}
-wait_for 10 peer_ready || fn_fail "the peer is not ready"
+preload_peer 127.0.0.1 127.0.0.1
 rc=0
 FRAGNET_PRELOAD_PASSTHROUGH=1 LD_PRELOAD="$FN_PRELOAD_LIB" \
 	timeout 150 "$FN_PRELOAD_CHECK" 127.0.0.1 "$T/results" || rc=$?
