@@ -7,22 +7,24 @@
 #
 # Environment (meson): BUILD_DIR, the build to use.
 set -euo pipefail
-. "$(dirname "$0")/bench_lib.sh"
-bench_test_init bench-vswitch
+. "$(dirname "$0")/lib.sh"
+fn_need_root
+: "${BUILD_DIR:?}"
+fn_tmpdir bench-vswitch
 
-help=$("$root/bench/vswitch" --help) || fail "--help failed"
-[[ $help == *--quick* && $help == *--rounds* ]] || fail "--help says nothing of --quick, --rounds"
-"$root/bench/vswitch" --rounds x 2>/dev/null && fail "--rounds x accepted"
-"$root/bench/vswitch" --configs nope 2>/dev/null && fail "--configs nope accepted"
+help=$("$FN_ROOT/bench/vswitch" --help) || fn_fail "--help failed"
+[[ $help == *--quick* && $help == *--rounds* ]] || fn_fail "--help says nothing of --quick, --rounds"
+"$FN_ROOT/bench/vswitch" --rounds x 2>/dev/null && fn_fail "--rounds x accepted"
+"$FN_ROOT/bench/vswitch" --configs nope 2>/dev/null && fn_fail "--configs nope accepted"
 
-BUILD_DIR=$BUILD_DIR timeout 600 "$root/bench/vswitch" --quick --out "$T/res" \
-	> "$T/out" 2> "$T/log" || { tail -n 40 "$T/log" >&2; fail "bench/vswitch --quick failed"; }
-grep -q '^bench/vswitch: \[1/' "$T/log" || fail "no progress lines"
+BUILD_DIR=$BUILD_DIR timeout 600 "$FN_ROOT/bench/vswitch" --quick --out "$T/res" \
+	> "$T/out" 2> "$T/log" || { tail -n 40 "$T/log" >&2; fn_fail "bench/vswitch --quick failed"; }
+grep -q '^bench/vswitch: \[1/' "$T/log" || fn_fail "no progress lines"
 
 res=$T/res
 [[ -s $res/report.md && -s $res/runs.csv && -s $res/meta.txt ]] ||
-	fail "no report.md, runs.csv or meta.txt"
-python3 - "$res/runs.csv" <<'PY' || fail "runs.csv incomplete"
+	fn_fail "no report.md, runs.csv or meta.txt"
+python3 - "$res/runs.csv" <<'PY' || fn_fail "runs.csv incomplete"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 want = {(c, s) for c in ("fragnet-event", "fragnet-adaptive", "fragnet-busy",
@@ -39,13 +41,13 @@ for r in rows:
 PY
 for h in "64-byte frames" "1500-byte frames" "Target: fragnet" \
 	 "How each figure is computed"; do
-	grep -q "$h" "$res/report.md" || fail "report.md has no '$h'"
+	grep -q "$h" "$res/report.md" || fn_fail "report.md has no '$h'"
 done
-grep -q '| fragnet-event | ' "$T/out" || fail "no table on stdout"
+grep -q '| fragnet-event | ' "$T/out" || fn_fail "no table on stdout"
 # Nothing left: the netns carry the script's pid, the programs our build.
-ip netns list | grep -q '^fnv[dn][ASB]-' && fail "a netns fnv* is left"
+ip netns list | grep -q '^fnv[dn][ASB]-' && fn_fail "a netns fnv* is left"
 for pid in $(pgrep -x fragnet-vswitch) $(pgrep -x fn-bench-vswitc); do
 	[[ $(readlink "/proc/$pid/exe") == "$BUILD_DIR"/* ]] &&
-		fail "process $pid of this build is left"
+		fn_fail "process $pid of this build is left"
 done
 echo "ok: $(($(wc -l < "$res/runs.csv") - 1)) runs"
