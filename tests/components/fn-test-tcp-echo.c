@@ -37,30 +37,24 @@
  * supervisor reset the channel) it exits 3 and the supervisor restarts it;
  * a setup failure exits 1, usage 2.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "fragnet/env.h"
 #include "fragnet/log.h"
-#include "fragnet/names.h"
 #include "fragnet/sock.h"
 #include "fragnet/stats.h"
 
-#include "echo_start.h"
+#include "echo_app.h"
 
 #define CONN_BUF	(32u * 1024)
 #define RST_MAGIC	"RST!"
 #define STOP_MAGIC	"STOP"
 #define RST_MAGIC_LEN	4
 #define BACKLOG		1024
-#define POLL_MS		100
 
 enum {
 	T_ACCEPTED, T_CLOSED, T_ACTIVE, T_BYTES_IN, T_BYTES_OUT, T_EOF,
@@ -89,13 +83,7 @@ struct tcp_echo {
 	_Atomic uint64_t *ctr;	/* T_COUNT */
 };
 
-static volatile sig_atomic_t stopping, dumping;
-
-static void on_term(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
+static volatile sig_atomic_t dumping;
 
 static void on_usr1(int sig)
 {
@@ -114,11 +102,6 @@ static void dump_conns(struct tcp_echo *t)
 				"events 0x%x", k->sock, k->len, k->eof, k->rst,
 				fn_sock_events(&t->chan, k->sock));
 	}
-}
-
-static bool chan_dead(long err)
-{
-	return err == -EPIPE || err == -ECONNRESET;
 }
 
 static void ctr_sub(_Atomic uint64_t *c, uint64_t v)
@@ -178,7 +161,7 @@ static int accept_all(struct tcp_echo *t)
 
 		if (s == -EAGAIN)
 			return 0;
-		if (chan_dead(s))
+		if (echo_chan_dead(s))
 			return s;
 		if (s < 0) {
 			fn_warn("accept: %s", strerror(-s));
@@ -271,7 +254,7 @@ static void conn_finish(struct tcp_echo *t, struct conn *k)
 {
 	int err = fn_sock_shutdown(&t->chan, k->sock, SHUT_WR);
 
-	if (err < 0 && !chan_dead(err))
+	if (err < 0 && !echo_chan_dead(err))
 		fn_debug("shutdown %d: %s", k->sock, strerror(-err));
 	conn_close(t, k, T_EOF);
 }
@@ -321,7 +304,7 @@ static int conn_serve(struct tcp_echo *t, struct conn *k)
 		}
 	} while ((r > 0 || w > 0) && !k->rst);
 	if (r < 0) {
-		if (chan_dead(r) && t->chan.dead)
+		if (echo_chan_dead(r) && t->chan.dead)
 			return t->chan.dead;
 		fn_debug("socket %d: %s", k->sock, strerror((int)-r));
 		conn_close(t, k, T_ERRORS);
@@ -333,80 +316,38 @@ static int conn_serve(struct tcp_echo *t, struct conn *k)
 	return 0;
 }
 
-static int serve_all(struct tcp_echo *t)
+/* Accept and serve what there is now: 0, or the channel's death
+ * (echo_run); then the dump SIGUSR1 asked for. */
+static int serve_all(void *arg)
 {
+	struct tcp_echo *t = arg;
 	int err = accept_all(t);
 
 	for (unsigned i = 0; err == 0 && i < t->nconn; i++)
 		if (t->conn[i])
 			err = conn_serve(t, t->conn[i]);
+	if (dumping)
+		dump_conns(t);
 	return err;
-}
-
-static int echo_open(struct tcp_echo *t, uint16_t port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_ANY) };
-	int err = fn_sock_open(&t->chan);
-
-	if (err < 0) {
-		fn_err("cannot open the socket channel: %s", strerror(-err));
-		return err;
-	}
-	t->listen_sock = fn_sock_socket(&t->chan, SOCK_STREAM);
-	if (t->listen_sock < 0) {
-		fn_err("socket: %s", strerror(-t->listen_sock));
-		return t->listen_sock;
-	}
-	err = fn_sock_bind(&t->chan, t->listen_sock, &a);
-	if (err == 0)
-		err = fn_sock_listen(&t->chan, t->listen_sock, BACKLOG);
-	if (err < 0) {
-		fn_err("listen on 0.0.0.0:%u: %s", port, strerror(-err));
-		return err;
-	}
-	fn_info("echoing TCP on port %u", port);
-	return 0;
-}
-
-static int echo_loop(struct tcp_echo *t)
-{
-	while (!stopping) {
-		int err = serve_all(t);
-
-		if (dumping)
-			dump_conns(t);
-		if (err == 0)
-			err = fn_sock_poll(&t->chan, POLL_MS);
-		if (err == -EINTR)
-			continue;
-		if (err < 0) {
-			fn_warn("socket channel lost: %s", strerror(-err));
-			return 3;
-		}
-	}
-	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static struct tcp_echo t;
 	uint16_t port;
-	int ret = echo_start(argc, argv, "test-tcp-echo", on_term, &port);
+	int ret = echo_start(argc, argv, "test-tcp-echo", &port);
 
 	if (ret)
 		return ret;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, on_usr1);
-	t.ctr = fn_stats_block(fn_stats_attach_env(), "tcp_echo", tcp_names, T_COUNT);
-	if (!t.ctr) {
-		fn_err("cannot register counters");
+	t.ctr = echo_counters("tcp_echo", tcp_names, T_COUNT);
+	if (!t.ctr)
 		return 1;
-	}
-	if (echo_open(&t, port) < 0)
+	t.listen_sock = echo_socket(&t.chan, SOCK_STREAM, port, BACKLOG);
+	if (t.listen_sock < 0)
 		return 1;
-	ret = echo_loop(&t);
+	ret = echo_run(&t.chan, serve_all, &t);
 	for (unsigned i = 0; i < t.nconn; i++)
 		if (t.conn[i]) {
 			free(t.conn[i]->buf);

@@ -17,25 +17,17 @@
  * supervisor reset the channel) it exits 3, and the supervisor restarts it
  * against the restarted stack; a setup failure exits 1, usage 2.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "fragnet/env.h"
 #include "fragnet/log.h"
-#include "fragnet/names.h"
 #include "fragnet/sock.h"
 #include "fragnet/stats.h"
 
-#include "echo_start.h"
+#include "echo_app.h"
 
 #define DGRAM_MAX	(FN_SOCKCHAN_SLOT - sizeof(struct fn_sock_msg))
-#define POLL_MS		100
 
 enum { U_RX, U_TX, U_TX_AGAIN, U_ERRORS, U_COUNT };
 static const char *const udp_names[U_COUNT] = {
@@ -53,19 +45,6 @@ struct udp_echo {
 	bool pending;
 };
 
-static volatile sig_atomic_t stopping;
-
-static void on_term(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
-static bool chan_dead(int err)
-{
-	return err == -EPIPE || err == -ECONNRESET;
-}
-
 /* Send the pending datagram back: 0 done (or dropped), -EAGAIN not yet,
  * or the channel's death. */
 static int echo_flush(struct udp_echo *u)
@@ -79,7 +58,7 @@ static int echo_flush(struct udp_echo *u)
 		fn_ctr_add(&u->ctr[U_TX_AGAIN], 1);
 		return -EAGAIN;
 	}
-	if (chan_dead((int)n))
+	if (echo_chan_dead(n))
 		return (int)n;
 	u->pending = false;
 	if (n < 0) {
@@ -91,9 +70,11 @@ static int echo_flush(struct udp_echo *u)
 	return 0;
 }
 
-/* Echo everything there is now: 0, or the channel's death. */
-static int echo_drain(struct udp_echo *u)
+/* Echo everything there is now: 0, or the channel's death (echo_run). */
+static int echo_drain(void *arg)
 {
+	struct udp_echo *u = arg;
+
 	for (;;) {
 		int err = echo_flush(u);
 		ssize_t n;
@@ -114,64 +95,21 @@ static int echo_drain(struct udp_echo *u)
 	}
 }
 
-static int echo_open(struct udp_echo *u, uint16_t port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_ANY) };
-	int err = fn_sock_open(&u->chan);
-
-	if (err < 0) {
-		fn_err("cannot open the socket channel: %s", strerror(-err));
-		return err;
-	}
-	u->sock = fn_sock_socket(&u->chan, SOCK_DGRAM);
-	if (u->sock < 0) {
-		fn_err("socket: %s", strerror(-u->sock));
-		return u->sock;
-	}
-	err = fn_sock_bind(&u->chan, u->sock, &a);
-	if (err < 0) {
-		fn_err("bind 0.0.0.0:%u: %s", port, strerror(-err));
-		return err;
-	}
-	fn_info("echoing UDP on port %u", port);
-	return 0;
-}
-
-static int echo_loop(struct udp_echo *u)
-{
-	while (!stopping) {
-		int err = echo_drain(u);
-
-		if (err == 0)
-			err = fn_sock_poll(&u->chan, POLL_MS);
-		if (err == -EINTR)
-			continue;
-		if (err < 0) {
-			fn_warn("socket channel lost: %s", strerror(-err));
-			return 3;
-		}
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static struct udp_echo u;
 	uint16_t port;
-	int ret = echo_start(argc, argv, "test-udp-echo", on_term, &port);
+	int ret = echo_start(argc, argv, "test-udp-echo", &port);
 
 	if (ret)
 		return ret;
-	u.ctr = fn_stats_block(fn_stats_attach_env(), "udp_echo", udp_names, U_COUNT);
-	if (!u.ctr) {
-		fn_err("cannot register counters");
+	u.ctr = echo_counters("udp_echo", udp_names, U_COUNT);
+	if (!u.ctr)
 		return 1;
-	}
-	if (echo_open(&u, port) < 0)
+	u.sock = echo_socket(&u.chan, SOCK_DGRAM, port, 0);
+	if (u.sock < 0)
 		return 1;
-	ret = echo_loop(&u);
+	ret = echo_run(&u.chan, echo_drain, &u);
 	fn_sock_close_chan(&u.chan);
 	return ret;
 }

@@ -44,71 +44,32 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 
+#include "lwip_wire.h"
 #include "sock_serv.h"
 
 #define NSLOTS		128u	/* > 2 * SLOT_RESERVE, as ss_open wants */
 #define SLOT		1024u
 #define HDR		((uint32_t)sizeof(struct fn_sock_msg))
 #define LO_QLEN		256
-#define IP_LO		0x0100000au	/* 10.0.0.1, network order */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 void stk_port_init(void);
 
-static struct netif nif;
+static struct lo_wire wire;
 static struct pbuf *loq[LO_QLEN];
-static unsigned loh, lot;
 static struct fn_pkt held[NSLOTS];
 static unsigned nheld;
-
-static err_t lo_output(struct netif *n, struct pbuf *p, const ip4_addr_t *a)
-{
-	struct pbuf *c;
-
-	(void)n;
-	(void)a;
-	if (lot - loh == LO_QLEN)
-		return ERR_OK;	/* dropped, as a wire would */
-	c = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
-	if (c)
-		loq[lot++ % LO_QLEN] = c;
-	return ERR_OK;
-}
-
-static err_t lo_init(struct netif *n)
-{
-	n->output = lo_output;
-	n->mtu = 1500;
-	n->flags = NETIF_FLAG_UP | NETIF_FLAG_LINK_UP;
-	return ERR_OK;
-}
-
-static void lo_drain(void)
-{
-	for (int n = 0; loh != lot && n < 64; n++) {
-		struct pbuf *p = loq[loh++ % LO_QLEN];
-
-		if (nif.input(p, &nif) != ERR_OK)
-			pbuf_free(p);
-	}
-}
 
 static void once(void)
 {
 	static int done;
-	ip4_addr_t ip, mask, gw;
 
 	if (done)
 		return;
 	done = 1;
 	stk_port_init();
 	lwip_init();
-	ip4_addr_set_u32(&ip, IP_LO);
-	ip4_addr_set_u32(&mask, 0x00ffffffu);
-	ip4_addr_set_u32(&gw, 0);
-	netif_add(&nif, &ip, &mask, &gw, NULL, lo_init, ip_input);
-	netif_set_default(&nif);
-	netif_set_up(&nif);
+	lo_wire_up(&wire, loq, LO_QLEN);
 }
 
 /* Whatever the service left in lwIP (closed pcbs lingering in FIN_WAIT or
@@ -123,8 +84,7 @@ static void lwip_purge(void)
 		tcp_close((struct tcp_pcb *)tcp_listen_pcbs.listen_pcbs);
 	while (udp_pcbs)
 		udp_remove(udp_pcbs);
-	while (loh != lot)
-		pbuf_free(loq[loh++ % LO_QLEN]);
+	lo_wire_purge(&wire);
 }
 
 static void ack_held(struct fn_link *app)
@@ -187,7 +147,7 @@ static void turns(struct sock_serv *ss, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		ss_poll(ss);
-		lo_drain();
+		lo_wire_drain(&wire, 64, NULL);
 		sys_check_timeouts();
 	}
 }

@@ -121,6 +121,45 @@ static void check_broken(struct fn_endpoint *e, bool was_broken)
 		abort();
 }
 
+/* r from fn_stream_alloc_burst() or fn_stream_recv_burst() of n pkts p:
+ * an error only from a broken endpoint, else at most n pkts, each valid,
+ * added to keep[*nkeep] (which cannot hold more slots than exist), and
+ * with unique, none that keep[] holds already. */
+static void keep_burst(const struct fn_endpoint *e, int r, unsigned n,
+		       const struct fn_pkt *p, struct fn_pkt *keep,
+		       unsigned *nkeep, bool unique)
+{
+	if (r < 0) {
+		if (r != -EPIPE || !e->broken)
+			abort();
+		return;
+	}
+	if ((unsigned)r > n)
+		abort();
+	for (int i = 0; i < r; i++) {
+		check_pkt(e, &p[i]);
+		if (*nkeep >= NSLOTS)
+			abort();	/* more slots than exist */
+		for (unsigned j = 0; unique && j < *nkeep; j++)
+			if (keep[j].slot == p[i].slot)
+				abort();	/* held twice */
+		keep[(*nkeep)++] = p[i];
+	}
+}
+
+/* Keep in pkts[*n] only those whose slot is still in state: the others
+ * went out, or a forged call took them. */
+static void keep_in_state(const struct fn_endpoint *e, struct fn_pkt *pkts,
+			  unsigned *n, uint8_t state)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < *n; i++)
+		if (e->state[pkts[i].slot] == state)
+			pkts[k++] = pkts[i];
+	*n = k;
+}
+
 /* --- operations ------------------------------------------------------------ */
 
 static void op_alloc(struct side *sd, struct input *in)
@@ -131,19 +170,7 @@ static void op_alloc(struct side *sd, struct input *in)
 	bool was = e->broken;
 
 	int r = fn_stream_alloc_burst(e, p, n);
-	if (r < 0) {
-		if (r != -EPIPE || !e->broken)
-			abort();
-	} else {
-		if ((unsigned)r > n)
-			abort();
-		for (int i = 0; i < r; i++) {
-			check_pkt(e, &p[i]);
-			if (sd->nalloc >= NSLOTS)
-				abort();	/* more slots than exist */
-			sd->alloc[sd->nalloc++] = p[i];
-		}
-	}
+	keep_burst(e, r, n, p, sd->alloc, &sd->nalloc, false);
 	check_broken(e, was);
 }
 
@@ -185,14 +212,8 @@ static void op_submit(struct side *sd, struct input *in)
 			if (e->state[p[i].slot] != FN_SLOT_PEER)
 				abort();
 	}
-	if (r >= 0 || r == -EPIPE) {
-		/* Whatever went out is no longer ours to submit. */
-		unsigned k = 0;
-		for (unsigned i = 0; i < sd->nalloc; i++)
-			if (e->state[sd->alloc[i].slot] == FN_SLOT_ALLOC)
-				sd->alloc[k++] = sd->alloc[i];
-		sd->nalloc = k;
-	}
+	if (r >= 0 || r == -EPIPE)	/* what went out is no longer ours */
+		keep_in_state(e, sd->alloc, &sd->nalloc, FN_SLOT_ALLOC);
 	check_broken(e, was);
 }
 
@@ -207,11 +228,7 @@ static void op_release(struct side *sd, struct input *in)
 	sd->nalloc -= n;
 	fn_stream_release(e, &bogus, 1);
 	/* A forged release may have freed one of ours: drop it too. */
-	unsigned k = 0;
-	for (unsigned i = 0; i < sd->nalloc; i++)
-		if (e->state[sd->alloc[i].slot] == FN_SLOT_ALLOC)
-			sd->alloc[k++] = sd->alloc[i];
-	sd->nalloc = k;
+	keep_in_state(e, sd->alloc, &sd->nalloc, FN_SLOT_ALLOC);
 }
 
 static void op_reclaim(struct side *sd)
@@ -233,22 +250,7 @@ static void op_recv(struct side *sd, struct input *in)
 	bool was = e->broken;
 
 	int r = fn_stream_recv_burst(e, p, n);
-	if (r < 0) {
-		if (r != -EPIPE || !e->broken)
-			abort();
-	} else {
-		if ((unsigned)r > n)
-			abort();
-		for (int i = 0; i < r; i++) {
-			check_pkt(e, &p[i]);
-			if (sd->nheld >= NSLOTS)
-				abort();	/* holds more slots than exist */
-			for (unsigned j = 0; j < sd->nheld; j++)
-				if (sd->held[j].slot == p[i].slot)
-					abort();	/* held twice */
-			sd->held[sd->nheld++] = p[i];
-		}
-	}
+	keep_burst(e, r, n, p, sd->held, &sd->nheld, true);
 	check_broken(e, was);
 }
 
@@ -273,13 +275,8 @@ static void op_ack(struct side *sd, struct input *in)
 	} else if (r == -EPIPE ? !e->broken : r != (int)n) {
 		abort();
 	}
-	if (r >= 0 || r == -EPIPE) {
-		unsigned k = 0;
-		for (unsigned i = 0; i < sd->nheld; i++)
-			if (e->state[sd->held[i].slot] == FN_SLOT_HELD)
-				sd->held[k++] = sd->held[i];
-		sd->nheld = k;
-	}
+	if (r >= 0 || r == -EPIPE)
+		keep_in_state(e, sd->held, &sd->nheld, FN_SLOT_HELD);
 	check_broken(e, was);
 }
 

@@ -1,18 +1,42 @@
-# lib.sh - shared helpers of the supervisor integration tests.  Sourced by
-# each test_*.sh after `set -euo pipefail`.
+# lib.sh - the one library of the integration tests.  Every test_*.sh
+# sources it, and only it, after `set -euo pipefail`; it sources the topic
+# libraries, which build on it:
 #
-# Environment (set by meson, see meson.build):
+#   lib.sh          start and teardown, topology files, `fragnet status` and
+#                   `fragnet stats --json` (the one reader of each), subnets,
+#                   `fragnet nft`, the end of a topology
+#   nic_lib.sh      the tap NIC: nic_init, tap_topology, ICMP ping, ...
+#   sock_lib.sh     native socket apps behind the NIC, kernel side in a netns
+#   redis_lib.sh    redis-server behind the preload (or the kernel's TCP)
+#
+# One definition per helper: before writing a second copy in a test, look
+# here (`grep -n '^[a-z_0-9]*()' tests/integration/*.sh`).
+#
+# Environment (set by meson, see meson.build), for fn_init:
 #   FRAGNET        the built fragnet binary
 #   FN_TEST_ECHO   the built fn-test-echo
 #   FN_TEST_CRASH  the built fn-test-crash
+# and for fn_net: FN_TEST_NET_MIN / FN_TEST_NET_MAX, the third octets this
+# run may use (workers sharing a machine each keep to their own).
 #
-# Each test gets a private directory with its own copies of the test
-# components, so that "no process of this test is left" can be checked by
-# exact path while other tests run in parallel, and a unique topology name
-# (fnt-<test>-<pid>), so that run directories and logs never collide.
-# fn_init installs a trap that tears everything down on any exit.
+# Each test gets a private directory T, removed on exit, with its own copies
+# of the programs it runs (fn_bin), so that "no process of this test is
+# left" can be checked by exact path while other tests run in parallel, and
+# a unique topology name (fnt-<test>-<pid>), so that run directories and
+# logs never collide.  fn_init (or fn_tmpdir) installs a trap that tears
+# everything down on any exit: load generators, supervisor, components,
+# then what the test deferred (fn_defer: namespaces, taps, ...).
 
+FN_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FN_ROOT=$(cd "$FN_HERE/../.." && pwd)
 FN_BOUND=${FN_BOUND:-30}	# seconds any one fragnet call may take
+LOAD_PIDS=()		# background clients, killed -9 first at teardown
+FN_DEFERRED=()		# fn_defer: commands run at teardown, last first
+FN_SHOW_ON_FAIL=()	# files whose tail a failed test shows (besides $LOG)
+KX=()			# the prefix that runs a command on the tap's kernel
+			# side: empty, or ip netns exec NS (sock_netns)
+
+# ---- start and end -----------------------------------------------------
 
 fn_log() { printf '# %s\n' "$*" >&2; }
 
@@ -22,42 +46,82 @@ fn_fail() {
 	exit 1
 }
 
-# fn_init TESTNAME: skip unless root, make the private dir, set the trap.
-fn_init() {
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "SKIP: needs root" >&2
-		exit 77
-	fi
-	: "${FRAGNET:?}" "${FN_TEST_ECHO:?}" "${FN_TEST_CRASH:?}"
-	NAME="fnt-$1-$$"
-	RUN_DIR="/run/fragnet/$NAME"
-	LOG="/var/log/fragnet/$NAME.log"
+fn_skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+fn_need_root() {
+	[[ $(id -u) -eq 0 ]] || fn_skip "needs root"
+}
+
+# fn_tmpdir TESTNAME: the private dir T, and the trap that tears down.
+fn_tmpdir() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/fnt-$1.XXXXXX")
-	# An app may run as an unprivileged user: it must reach its binary.
-	chmod 755 "$T"
-	mkdir "$T/bin"
-	cp "$FN_TEST_ECHO" "$T/bin/fn-test-echo"
-	cp "$FN_TEST_CRASH" "$T/bin/fn-test-crash"
-	ECHO="$T/bin/fn-test-echo"
-	CRASH="$T/bin/fn-test-crash"
-	CONF="$T/$NAME.conf"
 	FN_FAILED=0
 	trap fn_teardown EXIT
 }
 
-# Kill whatever this test left: the supervisor (its components die with
-# it: PR_SET_PDEATHSIG), then any stray component by exact path.
+# fn_bin VAR PATH [NAME]: copy PATH into $T/bin (as NAME, else under its
+# own name) and set VAR to the copy.
+fn_bin() {
+	local dst="$T/bin/${3:-$(basename "$2")}"
+	cp "$2" "$dst"
+	printf -v "$1" '%s' "$dst"
+}
+
+# fn_init TESTNAME: skip unless root; NAME, RUN_DIR, LOG and CONF of the
+# topology; T with copies of the test components (ECHO, CRASH).
+fn_init() {
+	fn_need_root
+	: "${FRAGNET:?}" "${FN_TEST_ECHO:?}" "${FN_TEST_CRASH:?}"
+	NAME="fnt-$1-$$"
+	RUN_DIR="/run/fragnet/$NAME"
+	LOG="/var/log/fragnet/$NAME.log"
+	fn_tmpdir "$1"
+	# An app may run as an unprivileged user: it must reach its binary.
+	chmod 755 "$T"
+	mkdir "$T/bin"
+	fn_bin ECHO "$FN_TEST_ECHO" fn-test-echo
+	fn_bin CRASH "$FN_TEST_CRASH" fn-test-crash
+	CONF="$T/$NAME.conf"
+}
+
+# fn_defer CMD [ARG...]: run CMD at teardown, once every process of the
+# test is gone (last deferred, first run; stderr discarded; the same
+# command deferred twice runs once).
+fn_defer() {
+	local cmd c
+	cmd=$(printf '%q ' "$@")
+	for c in "${FN_DEFERRED[@]}"; do
+		[[ $c == "$cmd" ]] && return 0
+	done
+	FN_DEFERRED=("$cmd" "${FN_DEFERRED[@]}")
+}
+
+# The EXIT trap: show the logs of a failure, kill the load generators, stop
+# the supervisor (its components die with it: PR_SET_PDEATHSIG), kill any
+# stray process of ours by exact path, run what was deferred, remove the
+# run dir, the log and T (kept with FN_KEEP_T=1).
 fn_teardown() {
-	local rc=$? pid
+	local rc=$? pid f
 	set +e
-	if [[ $rc -ne 0 || $FN_FAILED -ne 0 ]] && [[ -f $LOG ]]; then
-		echo "--- $LOG ---" >&2
-		tail -n 60 "$LOG" >&2
+	if [[ $rc -ne 0 || ${FN_FAILED:-0} -ne 0 ]]; then
+		if [[ -f ${LOG:-} ]]; then
+			echo "--- $LOG ---" >&2
+			tail -n 60 "$LOG" >&2
+		fi
+		for f in "${FN_SHOW_ON_FAIL[@]}"; do
+			[[ -f $f ]] || continue
+			echo "--- $f ---" >&2
+			tail -n 200 "$f" >&2
+		done
 	fi
-	pid=$(cat "$RUN_DIR/supervisor.pid" 2>/dev/null)
+	for pid in "${LOAD_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+	pid=$(cat "${RUN_DIR:-/nonexistent}/supervisor.pid" 2>/dev/null)
 	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid"
-		for _ in $(seq 50); do
+		for _ in $(seq 100); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
@@ -65,18 +129,36 @@ fn_teardown() {
 	fi
 	[[ -n ${FG_PID:-} ]] && kill -KILL "$FG_PID" 2>/dev/null
 	for pid in $(test_procs); do kill -KILL "$pid"; done
-	rm -rf "$RUN_DIR" "$T"
-	rm -f "$LOG"
+	for _ in $(seq 50); do
+		[[ -z $(test_procs) ]] && break
+		sleep 0.1
+	done
+	for f in "${FN_DEFERRED[@]}"; do eval "$f" 2>/dev/null; done
+	[[ -n ${RUN_DIR:-} ]] && rm -rf "$RUN_DIR"
+	[[ -n ${LOG:-} ]] && rm -f "$LOG"
+	if [[ -n ${FN_KEEP_T:-} ]]; then
+		echo "# kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
 	exit "$rc"
 }
 
-# fn_conf < body: write $CONF, a topology named $NAME, with body after its
-# [topology] name line (so the body may continue [topology]).
-fn_conf() {
-	{
-		printf '[topology]\nname = %s\n' "$NAME"
-		cat
-	} > "$CONF"
+# fn_netns NS: a network namespace of the test's own, deleted at teardown.
+# Returns non-zero when none can be made (the caller skips or fails).
+fn_netns() {
+	ip netns add "$1" || return 1
+	fn_defer ip netns del "$1"
+}
+
+# netns_bare NS: IPv6 and reverse-path filtering off, lo up (the kernel
+# references of the nft tests see only the frames they are sent).
+netns_bare() {
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 \
+		net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.default.rp_filter=0
+	ip -n "$1" link set lo up
 }
 
 fn() { timeout "$FN_BOUND" "$FRAGNET" "$@"; }
@@ -91,66 +173,266 @@ wait_for() {
 	done
 }
 
+# ---- topology files ------------------------------------------------------
+
+# fn_conf < body: write $CONF, a topology named $NAME, with body after its
+# [topology] name line (so the body may continue [topology]).
+fn_conf() {
+	{
+		printf '[topology]\nname = %s\n' "$NAME"
+		cat
+	} > "$CONF"
+}
+
+# conf_write [SECTION.]KEY=VALUE...: write $CONF (fn_conf) from keys.  A
+# plain KEY goes into [topology], SECTION.KEY into [SECTION] ("pipeline
+# 0.stack_cpu=1" too).  Sections come in the order topology, restart,
+# link, nic, driver, stack, app, then [pipeline N] as first named; keys in
+# the order first named.  A later KEY=VALUE replaces the value of an
+# earlier one, an empty VALUE drops the key, and a section without keys is
+# not written.  A VALUE with newlines continues on the next lines (indent
+# them).
+conf_write() {
+	local -A val=() seen=()
+	local -a knames=() secs=(topology restart link nic driver stack app)
+	local kv k s body
+	for s in "${secs[@]}"; do seen[$s]=1; done
+	for kv in "$@"; do
+		k=${kv%%=*}
+		[[ $k == *.* ]] || k=topology.$k
+		[[ -n ${val[$k]+set} ]] || knames+=("$k")
+		val[$k]=${kv#*=}
+		s=${k%%.*}
+		[[ -n ${seen[$s]+set} ]] || { seen[$s]=1; secs+=("$s"); }
+	done
+	for s in "${secs[@]}"; do
+		body=
+		for k in "${knames[@]}"; do
+			[[ ${k%%.*} == "$s" && -n ${val[$k]} ]] || continue
+			body+="${k#*.} = ${val[$k]}"$'\n'
+		done
+		[[ -n $body ]] || continue
+		[[ $s == topology ]] || printf '[%s]\n' "$s"
+		printf '%s' "$body"
+	done | fn_conf
+}
+
+# echo_topology [KEY=VALUE...]: the echo topology (conf_write): fn-test-echo
+# as driver, stack (10.77.0.2/24) and app of each of 1 pipeline, event
+# polling, no nic and no preload.  KEY=VALUEs add and override:
+# "nic.exec=$ECHO" adds a nic, "driver.args=--generate" makes the drivers
+# generate, "stack.exec=$CRASH" replaces the stacks, "app.exec=" drops the
+# apps, "pipeline 0.stack_cpu=1" adds a section.
+echo_topology() {
+	conf_write pipelines=1 poll=event driver.exec="$ECHO" \
+		stack.exec="$ECHO" stack.address=10.77.0.2/24 \
+		app.exec="$ECHO" app.preload=no "$@"
+}
+
+# ---- fragnet up, status ------------------------------------------------
+
+# fn_up: fragnet up -d of $CONF.
+fn_up() {
+	fn up "$CONF" -d >&2 || fn_fail "up -d failed"
+}
+
+# status_rows: the component rows of `fragnet status`, one a line:
+# COMPONENT PIPELINE PID CPU STATE RESTARTS UPTIME, "-" for what a
+# component has not (the only reader of that format: a title line, a
+# blank line and a header come first).
+status_rows() {
+	fn status "$NAME" | awk 'NR > 3 && NF >= 7'
+}
+
 # status_field ROLE PIPELINE COLUMN (1 component, 2 pipeline, 3 pid,
 # 4 cpu, 5 state, 6 restarts, 7 uptime).
 status_field() {
-	fn status "$NAME" | awk -v r="$1" -v p="$2" -v c="$3" \
+	status_rows | awk -v r="$1" -v p="$2" -v c="$3" \
 		'$1 == r && $2 == p { print $c }'
-}
-
-# fn_netns NS: a network namespace of the test's own (for the kernel's
-# nf_tables as a reference), deleted by the EXIT trap before
-# fn_teardown; SKIP (77) when none can be made.  After fn_init.
-fn_netns() {
-	FN_NETNS=$1
-	trap 'rc=$?; ip netns del "$FN_NETNS" 2>/dev/null; set +e; (exit $rc); fn_teardown' EXIT
-	ip netns add "$FN_NETNS" ||
-		{ echo "SKIP: cannot create a network namespace" >&2; exit 77; }
-}
-
-# fn_nft_stack_up N: up, a topology of one fragnet-stack (a copy of
-# $FN_STACK, 10.241.N.2/24, no NIC: fn-test-echo is its driver, an idle
-# app as nobody), once `fragnet nft` reaches it.  Sets CTL, its control
-# socket.  After fn_init.
-fn_nft_stack_up() {
-	local stack
-	stack="$T/bin/$(basename "$FN_STACK")"
-	cp "$FN_STACK" "$stack"
-	fn_conf <<EOF
-pipelines = 1
-poll = adaptive
-log_level = info
-[link]
-slots = 256
-slot_size = 2048
-[driver]
-exec = $ECHO
-[stack]
-exec = $stack
-address = 10.241.$1.2/24
-[app]
-exec = /bin/sleep
-args = 600
-user = nobody
-preload = no
-EOF
-	fn up "$CONF" -d >/dev/null || fn_fail "fragnet up"
-	CTL="$RUN_DIR/stack0.ctl"
-	ctl_ready() { [[ -S $CTL ]] && fn nft -T "$NAME" 0 list ruleset >/dev/null 2>&1; }
-	wait_for 20 ctl_ready || fn_fail "stack 0 control socket not ready"
 }
 
 # Every component row of `status` is in state $1 with a numeric pid.
 all_in_state() {
-	fn status "$NAME" | awk -v s="$1" '
-		NR > 3 && NF >= 7 { n++; if ($5 != s || $3 !~ /^[0-9]+$/) bad++ }
+	status_rows | awk -v s="$1" '
+		{ n++; if ($5 != s || $3 !~ /^[0-9]+$/) bad++ }
 		END { exit !(n > 0 && bad == 0) }'
+}
+
+# wait_running [SECONDS]: every component is running (30 s at most).
+wait_running() {
+	wait_for "${1:-30}" all_in_state running ||
+		fn_fail "not all running: $(fn status "$NAME")"
 }
 
 # The pids of the components in `status`.
 status_pids() {
-	fn status "$NAME" | awk 'NR > 3 && $3 ~ /^[0-9]+$/ { print $3 }'
+	status_rows | awk '$3 ~ /^[0-9]+$/ { print $3 }'
 }
+
+# restarted ROLE PIPELINE OLDPID...: each named component runs again, under
+# a pid other than OLDPID (after a kill -9: wait_for N restarted ...).
+restarted() {
+	local p
+	while (($# >= 3)); do
+		p=$(status_field "$1" "$2" 3)
+		[[ $p =~ ^[0-9]+$ && $p != "$3" ]] || return 1
+		shift 3
+	done
+}
+
+# ---- fragnet stats -------------------------------------------------------
+
+# stats_json FILE: the supervisor's JSON stats into FILE.
+stats_json() {
+	fn stats --json "$NAME" > "$1"
+}
+
+# stats_py [ARG...] < PYTHON: run PYTHON with sys.argv[1:] = ARGs and the
+# readers of `fragnet stats --json` files (stats_json) below, the only
+# parser of that format: stats(FILE), the whole document;
+# components(FILE), label -> component; counters(FILE), label -> counters.
+stats_py() {
+	python3 -c 'import json, sys
+def stats(path):
+    with open(path) as f:
+        return json.load(f)
+def components(path):
+    return {c["label"]: c for c in stats(path)["components"]}
+def counters(path):
+    return {l: c["counters"] for l, c in components(path).items()}
+exec(compile(sys.stdin.read(), "<stdin>", "exec"))' "$@"
+}
+
+# counter_of FILE LABEL NAME: one counter of one component from a stats
+# file; -1 when the component or the counter is missing.
+counter_of() {
+	stats_py "$@" <<'PY'
+c = counters(sys.argv[1]).get(sys.argv[2])
+print(c.get(sys.argv[3], -1) if c is not None else -1)
+PY
+}
+
+# stats_flat FILE: every counter of a stats file, one "LABEL NAME VALUE"
+# line each (for many look-ups in one snapshot).
+stats_flat() {
+	stats_py "$1" <<'PY'
+for l, c in counters(sys.argv[1]).items():
+    for k, v in c.items():
+        print(l, k, v)
+PY
+}
+
+# counter LABEL NAME: the live value.
+counter() {
+	local f="$T/stats.now.json"
+	stats_json "$f" && counter_of "$f" "$1" "$2"
+}
+
+# fail_stats MSG: fail, after every non-zero counter (text stats) of a
+# topology that still runs.
+fail_stats() {
+	if [[ -S ${RUN_DIR:-/nonexistent}/supervisor.sock ]]; then
+		fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2 || true
+	fi
+	fn_fail "$*"
+}
+
+# ---- subnets, the kernel side ------------------------------------------
+
+# fn_pick_net A.B [LOW]: a third octet N (LOW, default 16, to 250) such
+# that no interface address or route uses A.B.N.0/24 yet (another subnet
+# with the same numbers would take the kernel's traffic); starts from the
+# pid, so that parallel tests spread out.  FN_TEST_NET_MIN / _MAX narrow
+# the range.
+fn_pick_net() {
+	local n esc=${1//./\\.} lo=${2:-16} hi=${FN_TEST_NET_MAX:-250}
+	(( lo >= ${FN_TEST_NET_MIN:-0} )) || lo=$FN_TEST_NET_MIN
+	(( hi >= lo )) || return 1
+	for n in $(seq $((lo + $$ % (hi + 1 - lo))) "$hi") $(seq "$lo" "$hi"); do
+		ip -4 -o addr show | grep -q " $esc\.$n\." && continue
+		[[ -z $(ip -4 route show "$1.$n.0/24") ]] || continue
+		echo "$n"
+		return 0
+	done
+	return 1
+}
+
+# fn_net A.B [LOW]: a free A.B.N.0/24 (fn_pick_net; SKIP without one):
+# sets NET (that N), STACK_IP (.2, the stacks), KERNEL_IP (.1, the
+# kernel's side) and MAC (02:00:A:B:N:02 in hex: unicast, locally
+# administered).
+fn_net() {
+	NET=$(fn_pick_net "$@") || fn_skip "no free $1.N.0/24 subnet"
+	STACK_IP=$1.$NET.2
+	KERNEL_IP=$1.$NET.1
+	MAC=02:00:$(printf '%02x:%02x:%02x' ${1//./ } "$NET"):02
+}
+
+# kx CMD...: run CMD on the tap's kernel side ("${KX[@]}": in the
+# namespace of sock_netns, else here).  In the background use
+# "${KX[@]}" CMD... & instead, so that $! is CMD's own pid.
+kx() { "${KX[@]}" "$@"; }
+
+# established PORT: kernel TCP connections from the kernel side
+# established to $STACK_IP:PORT.
+established() {
+	kx ss -Htn state established "dst $STACK_IP:$1" 2>/dev/null | wc -l
+}
+
+# none_established PORT: ... and none is left.
+none_established() { (( $(established "$1") == 0 )); }
+
+# preload_peer KERNEL_IP STACK_IP: preload_peer.py, the kernel-side peers
+# of preload-check, in the background (stdout $T/peer.out, stderr
+# $T/peer.err), once it says it is ready (10 s at most).
+preload_peer() {
+	python3 "$FN_HERE/preload_peer.py" --kernel "$1" --stack "$2" \
+		> "$T/peer.out" 2> "$T/peer.err" &
+	LOAD_PIDS+=($!)
+	peer_ready() {
+		grep -q '^ready' "$T/peer.err" && return 0
+		kill -0 "${LOAD_PIDS[-1]}" 2>/dev/null ||
+			fn_fail "the peer did not start: $(cat "$T/peer.err")"
+		return 1
+	}
+	wait_for 10 peer_ready ||
+		fn_fail "the peer is not ready: $(cat "$T/peer.err")"
+}
+
+# ---- fragnet nft ---------------------------------------------------------
+
+nft0() { fn nft -T "$NAME" 0 "$@"; }
+
+# nft0_script: the path of an executable that runs nft0 with its
+# arguments, for programs that take a command rather than a function.
+nft0_script() {
+	if [[ ! -x $T/snft ]]; then
+		printf '#!/bin/sh\nexec timeout %s %s nft -T %s 0 "$@"\n' \
+			"$FN_BOUND" "$FRAGNET" "$NAME" > "$T/snft"
+		chmod 755 "$T/snft"
+	fi
+	echo "$T/snft"
+}
+
+# fn_nft_stack_up [KEY=VALUE...]: up, the nft topology (echo_topology with
+# one fragnet-stack, a copy of $FN_STACK at $STACK_IP/24, no NIC:
+# fn-test-echo is its driver; an idle app as nobody), once `fragnet nft`
+# reaches it.  KEY=VALUEs add and override.  Sets CTL, its control
+# socket.  After fn_init and fn_net.
+fn_nft_stack_up() {
+	local stack
+	fn_bin stack "$FN_STACK"
+	echo_topology poll=adaptive log_level=info link.slots=256 \
+		link.slot_size=2048 stack.exec="$stack" \
+		stack.address="$STACK_IP/24" app.exec=/bin/sleep app.args=600 \
+		app.user=nobody "$@"
+	fn up "$CONF" -d >/dev/null || fn_fail "fragnet up"
+	CTL="$RUN_DIR/stack0.ctl"
+	ctl_ready() { [[ -S $CTL ]] && nft0 list ruleset >/dev/null 2>&1; }
+	wait_for 20 ctl_ready || fn_fail "stack 0 control socket not ready"
+}
+
+# ---- processes, cpus -------------------------------------------------------
 
 # Cpus_allowed_list of a process.
 cpus_of() {
@@ -159,17 +441,17 @@ cpus_of() {
 
 # "0-2,5" -> "0 1 2 5"
 expand_cpus() {
-	local part out=() a b i
+	local part cpus=() a b i
 	IFS=, read -ra parts <<< "$1"
 	for part in "${parts[@]}"; do
 		a=${part%-*}
 		b=${part#*-}
-		for ((i = a; i <= b; i++)); do out+=("$i"); done
+		for ((i = a; i <= b; i++)); do cpus+=("$i"); done
 	done
-	echo "${out[@]}"
+	echo "${cpus[@]}"
 }
 
-# Pids of the live processes running this test's component binaries (by
+# Pids of the live processes running this test's copies of programs (by
 # /proc/PID/exe: a component's argv[0] is only the basename).
 test_procs() {
 	local e x
@@ -180,6 +462,8 @@ test_procs() {
 		echo "${e%/exe}"
 	done
 }
+
+# ---- the end of a topology -------------------------------------------------
 
 # Everything of the topology is gone: supervisor pid $1, run dir, socket,
 # log says stopped, no component process, no memfd holder of ours.
@@ -200,3 +484,36 @@ assert_all_gone() {
 	done
 	return 0
 }
+
+# topology_down: fragnet down; then the tap (if the test has one, where
+# tap_gone looks), every process, the run dir and every memfd are gone.
+topology_down() {
+	local sup
+	sup=$(cat "$RUN_DIR/supervisor.pid")
+	fn down "$NAME" >&2 || fn_fail "down failed"
+	if [[ -n ${TAP:-} ]]; then
+		wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
+	fi
+	assert_all_gone "$sup"
+}
+
+# nothing_left WHAT: a start that failed left nothing: no run dir, log or
+# process of this test; with a tap, no tap, hugepage file or EAL runtime
+# dir of its file prefix either.
+nothing_left() {
+	[[ ! -e $RUN_DIR ]] || fn_fail "run dir created: $1"
+	[[ ! -e $LOG ]] || fn_fail "log created: $1"
+	[[ -z $(test_procs) ]] || fn_fail "processes left: $1"
+	[[ -n ${TAP:-} ]] || return 0
+	tap_gone || fn_fail "tap $TAP left behind: $1"
+	compgen -G "/dev/hugepages/fragnet-${NAME}map_*" >/dev/null &&
+		fn_fail "hugepage files of fragnet-$NAME left behind: $1"
+	[[ ! -e /var/run/dpdk/fragnet-$NAME ]] ||
+		fn_fail "EAL runtime dir left behind: $1"
+	return 0
+}
+
+# The topic libraries.
+. "$FN_HERE/nic_lib.sh"
+. "$FN_HERE/sock_lib.sh"
+. "$FN_HERE/redis_lib.sh"

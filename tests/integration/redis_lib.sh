@@ -1,5 +1,6 @@
-# redis_lib.sh - helpers of the Redis integration tests (test_redis.sh), on
-# top of lib.sh and nic_lib.sh.  Sourced after both.
+# redis_lib.sh - the Redis tests (test_redis.sh, test_nft_reload.sh): the
+# stock redis-server behind libfragnet-preload.so (sourced by lib.sh;
+# builds on it and nic_lib.sh).
 #
 # Environment (set by meson, see meson.build), besides theirs:
 #   FN_STACK          the built fragnet-stack (full profile)
@@ -15,16 +16,19 @@
 #
 # Both backends put the server at $STACK_IP:6379 and the clients (the
 # Debian redis-cli and redis-benchmark, redis_check.py) at $KERNEL_IP, a
-# free 10.240.N.0/24.  The server runs as the unprivileged user fragnet-app
-# (scripts/setup creates it; nobody if it is missing) with a data directory
-# of its own under the test's private dir, persistence off.
+# free 10.240.N.0/24 (lib.sh fn_net).  The server runs as the unprivileged
+# user fragnet-app (scripts/setup creates it; nobody if it is missing) with
+# a data directory of its own under the test's private dir, persistence
+# off.
 
 REDIS_PORT=6379
-REDIS_CHECK="$(dirname "${BASH_SOURCE[0]}")/redis_check.py"
+REDIS_CHECK="$FN_HERE/redis_check.py"
 FN_REDIS_BACKEND=${FN_REDIS_BACKEND:-fragnet}
+RCLI_BOUND=30	# seconds one redis-cli may take
 
-# redis_init TESTNAME: nic_init (fragnet) or fn_init (kernel), a subnet,
-# the binaries in the private bin dir, the app user.
+# redis_init TESTNAME [A.B [LOW]]: nic_init (fragnet) or fn_init (kernel),
+# a free A.B.N.0/24 (default 10.240, N >= LOW, fn_net), the binaries in the
+# private bin dir, the app user.
 redis_init() {
 	local n
 	case "$FN_REDIS_BACKEND" in
@@ -32,24 +36,22 @@ redis_init() {
 		nic_init "redis-$1" "fnr$$"
 		: "${FN_STACK:?}" "${FN_PRELOAD:?}"
 		[[ -f $FN_PRELOAD ]] ||
-			nic_skip "libfragnet-preload.so is not built ($FN_PRELOAD)"
-		STACK="$T/bin/fragnet-stack"
-		cp "$FN_STACK" "$STACK"
+			fn_skip "libfragnet-preload.so is not built ($FN_PRELOAD)"
+		fn_bin STACK "$FN_STACK" fragnet-stack
 		;;
 	kernel)
 		fn_init "redis-$1"
 		NS=fnr-$$
 		VETH=fnrv$$
 		KPID=
-		LOAD_PIDS=()
-		trap redis_kernel_teardown EXIT
+		FN_SHOW_ON_FAIL+=("$T/redis-kernel.log")
 		;;
 	*)
 		echo "FN_REDIS_BACKEND: fragnet or kernel, not '$FN_REDIS_BACKEND'" >&2
 		exit 2 ;;
 	esac
 	for n in redis-server redis-cli redis-benchmark; do
-		command -v "$n" >/dev/null || redis_skip "no $n (apt-get install redis-server redis-tools)"
+		command -v "$n" >/dev/null || fn_skip "no $n (apt-get install redis-server redis-tools)"
 	done
 	# The stock binary, byte for byte; copied so that lib.sh finds every
 	# process of this test by its exact path.
@@ -57,32 +59,12 @@ redis_init() {
 	REDIS="$T/bin/redis-server"
 	APP_USER=fragnet-app
 	getent passwd "$APP_USER" >/dev/null || APP_USER=nobody
-	n=$(redis_pick_net) || redis_skip "no free 10.240.N.0/24 subnet"
-	STACK_IP=10.240.$n.2
-	KERNEL_IP=10.240.$n.1
-	MAC=02:00:0a:f0:$(printf %02x "$n"):02
-}
-
-redis_skip() {
-	echo "SKIP: $*" >&2
-	exit 77
-}
-
-# A 10.240.N.0/24 that no interface or route of this machine uses.
-redis_pick_net() {
-	local n
-	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
-		ip -4 -o addr show | grep -q " 10\.240\.$n\." && continue
-		[[ -z $(ip -4 route show 10.240.$n.0/24) ]] || continue
-		echo "$n"
-		return 0
-	done
-	return 1
+	fn_net "${2:-10.240}" "${3:-16}"
 }
 
 redis_need_fragnet() {
 	[[ $FN_REDIS_BACKEND == fragnet ]] ||
-		redis_skip "$* needs the fragnet backend"
+		fn_skip "$* needs the fragnet backend"
 }
 
 # The redis-server arguments of pipeline P: persistence off, a data dir
@@ -105,40 +87,32 @@ redis_up() {
 	fragnet) redis_up_fragnet "$pipes" "$@" ;;
 	kernel) redis_up_kernel ;;
 	esac
-	wait_for 30 redis_pings || redis_fail "the server does not answer PING"
+	wait_for 30 redis_pings || fail_stats "the server does not answer PING"
 }
 
+# The tap topology (tap_topology), PIPELINES pipelines of redis-server.
 redis_up_fragnet() {
-	local pipes=$1 kv p
+	local pipes=$1 kv p kvs
 	shift
-	{
-		echo "pipelines = $pipes"
-		echo "poll = adaptive"
-		printf '[restart]\nbackoff_ms = 100\nbackoff_max_ms = 1000\n'
-		printf '[nic]\nexec = %s\nifname = %s\nmac = %s\naddress = %s/24\n' \
-			"$NIC" "$TAP" "$MAC" "$KERNEL_IP"
-		printf '[driver]\nexec = %s\n' "$DRIVER"
-		printf '[stack]\nexec = %s\nprofile = full\naddress = %s/24\n' \
-			"$STACK" "$STACK_IP"
-		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
-		printf '[app]\nexec = %s\nuser = %s\npreload = yes\n' \
-			"$REDIS" "$APP_USER"
-		for ((p = 0; p < pipes; p++)); do
-			printf '[pipeline %d]\n' "$p"
-			redis_args "$p" | sed -e '1s/^/app_args = /' -e '2,$s/^/  /'
-		done
-	} | fn_conf
-	fn up "$CONF" -d >&2 || fn_fail "up -d failed"
-	wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up"
-	wait_for 30 all_in_state running ||
-		fn_fail "not all running: $(fn status "$NAME")"
+	kvs=(pipelines="$pipes" restart.backoff_ms=100
+	      restart.backoff_max_ms=1000 stack.profile=full
+	      app.exec="$REDIS" app.user="$APP_USER" app.preload=yes)
+	for kv in "$@"; do kvs+=("stack.$kv"); done
+	for ((p = 0; p < pipes; p++)); do
+		kvs+=("pipeline $p.app_args=$(redis_args "$p" | sed '2,$s/^/  /')")
+	done
+	tap_topology "${kvs[@]}"
+	fn_up
+	wait_tap_up
+	wait_running
 }
 
 # The kernel backend: one redis-server in netns $NS behind veth $VETH.
 redis_up_kernel() {
 	local args
-	ip netns add "$NS"
+	fn_netns "$NS" || fn_fail "cannot create namespace $NS"
 	ip link add "$VETH" type veth peer name "${VETH}p"
+	fn_defer ip link del "$VETH"
 	ip link set "${VETH}p" netns "$NS"
 	ip addr add "$KERNEL_IP/24" dev "$VETH"
 	ip link set "$VETH" up
@@ -153,30 +127,9 @@ redis_up_kernel() {
 	KPID=$!
 }
 
-redis_kernel_teardown() {
-	local rc=$? pid
-	set +e
-	for pid in "${LOAD_PIDS[@]}" $KPID; do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
-	ip link del "$VETH" 2>/dev/null
-	if [[ $rc -ne 0 && -f $T/redis-kernel.log ]]; then
-		echo "--- redis-server (kernel backend) ---" >&2
-		tail -n 30 "$T/redis-kernel.log" >&2
-	fi
-	(exit "$rc")
-	fn_teardown
-}
-
-redis_fail() {
-	if [[ $FN_REDIS_BACKEND == fragnet ]] && [[ -S $RUN_DIR/supervisor.sock ]]; then
-		fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
-	fi
-	fn_fail "$*"
-}
-
 # rcli ARGS...: the Debian redis-cli against the server, bounded.
 rcli() {
-	timeout 30 redis-cli -h "$STACK_IP" -p "$REDIS_PORT" "$@"
+	timeout "$RCLI_BOUND" redis-cli -h "$STACK_IP" -p "$REDIS_PORT" "$@"
 }
 
 redis_pings() {
@@ -245,9 +198,4 @@ redis_pid() {
 	else
 		echo "$KPID"
 	fi
-}
-
-# Kernel TCP connections from the wire to the server.
-established() {
-	ss -Htn state established "dst $STACK_IP:$REDIS_PORT" 2>/dev/null | wc -l
 }

@@ -1,33 +1,31 @@
-# sock_lib.sh - helpers of the socket tests (test_sock_*.sh), on top of
-# lib.sh and nic_lib.sh.  Sourced after both.
+# sock_lib.sh - the socket tests (test_sock_*.sh): native apps behind
+# fragnet-stack, a driver and the tap NIC (sourced by lib.sh; builds on it
+# and nic_lib.sh).
 #
 # The kernel side of the tap lives in a network namespace of the test's own
 # (sock_netns, after `fragnet up` configured the tap): the kernel clients
 # run there (kx CMD...), so that the host's own firewall or addresses
 # cannot touch the test, and the namespace goes in the teardown.
 #
-# Socket tests live in 10.238.0.0/16: sock_net picks a 10.238.N.0/24 that
-# no interface or route uses yet and sets N, STACK_IP (.2, the stacks),
-# KERNEL_IP (.1, the tap's kernel side) and MAC (02:00:0a:ee:N:02).
+# Socket tests live in 10.238.0.0/16: sock_init picks a free 10.238.N.0/24
+# (lib.sh fn_net: NET = N, STACK_IP .2, KERNEL_IP .1, MAC 02:00:0a:ee:N:02).
 
-sock_net() {
-	local n
-	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
-		ip -4 -o addr show | grep -q " 10\.238\.$n\." && continue
-		[[ -z $(ip -4 route show 10.238.$n.0/24) ]] || continue
-		N=$n
-		STACK_IP=10.238.$N.2
-		KERNEL_IP=10.238.$N.1
-		MAC=02:00:0a:ee:$(printf %02x "$N"):02
-		return 0
-	done
-	nic_skip "no free 10.238.N.0/24 subnet"
+# sock_init TESTNAME TAP APP: nic_init, a free subnet, and private copies
+# of the stack ($STACK) and of the app APP ($APP).
+sock_init() {
+	nic_init "$1" "$2"
+	: "${FN_STACK:?}"
+	fn_net 10.238
+	fn_bin STACK "$FN_STACK"
+	fn_bin APP "$3"
 }
 
-# fail_stats MSG: print every non-zero counter, then fail.
-fail_stats() {
-	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
-	fn_fail "$*"
+# sock_topology [KEY=VALUE...]: the tap topology (tap_topology) of the
+# socket tests: stacks of profile $PROFILE (default full) with the kernel
+# side as gateway, $APP $PORT as the apps, without the preload.
+sock_topology() {
+	tap_topology stack.profile="${PROFILE:-full}" stack.gateway="$KERNEL_IP" \
+		app.exec="$APP" app.args="$PORT" app.preload=no "$@"
 }
 
 # rss_kb PID: resident set size of a process, in KiB.
@@ -36,12 +34,12 @@ rss_kb() {
 }
 
 # sock_netns: move the tap (up, with $KERNEL_IP: wait for tap_up first)
-# into namespace $NS.  DPDK's tap PMD keeps its queue fds: frames flow on.
+# into namespace $NS, the kernel side from now on (kx).  DPDK's tap PMD
+# keeps its queue fds: frames flow on.
 sock_netns() {
 	NS="fnt-sock-$$"
+	fn_netns "$NS" || fn_fail "cannot create namespace $NS"
 	KX=(ip netns exec "$NS")
-	ip netns add "$NS" || fn_fail "cannot create namespace $NS"
-	trap sock_teardown EXIT
 	ip link set dev "$TAP" netns "$NS" &&
 		ip -n "$NS" link set lo up &&
 		ip -n "$NS" addr add "$KERNEL_IP/24" dev "$TAP" &&
@@ -49,64 +47,11 @@ sock_netns() {
 		fn_fail "cannot move $TAP into $NS"
 }
 
-# kx CMD...: run CMD on the kernel side, in $NS.  In the background use
-# "${KX[@]}" CMD... & instead, so that $! is CMD's own pid (ip netns exec
-# execs it), not a subshell's.
-kx() { ip netns exec "$NS" "$@"; }
-
-sock_teardown() {
-	local rc=$?
-	set +e
-	[[ -n ${NS:-} ]] && ip netns del "$NS" 2>/dev/null
-	(exit "$rc")
-	nic_teardown
-}
-
-# The tap is gone from the namespace (fragnet down removed it).
-sock_tap_gone() {
-	! kx ip link show dev "$TAP" >/dev/null 2>&1
-}
-
-# Connections from the kernel side established to $STACK_IP:$1.
-established() {
-	kx ss -Htn state established "dst $STACK_IP:$1" 2>/dev/null | wc -l
-}
-
 # stack_ping: the stacks answer ping from the kernel side.  The first
 # reply may take a few tries (ARP settles after the move), then 3 in a
-# row must come (nic_lib.sh icmp_ping, run in $NS).
+# row must come.
 stack_ping() {
-	local f
-	f="$(declare -f icmp_ping); icmp_ping $STACK_IP"
-	wait_for 15 kx bash -c "$f 1" 2>/dev/null && kx bash -c "$f 3"
-}
-
-# sock_conf_path: the [nic], [driver] and [stack] sections every socket
-# test shares (profile $PROFILE, default full), for fn_conf's body.
-sock_conf_path() {
-	cat <<EOC
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = $MAC
-address = $KERNEL_IP/24
-[driver]
-exec = $DRIVER
-[stack]
-exec = $STACK
-profile = ${PROFILE:-full}
-address = $STACK_IP/24
-gateway = $KERNEL_IP
-EOC
-}
-
-# sock_down: fragnet down; the tap, every process and memfd are gone.
-sock_down() {
-	local sup
-	sup=$(cat "$RUN_DIR/supervisor.pid")
-	fn down "$NAME" >&2 || fn_fail "down failed"
-	wait_for 10 sock_tap_gone || fn_fail "tap $TAP still there after down"
-	assert_all_gone "$sup"
+	wait_for 15 icmp_ping "$STACK_IP" 1 2>/dev/null && icmp_ping "$STACK_IP" 3
 }
 
 # sock_clean LABEL...: no violation or cut-off on these stacks' channels.
@@ -120,13 +65,25 @@ sock_clean() {
 	done
 }
 
-# sock_init TESTNAME TAP: nic_init, a free subnet (sock_net), and private
-# copies of the stack ($STACK) and of fn-test-tcp-echo ($APP, if built).
-sock_init() {
-	nic_init "$1" "$2"
-	sock_net
-	STACK="$T/bin/$(basename "$FN_STACK")"
-	cp "$FN_STACK" "$STACK"
-	APP="$T/bin/fn-test-tcp-echo"
-	[[ -z ${FN_TEST_TCP_ECHO:-} ]] || cp "$FN_TEST_TCP_ECHO" "$APP"
+# sock_freed LABEL ABORTED: the stack reset the channel of its dead app
+# and aborted at least ABORTED of its sockets.
+sock_freed() {
+	[[ $(counter "$1" sock.resets) -ge 1 &&
+	   $(counter "$1" sock.aborted) -ge $2 ]]
+}
+
+# tcp_load OUT SECONDS ARGS...: sock_tcp_load.py from the kernel side to
+# $STACK_IP:$PORT, bounded by SECONDS; its JSON report in OUT.
+tcp_load() {
+	local out=$1 secs=$2 rc=0
+	shift 2
+	kx timeout "$secs" python3 "$FN_HERE/sock_tcp_load.py" \
+		--dst "$STACK_IP" --port "$PORT" --bind "$KERNEL_IP" "$@" \
+		> "$out" || rc=$?
+	if [[ $rc == 0 ]]; then
+		fn_log "tcp load: $(cut -c1-400 "$out")"
+	else
+		fn_log "tcp load (exit $rc): $(cat "$out")"
+	fi
+	return "$rc"
 }

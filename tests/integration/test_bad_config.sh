@@ -28,14 +28,8 @@ expect() {
 	fn_log "$* -> $rc: $(head -1 "$T/err")"
 }
 
-nothing_left() {
-	[[ ! -e $RUN_DIR ]] || fn_fail "run dir created: $1"
-	[[ ! -e $LOG ]] || fn_fail "log created: $1"
-	[[ -z $(test_procs) ]] || fn_fail "processes left: $1"
-}
-
 # A bad value on line 3.
-printf '[topology]\nname = %s\npipelines = banana\n' "$NAME" > "$CONF"
+conf_write pipelines=banana
 expect 2 "$CONF:3: [topology] pipelines: " fn up "$CONF" -d
 nothing_left "bad value"
 expect 2 "$CONF:3: [topology] pipelines: " fn up "$CONF"
@@ -44,26 +38,15 @@ nothing_left "bad value, foreground"
 expect 2 "$T/missing.conf" fn up "$T/missing.conf"
 nothing_left "missing file"
 
-good() {
-	cat <<EOF
-[topology]
-name = $NAME
-poll = event
-[driver]
-exec = $ECHO
-[stack]
-exec = ${STACK_EXEC:-$ECHO}
-address = 10.77.0.2/24
-EOF
-}
+# good [KEY=VALUE...]: a good topology (echo_topology without pipelines
+# and apps), KEY=VALUEs added.
+good() { echo_topology pipelines= app.exec= app.preload= "$@"; }
 
-{ good; printf '[app]\nexec = %s\npreload = no\nuser = fnt-no-such-user\n' \
-	"$ECHO"; } > "$CONF"
+good app.exec="$ECHO" app.preload=no app.user=fnt-no-such-user
 expect 2 "no such user 'fnt-no-such-user'" fn up "$CONF" -d
 nothing_left "unknown user"
 
-good > "$CONF"
-printf '[pipeline 0]\nstack_cpu = 1000\n' >> "$CONF"
+good "pipeline 0.stack_cpu=1000"
 expect 2 "stack/0: cpu 1000 is not available" fn up "$CONF" -d
 nothing_left "cpu"
 
@@ -71,7 +54,7 @@ nothing_left "cpu"
 # when the stack fails, and must be stopped again.
 echo '#!/bin/sh' > "$T/bin/notexec"
 chmod 644 "$T/bin/notexec"
-STACK_EXEC=$T/bin/notexec good > "$CONF"
+good stack.exec="$T/bin/notexec"
 expect 1 "cannot exec $T/bin/notexec: Permission denied" fn up "$CONF" -d
 [[ ! -e $RUN_DIR ]] || fn_fail "run dir left after exec failure"
 [[ -z $(test_procs) ]] || fn_fail "driver left after exec failure"

@@ -7,20 +7,22 @@
 #
 # Environment (meson): BUILD_DIR, the build to use.
 set -euo pipefail
-. "$(dirname "$0")/bench_lib.sh"
-bench_test_init bench-kvs
+. "$(dirname "$0")/lib.sh"
+fn_need_root
+: "${BUILD_DIR:?}"
+fn_tmpdir bench-kvs
 
-help=$("$root/bench/kvs" --help) || fail "--help failed"
-[[ $help == *--quick* ]] || fail "--help says nothing of --quick"
-"$root/bench/kvs" --rounds x 2>/dev/null && fail "--rounds x accepted"
+help=$("$FN_ROOT/bench/kvs" --help) || fn_fail "--help failed"
+[[ $help == *--quick* ]] || fn_fail "--help says nothing of --quick"
+"$FN_ROOT/bench/kvs" --rounds x 2>/dev/null && fn_fail "--rounds x accepted"
 
-BUILD_DIR=$BUILD_DIR timeout 900 "$root/bench/kvs" --quick --out "$T/res" \
-	2> "$T/log" || { tail -n 40 "$T/log" >&2; fail "bench/kvs --quick failed"; }
-grep -q '^bench/kvs: \[1/' "$T/log" || fail "no progress lines"
+BUILD_DIR=$BUILD_DIR timeout 900 "$FN_ROOT/bench/kvs" --quick --out "$T/res" \
+	2> "$T/log" || { tail -n 40 "$T/log" >&2; fn_fail "bench/kvs --quick failed"; }
+grep -q '^bench/kvs: \[1/' "$T/log" || fn_fail "no progress lines"
 
 res=$T/res
-[[ -s $res/report.md && -s $res/runs.csv ]] || fail "no report.md or runs.csv"
-python3 - "$res/runs.csv" <<'PY' || fail "runs.csv incomplete"
+[[ -s $res/report.md && -s $res/runs.csv ]] || fn_fail "no report.md or runs.csv"
+python3 - "$res/runs.csv" <<'PY' || fn_fail "runs.csv incomplete"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 want = {"kernel-lo", "kernel-veth", "kernel-veth-2", "kernel-veth-4",
@@ -41,17 +43,17 @@ PY
 for h in "The paper's table beside ours" "All configurations at the base point" \
 	 "Rule sweep" "Per-hop latency" "tcp + hand-off" "Code size" \
 	 "default test set" "Sweep: clients"; do
-	grep -q "$h" "$res/report.md" || fail "report.md has no '$h'"
+	grep -q "$h" "$res/report.md" || fn_fail "report.md has no '$h'"
 done
 n=0
 for png in "$res"/*.png; do
 	[[ $(head -c 4 "$png" | od -An -tx1 | tr -d ' ') == 89504e47 ]] ||
-		fail "$png is not a PNG"
-	grep -q "($(basename "$png"))" "$res/report.md" || fail "$png not in report.md"
+		fn_fail "$png is not a PNG"
+	grep -q "($(basename "$png"))" "$res/report.md" || fn_fail "$png not in report.md"
 	n=$((n + 1))
 done
-((n >= 6)) || fail "only $n plots"
+((n >= 6)) || fn_fail "only $n plots"
 # Nothing left: the script's netns, veth and taps carry its pid.
-ip netns list | grep -q '^fnk-' && fail "a netns fnk-* is left"
-ip -o link | grep -q ' fnk' && fail "a link fnk* is left"
+ip netns list | grep -q '^fnk-' && fn_fail "a netns fnk-* is left"
+ip -o link | grep -q ' fnk' && fn_fail "a link fnk* is left"
 echo "ok: $(grep -c . "$res/runs.csv") rows, $n plots"

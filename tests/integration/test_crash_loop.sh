@@ -11,22 +11,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 fn_init crash
-fn_conf <<EOF
-pipelines = 1
-poll = event
-[restart]
-backoff_ms = 50
-backoff_max_ms = 100
-crash_loop_limit = 3
-crash_loop_window_s = 30
-[stack]
-exec = $CRASH
-args = 500
-address = 10.77.0.2/24
-[app]
-exec = $ECHO
-preload = no
-EOF
+echo_topology driver.exec= stack.exec="$CRASH" stack.args=500 \
+	restart.backoff_ms=50 restart.backoff_max_ms=100 \
+	restart.crash_loop_limit=3 restart.crash_loop_window_s=30
 
 fn up "$CONF" -d >&2 || fn_fail "up -d failed (the crash comes after 500 ms)"
 failed() { [[ $(status_field stack 0 5) == failed ]]; }
@@ -41,12 +28,11 @@ grep -qF "$msg" "$LOG" || fn_fail "log lacks: $msg"
 sleep 1
 [[ $(grep -c "stack/0 started" "$LOG") == 4 ]] ||
 	fn_fail "stack/0 started $(grep -c "stack/0 started" "$LOG") times, want 4"
-fn stats --json "$NAME" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-s = [c for c in d["components"] if c["label"] == "stack/0"][0]
+stats_json "$T/stats.json"
+stats_py "$T/stats.json" <<'EOF' || fn_fail "stats --json disagrees"
+s = components(sys.argv[1])["stack/0"]
 assert s["state"] == "failed" and s["exits"] == 4 and s["restarts"] == 3, s
-' || fn_fail "stats --json disagrees"
+EOF
 
 fn down "$NAME" >&2 || fn_fail "down failed"
 echo "ok: crash loop"

@@ -12,23 +12,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 fn_init down
-fn_conf <<EOF
-pipelines = 2
-poll = event
-[nic]
-exec = $ECHO
-[driver]
-exec = $ECHO
-args = --generate
-[stack]
-exec = $ECHO
-address = 10.77.0.2/24
-[app]
-exec = $ECHO
-preload = no
-EOF
+echo_topology pipelines=2 nic.exec="$ECHO" driver.args=--generate
 
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
+fn_up
 all_in_state running || fn_fail "not all running"
 sup=$(cat "$RUN_DIR/supervisor.pid")
 mapfile -t pids < <(status_pids)

@@ -33,57 +33,31 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 : "${FN_STACK:?}" "${FN_NETLINK_SHIM:?}"
-HERE=$(cd "$(dirname "$0")" && pwd)
 NFT=/usr/sbin/nft
-command -v "$NFT" >/dev/null || { echo "SKIP: no $NFT" >&2; exit 77; }
+command -v "$NFT" >/dev/null || fn_skip "no $NFT"
 
 fn_init nft
 NS=fnt-nft-$$
-STACK="$T/bin/$(basename "$FN_STACK")"
-cp "$FN_STACK" "$STACK"
-N=$((16 + $$ % 200))
+fn_net 10.241		# nothing is routed, but be tidy
 
-fn_netns "$NS"
+fn_netns "$NS" || fn_skip "cannot create a network namespace"
 kernel() { ip netns exec "$NS" "$NFT" "$@"; }
 
 cat > "$T/initial.nft" <<EOF
 table ip boot {
 	chain input {
 		type filter hook input priority filter; policy accept;
-		ip saddr 10.241.$N.66 counter drop
+		ip saddr 10.241.$NET.66 counter drop
 	}
 }
 EOF
-fn_conf <<EOF
-pipelines = 1
-poll = adaptive
-log_level = debug
-[restart]
-backoff_ms = 100
-backoff_max_ms = 1000
-[link]
-slots = 256
-slot_size = 2048
-[driver]
-exec = $ECHO
-[stack]
-exec = $STACK
-address = 10.241.$N.2/24
-ruleset = initial.nft
-[app]
-exec = /bin/sleep
-args = 600
-user = nobody
-preload = no
-EOF
-
-nft0() { fn nft -T "$NAME" 0 "$@"; }
 list0() { nft0 list ruleset; }
 
-fn up "$CONF" -d >/dev/null || fn_fail "fragnet up"
+fn_nft_stack_up log_level=debug restart.backoff_ms=100 \
+	restart.backoff_max_ms=1000 stack.ruleset=initial.nft
 
 # 1. the initial ruleset
-loaded() { grep -q "ip saddr 10.241.$N.66 counter" <<< "$(list0 2>/dev/null)"; }
+loaded() { grep -q "ip saddr 10.241.$NET.66 counter" <<< "$(list0 2>/dev/null)"; }
 wait_for 20 loaded || fn_fail "initial ruleset not loaded: $(list0 2>&1)"
 fn_log "1. initial ruleset loaded"
 
@@ -201,8 +175,8 @@ nft0 -f "$T/r1.nft"
 
 # 5. the socket, as nft needs it
 probe() {
-	LD_PRELOAD=$FN_NETLINK_SHIM FRAGNET_NFT_CONTROL=$RUN_DIR/stack0.ctl \
-		timeout 60 python3 "$HERE/nl_probe.py" "$@"
+	LD_PRELOAD=$FN_NETLINK_SHIM FRAGNET_NFT_CONTROL=$CTL \
+		timeout 60 python3 "$FN_HERE/nl_probe.py" "$@"
 }
 probe check || fn_fail "nl_probe check"
 fn_log "5. socket semantics and a 6 MB batch"
@@ -239,11 +213,11 @@ fn_log "7. unsupported expression refused: $(head -1 "$T/osf.err")"
 before=$(list0)
 pid=$(status_field stack 0 3)
 kill -KILL "$pid"
-restarted() {
+reloaded() {
 	[[ $(status_field stack 0 6) -ge 1 && $(status_field stack 0 5) == running ]] &&
 		[[ $(list0 2>/dev/null) == "$before" ]]
 }
-wait_for 20 restarted || fn_fail "after the restart: $(list0 2>&1)"
+wait_for 20 reloaded || fn_fail "after the restart: $(list0 2>&1)"
 fn_log "8. stack restarted; ruleset reloaded"
 
 # 9. the app cannot reach the rules
@@ -261,7 +235,7 @@ if runuser -u nobody -- env LD_PRELOAD="$FN_NETLINK_SHIM" \
 	> "$T/nobody.out" 2>&1; then
 	fn_fail "nobody listed the rules: $(cat "$T/nobody.out")"
 fi
-refused() { fn stats "$NAME" | awk '$1 ~ /control_refused/ { print $NF }' | head -1; }
+refused() { counter stack/0 stack.control_refused; }
 r0=$(refused)
 chmod 711 "$RUN_DIR"
 chmod 666 "$RUN_DIR/stack0.ctl"
@@ -284,7 +258,5 @@ fn_log "9. the app and non-root users cannot reach the rules"
 fn_log "9b. the host's nf_tables never saw the stack's ruleset"
 
 # 10. down
-sup=$(cat "$RUN_DIR/supervisor.pid")
-fn down "$NAME" >/dev/null
-assert_all_gone "$sup"
+topology_down
 echo "PASS: fragnet nft"

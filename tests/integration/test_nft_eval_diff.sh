@@ -22,44 +22,28 @@
 # NFT_DIFF_ONLY (a ruleset's file name), NFT_DIFF_ARGS (more options for
 # fn-nft-eval-diff, e.g. --stepwise to stop at the first frame that differs).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-if [[ $(id -u) -ne 0 ]]; then
-	echo "SKIP: needs root" >&2
-	exit 77
-fi
-command -v nft >/dev/null || { echo "SKIP: no nft" >&2; exit 77; }
+fn_need_root
+command -v nft >/dev/null || fn_skip "no nft"
 : "${FN_NFT_EVAL_DIFF:?}" "${NFT_DIFF_DIR:?}"
 seeds=${NFT_DIFF_SEEDS:-1 2 3}
 count=${NFT_DIFF_COUNT:-2000}
 
 NA=fnev-a-$$ NB=fnev-b-$$ DA=fneva$$ DB=fnevb$$
 IPA=10.241.77.1 IPB=10.241.77.2
-T=$(mktemp -d "${TMPDIR:-/tmp}/fnev-diff.XXXXXX")
-
-cleanup() {
-	local rc=$?
-	set +e
-	ip netns del "$NA" 2>/dev/null
-	ip netns del "$NB" 2>/dev/null
-	rm -rf "$T"
-	exit "$rc"
-}
-trap cleanup EXIT
+fn_tmpdir nfteval
 
 setup() {
 	ip netns del "$NA" 2>/dev/null || true
 	ip netns del "$NB" 2>/dev/null || true
-	ip netns add "$NA"
-	ip netns add "$NB"
+	fn_netns "$NA"
+	fn_netns "$NB"
 	ip link add "$DA" type veth peer name "$DB"
 	ip link set "$DA" netns "$NA"
 	ip link set "$DB" netns "$NB"
 	for ns in "$NA" "$NB"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 \
-			net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0
-		ip -n "$ns" link set lo up
+		netns_bare "$ns"
 	done
 	ip -n "$NA" link set "$DA" arp off up
 	ip -n "$NB" link set "$DB" arp off up
@@ -113,5 +97,5 @@ for rs in "$NFT_DIFF_DIR"/${NFT_DIFF_ONLY:-*.nft}; do
 		fi
 	done
 done
-[[ $fails -eq 0 ]] || { echo "FAIL: $fails runs disagree with the kernel" >&2; exit 1; }
+[[ $fails -eq 0 ]] || fn_fail "$fails runs disagree with the kernel"
 echo "PASS"

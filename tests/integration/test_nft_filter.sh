@@ -26,40 +26,15 @@
 #   7. flush ruleset: every ping answered again
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
 
 : "${FN_STACK:?}"
-command -v /usr/sbin/nft >/dev/null || { echo "SKIP: no nft" >&2; exit 77; }
+command -v /usr/sbin/nft >/dev/null || fn_skip "no nft"
 
 nic_init nftf "fnt-nf$$"
-N=$(nic_pick_net 10.241) || nic_skip "no free 10.241.N.0/24 subnet"
-STACK="$T/bin/$(basename "$FN_STACK")"
-cp "$FN_STACK" "$STACK"
-MAC=02:00:0a:f1:$(printf %02x "$N"):02
-STACK_IP=10.241.$N.2
-KERNEL_IP=10.241.$N.1
-fn_conf <<EOF
-pipelines = 1
-poll = adaptive
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = $MAC
-address = $KERNEL_IP/24
-[driver]
-exec = $DRIVER
-[stack]
-exec = $STACK
-address = $STACK_IP/24
-gateway = $KERNEL_IP
-EOF
+fn_net 10.241
+fn_bin STACK "$FN_STACK"
+tap_topology stack.gateway="$KERNEL_IP"
 
-nft0() { fn nft -T "$NAME" 0 "$@"; }
-fail_stats() {
-	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
-	fn_fail "$*"
-}
-ctr() { fn stats "$NAME" | awk -v k="stack.$1" '$1 == k { print $NF }' | head -1; }
 
 # ping_n COUNT: how many of COUNT echoes (0.1 s apart) were answered.
 ping_n() {
@@ -83,9 +58,9 @@ except (socket.timeout, TimeoutError):
 PY
 }
 
-command -v ping >/dev/null || nic_skip "no ping (iputils-ping)"
+command -v ping >/dev/null || fn_skip "no ping (iputils-ping)"
 fn up "$CONF" -d >/dev/null || fn_fail "fragnet up"
-wait_for 20 all_in_state running || fn_fail "components not running"
+wait_running 20
 
 # 1.
 first() { [[ $(ping_n 1) == 1 ]]; }
@@ -97,11 +72,11 @@ fn_log "1. no ruleset: pings answered"
 nft0 add table ip f
 nft0 add chain ip f in '{ type filter hook input priority 0; policy accept; }'
 nft0 add rule ip f in icmp type echo-request counter drop
-d0=$(ctr filter_drop_rx)
+d0=$(counter stack/0 stack.filter_drop_rx)
 [[ $(ping_n 5) == 0 ]] || fail_stats "pings answered through a drop rule"
 grep -q "counter packets 5 " <<< "$(nft0 list chain ip f in)" ||
 	fn_fail "rule counter: $(nft0 list chain ip f in)"
-(( $(ctr filter_drop_rx) >= d0 + 5 )) || fail_stats "filter_drop_rx"
+(( $(counter stack/0 stack.filter_drop_rx) >= d0 + 5 )) || fail_stats "filter_drop_rx"
 fn_log "2. drop on input: no ping answered, counted by the rule"
 
 # 3.
@@ -117,9 +92,9 @@ nft0 add rule ip f in tcp dport 9 drop
 [[ $(connect_result) == timeout ]] || fn_fail "connect through a drop rule did not time out"
 nft0 flush chain ip f in
 nft0 add rule ip f in tcp dport 9 reject with tcp reset
-r0=$(ctr filter_rejects)
+r0=$(counter stack/0 stack.filter_rejects)
 [[ $(connect_result) == refused ]] || fn_fail "reject with tcp reset: not refused"
-(( $(ctr filter_rejects) > r0 )) || fail_stats "filter_rejects did not count the reset"
+(( $(counter stack/0 stack.filter_rejects) > r0 )) || fail_stats "filter_rejects did not count the reset"
 fn_log "4. tcp: drop times out, reject with tcp reset refuses"
 
 # 5.
@@ -127,7 +102,7 @@ nft0 flush chain ip f in
 nft0 add chain ip f out '{ type filter hook output priority 0; policy accept; }'
 nft0 add rule ip f out icmp type echo-reply counter drop
 [[ $(ping_n 3) == 0 ]] || fail_stats "pings answered through an output drop"
-(( $(ctr filter_drop_tx) >= 3 )) || fail_stats "filter_drop_tx"
+(( $(counter stack/0 stack.filter_drop_tx) >= 3 )) || fail_stats "filter_drop_tx"
 fn_log "5. drop on output"
 
 # 6.
@@ -170,13 +145,13 @@ frag_rules() {	# [extra rule for chain pre] [extra rule for chain out]
 	nft0 -f "$T/frag.nft"
 }
 frag_rules ""
-r0=$(ctr filter_reassembled)
+r0=$(counter stack/0 stack.filter_reassembled)
 [[ $(big_ping 2) == 2 ]] || fail_stats "3000-byte pings through the filter"
 [[ $(pkts pre) == 6 && $(pkts in) == 2 ]] ||
 	fn_fail "fragments: prerouting $(pkts pre) (want 6), input $(pkts in) (want 2)"
 grep -q "counter packets 2 bytes 6056" <<< "$(nft0 list chain ip f in)" ||
 	fn_fail "input did not see whole datagrams: $(nft0 list chain ip f in)"
-(( $(ctr filter_reassembled) == r0 + 2 )) || fail_stats "filter_reassembled"
+(( $(counter stack/0 stack.filter_reassembled) == r0 + 2 )) || fail_stats "filter_reassembled"
 for c in out post; do	# the replies, judged whole before lwIP cuts them
 	grep -q "counter packets 2 bytes 6056" <<< "$(nft0 list chain ip f $c)" ||
 		fn_fail "$c did not see whole datagrams: $(nft0 list chain ip f $c)"

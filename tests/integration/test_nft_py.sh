@@ -42,19 +42,17 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 : "${FN_STACK:?}" "${FN_NETLINK_SHIM:?}"
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-CACHE=${NFT_PY_CACHE:-$REPO/subprojects/packagecache}
+CACHE=${NFT_PY_CACHE:-$FN_ROOT/subprojects/packagecache}
 DSC=nftables_1.0.6-2+deb12u2.dsc
 PY=/usr/bin/python3
 NFTLOG=/tmp/nftables-test.log
 
-"$PY" -c 'import nftables' 2>/dev/null ||
-	{ echo "SKIP: no python3-nftables for $PY" >&2; exit 77; }
-command -v unshare >/dev/null || { echo "SKIP: no unshare" >&2; exit 77; }
+"$PY" -c 'import nftables' 2>/dev/null || fn_skip "no python3-nftables for $PY"
+command -v unshare >/dev/null || fn_skip "no unshare"
 
 fn_init nftpy
-fn_nft_stack_up $((191 + $$ % 40))
+fn_net 10.241 191
+fn_nft_stack_up
 
 # nft-test.py, against the stack only.
 nftpy() {
@@ -69,9 +67,9 @@ timeout 30 unshare -n env LD_PRELOAD="$FN_NETLINK_SHIM" FRAGNET_NFT_CONTROL="$CT
 n = nftables.Nftables(sofile="libnftables.so.1")
 rc, out, err = n.cmd("add table ip fnpy")
 sys.exit(rc)' || fn_fail "python3 nftables through the shim"
-grep -q 'table ip fnpy' <<< "$(fn nft -T "$NAME" 0 list ruleset)" ||
+grep -q 'table ip fnpy' <<< "$(nft0 list ruleset)" ||
 	fn_fail "table made through python3 not in the stack"
-fn nft -T "$NAME" 0 delete table ip fnpy
+nft0 delete table ip fnpy
 fn_log "python3-nftables reaches the stack through the shim"
 
 # The source: NFT_PY_SRC (an unpacked nftables source tree, copied), else
@@ -82,11 +80,9 @@ if [[ -n ${NFT_PY_SRC:-} ]]; then
 	mkdir -p "$T/src/tests"
 	cp -r "$NFT_PY_SRC/tests/py" "$T/src/tests/py"
 else
-	if [[ ! -f $CACHE/$DSC || ! -f $CACHE/nftables_1.0.6.orig.tar.xz ]]; then
-		echo "SKIP: no nftables 1.0.6 source package in $CACHE (scripts/setup fetches it)" >&2
-		exit 77
-	fi
-	command -v dpkg-source >/dev/null || { echo "SKIP: no dpkg-source" >&2; exit 77; }
+	[[ -f $CACHE/$DSC && -f $CACHE/nftables_1.0.6.orig.tar.xz ]] ||
+		fn_skip "no nftables 1.0.6 source package in $CACHE (scripts/setup fetches it)"
+	command -v dpkg-source >/dev/null || fn_skip "no dpkg-source"
 	dpkg-source -x "$CACHE/$DSC" "$T/src" >"$T/dpkg-source.log" 2>&1 ||
 		fn_fail "dpkg-source -x $DSC: $(tail -3 "$T/dpkg-source.log")"
 fi
@@ -122,11 +118,11 @@ for f in "${FILES[@]}"; do
 	# A crash or a hang of nft-test.py is a failure of its own.
 	[[ $rc -eq 0 ]] || echo "$f: ERROR: line 0: nft-test.py exit $rc" >>"$b.stderr"
 	# Whatever the file left behind (a failed cleanup) must not spill over.
-	fn nft -T "$NAME" 0 flush ruleset
+	nft0 flush ruleset
 	fn_log "$f: $(tail -1 "$b.stdout")"
 done
 
 rc=0
-"$PY" "$HERE/nft_py_summary.py" "$TPY" "$R" "${FILES[@]}" || rc=$?
+"$PY" "$FN_HERE/nft_py_summary.py" "$TPY" "$R" "${FILES[@]}" || rc=$?
 [[ $rc -eq 0 ]] || fn_fail "tests/py: some rules failed (see FAIL lines above)"
 fn_log "tests/py: no failures"

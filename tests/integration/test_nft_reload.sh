@@ -30,23 +30,15 @@
 #          the same connection.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
-. "$(dirname "$0")/redis_lib.sh"
 
 CASE=${1:?usage: test_nft_reload.sh swap|block}
 SWAPS=${FN_NFT_SWAPS:-1000}
 
-command -v /usr/sbin/nft >/dev/null || redis_skip "no nft"
-[[ $FN_REDIS_BACKEND == fragnet ]] || redis_skip "needs the fragnet backend"
-redis_init "nft-$CASE"
-# The nft worker's range, not the Redis tests' 10.240/16.
-n=$(nic_pick_net 10.241 231) || redis_skip "no free 10.241.N.0/24 subnet"
-STACK_IP=10.241.$n.2
-KERNEL_IP=10.241.$n.1
-MAC=02:00:0a:f1:$(printf %02x "$n"):02
+command -v /usr/sbin/nft >/dev/null || fn_skip "no nft"
+redis_need_fragnet "nft-reload"
+# The nft worker's range (10.241.N, N >= 231), not the Redis tests' 10.240/16.
+redis_init "nft-$CASE" 10.241 231
 
-nft0() { fn nft -T "$NAME" 0 "$@"; }
-ctr() { fn stats "$NAME" | awk -v k="stack.$1" '$1 == k { print $NF }' | head -1; }
 # rule_pkts CHAIN: the packets of the first counter in chain ip fnr CHAIN.
 rule_pkts() {
 	nft0 list chain ip fnr "$1" |
@@ -87,51 +79,51 @@ EOF
 	printf 'flush chain ip fnr in\nadd rule ip fnr in jump vA\n' > "$T/A.nft"
 	printf 'flush chain ip fnr in\nadd rule ip fnr in jump vB\n' > "$T/B.nft"
 	# Without a ruleset nothing is judged: j0 is where counting starts.
-	j0=$(ctr filter_judged_rx)
-	nft0 -f "$T/init.nft" || redis_fail "loading init.nft"
+	j0=$(counter stack/0 stack.filter_judged_rx)
+	nft0 -f "$T/init.nft" || fail_stats "loading init.nft"
 	rcli SET fnr:warm 1 >/dev/null
 
 	bench_loop &
 	LOAD_PIDS+=($!)
 	local bpid=$!
-	wait_for 30 test -e "$T/bench.1.csv" || redis_fail "redis-benchmark did not start"
+	wait_for 30 test -e "$T/bench.1.csv" || fail_stats "redis-benchmark did not start"
 	t0=$(date +%s.%N)
 	for ((i = 1; i <= SWAPS; i++)); do
 		if (( i % 2 )); then
-			nft0 -f "$T/B.nft" || redis_fail "swap $i to B"
+			nft0 -f "$T/B.nft" || fail_stats "swap $i to B"
 		else
-			nft0 -f "$T/A.nft" || redis_fail "swap $i to A"
+			nft0 -f "$T/A.nft" || fail_stats "swap $i to A"
 		fi
-		[[ -e $T/bench.failed ]] && redis_fail "redis-benchmark: $(cat "$T/bench.failed")"
+		[[ -e $T/bench.failed ]] && fail_stats "redis-benchmark: $(cat "$T/bench.failed")"
 	done
 	t1=$(date +%s.%N)
 	touch "$T/swaps.done"
-	wait "$bpid" || redis_fail "redis-benchmark: $(cat "$T/bench.failed" 2>/dev/null)"
+	wait "$bpid" || fail_stats "redis-benchmark: $(cat "$T/bench.failed" 2>/dev/null)"
 	runs=$(cat "$T/bench.runs")
 	fn_log "$SWAPS swaps in $(echo "$t1 - $t0" | bc) s while $runs redis-benchmark runs (-n $BENCH_N -c 50 -t set,get,incr) completed"
-	(( runs >= 1 )) || redis_fail "no redis-benchmark run completed"
+	(( runs >= 1 )) || fail_stats "no redis-benchmark run completed"
 	# Every INCR of every run arrived exactly once.
 	incr=$(rcli GET counter:__rand_int__ | tr -d '\r')
 	[[ $incr == $((runs * BENCH_N)) ]] ||
-		redis_fail "INCR count $incr, want $((runs * BENCH_N)) ($runs runs)"
+		fail_stats "INCR count $incr, want $((runs * BENCH_N)) ($runs runs)"
 
 	# The last swap (SWAPS odd -> B) is in force.
 	want=$(( SWAPS % 2 ? 1 : 0 ))
 	grep -q "jump v$( ((want)) && echo B || echo A)" <<< "$(nft0 list chain ip fnr in)" ||
-		redis_fail "last swap not in force: $(nft0 list chain ip fnr in)"
+		fail_stats "last swap not in force: $(nft0 list chain ip fnr in)"
 	# Quiet now: read until the stack's count and the rules' agree on a
 	# stable value (a late retransmission or FIN may still arrive).
 	for i in $(seq 20); do
-		j1=$(ctr filter_judged_rx)
+		j1=$(counter stack/0 stack.filter_judged_rx)
 		a=$(rule_pkts vA)
 		b=$(rule_pkts vB)
-		[[ $(ctr filter_judged_rx) == "$j1" ]] && (( a + b == j1 - j0 )) && break
+		[[ $(counter stack/0 stack.filter_judged_rx) == "$j1" ]] && (( a + b == j1 - j0 )) && break
 		sleep 0.5
 	done
 	fn_log "vA $a + vB $b = $((a + b)) packets; stack.filter_judged_rx $((j1 - j0))"
 	(( a + b == j1 - j0 )) ||
-		redis_fail "vA $a + vB $b != filter_judged_rx $((j1 - j0)): a packet judged twice, by none or by a mix"
-	(( a > 0 && b > 0 )) || redis_fail "a version judged nothing: vA $a vB $b"
+		fail_stats "vA $a + vB $b != filter_judged_rx $((j1 - j0)): a packet judged twice, by none or by a mix"
+	(( a > 0 && b > 0 )) || fail_stats "a version judged nothing: vA $a vB $b"
 }
 
 # ---- block --------------------------------------------------------------
@@ -172,31 +164,32 @@ PY
 }
 
 case_block() {
-	local nft="timeout $FN_BOUND $FRAGNET nft -T $NAME 0" h out
+	local nft h out
+	nft=$(nft0_script)
 
 	redis_up 1
 	nft0 add table ip fnr
 	nft0 add chain ip fnr in '{ type filter hook input priority 0; policy accept; }'
 	# reject: the very next packet is refused and counted, once.
 	out=$(next_ping reset "$nft add rule ip fnr in tcp dport $REDIS_PORT counter reject with tcp reset") ||
-		redis_fail "reject: $out"
-	[[ $out == reset ]] || redis_fail "reject: $out"
+		fail_stats "reject: $out"
+	[[ $out == reset ]] || fail_stats "reject: $out"
 	[[ $(rule_pkts in) == 1 ]] ||
-		redis_fail "reject rule counted $(rule_pkts in), want 1: $(nft0 list chain ip fnr in)"
-	redis_pings && redis_fail "PING answered through the reject rule"
+		fail_stats "reject rule counted $(rule_pkts in), want 1: $(nft0 list chain ip fnr in)"
+	redis_pings && fail_stats "PING answered through the reject rule"
 	fn_log "reject with tcp reset: the next PING was reset, 1 packet counted"
 
 	# drop, then delete: the same connection flows again.
 	nft0 flush chain ip fnr in
-	redis_pings || redis_fail "no PING after flush chain"
+	redis_pings || fail_stats "no PING after flush chain"
 	out=$(next_ping drop "$nft add rule ip fnr in tcp dport $REDIS_PORT counter drop" \
 		"$nft -a list chain ip fnr in | awk '/counter/ { print \$NF }' | xargs -r -I{} $nft delete rule ip fnr in handle {}") ||
-		redis_fail "drop: $out"
-	[[ $out == answered ]] || redis_fail "drop: $out"
-	[[ -z $(nft0 list chain ip fnr in | grep counter) ]] || redis_fail "drop rule not deleted"
-	redis_pings || redis_fail "no PING after the drop rule was deleted"
-	h=$(ctr filter_drop_rx)
-	(( h >= 2 )) || redis_fail "filter_drop_rx $h: the reset and the drop"
+		fail_stats "drop: $out"
+	[[ $out == answered ]] || fail_stats "drop: $out"
+	[[ -z $(nft0 list chain ip fnr in | grep counter) ]] || fail_stats "drop rule not deleted"
+	redis_pings || fail_stats "no PING after the drop rule was deleted"
+	h=$(counter stack/0 stack.filter_drop_rx)
+	(( h >= 2 )) || fail_stats "filter_drop_rx $h: the reset and the drop"
 	fn_log "drop: the next PING unanswered; rule deleted: answered on the same connection"
 }
 

@@ -12,7 +12,7 @@
 #
 #     driver/0 ══link0══ stack/0 (fragnet-stack 10.241.N.2/24) ── app/0 (sleep)
 #                           ▲ RUN_DIR/stack0.ctl
-#     $T/snft ARGS = fragnet nft -T NAME 0 ARGS
+#     $(nft0_script) ARGS = fragnet nft -T NAME 0 ARGS
 #
 #     network namespace fnt-nftrt-PID: the kernel's nf_tables
 #       fn0 (a veth, peer fn0p): the device of the ingress chains, named
@@ -32,28 +32,24 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 : "${FN_STACK:?}" "${FN_NETLINK_SHIM:?}"
-HERE=$(cd "$(dirname "$0")" && pwd)
 NFT=/usr/sbin/nft
-CORPUS=$HERE/nft_roundtrip
-command -v "$NFT" >/dev/null || { echo "SKIP: no $NFT" >&2; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: no python3" >&2; exit 77; }
+CORPUS=$FN_HERE/nft_roundtrip
+command -v "$NFT" >/dev/null || fn_skip "no $NFT"
+command -v python3 >/dev/null || fn_skip "no python3"
 
 fn_init nftrt
 NS=fnt-nftrt-$$
-fn_netns "$NS"
+fn_netns "$NS" || fn_skip "cannot create a network namespace"
 ip -n "$NS" link add fn0 type veth peer name fn0p ||
 	fn_fail "veth fn0 in $NS"
-fn_nft_stack_up $((16 + $$ % 200))
+fn_net 10.241
+fn_nft_stack_up
 
 cat > "$T/knft" <<EOF
 #!/bin/sh
 exec ip netns exec $NS $NFT "\$@"
 EOF
-cat > "$T/snft" <<EOF
-#!/bin/sh
-exec timeout $FN_BOUND $FRAGNET nft -T $NAME 0 "\$@"
-EOF
-chmod 755 "$T/knft" "$T/snft"
+chmod 755 "$T/knft"
 mkdir "$T/work"
 
 if [[ -n ${NFT_RT_FILES:-} ]]; then
@@ -64,6 +60,6 @@ else
 fi
 
 rc=0
-python3 "$HERE/nft_roundtrip.py" "$T/knft" "$T/snft" "$T/work" "${FILES[@]}" || rc=$?
+python3 "$FN_HERE/nft_roundtrip.py" "$T/knft" "$(nft0_script)" "$T/work" "${FILES[@]}" || rc=$?
 [[ $rc -eq 0 ]] || fn_fail "listing round trip: some lines failed (see FAIL lines above)"
 fn_log "listing round trip: no failures"

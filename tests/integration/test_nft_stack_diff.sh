@@ -59,72 +59,39 @@
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
 
 : "${FN_STACK:?}" "${FN_NFT_EVAL_DIFF:?}" "${NFT_DIFF_DIR:?}"
-command -v nft >/dev/null || { echo "SKIP: no nft" >&2; exit 77; }
-HERE=$(cd "$(dirname "$0")" && pwd)
+command -v nft >/dev/null || fn_skip "no nft"
 seeds=${NFT_SD_SEEDS:-1 2 3}
 rulesets=${NFT_SD_RULESETS:-basic.nft ct.nft netdev.nft sets.nft}
 count=${NFT_SD_COUNT:-1000}
+FN_KEEP_T=${NFT_SD_KEEP:-}
 
 nic_init nftsd "fnsd$$"
 NA=fnsd-a-$$ NB=fnsd-b-$$ DA=fnsda$$ DB=fn0
 ROOT_TABLE=fnsd_$$
-sd_teardown() {
-	local rc=$?
-	set +e
-	nft delete table netdev "$ROOT_TABLE" 2>/dev/null
-	ip netns del "$NA" 2>/dev/null
-	ip netns del "$NB" 2>/dev/null
-	[[ -n ${NFT_SD_KEEP:-} ]] && { echo "# kept $T" >&2; T=/nonexistent; }
-	(exit "$rc")
-	nic_teardown
-}
-trap sd_teardown EXIT
+fn_defer nft delete table netdev "$ROOT_TABLE"
 
 # A free 10.241.N.0/24 with N >= 128 (the lower half is the nft worker's).
-N=$(nic_pick_net 10.241 128) || nic_skip "no free 10.241.N.0/24 subnet"
-STACK="$T/bin/$(basename "$FN_STACK")"
-cp "$FN_STACK" "$STACK"
-MAC=02:00:0a:f1:$(printf %02x "$N"):02
-IPA=10.241.$N.1 IPB=10.241.$N.2
+fn_net 10.241 128
+fn_bin STACK "$FN_STACK"
+IPA=$KERNEL_IP IPB=$STACK_IP
 # Other on-link sources of the corpus (ip_a + 100..102).
-EXTRA=("10.241.$N.101" "10.241.$N.102" "10.241.$N.103")
-fn_conf <<EOF
-pipelines = 1
-poll = adaptive
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = $MAC
-address = $IPA/24
-[driver]
-exec = $DRIVER
-[stack]
-exec = $STACK
-address = $IPB/24
-gateway = $IPA
-EOF
-
-nft0() { fn nft -T "$NAME" 0 "$@"; }
+EXTRA=("10.241.$NET.101" "10.241.$NET.102" "10.241.$NET.103")
+tap_topology stack.gateway="$KERNEL_IP"
 
 # The kernel's side: A replays, B runs the ruleset.
 kernel_setup() {
 	ip netns del "$NA" 2>/dev/null || true
 	ip netns del "$NB" 2>/dev/null || true
-	ip netns add "$NA"
-	ip netns add "$NB"
+	fn_netns "$NA"
+	fn_netns "$NB"
 	ip link add "$DA" type veth peer name "$DA"b
 	ip link set "$DA" netns "$NA"
 	ip link set "$DA"b netns "$NB"
 	ip -n "$NB" link set "$DA"b name "$DB"
 	for ns in "$NA" "$NB"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 \
-			net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0
-		ip -n "$ns" link set lo up
+		netns_bare "$ns"
 	done
 	ip -n "$NA" link set "$DA" address 02:00:00:00:00:01 up
 	ip -n "$NB" link set "$DB" address "$MAC" up
@@ -171,7 +138,7 @@ root_silent() {
 # The ruleset for both sides: our subnet, B's address and interface, no
 # iif/oif by name, no length matches on output (see above).
 ruleset_for() {
-	sed -E -e "s/10\.241\.77\./10.241.$N./g" -e "s/@DEV@/$DB/g" \
+	sed -E -e "s/10\.241\.77\./10.241.$NET./g" -e "s/@DEV@/$DB/g" \
 		-e "s/@IPB@/$IPB/g" -e '/meta [io]if "/d' \
 		"$1" |
 		awk '/^\tchain /{ out = 0 } /hook (output|postrouting)/{ out = 1 }
@@ -179,12 +146,12 @@ ruleset_for() {
 }
 
 # Rule counters of a listing on stdin, one line each.
-counters() { awk -f "$HERE/nft_stack_ctr.awk"; }
+rule_counters() { awk -f "$FN_HERE/nft_stack_ctr.awk"; }
 
-command -v python3 >/dev/null || nic_skip "no python3"
+command -v python3 >/dev/null || fn_skip "no python3"
 fn up "$CONF" -d >/dev/null || fn_fail "fragnet up"
-wait_for 20 all_in_state running || fn_fail "components not running"
-wait_for 20 tap_up "$IPA" || fn_fail "tap $TAP has no $IPA"
+wait_running 20
+wait_tap_up 20
 for a in "${EXTRA[@]}"; do ip addr add "$a/32" dev "$TAP" 2>/dev/null || true; done
 
 # The stack learns the MAC of every source it must answer through ARP
@@ -198,7 +165,7 @@ warm_stack() {
 			fn_fail "no ping answered from $a"
 	done
 }
-command -v ping >/dev/null || nic_skip "no ping (iputils-ping)"
+command -v ping >/dev/null || fn_skip "no ping (iputils-ping)"
 first() { timeout 5 ping -n -c 1 -W 1 -I "$IPA" "$IPB" >/dev/null 2>&1; }
 wait_for 20 first || fn_fail "the stack does not answer pings"
 
@@ -209,8 +176,7 @@ fresh_stack() {
 	old=$(status_field stack 0 3)
 	[[ $old =~ ^[0-9]+$ ]] || return 1
 	kill -KILL "$old"
-	new_stack() { local p; p=$(status_field stack 0 3); [[ $p =~ ^[0-9]+$ && $p != "$old" ]]; }
-	wait_for 20 new_stack || { echo "stack/0 was not restarted" >&2; return 1; }
+	wait_for 20 restarted stack 0 "$old" || { echo "stack/0 was not restarted" >&2; return 1; }
 	wait_for 20 all_in_state running || return 1
 	wait_for 20 first || { echo "the restarted stack does not answer" >&2; return 1; }
 	nft0 flush ruleset
@@ -244,12 +210,12 @@ run_one() {	# ruleset seed
 	root_silent || return 1
 	nft0 -f "$w/rules.nft" || return 1
 	# the same frames into both
-	timeout 120 python3 "$HERE/nft_stack_replay.py" "$TAP" "$w/frames.pcap" \
+	timeout 120 python3 "$FN_HERE/nft_stack_replay.py" "$TAP" "$w/frames.pcap" \
 		"${replay[@]}" > "$w/stack.answers" || return 1
-	timeout 120 ip netns exec "$NA" python3 "$HERE/nft_stack_replay.py" \
+	timeout 120 ip netns exec "$NA" python3 "$FN_HERE/nft_stack_replay.py" \
 		"$DA" "$w/frames.pcap" "${replay[@]}" > "$w/kernel.answers" || return 1
-	nft0 list ruleset | counters > "$w/stack.counters" || return 1
-	ip netns exec "$NB" nft list ruleset | counters > "$w/kernel.counters"
+	nft0 list ruleset | rule_counters > "$w/stack.counters" || return 1
+	ip netns exec "$NB" nft list ruleset | rule_counters > "$w/kernel.counters"
 	local nc na
 	nc=$(wc -l < "$w/kernel.counters")
 	na=$(awk '{ s += $1 } END { print s + 0 }' "$w/kernel.answers")

@@ -17,38 +17,14 @@
 #   Neither run leaves a tap, a hugepage file or an EAL runtime directory.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
 
 FN_HUGE_FREE_MIN=0	# this test needs none free
 nic_init nichuge "fnt-h$$"
+fn_net 10.233
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB
 write_conf() {	# write_conf MBUFS
-	fn_conf <<EOF
-pipelines = 2
-[restart]
-backoff_ms = 50
-backoff_max_ms = 100
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = 02:00:0a:e9:03:02
-address = 10.233.3.1/24
-mbufs = $1
-[driver]
-exec = $DRIVER
-[stack]
-exec = $REFLECTOR
-address = 10.233.3.2/24
-EOF
-}
-
-# nothing_left: the failed nic created nothing.
-nothing_left() {
-	tap_gone || fn_fail "tap $TAP left behind"
-	compgen -G "/dev/hugepages/fragnet-${NAME}map_*" >/dev/null &&
-		fn_fail "hugepage files of fragnet-$NAME left behind"
-	[[ ! -e /var/run/dpdk/fragnet-$NAME ]] || fn_fail "EAL runtime dir left behind"
-	return 0
+	tap_topology pipelines=2 poll= restart.backoff_ms=50 \
+		restart.backoff_max_ms=100 nic.mbufs="$1" stack.exec="$REFLECTOR"
 }
 
 # 1. No hugetlbfs at all.
@@ -66,7 +42,7 @@ grep -qF "error: no hugetlbfs mounted; fix: sudo scripts/setup (or mount -t huge
 [[ $(grep -c "error:" "$T/nohuge.err") == 1 ]] || fn_fail "more than one error line"
 grep -q "EAL" "$T/nohuge.err" && fn_fail "EAL ran without hugepages"
 grep -qw hugetlbfs /proc/mounts || fn_fail "the test unmounted the real hugetlbfs"
-nothing_left
+nothing_left "no hugetlbfs"
 
 # 2. Far more mbufs than any machine has hugepages for.
 write_conf 16777216
@@ -86,7 +62,7 @@ need=${BASH_REMATCH[1]} have=${BASH_REMATCH[2]} echo_n=${BASH_REMATCH[3]}
 [[ $echo_n == $((total + need - have)) ]] ||
 	fn_fail "the fix asks for $echo_n pages, not $total + $need - $have"
 grep -q "EAL" "$T/few.err" && fn_fail "EAL ran although hugepages were short"
-nothing_left
+nothing_left "too few hugepages"
 
 # 3. The same nic under the supervisor: `up` fails, says that the nic
 # exited, and the supervisor's log carries the nic's message.
@@ -98,7 +74,8 @@ grep -q "nic exited during startup with exit status 1" "$T/up.err" ||
 	fn_fail "up does not say that the nic exited"
 grep -q "fragnet-nic/.* error: need [0-9]* free 2 MiB hugepages for 16777216 mbufs" "$LOG" ||
 	fn_fail "the supervisor's log lacks the nic's message"
-gone() { [[ ! -e $RUN_DIR/supervisor.pid ]] && [[ -z $(test_procs) ]]; }
-wait_for 10 gone || fn_fail "the failed topology left processes: $(test_procs)"
-nothing_left
+stopped() { [[ ! -e $RUN_DIR/supervisor.pid ]] && [[ -z $(test_procs) ]]; }
+wait_for 10 stopped || fn_fail "the failed topology left processes: $(test_procs)"
+rm -f "$LOG"	# read above
+nothing_left "up -d"
 echo "ok: nic hugepages"

@@ -7,12 +7,13 @@
 #   root namespace                        fragnet topology fnt-nicrst-PID
 #
 #   fn-udp-load --duration               nic (net_tap, 2 queues) <- kill -9 (2)
-#     32 sockets, 10.233.2.1:*              +- queue 0 - driver/0 <- kill -9 (1)
+#     32 sockets, 10.233.N.1:*              +- queue 0 - driver/0 <- kill -9 (1)
 #        |                                  |            ══link0══ stack/0 = reflector
-#   [fnt-r<pid>] 10.233.2.1/24 ══ tap ═════+- queue 1 - driver/1
+#   [fnt-r<pid>] 10.233.N.1/24 ══ tap ═════+- queue 1 - driver/1
 #                                                        ══link1══ stack/1 = reflector
-#                                                                  10.233.2.2
+#                                                                  10.233.N.2
 #
+#   (10.233.N.0/24: a free subnet, lib.sh fn_net)
 #   The load runs through the whole test.  Datagrams lost while a
 #   component is down time out after 300 ms (--timeout-ms), so the window
 #   never stalls; the progress file shows replies as they come.
@@ -20,39 +21,21 @@
 #      untouched; stack/0 counts a link reset; stack/0 reflects again and
 #      the load's replies grow after the restart
 #   2. kill -9 the nic -> nic restarts 1, then driver/0 and driver/1 (new
-#      pids), the tap is back with 10.233.2.1, replies grow again, and
+#      pids), the tap is back with 10.233.N.1, replies grow again, and
 #      both queues carry traffic
 #   3. the load ends cleanly: no bad, duplicate or stale reply
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
 
 nic_init nicrst "fnt-r$$"
-STACK_IP=10.233.2.2
-KERNEL_IP=10.233.2.1
+fn_net 10.233
 PROGRESS="$T/progress.json"
-fn_conf <<EOF
-pipelines = 2
-poll = adaptive
-[restart]
-backoff_ms = 100
-backoff_max_ms = 1000
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = 02:00:0a:e9:02:02
-address = $KERNEL_IP/24
-mbufs = 8192
-[driver]
-exec = $DRIVER
-[stack]
-exec = $REFLECTOR
-address = $STACK_IP/24
-EOF
+tap_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000 \
+	nic.mbufs=8192 stack.exec="$REFLECTOR"
 
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
-wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
-wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
+fn_up
+wait_tap_up
+wait_running
 icmp_ping "$STACK_IP" 2 ||
 	fn_fail "ping $STACK_IP failed before any kill"
 
@@ -86,8 +69,7 @@ drv0=$(status_field driver 0 3)
 drv1=$(status_field driver 1 3)
 nic=$(status_field nic - 3)
 kill -KILL "$drv0"
-new_drv0() { local p; p=$(status_field driver 0 3); [[ $p =~ ^[0-9]+$ && $p != "$drv0" ]]; }
-wait_for 15 new_drv0 || fn_fail "driver/0 was not restarted"
+wait_for 15 restarted driver 0 "$drv0" || fn_fail "driver/0 was not restarted"
 wait_for 30 all_in_state running || fn_fail "not all running after the driver restart"
 [[ $(status_field driver 0 6) == 1 ]] || fn_fail "driver/0 restarts != 1"
 [[ $(status_field driver 1 3) == "$drv1" ]] || fn_fail "driver/1 was restarted too"
@@ -102,17 +84,12 @@ fn_log "after the driver restart: $(cat "$PROGRESS")"
 # 2. kill -9 the nic: nic, then both drivers, come back.
 drv0=$(status_field driver 0 3)
 kill -KILL "$nic"
-back() {
-	local n d0 d1
-	n=$(status_field nic - 3); d0=$(status_field driver 0 3); d1=$(status_field driver 1 3)
-	[[ $n =~ ^[0-9]+$ && $n != "$nic" && $d0 =~ ^[0-9]+$ && $d0 != "$drv0" &&
-	   $d1 =~ ^[0-9]+$ && $d1 != "$drv1" ]]
-}
-wait_for 30 back || fn_fail "the nic and both drivers were not restarted: $(fn status "$NAME")"
+wait_for 30 restarted nic - "$nic" driver 0 "$drv0" driver 1 "$drv1" ||
+	fn_fail "the nic and both drivers were not restarted: $(fn status "$NAME")"
 wait_for 30 all_in_state running || fn_fail "not all running after the nic restart"
 [[ $(status_field nic - 6) == 1 ]] || fn_fail "nic restarts != 1"
 kill -0 "$drv1" 2>/dev/null && fn_fail "old driver/1 $drv1 still alive"
-wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP is not back with $KERNEL_IP"
+wait_tap_up
 order=$(grep -E "driver/[01] stopping: nic exited|nic started|driver/[01] started" \
 	"$LOG" | tail -5 | sed -E 's/.*info: ([a-z/0-9]+ [a-z]+).*/\1/' | tr '\n' ,)
 [[ $order == driver/?" stopping,driver/"?" stopping,nic started,driver/0 started,driver/1 started," ]] ||

@@ -7,18 +7,19 @@
 #   root namespace (kernel stack)         fragnet topology fnt-nicudp-clean-PID
 #
 #   fn-udp-load                           nic (net_tap vdev, 2 queues,
-#     64 UDP sockets                           mac 02:00:0a:e9:01:02)
-#     10.233.1.1:*                          |
+#     64 UDP sockets                           mac 02:00:0a:e9:N:02)
+#     10.233.N.1:*                          |
 #        |                                  +- queue 0 - driver/0 ══link0══ stack/0 = reflector
-#   [fnt-u1-<pid>] 10.233.1.1/24 ═ tap ═══+                                  10.233.1.2
+#   [fnt-uc<pid>] 10.233.N.1/24 ═ tap ════+                                  10.233.N.2
 #        ^  kernel side of the tap          +- queue 1 - driver/1 ══link1══ stack/1 = reflector
-#        |  (flows hashed over queues)                                        10.233.1.2
-#   ping 10.233.1.2
+#        |  (flows hashed over queues)                                        10.233.N.2
+#   ping 10.233.N.2
 #
-#   1. ping 10.233.1.2: ARP and ICMP echo through the reflectors; the
+#   (10.233.N.0/24: a free subnet, lib.sh fn_net)
+#   1. ping 10.233.N.2: ARP and ICMP echo through the reflectors; the
 #      ARP request (a broadcast) reaches both reflectors
 #   2. fn-udp-load: 200,000 datagrams from 64 source ports to
-#      10.233.1.2:7777, window 256; each reply checked byte for byte
+#      10.233.N.2:7777, window 256; each reply checked byte for byte
 #   3. sent == received + lost; lost <= the drops counted on the path:
 #      drivers' drop_*, reflectors' drops that can hit a UDP datagram, the
 #      nic's imissed/ierrors/oerrors/rx_nombuf, the tap's kernel drop and
@@ -26,13 +27,12 @@
 #      no bad, duplicate or stale reply
 #   4. each driver's rx_pkts > 0 and each reflector's udp_reflected > 0
 #
-#   test_nic_udp.sh lossy: the same (on 10.233.4.0/24, tap fnt-u4-<pid>)
+#   test_nic_udp.sh lossy: the same (tap fnt-ul<pid>)
 #   through links of 8 slots with 2048 datagrams in flight, so that drivers
 #   and reflectors must drop: it passes only if datagrams were lost AND the
 #   counters account for them
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
 
 # lossy: tiny links (8 slots) under a window of 2048, so that the drivers
 # and reflectors must drop: checks that the accounting sees real losses.
@@ -40,40 +40,18 @@ MODE=${1:-clean}
 COUNT=${FN_UDP_COUNT:-200000}
 SLOTS=1024
 WINDOW=256
-NET=1		# 10.233.NET.0/24, MAC 02:00:0a:e9:NET:02
 if [[ $MODE == lossy ]]; then
 	SLOTS=8
 	WINDOW=2048
-	NET=4
 fi
-nic_init "nicudp-$MODE" "fnt-u$NET-$$"
-STACK_IP=10.233.$NET.2
-KERNEL_IP=10.233.$NET.1
-MAC=02:00:0a:e9:0$NET:02
-fn_conf <<EOF
-pipelines = 2
-poll = adaptive
-[restart]
-backoff_ms = 100
-backoff_max_ms = 1000
-[link]
-slots = $SLOTS
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = $MAC
-address = $KERNEL_IP/24
-mbufs = 8192
-[driver]
-exec = $DRIVER
-[stack]
-exec = $REFLECTOR
-address = $STACK_IP/24
-EOF
+nic_init "nicudp-$MODE" "fnt-u${MODE:0:1}$$"
+fn_net 10.233
+tap_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000 \
+	link.slots=$SLOTS nic.mbufs=8192 stack.exec="$REFLECTOR"
 
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
-wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
-wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
+fn_up
+wait_tap_up
+wait_running
 
 # 1. ARP and ping.
 icmp_ping "$STACK_IP" 3 || fn_fail "ping $STACK_IP failed"
@@ -107,12 +85,11 @@ nic_t1=$(awk '{ print $14 + $15 }' "/proc/$nic_pid/stat")
 fn_log "nic cpu during the load: $(( (nic_t1 - nic_t0) * 1000 / $(getconf CLK_TCK) )) ms"
 
 # 3. and 4.
-python3 - "$T" "$COUNT" "$MODE" <<'EOF' || fn_fail "the accounting does not add up (above)"
-import json, sys
+stats_py "$T" "$COUNT" "$MODE" <<'EOF' || fn_fail "the accounting does not add up (above)"
 t, count, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 load = json.load(open(t + "/load.json"))
-before = {c["label"]: c["counters"] for c in json.load(open(t + "/before.json"))["components"]}
-after = {c["label"]: c["counters"] for c in json.load(open(t + "/after.json"))["components"]}
+before = counters(t + "/before.json")
+after = counters(t + "/after.json")
 kb = dict(l.split() for l in open(t + "/kernel.before"))
 ka = dict(l.split() for l in open(t + "/kernel.after"))
 def delta(label, name):

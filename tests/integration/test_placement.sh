@@ -25,26 +25,10 @@ N=${#CPUS[@]}
 P=2
 LAST=${CPUS[N - 1]}
 
-fn_conf <<EOF
-pipelines = $P
-placement = $MODE
-poll = event
-[nic]
-exec = $ECHO
-[driver]
-exec = $ECHO
-args = --generate
-[stack]
-exec = $ECHO
-address = 10.77.0.2/24
-[app]
-exec = $ECHO
-user = nobody
-preload = no
-EOF
-if [[ $MODE == spread ]]; then
-	printf '[pipeline 0]\nstack_cpu = %s\n' "$LAST" >> "$CONF"
-fi
+spread=()
+[[ $MODE == spread ]] && spread=("pipeline 0.stack_cpu=$LAST")
+echo_topology pipelines=$P placement="$MODE" nic.exec="$ECHO" \
+	driver.args=--generate app.user=nobody "${spread[@]}"
 
 # The expected cpu of every pipeline component, in spawn order.
 declare -A EXP
@@ -134,7 +118,5 @@ for ((i = 0; i < P; i++)); do
 	[[ $(env_of "$a" HOME) == /nonexistent ]] || fn_fail "app/$i HOME"
 done
 
-sup=$(cat "$RUN_DIR/supervisor.pid")
-fn down "$NAME" >&2 || fn_fail "down failed"
-assert_all_gone "$sup"
+topology_down
 echo "ok: placement $MODE on cpus $ALLOWED"

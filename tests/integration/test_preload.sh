@@ -28,76 +28,34 @@
 #      process serves new clients with its data (the library makes its
 #      listener again: docs/preload.md "Stack restarts")
 #   4. no socket-channel violations at the stack; fragnet down leaves
-#      nothing behind (nic_lib.sh)
+#      nothing behind
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
 
 : "${FN_STACK:?}" "${FN_PRELOAD_CHECK:?}"
-PEER="$(dirname "$0")/preload_peer.py"
 REDIS=/usr/bin/redis-server
-
-pick_net() {
-	local n
-	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
-		ip -4 -o addr show | grep -q " 10\.239\.$n\." && continue
-		[[ -z $(ip -4 route show 10.239.$n.0/24) ]] || continue
-		echo "$n"
-		return 0
-	done
-	return 1
-}
+RCLI_BOUND=10
 
 nic_init "preload" "fnt-pl$$"
-[[ -x $REDIS ]] || nic_skip "no $REDIS (apt-get install redis-server)"
-command -v redis-cli >/dev/null || nic_skip "no redis-cli"
-N=$(pick_net) || nic_skip "no free 10.239.N.0/24 subnet"
+[[ -x $REDIS ]] || fn_skip "no $REDIS (apt-get install redis-server)"
+command -v redis-cli >/dev/null || fn_skip "no redis-cli"
+fn_net 10.239
 APP_USER=redis
 id "$APP_USER" >/dev/null 2>&1 || APP_USER=nobody
-STACK="$T/bin/$(basename "$FN_STACK")"
-APP="$T/bin/preload-check"
-cp "$FN_STACK" "$STACK"
-cp "$FN_PRELOAD_CHECK" "$APP"
+fn_bin STACK "$FN_STACK"
+fn_bin APP "$FN_PRELOAD_CHECK" preload-check
 mkdir -m 1777 "$T/out"
 RESULTS="$T/out/results"
-STACK_IP=10.239.$N.2
-KERNEL_IP=10.239.$N.1
-fn_conf <<EOF
-pipelines = 1
-poll = adaptive
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = 02:00:0a:ef:$(printf %02x "$N"):02
-address = $KERNEL_IP/24
-[driver]
-exec = $DRIVER
-[stack]
-exec = $STACK
-profile = full
-address = $STACK_IP/24
-gateway = $KERNEL_IP
-[app]
-exec = $APP
-user = $APP_USER
-args = $KERNEL_IP $RESULTS -- $REDIS --port 6379 --save "" --appendonly no
-	--protected-mode no --dir $T/out --loglevel verbose
-EOF
+FN_SHOW_ON_FAIL+=("$RESULTS")
+tap_topology stack.profile=full stack.gateway="$KERNEL_IP" \
+	app.exec="$APP" app.user="$APP_USER" \
+	app.args="$KERNEL_IP $RESULTS -- $REDIS --port $REDIS_PORT --save \"\" --appendonly no
+	--protected-mode no --dir $T/out --loglevel verbose"
 
-fail_stats() {
-	[[ -f $RESULTS ]] && cat "$RESULTS" >&2
-	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
-	fn_fail "$*"
-}
-
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
-wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
-python3 "$PEER" --kernel "$KERNEL_IP" --stack "$STACK_IP" \
-	> "$T/peer.out" 2> "$T/peer.err" &
-LOAD_PIDS+=($!)
-peer_ready() { grep -q '^ready' "$T/peer.err"; }
-wait_for 10 peer_ready || fn_fail "the peer did not start: $(cat "$T/peer.err")"
-wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
+fn_up
+wait_tap_up
+preload_peer "$KERNEL_IP" "$STACK_IP"
+wait_running
 
 # 1.
 done_line() { [[ -f $RESULTS ]] && grep -q '^DONE' "$RESULTS"; }
@@ -112,9 +70,7 @@ grep -q '^ok netns-raw-connect' "$RESULTS" && grep -q '^ok netns-only-lo' "$RESU
 	fail_stats "the app's own network namespace was not checked"
 
 # 2.
-rcli() { timeout 10 redis-cli -h "$STACK_IP" -p 6379 "$@"; }
-pong() { [[ $(rcli PING 2>/dev/null) == PONG ]]; }
-wait_for 30 pong || fail_stats "redis-server does not answer PING on $STACK_IP"
+wait_for 30 redis_pings || fail_stats "redis-server does not answer PING on $STACK_IP"
 [[ $(rcli SET fragnet:key preload-works) == OK ]] || fail_stats "SET failed"
 [[ $(rcli GET fragnet:key) == preload-works ]] || fail_stats "GET failed"
 # 50 clients at once; a channel that the exec did not hand over cleanly
@@ -141,13 +97,8 @@ grep -q "libfragnet-preload.so" "/proc/$app/maps" ||
 # served by the same process with its data.
 stk=$(status_field stack 0 3)
 kill -KILL "$stk"
-stack_back() {
-	local p
-	p=$(status_field stack 0 3)
-	[[ $p =~ ^[0-9]+$ && $p != "$stk" ]]
-}
-wait_for 20 stack_back || fail_stats "stack/0 was not restarted"
-wait_for 30 pong || fail_stats "redis-server does not answer after the stack restart"
+wait_for 20 restarted stack 0 "$stk" || fail_stats "stack/0 was not restarted"
+wait_for 30 redis_pings || fail_stats "redis-server does not answer after the stack restart"
 [[ $(rcli GET fragnet:key) == preload-works ]] ||
 	fail_stats "GET after the stack restart"
 [[ $(status_field app 0 3) == "$app" ]] || fail_stats "the app was restarted"
@@ -164,8 +115,5 @@ for c in violations cutoffs; do
 	[[ $(counter stack/0 "sock.$c") == 0 ]] ||
 		fail_stats "stack/0: sock.$c = $(counter stack/0 "sock.$c")"
 done
-sup=$(cat "$RUN_DIR/supervisor.pid")
-fn down "$NAME" >&2 || fn_fail "down failed"
-wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
-assert_all_gone "$sup"
+topology_down
 echo "ok: preload, $passed checks, then redis-server PING/SET/GET, and after a stack restart"

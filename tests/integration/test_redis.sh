@@ -41,8 +41,6 @@
 # stack-kill then skip.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
-. "$(dirname "$0")/redis_lib.sh"
 
 CASE=${1:?usage: test_redis.sh CASE}
 N=100000	# requests per redis-benchmark test, as the issue asks
@@ -58,25 +56,25 @@ case_cli() {
 		rcli INFO server | tr -d '\r' | awk -F: '$1 == "run_id" { print $2 }'
 	done | sort -u | wc -l)
 	if [[ $FN_REDIS_BACKEND == fragnet ]]; then
-		[[ $runids -eq 2 ]] || redis_fail "20 connections reached $runids app(s), want 2"
+		[[ $runids -eq 2 ]] || fail_stats "20 connections reached $runids app(s), want 2"
 		for p in 0 1; do
 			pid=$(redis_pid "$p")
 			[[ $(stat -c %U "/proc/$pid") == "$APP_USER" ]] ||
-				redis_fail "app/$p runs as $(stat -c %U "/proc/$pid"), not $APP_USER"
+				fail_stats "app/$p runs as $(stat -c %U "/proc/$pid"), not $APP_USER"
 			grep -q 'libfragnet-preload\.so' "/proc/$pid/maps" ||
-				redis_fail "app/$p has no libfragnet-preload.so mapped"
+				fail_stats "app/$p has no libfragnet-preload.so mapped"
 			[[ -z $(ss -Htlnp "sport = :$REDIS_PORT" | grep "pid=$pid,") ]] ||
-				redis_fail "app/$p listens on a kernel socket"
+				fail_stats "app/$p listens on a kernel socket"
 		done
 	fi
-	[[ $(rcli PING) == PONG ]] || redis_fail "PING"
-	[[ $(rcli ECHO "hello fragnet") == "hello fragnet" ]] || redis_fail "ECHO"
+	[[ $(rcli PING) == PONG ]] || fail_stats "PING"
+	[[ $(rcli ECHO "hello fragnet") == "hello fragnet" ]] || fail_stats "ECHO"
 	# One connection (redis-cli reads commands from a pipe), so that the
 	# GET reaches the app that took the SET.
 	out=$(printf 'SET fn:k "v a l"\nGET fn:k\nDEL fn:k\nGET fn:k\n' | rcli)
-	[[ $out == $'OK\nv a l\n1' ]] || redis_fail "SET/GET/DEL: got '$out'"
-	rcheck bigvalue $((1 << 20)) || redis_fail "1 MiB round trip"
-	rcheck bigvalue 7 || redis_fail "small value round trip"
+	[[ $out == $'OK\nv a l\n1' ]] || fail_stats "SET/GET/DEL: got '$out'"
+	rcheck bigvalue $((1 << 20)) || fail_stats "1 MiB round trip"
+	rcheck bigvalue 7 || fail_stats "small value round trip"
 }
 
 # ---- bench ----------------------------------------------------------------
@@ -89,27 +87,27 @@ case_cli() {
 bench_counters() {	# bench_counters RUNS
 	local want=$(($1 * N)) got
 	got=$(rcli GET counter:__rand_int__)
-	[[ $got == "$want" ]] || redis_fail "INCR counter $got, want $want"
+	[[ $got == "$want" ]] || fail_stats "INCR counter $got, want $want"
 	got=$(rcli LLEN mylist)
-	[[ $got == "$want" ]] || redis_fail "LLEN mylist $got, want $want"
+	[[ $got == "$want" ]] || fail_stats "LLEN mylist $got, want $want"
 	got=$(rcli DBSIZE)
-	[[ $got == 4 ]] || redis_fail "DBSIZE $got, want 4"
+	[[ $got == 4 ]] || fail_stats "DBSIZE $got, want 4"
 	[[ $(rcli SCARD myset) == 0 && $(rcli ZCARD myzset) == 0 ]] ||
-		redis_fail "SPOP or ZPOPMIN left elements"
-	[[ $(rcli HLEN myhash) == 1 ]] || redis_fail "HLEN myhash"
+		fail_stats "SPOP or ZPOPMIN left elements"
+	[[ $(rcli HLEN myhash) == 1 ]] || fail_stats "HLEN myhash"
 }
 
 case_bench() {
 	redis_up 1
-	rbench "$T/plain.csv" -n "$N" -c 50 || redis_fail "redis-benchmark -n $N -c 50"
-	check_csv "$T/plain.csv" 20 || redis_fail "redis-benchmark -c 50: bad results"
+	rbench "$T/plain.csv" -n "$N" -c 50 || fail_stats "redis-benchmark -n $N -c 50"
+	check_csv "$T/plain.csv" 20 || fail_stats "redis-benchmark -c 50: bad results"
 	bench_counters 1
 	rbench "$T/piped.csv" -n "$N" -c 50 -P 32 ||
-		redis_fail "redis-benchmark -n $N -c 50 -P 32"
-	check_csv "$T/piped.csv" 20 || redis_fail "redis-benchmark -P 32: bad results"
+		fail_stats "redis-benchmark -n $N -c 50 -P 32"
+	check_csv "$T/piped.csv" 20 || fail_stats "redis-benchmark -P 32: bad results"
 	bench_counters 2
 	[[ $(info_field stats rejected_connections) == 0 ]] ||
-		redis_fail "the server rejected connections"
+		fail_stats "the server rejected connections"
 }
 
 # ---- clients ----------------------------------------------------------------
@@ -125,28 +123,28 @@ case_clients() {
 	# All 1,000 at once: the server counts them (and our INFO client).
 	all_in() { (($(info_field clients connected_clients) >= 1001)); }
 	wait_for 60 all_in ||
-		redis_fail "never 1,000 clients at once: $(info_field clients connected_clients)"
-	wait "$bench" || redis_fail "redis-benchmark -c 1000"
+		fail_stats "never 1,000 clients at once: $(info_field clients connected_clients)"
+	wait "$bench" || fail_stats "redis-benchmark -c 1000"
 	LOAD_PIDS=()
-	check_csv "$T/c1000.csv" 3 || redis_fail "redis-benchmark -c 1000: bad results"
+	check_csv "$T/c1000.csv" 3 || fail_stats "redis-benchmark -c 1000: bad results"
 	got=$(rcli GET counter:__rand_int__)
-	[[ $got == "$N" ]] || redis_fail "INCR counter $got, want $N"
+	[[ $got == "$N" ]] || fail_stats "INCR counter $got, want $N"
 	[[ $(info_field stats rejected_connections) == 0 ]] ||
-		redis_fail "the server rejected connections"
+		fail_stats "the server rejected connections"
 	got=$(info_field stats total_connections_received)
-	((got >= 1000)) || redis_fail "only $got connections received"
+	((got >= 1000)) || fail_stats "only $got connections received"
 	wait_for 10 one_client ||
-		redis_fail "$(info_field clients connected_clients) clients still connected"
+		fail_stats "$(info_field clients connected_clients) clients still connected"
 }
 
 # ---- multi-pubsub ---------------------------------------------------------
 
 case_multi_pubsub() {
 	redis_up 1
-	rcheck multi || redis_fail "MULTI/EXEC"
-	rcheck pubsub 100 200 || redis_fail "pub/sub with 100 subscribers"
+	rcheck multi || fail_stats "MULTI/EXEC"
+	rcheck pubsub 100 200 || fail_stats "pub/sub with 100 subscribers"
 	[[ $(info_field stats pubsub_channels) == 0 ]] ||
-		redis_fail "channels left after every subscriber left"
+		fail_stats "channels left after every subscriber left"
 }
 
 # ---- bgsave -----------------------------------------------------------------
@@ -166,10 +164,10 @@ PY
 case_bgsave() {
 	local keys=50000 load sentinel got dir="$T/rdbcheck" kport=16379 kpid
 	redis_up 1
-	fill_keys "$keys" >&2 || redis_fail "mass insertion"
+	fill_keys "$keys" >&2 || fail_stats "mass insertion"
 	sentinel=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	rcli SET fn:sentinel "$sentinel" >/dev/null
-	[[ $(rcli DBSIZE) == $((keys + 1)) ]] || redis_fail "DBSIZE after the fill"
+	[[ $(rcli DBSIZE) == $((keys + 1)) ]] || fail_stats "DBSIZE after the fill"
 	# Overwrites and reads of existing keys only: DBSIZE stays put while
 	# the child writes the snapshot.
 	timeout 300 redis-benchmark -h "$STACK_IP" -p "$REDIS_PORT" -q \
@@ -178,21 +176,21 @@ case_bgsave() {
 	load=$!
 	LOAD_PIDS+=("$load")
 	sleep 1
-	kill -0 "$load" 2>/dev/null || redis_fail "the load died: $(tail -n 3 "$T/load.out")"
-	[[ $(rcli BGSAVE) == "Background saving started" ]] || redis_fail "BGSAVE"
+	kill -0 "$load" 2>/dev/null || fail_stats "the load died: $(tail -n 3 "$T/load.out")"
+	[[ $(rcli BGSAVE) == "Background saving started" ]] || fail_stats "BGSAVE"
 	saved() { [[ $(info_field persistence rdb_bgsave_in_progress) == 0 ]]; }
-	wait_for 60 saved || redis_fail "BGSAVE did not finish"
+	wait_for 60 saved || fail_stats "BGSAVE did not finish"
 	[[ $(info_field persistence rdb_last_bgsave_status) == ok ]] ||
-		redis_fail "BGSAVE failed: $(info_field persistence rdb_last_bgsave_status)"
+		fail_stats "BGSAVE failed: $(info_field persistence rdb_last_bgsave_status)"
 	sleep 1
 	# The fork's child closed its copies of the sockets: the load, on the
 	# parent's sockets, must still be running without an error.
 	kill -0 "$load" 2>/dev/null ||
-		redis_fail "the load failed during BGSAVE: $(tail -n 3 "$T/load.out")"
+		fail_stats "the load failed during BGSAVE: $(tail -n 3 "$T/load.out")"
 	kill -TERM "$load"
 	wait "$load" 2>/dev/null || true
 	LOAD_PIDS=()
-	[[ $(rcli DBSIZE) == $((keys + 1)) ]] || redis_fail "DBSIZE after the save"
+	[[ $(rcli DBSIZE) == $((keys + 1)) ]] || fail_stats "DBSIZE after the save"
 	# The RDB into a second redis-server on the kernel's loopback.
 	install -d -o "$APP_USER" -m 0700 "$dir"
 	install -o "$APP_USER" -m 0600 "$T/data0/dump.rdb" "$dir/dump.rdb"
@@ -201,11 +199,11 @@ case_bgsave() {
 		--dir "$dir" --dbfilename dump.rdb --logfile "$dir/log" &
 	kpid=$!
 	kping() { [[ $(timeout 5 redis-cli -p "$kport" PING 2>/dev/null) == PONG ]]; }
-	wait_for 30 kping || redis_fail "the kernel redis-server did not load the RDB"
+	wait_for 30 kping || fail_stats "the kernel redis-server did not load the RDB"
 	got=$(timeout 10 redis-cli -p "$kport" DBSIZE)
-	[[ $got == $((keys + 1)) ]] || redis_fail "the RDB holds $got keys, want $((keys + 1))"
+	[[ $got == $((keys + 1)) ]] || fail_stats "the RDB holds $got keys, want $((keys + 1))"
 	got=$(timeout 10 redis-cli -p "$kport" GET fn:sentinel)
-	[[ $got == "$sentinel" ]] || redis_fail "fn:sentinel in the RDB: '$got'"
+	[[ $got == "$sentinel" ]] || fail_stats "fn:sentinel in the RDB: '$got'"
 	kill -TERM "$kpid"
 	wait "$kpid" 2>/dev/null || true
 	fn_log "bgsave: $((keys + 1)) keys saved under load and loaded back"
@@ -221,20 +219,20 @@ kill_partial() {
 	coproc PART { rcheck_exec partial "$1"; }
 	pid=$PART_PID
 	LOAD_PIDS+=("$pid")
-	read -r -t 30 -u "${PART[0]}" line || redis_fail "partial $1: not ready"
-	[[ $line == ready ]] || redis_fail "partial $1: '$line'"
+	read -r -t 30 -u "${PART[0]}" line || fail_stats "partial $1: not ready"
+	[[ $line == ready ]] || fail_stats "partial $1: '$line'"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null || true
 	wait_for 15 one_client ||
-		redis_fail "after a client died mid-$1: $(info_field clients connected_clients) clients"
-	[[ $(rcli PING) == PONG ]] || redis_fail "PING after a client died mid-$1"
+		fail_stats "after a client died mid-$1: $(info_field clients connected_clients) clients"
+	[[ $(rcli PING) == PONG ]] || fail_stats "PING after a client died mid-$1"
 }
 
 case_client_kill() {
 	local pid
 	redis_up 1
 	kill_partial request
-	[[ $(rcli EXISTS fn:partial) == 0 ]] || redis_fail "a half-sent SET took effect"
+	[[ $(rcli EXISTS fn:partial) == 0 ]] || fail_stats "a half-sent SET took effect"
 	kill_partial reply
 	# Unbounded, but killed -9 (itself, not a timeout wrapper) below.
 	redis-benchmark -h "$STACK_IP" -p "$REDIS_PORT" -q \
@@ -245,11 +243,11 @@ case_client_kill() {
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null || true
 	wait_for 15 one_client ||
-		redis_fail "after redis-benchmark died: $(info_field clients connected_clients) clients"
+		fail_stats "after redis-benchmark died: $(info_field clients connected_clients) clients"
 	rbench "$T/after.csv" -n 20000 -c 50 -t set,get ||
-		redis_fail "redis-benchmark after the killed clients"
-	check_csv "$T/after.csv" 2 || redis_fail "bad results after the killed clients"
-	rcheck bigvalue $((1 << 20)) || redis_fail "1 MiB round trip after the kills"
+		fail_stats "redis-benchmark after the killed clients"
+	check_csv "$T/after.csv" 2 || fail_stats "bad results after the killed clients"
+	rcheck bigvalue $((1 << 20)) || fail_stats "1 MiB round trip after the kills"
 }
 
 # ---- app-kill ---------------------------------------------------------------
@@ -262,45 +260,36 @@ case_app_kill() {
 	coproc HOLD { rcheck_exec hold 200; }
 	hold=$HOLD_PID
 	LOAD_PIDS+=("$hold")
-	read -r -t 60 -u "${HOLD[0]}" line || redis_fail "hold 200: not ready"
-	[[ $line == ready ]] || redis_fail "hold 200: '$line'"
-	(($(established) >= 200)) || redis_fail "only $(established) connections established"
+	read -r -t 60 -u "${HOLD[0]}" line || fail_stats "hold 200: not ready"
+	[[ $line == ready ]] || fail_stats "hold 200: '$line'"
+	(($(established "$REDIS_PORT") >= 200)) ||
+		fail_stats "only $(established "$REDIS_PORT") connections established"
 	app=$(redis_pid 0)
 	kill -KILL "$app"
-	restarted() {
-		local p
-		p=$(redis_pid 0)
-		[[ $p =~ ^[0-9]+$ && $p != "$app" ]]
-	}
-	wait_for 20 restarted || redis_fail "app/0 was not restarted"
-	wait_for 20 all_in_state running || redis_fail "not all running after the restart"
+	wait_for 20 restarted app 0 "$app" || fail_stats "app/0 was not restarted"
+	wait_for 20 all_in_state running || fail_stats "not all running after the restart"
 	# The stack reset the channel and aborted every socket of the dead
 	# app: 200 connections and the listener.  The kernel saw them reset.
-	none_left() { (($(established) == 0)); }
-	wait_for 15 none_left ||
-		redis_fail "$(established) kernel connections still established"
-	freed() {
-		[[ $(counter stack/0 sock.resets) -ge 1 &&
-		   $(counter stack/0 sock.aborted) -ge 201 ]]
-	}
-	wait_for 10 freed ||
-		redis_fail "stack/0 did not free the dead app's sockets (resets $(counter stack/0 sock.resets), aborted $(counter stack/0 sock.aborted))"
+	wait_for 15 none_established "$REDIS_PORT" ||
+		fail_stats "$(established "$REDIS_PORT") kernel connections still established"
+	wait_for 10 sock_freed stack/0 201 ||
+		fail_stats "stack/0 did not free the dead app's sockets (resets $(counter stack/0 sock.resets), aborted $(counter stack/0 sock.aborted))"
 	fn_log "stack/0 after the kill: sock.resets $(counter stack/0 sock.resets)," \
 		"sock.aborted $(counter stack/0 sock.aborted)"
 	kill -KILL "$hold"
 	wait "$hold" 2>/dev/null || true
 	LOAD_PIDS=()
-	wait_for 30 redis_pings || redis_fail "the restarted app does not answer"
+	wait_for 30 redis_pings || fail_stats "the restarted app does not answer"
 	got=$(rcli DBSIZE)
-	[[ $got == 0 ]] || redis_fail "the restarted app (no persistence) has $got keys"
+	[[ $got == 0 ]] || fail_stats "the restarted app (no persistence) has $got keys"
 	# 200 more connections at once: with the dead app's 200 still held,
 	# max_tcp 256 would make the stack refuse them (sock.accept_refused).
 	refused=$(counter stack/0 sock.accept_refused)
 	rbench "$T/after.csv" -n 20000 -c 200 -t set,get ||
-		redis_fail "200 clients after the restart"
-	check_csv "$T/after.csv" 2 || redis_fail "bad results after the restart"
+		fail_stats "200 clients after the restart"
+	check_csv "$T/after.csv" 2 || fail_stats "bad results after the restart"
 	[[ $(counter stack/0 sock.accept_refused) == "$refused" ]] ||
-		redis_fail "stack/0 refused $(($(counter stack/0 sock.accept_refused) - refused)) connections: slots of the dead app still held?"
+		fail_stats "stack/0 refused $(($(counter stack/0 sock.accept_refused) - refused)) connections: slots of the dead app still held?"
 }
 
 # ---- stack-kill -------------------------------------------------------------
@@ -309,39 +298,34 @@ case_stack_kill() {
 	local keys=10000 app stack got hold line
 	redis_need_fragnet "kill -9 of the stack"
 	redis_up 1
-	fill_keys "$keys" >&2 || redis_fail "mass insertion"
-	[[ $(rcli DBSIZE) == "$keys" ]] || redis_fail "DBSIZE after the fill"
+	fill_keys "$keys" >&2 || fail_stats "mass insertion"
+	[[ $(rcli DBSIZE) == "$keys" ]] || fail_stats "DBSIZE after the fill"
 	# 50 clients connected when the stack dies: their connections die
 	# with it, and the app must drop them (connected_clients back to one).
 	coproc HOLD { rcheck_exec hold 50; }
 	hold=$HOLD_PID
 	LOAD_PIDS+=("$hold")
-	read -r -t 60 -u "${HOLD[0]}" line || redis_fail "hold 50: not ready"
-	[[ $line == ready ]] || redis_fail "hold 50: '$line'"
+	read -r -t 60 -u "${HOLD[0]}" line || fail_stats "hold 50: not ready"
+	[[ $line == ready ]] || fail_stats "hold 50: '$line'"
 	app=$(redis_pid 0)
 	stack=$(status_field stack 0 3)
 	kill -KILL "$stack"
-	stack_back() {
-		local p
-		p=$(status_field stack 0 3)
-		[[ $p =~ ^[0-9]+$ && $p != "$stack" ]]
-	}
-	wait_for 20 stack_back || redis_fail "stack/0 was not restarted"
-	wait_for 20 all_in_state running || redis_fail "not all running after the restart"
-	wait_for 15 redis_pings || redis_fail "no new client served after the stack restart"
+	wait_for 20 restarted stack 0 "$stack" || fail_stats "stack/0 was not restarted"
+	wait_for 20 all_in_state running || fail_stats "not all running after the restart"
+	wait_for 15 redis_pings || fail_stats "no new client served after the stack restart"
 	[[ $(redis_pid 0) == "$app" ]] ||
-		redis_fail "redis-server was restarted too (pid $app -> $(redis_pid 0))"
+		fail_stats "redis-server was restarted too (pid $app -> $(redis_pid 0))"
 	got=$(rcli DBSIZE)
-	[[ $got == "$keys" ]] || redis_fail "DBSIZE $got after the stack restart, want $keys"
-	[[ $(rcli GET key:000000004242) == v0004242 ]] || redis_fail "a key's value changed"
+	[[ $got == "$keys" ]] || fail_stats "DBSIZE $got after the stack restart, want $keys"
+	[[ $(rcli GET key:000000004242) == v0004242 ]] || fail_stats "a key's value changed"
 	wait_for 15 one_client ||
-		redis_fail "the app still counts $(info_field clients connected_clients) clients from before the stack died"
+		fail_stats "the app still counts $(info_field clients connected_clients) clients from before the stack died"
 	kill -KILL "$hold"
 	wait "$hold" 2>/dev/null || true
 	LOAD_PIDS=()
 	rbench "$T/after.csv" -n 20000 -c 50 -t set,get ||
-		redis_fail "redis-benchmark after the stack restart"
-	check_csv "$T/after.csv" 2 || redis_fail "bad results after the stack restart"
+		fail_stats "redis-benchmark after the stack restart"
+	check_csv "$T/after.csv" 2 || fail_stats "bad results after the stack restart"
 }
 
 # ---- main ---------------------------------------------------------------------
@@ -353,9 +337,6 @@ esac
 redis_init "$CASE"
 "case_${CASE//-/_}"
 if [[ $FN_REDIS_BACKEND == fragnet ]]; then
-	sup=$(cat "$RUN_DIR/supervisor.pid")
-	fn down "$NAME" >&2 || fn_fail "down failed"
-	wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
-	assert_all_gone "$sup"
+	topology_down
 fi
 echo "ok: redis $CASE ($FN_REDIS_BACKEND)"

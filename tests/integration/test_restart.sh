@@ -17,36 +17,13 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 fn_init restart
-fn_conf <<EOF
-pipelines = 1
-poll = event
-[restart]
-backoff_ms = 100
-backoff_max_ms = 400
-[nic]
-exec = $ECHO
-[driver]
-exec = $ECHO
-args = --generate
-[stack]
-exec = $ECHO
-address = 10.77.0.2/24
-[app]
-exec = $ECHO
-preload = no
-EOF
+echo_topology nic.exec="$ECHO" driver.args=--generate \
+	restart.backoff_ms=100 restart.backoff_max_ms=400
 
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
+fn_up
 all_in_state running || fn_fail "not all running after up -d"
 
 # Frames flow: the driver generates, the stack reflects, the driver checks.
-counter() {	# label counter -> value, from the JSON stats
-	fn stats --json "$NAME" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-c = [c for c in d["components"] if c["label"] == sys.argv[1]][0]
-print(c["counters"].get(sys.argv[2], -1))' "$1" "$2"
-}
 frames_back() { [[ $(counter driver/0 echo.rx_frames) -gt 0 ]]; }
 wait_for 10 frames_back || fn_fail "no frame came back to driver/0"
 [[ $(counter driver/0 echo.bad_pattern) == 0 ]] || fn_fail "bad frames"
@@ -58,8 +35,7 @@ wait_for 10 frames_back || fn_fail "no frame came back to driver/0"
 old=$(status_field stack 0 3)
 app=$(status_field app 0 3)
 kill -KILL "$old"
-new_stack() { local p; p=$(status_field stack 0 3); [[ $p =~ ^[0-9]+$ && $p != "$old" ]]; }
-wait_for 10 new_stack || fn_fail "stack/0 was not restarted"
+wait_for 10 restarted stack 0 "$old" || fn_fail "stack/0 was not restarted"
 wait_for 5 all_in_state running || fn_fail "not all running after restart"
 [[ $(status_field stack 0 6) == 1 ]] || fn_fail "stack/0 restarts != 1"
 [[ $(status_field app 0 3) == "$app" ]] || fn_fail "app/0 was restarted too"
@@ -81,12 +57,7 @@ wait_for 10 more_back || fn_fail "frames stopped coming back after the reset"
 nic=$(status_field nic - 3)
 drv=$(status_field driver 0 3)
 kill -KILL "$nic"
-back() {
-	local n d
-	n=$(status_field nic - 3); d=$(status_field driver 0 3)
-	[[ $n =~ ^[0-9]+$ && $n != "$nic" && $d =~ ^[0-9]+$ && $d != "$drv" ]]
-}
-wait_for 10 back || fn_fail "nic and driver/0 were not both restarted"
+wait_for 10 restarted nic - "$nic" driver 0 "$drv" || fn_fail "nic and driver/0 were not both restarted"
 wait_for 5 all_in_state running || fn_fail "not all running after nic restart"
 [[ $(status_field nic - 6) == 1 ]] || fn_fail "nic restarts != 1"
 [[ $(status_field driver 0 6) == 1 ]] || fn_fail "driver/0 restarts != 1"
@@ -108,16 +79,16 @@ for l in nic driver/0 stack/0 app/0; do
 	grep -q "^$l (pid" <<< "$txt" || fn_fail "stats lacks $l"
 done
 grep -q "echo.loops" <<< "$txt" || fn_fail "stats lacks echo counters"
-fn stats --json "$NAME" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
+stats_json "$T/stats.json"
+stats_py "$T/stats.json" <<'EOF' || fn_fail "stats --json is wrong"
+d = stats(sys.argv[1])
 assert d["supervisor"]["restarts"] == 3, d["supervisor"]
 labels = [c["label"] for c in d["components"]]
 assert labels == ["nic", "driver/0", "stack/0", "app/0"], labels
 for c in d["components"]:
     assert c["counters"]["echo.loops"] > 0, c
     assert c["state"] == "running", c
-' || fn_fail "stats --json is wrong"
+EOF
 
 fn down "$NAME" >&2 || fn_fail "down failed"
 echo "ok: restarts"

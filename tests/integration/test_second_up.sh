@@ -12,18 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 fn_init second
-fn_conf <<EOF
-pipelines = 1
-poll = event
-[driver]
-exec = $ECHO
-[stack]
-exec = $ECHO
-address = 10.77.0.2/24
-[app]
-exec = $ECHO
-preload = no
-EOF
+echo_topology
 
 fn up "$CONF" -d >&2 || fn_fail "first up failed"
 sup=$(cat "$RUN_DIR/supervisor.pid")
@@ -44,8 +33,8 @@ all_in_state running || fn_fail "first topology disturbed"
 
 # A SIGKILLed supervisor takes its components with it.
 kill -KILL "$sup"
-gone() { [[ -z $(test_procs) ]]; }
-wait_for 10 gone || fn_fail "components outlived their supervisor"
+no_procs() { [[ -z $(test_procs) ]]; }
+wait_for 10 no_procs || fn_fail "components outlived their supervisor"
 [[ -d $RUN_DIR ]] || fn_fail "stale run dir vanished by itself?"
 set +e
 fn status "$NAME" 2> "$T/err"; rc=$?
@@ -55,7 +44,5 @@ set -e
 fn up "$CONF" -d >&2 || fn_fail "up over a stale run dir failed"
 [[ $(cat "$RUN_DIR/supervisor.pid") != "$sup" ]] || fn_fail "same pid?"
 all_in_state running || fn_fail "not all running after the stale up"
-sup=$(cat "$RUN_DIR/supervisor.pid")
-fn down "$NAME" >&2 || fn_fail "down failed"
-assert_all_gone "$sup"
+topology_down
 echo "ok: second up"

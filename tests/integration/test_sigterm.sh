@@ -12,22 +12,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 fn_init sigterm
-fn_conf <<EOF
-pipelines = 1
-poll = event
-[restart]
-stop_timeout_ms = 1000
-[driver]
-exec = $ECHO
-args = --generate
-[stack]
-exec = $ECHO
-address = 10.77.0.2/24
-[app]
-exec = $ECHO
-args = --ignore-term
-preload = no
-EOF
+echo_topology driver.args=--generate app.args=--ignore-term \
+	restart.stop_timeout_ms=1000
 
 # Foreground: logs go to our stderr; keep them for the checks.
 timeout "$FN_BOUND" "$FRAGNET" up "$CONF" 2> "$T/up.log" &

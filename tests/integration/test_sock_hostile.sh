@@ -25,37 +25,20 @@
 #      sock.cutoffs and sock.resets rose; stack/1 counted nothing of it
 #   3. after the attack, app/0 serves (a load without retries passes, and
 #      app/0 accepted connections of it)
-#   4. fragnet down: nothing is left (nic_lib.sh)
+#   4. fragnet down: nothing is left (lib.sh topology_down)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
-. "$(dirname "$0")/sock_lib.sh"
 
 : "${FN_STACK:?}" "${FN_TEST_TCP_ECHO:?}" "${FN_TEST_HOSTILE_APP:?}"
 PORT=7000
 ROUNDS=3
-CLIENT="$(dirname "$0")/sock_tcp_load.py"
 
-sock_init "sockhost" "fnt-sh$$"
-HOSTILE="$T/bin/fn-test-hostile-app"
-cp "$FN_TEST_HOSTILE_APP" "$HOSTILE"
+sock_init "sockhost" "fnt-sh$$" "$FN_TEST_TCP_ECHO"
+fn_bin HOSTILE "$FN_TEST_HOSTILE_APP" fn-test-hostile-app
 STATE="$T/hostile.rounds"
-fn_conf <<EOF
-pipelines = 2
-poll = adaptive
-[restart]
-backoff_ms = 100
-backoff_max_ms = 400
-crash_loop_limit = 100
-$(sock_conf_path)
-[app]
-exec = $APP
-args = $PORT
-preload = no
-[pipeline 0]
-app_exec = $HOSTILE
-app_args = --ms 2500 --rounds $ROUNDS --state $STATE -- $APP $PORT
-EOF
+sock_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=400 \
+	restart.crash_loop_limit=100 "pipeline 0.app_exec=$HOSTILE" \
+	"pipeline 0.app_args=--ms 2500 --rounds $ROUNDS --state $STATE -- $APP $PORT"
 
 # The attack is over: every round ran and app/0 is the echo server.
 attack_over() {
@@ -65,23 +48,13 @@ attack_over() {
 	[[ $p =~ ^[0-9]+$ && $(readlink "/proc/$p/exe" 2>/dev/null) == "$APP" ]]
 }
 
-# load OUT ARGS...: one checked load; its JSON report in OUT.
-load() {
-	local out=$1 rc=0
-	shift
-	kx timeout 150 python3 "$CLIENT" --dst "$STACK_IP" --port "$PORT" \
-		--bind "$KERNEL_IP" --time-limit 120 "$@" > "$out" || rc=$?
-	fn_log "load: $(cut -c1-400 "$out")"
-	return "$rc"
-}
-
 running() {
 	[[ $(status_field stack 0 5) == running && $(status_field stack 1 5) == running &&
 	   $(status_field app 1 5) == running ]]
 }
 
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
-wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
+fn_up
+wait_tap_up
 sock_netns
 wait_for 30 running || fn_fail "the stacks and app/1 are not running: $(fn status "$NAME")"
 stack_ping || fail_stats "the stacks do not answer ping"
@@ -92,7 +65,8 @@ stack1=$(status_field stack 1 3)
 loads=0
 while ! attack_over; do
 	(( loads < 40 )) || fail_stats "the attack did not end: $(fn status "$NAME")"
-	load "$T/load$loads.json" --conns 40 --bytes 262144 --rst 2 --retry-refused ||
+	tcp_load "$T/load$loads.json" 150 --time-limit 120 --conns 40 \
+		--bytes 262144 --rst 2 --retry-refused ||
 		fail_stats "pipeline 1 missed replies during the attack"
 	loads=$((loads + 1))
 done
@@ -116,12 +90,13 @@ fn_log "stack/0: violations $(counter stack/0 sock.violations)," \
 	"cutoffs $(counter stack/0 sock.cutoffs), resets $(counter stack/0 sock.resets)"
 
 # 3.
-load "$T/after.json" --conns 100 --bytes 262144 --rst 4 ||
+tcp_load "$T/after.json" 150 --time-limit 120 --conns 100 --bytes 262144 \
+	--rst 4 ||
 	fail_stats "the load after the attack failed"
 (( $(counter app/0 tcp_echo.accepted) > 0 )) ||
 	fail_stats "app/0 served nothing after the attack"
 [[ $(status_field stack 0 3) == "$stack0" ]] || fail_stats "stack/0 was restarted"
 
 # 4.
-sock_down
+topology_down
 echo "ok: sockets, a hostile app on pipeline 0, pipeline 1 served $loads loads"

@@ -22,36 +22,24 @@
 #      window closed), each took a bounded number of bytes, and the
 #      stack's RSS stays bounded and stops growing; closing them (RST)
 #      and a new load show the stack serves on.
-#   4. fragnet down: nothing is left (nic_lib.sh).
+#   4. fragnet down: nothing is left (lib.sh topology_down).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
-. "$(dirname "$0")/sock_lib.sh"
 
 : "${FN_STACK:?}" "${FN_TEST_TCP_ECHO:?}"
 IDLE=${FN_SOCK_IDLE_CONNS:-10000}
 EXTRA=20
 STOPS=20
 PORT=7000
-CLIENT="$(dirname "$0")/sock_tcp_load.py"
+CLIENT="$FN_HERE/sock_tcp_load.py"
 
-sock_init "socklim" "fnt-sl$$"
-fn_conf <<EOF
-pipelines = 1
-poll = adaptive
-$(sock_conf_path)
-max_tcp = $IDLE
-[app]
-exec = $APP
-args = $PORT
-preload = no
-EOF
+sock_init "socklim" "fnt-sl$$" "$FN_TEST_TCP_ECHO"
+sock_topology stack.max_tcp="$IDLE"
 
-
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
-wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
+fn_up
+wait_tap_up
 sock_netns
-wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
+wait_running
 stack_ping || fail_stats "the stack does not answer ping"
 stack_pid=$(status_field stack 0 3)
 
@@ -166,12 +154,11 @@ fn_log "stack/0 RSS: $rss0 KiB before, $rss1 KiB stalled, $rss2 KiB 5 s later"
 (( rc == 0 )) || fail_stats "a peer of the stopped app did not stall (no data queued, or too much taken)"
 none_active() { [[ $(counter app/0 tcp_echo.active) == 0 ]]; }
 wait_for 30 none_active || fail_stats "the app still holds the reset connections"
-kx timeout 200 python3 "$CLIENT" --dst "$STACK_IP" --port "$PORT" \
-	--bind "$KERNEL_IP" --conns 50 --bytes 262144 --rst 2 --time-limit 120 \
-	> "$T/after.json" || fail_stats "the stack did not serve after the stall: $(cat "$T/after.json")"
+tcp_load "$T/after.json" 200 --conns 50 --bytes 262144 --rst 2 \
+	--time-limit 120 || fail_stats "the stack did not serve after the stall: $(cat "$T/after.json")"
 [[ $(status_field stack 0 3) == "$stack_pid" ]] || fn_fail "stack/0 was restarted"
 sock_clean stack/0
 
 # 4.
-sock_down
+topology_down
 echo "ok: sockets, $IDLE idle connections, max_tcp, a stalled app"

@@ -24,63 +24,36 @@
 #   3. kill -9 app/0 under load: the supervisor restarts it; the stack
 #      aborts every socket of the dead app (the kernel's connections to
 #      it are reset, none is left established); a new full load passes
-#   4. fragnet down: everything exits; nothing is left (nic_lib.sh)
+#   4. fragnet down: everything exits; nothing is left (lib.sh topology_down)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
-. "$(dirname "$0")/sock_lib.sh"
 
 : "${FN_STACK:?}" "${FN_TEST_TCP_ECHO:?}"
 CONNS=${FN_SOCK_TCP_CONNS:-1000}
 BYTES=${FN_SOCK_TCP_BYTES:-1048576}
 RSTS=20
 PORT=7000
-CLIENT="$(dirname "$0")/sock_tcp_load.py"
+CLIENT="$FN_HERE/sock_tcp_load.py"
 
+sock_init "socktcp" "fnt-st$$" "$FN_TEST_TCP_ECHO"
+sock_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000
 
-sock_init "socktcp" "fnt-st$$"
-fn_conf <<EOF
-pipelines = 2
-poll = adaptive
-[restart]
-backoff_ms = 100
-backoff_max_ms = 1000
-$(sock_conf_path)
-[app]
-exec = $APP
-preload = no
-args = $PORT
-EOF
-
-
-# tcp_load OUT ARGS...: the client; its JSON report in OUT.
-tcp_load() {
-	local out=$1 rc=0
-	shift
-	kx timeout 330 python3 "$CLIENT" --dst "$STACK_IP" --port "$PORT" \
-		--bind "$KERNEL_IP" "$@" > "$out" || rc=$?
-	fn_log "tcp load: $(cat "$out")"
-	return "$rc"
-}
-
-
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
-wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
+fn_up
+wait_tap_up
 sock_netns
-wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
+wait_running
 stack_ping || fail_stats "the stacks do not answer ping"
 
 # 1.
-tcp_load "$T/load1.json" --conns "$CONNS" --bytes "$BYTES" --rst "$RSTS" \
+tcp_load "$T/load1.json" 330 --conns "$CONNS" --bytes "$BYTES" --rst "$RSTS" \
 	--time-limit 300 || fail_stats "the TCP load failed"
 
 # 2.
 sleep 0.5
 stats_json "$T/after1.json"
-python3 - "$T/after1.json" "$CONNS" "$RSTS" <<'PY' || fail_stats "the apps' counters do not add up"
-import json, sys
+stats_py "$T/after1.json" "$CONNS" "$RSTS" <<'PY' || fail_stats "the apps' counters do not add up"
 f, conns, rsts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-a = {c["label"]: c["counters"] for c in json.load(open(f))["components"]}
+a = counters(f)
 def tot(n):
     return sum(a["app/%d" % q].get("tcp_echo." + n, 0) for q in (0, 1))
 print("# apps: accepted %d eof %d rst_closes %d errors %d active %d "
@@ -111,12 +84,7 @@ open_both() { (( $(established "$PORT") >= 40 )); }
 wait_for 15 open_both || fail_stats "the load did not open its 40 connections"
 app=$(status_field app 0 3)
 kill -KILL "$app"
-restarted() {
-	local p
-	p=$(status_field app 0 3)
-	[[ $p =~ ^[0-9]+$ && $p != "$app" ]]
-}
-wait_for 20 restarted || fn_fail "app/0 was not restarted"
+wait_for 20 restarted app 0 "$app" || fn_fail "app/0 was not restarted"
 wait_for 20 all_in_state running || fn_fail "not all running after the restart"
 sleep 1
 kill -TERM "${LOAD_PIDS[@]}" 2>/dev/null || true	# it reports, then exits
@@ -129,21 +97,16 @@ r = json.load(open(sys.argv[1]))
 if not any("reset" in f.lower() or "ECONNRESET" in f for f in r["failures"]):
     sys.exit("no connection saw a reset: %s" % r["failures"])
 PY
-none_left() { (( $(established "$PORT") == 0 )); }
-wait_for 10 none_left ||
+wait_for 10 none_established "$PORT" ||
 	fail_stats "$(established "$PORT") kernel connections still established"
 # stack/0 reset the channel and aborted the dead app's sockets: its
 # listener and every connection it held (the kernel saw them reset).
-freed() {
-	[[ $(counter stack/0 sock.resets) -ge 1 &&
-	   $(counter stack/0 sock.aborted) -ge 2 ]]
-}
-wait_for 10 freed || fail_stats "stack/0 did not free the dead app's sockets"
+wait_for 10 sock_freed stack/0 2 || fail_stats "stack/0 did not free the dead app's sockets"
 fn_log "stack/0 after the kill: sock.resets $(counter stack/0 sock.resets)," \
 	"sock.aborted $(counter stack/0 sock.aborted)"
 [[ $(counter stack/1 sock.resets) == 0 ]] ||
 	fail_stats "stack/1 reset its channel, but its app lives"
-tcp_load "$T/load2.json" --conns 100 --bytes $((BYTES / 4)) --rst 4 \
+tcp_load "$T/load2.json" 330 --conns 100 --bytes $((BYTES / 4)) --rst 4 \
 	--time-limit 120 || fail_stats "the TCP load after the restart failed"
 [[ $(counter app/0 tcp_echo.eof) -gt 0 ]] ||
 	fail_stats "the restarted app/0 served nothing"
@@ -151,5 +114,5 @@ tcp_load "$T/load2.json" --conns 100 --bytes $((BYTES / 4)) --rst 4 \
 sock_clean stack/0 stack/1
 
 # 4.
-sock_down
+topology_down
 echo "ok: sockets, TCP echo, $CONNS connections of $BYTES bytes"

@@ -19,11 +19,9 @@
 #   2. kill -9 app/0: the supervisor restarts it; its stack follows the
 #      socket channel's reset (the dead app's socket freed); the new app
 #      binds again, and a second load is answered in full
-#   3. fragnet down: everything exits; nothing is left (nic_lib.sh)
+#   3. fragnet down: everything exits; nothing is left (lib.sh topology_down)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
-. "$(dirname "$0")/sock_lib.sh"
 
 PROFILE=${1:?usage: test_sock_udp.sh full|udp}
 : "${FN_STACK:?}" "${FN_TEST_UDP_ECHO:?}"
@@ -31,30 +29,11 @@ PROFILE=${1:?usage: test_sock_udp.sh full|udp}
 COUNT=${FN_SOCK_UDP_COUNT:-20000}
 PORT=7777
 
-# A 10.238.N.0/24 that no interface or route uses yet.
+sock_init "sockudp-$PROFILE" "fnt-su$$" "$FN_TEST_UDP_ECHO"
+sock_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000
 
-nic_init "sockudp-$PROFILE" "fnt-su$$"
-sock_net
-STACK="$T/bin/$(basename "$FN_STACK")"
-APP="$T/bin/fn-test-udp-echo"
-cp "$FN_STACK" "$STACK"
-cp "$FN_TEST_UDP_ECHO" "$APP"
-fn_conf <<EOF
-pipelines = 2
-poll = adaptive
-[restart]
-backoff_ms = 100
-backoff_max_ms = 1000
-$(sock_conf_path)
-[app]
-exec = $APP
-preload = no
-args = $PORT
-EOF
-
-
-# load OUT COUNT: fn-udp-load from the kernel; every datagram answered.
-load() {
+# udp_load OUT COUNT: fn-udp-load from the kernel; every datagram answered.
+udp_load() {
 	local rc=0
 	kx timeout 150 "$LOAD" --dst "$STACK_IP" --port "$PORT" --bind "$KERNEL_IP" \
 		--sources 256 --count "$2" --window 128 --size 200 \
@@ -76,22 +55,19 @@ if r["sources_with_replies"] != r["sources"]:
 PY
 }
 
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
-wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
+fn_up
+wait_tap_up
 sock_netns
-wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
+wait_running
 stack_ping || fail_stats "the stacks do not answer ping"
 
 # 1.
 stats_json "$T/before.json"
-load "$T/load1.json" "$COUNT"
+udp_load "$T/load1.json" "$COUNT"
 stats_json "$T/after.json"
-python3 - "$T" "$COUNT" <<'PY' || fail_stats "the apps' counters do not add up"
-import json, sys
+stats_py "$T" "$COUNT" <<'PY' || fail_stats "the apps' counters do not add up"
 t, count = sys.argv[1], int(sys.argv[2])
-def comps(f):
-    return {c["label"]: c["counters"] for c in json.load(open(t + f))["components"]}
-b, a = comps("/before.json"), comps("/after.json")
+b, a = counters(t + "/before.json"), counters(t + "/after.json")
 def d(l, n):
     return a[l].get(n, 0) - b[l].get(n, 0)
 rx = [d("app/%d" % q, "udp_echo.rx") for q in (0, 1)]
@@ -109,25 +85,16 @@ PY
 # 2. kill -9 app/0: restarted, its stack resets the channel, load served.
 app=$(status_field app 0 3)
 kill -KILL "$app"
-restarted() {
-	local p
-	p=$(status_field app 0 3)
-	[[ $p =~ ^[0-9]+$ && $p != "$app" ]]
-}
-wait_for 20 restarted || fn_fail "app/0 was not restarted"
+wait_for 20 restarted app 0 "$app" || fn_fail "app/0 was not restarted"
 wait_for 20 all_in_state running || fn_fail "not all running after the restart"
 bound() { [[ $(counter app/0 udp_echo.rx) != -1 ]]; }
 wait_for 10 bound || fn_fail "the new app/0 has no counters"
 sleep 0.5	# the new app binds after its channel opens
 # The stack followed the channel's reset and aborted the dead app's socket.
-freed() {
-	[[ $(counter stack/0 sock.resets) -ge 1 &&
-	   $(counter stack/0 sock.aborted) -ge 1 ]]
-}
-wait_for 10 freed || fail_stats "stack/0 did not free the dead app's socket"
+wait_for 10 sock_freed stack/0 1 || fail_stats "stack/0 did not free the dead app's socket"
 [[ $(counter stack/1 sock.resets) == 0 ]] ||
 	fail_stats "stack/1 reset its channel, but its app lives"
-load "$T/load2.json" "$COUNT"
+udp_load "$T/load2.json" "$COUNT"
 [[ $(counter app/0 udp_echo.rx) -gt 0 ]] ||
 	fail_stats "the restarted app/0 served nothing"
 for q in 0 1; do
@@ -138,5 +105,5 @@ for q in 0 1; do
 done
 
 # 3.
-sock_down
+topology_down
 echo "ok: sockets, UDP echo, $PROFILE profile"

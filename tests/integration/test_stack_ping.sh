@@ -28,62 +28,29 @@
 #      reset, the fresh stack/1 resolves the kernel again; steps 1 and 2's
 #      pings all answered again
 #   5. fragnet down: the stacks exit 0; no process, tap, hugepage file or
-#      EAL directory is left (nic_lib.sh's teardown)
+#      EAL directory is left (lib.sh topology_down, teardown)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nic_lib.sh"
 
 PROFILE=${1:?usage: test_stack_ping.sh full|udp}
 : "${FN_STACK:?}"
 [[ $PROFILE == full || $PROFILE == udp ]] || { echo "bad profile $PROFILE" >&2; exit 2; }
 
-# A 10.235.N.0/24 that no interface or route uses yet: a second subnet of
-# the same numbers elsewhere would take the kernel's traffic (pings bound
-# to a source address follow the routing table, not our tap).
-pick_net() {
-	local n
-	for n in $(seq $((16 + $$ % 200)) 250) $(seq 16 250); do
-		ip -4 -o addr show | grep -q " 10\.235\.$n\." && continue
-		[[ -z $(ip -4 route show 10.235.$n.0/24) ]] || continue
-		echo "$n"
-		return 0
-	done
-	return 1
-}
-
 nic_init "stkping-$PROFILE" "fnt-p$$"
-N=$(pick_net) || nic_skip "no free 10.235.N.0/24 subnet"
-STACK="$T/bin/$(basename "$FN_STACK")"
-cp "$FN_STACK" "$STACK"
-MAC=02:00:0a:eb:$(printf %02x "$N"):02	# unicast, locally administered
-STACK_IP=10.235.$N.2
-KERNEL_IP=10.235.$N.1
-fn_conf <<EOF
-pipelines = 2
-poll = adaptive
-[restart]
-backoff_ms = 100
-backoff_max_ms = 1000
-[nic]
-exec = $NIC
-ifname = $TAP
-mac = $MAC
-address = $KERNEL_IP/24
-[driver]
-exec = $DRIVER
-[stack]
-exec = $STACK
-profile = $PROFILE
-address = $STACK_IP/24
-gateway = $KERNEL_IP
-EOF
+# A free 10.235.N.0/24: a second subnet of the same numbers elsewhere would
+# take the kernel's traffic (pings bound to a source address follow the
+# routing table, not our tap).
+fn_net 10.235
+fn_bin STACK "$FN_STACK"
+tap_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000 \
+	stack.profile="$PROFILE" stack.gateway="$KERNEL_IP"
 
 # ping_all SRC COUNT: COUNT echoes 50 ms apart from SRC (the tap, or one of
 # its addresses) to the stacks; every one answered.  iputils ping -I TAP
 # when it is installed; else, and always from an address (iputils cannot
 # bind both), the same from a raw socket bound to the address and the tap.
 ping_all() {
-	local src=$1 count=$2 out
+	local src=$1 count=$2 out from=()
 	if [[ $src == "$TAP" ]] && command -v ping >/dev/null; then
 		out=$(timeout 30 ping -n -c "$count" -i 0.05 -W 2 -I "$src" \
 			"$STACK_IP" 2>&1) || { fn_log "$out"; return 1; }
@@ -91,53 +58,8 @@ ping_all() {
 		grep -q "$count packets transmitted, $count received" <<< "$out"
 		return
 	fi
-	timeout 30 python3 - "$src" "$count" "$STACK_IP" "$TAP" <<'PY'
-import os, select, socket, struct, sys, time
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-src, count, dst, tap = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, tap.encode())
-if src != tap:
-    s.bind((src, 0))
-ident, got, nxt = os.getpid() & 0xffff, set(), time.time()
-seq = 0
-while len(got) < count:
-    now = time.time()
-    if seq < count and now >= nxt:
-        seq += 1
-        data = b"fragnet-stack-ping-%d" % seq
-        hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-        s.sendto(struct.pack("!BBHHH", 8, 0, csum(hdr + data), ident, seq) +
-                 data, (dst, 0))
-        nxt = now + 0.05
-        last = now
-    if seq == count and now > last + 2:
-        sys.exit("ping %s from %s: %d of %d answered" % (dst, src, len(got), count))
-    if not select.select([s], [], [], 0.01)[0]:
-        continue
-    pkt, addr = s.recvfrom(2048)
-    icmp = pkt[(pkt[0] & 15) * 4:]
-    if addr[0] != dst or icmp[0] != 0 or icmp[4:6] != struct.pack("!H", ident):
-        continue
-    n = struct.unpack("!H", icmp[6:8])[0]
-    if icmp[8:] != b"fragnet-stack-ping-%d" % n or csum(icmp) != 0:
-        sys.exit("ping %s: damaged reply to seq %d" % (dst, n))
-    got.add(n)
-print("# ping %s from %s: %d of %d answered" % (dst, src, count, count),
-      file=sys.stderr)
-PY
-}
-
-# fail_stats MESSAGE: fail, with the non-zero counters of every component.
-fail_stats() {
-	fn stats "$NAME" 2>/dev/null | awk 'NF < 2 || $NF != "0"' >&2
-	fn_fail "$*"
+	[[ $src == "$TAP" ]] || from=(--src "$src")
+	icmp_ping "$STACK_IP" "$count" --every 0.05 --dev "$TAP" "${from[@]}"
 }
 
 # sum NAME: a counter summed over both stacks.
@@ -145,9 +67,9 @@ sum_stacks() {
 	echo $(( $(counter stack/0 "$1") + $(counter stack/1 "$1") ))
 }
 
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
-wait_for 30 tap_up "$KERNEL_IP" || fn_fail "tap $TAP did not come up with $KERNEL_IP"
-wait_for 30 all_in_state running || fn_fail "not all running: $(fn status "$NAME")"
+fn_up
+wait_tap_up
+wait_running
 
 # 1. The kernel resolves the stacks and every echo is answered.
 ping_all "$TAP" 20 || fail_stats "ping -I $TAP $STACK_IP lost replies"
@@ -164,11 +86,11 @@ done
 ip neigh replace "$STACK_IP" lladdr "$MAC" dev "$TAP" nud permanent
 asked=$(sum_stacks stack.arp_requests_tx)
 for h in 11 12 13 14; do
-	ip addr add "10.235.$N.$h/24" dev "$TAP"
+	ip addr add "10.235.$NET.$h/24" dev "$TAP"
 done
 for h in 11 12 13 14; do
-	ping_all "10.235.$N.$h" 5 ||
-		fail_stats "ping from 10.235.$N.$h: a stack did not resolve its peer"
+	ping_all "10.235.$NET.$h" 5 ||
+		fail_stats "ping from 10.235.$NET.$h: a stack did not resolve its peer"
 done
 [[ $(sum_stacks stack.arp_requests_tx) -ge $((asked + 4)) ]] ||
 	fail_stats "the stacks did not ask who-has for the new kernel addresses (before: $asked)"
@@ -193,12 +115,7 @@ done
 drv=$(status_field driver 0 3)
 stk=$(status_field stack 1 3)
 kill -KILL "$drv" "$stk"
-restarted() {
-	local d s
-	d=$(status_field driver 0 3); s=$(status_field stack 1 3)
-	[[ $d =~ ^[0-9]+$ && $d != "$drv" && $s =~ ^[0-9]+$ && $s != "$stk" ]]
-}
-wait_for 20 restarted || fn_fail "driver/0 and stack/1 were not restarted"
+wait_for 20 restarted driver 0 "$drv" stack 1 "$stk" || fn_fail "driver/0 and stack/1 were not restarted"
 wait_for 20 all_in_state running || fn_fail "not all running after the restarts"
 stack0_reset() { [[ $(counter stack/0 stack.link_resets) -ge 1 ]]; }
 wait_for 10 stack0_reset || fn_fail "stack/0 did not follow its link's reset"
@@ -206,15 +123,12 @@ one_ping() { ping_all "$TAP" 1 2>/dev/null; }
 wait_for 20 one_ping || fn_fail "no echo answered after the restarts"
 ping_all "$TAP" 20 || fail_stats "echoes lost after the restarts"
 for h in 11 12 13 14; do
-	ping_all "10.235.$N.$h" 5 || fail_stats "ping from 10.235.$N.$h after the restarts"
+	ping_all "10.235.$NET.$h" 5 || fail_stats "ping from 10.235.$NET.$h after the restarts"
 done
 # 5.
-sup=$(cat "$RUN_DIR/supervisor.pid")
-fn down "$NAME" >&2 || fn_fail "down failed"
+topology_down
 for q in 0 1; do
 	grep -q "stack/$q pid [0-9]* exited with exit status 0" "$LOG" ||
 		fn_fail "stack/$q did not exit 0 on SIGTERM"
 done
-wait_for 10 tap_gone || fn_fail "tap $TAP still there after down"
-assert_all_gone "$sup"
 echo "ok: stack $PROFILE ping through the tap NIC"

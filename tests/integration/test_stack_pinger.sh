@@ -37,37 +37,18 @@ udp) OTHER=full ;;
 esac
 
 fn_init "stk-$PROFILE"
-STACK="$T/bin/$(basename "$FN_STACK")"
-PINGER="$T/bin/fn-test-pinger"
-cp "$FN_STACK" "$STACK"
-cp "$FN_TEST_PINGER" "$PINGER"
-NET=$((RANDOM % 200 + 20))	# 10.235.NET.0/24: nothing is routed, but be tidy
+fn_bin STACK "$FN_STACK"
+fn_bin PINGER "$FN_TEST_PINGER" fn-test-pinger
+fn_net 10.235		# nothing is routed, but be tidy
 
-fn_conf <<EOF
-pipelines = 4
-poll = adaptive
-log_level = info
-[restart]
-backoff_ms = 100
-backoff_max_ms = 400
-[link]
-slots = 256
-slot_size = 2048
-[driver]
-exec = $PINGER
-poll = event
-[stack]
-exec = $STACK
-profile = $PROFILE
-address = 10.235.$NET.2/24
-gateway = 10.235.$NET.1
-[pipeline 1]
-stack_poll = event
-[pipeline 2]
-stack_poll = busy
-[pipeline 3]
-driver_args = --forge-after 30
-EOF
+conf_write pipelines=4 poll=adaptive log_level=info \
+	restart.backoff_ms=100 restart.backoff_max_ms=400 \
+	link.slots=256 link.slot_size=2048 \
+	driver.exec="$PINGER" driver.poll=event \
+	stack.exec="$STACK" stack.profile="$PROFILE" \
+	stack.address="$STACK_IP/24" stack.gateway="$KERNEL_IP" \
+	"pipeline 1.stack_poll=event" "pipeline 2.stack_poll=busy" \
+	"pipeline 3.driver_args=--forge-after 30"
 
 # 0. The binary itself.
 "$STACK" --help | grep -q "profile \"$PROFILE\"" || fn_fail "--help"
@@ -78,20 +59,9 @@ out=$(FRAGNET_CONFIG="$T/other.conf" "$STACK" 2>&1) || rc=$?
 grep -q "profile is \"$OTHER\".*built for profile \"$PROFILE\"" <<< "$out" ||
 	fn_fail "no clear profile error: $out"
 
-fn up "$CONF" -d >&2 || fn_fail "up -d failed"
+fn_up
 all_in_state running || fn_fail "not all running after up -d"
 
-# stats LABEL... -> "label name value" lines, one snapshot.
-snapshot() {
-	fn stats --json "$NAME" | python3 -c '
-import json, sys
-for c in json.load(sys.stdin)["components"]:
-    for k, v in c["counters"].items():
-        print(c["label"], k, v)'
-}
-counter() {	# label name
-	snapshot | awk -v l="$1" -v n="$2" '$1 == l && $2 == n { v = $3 } END { print v + 0 }'
-}
 at_least() {	# label name min
 	[[ $(counter "$1" "$2") -ge $3 ]]
 }
@@ -103,8 +73,12 @@ for i in 0 1 2; do
 	wait_for 10 at_least "driver/$i" pinger.echo_ok 100 ||
 		fn_fail "pinger/$i: fewer than 100 echo replies"
 done
-snap=$(snapshot)
-get() { awk -v l="$1" -v n="$2" '$1 == l && $2 == n { v = $3 } END { print v + 0 }' <<< "$snap"; }
+stats_json "$T/snap.json"
+snap=$(stats_flat "$T/snap.json")
+get() {	# label name, from snap
+	awk -v l="$1" -v n="$2" 'BEGIN { v = -1 } $1 == l && $2 == n { v = $3 }
+		END { print v }' <<< "$snap"
+}
 for i in 0 1 2; do
 	d="driver/$i" s="stack/$i"
 	for c in bad timeouts learn_failed resets broken; do
@@ -168,8 +142,7 @@ fn_log "stack/1 (event): $((t1 - t0)) ticks of cpu in 2 s at $hz Hz"
 # stack (empty ARP cache) passes the whole scenario again.
 old=$(status_field stack 0 3)
 kill -KILL "$old"
-new_stack() { local p; p=$(status_field stack 0 3); [[ $p =~ ^[0-9]+$ && $p != "$old" ]]; }
-wait_for 10 new_stack || fn_fail "stack/0 was not restarted"
+wait_for 10 restarted stack 0 "$old" || fn_fail "stack/0 was not restarted"
 wait_for 10 at_least driver/0 pinger.resets 1 || fn_fail "pinger/0 saw no reset"
 wait_for 15 at_least driver/0 pinger.scenario_ok 2 ||
 	fn_fail "pinger/0: no scenario passed against the restarted stack"
@@ -187,18 +160,15 @@ wait_for 5 at_least stack/3 stack.link_broken 1 ||
 [[ $(status_field stack 3 6) == 0 ]] || fn_fail "stack/3 died of a bad descriptor"
 old=$(status_field driver 3 3)
 kill -KILL "$old"
-new_pinger() { local p; p=$(status_field driver 3 3); [[ $p =~ ^[0-9]+$ && $p != "$old" ]]; }
-wait_for 10 new_pinger || fn_fail "pinger/3 was not restarted"
+wait_for 10 restarted driver 3 "$old" || fn_fail "pinger/3 was not restarted"
 wait_for 15 at_least driver/3 pinger.scenario_ok 1 ||
 	fn_fail "stack/3 did not take the link back after the reset"
 [[ $(counter stack/3 stack.link_resets) -ge 1 ]] || fn_fail "stack/3: no link reset counted"
 
 # 6. SIGTERM: each stack exits 0; then nothing is left.
-sup=$(cat "$RUN_DIR/supervisor.pid")
-fn down "$NAME" >&2 || fn_fail "down failed"
+topology_down
 for i in 0 1 2 3; do
 	grep -q "stack/$i pid [0-9]* exited with exit status 0" "$LOG" ||
 		fn_fail "stack/$i did not exit 0 on SIGTERM"
 done
-assert_all_gone "$sup"
 echo "ok: stack $PROFILE over the pinger link"

@@ -51,12 +51,13 @@
 #include "lwip/pbuf.h"
 #include "lwip/timeouts.h"
 
+#include "lwip_wire.h"
 #include "sock_serv.h"
 
 void stk_port_init(void);
 
 #define LO_QLEN		4096
-#define IP_LO		0x0100000au	/* 10.0.0.1, network order */
+#define IP_LO		LO_WIRE_IP
 
 static struct {
 	int fd;
@@ -66,69 +67,26 @@ static struct {
 	_Atomic int no_timers;	/* lwIP's timers do not run */
 	_Atomic unsigned long turns;	/* server loop turns */
 	struct sock_serv ss;
-	struct netif nif;
+	struct lo_wire wire;
 	struct pbuf *q[LO_QLEN];
-	unsigned qh, qt;
 	struct fn_sock_chan c;
 } T;
 
 /* ---- the server thread --------------------------------------------------- */
 
-static err_t lo_output(struct netif *n, struct pbuf *p, const ip4_addr_t *a)
-{
-	struct pbuf *c;
-
-	(void)n;
-	(void)a;
-	if (T.qt - T.qh == LO_QLEN)
-		return ERR_OK;	/* dropped, as a wire would */
-	c = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
-	if (c)
-		T.q[T.qt++ % LO_QLEN] = c;
-	return ERR_OK;
-}
-
-static err_t lo_init(struct netif *n)
-{
-	n->output = lo_output;
-	n->mtu = 1500;
-	n->flags = NETIF_FLAG_UP | NETIF_FLAG_LINK_UP;
-	return ERR_OK;
-}
-
-static int lo_drain(void)
-{
-	int n = 0;
-
-	while (T.qh != T.qt && n < 256 && !T.stall) {
-		struct pbuf *p = T.q[T.qh++ % LO_QLEN];
-
-		if (T.nif.input(p, &T.nif) != ERR_OK)
-			pbuf_free(p);
-		n++;
-	}
-	return n;
-}
-
 static void *server(void *arg)
 {
-	ip4_addr_t ip, mask, gw;
 	struct timespec nap = { 0, 20000 };
 
 	(void)arg;
 	stk_port_init();
 	lwip_init();
-	ip4_addr_set_u32(&ip, IP_LO);
-	ip4_addr_set_u32(&mask, 0x00ffffffu);
-	ip4_addr_set_u32(&gw, 0);
-	netif_add(&T.nif, &ip, &mask, &gw, NULL, lo_init, ip_input);
-	netif_set_default(&T.nif);
-	netif_set_up(&T.nif);
+	lo_wire_up(&T.wire, T.q, LO_QLEN);
 	if (ss_open(&T.ss, T.fd, -1, -1, 20000, 30000) < 0)
 		return NULL;
 	T.ready = 1;
 	while (!T.stop) {
-		int w = ss_poll(&T.ss) + lo_drain();
+		int w = ss_poll(&T.ss) + lo_wire_drain(&T.wire, 256, &T.stall);
 
 		if (!T.no_timers)
 			sys_check_timeouts();
@@ -137,8 +95,7 @@ static void *server(void *arg)
 			nanosleep(&nap, NULL);
 	}
 	ss_close(&T.ss);
-	while (T.qh != T.qt)
-		pbuf_free(T.q[T.qh++ % LO_QLEN]);
+	lo_wire_purge(&T.wire);
 	return NULL;
 }
 

@@ -32,7 +32,6 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +53,7 @@
 #include "fragnet/stream.h"
 #include "fragnet/vswitch.h"
 #include "vsw.h"
+#include "vsw_spawn.h"
 
 #define NPORTS		3
 #define NSLOTS		64u
@@ -1400,46 +1400,19 @@ static void test_host_port_wakes(void **state)
 
 /* ---- the binary ------------------------------------------------------------- */
 
-/* Park fd at >= 100 for the child, so that no dup2() target of the spawn
- * contract overwrites a source still to be moved (spawn.c does the same). */
-static int park(int fd)
-{
-	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 100);
-
-	assert_true(hi >= 100);
-	return hi;
-}
-
 /* fragnet-vswitch on the fixture's ports, as the supervisor will start
  * it: table at 9, stats at 3, port fds at their conventional numbers. */
 static pid_t vswitch_spawn(struct fx *f, int table_fd, int stats_fd)
 {
-	char *argv[] = { FN_VSW_PROG, NULL };
-	char *envp[] = { FN_ENV_VSW_TABLE_FD "=9", FN_ENV_STATS_FD "=3",
-			 FN_ENV_POLL "=event", FN_ENV_LOG_LEVEL "=error", NULL };
-	int src[2 + 3 * NPORTS], dst[2 + 3 * NPORTS], n = 0;
-	posix_spawn_file_actions_t fa;
+	struct vsw_spawn_port ports[NPORTS];
 	pid_t pid;
 
-	src[n] = park(table_fd);
-	dst[n++] = FN_FD_VSW_TABLE;
-	src[n] = park(stats_fd);
-	dst[n++] = FN_FD_STATS;
-	for (unsigned i = 0; i < NPORTS; i++) {
-		int fds[3] = { f->st[i].link_fd, f->st[i].bell, f->st[i].peer_bell };
-		for (unsigned k = 0; k < 3; k++) {
-			src[n] = park(fds[k]);
-			dst[n++] = FN_FD_VSW_LINK(i) + (int)k;
-		}
-	}
-	posix_spawn_file_actions_init(&fa);
-	for (int i = 0; i < n; i++)
-		posix_spawn_file_actions_adddup2(&fa, src[i], dst[i]);
-	assert_int_equal(posix_spawn(&pid, FN_VSWITCH_BIN, &fa, NULL, argv,
-				     envp), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	for (int i = 0; i < n; i++)
-		close(src[i]);
+	for (unsigned i = 0; i < NPORTS; i++)
+		ports[i] = (struct vsw_spawn_port){ f->st[i].link_fd,
+			f->st[i].bell, f->st[i].peer_bell };
+	pid = vsw_spawn(FN_VSWITCH_BIN, table_fd, stats_fd, ports, NPORTS,
+			FN_POLL_EVENT, -1);
+	assert_true(pid > 0);
 	return pid;
 }
 
@@ -1447,14 +1420,8 @@ static int table_of(struct fx *f, bool bad)
 {
 	struct fn_vsw_port_ent e[NPORTS];
 
-	memset(e, 0, sizeof(e));
-	for (unsigned i = 0; i < NPORTS; i++) {
-		e[i].link_fd = (int32_t)FN_FD_VSW_LINK(i);
-		e[i].bell_fd = (int32_t)FN_FD_VSW_BELL(i);
-		e[i].peer_bell_fd = (int32_t)FN_FD_VSW_PEER_BELL(i);
-		memcpy(e[i].mac, f->st[i].id.mac, 6);
-		e[i].ipv4 = f->st[i].id.ipv4;
-	}
+	for (unsigned i = 0; i < NPORTS; i++)
+		vsw_spawn_ent(&e[i], i, f->st[i].id.mac, f->st[i].id.ipv4, true);
 	if (bad) {	/* port 0's bell is a link, port 1's link a bell */
 		e[0].bell_fd = (int32_t)FN_FD_VSW_LINK(1);
 		e[1].link_fd = (int32_t)FN_FD_VSW_BELL(0);
