@@ -22,12 +22,17 @@ VSW_NET=vn			# the network's name: the stacks' netif's
 VSW_LABEL=vswitch/$VSW_NET	# the switch's component label
 VSW_PORT=7000			# the echo server's TCP port
 
-# vsw_init TESTNAME: fn_init, the subnet, private copies of the switch
-# (VSW), the stack (STACK), the echo server (TCP_ECHO) and the hostile
-# port (HOSTILE).
+# vsw_init TESTNAME: fn_init, then vsw_setup.
 vsw_init() {
-	local n
 	fn_init "$1"
+	vsw_setup
+}
+
+# vsw_setup: after fn_init (or nic_init): the subnet, private copies of the
+# switch (VSW), the stack (STACK), the echo server (TCP_ECHO) and the
+# hostile port (HOSTILE).
+vsw_setup() {
+	local n
 	: "${FRAGNET_VSWITCH:?}" "${FN_STACK:?}" "${FN_TEST_TCP_ECHO:?}" \
 		"${FN_TEST_HOSTILE_PORT:?}" "${FN_PRELOAD:?}"
 	[[ -f $FN_PRELOAD ]] ||
