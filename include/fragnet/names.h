@@ -17,9 +17,14 @@
  *                                                       driver, app ring it
  *   FN_FD_APP_BELL     (8)    FRAGNET_APP_BELL_FD       app waits on it;
  *                                                       stack rings it
+ *   FN_FD_DRIVER_BELL  (9)    FRAGNET_DRIVER_BELL_FD    driver waits on it;
+ *                                                       stack rings it
  *
  *   The bells are eventfds (ring.h, DOORBELLS): a stack waits for its link,
- *   its app and its control socket in one epoll; an app in its own.
+ *   its app and its control socket in one epoll; an app in its own; a
+ *   driver for its link, its NIC queue and its broadcast ring in its own
+ *   (docs/driver.md, "Poll modes").  Whoever is given a bell to ring must
+ *   ring it: a driver with FN_FD_DRIVER_BELL sleeps without a timeout.
  *
  *   FRAGNET_COMPONENT   role name: "nic", "driver", "stack", "app"
  *   FRAGNET_PIPELINE    pipeline index, decimal ("-" for the nic)
@@ -50,6 +55,7 @@
 #define FN_ENV_SOCKCHAN_FD	"FRAGNET_SOCKCHAN_FD"
 #define FN_ENV_STACK_BELL_FD	"FRAGNET_STACK_BELL_FD"
 #define FN_ENV_APP_BELL_FD	"FRAGNET_APP_BELL_FD"
+#define FN_ENV_DRIVER_BELL_FD	"FRAGNET_DRIVER_BELL_FD"
 
 #define FN_FD_STATS		3
 #define FN_FD_LINK		4
@@ -57,6 +63,7 @@
 #define FN_FD_SOCKCHAN		6
 #define FN_FD_STACK_BELL	7
 #define FN_FD_APP_BELL		8
+#define FN_FD_DRIVER_BELL	9
 
 /* Run directory: FN_RUN_ROOT "/" <topology name>, mode 0700, root only. */
 #define FN_RUN_ROOT		"/run/fragnet"
