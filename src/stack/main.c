@@ -7,7 +7,8 @@
  *   FRAGNET_LINK_FD     the packet link to the driver; we are side B
  *   FRAGNET_CONTROL_FD  listening control socket (control.c)
  *   FRAGNET_SOCKCHAN_FD the app's socket channel, side B (sock_serv.c)
- *   FRAGNET_STACK_BELL_FD, FRAGNET_APP_BELL_FD  doorbells (names.h)
+ *   FRAGNET_STACK_BELL_FD, FRAGNET_APP_BELL_FD, FRAGNET_DRIVER_BELL_FD
+ *                       doorbells (names.h): ours, the app's, the driver's
  *   FRAGNET_STATS_FD    stats page: "stack.*", "link.tx.*", "link.rx.*"
  *   FRAGNET_POLL        busy | adaptive | event (stream.h, POLL MODES)
  *   FRAGNET_PIPELINE, FRAGNET_LOG_LEVEL
@@ -362,9 +363,13 @@ static void loop_run(struct stack *s, int ctl_fd)
 
 /* ---- setup --------------------------------------------------------------- */
 
+/* The link to the driver, side B.  With the driver's doorbell (names.h)
+ * our submits ring it while the driver sleeps in its epoll (it has no
+ * timer then: docs/driver.md, "Poll modes"). */
 static int link_open(struct stack *s, enum fn_poll poll)
 {
 	int fd = fn_env_fd(FN_ENV_LINK_FD), err;
+	int bell = fn_env_fd(FN_ENV_DRIVER_BELL_FD);
 
 	if (fd < 0) {
 		fn_err("%s is %s: a stack needs the link to its driver",
@@ -378,6 +383,8 @@ static int link_open(struct stack *s, enum fn_poll poll)
 		return err;
 	}
 	s->reset_epoch = s->link.epoch;
+	if (bell >= 0)
+		fn_link_set_bell(&s->link, bell);
 	return 0;
 }
 

@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -379,6 +381,37 @@ static void test_wake_nobody(void **state)
 	assert_int_equal(atomic_load(&f->shm->wake_seq), 0);
 }
 
+/* A bell sleeper is woken by its bell alone, a futex sleeper by the futex
+ * alone (ring.h, DOORBELLS): one system call per wake-up. */
+static void test_wake_one_way(void **state)
+{
+	struct fixture *f = *state;
+	int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	uint32_t in = 0;
+	uint64_t v = 0;
+
+	assert_true(bell >= 0);
+	assert_true(fn_ring_arm(&f->cons));
+	assert_int_equal(atomic_load(&f->shm->sleeping), FN_RING_ON_BELL);
+	assert_int_equal(put(&f->prod, &in, 1), 1);
+	assert_true(fn_ring_wake_bell(&f->prod, bell));
+	assert_int_equal(read(bell, &v, sizeof(v)), sizeof(v));
+	assert_int_equal(v, 1);
+	assert_int_equal(atomic_load(&f->shm->wake_seq), 0);	/* no futex */
+	assert_int_equal(atomic_load(&f->shm->sleeping), FN_RING_AWAKE);
+	fn_ring_disarm(&f->cons);
+	/* A futex sleeper (as fn_ring_sleep leaves the word): no bell. */
+	atomic_store(&f->shm->sleeping, FN_RING_ON_FUTEX);
+	assert_true(fn_ring_wake_bell(&f->prod, bell));
+	assert_int_equal(atomic_load(&f->shm->wake_seq), 1);
+	assert_true(read(bell, &v, sizeof(v)) < 0);		/* EAGAIN */
+	/* A bell sleeper whose producer has no bell: the futex, as before. */
+	atomic_store(&f->shm->sleeping, FN_RING_ON_BELL);
+	assert_true(fn_ring_wake(&f->prod));
+	assert_int_equal(atomic_load(&f->shm->wake_seq), 2);
+	close(bell);
+}
+
 struct waker {
 	struct fixture *f;
 	bool woke;
@@ -588,6 +621,7 @@ int main(void)
 		T(test_sleep_nonempty),
 		T(test_sleep_timeout),
 		T(test_wake_nobody),
+		T(test_wake_one_way),
 		T(test_sleep_woken),
 		T(test_sleep_wake_pingpong),
 		T(test_threads_stream),

@@ -1567,6 +1567,30 @@ static void test_bell_on_reset(void **state)
 	close(bell);
 }
 
+/* fn_link_set_bell: both endpoints ring it, and it rings once at once
+ * (a peer asleep since our join must look again). */
+static void test_link_set_bell(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt p;
+	int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	assert_true(bell >= 0);
+	fn_link_set_bell(&f->b, bell);
+	assert_int_equal(bell_count(bell), 1);
+	assert_int_equal(f->b.tx.bell_fd, bell);
+	assert_int_equal(f->b.rx.bell_fd, bell);
+	assert_int_equal(fn_stream_arm(&f->a.rx), 1);	/* A sleeps on it */
+	assert_int_equal(fn_stream_alloc_burst(&f->b.tx, &p, 1), 1);
+	p.len = 20;
+	assert_int_equal(fn_stream_submit_burst(&f->b.tx, &p, 1), 1);
+	assert_int_equal(bell_count(bell), 1);
+	fn_stream_disarm(&f->a.rx);
+	fn_link_set_bell(&f->b, -1);			/* back to futexes */
+	assert_int_equal(bell_count(bell), 0);
+	close(bell);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1630,6 +1654,7 @@ int main(void)
 		T(test_bell_only_when_armed),
 		T(test_bell_for_acks),
 		T(test_bell_on_reset),
+		T(test_link_set_bell),
 	};
 
 	return cmocka_run_group_tests_name("stream", tests, NULL, NULL);
