@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -44,6 +43,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "fragnet/clock.h"
 #include "nft.h"
 
 #define NPKT 256
@@ -365,14 +365,6 @@ static void make_packets(void)
 
 /* ---- measuring --------------------------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int dcmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -387,17 +379,17 @@ static double measure(struct fn_nft_prog *p, long iters, int reps)
 	unsigned accepted = 0;
 
 	for (int r = 0; r < reps; r++) {
-		uint64_t t0 = now_ns();
+		int64_t t0 = fn_clock_ns();
 
 		for (long i = 0; i < iters; i++) {
 			struct fn_nft_pkt *pk = &pkts[i % NPKT].p;
 
-			pk->now_ns = t0;
+			pk->now_ns = (uint64_t)t0;
 			pk->ct_state = 0;
 			fn_nft_eval(p, NULL, FN_NFT_INPUT, pk, &res);
 			accepted += res.verdict == FN_NFT_ACCEPT;
 		}
-		v[r] = (double)(now_ns() - t0) / (double)iters;
+		v[r] = (double)(fn_clock_ns() - t0) / (double)iters;
 	}
 	if (accepted != (unsigned)(iters * reps))
 		fprintf(stderr, "unexpected drops\n");
@@ -486,7 +478,7 @@ static double measure_path(struct fn_nft_prog *p, long iters, int reps)
 	uint32_t l0 = redis_segment(hs[0], true, 0x02, 0);
 	uint32_t l1 = redis_segment(hs[1], false, 0x12, 0);
 	uint32_t l2 = redis_segment(hs[2], true, 0x10, 0);
-	uint64_t now = now_ns();
+	uint64_t now = (uint64_t)fn_clock_ns();
 	unsigned bad = 0;
 	double *v = calloc((size_t)reps, sizeof(*v)), med;
 
@@ -494,13 +486,13 @@ static double measure_path(struct fn_nft_prog *p, long iters, int reps)
 	bad += !path(p, ct, hs[1], l1, false, now);
 	bad += !path(p, ct, hs[2], l2, true, now);
 	for (int r = 0; r < reps; r++) {
-		uint64_t t0 = now_ns();
+		int64_t t0 = fn_clock_ns();
 
 		for (long i = 0; i < iters / 2; i++) {
-			bad += !path(p, ct, req, lreq, true, t0);
-			bad += !path(p, ct, rep, lrep, false, t0);
+			bad += !path(p, ct, req, lreq, true, (uint64_t)t0);
+			bad += !path(p, ct, rep, lrep, false, (uint64_t)t0);
 		}
-		v[r] = (double)(now_ns() - t0) / (double)(iters / 2 * 2);
+		v[r] = (double)(fn_clock_ns() - t0) / (double)(iters / 2 * 2);
 	}
 	if (bad)
 		fprintf(stderr, "path: %u packets dropped\n", bad);
@@ -524,9 +516,9 @@ static struct fn_nft_prog *build(struct model *m, int kind, unsigned n)
 		add_set_rule(m);
 	if (kind == 3)
 		add_rules_file(m, n);
-	uint64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 	p = fn_nft_compile(&m->rs, NULL, &err, msg, sizeof(msg));
-	compile_ms = (double)(now_ns() - t0) / 1e6;
+	compile_ms = (double)(fn_clock_ns() - t0) / 1e6;
 	if (!p) {
 		fprintf(stderr, "compile: %d %s\n", err, msg);
 		exit(1);

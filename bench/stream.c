@@ -53,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
 
@@ -124,14 +125,6 @@ struct chan {
 	int link_fd;
 	struct fn_link l;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void pin(int cpu)
 {
@@ -263,7 +256,7 @@ static void link_fill(struct fn_pkt *p, const uint8_t *src, uint32_t size,
 		      uint32_t kind)
 {
 	/* Stamped before the copy, as the baselines stamp before write(). */
-	struct frame_hdr h = { .sent_ns = now_ns(), .kind = kind };
+	struct frame_hdr h = { .sent_ns = fn_clock_ns(), .kind = kind };
 
 	memcpy(p->data, src, size);
 	memcpy(p->data, &h, sizeof(h));
@@ -275,9 +268,9 @@ static int link_tput_tx(struct chan *c, uint32_t size, double secs,
 {
 	struct fn_endpoint *e = &c->l.tx;
 	struct fn_pkt p[BURST];
-	int64_t end = now_ns() + (int64_t)(secs * 1e9);
+	int64_t end = fn_clock_ns() + (int64_t)(secs * 1e9);
 
-	while (now_ns() < end) {
+	while (fn_clock_ns() < end) {
 		int k = fn_stream_alloc_burst(e, p, BURST);
 		if (k < 0)
 			return -1;
@@ -326,9 +319,9 @@ static int link_tput_rx(struct chan *c, uint8_t *dst, struct report *r)
 				continue;
 			}
 			if (!r->frames++)
-				r->t_first = now_ns();
+				r->t_first = fn_clock_ns();
 		}
-		r->t_last = now_ns();
+		r->t_last = fn_clock_ns();
 		if (fn_stream_ack_burst(e, p, (unsigned)k) != k)
 			return -1;
 	}
@@ -343,8 +336,9 @@ static int link_lat_tx(struct chan *c, uint32_t size, unsigned n,
 	struct fn_pkt p;
 
 	for (unsigned i = 0; i < n; i++) {
-		int64_t idle_until = now_ns() + rand() % (gap_max_us * 1000 + 1);
-		while (now_ns() < idle_until)
+		int64_t idle_until = fn_clock_ns() +
+				     rand() % (gap_max_us * 1000 + 1);
+		while (fn_clock_ns() < idle_until)
 			;
 		int k;
 		/* 0 until the consumer has joined the link (stream.h, RESET). */
@@ -383,7 +377,7 @@ static int link_lat_rx(struct chan *c, uint8_t *dst, struct report *r,
 			continue;
 		}
 		memcpy(dst, p.data, p.len);
-		int64_t t = now_ns();
+		int64_t t = fn_clock_ns();
 		const struct frame_hdr *h = (const void *)dst;
 		if (r->frames++ >= WARMUP && r->nsamples < max)
 			r->lat[r->nsamples++] = t - h->sent_ns;
@@ -400,10 +394,10 @@ static int link_lat_rx(struct chan *c, uint8_t *dst, struct report *r,
 static int fd_tput_tx(struct chan *c, uint32_t size, double secs, uint8_t *src)
 {
 	struct frame_hdr *h = (void *)src;
-	int64_t end = now_ns() + (int64_t)(secs * 1e9);
+	int64_t end = fn_clock_ns() + (int64_t)(secs * 1e9);
 
 	h->kind = KIND_DATA;
-	while (now_ns() < end) {
+	while (fn_clock_ns() < end) {
 		for (int i = 0; i < BURST; i++)	/* clock read per 32, as the link */
 			if (write_all(c->fd[0], src, size) < 0)
 				return -1;
@@ -420,7 +414,7 @@ static int fd_tput_rx(struct chan *c, uint32_t size, uint8_t *dst,
 			return -1;
 		if (((struct frame_hdr *)dst)->kind == KIND_END)
 			return 0;
-		r->t_last = now_ns();
+		r->t_last = fn_clock_ns();
 		if (!r->frames++)
 			r->t_first = r->t_last;
 	}
@@ -433,11 +427,12 @@ static int fd_lat_tx(struct chan *c, uint32_t size, unsigned n,
 	char ack;
 
 	for (unsigned i = 0; i < n; i++) {
-		int64_t idle_until = now_ns() + rand() % (gap_max_us * 1000 + 1);
-		while (now_ns() < idle_until)
+		int64_t idle_until = fn_clock_ns() +
+				     rand() % (gap_max_us * 1000 + 1);
+		while (fn_clock_ns() < idle_until)
 			;
 		h->kind = i + 1 == n ? KIND_END : KIND_DATA;
-		h->sent_ns = now_ns();
+		h->sent_ns = fn_clock_ns();
 		if (write_all(c->fd[0], src, size) < 0)
 			return -1;
 		if (read_rec(T_SOCKETPAIR, reply_fd(c, true), &ack, 1) < 0)
@@ -452,7 +447,7 @@ static int fd_lat_rx(struct chan *c, uint32_t size, uint8_t *dst,
 	for (;;) {
 		if (read_rec(c->t, c->fd[1], dst, size) < 0)
 			return -1;
-		int64_t t = now_ns();
+		int64_t t = fn_clock_ns();
 		const struct frame_hdr *h = (const void *)dst;
 		if (r->frames++ >= WARMUP && r->nsamples < max)
 			r->lat[r->nsamples++] = t - h->sent_ns;

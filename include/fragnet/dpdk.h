@@ -22,6 +22,8 @@
  *                                       driver q takes
  *   readiness              nic          drivers wait       FRAGNET_RUN_DIR "/"
  *                                                          FN_NIC_READY
+ *   wake-up fds of q       nic          drivers (WAKE-UPS) FN_DPDK_MP_WAKE
+ *                                                          (an EAL mp action)
  *
  * START: the nic removes FN_NIC_READY, initialises EAL, creates the pool and
  * the rings, configures and starts the port (and, for a tap, brings up its
@@ -37,11 +39,38 @@
  * every other queue's broadcast ring (the same mbuf, reference counted);
  * each driver drains its ring into its link like its own rx.  A full ring
  * drops and counts.  Unicast IP frames are never copied.
+ *
+ * WAKE-UPS (docs/driver.md, "Poll modes"): an idle driver sleeps in one
+ * epoll on every source of its work, with no timer.  Three of its fds are
+ * the nic's to give; a driver is a DPDK secondary, and an fd travels only
+ * with a message, so they come over EAL's multi-process channel:
+ *
+ *   fd                  made by the nic                driver q
+ *   ------------------  -----------------------------  --------------------
+ *   bell of queue j     an eventfd per queue, at start  j = q: waits on it;
+ *                                                       j != q: writes it
+ *                                                       after putting frames
+ *                                                       on fn_bcast_j
+ *   rx fd of queue j    the PMD's rx interrupt fd       j = q: waits on it,
+ *                       (rte_eth_dev_rx_intr_ctl_q_     never reads it (tap:
+ *                       get_fd; intr_conf.rxq = 1)      the queue's tun fd,
+ *                                                       readable while the
+ *                                                       queue holds frames)
+ *   the nic             pidfd_open(the nic)             waits on it: readable
+ *                                                       once the nic is dead
+ *
+ * The driver sends FN_DPDK_MP_WAKE with a struct fn_dpdk_wake as param:
+ * version, queue j, want = the FN_WAKE_* it asks for.  The nic replies with
+ * the same struct, err = 0 or a positive errno, have = the FN_WAKE_* it
+ * sends, and one fd per bit of have in bit order.  An rx fd is missing where
+ * the PMD has no rx interrupts: that driver naps on its queue as before.
+ * The fds stay open in the nic until it exits; a driver closes its copies.
  */
 #ifndef FRAGNET_DPDK_H
 #define FRAGNET_DPDK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fragnet/config.h"
 
@@ -59,6 +88,26 @@
 #define FN_NIC_READY_WAIT_MS	30000		/* a driver's patience */
 
 #define FN_EAL_MAX_ARGS		24
+
+#define FN_DPDK_MP_WAKE		"fn_wake"	/* rte_mp action of the nic */
+#define FN_DPDK_WAKE_VERSION	1u
+#define FN_DPDK_WAKE_TIMEOUT_MS	5000		/* a driver's patience */
+
+enum {
+	FN_WAKE_BELL = 1u << 0,	/* the queue's bell */
+	FN_WAKE_NIC = 1u << 1,	/* a pidfd of the nic */
+	FN_WAKE_RX = 1u << 2,	/* the queue's rx interrupt fd */
+};
+
+/* The param of FN_DPDK_MP_WAKE, request and reply (both sides are built
+ * from this header, and the version is checked). */
+struct fn_dpdk_wake {
+	uint32_t version;	/* FN_DPDK_WAKE_VERSION */
+	uint32_t queue;		/* j */
+	uint32_t want;		/* request: FN_WAKE_* */
+	uint32_t have;		/* reply: FN_WAKE_*, one fd each, bit order */
+	int32_t err;		/* reply: 0, or a positive errno */
+};
 
 /*
  * The tap PMD hands a secondary its rx and tx queue fds in one multi-process

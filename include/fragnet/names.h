@@ -17,15 +17,21 @@
  *                                                       driver, app ring it
  *   FN_FD_APP_BELL     (8)    FRAGNET_APP_BELL_FD       app waits on it;
  *                                                       stack rings it
+ *   FN_FD_DRIVER_BELL  (9)    FRAGNET_DRIVER_BELL_FD    driver waits on it;
+ *                                                       stack rings it
  *
  *   The bells are eventfds (ring.h, DOORBELLS): a stack waits for its link,
- *   its app and its control socket in one poll(); an app in its own.
+ *   its app and its control socket in one poll(); an app in its own; a
+ *   driver for its link, its NIC queue and its broadcast ring in its own
+ *   epoll (docs/driver.md, "Poll modes").  Whoever is given a bell to ring
+ *   must ring it: a driver with FN_FD_DRIVER_BELL sleeps without a timeout.
  *
  *   A vswitch (fragnet/vswitch.h) gets the stats page, its sealed port
- *   table at FN_FD_VSW_TABLE (9, FRAGNET_VSW_TABLE_FD), and three fds per
- *   port i from FN_FD_VSW_PORT_BASE (16): link, its own bell, the stack's
- *   bell (a host port: its tap at the link's number, no bells).  They stay
- *   below the supervisor's parking range (64 and up).
+ *   table at FN_FD_VSW_TABLE (9, FRAGNET_VSW_TABLE_FD; a driver's 9 is its
+ *   bell: the numbers are per role), and three fds per port i from
+ *   FN_FD_VSW_PORT_BASE (16): link, its own bell, the stack's bell (a host
+ *   port: its tap at the link's number, no bells).  They stay below the
+ *   supervisor's parking range (64 and up).
  *
  *   A stack on internal networks gets its attachment table (vswitch.h)
  *   at FN_FD_STACK_NETS (10, FRAGNET_STACK_NETS_FD) and two fds per
@@ -82,6 +88,7 @@
 #define FN_ENV_SOCKCHAN_FD	"FRAGNET_SOCKCHAN_FD"
 #define FN_ENV_STACK_BELL_FD	"FRAGNET_STACK_BELL_FD"
 #define FN_ENV_APP_BELL_FD	"FRAGNET_APP_BELL_FD"
+#define FN_ENV_DRIVER_BELL_FD	"FRAGNET_DRIVER_BELL_FD"
 
 #define FN_ENV_NFT_CONTROL	"FRAGNET_NFT_CONTROL"
 #define FN_ENV_NETLINK_RECORD	"FRAGNET_NETLINK_RECORD"
@@ -93,6 +100,7 @@
 #define FN_FD_SOCKCHAN		6
 #define FN_FD_STACK_BELL	7
 #define FN_FD_APP_BELL		8
+#define FN_FD_DRIVER_BELL	9
 
 /* The vswitch: one process per internal network (fragnet/vswitch.h). */
 #define FN_VSW_COMPONENT	"vswitch"

@@ -13,7 +13,7 @@
  *     +--------------------- cache line 1 ---------------------+
  *     | tail      (C)  entries consumed, free-running uint32    |
  *     +--------------------- cache line 2 ---------------------+
- *     | sleeping  (C sets, P clears) consumer waits on wake_seq |
+ *     | sleeping  (C sets, P clears) how the consumer sleeps    |
  *     | wake_seq  (P)  futex word, +1 on every wake-up          |
  *     +---------------------------------------------------------+
  *
@@ -43,16 +43,17 @@
  *       pairs with A2, the producer's acquire load of tail, so the producer
  *       never overwrites an entry the consumer is still reading.
  *   F1/F2: the sleep/wake handshake is Dekker-style: the consumer stores
- *       sleeping = 1, F2 (seq_cst fence), then re-reads head; the producer
+ *       sleeping != 0, F2 (seq_cst fence), then re-reads head; the producer
  *       stores head, F1 (seq_cst fence), then reads sleeping.  One of the
  *       two must see the other's store, so no wake-up is lost.
  *
  * WAKE-UPS
- *   A consumer that wants to sleep reads wake_seq, sets sleeping, re-checks
- *   the ring, and futex-waits on wake_seq with the value it read.  A producer
- *   that finds sleeping set clears it, bumps wake_seq and calls FUTEX_WAKE.
- *   A producer pays for a syscall only when the consumer really sleeps.  The
- *   futex is shared (not FUTEX_PRIVATE): the ring lives in a memfd.
+ *   A consumer that wants to sleep reads wake_seq, sets sleeping to
+ *   FN_RING_ON_FUTEX, re-checks the ring, and futex-waits on wake_seq with
+ *   the value it read.  A producer that finds sleeping set clears it, bumps
+ *   wake_seq and calls FUTEX_WAKE.  A producer pays for a syscall only when
+ *   the consumer really sleeps.  The futex is shared (not FUTEX_PRIVATE):
+ *   the ring lives in a memfd.
  */
 #ifndef FRAGNET_RING_H
 #define FRAGNET_RING_H
@@ -73,8 +74,19 @@ struct fn_desc {
 struct fn_ring_shm {
 	alignas(FN_CACHE_LINE) _Atomic uint32_t head;	/* P */
 	alignas(FN_CACHE_LINE) _Atomic uint32_t tail;	/* C */
-	alignas(FN_CACHE_LINE) _Atomic uint32_t sleeping; /* C sets, P clears */
+	alignas(FN_CACHE_LINE) _Atomic uint32_t sleeping; /* C sets, P clears:
+							     FN_RING_* */
 	_Atomic uint32_t wake_seq;			/* P: futex word */
+};
+
+/* Values of fn_ring_shm.sleeping: how the consumer sleeps, so that the
+ * producer wakes it with one system call, the right one.  Anything else
+ * from a hostile consumer is taken as FN_RING_ON_FUTEX (a futex wake for
+ * nobody costs the producer one syscall, nothing more). */
+enum {
+	FN_RING_AWAKE = 0,
+	FN_RING_ON_FUTEX = 1,	/* fn_ring_sleep(): FUTEX_WAIT on wake_seq */
+	FN_RING_ON_BELL = 2,	/* fn_ring_arm(): blocked on its doorbell */
 };
 
 /* One end of a ring, in the private memory of its process. */
@@ -117,12 +129,14 @@ bool fn_ring_wake(struct fn_ring *r);
 
 /*
  * DOORBELLS.  A consumer that must also wait for other things (sockets, an
- * app's own fds) cannot sleep on a futex: it blocks in its own epoll on an
- * eventfd, its doorbell, which the producer writes (besides FUTEX_WAKE, so
- * a consumer may sleep either way).
- * Same handshake: the consumer arms (sleeping = 1, F2, re-check), blocks
- * only if arm said so, reads the eventfd and disarms when it wakes; the
- * producer wakes with fn_ring_wake_bell(r, bell_fd).
+ * app's own fds, a NIC queue) cannot sleep on a futex: it blocks in its own
+ * epoll on an eventfd, its doorbell, which the producer writes.
+ * Same handshake: the consumer arms (sleeping = FN_RING_ON_BELL, F2,
+ * re-check), blocks only if arm said so, reads the eventfd and disarms when
+ * it wakes; the producer wakes with fn_ring_wake_bell(r, bell_fd), which
+ * writes the eventfd for a bell sleeper and calls FUTEX_WAKE for a futex
+ * sleeper, never both (one system call per wake-up).  A consumer may sleep
+ * either way from one sleep to the next.
  */
 bool fn_ring_wake_bell(struct fn_ring *r, int bell_fd);	/* < 0: futex */
 /* Consumer: true if armed and the caller may block; false if entries are

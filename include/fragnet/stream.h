@@ -287,6 +287,11 @@ void fn_stream_set_bell(struct fn_endpoint *e, int fd);
 int fn_stream_arm(struct fn_endpoint *e);
 void fn_stream_disarm(struct fn_endpoint *e);
 
+/* Both endpoints of l ring the peer's doorbell fd, and it is rung once now:
+ * the join in fn_link_attach() could not ring it, and a peer asleep on it
+ * since must look at the link again (it may have been reset meanwhile). */
+void fn_link_set_bell(struct fn_link *l, int fd);
+
 /* Frames (sink) or acks (source) ready now; 0 while a reset is pending. */
 unsigned fn_stream_pending(struct fn_endpoint *e);
 

@@ -9,6 +9,9 @@
  *   drv_path.c        the three data paths: NIC rx -> link (with the
  *                     broadcast fan-out), broadcast ring -> link, link -> NIC
  *   drv_loop.c        the main loop and the poll modes
+ *   drv_wait.c        where an idle driver sleeps: one epoll on the NIC
+ *                     queue, the broadcast bell, the stack's doorbell and
+ *                     the nic's pidfd (fds from the nic: fragnet/dpdk.h)
  *
  * Everything runs on the one EAL main lcore; nothing here is thread safe
  * or needs to be.
@@ -60,10 +63,25 @@ enum drv_ctr {
 	D_LINK_BROKEN,		/* the stack broke the link protocol (-EPIPE) */
 	D_DROP_LINK_DOWN,	/* NIC -> stack while no stack (not joined, broken) */
 	D_IDLE_NAPS,		/* sleeps of the idle loop */
+	D_WAKE_NIC,		/* woken by the NIC queue's rx fd */
+	D_WAKE_LINK,		/* woken by the stack (our doorbell) */
+	D_WAKE_BCAST,		/* woken by another driver's broadcast */
+	D_WAKE_TIMER,		/* a sleep that ended by its timeout */
 	D_COUNT
 };
 
 extern const char *const drv_ctr_names[D_COUNT];
+
+/* Where the driver sleeps (drv_wait.c); every fd -1 when absent. */
+struct drv_wait {
+	int epfd;
+	int rx_fd;		/* our NIC queue's rx interrupt fd (the nic's) */
+	int bell_fd;		/* our queue's bell: broadcast frames for us */
+	int nic_fd;		/* the nic's pidfd: readable once it is dead */
+	int link_bell_fd;	/* our doorbell, rung by the stack (names.h) */
+	int peer_bell[FN_MAX_PIPELINES];	/* other queues' bells */
+	bool forever;		/* every source wakes us: sleep with no timer */
+};
 
 struct drv {
 	/* From the environment and the config. */
@@ -83,6 +101,7 @@ struct drv {
 	struct fn_link link;
 	uint32_t reset_epoch;	/* the last link epoch we counted a reset for */
 	bool link_broken;	/* -EPIPE seen: the stack broke the protocol */
+	struct drv_wait wait;
 
 	_Atomic uint64_t *ctr;	/* D_COUNT counters, a stats page block */
 };
@@ -111,6 +130,16 @@ unsigned drv_bcast_rx(struct drv *d);
 unsigned drv_link_rx(struct drv *d);
 void drv_link_error(struct drv *d, int err);
 void drv_bcast_drain(struct drv *d);
+
+/* drv_wait.c */
+void drv_wait_init(struct drv_wait *w);
+int drv_wait_open(struct drv *d);
+void drv_wait_close(struct drv *d);
+bool drv_wait_forever(const struct drv *d);
+/* Sleep until work, or timeout_ns (< 0: none).  0, or -ENODEV: the nic
+ * died. */
+int drv_wait_sleep(struct drv *d, int64_t timeout_ns);
+void drv_wait_ring(struct drv *d, unsigned q);
 
 /* drv_loop.c */
 int drv_run(struct drv *d);

@@ -7,19 +7,23 @@
  *
  *   busy      poll again at once, yielding now and then, so that the stack
  *             pinned to our core still runs.
- *   adaptive  poll for IDLE_SPIN_NS (yielding now and then), then nap.
- *   event     nap at once.
+ *   adaptive  poll for IDLE_SPIN_NS (yielding now and then), then sleep.
+ *   event     sleep at once.
  *
- * A nap is fn_stream_wait(&link.rx, nap): asleep on the link's futex, so
- * a frame from the stack wakes us at once.  The NIC and the broadcast
- * ring cannot wake us (no rx interrupts in a tap secondary: see
- * docs/driver.md), so the nap is short: it starts at NAP_MIN_NS, doubles
- * while idle up to NAP_MAX_EVENT_NS / NAP_MAX_ADAPTIVE_NS, and any work
- * resets it.  A frame from the wire waits at most one nap.
+ * A sleep is drv_wait_sleep(): one epoll on the NIC queue's rx fd, our
+ * broadcast bell, the stack's doorbell and the nic's pidfd (drv_wait.c).
+ * When all of those exist (a tap, a topology from this supervisor) the
+ * sleep has no timeout: the driver wakes for the next frame, whichever
+ * source it comes from, and costs nothing while idle.  Otherwise it is a
+ * nap: it starts at NAP_MIN_NS, doubles while idle up to NAP_MAX_EVENT_NS
+ * / NAP_MAX_ADAPTIVE_NS, and any work resets it; a frame from a source
+ * that cannot wake us waits at most one nap.
  *
- * Every ALIVE_CHECK_NS the loop checks that the nic (the DPDK primary)
- * still lives: the tap's queue fds would keep working without it, but our
- * memory and port state are its, so we leave (DRV_EXIT_NIC).
+ * Every ALIVE_CHECK_NS of work the loop checks that the nic (the DPDK
+ * primary) still lives: the tap's queue fds would keep working without
+ * it, but our memory and port state are its, so we leave (DRV_EXIT_NIC).
+ * Asleep, its pidfd wakes us instead (or, without one, the sleep is cut
+ * to ALIVE_CHECK_NS).
  */
 #include <errno.h>
 #include <time.h>
@@ -41,36 +45,33 @@ struct idle {
 	int64_t nap;		/* the last nap, 0: none yet */
 };
 
-static void sleep_ns(int64_t ns)
+/* Sleep after an idle turn: for good when every source can wake us,
+ * else for the next nap.  0, or -ENODEV when the nic died. */
+static int nap(struct drv *d, struct idle *s, int64_t max)
 {
-	struct timespec ts = { ns / 1000000000ll, (long)(ns % 1000000000ll) };
-
-	nanosleep(&ts, NULL);
-}
-
-static void nap(struct drv *d, struct idle *s, int64_t max)
-{
-	int r;
-
+	if (drv_wait_forever(d))
+		return drv_wait_sleep(d, d->wait.nic_fd >= 0 ? -1 :
+					 ALIVE_CHECK_NS);
 	s->nap = s->nap ? s->nap * 2 : NAP_MIN_NS;
 	if (s->nap > max)
 		s->nap = max;
-	drv_count(d, D_IDLE_NAPS, 1);
-	r = fn_stream_wait(&d->link.rx, s->nap);
-	if (r >= 0)
-		return;
-	drv_link_error(d, r);
-	/* A stack cut off makes the wait return at once: nap anyway. */
-	if (r == -EPIPE)
-		sleep_ns(s->nap);
+	return drv_wait_sleep(d, s->nap);
 }
 
-static void idle(struct drv *d, struct idle *s, int64_t now)
+/* 0, or -ENODEV when the nic died in our sleep. */
+static int idle(struct drv *d, struct idle *s, int64_t now)
 {
 	if (fn_idle_spin(&s->spin, d->poll, now, IDLE_SPIN_NS))
-		return;
-	nap(d, s, d->poll == FN_POLL_ADAPTIVE ? NAP_MAX_ADAPTIVE_NS :
-						NAP_MAX_EVENT_NS);
+		return 0;
+	return nap(d, s, d->poll == FN_POLL_ADAPTIVE ? NAP_MAX_ADAPTIVE_NS :
+						       NAP_MAX_EVENT_NS);
+}
+
+static int nic_gone(void)
+{
+	fn_err("the nic (DPDK primary) is gone: exiting; the supervisor "
+	       "restarts us after the nic");
+	return -ENODEV;
 }
 
 /* Returns 0 on SIGTERM/SIGINT, -ENODEV when the nic died. */
@@ -91,15 +92,12 @@ int drv_run(struct drv *d)
 			now = fn_clock_ns();
 		if (work)
 			s = (struct idle){ { 0, 0 }, 0 };
-		else
-			idle(d, &s, now);
+		else if (idle(d, &s, now) < 0)
+			return nic_gone();
 		if (now >= next_check) {
 			next_check = now + ALIVE_CHECK_NS;
-			if (!drv_nic_alive()) {
-				fn_err("the nic (DPDK primary) is gone: exiting; the "
-				       "supervisor restarts us after the nic");
-				return -ENODEV;
-			}
+			if (!drv_nic_alive())
+				return nic_gone();
 		}
 	}
 	return 0;

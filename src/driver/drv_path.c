@@ -56,6 +56,10 @@ const char *const drv_ctr_names[D_COUNT] = {
 	[D_LINK_BROKEN] = "link_broken",
 	[D_DROP_LINK_DOWN] = "drop_link_down",
 	[D_IDLE_NAPS] = "idle_naps",
+	[D_WAKE_NIC] = "wake_nic",
+	[D_WAKE_LINK] = "wake_link",
+	[D_WAKE_BCAST] = "wake_bcast",
+	[D_WAKE_TIMER] = "wake_timer",
 };
 
 /*
@@ -134,6 +138,8 @@ static void fanout(struct drv *d, struct rte_mbuf **m, unsigned n)
 					      NULL);
 		for (unsigned i = k; i < nb; i++)
 			rte_pktmbuf_refcnt_update(bc[i], -1);
+		if (k)	/* after the enqueue: dpdk.h, WAKE-UPS */
+			drv_wait_ring(d, q);
 		drv_count(d, D_BCAST_OUT, k);
 		drv_count(d, D_DROP_BCAST_FULL, nb - k);
 	}

@@ -47,6 +47,8 @@ static const char usage[] =
 "  FRAGNET_LINK_FD     the link to the stack; we are side A\n"
 "  FRAGNET_STACK_BELL_FD  the stack's doorbell (optional): rung when the\n"
 "                      stack sleeps in its poll() and we submit or ack\n"
+"  FRAGNET_DRIVER_BELL_FD our doorbell (optional): the stack rings it; with\n"
+"                      it and the nic's fds an idle driver sleeps untimed\n"
 "\n"
 "--trace DIR: record every frame's rx, link and tx times in\n"
 "DIR/driver-PIPELINE.trace (include/fragnet/trace.h; in a topology:\n"
@@ -145,21 +147,22 @@ static int setup_stats(struct drv *d)
 }
 
 /*
- * The stack's doorbell (ring.h, DOORBELLS): a stack that waits in its own
- * poll() (for its link, its app and its control socket) sleeps on this
- * eventfd, not on the link's futex, so our submits (tx) and acks (rx) ring
- * it.  Without it the link wakes the stack by futex, as before.  The fd
- * stays open for our whole life.
+ * The doorbells (ring.h, DOORBELLS; names.h).  The stack's: a stack that
+ * waits in its own poll() (for its link, its app and its control socket)
+ * sleeps on it, not on the link's futex, so our submits (tx) and acks (rx)
+ * ring it.  Ours: the stack rings it when we sleep in our epoll
+ * (drv_wait.c) and it submits.  Without either the link's futex serves,
+ * as before.  Both fds stay open for our whole life.
  */
-static void setup_bell(struct drv *d)
+static void setup_bells(struct drv *d)
 {
-	int bell = fn_env_fd(FN_ENV_STACK_BELL_FD);
+	int stack = fn_env_fd(FN_ENV_STACK_BELL_FD);
+	int ours = fn_env_fd(FN_ENV_DRIVER_BELL_FD);
 
-	if (bell < 0)
-		return;
-	fn_stream_set_bell(&d->link.tx, bell);
-	fn_stream_set_bell(&d->link.rx, bell);
-	fn_debug("ringing the stack's doorbell, fd %d", bell);
+	d->wait.link_bell_fd = ours >= 0 ? ours : -1;
+	if (stack >= 0)
+		fn_link_set_bell(&d->link, stack);
+	fn_debug("doorbells: the stack's fd %d, ours fd %d", stack, ours);
 }
 
 /*
@@ -184,13 +187,16 @@ static int setup_link(struct drv *d)
 	}
 	close(fd);	/* the mapping stays */
 	d->reset_epoch = d->link.epoch;
-	setup_bell(d);
+	setup_bells(d);
 	return 0;
 }
 
 static int setup(struct drv *d)
 {
-	int ret = setup_config(d);
+	int ret;
+
+	drv_wait_init(&d->wait);
+	ret = setup_config(d);
 
 	if (ret == 0)
 		ret = setup_link(d);
@@ -237,7 +243,7 @@ static int serve(struct drv *d)
 		return drv_stopping ? DRV_EXIT_OK : DRV_EXIT_NIC;
 	if (drv_eal_init(d, "fragnet-driver") < 0)
 		return DRV_EXIT_EAL;
-	if (drv_lookup(d) < 0)
+	if (drv_lookup(d) < 0 || drv_wait_open(d) < 0)
 		ret = DRV_EXIT_FAIL;
 	if (ret == DRV_EXIT_OK) {
 		fn_info("running: queue %u of %u, poll %s, cpu %d, link %u x %u B",
@@ -248,6 +254,7 @@ static int serve(struct drv *d)
 			(unsigned long long)fn_ctr_get(&d->ctr[D_RX_PKTS]),
 			(unsigned long long)fn_ctr_get(&d->ctr[D_TX_PKTS]));
 	}
+	drv_wait_close(d);
 	drv_eal_fini(d);
 	return ret;
 }

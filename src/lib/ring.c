@@ -137,20 +137,29 @@ bool fn_ring_wake_bell(struct fn_ring *r, int bell_fd)
 {
 	struct fn_ring_shm *s = r->shm;
 	uint64_t one = 1;
+	uint32_t how;
 
 	/* F1: our head store before reading sleeping; pairs with F2. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (!atomic_load_explicit(&s->sleeping, memory_order_relaxed))
 		return false;
-	if (!atomic_exchange_explicit(&s->sleeping, 0, memory_order_relaxed))
+	how = atomic_exchange_explicit(&s->sleeping, FN_RING_AWAKE,
+				       memory_order_relaxed);
+	if (how == FN_RING_AWAKE)
 		return false;
-	atomic_fetch_add_explicit(&s->wake_seq, 1, memory_order_release);
-	/* Both: a consumer given a doorbell may still sleep on the futex
-	 * (fn_stream_wait), and the extra call is paid only when it sleeps. */
-	futex(&s->wake_seq, FUTEX_WAKE, INT_MAX, NULL);
-	if (bell_fd >= 0 && write(bell_fd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is full, so the peer is awake anyway. */
+	/* The consumer said how it sleeps: wake it that way only, one
+	 * system call per wake-up.  A bell sleeper whose producer has no
+	 * bell (a misconfigured pair) gets the futex, which at least costs
+	 * nothing and keeps the old behaviour. */
+	if (how == FN_RING_ON_BELL && bell_fd >= 0) {
+		if (write(bell_fd, &one, sizeof(one)) < 0) {
+			/* EAGAIN: the counter is full, so the peer is awake
+			 * anyway. */
+		}
+		return true;
 	}
+	atomic_fetch_add_explicit(&s->wake_seq, 1, memory_order_release);
+	futex(&s->wake_seq, FUTEX_WAKE, INT_MAX, NULL);
 	return true;
 }
 
@@ -158,18 +167,21 @@ bool fn_ring_arm(struct fn_ring *r)
 {
 	if (r->broken)
 		return false;
-	atomic_store_explicit(&r->shm->sleeping, 1, memory_order_relaxed);
+	atomic_store_explicit(&r->shm->sleeping, FN_RING_ON_BELL,
+			      memory_order_relaxed);
 	/* F2: sleeping before re-reading head; pairs with F1. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (fn_ring_count(r) == 0)
 		return true;
-	atomic_store_explicit(&r->shm->sleeping, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->shm->sleeping, FN_RING_AWAKE,
+			      memory_order_relaxed);
 	return false;
 }
 
 void fn_ring_disarm(struct fn_ring *r)
 {
-	atomic_store_explicit(&r->shm->sleeping, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->shm->sleeping, FN_RING_AWAKE,
+			      memory_order_relaxed);
 }
 
 int fn_ring_sleep(struct fn_ring *r, int64_t timeout_ns)
@@ -180,7 +192,8 @@ int fn_ring_sleep(struct fn_ring *r, int64_t timeout_ns)
 	if (r->broken)
 		return 0;
 	uint32_t seq = atomic_load_explicit(&s->wake_seq, memory_order_acquire);
-	atomic_store_explicit(&s->sleeping, 1, memory_order_relaxed);
+	atomic_store_explicit(&s->sleeping, FN_RING_ON_FUTEX,
+			      memory_order_relaxed);
 	/* F2: sleeping before re-reading head; pairs with F1. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (fn_ring_count(r) == 0) {
@@ -192,6 +205,6 @@ int fn_ring_sleep(struct fn_ring *r, int64_t timeout_ns)
 		/* Returns at once if wake_seq moved since we read it. */
 		futex(&s->wake_seq, FUTEX_WAIT, seq, tsp);
 	}
-	atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->sleeping, FN_RING_AWAKE, memory_order_relaxed);
 	return fn_ring_count(r) > 0;
 }

@@ -716,6 +716,20 @@ void fn_stream_set_bell(struct fn_endpoint *e, int fd)
 	e->bell_fd = fd;
 }
 
+/* A join wakes sleepers through the bells it knows (link_wake_all), and
+ * fn_link_attach() joined before the caller could give us one: ring it
+ * once, so that a peer that slept through our join looks again. */
+void fn_link_set_bell(struct fn_link *l, int fd)
+{
+	uint64_t one = 1;
+
+	fn_stream_set_bell(&l->tx, fd);
+	fn_stream_set_bell(&l->rx, fd);
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, the peer wakes anyway. */
+	}
+}
+
 /* The ring this endpoint consumes: acks (source) or frames (sink). */
 static struct fn_ring *consumed_ring(struct fn_endpoint *e)
 {

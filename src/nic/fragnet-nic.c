@@ -14,7 +14,8 @@
  *   3. the ready file removed; EAL init with fn_eal_args(), logged;
  *   4. the port probed, then pool FN_DPDK_POOL and the broadcast rings
  *      FN_DPDK_BCAST_FMT on the port's NUMA socket;
- *   5. the port configured and started (port.c and its backend);
+ *   5. the port configured and started (port.c and its backend), the
+ *      drivers' wake-up fds offered (nic_wake.c);
  *   6. the ready file created: drivers may attach from now on;
  *   7. idle: every NIC_TICK_MS the stats page is refreshed, until a signal;
  *   8. teardown in reverse: ready file, port, rings, pool, EAL.
@@ -308,6 +309,8 @@ static int nic_up(struct nic *n, const char *ready)
 		err = nic_port_start(n);
 	if (!err)
 		nic_quiet_queue_signals(n);
+	if (!err)
+		err = nic_wake_open(n);
 	if (!err && *n->stop)
 		err = -EINTR;
 	if (!err)
@@ -332,6 +335,7 @@ static void nic_down(struct nic *n, const char *ready)
 	ready_remove(ready);
 	nic_stats_close(n->stats);
 	n->stats = NULL;
+	nic_wake_close();
 	nic_port_close(n);
 	shared_free(n);
 	rte_eal_cleanup();

@@ -9,6 +9,7 @@
  *   port_pci.c      backend pmd = pci (ixgbe or any PCI PMD, RSS)
  *   tap_netlink.c   rtnetlink with libmnl: address and link state of a tap
  *   nic_stats.c     the stats page, refreshed every NIC_TICK_MS
+ *   nic_wake.c      the drivers' wake-up fds, over EAL's mp channel
  *
  * Everything here is private to the binary.  The objects shared with the
  * drivers are named in fragnet/dpdk.h and nowhere else.
@@ -97,6 +98,10 @@ int nic_preflight_alone(const struct fn_config *cfg);
 /* tap_netlink.c */
 int tapnl_configure(const char *ifname, uint32_t addr, uint8_t prefix);
 int tapnl_set_mac(const char *ifname, const uint8_t mac[6]);
+
+/* nic_wake.c */
+int nic_wake_open(struct nic *n);
+void nic_wake_close(void);
 
 /* nic_stats.c */
 struct nic_stats *nic_stats_open(struct nic *n, struct fn_stats_page *page);

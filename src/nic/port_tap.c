@@ -81,11 +81,20 @@ static int tap_find(struct nic *n)
 	return err < 0 ? -ENODEV : 0;
 }
 
+/*
+ * Rx "interrupts": with intr_conf.rxq the PMD puts each rx queue's tun fd
+ * in its interrupt vector at start (tap_rx_intr_vec_install in 22.11), so
+ * rte_eth_dev_rx_intr_ctl_q_get_fd() gives it to us, and nic_wake.c lends
+ * it to the queue's driver to sleep on (dpdk.h, WAKE-UPS).  Nothing else
+ * changes: the PMD has no rx_queue_intr_enable, and a tun fd is readable
+ * whenever its queue holds a frame.
+ */
 static int tap_conf(struct nic *n, struct rte_eth_conf *conf)
 {
 	(void)n;
 	conf->rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
 	conf->txmode.mq_mode = RTE_ETH_MQ_TX_NONE;
+	conf->intr_conf.rxq = 1;
 	return 0;
 }
 

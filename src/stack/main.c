@@ -11,7 +11,8 @@
  *                       to a vswitch port.  At least one of the two.
  *   FRAGNET_CONTROL_FD  listening control socket (control.c)
  *   FRAGNET_SOCKCHAN_FD the app's socket channel, side B (sock_serv.c)
- *   FRAGNET_STACK_BELL_FD, FRAGNET_APP_BELL_FD  doorbells (names.h)
+ *   FRAGNET_STACK_BELL_FD, FRAGNET_APP_BELL_FD, FRAGNET_DRIVER_BELL_FD
+ *                       doorbells (names.h): ours, the app's, the driver's
  *   FRAGNET_STATS_FD    stats page: "stack.*", "link.tx.*", "link.rx.*"
  *                       (the uplink's), and per netif "if.<name>.*" (a
  *                       network's: with "if.<name>.link.{tx,rx}.*")
@@ -490,11 +491,14 @@ static int if_attach(struct stack *s, int fd, const char *name,
 	return 0;
 }
 
-/* The uplink, on the link to the driver, if there is one. */
+/* The uplink, on the link to the driver, if there is one.  With the
+ * driver's doorbell (names.h) our submits ring it while the driver sleeps
+ * in its epoll (it has no timer then: docs/driver.md, "Poll modes"). */
 static int link_open(struct stack *s, const struct stk_conf *c,
 		     enum fn_poll poll)
 {
 	int fd = fn_env_fd(FN_ENV_LINK_FD), err;
+	int bell = fn_env_fd(FN_ENV_DRIVER_BELL_FD);
 
 	if (fd == -ENOENT)
 		return 0;	/* no driver: internal networks only */
@@ -512,6 +516,8 @@ static int link_open(struct stack *s, const struct stk_conf *c,
 		return err;
 	s->uplink = &s->ifs[0];
 	memcpy(s->uplink->mac, c->mac, sizeof(c->mac));
+	if (bell >= 0)
+		fn_link_set_bell(&s->uplink->link, bell);
 	return 0;
 }
 
@@ -544,8 +550,7 @@ static int nets_open(struct stack *s, enum fn_poll poll,
 		if (err < 0)
 			return err;
 		memcpy(ifc->mac, e->mac, sizeof(ifc->mac));
-		fn_stream_set_bell(&ifc->link.tx, e->bell_fd);
-		fn_stream_set_bell(&ifc->link.rx, e->bell_fd);
+		fn_link_set_bell(&ifc->link, e->bell_fd);
 	}
 	return 0;
 }

@@ -212,9 +212,13 @@ static void comp_schedule_restart(struct sup *s, struct comp *c, uint64_t now)
 			c->backoff_ms * 2 : rc->backoff_max_ms;
 }
 
+static void bell_ring(int fd);
+
 /* A dead side takes its slots and ring positions with it: start a new
  * link epoch so that the survivor resets its side and the restarted
- * component can join (stream.h, RESET). */
+ * component can join (stream.h, RESET).  The reset wakes futex sleepers;
+ * a survivor asleep in its own epoll (a driver sleeps without a timeout)
+ * hears of it by its bell. */
 static void link_side_died(const struct comp *c)
 {
 	int err;
@@ -226,6 +230,8 @@ static void link_side_died(const struct comp *c)
 		fn_warn("%s: cannot reset its link: %s", c->label, strerror(-err));
 	else
 		fn_debug("%s: link reset for a new epoch", c->label);
+	bell_ring(c->driver_bell_fd);
+	bell_ring(c->stack_bell_fd);
 }
 
 static void bell_ring(int fd)

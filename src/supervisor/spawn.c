@@ -260,8 +260,9 @@ static void fd_pass(struct child_args *a, int src, int dst, const char *env)
 /* The capabilities of c: stats for all; link for driver and stack when the
  * pipeline has both; control for the stack; the socket channel and the app's
  * bell for stack and app when the pipeline has both; the stack's bell for
- * the stack, its driver and its app; a vswitch's and a stack's fds on
- * internal networks (net.c).  Each env var only with its fd. */
+ * the stack, its driver and its app; the driver's bell for the driver and
+ * its stack; a vswitch's and a stack's fds on internal networks (net.c).
+ * Each env var only with its fd. */
 static void build_fds(const struct sup *s, const struct comp *c,
 		      struct child_args *a)
 {
@@ -278,6 +279,7 @@ static void build_fds(const struct sup *s, const struct comp *c,
 	fd_pass(a, c->sockchan_fd, FN_FD_SOCKCHAN, FN_ENV_SOCKCHAN_FD);
 	fd_pass(a, c->stack_bell_fd, FN_FD_STACK_BELL, FN_ENV_STACK_BELL_FD);
 	fd_pass(a, c->app_bell_fd, FN_FD_APP_BELL, FN_ENV_APP_BELL_FD);
+	fd_pass(a, c->driver_bell_fd, FN_FD_DRIVER_BELL, FN_ENV_DRIVER_BELL_FD);
 	a->nfds += net_fds(s, c, a->fds + a->nfds, SPAWN_MAX_FDS - a->nfds);
 }
 

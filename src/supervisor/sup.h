@@ -71,6 +71,7 @@ struct comp {
 	int sockchan_fd;		/* -1: none (stack side B, app side A) */
 	int stack_bell_fd;		/* -1: none */
 	int app_bell_fd;		/* -1: none */
+	int driver_bell_fd;		/* -1: none */
 	int stats_fd;
 	const struct fn_stats_page *stats;	/* read-only map of stats_fd */
 
@@ -134,6 +135,7 @@ struct sup {
 	int sockchan_fd[FN_MAX_PIPELINES];	/* -1: no stack and app pair */
 	int stack_bell_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no stack */
 	int app_bell_fd[FN_MAX_PIPELINES];	/* -1: no stack and app pair */
+	int driver_bell_fd[FN_MAX_PIPELINES];	/* -1: no driver and stack pair */
 	pid_t nft_pid[FN_MAX_PIPELINES];	/* nft loading a ruleset, 0: none */
 	struct sup_net net[FN_MAX_NETWORKS];
 	int attach_fd[FN_MAX_PIPELINES];	/* a stack's attachment table */

@@ -134,6 +134,7 @@ static int comp_init(struct sup *s, struct comp *c, enum fn_role role,
 			 fn_role_name(role), pipeline);
 	c->link_fd = c->control_fd = c->stats_fd = -1;
 	c->sockchan_fd = c->stack_bell_fd = c->app_bell_fd = -1;
+	c->driver_bell_fd = -1;
 	c->backoff_ms = s->cfg->restart.backoff_ms;
 	c->history = calloc(hist ? hist : 1, sizeof(*c->history));
 	if (!c->history)
@@ -219,7 +220,8 @@ int sup_prepare(struct sup *s, const struct fn_config *cfg, int log_level)
 	s->down_fd = s->notify_fd = -1;
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++)
 		s->link_fd[i] = s->control_fd[i] = s->sockchan_fd[i] =
-			s->stack_bell_fd[i] = s->app_bell_fd[i] = -1;
+			s->stack_bell_fd[i] = s->app_bell_fd[i] =
+			s->driver_bell_fd[i] = -1;
 	net_init(s);
 	for (unsigned i = 0; i < SUP_MAX_CONN; i++)
 		s->conn[i] = -1;
@@ -349,6 +351,9 @@ static int pipeline_channels(struct sup *s, unsigned i)
 				 strerror(-s->link_fd[i]));
 			return s->link_fd[i];
 		}
+		s->driver_bell_fd[i] = bell_make(s, i, "driver");
+		if (s->driver_bell_fd[i] < 0)
+			return s->driver_bell_fd[i];
 	}
 	if (role_runs(&pc->comp[FN_ROLE_STACK])) {
 		snprintf(name, sizeof(name), FN_CONTROL_SOCK_FMT, i);
@@ -406,8 +411,12 @@ static int channels_make(struct sup *s)
 		err = comp_stats(s, c);
 		if (err < 0)
 			return err;
-		if (c->role == FN_ROLE_DRIVER || c->role == FN_ROLE_STACK)
+		/* The stack rings the driver's bell, as the driver rings the
+		 * stack's (names.h). */
+		if (c->role == FN_ROLE_DRIVER || c->role == FN_ROLE_STACK) {
 			c->link_fd = s->link_fd[c->pipeline];
+			c->driver_bell_fd = s->driver_bell_fd[c->pipeline];
+		}
 		if (c->role == FN_ROLE_STACK)
 			c->control_fd = s->control_fd[c->pipeline];
 		if (c->role == FN_ROLE_STACK || c->role == FN_ROLE_APP) {
@@ -444,6 +453,7 @@ static void channels_close(struct sup *s)
 		close_fd(&s->sockchan_fd[i]);
 		close_fd(&s->stack_bell_fd[i]);
 		close_fd(&s->app_bell_fd[i]);
+		close_fd(&s->driver_bell_fd[i]);
 	}
 }
 

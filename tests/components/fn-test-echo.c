@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/env.h"
 #include "fragnet/log.h"
 #include "fragnet/names.h"
@@ -61,14 +62,6 @@ static void on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
 static void pattern_fill(struct fn_pkt *p, uint32_t seq, uint32_t slot_size)
@@ -148,7 +141,7 @@ static int echo_receive(struct echo *e)
 
 static int echo_step(struct echo *e)
 {
-	int64_t now = now_ns();
+	int64_t now = fn_clock_ns();
 	int n;
 
 	if (e->generate && now >= e->next_gen_ns) {
@@ -161,7 +154,8 @@ static int echo_step(struct echo *e)
 	if (n < 0)
 		return n;
 	if (n == 0) {
-		int64_t wait = e->generate ? e->next_gen_ns - now_ns() : IDLE_NS;
+		int64_t wait = e->generate ? e->next_gen_ns - fn_clock_ns()
+					   : IDLE_NS;
 		n = fn_stream_wait(&e->link.rx, wait > 0 ? wait : 0);
 		if (n < 0)
 			return n;

@@ -29,20 +29,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/env.h"
 #include "fragnet/names.h"
 #include "fragnet/sock.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void ring_bell(int fd)
 {
@@ -200,8 +192,8 @@ int main(int argc, char **argv)
 		if (done >= o.rounds)
 			return peaceful(o.prog);
 	}
-	until = now_ms() + o.ms;
-	srandom((unsigned)getpid() ^ (unsigned)now_ms());
+	until = fn_clock_ms() + o.ms;
+	srandom((unsigned)getpid() ^ (unsigned)fn_clock_ms());
 	if (fd < 0) {
 		fprintf(stderr, "fn-test-hostile-app: %s not set\n",
 			FN_ENV_SOCKCHAN_FD);
@@ -213,7 +205,7 @@ int main(int argc, char **argv)
 			strerror(-r));
 		return 2;
 	}
-	while (now_ms() < until) {
+	while (fn_clock_ms() < until) {
 		for (int i = 0; i < 64; i++)
 			post_random(&c);
 		ring_bell(c.stack_bell_fd);

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/env.h"
 #include "fragnet/config.h"
 #include "fragnet/log.h"
@@ -114,14 +115,6 @@ static void on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
 static void count(struct pinger *p, int c)
@@ -339,7 +332,7 @@ static void peer_set(struct pinger *p, struct peer *x, uint8_t tag,
 static void goto_step(struct pinger *p, enum step s)
 {
 	p->step = s;
-	p->deadline = now_ns() + STEP_TIMEOUT_NS;
+	p->deadline = fn_clock_ns() + STEP_TIMEOUT_NS;
 }
 
 /* 1. junk, then 2. the ARP request from A. */
@@ -370,7 +363,8 @@ static void steady_echo(struct pinger *p)
 {
 	p->seq++;
 	p->waiting = send_echo(p, &p->a, p->seq);
-	p->deadline = now_ns() + (p->waiting ? STEP_TIMEOUT_NS : p->period_ns);
+	p->deadline = fn_clock_ns() +
+		      (p->waiting ? STEP_TIMEOUT_NS : p->period_ns);
 }
 
 /* A hostile driver: a descriptor whose offset is no slot's.  Straight
@@ -448,7 +442,7 @@ static void step_next(struct pinger *p)
 	case S_STEADY:
 		count(p, P_ECHO_OK);
 		p->waiting = false;
-		p->deadline = now_ns() + p->period_ns;
+		p->deadline = fn_clock_ns() + p->period_ns;
 		if (p->forge_after && !fn_ctr_get(&p->ctr[P_FORGED]) &&
 		    fn_ctr_get(&p->ctr[P_ECHO_OK]) >= p->forge_after)
 			forge(p);
@@ -523,7 +517,7 @@ static void pinger_timer(struct pinger *p)
 			scenario_start(p);
 		return;
 	}
-	if (now_ns() < p->deadline)
+	if (fn_clock_ns() < p->deadline)
 		return;
 	if (p->step == S_STEADY && !p->waiting) {
 		steady_echo(p);
@@ -560,7 +554,7 @@ static void pinger_run(struct pinger *p)
 			pinger_timer(p);
 		if (r != 0)
 			continue;
-		wait = p->step == S_START ? MS : p->deadline - now_ns();
+		wait = p->step == S_START ? MS : p->deadline - fn_clock_ns();
 		wait = wait < 0 ? 0 : wait > 10 * MS ? 10 * MS : wait;
 		r = fn_stream_wait(&p->link.rx, wait);
 		if (r < 0)

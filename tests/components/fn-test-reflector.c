@@ -35,7 +35,9 @@
  *
  * WAKE-UPS: given FRAGNET_STACK_BELL_FD, it sleeps on that eventfd, as a
  * stack does (names.h): the driver rings it instead of the link's futex.
- * In adaptive mode it spins first, as fn_stream_wait() would.
+ * In adaptive mode it spins first, as fn_stream_wait() would.  Given
+ * FRAGNET_DRIVER_BELL_FD it rings that one, as a stack does, for a driver
+ * that sleeps in its epoll.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -540,6 +542,9 @@ static int refl_attach(struct refl *r, struct fn_stats_page *page)
 	r->bell = fn_env_fd(FN_ENV_STACK_BELL_FD);
 	if (r->bell < 0)
 		r->bell = -1;
+	fd = fn_env_fd(FN_ENV_DRIVER_BELL_FD);
+	if (fd >= 0)
+		fn_link_set_bell(&r->link, fd);
 	return 0;
 }
 

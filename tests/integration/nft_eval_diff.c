@@ -51,7 +51,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -65,6 +64,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "fragnet/clock.h"
 #include "nft.h"
 #include "nft_pkt_bytes.h"
 
@@ -534,10 +534,8 @@ static uint8_t judge(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		.iif = ifindex, .iifname = o->dev_b, .pkttype = 0,
 	};
 	struct fn_nft_result res;
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	pk.now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	pk.now_ns = (uint64_t)fn_clock_ns();
 	if (pk.ethertype == 0x0800) {
 		pk.nh = frame + 14;
 		pk.nh_len = len - 14;
@@ -570,13 +568,11 @@ static uint8_t judge_tx(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		.oif = ifindex, .oifname = o->dev_b,
 	};
 	struct fn_nft_result res;
-	struct timespec ts;
 
 	/* nf_defrag_ipv4 holds it at output -400 too, with conntrack */
 	if (is_frag(ip) && fn_nft_prog_uses_ct(p))
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	pk.now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	pk.now_ns = (uint64_t)fn_clock_ns();
 	fn_nft_eval(p, ct, FN_NFT_OUTPUT, &pk, &res);
 	if (res.verdict == FN_NFT_ACCEPT)
 		fn_nft_eval(p, ct, FN_NFT_POSTROUTING, &pk, &res);

@@ -31,9 +31,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
@@ -164,14 +164,6 @@ static uint32_t arp_frame(uint8_t *f, const uint8_t tpa[4])
 
 /* ---- the link and the counters ------------------------------------------ */
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 struct ctr_find { const char *name; uint64_t value; bool found; };
 
 static void ctr_visit(void *arg, const char *name, uint64_t value)
@@ -200,7 +192,7 @@ static uint64_t ctr(const char *name)
 static void send_frame(const uint8_t *f, uint32_t len)
 {
 	struct fn_pkt p;
-	int64_t end = now_ns() + REPLY_WAIT_NS;
+	int64_t end = fn_clock_ns() + REPLY_WAIT_NS;
 	int n;
 
 	while ((n = fn_stream_alloc_burst(&link_a.tx, &p, 1)) != 1) {
@@ -208,7 +200,7 @@ static void send_frame(const uint8_t *f, uint32_t len)
 			fprintf(stderr, "alloc: %s\n", strerror(-n));
 			exit(1);
 		}
-		if (now_ns() > end) {
+		if (fn_clock_ns() > end) {
 			fprintf(stderr, "no tx slot (the reflector has not joined?)\n");
 			exit(1);
 		}
@@ -226,7 +218,7 @@ static void send_frame(const uint8_t *f, uint32_t len)
 /* The next reply into buf within wait_ns: its length, or 0. */
 static uint32_t recv_frame(uint8_t *buf, int64_t wait_ns)
 {
-	int64_t end = now_ns() + wait_ns;
+	int64_t end = fn_clock_ns() + wait_ns;
 	struct fn_pkt p;
 	uint32_t len;
 	int n;
@@ -236,7 +228,7 @@ static uint32_t recv_frame(uint8_t *buf, int64_t wait_ns)
 			fprintf(stderr, "recv: %s\n", strerror(-n));
 			exit(1);
 		}
-		if (now_ns() > end)
+		if (fn_clock_ns() > end)
 			return 0;
 		fn_stream_wait(&link_a.rx, 1000000);
 	}
@@ -259,8 +251,8 @@ static uint32_t exchange(const char *what, const uint8_t *f, uint32_t len,
 	if (!want_reply) {
 		/* No reply can be slower than our short wait: wait for the
 		 * counter instead, which the reflector bumps before acking. */
-		int64_t end = now_ns() + REPLY_WAIT_NS;
-		while (ctr(counter) == before && now_ns() < end)
+		int64_t end = fn_clock_ns() + REPLY_WAIT_NS;
+		while (ctr(counter) == before && fn_clock_ns() < end)
 			usleep(1000);
 	}
 	CHECK(want_reply == (rlen > 0), "%s: %s", what,
@@ -434,8 +426,8 @@ static void test_truncations(void)
 		send_frame(f, l);
 		CHECK(recv_frame(r, 1000000) == 0, "prefix %u answered", l);
 	}
-	int64_t end = now_ns() + REPLY_WAIT_NS;
-	while (ctr("rx") < rx0 + len && now_ns() < end)
+	int64_t end = fn_clock_ns() + REPLY_WAIT_NS;
+	while (ctr("rx") < rx0 + len && fn_clock_ns() < end)
 		usleep(1000);
 	CHECK(ctr("rx") == rx0 + len, "truncations: rx %llu",
 	      (unsigned long long)(ctr("rx") - rx0));
@@ -498,8 +490,8 @@ static void test_mutations(void)
 			replies++;
 		}
 	}
-	int64_t end = now_ns() + REPLY_WAIT_NS;
-	while (ctr("rx") < rx0 + MUTATIONS && now_ns() < end)
+	int64_t end = fn_clock_ns() + REPLY_WAIT_NS;
+	while (ctr("rx") < rx0 + MUTATIONS && fn_clock_ns() < end)
 		usleep(1000);
 	uint32_t rl;
 	while ((rl = recv_frame(r, NONE_WAIT_NS)) > 0) {
@@ -520,8 +512,8 @@ static void test_reset(int link_fd)
 	uint32_t len = udp_frame(f, 16, true, 5);
 
 	CHECK(fn_link_reset(link_fd) == 0, "reset failed");
-	int64_t end = now_ns() + REPLY_WAIT_NS;
-	while (ctr("link_resets") == 0 && now_ns() < end)
+	int64_t end = fn_clock_ns() + REPLY_WAIT_NS;
+	while (ctr("link_resets") == 0 && fn_clock_ns() < end)
 		usleep(1000);
 	CHECK(ctr("link_resets") == 1, "link_resets %llu",
 	      (unsigned long long)ctr("link_resets"));

@@ -46,9 +46,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
@@ -93,14 +93,6 @@ struct summary {
 static pid_t child_pid;
 static bool child_reaped;
 static int child_status;
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* --- the frame pattern ----------------------------------------------------- */
 
@@ -272,13 +264,13 @@ static int consumer_main(const struct opts *o, enum fn_poll poll)
 			continue;
 		}
 		if (t0 == 0)
-			t0 = now_ns();
+			t0 = fn_clock_ns();
 		for (int i = 0; i < k; i++)
 			consumer_check(&s, &next, &p[i], l.rx.slot_size);
 		if (fn_stream_ack_burst(&l.rx, p, (unsigned)k) != k)
 			goto broken;
 	}
-	s.elapsed_ns = (uint64_t)(now_ns() - t0);
+	s.elapsed_ns = (uint64_t)(fn_clock_ns() - t0);
 	s.sleeps = fn_ctr_get(&l.rx.ctr[FN_SC_SLEEPS]);
 	s.wakeups = fn_ctr_get(&l.rx.ctr[FN_SC_WAKEUPS]);
 	if (send_msg(&l.tx, &s, sizeof(s)) < 0)
@@ -407,7 +399,7 @@ static int produce(struct fn_link *l, const struct opts *o, struct result *res)
 {
 	struct fn_pkt p[BURST];
 	uint64_t seq = 0, mid = o->count / 2;
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 
 	dup_done = false;
 
@@ -438,7 +430,7 @@ static int produce(struct fn_link *l, const struct opts *o, struct result *res)
 	int r = recv_msg(&l->rx, &res->s, sizeof(res->s));
 	if (r < 0)
 		return r;
-	res->secs = (double)(now_ns() - t0) / 1e9;
+	res->secs = (double)(fn_clock_ns() - t0) / 1e9;
 	/* Every slot must come home. */
 	while (fn_stream_reclaim(&l->tx) >= 0 && l->tx.nfree < l->tx.nslots)
 		if (fn_stream_wait(&l->tx, SLICE_NS) <= 0)

@@ -78,8 +78,8 @@ check_comp() {	# role pipeline expected-cpu expected-fds
 nic=$(check_comp nic - "$ALLOWED" "0 1 2 3 ")
 [[ $(env_of "$nic" FRAGNET_CPU) == - ]] || fn_fail "nic FRAGNET_CPU"
 for ((i = 0; i < P; i++)); do
-	d=$(check_comp driver "$i" "${EXP[driver/$i]}" "0 1 2 3 4 7 ")
-	s=$(check_comp stack "$i" "${EXP[stack/$i]}" "0 1 2 3 4 5 6 7 8 ")
+	d=$(check_comp driver "$i" "${EXP[driver/$i]}" "0 1 2 3 4 7 9 ")
+	s=$(check_comp stack "$i" "${EXP[stack/$i]}" "0 1 2 3 4 5 6 7 8 9 ")
 	a=$(check_comp app "$i" "${EXP[app/$i]}" "0 1 2 3 6 7 8 ")
 	[[ $(env_of "$s" FRAGNET_CPU) == "${EXP[stack/$i]}" ]] ||
 		fn_fail "stack/$i FRAGNET_CPU"
@@ -110,6 +110,14 @@ for ((i = 0; i < P; i++)); do
 	[[ $(stat -L -c %i "/proc/$d/fd/7") == $(stat -L -c %i "/proc/$s/fd/7") &&
 	   $(stat -L -c %i "/proc/$a/fd/7") == $(stat -L -c %i "/proc/$s/fd/7") ]] ||
 		fn_fail "pipeline $i: the stack bells differ"
+	# The driver's bell: the driver waits on 9, its stack rings it; the
+	# app has no business with it.
+	[[ $(env_of "$d" FRAGNET_DRIVER_BELL_FD) == 9 &&
+	   $(env_of "$s" FRAGNET_DRIVER_BELL_FD) == 9 ]] || fn_fail "driver bell env"
+	[[ $(stat -L -c %i "/proc/$d/fd/9") == $(stat -L -c %i "/proc/$s/fd/9") ]] ||
+		fn_fail "pipeline $i: the driver bells differ"
+	[[ -z $(env_of "$a" FRAGNET_DRIVER_BELL_FD) ]] ||
+		fn_fail "app/$i got the driver's bell"
 	# Apps learn nothing about the topology and drop root.
 	[[ -z $(env_of "$a" FRAGNET_CONFIG)$(env_of "$a" FRAGNET_RUN_DIR) ]] ||
 		fn_fail "app/$i got FRAGNET_CONFIG or FRAGNET_RUN_DIR"

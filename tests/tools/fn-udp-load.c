@@ -60,8 +60,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "fragnet/clock.h"
 
 #define MAGIC		0x4c554e46u	/* "FNUL" */
 #define HDR_LEN		24
@@ -136,14 +137,6 @@ static void on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
 }
 
 /* ---- the payload -------------------------------------------------------- */
@@ -360,7 +353,7 @@ static int send_batch(struct load *l, uint32_t i, unsigned n, int64_t t)
 /* Fill the window, round-robin over the sources, a few per source. */
 static int send_some(struct load *l, uint64_t budget)
 {
-	int64_t t = now_ns();
+	int64_t t = fn_clock_ns();
 	unsigned tried = 0, per = l->o.window / l->o.sources;
 	int total = 0;
 
@@ -409,7 +402,7 @@ static void recv_source(struct load *l, uint32_t i)
 		int n = recvmmsg(l->src[i].fd, mm, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
-		int64_t t = now_ns();
+		int64_t t = fn_clock_ns();
 		for (int k = 0; k < n; k++) {
 			int64_t seq = payload_check(l->buf[k], mm[k].msg_len, i,
 						    l->o.size);
@@ -624,10 +617,10 @@ static int load_run(struct load *l)
 {
 	int64_t now, next_progress, drain_end = 0;
 
-	l->start_ns = now_ns();
+	l->start_ns = fn_clock_ns();
 	next_progress = l->start_ns + PROGRESS_NS;
 	for (;;) {
-		now = now_ns();
+		now = fn_clock_ns();
 		expire(l, now);
 		bool more = sending(l, now);
 		if (!more && !drain_end)
@@ -701,7 +694,7 @@ static int echo_server(struct load *l)
 {
 	int fd = echo_socket(&l->o);
 	double limit = l->o.duration > 0 ? l->o.duration : 3600;
-	int64_t end = now_ns() + (int64_t)(limit * NS);
+	int64_t end = fn_clock_ns() + (int64_t)(limit * NS);
 	uint64_t echoed = 0, errors = 0;
 	struct epoll_event ev = { .events = EPOLLIN };
 	char a[INET_ADDRSTRLEN];
@@ -715,7 +708,7 @@ static int echo_server(struct load *l)
 	inet_ntop(AF_INET, &l->o.bind.sin_addr, a, sizeof(a));
 	fprintf(stderr, "fn-udp-load: echo server on %s:%u\n", a,
 		ntohs(l->o.bind.sin_port));
-	while (!stopping && now_ns() < end) {
+	while (!stopping && fn_clock_ns() < end) {
 		int n = echo_batch(fd, l->buf, &errors);
 
 		echoed += (uint64_t)n;

@@ -14,10 +14,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/ring.h"
 
 #define SIZE 8u
@@ -28,14 +31,6 @@ struct fixture {
 	struct fn_ring prod;
 	struct fn_ring cons;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* A fresh shared header and entry array; head and tail start at `start`. */
 static struct fixture *fixture_new(uint32_t size, uint32_t start)
@@ -349,9 +344,9 @@ static void test_sleep_nonempty(void **state)
 	uint32_t in = 0;
 
 	assert_int_equal(put(&f->prod, &in, 1), 1);
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 	assert_int_equal(fn_ring_sleep(&f->cons, 5000000000), 1);
-	assert_true(now_ns() - t0 < 1000000000);
+	assert_true(fn_clock_ns() - t0 < 1000000000);
 	assert_int_equal(atomic_load(&f->shm->sleeping), 0);
 }
 
@@ -359,9 +354,9 @@ static void test_sleep_timeout(void **state)
 {
 	struct fixture *f = *state;
 
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 	assert_int_equal(fn_ring_sleep(&f->cons, 20000000), 0);
-	int64_t dt = now_ns() - t0;
+	int64_t dt = fn_clock_ns() - t0;
 	assert_true(dt >= 19000000);
 	assert_true(dt < 2000000000);
 	assert_int_equal(atomic_load(&f->shm->sleeping), 0);
@@ -377,6 +372,37 @@ static void test_wake_nobody(void **state)
 	assert_int_equal(put(&f->prod, &in, 1), 1);
 	assert_false(fn_ring_wake(&f->prod));
 	assert_int_equal(atomic_load(&f->shm->wake_seq), 0);
+}
+
+/* A bell sleeper is woken by its bell alone, a futex sleeper by the futex
+ * alone (ring.h, DOORBELLS): one system call per wake-up. */
+static void test_wake_one_way(void **state)
+{
+	struct fixture *f = *state;
+	int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	uint32_t in = 0;
+	uint64_t v = 0;
+
+	assert_true(bell >= 0);
+	assert_true(fn_ring_arm(&f->cons));
+	assert_int_equal(atomic_load(&f->shm->sleeping), FN_RING_ON_BELL);
+	assert_int_equal(put(&f->prod, &in, 1), 1);
+	assert_true(fn_ring_wake_bell(&f->prod, bell));
+	assert_int_equal(read(bell, &v, sizeof(v)), sizeof(v));
+	assert_int_equal(v, 1);
+	assert_int_equal(atomic_load(&f->shm->wake_seq), 0);	/* no futex */
+	assert_int_equal(atomic_load(&f->shm->sleeping), FN_RING_AWAKE);
+	fn_ring_disarm(&f->cons);
+	/* A futex sleeper (as fn_ring_sleep leaves the word): no bell. */
+	atomic_store(&f->shm->sleeping, FN_RING_ON_FUTEX);
+	assert_true(fn_ring_wake_bell(&f->prod, bell));
+	assert_int_equal(atomic_load(&f->shm->wake_seq), 1);
+	assert_true(read(bell, &v, sizeof(v)) < 0);		/* EAGAIN */
+	/* A bell sleeper whose producer has no bell: the futex, as before. */
+	atomic_store(&f->shm->sleeping, FN_RING_ON_BELL);
+	assert_true(fn_ring_wake(&f->prod));
+	assert_int_equal(atomic_load(&f->shm->wake_seq), 2);
+	close(bell);
 }
 
 struct waker {
@@ -407,9 +433,9 @@ static void test_sleep_woken(void **state)
 	pthread_t t;
 
 	assert_int_equal(pthread_create(&t, NULL, waker_main, &w), 0);
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 	int r = fn_ring_sleep(&f->cons, 10000000000);
-	int64_t dt = now_ns() - t0;
+	int64_t dt = fn_clock_ns() - t0;
 	pthread_join(t, NULL);
 	assert_int_equal(r, 1);
 	assert_true(w.woke);
@@ -474,10 +500,10 @@ static void ping_loop(struct pinger *p, bool first)
 		if (first || i > 0)
 			ping_send(p, &in);
 		while ((k = take(&p->from->cons, &out, 1)) == 0) {
-			int64_t t0 = now_ns();
+			int64_t t0 = fn_clock_ns();
 
 			if (!fn_ring_sleep(&p->from->cons, SLEEP_NS) &&
-			    now_ns() - t0 >= SLEEP_NS)
+			    fn_clock_ns() - t0 >= SLEEP_NS)
 				p->timeouts++;
 		}
 		if (k < 0)
@@ -588,6 +614,7 @@ int main(void)
 		T(test_sleep_nonempty),
 		T(test_sleep_timeout),
 		T(test_wake_nobody),
+		T(test_wake_one_way),
 		T(test_sleep_woken),
 		T(test_sleep_wake_pingpong),
 		T(test_threads_stream),

@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
 
@@ -41,14 +42,6 @@ struct fx {
 	uint64_t size;
 	struct fn_link_hdr hdr;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int setup_poll(void **state, enum fn_poll poll)
 {
@@ -965,10 +958,10 @@ static void test_wait_timeout(void **state)
 	for (unsigned m = 0; m < 3; m++) {
 		f->b.rx.poll = modes[m];
 		f->a.tx.poll = modes[m];
-		int64_t t0 = now_ns();
+		int64_t t0 = fn_clock_ns();
 		assert_int_equal(fn_stream_wait(&f->b.rx, 20000000), 0);
 		assert_int_equal(fn_stream_wait(&f->a.tx, 20000000), 0);
-		int64_t dt = now_ns() - t0;
+		int64_t dt = fn_clock_ns() - t0;
 		assert_true(dt >= 39000000);
 		assert_true(dt < 2000000000);
 	}
@@ -1022,12 +1015,12 @@ static void test_wait_woken(void **state)
 
 	f->b.rx.poll = FN_POLL_EVENT;
 	assert_int_equal(pthread_create(&t, NULL, kicker_main, &k), 0);
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 	/* wait() returns 0 at least every slice; a real caller loops too. */
 	while ((r = fn_stream_wait(&f->b.rx, 5000000000)) == 0 &&
-	       now_ns() - t0 < 5000000000)
+	       fn_clock_ns() - t0 < 5000000000)
 		;
-	int64_t dt = now_ns() - t0;
+	int64_t dt = fn_clock_ns() - t0;
 	pthread_join(t, NULL);
 	assert_int_equal(k.result, 1);
 	assert_int_equal(r, 1);
@@ -1071,9 +1064,9 @@ static void test_wait_ack_woken(void **state)
 	send_frames(&f->a.tx, 0, 1);
 	f->a.tx.poll = FN_POLL_ADAPTIVE;
 	assert_int_equal(pthread_create(&t, NULL, acker_main, &k), 0);
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 	while ((r = fn_stream_wait(&f->a.tx, 5000000000)) == 0 &&
-	       now_ns() - t0 < 5000000000)
+	       fn_clock_ns() - t0 < 5000000000)
 		;
 	pthread_join(t, NULL);
 	assert_int_equal(k.result, 1);
@@ -1091,9 +1084,9 @@ static void test_wait_spin_granularity(void **state)
 
 	f->b.rx.poll = FN_POLL_BUSY;
 	for (int i = 0; i < 20; i++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = fn_clock_ns();
 		assert_int_equal(fn_stream_wait(&f->b.rx, 2000), 0);
-		int64_t dt = now_ns() - t0;
+		int64_t dt = fn_clock_ns() - t0;
 		assert_true(dt >= 2000);
 		if (dt < best)
 			best = dt;
@@ -1101,9 +1094,9 @@ static void test_wait_spin_granularity(void **state)
 	assert_true(best < 50000);
 	/* Timeout 0 is a poll. */
 	for (int i = 0; i < 20; i++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = fn_clock_ns();
 		assert_int_equal(fn_stream_wait(&f->b.rx, 0), 0);
-		int64_t dt = now_ns() - t0;
+		int64_t dt = fn_clock_ns() - t0;
 		if (dt < best)
 			best = dt;
 	}
@@ -1138,9 +1131,9 @@ static void test_wait_huge_timeout(void **state)
 
 	f->b.rx.poll = FN_POLL_BUSY;
 	assert_int_equal(pthread_create(&t, NULL, late_sender_main, &k), 0);
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 	int r = fn_stream_wait(&f->b.rx, INT64_MAX);
-	int64_t dt = now_ns() - t0;
+	int64_t dt = fn_clock_ns() - t0;
 	pthread_join(t, NULL);
 	assert_int_equal(k.result, 1);
 	assert_int_equal(r, 1);
@@ -1455,12 +1448,12 @@ struct waiter {
 static void *wait_thread(void *arg)
 {
 	struct waiter *w = arg;
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 
 	do {
 		w->ret = fn_stream_wait(w->e, 5000000000ll);
-	} while (w->ret == 0 && now_ns() - t0 < 5000000000ll);
-	w->took_ns = now_ns() - t0;
+	} while (w->ret == 0 && fn_clock_ns() - t0 < 5000000000ll);
+	w->took_ns = fn_clock_ns() - t0;
 	return NULL;
 }
 
@@ -1567,6 +1560,30 @@ static void test_bell_on_reset(void **state)
 	close(bell);
 }
 
+/* fn_link_set_bell: both endpoints ring it, and it rings once at once
+ * (a peer asleep since our join must look again). */
+static void test_link_set_bell(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt p;
+	int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	assert_true(bell >= 0);
+	fn_link_set_bell(&f->b, bell);
+	assert_int_equal(bell_count(bell), 1);
+	assert_int_equal(f->b.tx.bell_fd, bell);
+	assert_int_equal(f->b.rx.bell_fd, bell);
+	assert_int_equal(fn_stream_arm(&f->a.rx), 1);	/* A sleeps on it */
+	assert_int_equal(fn_stream_alloc_burst(&f->b.tx, &p, 1), 1);
+	p.len = 20;
+	assert_int_equal(fn_stream_submit_burst(&f->b.tx, &p, 1), 1);
+	assert_int_equal(bell_count(bell), 1);
+	fn_stream_disarm(&f->a.rx);
+	fn_link_set_bell(&f->b, -1);			/* back to futexes */
+	assert_int_equal(bell_count(bell), 0);
+	close(bell);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1630,6 +1647,7 @@ int main(void)
 		T(test_bell_only_when_armed),
 		T(test_bell_for_acks),
 		T(test_bell_on_reset),
+		T(test_link_set_bell),
 	};
 
 	return cmocka_run_group_tests_name("stream", tests, NULL, NULL);

@@ -48,6 +48,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
@@ -86,14 +87,6 @@ static int fds_open(void)
 	for (int fd = 0; fd < 1024; fd++)
 		n += fcntl(fd, F_GETFD) >= 0;
 	return n;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void stk_attach(struct stk *s)
@@ -801,9 +794,9 @@ static void test_stack_absent(void **state)
 	assert_int_equal(vsw_fwd_turn(sw), 1);
 	assert_int_equal(fn_ctr_get(&sw->port[1].ctr[FN_VSW_P_DROP_LINK_DOWN]), 1);
 	/* It sleeps only briefly while a stack has not joined. */
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 	assert_int_equal(vsw_sleep(sw, 1000), 0);
-	assert_true(now_ns() - t0 < 500000000);
+	assert_true(fn_clock_ns() - t0 < 500000000);
 	vsw_fini(sw);
 	free(sw);
 }
@@ -978,9 +971,9 @@ static void test_stack_restart_asleep(void **state)
 	turn_expect(f, 1, 1, -1, 1);
 	fn_link_detach(&f->st[1].l);
 	assert_int_equal(fn_link_reset(f->st[1].link_fd), 0);
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 	assert_int_equal(vsw_sleep(&f->sw, 1000), 0);
-	assert_true(now_ns() - t0 < 500000000);
+	assert_true(fn_clock_ns() - t0 < 500000000);
 	assert_int_equal(pctr(f, 1, FN_VSW_P_LINK_RESETS), 1);
 	assert_int_equal(vsw_fdb_lookup(&f->sw.fdb, f->st[1].id.mac,
 					f->sw.now_ns), -1);
@@ -995,16 +988,16 @@ static void test_stack_restart_asleep(void **state)
 static void test_sleep_idle_and_pending(void **state)
 {
 	struct fx *f = *state;
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 
 	assert_int_equal(vsw_sleep(&f->sw, 30), 0);
-	assert_true(now_ns() - t0 >= 20000000);
+	assert_true(fn_clock_ns() - t0 >= 20000000);
 	assert_int_equal(sctr(f, FN_VSW_SLEEPS), 1);
 	/* Frames waiting: no block at all. */
 	stk_send_ip(f, 2, bcast, 1);
-	t0 = now_ns();
+	t0 = fn_clock_ns();
 	assert_int_equal(vsw_sleep(&f->sw, 5000), 0);
-	assert_true(now_ns() - t0 < 1000000000);
+	assert_true(fn_clock_ns() - t0 < 1000000000);
 	assert_int_equal(sctr(f, FN_VSW_SLEEPS), 1);
 	assert_int_equal(vsw_fwd_turn(&f->sw), 1);
 }
@@ -1028,7 +1021,7 @@ static void *kick_main(void *arg)
 	if (fn_stream_alloc_burst(&k->f->st[k->port].l.tx, &p, 1) == 1) {
 		memcpy(p.data, b, n);
 		p.len = n;
-		k->at = now_ns();
+		k->at = fn_clock_ns();
 		fn_stream_submit_burst(&k->f->st[k->port].l.tx, &p, 1);
 	}
 	return NULL;
@@ -1040,13 +1033,14 @@ static void test_sleep_woken_by_bell(void **state)
 	struct fx *f = *state;
 	struct kick k = { f, 1, 0 };
 	pthread_t t;
-	int64_t t0 = now_ns(), woke;
+	int64_t t0 = fn_clock_ns(), woke;
 	int r;
 
 	assert_int_equal(pthread_create(&t, NULL, kick_main, &k), 0);
-	while ((r = vsw_sleep(&f->sw, 5000)) == 0 && now_ns() - t0 < 5000000000)
+	while ((r = vsw_sleep(&f->sw, 5000)) == 0 &&
+	       fn_clock_ns() - t0 < 5000000000)
 		;
-	woke = now_ns();
+	woke = fn_clock_ns();
 	pthread_join(t, NULL);
 	assert_int_equal(r, 1);
 	assert_true(k.at > 0 && woke - t0 < 2000000000);
@@ -1163,13 +1157,13 @@ static void test_stress_pattern(void **state)
 		{ .f = f, .me = 1, .peer = 0, .other = &u[0], .stop = &stop },
 	};
 	pthread_t t[2];
-	int64_t t0 = now_ns();
+	int64_t t0 = fn_clock_ns();
 
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, pump_main, &u[i]), 0);
 	while (pumped(u) < 2 * STRESS_FRAMES &&
 	       atomic_load(&u[0].errors) + atomic_load(&u[1].errors) == 0 &&
-	       now_ns() - t0 < 60000000000ll) {
+	       fn_clock_ns() - t0 < 60000000000ll) {
 		if (vsw_fwd_turn(&f->sw) == 0)
 			vsw_sleep(&f->sw, 5);
 		stk_drain(f, 2, NULL, NULL);	/* floods before learning */
@@ -1472,9 +1466,9 @@ static void test_binary(void **state)
 	pid = vswitch_spawn(f, table, stats);
 	stk_send_ip(f, 0, bcast, 1);	/* before it even attached */
 	for (unsigned i = 1; i < NPORTS; i++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = fn_clock_ns();
 		while (fn_stream_pending(&f->st[i].l.rx) == 0 &&
-		       now_ns() - t0 < 5000000000ll)
+		       fn_clock_ns() - t0 < 5000000000ll)
 			fn_stream_wait(&f->st[i].l.rx, 10000000);
 		assert_int_equal(stk_drain(f, i, NULL, NULL), 1);
 	}
