@@ -795,11 +795,11 @@ static void kill_and_reap_all(struct sup *s)
 
 /*
  * Stop in reverse spawn order: apps, stacks, vswitches, drivers, nic, so
- * that nobody loses its peer while it still works.  Each role gets SIGTERM and a turn
- * of a quarter of stop_timeout_ms to exit; a role that overruns its turn
- * does not hold the next one back (a stuck app must not cost its stack a
- * clean stop).  Whatever is left when the whole stop_timeout_ms has passed
- * gets SIGKILL.
+ * that nobody loses its peer while it still works.  Each role gets SIGTERM
+ * and a turn of a fifth of stop_timeout_ms to exit; a role that overruns
+ * its turn does not hold the next one back (a stuck app must not cost its
+ * stack a clean stop).  Whatever is left when the whole stop_timeout_ms
+ * has passed gets SIGKILL.
  */
 static void stop_all(struct sup *s)
 {
