@@ -299,11 +299,8 @@ int fn_vsw_attach_create(unsigned pipeline, const struct fn_vsw_attach_ent *nets
 			*why = "too many attachments";
 		return -EINVAL;
 	}
-	memset(&t, 0, sizeof(t));
-	t.magic = FN_VSW_ATTACH_MAGIC;
-	t.version = FN_VSW_ATTACH_VERSION;
-	t.size = sizeof(t);
-	t.nnets = n;
+	t = (struct fn_vsw_attach){ .magic = FN_VSW_ATTACH_MAGIC,
+		.version = FN_VSW_ATTACH_VERSION, .size = sizeof(t), .nnets = n };
 	memcpy(t.net, nets, n * sizeof(*nets));
 	w = attach_check(&t, -1);
 	if (why)

@@ -381,17 +381,6 @@ unsigned net_fds(const struct sup *s, const struct comp *c,
 	return 0;
 }
 
-static void ring(int fd)
-{
-	uint64_t one = 1;
-	ssize_t n;
-
-	if (fd < 0)
-		return;
-	n = write(fd, &one, sizeof(one));	/* EAGAIN: already rung */
-	(void)n;
-}
-
 static void port_reset(const struct comp *c, const struct sup_port *pt,
 		       int bell)
 {
@@ -400,7 +389,7 @@ static void port_reset(const struct comp *c, const struct sup_port *pt,
 	if (err < 0)
 		fn_warn("%s: cannot reset a vswitch link: %s", c->label,
 			strerror(-err));
-	ring(bell);
+	sup_bell_ring(bell);
 }
 
 /* c died: every link it held to or from a switch starts a new epoch, and

@@ -170,6 +170,7 @@ void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now);
 void comp_tick(struct sup *s, struct comp *c, uint64_t now);
 uint64_t comp_deadline(const struct comp *c);
 void comp_signal(const struct comp *c, int sig);
+void sup_bell_ring(int fd);
 
 /* net.c */
 void net_init(struct sup *s);
