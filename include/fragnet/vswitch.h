@@ -163,7 +163,7 @@
 #define FN_VSW_MAX_PORTS	16
 #define FN_VSW_BURST		32	/* frames per port per turn */
 #define FN_VSW_AGE_DEFAULT_MS	300000u	/* IEEE 802.1D's default aging */
-#define FN_VSW_PORT_HOST	1u	/* port flag: link_fd is a tap (HOST PORT) */
+#define FN_VSW_PORT_HOST	1u	/* port flag: link_fd is a tap (HOST) */
 
 /* The switch's spawn names (FN_VSW_*, FN_ENV_VSW_TABLE_FD, FN_FD_VSW_*,
  * FN_MEMFD_VSW_TABLE_FMT) are in names.h, with every other one. */

@@ -228,7 +228,7 @@ struct load_state {
 	int pipe_cpu[FN_MAX_PIPELINES];	/* [pipeline N] cpu */
 	unsigned net_line[FN_MAX_NETWORKS];	/* first [network NAME] line */
 	struct net_list stack_nets;	/* [stack] networks */
-	struct net_list pipe_nets[FN_MAX_PIPELINES];	/* [pipeline N] networks */
+	struct net_list pipe_nets[FN_MAX_PIPELINES];	/* [pipeline N] */
 };
 
 /* --- messages ------------------------------------------------------------ */
@@ -301,8 +301,8 @@ static int key_fail(struct load_state *st, const struct key_def *k,
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfail_at(st, st->lineno, sec_label(st, st->sec, st->pidx, label), k->name,
-		 fmt, ap);
+	vfail_at(st, st->lineno, sec_label(st, st->sec, st->pidx, label),
+		 k->name, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -1497,7 +1497,8 @@ static int check_pipeline_sections(struct load_state *st)
 	for (unsigned p = n; p < FN_MAX_PIPELINES; p++)
 		if (st->pipe_line[p])
 			return fail_at(st, st->pipe_line[p],
-				       sec_label(st, SEC_PIPELINE, p, label), NULL,
+				       sec_label(st, SEC_PIPELINE, p, label),
+				       NULL,
 				       "index %u is out of range; [topology] "
 				       "pipelines = %u allows %s%u", p, n,
 				       n > 1 ? "0.." : "only ", n - 1);

@@ -258,8 +258,10 @@ static const char *attach_distinct(const struct fn_vsw_attach *t, int self_fd)
 		for (unsigned j = i + 1; j < t->nnets; j++) {
 			const struct fn_vsw_attach_ent *b = &t->net[j];
 
-			if (a->link_fd == b->link_fd || a->link_fd == b->bell_fd ||
-			    a->bell_fd == b->link_fd || a->bell_fd == b->bell_fd)
+			if (a->link_fd == b->link_fd ||
+			    a->link_fd == b->bell_fd ||
+			    a->bell_fd == b->link_fd ||
+			    a->bell_fd == b->bell_fd)
 				return "an fd is named twice";
 			if (!strcmp(a->name, b->name) || a->ifindex == b->ifindex)
 				return "two attachments have one name or ifindex";

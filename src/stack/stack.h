@@ -44,7 +44,7 @@
 #define STK_MTU_MAX		1500
 #define STK_MTU_MIN		576	/* RFC 791: every host takes 576 */
 #define STK_IFNAME		FN_UPLINK_IFNAME	/* the uplink, for nft */
-#define STK_IFINDEX		1	/* the uplink's; a network's: 2 + its index */
+#define STK_IFINDEX		1	/* the uplink's; a network's: 2 + index */
 #define STK_MAX_IFS		(1 + FN_STACK_MAX_NETS)
 
 /* Counters of the stack's own block ("stack.<name>" on its stats page). */

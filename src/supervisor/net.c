@@ -285,7 +285,8 @@ static int stack_table(struct sup *s, unsigned p)
 
 	memset(e, 0, sizeof(e));
 	for (unsigned j = 0; j < pc->nnets; j++) {
-		const struct fn_network_conf *nc = &s->cfg->network[pc->net[j].network];
+		const struct fn_network_conf *nc =
+			&s->cfg->network[pc->net[j].network];
 
 		e[j].link_fd = FN_FD_STACK_NET_LINK(j);
 		e[j].bell_fd = FN_FD_STACK_NET_BELL(j);
@@ -365,8 +366,10 @@ static unsigned stack_fds(const struct sup *s, unsigned p,
 	for (unsigned j = 0; s->attach_fd[p] >= 0 && j < pc->nnets; j++) {
 		const struct sup_port *pt = port_of(s, pc->net[j].network, p);
 
-		fd_add(fds, &k, max, pt->link_fd, FN_FD_STACK_NET_LINK(j), NULL);
-		fd_add(fds, &k, max, pt->bell_fd, FN_FD_STACK_NET_BELL(j), NULL);
+		fd_add(fds, &k, max, pt->link_fd, FN_FD_STACK_NET_LINK(j),
+		       NULL);
+		fd_add(fds, &k, max, pt->bell_fd, FN_FD_STACK_NET_BELL(j),
+		       NULL);
 	}
 	return k;
 }
