@@ -179,9 +179,10 @@ int vsw_port_attach(struct vsw *sw, int link_fd, const struct vsw_id *id,
 	err = fn_link_attach(&p->link, link_fd, FN_LINK_A, poll);
 	if (err < 0)
 		return err;
-	/* Our submits (tx) and acks (rx) wake a stack asleep in its epoll. */
-	fn_stream_set_bell(&p->link.tx, peer_bell_fd);
-	fn_stream_set_bell(&p->link.rx, peer_bell_fd);
+	/* Our submits (tx) and acks (rx) wake a stack asleep in its epoll;
+	 * and it is rung once now, for our join (a restarted switch: the
+	 * stack looks at its link again at once). */
+	fn_link_set_bell(&p->link, peer_bell_fd);
 	p->id = *id;
 	p->idx = sw->nports;
 	p->bell_fd = bell_fd;
