@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "fragnet/env.h"
 #include "fragnet/config.h"
 #include "fragnet/log.h"
@@ -398,21 +399,13 @@ static void refl_link_error(struct refl *r, int err)
 	}
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* fn_stream_wait(rx, WAIT_NS) for a reflector with a doorbell: spin (in
  * adaptive mode), arm, sleep on the eventfd, disarm.  Same returns. */
 static int refl_wait_bell(struct refl *r)
 {
 	struct fn_endpoint *rx = &r->link.rx;
 	struct pollfd pfd = { .fd = r->bell, .events = POLLIN };
-	int64_t until = mono_ns() + rx->spin_ns;
+	int64_t until = fn_clock_ns() + rx->spin_ns;
 	uint64_t v;
 	int n;
 
@@ -422,7 +415,7 @@ static int refl_wait_bell(struct refl *r)
 		n = fn_stream_wait(rx, 0);
 		if (n != 0)
 			return n;
-	} while (rx->poll == FN_POLL_ADAPTIVE && mono_ns() < until);
+	} while (rx->poll == FN_POLL_ADAPTIVE && fn_clock_ns() < until);
 	n = fn_stream_arm(rx);
 	if (n <= 0)
 		return n < 0 ? n : 1;
