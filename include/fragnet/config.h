@@ -25,11 +25,17 @@
  *               gateway = 10.77.0.1  max_tcp = 10000  ruleset = rules.nft
  *     [app]     exec = /usr/bin/redis-server  args = --port 6379 --save ""
  *               user = fragnet  preload = yes  netns = own
+ *     [vswitch] exec = ...  poll = ...
+ *     [network internal]                  ; an internal network (vswitch.h)
+ *     subnet = 10.90.0.0/24  host = no  age_ms = 300000  cpu = auto
  *     [pipeline 1]
  *     cpu = 1   app_args = --port 6380   driver_cpu = 0  stack_cpu = 1
+ *     networks = internal                 ; its stack on 10.90.0.2
  *
- * Every role section ([nic], [driver], [stack], [app]) takes exec, args,
- * poll and cpu; exec = none (or an empty value) means the role is not run.
+ * Every role section ([nic], [driver], [stack], [app], [vswitch]) takes
+ * exec, args, poll and cpu; exec = none (or an empty value) means the role
+ * is not run.  One vswitch runs per [network NAME]; its cpu and poll come
+ * from [vswitch], then from the network's own cpu and poll.
  * A [pipeline N] section overrides, for pipeline N only, `cpu` (all of its
  * components) and `<role>_exec`, `<role>_args`, `<role>_poll`, `<role>_cpu`.
  * In args, {pipeline} expands to the pipeline index and {run_dir} to the
@@ -61,12 +67,18 @@
 #define FN_ARGS_MAX		1024
 #define FN_CPU_AUTO		(-1)
 #define FN_CONFIG_ERR_MAX	512
+#define FN_MAX_NETWORKS		16	/* [network NAME] sections */
+#define FN_NET_MAX_PORTS	16	/* = FN_VSW_MAX_PORTS (vswitch.h) */
+#define FN_STACK_MAX_NETS	8	/* networks one stack attaches to */
+#define FN_IFNAME_MAX		16	/* a network's name is an nft ifname */
+#define FN_UPLINK_IFNAME	"fn0"	/* a stack's netif on its driver's link */
 
 enum fn_role {
 	FN_ROLE_NIC,
 	FN_ROLE_DRIVER,
 	FN_ROLE_STACK,
 	FN_ROLE_APP,
+	FN_ROLE_VSWITCH,	/* one per [network NAME], not per pipeline */
 	FN_ROLE_COUNT
 };
 
@@ -130,10 +142,33 @@ struct fn_app_conf {
 	enum fn_app_netns netns;	/* where the kernel's network is */
 };
 
+/* One internal network: a vswitch joining the stacks attached to it. */
+struct fn_network_conf {
+	char name[FN_IFNAME_MAX];	/* also the netif's name in its stacks */
+	struct fn_ip4 subnet;		/* the network address and prefix */
+	bool host;			/* a tap on the host as one more port */
+	char host_ifname[FN_IFNAME_MAX];	/* default "fnh-" + name */
+	uint32_t host_address;		/* network order; default: last host */
+	uint8_t host_mac[6];		/* derived from host_address */
+	unsigned age_ms;		/* MAC aging of its switch */
+	struct fn_component_conf vswitch;	/* resolved: [vswitch], then
+						 * the section's cpu, poll */
+};
+
+/* A stack's attachment to a network: one netif of the stack, one port of
+ * the network's switch. */
+struct fn_attach_conf {
+	unsigned network;		/* index into fn_config.network */
+	uint32_t address;		/* network order */
+	uint8_t mac[6];			/* 02:00 and the address's 4 bytes */
+};
+
 struct fn_pipeline_conf {
-	struct fn_component_conf comp[FN_ROLE_COUNT];	/* NIC entry unused */
+	struct fn_component_conf comp[FN_ROLE_COUNT];	/* NIC, VSWITCH unused */
 	char stack_ruleset[PATH_MAX];	/* resolved: [pipeline N] stack_ruleset,
 					 * else [stack] ruleset; "" = none */
+	unsigned nnets;			/* attachments of its stack */
+	struct fn_attach_conf net[FN_STACK_MAX_NETS];	/* in the order given */
 };
 
 struct fn_config {
@@ -151,6 +186,8 @@ struct fn_config {
 	struct fn_app_conf app;
 	struct fn_component_conf role[FN_ROLE_COUNT];	/* section defaults */
 	struct fn_pipeline_conf pipeline[FN_MAX_PIPELINES];
+	unsigned nnetworks;		/* in the order of their first section */
+	struct fn_network_conf network[FN_MAX_NETWORKS];
 };
 
 /* Parse path into cfg.  0, or -EINVAL/-errno with the message in err. */
@@ -179,5 +216,9 @@ int fn_config_split_args(const char *args, unsigned pipeline,
 			 char *argv[], unsigned max_argv);
 
 const char *fn_role_name(enum fn_role r);
+
+/* Does pipeline p of cfg have an uplink: a driver and a stack, joined by
+ * a link?  (A stack may instead, or also, sit on internal networks.) */
+bool fn_config_has_uplink(const struct fn_config *cfg, unsigned p);
 
 #endif /* FRAGNET_CONFIG_H */

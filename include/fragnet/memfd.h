@@ -10,6 +10,13 @@
  * seals.  Writes through a shared mapping stay allowed.  The new memory is
  * zero; the creator writes the header through *head, unmaps it, and hands
  * the fd out.
+ *
+ * A FROZEN memfd (the vswitch's port table and a stack's attachment table,
+ * fragnet/vswitch.h) is written once with write(2) and then sealed against
+ * writing as well, and against further seals: what its reader checks stays
+ * what it reads, and nobody, the creator included, changes it afterwards.
+ * It is never mapped: F_SEAL_WRITE refuses a memfd with a writable shared
+ * mapping, and nobody needs one.
  */
 #ifndef FRAGNET_MEMFD_H
 #define FRAGNET_MEMFD_H
@@ -23,5 +30,14 @@
  * nothing left open or mapped. */
 int fn_memfd_create(const char *name, uint64_t size, size_t head_len,
 		    void **head);
+
+/* A frozen memfd named name holding exactly data[0..len): the fd
+ * (close-on-exec), or -errno. */
+int fn_memfd_freeze(const char *name, const void *data, size_t len);
+
+/* Read frozen memfd fd, which must be exactly len bytes, into buf.  0, or
+ * -EBADMSG (not sealed so, or another size; *why says which, if why is not
+ * NULL), or another -errno.  The fd is not closed. */
+int fn_memfd_thaw(int fd, void *buf, size_t len, const char **why);
 
 #endif /* FRAGNET_MEMFD_H */

@@ -29,11 +29,19 @@
  *   A vswitch (fragnet/vswitch.h) gets the stats page, its sealed port
  *   table at FN_FD_VSW_TABLE (9, FRAGNET_VSW_TABLE_FD; a driver's 9 is its
  *   bell: the numbers are per role), and three fds per port i from
- *   FN_FD_VSW_PORT_BASE (16): link, its own bell, the stack's bell.  They
- *   stay below the supervisor's parking range (64 and up).
+ *   FN_FD_VSW_PORT_BASE (16): link, its own bell, the stack's bell (a host
+ *   port: its tap at the link's number, no bells).  They stay below the
+ *   supervisor's parking range (64 and up).
  *
- *   FRAGNET_COMPONENT   role name: "nic", "driver", "stack", "app"
- *   FRAGNET_PIPELINE    pipeline index, decimal ("-" for the nic)
+ *   A stack on internal networks gets its attachment table (vswitch.h)
+ *   at FN_FD_STACK_NETS (10, FRAGNET_STACK_NETS_FD) and two fds per
+ *   attachment j from FN_FD_STACK_NET_BASE (16): its port's link (side B)
+ *   and its port's bell.
+ *
+ *   FRAGNET_COMPONENT   role name: "nic", "driver", "stack", "app",
+ *                       "vswitch"
+ *   FRAGNET_PIPELINE    pipeline index, decimal ("-" for the nic); a
+ *                       vswitch's is its network's index
  *   FRAGNET_CONFIG      absolute path of the topology file (not for apps)
  *   FRAGNET_RUN_DIR     the topology's run directory (not for apps)
  *   FRAGNET_POLL        "busy" | "adaptive" | "event"
@@ -104,6 +112,14 @@
 #define FN_FD_VSW_BELL(i)	(FN_FD_VSW_PORT_BASE + 3 * (i) + 1)
 #define FN_FD_VSW_PEER_BELL(i)	(FN_FD_VSW_PORT_BASE + 3 * (i) + 2)
 
+/* A stack's attachments to internal networks (fragnet/vswitch.h), above
+ * every fd number another role uses. */
+#define FN_ENV_STACK_NETS_FD	"FRAGNET_STACK_NETS_FD"
+#define FN_FD_STACK_NETS	10
+#define FN_FD_STACK_NET_BASE	16
+#define FN_FD_STACK_NET_LINK(j)	(FN_FD_STACK_NET_BASE + 2 * (j))
+#define FN_FD_STACK_NET_BELL(j)	(FN_FD_STACK_NET_BASE + 2 * (j) + 1)
+
 /* Run directory: FN_RUN_ROOT "/" <topology name>, mode 0700, root only. */
 #define FN_RUN_ROOT		"/run/fragnet"
 #define FN_SUPERVISOR_SOCK	"supervisor.sock"	/* SOCK_SEQPACKET, 0600 */
@@ -127,6 +143,8 @@
 #define FN_MEMFD_SOCKCHAN_FMT	"fragnet-sockchan%u"
 #define FN_MEMFD_STATS_FMT	"fragnet-stats-%s%u"
 #define FN_MEMFD_VSW_TABLE_FMT	"fragnet-vsw-%s"	/* network name */
+#define FN_MEMFD_VSW_LINK_FMT	"fragnet-vsw-%s.%u"	/* network, port */
+#define FN_MEMFD_VSW_ATTACH_FMT	"fragnet-nets%u"	/* pipeline */
 
 #define FN_NAME_MAX		32	/* topology and component names */
 

@@ -20,9 +20,11 @@
  * STATUS (`fragnet status [TOPOLOGY]`), text, one line per \n:
  *   1.  "topology NAME: supervisor pid PID, up UPTIME, config PATH"
  *   2.  an empty line
- *   3.  the column names: "COMPONENT PIPELINE PID CPU STATE RESTARTS UPTIME"
+ *   3.  the column names: "COMPONENT PIPELINE PID CPU STATE RESTARTS UPTIME
+ *       NETWORKS"
  *   4.  one row per component, in spawn order: the nic, every driver,
- *       every stack, every app (pipelines ascending within a role).
+ *       every vswitch (networks in file order), every stack, every app
+ *       (pipelines ascending within a role).
  *   Cells are padded to their column's width and separated by at least one
  *   space; none is empty or contains white space.  So awk's $N is column N
  *   whatever the widths (a cell wider than its column only shifts the rest
@@ -30,8 +32,8 @@
  *
  *   $N  column     a row's cell
  *   --  ---------  ----------------------------------------------------
- *   $1  COMPONENT  role: nic, driver, stack or app
- *   $2  PIPELINE   pipeline index, decimal; "-" for the nic
+ *   $1  COMPONENT  role: nic, driver, vswitch, stack or app
+ *   $2  PIPELINE   pipeline index, decimal; "-" for the nic and a vswitch
  *   $3  PID        process id; "-" when not running
  *   $4  CPU        cpus it may run on, read back from the kernel (cpu list
  *                  syntax, "3" or "0-2,5"); "?" when unreadable; "-" when
@@ -46,6 +48,9 @@
  *   $6  RESTARTS   times the supervisor restarted it, decimal
  *   $7  UPTIME     since its last start: "42s", "3m07s", "5h02m", "2d03h";
  *                  "-" when not running
+ *   $8  NETWORKS   the internal networks it is on: a vswitch's own; a
+ *                  stack's, comma separated, in the order of its netifs
+ *                  ("internal,backend"); "-" for none
  *
  * STATS JSON (`fragnet stats --json [TOPOLOGY]`): one JSON document, one
  * component object per line (the layout is not part of the contract):
@@ -59,8 +64,10 @@
  *
  *   COMPONENT:
  *   { "component": string, role (status $1)
- *     "pipeline":  int, or null for the nic
- *     "label":     string, "nic" or ROLE/PIPELINE ("stack/1"): unique
+ *     "pipeline":  int, or null for the nic and a vswitch
+ *     "networks":  [ string, ... ], as status $8 ([] for none)
+ *     "label":     string, "nic", ROLE/PIPELINE ("stack/1") or
+ *                  vswitch/NETWORK ("vswitch/internal"): unique
  *     "pid":       int, 0 when not running
  *     "state":     string, as status $5
  *     "restarts":  int, as status $6
@@ -85,6 +92,7 @@ enum fn_status_col {
 	FN_STATUS_STATE,
 	FN_STATUS_RESTARTS,
 	FN_STATUS_UPTIME,
+	FN_STATUS_NETWORKS,
 	FN_STATUS_NCOL
 };
 

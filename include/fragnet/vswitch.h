@@ -12,9 +12,11 @@
  *    +--------------------------------------------------+
  *
  * Every port is a packet link under the stream contract, the switch being
- * side A (source of stream 0, to the stack; sink of stream 1, from it).
- * The switch is told its ports by a PORT TABLE: a small memfd that the
- * supervisor writes once and seals.
+ * side A (source of stream 0, to the stack; sink of stream 1, from it),
+ * except the HOST PORT of a network with `host = yes`: a tap device that
+ * the supervisor made, whose other side is the host's kernel.  The switch
+ * is told its ports by a PORT TABLE: a small memfd that the supervisor
+ * writes once and seals.
  *
  * OBJECTS
  *   object          created by   used by                   reaches the switch
@@ -31,6 +33,10 @@
  *   bell            (names.h)    stack waits on it         bell_fd (-1: none)
  *   stats page      supervisor   switch writes counters    FN_FD_STATS, as for
  *                                                          every component
+ *   host port's     supervisor   switch reads and writes   fd port[i].link_fd
+ *   tap (host=yes)  (/dev/net/   frames; the kernel is     (flags
+ *                   tun, IFF_TAP the other side            FN_VSW_PORT_HOST)
+ *                   | IFF_NO_PI)
  *
  * PROTOCOL
  *   1. The supervisor creates, per port, the link (fn_link_create), the
@@ -55,9 +61,11 @@
  *   5. A stack restarts: the supervisor resets its link (fn_link_reset);
  *      the switch hears -ECONNRESET on that port, drops what it held for
  *      it, forgets the MACs learnt there, counts link_resets, serves on.
- *   6. The switch restarts: the supervisor resets every port's link and
- *      spawns a new switch with the same table; each stack hears a reset,
- *      the new switch relearns the MACs from the next frames.
+ *   6. The switch restarts: the supervisor resets every port's link,
+ *      rings every stack's bell, and spawns a new switch with the same
+ *      table; each stack hears a reset, the new switch relearns the MACs
+ *      from the next frames.  A host port's tap lives on (the supervisor
+ *      holds it); the kernel's frames wait in its queue meanwhile.
  *   7. SIGTERM: the switch ends its turn, detaches, and exits 0.
  *
  * PORT SECURITY (a stack is as untrusted as any frame it forwards)
@@ -78,6 +86,17 @@
  *   the COPY into the destination: a stack that rewrites its slot
  *   meanwhile cannot slip a header past the check.
  *
+ * HOST PORT (flags FN_VSW_PORT_HOST)
+ *   link_fd is the tap's fd, non-blocking, one frame per read() and per
+ *   write(); bell_fd and peer_bell_fd are -1.  The switch reads at most
+ *   FN_VSW_BURST frames a turn from it, judges each like a stack's (its
+ *   MAC and address are the tap's, set by the supervisor), and writes
+ *   every copy for it at once: a full tap queue drops the copy
+ *   (drop_no_slot).  It sleeps on the tap's fd along with the bells.
+ *   The kernel's own chatter (IPv6, which the supervisor turns off on the
+ *   tap, or frames from another address) is dropped and counted like a
+ *   hostile stack's.
+ *
  * FORWARDING
  *   - A frame that passed teaches the switch source MAC -> port i, in a
  *     hashed table of fixed size whose entries age out after age_ms.
@@ -97,11 +116,30 @@
  *   The supervisor is trusted, but the switch reads the table as strictly
  *   as a link header: the seals above; size == the memfd's size; magic and
  *   version; 1 <= nports <= FN_VSW_MAX_PORTS; reserved fields and unused
- *   entries zero; every fd >= 3, distinct, and not the table's own; every
- *   MAC unicast and non-zero, every IPv4 address non-zero, none shared by
- *   two ports; names terminated and printable.  The fds themselves are
- *   checked when used: a link by fn_link_attach(), a bell must be an
- *   eventfd.
+ *   entries zero; flags 0 or FN_VSW_PORT_HOST; every fd >= 3, distinct,
+ *   and not the table's own (a host port's bells -1); every MAC unicast
+ *   and non-zero, every IPv4 address non-zero, none shared by two ports;
+ *   names terminated and printable.  The fds themselves are checked when
+ *   used: a link by fn_link_attach(), a bell must be an eventfd, a host
+ *   port's fd a tap without packet information.
+ *
+ * THE STACKS' SIDE: ATTACHMENT TABLE
+ *   A stack attached to k networks (config.h, fn_attach_conf) gets, from
+ *   the supervisor, one frozen memfd (memfd.h) listing them, at fd
+ *   FN_FD_STACK_NETS (env FRAGNET_STACK_NETS_FD), and per attachment j
+ *   its port's link (side B) at FN_FD_STACK_NET_LINK(j) and its port's
+ *   bell at FN_FD_STACK_NET_BELL(j), as the table names them (names.h).
+ *   Per attachment the stack adds one netif: the table's name (the
+ *   network's, what nft's iifname and oifname match), ifindex, MAC,
+ *   address and prefix, the same MAC and address as the switch's port
+ *   table gives its port; it hands the bell to fn_stream_set_bell() on
+ *   both its endpoints of that link, and waits for all its links on its
+ *   own bell (names.h FN_FD_STACK_BELL), which the switch rings.  It
+ *   checks the table as the switch checks its own: seals, size, magic,
+ *   version, 1 <= nnets <= FN_STACK_MAX_NETS (config.h), fds >= 3 and
+ *   distinct, names terminated, valid interface names and distinct,
+ *   MACs unicast, addresses non-zero, prefixes 1..30, reserved fields and
+ *   unused entries zero.
  *
  * COUNTERS (stats.h; i = the port's index in the table)
  *   vsw.<fn_vsw_ctr_names>               the switch and its MAC table
@@ -121,10 +159,11 @@
 #include "fragnet/names.h"
 
 #define FN_VSW_TABLE_MAGIC	0x53564e46u	/* "FNVS" */
-#define FN_VSW_TABLE_VERSION	1u
+#define FN_VSW_TABLE_VERSION	2u	/* 2: host ports */
 #define FN_VSW_MAX_PORTS	16
 #define FN_VSW_BURST		32	/* frames per port per turn */
 #define FN_VSW_AGE_DEFAULT_MS	300000u	/* IEEE 802.1D's default aging */
+#define FN_VSW_PORT_HOST	1u	/* port flag: link_fd is a tap (HOST) */
 
 /* The switch's spawn names (FN_VSW_*, FN_ENV_VSW_TABLE_FD, FN_FD_VSW_*,
  * FN_MEMFD_VSW_TABLE_FMT) are in names.h, with every other one. */
@@ -132,12 +171,13 @@
 /* One port.  Every field is written by the supervisor (S) before the
  * seal, and const for the switch. */
 struct fn_vsw_port_ent {
-	int32_t link_fd;	/* S: the port's link; the switch is side A */
-	int32_t bell_fd;	/* S: eventfd the stack rings, the switch waits on */
+	int32_t link_fd;	/* S: the port's link (side A), or its tap */
+	int32_t bell_fd;	/* S: eventfd the stack rings, the switch waits
+				 * on; -1 for a host port */
 	int32_t peer_bell_fd;	/* S: the stack's bell, rung by the switch; -1 */
 	uint32_t ipv4;		/* S: network order: the only IPv4 source */
 	uint8_t mac[6];		/* S: the only Ethernet (and ARP) source */
-	uint16_t flags;		/* S: reserved, 0 */
+	uint16_t flags;		/* S: 0, or FN_VSW_PORT_HOST */
 	char name[FN_NAME_MAX];	/* S: what is attached, for logs */
 };
 
@@ -189,6 +229,32 @@ enum fn_vsw_ctr {
 	FN_VSW_COUNT
 };
 
+/* The attachment table (THE STACKS' SIDE); every field S, const for the
+ * stack. */
+#define FN_VSW_ATTACH_MAGIC	0x54414e46u	/* "FNAT" */
+#define FN_VSW_ATTACH_VERSION	1u
+#define FN_VSW_ATTACH_MAX	8	/* = FN_STACK_MAX_NETS (config.h) */
+
+struct fn_vsw_attach_ent {
+	int32_t link_fd;	/* S: side B of its port's link */
+	int32_t bell_fd;	/* S: its port's bell: the stack rings it */
+	uint32_t ipv4;		/* S: network order: the netif's address */
+	uint8_t prefix;		/* S: 1..30, the network's */
+	uint8_t reserved;	/* S: 0 */
+	uint16_t ifindex;	/* S: nft's iif/oif: 2 + the network's index */
+	uint8_t mac[6];		/* S: the netif's MAC, unicast */
+	uint16_t flags;		/* S: reserved, 0 */
+	char name[FN_NAME_MAX];	/* S: the network's name: the netif's */
+};
+
+struct fn_vsw_attach {
+	uint32_t magic;		/* S: FN_VSW_ATTACH_MAGIC */
+	uint32_t version;	/* S: FN_VSW_ATTACH_VERSION */
+	uint32_t size;		/* S: sizeof(struct fn_vsw_attach) */
+	uint32_t nnets;		/* S: 1 .. FN_VSW_ATTACH_MAX */
+	struct fn_vsw_attach_ent net[FN_VSW_ATTACH_MAX];	/* S: rest 0 */
+};
+
 extern const char *const fn_vsw_port_ctr_names[FN_VSW_P_COUNT];
 extern const char *const fn_vsw_ctr_names[FN_VSW_COUNT];
 
@@ -213,5 +279,16 @@ int fn_vsw_table_read(int fd, struct fn_vsw_table *t, const char **why);
  * (-1: none yet).  0, or -EBADMSG with *why set. */
 int fn_vsw_table_check(const struct fn_vsw_table *t, int self_fd,
 		       const char **why);
+
+/*
+ * Supervisor: a frozen attachment table for pipeline's stack with
+ * nets[0..n-1], checked as the stack will check it.  The fd, -EINVAL (a
+ * table the stack would refuse; *why says what), or another -errno.
+ * Stack: read fd's table into *t and check it; 0, -EBADMSG (*why), or
+ * another -errno; the fd is not closed.
+ */
+int fn_vsw_attach_create(unsigned pipeline, const struct fn_vsw_attach_ent *nets,
+			 unsigned n, const char **why);
+int fn_vsw_attach_read(int fd, struct fn_vsw_attach *t, const char **why);
 
 #endif /* FRAGNET_VSWITCH_H */

@@ -41,7 +41,8 @@
 #define MAX_FILE_SIZE	(1u << 20)	/* a topology is a few hundred bytes */
 #define SHOWN_MAX	48		/* characters of a bad value quoted back */
 
-/* Sections.  NIC..APP are in enum fn_role order (role = sec - SEC_NIC). */
+/* Sections.  NIC..VSWITCH are in enum fn_role order (role = sec -
+ * SEC_NIC). */
 enum sec {
 	SEC_NONE = -1,		/* before the first header */
 	SEC_TOPOLOGY,
@@ -51,23 +52,32 @@ enum sec {
 	SEC_DRIVER,
 	SEC_STACK,
 	SEC_APP,
+	SEC_VSWITCH,
 	SEC_PIPELINE,		/* [pipeline N] */
-	SEC_ROLE,		/* key table only: any of [nic]..[app] */
+	SEC_NETWORK,		/* [network NAME] */
+	SEC_ROLE,		/* key table only: any of [nic]..[vswitch] */
 };
 
 _Static_assert(SEC_DRIVER - SEC_NIC == FN_ROLE_DRIVER &&
-	       SEC_APP - SEC_NIC == FN_ROLE_APP, "role sections out of order");
+	       SEC_APP - SEC_NIC == FN_ROLE_APP &&
+	       SEC_VSWITCH - SEC_NIC == FN_ROLE_VSWITCH,
+	       "role sections out of order");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "link fields");
 
-/* Duplicate tracking has one slot per fixed section and per pipeline. */
-#define NSLOTS		(SEC_PIPELINE + FN_MAX_PIPELINES)
+/* Duplicate tracking has one slot per fixed section, per pipeline and per
+ * network. */
+#define NET_SLOT0	(SEC_PIPELINE + FN_MAX_PIPELINES)
+#define NSLOTS		(NET_SLOT0 + FN_MAX_NETWORKS)
 
 static const char *const sec_names[] = {
 	"topology", "restart", "link", "nic", "driver", "stack", "app",
+	"vswitch",
 };
 
-/* Fields of struct fn_component_conf, for the [pipeline N] resolution. */
-enum field { F_NONE, F_EXEC, F_ARGS, F_POLL, F_CPU, F_RULESET };
+/* Fields of struct fn_component_conf, for the [pipeline N] resolution;
+ * F_NETS: a list of networks to attach to (into load_state, resolved in
+ * finish()). */
+enum field { F_NONE, F_EXEC, F_ARGS, F_POLL, F_CPU, F_RULESET, F_NETS };
 
 struct load_state;
 struct key_def;
@@ -88,6 +98,18 @@ struct range {
 	unsigned long long min, max;
 };
 
+/* A `networks` value as written: names (and addresses) are resolved once
+ * every [network NAME] is known. */
+struct net_ref {
+	char name[FN_IFNAME_MAX];
+	uint32_t addr;		/* network order; 0: derived */
+};
+
+struct net_list {
+	unsigned n;
+	struct net_ref ref[FN_STACK_MAX_NETS];
+};
+
 /* An args value is checked once all its continuation lines are in. */
 struct pending_args {
 	char *args;		/* NULL: nothing pending */
@@ -101,7 +123,8 @@ static parse_fn parse_name, parse_path, parse_uint, parse_placement,
 	parse_poll, parse_log_level, parse_slots, parse_slot_size, parse_pmd,
 	parse_mac, parse_ifname, parse_ip4_prefix, parse_ip4, parse_pci,
 	parse_profile, parse_user, parse_bool, parse_exec, parse_args,
-	parse_cpu, parse_ruleset, parse_netns;
+	parse_cpu, parse_ruleset, parse_netns, parse_networks, parse_subnet,
+	parse_age;
 
 static const struct range r_pipelines = { 1, FN_MAX_PIPELINES };
 static const struct range r_backoff = { 1, 600000 };
@@ -116,6 +139,7 @@ static const struct range r_max_tcp = { 1, 65535 };
 
 #define CFG(f)		offsetof(struct fn_config, f)
 #define COMP(f)		offsetof(struct fn_component_conf, f)
+#define NET(f)		offsetof(struct fn_network_conf, f)
 #define KEY(s, n, p, o, a)	{ s, -1, F_NONE, n, p, o, a }
 #define ROLE_KEY(f, n, p, o)	{ SEC_ROLE, -1, f, n, p, o, NULL }
 #define PIPE_KEYS(r, n) \
@@ -156,6 +180,7 @@ static const struct key_def keys[] = {
 	KEY(SEC_STACK, "gateway", parse_ip4, CFG(stack.gateway), NULL),
 	KEY(SEC_STACK, "max_tcp", parse_uint, CFG(stack.max_tcp), &r_max_tcp),
 	KEY(SEC_STACK, "ruleset", parse_ruleset, CFG(stack.ruleset), NULL),
+	{ SEC_STACK, -1, F_NETS, "networks", parse_networks, 0, NULL },
 	KEY(SEC_APP, "user", parse_user, CFG(app.user), NULL),
 	KEY(SEC_APP, "preload", parse_bool, CFG(app.preload), NULL),
 	KEY(SEC_APP, "netns", parse_netns, CFG(app.netns), NULL),
@@ -169,6 +194,14 @@ static const struct key_def keys[] = {
 	PIPE_KEYS(FN_ROLE_APP, "app"),
 	{ SEC_PIPELINE, FN_ROLE_STACK, F_RULESET, "stack_ruleset",
 	  parse_ruleset, 0, NULL },
+	{ SEC_PIPELINE, -1, F_NETS, "networks", parse_networks, 0, NULL },
+	KEY(SEC_NETWORK, "subnet", parse_subnet, NET(subnet), NULL),
+	KEY(SEC_NETWORK, "host", parse_bool, NET(host), NULL),
+	KEY(SEC_NETWORK, "host_ifname", parse_ifname, NET(host_ifname), NULL),
+	KEY(SEC_NETWORK, "host_address", parse_ip4, NET(host_address), NULL),
+	KEY(SEC_NETWORK, "age_ms", parse_age, NET(age_ms), NULL),
+	KEY(SEC_NETWORK, "cpu", parse_cpu, NET(vswitch.cpu), NULL),
+	KEY(SEC_NETWORK, "poll", parse_poll, NET(vswitch.poll), NULL),
 };
 
 #define NKEYS		ARRAY_SIZE(keys)
@@ -193,6 +226,9 @@ struct load_state {
 	unsigned seen[NSLOTS][NKEYS];	/* line of each key, 0 = unset */
 	unsigned pipe_line[FN_MAX_PIPELINES];	/* first [pipeline N] line */
 	int pipe_cpu[FN_MAX_PIPELINES];	/* [pipeline N] cpu */
+	unsigned net_line[FN_MAX_NETWORKS];	/* first [network NAME] line */
+	struct net_list stack_nets;	/* [stack] networks */
+	struct net_list pipe_nets[FN_MAX_PIPELINES];	/* [pipeline N] */
 };
 
 /* --- messages ------------------------------------------------------------ */
@@ -242,10 +278,15 @@ static int fail_at(struct load_state *st, unsigned line, const char *sec,
 	return -1;
 }
 
-static const char *sec_label(int sec, unsigned pidx, char buf[32])
+/* "pipeline 2", "network internal", "stack": idx is the pipeline's or
+ * the network's index. */
+static const char *sec_label(const struct load_state *st, int sec,
+			     unsigned idx, char buf[32])
 {
 	if (sec == SEC_PIPELINE)
-		snprintf(buf, 32, "pipeline %u", pidx);
+		snprintf(buf, 32, "pipeline %u", idx);
+	else if (sec == SEC_NETWORK)
+		snprintf(buf, 32, "network %s", st->cfg->network[idx].name);
 	else
 		snprintf(buf, 32, "%s", sec >= 0 ? sec_names[sec] : "");
 	return buf;
@@ -260,8 +301,8 @@ static int key_fail(struct load_state *st, const struct key_def *k,
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfail_at(st, st->lineno, sec_label(st->sec, st->pidx, label), k->name,
-		 fmt, ap);
+	vfail_at(st, st->lineno, sec_label(st, st->sec, st->pidx, label),
+		 k->name, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -271,7 +312,7 @@ static int key_fail(struct load_state *st, const struct key_def *k,
 static bool key_in(const struct key_def *k, int sec)
 {
 	if (k->sec == SEC_ROLE)
-		return sec >= SEC_NIC && sec <= SEC_APP;
+		return sec >= SEC_NIC && sec <= SEC_VSWITCH;
 	return k->sec == sec;
 }
 
@@ -294,9 +335,11 @@ static size_t field_key(int sec, int role, enum field f)
 	return i;	/* always found: the table has every pair we ask */
 }
 
-static unsigned slot_of(int sec, unsigned pidx)
+static unsigned slot_of(int sec, unsigned idx)
 {
-	return sec == SEC_PIPELINE ? SEC_PIPELINE + pidx : (unsigned)sec;
+	if (sec == SEC_NETWORK)
+		return NET_SLOT0 + idx;
+	return sec == SEC_PIPELINE ? SEC_PIPELINE + idx : (unsigned)sec;
 }
 
 /* Was the role field f set in section sec (a role section or pipeline)? */
@@ -314,6 +357,11 @@ static void *key_dst(struct load_state *st, const struct key_def *k)
 
 	if (k->sec == SEC_ROLE)
 		return (char *)&cfg->role[st->sec - SEC_NIC] + k->off;
+	if (k->field == F_NETS)
+		return k->sec == SEC_STACK ? &st->stack_nets
+					   : &st->pipe_nets[st->pidx];
+	if (k->sec == SEC_NETWORK)
+		return (char *)&cfg->network[st->pidx] + k->off;
 	if (k->sec == SEC_PIPELINE && k->role < 0)
 		return &st->pipe_cpu[st->pidx];
 	if (k->sec == SEC_PIPELINE && k->field == F_RULESET)
@@ -791,6 +839,104 @@ static int parse_args(struct load_state *st, const struct key_def *k,
 	return 0;
 }
 
+/* --- internal networks: values ------------------------------------------ */
+
+/* A network's name is the name of its netif in every stack (nft's iifname):
+ * an interface name of our name charset, and not the uplink's or lo. */
+static bool valid_net_name(const char *s)
+{
+	return strlen(s) < FN_IFNAME_MAX && valid_name(s) &&
+	       strcmp(s, FN_UPLINK_IFNAME) != 0 && strcmp(s, "lo") != 0;
+}
+
+#define NET_NAME_RULE	"1..15 of A-Z a-z 0-9 _ -, not " FN_UPLINK_IFNAME \
+			" or lo: it names the stack's interface"
+
+static uint32_t prefix_mask(uint8_t prefix)
+{
+	return prefix ? htonl(~0u << (32 - prefix)) : 0;
+}
+
+/* subnet = 10.90.0.0/24: the network address itself, with room for hosts. */
+static int parse_subnet(struct load_state *st, const struct key_def *k,
+			const char *v, void *dst)
+{
+	struct fn_ip4 *ip = dst;
+	char b[SHOWN_MAX + 4];
+
+	if (parse_ip4_prefix(st, k, v, dst))
+		return -1;
+	if (ip->prefix < 1 || ip->prefix > 30)
+		return key_fail(st, k, "/%u leaves no room; a network is /1.."
+				"/30", ip->prefix);
+	if (ip->addr & ~prefix_mask(ip->prefix))
+		return key_fail(st, k, "'%s' has host bits set; write the "
+				"network address", shown(v, b));
+	return 0;
+}
+
+static int parse_age(struct load_state *st, const struct key_def *k,
+		     const char *v, void *dst)
+{
+	static const struct range r = { 100, 86400000 };
+	unsigned long long x;
+
+	if (in_range(st, k, v, &r, &x))
+		return -1;
+	*(unsigned *)dst = (unsigned)x;
+	return 0;
+}
+
+/* One item of a networks list: NAME or NAME@ADDRESS. */
+static int net_item(struct load_state *st, const struct key_def *k,
+		    const char *item, struct net_list *l)
+{
+	const char *at = strchr(item, '@');
+	size_t n = at ? (size_t)(at - item) : strlen(item);
+	struct net_ref *r = &l->ref[l->n];
+	char b[SHOWN_MAX + 4];
+
+	if (l->n == FN_STACK_MAX_NETS)
+		return key_fail(st, k, "more than %d networks",
+				FN_STACK_MAX_NETS);
+	snprintf(r->name, sizeof r->name, "%.*s", (int)(n < FN_IFNAME_MAX ?
+		 n : FN_IFNAME_MAX - 1), item);
+	if (n >= FN_IFNAME_MAX || !valid_net_name(r->name))
+		return key_fail(st, k, "'%s' is not a network name (%s)",
+				shown(item, b), NET_NAME_RULE);
+	for (unsigned i = 0; i < l->n; i++)
+		if (strcmp(l->ref[i].name, r->name) == 0)
+			return key_fail(st, k, "network %s is named twice",
+					r->name);
+	r->addr = 0;
+	if (at && (ip4_addr(at + 1, strlen(at + 1), &r->addr) ||
+		   !ip4_unicast(r->addr)))
+		return key_fail(st, k, "'%s' is not NAME@ADDRESS with a "
+				"unicast IPv4 address, e.g. internal@10.90.0.7",
+				shown(item, b));
+	l->n++;
+	return 0;
+}
+
+/* networks = NAME[@ADDRESS], ... (commas or blanks); empty or none: no
+ * network. */
+static int parse_networks(struct load_state *st, const struct key_def *k,
+			  const char *v, void *dst)
+{
+	struct net_list *l = dst;
+	char buf[INI_MAX_LINE], *save = NULL, *item;
+
+	l->n = 0;
+	if (!*v || strcmp(v, "none") == 0)
+		return 0;
+	snprintf(buf, sizeof buf, "%s", v);
+	for (item = strtok_r(buf, ", \t", &save); item;
+	     item = strtok_r(NULL, ", \t", &save))
+		if (net_item(st, k, item, l))
+			return -1;
+	return 0;
+}
+
 /* --- args splitting -------------------------------------------------------- */
 
 struct split {
@@ -923,7 +1069,7 @@ static int check_args(struct load_state *st)
 	rc = split_args(&sp, argv, FN_MAX_ARGS + 1);
 	if (rc >= 0)
 		return 0;
-	sec_label(p.sec, p.pidx, label);
+	sec_label(st, p.sec, p.pidx, label);
 	if (rc == -E2BIG)
 		return fail_at(st, p.line, label, p.k->name, "more than %d "
 			       "arguments", FN_MAX_ARGS);
@@ -953,7 +1099,7 @@ static int unknown_section(struct load_state *st, const char *text)
 
 	return fail_at(st, st->lineno, shown(text, b), NULL, "unknown section; "
 		       "sections are topology, restart, link, nic, driver, "
-		       "stack, app and pipeline N");
+		       "stack, app, vswitch, pipeline N and network NAME");
 }
 
 /* "pipeline N": index N, at most FN_MAX_PIPELINES - 1 (pipelines is
@@ -985,10 +1131,57 @@ static int pipeline_section(struct load_state *st, const char *text,
 	return 0;
 }
 
+/* "network NAME": the network's index, a new one at its first section. */
+static int network_section(struct load_state *st, const char *text,
+			   const char *name)
+{
+	struct fn_config *cfg = st->cfg;
+	char b[SHOWN_MAX + 4], bn[SHOWN_MAX + 4];
+	unsigned i;
+
+	if (!*name)
+		return fail_at(st, st->lineno, "network", NULL, "missing "
+			       "name; write [network NAME]");
+	if (!valid_net_name(name))
+		return fail_at(st, st->lineno, shown(text, b), NULL, "'%s' is "
+			       "not a network name (%s)", shown(name, bn),
+			       NET_NAME_RULE);
+	for (i = 0; i < cfg->nnetworks; i++)
+		if (strcmp(cfg->network[i].name, name) == 0)
+			break;
+	if (i == FN_MAX_NETWORKS)
+		return fail_at(st, st->lineno, shown(text, b), NULL, "more "
+			       "than %d networks", FN_MAX_NETWORKS);
+	if (i == cfg->nnetworks) {
+		strcpy(cfg->network[i].name, name);
+		st->net_line[i] = st->lineno;
+		cfg->nnetworks++;
+	}
+	st->sec = SEC_NETWORK;
+	st->pidx = i;
+	return 0;
+}
+
+/* "pipeline N" or "network NAME": the word, then blanks, then the rest.
+ * *rest is NULL when text is not word [...]. */
+static bool indexed_section(char *text, const char *word, char **rest)
+{
+	size_t n = strlen(word);
+
+	*rest = NULL;
+	if (strncmp(text, word, n) != 0 ||
+	    (text[n] && !isspace((unsigned char)text[n])))
+		return false;
+	*rest = text + n;
+	while (isspace((unsigned char)**rest))
+		(*rest)++;
+	return true;
+}
+
 /* The text between '[' and ']', trimmed. */
 static int set_section(struct load_state *st, char *text)
 {
-	char *end = text + strlen(text);
+	char *end = text + strlen(text), *rest;
 
 	while (end > text && isspace((unsigned char)end[-1]))
 		*--end = '\0';
@@ -1000,14 +1193,10 @@ static int set_section(struct load_state *st, char *text)
 			return 0;
 		}
 	}
-	if (strncmp(text, "pipeline", 8) == 0 &&
-	    (!text[8] || isspace((unsigned char)text[8]))) {
-		char *idx = text + 8;
-
-		while (isspace((unsigned char)*idx))
-			idx++;
-		return pipeline_section(st, text, idx);
-	}
+	if (indexed_section(text, "pipeline", &rest))
+		return pipeline_section(st, text, rest);
+	if (indexed_section(text, "network", &rest))
+		return network_section(st, text, rest);
 	return unknown_section(st, text);
 }
 
@@ -1054,7 +1243,7 @@ static void key_line(struct load_state *st, const char *s)
 			"'key = value', a [section] header nor a comment",
 			shown(s, b));
 	else
-		fail_at(st, st->lineno, sec_label(st->sec, st->pidx, label),
+		fail_at(st, st->lineno, sec_label(st, st->sec, st->pidx, label),
 			NULL, "'%s' is neither 'key = value', a [section] "
 			"header nor a comment", shown(s, b));
 }
@@ -1128,7 +1317,7 @@ static int unknown_key(struct load_state *st, const char *name)
 	char list[400] = "", label[32], b[SHOWN_MAX + 4];
 	size_t n = 0;
 
-	sec_label(st->sec, st->pidx, label);
+	sec_label(st, st->sec, st->pidx, label);
 	if (st->sec == SEC_PIPELINE && strncmp(name, "nic_", 4) == 0)
 		return fail_at(st, st->lineno, label, shown(name, b), "one nic "
 			       "serves all pipelines; set it in [nic]");
@@ -1138,7 +1327,7 @@ static int unknown_key(struct load_state *st, const char *name)
 				      n ? ", " : "", keys[i].name);
 	return fail_at(st, st->lineno, label, shown(name, b), "unknown key; "
 		       "[%s] takes %s", st->sec == SEC_PIPELINE ? "pipeline N"
-		       : label, list);
+		       : st->sec == SEC_NETWORK ? "network NAME" : label, list);
 }
 
 static int set_key(struct load_state *st, const char *name, const char *value)
@@ -1151,7 +1340,7 @@ static int set_key(struct load_state *st, const char *name, const char *value)
 		return fail_at(st, st->lineno, "", shown(name, b), "key before "
 			       "the first [section] header");
 	if (!*name)
-		return fail_at(st, st->lineno, sec_label(st->sec, st->pidx,
+		return fail_at(st, st->lineno, sec_label(st, st->sec, st->pidx,
 			       label), NULL, "missing key name before '='");
 	k = find_key(st->sec, name);
 	if (!k)
@@ -1269,6 +1458,19 @@ static int default_name(struct load_state *st)
 	return 0;
 }
 
+/* The queues that the pipelines' drivers serve, each its own: 1 + the
+ * highest pipeline that runs one; 0 when none does. */
+static unsigned driver_pipelines(const struct load_state *st)
+{
+	const struct fn_config *cfg = st->cfg;
+	unsigned n = 0;
+
+	for (unsigned p = 0; p < cfg->npipelines; p++)
+		if (cfg->pipeline[p].comp[FN_ROLE_DRIVER].exec[0])
+			n = p + 1;
+	return n;
+}
+
 static int derived_defaults(struct load_state *st)
 {
 	struct fn_config *cfg = st->cfg;
@@ -1278,8 +1480,6 @@ static int derived_defaults(struct load_state *st)
 	if (!seen(st, SEC_TOPOLOGY, "run_dir"))
 		snprintf(cfg->run_dir, sizeof cfg->run_dir, "%s/%s",
 			 FN_RUN_ROOT, cfg->name);
-	if (!seen(st, SEC_NIC, "queues"))
-		cfg->nic.queues = cfg->npipelines;
 	if (!seen(st, SEC_NIC, "ifname"))
 		snprintf(cfg->nic.ifname, sizeof cfg->nic.ifname, "fn-%.12s",
 			 cfg->name);
@@ -1297,7 +1497,8 @@ static int check_pipeline_sections(struct load_state *st)
 	for (unsigned p = n; p < FN_MAX_PIPELINES; p++)
 		if (st->pipe_line[p])
 			return fail_at(st, st->pipe_line[p],
-				       sec_label(SEC_PIPELINE, p, label), NULL,
+				       sec_label(st, SEC_PIPELINE, p, label),
+				       NULL,
 				       "index %u is out of range; [topology] "
 				       "pipelines = %u allows %s%u", p, n,
 				       n > 1 ? "0.." : "only ", n - 1);
@@ -1311,8 +1512,8 @@ static void resolve_comp(struct load_state *st, unsigned p, int r)
 	const struct fn_component_conf *def = &st->cfg->role[r];
 	unsigned slot = slot_of(SEC_PIPELINE, p);
 
-	if (r == FN_ROLE_NIC) {
-		*c = *def;
+	if (r == FN_ROLE_NIC || r == FN_ROLE_VSWITCH) {
+		*c = *def;	/* not a pipeline's: nothing to resolve */
 		return;
 	}
 	if (!field_seen(st, SEC_PIPELINE, p, r, F_EXEC))
@@ -1341,17 +1542,42 @@ static int check_restart(struct load_state *st)
 	return 0;
 }
 
+/* Driver i serves queue i: the pipelines with a driver come first, one
+ * per queue (the others sit on internal networks only). */
+static int check_queues(struct load_state *st)
+{
+	const struct fn_config *cfg = st->cfg;
+	unsigned k = driver_pipelines(st);
+	char label[32];
+
+	if (k == 0)
+		k = cfg->npipelines;	/* no driver at all: as many queues */
+	for (unsigned p = 0; p < k && driver_pipelines(st); p++)
+		if (!cfg->pipeline[p].comp[FN_ROLE_DRIVER].exec[0])
+			return fail_at(st, 0, sec_label(st, SEC_PIPELINE, p,
+				       label), "driver_exec", "pipeline %u runs "
+				       "no driver but pipeline %u does; driver i "
+				       "serves queue i, so the pipelines with a "
+				       "driver come first", p, k - 1);
+	if (cfg->nic.queues == k)
+		return 0;
+	if (k == cfg->npipelines)
+		return fail_at(st, 0, "nic", "queues", "%u, but pipelines = %u; "
+			       "driver i serves queue i, so they must match "
+			       "(leave queues out)", cfg->nic.queues,
+			       cfg->npipelines);
+	return fail_at(st, 0, "nic", "queues", "%u, but pipelines 0..%u run "
+		       "a driver; driver i serves queue i, so they must match "
+		       "(leave queues out)", cfg->nic.queues, k - 1);
+}
+
 static int check_nic(struct load_state *st)
 {
 	const struct fn_config *cfg = st->cfg;
 	bool pci = cfg->nic.pmd == FN_PMD_PCI;
 
-	if (cfg->role[FN_ROLE_NIC].exec[0] &&
-	    cfg->nic.queues != cfg->npipelines)
-		return fail_at(st, 0, "nic", "queues", "%u, but pipelines = %u; "
-			       "driver i serves queue i, so they must match "
-			       "(leave queues out)", cfg->nic.queues,
-			       cfg->npipelines);
+	if (cfg->role[FN_ROLE_NIC].exec[0] && check_queues(st))
+		return -1;
 	if (pci && !seen(st, SEC_NIC, "pci"))
 		return fail_at(st, 0, "nic", "pci", "required with pmd = pci, "
 			       "e.g. pci = 0000:01:00.0");
@@ -1367,10 +1593,16 @@ static int check_nic(struct load_state *st)
 	return 0;
 }
 
-static bool runs(const struct load_state *st, int role, unsigned *p)
+/* A stack needs [stack] address for its uplink, unless it has none and
+ * sits on internal networks only. */
+static bool needs_address(const struct load_state *st, unsigned *p)
 {
-	for (*p = 0; *p < st->cfg->npipelines; (*p)++)
-		if (st->cfg->pipeline[*p].comp[role].exec[0])
+	const struct fn_config *cfg = st->cfg;
+
+	for (*p = 0; *p < cfg->npipelines; (*p)++)
+		if (cfg->pipeline[*p].comp[FN_ROLE_STACK].exec[0] &&
+		    (fn_config_has_uplink(cfg, *p) ||
+		     cfg->pipeline[*p].nnets == 0))
 			return true;
 	return false;
 }
@@ -1383,7 +1615,7 @@ static int check_stack(struct load_state *st)
 		htonl(~0u << (32 - s->address.prefix)) : 0;
 	unsigned p;
 
-	if (!s->address.addr && runs(st, FN_ROLE_STACK, &p))
+	if (!s->address.addr && needs_address(st, &p))
 		return fail_at(st, 0, "stack", "address", "required: pipeline "
 			       "%u runs a stack (e.g. address = 10.77.0.2/24)",
 			       p);
@@ -1414,12 +1646,258 @@ static int check_apps(struct load_state *st)
 
 		if (!c[FN_ROLE_APP].exec[0] || c[FN_ROLE_STACK].exec[0])
 			continue;
-		return fail_at(st, 0, own ? sec_label(SEC_PIPELINE, p, label)
+		return fail_at(st, 0, own ? sec_label(st, SEC_PIPELINE, p, label)
 			       : "app", own ? "app_exec" : "exec", "pipeline %u "
 			       "runs an app with preload = yes but no stack to "
 			       "serve its sockets; run a stack or set preload "
 			       "= no", p);
 	}
+	return 0;
+}
+
+/* --- internal networks: resolution ---------------------------------------- */
+
+/* Where key name of [network i] was set, or 0. */
+static unsigned net_seen(const struct load_state *st, unsigned i,
+			 const char *name)
+{
+	return st->seen[slot_of(SEC_NETWORK, i)][find_key(SEC_NETWORK, name) -
+						 keys];
+}
+
+/* An error about key of [network i]: on its line, else on the header's. */
+__attribute__((format(printf, 4, 5)))
+static int net_fail(struct load_state *st, unsigned i, const char *key,
+		    const char *fmt, ...)
+{
+	unsigned line = key ? net_seen(st, i, key) : 0;
+	char label[32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail_at(st, line ? line : st->net_line[i],
+		 sec_label(st, SEC_NETWORK, i, label), key, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* 02:00 and the address's four bytes: unique on a network, whose
+ * addresses are, and on the stack, whose networks do not overlap. */
+static void net_mac(uint32_t addr, uint8_t mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0;
+	memcpy(mac + 2, &addr, 4);
+}
+
+/* Is addr a host of network n: inside it, neither its network nor its
+ * broadcast address? */
+static bool net_host_ok(const struct fn_network_conf *n, uint32_t addr)
+{
+	uint32_t m = prefix_mask(n->subnet.prefix);
+
+	return (addr & m) == n->subnet.addr && (addr & ~m) != 0 &&
+	       (addr | m) != 0xffffffffu;
+}
+
+static bool nets_overlap(const struct fn_ip4 *a, const struct fn_ip4 *b)
+{
+	uint8_t p = a->prefix < b->prefix ? a->prefix : b->prefix;
+
+	return ((a->addr ^ b->addr) & prefix_mask(p)) == 0;
+}
+
+static const char *ip_str(uint32_t a, char buf[INET_ADDRSTRLEN])
+{
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+/* The host port's defaults and checks: its tap's name, its address (the
+ * subnet's last host), its MAC. */
+static int net_host(struct load_state *st, unsigned i)
+{
+	struct fn_network_conf *n = &st->cfg->network[i];
+	uint32_t last = n->subnet.addr | ~prefix_mask(n->subnet.prefix);
+	char ip[INET_ADDRSTRLEN], sub[INET_ADDRSTRLEN];
+
+	if (!n->host) {
+		if (net_seen(st, i, "host_ifname"))
+			return net_fail(st, i, "host_ifname", "only with host = "
+					"yes");
+		if (net_seen(st, i, "host_address"))
+			return net_fail(st, i, "host_address", "only with host "
+					"= yes");
+		return 0;
+	}
+	if (!net_seen(st, i, "host_ifname")) {
+		memcpy(n->host_ifname, "fnh-", 4);
+		memcpy(n->host_ifname + 4, n->name, strnlen(n->name, 11));
+	}
+	if (!net_seen(st, i, "host_address"))
+		n->host_address = htonl(ntohl(last) - 1);
+	if (!net_host_ok(n, n->host_address))
+		return net_fail(st, i, "host_address", "%s is not a host of "
+				"subnet %s/%u", ip_str(n->host_address, ip),
+				ip_str(n->subnet.addr, sub), n->subnet.prefix);
+	net_mac(n->host_address, n->host_mac);
+	return 0;
+}
+
+/* [network i] alone: subnet, aging, the switch's component, the host. */
+static int net_resolve(struct load_state *st, unsigned i)
+{
+	struct fn_network_conf *n = &st->cfg->network[i];
+	enum fn_poll poll = n->vswitch.poll;
+	int cpu = n->vswitch.cpu;
+
+	if (!net_seen(st, i, "subnet"))
+		return net_fail(st, i, NULL, "subnet is required, e.g. subnet "
+				"= 10.90.0.0/24");
+	if (!net_seen(st, i, "age_ms"))
+		n->age_ms = 300000;	/* FN_VSW_AGE_DEFAULT_MS, 802.1D */
+	n->vswitch = st->cfg->role[FN_ROLE_VSWITCH];
+	if (net_seen(st, i, "poll"))
+		n->vswitch.poll = poll;
+	if (net_seen(st, i, "cpu"))
+		n->vswitch.cpu = cpu;
+	for (unsigned j = 0; j < i; j++)
+		if (nets_overlap(&n->subnet, &st->cfg->network[j].subnet))
+			return net_fail(st, i, "subnet", "overlaps the subnet "
+					"of [network %s]",
+					st->cfg->network[j].name);
+	if (st->cfg->stack.address.addr &&
+	    nets_overlap(&n->subnet, &st->cfg->stack.address))
+		return net_fail(st, i, "subnet", "overlaps the subnet of "
+				"[stack] address, the stacks' uplink");
+	return net_host(st, i);
+}
+
+static int net_find(const struct fn_config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->nnetworks; i++)
+		if (strcmp(cfg->network[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Pipeline p's networks list: its own, else [stack]'s.  *line is where it
+ * was set (0: nowhere), label and key name that place. */
+static const struct net_list *pipe_list(struct load_state *st, unsigned p,
+					unsigned *line, char label[32])
+{
+	size_t k = field_key(SEC_PIPELINE, -1, F_NETS);
+
+	*line = st->seen[slot_of(SEC_PIPELINE, p)][k];
+	if (*line) {
+		sec_label(st, SEC_PIPELINE, p, label);
+		return &st->pipe_nets[p];
+	}
+	*line = st->seen[SEC_STACK][field_key(SEC_STACK, -1, F_NETS)];
+	strcpy(label, "stack");
+	return &st->stack_nets;
+}
+
+/* One item of pipeline p's list: a network that exists, an address on it
+ * (given, or subnet + p + 1). */
+static int attach_one(struct load_state *st, unsigned p,
+		      const struct net_ref *r, unsigned line,
+		      const char *label)
+{
+	struct fn_pipeline_conf *pc = &st->cfg->pipeline[p];
+	struct fn_attach_conf *a = &pc->net[pc->nnets];
+	int i = net_find(st->cfg, r->name);
+	const struct fn_network_conf *n = &st->cfg->network[i < 0 ? 0 : i];
+	char ip[INET_ADDRSTRLEN], sub[INET_ADDRSTRLEN];
+
+	if (i < 0)
+		return fail_at(st, line, label, "networks", "%s: no [network "
+			       "%s] section", r->name, r->name);
+	a->network = (unsigned)i;
+	a->address = r->addr ? r->addr :
+		     htonl(ntohl(n->subnet.addr) + p + 1);
+	if (!net_host_ok(n, a->address))
+		return fail_at(st, line, label, "networks", "pipeline %u on "
+			       "%s: %s is not a host of subnet %s/%u%s", p,
+			       n->name, ip_str(a->address, ip),
+			       ip_str(n->subnet.addr, sub), n->subnet.prefix,
+			       r->addr ? "" : " (pipeline + 1; give one as "
+			       "NAME@ADDRESS)");
+	net_mac(a->address, a->mac);
+	pc->nnets++;
+	return 0;
+}
+
+/* Pipeline p's attachments, from its list; only a stack attaches. */
+static int attach_pipeline(struct load_state *st, unsigned p)
+{
+	char label[32];
+	unsigned line;
+	const struct net_list *l = pipe_list(st, p, &line, label);
+
+	if (!st->cfg->pipeline[p].comp[FN_ROLE_STACK].exec[0]) {
+		if (l->n && l != &st->stack_nets)
+			return fail_at(st, line, label, "networks", "pipeline "
+				       "%u runs no stack to attach", p);
+		return 0;
+	}
+	for (unsigned k = 0; k < l->n; k++)
+		if (attach_one(st, p, &l->ref[k], line, label))
+			return -1;
+	return 0;
+}
+
+/* Network i's ports: at least one stack, at most FN_NET_MAX_PORTS with
+ * the host, and no address twice. */
+static int net_ports(struct load_state *st, unsigned i)
+{
+	const struct fn_config *cfg = st->cfg;
+	uint32_t addr[FN_NET_MAX_PORTS];
+	unsigned n = 0;
+	char ip[INET_ADDRSTRLEN];
+
+	if (cfg->network[i].host)
+		addr[n++] = cfg->network[i].host_address;
+	for (unsigned p = 0; p < cfg->npipelines; p++)
+		for (unsigned k = 0; k < cfg->pipeline[p].nnets; k++) {
+			const struct fn_attach_conf *a = &cfg->pipeline[p].net[k];
+
+			if (a->network != i)
+				continue;
+			if (n == FN_NET_MAX_PORTS)
+				return net_fail(st, i, NULL, "more than %d "
+						"ports (stacks and host)",
+						FN_NET_MAX_PORTS);
+			for (unsigned j = 0; j < n; j++)
+				if (addr[j] == a->address)
+					return net_fail(st, i, NULL, "pipeline "
+							"%u's address %s is "
+							"taken", p, ip_str(
+							a->address, ip));
+			addr[n++] = a->address;
+		}
+	if (n == (cfg->network[i].host ? 1u : 0u))
+		return net_fail(st, i, NULL, "no stack attaches to it; name it "
+				"in [stack] or [pipeline N] networks");
+	return 0;
+}
+
+static int resolve_networks(struct load_state *st)
+{
+	struct fn_config *cfg = st->cfg;
+
+	for (unsigned i = 0; i < cfg->nnetworks; i++)
+		if (net_resolve(st, i))
+			return -1;
+	for (unsigned p = 0; p < cfg->npipelines; p++)
+		if (attach_pipeline(st, p))
+			return -1;
+	for (unsigned i = 0; i < cfg->nnetworks; i++)
+		if (net_ports(st, i))
+			return -1;
+	if (cfg->nnetworks && !cfg->role[FN_ROLE_VSWITCH].exec[0])
+		return fail_at(st, 0, "vswitch", "exec", "required: [network "
+			       "%s] needs its switch (e.g. exec = "
+			       "fragnet-vswitch)", cfg->network[0].name);
 	return 0;
 }
 
@@ -1435,8 +1913,11 @@ static int finish(struct load_state *st)
 			memcpy(st->cfg->pipeline[p].stack_ruleset,
 			       st->cfg->stack.ruleset, PATH_MAX);
 	}
-	if (check_restart(st) || check_nic(st) || check_stack(st) ||
-	    check_apps(st))
+	if (!seen(st, SEC_NIC, "queues"))
+		st->cfg->nic.queues = driver_pipelines(st) ?
+				      driver_pipelines(st) : st->cfg->npipelines;
+	if (check_restart(st) || check_nic(st) || resolve_networks(st) ||
+	    check_stack(st) || check_apps(st))
 		return -1;
 	return 0;
 }
@@ -1570,7 +2051,15 @@ const char *fn_role_name(enum fn_role r)
 	static const char *const names[] = {
 		[FN_ROLE_NIC] = "nic", [FN_ROLE_DRIVER] = "driver",
 		[FN_ROLE_STACK] = "stack", [FN_ROLE_APP] = "app",
+		[FN_ROLE_VSWITCH] = "vswitch",
 	};
 
 	return (unsigned)r < FN_ROLE_COUNT ? names[r] : "?";
+}
+
+bool fn_config_has_uplink(const struct fn_config *cfg, unsigned p)
+{
+	const struct fn_component_conf *c = cfg->pipeline[p].comp;
+
+	return c[FN_ROLE_DRIVER].exec[0] && c[FN_ROLE_STACK].exec[0];
 }

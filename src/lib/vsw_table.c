@@ -5,9 +5,11 @@
  * Supervisor: fn_vsw_table_create() -> a sealed memfd, handed to the
  *             switch at FN_FD_VSW_TABLE.
  * Switch:     fn_vsw_table_read(fd) -> a private, checked copy.
+ * And the same for a stack's attachment table (fn_vsw_attach_create, at
+ * FN_FD_STACK_NETS; fn_vsw_attach_read in the stack).
  *
- * The table is written with write(2), never mapped: F_SEAL_WRITE refuses
- * a memfd with a writable shared mapping, and nobody needs one.
+ * The table is a frozen memfd (fragnet/memfd.h): written once with
+ * write(2), sealed against writing, never mapped.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,9 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fragnet/memfd.h"
 #include "fragnet/vswitch.h"
-
-#define TABLE_SEALS	(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 const char *const fn_vsw_port_ctr_names[FN_VSW_P_COUNT] = {
 	[FN_VSW_P_RX_PKTS] = "rx_pkts",
@@ -89,13 +90,17 @@ static const char *fds_check(const struct fn_vsw_table *t, int self_fd)
 
 	for (unsigned i = 0; i < t->nports; i++) {
 		const struct fn_vsw_port_ent *p = &t->port[i];
+		bool host = p->flags & FN_VSW_PORT_HOST;
 
-		if (p->link_fd < 3 || p->bell_fd < 3)
+		if (host && (p->bell_fd != -1 || p->peer_bell_fd != -1))
+			return "a host port has bells";
+		if (p->link_fd < 3 || (!host && p->bell_fd < 3))
 			return "a port's link or bell fd is missing or < 3";
 		if (p->peer_bell_fd < 3 && p->peer_bell_fd != -1)
 			return "a port's peer bell fd is < 3 and not -1";
 		fds[n++] = p->link_fd;
-		fds[n++] = p->bell_fd;
+		if (!host)
+			fds[n++] = p->bell_fd;
 		if (p->peer_bell_fd >= 0)
 			fds[n++] = p->peer_bell_fd;
 	}
@@ -118,7 +123,7 @@ static const char *port_check(const struct fn_vsw_port_ent *p)
 		return "a port's MAC is zero or a group address";
 	if (p->ipv4 == 0)
 		return "a port has no IPv4 address";
-	if (p->flags)
+	if (p->flags & ~FN_VSW_PORT_HOST)
 		return "a port's reserved flags are set";
 	if (!name_ok(p->name, true))
 		return "a port's name is not terminated or not printable";
@@ -174,35 +179,12 @@ int fn_vsw_table_check(const struct fn_vsw_table *t, int self_fd,
 	return w ? -EBADMSG : 0;
 }
 
-/* The table's memfd: written once, then sealed (vswitch.h step 1).  A
- * memfd takes a write of a few hundred bytes whole; less is an error. */
-static int table_memfd(const struct fn_vsw_table *t)
-{
-	char name[64];
-	int fd, err = 0;
-	ssize_t k;
-
-	snprintf(name, sizeof(name), FN_MEMFD_VSW_TABLE_FMT, t->network);
-	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -errno;
-	k = write(fd, t, sizeof(*t));
-	if (k != (ssize_t)sizeof(*t))
-		err = k < 0 ? -errno : -EIO;
-	else if (fcntl(fd, F_ADD_SEALS, TABLE_SEALS | F_SEAL_SEAL) < 0)
-		err = -errno;
-	if (err < 0) {
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 int fn_vsw_table_create(const char *network, uint32_t age_ms,
 			const struct fn_vsw_port_ent *ports, unsigned n,
 			const char **why)
 {
 	struct fn_vsw_table t;
+	char name[64];
 
 	if (!network || strlen(network) >= sizeof(t.network) ||
 	    n > FN_VSW_MAX_PORTS) {
@@ -220,38 +202,126 @@ int fn_vsw_table_create(const char *network, uint32_t age_ms,
 	memcpy(t.port, ports, n * sizeof(*ports));
 	if (fn_vsw_table_check(&t, -1, why) < 0)
 		return -EINVAL;
-	return table_memfd(&t);
+	snprintf(name, sizeof(name), FN_MEMFD_VSW_TABLE_FMT, t.network);
+	return fn_memfd_freeze(name, &t, sizeof(t));
 }
 
 int fn_vsw_table_read(int fd, struct fn_vsw_table *t, const char **why)
 {
-	struct stat st;
-	int seals;
-	ssize_t k;
+	int err = fn_memfd_thaw(fd, t, sizeof(*t), why);
 
+	return err < 0 ? err : fn_vsw_table_check(t, fd, why);
+}
+
+/* ---- the attachment table (vswitch.h, THE STACKS' SIDE) ------------------ */
+
+/* The name of a netif: what the config takes as a network's name. */
+static bool ifname_ok(const char *s)
+{
+	size_t n = strnlen(s, FN_NAME_MAX);
+
+	if (!name_ok(s, false) || n >= 16)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+static const char *attach_ent_check(const struct fn_vsw_attach_ent *e)
+{
+	static const uint8_t zero_mac[6];
+
+	if (e->link_fd < 3 || e->bell_fd < 3)
+		return "an attachment's link or bell fd is missing or < 3";
+	if ((e->mac[0] & 1) || memcmp(e->mac, zero_mac, 6) == 0)
+		return "an attachment's MAC is zero or a group address";
+	if (e->ipv4 == 0 || e->prefix < 1 || e->prefix > 30)
+		return "an attachment's address or prefix is not one";
+	if (e->reserved || e->flags || e->ifindex < 2)
+		return "an attachment's reserved fields are set, or its ifindex "
+		       "is < 2";
+	if (!ifname_ok(e->name))
+		return "an attachment's name is not an interface name";
+	return NULL;
+}
+
+/* Distinct fds, names and ifindexes across the attachments. */
+static const char *attach_distinct(const struct fn_vsw_attach *t, int self_fd)
+{
+	for (unsigned i = 0; i < t->nnets; i++) {
+		const struct fn_vsw_attach_ent *a = &t->net[i];
+
+		if (a->link_fd == self_fd || a->bell_fd == self_fd ||
+		    a->link_fd == a->bell_fd)
+			return "an attachment's fd is the table's or named twice";
+		for (unsigned j = i + 1; j < t->nnets; j++) {
+			const struct fn_vsw_attach_ent *b = &t->net[j];
+
+			if (a->link_fd == b->link_fd ||
+			    a->link_fd == b->bell_fd ||
+			    a->bell_fd == b->link_fd ||
+			    a->bell_fd == b->bell_fd)
+				return "an fd is named twice";
+			if (!strcmp(a->name, b->name) || a->ifindex == b->ifindex)
+				return "two attachments have one name or ifindex";
+		}
+	}
+	return NULL;
+}
+
+static const char *attach_check(const struct fn_vsw_attach *t, int self_fd)
+{
+	const char *why = NULL;
+
+	if (t->magic != FN_VSW_ATTACH_MAGIC ||
+	    t->version != FN_VSW_ATTACH_VERSION)
+		return "bad magic or version";
+	if (t->size != sizeof(*t))
+		return "size field is not the table's size";
+	if (t->nnets == 0 || t->nnets > FN_VSW_ATTACH_MAX)
+		return "nnets out of range";
+	for (unsigned i = 0; i < t->nnets && !why; i++)
+		why = attach_ent_check(&t->net[i]);
+	if (!why && !all_zero(&t->net[t->nnets], (FN_VSW_ATTACH_MAX -
+			      t->nnets) * sizeof(t->net[0])))
+		why = "unused attachment entries are not zero";
+	return why ? why : attach_distinct(t, self_fd);
+}
+
+int fn_vsw_attach_create(unsigned pipeline, const struct fn_vsw_attach_ent *nets,
+			 unsigned n, const char **why)
+{
+	struct fn_vsw_attach t;
+	const char *w;
+	char name[64];
+
+	if (n > FN_VSW_ATTACH_MAX) {
+		if (why)
+			*why = "too many attachments";
+		return -EINVAL;
+	}
+	t = (struct fn_vsw_attach){ .magic = FN_VSW_ATTACH_MAGIC,
+		.version = FN_VSW_ATTACH_VERSION, .size = sizeof(t), .nnets = n };
+	memcpy(t.net, nets, n * sizeof(*nets));
+	w = attach_check(&t, -1);
 	if (why)
-		*why = NULL;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	/* Sealed against writes: what we check below stays what we read. */
-	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0 || (seals & TABLE_SEALS) != TABLE_SEALS) {
-		if (why)
-			*why = "not a memfd sealed against write, grow and shrink";
-		return -EBADMSG;
-	}
-	if (st.st_size != (off_t)sizeof(*t)) {
-		if (why)
-			*why = "the memfd is not the size of a table";
-		return -EBADMSG;
-	}
-	k = pread(fd, t, sizeof(*t), 0);
-	if (k < 0)
-		return -errno;
-	if (k != (ssize_t)sizeof(*t)) {
-		if (why)
-			*why = "short read";
-		return -EBADMSG;
-	}
-	return fn_vsw_table_check(t, fd, why);
+		*why = w;
+	if (w)
+		return -EINVAL;
+	snprintf(name, sizeof(name), FN_MEMFD_VSW_ATTACH_FMT, pipeline);
+	return fn_memfd_freeze(name, &t, sizeof(t));
+}
+
+int fn_vsw_attach_read(int fd, struct fn_vsw_attach *t, const char **why)
+{
+	int err = fn_memfd_thaw(fd, t, sizeof(*t), why);
+	const char *w;
+
+	if (err < 0)
+		return err;
+	w = attach_check(t, fd);
+	if (why)
+		*why = w;
+	return w ? -EBADMSG : 0;
 }

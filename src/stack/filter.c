@@ -30,8 +30,13 @@
  *            a transport checksum that is wrong (reject_csum_ok), and a
  *            reset answers neither a reset nor a broadcast/multicast.
  *
- * The interface is called STK_IFNAME ("fn0", ifindex 1): the name that
- * `iifname`, `oifname` and an ingress chain's `device` match.
+ * Each hook sees the netif the frame came in on or goes out of (stack.h,
+ * struct stk_if): the uplink is STK_IFNAME ("fn0", ifindex 1), a netif on
+ * an internal network has the network's name and ifindex 2 + the
+ * network's index: what `iifname`, `oifname`, `meta iif`, `meta oif` and
+ * an ingress chain's `device` match.  "For this stack" is what lwIP's
+ * ip4_input takes, whichever netif it came in on: an address of any of its
+ * netifs (the weak host model, as Linux's), a broadcast, a multicast.
  * Without a committed program (no ruleset) nothing is evaluated.
  * Called from the stack loop only; never allocates (lwIP does, for a
  * reject).
@@ -119,14 +124,25 @@ static uint32_t pkt_fill(struct fn_nft_pkt *k, const uint8_t *f, uint32_t len,
 	return off;
 }
 
+static bool for_if(const struct stk_if *ifc, uint32_t dst)
+{
+	const struct netif *n = &ifc->netif;
+	uint32_t me = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(n)));
+	uint32_t mask = lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(n)));
+
+	return dst == me || (mask != 0xffffffffu && dst == (me | ~mask));
+}
+
 static bool for_us(const struct stack *s, const uint8_t *nh)
 {
 	uint32_t dst = rd32(nh + 16);
-	uint32_t me = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&s->netif)));
-	uint32_t mask = lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(&s->netif)));
 
-	return dst == me || dst == 0xffffffffu || (dst >> 28) == 0xe ||
-	       (mask != 0xffffffffu && dst == (me | ~mask));
+	if (dst == 0xffffffffu || (dst >> 28) == 0xe)
+		return true;
+	for (unsigned i = 0; i < s->nifs; i++)
+		if (for_if(&s->ifs[i], dst))
+			return true;
+	return false;
 }
 
 /* ---- rejects ------------------------------------------------------------ */
@@ -214,11 +230,9 @@ static void reject(struct stack *s, struct pbuf *p, uint32_t off,
 
 /* ---- hooks ------------------------------------------------------------------ */
 
-static bool judge(struct stack *s, struct nl_server *srv,
-		  enum fn_nft_hook h, struct fn_nft_pkt *k,
-		  struct fn_nft_result *r)
+static bool judge(struct nl_server *srv, enum fn_nft_hook h,
+		  struct fn_nft_pkt *k, struct fn_nft_result *r)
 {
-	(void)s;
 	fn_nft_eval(srv->prog, srv->ct, h, k, r);
 	return r->verdict == FN_NFT_ACCEPT;
 }
@@ -276,10 +290,10 @@ static struct pbuf *reassemble(struct stack *s, struct pbuf *p, uint16_t tot)
 	return q;
 }
 
-/* k for the received frame p, copied into buf when p is a chain.  The
- * IPv4 header's offset, or 0 when p does not fit buf. */
-static uint32_t rx_fill(struct fn_nft_pkt *k, struct pbuf *p, uint8_t *buf,
-			bool fine)
+/* k for the frame p received on ifc, copied into buf when p is a chain.
+ * The IPv4 header's offset, or 0 when p does not fit buf. */
+static uint32_t rx_fill(struct fn_nft_pkt *k, const struct stk_if *ifc,
+			struct pbuf *p, uint8_t *buf, bool fine)
 {
 	const uint8_t *f;
 	uint32_t len, off;
@@ -288,18 +302,19 @@ static uint32_t rx_fill(struct fn_nft_pkt *k, struct pbuf *p, uint8_t *buf,
 	if (!f)
 		return 0;
 	off = pkt_fill(k, f, len, fine);
-	k->iif = STK_IFINDEX;
-	k->iifname = STK_IFNAME;
+	k->iif = ifc->index;
+	k->iifname = ifc->name;
 	k->pkttype = !(f[0] & 1) ? PKT_HOST :
 		     memcmp(f, "\xff\xff\xff\xff\xff\xff", 6) ? PKT_MULTICAST
 							     : PKT_BROADCAST;
 	return off;
 }
 
-/* A received frame; takes p.  The frame for lwIP, or NULL: dropped (and
- * freed) or held for reassembly. */
-struct pbuf *stk_filter_rx(struct stack *s, struct pbuf *p)
+/* A frame received on ifc; takes p.  The frame for lwIP, or NULL: dropped
+ * (and freed) or held for reassembly. */
+struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p)
 {
+	struct stack *s = ifc->stack;
 	struct nl_server *srv = stk_nft();
 	static uint8_t buf[DGRAM_MAX];
 	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0 };
@@ -310,10 +325,10 @@ struct pbuf *stk_filter_rx(struct stack *s, struct pbuf *p)
 	if (!srv || !srv->prog)
 		return p;	/* no ruleset: lwIP reassembles itself */
 	fine = fine_clock(srv);
-	off = rx_fill(&k, p, buf, fine);
+	off = rx_fill(&k, ifc, p, buf, fine);
 	if (!off)
 		return p;	/* longer than any frame we take: lwIP drops */
-	if (!judge(s, srv, FN_NFT_INGRESS, &k, &r))
+	if (!judge(srv, FN_NFT_INGRESS, &k, &r))
 		goto drop;
 	if (!k.nh)
 		return p;
@@ -322,11 +337,11 @@ struct pbuf *stk_filter_rx(struct stack *s, struct pbuf *p)
 		p = reassemble(s, p, rd16(k.nh + 2));
 		if (!p)
 			return NULL;
-		if (!(off = rx_fill(&k, p, buf, fine)))
+		if (!(off = rx_fill(&k, ifc, p, buf, fine)))
 			goto unjudged;
 		frag = false;
 	}
-	if (!judge(s, srv, FN_NFT_PREROUTING, &k, &r))
+	if (!judge(srv, FN_NFT_PREROUTING, &k, &r))
 		goto drop;
 	if (!for_us(s, k.nh))
 		return p;
@@ -334,14 +349,14 @@ struct pbuf *stk_filter_rx(struct stack *s, struct pbuf *p)
 		p = reassemble(s, p, rd16(k.nh + 2));
 		if (!p)
 			return NULL;
-		if (!(off = rx_fill(&k, p, buf, fine)))
+		if (!(off = rx_fill(&k, ifc, p, buf, fine)))
 			goto unjudged;
 	}
 	/* once per packet (a whole datagram) that reaches input: the
 	 * hot-reload test proves with it that each was judged by exactly
 	 * one ruleset version */
 	stk_count(s, STK_FILTER_JUDGED_RX, 1);
-	if (!judge(s, srv, FN_NFT_INPUT, &k, &r))
+	if (!judge(srv, FN_NFT_INPUT, &k, &r))
 		goto drop;
 	return p;
 drop:
@@ -365,6 +380,7 @@ unjudged:
 
 static struct {
 	unsigned n;
+	struct stk_if *ifc;		/* the netif they go out of */
 	struct pbuf *p[OUT_FRAGS_MAX];	/* referenced */
 	ip4_addr_t dst[OUT_FRAGS_MAX];
 	uint32_t next;		/* payload bytes so far */
@@ -373,18 +389,19 @@ static struct {
 } out;
 
 /* Send (true) or drop the fragments held. */
-static void out_release(struct stack *s, bool send)
+static void out_release(bool send)
 {
 	for (unsigned i = 0; i < out.n; i++) {
 		if (send)
-			etharp_output(&s->netif, out.p[i], &out.dst[i]);
+			etharp_output(&out.ifc->netif, out.p[i], &out.dst[i]);
 		pbuf_free(out.p[i]);
 	}
 	out.n = 0;
 }
 
-/* Output, then postrouting, for the IPv4 datagram at nh (len bytes). */
-static bool judge_out(struct stack *s, struct nl_server *srv,
+/* Output, then postrouting, for the IPv4 datagram at nh (len bytes)
+ * going out of ifc. */
+static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
 		      const uint8_t *nh, uint32_t len)
 {
 	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0 };
@@ -394,44 +411,49 @@ static bool judge_out(struct stack *s, struct nl_server *srv,
 	k.nh = nh;
 	k.nh_len = len;
 	k.ethertype = ETH_P_IP;
-	k.oif = STK_IFINDEX;
-	k.oifname = STK_IFNAME;
+	k.oif = ifc->index;
+	k.oifname = ifc->name;
 	k.now_ns = now_ns(fine_clock(srv));
-	if (judge(s, srv, FN_NFT_OUTPUT, &k, &r) &&
-	    judge(s, srv, FN_NFT_POSTROUTING, &k, &r))
+	if (judge(srv, FN_NFT_OUTPUT, &k, &r) &&
+	    judge(srv, FN_NFT_POSTROUTING, &k, &r))
 		return true;
-	stk_count(s, STK_FILTER_DROP_TX, 1);
+	stk_count(ifc->stack, STK_FILTER_DROP_TX, 1);
 	return false;
 }
 
-/* Fragment p (header at nh, ihl bytes) of the datagram being sent: held;
- * the last one judges the datagram and sends or drops them all. */
-static void out_fragment(struct stack *s, struct nl_server *srv,
+/* Fragment p (header at nh, ihl bytes) of the datagram being sent out of
+ * ifc: held; the last one judges the datagram and sends or drops them
+ * all. */
+static void out_fragment(struct stk_if *ifc, struct nl_server *srv,
 			 struct pbuf *p, const uint8_t *nh, uint32_t ihl,
 			 const ip4_addr_t *dst)
 {
+	struct stack *s = ifc->stack;
+
 	uint16_t fo = rd16(nh + 6);
 	uint32_t off = (uint32_t)(fo & 0x1fff) * 8;
 	uint32_t plen = rd16(nh + 2) - ihl;
 
 	if (off == 0) {
 		if (out.n)	/* an earlier datagram lwIP gave up on */
-			out_release(s, false);
+			out_release(false);
 		memcpy(out.dgram, nh, ihl);
 		out.ihl = ihl;
 		out.next = 0;
+		out.ifc = ifc;
 	} else if (!out.n || off != out.next || ihl != out.ihl ||
+		   ifc != out.ifc ||
 		   memcmp(nh + 4, out.dgram + 4, 2) ||	/* id */
 		   nh[9] != out.dgram[9] ||
 		   memcmp(nh + 12, out.dgram + 12, 8)) {
-		out_release(s, false);
+		out_release(false);
 		stk_count(s, STK_FILTER_DROP_TX, 1);
 		return;
 	}
 	if (out.n == OUT_FRAGS_MAX || ihl + off + plen > sizeof(out.dgram) ||
 	    pbuf_copy_partial(p, out.dgram + ihl + off, (u16_t)plen,
 			      (u16_t)ihl) != plen) {
-		out_release(s, false);
+		out_release(false);
 		stk_count(s, STK_FILTER_DROP_TX, 1);
 		return;
 	}
@@ -451,13 +473,14 @@ static void out_fragment(struct stack *s, struct nl_server *srv,
 
 		memcpy(out.dgram + 10, &sum, 2);
 	}
-	out_release(s, judge_out(s, srv, out.dgram, ihl + out.next));
+	out_release(judge_out(ifc, srv, out.dgram, ihl + out.next));
 }
 
 /* netif->output: an IPv4 packet lwIP sends, before ARP (as the kernel's
  * output and postrouting hooks, before the neighbour layer); then
  * etharp_output, which the frame reaches the link from. */
-err_t stk_filter_output(struct stack *s, struct pbuf *p, const ip4_addr_t *dst)
+err_t stk_filter_output(struct stk_if *ifc, struct pbuf *p,
+			const ip4_addr_t *dst)
 {
 	struct nl_server *srv = stk_nft();
 	static uint8_t buf[FRAME_MAX];
@@ -466,8 +489,8 @@ err_t stk_filter_output(struct stack *s, struct pbuf *p, const ip4_addr_t *dst)
 
 	if (!srv || !srv->prog) {
 		if (out.n)
-			out_release(s, false);
-		return etharp_output(&s->netif, p, dst);
+			out_release(false);
+		return etharp_output(&ifc->netif, p, dst);
 	}
 	if (p->len < 20)
 		return ERR_VAL;		/* lwIP builds its header in one pbuf */
@@ -476,13 +499,13 @@ err_t stk_filter_output(struct stack *s, struct pbuf *p, const ip4_addr_t *dst)
 	if (ihl < 20 || p->len < ihl || rd16(nh + 2) != p->tot_len)
 		return ERR_VAL;
 	if (rd16(nh + 6) & 0x3fff) {
-		out_fragment(s, srv, p, nh, ihl, dst);
+		out_fragment(ifc, srv, p, nh, ihl, dst);
 		return ERR_OK;
 	}
 	nh = linear(p, buf, sizeof(buf), &len);
 	if (!nh)
 		return ERR_VAL;	/* not one frame: the link refuses it */
-	if (!judge_out(s, srv, nh, len))
+	if (!judge_out(ifc, srv, nh, len))
 		return ERR_OK;	/* dropped by the ruleset, as if sent */
-	return etharp_output(&s->netif, p, dst);
+	return etharp_output(&ifc->netif, p, dst);
 }

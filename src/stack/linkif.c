@@ -1,8 +1,12 @@
 /*
- * linkif.c - the lwIP netif of fragnet-stack, on its packet link.
+ * linkif.c - an lwIP netif of fragnet-stack, on its packet link.
  *
- * The stack is side B of the link (stream.h): the sink of stream 0 (frames
- * from the driver) and the source of stream 1 (frames to it).
+ * The stack has one netif per link (stack.h, struct stk_if): its uplink,
+ * on the link to its driver, and one per internal network, on the link to
+ * its port of the network's vswitch (fragnet/vswitch.h).  Everything below
+ * holds for each of them alike; "the peer" is the driver or the switch.
+ * The stack is side B of every link (stream.h): the sink of stream 0
+ * (frames from the peer) and the source of stream 1 (frames to it).
  *
  *   receive  stk_link_rx(): recv a burst; per frame check the length, copy
  *            it into a PBUF_POOL chain and check the destination MAC on the
@@ -18,11 +22,11 @@
  *            stk_link_flush() submits the queue, once per loop turn or when
  *            STK_BURST frames wait.  No slot: the frame is dropped and lwIP
  *            gets ERR_MEM (TCP keeps the segment and retries).
- *   reset    any link call may return -ECONNRESET (the driver restarted and
+ *   reset    any link call may return -ECONNRESET (the peer restarted and
  *            the supervisor reset the link): every slot in hand is void.
  *            Frames already copied out are ours and still go to lwIP.
- *   broken   -EPIPE: the driver broke the link protocol.  The stack stops
- *            using the link until the supervisor resets it.
+ *   broken   -EPIPE: the peer broke the link protocol.  The stack stops
+ *            using that link until the supervisor resets it.
  *
  * The frame counters here (ARP, ICMP echo) read our private copies or the
  * pbufs lwIP hands us, never the slot: they cost a few byte compares.
@@ -91,30 +95,39 @@ static void count_proto(struct stack *s, const uint8_t *f, uint32_t len,
 
 /* ---- link errors --------------------------------------------------------- */
 
-/* The link was reset: slots in hand are void.  Each endpoint reports one
- * reset; count it once per epoch. */
-static void link_reset(struct stack *s)
+/* Who is at the other end of ifc's link, for the log. */
+static const char *peer_of(const struct stk_if *ifc)
 {
-	s->ntx = 0;
-	s->broken = false;
-	if (s->link.epoch == s->reset_epoch)
-		return;
-	s->reset_epoch = s->link.epoch;
-	stk_count(s, STK_LINK_RESETS, 1);
-	fn_info("link reset (epoch %u): the driver restarted; frames in hand dropped",
-		s->link.epoch);
+	return ifc == ifc->stack->uplink ? "the driver" : "the vswitch";
 }
 
-void stk_link_error(struct stack *s, int err)
+/* The link was reset: slots in hand are void.  Each endpoint reports one
+ * reset; count it once per epoch. */
+static void link_reset(struct stk_if *ifc)
+{
+	ifc->ntx = 0;
+	ifc->broken = false;
+	if (ifc->link.epoch == ifc->reset_epoch)
+		return;
+	ifc->reset_epoch = ifc->link.epoch;
+	stk_count(ifc->stack, STK_LINK_RESETS, 1);
+	stk_if_count(ifc, STK_IF_LINK_RESETS, 1);
+	fn_info("%s: link reset (epoch %u): %s restarted; frames in hand "
+		"dropped", ifc->name, ifc->link.epoch, peer_of(ifc));
+}
+
+void stk_link_error(struct stk_if *ifc, int err)
 {
 	if (err == -ECONNRESET) {
-		link_reset(s);
-	} else if (err < 0 && !s->broken) {
-		s->broken = true;
-		s->ntx = 0;
-		stk_count(s, STK_LINK_BROKEN, 1);
-		fn_warn("link cut off (%s): the driver broke the protocol; "
-			"off until the supervisor resets it", strerror(-err));
+		link_reset(ifc);
+	} else if (err < 0 && !ifc->broken) {
+		ifc->broken = true;
+		ifc->ntx = 0;
+		stk_count(ifc->stack, STK_LINK_BROKEN, 1);
+		stk_if_count(ifc, STK_IF_LINK_BROKEN, 1);
+		fn_warn("%s: link cut off (%s): %s broke the protocol; off "
+			"until the supervisor resets it", ifc->name,
+			strerror(-err), peer_of(ifc));
 	}
 }
 
@@ -122,8 +135,9 @@ void stk_link_error(struct stack *s, int err)
 
 /* The one read of a received slot: into a fresh pbuf chain.  NULL when the
  * frame is dropped (and counted). */
-static struct pbuf *frame_copy(struct stack *s, const struct fn_pkt *pkt)
+static struct pbuf *frame_copy(struct stk_if *ifc, const struct fn_pkt *pkt)
 {
+	struct stack *s = ifc->stack;
 	const uint8_t *dst;
 	struct pbuf *p;
 
@@ -132,7 +146,7 @@ static struct pbuf *frame_copy(struct stack *s, const struct fn_pkt *pkt)
 		stk_count(s, STK_DROP_RUNT, 1);
 		return NULL;
 	}
-	if (pkt->len > s->max_rx_frame) {
+	if (pkt->len > ifc->max_rx_frame) {
 		stk_count(s, STK_DROP_TOO_BIG, 1);
 		return NULL;
 	}
@@ -144,7 +158,7 @@ static struct pbuf *frame_copy(struct stack *s, const struct fn_pkt *pkt)
 	pbuf_take(p, pkt->data, (u16_t)pkt->len);
 	/* PBUF_POOL_BUFSIZE > STK_ETH_HLEN: the header is in the first pbuf. */
 	dst = p->payload;
-	if (!(dst[0] & 1) && memcmp(dst, s->mac, sizeof(s->mac)) != 0) {
+	if (!(dst[0] & 1) && memcmp(dst, ifc->mac, sizeof(ifc->mac)) != 0) {
 		stk_count(s, STK_DROP_NOT_FOR_US, 1);
 		pbuf_free(p);
 		return NULL;
@@ -153,12 +167,15 @@ static struct pbuf *frame_copy(struct stack *s, const struct fn_pkt *pkt)
 }
 
 /* netif->input owns p, even when it fails (netif_input_fn). */
-static void frame_deliver(struct stack *s, struct pbuf *p)
+static void frame_deliver(struct stk_if *ifc, struct pbuf *p)
 {
+	struct stack *s = ifc->stack;
+
 	stk_count(s, STK_RX_FRAMES, 1);
 	stk_count(s, STK_RX_BYTES, p->tot_len);
+	stk_if_count(ifc, STK_IF_RX_FRAMES, 1);
 	count_proto(s, p->payload, p->len, false);
-	if (s->netif.input(p, &s->netif) != ERR_OK)
+	if (ifc->netif.input(p, &ifc->netif) != ERR_OK)
 		pbuf_free(p);
 }
 
@@ -172,111 +189,116 @@ static void trace_pkts(unsigned point, const struct fn_pkt *p, unsigned n)
 
 /* frame_deliver between two trace points; the frame's head is copied
  * first: lwIP owns the pbuf after input. */
-static void trace_deliver(struct stack *s, struct pbuf *p)
+static void trace_deliver(struct stk_if *ifc, struct pbuf *p)
 {
 	uint8_t head[128];
 	uint16_t len = pbuf_copy_partial(p, head, sizeof(head), 0);
 
 	fn_trace_frame(FN_TP_STK_FILTER, head, len, fn_clock_ns());
-	frame_deliver(s, p);
+	frame_deliver(ifc, p);
 	fn_trace_frame(FN_TP_STK_DELIVERED, head, len, fn_clock_ns());
 }
 
-int stk_link_rx(struct stack *s)
+int stk_link_rx(struct stk_if *ifc)
 {
 	struct fn_pkt pkt[STK_BURST];
 	struct pbuf *p[STK_BURST];
 	int n, r;
 
-	if (s->broken)
+	if (ifc->broken)
 		return 0;
-	n = fn_stream_recv_burst(&s->link.rx, pkt, STK_BURST);
+	n = fn_stream_recv_burst(&ifc->link.rx, pkt, STK_BURST);
 	if (n <= 0)
 		return n;
 	if (fn_trace_enabled())
 		trace_pkts(FN_TP_STK_RX, pkt, (unsigned)n);
 	for (int i = 0; i < n; i++)
-		p[i] = frame_copy(s, &pkt[i]);
+		p[i] = frame_copy(ifc, &pkt[i]);
 	/* Slots go back before lwIP runs: it may take long (TCP) and the
 	 * driver needs them.  A reset here voids the slots, not the copies. */
-	r = fn_stream_ack_burst(&s->link.rx, pkt, (unsigned)n);
+	r = fn_stream_ack_burst(&ifc->link.rx, pkt, (unsigned)n);
 	for (int i = 0; i < n; i++) {
 		/* dropped, or a fragment held for reassembly: NULL */
 		if (p[i])
-			p[i] = stk_filter_rx(s, p[i]);
+			p[i] = stk_filter_rx(ifc, p[i]);
 		if (p[i] && fn_trace_enabled())
-			trace_deliver(s, p[i]);
+			trace_deliver(ifc, p[i]);
 		else if (p[i])
-			frame_deliver(s, p[i]);
+			frame_deliver(ifc, p[i]);
 	}
 	return r < 0 ? r : n;
 }
 
 /* ---- send ---------------------------------------------------------------- */
 
-int stk_link_flush(struct stack *s)
+int stk_link_flush(struct stk_if *ifc)
 {
 	uint64_t bytes = 0;
-	unsigned n = s->ntx;
+	unsigned n = ifc->ntx;
 	int r;
 
 	if (n == 0)
 		return 0;
 	for (unsigned i = 0; i < n; i++)
-		bytes += s->txq[i].len;
-	s->ntx = 0;
+		bytes += ifc->txq[i].len;
+	ifc->ntx = 0;
 	if (fn_trace_enabled())
-		trace_pkts(FN_TP_STK_TX, s->txq, n);
-	r = fn_stream_submit_burst(&s->link.tx, s->txq, n);
+		trace_pkts(FN_TP_STK_TX, ifc->txq, n);
+	r = fn_stream_submit_burst(&ifc->link.tx, ifc->txq, n);
 	if (r < 0)
 		return r;	/* -ECONNRESET / -EPIPE: the slots are void */
-	stk_count(s, STK_TX_FRAMES, n);
-	stk_count(s, STK_TX_BYTES, bytes);
+	stk_count(ifc->stack, STK_TX_FRAMES, n);
+	stk_count(ifc->stack, STK_TX_BYTES, bytes);
+	stk_if_count(ifc, STK_IF_TX_FRAMES, n);
 	return 0;
 }
 
 /* One free slot into txq[ntx], or 0 (none free, peer not joined), or a
  * link error that could not be handled here. */
-static int slot_take(struct stack *s)
+static int slot_take(struct stk_if *ifc)
 {
 	int n;
 
-	if (s->ntx == STK_BURST) {
-		n = stk_link_flush(s);
+	if (ifc->ntx == STK_BURST) {
+		n = stk_link_flush(ifc);
 		if (n < 0)
-			stk_link_error(s, n);
-		if (s->broken)
+			stk_link_error(ifc, n);
+		if (ifc->broken)
 			return -EPIPE;
 	}
-	n = fn_stream_alloc_burst(&s->link.tx, &s->txq[s->ntx], 1);
+	n = fn_stream_alloc_burst(&ifc->link.tx, &ifc->txq[ifc->ntx], 1);
 	if (n == -ECONNRESET) {
-		stk_link_error(s, n);	/* empties txq */
-		n = fn_stream_alloc_burst(&s->link.tx, &s->txq[s->ntx], 1);
+		stk_link_error(ifc, n);	/* empties txq */
+		n = fn_stream_alloc_burst(&ifc->link.tx, &ifc->txq[ifc->ntx],
+					  1);
 	}
 	if (n < 0)
-		stk_link_error(s, n);
+		stk_link_error(ifc, n);
 	return n;
 }
 
 /* netif->linkoutput.  p stays the caller's (lwIP frees it). */
 static err_t linkif_output(struct netif *nif, struct pbuf *p)
 {
-	struct stack *s = nif->state;
+	struct stk_if *ifc = nif->state;
+	struct stack *s = ifc->stack;
 	struct fn_pkt *pkt;
 	int n;
 
-	if (p->tot_len > s->link.tx.slot_size) {
+	if (p->tot_len > ifc->link.tx.slot_size) {
 		stk_count(s, STK_DROP_TX_TOO_BIG, 1);
 		return ERR_IF;
 	}
-	n = s->broken ? -EPIPE : slot_take(s);
+	n = ifc->broken ? -EPIPE : slot_take(ifc);
 	if (n <= 0) {
-		bool down = n < 0 || !fn_link_peer_ready(&s->link);
+		bool down = n < 0 || !fn_link_peer_ready(&ifc->link);
 
 		stk_count(s, down ? STK_DROP_LINK_DOWN : STK_DROP_NO_SLOT, 1);
+		if (down)
+			stk_if_count(ifc, STK_IF_DROP_LINK_DOWN, 1);
 		return down ? ERR_IF : ERR_MEM;
 	}
-	pkt = &s->txq[s->ntx++];
+	pkt = &ifc->txq[ifc->ntx++];
 	pkt->len = pbuf_copy_partial(p, pkt->data, p->tot_len, 0);
 	count_proto(s, p->payload, p->len, true);
 	return ERR_OK;
@@ -292,45 +314,41 @@ static err_t linkif_ip_output(struct netif *nif, struct pbuf *p,
 
 static err_t linkif_init(struct netif *nif)
 {
-	struct stack *s = nif->state;
-	uint32_t mtu = s->link.tx.slot_size - STK_ETH_HLEN;
+	struct stk_if *ifc = nif->state;
+	uint32_t mtu = ifc->link.tx.slot_size - STK_ETH_HLEN;
 
+	/* lwIP's own two-letter name; nft knows the netif by ifc->name. */
 	nif->name[0] = 'f';
 	nif->name[1] = 'n';
 	nif->output = linkif_ip_output;	/* the ruleset, then ARP */
 	nif->linkoutput = linkif_output;
 	nif->mtu = (u16_t)(mtu < STK_MTU_MAX ? mtu : STK_MTU_MAX);
 	nif->hwaddr_len = ETH_HWADDR_LEN;
-	memcpy(nif->hwaddr, s->mac, ETH_HWADDR_LEN);
+	memcpy(nif->hwaddr, ifc->mac, ETH_HWADDR_LEN);
 	nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
 		     NETIF_FLAG_ETHERNET;
-	s->max_rx_frame = nif->mtu + STK_ETH_HLEN + STK_VLAN_HLEN;
-	if (s->max_rx_frame > s->link.rx.slot_size)
-		s->max_rx_frame = s->link.rx.slot_size;
+	ifc->max_rx_frame = nif->mtu + STK_ETH_HLEN + STK_VLAN_HLEN;
+	if (ifc->max_rx_frame > ifc->link.rx.slot_size)
+		ifc->max_rx_frame = ifc->link.rx.slot_size;
 	return ERR_OK;
 }
 
-/*
- * Add the one netif (addresses in network byte order) and bring it up.
- * -EINVAL when a link slot cannot carry a frame of STK_MTU_MIN.
- */
-int stk_netif_add(struct stack *s, uint32_t addr, uint8_t prefix,
-		  uint32_t gateway)
+int stk_if_add(struct stk_if *ifc, uint32_t addr, uint8_t prefix,
+	       uint32_t gateway)
 {
 	ip4_addr_t ip, mask, gw;
 
-	if (s->link.tx.slot_size < STK_MTU_MIN + STK_ETH_HLEN)
+	if (ifc->link.tx.slot_size < STK_MTU_MIN + STK_ETH_HLEN)
 		return -EINVAL;
 	ip4_addr_set_u32(&ip, addr);
 	ip4_addr_set_u32(&mask, prefix ? lwip_htonl(~0u << (32 - prefix)) : 0);
 	ip4_addr_set_u32(&gw, gateway);
-	if (!netif_add(&s->netif, &ip, &mask, &gw, s, linkif_init,
+	if (!netif_add(&ifc->netif, &ip, &mask, &gw, ifc, linkif_init,
 		       ethernet_input))
 		return -EINVAL;
-	netif_set_default(&s->netif);
 	/* Up before link up: the gratuitous ARP of netif_set_link_up() goes
-	 * out (or is dropped as link_down while the driver is not there). */
-	netif_set_up(&s->netif);
-	netif_set_link_up(&s->netif);
+	 * out (or is dropped as link_down while the peer is not there). */
+	netif_set_up(&ifc->netif);
+	netif_set_link_up(&ifc->netif);
 	return 0;
 }

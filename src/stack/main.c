@@ -4,32 +4,41 @@
  * Spawned by the supervisor (names.h contract):
  *   FRAGNET_CONFIG      the topology: [stack] address, gateway, profile,
  *                       max_tcp; [nic] mac; [link] geometry
- *   FRAGNET_LINK_FD     the packet link to the driver; we are side B
+ *   FRAGNET_LINK_FD     the packet link to the driver, our uplink "fn0";
+ *                       we are side B
+ *   FRAGNET_STACK_NETS_FD  our attachments to internal networks
+ *                       (fragnet/vswitch.h): one netif each, on its link
+ *                       to a vswitch port.  At least one of the two.
  *   FRAGNET_CONTROL_FD  listening control socket (control.c)
  *   FRAGNET_SOCKCHAN_FD the app's socket channel, side B (sock_serv.c)
  *   FRAGNET_STACK_BELL_FD, FRAGNET_APP_BELL_FD, FRAGNET_DRIVER_BELL_FD
  *                       doorbells (names.h): ours, the app's, the driver's
  *   FRAGNET_STATS_FD    stats page: "stack.*", "link.tx.*", "link.rx.*"
+ *                       (the uplink's), and per netif "if.<name>.*" (a
+ *                       network's: with "if.<name>.link.{tx,rx}.*")
  *   FRAGNET_POLL        busy | adaptive | event (stream.h, POLL MODES)
  *   FRAGNET_PIPELINE, FRAGNET_LOG_LEVEL
  *
- * Call sequence: config -> lwip_init -> stats page -> link attach ->
- * netif (linkif.c) -> loop until SIGTERM -> detach, exit 0.
+ * Call sequence: config -> lwip_init -> stats page -> links attach (the
+ * uplink, the networks') -> a netif each (linkif.c) -> loop until SIGTERM
+ * -> detach, exit 0.
  *
  * THE LOOP, one turn:
- *   1. receive one burst from the link into lwIP (ARP, ICMP, ... run here),
- *      then serve the socket channel (ss_poll: acks, requests, events);
+ *   1. receive one burst from each link into lwIP (ARP, ICMP, ... run
+ *      here), then serve the socket channel (ss_poll: acks, requests,
+ *      events);
  *   2. sys_check_timeouts(): lwIP's timers (ARP aging, reassembly, TCP);
- *   3. submit what lwIP sent during 1 and 2, as one burst;
+ *   3. submit what lwIP sent during 1 and 2, one burst per link;
  *   4. every CONTROL_PERIOD_MS, and when poll() says so, serve the
  *      control socket (control.c: nf_tables netlink, bounded per turn);
- *   5. nothing to do: with the stack bell, arm the link's and the
- *      channel's rings and block in poll() on the bell and the control
- *      socket; without it, wait on the link's rx stream per the poll mode
- *      (busy spins, adaptive spins then sleeps, event sleeps), at most
- *      CHAN_WAIT_MAX_NS while a channel is served.  Either way until lwIP's
- *      next timer is due, at most WAIT_MAX_MS, so that an idle stack
- *      sleeps and still notices SIGTERM and control clients.
+ *   5. nothing to do: with the stack bell and a channel or a network,
+ *      arm every link's and the channel's rings and block in poll() on
+ *      the bell and the control socket (the driver, the switch and the app
+ *      ring the bell); otherwise wait on the uplink's rx stream per the
+ *      poll mode (busy spins, adaptive spins then sleeps, event sleeps),
+ *      at most CHAN_WAIT_MAX_NS while a channel is served.  Either way
+ *      until lwIP's next timer is due, at most WAIT_MAX_MS, so that an
+ *      idle stack sleeps and still notices SIGTERM and control clients.
  *
  * POOLS: lwIP is built with MEM_LIBC_MALLOC and MEMP_MEM_MALLOC, so its
  * pools are malloc()ed per element and no MEMP_NUM_* limit is enforced:
@@ -63,6 +72,7 @@
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
 #include "fragnet/trace.h"
+#include "fragnet/vswitch.h"
 
 #include "sock_serv.h"
 #include "stack.h"
@@ -105,6 +115,14 @@ const char *const stk_ctr_names[STK_CTR_COUNT] = {
 	[STK_LOOPS] = "loops",
 };
 
+const char *const stk_if_ctr_names[STK_IF_CTR_COUNT] = {
+	[STK_IF_RX_FRAMES] = "rx_frames",
+	[STK_IF_TX_FRAMES] = "tx_frames",
+	[STK_IF_DROP_LINK_DOWN] = "drop_link_down",
+	[STK_IF_LINK_RESETS] = "link_resets",
+	[STK_IF_LINK_BROKEN] = "link_broken",
+};
+
 /* What the stack takes from the topology file. */
 struct stk_conf {
 	struct fn_stack_conf stack;
@@ -132,11 +150,14 @@ static void usage(FILE *f)
 "usage: " PROG " [--trace DIR | --help | --version]\n"
 "\n"
 "One pipeline's TCP/IP stack: lwIP 2.1.3, profile \"%s\" (%s),\n"
-"on the packet link to its driver.  Run by the supervisor (fragnet up),\n"
-"which passes everything in the environment:\n"
+"on the packet link to its driver and on internal networks.  Run by the\n"
+"supervisor (fragnet up), which passes everything in the environment:\n"
 "\n"
 "  " FN_ENV_CONFIG "         topology file ([stack] profile must be \"%s\")\n"
-"  " FN_ENV_LINK_FD "        packet link fd, side B (required)\n"
+"  " FN_ENV_LINK_FD "        packet link fd to the driver, side B: the\n"
+"                         uplink " STK_IFNAME "\n"
+"  " FN_ENV_STACK_NETS_FD " attachment table: internal networks (one of\n"
+"                         the two is required)\n"
 "  " FN_ENV_CONTROL_FD "     listening control socket fd (optional)\n"
 "  " FN_ENV_SOCKCHAN_FD "    the app's socket channel fd, side B (optional)\n"
 "  " FN_ENV_STACK_BELL_FD "  this stack's doorbell (eventfd), rung by the\n"
@@ -207,9 +228,6 @@ static int config_read(struct stk_conf *out)
 		       strcmp(cfg->stack.profile, "full") ? "-" : "",
 		       strcmp(cfg->stack.profile, "full") ? cfg->stack.profile : "");
 		r = -EINVAL;
-	} else if (!cfg->stack.address.addr) {
-		fn_err("%s: [stack] address is not set", path);
-		r = -EINVAL;
 	} else {
 		out->stack = cfg->stack;
 		memcpy(out->mac, cfg->nic.mac, sizeof(out->mac));
@@ -218,18 +236,40 @@ static int config_read(struct stk_conf *out)
 	return r;
 }
 
-/* Our block and the link's counters on the stats page (or private). */
+/* A netif's counters: "if.<name>.*", and its link's, "link.{tx,rx}.*"
+ * for the uplink (as before there were networks), else
+ * "if.<name>.link.{tx,rx}.*".  A full page keeps them private. */
+static void if_counters(struct stk_if *ifc, struct fn_stats_page *page)
+{
+	char pfx[3][FN_STATS_NAME_MAX];
+	_Atomic uint64_t *c;
+	bool up = ifc == ifc->stack->uplink;
+
+	/* ifc->name has at most 15 characters: every prefix fits. */
+	snprintf(pfx[0], sizeof(pfx[0]), "if.%.15s", ifc->name);
+	snprintf(pfx[1], sizeof(pfx[1]), up ? "link.tx" : "if.%.15s.link.tx",
+		 ifc->name);
+	snprintf(pfx[2], sizeof(pfx[2]), up ? "link.rx" : "if.%.15s.link.rx",
+		 ifc->name);
+	c = page ? fn_stats_block(page, pfx[0], stk_if_ctr_names,
+				  STK_IF_CTR_COUNT) : NULL;
+	ifc->ctr = c ? c : ifc->own_ctr;
+	fn_stream_bind_counters(&ifc->link.tx, page ? fn_stats_block(page,
+				pfx[1], fn_stream_ctr_names, FN_SC_COUNT) :
+				NULL);
+	fn_stream_bind_counters(&ifc->link.rx, page ? fn_stats_block(page,
+				pfx[2], fn_stream_ctr_names, FN_SC_COUNT) :
+				NULL);
+}
+
+/* Our block and every netif's counters on the stats page (or private). */
 static int counters_init(struct stack *s, struct fn_stats_page *page)
 {
-	_Atomic uint64_t *tx, *rx;
-
 	s->ctr = fn_stats_block(page, "stack", stk_ctr_names, STK_CTR_COUNT);
-	tx = fn_stats_block(page, "link.tx", fn_stream_ctr_names, FN_SC_COUNT);
-	rx = fn_stats_block(page, "link.rx", fn_stream_ctr_names, FN_SC_COUNT);
-	if (!s->ctr || !tx || !rx)
+	if (!s->ctr)
 		return -ENOSPC;
-	fn_stream_bind_counters(&s->link.tx, tx);
-	fn_stream_bind_counters(&s->link.rx, rx);
+	for (unsigned i = 0; i < s->nifs; i++)
+		if_counters(&s->ifs[i], page);
 	return 0;
 }
 
@@ -267,25 +307,92 @@ static int64_t wait_budget_ns(void)
 	return (int64_t)(ms < WAIT_MAX_MS ? ms : WAIT_MAX_MS) * 1000000;
 }
 
+/* Step 1: one burst from each link.  Frames handed to lwIP. */
+static int links_rx(struct stack *s)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < s->nifs; i++) {
+		int r = stk_link_rx(&s->ifs[i]);
+
+		if (r < 0)
+			stk_link_error(&s->ifs[i], r);
+		else
+			n += r;
+	}
+	return n;
+}
+
+/* Step 3: what lwIP sent, one burst per link. */
+static void links_flush(struct stack *s)
+{
+	for (unsigned i = 0; i < s->nifs; i++) {
+		int r = stk_link_flush(&s->ifs[i]);
+
+		if (r < 0)
+			stk_link_error(&s->ifs[i], r);
+	}
+}
+
+/* Arm every live link's receive ring (ring.h DOORBELLS).  True when all
+ * are armed, false when one has frames, or a reset to follow, already. */
+static bool links_arm(struct stack *s)
+{
+	for (unsigned i = 0; i < s->nifs; i++) {
+		struct stk_if *ifc = &s->ifs[i];
+		int r = ifc->broken ? 1 : fn_stream_arm(&ifc->link.rx);
+
+		if (r < 0)
+			stk_link_error(ifc, r);
+		if (r != 1)
+			return false;
+	}
+	return true;
+}
+
+static void links_disarm(struct stack *s)
+{
+	for (unsigned i = 0; i < s->nifs; i++)
+		if (!s->ifs[i].broken)
+			fn_stream_disarm(&s->ifs[i].link.rx);
+}
+
+/* A cut-off link looks for the reset that brings it back.  True while a
+ * link is still cut off. */
+static bool links_follow(struct stack *s)
+{
+	bool cut = false;
+
+	for (unsigned i = 0; i < s->nifs; i++) {
+		struct stk_if *ifc = &s->ifs[i];
+
+		if (!ifc->broken)
+			continue;
+		fn_link_peer_ready(&ifc->link);	/* follows a new epoch */
+		if (ifc->link.epoch != ifc->reset_epoch)
+			stk_link_error(ifc, -ECONNRESET);
+		cut |= ifc->broken;
+	}
+	return cut;
+}
+
 /* Block on the stack's doorbell (names.h) and the control socket: the
- * driver rings the bell for frames, the app for requests and acks.  Arm
- * every ring first (ring.h DOORBELLS); one that has work already means: do
- * not block.  Returns a link error or 0. */
-static int bell_wait(struct stack *s, int ctl_fd, int64_t budget_ns)
+ * driver and the switch ring the bell for frames, the app for requests
+ * and acks.  Arm every ring first (ring.h DOORBELLS); one that has work
+ * already means: do not block. */
+static void bell_wait(struct stack *s, int ctl_fd, int64_t budget_ns)
 {
 	struct pollfd pfd[2 + CONTROL_POLL_MAX] = {
-		{ .fd = sserv.stack_bell_fd, .events = POLLIN },
+		{ .fd = s->bell_fd, .events = POLLIN },
 		{ .fd = ctl_fd, .events = POLLIN },	/* -1: ignored */
 	};
-	int r = fn_stream_arm(&s->link.rx), a;
+	bool armed = links_arm(s);
+	int a = sserv_on ? ss_arm(&sserv) : 1;
 	int n = 2 + stk_control_pollfds(&pfd[2], CONTROL_POLL_MAX);
 	bool ctl = false;
 	uint64_t v;
 
-	if (r < 0)
-		return r;
-	a = ss_arm(&sserv);
-	if (r == 1 && a == 1 &&
+	if (armed && a == 1 &&
 	    poll(pfd, (nfds_t)n, (int)(budget_ns / 1000000)) > 0) {
 		if ((pfd[0].revents & POLLIN) &&
 		    read(pfd[0].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -295,42 +402,45 @@ static int bell_wait(struct stack *s, int ctl_fd, int64_t budget_ns)
 		if (ctl)
 			stk_control_poll(s, ctl_fd);
 	}
-	fn_stream_disarm(&s->link.rx);
-	ss_disarm(&sserv);
-	return 0;
+	links_disarm(s);
+	if (sserv_on)
+		ss_disarm(&sserv);
+}
+
+/* Does the stack wait on its bell?  With a channel or a network: the app
+ * and the switch ring it.  A stack with only a driver (a test component,
+ * say, that rings nothing) waits on its uplink's futex. */
+static bool bell_waits(const struct stack *s)
+{
+	return s->bell_fd >= 0 && (sserv_on || s->nifs > (s->uplink ? 1u : 0u));
 }
 
 /* Nothing came in: wait for a frame or the next timer.  A cut-off link
- * only naps, and looks for the reset that will bring it back. */
+ * is looked at every CHAN_WAIT_MAX_NS for the reset that brings it back. */
 static void loop_idle(struct stack *s, int ctl_fd)
 {
 	int64_t budget = wait_budget_ns();
-	int r;
+	bool cut = links_follow(s);
+	int r = 0;
 
-	if (s->broken) {
-		/* the app's channel is served meanwhile */
+	if (cut && budget > CHAN_WAIT_MAX_NS)
+		budget = CHAN_WAIT_MAX_NS;
+	if (bell_waits(s) && s->ifs[0].link.rx.poll == FN_POLL_BUSY) {
+		sched_yield();	/* busy: spin on every ring, never block */
+	} else if (bell_waits(s)) {
+		bell_wait(s, ctl_fd, budget);
+	} else if (!s->uplink || s->uplink->broken) {
 		nap_ns(sserv_on && budget > CHAN_WAIT_MAX_NS ? CHAN_WAIT_MAX_NS
 							     : budget);
-		fn_link_peer_ready(&s->link);	/* follows a new epoch */
-		if (s->link.epoch != s->reset_epoch)
-			stk_link_error(s, -ECONNRESET);
-		return;
-	}
-	if (sserv_on && sserv.stack_bell_fd >= 0 &&
-	    s->link.rx.poll == FN_POLL_BUSY) {
-		sched_yield();	/* busy: spin on every ring, never block */
-		r = 0;
-	} else if (sserv_on && sserv.stack_bell_fd >= 0) {
-		r = bell_wait(s, ctl_fd, budget);
 	} else {
 		/* no bells (older topologies, tests): the futex of the link,
 		 * polling the channel, if any, every CHAN_WAIT_MAX_NS */
 		if (sserv_on && budget > CHAN_WAIT_MAX_NS)
 			budget = CHAN_WAIT_MAX_NS;
-		r = fn_stream_wait(&s->link.rx, budget);
+		r = fn_stream_wait(&s->uplink->link.rx, budget);
 	}
 	if (r < 0)
-		stk_link_error(s, r);
+		stk_link_error(s->uplink, r);
 }
 
 static void loop_run(struct stack *s, int ctl_fd)
@@ -338,17 +448,13 @@ static void loop_run(struct stack *s, int ctl_fd)
 	u32_t next_ctl = sys_now();
 
 	while (!stopping) {
-		int n = stk_link_rx(s), r;
+		int n = links_rx(s);
 
 		stk_count(s, STK_LOOPS, 1);
-		if (n < 0)
-			stk_link_error(s, n);
 		if (sserv_on)
-			n = (n > 0 ? n : 0) + ss_poll(&sserv);
+			n += ss_poll(&sserv);
 		sys_check_timeouts();
-		r = stk_link_flush(s);
-		if (r < 0)
-			stk_link_error(s, r);
+		links_flush(s);
 		if ((int32_t)(sys_now() - next_ctl) >= 0 ||
 		    stk_control_busy()) {
 			stk_control_poll(s, ctl_fd);
@@ -363,29 +469,120 @@ static void loop_run(struct stack *s, int ctl_fd)
 
 /* ---- setup --------------------------------------------------------------- */
 
-/* The link to the driver, side B.  With the driver's doorbell (names.h)
- * our submits ring it while the driver sleeps in its epoll (it has no
- * timer then: docs/driver.md, "Poll modes"). */
-static int link_open(struct stack *s, enum fn_poll poll)
+/* The next netif's link, side B: fd is not kept (its mapping is). */
+static int if_attach(struct stack *s, int fd, const char *name,
+		     unsigned index, enum fn_poll poll)
+{
+	struct stk_if *ifc = &s->ifs[s->nifs];
+	int err = fn_link_attach(&ifc->link, fd, FN_LINK_B, poll);
+
+	close(fd);
+	if (err < 0) {
+		fn_err("%s: cannot attach its link (fd %d): %s", name, fd,
+		       strerror(-err));
+		return err;
+	}
+	ifc->stack = s;
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	ifc->index = index;
+	ifc->ctr = ifc->own_ctr;
+	ifc->reset_epoch = ifc->link.epoch;
+	s->nifs++;
+	return 0;
+}
+
+/* The uplink, on the link to the driver, if there is one.  With the
+ * driver's doorbell (names.h) our submits ring it while the driver sleeps
+ * in its epoll (it has no timer then: docs/driver.md, "Poll modes"). */
+static int link_open(struct stack *s, const struct stk_conf *c,
+		     enum fn_poll poll)
 {
 	int fd = fn_env_fd(FN_ENV_LINK_FD), err;
 	int bell = fn_env_fd(FN_ENV_DRIVER_BELL_FD);
 
+	if (fd == -ENOENT)
+		return 0;	/* no driver: internal networks only */
 	if (fd < 0) {
-		fn_err("%s is %s: a stack needs the link to its driver",
-		       FN_ENV_LINK_FD, fd == -ENOENT ? "not set" : "malformed");
+		fn_err("%s is malformed", FN_ENV_LINK_FD);
 		return -EINVAL;
 	}
-	err = fn_link_attach(&s->link, fd, FN_LINK_B, poll);
+	if (!c->stack.address.addr) {
+		fn_err("[stack] address is not set: the uplink needs it");
+		close(fd);
+		return -EINVAL;
+	}
+	err = if_attach(s, fd, STK_IFNAME, STK_IFINDEX, poll);
+	if (err < 0)
+		return err;
+	s->uplink = &s->ifs[0];
+	memcpy(s->uplink->mac, c->mac, sizeof(c->mac));
+	if (bell >= 0)
+		fn_link_set_bell(&s->uplink->link, bell);
+	return 0;
+}
+
+/* Our attachments to internal networks (vswitch.h, THE STACKS' SIDE): a
+ * netif each, whose link rings its port's bell. */
+static int nets_open(struct stack *s, enum fn_poll poll,
+		     struct fn_vsw_attach *t)
+{
+	int fd = fn_env_fd(FN_ENV_STACK_NETS_FD), err;
+	const char *why = NULL;
+
+	t->nnets = 0;
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0) {
+		fn_err("%s is malformed", FN_ENV_STACK_NETS_FD);
+		return -EINVAL;
+	}
+	err = fn_vsw_attach_read(fd, t, &why);
 	close(fd);
 	if (err < 0) {
-		fn_err("cannot attach the link (fd %d): %s", fd, strerror(-err));
+		fn_err("attachment table: %s", why ? why : strerror(-err));
+		return -EINVAL;
+	}
+	for (unsigned j = 0; j < t->nnets; j++) {
+		const struct fn_vsw_attach_ent *e = &t->net[j];
+		struct stk_if *ifc = &s->ifs[s->nifs];
+
+		err = if_attach(s, e->link_fd, e->name, e->ifindex, poll);
+		if (err < 0)
+			return err;
+		memcpy(ifc->mac, e->mac, sizeof(ifc->mac));
+		fn_link_set_bell(&ifc->link, e->bell_fd);
+	}
+	return 0;
+}
+
+/* A netif each, with its addresses; the uplink is the default route, else
+ * the first network. */
+static int ifs_add(struct stack *s, const struct stk_conf *c,
+		   const struct fn_vsw_attach *t)
+{
+	unsigned first = s->uplink ? 1 : 0;
+	int err = 0;
+
+	if (s->uplink)
+		err = stk_if_add(s->uplink, c->stack.address.addr,
+				 c->stack.address.prefix, c->stack.gateway);
+	for (unsigned j = 0; !err && j < t->nnets; j++)
+		err = stk_if_add(&s->ifs[first + j], t->net[j].ipv4,
+				 t->net[j].prefix, 0);
+	if (err < 0) {
+		fn_err("link slots of %u bytes cannot carry a %u-byte IPv4 MTU",
+		       s->ifs[0].link.tx.slot_size, STK_MTU_MIN);
 		return err;
 	}
-	s->reset_epoch = s->link.epoch;
-	if (bell >= 0)
-		fn_link_set_bell(&s->link, bell);
+	netif_set_default(&s->ifs[0].netif);
 	return 0;
+}
+
+static void links_detach(struct stack *s)
+{
+	for (unsigned i = 0; i < s->nifs; i++)
+		fn_link_detach(&s->ifs[i].link);
+	s->nifs = 0;
 }
 
 static int control_open(void)
@@ -413,17 +610,15 @@ static int sockchan_open(struct stack *s, const struct stk_conf *c,
 {
 	int fd = fn_env_fd(FN_ENV_SOCKCHAN_FD), err;
 	int app = fn_env_fd(FN_ENV_APP_BELL_FD);
-	int stk = fn_env_fd(FN_ENV_STACK_BELL_FD);
 	uint32_t max_tcp = LWIP_TCP ? c->stack.max_tcp : 0;
 
-	(void)s;
 	if (fd == -ENOENT)
 		return 0;	/* no app: nothing to serve */
 	if (fd < 0) {
 		fn_err("%s is malformed", FN_ENV_SOCKCHAN_FD);
 		return -EINVAL;
 	}
-	err = ss_open(&sserv, fd, app < 0 ? -1 : app, stk < 0 ? -1 : stk,
+	err = ss_open(&sserv, fd, app < 0 ? -1 : app, s->bell_fd,
 		      max_tcp, max_tcp + SOCK_SPARE_IDS);
 	close(fd);
 	if (err < 0) {
@@ -437,31 +632,59 @@ static int sockchan_open(struct stack *s, const struct stk_conf *c,
 	return 0;
 }
 
+static void log_if(const struct stk_if *ifc)
+{
+	const struct netif *n = &ifc->netif;
+	char ip[16], mask[16], gw[16];
+	const uint8_t *m = ifc->mac;
+
+	ip4addr_ntoa_r(netif_ip4_addr(n), ip, sizeof(ip));
+	ip4addr_ntoa_r(netif_ip4_netmask(n), mask, sizeof(mask));
+	ip4addr_ntoa_r(netif_ip4_gw(n), gw, sizeof(gw));
+	fn_info("netif %s (ifindex %u): %s mask %s gw %s, mac "
+		"%02x:%02x:%02x:%02x:%02x:%02x, mtu %u", ifc->name, ifc->index,
+		ip, mask, ip4_addr_isany_val(*netif_ip4_gw(n)) ? "none" : gw,
+		m[0], m[1], m[2], m[3], m[4], m[5], n->mtu);
+}
+
 static void log_start(const struct stack *s, const struct stk_conf *c,
 		      enum fn_poll poll)
 {
-	char ip[16], gw[16];
-	const uint8_t *m = s->mac;
-
-	ip4addr_ntoa_r(netif_ip4_addr(&s->netif), ip, sizeof(ip));
-	ip4addr_ntoa_r(netif_ip4_gw(&s->netif), gw, sizeof(gw));
-	fn_info("running: profile %s, %s/%u gw %s, mac %02x:%02x:%02x:%02x:%02x:%02x, "
-		"mtu %u, poll %s, max_tcp %u", FN_STACK_PROFILE, ip,
-		c->stack.address.prefix, c->stack.gateway ? gw : "none",
-		m[0], m[1], m[2], m[3], m[4], m[5], s->netif.mtu,
+	for (unsigned i = 0; i < s->nifs; i++)
+		log_if(&s->ifs[i]);
+	fn_info("running: profile %s, %u netif%s, poll %s, max_tcp %u",
+		FN_STACK_PROFILE, s->nifs, s->nifs == 1 ? "" : "s",
 		fn_poll_name(poll), LWIP_TCP ? c->stack.max_tcp : 0);
+}
+
+/* The links: the uplink, the networks'; at least one. */
+static int links_open(struct stack *s, const struct stk_conf *c,
+		      enum fn_poll poll, struct fn_vsw_attach *t)
+{
+	int err = link_open(s, c, poll);
+
+	if (!err)
+		err = nets_open(s, poll, t);
+	if (!err && s->nifs == 0) {
+		fn_err("no link: a stack needs %s (its driver) or %s (internal "
+		       "networks)", FN_ENV_LINK_FD, FN_ENV_STACK_NETS_FD);
+		err = -EINVAL;
+	}
+	return err;
 }
 
 static int stack_setup(struct stack *s, struct stk_conf *c, int *ctl_fd)
 {
 	enum fn_poll poll = fn_env_poll(FN_POLL_ADAPTIVE);
+	static struct fn_vsw_attach t;
 	struct fn_stats_page *page;
+	int bell = fn_env_fd(FN_ENV_STACK_BELL_FD);
 	int err;
 
-	memcpy(s->mac, c->mac, sizeof(s->mac));
-	err = link_open(s, poll);
+	s->bell_fd = bell < 0 ? -1 : bell;
+	err = links_open(s, c, poll, &t);
 	if (err < 0)
-		return err;
+		goto err_detach;
 	page = stats_page_attach();
 	err = counters_init(s, page);
 	if (err < 0) {
@@ -471,13 +694,9 @@ static int stack_setup(struct stack *s, struct stk_conf *c, int *ctl_fd)
 	err = sockchan_open(s, c, page);
 	if (err < 0)
 		goto err_detach;
-	err = stk_netif_add(s, c->stack.address.addr, c->stack.address.prefix,
-			    c->stack.gateway);
-	if (err < 0) {
-		fn_err("link slots of %u bytes cannot carry a %u-byte IPv4 MTU",
-		       s->link.tx.slot_size, STK_MTU_MIN);
+	err = ifs_add(s, c, &t);
+	if (err < 0)
 		goto err_detach;
-	}
 	*ctl_fd = control_open();
 	if (*ctl_fd < -1) {
 		err = *ctl_fd;
@@ -487,7 +706,7 @@ static int stack_setup(struct stack *s, struct stk_conf *c, int *ctl_fd)
 	return 0;
 
 err_detach:
-	fn_link_detach(&s->link);
+	links_detach(s);
 	return err;
 }
 
@@ -535,7 +754,7 @@ int main(int argc, char **argv)
 	}
 	if (sserv_on)
 		ss_close(&sserv);
-	fn_link_detach(&s.link);
+	links_detach(&s);
 	fn_trace_close();
 	return 0;
 }

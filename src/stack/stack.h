@@ -2,13 +2,15 @@
  * stack.h - fragnet-stack internals (not a cross-process contract).
  *
  * fragnet-stack is one process per pipeline: lwIP (NO_SYS=1) in a single
- * polling loop, its netif on the packet link to the pipeline's driver (or,
- * later, a vswitch port).  The same sources are built once per lwIP
+ * polling loop, with one netif per packet link: its uplink "fn0" on the
+ * link to the pipeline's driver, if it has one, and one per internal
+ * network it is attached to, on the link to that network's vswitch port
+ * (fragnet/vswitch.h).  The same sources are built once per lwIP
  * profile (fragnet-stack: "full", fragnet-stack-udp: "udp"); FN_STACK_PROFILE
  * names the profile a binary was built with.
  *
  *   main.c     spawn contract, config, stats page, the loop, SIGTERM
- *   linkif.c   the netif over the link: rx copy/validate, tx batching,
+ *   linkif.c   a netif over its link: rx copy/validate, tx batching,
  *              link resets, per-frame counters
  *   filter.c   the nf_tables hooks on the packet path (src/nft's evaluator)
  *   control.c  the control socket: accept, check SO_PEERCRED, carry
@@ -28,6 +30,7 @@
 
 #include "lwip/netif.h"
 
+#include "fragnet/config.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
 
@@ -40,8 +43,9 @@
 #define STK_VLAN_HLEN		4	/* room for one tag on rx */
 #define STK_MTU_MAX		1500
 #define STK_MTU_MIN		576	/* RFC 791: every host takes 576 */
-#define STK_IFNAME		"fn0"	/* lwIP's name of the netif, for nft */
-#define STK_IFINDEX		1
+#define STK_IFNAME		FN_UPLINK_IFNAME	/* the uplink, for nft */
+#define STK_IFINDEX		1	/* the uplink's; a network's: 2 + index */
+#define STK_MAX_IFS		(1 + FN_STACK_MAX_NETS)
 
 /* Counters of the stack's own block ("stack.<name>" on its stats page). */
 enum stk_ctr {
@@ -79,15 +83,44 @@ enum stk_ctr {
 
 extern const char *const stk_ctr_names[STK_CTR_COUNT];
 
-struct stack {
-	struct netif netif;
+/* Counters of one netif ("if.<name>.<name>"); the stack's block counts
+ * every netif's together. */
+enum stk_if_ctr {
+	STK_IF_RX_FRAMES,
+	STK_IF_TX_FRAMES,
+	STK_IF_DROP_LINK_DOWN,
+	STK_IF_LINK_RESETS,
+	STK_IF_LINK_BROKEN,
+	STK_IF_CTR_COUNT
+};
+
+extern const char *const stk_if_ctr_names[STK_IF_CTR_COUNT];
+
+struct stack;
+
+/* One netif and its link: the uplink, or an attachment to a network. */
+struct stk_if {
+	struct netif netif;		/* state: this stk_if */
 	struct fn_link link;		/* we are side B */
-	uint8_t mac[6];			/* [nic] mac, shared by every stack */
+	struct stack *stack;
+	char name[FN_IFNAME_MAX];	/* what nft's iifname, oifname match */
+	unsigned index;			/* nft's iif, oif */
+	uint8_t mac[6];			/* uplink: [nic] mac, shared by every
+					 * stack; a network's: its own */
 	uint32_t max_rx_frame;		/* bytes, MTU + Ethernet + VLAN */
 	uint32_t reset_epoch;		/* epoch whose reset we last counted */
 	bool broken;			/* link cut off until the next reset */
 	struct fn_pkt txq[STK_BURST];	/* written, not yet submitted */
 	unsigned ntx;
+	_Atomic uint64_t *ctr;		/* STK_IF_CTR_COUNT */
+	_Atomic uint64_t own_ctr[STK_IF_CTR_COUNT];
+};
+
+struct stack {
+	struct stk_if ifs[STK_MAX_IFS];	/* the uplink first, if any */
+	unsigned nifs;
+	struct stk_if *uplink;		/* &ifs[0], or NULL: internal only */
+	int bell_fd;			/* our doorbell (names.h), or -1 */
 	_Atomic uint64_t *ctr;		/* STK_CTR_COUNT, a stats page block */
 };
 
@@ -96,25 +129,38 @@ static inline void stk_count(struct stack *s, enum stk_ctr c, uint64_t v)
 	fn_ctr_add(&s->ctr[c], v);
 }
 
-/* linkif.c.  The link must be attached, s->mac and s->ctr set. */
-int stk_netif_add(struct stack *s, uint32_t addr, uint8_t prefix,
-		  uint32_t gateway);
-/* Receive one burst into lwIP.  Frames handed over, 0, or a link error
- * (-ECONNRESET, -EPIPE) that the caller gives to stk_link_error(). */
-int stk_link_rx(struct stack *s);
-/* Submit the frames lwIP wrote since the last flush.  0 or a link error. */
-int stk_link_flush(struct stack *s);
-/* Act on a link error: a reset voids what we hold, -EPIPE cuts off. */
-void stk_link_error(struct stack *s, int err);
+static inline void stk_if_count(struct stk_if *ifc, enum stk_if_ctr c,
+				uint64_t v)
+{
+	fn_ctr_add(&ifc->ctr[c], v);
+}
 
-/* filter.c.  stk_filter_rx takes p: it returns the frame to hand to lwIP
+/* linkif.c.  The link must be attached; ifc's stack, name, index, mac and
+ * counters set.  Adds and brings up ifc's netif (addresses in network
+ * order); -EINVAL when a slot cannot carry a frame of STK_MTU_MIN. */
+int stk_if_add(struct stk_if *ifc, uint32_t addr, uint8_t prefix,
+	       uint32_t gateway);
+/* Receive one burst of ifc's link into lwIP.  Frames handed over, 0, or a
+ * link error (-ECONNRESET, -EPIPE) that the caller gives to
+ * stk_link_error(). */
+int stk_link_rx(struct stk_if *ifc);
+/* Submit the frames lwIP wrote to ifc since the last flush.  0 or a link
+ * error. */
+int stk_link_flush(struct stk_if *ifc);
+/* Act on a link error: a reset voids what we hold, -EPIPE cuts off. */
+void stk_link_error(struct stk_if *ifc, int err);
+
+/* filter.c.  Each hook sees the netif the frame came in on or goes out of
+ * (nft's iif, iifname, oif, oifname).  stk_filter_rx takes p: it returns
+ * the frame to hand to lwIP
  * (p, or a whole datagram reassembled from fragments) or NULL (dropped and
  * freed, or held for reassembly).  stk_filter_output is the netif's
  * output (IPv4, before ARP): it judges p and passes it to etharp_output,
  * or drops it (ERR_OK, as if sent); p stays the caller's. */
 struct pbuf;
-struct pbuf *stk_filter_rx(struct stack *s, struct pbuf *p);
-err_t stk_filter_output(struct stack *s, struct pbuf *p, const ip4_addr_t *dst);
+struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p);
+err_t stk_filter_output(struct stk_if *ifc, struct pbuf *p,
+			const ip4_addr_t *dst);
 
 /* control.c */
 struct pollfd;

@@ -7,9 +7,10 @@
  *   explicit   a cpu from the config always wins; one outside the allowed
  *              set is a startup error naming the component.
  *   compact    every component of pipeline i on allowed[i % n] (the
- *              paper: driver, stack and app of one pipeline share a core).
+ *              paper: driver, stack and app of one pipeline share a core);
+ *              a vswitch with the first pipeline attached to its network.
  *   spread     auto-placed components round-robin over the allowed cpus,
- *              in spawn order (drivers, stacks, apps).
+ *              in spawn order (drivers, vswitches, stacks, apps).
  *   nic        unpinned unless explicit: it sets the port up and does no
  *              packet I/O, so it should not steal a pipeline's core.
  *
@@ -47,6 +48,20 @@ static int place_explicit(const struct sup *s, struct comp *c, char *err,
 	return -EINVAL;
 }
 
+/* The pipeline c's cpu follows with compact placement: its own, or a
+ * vswitch's first attached pipeline (config.c makes sure there is one). */
+static unsigned home_pipeline(const struct fn_config *cfg, const struct comp *c)
+{
+	if (c->role != FN_ROLE_VSWITCH)
+		return (unsigned)c->pipeline;
+	for (unsigned p = 0; p < cfg->npipelines; p++)
+		for (unsigned j = 0; j < cfg->pipeline[p].nnets; j++)
+			if (cfg->pipeline[p].net[j].network ==
+			    (unsigned)c->network)
+				return p;
+	return 0;
+}
+
 int place_all(struct sup *s, char *err, size_t errlen)
 {
 	static int cpus[CPU_SETSIZE];
@@ -66,7 +81,7 @@ int place_all(struct sup *s, char *err, size_t errlen)
 		} else if (c->role == FN_ROLE_NIC) {
 			c->cpu = FN_CPU_AUTO;
 		} else if (s->cfg->placement == FN_PLACE_COMPACT) {
-			c->cpu = cpus[(unsigned)c->pipeline % n];
+			c->cpu = cpus[home_pipeline(s->cfg, c) % n];
 		} else {
 			c->cpu = cpus[rr++ % n];
 		}

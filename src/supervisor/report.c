@@ -120,7 +120,8 @@ static const struct status_col {
 	[FN_STATUS_CPU]		= { "CPU", 8 },
 	[FN_STATUS_STATE]	= { "STATE", 9 },
 	[FN_STATUS_RESTARTS]	= { "RESTARTS", 8 },
-	[FN_STATUS_UPTIME]	= { "UPTIME", 0 },
+	[FN_STATUS_UPTIME]	= { "UPTIME", 7 },
+	[FN_STATUS_NETWORKS]	= { "NETWORKS", 0 },
 };
 
 /* One line of the table, header or row: cell[i] is column i. */
@@ -140,9 +141,44 @@ static void status_header(struct sbuf *b)
 	status_line(b, cell);
 }
 
-static void status_row(const struct comp *c, uint64_t now, struct sbuf *b)
+/* The internal networks c is on (report.h, status $8): a vswitch's own,
+ * a stack's in the order of its netifs.  Their names, at most
+ * FN_STACK_MAX_NETS; returns how many. */
+static unsigned comp_networks(const struct sup *s, const struct comp *c,
+			      const char *name[FN_STACK_MAX_NETS])
+{
+	const struct fn_config *cfg = s->cfg;
+	const struct fn_pipeline_conf *pc;
+	unsigned n = 0;
+
+	if (c->role == FN_ROLE_VSWITCH) {
+		name[n++] = cfg->network[c->network].name;
+	} else if (c->role == FN_ROLE_STACK) {
+		pc = &cfg->pipeline[c->pipeline];
+		for (; n < pc->nnets; n++)
+			name[n] = cfg->network[pc->net[n].network].name;
+	}
+	return n;
+}
+
+static void networks_str(const struct sup *s, const struct comp *c,
+			 char *buf, size_t len)
+{
+	const char *name[FN_STACK_MAX_NETS];
+	unsigned n = comp_networks(s, c, name);
+	size_t used = 0;
+
+	snprintf(buf, len, "-");
+	for (unsigned i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 i ? "," : "", name[i]);
+}
+
+static void status_row(const struct sup *s, const struct comp *c,
+		       uint64_t now, struct sbuf *b)
 {
 	char pl[16], pid[16] = "-", cpu[64] = "-", up[32] = "-", rs[16];
+	char nets[FN_STACK_MAX_NETS * FN_IFNAME_MAX];
 	const char *cell[FN_STATUS_NCOL] = {
 		[FN_STATUS_COMPONENT] = fn_role_name(c->role),
 		[FN_STATUS_PIPELINE] = pl,
@@ -151,9 +187,11 @@ static void status_row(const struct comp *c, uint64_t now, struct sbuf *b)
 		[FN_STATUS_STATE] = comp_state_name(c, now),
 		[FN_STATUS_RESTARTS] = rs,
 		[FN_STATUS_UPTIME] = up,
+		[FN_STATUS_NETWORKS] = nets,
 	};
 
 	pipeline_str(c, pl, sizeof(pl));
+	networks_str(s, c, nets, sizeof(nets));
 	snprintf(rs, sizeof(rs), "%u", c->restarts);
 	if (c->pid > 0) {
 		snprintf(pid, sizeof(pid), "%d", (int)c->pid);
@@ -173,7 +211,7 @@ void report_status(const struct sup *s, struct sbuf *b)
 		  s->cfg->name, (int)getpid(), up, s->cfg->path);
 	status_header(b);
 	for (unsigned i = 0; i < s->ncomp; i++)
-		status_row(&s->comp[i], now, b);
+		status_row(s, &s->comp[i], now, b);
 }
 
 /* ---- stats, text ------------------------------------------------------- */
@@ -265,7 +303,22 @@ static void json_counters(const struct comp *c, struct sbuf *b)
 	json_close(&o);
 }
 
-static void json_comp(const struct comp *c, uint64_t now, struct sbuf *b)
+static void json_networks(const struct sup *s, const struct comp *c,
+			  struct sbuf *b)
+{
+	const char *name[FN_STACK_MAX_NETS];
+	unsigned n = comp_networks(s, c, name);
+
+	sb_printf(b, "[");
+	for (unsigned i = 0; i < n; i++) {
+		sb_printf(b, i ? "," : "");
+		sb_json_str(b, name[i]);
+	}
+	sb_printf(b, "]");
+}
+
+static void json_comp(const struct sup *s, const struct comp *c, uint64_t now,
+		      struct sbuf *b)
 {
 	struct json_obj o = json_open(b);
 
@@ -275,6 +328,8 @@ static void json_comp(const struct comp *c, uint64_t now, struct sbuf *b)
 		sb_printf(b, "null");
 	else
 		sb_printf(b, "%d", c->pipeline);
+	json_key(&o, "networks");
+	json_networks(s, c, b);
 	json_str(&o, "label", c->label);
 	json_int(&o, "pid", c->pid);
 	json_str(&o, "state", comp_state_name(c, now));
@@ -309,7 +364,7 @@ void report_stats_json(const struct sup *s, struct sbuf *b)
 	sb_printf(b, "[");
 	for (unsigned i = 0; i < s->ncomp; i++) {
 		sb_printf(b, i ? ",\n" : "\n");
-		json_comp(&s->comp[i], now, b);
+		json_comp(s, &s->comp[i], now, b);
 	}
 	sb_printf(b, "\n]");
 	json_close(&o);

@@ -212,8 +212,6 @@ static void comp_schedule_restart(struct sup *s, struct comp *c, uint64_t now)
 			c->backoff_ms * 2 : rc->backoff_max_ms;
 }
 
-static void bell_ring(int fd);
-
 /* A dead side takes its slots and ring positions with it: start a new
  * link epoch so that the survivor resets its side and the restarted
  * component can join (stream.h, RESET).  The reset wakes futex sleepers;
@@ -230,11 +228,12 @@ static void link_side_died(const struct comp *c)
 		fn_warn("%s: cannot reset its link: %s", c->label, strerror(-err));
 	else
 		fn_debug("%s: link reset for a new epoch", c->label);
-	bell_ring(c->driver_bell_fd);
-	bell_ring(c->stack_bell_fd);
+	sup_bell_ring(c->driver_bell_fd);
+	sup_bell_ring(c->stack_bell_fd);
 }
 
-static void bell_ring(int fd)
+/* Wake whoever waits on bell fd (-1: none). */
+void sup_bell_ring(int fd)
 {
 	uint64_t one = 1;
 	ssize_t n;
@@ -260,8 +259,8 @@ static void sockchan_side_died(const struct comp *c)
 			strerror(-err));
 	else
 		fn_debug("%s: socket channel reset for a new epoch", c->label);
-	bell_ring(c->stack_bell_fd);
-	bell_ring(c->app_bell_fd);
+	sup_bell_ring(c->stack_bell_fd);
+	sup_bell_ring(c->app_bell_fd);
 }
 
 /* c's process was reaped with status. */
@@ -278,6 +277,7 @@ void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now)
 	s->exits++;
 	link_side_died(c);
 	sockchan_side_died(c);
+	net_side_died(s, c);
 	if (s->stop) {
 		c->state = CS_STOPPED;
 	} else if (!s->ready) {

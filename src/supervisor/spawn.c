@@ -50,10 +50,13 @@
 
 #include "fragnet/log.h"
 #include "fragnet/stream.h"
+#include "fragnet/vswitch.h"
 #include "sup.h"
 
 #define SPAWN_FD_HIGH		64
-#define SPAWN_MAX_FDS		8
+/* The most a component gets: a vswitch, its stats page and table, and
+ * three fds for each of FN_VSW_MAX_PORTS ports. */
+#define SPAWN_MAX_FDS		(2 + 3 * FN_VSW_MAX_PORTS)
 #define SPAWN_MAX_ENV		20
 #define SPAWN_PATH		"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -83,11 +86,6 @@ struct child_err {
 	int err;
 };
 
-struct fd_map {
-	int src, dst;
-	const char *env;
-};
-
 struct spawn_env {
 	char buf[8192];
 	size_t used;
@@ -100,7 +98,7 @@ struct child_args {
 	const char *path;
 	char *const *argv;
 	char *const *envp;
-	struct fd_map fds[SPAWN_MAX_FDS];
+	struct sup_fd fds[SPAWN_MAX_FDS];
 	unsigned nfds;
 	const cpu_set_t *cpus;		/* NULL: keep the inherited affinity */
 	const struct sup_user *user;	/* NULL: stay root */
@@ -256,30 +254,33 @@ static int env_add(struct spawn_env *e, const char *key, const char *fmt, ...)
 static void fd_pass(struct child_args *a, int src, int dst, const char *env)
 {
 	if (src >= 0)
-		a->fds[a->nfds++] = (struct fd_map){ src, dst, env };
+		a->fds[a->nfds++] = (struct sup_fd){ src, dst, env };
 }
 
 /* The capabilities of c: stats for all; link for driver and stack when the
  * pipeline has both; control for the stack; the socket channel and the app's
  * bell for stack and app when the pipeline has both; the stack's bell for
  * the stack, its driver and its app; the driver's bell for the driver and
- * its stack.  Each env var only with its fd. */
-static void build_fds(const struct comp *c, struct child_args *a)
+ * its stack; a vswitch's and a stack's fds on internal networks (net.c).
+ * Each env var only with its fd. */
+static void build_fds(const struct sup *s, const struct comp *c,
+		      struct child_args *a)
 {
 	a->nfds = 0;
-	a->fds[a->nfds++] = (struct fd_map){ c->stats_fd, FN_FD_STATS,
+	a->fds[a->nfds++] = (struct sup_fd){ c->stats_fd, FN_FD_STATS,
 					     FN_ENV_STATS_FD };
 	if (c->link_fd >= 0)
-		a->fds[a->nfds++] = (struct fd_map){ c->link_fd, FN_FD_LINK,
+		a->fds[a->nfds++] = (struct sup_fd){ c->link_fd, FN_FD_LINK,
 						     FN_ENV_LINK_FD };
 	if (c->control_fd >= 0)
-		a->fds[a->nfds++] = (struct fd_map){ c->control_fd,
+		a->fds[a->nfds++] = (struct sup_fd){ c->control_fd,
 						     FN_FD_CONTROL,
 						     FN_ENV_CONTROL_FD };
 	fd_pass(a, c->sockchan_fd, FN_FD_SOCKCHAN, FN_ENV_SOCKCHAN_FD);
 	fd_pass(a, c->stack_bell_fd, FN_FD_STACK_BELL, FN_ENV_STACK_BELL_FD);
 	fd_pass(a, c->app_bell_fd, FN_FD_APP_BELL, FN_ENV_APP_BELL_FD);
 	fd_pass(a, c->driver_bell_fd, FN_FD_DRIVER_BELL, FN_ENV_DRIVER_BELL_FD);
+	a->nfds += net_fds(s, c, a->fds + a->nfds, SPAWN_MAX_FDS - a->nfds);
 }
 
 static int build_env_user(const struct sup_user *u, struct spawn_env *e)
@@ -352,8 +353,9 @@ static int build_env(const struct sup *s, const struct comp *c,
 
 	err |= env_add(e, "PATH", "%s", SPAWN_PATH);
 	err |= env_add(e, FN_ENV_COMPONENT, "%s", fn_role_name(c->role));
-	if (c->pipeline >= 0)
-		err |= env_add(e, FN_ENV_PIPELINE, "%d", c->pipeline);
+	if (c->pipeline >= 0 || c->network >= 0)
+		err |= env_add(e, FN_ENV_PIPELINE, "%d",
+			       c->pipeline >= 0 ? c->pipeline : c->network);
 	else
 		err |= env_add(e, FN_ENV_PIPELINE, "-");
 	if (!app) {
@@ -368,7 +370,8 @@ static int build_env(const struct sup *s, const struct comp *c,
 	err |= env_add(e, FN_ENV_LOG_LEVEL, "%s",
 		       fn_log_level_name(s->log_level));
 	for (unsigned i = 0; i < a->nfds; i++)
-		err |= env_add(e, a->fds[i].env, "%d", a->fds[i].dst);
+		if (a->fds[i].env)	/* else a table names it */
+			err |= env_add(e, a->fds[i].env, "%d", a->fds[i].dst);
 	if (app && s->user.set)
 		err |= build_env_user(&s->user, e);
 	if (app && s->cfg->app.preload)
@@ -452,7 +455,7 @@ int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start %s: out of memory", c->label);
 		return -ENOMEM;
 	}
-	build_fds(c, &a);
+	build_fds(s, c, &a);
 	ret = build_env(s, c, &a, env);
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot start %s: environment too big",

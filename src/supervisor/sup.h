@@ -14,6 +14,8 @@
  *   dpdk_clean.c  DPDK leftovers (hugepage files, EAL runtime dir) at stop
  *   cli.c         `fragnet down|status|stats`: clients of the control socket
  *   nft.c         `fragnet nft`, and loading a stack's ruleset when it starts
+ *   net.c         internal networks: their links, bells, host taps and
+ *                 tables, the fds of a vswitch and of a stack on them
  *
  * Everything here is private to the binary; nothing is exported.
  */
@@ -52,8 +54,9 @@ enum comp_state {
 
 struct comp {
 	enum fn_role role;
-	int pipeline;			/* -1 for the nic */
-	char label[24];			/* "stack/1", "nic" */
+	int pipeline;			/* -1 for the nic and a vswitch */
+	int network;			/* a vswitch's network index; else -1 */
+	char label[24];			/* "stack/1", "nic", "vswitch/internal" */
 	const struct fn_component_conf *conf;
 	struct comp *parent;		/* restarts drag us along; NULL: none */
 	int cpu;			/* pinned cpu, or FN_CPU_AUTO: unpinned */
@@ -85,6 +88,28 @@ struct comp {
 	char last_exit[48];		/* "exit status 1", "killed by signal KILL" */
 };
 
+/* One fd a child gets (spawn.c): src in the supervisor, dst in the child,
+ * env names it (NULL: a table names it instead). */
+struct sup_fd {
+	int src, dst;
+	const char *env;
+};
+
+/* One port of a network's switch (net.c): a stack's attachment, or the
+ * host's tap. */
+struct sup_port {
+	int pipeline;			/* -1: the host port */
+	int link_fd;			/* its link; the host port: its tap */
+	int bell_fd;			/* its bell (the switch waits); -1 */
+};
+
+/* An internal network's objects, made once and kept across restarts. */
+struct sup_net {
+	unsigned nports;
+	struct sup_port port[FN_NET_MAX_PORTS];
+	int table_fd;			/* the switch's port table; -1 */
+};
+
 /* The app's user, resolved at startup so that the child does no NSS look-up. */
 struct sup_user {
 	bool set;
@@ -112,6 +137,8 @@ struct sup {
 	int app_bell_fd[FN_MAX_PIPELINES];	/* -1: no stack and app pair */
 	int driver_bell_fd[FN_MAX_PIPELINES];	/* -1: no driver and stack pair */
 	pid_t nft_pid[FN_MAX_PIPELINES];	/* nft loading a ruleset, 0: none */
+	struct sup_net net[FN_MAX_NETWORKS];
+	int attach_fd[FN_MAX_PIPELINES];	/* a stack's attachment table */
 
 	int epfd, sigfd, timerfd, listen_fd;
 	int down_fd;			/* client of `down`, told when all is gone */
@@ -143,6 +170,15 @@ void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now);
 void comp_tick(struct sup *s, struct comp *c, uint64_t now);
 uint64_t comp_deadline(const struct comp *c);
 void comp_signal(const struct comp *c, int sig);
+void sup_bell_ring(int fd);
+
+/* net.c */
+void net_init(struct sup *s);
+int net_channels(struct sup *s);
+unsigned net_fds(const struct sup *s, const struct comp *c,
+		 struct sup_fd *fds, unsigned max);
+void net_side_died(const struct sup *s, const struct comp *c);
+void net_close(struct sup *s);
 
 /* spawn.c */
 int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen);

@@ -100,8 +100,9 @@ static int comp_argv(const struct sup *s, struct comp *c, char *err,
 	n = strlen(base) + 1;
 	memcpy(c->argbuf, base, n);
 	c->argv[0] = c->argbuf;
-	argc = fn_config_split_args(c->conf->args,
-				    c->pipeline < 0 ? 0 : (unsigned)c->pipeline,
+	argc = fn_config_split_args(c->conf->args, c->pipeline >= 0 ?
+				    (unsigned)c->pipeline : c->network >= 0 ?
+				    (unsigned)c->network : 0,
 				    s->cfg->run_dir, c->argbuf + n,
 				    sizeof(c->argbuf) - n, c->argv + 1,
 				    FN_MAX_ARGS + 1);
@@ -112,15 +113,21 @@ static int comp_argv(const struct sup *s, struct comp *c, char *err,
 	return argc < 0 ? argc : 0;
 }
 
+/* network: a vswitch's network index, else -1. */
 static int comp_init(struct sup *s, struct comp *c, enum fn_role role,
-		     int pipeline, const struct fn_component_conf *conf)
+		     int pipeline, int network,
+		     const struct fn_component_conf *conf)
 {
 	unsigned hist = s->cfg->restart.crash_loop_limit;
 
 	c->role = role;
 	c->pipeline = pipeline;
+	c->network = network;
 	c->conf = conf;
-	if (pipeline < 0)
+	if (network >= 0)
+		snprintf(c->label, sizeof(c->label), "%s/%s",
+			 fn_role_name(role), s->cfg->network[network].name);
+	else if (pipeline < 0)
 		snprintf(c->label, sizeof(c->label), "%s", fn_role_name(role));
 	else
 		snprintf(c->label, sizeof(c->label), "%s/%d",
@@ -137,7 +144,7 @@ static int comp_init(struct sup *s, struct comp *c, enum fn_role role,
 
 static unsigned comps_count(const struct fn_config *cfg)
 {
-	unsigned n = role_runs(&cfg->role[FN_ROLE_NIC]);
+	unsigned n = role_runs(&cfg->role[FN_ROLE_NIC]) + cfg->nnetworks;
 
 	for (unsigned i = 0; i < cfg->npipelines; i++)
 		for (int r = FN_ROLE_DRIVER; r <= FN_ROLE_APP; r++)
@@ -145,7 +152,22 @@ static unsigned comps_count(const struct fn_config *cfg)
 	return n;
 }
 
-/* Spawn order: nic, every driver, every stack, every app. */
+/* A vswitch per network: "vswitch/<network>", FRAGNET_PIPELINE its
+ * network's index (vswitch.h). */
+static int comps_build_vswitches(struct sup *s)
+{
+	for (unsigned n = 0; n < s->cfg->nnetworks; n++) {
+		struct comp *c = &s->comp[s->ncomp++];
+		int err = comp_init(s, c, FN_ROLE_VSWITCH, -1, (int)n,
+				    &s->cfg->network[n].vswitch);
+
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* Spawn order: nic, every driver, every vswitch, every stack, every app. */
 static int comps_build(struct sup *s)
 {
 	const struct fn_config *cfg = s->cfg;
@@ -157,11 +179,14 @@ static int comps_build(struct sup *s)
 		return -ENOMEM;
 	if (role_runs(&cfg->role[FN_ROLE_NIC])) {
 		nic = &s->comp[s->ncomp++];
-		err = comp_init(s, nic, FN_ROLE_NIC, -1, &cfg->role[FN_ROLE_NIC]);
+		err = comp_init(s, nic, FN_ROLE_NIC, -1, -1,
+				&cfg->role[FN_ROLE_NIC]);
 		if (err < 0)
 			return err;
 	}
 	for (int r = FN_ROLE_DRIVER; r <= FN_ROLE_APP; r++) {
+		if (r == FN_ROLE_STACK && (err = comps_build_vswitches(s)) < 0)
+			return err;
 		for (unsigned i = 0; i < cfg->npipelines; i++) {
 			const struct fn_component_conf *cc =
 				&cfg->pipeline[i].comp[r];
@@ -170,7 +195,7 @@ static int comps_build(struct sup *s)
 			if (!role_runs(cc))
 				continue;
 			s->ncomp++;
-			err = comp_init(s, c, (enum fn_role)r, (int)i, cc);
+			err = comp_init(s, c, (enum fn_role)r, (int)i, -1, cc);
 			if (err < 0)
 				return err;
 			if (r == FN_ROLE_DRIVER)
@@ -197,6 +222,7 @@ int sup_prepare(struct sup *s, const struct fn_config *cfg, int log_level)
 		s->link_fd[i] = s->control_fd[i] = s->sockchan_fd[i] =
 			s->stack_bell_fd[i] = s->app_bell_fd[i] =
 			s->driver_bell_fd[i] = -1;
+	net_init(s);
 	for (unsigned i = 0; i < SUP_MAX_CONN; i++)
 		s->conn[i] = -1;
 	if (sched_getaffinity(0, sizeof(s->allowed), &s->allowed) < 0) {
@@ -345,7 +371,8 @@ static int pipeline_channels(struct sup *s, unsigned i)
 
 static int comp_stats(struct sup *s, struct comp *c)
 {
-	c->stats_fd = fn_stats_create(fn_role_name(c->role), c->pipeline,
+	c->stats_fd = fn_stats_create(fn_role_name(c->role),
+				      c->network >= 0 ? c->network : c->pipeline,
 				      FN_STATS_PAGE_SIZE);
 	if (c->stats_fd < 0) {
 		sup_fail(s, "%s: cannot create stats page: %s", c->label,
@@ -363,9 +390,9 @@ static int comp_stats(struct sup *s, struct comp *c)
 	return 0;
 }
 
-/* Links, control sockets, socket channels and doorbells per pipeline, a
- * stats page per component.  They outlive restarts: a restarted component
- * gets the same ones. */
+/* Links, control sockets, socket channels and doorbells per pipeline,
+ * then the internal networks (net.c), a stats page per component.  They
+ * outlive restarts: a restarted component gets the same ones. */
 static int channels_make(struct sup *s)
 {
 	int err;
@@ -375,6 +402,9 @@ static int channels_make(struct sup *s)
 		if (err < 0)
 			return err;
 	}
+	err = net_channels(s);
+	if (err < 0)
+		return err;
 	for (unsigned i = 0; i < s->ncomp; i++) {
 		struct comp *c = &s->comp[i];
 
@@ -416,6 +446,7 @@ static void channels_close(struct sup *s)
 		s->comp[i].stats = NULL;
 		close_fd(&s->comp[i].stats_fd);
 	}
+	net_close(s);
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
 		close_fd(&s->link_fd[i]);
 		close_fd(&s->control_fd[i]);
@@ -763,17 +794,18 @@ static void kill_and_reap_all(struct sup *s)
 }
 
 /*
- * Stop in reverse spawn order: apps, stacks, drivers, nic, so that nobody
- * loses its peer while it still works.  Each role gets SIGTERM and a turn
- * of a quarter of stop_timeout_ms to exit; a role that overruns its turn
- * does not hold the next one back (a stuck app must not cost its stack a
- * clean stop).  Whatever is left when the whole stop_timeout_ms has passed
- * gets SIGKILL.
+ * Stop in reverse spawn order: apps, stacks, vswitches, drivers, nic, so
+ * that nobody loses its peer while it still works.  Each role gets SIGTERM
+ * and a turn of a fifth of stop_timeout_ms to exit; a role that overruns
+ * its turn does not hold the next one back (a stuck app must not cost its
+ * stack a clean stop).  Whatever is left when the whole stop_timeout_ms
+ * has passed gets SIGKILL.
  */
 static void stop_all(struct sup *s)
 {
 	static const enum fn_role order[] = {
-		FN_ROLE_APP, FN_ROLE_STACK, FN_ROLE_DRIVER, FN_ROLE_NIC,
+		FN_ROLE_APP, FN_ROLE_STACK, FN_ROLE_VSWITCH, FN_ROLE_DRIVER,
+		FN_ROLE_NIC,
 	};
 	const unsigned nstages = sizeof(order) / sizeof(order[0]);
 	uint64_t start = sup_now_ns();

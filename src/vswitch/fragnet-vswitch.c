@@ -6,16 +6,20 @@
  *   1. environment: log level, poll mode, the port table (read, checked,
  *      closed);
  *   2. every port: its link as side A (whatever epoch it is in), its
- *      bells; the link fds are closed once mapped;
+ *      bells; the link fds are closed once mapped; a host port's tap is
+ *      checked and kept;
  *   3. the stats page: "vsw.*", "port<i>.*", "port<i>.link.{tx,rx}.*";
  *   4. the loop (vsw_loop.c) until SIGTERM/SIGINT;
  *   5. detach, exit 0.
  */
 #include <errno.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -83,26 +87,55 @@ static int table_load(struct fn_vsw_table *t)
 	return err;
 }
 
+/* A host port's fd must be what the supervisor promised: a tap without
+ * packet information (one bare frame per read and write). */
+static int host_attach(struct vsw *sw, int fd, const struct vsw_id *id)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	if ((ifr.ifr_flags & (IFF_TAP | IFF_TUN | IFF_NO_PI)) !=
+	    (IFF_TAP | IFF_NO_PI))
+		return -EPROTOTYPE;
+	fn_debug("host port: tap %.*s", IFNAMSIZ, ifr.ifr_name);
+	return vsw_port_attach_host(sw, fd, id);
+}
+
+static int port_attach(struct vsw *sw, const struct fn_vsw_port_ent *e,
+		       enum fn_poll poll)
+{
+	struct vsw_id id = { .ipv4 = e->ipv4 };
+	int err;
+
+	memcpy(id.mac, e->mac, sizeof(id.mac));
+	if (e->flags & FN_VSW_PORT_HOST)
+		return host_attach(sw, e->link_fd, &id);	/* kept open */
+	err = vsw_port_attach(sw, e->link_fd, &id, e->bell_fd,
+			      e->peer_bell_fd, poll);
+	close(e->link_fd);	/* the mapping stays */
+	return err;
+}
+
 static int ports_attach(struct vsw *sw, const struct fn_vsw_table *t,
 			enum fn_poll poll)
 {
 	for (unsigned i = 0; i < t->nports; i++) {
 		const struct fn_vsw_port_ent *e = &t->port[i];
-		struct vsw_id id = { .ipv4 = e->ipv4 };
-		int err;
+		int err = port_attach(sw, e, poll);
 
-		memcpy(id.mac, e->mac, sizeof(id.mac));
-		err = vsw_port_attach(sw, e->link_fd, &id, e->bell_fd,
-				      e->peer_bell_fd, poll);
-		close(e->link_fd);	/* the mapping stays */
 		if (err < 0) {
 			fn_err("port %u (%s): link fd %d, bell %d: %s", i,
 			       e->name, e->link_fd, e->bell_fd, strerror(-err));
 			return err;
 		}
-		fn_debug("port %u: %s, link %u x %u B", i, e->name,
-			 sw->port[i].link.hdr.nslots,
-			 sw->port[i].link.hdr.slot_size);
+		if (vsw_port_is_host(&sw->port[i]))
+			fn_debug("port %u: %s, the host's tap", i, e->name);
+		else
+			fn_debug("port %u: %s, link %u x %u B", i, e->name,
+				 sw->port[i].link.hdr.nslots,
+				 sw->port[i].link.hdr.slot_size);
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
  *   vsw_fdb.c          the MAC table: hashed, fixed size, aging
  *   vsw_port.c         a port: attach, counters, and the port security
  *                      check of one frame (vsw_frame_check)
+ *   vsw_host.c         the host port: a tap instead of a link
  *   vsw_fwd.c          one turn: every port's burst, learn, forward, flood
  *   vsw_loop.c         the loop: poll modes, the epoll sleep on the bells
  *   fragnet-vswitch.c  main: environment, port table, stats, signals
@@ -31,6 +32,8 @@
 #define VSW_ARP_LEN	28
 /* The bytes the checks read: Ethernet + ARP, which covers IPv4's source. */
 #define VSW_HDR_COPY	(VSW_ETH_HLEN + VSW_ARP_LEN)
+/* The longest frame to or from a host port's tap. */
+#define VSW_TAP_FRAME	2048
 
 /* ---- vsw_fdb.c: the MAC table ------------------------------------------- */
 
@@ -86,10 +89,11 @@ struct vsw_frame {
 };
 
 struct vsw_port {
-	struct fn_link link;	/* we are side A */
+	struct fn_link link;	/* we are side A; unused for a host port */
 	struct vsw_id id;
 	unsigned idx;		/* in the table, and the MAC table's port */
-	int bell_fd;		/* the stack rings it, we wait on it */
+	int bell_fd;		/* the stack rings it, we wait on it; -1 */
+	int tap_fd;		/* a host port's tap (vswitch.h); -1: a link */
 	bool attached;
 	bool broken;		/* -EPIPE seen; cleared by a reset */
 	uint32_t reset_epoch;	/* the last epoch counted in link_resets */
@@ -128,6 +132,7 @@ struct vsw {
 	int epfd;		/* the bells, for vsw_sleep(); -1 */
 	_Atomic uint64_t *ctr;	/* FN_VSW_COUNT: stats page or own */
 	_Atomic uint64_t own_ctr[FN_VSW_COUNT];
+	uint8_t tap_buf[VSW_TAP_FRAME + 1];	/* a frame read from a tap */
 };
 
 static inline void vsw_count(struct vsw *sw, enum fn_vsw_ctr c, uint64_t v)
@@ -152,6 +157,25 @@ void vsw_fini(struct vsw *sw);
 int vsw_port_attach(struct vsw *sw, int link_fd, const struct vsw_id *id,
 		    int bell_fd, int peer_bell_fd, enum fn_poll poll);
 
+/*
+ * Attach the next port as a host port: tap_fd (a tap without packet
+ * information, made non-blocking here; any datagram fd for the tests),
+ * whose frames must come from id.  The fd stays the caller's, open while
+ * the switch runs.  0 or -errno.
+ */
+int vsw_port_attach_host(struct vsw *sw, int tap_fd, const struct vsw_id *id);
+
+static inline bool vsw_port_is_host(const struct vsw_port *p)
+{
+	return p->tap_fd >= 0;
+}
+
+/* The fd the switch sleeps on for port p: its bell, or its tap. */
+static inline int vsw_port_wait_fd(const struct vsw_port *p)
+{
+	return vsw_port_is_host(p) ? p->tap_fd : p->bell_fd;
+}
+
 /* Counters on page ("vsw.", "port<i>.", "port<i>.link.{tx,rx}."); NULL or
  * a full page keeps them private.  Call after the last attach. */
 void vsw_bind_counters(struct vsw *sw, struct fn_stats_page *page);
@@ -162,6 +186,20 @@ unsigned vsw_fwd_turn(struct vsw *sw);
 
 /* A link call on port p failed with err: follow a reset, count a cut-off. */
 void vsw_port_link_error(struct vsw *sw, struct vsw_port *p, int err);
+
+/* vsw_fwd.c's steps 2 and 4: forward one frame of port s (data: s's slot,
+ * or our copy of a tap's frame); submit every port's copies. */
+void vsw_forward(struct vsw *sw, struct vsw_port *s, const uint8_t *data,
+		 uint32_t len);
+void vsw_flush_all(struct vsw *sw);
+
+/* ---- vsw_host.c: the host port ------------------------------------------ */
+
+/* Steps 1 and 2 for host port s: read and forward at most FN_VSW_BURST
+ * frames from its tap.  Returns the frames read. */
+unsigned vsw_host_serve(struct vsw *sw, struct vsw_port *s);
+/* Write f to host port d's tap now (counted). */
+void vsw_host_deliver(struct vsw_port *d, const struct vsw_frame *f);
 
 /* ---- vsw_loop.c ---------------------------------------------------------- */
 

@@ -11,6 +11,8 @@
  *   4. submit every port's out[] in one burst per port.
  * A burst is bounded and every port gets one per turn, so a port that
  * floods the switch gets its FN_VSW_BURST frames a turn like any other.
+ * A host port (vsw_host.c) reads its frames from its tap instead of a
+ * link, and its copies are written to the tap at once.
  *
  * OWNERSHIP.  Received pkts are the source port's until acked in step 3,
  * within the same call.  Allocated pkts in out[] are the destination's
@@ -145,12 +147,23 @@ static void out_flush(struct vsw *sw, struct vsw_port *d)
 	d->nout = 0;
 }
 
+/* Step 4: every port's copies go out. */
+void vsw_flush_all(struct vsw *sw)
+{
+	for (unsigned i = 0; i < sw->nports; i++)
+		out_flush(sw, &sw->port[i]);
+}
+
 /* Copy f into a slot of d, to go out in the next flush. */
 static void deliver(struct vsw *sw, struct vsw_port *d,
 		    const struct vsw_frame *f)
 {
 	struct fn_pkt *p;
 
+	if (vsw_port_is_host(d)) {
+		vsw_host_deliver(d, f);
+		return;
+	}
 	if (d->broken) {
 		vsw_port_count(d, FN_VSW_P_DROP_LINK_DOWN, 1);
 		return;
@@ -191,13 +204,14 @@ static void learn(struct vsw *sw, struct vsw_port *s, const uint8_t *mac)
 }
 
 /* Step 2 for one frame of port s. */
-static void forward(struct vsw *sw, struct vsw_port *s, const struct fn_pkt *pkt)
+void vsw_forward(struct vsw *sw, struct vsw_port *s, const uint8_t *data,
+		 uint32_t len)
 {
 	enum fn_vsw_port_ctr why;
 	struct vsw_frame f;
 	int d;
 
-	if (!vsw_frame_check(&s->id, pkt->data, pkt->len, &f, &why)) {
+	if (!vsw_frame_check(&s->id, data, len, &f, &why)) {
 		vsw_port_count(s, why, 1);
 		return;
 	}
@@ -218,6 +232,8 @@ static unsigned serve(struct vsw *sw, struct vsw_port *s)
 	uint64_t bytes = 0;
 	int n, r;
 
+	if (vsw_port_is_host(s))
+		return vsw_host_serve(sw, s);
 	n = fn_stream_recv_burst(&s->link.rx, p, FN_VSW_BURST);
 	if (n < 0)
 		vsw_port_link_error(sw, s, n);
@@ -225,15 +241,14 @@ static unsigned serve(struct vsw *sw, struct vsw_port *s)
 		return 0;
 	for (int i = 0; i < n; i++) {
 		bytes += p[i].len;
-		forward(sw, s, &p[i]);
+		vsw_forward(sw, s, p[i].data, p[i].len);
 	}
 	vsw_port_count(s, FN_VSW_P_RX_PKTS, (uint64_t)n);
 	vsw_port_count(s, FN_VSW_P_RX_BYTES, bytes);
 	r = fn_stream_ack_burst(&s->link.rx, p, (unsigned)n);
 	if (r < 0)
 		vsw_port_link_error(sw, s, r);
-	for (unsigned i = 0; i < sw->nports; i++)
-		out_flush(sw, &sw->port[i]);
+	vsw_flush_all(sw);
 	return (unsigned)n;
 }
 

@@ -11,7 +11,8 @@
  *             sleep.
  *   event     sleep at once.
  *
- * SLEEP: one epoll on every port's bell (ring.h DOORBELLS).  Before it
+ * SLEEP: one epoll on every port's bell (ring.h DOORBELLS), and on a host
+ * port's tap, which is readable when the kernel sent.  Before it
  * blocks, vsw_sleep() arms the receive ring of every live port; a ring
  * that already holds frames means: do not block.  A stack's submit then
  * rings that port's bell.  The sleep lasts at most SLEEP_MAX_MS, or
@@ -50,8 +51,8 @@ static int bells_epoll(struct vsw *sw)
 		return -errno;
 	for (unsigned i = 0; i < sw->nports; i++) {
 		ev.data.u32 = i;
-		if (epoll_ctl(sw->epfd, EPOLL_CTL_ADD, sw->port[i].bell_fd,
-			      &ev) < 0) {
+		if (epoll_ctl(sw->epfd, EPOLL_CTL_ADD,
+			      vsw_port_wait_fd(&sw->port[i]), &ev) < 0) {
 			int err = -errno;
 			close(sw->epfd);
 			sw->epfd = -1;
@@ -69,8 +70,8 @@ static int arm_all(struct vsw *sw, int timeout_ms)
 		struct vsw_port *p = &sw->port[i];
 		int r;
 
-		if (p->broken)
-			continue;
+		if (p->broken || vsw_port_is_host(p))
+			continue;	/* polled each turn; a tap wakes epoll */
 		if (!fn_link_peer_ready(&p->link) && timeout_ms > SLEEP_JOIN_MS)
 			timeout_ms = SLEEP_JOIN_MS;
 		r = fn_stream_arm(&p->link.rx);
@@ -86,17 +87,19 @@ static int arm_all(struct vsw *sw, int timeout_ms)
 static void disarm_all(struct vsw *sw)
 {
 	for (unsigned i = 0; i < sw->nports; i++)
-		fn_stream_disarm(&sw->port[i].link.rx);
+		if (!vsw_port_is_host(&sw->port[i]))
+			fn_stream_disarm(&sw->port[i].link.rx);
 }
 
-/* Read the bells that rang, so that they do not ring again. */
+/* Read the bells that rang, so that they do not ring again.  A tap's
+ * frames are the next turn's to read. */
 static int bells_read(struct vsw *sw, const struct epoll_event *ev, int n)
 {
 	uint64_t v;
 
 	for (int i = 0; i < n; i++) {
 		unsigned k = ev[i].data.u32;
-		if (k < sw->nports &&
+		if (k < sw->nports && !vsw_port_is_host(&sw->port[k]) &&
 		    read(sw->port[k].bell_fd, &v, sizeof(v)) < 0 &&
 		    errno != EAGAIN)
 			fn_warn("port %u: bell: %s", k, strerror(errno));

@@ -179,12 +179,14 @@ int vsw_port_attach(struct vsw *sw, int link_fd, const struct vsw_id *id,
 	err = fn_link_attach(&p->link, link_fd, FN_LINK_A, poll);
 	if (err < 0)
 		return err;
-	/* Our submits (tx) and acks (rx) wake a stack asleep in its epoll. */
-	fn_stream_set_bell(&p->link.tx, peer_bell_fd);
-	fn_stream_set_bell(&p->link.rx, peer_bell_fd);
+	/* Our submits (tx) and acks (rx) wake a stack asleep in its epoll;
+	 * and it is rung once now, for our join (a restarted switch: the
+	 * stack looks at its link again at once). */
+	fn_link_set_bell(&p->link, peer_bell_fd);
 	p->id = *id;
 	p->idx = sw->nports;
 	p->bell_fd = bell_fd;
+	p->tap_fd = -1;
 	p->reset_epoch = p->link.epoch;
 	p->attached = true;
 	sw->nports++;
@@ -218,6 +220,8 @@ static void port_bind(struct vsw_port *p, struct fn_stats_page *page)
 	snprintf(pfx[2], sizeof(pfx[2]), "port%u.link.rx", p->idx);
 	p->ctr = ctr_move(p->ctr, fn_stats_block(page, pfx[0],
 			  fn_vsw_port_ctr_names, FN_VSW_P_COUNT), FN_VSW_P_COUNT);
+	if (vsw_port_is_host(p))
+		return;		/* a tap: no link, no stream counters */
 	fn_stream_bind_counters(&p->link.tx, fn_stats_block(page, pfx[1],
 				fn_stream_ctr_names, FN_SC_COUNT));
 	fn_stream_bind_counters(&p->link.rx, fn_stats_block(page, pfx[2],

@@ -15,6 +15,7 @@
  *       /tmp/corpus tests/fuzz/corpus/config
  * (libFuzzer writes new inputs into the first directory.)
  */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,35 @@ static void check_args(const struct fn_component_conf *c, unsigned p)
 		abort();
 }
 
+/* Networks: terminated names, every attachment on a network that exists,
+ * inside its subnet. */
+static void check_networks(void)
+{
+	if (cfg.nnetworks > FN_MAX_NETWORKS)
+		abort();
+	for (unsigned i = 0; i < cfg.nnetworks; i++)
+		if (!cfg.network[i].name[0] ||
+		    cfg.network[i].name[FN_IFNAME_MAX - 1] ||
+		    cfg.network[i].host_ifname[FN_IFNAME_MAX - 1])
+			abort();
+	for (unsigned p = 0; p < cfg.npipelines; p++) {
+		const struct fn_pipeline_conf *pc = &cfg.pipeline[p];
+
+		if (pc->nnets > FN_STACK_MAX_NETS)
+			abort();
+		for (unsigned k = 0; k < pc->nnets; k++) {
+			const struct fn_network_conf *n;
+
+			if (pc->net[k].network >= cfg.nnetworks)
+				abort();
+			n = &cfg.network[pc->net[k].network];
+			if (((pc->net[k].address ^ n->subnet.addr) &
+			     htonl(~0u << (32 - n->subnet.prefix))) != 0)
+				abort();
+		}
+	}
+}
+
 static void check_ok(void)
 {
 	if (cfg.npipelines < 1 || cfg.npipelines > FN_MAX_PIPELINES)
@@ -78,6 +108,7 @@ static void check_ok(void)
 	for (unsigned p = 0; p < cfg.npipelines; p++)
 		for (int r = 0; r < FN_ROLE_COUNT; r++)
 			check_args(&cfg.pipeline[p].comp[r], p);
+	check_networks();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,6 +8,7 @@
 #   nic_lib.sh      the tap NIC: nic_init, tap_topology, ICMP ping, ...
 #   sock_lib.sh     native socket apps behind the NIC, kernel side in a netns
 #   redis_lib.sh    redis-server behind the preload (or the kernel's TCP)
+#   vsw_lib.sh      internal networks: stacks joined by a fragnet-vswitch
 #
 # One definition per helper: before writing a second copy in a test, look
 # here (`grep -n '^[a-z_0-9]*()' tests/integration/*.sh`).
@@ -237,18 +238,26 @@ fn_up() {
 }
 
 # status_rows: the component rows of `fragnet status`, one a line:
-# COMPONENT PIPELINE PID CPU STATE RESTARTS UPTIME, "-" for what a
-# component has not (the only reader of that format: a title line, a
+# COMPONENT PIPELINE PID CPU STATE RESTARTS UPTIME NETWORKS, "-" for what
+# a component has not (the only reader of that format: a title line, a
 # blank line and a header come first).
 status_rows() {
 	fn status "$NAME" | awk 'NR > 3 && NF >= 7'
 }
 
 # status_field ROLE PIPELINE COLUMN (1 component, 2 pipeline, 3 pid,
-# 4 cpu, 5 state, 6 restarts, 7 uptime).
+# 4 cpu, 5 state, 6 restarts, 7 uptime, 8 networks).  A vswitch's
+# PIPELINE is "-": status_field vswitch - 3 (one network), or
+# vswitch_field NETWORK COLUMN.
 status_field() {
 	status_rows | awk -v r="$1" -v p="$2" -v c="$3" \
 		'$1 == r && $2 == p { print $c }'
+}
+
+# vswitch_field NETWORK COLUMN: status_field of the switch of NETWORK.
+vswitch_field() {
+	status_rows | awk -v n="$1" -v c="$2" \
+		'$1 == "vswitch" && $8 == n { print $c }'
 }
 
 # Every component row of `status` is in state $1 with a numeric pid.
@@ -517,3 +526,4 @@ nothing_left() {
 . "$FN_HERE/nic_lib.sh"
 . "$FN_HERE/sock_lib.sh"
 . "$FN_HERE/redis_lib.sh"
+. "$FN_HERE/vsw_lib.sh"

@@ -418,8 +418,8 @@ struct bad {
 #define A10	"a a a a a a a a a a "
 static const struct bad bad_rows[] = {
 	{ NULL, "[foo]\n", "bad.conf:1: [foo]: unknown section; sections "
-	  "are topology, restart, link, nic, driver, stack, app and "
-	  "pipeline N" },
+	  "are topology, restart, link, nic, driver, stack, app, vswitch, "
+	  "pipeline N and network NAME" },
 	{ NULL, "[foo]\nx = 1\n", "bad.conf:1: [foo]: unknown section" },
 	{ NULL, "[link]\nslotz = 4\n", "bad.conf:2: [link] slotz: unknown "
 	  "key; [link] takes slots, slot_size" },
@@ -588,6 +588,80 @@ static const struct bad bad_rows[] = {
 	  "0 runs an app with preload = yes but no stack" },
 	{ NULL, "[topology]\npipelines = 2\n[pipeline 1]\napp_exec = a\n",
 	  "bad.conf:0: [pipeline 1] app_exec: pipeline 1 runs an app" },
+	/* internal networks */
+	{ NULL, "[network]\n", "bad.conf:1: [network]: missing name" },
+	{ NULL, "[network fn0]\n", "bad.conf:1: [network fn0]: 'fn0' is not "
+	  "a network name (1..15 of A-Z a-z 0-9 _ -, not fn0 or lo" },
+	{ NULL, "[network abcdefghijklmnop]\n", "is not a network name" },
+	{ NULL, "[network a.b]\n", "'a.b' is not a network name" },
+	{ NULL, "[network n]\nsubnet = 10.9.0.1/24\n", "bad.conf:2: [network "
+	  "n] subnet: '10.9.0.1/24' has host bits set" },
+	{ NULL, "[network n]\nsubnet = 10.9.0.0/31\n", "bad.conf:2: [network "
+	  "n] subnet: /31 leaves no room" },
+	{ NULL, "[network n]\nage_ms = 50\n", "[network n] age_ms: 50 is out "
+	  "of range (100..86400000)" },
+	{ NULL, "[network n]\nmtu = 9000\n", "bad.conf:2: [network n] mtu: "
+	  "unknown key; [network NAME] takes subnet, host, host_ifname" },
+	{ NULL, "[network n]\nsubnet = 10.9.0.0/24\nsubnet = 10.8.0.0/24\n",
+	  "bad.conf:3: [network n] subnet: duplicate key" },
+	{ NULL, "[stack]\nnetworks = a b@10.0.0.300\n", "bad.conf:2: [stack] "
+	  "networks: 'b@10.0.0.300' is not NAME@ADDRESS" },
+	{ NULL, "[stack]\nnetworks = a, a\n", "[stack] networks: network a "
+	  "is named twice" },
+	{ NULL, "[stack]\nnetworks = a/b\n", "'a/b' is not a network name" },
+	{ NULL, "[stack]\nnetworks = a b c d e f g h i\n", "more than 8 "
+	  "networks" },
+	{ NULL, "[vswitch]\nexec = v\n[stack]\nexec = s\nnetworks = n\n",
+	  "bad.conf:5: [stack] networks: n: no [network n] section" },
+	{ NULL, "[vswitch]\nexec = v\n[network n]\nhost = yes\n",
+	  "bad.conf:3: [network n]: subnet is required" },
+	{ NULL, "[vswitch]\nexec = v\n[network n]\nsubnet = 10.9.0.0/24\n",
+	  "bad.conf:3: [network n]: no stack attaches to it" },
+	{ NULL, "[network n]\nsubnet = 10.9.0.0/24\n[stack]\nexec = s\n"
+	  "networks = n\n", "bad.conf:0: [vswitch] exec: required: [network "
+	  "n] needs its switch" },
+	{ NULL, "[vswitch]\nexec = v\n[network n]\nsubnet = 10.9.0.0/24\n"
+	  "host_address = 10.9.0.9\n[stack]\nexec = s\nnetworks = n\n",
+	  "bad.conf:5: [network n] host_address: only with host = yes" },
+	{ NULL, "[vswitch]\nexec = v\n[network n]\nsubnet = 10.9.0.0/24\n"
+	  "host = yes\nhost_address = 10.9.1.9\n[stack]\nexec = s\n"
+	  "networks = n\n", "bad.conf:6: [network n] host_address: 10.9.1.9 "
+	  "is not a host of subnet 10.9.0.0/24" },
+	{ NULL, "[vswitch]\nexec = v\n[network n]\nsubnet = 10.9.0.0/24\n"
+	  "[network m]\nsubnet = 10.9.0.128/25\n[stack]\nexec = s\n"
+	  "networks = n m\n", "bad.conf:6: [network m] subnet: overlaps the "
+	  "subnet of [network n]" },
+	{ NULL, "[vswitch]\nexec = v\n[network n]\nsubnet = 10.0.0.0/16\n"
+	  "[stack]\nexec = s\naddress = 10.0.3.2/24\nnetworks = n\n",
+	  "bad.conf:4: [network n] subnet: overlaps the subnet of [stack] "
+	  "address" },
+	{ NULL, "[topology]\npipelines = 9\n[vswitch]\nexec = v\n"
+	  "[network n]\nsubnet = 10.9.0.0/29\n[stack]\nexec = s\n"
+	  "networks = n\n", "bad.conf:9: [stack] networks: pipeline 6 on n: "
+	  "10.9.0.7 is not a host of subnet 10.9.0.0/29 (pipeline + 1; give "
+	  "one as NAME@ADDRESS)" },
+	{ NULL, "[topology]\npipelines = 2\n[vswitch]\nexec = v\n"
+	  "[network n]\nsubnet = 10.9.0.0/24\n[stack]\nexec = s\n"
+	  "networks = n@10.9.0.5\n", "bad.conf:5: [network n]: pipeline 1's "
+	  "address 10.9.0.5 is taken" },
+	{ NULL, "[topology]\npipelines = 2\n[vswitch]\nexec = v\n"
+	  "[network n]\nsubnet = 10.9.0.0/24\n[stack]\nexec = s\n"
+	  "networks = n\n[pipeline 1]\nstack_exec = none\nnetworks = n\n",
+	  "bad.conf:12: [pipeline 1] networks: pipeline 1 runs no stack" },
+	{ NULL, "[topology]\npipelines = 17\n[vswitch]\nexec = v\n"
+	  "[network n]\nsubnet = 10.9.0.0/24\n[stack]\nexec = s\n"
+	  "networks = n\n", "bad.conf:5: [network n]: more than 16 ports" },
+	{ NULL, "[topology]\npipelines = 2\n[nic]\nexec = n\n[pipeline 1]\n"
+	  "driver_exec = d\n", "bad.conf:0: [pipeline 0] driver_exec: pipeline "
+	  "0 runs no driver but pipeline 1 does; driver i serves queue i" },
+	{ NULL, "[topology]\npipelines = 3\n[nic]\nexec = n\nqueues = 3\n"
+	  "[pipeline 0]\ndriver_exec = d\n", "bad.conf:0: [nic] queues: 3, but "
+	  "pipelines 0..0 run a driver; driver i serves queue i" },
+	{ NULL, "[network a]\n[network b]\n[network c]\n[network d]\n"
+	  "[network e]\n[network f]\n[network g]\n[network h]\n[network i]\n"
+	  "[network j]\n[network k]\n[network l]\n[network m]\n[network n]\n"
+	  "[network o]\n[network p]\n[network q]\n", "bad.conf:17: [network "
+	  "q]: more than 16 networks" },
 };
 
 static void test_bad_inputs(void **state)
@@ -871,6 +945,43 @@ static void test_shipped_kvs_config(void **state)
 	assert_string_equal(argv[i + 1], "kvs-1.rdb");
 }
 
+/*
+ * config/internal.conf, the internal network example: one NIC queue for
+ * pipeline 0, the three stacks on "internal" at .1, .2, .3, the replica's
+ * ruleset and its --replicaof the primary's internal address.
+ */
+static void test_shipped_internal_config(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = FN_SOURCE_ROOT "/config/internal.conf";
+	const struct fn_config *c = f->cfg;
+	char buf[FN_ARGS_MAX * 2], *argv[FN_MAX_ARGS + 1];
+	int argc;
+
+	if (fn_config_load(f->cfg, path, f->err) != 0)
+		fail_msg("%s", f->err);
+	assert_int_equal(c->npipelines, 3);
+	assert_int_equal(c->nic.queues, 1);
+	assert_int_equal(c->nnetworks, 1);
+	assert_string_equal(c->network[0].name, "internal");
+	assert_string_not_equal(c->network[0].vswitch.exec, "");
+	for (unsigned p = 0; p < 3; p++) {
+		assert_int_equal(c->pipeline[p].nnets, 1);
+		assert_int_equal(c->pipeline[p].net[0].address,
+				 htonl(0x0a5a0001u + p));
+		assert_true(fn_config_has_uplink(c, p) == (p == 0));
+	}
+	assert_non_null(strstr(c->pipeline[1].stack_ruleset,
+			       "/config/internal-replica.nft"));
+	assert_string_equal(c->pipeline[0].stack_ruleset, "");
+	argc = fn_config_split_args(c->pipeline[1].comp[FN_ROLE_APP].args, 1,
+				    c->run_dir, buf, sizeof buf, argv,
+				    FN_MAX_ARGS + 1);
+	assert_true(argc >= 3);
+	assert_string_equal(argv[argc - 3], "--replicaof");
+	assert_string_equal(argv[argc - 2], "10.90.0.1");
+}
+
 /* [stack] ruleset for every stack, [pipeline N] stack_ruleset for one;
  * relative to the file; it must be readable; none clears it. */
 static void test_stack_ruleset(void **state)
@@ -897,6 +1008,88 @@ static void test_stack_ruleset(void **state)
 			 -EINVAL);
 	assert_non_null(strstr(f->err, "/etc/topo.conf:2: [stack] ruleset: "
 				       "cannot read /nonexistent/rules.nft"));
+	expect_zeroed(f);
+}
+
+/*
+ * Internal networks: a network's defaults and overrides, attachments by
+ * [stack] and [pipeline N] networks, derived and given addresses, MACs,
+ * the host port, and an internal-only stack needing no [stack] address.
+ */
+static void test_networks(void **state)
+{
+	struct fixture *f = *state;
+	const struct fn_config *c = f->cfg;
+	const struct fn_network_conf *n;
+	const struct fn_pipeline_conf *p;
+	static const uint8_t mac1[6] = { 2, 0, 10, 90, 0, 1 };
+	static const uint8_t hmac[6] = { 2, 0, 10, 90, 0, 254 };
+
+	expect_ok(f, "net.conf",
+		  "[topology]\npipelines = 4\n"
+		  "[vswitch]\nexec = /bin/vsw\ncpu = 3\npoll = busy\n"
+		  "[network internal]\nsubnet = 10.90.0.0/24\nhost = yes\n"
+		  "[network back-2]\nsubnet = 10.91.0.0/16\nage_ms = 2000\n"
+		  "cpu = 1\nhost = no\n"
+		  "[driver]\nexec = /bin/drv\n"
+		  "[stack]\nexec = /bin/stk\naddress = 10.78.0.2/24\n"
+		  "networks = internal\n"
+		  "[pipeline 1]\ndriver_exec = none\n"
+		  "networks = internal, back-2@10.91.7.7\n"
+		  "[pipeline 2]\nnetworks = none\n"
+		  "[pipeline 3]\nstack_exec = none\n");
+	assert_int_equal(c->nnetworks, 2);
+	n = &c->network[0];
+	assert_string_equal(n->name, "internal");
+	assert_int_equal(n->subnet.addr, ip("10.90.0.0"));
+	assert_int_equal(n->subnet.prefix, 24);
+	assert_true(n->host);
+	assert_string_equal(n->host_ifname, "fnh-internal");
+	assert_int_equal(n->host_address, ip("10.90.0.254"));
+	assert_memory_equal(n->host_mac, hmac, 6);
+	assert_int_equal(n->age_ms, 300000);
+	assert_string_equal(n->vswitch.exec, "/bin/vsw");
+	assert_int_equal(n->vswitch.cpu, 3);
+	assert_int_equal(n->vswitch.poll, FN_POLL_BUSY);
+	n = &c->network[1];
+	assert_string_equal(n->name, "back-2");
+	assert_false(n->host);
+	assert_string_equal(n->host_ifname, "");
+	assert_int_equal(n->age_ms, 2000);
+	assert_int_equal(n->vswitch.cpu, 1);
+	p = c->pipeline;
+	assert_int_equal(p[0].nnets, 1);
+	assert_int_equal(p[0].net[0].network, 0);
+	assert_int_equal(p[0].net[0].address, ip("10.90.0.1"));
+	assert_memory_equal(p[0].net[0].mac, mac1, 6);
+	assert_true(fn_config_has_uplink(c, 0));
+	assert_int_equal(p[1].nnets, 2);
+	assert_int_equal(p[1].net[0].address, ip("10.90.0.2"));
+	assert_int_equal(p[1].net[1].network, 1);
+	assert_int_equal(p[1].net[1].address, ip("10.91.7.7"));
+	assert_false(fn_config_has_uplink(c, 1));
+	assert_int_equal(p[2].nnets, 0);
+	assert_int_equal(p[3].nnets, 0);	/* no stack: [stack]'s list */
+
+	/* A NIC serves the pipelines with a driver, which come first. */
+	expect_ok(f, "net.conf",
+		  "[topology]\npipelines = 3\n[nic]\nexec = /bin/nic\n"
+		  "[vswitch]\nexec = v\n[network n]\nsubnet = 10.9.0.0/24\n"
+		  "[stack]\nexec = s\naddress = 10.8.0.2/24\nnetworks = n\n"
+		  "[pipeline 0]\ndriver_exec = /bin/drv\n");
+	assert_int_equal(c->nic.queues, 1);
+
+	/* A stack on internal networks only needs no [stack] address. */
+	expect_ok(f, "net.conf",
+		  "[vswitch]\nexec = v\n[network n]\nsubnet = 10.9.0.0/24\n"
+		  "[stack]\nexec = s\nnetworks = n\n");
+	assert_int_equal(c->stack.address.addr, 0);
+	assert_int_equal(c->pipeline[0].net[0].address, ip("10.9.0.1"));
+	assert_int_equal(load(f, "net.conf", "[driver]\nexec = d\n"
+			      "[vswitch]\nexec = v\n[network n]\n"
+			      "subnet = 10.9.0.0/24\n[stack]\nexec = s\n"
+			      "networks = n\n"), -EINVAL);
+	assert_non_null(strstr(f->err, "[stack] address: required: pipeline 0"));
 	expect_zeroed(f);
 }
 
@@ -928,6 +1121,8 @@ int main(void)
 		T(test_shipped_ping_config),
 		T(test_shipped_kvs_config),
 		T(test_stack_ruleset),
+		T(test_networks),
+		T(test_shipped_internal_config),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

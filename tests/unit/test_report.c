@@ -2,9 +2,10 @@
  * test_report.c - unit tests of the `status` and `stats --json` formats
  * (fragnet/report.h), as src/supervisor/report.c writes them.
  *
- * A fake supervisor of two components (a running nic with a stats page, a
- * failed stack without one) is reported, and the text is compared byte for
- * byte with what report.h promises the scripts that parse it.  The few
+ * A fake supervisor of three components (a running nic with a stats page,
+ * a failed vswitch of network "internal" and a failed stack on it, without
+ * pages) is reported, and the text is compared byte for byte with what
+ * report.h promises the scripts that parse it.  The few
  * supervisor functions report.c calls are stubbed here.
  */
 #include <setjmp.h>
@@ -49,7 +50,7 @@ int place_read_back(pid_t pid, char *buf, size_t len)
 
 struct fixture {
 	struct fn_config cfg;
-	struct comp comp[2];
+	struct comp comp[3];
 	struct sup sup;
 	int stats_fd;
 	struct fn_stats_page *rw;	/* the nic's side of its page */
@@ -80,12 +81,20 @@ static int setup(void **state)
 	assert_non_null(f);
 	snprintf(f->cfg.name, sizeof(f->cfg.name), "t\"x\t");
 	snprintf(f->cfg.path, sizeof(f->cfg.path), "/etc/t.conf");
+	f->cfg.nnetworks = 2;
+	snprintf(f->cfg.network[0].name, FN_IFNAME_MAX, "internal");
+	snprintf(f->cfg.network[1].name, FN_IFNAME_MAX, "b");
+	f->cfg.pipeline[0].nnets = 2;
+	f->cfg.pipeline[0].net[0].network = 1;
+	f->cfg.pipeline[0].net[1].network = 0;
 	f->comp[0] = (struct comp){ .role = FN_ROLE_NIC, .pipeline = -1,
-		.label = "nic", .pid = 100, .started_ns = NOW_NS - 5 * NS_PER_S,
-		.restarts = 2, .exits = 3 };
-	f->comp[1] = (struct comp){ .role = FN_ROLE_STACK, .pipeline = 0,
-		.label = "stack/0", .restarts = 7, .exits = 8 };
-	f->sup = (struct sup){ .cfg = &f->cfg, .comp = f->comp, .ncomp = 2,
+		.network = -1, .label = "nic", .pid = 100,
+		.started_ns = NOW_NS - 5 * NS_PER_S, .restarts = 2, .exits = 3 };
+	f->comp[1] = (struct comp){ .role = FN_ROLE_VSWITCH, .pipeline = -1,
+		.network = 0, .label = "vswitch/internal" };
+	f->comp[2] = (struct comp){ .role = FN_ROLE_STACK, .pipeline = 0,
+		.network = -1, .label = "stack/0", .restarts = 7, .exits = 8 };
+	f->sup = (struct sup){ .cfg = &f->cfg, .comp = f->comp, .ncomp = 3,
 		.started_ns = NOW_NS - 3700 * NS_PER_S, .restarts = 9,
 		.exits = 11 };
 	fixture_stats(f);
@@ -137,9 +146,10 @@ static void test_status_bytes(void **state)
 		      "topology t\"x\t: supervisor pid %d, up 1h01m, "
 		      "config /etc/t.conf\n"
 		      "\n"
-		      "COMPONENT  PIPELINE PID      CPU      STATE     RESTARTS UPTIME\n"
-		      "nic        -        100      0-3      running   2        5s\n"
-		      "stack      0        -        -        failed    7        -\n",
+		      "COMPONENT  PIPELINE PID      CPU      STATE     RESTARTS UPTIME  NETWORKS\n"
+		      "nic        -        100      0-3      running   2        5s      -\n"
+		      "vswitch    -        -        -        failed    0        -       internal\n"
+		      "stack      0        -        -        failed    7        -       b,internal\n",
 		      (int)getpid());
 }
 
@@ -175,8 +185,11 @@ static void test_status_fields(void **state)
 		assert_string_equal(field[FN_STATUS_STATE],
 				    nr == 3 ? "STATE" :
 				    nr == 4 ? "running" : "failed");
+		assert_string_equal(field[FN_STATUS_NETWORKS],
+				    nr == 3 ? "NETWORKS" : nr == 4 ? "-" :
+				    nr == 5 ? "internal" : "b,internal");
 	}
-	assert_int_equal(nr, 5);
+	assert_int_equal(nr, 6);
 	free(text);
 }
 
@@ -190,12 +203,18 @@ static void test_status_fields(void **state)
 static void test_json_bytes(void **state)
 {
 	assert_report(*state, report_stats_json, JSON_HEAD "\n"
-		"{\"component\":\"nic\",\"pipeline\":null,"
+		"{\"component\":\"nic\",\"pipeline\":null,\"networks\":[],"
 		"\"label\":\"nic\",\"pid\":100,\"state\":\"running\","
 		"\"restarts\":2,\"exits\":3,"
 		"\"counters\":{\"rx_frames\":42,"
 		"\"bad?name\":18446744073709551615}},\n"
+		"{\"component\":\"vswitch\",\"pipeline\":null,"
+		"\"networks\":[\"internal\"],"
+		"\"label\":\"vswitch/internal\",\"pid\":0,"
+		"\"state\":\"failed\",\"restarts\":0,\"exits\":0,"
+		"\"counters\":{}},\n"
 		"{\"component\":\"stack\",\"pipeline\":0,"
+		"\"networks\":[\"b\",\"internal\"],"
 		"\"label\":\"stack/0\",\"pid\":0,\"state\":\"failed\","
 		"\"restarts\":7,\"exits\":8,"
 		"\"counters\":{}}\n"

@@ -17,6 +17,10 @@
  * straight through fn_ring_*, bypassing its stream's checks, or rewrites
  * its slots while the switch reads them.
  *
+ * A host port (vswitch.h, HOST PORT) joins as port 3 in its own tests, a
+ * SOCK_SEQPACKET socketpair standing in for the tap: one frame per read
+ * and per write, as a tap without packet information.
+ *
  * The last tests run the fragnet-vswitch binary itself on the fixture's
  * ports, started the way the supervisor will start it.
  *
@@ -36,6 +40,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -367,8 +372,21 @@ static void test_table_rejects(void **state)
 	bad[1].ipv4 = 0;
 	assert_table_refused(bad, 3, "lan");
 	memcpy(bad, e, sizeof(bad));
-	bad[1].flags = 1;
+	bad[1].flags = 2;
 	assert_table_refused(bad, 3, "lan");
+	memcpy(bad, e, sizeof(bad));
+	bad[1].flags = FN_VSW_PORT_HOST;	/* a host port with bells */
+	bad[1].peer_bell_fd = FN_FD_VSW_PEER_BELL(1);
+	assert_table_refused(bad, 3, "lan");
+	bad[1].bell_fd = -1;
+	assert_table_refused(bad, 3, "lan");	/* still its peer bell */
+	bad[1].peer_bell_fd = -1;
+	bad[1].link_fd = 2;
+	assert_table_refused(bad, 3, "lan");	/* its tap fd < 3 */
+	bad[1].link_fd = FN_FD_VSW_LINK(1);
+	int fd = fn_vsw_table_create("lan", 0, bad, 3, NULL);
+	assert_true(fd >= 0);			/* and now it is right */
+	close(fd);
 	memcpy(bad, e, sizeof(bad));
 	memset(bad[1].name, 'x', sizeof(bad[1].name));	/* unterminated */
 	assert_table_refused(bad, 3, "lan");
@@ -406,6 +424,57 @@ static void test_table_read_rejects(void **state)
 	assert_int_equal(fn_vsw_table_read(p[0], &t, NULL), -EBADMSG);
 	close(p[0]);
 	close(p[1]);
+}
+
+/* A stack's attachment table: round trip, frozen, and every refusal. */
+static void test_attach_table(void **state)
+{
+	struct fn_vsw_attach_ent e[FN_VSW_ATTACH_MAX + 1], bad[2];
+	struct fn_vsw_attach t;
+	const char *why = "unset";
+	int fd;
+
+	(void)state;
+	memset(e, 0, sizeof(e));
+	for (unsigned j = 0; j <= FN_VSW_ATTACH_MAX; j++) {
+		e[j].link_fd = FN_FD_STACK_NET_LINK(j);
+		e[j].bell_fd = FN_FD_STACK_NET_BELL(j);
+		e[j].ipv4 = htonl(0x0a5a0001u + (j << 8));
+		e[j].prefix = 24;
+		e[j].ifindex = (uint16_t)(2 + j);
+		memcpy(e[j].mac, (uint8_t[6]){ 2, 0, 10, 90, (uint8_t)j, 1 }, 6);
+		snprintf(e[j].name, sizeof(e[j].name), "net-%u", j);
+	}
+	fd = fn_vsw_attach_create(3, e, FN_VSW_ATTACH_MAX, &why);
+	assert_true(fd >= 0);
+	assert_null(why);
+	assert_int_equal(fn_vsw_attach_read(fd, &t, &why), 0);
+	assert_int_equal(t.nnets, FN_VSW_ATTACH_MAX);
+	assert_memory_equal(t.net, e, sizeof(t.net));
+	assert_int_equal(pwrite(fd, "x", 1, 0), -1);	/* frozen */
+	close(fd);
+	assert_int_equal(fn_vsw_attach_create(0, e, 0, NULL), -EINVAL);
+	assert_int_equal(fn_vsw_attach_create(0, e, FN_VSW_ATTACH_MAX + 1,
+					      NULL), -EINVAL);
+	for (unsigned k = 0; k < 11; k++) {
+		memcpy(bad, e, sizeof(bad));
+		switch (k) {
+		case 0: bad[1].link_fd = 2; break;
+		case 1: bad[1].bell_fd = bad[0].link_fd; break;
+		case 2: bad[1].mac[0] = 3; break;
+		case 3: bad[1].ipv4 = 0; break;
+		case 4: bad[1].prefix = 31; break;
+		case 5: bad[1].ifindex = 1; break;
+		case 6: bad[1].flags = 1; break;
+		case 7: strcpy(bad[1].name, "a b"); break;
+		case 8: strcpy(bad[1].name, "sixteen-chars-xx"); break;
+		case 9: strcpy(bad[1].name, bad[0].name); break;
+		case 10: bad[1].ifindex = bad[0].ifindex; break;
+		}
+		why = NULL;
+		assert_int_equal(fn_vsw_attach_create(0, bad, 2, &why), -EINVAL);
+		assert_non_null(why);
+	}
 }
 
 /* ---- learning and forwarding --------------------------------------------- */
@@ -1226,6 +1295,103 @@ static void test_counters_on_stats_page(void **state)
 	close(fd);
 }
 
+/* ---- the host port ---------------------------------------------------------- */
+
+#define HOST	3	/* the host port's index, after the fixture's ports */
+
+/* Attach a host port at index HOST on sp[0]; sp[1] is the kernel's side. */
+static void host_attach(struct fx *f, int sp[2], struct vsw_id *id)
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				    sp), 0);
+	memcpy(id->mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x04 }, 6);
+	id->ipv4 = htonl(0x0a0000feu);
+	assert_int_equal(vsw_port_attach_host(&f->sw, sp[0], id), 0);
+	assert_true(vsw_port_is_host(&f->sw.port[HOST]));
+	assert_true(fcntl(sp[0], F_GETFL) & O_NONBLOCK);
+}
+
+/* The kernel's side sends one frame. */
+static void host_send(int fd, const uint8_t *b, uint32_t len)
+{
+	assert_int_equal(write(fd, b, len), (ssize_t)len);
+}
+
+/* The host's tap is a port like the others: its frames are judged by the
+ * same check and flooded or forwarded, frames for its MAC are written to
+ * it, and the switch sleeps on its fd. */
+static void test_host_port(void **state)
+{
+	struct fx *f = *state;
+	uint8_t b[SLOT], got[SLOT + 1];
+	struct vsw_id id, spoof;
+	uint32_t len;
+	int sp[2];
+
+	host_attach(f, sp, &id);
+	len = put_ipv4(b, bcast, &id, id.ipv4, 1, 8);
+	host_send(sp[1], b, len);
+	turn_expect(f, 1, 1, 1, 1);		/* flooded to every stack */
+	assert_int_equal(pctr(f, HOST, FN_VSW_P_RX_PKTS), 1);
+	assert_int_equal(pctr(f, HOST, FN_VSW_P_FLOODED), 1);
+	/* A stack answers the host's MAC: straight into the tap. */
+	stk_send_ip(f, 1, id.mac, 7);
+	turn_expect(f, 1, 0, 0, 0);
+	assert_int_equal(read(sp[1], got, sizeof(got)), 14 + 24 + 8);
+	assert_memory_equal(got, id.mac, 6);
+	assert_memory_equal(got + 6, f->st[1].id.mac, 6);
+	assert_int_equal(pctr(f, HOST, FN_VSW_P_TX_PKTS), 1);
+	/* ... and the host learnt it: the next one is unicast. */
+	host_send(sp[1], b, put_ipv4(b, f->st[1].id.mac, &id, id.ipv4, 2, 8));
+	turn_expect(f, 1, 0, 1, 0);
+	/* The kernel spoofs: dropped and counted on the host port. */
+	spoof = id;
+	spoof.mac[5] = 0x44;
+	host_send(sp[1], b, put_ipv4(b, bcast, &spoof, id.ipv4, 3, 8));
+	host_send(sp[1], b, put_ipv4(b, bcast, &id, htonl(0x0a000063u), 4, 8));
+	turn_expect(f, 2, 0, 0, 0);
+	assert_int_equal(pctr(f, HOST, FN_VSW_P_DROP_SRC_MAC), 1);
+	assert_int_equal(pctr(f, HOST, FN_VSW_P_DROP_SRC_IP), 1);
+	/* A frame too long for the tap is not written. */
+	len = put_ipv4(b, id.mac, &f->st[0].id, f->st[0].id.ipv4, 5,
+		       SLOT - 14 - 24);
+	stk_send(f, 0, b, len);
+	turn_expect(f, 1, 0, 0, 0);
+	assert_int_equal(read(sp[1], got, sizeof(got)), (ssize_t)len);
+	vsw_fini(&f->sw);
+	close(sp[0]);
+	close(sp[1]);
+}
+
+/* The switch asleep wakes for the host's frame, and then reads it. */
+static void test_host_port_wakes(void **state)
+{
+	struct fx *f = *state;
+	uint8_t b[SLOT];
+	struct vsw_id id;
+	int sp[2];
+
+	host_attach(f, sp, &id);
+	assert_int_equal(vsw_sleep(&f->sw, 20), 0);	/* nothing: times out */
+	host_send(sp[1], b, put_ipv4(b, bcast, &id, id.ipv4, 1, 8));
+	assert_int_equal(vsw_sleep(&f->sw, 5000), 1);
+	turn_expect(f, 1, 1, 1, 1);
+	/* A tap whose other side is gone: reads and writes fail, counted,
+	 * and nothing else breaks (the binary ignores SIGPIPE; a real tap
+	 * never raises it). */
+	signal(SIGPIPE, SIG_IGN);
+	close(sp[1]);
+	assert_int_equal(vsw_fwd_turn(&f->sw), 0);
+	stk_send_ip(f, 0, id.mac, 2);
+	turn_expect(f, 1, -1, 0, 0);
+	assert_int_equal(pctr(f, HOST, FN_VSW_P_DROP_LINK_DOWN), 1);
+	stk_send_ip(f, 0, bcast, 3);		/* the others go on */
+	turn_expect(f, 1, -1, 1, 1);
+	assert_int_equal(pctr(f, HOST, FN_VSW_P_DROP_LINK_DOWN), 2);
+	vsw_fini(&f->sw);
+	close(sp[0]);
+}
+
 /* ---- the binary ------------------------------------------------------------- */
 
 /* fragnet-vswitch on the fixture's ports, as the supervisor will start
@@ -1340,6 +1506,7 @@ int main(void)
 		T(test_table_round_trip),
 		T(test_table_rejects),
 		T(test_table_read_rejects),
+		T(test_attach_table),
 		T(test_learn_unicast),
 		T(test_flood),
 		T(test_drop_local),
@@ -1364,6 +1531,8 @@ int main(void)
 		T(test_stress_pattern),
 		T(test_hostile_rewrites_header),
 		T(test_counters_on_stats_page),
+		T(test_host_port),
+		T(test_host_port_wakes),
 		T(test_binary),
 		T(test_binary_bad_fds),
 	};

@@ -24,7 +24,7 @@
 #define IP_REASSEMBLY			1
 #define IP_FRAG				1
 #define LWIP_NETIF_STATUS_CALLBACK	0
-#define LWIP_SINGLE_NETIF		1
+#define LWIP_SINGLE_NETIF		0
 #define LWIP_STATS			0	/* fragnet counts on its stats page */
 #define LWIP_DEBUG_TIMERNAMES		0
 
