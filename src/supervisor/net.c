@@ -165,7 +165,8 @@ static int host_tap(struct sup *s, unsigned n)
 		goto err_fail;
 	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", nc->host_ifname);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL;
+	/* ifr_flags is a short; IFF_TUN_EXCL (0x8000) is its sign bit. */
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL);
 	what = "TUNSETIFF";
 	err = ifreq_do(fd, TUNSETIFF, &ifr);
 	if (!err)
