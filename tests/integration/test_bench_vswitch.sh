@@ -71,4 +71,4 @@ for pid in $(pgrep -x fragnet-vswitch) $(pgrep -x fn-bench-vswitc) \
 		fn_fail "process $pid of this build is left"
 done
 pgrep -f 'redis-server 10\.24[67]\.0\.1:' && fn_fail "a redis-server of the bench is left"
-echo "ok: $(($(wc -l < "$res/runs.csv") - 1)) runs"
+echo "ok: $(($(wc -l < "$res/runs.csv") - 1)) frame runs, $(($(wc -l < "$res/app.csv") - 1)) app rows"
