@@ -64,7 +64,9 @@ grep -q '| app-fragnet | SET | ' "$T/out" || fn_fail "no app table on stdout"
 # Nothing left: the netns and the topology carry the script's pid, the
 # programs our build, the redis-servers the bench's addresses.
 ip netns list | grep -q '^fnv[dna][ASB]-' && fn_fail "a netns fnv* is left"
-ls /run/fragnet 2>/dev/null | grep -q '^fnva-' && fn_fail "a topology fnva-* is left"
+for d in /run/fragnet/fnva-*; do
+	if [[ -e $d ]]; then fn_fail "a topology $(basename "$d") is left"; fi
+done
 for pid in $(pgrep -x fragnet-vswitch) $(pgrep -x fn-bench-vswitc) \
 	   $(pgrep -x fragnet-stack) $(pgrep -x fragnet); do
 	[[ $(readlink "/proc/$pid/exe") == "$BUILD_DIR"/* ]] &&
