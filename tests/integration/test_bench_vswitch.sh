@@ -1,9 +1,12 @@
 #!/bin/bash
 # test_bench_vswitch.sh - `bench/vswitch --quick` measures every config
 # (fragnet-vswitch in each poll mode, the bridge with Linux's defaults
-# and with threaded NAPI) at both frame sizes and writes its report; and
-# leaves nothing behind (netns, the switch, the load tool).  Behaviour
-# only: no rate or CPU figure is judged; a bad frame fails.
+# and with threaded NAPI) at both frame sizes, and app to app
+# (redis-benchmark across the switch, app-fragnet, and across a bridge,
+# app-bridge) for SET and GET, and writes its report; and leaves nothing
+# behind (netns, the topology, the switch, the load tool, redis).
+# Behaviour only: no rate, latency or CPU figure is judged; a bad frame
+# fails.
 #
 # Environment (meson): BUILD_DIR, the build to use.
 set -euo pipefail
@@ -11,6 +14,9 @@ set -euo pipefail
 fn_need_root
 : "${BUILD_DIR:?}"
 fn_tmpdir bench-vswitch
+for p in redis-server redis-benchmark redis-cli; do
+	command -v "$p" >/dev/null || fn_skip "no $p (app to app)"
+done
 
 help=$("$FN_ROOT/bench/vswitch" --help) || fn_fail "--help failed"
 [[ $help == *--quick* && $help == *--rounds* ]] || fn_fail "--help says nothing of --quick, --rounds"
@@ -39,15 +45,32 @@ for r in rows:
     if r["config"] != "bridge" and float(r["fwd_cpu_s"]) <= 0:
         sys.exit("%s %s: no forwarder CPU" % (r["config"], r["size"]))
 PY
+python3 - "$res/app.csv" <<'PY' || fn_fail "app.csv incomplete"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+want = {(c, t) for c in ("app-fragnet", "app-bridge") for t in ("SET", "GET")}
+got = {(r["config"], r["test"]) for r in rows
+       if float(r["rps"]) > 0 and float(r["p99_ms"]) > 0}
+if want - got:
+    sys.exit("not measured: %s" % sorted(want - got))
+PY
 for h in "64-byte frames" "1500-byte frames" "Target: fragnet" \
-	 "How each figure is computed"; do
+	 "How each figure is computed" "App to app" "Target: app to app" \
+	 "How the app-to-app figures are computed"; do
 	grep -q "$h" "$res/report.md" || fn_fail "report.md has no '$h'"
 done
 grep -q '| fragnet-event | ' "$T/out" || fn_fail "no table on stdout"
-# Nothing left: the netns carry the script's pid, the programs our build.
-ip netns list | grep -q '^fnv[dn][ASB]-' && fn_fail "a netns fnv* is left"
-for pid in $(pgrep -x fragnet-vswitch) $(pgrep -x fn-bench-vswitc); do
+grep -q '| app-fragnet | SET | ' "$T/out" || fn_fail "no app table on stdout"
+# Nothing left: the netns and the topology carry the script's pid, the
+# programs our build, the redis-servers the bench's addresses.
+ip netns list | grep -q '^fnv[dna][ASB]-' && fn_fail "a netns fnv* is left"
+for d in /run/fragnet/fnva-*; do
+	if [[ -e $d ]]; then fn_fail "a topology $(basename "$d") is left"; fi
+done
+for pid in $(pgrep -x fragnet-vswitch) $(pgrep -x fn-bench-vswitc) \
+	   $(pgrep -x fragnet-stack) $(pgrep -x fragnet); do
 	[[ $(readlink "/proc/$pid/exe") == "$BUILD_DIR"/* ]] &&
 		fn_fail "process $pid of this build is left"
 done
-echo "ok: $(($(wc -l < "$res/runs.csv") - 1)) runs"
+pgrep -f 'redis-server 10\.24[67]\.0\.1:' && fn_fail "a redis-server of the bench is left"
+echo "ok: $(($(wc -l < "$res/runs.csv") - 1)) frame runs, $(($(wc -l < "$res/app.csv") - 1)) app rows"
