@@ -5,7 +5,7 @@
  *   fragnet up CONFIG [-d|--daemon] [--log-level L]
  *   fragnet down [TOPOLOGY]
  *   fragnet status [TOPOLOGY]
- *   fragnet stats [--json] [TOPOLOGY]
+ *   fragnet stats [--json|--prometheus] [TOPOLOGY]
  *   fragnet nft [-T TOPOLOGY] PIPELINE|all NFT-ARGS...
  *
  * Every subcommand takes -h/--help.  Every subcommand but help needs root:
@@ -32,7 +32,7 @@ static const struct command {
 	  "stop a topology and wait until it is gone" },
 	{ "status", cmd_status, "[TOPOLOGY]",
 	  "show the components of a topology" },
-	{ "stats", cmd_stats, "[--json] [TOPOLOGY]",
+	{ "stats", cmd_stats, "[--json|--prometheus] [TOPOLOGY]",
 	  "show the counters of every component" },
 	{ "nft", cmd_nft, "[-T TOPOLOGY] PIPELINE|all NFT-ARGS...",
 	  "run nft against the filter of a stack (root only)" },
@@ -82,7 +82,8 @@ static int cmd_help_one(const struct command *c)
 		nft_help();
 	else if (strcmp(c->name, "stats") == 0)
 		printf("\n  --json             one JSON document, one object "
-		       "per component\n");
+		       "per component\n  --prometheus       Prometheus' text "
+		       "exposition format (docs/observe.md)\n");
 	return EXIT_OK;
 }
 

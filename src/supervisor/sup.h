@@ -203,6 +203,7 @@ void sb_free(struct sbuf *b);
 void report_status(const struct sup *s, struct sbuf *b);
 void report_stats(const struct sup *s, struct sbuf *b);
 void report_stats_json(const struct sup *s, struct sbuf *b);
+void report_stats_prom(const struct sup *s, struct sbuf *b);
 
 /* ctl.c */
 int ctl_listen(const char *path, int flags);
