@@ -20,6 +20,11 @@ is the only other party.
                        "ready" when it is stuck, then sleeps
   hold CONNS           open CONNS connections, PING on each, print "ready",
                        then sleep (the caller kills the server or us)
+  protoerror ROUNDS    ROUNDS times: one write of a protocol error and 64 KiB
+                       more, which the server never reads: it replies
+                       "-ERR Protocol error..." and closes with input unread
+                       (a reset); the reply must arrive before the reset, as
+                       on the kernel, where close() finds it sent already
 
 Exit status 0 when the check passed; otherwise a message on stderr and 1.
 Every socket operation has a timeout (--timeout, default 30 s).
@@ -218,7 +223,29 @@ def check_hold(args):
     time.sleep(3600)
 
 
+def check_protoerror(args):
+    for i in range(int(args.rest[0])):
+        c = Conn(args)
+        c.sock.sendall(b"*x\r\n" + b"j" * (64 << 10))
+        got = b""
+        while True:
+            try:
+                data = c.sock.recv(4096)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            got += data
+        c.sock.close()
+        if not got.startswith(b"-ERR Protocol error"):
+            sys.exit("protoerror: round %d: got %r before the reset, want "
+                     "-ERR Protocol error..." % (i, got[:80]))
+    print("# protoerror: %s rounds, every reply before the reset" %
+          args.rest[0], file=sys.stderr)
+
+
 CHECKS = {
+    "protoerror": (check_protoerror, 1),
     "bigvalue": (check_bigvalue, 1),
     "multi": (check_multi, 0),
     "pubsub": (check_pubsub, 2),
