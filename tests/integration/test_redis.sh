@@ -36,6 +36,11 @@
 #                closes with input unread, so the stack resets the
 #                connection, but only after the reply has gone out, as the
 #                kernel does (issue 17), 50 rounds
+#   order        UNSUBSCRIBE on one connection, then PUBLISH on another
+#                at once: the server sees them in that order, as the
+#                kernel's epoll reports sockets in the order they became
+#                readable, so no PUBLISH reaches a subscriber (issue 17),
+#                500 rounds
 #   stack-kill   kill -9 of the stack under 50 open connections:
 #                redis-server lives on with its data, drops the dead
 #                connections, and once the stack is back new clients are
@@ -341,10 +346,17 @@ case_proto_error() {
 	[[ $(rcli PING) == PONG ]] || fail_stats "PING after the protocol errors"
 }
 
+# ---- order ---------------------------------------------------------------
+
+case_order() {
+	redis_up 1
+	rcheck order 500 || fail_stats "readiness order differs from the kernel's"
+}
+
 # ---- main ---------------------------------------------------------------------
 
 case "$CASE" in
-cli | bench | clients | multi-pubsub | bgsave | client-kill | app-kill | stack-kill | proto-error) ;;
+cli | bench | clients | multi-pubsub | bgsave | client-kill | app-kill | stack-kill | proto-error | order) ;;
 *) echo "unknown case '$CASE'" >&2; exit 2 ;;
 esac
 redis_init "$CASE"
