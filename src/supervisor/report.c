@@ -9,6 +9,7 @@
  * description: status_cols[] gives the status header and every row's
  * layout, and each JSON object is written by one function (json_*).
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,6 +393,7 @@ struct prom_sample {
 	char family[PROM_NAME_MAX];
 	char name[FN_STATS_NAME_MAX];	/* the counter's own name, for HELP */
 	bool gauge;
+	bool milli;			/* value is in thousandths */
 	unsigned comp;			/* index in s->comp, for the labels */
 	uint64_t value;
 };
@@ -465,6 +467,7 @@ static void prom_push(struct prom_acc *a, const char *family,
 	snprintf(v->family, sizeof(v->family), "%s", family);
 	snprintf(v->name, sizeof(v->name), "%s", name ? name : "");
 	v->gauge = gauge;
+	v->milli = false;
 	v->comp = a->comp;
 	v->value = value;
 }
@@ -535,11 +538,42 @@ static void prom_head(const struct sup *s, const struct prom_sample *v,
 	else if (strcmp(v->family, "fragnet_component_restarts_total") == 0)
 		sb_printf(b, "# HELP %s Restarts of the component by the "
 			  "supervisor.\n", v->family);
+	else if (strcmp(v->family, "fragnet_component_cpu_seconds_total") == 0)
+		sb_printf(b, "# HELP %s CPU time (user + system) of the running "
+			  "process since its last start.\n", v->family);
 	else
 		sb_printf(b, "# HELP %s The %s counter %s of its stats page "
 			  "(docs/observe.md).\n", v->family, role, v->name);
 	sb_printf(b, "# TYPE %s %s\n", v->family,
 		  v->gauge ? "gauge" : "counter");
+}
+
+/* CPU time of a running process in ms (utime + stime of /proc/PID/stat:
+ * fields 14 and 15, after the command name in parentheses), or -1. */
+static int64_t proc_cpu_ms(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long long ut, st;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%llu %llu", &ut, &st) != 2)
+		return -1;
+	return (int64_t)((ut + st) * 1000 / (unsigned long long)hz);
 }
 
 void report_stats_prom(const struct sup *s, struct sbuf *b)
@@ -549,11 +583,18 @@ void report_stats_prom(const struct sup *s, struct sbuf *b)
 
 	for (a.comp = 0; a.comp < s->ncomp; a.comp++) {
 		const struct comp *c = &s->comp[a.comp];
+		int64_t cpu_ms = c->pid > 0 ? proc_cpu_ms(c->pid) : -1;
 
 		prom_push(&a, "fragnet_component_up", NULL, true,
 			  strcmp(comp_state_name(c, now), "running") == 0);
 		prom_push(&a, "fragnet_component_restarts_total", NULL, false,
 			  c->restarts);
+		if (cpu_ms >= 0) {
+			prom_push(&a, "fragnet_component_cpu_seconds_total",
+				  NULL, false, (uint64_t)cpu_ms);
+			if (!a.oom)
+				a.v[a.n - 1].milli = true;
+		}
 		if (c->stats)
 			fn_stats_read(c->stats, FN_STATS_PAGE_SIZE, visit_prom, &a);
 	}
@@ -570,7 +611,12 @@ void report_stats_prom(const struct sup *s, struct sbuf *b)
 			prom_head(s, v, b);
 		sb_printf(b, "%s", v->family);
 		prom_labels(s, &s->comp[v->comp], b);
-		sb_printf(b, " %llu\n", (unsigned long long)v->value);
+		if (v->milli)
+			sb_printf(b, " %llu.%03llu\n",
+				  (unsigned long long)(v->value / 1000),
+				  (unsigned long long)(v->value % 1000));
+		else
+			sb_printf(b, " %llu\n", (unsigned long long)v->value);
 	}
 	free(a.v);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `fragnet stats --prometheus`: every counter of a running topology in
 # Prometheus' text exposition format, checked by the real `promtool check
-# metrics` (Debian's prometheus package) and against `stats --json`.
+# metrics` (Debian's prometheus package) and against `stats --json`; and
+# `fragnet top --batch`, which reads the same exposition.
 #
 #   root namespace (kernel stack)        fragnet topology fnt-prom-PID
 #
@@ -16,6 +17,9 @@
 #      value read before), the nic's gauges are typed gauge
 #   4. `--prometheus` and `--json` together: the last one wins; a bad flag
 #      is a usage error (exit 2)
+#   5. fragnet top --batch 3 under a ping flood: stack/0 and driver/0 show
+#      packets per second and CPU; top refuses a terminal view without a
+#      terminal, and bad --batch and --delay values (exit 2)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -62,6 +66,8 @@ grep -q '^# TYPE fragnet_nic_mbufs_in_use gauge$' "$T/m.prom" ||
 	fn_fail "fragnet_nic_mbufs_in_use is not a gauge"
 grep -q "^fragnet_driver_rx_pkts_total{topology=\"$NAME\",component=\"driver/0\",pipeline=\"0\"} [1-9]" "$T/m.prom" ||
 	fn_fail "driver/0 rx_pkts missing or zero, or labels changed"
+grep -q '^fragnet_component_cpu_seconds_total{.*component="stack/0".*} [0-9]*\.[0-9][0-9][0-9]$' "$T/m.prom" ||
+	fn_fail "no cpu seconds for stack/0"
 
 # 4. usage
 rc=0
@@ -69,5 +75,25 @@ fn stats --bogus "$NAME" >/dev/null 2>&1 || rc=$?
 [[ $rc -eq 2 ]] || fn_fail "stats --bogus: exit $rc, want 2"
 fn stats --json --prometheus "$NAME" | promtool check metrics >/dev/null 2>&1 ||
 	fn_fail "--json --prometheus: the last format does not win"
+
+# 5. top
+icmp_ping "$STACK_IP" 400 --every 0.005 >/dev/null 2>&1 &
+LOAD_PIDS+=($!)
+fn top --batch 3 --delay 0.5 "$NAME" > "$T/top.txt" || fn_fail "top --batch failed"
+cat "$T/top.txt" >&2
+# the last frame: COMPONENT PIPE UP CPU% PKT/s ...
+for c in stack/0 driver/0; do
+	row=$(awk -v c="$c" '$1 == c' "$T/top.txt" | tail -1)
+	[[ -n $row ]] || fn_fail "top shows no $c"
+	read -r _ _ up _ pkts _ <<< "$row"
+	[[ $up == up && $pkts != 0 ]] || fn_fail "top: $c not up or no packets/s: $row"
+done
+[[ $(grep -c '^fragnet top: topology' "$T/top.txt") == 3 ]] || fn_fail "top --batch 3 printed no 3 frames"
+rc=0; fn top "$NAME" < /dev/null > /dev/null 2>&1 || rc=$?
+[[ $rc -eq 2 ]] || fn_fail "top without a terminal: exit $rc, want 2"
+rc=0; fn top --batch 0 "$NAME" > /dev/null 2>&1 || rc=$?
+[[ $rc -eq 2 ]] || fn_fail "top --batch 0: exit $rc, want 2"
+rc=0; fn top --delay 0.01 --batch 1 "$NAME" > /dev/null 2>&1 || rc=$?
+[[ $rc -eq 2 ]] || fn_fail "top --delay 0.01: exit $rc, want 2"
 
 topology_down
