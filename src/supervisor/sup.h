@@ -16,6 +16,10 @@
  *   nft.c         `fragnet nft`, and loading a stack's ruleset when it starts
  *   net.c         internal networks: their links, bells, host taps and
  *                 tables, the fds of a vswitch and of a stack on them
+ *   cluster.c     `fragnet cluster create` (hiredis), with the pure parts
+ *                 in cluster_plan.c (cluster.h)
+ *   postup.c      the supervisor's [cluster] step: runs `fragnet cluster
+ *                 create` once every app is up
  *
  * Everything here is private to the binary; nothing is exported.
  */
@@ -236,6 +240,8 @@ int cmd_down(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_nft(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+void cluster_help(void);
 void cmd_usage(const char *name);
 
 #endif /* FRAGNET_SUP_H */
