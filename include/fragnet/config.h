@@ -23,6 +23,7 @@
  *     [driver]  exec = ...  poll = ...
  *     [stack]   exec = ...  profile = full  address = 10.77.0.2/24
  *               gateway = 10.77.0.1  max_tcp = 10000  ruleset = rules.nft
+ *               addressing = per-pipeline   ; | shared
  *     [app]     exec = /usr/bin/redis-server  args = --port 6379 --save ""
  *               user = fragnet  preload = yes  netns = own
  *     [vswitch] exec = ...  poll = ...
@@ -31,6 +32,8 @@
  *     [pipeline 1]
  *     cpu = 1   app_args = --port 6380   driver_cpu = 0  stack_cpu = 1
  *     networks = internal                 ; its stack on 10.90.0.2
+ *     stack_address = 10.77.0.9/24        ; else [stack] address + 1
+ *     stack_mac = 02:00:00:00:00:09       ; else 02:00:0a:4d:00:09
  *
  * Every role section ([nic], [driver], [stack], [app], [vswitch]) takes
  * exec, args, poll and cpu; exec = none (or an empty value) means the role
@@ -38,9 +41,9 @@
  * from [vswitch], then from the network's own cpu and poll.
  * A [pipeline N] section overrides, for pipeline N only, `cpu` (all of its
  * components) and `<role>_exec`, `<role>_args`, `<role>_poll`, `<role>_cpu`.
- * In args, {pipeline} expands to the pipeline index and {run_dir} to the
- * run directory.  Relative exec paths are resolved against the directory of
- * the config file.
+ * In args, {pipeline} expands to the pipeline index, {run_dir} to the
+ * run directory and {address} to the pipeline's uplink address.  Relative
+ * exec paths are resolved against the directory of the config file.
  *
  * ERRORS: fn_config_load() stops at the first bad input and leaves one
  * message in err, always "FILE:LINE: [section] key: what is wrong" (LINE 0
@@ -123,9 +126,19 @@ struct fn_nic_conf {
 	unsigned mbufs;
 };
 
+/* How the stacks of one NIC are addressed on the uplink (config/README.md,
+ * [stack] addressing; docs/architecture.md, "Addressing"). */
+enum fn_addressing {
+	FN_ADDRESSING_PER_PIPELINE,	/* each its own address and MAC: the
+					 * drivers steer by destination MAC */
+	FN_ADDRESSING_SHARED,		/* one address and MAC, RSS spreads */
+};
+
 struct fn_stack_conf {
 	char profile[16];		/* "full" | "udp" */
-	struct fn_ip4 address;
+	enum fn_addressing addressing;
+	struct fn_ip4 address;		/* per-pipeline: pipeline 0's; pipeline
+					 * i's is this + i unless overridden */
 	uint32_t gateway;		/* network byte order; 0 = none */
 	unsigned max_tcp;		/* concurrent TCP connections */
 	char ruleset[PATH_MAX];		/* initial nft ruleset; "" = none */
@@ -167,6 +180,12 @@ struct fn_pipeline_conf {
 	struct fn_component_conf comp[FN_ROLE_COUNT];	/* NIC, VSWITCH unused */
 	char stack_ruleset[PATH_MAX];	/* resolved: [pipeline N] stack_ruleset,
 					 * else [stack] ruleset; "" = none */
+	/* Its stack's uplink, resolved for a pipeline with an uplink (else
+	 * zero).  shared: [stack] address, [nic] mac.  per-pipeline:
+	 * [pipeline N] stack_address, else [stack] address + N; [pipeline N]
+	 * stack_mac, else 02:00 and the address's four bytes. */
+	struct fn_ip4 stack_address;
+	uint8_t stack_mac[6];
 	unsigned nnets;			/* attachments of its stack */
 	struct fn_attach_conf net[FN_STACK_MAX_NETS];	/* in the order given */
 };
@@ -200,9 +219,9 @@ int fn_config_load_string(struct fn_config *cfg, const char *name,
 
 /*
  * Split args (shell-like: spaces separate, '...' and "..." quote, \ escapes
- * outside single quotes) into argv, after expanding {pipeline} and
- * {run_dir}.  Writes the strings into buf.  Returns argc, or -E2BIG /
- * -EINVAL (unterminated quote).
+ * outside single quotes) into argv, after expanding {pipeline}, {run_dir}
+ * and {address} (dotted quad, no prefix; "" when NULL).  Writes the strings
+ * into buf.  Returns argc, or -E2BIG / -EINVAL (unterminated quote).
  *
  * Placeholders expand inside quotes too, and what they expand to is one
  * piece of its word (a run_dir with a space stays one argument); \{ keeps
@@ -212,8 +231,8 @@ int fn_config_load_string(struct fn_config *cfg, const char *name,
  * the line number).  -E2BIG if argv or buf is too small.
  */
 int fn_config_split_args(const char *args, unsigned pipeline,
-			 const char *run_dir, char *buf, size_t bufsize,
-			 char *argv[], unsigned max_argv);
+			 const char *run_dir, const char *address, char *buf,
+			 size_t bufsize, char *argv[], unsigned max_argv);
 
 const char *fn_role_name(enum fn_role r);
 

@@ -2,8 +2,9 @@
  * main.c - fragnet-stack: one pipeline's TCP/IP stack (lwIP, NO_SYS=1).
  *
  * Spawned by the supervisor (names.h contract):
- *   FRAGNET_CONFIG      the topology: [stack] address, gateway, profile,
- *                       max_tcp; [nic] mac; [link] geometry
+ *   FRAGNET_CONFIG      the topology: our pipeline's uplink address and
+ *                       MAC (per [stack] addressing), [stack] gateway,
+ *                       profile, max_tcp; [link] geometry
  *   FRAGNET_LINK_FD     the packet link to the driver, our uplink "fn0";
  *                       we are side B
  *   FRAGNET_STACK_NETS_FD  our attachments to internal networks
@@ -201,8 +202,28 @@ static int parse_args(int argc, char **argv, const char **trace)
 	return -1;
 }
 
+/* Our uplink's address and MAC: our pipeline's, as the config resolved
+ * them for either addressing mode (fragnet/config.h, fn_pipeline_conf);
+ * a stack outside a topology's pipelines keeps [stack] address and [nic]
+ * mac. */
+static void uplink_pick(struct stk_conf *out, const struct fn_config *cfg,
+			int pipeline)
+{
+	const struct fn_pipeline_conf *pc;
+
+	out->stack = cfg->stack;
+	memcpy(out->mac, cfg->nic.mac, sizeof(out->mac));
+	if (pipeline < 0 || (unsigned)pipeline >= cfg->npipelines)
+		return;
+	pc = &cfg->pipeline[pipeline];
+	if (!pc->stack_address.addr)
+		return;
+	out->stack.address = pc->stack_address;
+	memcpy(out->mac, pc->stack_mac, sizeof(out->mac));
+}
+
 /* Read the topology; refuse one made for the other profile. */
-static int config_read(struct stk_conf *out)
+static int config_read(struct stk_conf *out, int pipeline)
 {
 	const char *path = getenv(FN_ENV_CONFIG);
 	char err[FN_CONFIG_ERR_MAX];
@@ -229,8 +250,7 @@ static int config_read(struct stk_conf *out)
 		       strcmp(cfg->stack.profile, "full") ? cfg->stack.profile : "");
 		r = -EINVAL;
 	} else {
-		out->stack = cfg->stack;
-		memcpy(out->mac, cfg->nic.mac, sizeof(out->mac));
+		uplink_pick(out, cfg, pipeline);
 	}
 	free(cfg);
 	return r;
@@ -736,7 +756,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signals_init();
-	if (config_read(&conf) < 0)
+	if (config_read(&conf, pipeline) < 0)
 		return EXIT_USAGE;
 	stk_port_init();
 	lwip_init();

@@ -15,6 +15,7 @@
  * control socket and its accepted connections.  Single-threaded: every
  * state change happens here, so nothing is locked.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -88,11 +89,25 @@ static bool role_runs(const struct fn_component_conf *cc)
 	return cc->exec[0] != '\0';
 }
 
+/* {address} of component c: its pipeline's uplink address, or "". */
+static const char *comp_address(const struct sup *s, const struct comp *c,
+				char buf[INET_ADDRSTRLEN])
+{
+	uint32_t a = c->pipeline >= 0 ?
+		     s->cfg->pipeline[c->pipeline].stack_address.addr : 0;
+
+	buf[0] = '\0';
+	if (a)
+		inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return buf;
+}
+
 /* argv[0] is the exec's basename, then the split args. */
 static int comp_argv(const struct sup *s, struct comp *c, char *err,
 		     size_t errlen)
 {
 	const char *base = strrchr(c->conf->exec, '/');
+	char addr[INET_ADDRSTRLEN];
 	size_t n;
 	int argc;
 
@@ -103,7 +118,8 @@ static int comp_argv(const struct sup *s, struct comp *c, char *err,
 	argc = fn_config_split_args(c->conf->args, c->pipeline >= 0 ?
 				    (unsigned)c->pipeline : c->network >= 0 ?
 				    (unsigned)c->network : 0,
-				    s->cfg->run_dir, c->argbuf + n,
+				    s->cfg->run_dir, comp_address(s, c, addr),
+				    c->argbuf + n,
 				    sizeof(c->argbuf) - n, c->argv + 1,
 				    FN_MAX_ARGS + 1);
 	if (argc < 0)
