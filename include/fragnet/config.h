@@ -27,6 +27,8 @@
  *     [app]     exec = /usr/bin/redis-server  args = --port 6379 --save ""
  *               user = fragnet  preload = yes  netns = own
  *     [vswitch] exec = ...  poll = ...
+ *     [cluster] enabled = yes  port = 6379  replicas = 0  timeout_ms = 30000
+ *               restart_delay_ms = 0      ; 30000 when replicas > 0
  *     [network internal]                  ; an internal network (vswitch.h)
  *     subnet = 10.90.0.0/24  host = no  age_ms = 300000  cpu = auto
  *     [pipeline 1]
@@ -155,6 +157,19 @@ struct fn_app_conf {
 	enum fn_app_netns netns;	/* where the kernel's network is */
 };
 
+/* [cluster]: the supervisor makes one Redis Cluster of the pipelines'
+ * apps once they are up (`fragnet cluster create`, config/README.md). */
+#define FN_CLUSTER_RESTART_DELAY_MS	30000	/* default with replicas */
+
+struct fn_cluster_conf {
+	bool enabled;
+	unsigned port;			/* every node's, at its pipeline's
+					 * uplink address */
+	unsigned replicas;		/* per master */
+	unsigned timeout_ms;		/* of the whole creation */
+	unsigned restart_delay_ms;	/* an app restarts no sooner */
+};
+
 /* One internal network: a vswitch joining the stacks attached to it. */
 struct fn_network_conf {
 	char name[FN_IFNAME_MAX];	/* also the netif's name in its stacks */
@@ -203,6 +218,7 @@ struct fn_config {
 	struct fn_nic_conf nic;
 	struct fn_stack_conf stack;
 	struct fn_app_conf app;
+	struct fn_cluster_conf cluster;
 	struct fn_component_conf role[FN_ROLE_COUNT];	/* section defaults */
 	struct fn_pipeline_conf pipeline[FN_MAX_PIPELINES];
 	unsigned nnetworks;		/* in the order of their first section */

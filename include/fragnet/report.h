@@ -18,7 +18,9 @@
  *   (text for people, never parsed) may change at will.
  *
  * STATUS (`fragnet status [TOPOLOGY]`), text, one line per \n:
- *   1.  "topology NAME: supervisor pid PID, up UPTIME, config PATH"
+ *   1.  "topology NAME: supervisor pid PID, up UPTIME, config PATH", and
+ *       with [cluster] enabled ", cluster STATE" (waiting, creating, ok,
+ *       or "failed (WHY)")
  *   2.  an empty line
  *   3.  the column names: "COMPONENT PIPELINE PID CPU STATE RESTARTS UPTIME
  *       NETWORKS"
@@ -59,7 +61,9 @@
  *     "supervisor": { "pid":      int, the supervisor's pid
  *                     "restarts": int, component restarts, all components
  *                     "exits":    int, component exits, all components
- *                     "uptime_s": int, seconds since the supervisor started },
+ *                     "uptime_s": int, seconds since the supervisor started
+ *                     "cluster":  string, with [cluster] enabled only:
+ *                                 waiting, creating, ok or failed },
  *     "components": [ COMPONENT, ... ] }    in status row order
  *
  *   COMPONENT:

@@ -53,6 +53,7 @@ enum sec {
 	SEC_STACK,
 	SEC_APP,
 	SEC_VSWITCH,
+	SEC_CLUSTER,		/* [cluster]: Redis Cluster of the apps */
 	SEC_PIPELINE,		/* [pipeline N] */
 	SEC_NETWORK,		/* [network NAME] */
 	SEC_ROLE,		/* key table only: any of [nic]..[vswitch] */
@@ -71,7 +72,7 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "link fields");
 
 static const char *const sec_names[] = {
 	"topology", "restart", "link", "nic", "driver", "stack", "app",
-	"vswitch",
+	"vswitch", "cluster",
 };
 
 /* Fields of struct fn_component_conf, for the [pipeline N] resolution;
@@ -138,6 +139,10 @@ static const struct range r_queues = { 1, FN_MAX_PIPELINES };
 static const struct range r_mbufs = { 512, 1u << 24 };
 /* lwIP counts its pools in u16_t. */
 static const struct range r_max_tcp = { 1, 65535 };
+static const struct range r_port = { 1, 65535 };
+static const struct range r_replicas = { 0, FN_MAX_PIPELINES - 1 };
+static const struct range r_cluster_timeout = { 1, 3600000 };
+static const struct range r_restart_delay = { 0, 3600000 };
 
 #define CFG(f)		offsetof(struct fn_config, f)
 #define COMP(f)		offsetof(struct fn_component_conf, f)
@@ -204,6 +209,14 @@ static const struct key_def keys[] = {
 	  PIPE(stack_address), NULL },
 	{ SEC_PIPELINE, -1, F_PIPE, "stack_mac", parse_mac, PIPE(stack_mac),
 	  NULL },
+	KEY(SEC_CLUSTER, "enabled", parse_bool, CFG(cluster.enabled), NULL),
+	KEY(SEC_CLUSTER, "port", parse_uint, CFG(cluster.port), &r_port),
+	KEY(SEC_CLUSTER, "replicas", parse_uint, CFG(cluster.replicas),
+	    &r_replicas),
+	KEY(SEC_CLUSTER, "timeout_ms", parse_uint, CFG(cluster.timeout_ms),
+	    &r_cluster_timeout),
+	KEY(SEC_CLUSTER, "restart_delay_ms", parse_uint,
+	    CFG(cluster.restart_delay_ms), &r_restart_delay),
 	KEY(SEC_NETWORK, "subnet", parse_subnet, NET(subnet), NULL),
 	KEY(SEC_NETWORK, "host", parse_bool, NET(host), NULL),
 	KEY(SEC_NETWORK, "host_ifname", parse_ifname, NET(host_ifname), NULL),
@@ -1129,7 +1142,8 @@ static int unknown_section(struct load_state *st, const char *text)
 
 	return fail_at(st, st->lineno, shown(text, b), NULL, "unknown section; "
 		       "sections are topology, restart, link, nic, driver, "
-		       "stack, app, vswitch, pipeline N and network NAME");
+		       "stack, app, vswitch, cluster, pipeline N and network "
+		       "NAME");
 }
 
 /* "pipeline N": index N, at most FN_MAX_PIPELINES - 1 (pipelines is
@@ -1458,6 +1472,8 @@ static void set_defaults(struct fn_config *cfg)
 	cfg->stack.max_tcp = 10000;
 	cfg->app.preload = true;
 	cfg->app.netns = FN_NETNS_OWN;
+	cfg->cluster.port = 6379;
+	cfg->cluster.timeout_ms = 30000;
 	for (int r = 0; r < FN_ROLE_COUNT; r++)
 		cfg->role[r].cpu = FN_CPU_AUTO;
 }
@@ -2076,6 +2092,45 @@ static int resolve_uplinks(struct load_state *st)
 	return 0;
 }
 
+/* --- [cluster] ---------------------------------------------------------------- */
+
+/* Every pipeline an app at an address of its own, enough for the
+ * replicas.  A killed master must stay down until its replica has taken
+ * over (without persistence it would come back empty and wipe the
+ * replica), hence the restart delay's default with replicas. */
+static int check_cluster(struct load_state *st)
+{
+	struct fn_config *cfg = st->cfg;
+	unsigned line = idx_seen(st, SEC_CLUSTER, 0, "enabled");
+
+	if (!cfg->cluster.enabled)
+		return 0;
+	if (!seen(st, SEC_CLUSTER, "restart_delay_ms") && cfg->cluster.replicas)
+		cfg->cluster.restart_delay_ms = FN_CLUSTER_RESTART_DELAY_MS;
+	if (cfg->stack.addressing != FN_ADDRESSING_PER_PIPELINE)
+		return fail_at(st, line, "cluster", "enabled", "a cluster "
+			       "needs an address per node: [stack] addressing "
+			       "= per-pipeline");
+	if (cfg->cluster.replicas + 1 > cfg->npipelines)
+		return fail_at(st, idx_seen(st, SEC_CLUSTER, 0, "replicas"),
+			       "cluster", "replicas",
+			       "%u replicas per master need at least %u "
+			       "pipelines, not %u", cfg->cluster.replicas,
+			       cfg->cluster.replicas + 1, cfg->npipelines);
+	for (unsigned p = 0; p < cfg->npipelines; p++) {
+		const struct fn_component_conf *c = cfg->pipeline[p].comp;
+
+		if (!c[FN_ROLE_APP].exec[0] || !fn_config_has_uplink(cfg, p))
+			return fail_at(st, line, "cluster", "enabled",
+				       "pipeline %u has no %s; every pipeline "
+				       "of a cluster runs an app on a stack "
+				       "with an uplink", p,
+				       c[FN_ROLE_APP].exec[0] ? "uplink" :
+				       "app");
+	}
+	return 0;
+}
+
 static int finish(struct load_state *st)
 {
 	if (check_args(st) || check_pipeline_sections(st) ||
@@ -2092,7 +2147,8 @@ static int finish(struct load_state *st)
 		st->cfg->nic.queues = driver_pipelines(st) ?
 				      driver_pipelines(st) : st->cfg->npipelines;
 	if (check_restart(st) || check_nic(st) || resolve_networks(st) ||
-	    check_stack(st) || resolve_uplinks(st) || check_apps(st))
+	    check_stack(st) || resolve_uplinks(st) || check_apps(st) ||
+	    check_cluster(st))
 		return -1;
 	return 0;
 }

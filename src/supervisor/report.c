@@ -201,14 +201,32 @@ static void status_row(const struct sup *s, const struct comp *c,
 	status_line(b, cell);
 }
 
+/* [cluster]'s state (postup.c), "" without a cluster. */
+static const char *cluster_state(const struct sup *s)
+{
+	static const char *const names[] = {
+		[SUP_CLUSTER_OFF] = "waiting", [SUP_CLUSTER_CREATING] = "creating",
+		[SUP_CLUSTER_OK] = "ok", [SUP_CLUSTER_FAILED] = "failed",
+	};
+
+	if (!s->cfg->cluster.enabled || s->cluster_state > SUP_CLUSTER_FAILED)
+		return "";
+	return names[s->cluster_state];
+}
+
 void report_status(const struct sup *s, struct sbuf *b)
 {
 	uint64_t now = sup_now_ns();
 	char up[32];
 
 	fmt_uptime(now - s->started_ns, up, sizeof(up));
-	sb_printf(b, "topology %s: supervisor pid %d, up %s, config %s\n\n",
+	sb_printf(b, "topology %s: supervisor pid %d, up %s, config %s",
 		  s->cfg->name, (int)getpid(), up, s->cfg->path);
+	if (*cluster_state(s) && s->cluster_state == SUP_CLUSTER_FAILED)
+		sb_printf(b, ", cluster failed (%s)", s->cluster_msg);
+	else if (*cluster_state(s))
+		sb_printf(b, ", cluster %s", cluster_state(s));
+	sb_printf(b, "\n\n");
 	status_header(b);
 	for (unsigned i = 0; i < s->ncomp; i++)
 		status_row(s, &s->comp[i], now, b);
@@ -348,6 +366,8 @@ static void json_supervisor(const struct sup *s, uint64_t now, struct sbuf *b)
 	json_uint(&o, "restarts", s->restarts);
 	json_uint(&o, "exits", s->exits);
 	json_uint(&o, "uptime_s", (now - s->started_ns) / NS_PER_S);
+	if (*cluster_state(s))
+		json_str(&o, "cluster", cluster_state(s));
 	json_close(&o);
 }
 

@@ -524,7 +524,7 @@ static void events_close(struct sup *s)
 static void timer_arm(struct sup *s)
 {
 	struct itimerspec its = { 0 };
-	uint64_t when = s->ready ? UINT64_MAX : s->ready_ns;
+	uint64_t when = s->ready ? postup_deadline(s) : s->ready_ns;
 
 	for (unsigned i = 0; i < s->ncomp; i++) {
 		uint64_t d = comp_deadline(&s->comp[i]);
@@ -560,8 +560,8 @@ static void reap_all(struct sup *s)
 
 		if (c)
 			comp_exited(s, c, status, sup_now_ns());
-		else
-			nft_reaped(s, pid, status);
+		else if (!nft_reaped(s, pid, status))
+			postup_reaped(s, pid, status);
 	}
 }
 
@@ -587,12 +587,17 @@ static void on_signal(struct sup *s)
 	}
 }
 
-/* The topology has settled: tell the waiting `up -d` parent. */
+/* The topology has settled: tell the waiting `up -d` parent, or with
+ * [cluster] make the cluster first (postup.c tells the parent). */
 static void startup_done(struct sup *s)
 {
 	s->ready = true;
 	fn_info("topology %s up: %u components, run dir %s", s->cfg->name,
 		s->ncomp, s->cfg->run_dir);
+	if (s->cfg->cluster.enabled) {
+		postup_start(s);
+		return;
+	}
 	if (s->notify_fd >= 0) {
 		ssize_t w = write(s->notify_fd, "ok\n", 3);
 		(void)w;
@@ -610,6 +615,7 @@ static void on_timer(struct sup *s)
 		startup_done(s);
 	for (unsigned i = 0; i < s->ncomp; i++)
 		comp_tick(s, &s->comp[i], now);
+	postup_tick(s, now);
 }
 
 /* Start every component in spawn order.  Any failure fails the `up`. */
@@ -828,6 +834,7 @@ static void stop_all(struct sup *s)
 	uint64_t budget = s->cfg->restart.stop_timeout_ms * NS_PER_MS;
 
 	s->stop = true;
+	postup_stop(s);
 	for (unsigned r = 0; r < nstages; r++) {
 		for (unsigned i = 0; i < s->ncomp; i++)
 			if (s->comp[i].role == order[r])

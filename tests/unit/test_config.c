@@ -419,10 +419,14 @@ struct bad {
 /* Two pipelines with an uplink each; [stack] comes last, on line 8. */
 #define UPLINK2	"[topology]\npipelines = 2\n[nic]\nexec = n\n[driver]\n" \
 		"exec = d\n[stack]\nexec = s\n"
+/* Two pipelines of apps with an uplink each, [cluster] enabled on line 2;
+ * the last line a [cluster] header for more keys. */
+#define CLUSTER2	"[cluster]\nenabled = yes\n" UPLINK2 \
+			"address = 10.7.0.2/24\n[app]\nexec = a\n[cluster]\n"
 static const struct bad bad_rows[] = {
 	{ NULL, "[foo]\n", "bad.conf:1: [foo]: unknown section; sections "
 	  "are topology, restart, link, nic, driver, stack, app, vswitch, "
-	  "pipeline N and network NAME" },
+	  "cluster, pipeline N and network NAME" },
 	{ NULL, "[foo]\nx = 1\n", "bad.conf:1: [foo]: unknown section" },
 	{ NULL, "[link]\nslotz = 4\n", "bad.conf:2: [link] slotz: unknown "
 	  "key; [link] takes slots, slot_size" },
@@ -696,6 +700,25 @@ static const struct bad bad_rows[] = {
 	{ NULL, UPLINK2 "address = 10.7.0.2/24\n[pipeline 1]\n"
 	  "driver_exec = none\nstack_mac = 02:00:00:00:00:09\n", "bad.conf:12: "
 	  "[pipeline 1] stack_mac: pipeline 1 has no uplink" },
+	{ NULL, "[cluster]\nenabled = maybe\n", "bad.conf:2: [cluster] "
+	  "enabled: 'maybe' is not yes or no" },
+	{ NULL, "[cluster]\nport = 0\n", "bad.conf:2: [cluster] port: " },
+	{ NULL, "[cluster]\nport = 65536\n", "bad.conf:2: [cluster] port: " },
+	{ NULL, "[cluster]\nreplicas = 64\n", "bad.conf:2: [cluster] "
+	  "replicas: " },
+	{ NULL, "[cluster]\ntimeout_ms = 0\n", "bad.conf:2: [cluster] "
+	  "timeout_ms: " },
+	{ NULL, "[cluster]\nnodes = 3\n", "bad.conf:2: [cluster] nodes: "
+	  "unknown key; [cluster] takes enabled, port, replicas, timeout_ms, "
+	  "restart_delay_ms" },
+	{ NULL, CLUSTER2 "[stack]\naddressing = shared\n", "bad.conf:2: "
+	  "[cluster] enabled: a cluster needs an address per node" },
+	{ NULL, CLUSTER2 "replicas = 2\n", "bad.conf:15: [cluster] replicas: "
+	  "2 replicas per master need at least 3 pipelines, not 2" },
+	{ NULL, CLUSTER2 "[pipeline 1]\napp_exec = none\n", "bad.conf:2: "
+	  "[cluster] enabled: pipeline 1 has no app" },
+	{ NULL, CLUSTER2 "[pipeline 1]\ndriver_exec = none\n", "bad.conf:2: "
+	  "[cluster] enabled: pipeline 1 has no uplink" },
 	{ NULL, "[network a]\n[network b]\n[network c]\n[network d]\n"
 	  "[network e]\n[network f]\n[network g]\n[network h]\n[network i]\n"
 	  "[network j]\n[network k]\n[network l]\n[network m]\n[network n]\n"
@@ -1183,6 +1206,74 @@ static void test_addressing(void **state)
 	assert_true(all_zero(c->pipeline[1].stack_mac, 6));
 }
 
+/* [cluster]: defaults, every key, the restart delay that replicas imply. */
+static void test_cluster(void **state)
+{
+	struct fixture *f = *state;
+	const struct fn_cluster_conf *c = &f->cfg->cluster;
+
+	expect_ok(f, "c.conf", "");
+	assert_false(c->enabled);
+	assert_int_equal(c->port, 6379);
+	assert_int_equal(c->replicas, 0);
+	assert_int_equal(c->timeout_ms, 30000);
+	assert_int_equal(c->restart_delay_ms, 0);
+
+	expect_ok(f, "c.conf", CLUSTER2 "port = 7000\ntimeout_ms = 5000\n");
+	assert_true(c->enabled);
+	assert_int_equal(c->port, 7000);
+	assert_int_equal(c->timeout_ms, 5000);
+	assert_int_equal(c->restart_delay_ms, 0);
+
+	expect_ok(f, "c.conf", CLUSTER2 "replicas = 1\n");
+	assert_int_equal(c->replicas, 1);
+	assert_int_equal(c->restart_delay_ms, FN_CLUSTER_RESTART_DELAY_MS);
+
+	expect_ok(f, "c.conf", CLUSTER2 "replicas = 1\nrestart_delay_ms = 0\n");
+	assert_int_equal(c->restart_delay_ms, 0);
+
+	/* not enabled: nothing is checked against the pipelines */
+	expect_ok(f, "c.conf", "[cluster]\nenabled = no\nreplicas = 5\n");
+	assert_false(c->enabled);
+}
+
+/*
+ * config/kvs-cluster.conf: two pipelines at addresses of their own, each a
+ * redis-server in cluster mode announcing its pipeline's address, and the
+ * supervisor told to make the cluster.
+ */
+static void test_shipped_kvs_cluster_config(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = FN_SOURCE_ROOT "/config/kvs-cluster.conf";
+	const struct fn_config *c = f->cfg;
+	char buf[FN_ARGS_MAX * 2], *argv[FN_MAX_ARGS + 1];
+	int argc, i;
+	bool announce = false, enabled = false, conf = false;
+
+	if (fn_config_load(f->cfg, path, f->err) != 0)
+		fail_msg("%s", f->err);
+	assert_int_equal(c->npipelines, 2);
+	assert_true(c->cluster.enabled);
+	assert_int_equal(c->cluster.port, 6379);
+	assert_int_equal(c->stack.addressing, FN_ADDRESSING_PER_PIPELINE);
+	assert_int_equal(c->pipeline[0].stack_address.addr, ip("10.79.0.2"));
+	assert_int_equal(c->pipeline[1].stack_address.addr, ip("10.79.0.3"));
+	argc = fn_config_split_args(c->pipeline[1].comp[FN_ROLE_APP].args, 1,
+				    c->run_dir, "10.79.0.3", buf, sizeof buf,
+				    argv, FN_MAX_ARGS + 1);
+	assert_true(argc > 0);
+	for (i = 0; i < argc - 1; i++) {
+		if (strcmp(argv[i], "--cluster-announce-ip") == 0)
+			announce = strcmp(argv[i + 1], "10.79.0.3") == 0;
+		if (strcmp(argv[i], "--cluster-enabled") == 0)
+			enabled = strcmp(argv[i + 1], "yes") == 0;
+		if (strcmp(argv[i], "--cluster-config-file") == 0)
+			conf = strcmp(argv[i + 1], "nodes-1.conf") == 0;
+	}
+	assert_true(announce && enabled && conf);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1214,6 +1305,8 @@ int main(void)
 		T(test_networks),
 		T(test_shipped_internal_config),
 		T(test_addressing),
+		T(test_cluster),
+		T(test_shipped_kvs_cluster_config),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
