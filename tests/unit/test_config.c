@@ -1257,15 +1257,15 @@ static void test_shipped_kvs_cluster_config(void **state)
 	assert_true(c->cluster.enabled);
 	assert_int_equal(c->cluster.port, 6379);
 	assert_int_equal(c->stack.addressing, FN_ADDRESSING_PER_PIPELINE);
-	assert_int_equal(c->pipeline[0].stack_address.addr, ip("10.79.0.2"));
-	assert_int_equal(c->pipeline[1].stack_address.addr, ip("10.79.0.3"));
+	assert_int_equal(c->pipeline[0].stack_address.addr, ip("10.80.0.2"));
+	assert_int_equal(c->pipeline[1].stack_address.addr, ip("10.80.0.3"));
 	argc = fn_config_split_args(c->pipeline[1].comp[FN_ROLE_APP].args, 1,
-				    c->run_dir, "10.79.0.3", buf, sizeof buf,
+				    c->run_dir, "10.80.0.3", buf, sizeof buf,
 				    argv, FN_MAX_ARGS + 1);
 	assert_true(argc > 0);
 	for (i = 0; i < argc - 1; i++) {
 		if (strcmp(argv[i], "--cluster-announce-ip") == 0)
-			announce = strcmp(argv[i + 1], "10.79.0.3") == 0;
+			announce = strcmp(argv[i + 1], "10.80.0.3") == 0;
 		if (strcmp(argv[i], "--cluster-enabled") == 0)
 			enabled = strcmp(argv[i + 1], "yes") == 0;
 		if (strcmp(argv[i], "--cluster-config-file") == 0)
