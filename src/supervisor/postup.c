@@ -3,7 +3,11 @@
  * `fragnet cluster create` (cluster.c) on every pipeline's app, as a child
  * of ours, and report its outcome.
  *
- *   postup_start()    from startup_done(): fork + exec our own binary as
+ *   postup_start()    from startup_done(): with a tap NIC, wait (on the
+ *                     timer, every POSTUP_TAP_POLL_MS) until the tap's
+ *                     kernel side is up with its address: before that
+ *                     the nodes' addresses would route out of the host's
+ *                     default route.  Then fork + exec our own binary as
  *                     `fragnet cluster create --timeout-ms T --replicas R
  *                     ADDR:PORT...`, one node per pipeline at its uplink
  *                     address.  The child waits for the apps to listen
@@ -21,6 +25,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <linux/close_range.h>
 #include <arpa/inet.h>
 #include <signal.h>
@@ -35,6 +42,7 @@
 #include "sup.h"
 
 #define POSTUP_GRACE_MS		5000
+#define POSTUP_TAP_POLL_MS	50
 #define POSTUP_ARGV_MAX		(7 + FN_MAX_PIPELINES)
 
 /* Our argv for the child; strings in buf (one "A.B.C.D:PORT" each). */
@@ -108,7 +116,7 @@ static void postup_done(struct sup *s, bool ok, const char *why)
 	s->cluster_state = ok ? SUP_CLUSTER_OK : SUP_CLUSTER_FAILED;
 	snprintf(s->cluster_msg, sizeof(s->cluster_msg), "%s", why);
 	if (ok)
-		fn_info("cluster: created: every node reports cluster_state:ok");
+		fn_info("cluster: ok, every node reports cluster_state:ok");
 	else
 		fn_err("cluster: creation failed (%s); the topology keeps "
 		       "running without a cluster", why);
@@ -124,7 +132,41 @@ static void postup_done(struct sup *s, bool ok, const char *why)
 	s->notify_fd = -1;
 }
 
+/* Is the tap's kernel side up with [nic] address?  (Always, without a
+ * tap: a PCI NIC's route to the pipelines is the host's business.) */
+static bool tap_ready(const struct sup *s)
+{
+	const struct fn_nic_conf *nic = &s->cfg->nic;
+	struct ifaddrs *ifa, *i;
+	bool ok = false;
+
+	if (nic->pmd != FN_PMD_TAP || !nic->address.addr ||
+	    !s->cfg->role[FN_ROLE_NIC].exec[0])
+		return true;
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !ok; i = i->ifa_next)
+		ok = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		     (i->ifa_flags & IFF_UP) &&
+		     strcmp(i->ifa_name, nic->ifname) == 0 &&
+		     ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr
+		     == nic->address.addr;
+	freeifaddrs(ifa);
+	return ok;
+}
+
+static void postup_fork(struct sup *s);
+
 void postup_start(struct sup *s)
+{
+	s->cluster_state = SUP_CLUSTER_OFF;	/* "waiting" */
+	s->cluster_deadline_ns = sup_now_ns() +
+		(uint64_t)s->cfg->cluster.timeout_ms * 1000000ull;
+	s->cluster_poll_ns = sup_now_ns();
+	postup_tick(s, s->cluster_poll_ns);
+}
+
+static void postup_fork(struct sup *s)
 {
 	struct postup_args *a = calloc(1, sizeof(*a));
 	pid_t pid;
@@ -181,11 +223,33 @@ bool postup_reaped(struct sup *s, pid_t pid, int status)
 
 uint64_t postup_deadline(const struct sup *s)
 {
+	if (s->cluster_poll_ns)
+		return s->cluster_poll_ns;
 	return s->cluster_pid > 0 ? s->cluster_deadline_ns : UINT64_MAX;
+}
+
+/* Waiting for the tap: look again, or give up at the deadline. */
+static void postup_poll(struct sup *s, uint64_t now)
+{
+	if (now < s->cluster_poll_ns)
+		return;
+	if (tap_ready(s)) {
+		s->cluster_poll_ns = 0;
+		postup_fork(s);
+	} else if (now >= s->cluster_deadline_ns) {
+		s->cluster_poll_ns = 0;
+		postup_done(s, false, "the tap never got its address");
+	} else {
+		s->cluster_poll_ns = now + POSTUP_TAP_POLL_MS * 1000000ull;
+	}
 }
 
 void postup_tick(struct sup *s, uint64_t now)
 {
+	if (s->cluster_poll_ns) {
+		postup_poll(s, now);
+		return;
+	}
 	if (s->cluster_pid <= 0 || now < s->cluster_deadline_ns)
 		return;
 	fn_warn("cluster: fragnet cluster create overran its %u ms: SIGKILL",

@@ -173,6 +173,7 @@ struct sup {
 	enum sup_cluster_state cluster_state;
 	pid_t cluster_pid;		/* fragnet cluster create; 0: none */
 	uint64_t cluster_deadline_ns;	/* SIGKILL it then */
+	uint64_t cluster_poll_ns;	/* look for the tap then; 0: not */
 	char cluster_msg[64];		/* why it failed */
 };
 
