@@ -686,9 +686,6 @@ static const struct bad bad_rows[] = {
 	{ NULL, UPLINK2 "address = 10.7.0.2/24\n[pipeline 1]\n"
 	  "stack_mac = 02:00:0a:07:00:02\n", "bad.conf:11: [pipeline 1] "
 	  "stack_mac: pipeline 1: its MAC is pipeline 0's" },
-	{ NULL, UPLINK2 "address = 10.7.0.2/24\n[pipeline 0]\n"
-	  "stack_mac = 02:00:00:00:00:01\n", "bad.conf:11: [pipeline 0] "
-	  "stack_mac: pipeline 0: its MAC is [nic] mac" },
 	{ NULL, UPLINK2 "address = 10.7.0.2/24\naddressing = shared\n"
 	  "[pipeline 1]\nstack_address = 10.7.0.9/24\n", "bad.conf:12: "
 	  "[pipeline 1] stack_address: only with [stack] addressing = "
