@@ -17,7 +17,8 @@
 #                                                                ══ app/1 redis-server
 #   Each redis-server binds {address}: its own stack's address only.
 #
-#   1. ARP: a who-has for each address is answered once, by its owner's MAC
+#   1. status shows each stack's address and MAC; ARP: a who-has for each
+#      address is answered once, by its owner's MAC
 #   2. 1,000 connections to each address, all open at once, land on that
 #      address's redis-server (INFO clients: 1,000 + the asker), each
 #      server a different one (run_id)
@@ -74,6 +75,10 @@ done
 # 1.
 for p in 0 1; do
 	a=$([[ $p == 0 ]] && echo "$P0" || echo "$P1")
+	[[ $(status_field stack "$p" 9) == "$a/24" &&
+	   $(status_field stack "$p" 10) == "$(mac_of "$a")" ]] ||
+		fail_stats "status: stack/$p at $(status_field stack "$p" 9)" \
+			"$(status_field stack "$p" 10), want $a/24 $(mac_of "$a")"
 	got=$(timeout 10 python3 "$CHECK" arp "$TAP" "$KERNEL_IP" "$a")
 	[[ $got == "$(mac_of "$a")" ]] ||
 		fail_stats "ARP for $a: replies from '$got', want one from $(mac_of "$a")"
