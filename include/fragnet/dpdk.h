@@ -83,6 +83,8 @@
 #define FN_DPDK_POOL		"fn_mbufs"
 #define FN_DPDK_BCAST_FMT	"fn_bcast_%u"	/* queue index */
 #define FN_DPDK_BCAST_SIZE	1024		/* entries per broadcast ring */
+#define FN_DPDK_STEER_FMT	"fn_steer_%u"	/* queue index */
+#define FN_DPDK_STEER_SIZE	1024		/* entries per steer ring */
 #define FN_DPDK_MBUF_CACHE	256
 #define FN_NIC_READY		"nic.ready"
 #define FN_NIC_READY_WAIT_MS	30000		/* a driver's patience */

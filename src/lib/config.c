@@ -2036,8 +2036,9 @@ static int uplink_address(struct load_state *st, unsigned p)
 	return 0;
 }
 
-/* Pipeline p's MAC, given or 02:00 and its address; unique, and not the
- * NIC's own. */
+/* Pipeline p's MAC, given or 02:00 and its address; unique.  It may be
+ * [nic] mac: the port answers to both (a tap's kernel side has a MAC
+ * derived from it, never of the form 02:00:...). */
 static int uplink_mac(struct load_state *st, unsigned p)
 {
 	const struct fn_config *cfg = st->cfg;
@@ -2045,9 +2046,6 @@ static int uplink_mac(struct load_state *st, unsigned p)
 
 	if (!pipe_seen(st, p, "stack_mac"))
 		net_mac(cfg->pipeline[p].stack_address.addr, mac);
-	if (memcmp(mac, cfg->nic.mac, 6) == 0)
-		return uplink_fail(st, p, "stack_mac", "pipeline %u: its MAC is "
-				   "[nic] mac; give each pipeline its own", p);
 	for (unsigned q = 0; q < p; q++)
 		if (memcmp(cfg->pipeline[q].stack_mac, mac, 6) == 0)
 			return uplink_fail(st, p, "stack_mac", "pipeline %u: "

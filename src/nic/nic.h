@@ -75,6 +75,7 @@ struct nic {
 
 	struct rte_mempool *pool;
 	struct rte_ring *bcast[FN_MAX_PIPELINES];
+	struct rte_ring *steer[FN_MAX_PIPELINES];
 
 	struct nic_stats *stats;
 };

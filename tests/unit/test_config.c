@@ -690,9 +690,6 @@ static const struct bad bad_rows[] = {
 	{ NULL, UPLINK2 "address = 10.7.0.2/24\n[pipeline 1]\n"
 	  "stack_mac = 02:00:0a:07:00:02\n", "bad.conf:11: [pipeline 1] "
 	  "stack_mac: pipeline 1: its MAC is pipeline 0's" },
-	{ NULL, UPLINK2 "address = 10.7.0.2/24\n[pipeline 0]\n"
-	  "stack_mac = 02:00:00:00:00:01\n", "bad.conf:11: [pipeline 0] "
-	  "stack_mac: pipeline 0: its MAC is [nic] mac" },
 	{ NULL, UPLINK2 "address = 10.7.0.2/24\naddressing = shared\n"
 	  "[pipeline 1]\nstack_address = 10.7.0.9/24\n", "bad.conf:12: "
 	  "[pipeline 1] stack_address: only with [stack] addressing = "
@@ -997,9 +994,21 @@ static void test_shipped_kvs_config(void **state)
 	assert_true(f->cfg->app.preload);
 	app = &f->cfg->pipeline[1].comp[FN_ROLE_APP];
 	assert_string_equal(app->exec, "/usr/bin/redis-server");
-	argc = fn_config_split_args(app->args, 1, "/run/fragnet/kvs", NULL,
-				    buf, sizeof buf, argv, FN_MAX_ARGS + 1);
+	/* Each redis-server binds its own pipeline's address. */
+	assert_int_equal(f->cfg->stack.addressing, FN_ADDRESSING_PER_PIPELINE);
+	assert_int_equal(f->cfg->pipeline[0].stack_address.addr,
+			 ip("10.78.0.2"));
+	assert_int_equal(f->cfg->pipeline[1].stack_address.addr,
+			 ip("10.78.0.3"));
+	argc = fn_config_split_args(app->args, 1, "/run/fragnet/kvs",
+				    "10.78.0.3", buf, sizeof buf, argv,
+				    FN_MAX_ARGS + 1);
 	assert_true(argc > 0);
+	for (i = 0; i < argc - 1; i++)
+		if (strcmp(argv[i], "--bind") == 0)
+			break;
+	assert_true(i < argc - 1);
+	assert_string_equal(argv[i + 1], "10.78.0.3");
 	for (i = 0; i < argc - 1; i++)
 		if (strcmp(argv[i], "--save") == 0)
 			break;
