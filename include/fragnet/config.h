@@ -28,6 +28,7 @@
  *               user = fragnet  preload = yes  netns = own
  *     [vswitch] exec = ...  poll = ...
  *     [cluster] enabled = yes  port = 6379  replicas = 0  timeout_ms = 30000
+ *               masters = 3               ; instead of replicas
  *               restart_delay_ms = 0      ; 30000 when replicas > 0
  *     [network internal]                  ; an internal network (vswitch.h)
  *     subnet = 10.90.0.0/24  host = no  age_ms = 300000  cpu = auto
@@ -166,6 +167,8 @@ struct fn_cluster_conf {
 	unsigned port;			/* every node's, at its pipeline's
 					 * uplink address */
 	unsigned replicas;		/* per master */
+	unsigned masters;		/* resolved: [cluster] masters, else
+					 * pipelines / (replicas + 1) */
 	unsigned timeout_ms;		/* of the whole creation */
 	unsigned restart_delay_ms;	/* an app restarts no sooner */
 };

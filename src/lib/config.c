@@ -141,6 +141,7 @@ static const struct range r_mbufs = { 512, 1u << 24 };
 static const struct range r_max_tcp = { 1, 65535 };
 static const struct range r_port = { 1, 65535 };
 static const struct range r_replicas = { 0, FN_MAX_PIPELINES - 1 };
+static const struct range r_masters = { 1, FN_MAX_PIPELINES };
 static const struct range r_cluster_timeout = { 1, 3600000 };
 static const struct range r_restart_delay = { 0, 3600000 };
 
@@ -213,6 +214,8 @@ static const struct key_def keys[] = {
 	KEY(SEC_CLUSTER, "port", parse_uint, CFG(cluster.port), &r_port),
 	KEY(SEC_CLUSTER, "replicas", parse_uint, CFG(cluster.replicas),
 	    &r_replicas),
+	KEY(SEC_CLUSTER, "masters", parse_uint, CFG(cluster.masters),
+	    &r_masters),
 	KEY(SEC_CLUSTER, "timeout_ms", parse_uint, CFG(cluster.timeout_ms),
 	    &r_cluster_timeout),
 	KEY(SEC_CLUSTER, "restart_delay_ms", parse_uint,
@@ -2096,6 +2099,35 @@ static int resolve_uplinks(struct load_state *st)
  * replicas.  A killed master must stay down until its replica has taken
  * over (without persistence it would come back empty and wipe the
  * replica), hence the restart delay's default with replicas. */
+/* masters or replicas, each within pipelines; masters resolved. */
+static int cluster_roles(struct load_state *st)
+{
+	struct fn_config *cfg = st->cfg;
+
+	if (seen(st, SEC_CLUSTER, "masters") && seen(st, SEC_CLUSTER, "replicas"))
+		return fail_at(st, idx_seen(st, SEC_CLUSTER, 0, "masters"),
+			       "cluster", "masters", "give replicas or masters, "
+			       "not both");
+	if (cfg->cluster.masters > cfg->npipelines)
+		return fail_at(st, idx_seen(st, SEC_CLUSTER, 0, "masters"),
+			       "cluster", "masters", "%u masters need at least "
+			       "%u pipelines, not %u", cfg->cluster.masters,
+			       cfg->cluster.masters, cfg->npipelines);
+	if (cfg->cluster.replicas + 1 > cfg->npipelines)
+		return fail_at(st, idx_seen(st, SEC_CLUSTER, 0, "replicas"),
+			       "cluster", "replicas",
+			       "%u replicas per master need at least %u "
+			       "pipelines, not %u", cfg->cluster.replicas,
+			       cfg->cluster.replicas + 1, cfg->npipelines);
+	if (!cfg->cluster.masters)
+		cfg->cluster.masters = cfg->npipelines /
+				       (cfg->cluster.replicas + 1);
+	if (!seen(st, SEC_CLUSTER, "restart_delay_ms") &&
+	    cfg->cluster.masters < cfg->npipelines)
+		cfg->cluster.restart_delay_ms = FN_CLUSTER_RESTART_DELAY_MS;
+	return 0;
+}
+
 static int check_cluster(struct load_state *st)
 {
 	struct fn_config *cfg = st->cfg;
@@ -2103,18 +2135,12 @@ static int check_cluster(struct load_state *st)
 
 	if (!cfg->cluster.enabled)
 		return 0;
-	if (!seen(st, SEC_CLUSTER, "restart_delay_ms") && cfg->cluster.replicas)
-		cfg->cluster.restart_delay_ms = FN_CLUSTER_RESTART_DELAY_MS;
 	if (cfg->stack.addressing != FN_ADDRESSING_PER_PIPELINE)
 		return fail_at(st, line, "cluster", "enabled", "a cluster "
 			       "needs an address per node: [stack] addressing "
 			       "= per-pipeline");
-	if (cfg->cluster.replicas + 1 > cfg->npipelines)
-		return fail_at(st, idx_seen(st, SEC_CLUSTER, 0, "replicas"),
-			       "cluster", "replicas",
-			       "%u replicas per master need at least %u "
-			       "pipelines, not %u", cfg->cluster.replicas,
-			       cfg->cluster.replicas + 1, cfg->npipelines);
+	if (cluster_roles(st))
+		return -1;
 	for (unsigned p = 0; p < cfg->npipelines; p++) {
 		const struct fn_component_conf *c = cfg->pipeline[p].comp;
 

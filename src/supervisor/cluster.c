@@ -1,6 +1,6 @@
 /*
- * cluster.c - `fragnet cluster create HOST:PORT... [--replicas R]
- * [--timeout-ms T]`: make one Redis Cluster of redis-servers started with
+ * cluster.c - `fragnet cluster create HOST:PORT... [--replicas R |
+ * --masters M] [--timeout-ms T]`: make one Redis Cluster of redis-servers started with
  * --cluster-enabled yes, with hiredis.  `redis-cli --cluster create`
  * refuses fewer than three masters; two pipelines are a cluster too.
  *
@@ -526,8 +526,8 @@ static int create(struct cl_run *r)
 	for (unsigned i = 0; i < r->o.n; i++)
 		if (node_fresh(r, &r->node[i], i) < 0)
 			return -1;
-	cl_say("creating a cluster of %u nodes: %u masters, %u replicas each",
-	       r->o.n, r->plan.masters, r->o.replicas);
+	cl_say("creating a cluster of %u nodes: %u masters, %u replicas",
+	       r->o.n, r->plan.masters, r->o.n - r->plan.masters);
 	for (unsigned i = 0; i < r->o.n; i++)
 		set_epoch(r, &r->node[i], i);
 	for (unsigned i = 0; i < r->o.n; i++)
@@ -634,7 +634,7 @@ static int cmd_cluster_create(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	cl_plan_make(&r->plan, r->o.n, r->o.replicas);
+	cl_plan_make(&r->plan, r->o.n, r->o.masters);
 	r->node = calloc(r->o.n, sizeof(*r->node));
 	if (!r->node)
 		goto out;
@@ -681,6 +681,9 @@ void cluster_help(void)
 	       "are left as they are.\n\n"
 	       "  HOST:PORT          an IPv4 address and port of a node\n"
 	       "  --replicas R       replicas per master (default 0)\n"
+	       "  --masters M        M masters, the other nodes replicas "
+	       "(instead of --replicas;\n                     Redis fails "
+	       "a master over only with a majority of masters)\n"
 	       "  --timeout-ms T     give up after T ms (default %d)\n",
 	       CL_DEFAULT_TIMEOUT_MS);
 }

@@ -3,8 +3,8 @@
  * apart from the hiredis client (cluster.c) so that the unit tests can
  * link them alone.
  *
- *   cl_parse_args()    argv -> struct cl_opts (nodes, --replicas,
- *                      --timeout-ms)
+ *   cl_parse_args()    argv -> struct cl_opts (nodes, --replicas or
+ *                      --masters, --timeout-ms)
  *   cl_plan_make()     which node is a master of which slots, which a
  *                      replica of which master
  *   cl_nodes_parse()   one node's CLUSTER NODES reply, checked line by line
@@ -36,7 +36,8 @@ struct cl_addr {
 struct cl_opts {
 	unsigned n;
 	struct cl_addr node[CL_MAX_NODES];
-	unsigned replicas;	/* per master */
+	unsigned replicas;	/* per master (--replicas) */
+	unsigned masters;	/* resolved: --masters, else n / (replicas + 1) */
 	unsigned timeout_ms;	/* the whole command */
 };
 
@@ -77,10 +78,10 @@ int cl_parse_args(int argc, char **argv, struct cl_opts *o,
 /* Parse "A.B.C.D:PORT".  0 or -EINVAL. */
 int cl_parse_addr(const char *s, struct cl_addr *a);
 
-/* The first n / (replicas + 1) nodes are masters with the slots split in
- * order as evenly as it goes; node masters + k replicates master
- * k % masters.  0, or -EINVAL when there would be no master. */
-int cl_plan_make(struct cl_plan *p, unsigned n, unsigned replicas);
+/* The first `masters` nodes are masters with the slots split in order as
+ * evenly as it goes; node masters + k replicates master k % masters.  0,
+ * or -EINVAL unless 1 <= masters <= n. */
+int cl_plan_make(struct cl_plan *p, unsigned n, unsigned masters);
 
 /* Lines of a CLUSTER NODES reply into out (at most max).  The count, or
  * -EBADMSG (a line that is not one Redis writes, more than max lines). */

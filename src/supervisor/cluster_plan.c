@@ -84,6 +84,7 @@ int cl_parse_args(int argc, char **argv, struct cl_opts *o, char *err,
 {
 	static const struct option longopts[] = {
 		{ "replicas", required_argument, NULL, 'r' },
+		{ "masters", required_argument, NULL, 'm' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -97,6 +98,11 @@ int cl_parse_args(int argc, char **argv, struct cl_opts *o, char *err,
 		if (opt == 'r' && to_uint(optarg, CL_MAX_NODES, &o->replicas))
 			return parse_fail(err, errlen, "--replicas '%s': a "
 					  "number of replicas per master",
+					  optarg);
+		if (opt == 'm' && (to_uint(optarg, CL_MAX_NODES, &o->masters) ||
+				   o->masters == 0))
+			return parse_fail(err, errlen, "--masters '%s': a "
+					  "number of masters, at least 1",
 					  optarg);
 		if (opt == 't' && (to_uint(optarg, CL_MAX_TIMEOUT_MS,
 					   &o->timeout_ms) ||
@@ -112,21 +118,28 @@ int cl_parse_args(int argc, char **argv, struct cl_opts *o, char *err,
 			return -EINVAL;
 	if (o->n == 0)
 		return parse_fail(err, errlen, "no nodes%s", "");
+	if (o->masters && o->replicas)
+		return parse_fail(err, errlen, "give --replicas or --masters, "
+				  "not both%s", "");
+	if (o->masters > o->n) {
+		snprintf(err, errlen, "--masters %u: only %u nodes",
+			 o->masters, o->n);
+		return -EINVAL;
+	}
 	if (o->n < o->replicas + 1) {
 		snprintf(err, errlen, "--replicas %u needs at least %u nodes",
 			 o->replicas, o->replicas + 1);
 		return -EINVAL;
 	}
+	if (!o->masters)
+		o->masters = o->n / (o->replicas + 1);
 	return 0;
 }
 
-int cl_plan_make(struct cl_plan *p, unsigned n, unsigned replicas)
+int cl_plan_make(struct cl_plan *p, unsigned n, unsigned m)
 {
-	unsigned m;
-
-	if (n == 0 || n > CL_MAX_NODES || n / (replicas + 1) == 0)
+	if (n == 0 || n > CL_MAX_NODES || m == 0 || m > n)
 		return -EINVAL;
-	m = n / (replicas + 1);
 	memset(p, 0, sizeof(*p));
 	p->n = n;
 	p->masters = m;

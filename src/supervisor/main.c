@@ -7,7 +7,8 @@
  *   fragnet status [TOPOLOGY]
  *   fragnet stats [--json] [TOPOLOGY]
  *   fragnet nft [-T TOPOLOGY] PIPELINE|all NFT-ARGS...
- *   fragnet cluster create HOST:PORT... [--replicas R] [--timeout-ms T]
+ *   fragnet cluster create HOST:PORT... [--replicas R|--masters M]
+ *                          [--timeout-ms T]
  *
  * Every subcommand takes -h/--help.  Every subcommand but help and cluster
  * needs root: the run directories and control sockets are root-only (cluster
@@ -39,7 +40,7 @@ static const struct command {
 	{ "nft", cmd_nft, "[-T TOPOLOGY] PIPELINE|all NFT-ARGS...",
 	  "run nft against the filter of a stack (root only)" },
 	{ "cluster", cmd_cluster,
-	  "create HOST:PORT... [--replicas R] [--timeout-ms T]",
+	  "create HOST:PORT... [--replicas R|--masters M] [--timeout-ms T]",
 	  "make one Redis Cluster of the given nodes" },
 	{ "help", cmd_help, "", "show this help" },
 };

@@ -8,7 +8,7 @@
  *                     kernel side is up with its address: before that
  *                     the nodes' addresses would route out of the host's
  *                     default route.  Then fork + exec our own binary as
- *                     `fragnet cluster create --timeout-ms T --replicas R
+ *                     `fragnet cluster create --timeout-ms T --masters M
  *                     ADDR:PORT...`, one node per pipeline at its uplink
  *                     address.  The child waits for the apps to listen
  *                     itself, so "up" needs no more than the settle time.
@@ -49,7 +49,7 @@
 struct postup_args {
 	char *argv[POSTUP_ARGV_MAX + 1];
 	char exe[PATH_MAX];
-	char timeout[16], replicas[16];
+	char timeout[16], masters[16];
 	char node[FN_MAX_PIPELINES][INET_ADDRSTRLEN + 8];
 };
 
@@ -63,14 +63,14 @@ static int postup_argv(const struct sup *s, struct postup_args *a)
 		return -errno;
 	a->exe[n] = '\0';
 	snprintf(a->timeout, sizeof(a->timeout), "%u", cfg->cluster.timeout_ms);
-	snprintf(a->replicas, sizeof(a->replicas), "%u", cfg->cluster.replicas);
+	snprintf(a->masters, sizeof(a->masters), "%u", cfg->cluster.masters);
 	a->argv[k++] = (char *)"fragnet";
 	a->argv[k++] = (char *)"cluster";
 	a->argv[k++] = (char *)"create";
 	a->argv[k++] = (char *)"--timeout-ms";
 	a->argv[k++] = a->timeout;
-	a->argv[k++] = (char *)"--replicas";
-	a->argv[k++] = a->replicas;
+	a->argv[k++] = (char *)"--masters";
+	a->argv[k++] = a->masters;
 	for (unsigned p = 0; p < cfg->npipelines; p++) {
 		char ip[INET_ADDRSTRLEN];
 		struct in_addr in = {
@@ -193,9 +193,9 @@ static void postup_fork(struct sup *s)
 	s->cluster_deadline_ns = sup_now_ns() +
 		(uint64_t)(s->cfg->cluster.timeout_ms + POSTUP_GRACE_MS) *
 		1000000ull;
-	fn_info("cluster: creating it over %u pipelines, %u replicas per "
-		"master (fragnet cluster create, pid %d)", s->cfg->npipelines,
-		s->cfg->cluster.replicas, (int)pid);
+	fn_info("cluster: creating it over %u pipelines, %u of them masters "
+		"(fragnet cluster create, pid %d)", s->cfg->npipelines,
+		s->cfg->cluster.masters, (int)pid);
 out:
 	free(a);
 }

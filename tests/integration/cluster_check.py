@@ -12,9 +12,11 @@ first node); every node's connection is pipelined.
   verify PREFIX COUNT  GET PREFIX:0 .. PREFIX:COUNT-1 on fresh connections,
                        each must be v:I
   write-wait PREFIX COUNT OUT
-                       SET PREFIX:I v:I in batches of 100 per node, each
-                       batch followed by WAIT 1 5000; the indices of the
-                       batches a replica acknowledged go to OUT, one a line
+                       COUNT keys PREFIX:I whose slot the --host node
+                       serves (it must have a replica), SET v:I in batches
+                       of 100, each batch followed by WAIT 1 5000; the
+                       indices of the batches a replica acknowledged go to
+                       OUT, one a line
   verify-list PREFIX FILE
                        verify the indices listed in FILE
   sniff IFACE SECONDS PORT
@@ -147,7 +149,12 @@ def check_write(args):
 
 def check_write_wait(args):
     cl = Cluster(args)
-    groups = cl.by_node([key(args.prefix, i) for i in range(args.count)])
+    me, keys, i = (args.host, args.port), [], 0
+    while len(keys) < args.count:
+        if cl.node[slot_of(key(args.prefix, i))] == me:
+            keys.append(key(args.prefix, i))
+        i += 1
+    groups = {me: keys}
     acked = 0
     with open(args.out, "w") as out:
         for addr, keys in groups.items():

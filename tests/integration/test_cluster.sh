@@ -5,7 +5,7 @@
 # ([cluster] enabled, `fragnet cluster create`); the Debian redis-cli and
 # cluster_check.py (RESP on the stdlib, slot-routed) on the kernel's side.
 #
-#   root namespace (kernel stack)        fragnet topology fnt-cluster-CASE-PID
+#   root namespace (kernel stack)        fragnet topology fnt-redis-cl-CASE-PID
 #
 #   redis-cli -c, cluster_check.py       nic (tap, P queues)
 #   [fnrPID] 10.240.N.1/24 ══ tap ═══════+- queue 0 ─ driver/0 ══ stack/0 .2 ══ app/0 redis :6379
@@ -23,16 +23,20 @@
 #             comes back with its nodes file, the same node, cluster ok;
 #             `down` and `up` again: the supervisor finds the cluster
 #             formed and changes nothing
-#   failover  6 pipelines, replicas = 1 (3 masters: Redis needs a majority
-#             of masters to fail one over): 20,000 keys each acknowledged
-#             by WAIT 1, kill -9 of master app/0, its replica (pipeline 3)
-#             becomes master within the node timeout and slack, writes
-#             resume, and every acknowledged key is there
+#   failover  4 pipelines (a tap serves at most 4), masters = 3 and one
+#             replica, of pipeline 0 (Redis fails a master over only with
+#             the votes of a majority of masters: 2 masters could not):
+#             20,000 keys each acknowledged by WAIT 1, kill -9 of master
+#             app/0, its replica (pipeline 3) becomes master within the
+#             node timeout and slack, writes resume, every acknowledged key
+#             is there, and app/0 stays down for restart_delay_ms
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 CASE=${1:?usage: test_cluster.sh CASE}
-NODE_TIMEOUT=3000	# ms, --cluster-node-timeout of every app
+# ms, --cluster-node-timeout of every app: Redis's default, except where
+# a failover is awaited (a loaded machine must not fail a healthy node)
+NODE_TIMEOUT=15000
 CHECK="$FN_HERE/cluster_check.py"
 
 # The redis-server arguments, the same for every pipeline ({address} and
@@ -166,11 +170,10 @@ case_keys() {
 
 case_failover() {
 	local p t0 took
-	cluster_up 6 cluster.replicas=1 cluster.restart_delay_ms=120000
+	NODE_TIMEOUT=3000
+	cluster_up 4 cluster.masters=3 cluster.restart_delay_ms=120000
 	for p in 0 1 2; do [[ $(role "$p") == master ]] || fail_stats "pipeline $p is no master"; done
-	for p in 3 4 5; do
-		wait_for 30 eval '[[ $(role '"$p"') == slave ]]' || fail_stats "pipeline $p is no replica"
-	done
+	[[ $(role 3) == slave ]] || fail_stats "pipeline 3 is no replica"
 	ccheck 0 write-wait w 20000 "$T/acked" || fail_stats "WAIT 1 did not acknowledge every write"
 	p=$(status_field app 0 3)
 	t0=$SECONDS
@@ -180,7 +183,7 @@ case_failover() {
 		fail_stats "the replica of app/0 was not promoted"
 	took=$((SECONDS - t0))
 	fn_log "the replica took over after ${took} s (node timeout $NODE_TIMEOUT ms)"
-	wait_for 30 cluster_ok 1 6 || fail_stats "the cluster did not recover"
+	wait_for 30 cluster_ok 1 4 || fail_stats "the cluster did not recover"
 	# app/0 stays down for restart_delay_ms, so that it cannot come back
 	# empty and take its slots back first.
 	[[ $(status_field app 0 5) == backoff ]] || fail_stats "app/0 is $(status_field app 0 5)"
@@ -188,7 +191,7 @@ case_failover() {
 	ccheck 1 verify-list w "$T/acked" || fail_stats "acknowledged keys lost"
 }
 
-redis_init "cluster-$CASE" 10.240 16
+redis_init "cl-$CASE" 10.240 16
 case "$CASE" in
 keys) case_keys ;;
 failover) case_failover ;;

@@ -48,10 +48,24 @@ static void test_args(void **state)
 	assert_int_equal(o->node[0].port, 6379);
 	assert_int_equal(o->node[1].port, 6380);
 	assert_int_equal(o->replicas, 1);
+	assert_int_equal(o->masters, 1);
 	assert_int_equal(o->timeout_ms, 500);
+
+	assert_int_equal(parse(o, err, "10.0.0.2:1", "10.0.0.2:2", "10.0.0.2:3",
+			       "--masters", "2", (char *)NULL), 0);
+	assert_int_equal(o->masters, 2);
+	assert_int_equal(parse(o, err, "10.0.0.2:1", "--masters", "2",
+			       (char *)NULL), -EINVAL);
+	assert_non_null(strstr(err, "only 1 nodes"));
+	assert_int_equal(parse(o, err, "10.0.0.2:1", "--masters", "0",
+			       (char *)NULL), -EINVAL);
+	assert_int_equal(parse(o, err, "10.0.0.2:1", "10.0.0.2:2", "--masters",
+			       "1", "--replicas", "1", (char *)NULL), -EINVAL);
+	assert_non_null(strstr(err, "not both"));
 
 	assert_int_equal(parse(o, err, "10.0.0.2:6379", (char *)NULL), 0);
 	assert_int_equal(o->replicas, 0);
+	assert_int_equal(o->masters, 1);
 	assert_int_equal(o->timeout_ms, CL_DEFAULT_TIMEOUT_MS);
 
 	assert_int_equal(parse(o, err, (char *)NULL), -EINVAL);
@@ -86,7 +100,7 @@ static void test_plan(void **state)
 	unsigned next;
 
 	(void)state;
-	assert_int_equal(cl_plan_make(p, 2, 0), 0);
+	assert_int_equal(cl_plan_make(p, 2, 2), 0);
 	assert_int_equal(p->masters, 2);
 	assert_true(p->role[0].master && p->role[1].master);
 	assert_int_equal(p->role[0].lo, 0);
@@ -100,14 +114,14 @@ static void test_plan(void **state)
 	assert_false(p->role[1].master);
 	assert_int_equal(p->role[1].of, 0);
 
-	/* 7 nodes, 1 replica each: 3 masters, the 7th a second replica */
-	assert_int_equal(cl_plan_make(p, 7, 1), 0);
+	/* 7 nodes, 3 masters: the 7th a second replica of master 0 */
+	assert_int_equal(cl_plan_make(p, 7, 3), 0);
 	assert_int_equal(p->masters, 3);
 	for (unsigned i = 3; i < 7; i++)
 		assert_int_equal(p->role[i].of, (i - 3) % 3);
 	/* every slot exactly once, for any count of masters */
 	for (unsigned m = 1; m <= CL_MAX_NODES; m++) {
-		assert_int_equal(cl_plan_make(p, m, 0), 0);
+		assert_int_equal(cl_plan_make(p, m, m), 0);
 		next = 0;
 		for (unsigned i = 0; i < m; i++) {
 			assert_int_equal(p->role[i].lo, next);
@@ -116,9 +130,14 @@ static void test_plan(void **state)
 		}
 		assert_int_equal(next, CL_SLOTS);
 	}
-	assert_int_equal(cl_plan_make(p, 1, 1), -EINVAL);
+	/* 4 nodes, 3 masters: one replica, of master 0 */
+	assert_int_equal(cl_plan_make(p, 4, 3), 0);
+	assert_false(p->role[3].master);
+	assert_int_equal(p->role[3].of, 0);
+	assert_int_equal(cl_plan_make(p, 1, 2), -EINVAL);
+	assert_int_equal(cl_plan_make(p, 1, 0), -EINVAL);
 	assert_int_equal(cl_plan_make(p, 0, 0), -EINVAL);
-	assert_int_equal(cl_plan_make(p, CL_MAX_NODES + 1, 0), -EINVAL);
+	assert_int_equal(cl_plan_make(p, CL_MAX_NODES + 1, 1), -EINVAL);
 	free(p);
 }
 

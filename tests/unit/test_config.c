@@ -706,8 +706,14 @@ static const struct bad bad_rows[] = {
 	{ NULL, "[cluster]\ntimeout_ms = 0\n", "bad.conf:2: [cluster] "
 	  "timeout_ms: " },
 	{ NULL, "[cluster]\nnodes = 3\n", "bad.conf:2: [cluster] nodes: "
-	  "unknown key; [cluster] takes enabled, port, replicas, timeout_ms, "
-	  "restart_delay_ms" },
+	  "unknown key; [cluster] takes enabled, port, replicas, masters, "
+	  "timeout_ms, restart_delay_ms" },
+	{ NULL, CLUSTER2 "masters = 3\n", "bad.conf:15: [cluster] masters: "
+	  "3 masters need at least 3 pipelines, not 2" },
+	{ NULL, CLUSTER2 "masters = 1\nreplicas = 1\n", "bad.conf:15: "
+	  "[cluster] masters: give replicas or masters, not both" },
+	{ NULL, "[cluster]\nmasters = 0\n", "bad.conf:2: [cluster] "
+	  "masters: " },
 	{ NULL, CLUSTER2 "[stack]\naddressing = shared\n", "bad.conf:2: "
 	  "[cluster] enabled: a cluster needs an address per node" },
 	{ NULL, CLUSTER2 "replicas = 2\n", "bad.conf:15: [cluster] replicas: "
@@ -1232,11 +1238,20 @@ static void test_cluster(void **state)
 	assert_true(c->enabled);
 	assert_int_equal(c->port, 7000);
 	assert_int_equal(c->timeout_ms, 5000);
+	assert_int_equal(c->masters, 2);
 	assert_int_equal(c->restart_delay_ms, 0);
 
 	expect_ok(f, "c.conf", CLUSTER2 "replicas = 1\n");
 	assert_int_equal(c->replicas, 1);
+	assert_int_equal(c->masters, 1);
 	assert_int_equal(c->restart_delay_ms, FN_CLUSTER_RESTART_DELAY_MS);
+
+	expect_ok(f, "c.conf", CLUSTER2 "masters = 1\n");
+	assert_int_equal(c->masters, 1);
+	assert_int_equal(c->restart_delay_ms, FN_CLUSTER_RESTART_DELAY_MS);
+	expect_ok(f, "c.conf", CLUSTER2 "masters = 2\n");
+	assert_int_equal(c->masters, 2);
+	assert_int_equal(c->restart_delay_ms, 0);
 
 	expect_ok(f, "c.conf", CLUSTER2 "replicas = 1\nrestart_delay_ms = 0\n");
 	assert_int_equal(c->restart_delay_ms, 0);
