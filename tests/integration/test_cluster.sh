@@ -170,7 +170,7 @@ case_keys() {
 
 case_failover() {
 	local p t0 took
-	NODE_TIMEOUT=3000
+	NODE_TIMEOUT=5000
 	cluster_up 4 cluster.masters=3 cluster.restart_delay_ms=120000
 	for p in 0 1 2; do [[ $(role "$p") == master ]] || fail_stats "pipeline $p is no master"; done
 	[[ $(role 3) == slave ]] || fail_stats "pipeline 3 is no replica"
