@@ -255,6 +255,16 @@ int fn_config_split_args(const char *args, unsigned pipeline,
 
 const char *fn_role_name(enum fn_role r);
 
+/*
+ * The uplink address and MAC that pipeline p's stack takes: its resolved
+ * fn_pipeline_conf.stack_address and stack_mac, or [stack] address and
+ * [nic] mac for a p outside the topology's pipelines (< 0: not spawned as
+ * a pipeline) or one without an uplink.  For the stack and the test
+ * components that stand in for it.
+ */
+void fn_config_uplink(const struct fn_config *cfg, int p, struct fn_ip4 *addr,
+		      uint8_t mac[6]);
+
 /* Does pipeline p of cfg have an uplink: a driver and a stack, joined by
  * a link?  (A stack may instead, or also, sit on internal networks.) */
 bool fn_config_has_uplink(const struct fn_config *cfg, unsigned p);

@@ -2312,6 +2312,21 @@ const char *fn_role_name(enum fn_role r)
 	return (unsigned)r < FN_ROLE_COUNT ? names[r] : "?";
 }
 
+void fn_config_uplink(const struct fn_config *cfg, int p, struct fn_ip4 *addr,
+		      uint8_t mac[6])
+{
+	const struct fn_pipeline_conf *pc = p >= 0 &&
+		(unsigned)p < cfg->npipelines ? &cfg->pipeline[p] : NULL;
+
+	if (pc && pc->stack_address.addr) {
+		*addr = pc->stack_address;
+		memcpy(mac, pc->stack_mac, 6);
+	} else {
+		*addr = cfg->stack.address;
+		memcpy(mac, cfg->nic.mac, 6);
+	}
+}
+
 bool fn_config_has_uplink(const struct fn_config *cfg, unsigned p)
 {
 	const struct fn_component_conf *c = cfg->pipeline[p].comp;

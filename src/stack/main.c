@@ -202,26 +202,6 @@ static int parse_args(int argc, char **argv, const char **trace)
 	return -1;
 }
 
-/* Our uplink's address and MAC: our pipeline's, as the config resolved
- * them for either addressing mode (fragnet/config.h, fn_pipeline_conf);
- * a stack outside a topology's pipelines keeps [stack] address and [nic]
- * mac. */
-static void uplink_pick(struct stk_conf *out, const struct fn_config *cfg,
-			int pipeline)
-{
-	const struct fn_pipeline_conf *pc;
-
-	out->stack = cfg->stack;
-	memcpy(out->mac, cfg->nic.mac, sizeof(out->mac));
-	if (pipeline < 0 || (unsigned)pipeline >= cfg->npipelines)
-		return;
-	pc = &cfg->pipeline[pipeline];
-	if (!pc->stack_address.addr)
-		return;
-	out->stack.address = pc->stack_address;
-	memcpy(out->mac, pc->stack_mac, sizeof(out->mac));
-}
-
 /* Read the topology; refuse one made for the other profile. */
 static int config_read(struct stk_conf *out, int pipeline)
 {
@@ -250,7 +230,9 @@ static int config_read(struct stk_conf *out, int pipeline)
 		       strcmp(cfg->stack.profile, "full") ? cfg->stack.profile : "");
 		r = -EINVAL;
 	} else {
-		uplink_pick(out, cfg, pipeline);
+		/* Our pipeline's uplink, per [stack] addressing. */
+		out->stack = cfg->stack;
+		fn_config_uplink(cfg, pipeline, &out->stack.address, out->mac);
 	}
 	free(cfg);
 	return r;

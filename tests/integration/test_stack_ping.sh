@@ -1,8 +1,8 @@
 #!/bin/bash
 # fragnet-stack behind the real NIC path: the kernel pings the stacks
 # through a 2-queue tap, two drivers and two stacks that share one MAC and
-# one IP (docs/architecture.md, "Shared MAC and IP").  One run per profile:
-# test_stack_ping.sh full|udp.
+# one IP (addressing = shared; docs/architecture.md, "Addressing").  One
+# run per profile: test_stack_ping.sh full|udp.
 #
 #   root namespace (kernel stack)        fragnet topology fnt-stkping-PID
 #

@@ -1296,6 +1296,26 @@ static void test_shipped_kvs_cluster_config(void **state)
 			conf = strcmp(argv[i + 1], "nodes-1.conf") == 0;
 	}
 	assert_true(announce && enabled && conf);
+/* What a stack takes: its pipeline's uplink, else [stack] address and
+ * [nic] mac. */
+static void test_config_uplink(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t mac1[6] = { 2, 0, 10, 7, 0, 3 };
+	static const uint8_t nic[6] = { 2, 0, 0, 0, 0, 1 };
+	struct fn_ip4 a;
+	uint8_t mac[6];
+
+	expect_ok(f, "a.conf", UPLINK2 "address = 10.7.0.2/24\n");
+	fn_config_uplink(f->cfg, 1, &a, mac);
+	assert_int_equal(a.addr, ip("10.7.0.3"));
+	assert_int_equal(a.prefix, 24);
+	assert_memory_equal(mac, mac1, 6);
+	for (int p = -1; p <= 2; p += 3) {	/* -1 and 2: no such pipeline */
+		fn_config_uplink(f->cfg, p, &a, mac);
+		assert_int_equal(a.addr, ip("10.7.0.2"));
+		assert_memory_equal(mac, nic, 6);
+	}
 }
 
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1331,6 +1351,7 @@ int main(void)
 		T(test_addressing),
 		T(test_cluster),
 		T(test_shipped_kvs_cluster_config),
+		T(test_config_uplink),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
