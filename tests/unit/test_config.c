@@ -1296,6 +1296,8 @@ static void test_shipped_kvs_cluster_config(void **state)
 			conf = strcmp(argv[i + 1], "nodes-1.conf") == 0;
 	}
 	assert_true(announce && enabled && conf);
+}
+
 /* What a stack takes: its pipeline's uplink, else [stack] address and
  * [nic] mac. */
 static void test_config_uplink(void **state)
