@@ -33,6 +33,7 @@ import struct
 import sys
 import time
 
+sys.dont_write_bytecode = True	# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from redis_check import Conn  # noqa: E402
 
