@@ -9,6 +9,7 @@
  * description: status_cols[] gives the status header and every row's
  * layout, and each JSON object is written by one function (json_*).
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,7 +123,9 @@ static const struct status_col {
 	[FN_STATUS_STATE]	= { "STATE", 9 },
 	[FN_STATUS_RESTARTS]	= { "RESTARTS", 8 },
 	[FN_STATUS_UPTIME]	= { "UPTIME", 7 },
-	[FN_STATUS_NETWORKS]	= { "NETWORKS", 0 },
+	[FN_STATUS_NETWORKS]	= { "NETWORKS", 10 },
+	[FN_STATUS_ADDRESS]	= { "ADDRESS", 18 },
+	[FN_STATUS_MAC]		= { "MAC", 0 },
 };
 
 /* One line of the table, header or row: cell[i] is column i. */
@@ -175,11 +178,39 @@ static void networks_str(const struct sup *s, const struct comp *c,
 					 i ? "," : "", name[i]);
 }
 
+#define UPLINK_STR	32	/* "255.255.255.255/32", a MAC */
+
+/* A stack's uplink (report.h, status $9 and $10): its address "A/P" and
+ * MAC into addr and mac; false (both "-") for anything else. */
+static bool uplink_str(const struct sup *s, const struct comp *c,
+		       char addr[UPLINK_STR], char mac[UPLINK_STR])
+{
+	const struct fn_pipeline_conf *pc;
+	char ip[INET_ADDRSTRLEN];
+	const uint8_t *m;
+
+	strcpy(addr, "-");
+	strcpy(mac, "-");
+	if (c->role != FN_ROLE_STACK || c->pipeline < 0)
+		return false;
+	pc = &s->cfg->pipeline[c->pipeline];
+	if (!pc->stack_address.addr)
+		return false;
+	inet_ntop(AF_INET, &pc->stack_address.addr, ip, sizeof(ip));
+	snprintf(addr, UPLINK_STR, "%s/%u", ip,
+		 pc->stack_address.prefix);
+	m = pc->stack_mac;
+	snprintf(mac, UPLINK_STR, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+		 m[3], m[4], m[5]);
+	return true;
+}
+
 static void status_row(const struct sup *s, const struct comp *c,
 		       uint64_t now, struct sbuf *b)
 {
 	char pl[16], pid[16] = "-", cpu[64] = "-", up[32] = "-", rs[16];
 	char nets[FN_STACK_MAX_NETS * FN_IFNAME_MAX];
+	char addr[UPLINK_STR], mac[UPLINK_STR];
 	const char *cell[FN_STATUS_NCOL] = {
 		[FN_STATUS_COMPONENT] = fn_role_name(c->role),
 		[FN_STATUS_PIPELINE] = pl,
@@ -189,8 +220,11 @@ static void status_row(const struct sup *s, const struct comp *c,
 		[FN_STATUS_RESTARTS] = rs,
 		[FN_STATUS_UPTIME] = up,
 		[FN_STATUS_NETWORKS] = nets,
+		[FN_STATUS_ADDRESS] = addr,
+		[FN_STATUS_MAC] = mac,
 	};
 
+	uplink_str(s, c, addr, mac);
 	pipeline_str(c, pl, sizeof(pl));
 	networks_str(s, c, nets, sizeof(nets));
 	snprintf(rs, sizeof(rs), "%u", c->restarts);
@@ -202,14 +236,32 @@ static void status_row(const struct sup *s, const struct comp *c,
 	status_line(b, cell);
 }
 
+/* [cluster]'s state (postup.c), "" without a cluster. */
+static const char *cluster_state(const struct sup *s)
+{
+	static const char *const names[] = {
+		[SUP_CLUSTER_OFF] = "waiting", [SUP_CLUSTER_CREATING] = "creating",
+		[SUP_CLUSTER_OK] = "ok", [SUP_CLUSTER_FAILED] = "failed",
+	};
+
+	if (!s->cfg->cluster.enabled || s->cluster_state > SUP_CLUSTER_FAILED)
+		return "";
+	return names[s->cluster_state];
+}
+
 void report_status(const struct sup *s, struct sbuf *b)
 {
 	uint64_t now = sup_now_ns();
 	char up[32];
 
 	fmt_uptime(now - s->started_ns, up, sizeof(up));
-	sb_printf(b, "topology %s: supervisor pid %d, up %s, config %s\n\n",
+	sb_printf(b, "topology %s: supervisor pid %d, up %s, config %s",
 		  s->cfg->name, (int)getpid(), up, s->cfg->path);
+	if (*cluster_state(s) && s->cluster_state == SUP_CLUSTER_FAILED)
+		sb_printf(b, ", cluster failed (%s)", s->cluster_msg);
+	else if (*cluster_state(s))
+		sb_printf(b, ", cluster %s", cluster_state(s));
+	sb_printf(b, "\n\n");
 	status_header(b);
 	for (unsigned i = 0; i < s->ncomp; i++)
 		status_row(s, &s->comp[i], now, b);
@@ -318,6 +370,23 @@ static void json_networks(const struct sup *s, const struct comp *c,
 	sb_printf(b, "]");
 }
 
+/* "address" and "mac" (report.h): a stack's uplink, else null. */
+static void json_uplink(const struct sup *s, const struct comp *c,
+			struct json_obj *o)
+{
+	char addr[UPLINK_STR], mac[UPLINK_STR];
+
+	if (uplink_str(s, c, addr, mac)) {
+		json_str(o, "address", addr);
+		json_str(o, "mac", mac);
+		return;
+	}
+	json_key(o, "address");
+	sb_printf(o->b, "null");
+	json_key(o, "mac");
+	sb_printf(o->b, "null");
+}
+
 static void json_comp(const struct sup *s, const struct comp *c, uint64_t now,
 		      struct sbuf *b)
 {
@@ -331,6 +400,7 @@ static void json_comp(const struct sup *s, const struct comp *c, uint64_t now,
 		sb_printf(b, "%d", c->pipeline);
 	json_key(&o, "networks");
 	json_networks(s, c, b);
+	json_uplink(s, c, &o);
 	json_str(&o, "label", c->label);
 	json_int(&o, "pid", c->pid);
 	json_str(&o, "state", comp_state_name(c, now));
@@ -349,6 +419,8 @@ static void json_supervisor(const struct sup *s, uint64_t now, struct sbuf *b)
 	json_uint(&o, "restarts", s->restarts);
 	json_uint(&o, "exits", s->exits);
 	json_uint(&o, "uptime_s", (now - s->started_ns) / NS_PER_S);
+	if (*cluster_state(s))
+		json_str(&o, "cluster", cluster_state(s));
 	json_close(&o);
 }
 

@@ -59,7 +59,7 @@ N=100000	# requests per redis-benchmark test, as the issue asks
 
 case_cli() {
 	local runids p pid out
-	redis_up 2
+	redis_up 2 addressing=shared
 	# Each connection lands on the queue the tap's flow hash picks: 20
 	# connections miss one of two apps with probability 2^-19.
 	runids=$(for _ in $(seq 20); do

@@ -42,6 +42,7 @@ fn_bin PINGER "$FN_TEST_PINGER" fn-test-pinger
 fn_net 10.235		# nothing is routed, but be tidy
 
 conf_write pipelines=4 poll=adaptive log_level=info \
+	stack.addressing=shared \
 	restart.backoff_ms=100 restart.backoff_max_ms=400 \
 	link.slots=256 link.slot_size=2048 \
 	driver.exec="$PINGER" driver.poll=event \
