@@ -69,6 +69,11 @@ static void *obj_string(const redisReadTask *t, char *s, size_t len)
 
 	if (len > KVU_DGRAM_MAX)
 		return NULL;
+	/* hiredis skips a bulk string's two closing bytes unread; they are
+	 * in its buffer (it calls us only when all len + 2 are), and must be
+	 * CRLF: "$4\r\nPINGxx" is not a command. */
+	if (t->type == REDIS_REPLY_STRING && (s[len] != '\r' || s[len + 1] != '\n'))
+		return NULL;
 	o = obj_new(t, t->type, len + 1);
 	if (o == NULL)
 		return NULL;
