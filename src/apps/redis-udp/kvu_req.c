@@ -163,8 +163,8 @@ static void req_clear(struct kvu_req *req)
 	for (size_t i = 0; i < req->ncmd; i++) {
 		struct kvu_cmd *c = &req->cmd[i];
 
-		/* argv[0] - 1 byte is inside the kvu_obj of the first arg; the
-		 * tree is owned through tree[] below. */
+		/* argv's strings are in the tree, which argv[argc] holds
+		 * (cmd_from()); req_free_trees() frees it first. */
 		free(c->argv);
 		free(c->argvlen);
 		c->argv = NULL;
@@ -172,15 +172,6 @@ static void req_clear(struct kvu_req *req)
 		c->argc = 0;
 	}
 	req->ncmd = 0;
-}
-
-void kvu_req_fini(struct kvu_req *req)
-{
-	req_clear(req);
-	if (req->reader != NULL)
-		redisReaderFree(req->reader);
-	free(req->cmd);
-	memset(req, 0, sizeof(*req));
 }
 
 /* Rule 3: an array of 1..n bulk strings, the name without NUL. Takes the
@@ -240,6 +231,16 @@ static void req_free_trees(struct kvu_req *req)
 	for (size_t i = 0; i < req->ncmd; i++)
 		obj_free(cmd_tree(&req->cmd[i]));
 	req_clear(req);
+}
+
+void kvu_req_fini(struct kvu_req *req)
+{
+	if (req->cmd != NULL)
+		req_free_trees(req);
+	if (req->reader != NULL)
+		redisReaderFree(req->reader);
+	free(req->cmd);
+	memset(req, 0, sizeof(*req));
 }
 
 static enum kvu_verdict parse_fail(struct kvu_req *req, enum kvu_verdict v)
