@@ -231,12 +231,13 @@ def check_malformed(u, args):
     rx = after["datagrams_rx"] - before["datagrams_rx"] - 2  # stats, ping
     print("malformed: %d sent, %d received, %d dropped, %d answered with "
           "errors" % (len(dgrams), rx, drops, answered), file=sys.stderr)
-    if rx != len(dgrams):
-        fail("the server received %d of %d datagrams (loss on the way: "
-             "rerun)" % (rx, len(dgrams)))
-    if drops + answered != len(dgrams):
-        fail("%d dropped + %d answered != %d sent" %
-             (drops, answered, len(dgrams)))
+    # UDP may lose some on the way (a loaded machine): what arrived must
+    # all be accounted for, and most must arrive.
+    if rx > len(dgrams) or rx < len(dgrams) * 9 // 10:
+        fail("the server received %d of %d datagrams" % (rx, len(dgrams)))
+    if drops + answered != rx:
+        fail("%d dropped + %d answered != %d received" %
+             (drops, answered, rx))
     if answered > 50:
         fail("%d malformed datagrams answered" % answered)
     print("malformed ok", file=sys.stderr)
