@@ -196,7 +196,6 @@ static void info_udp(RedisModuleInfoCtx *ctx, int for_crash_report)
 {
 	(void)for_crash_report;
 	RedisModule_InfoAddSection(ctx, "");
-	RedisModule_InfoAddFieldULongLong(ctx, "port_fd", (unsigned)udp.fd);
 #define X(c) RedisModule_InfoAddFieldULongLong(ctx, #c, udp_ctr.c);
 	UDP_COUNTERS(X)
 #undef X
@@ -254,10 +253,12 @@ static int udp_open(RedisModuleCtx *ctx, const struct sockaddr_in *sa)
 	return fd;
 }
 
-/* The one symbol the module exports (the build hides the rest). */
+/* The symbols the module exports (the build hides the rest). */
 __attribute__((visibility("default")))
 int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv,
 		       int argc);
+__attribute__((visibility("default")))
+int RedisModule_OnUnload(RedisModuleCtx *ctx);
 int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv,
 		       int argc)
 {
@@ -300,4 +301,19 @@ err_ctx:
 err_req:
 	kvu_req_fini(&udp.req);
 	return REDISMODULE_ERR;
+}
+
+/* MODULE UNLOAD: the event loop must forget the fd before the code of
+ * its callback goes away. */
+int RedisModule_OnUnload(RedisModuleCtx *ctx)
+{
+	(void)ctx;
+	if (udp.fd >= 0) {
+		RedisModule_EventLoopDel(udp.fd, REDISMODULE_EVENTLOOP_READABLE);
+		close(udp.fd);
+		udp.fd = -1;
+		RedisModule_FreeThreadSafeContext(udp.ctx);
+		kvu_req_fini(&udp.req);
+	}
+	return REDISMODULE_OK;
 }
