@@ -134,7 +134,7 @@ case_flood() {
 	local lp out csv="$T/bench.csv" rc=0
 	# Open loop far past the server: 200,000 datagrams/s of 8 commands.
 	"$KVLOAD" --server "$STACK_IP:$UDP_PORT" --flows 8 --rate 200000 \
-		--pipeline 8 --duration 20 --warmup 0 > "$T/flood.out" 2>&1 &
+		--pipeline 8 --duration 40 --warmup 0 > "$T/flood.out" 2>&1 &
 	lp=$!
 	LOAD_PIDS+=("$lp")
 	sleep 2
