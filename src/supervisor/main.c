@@ -5,7 +5,8 @@
  *   fragnet up CONFIG [-d|--daemon] [--log-level L]
  *   fragnet down [TOPOLOGY]
  *   fragnet status [TOPOLOGY]
- *   fragnet stats [--json] [TOPOLOGY]
+ *   fragnet stats [--json|--prometheus] [TOPOLOGY]
+ *   fragnet top [-b|--batch N] [-d|--delay S] [TOPOLOGY]
  *   fragnet nft [-T TOPOLOGY] PIPELINE|all NFT-ARGS...
  *
  * Every subcommand takes -h/--help.  Every subcommand but help needs root:
@@ -32,8 +33,10 @@ static const struct command {
 	  "stop a topology and wait until it is gone" },
 	{ "status", cmd_status, "[TOPOLOGY]",
 	  "show the components of a topology" },
-	{ "stats", cmd_stats, "[--json] [TOPOLOGY]",
+	{ "stats", cmd_stats, "[--json|--prometheus] [TOPOLOGY]",
 	  "show the counters of every component" },
+	{ "top", cmd_top, "[-b|--batch N] [-d|--delay S] [TOPOLOGY]",
+	  "a live view of every component's rates, CPU and drops" },
 	{ "nft", cmd_nft, "[-T TOPOLOGY] PIPELINE|all NFT-ARGS...",
 	  "run nft against the filter of a stack (root only)" },
 	{ "help", cmd_help, "", "show this help" },
@@ -80,9 +83,14 @@ static int cmd_help_one(const struct command *c)
 		       "debug (default: the config's)\n");
 	else if (strcmp(c->name, "nft") == 0)
 		nft_help();
+	else if (strcmp(c->name, "top") == 0)
+		printf("\n  -b, --batch N      print N frames as text, then exit "
+		       "(default: a terminal view; q quits)\n  -d, --delay S      "
+		       "seconds between frames, 0.1..3600 (default 1)\n");
 	else if (strcmp(c->name, "stats") == 0)
 		printf("\n  --json             one JSON document, one object "
-		       "per component\n");
+		       "per component\n  --prometheus       Prometheus' text "
+		       "exposition format (docs/observe.md)\n");
 	return EXIT_OK;
 }
 

@@ -9,6 +9,7 @@
  * description: status_cols[] gives the status header and every row's
  * layout, and each JSON object is written by one function (json_*).
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,4 +370,253 @@ void report_stats_json(const struct sup *s, struct sbuf *b)
 	sb_printf(b, "\n]");
 	json_close(&o);
 	sb_printf(b, "\n");
+}
+
+/* ---- stats-prom: the Prometheus text exposition format 0.0.4 ----------- */
+
+/*
+ * Every counter of every component becomes one sample of the family
+ * fragnet_<role>_<counter>, its name with every character outside
+ * [a-zA-Z0-9_] made '_' and a leading "<role>." dropped
+ * ("if.fn0.rx_frames" of a stack: fragnet_stack_if_fn0_rx_frames_total;
+ * "stack.loops": fragnet_stack_loops_total), labelled topology, component
+ * (the label, "stack/1"), pipeline (when it has one) and network (a
+ * vswitch's).  Counters end in _total; the few gauges of the stats pages
+ * are listed in prom_gauges.  The exposition format wants the samples of
+ * one family together under one TYPE line, so the samples are gathered,
+ * sorted by family and written in one pass.  Plus per component
+ * fragnet_component_up and fragnet_component_restarts_total.
+ */
+#define PROM_NAME_MAX	(16 + FN_STATS_NAME_MAX + 8)
+
+struct prom_sample {
+	char family[PROM_NAME_MAX];
+	char name[FN_STATS_NAME_MAX];	/* the counter's own name, for HELP */
+	bool gauge;
+	bool milli;			/* value is in thousandths */
+	unsigned comp;			/* index in s->comp, for the labels */
+	uint64_t value;
+};
+
+struct prom_acc {
+	const struct sup *s;
+	unsigned comp;
+	struct prom_sample *v;
+	size_t n, cap;
+	bool oom;
+};
+
+/* Counters that go up and down (fragnet-nic's port and queue gauges). */
+static const char *const prom_gauges[] = {
+	"mbufs_in_use", "link_up", "link_speed_mbps", "bcast_pending",
+};
+
+static bool prom_is_gauge(const char *name)
+{
+	const char *last = strrchr(name, '.');
+
+	last = last ? last + 1 : name;
+	for (size_t i = 0; i < sizeof(prom_gauges) / sizeof(prom_gauges[0]); i++)
+		if (strcmp(last, prom_gauges[i]) == 0)
+			return true;
+	return false;
+}
+
+static void prom_family(char *out, const char *role, const char *name,
+			bool gauge)
+{
+	size_t rl = strlen(role), n;
+
+	/* the stack's own block is "stack.*": no fragnet_stack_stack_ */
+	if (strncmp(name, role, rl) == 0 && name[rl] == '.')
+		name += rl + 1;
+	n = (size_t)snprintf(out, PROM_NAME_MAX - 8, "fragnet_%s_%s", role,
+			     name);
+
+	if (n > PROM_NAME_MAX - 9)
+		n = PROM_NAME_MAX - 9;
+	for (size_t i = 0; i < n; i++) {
+		char ch = out[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_'))
+			out[i] = '_';
+	}
+	snprintf(out + n, 8, "%s", gauge ? "" : "_total");
+}
+
+static void prom_push(struct prom_acc *a, const char *family,
+		      const char *name, bool gauge, uint64_t value)
+{
+	struct prom_sample *v;
+
+	if (a->oom)
+		return;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 256;
+
+		v = realloc(a->v, cap * sizeof(*v));
+		if (!v) {
+			a->oom = true;
+			return;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	v = &a->v[a->n++];
+	snprintf(v->family, sizeof(v->family), "%s", family);
+	snprintf(v->name, sizeof(v->name), "%s", name ? name : "");
+	v->gauge = gauge;
+	v->milli = false;
+	v->comp = a->comp;
+	v->value = value;
+}
+
+static void visit_prom(void *arg, const char *name, uint64_t value)
+{
+	struct prom_acc *a = arg;
+	char family[PROM_NAME_MAX];
+	bool gauge = prom_is_gauge(name);
+
+	prom_family(family, fn_role_name(a->s->comp[a->comp].role), name, gauge);
+	prom_push(a, family, name, gauge, value);
+}
+
+static int prom_cmp(const void *x, const void *y)
+{
+	const struct prom_sample *a = x, *b = y;
+	int d = strcmp(a->family, b->family);
+
+	if (d)
+		return d;
+	return a->comp < b->comp ? -1 : a->comp > b->comp;
+}
+
+/* Label values are ours (names the config checked), escaped anyway. */
+static void prom_label(struct sbuf *b, const char *key, const char *v,
+		       bool first)
+{
+	sb_printf(b, "%s%s=\"", first ? "" : ",", key);
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			sb_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			sb_printf(b, "\\n");
+		else
+			sb_printf(b, "%c", *v);
+	}
+	sb_printf(b, "\"");
+}
+
+static void prom_labels(const struct sup *s, const struct comp *c,
+			struct sbuf *b)
+{
+	char pipe[16];
+
+	sb_printf(b, "{");
+	prom_label(b, "topology", s->cfg->name, true);
+	prom_label(b, "component", c->label, false);
+	if (c->pipeline >= 0) {
+		snprintf(pipe, sizeof(pipe), "%d", c->pipeline);
+		prom_label(b, "pipeline", pipe, false);
+	}
+	if (c->role == FN_ROLE_VSWITCH)
+		prom_label(b, "network", s->cfg->network[c->network].name,
+			   false);
+	sb_printf(b, "}");
+}
+
+/* The HELP and TYPE lines of v's family. */
+static void prom_head(const struct sup *s, const struct prom_sample *v,
+		      struct sbuf *b)
+{
+	const char *role = fn_role_name(s->comp[v->comp].role);
+
+	if (strcmp(v->family, "fragnet_component_up") == 0)
+		sb_printf(b, "# HELP %s 1 if the component is running, else 0"
+			  " (starting, restarting, stopped).\n", v->family);
+	else if (strcmp(v->family, "fragnet_component_restarts_total") == 0)
+		sb_printf(b, "# HELP %s Restarts of the component by the "
+			  "supervisor.\n", v->family);
+	else if (strcmp(v->family, "fragnet_component_cpu_seconds_total") == 0)
+		sb_printf(b, "# HELP %s CPU time (user + system) of the running "
+			  "process since its last start.\n", v->family);
+	else
+		sb_printf(b, "# HELP %s The %s counter %s of its stats page "
+			  "(docs/observe.md).\n", v->family, role, v->name);
+	sb_printf(b, "# TYPE %s %s\n", v->family,
+		  v->gauge ? "gauge" : "counter");
+}
+
+/* CPU time of a running process in ms (utime + stime of /proc/PID/stat:
+ * fields 14 and 15, after the command name in parentheses), or -1. */
+static int64_t proc_cpu_ms(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long long ut, st;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%llu %llu", &ut, &st) != 2)
+		return -1;
+	return (int64_t)((ut + st) * 1000 / (unsigned long long)hz);
+}
+
+void report_stats_prom(const struct sup *s, struct sbuf *b)
+{
+	uint64_t now = sup_now_ns();
+	struct prom_acc a = { .s = s };
+
+	for (a.comp = 0; a.comp < s->ncomp; a.comp++) {
+		const struct comp *c = &s->comp[a.comp];
+		int64_t cpu_ms = c->pid > 0 ? proc_cpu_ms(c->pid) : -1;
+
+		prom_push(&a, "fragnet_component_up", NULL, true,
+			  strcmp(comp_state_name(c, now), "running") == 0);
+		prom_push(&a, "fragnet_component_restarts_total", NULL, false,
+			  c->restarts);
+		if (cpu_ms >= 0) {
+			prom_push(&a, "fragnet_component_cpu_seconds_total",
+				  NULL, false, (uint64_t)cpu_ms);
+			if (!a.oom)
+				a.v[a.n - 1].milli = true;
+		}
+		if (c->stats)
+			fn_stats_read(c->stats, FN_STATS_PAGE_SIZE, visit_prom, &a);
+	}
+	if (a.oom) {
+		b->oom = true;
+		free(a.v);
+		return;
+	}
+	qsort(a.v, a.n, sizeof(*a.v), prom_cmp);
+	for (size_t i = 0; i < a.n; i++) {
+		const struct prom_sample *v = &a.v[i];
+
+		if (i == 0 || strcmp(v->family, a.v[i - 1].family) != 0)
+			prom_head(s, v, b);
+		sb_printf(b, "%s", v->family);
+		prom_labels(s, &s->comp[v->comp], b);
+		if (v->milli)
+			sb_printf(b, " %llu.%03llu\n",
+				  (unsigned long long)(v->value / 1000),
+				  (unsigned long long)(v->value % 1000));
+		else
+			sb_printf(b, " %llu\n", (unsigned long long)v->value);
+	}
+	free(a.v);
 }

@@ -13,6 +13,7 @@
  *   topo.c        run directories: find, check liveness, clean, pid file
  *   dpdk_clean.c  DPDK leftovers (hugepage files, EAL runtime dir) at stop
  *   cli.c         `fragnet down|status|stats`: clients of the control socket
+ *   top.c         `fragnet top`: rates from two `stats --prometheus` snapshots
  *   nft.c         `fragnet nft`, and loading a stack's ruleset when it starts
  *   net.c         internal networks: their links, bells, host taps and
  *                 tables, the fds of a vswitch and of a stack on them
@@ -24,6 +25,7 @@
 
 #include <limits.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -203,6 +205,7 @@ void sb_free(struct sbuf *b);
 void report_status(const struct sup *s, struct sbuf *b);
 void report_stats(const struct sup *s, struct sbuf *b);
 void report_stats_json(const struct sup *s, struct sbuf *b);
+void report_stats_prom(const struct sup *s, struct sbuf *b);
 
 /* ctl.c */
 int ctl_listen(const char *path, int flags);
@@ -212,6 +215,8 @@ int ctl_reply(int fd, const char *buf, size_t len);
 int ctl_sock_path(const char *run_dir, const char *name, char *buf,
 		  size_t len);
 int ctl_request(const char *run_dir, const char *cmd, int timeout_ms);
+int ctl_request_to(const char *run_dir, const char *cmd, int timeout_ms,
+		   FILE *out);
 
 /* nft.c */
 void nft_replay(struct sup *s, unsigned pipeline);
@@ -235,6 +240,7 @@ int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int cmd_nft(int argc, char **argv);
 void cmd_usage(const char *name);
 

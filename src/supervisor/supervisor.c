@@ -672,6 +672,8 @@ static bool ctl_dispatch(struct sup *s, int fd, const char *cmd)
 		reply_text(fd, report_stats, s);
 	} else if (strcmp(cmd, FN_CTL_STATS_JSON) == 0) {
 		reply_text(fd, report_stats_json, s);
+	} else if (strcmp(cmd, FN_CTL_STATS_PROM) == 0) {
+		reply_text(fd, report_stats_prom, s);
 	} else if (strcmp(cmd, FN_CTL_DOWN) == 0 && s->down_fd < 0) {
 		fn_info("control: down: stopping topology %s", s->cfg->name);
 		snprintf(msg, sizeof(msg), "stopping topology %s\n",
