@@ -132,21 +132,23 @@ flood_ping() {
 
 case_flood() {
 	local lp out csv="$T/bench.csv" rc=0
-	# Open loop far past the server: 200,000 datagrams/s of 8 commands.
+	# Open loop far past the server: 200,000 datagrams/s of 8 commands,
+	# until the TCP checks are done (SIGTERM: kvload reports and exits).
 	"$KVLOAD" --server "$STACK_IP:$UDP_PORT" --flows 8 --rate 200000 \
-		--pipeline 8 --duration 40 --warmup 0 > "$T/flood.out" 2>&1 &
+		--pipeline 8 --duration 600 --warmup 0 > "$T/flood.out" 2>&1 &
 	lp=$!
 	LOAD_PIDS+=("$lp")
 	sleep 2
 	flood_ping || fail_stats "PING over TCP during the flood"
-	timeout 120 redis-benchmark -h "$STACK_IP" -p 6379 --csv \
+	timeout 150 redis-benchmark -h "$STACK_IP" -p 6379 --csv \
 		-t ping,set,get,incr,lpush -n 5000 -c 10 > "$csv" 2> "$T/bench.err" ||
 		rc=$?
 	[[ $rc -eq 0 ]] || fail_stats "redis-benchmark over TCP during the flood exited $rc: $(tail -n 3 "$T/bench.err")"
 	kill -0 "$lp" 2>/dev/null || fail_stats "the flood ended before the TCP clients"
 	check_csv "$csv" 6 || fail_stats "redis-benchmark results"
 	flood_ping || fail_stats "PING over TCP during the flood"
-	wait "$lp" || true
+	kill -TERM "$lp"
+	wait "$lp" || fail_stats "fragnet-kvload (the flood) failed"
 	out=$(cat "$T/flood.out")
 	fn_log "$out"
 	(( $(kv_field "$out" ops) > 0 )) || fail_stats "the flood got no replies at all"

@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,17 @@ struct flow {
 	unsigned inflight;
 };
 
+/* SIGINT or SIGTERM: stop early, report what was measured. */
+static volatile sig_atomic_t stop_req;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_req = 1;
+}
+
 struct stats {
+	double seconds;		/* measured */
 	uint64_t dgrams_tx, dgrams_rx, ops, lost, errors, bad_replies,
 		 late, dup, send_fail;
 	uint32_t *hist;
@@ -105,6 +116,7 @@ static void usage(FILE *f)
 "  --timeout-ms MS    a reply later than this is lost (default 200)\n"
 "  --verbose          a human summary on stderr\n"
 "  --help\n"
+"SIGINT or SIGTERM stops it early; it reports the time measured so far.\n"
 "Output: one line, kvload: key=value ... (ops = commands answered/s).\n");
 }
 
@@ -355,7 +367,7 @@ static void *worker_run(void *arg)
 			for (int k = 0; k < o->window; k++)
 				flow_send(w, &w->flows[i], t0);
 	}
-	while ((t = now_ns()) < t_end) {
+	while (!stop_req && (t = now_ns()) < t_end) {
 		struct epoll_event evs[64];
 		int n;
 
@@ -382,6 +394,8 @@ static void *worker_run(void *arg)
 		}
 	}
 	/* Still in flight at the end: neither answered nor lost. */
+	t = now_ns();
+	w->st.seconds = measuring && t > t_meas ? (double)(t - t_meas) / 1e9 : 0;
 	redisReaderFree(rd);
 	close(ep);
 	return NULL;
@@ -420,7 +434,7 @@ static void report(const struct opts *o, struct worker *ws)
 {
 	struct stats sum = { .hist = calloc(HIST_US, sizeof(uint32_t)) };
 	uint64_t n = 0;
-	double loss;
+	double loss, secs = 0;
 
 	for (int i = 0; i < o->threads; i++) {
 		struct stats *s = &ws[i].st;
@@ -429,11 +443,15 @@ static void report(const struct opts *o, struct worker *ws)
 		sum.ops += s->ops; sum.lost += s->lost; sum.errors += s->errors;
 		sum.bad_replies += s->bad_replies; sum.dup += s->dup;
 		sum.send_fail += s->send_fail; sum.hist_over += s->hist_over;
+		if (s->seconds > secs)
+			secs = s->seconds;
 		for (unsigned k = 0; sum.hist && k < HIST_US; k++)
 			sum.hist[k] += s->hist[k];
 	}
 	if (sum.hist == NULL)
 		return;
+	if (secs <= 0)
+		secs = 1e-9;	/* stopped during the warm-up: nothing measured */
 	for (unsigned k = 0; k < HIST_US; k++)
 		n += sum.hist[k];
 	n += sum.hist_over;
@@ -445,8 +463,8 @@ static void report(const struct opts *o, struct worker *ws)
 	       " send_fail=%" PRIu64 " p50_us=%.0f p90_us=%.0f p99_us=%.0f"
 	       " p999_us=%.0f\n",
 	       o->rate > 0 ? "open" : "closed", o->flows, o->threads,
-	       o->window, o->rate, o->pipeline, o->duration, sum.dgrams_tx,
-	       sum.dgrams_rx, sum.ops, (double)sum.ops / o->duration, sum.lost,
+	       o->window, o->rate, o->pipeline, secs, sum.dgrams_tx,
+	       sum.dgrams_rx, sum.ops, (double)sum.ops / secs, sum.lost,
 	       loss, sum.errors, sum.bad_replies, sum.dup, sum.send_fail,
 	       pct(sum.hist, sum.hist_over, n, 0.5),
 	       pct(sum.hist, sum.hist_over, n, 0.9),
@@ -455,7 +473,7 @@ static void report(const struct opts *o, struct worker *ws)
 	if (o->verbose)
 		fprintf(stderr, "%.0f commands/s, %.2f%% datagrams lost, "
 			"p50 %.0f us, p99 %.0f us\n",
-			(double)sum.ops / o->duration, loss,
+			(double)sum.ops / secs, loss,
 			pct(sum.hist, sum.hist_over, n, 0.5),
 			pct(sum.hist, sum.hist_over, n, 0.99));
 	free(sum.hist);
@@ -492,6 +510,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 	}
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
 	for (int i = 0; i < o.threads; i++)
 		if (pthread_create(&ws[i].tid, NULL, worker_run, &ws[i]) != 0)
 			return 1;
