@@ -42,6 +42,18 @@ import sys
 import time
 
 
+def resp(*argv):
+    """One command as a RESP array of bulk strings (str, bytes, int)."""
+    out = [b"*%d\r\n" % len(argv)]
+    for a in argv:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, int):
+            a = b"%d" % a
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
 class RespError(Exception):
     """An error reply (-ERR ...) from the server."""
 
@@ -57,14 +69,7 @@ class Conn:
         self.rf = self.sock.makefile("rb")
 
     def send(self, *argv):
-        out = [b"*%d\r\n" % len(argv)]
-        for a in argv:
-            if isinstance(a, str):
-                a = a.encode()
-            elif isinstance(a, int):
-                a = b"%d" % a
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
+        self.sock.sendall(resp(*argv))
 
     def _line(self):
         line = self.rf.readline()
