@@ -8,6 +8,8 @@
  *   fragnet stats [--json|--prometheus] [TOPOLOGY]
  *   fragnet top [-b|--batch N] [-d|--delay S] [TOPOLOGY]
  *   fragnet nft [-T TOPOLOGY] PIPELINE|all NFT-ARGS...
+ *   fragnet capture [-T TOPOLOGY] PIPELINE [--point P] [-c N] [-w FILE|-]
+ *                   [--timeout S]
  *
  * Every subcommand takes -h/--help.  Every subcommand but help needs root:
  * the run directories and control sockets are root-only.  Exit codes: 0 ok,
@@ -39,6 +41,9 @@ static const struct command {
 	  "a live view of every component's rates, CPU and drops" },
 	{ "nft", cmd_nft, "[-T TOPOLOGY] PIPELINE|all NFT-ARGS...",
 	  "run nft against the filter of a stack (root only)" },
+	{ "capture", cmd_capture, "[-T TOPOLOGY] PIPELINE [-p rx|tx|filter-drop|all] "
+	  "[-c COUNT] [-w FILE|-] [-t S]",
+	  "copy a stack's frames to pcapng (tcpdump -r, Wireshark)" },
 	{ "help", cmd_help, "", "show this help" },
 };
 
@@ -83,6 +88,8 @@ static int cmd_help_one(const struct command *c)
 		       "debug (default: the config's)\n");
 	else if (strcmp(c->name, "nft") == 0)
 		nft_help();
+	else if (strcmp(c->name, "capture") == 0)
+		capture_help();
 	else if (strcmp(c->name, "top") == 0)
 		printf("\n  -b, --batch N      print N frames as text, then exit "
 		       "(default: a terminal view; q quits)\n  -d, --delay S      "
