@@ -369,6 +369,13 @@ static int cap_run(struct cap_run *c, const struct cap_opts *o)
 
 	errno = 0;
 	fn_cap_start(&c->cap, o->points, o->window, o->snaplen);
+	fprintf(stderr, "fragnet capture: listening on stack %u (",
+		o->pipeline);
+	for (unsigned i = 0, n = 0; i < FN_CAP_NPOINTS; i++)
+		if (o->points >> i & 1u)
+			fprintf(stderr, "%s%s", n++ ? " " : "", point_names[i]);
+	fprintf(stderr, "), %u slots\n", o->window ? o->window :
+		c->cap.nslots);
 	err = pcapng_shb(c->out, "fragnet capture");
 	if (err == 0)
 		err = cap_loop(c, o);
