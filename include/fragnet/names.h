@@ -19,6 +19,8 @@
  *                                                       stack rings it
  *   FN_FD_DRIVER_BELL  (9)    FRAGNET_DRIVER_BELL_FD    driver waits on it;
  *                                                       stack rings it
+ *   FN_FD_CAPTURE      (11)   FRAGNET_CAPTURE_FD        stack: its capture
+ *                                                       region (capture.h)
  *
  *   The bells are eventfds (ring.h, DOORBELLS): a stack waits for its link,
  *   its app and its control socket in one poll(); an app in its own; a

@@ -28,6 +28,8 @@
 #include "sup.h"
 
 #define CAP_IDLE_NS	2000000		/* sleep when the ring is empty */
+#define CAP_LIVE_NS	1000000000	/* how often an idle capture checks
+					 * that its topology still runs */
 
 static volatile sig_atomic_t cap_stop_sig;
 
@@ -57,6 +59,8 @@ struct cap_run {
 	uint32_t nidb;
 	uint64_t written, bad, lost;
 	uint8_t *buf;
+	char run_dir[PATH_MAX];
+	bool topology_gone;
 };
 
 static void on_stop(int sig)
@@ -272,6 +276,7 @@ static int cap_loop(struct cap_run *c, const struct cap_opts *o)
 {
 	int64_t end = o->timeout > 0 ?
 		fn_clock_ns() + (int64_t)(o->timeout * 1e9) : INT64_MAX;
+	int64_t live = fn_clock_ns() + CAP_LIVE_NS;
 	struct fn_cap_rec r;
 	int err;
 
@@ -287,6 +292,12 @@ static int cap_loop(struct cap_run *c, const struct cap_opts *o)
 				return -EIO;
 			if (fn_clock_ns() >= end)
 				break;
+			if (fn_clock_ns() >= live) {
+				live = fn_clock_ns() + CAP_LIVE_NS;
+				c->topology_gone = topo_live_pid(c->run_dir) <= 0;
+				if (c->topology_gone)
+					break;
+			}
 			nap();
 			continue;
 		}
@@ -305,14 +316,14 @@ static bool pid_alive(int32_t pid)
 
 static int cap_open(struct cap_run *c, const struct cap_opts *o)
 {
-	char run_dir[PATH_MAX], name[FN_NAME_MAX], cmd[FN_CTL_REQ_MAX];
+	char name[FN_NAME_MAX], cmd[FN_CTL_REQ_MAX];
 	const char *why = NULL;
-	int fd, ret = topo_resolve(o->topology, run_dir, name);
+	int fd, ret = topo_resolve(o->topology, c->run_dir, name);
 
 	if (ret != EXIT_OK)
 		return ret;
 	snprintf(cmd, sizeof(cmd), FN_CTL_CAPTURE " %u", o->pipeline);
-	fd = ctl_request_fd(run_dir, cmd, 5000);
+	fd = ctl_request_fd(c->run_dir, cmd, 5000);
 	if (fd == -EREMOTEIO)
 		return EXIT_RUNTIME;
 	if (fd < 0) {
@@ -387,6 +398,8 @@ static int cap_run(struct cap_run *c, const struct cap_opts *o)
 		"the stack's full capture ring\n",
 		(unsigned long long)c->written,
 		(unsigned long long)fn_cap_dropped(&c->cap));
+	if (c->topology_gone)
+		fprintf(stderr, "fragnet capture: the topology stopped\n");
 	if (c->bad || c->lost)
 		fprintf(stderr, "%llu malformed records skipped, %llu lost to "
 			"an impossible head\n", (unsigned long long)c->bad,
