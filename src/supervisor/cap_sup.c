@@ -20,6 +20,8 @@
 #include "fragnet/log.h"
 #include "sup.h"
 
+#define CAP_CHECK_NS	1000000000ull	/* how often owners are looked at */
+
 void cap_init(struct sup *s)
 {
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++)
@@ -56,9 +58,26 @@ static bool pid_alive(int32_t pid)
 	return topo_pid_alive((pid_t)pid);
 }
 
-/* A client killed without fn_cap_stop(): its points off, the region free. */
-void cap_tick(struct sup *s)
+/* While any region has an owner, a look once a second (timer_arm). */
+uint64_t cap_deadline(struct sup *s)
 {
+	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
+		if (!s->cap[i].hdr || !atomic_load_explicit(
+				&s->cap[i].hdr->owner, memory_order_relaxed))
+			continue;
+		if (!s->cap_check_ns)
+			s->cap_check_ns = sup_now_ns() + CAP_CHECK_NS;
+		return s->cap_check_ns;
+	}
+	return UINT64_MAX;
+}
+
+/* A client killed without fn_cap_stop(): its points off, the region free. */
+void cap_tick(struct sup *s, uint64_t now)
+{
+	if (!s->cap_check_ns || now < s->cap_check_ns)
+		return;
+	s->cap_check_ns = 0;
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
 		struct fn_cap *c = &s->cap[i];
 		int32_t owner;

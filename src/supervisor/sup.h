@@ -148,6 +148,7 @@ struct sup {
 	int attach_fd[FN_MAX_PIPELINES];	/* a stack's attachment table */
 	int capture_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no stack */
 	struct fn_cap cap[FN_MAX_PIPELINES];	/* its map (cap_sup.c) */
+	uint64_t cap_check_ns;		/* next look at the owners; 0: none */
 
 	int epfd, sigfd, timerfd, listen_fd;
 	int down_fd;			/* client of `down`, told when all is gone */
@@ -192,7 +193,8 @@ void net_close(struct sup *s);
 /* cap_sup.c */
 void cap_init(struct sup *s);
 int cap_channels(struct sup *s);
-void cap_tick(struct sup *s);
+uint64_t cap_deadline(struct sup *s);
+void cap_tick(struct sup *s, uint64_t now);
 void cap_serve(struct sup *s, int fd, const char *arg);
 void cap_close(struct sup *s);
 

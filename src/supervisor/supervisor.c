@@ -522,6 +522,8 @@ static void timer_arm(struct sup *s)
 		if (d < when)
 			when = d;
 	}
+	if (cap_deadline(s) < when)
+		when = cap_deadline(s);
 	if (when != UINT64_MAX) {
 		/* 0 would disarm: a deadline already past fires at once. */
 		when = when ? when : 1;
@@ -601,7 +603,7 @@ static void on_timer(struct sup *s)
 		startup_done(s);
 	for (unsigned i = 0; i < s->ncomp; i++)
 		comp_tick(s, &s->comp[i], now);
-	cap_tick(s);
+	cap_tick(s, now);
 }
 
 /* Start every component in spawn order.  Any failure fails the `up`. */

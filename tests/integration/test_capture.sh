@@ -15,8 +15,9 @@
 #      reply and the SYN and the stack's RST; every packet is commented
 #      with its point
 #   2. -w - -c 4 streams into `tcpdump -r -`, and stops after 4 packets
-#   3. a second capture of the same stack is refused while one runs; a
-#      capture killed with -9 does not keep the stack from the next one
+#   3. a second capture of the same stack is refused while one runs; the
+#      supervisor switches off a capture killed with -9, and the stack can
+#      be captured again
 #   4. with `tcp dport 9 drop` on input and `icmp type echo-reply drop` on
 #      output, -p filter-drop records both drops, each with its hook and
 #      the handle nft -a gives its rule
@@ -109,6 +110,8 @@ timeout 10 "$FRAGNET" capture -T "$NAME" 0 -w /dev/null 2> "$T/second.err" || rc
 	{ cat "$T/second.err" >&2; fn_fail "a second capture was not refused (exit $rc)"; }
 kill -KILL "$CAP_PID"
 wait "$CAP_PID" 2>/dev/null || true
+gone() { grep -q "capture 0: client $CAP_PID is gone; capture off" "$LOG"; }
+wait_for 5 gone || fn_fail "the supervisor did not switch off the killed capture"
 capture_bg after -w /dev/null --timeout 5
 capture_end
 fn_log "3. a second capture refused; a killed one's stack captured again"
