@@ -22,8 +22,9 @@
  *     | magic, version, nslots (power of 2), slot_size, data_off,    |
  *     | size                                                         |
  *     +---------------- cache line 1: control (C) -------------------+ 64
- *     | points   enable mask, 1 << FN_CAP_*; 0: capture off           |
- *     | owner    pid of the capture client; 0: none                   |
+ *     | ctl      owner << 32 | points: the capture client's pid (0:   |
+ *     |          none) and its enable mask, 1 << FN_CAP_* (0: off),   |
+ *     |          one word so that each changes with the other         |
  *     | window   slots the producer may fill, 1..nslots (0: nslots)  |
  *     | snaplen  bytes of a frame to copy (0: all that fit a slot)    |
  *     +---------------- cache line 2: head (P) ----------------------+ 128
@@ -39,14 +40,15 @@
  *
  * PROTOCOL
  *   1. The client gets the fd (ctl.h), maps it, checks magic, version and
- *      the geometry against the memfd's size, and claims it: a CAS of
- *      owner from 0 to its pid.  A live owner means another capture runs:
- *      the client refuses.  An owner that is dead is the supervisor's to
- *      clear (its timer, once a second), or the next client's (CAS from
- *      the dead pid).
+ *      the geometry against the memfd's size, and claims it: a CAS of ctl
+ *      from {0, 0} to {its pid, 0}.  A live owner means another capture
+ *      runs: the client refuses.  An owner that is dead is the
+ *      supervisor's to clear (its timer, once a second: a CAS of ctl from
+ *      what it read to 0), or the next client's (a CAS from {the dead
+ *      pid, any points}).  A CAS never undoes a newer claim.
  *   2. It sets tail = head (older records are not its business), window
- *      and snaplen, then points (R3).
- *   3. The stack, at each capture point, loads points relaxed (the whole
+ *      and snaplen, then ctl = {pid, points} (R3).
+ *   3. The stack, at each capture point, loads ctl relaxed (the whole
  *      cost when capture is off).  With the point's bit set it takes the
  *      slot head & (nslots - 1) if head - tail < window (A2), writes the
  *      record and publishes head + 1 (R1); else it adds 1 to dropped.  It
@@ -54,8 +56,8 @@
  *   4. The client polls head (A1), copies each record out of its slot and
  *      checks it, then publishes tail (R2).  It sleeps a few milliseconds
  *      when the ring is empty: nobody wakes it.
- *   5. On exit (SIGINT, SIGTERM, -c, --timeout) the client stores points
- *      = 0, then owner = 0.  Killed, the supervisor does it.
+ *   5. On exit (SIGINT, SIGTERM, -c, --timeout) the client sets ctl to 0
+ *      (a CAS from {its pid, any}).  Killed, the supervisor does it.
  *
  *   empty: head == tail.  full: head - tail >= window (never > nslots).
  *   A restarted stack keeps publishing from the head it finds.
@@ -66,8 +68,8 @@
  *   R2: the consumer stores tail with release after copying a record out;
  *       pairs with A2, the producer's acquire load of tail, so a slot is
  *       never rewritten while it is read.
- *   R3: the consumer stores points with release after tail, window and
- *       snaplen; the producer's relaxed load of points is followed, when
+ *   R3: the consumer stores ctl with release after tail, window and
+ *       snaplen; the producer's relaxed load of ctl is followed, when
  *       a bit is set, by A2, which orders the rest.  window and snaplen
  *       are read relaxed: any value is checked (clamped).
  *
@@ -100,7 +102,7 @@
 #define FN_CAP_IFS		32	/* netifs: ifindex 1..FN_CAP_IFS */
 #define FN_CAP_IFNAME		16
 
-/* Capture points: bit 1 << point of `points`. */
+/* Capture points: bit 1 << point of ctl's points. */
 enum fn_cap_point {
 	FN_CAP_RX,		/* every frame from a netif's link, before the
 				 * filter */
@@ -123,8 +125,8 @@ struct fn_cap_hdr {
 	uint32_t pad0;
 	uint64_t size;
 	/* cache line 1: C */
-	alignas(FN_CACHE_LINE) _Atomic uint32_t points;	/* C */
-	_Atomic int32_t owner;				/* C */
+	alignas(FN_CACHE_LINE) _Atomic uint64_t ctl;	/* C: owner << 32 |
+							   points */
 	_Atomic uint32_t window;			/* C */
 	_Atomic uint32_t snaplen;			/* C */
 	/* cache line 2: P */
@@ -178,7 +180,7 @@ void fn_cap_detach(struct fn_cap *c);
 /* Is point on?  One relaxed load: the cost of capture when it is off. */
 static inline bool fn_cap_on(const struct fn_cap *c, unsigned point)
 {
-	return c->hdr && (atomic_load_explicit(&c->hdr->points,
+	return c->hdr && (atomic_load_explicit(&c->hdr->ctl,
 					       memory_order_relaxed) >>
 			  point & 1u);
 }
@@ -200,12 +202,14 @@ void fn_cap_set_ifname(struct fn_cap *c, unsigned k, const char *name);
  * alive(pid) says whether a pid lives (a dead owner is taken over). */
 int fn_cap_claim(struct fn_cap *c, int32_t pid, int32_t *other,
 		 bool (*alive)(int32_t pid));
-/* Start capturing points (mask) with window slots and snaplen bytes (0:
- * the most). */
-void fn_cap_start(struct fn_cap *c, uint32_t points, uint32_t window,
-		  uint32_t snaplen);
-/* Stop: points = 0, then owner = 0 if it is pid. */
-void fn_cap_stop(struct fn_cap *c, int32_t pid);
+/* Start capturing points (mask) for pid, which claimed the region, with
+ * window slots and snaplen bytes (0: the most). */
+void fn_cap_start(struct fn_cap *c, int32_t pid, uint32_t points,
+		  uint32_t window, uint32_t snaplen);
+/* The owner's pid, 0 for none. */
+int32_t fn_cap_owner(const struct fn_cap *c);
+/* Stop, if pid owns the region: ctl = 0.  false: pid did not own it. */
+bool fn_cap_stop(struct fn_cap *c, int32_t pid);
 
 /* The next record, checked and copied to *rec and buf (c->payload bytes
  * at least): 1, 0 when empty, or -EBADMSG for a record that broke the

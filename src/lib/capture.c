@@ -190,25 +190,45 @@ void fn_cap_set_ifname(struct fn_cap *c, unsigned k, const char *name)
 
 /* ---- consumer ----------------------------------------------------------- */
 
+static uint64_t ctl_of(int32_t pid, uint32_t points)
+{
+	return (uint64_t)(uint32_t)pid << 32 | points;
+}
+
+static int32_t ctl_owner(uint64_t v)
+{
+	return (int32_t)(uint32_t)(v >> 32);
+}
+
+int32_t fn_cap_owner(const struct fn_cap *c)
+{
+	return ctl_owner(atomic_load_explicit(&c->hdr->ctl,
+					      memory_order_relaxed));
+}
+
 int fn_cap_claim(struct fn_cap *c, int32_t pid, int32_t *other,
 		 bool (*alive)(int32_t pid))
 {
-	int32_t cur = 0;
+	uint64_t cur = 0;
 
-	while (!atomic_compare_exchange_strong(&c->hdr->owner, &cur, pid)) {
-		if (cur == pid)
+	while (!atomic_compare_exchange_strong(&c->hdr->ctl, &cur,
+					       ctl_of(pid, 0))) {
+		int32_t o = ctl_owner(cur);
+
+		if (o == pid)
 			return 0;
-		if (cur > 0 && alive(cur)) {
-			*other = cur;
+		if (o > 0 && alive(o)) {
+			*other = o;
 			return -EBUSY;
 		}
-		/* cur is dead (or nonsense): take it over from cur */
+		/* a dead owner (or none, with points left, or nonsense):
+		 * take it over from exactly what we saw */
 	}
 	return 0;
 }
 
-void fn_cap_start(struct fn_cap *c, uint32_t points, uint32_t window,
-		  uint32_t snaplen)
+void fn_cap_start(struct fn_cap *c, int32_t pid, uint32_t points,
+		  uint32_t window, uint32_t snaplen)
 {
 	struct fn_cap_hdr *h = c->hdr;
 
@@ -216,16 +236,19 @@ void fn_cap_start(struct fn_cap *c, uint32_t points, uint32_t window,
 	atomic_store_explicit(&h->tail, c->idx, memory_order_release);
 	atomic_store_explicit(&h->window, window, memory_order_relaxed);
 	atomic_store_explicit(&h->snaplen, snaplen, memory_order_relaxed);
-	atomic_store_explicit(&h->points, points & FN_CAP_ALL,
+	atomic_store_explicit(&h->ctl, ctl_of(pid, points & FN_CAP_ALL),
 			      memory_order_release);		/* R3 */
 }
 
-void fn_cap_stop(struct fn_cap *c, int32_t pid)
+bool fn_cap_stop(struct fn_cap *c, int32_t pid)
 {
-	int32_t me = pid;
+	uint64_t cur = atomic_load_explicit(&c->hdr->ctl,
+					    memory_order_relaxed);
 
-	atomic_store_explicit(&c->hdr->points, 0, memory_order_release);
-	atomic_compare_exchange_strong(&c->hdr->owner, &me, 0);
+	while (ctl_owner(cur) == pid)
+		if (atomic_compare_exchange_strong(&c->hdr->ctl, &cur, 0))
+			return true;
+	return false;
 }
 
 /* A record copied out of shared memory: is it one the protocol allows? */

@@ -62,8 +62,7 @@ static bool pid_alive(int32_t pid)
 uint64_t cap_deadline(struct sup *s)
 {
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
-		if (!s->cap[i].hdr || !atomic_load_explicit(
-				&s->cap[i].hdr->owner, memory_order_relaxed))
+		if (!s->cap[i].hdr || !fn_cap_owner(&s->cap[i]))
 			continue;
 		if (!s->cap_check_ns)
 			s->cap_check_ns = sup_now_ns() + CAP_CHECK_NS;
@@ -84,13 +83,13 @@ void cap_tick(struct sup *s, uint64_t now)
 
 		if (!c->hdr)
 			continue;
-		owner = atomic_load_explicit(&c->hdr->owner,
-					     memory_order_relaxed);
+		owner = fn_cap_owner(c);
 		if (owner == 0 || (owner > 0 && pid_alive(owner)))
 			continue;
-		fn_info("capture %u: client %d is gone; capture off", i,
-			(int)owner);
-		fn_cap_stop(c, owner);
+		/* a client that claimed it since keeps it: the CAS fails */
+		if (fn_cap_stop(c, owner))
+			fn_info("capture %u: client %d is gone; capture off",
+				i, (int)owner);
 	}
 }
 

@@ -379,7 +379,8 @@ static int cap_run(struct cap_run *c, const struct cap_opts *o)
 	int err;
 
 	errno = 0;
-	fn_cap_start(&c->cap, o->points, o->window, o->snaplen);
+	fn_cap_start(&c->cap, (int32_t)getpid(), o->points, o->window,
+		     o->snaplen);
 	fprintf(stderr, "fragnet capture: listening on stack %u (",
 		o->pipeline);
 	for (unsigned i = 0, n = 0; i < FN_CAP_NPOINTS; i++)

@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0 || !out || fn_cap_attach(&p, fd, true, NULL) < 0 ||
 	    fn_cap_attach(&c, fd, false, NULL) < 0)
 		abort();
-	fn_cap_start(&c, FN_CAP_ALL, 0, 0);
+	fn_cap_start(&c, 1, FN_CAP_ALL, 0, 0);
 	while (in.left) {
 		switch (take(&in, 1) % 6) {
 		case 0: op_rec(&c, &in); break;

@@ -100,7 +100,7 @@ static void test_roundtrip(void **state)
 	int32_t other;
 
 	assert_int_equal(fn_cap_claim(&e->c, 100, &other, always_alive), 0);
-	fn_cap_start(&e->c, 1u << FN_CAP_TX, 0, 0);
+	fn_cap_start(&e->c, 100, 1u << FN_CAP_TX, 0, 0);
 	assert_true(fn_cap_on(&e->p, FN_CAP_TX));
 	assert_false(fn_cap_on(&e->p, FN_CAP_RX));
 	fn_cap_set_ifname(&e->p, 0, "fn0");
@@ -119,9 +119,9 @@ static void test_roundtrip(void **state)
 	assert_int_equal(lost, 0);
 	assert_true(fn_cap_ifname(&e->c, 1, (char *)e->buf, 16));
 	assert_string_equal((char *)e->buf, "fn0");
-	fn_cap_stop(&e->c, 100);
+	assert_true(fn_cap_stop(&e->c, 100));
 	assert_false(fn_cap_on(&e->p, FN_CAP_TX));
-	assert_int_equal(atomic_load(&e->c.hdr->owner), 0);
+	assert_int_equal(fn_cap_owner(&e->c), 0);
 }
 
 static void test_window_snaplen(void **state)
@@ -130,7 +130,7 @@ static void test_window_snaplen(void **state)
 	struct fn_cap_rec r;
 	uint64_t lost = 0;
 
-	fn_cap_start(&e->c, FN_CAP_ALL, 2, 10);
+	fn_cap_start(&e->c, 100, FN_CAP_ALL, 2, 10);
 	put_n(e, FN_CAP_RX, 5);
 	assert_int_equal(fn_cap_dropped(&e->c), 3);
 	assert_int_equal(fn_cap_next(&e->c, &r, e->buf, &lost), 1);
@@ -150,9 +150,15 @@ static void test_claim(void **state)
 			 -EBUSY);
 	assert_int_equal(other, 100);
 	assert_int_equal(fn_cap_claim(&e->c, 200, &other, never_alive), 0);
-	assert_int_equal(atomic_load(&e->c.hdr->owner), 200);
-	fn_cap_stop(&e->c, 100);	/* not the owner: owner stays */
-	assert_int_equal(atomic_load(&e->c.hdr->owner), 200);
+	assert_int_equal(fn_cap_owner(&e->c), 200);
+	/* the supervisor clearing dead 100 late cannot stop 200's capture */
+	fn_cap_start(&e->c, 200, FN_CAP_ALL, 0, 0);
+	assert_false(fn_cap_stop(&e->c, 100));
+	assert_int_equal(fn_cap_owner(&e->c), 200);
+	assert_true(fn_cap_on(&e->p, FN_CAP_RX));
+	assert_true(fn_cap_stop(&e->c, 200));
+	assert_int_equal(fn_cap_owner(&e->c), 0);
+	assert_false(fn_cap_on(&e->p, FN_CAP_RX));
 }
 
 /* A hostile producer: every bad field refused, an impossible head
@@ -172,7 +178,7 @@ static void test_hostile_records(void **state)
 		  .origlen = UINT32_MAX },
 	};
 
-	fn_cap_start(&e->c, FN_CAP_ALL, 0, 0);
+	fn_cap_start(&e->c, 100, FN_CAP_ALL, 0, 0);
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint32_t h = atomic_load(&e->c.hdr->head);
 
@@ -213,7 +219,7 @@ static void test_hostile_consumer(void **state)
 	struct ends *e = *state;
 	uint32_t room;
 
-	fn_cap_start(&e->c, FN_CAP_ALL, 0, 0);
+	fn_cap_start(&e->c, 100, FN_CAP_ALL, 0, 0);
 	atomic_store(&e->c.hdr->tail, e->p.idx + 5);	/* ahead */
 	assert_null(fn_cap_reserve(&e->p, &room));
 	atomic_store(&e->c.hdr->tail, e->p.idx - NSLOTS - 5);	/* behind */
