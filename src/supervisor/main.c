@@ -41,8 +41,8 @@ static const struct command {
 	  "a live view of every component's rates, CPU and drops" },
 	{ "nft", cmd_nft, "[-T TOPOLOGY] PIPELINE|all NFT-ARGS...",
 	  "run nft against the filter of a stack (root only)" },
-	{ "capture", cmd_capture, "[-T TOPOLOGY] PIPELINE [-p rx|tx|filter-drop|all] "
-	  "[-c COUNT] [-w FILE|-] [-t S]",
+	{ "capture", cmd_capture,
+	  "[-T TOPOLOGY] PIPELINE [-p POINTS] [-c N] [-w FILE|-]",
 	  "copy a stack's frames to pcapng (tcpdump -r, Wireshark)" },
 	{ "help", cmd_help, "", "show this help" },
 };
