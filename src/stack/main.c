@@ -699,6 +699,7 @@ static int stack_setup(struct stack *s, struct stk_conf *c, int *ctl_fd)
 	err = ifs_add(s, c, &t);
 	if (err < 0)
 		goto err_detach;
+	stk_cap_open(s);	/* maps its region: before any confinement */
 	*ctl_fd = control_open();
 	if (*ctl_fd < -1) {
 		err = *ctl_fd;

@@ -10,6 +10,8 @@
  *   fragnet nft [-T TOPOLOGY] PIPELINE|all NFT-ARGS...
  *   fragnet cluster create HOST:PORT... [--replicas R|--masters M]
  *                          [--timeout-ms T]
+ *   fragnet capture [-T TOPOLOGY] PIPELINE [--point P] [-c N] [-w FILE|-]
+ *                   [--timeout S]
  *
  * Every subcommand takes -h/--help.  Every subcommand but help and cluster
  * needs root: the run directories and control sockets are root-only (cluster
@@ -45,6 +47,9 @@ static const struct command {
 	{ "cluster", cmd_cluster,
 	  "create HOST:PORT... [--replicas R|--masters M] [--timeout-ms T]",
 	  "make one Redis Cluster of the given nodes" },
+	{ "capture", cmd_capture,
+	  "[-T TOPOLOGY] PIPELINE [-p POINTS] [-c N] [-w FILE|-]",
+	  "copy a stack's frames to pcapng (tcpdump -r, Wireshark)" },
 	{ "help", cmd_help, "", "show this help" },
 };
 
@@ -89,6 +94,8 @@ static int cmd_help_one(const struct command *c)
 		       "debug (default: the config's)\n");
 	else if (strcmp(c->name, "nft") == 0)
 		nft_help();
+	else if (strcmp(c->name, "capture") == 0)
+		capture_help();
 	else if (strcmp(c->name, "top") == 0)
 		printf("\n  -b, --batch N      print N frames as text, then exit "
 		       "(default: a terminal view; q quits)\n  -d, --delay S      "

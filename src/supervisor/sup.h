@@ -15,6 +15,9 @@
  *   cli.c         `fragnet down|status|stats`: clients of the control socket
  *   top.c         `fragnet top`: rates from two `stats --prometheus` snapshots
  *   nft.c         `fragnet nft`, and loading a stack's ruleset when it starts
+ *   cap_sup.c     capture regions: made, handed out, a dead client's
+ *                 capture switched off (fragnet/capture.h)
+ *   capture.c     `fragnet capture`: records to pcapng (pcapng.c)
  *   net.c         internal networks: their links, bells, host taps and
  *                 tables, the fds of a vswitch and of a stack on them
  *   cluster.c     `fragnet cluster create` (hiredis), with the pure parts
@@ -35,6 +38,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fragnet/capture.h"
 #include "fragnet/config.h"
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
@@ -89,6 +93,7 @@ struct comp {
 	int stack_bell_fd;		/* -1: none */
 	int app_bell_fd;		/* -1: none */
 	int driver_bell_fd;		/* -1: none */
+	int capture_fd;			/* -1: none (a stack's, capture.h) */
 	int stats_fd;
 	const struct fn_stats_page *stats;	/* read-only map of stats_fd */
 
@@ -156,6 +161,9 @@ struct sup {
 	pid_t nft_pid[FN_MAX_PIPELINES];	/* nft loading a ruleset, 0: none */
 	struct sup_net net[FN_MAX_NETWORKS];
 	int attach_fd[FN_MAX_PIPELINES];	/* a stack's attachment table */
+	int capture_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no stack */
+	struct fn_cap cap[FN_MAX_PIPELINES];	/* its map (cap_sup.c) */
+	uint64_t cap_check_ns;		/* next look at the owners; 0: none */
 
 	int epfd, sigfd, timerfd, listen_fd;
 	int down_fd;			/* client of `down`, told when all is gone */
@@ -204,6 +212,14 @@ unsigned net_fds(const struct sup *s, const struct comp *c,
 void net_side_died(const struct sup *s, const struct comp *c);
 void net_close(struct sup *s);
 
+/* cap_sup.c */
+void cap_init(struct sup *s);
+int cap_channels(struct sup *s);
+uint64_t cap_deadline(struct sup *s);
+void cap_tick(struct sup *s, uint64_t now);
+void cap_serve(struct sup *s, int fd, const char *arg);
+void cap_close(struct sup *s);
+
 /* spawn.c */
 int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen);
 int spawn_resolve_user(struct sup_user *u, const char *name,
@@ -239,6 +255,7 @@ int ctl_sock_path(const char *run_dir, const char *name, char *buf,
 int ctl_request(const char *run_dir, const char *cmd, int timeout_ms);
 int ctl_request_to(const char *run_dir, const char *cmd, int timeout_ms,
 		   FILE *out);
+int ctl_request_fd(const char *run_dir, const char *cmd, int timeout_ms);
 
 /* nft.c */
 void nft_replay(struct sup *s, unsigned pipeline);
@@ -274,6 +291,8 @@ int cmd_top(int argc, char **argv);
 int cmd_nft(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 void cluster_help(void);
+int cmd_capture(int argc, char **argv);
+void capture_help(void);
 void cmd_usage(const char *name);
 
 #endif /* FRAGNET_SUP_H */

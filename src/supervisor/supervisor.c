@@ -150,7 +150,7 @@ static int comp_init(struct sup *s, struct comp *c, enum fn_role role,
 			 fn_role_name(role), pipeline);
 	c->link_fd = c->control_fd = c->stats_fd = -1;
 	c->sockchan_fd = c->stack_bell_fd = c->app_bell_fd = -1;
-	c->driver_bell_fd = -1;
+	c->driver_bell_fd = c->capture_fd = -1;
 	c->backoff_ms = s->cfg->restart.backoff_ms;
 	c->history = calloc(hist ? hist : 1, sizeof(*c->history));
 	if (!c->history)
@@ -239,6 +239,7 @@ int sup_prepare(struct sup *s, const struct fn_config *cfg, int log_level)
 			s->stack_bell_fd[i] = s->app_bell_fd[i] =
 			s->driver_bell_fd[i] = -1;
 	net_init(s);
+	cap_init(s);
 	for (unsigned i = 0; i < SUP_MAX_CONN; i++)
 		s->conn[i] = -1;
 	if (sched_getaffinity(0, sizeof(s->allowed), &s->allowed) < 0) {
@@ -421,6 +422,9 @@ static int channels_make(struct sup *s)
 	err = net_channels(s);
 	if (err < 0)
 		return err;
+	err = cap_channels(s);
+	if (err < 0)
+		return err;
 	for (unsigned i = 0; i < s->ncomp; i++) {
 		struct comp *c = &s->comp[i];
 
@@ -433,8 +437,10 @@ static int channels_make(struct sup *s)
 			c->link_fd = s->link_fd[c->pipeline];
 			c->driver_bell_fd = s->driver_bell_fd[c->pipeline];
 		}
-		if (c->role == FN_ROLE_STACK)
+		if (c->role == FN_ROLE_STACK) {
 			c->control_fd = s->control_fd[c->pipeline];
+			c->capture_fd = s->capture_fd[c->pipeline];
+		}
 		if (c->role == FN_ROLE_STACK || c->role == FN_ROLE_APP) {
 			c->sockchan_fd = s->sockchan_fd[c->pipeline];
 			c->app_bell_fd = s->app_bell_fd[c->pipeline];
@@ -463,6 +469,7 @@ static void channels_close(struct sup *s)
 		close_fd(&s->comp[i].stats_fd);
 	}
 	net_close(s);
+	cap_close(s);
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
 		close_fd(&s->link_fd[i]);
 		close_fd(&s->control_fd[i]);
@@ -531,6 +538,8 @@ static void timer_arm(struct sup *s)
 		if (d < when)
 			when = d;
 	}
+	if (cap_deadline(s) < when)
+		when = cap_deadline(s);
 	if (when != UINT64_MAX) {
 		/* 0 would disarm: a deadline already past fires at once. */
 		when = when ? when : 1;
@@ -616,6 +625,7 @@ static void on_timer(struct sup *s)
 	for (unsigned i = 0; i < s->ncomp; i++)
 		comp_tick(s, &s->comp[i], now);
 	postup_tick(s, now);
+	cap_tick(s, now);
 }
 
 /* Start every component in spawn order.  Any failure fails the `up`. */
@@ -684,11 +694,19 @@ static void reply_text(int fd, void (*fn)(const struct sup *, struct sbuf *),
 }
 
 /* Returns true when fd stays open (the `down` client, told at the end). */
-static bool ctl_dispatch(struct sup *s, int fd, const char *cmd)
+static bool ctl_dispatch(struct sup *s, int fd, char *cmd)
 {
-	char msg[128];
+	char msg[128], *arg = strchr(cmd, ' ');
 
-	if (strcmp(cmd, FN_CTL_STATUS) == 0) {
+	if (arg)	/* ctl_read_request let only "WORD DIGITS" through */
+		*arg++ = '\0';
+	if (strcmp(cmd, FN_CTL_CAPTURE) == 0) {
+		cap_serve(s, fd, arg);
+	} else if (arg) {
+		snprintf(msg, sizeof(msg), FN_CTL_ERR_PREFIX
+			 "'%s' takes no argument\n", cmd);
+		ctl_reply(fd, msg, strlen(msg));
+	} else if (strcmp(cmd, FN_CTL_STATUS) == 0) {
 		reply_text(fd, report_status, s);
 	} else if (strcmp(cmd, FN_CTL_STATS) == 0) {
 		reply_text(fd, report_stats, s);
