@@ -20,7 +20,9 @@
 #      (With 8 KiB each, 6 segments, some connections stall for more than
 #      30 s: a DATA slot refused makes lwIP drop the connection's later
 #      segments unacked until it is taken, and the kernel backs off; see
-#      docs/stack.md, Starved sockets.)
+#      docs/stack.md, Starved sockets.  Measured: 759 of 10,000 stalled
+#      past 30 s; main's stack, without the hashed PCB lookup, left 4,796
+#      unfinished at 150 s.)
 #   2. The app saw 10,000 accepts and closes and holds none; the stack
 #      refused none (sock.accept_refused) and its channel is clean; the
 #      stack is the one that started.
