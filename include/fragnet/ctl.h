@@ -49,6 +49,9 @@
  *   stats       `fragnet stats`: every counter, as text for people
  *   stats-json  `fragnet stats --json`: every counter, one JSON document
  *               (report.h)
+ *   stats-prom  `fragnet stats --prometheus`: every counter in Prometheus'
+ *               text exposition format 0.0.4 (src/supervisor/report.c,
+ *               docs/observe.md)
  *   down        `fragnet down`: the reply is "stopping topology NAME\n",
  *               then EOF once the topology is gone.  One down at a time:
  *               while one is under way, another is refused (as an
@@ -66,6 +69,7 @@
 #define FN_CTL_STATUS		"status"
 #define FN_CTL_STATS		"stats"
 #define FN_CTL_STATS_JSON	"stats-json"
+#define FN_CTL_STATS_PROM	"stats-prom"
 #define FN_CTL_DOWN		"down"
 
 #endif /* FRAGNET_CTL_H */

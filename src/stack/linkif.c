@@ -159,7 +159,7 @@ static struct pbuf *frame_copy(struct stk_if *ifc, const struct fn_pkt *pkt)
 	/* PBUF_POOL_BUFSIZE > STK_ETH_HLEN: the header is in the first pbuf. */
 	dst = p->payload;
 	if (!(dst[0] & 1) && memcmp(dst, ifc->mac, sizeof(ifc->mac)) != 0) {
-		stk_count(s, STK_DROP_NOT_FOR_US, 1);
+		stk_count(s, STK_DROP_OTHER_MAC, 1);
 		pbuf_free(p);
 		return NULL;
 	}

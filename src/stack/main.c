@@ -2,8 +2,9 @@
  * main.c - fragnet-stack: one pipeline's TCP/IP stack (lwIP, NO_SYS=1).
  *
  * Spawned by the supervisor (names.h contract):
- *   FRAGNET_CONFIG      the topology: [stack] address, gateway, profile,
- *                       max_tcp; [nic] mac; [link] geometry
+ *   FRAGNET_CONFIG      the topology: our pipeline's uplink address and
+ *                       MAC (per [stack] addressing), [stack] gateway,
+ *                       profile, max_tcp; [link] geometry
  *   FRAGNET_LINK_FD     the packet link to the driver, our uplink "fn0";
  *                       we are side B
  *   FRAGNET_STACK_NETS_FD  our attachments to internal networks
@@ -91,7 +92,7 @@ const char *const stk_ctr_names[STK_CTR_COUNT] = {
 	[STK_DROP_RUNT] = "drop_runt",
 	[STK_DROP_TOO_BIG] = "drop_too_big",
 	[STK_DROP_NO_PBUF] = "drop_no_pbuf",
-	[STK_DROP_NOT_FOR_US] = "drop_not_for_us",
+	[STK_DROP_OTHER_MAC] = "drop_other_mac",
 	[STK_DROP_NO_SLOT] = "drop_no_slot",
 	[STK_DROP_LINK_DOWN] = "drop_link_down",
 	[STK_DROP_TX_TOO_BIG] = "drop_tx_too_big",
@@ -202,7 +203,7 @@ static int parse_args(int argc, char **argv, const char **trace)
 }
 
 /* Read the topology; refuse one made for the other profile. */
-static int config_read(struct stk_conf *out)
+static int config_read(struct stk_conf *out, int pipeline)
 {
 	const char *path = getenv(FN_ENV_CONFIG);
 	char err[FN_CONFIG_ERR_MAX];
@@ -229,8 +230,9 @@ static int config_read(struct stk_conf *out)
 		       strcmp(cfg->stack.profile, "full") ? cfg->stack.profile : "");
 		r = -EINVAL;
 	} else {
+		/* Our pipeline's uplink, per [stack] addressing. */
 		out->stack = cfg->stack;
-		memcpy(out->mac, cfg->nic.mac, sizeof(out->mac));
+		fn_config_uplink(cfg, pipeline, &out->stack.address, out->mac);
 	}
 	free(cfg);
 	return r;
@@ -736,7 +738,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signals_init();
-	if (config_read(&conf) < 0)
+	if (config_read(&conf, pipeline) < 0)
 		return EXIT_USAGE;
 	stk_port_init();
 	lwip_init();

@@ -56,7 +56,7 @@ enum stk_ctr {
 	STK_DROP_RUNT,		/* rx: no byte after the Ethernet header */
 	STK_DROP_TOO_BIG,	/* rx: longer than MTU + Ethernet + VLAN */
 	STK_DROP_NO_PBUF,	/* rx: pbuf_alloc failed */
-	STK_DROP_NOT_FOR_US,	/* rx: unicast to another MAC */
+	STK_DROP_OTHER_MAC,	/* rx: unicast to another MAC */
 	STK_DROP_NO_SLOT,	/* tx: every slot with the driver */
 	STK_DROP_LINK_DOWN,	/* tx: peer not joined, or link cut off */
 	STK_DROP_TX_TOO_BIG,	/* tx: lwIP gave more than a slot */

@@ -171,8 +171,9 @@ static int ctl_connect(const char *run_dir)
 	return fd;
 }
 
-/* Copy reply messages to stdout until the server closes. */
-static int ctl_drain(int fd, int timeout_ms)
+/* Copy reply messages to out (a refusal to stderr) until the server
+ * closes. */
+static int ctl_drain(int fd, int timeout_ms, FILE *out)
 {
 	int64_t deadline = fn_clock_ms() + timeout_ms;
 	bool first = true, refused = false;
@@ -200,16 +201,18 @@ static int ctl_drain(int fd, int timeout_ms)
 			refused = strncmp(buf, FN_CTL_ERR_PREFIX,
 					  strlen(FN_CTL_ERR_PREFIX)) == 0;
 		first = false;
-		fwrite(buf, 1, (size_t)n, refused ? stderr : stdout);
+		fwrite(buf, 1, (size_t)n, refused ? stderr : out);
 	}
 }
 
 /*
- * Send cmd to the supervisor of run_dir and print its answer.  Returns 0,
- * -EREMOTEIO when the supervisor refused, -ETIMEDOUT, or the errno of
- * connect (-ENOENT, -ECONNREFUSED: no supervisor).
+ * Send cmd to the supervisor of run_dir and write its answer to out
+ * (ctl_request: stdout).  Returns 0, -EREMOTEIO when the supervisor
+ * refused, -ETIMEDOUT, or the errno of connect (-ENOENT, -ECONNREFUSED:
+ * no supervisor).
  */
-int ctl_request(const char *run_dir, const char *cmd, int timeout_ms)
+int ctl_request_to(const char *run_dir, const char *cmd, int timeout_ms,
+		   FILE *out)
 {
 	int fd = ctl_connect(run_dir), err;
 
@@ -218,8 +221,13 @@ int ctl_request(const char *run_dir, const char *cmd, int timeout_ms)
 	if (send(fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0)
 		err = -errno;
 	else
-		err = ctl_drain(fd, timeout_ms);
-	fflush(stdout);
+		err = ctl_drain(fd, timeout_ms, out);
+	fflush(out);
 	close(fd);
 	return err;
+}
+
+int ctl_request(const char *run_dir, const char *cmd, int timeout_ms)
+{
+	return ctl_request_to(run_dir, cmd, timeout_ms, stdout);
 }

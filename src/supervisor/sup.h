@@ -13,9 +13,14 @@
  *   topo.c        run directories: find, check liveness, clean, pid file
  *   dpdk_clean.c  DPDK leftovers (hugepage files, EAL runtime dir) at stop
  *   cli.c         `fragnet down|status|stats`: clients of the control socket
+ *   top.c         `fragnet top`: rates from two `stats --prometheus` snapshots
  *   nft.c         `fragnet nft`, and loading a stack's ruleset when it starts
  *   net.c         internal networks: their links, bells, host taps and
  *                 tables, the fds of a vswitch and of a stack on them
+ *   cluster.c     `fragnet cluster create` (hiredis), with the pure parts
+ *                 in cluster_plan.c (cluster.h)
+ *   postup.c      the supervisor's [cluster] step: runs `fragnet cluster
+ *                 create` once every app is up
  *
  * Everything here is private to the binary; nothing is exported.
  */
@@ -24,6 +29,7 @@
 
 #include <limits.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +45,17 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 /* A component that lives this long after a (re)start counts as started:
  * `up -d` waits this long before it reports success. */
 #define SUP_SETTLE_MS		200
+
+/* `up -d`: what the supervisor writes to the waiting parent when the
+ * topology is up but [cluster] creation failed (then the reason). */
+#define SUP_NOTIFY_CLUSTER_FAILED	"cluster-failed: "
+
+enum sup_cluster_state {
+	SUP_CLUSTER_OFF,	/* [cluster] enabled = no, or not yet up */
+	SUP_CLUSTER_CREATING,	/* fragnet cluster create runs */
+	SUP_CLUSTER_OK,
+	SUP_CLUSTER_FAILED,
+};
 
 /* Control clients whose request is still awaited; more are refused. */
 #define SUP_MAX_CONN		16
@@ -153,6 +170,13 @@ struct sup {
 
 	uint64_t started_ns;
 	unsigned restarts, exits;	/* totals, for `fragnet stats` */
+
+	/* [cluster] (postup.c) */
+	enum sup_cluster_state cluster_state;
+	pid_t cluster_pid;		/* fragnet cluster create; 0: none */
+	uint64_t cluster_deadline_ns;	/* SIGKILL it then */
+	uint64_t cluster_poll_ns;	/* look for the tap then; 0: not */
+	char cluster_msg[64];		/* why it failed */
 };
 
 /* supervisor.c */
@@ -203,6 +227,7 @@ void sb_free(struct sbuf *b);
 void report_status(const struct sup *s, struct sbuf *b);
 void report_stats(const struct sup *s, struct sbuf *b);
 void report_stats_json(const struct sup *s, struct sbuf *b);
+void report_stats_prom(const struct sup *s, struct sbuf *b);
 
 /* ctl.c */
 int ctl_listen(const char *path, int flags);
@@ -212,11 +237,21 @@ int ctl_reply(int fd, const char *buf, size_t len);
 int ctl_sock_path(const char *run_dir, const char *name, char *buf,
 		  size_t len);
 int ctl_request(const char *run_dir, const char *cmd, int timeout_ms);
+int ctl_request_to(const char *run_dir, const char *cmd, int timeout_ms,
+		   FILE *out);
 
 /* nft.c */
 void nft_replay(struct sup *s, unsigned pipeline);
 bool nft_reaped(struct sup *s, pid_t pid, int status);
 void nft_help(void);
+
+/* postup.c */
+void postup_start(struct sup *s);
+bool postup_reaped(struct sup *s, pid_t pid, int status);
+uint64_t postup_deadline(const struct sup *s);
+void postup_tick(struct sup *s, uint64_t now);
+void postup_stop(struct sup *s);
+const char *postup_state_name(const struct sup *s);
 
 /* dpdk_clean.c */
 void sup_dpdk_clean(const char *name);
@@ -235,7 +270,10 @@ int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int cmd_nft(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+void cluster_help(void);
 void cmd_usage(const char *name);
 
 #endif /* FRAGNET_SUP_H */

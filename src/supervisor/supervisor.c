@@ -15,6 +15,7 @@
  * control socket and its accepted connections.  Single-threaded: every
  * state change happens here, so nothing is locked.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -88,11 +89,25 @@ static bool role_runs(const struct fn_component_conf *cc)
 	return cc->exec[0] != '\0';
 }
 
+/* {address} of component c: its pipeline's uplink address, or "". */
+static const char *comp_address(const struct sup *s, const struct comp *c,
+				char buf[INET_ADDRSTRLEN])
+{
+	uint32_t a = c->pipeline >= 0 ?
+		     s->cfg->pipeline[c->pipeline].stack_address.addr : 0;
+
+	buf[0] = '\0';
+	if (a)
+		inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return buf;
+}
+
 /* argv[0] is the exec's basename, then the split args. */
 static int comp_argv(const struct sup *s, struct comp *c, char *err,
 		     size_t errlen)
 {
 	const char *base = strrchr(c->conf->exec, '/');
+	char addr[INET_ADDRSTRLEN];
 	size_t n;
 	int argc;
 
@@ -103,7 +118,8 @@ static int comp_argv(const struct sup *s, struct comp *c, char *err,
 	argc = fn_config_split_args(c->conf->args, c->pipeline >= 0 ?
 				    (unsigned)c->pipeline : c->network >= 0 ?
 				    (unsigned)c->network : 0,
-				    s->cfg->run_dir, c->argbuf + n,
+				    s->cfg->run_dir, comp_address(s, c, addr),
+				    c->argbuf + n,
 				    sizeof(c->argbuf) - n, c->argv + 1,
 				    FN_MAX_ARGS + 1);
 	if (argc < 0)
@@ -508,7 +524,7 @@ static void events_close(struct sup *s)
 static void timer_arm(struct sup *s)
 {
 	struct itimerspec its = { 0 };
-	uint64_t when = s->ready ? UINT64_MAX : s->ready_ns;
+	uint64_t when = s->ready ? postup_deadline(s) : s->ready_ns;
 
 	for (unsigned i = 0; i < s->ncomp; i++) {
 		uint64_t d = comp_deadline(&s->comp[i]);
@@ -544,8 +560,8 @@ static void reap_all(struct sup *s)
 
 		if (c)
 			comp_exited(s, c, status, sup_now_ns());
-		else
-			nft_reaped(s, pid, status);
+		else if (!nft_reaped(s, pid, status))
+			postup_reaped(s, pid, status);
 	}
 }
 
@@ -571,12 +587,17 @@ static void on_signal(struct sup *s)
 	}
 }
 
-/* The topology has settled: tell the waiting `up -d` parent. */
+/* The topology has settled: tell the waiting `up -d` parent, or with
+ * [cluster] make the cluster first (postup.c tells the parent). */
 static void startup_done(struct sup *s)
 {
 	s->ready = true;
 	fn_info("topology %s up: %u components, run dir %s", s->cfg->name,
 		s->ncomp, s->cfg->run_dir);
+	if (s->cfg->cluster.enabled) {
+		postup_start(s);
+		return;
+	}
 	if (s->notify_fd >= 0) {
 		ssize_t w = write(s->notify_fd, "ok\n", 3);
 		(void)w;
@@ -594,6 +615,7 @@ static void on_timer(struct sup *s)
 		startup_done(s);
 	for (unsigned i = 0; i < s->ncomp; i++)
 		comp_tick(s, &s->comp[i], now);
+	postup_tick(s, now);
 }
 
 /* Start every component in spawn order.  Any failure fails the `up`. */
@@ -672,6 +694,8 @@ static bool ctl_dispatch(struct sup *s, int fd, const char *cmd)
 		reply_text(fd, report_stats, s);
 	} else if (strcmp(cmd, FN_CTL_STATS_JSON) == 0) {
 		reply_text(fd, report_stats_json, s);
+	} else if (strcmp(cmd, FN_CTL_STATS_PROM) == 0) {
+		reply_text(fd, report_stats_prom, s);
 	} else if (strcmp(cmd, FN_CTL_DOWN) == 0 && s->down_fd < 0) {
 		fn_info("control: down: stopping topology %s", s->cfg->name);
 		snprintf(msg, sizeof(msg), "stopping topology %s\n",
@@ -812,6 +836,7 @@ static void stop_all(struct sup *s)
 	uint64_t budget = s->cfg->restart.stop_timeout_ms * NS_PER_MS;
 
 	s->stop = true;
+	postup_stop(s);
 	for (unsigned r = 0; r < nstages; r++) {
 		for (unsigned i = 0; i < s->ncomp; i++)
 			if (s->comp[i].role == order[r])

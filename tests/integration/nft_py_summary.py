@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """nft_py_summary.py: per-file pass / fail / unsupported of nftables' tests/py.
 
-usage: nft_py_summary.py TESTS_PY_DIR RESULTS_DIR FILE.t...
+usage: nft_py_summary.py [--kernel KERNEL_DIR] TESTS_PY_DIR RESULTS_DIR FILE.t...
 
 For every FILE.t (relative to TESTS_PY_DIR, e.g. ip/tcp.t), RESULTS_DIR
 holds what one `nft-test.py -H -N FILE.t` run left: FILE.stderr (its
@@ -18,8 +18,18 @@ Every test line of the file (a rule "RULE;ok|fail[;LISTING]", a "!" set,
                supported" in nft's error text), or it found no such
                object (ENOENT) after the stack refused a table, chain or
                set that way (a dynamic set, an egress chain...);
+  kernel too   not unsupported, it failed on the stack, and KERNEL_DIR (the same files run
+               by nft-test.py against the kernel's nf_tables, in a network
+               namespace of its own) has the very same complaint on the
+               same line: the corpus is older than the kernel (nftables
+               1.0.6's any/limit.t expects byte rates that kernels with
+               the nft_limit overflow checks refuse with EOVERFLOW), and
+               the stack agrees with the kernel, which is the reference;
   fail         anything else: a listing that does not round-trip, a rule
                the kernel refuses but the stack took, another error.
+"I cannot add an element to the set NAME since it does not exist" (nft-
+test.py's own words, no command) is unsupported when the stack refused
+set NAME with EOPNOTSUPP (a set with timeouts, say).
 An ERROR on a line that is no test (a table or chain line, or the cleanup
 at the end) is one more fail, unless the stack refused some table, chain
 or set with EOPNOTSUPP (then nft-test.py's complaints about it are
@@ -34,7 +44,8 @@ import sys
 MSG = re.compile(r'^(?P<file>\S+): (?P<kind>ERROR|WARNING): line (?P<line>\d+): (?P<reason>.*)$')
 EOPNOTSUPP = 'Operation not supported'
 ENOENT = 'No such file or directory'
-KINDS = ('pass', 'fail', 'unsupported', 'not run')
+KINDS = ('pass', 'fail', 'unsupported', 'kernel too', 'not run')
+NO_SET = re.compile(r'^I cannot add an element to the set (\S+) since it does not exist')
 
 
 def test_lines(path):
@@ -88,12 +99,8 @@ def ran(kind, key, cmds):
     return False
 
 
-def classify(tdir, rdir, name):
-    base = os.path.join(rdir, name.replace('/', '_'))
-    tests = test_lines(os.path.join(tdir, name))
-    cmds = command_log(base + '.log')
-    refused = any(c.startswith(('add chain', 'add table', 'add set')) and EOPNOTSUPP in e
-                  for c, e in cmds)
+def messages(base, name):
+    """{line: [reason, ...]} of one run's FILE.stderr"""
     msgs = {}
     try:
         with open(base + '.stderr', errors='replace') as f:
@@ -103,32 +110,52 @@ def classify(tdir, rdir, name):
                     msgs.setdefault(int(m.group('line')), []).append(m.group('reason'))
     except OSError:
         pass
+    return msgs
+
+
+def refused_by_stack(r, cmds, refused):
+    """Is complaint r about a command the stack refused as unsupported?"""
+    for c, e in cmds:
+        if r.startswith(c + ':') and (EOPNOTSUPP in e or (refused and ENOENT in e)):
+            return True
+    m = NO_SET.match(r)
+    return bool(m) and any(c.startswith('add set ') and (' %s {' % m.group(1)) in c
+                           and EOPNOTSUPP in e for c, e in cmds)
+
+
+def verdict(reasons, cmds, refused, kernel):
+    """unsupported, kernel too or fail, for a test line with complaints"""
+    if any(refused_by_stack(r, cmds, refused) for r in reasons) and \
+            all('should have failed' not in r and 'mismatches' not in r
+                and 'Listing is broken' not in r for r in reasons):
+        return 'unsupported'
+    if kernel is not None and sorted(reasons) == sorted(kernel):
+        return 'kernel too'
+    return 'fail'
+
+
+def classify(tdir, rdir, name, kdir=None):
+    base = os.path.join(rdir, name.replace('/', '_'))
+    tests = test_lines(os.path.join(tdir, name))
+    cmds = command_log(base + '.log')
+    refused = any(c.startswith(('add chain', 'add table', 'add set')) and EOPNOTSUPP in e
+                  for c, e in cmds)
+    msgs = messages(base, name)
+    kmsgs = messages(os.path.join(kdir, name.replace('/', '_')), name) if kdir else {}
     res = dict.fromkeys(KINDS, 0)
     failed = []
     for n, (kind, key) in sorted(tests.items()):
         reasons = msgs.get(n)
-        if not reasons:
-            res['pass' if ran(kind, key, cmds) else 'not run'] += 1
-            continue
-        if refused:
+        if reasons and refused:
             # the cleanup at the end complains at the last line it read
             reasons = [r for r in reasons if not (r.startswith('The chain ') and
                                                   r.endswith('I cannot delete it.'))]
-            if not reasons:
-                res['pass' if ran(kind, key, cmds) else 'not run'] += 1
-                continue
-        unsup = False
-        for r in reasons:
-            # "add rule ip test-ip4 input RULE: This rule should not have failed."
-            # "add set ip test-ip4 NAME { ... }: I cannot add the set NAME"
-            for c, e in cmds:
-                if r.startswith(c + ':') and (EOPNOTSUPP in e or (refused and ENOENT in e)):
-                    unsup = True
-        if unsup and all('should have failed' not in r and 'mismatches' not in r
-                         and 'Listing is broken' not in r for r in reasons):
-            res['unsupported'] += 1
-        else:
-            res['fail'] += 1
+        if not reasons:
+            res['pass' if ran(kind, key, cmds) else 'not run'] += 1
+            continue
+        v = verdict(reasons, cmds, refused, kmsgs.get(n) if kdir else None)
+        res[v] += 1
+        if v == 'fail':
             failed.append((n, reasons[0]))
     for n, reasons in sorted(msgs.items()):
         if n in tests:
@@ -143,6 +170,10 @@ def main(argv):
     if len(argv) > 1 and argv[1] in ('-h', '--help'):
         print(__doc__.strip())
         return 0
+    kdir = None
+    if len(argv) > 2 and argv[1] == '--kernel':
+        kdir = argv[2]
+        argv = argv[:1] + argv[3:]
     if len(argv) < 4:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
@@ -152,7 +183,7 @@ def main(argv):
     print('| file | ' + ' | '.join(KINDS) + ' |')
     print('|---|' + '---:|' * len(KINDS))
     for name in files:
-        res, failed = classify(tdir, rdir, name)
+        res, failed = classify(tdir, rdir, name, kdir)
         for k in KINDS:
             total[k] += res[k]
         print('| %s | %s |' % (name, ' | '.join(str(res[k]) for k in KINDS)))
