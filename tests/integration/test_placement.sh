@@ -79,7 +79,7 @@ nic=$(check_comp nic - "$ALLOWED" "0 1 2 3 ")
 [[ $(env_of "$nic" FRAGNET_CPU) == - ]] || fn_fail "nic FRAGNET_CPU"
 for ((i = 0; i < P; i++)); do
 	d=$(check_comp driver "$i" "${EXP[driver/$i]}" "0 1 2 3 4 7 9 ")
-	s=$(check_comp stack "$i" "${EXP[stack/$i]}" "0 1 2 3 4 5 6 7 8 9 ")
+	s=$(check_comp stack "$i" "${EXP[stack/$i]}" "0 1 2 3 4 5 6 7 8 9 11 ")
 	a=$(check_comp app "$i" "${EXP[app/$i]}" "0 1 2 3 6 7 8 ")
 	[[ $(env_of "$s" FRAGNET_CPU) == "${EXP[stack/$i]}" ]] ||
 		fn_fail "stack/$i FRAGNET_CPU"
