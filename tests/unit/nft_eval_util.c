@@ -409,6 +409,26 @@ struct nftnl_expr *e_ct_state(uint32_t dreg)
 	return e;
 }
 
+struct nftnl_expr *e_ct(uint32_t key, uint32_t dreg, int dir)
+{
+	struct nftnl_expr *e = ex("ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+	if (dir >= 0)
+		nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, (uint8_t)dir);
+	return e;
+}
+
+struct nftnl_expr *e_ct_set(uint32_t key, uint32_t sreg)
+{
+	struct nftnl_expr *e = ex("ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, sreg);
+	return e;
+}
+
 /* ---- packets ------------------------------------------------------------- */
 
 void t_fix_ip_sum(struct t_pkt *t)

@@ -6,6 +6,7 @@
  * packets are crafted IPv4 frames with correct sums.
  */
 #include <arpa/inet.h>
+#include <sched.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -351,6 +352,58 @@ static void test_meta(void **state)
 	assert_int_equal(t.p.mark, 7);
 	assert_int_equal(t_packets(p, r[8], 2), 1);
 	assert_int_equal(t_packets(p, r[9], 2), 1);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
+/* The other keys of nft_meta_get_eval: priority (set and read back),
+ * cpu, the devices' group (0, where the hook has the device), random,
+ * and the time of day from fn_nft_pkt.wall_ns. */
+static void test_meta_more(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *tb = m_table(rs, NFPROTO_INET, "t");
+	struct fn_nft_chain *in = m_chain(rs, tb, "in", IN, 0, NF_ACCEPT);
+	uint32_t prio = 0x10001, zero = 0, hour = 1, cpu;
+	/* 2019-07-01 00:00:01 UTC, a Monday */
+	uint64_t ns = 1561939201ull * 1000000000ull + 5;
+	uint8_t monday = 1;
+	struct nftnl_rule *r[9];
+	struct t_pkt t;
+	cpu_set_t one;
+	int c = sched_getcpu();
+
+	(void)state;
+	assert_true(c >= 0);
+	cpu = (uint32_t)c;
+	CPU_ZERO(&one);	/* so that meta cpu stays what it was */
+	CPU_SET(c, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	r[0] = meta_rule(rs, in, NFT_META_PRIORITY, &zero, 4);
+	m_rule(rs, in, e_imm(NFT_REG_1, &prio, 4),
+	       e_meta_set(NFT_META_PRIORITY, NFT_REG_1), NULL);
+	r[1] = meta_rule(rs, in, NFT_META_PRIORITY, &prio, 4);
+	r[2] = meta_rule(rs, in, NFT_META_CPU, &cpu, 4);
+	r[3] = meta_rule(rs, in, NFT_META_IIFGROUP, &zero, 4);
+	r[4] = meta_rule(rs, in, NFT_META_OIFGROUP, &zero, 4);
+	r[5] = m_rule(rs, in, e_meta(NFT_META_PRANDOM, NFT_REG_1), e_counter(),
+		      NULL);
+	r[6] = meta_rule(rs, in, NFT_META_TIME_NS, &ns, 8);
+	r[7] = meta_rule(rs, in, NFT_META_TIME_DAY, &monday, 1);
+	r[8] = meta_rule(rs, in, NFT_META_TIME_HOUR, &hour, 4);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+
+	t_udp(&t, A1, A2, 5, 6, 20);
+	t.p.wall_ns = ns;
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	static const uint64_t want[9] = { 1, 1, 1, 1, 0, 1, 1, 1, 1 };
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(t_packets(p, r[i], i == 5 ? 1 : 2), want[i]);
+	assert_int_equal(t.p.priority, prio);
+	/* without wall_ns the clock: not 1970, not 2019 */
+	t_udp(&t, A1, A2, 5, 6, 20);
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t_packets(p, r[6], 2), 1);
 	fn_nft_prog_free(p);
 	m_free(rs);
 }
@@ -822,8 +875,8 @@ static void test_refusals(void **state)
 		{ e_named("masq"), -EOPNOTSUPP, "'masq'" },
 		{ pset, -EOPNOTSUPP, "payload writes" },
 		{ e_meta(NFT_META_SKUID, NFT_REG_1), -EOPNOTSUPP, "meta skuid" },
-		{ e_meta_set(NFT_META_PRIORITY, NFT_REG_1), -EOPNOTSUPP,
-		  "meta priority set" },
+		{ e_meta_set(NFT_META_NFTRACE, NFT_REG_1), -EOPNOTSUPP,
+		  "meta nftrace set" },
 		{ e_payload(NFT_PAYLOAD_NETWORK_HEADER, 0, 4, 24), -ERANGE,
 		  "register" },
 		{ e_payload(NFT_PAYLOAD_NETWORK_HEADER, 0, 4, NFT_REG_VERDICT),
@@ -883,6 +936,7 @@ int main(void)
 		cmocka_unit_test(test_bitwise),
 		cmocka_unit_test(test_byteorder),
 		cmocka_unit_test(test_meta),
+		cmocka_unit_test(test_meta_more),
 		cmocka_unit_test(test_jump_goto_return),
 		cmocka_unit_test(test_loops_and_depth),
 		cmocka_unit_test(test_counter_carry),

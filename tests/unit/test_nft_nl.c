@@ -1048,7 +1048,7 @@ static uint32_t add_meta_rule(struct fx *f, const char *table,
 static void test_commit_blames_each_culprit(void **state)
 {
 	struct fx *f = *state;
-	uint32_t bad_set, on_bad, cpu;
+	uint32_t bad_set, on_bad, cpu;	/* cpu: the secmark rule */
 	struct reply r[8];
 
 	begin(f);
@@ -1059,7 +1059,7 @@ static void test_commit_blames_each_culprit(void **state)
 	bad_set = add_set(f, "t", "bad", 2, NFT_SET_TIMEOUT);
 	add_rule(f, "t", "c", NULL, 0, NULL, 0);
 	on_bad = add_rule(f, "t", "c", "bad", 2, NULL, 0);
-	cpu = add_meta_rule(f, "t", "c", NFT_META_CPU);
+	cpu = add_meta_rule(f, "t", "c", NFT_META_SECMARK);
 	add_meta_rule(f, "t", "c", NFT_META_MARK);
 	end(f, 0);
 	assert_int_equal(replies(f, r, 8), 3);
