@@ -429,6 +429,21 @@ struct nftnl_expr *e_ct_set(uint32_t key, uint32_t sreg)
 	return e;
 }
 
+struct nftnl_expr *e_exthdr(uint32_t op, uint8_t type, uint32_t off,
+			    uint32_t len, uint32_t flags, uint32_t dreg)
+{
+	struct nftnl_expr *e = ex("exthdr");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, op);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, type);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, len);
+	if (flags)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_FLAGS, flags);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_DREG, dreg);
+	return e;
+}
+
 /* ---- packets ------------------------------------------------------------- */
 
 void t_fix_ip_sum(struct t_pkt *t)

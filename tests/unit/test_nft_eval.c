@@ -408,6 +408,70 @@ static void test_meta_more(void **state)
 	m_free(rs);
 }
 
+/* A rule: exthdr (op, type, off, len, flags) == v (len bytes), counter. */
+static struct nftnl_rule *xh_rule(struct fn_nft_ruleset *rs,
+				  struct fn_nft_chain *c, uint32_t op,
+				  uint8_t type, uint32_t off, uint32_t len,
+				  uint32_t flags, const void *v)
+{
+	return m_rule(rs, c, e_exthdr(op, type, off, len, flags, NFT_REG_1),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, v, len), e_counter(), NULL);
+}
+
+/* nft_exthdr_tcp_eval and _sctp_eval: exists/missing never break, a
+ * field of an option or chunk too short for it does. */
+static void test_exthdr(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *tb = m_table(rs, NFPROTO_INET, "t");
+	struct fn_nft_chain *in = m_chain(rs, tb, "in", IN, 0, NF_ACCEPT);
+	const uint32_t T = NFT_EXTHDR_OP_TCPOPT, S = NFT_EXTHDR_OP_SCTP;
+	const uint32_t P = NFT_EXTHDR_F_PRESENT;
+	uint8_t yes = 1, no = 0, two = 2;
+	uint16_t mss = htons(1460), stream = htons(0x1337);
+	uint32_t zero = 0;
+	struct nftnl_rule *r[10];
+	struct t_pkt t;
+
+	(void)state;
+	r[0] = xh_rule(rs, in, T, 2, 0, 1, P, &yes);	/* maxseg exists */
+	r[1] = xh_rule(rs, in, T, 2, 2, 2, 0, &mss);	/* maxseg size */
+	r[2] = xh_rule(rs, in, T, 8, 0, 1, P, &no);	/* timestamp missing */
+	r[3] = xh_rule(rs, in, T, 4, 1, 1, 0, &two);	/* sack-perm length */
+	r[4] = xh_rule(rs, in, T, 3, 2, 1, 0, &zero);	/* window count */
+	r[5] = xh_rule(rs, in, S, 0, 0, 1, P, &yes);	/* data exists */
+	r[6] = xh_rule(rs, in, S, 0, 8, 2, 0, &stream);	/* data stream */
+	r[7] = xh_rule(rs, in, S, 1, 0, 1, P, &yes);	/* init exists */
+	r[8] = xh_rule(rs, in, S, 3, 0, 1, P, &no);	/* sack missing */
+	r[9] = xh_rule(rs, in, S, 1, 16, 4, 0, &zero);	/* init tsn: short */
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+
+	/* TCP, data offset 8: mss 1460, nop, nop, sack-perm, eol */
+	static const uint8_t opts[12] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2, 0 };
+	t_tcp(&t, A1, A2, 1000, 22, TH_SYN, 12);
+	t.buf[14 + 20 + 12] = 8 << 4;
+	memcpy(t.buf + 14 + 20 + 20, opts, sizeof(opts));
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	/* SCTP: the common header, DATA (20 bytes, stream 0x1337), INIT of
+	 * 16 (too short for its initial TSN at 16) */
+	t_udp(&t, A1, A2, 5, 6, 40);
+	t.buf[14 + 9] = 132;
+	t_fix_ip_sum(&t);
+	uint8_t *ch = t.buf + 14 + 20 + 12;
+	memset(ch, 0, 36);
+	ch[0] = 0, ch[3] = 20, ch[8] = 0x13, ch[9] = 0x37;
+	ch[20] = 1, ch[23] = 16;
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	/* missing: also in the packet of the other protocol */
+	static const uint64_t want[10] = { 1, 1, 2, 1, 0, 1, 1, 1, 2, 0 };
+	for (int i = 0; i < 10; i++)
+		if (t_packets(p, r[i], 2) != want[i])
+			fail_msg("rule %d: %llu", i,
+				 (unsigned long long)t_packets(p, r[i], 2));
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
 /* jump returns, goto does not, return pops, base policy at the end. */
 static void test_jump_goto_return(void **state)
 {
@@ -937,6 +1001,7 @@ int main(void)
 		cmocka_unit_test(test_byteorder),
 		cmocka_unit_test(test_meta),
 		cmocka_unit_test(test_meta_more),
+		cmocka_unit_test(test_exthdr),
 		cmocka_unit_test(test_jump_goto_return),
 		cmocka_unit_test(test_loops_and_depth),
 		cmocka_unit_test(test_counter_carry),

@@ -888,6 +888,59 @@ static int c_ct(struct nfe_cctx *c, struct nftnl_expr *e)
 	return reg_attr(c, e, NFTNL_EXPR_CT_DREG, (uint32_t)len, &op->dreg);
 }
 
+/* nft_exthdr_init() and _select_ops(): loads of TCP options and SCTP
+ * chunks.  IPv6 extension headers and IPv4 and DCCP options are refused,
+ * and so are writes (tcp option ... set) and resets (strip). */
+static int c_exthdr(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "exthdr",
+			      A(NFTNL_EXPR_EXTHDR_DREG) |
+			      A(NFTNL_EXPR_EXTHDR_TYPE) |
+			      A(NFTNL_EXPR_EXTHDR_OFFSET) |
+			      A(NFTNL_EXPR_EXTHDR_LEN) |
+			      A(NFTNL_EXPR_EXTHDR_FLAGS) |
+			      A(NFTNL_EXPR_EXTHDR_OP) |
+			      A(NFTNL_EXPR_EXTHDR_SREG),
+			      A(NFTNL_EXPR_EXTHDR_TYPE));
+	uint32_t op = NFT_EXTHDR_OP_IPV6, flags = 0, off, len;
+
+	if (err)
+		return err;
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_OP))
+		op = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_OP);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_FLAGS))
+		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_FLAGS);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_SREG))
+		return nfe_fail(c, -EOPNOTSUPP,
+				"exthdr writes (e.g. tcp option maxseg size set) are not supported");
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_DREG))
+		return nfe_fail(c, -EOPNOTSUPP,
+				"exthdr reset (reset tcp option) is not supported");
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_OFFSET) ||
+	    !nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_LEN))
+		return nfe_fail(c, -EINVAL, "exthdr without offset or length");
+	if (op != NFT_EXTHDR_OP_TCPOPT && op != NFT_EXTHDR_OP_SCTP)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"exthdr op %u is not supported (only tcp option and sctp chunk)",
+				op);
+	off = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_OFFSET);
+	len = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_LEN);
+	if (off > 255 || len > 255)
+		return nfe_fail(c, -ERANGE, "exthdr offset %u, length %u",
+				off, len);
+	if (flags & ~(uint32_t)NFT_EXTHDR_F_PRESENT)
+		return nfe_fail(c, -EINVAL, "exthdr flags 0x%x", flags);
+	struct nfe_op *o = op_new(c, OP_EXTHDR);
+	if (!o)
+		return -ENOMEM;
+	o->sub = (uint8_t)op;
+	o->size = nftnl_expr_get_u8(e, NFTNL_EXPR_EXTHDR_TYPE);
+	o->len = (uint8_t)len;
+	o->arg = off;
+	o->arg2 = (int32_t)flags;
+	return reg_attr(c, e, NFTNL_EXPR_EXTHDR_DREG, len, &o->dreg);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct nfe_cctx *c, struct nftnl_expr *e);
@@ -906,6 +959,7 @@ static const struct {
 	{ "log", c_log },
 	{ "reject", c_reject },
 	{ "ct", c_ct },
+	{ "exthdr", c_exthdr },
 };
 
 int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e)

@@ -514,6 +514,90 @@ static void do_ct(const struct nfe_op *op, struct nfe_regs *r,
 		memcpy(dst, v, (op->len + 3u) / 4 * 4);
 }
 
+/* A TCP option's length as the kernel's optlen(): EOL and NOP, and a
+ * zero length, are one byte (finite progress). */
+static uint32_t tcp_optlen(const uint8_t *opt, uint32_t i)
+{
+	return opt[i] <= 1 || opt[i + 1] == 0 ? 1 : opt[i + 1];
+}
+
+/* nft_exthdr_tcp_eval(): the options of a first fragment's whole TCP
+ * header; *at the option's offset from net, false if none (or broken). */
+static bool tcp_option_at(const struct nfe_op *op, const struct nfe_pkt *pk,
+			  uint32_t *at)
+{
+	if (!pk->l4 || pk->tprot != 6 || pk->fragoff ||
+	    pk->thoff > pk->len || pk->len - pk->thoff < 20)
+		return false;
+	const uint8_t *th = pk->net + pk->thoff;
+	uint32_t hl = (th[12] >> 4) * 4u;
+
+	if (hl < 20 || hl > pk->len - pk->thoff)
+		return false;
+	for (uint32_t i = 20, optl; i + 1 < hl; i += optl) {
+		optl = tcp_optlen(th, i);
+		if (th[i] != op->size)
+			continue;
+		if (i + optl > hl || op->len + op->arg > optl)
+			return false;
+		*at = pk->thoff + i + op->arg;
+		return true;
+	}
+	return false;
+}
+
+/* nft_exthdr_sctp_eval(): the chunks after the common header (12
+ * bytes); as the kernel, no fragment check. */
+static bool sctp_chunk_at(const struct nfe_op *op, const struct nfe_pkt *pk,
+			  uint32_t *at, bool present)
+{
+	if (!pk->l4 || pk->tprot != 132)
+		return false;
+	for (uint64_t off = (uint64_t)pk->thoff + 12; off < pk->len;) {
+		if (off + 4 > pk->len)
+			return false;
+		const uint8_t *ch = pk->net + off;
+		uint32_t clen = (uint32_t)(ch[2] << 8 | ch[3]);
+
+		if (!clen)
+			return false;
+		if (ch[0] == op->size) {
+			if (present)
+				return true;
+			if (op->arg + op->len > clen || off + clen > pk->len)
+				return false;
+			*at = (uint32_t)(off + op->arg);
+			return true;
+		}
+		off += (clen + 3u) & ~3u;
+	}
+	return false;
+}
+
+/* The option's or chunk's bytes, or with NFT_EXTHDR_F_PRESENT whether
+ * there is one (1 or 0, never a break). */
+__attribute__((noinline))
+static void do_exthdr(const struct nfe_op *op, struct nfe_regs *r,
+		      const struct nfe_pkt *pk)
+{
+	uint32_t *dst = &r->data[op->dreg], at = 0;
+	bool present = op->arg2 & NFT_EXTHDR_F_PRESENT, found;
+
+	if (op->sub == NFT_EXTHDR_OP_TCPOPT)
+		found = tcp_option_at(op, pk, &at);
+	else
+		found = sctp_chunk_at(op, pk, &at, present);
+	if (present) {
+		*dst = found;
+		return;
+	}
+	if (!found) {
+		BRK(r);
+		return;
+	}
+	store(dst, pk->net + at, op->len);
+}
+
 /* One rule: its verdict code, NFT_CONTINUE if it did not decide. */
 static HOT int32_t run_rule(struct fn_nft_prog *p, const struct nfe_op *op,
 			    uint32_t nops, struct nfe_regs *r,
@@ -595,6 +679,9 @@ cmp_fast:
 			break;
 		case OP_CT:
 			do_ct(op, r, pk);
+			break;
+		case OP_EXTHDR:
+			do_exthdr(op, r, pk);
 			break;
 		case OP_CT_SET_MARK:
 			nfe_ct_set_mark(pk->ct, pk->p, r->data[op->sreg]);

@@ -74,6 +74,10 @@ static void op_spans(const struct fn_nft_prog *p, const struct nfe_op *op,
 	case OP_CT:
 		*wr = (struct span){ op->dreg * 4u, round4(op->len) };
 		break;
+	case OP_EXTHDR:	/* present: one word */
+		*wr = (struct span){ op->dreg * 4u,
+				     op->arg2 ? 4 : round4(op->len) };
+		break;
 	case OP_CMP:
 	case OP_CMP_FAST:
 	case OP_RANGE:

@@ -64,6 +64,8 @@ enum nfe_op_type {
 	OP_COUNTER, OP_LIMIT, OP_QUOTA, OP_LOG, OP_REJECT, OP_CT_STATE,
 	OP_CMP_FAST,	/* cmp eq/neq of at most 4 bytes: masked word */
 	OP_CT, OP_CT_SET_MARK,	/* ct keys but state (sub: key, size: dir) */
+	OP_EXTHDR,	/* tcp option, sctp chunk (sub: op, size: type,
+			 * arg: offset, arg2: flags) */
 };
 
 /* One operation; data (compare values, masks) lives in prog->pool. */
