@@ -49,7 +49,7 @@
 
 enum {
 	E_SEEN_REPLY = 1, E_CLOSE_INIT = 2, E_SIMOPEN = 4, E_CONFIRMED = 16,
-	E_ASSURED = 32,
+	E_ASSURED = 32, E_DYING = 64,
 };
 
 struct ct_tuple {
@@ -90,6 +90,8 @@ struct fn_nft_ct {
 	uint32_t next_id;
 	int64_t cur;			/* the packet's entry, or -1 ... */
 	uint8_t cur_dir;		/* ... and its direction (track) */
+	struct ct_entry dying;		/* entry max: one killed by the
+					 * packet that is being judged */
 };
 
 struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries)
@@ -477,7 +479,9 @@ static uint8_t tcp_index(uint8_t f)
 static uint64_t timeout(const struct ct_entry *e)
 {
 	switch (e->t.proto) {
-	case 6:
+	case 6:		/* tcp_packet(): a picked-up flow gets UNACK's */
+		if (e->tcp_state == sES && !(e->flags & E_SEEN_REPLY))
+			return 300 * SEC;
 		return (uint64_t)tcp_timeout[e->tcp_state] * SEC;
 	case 17:	/* nf_conntrack_udp_packet(): a stream */
 		return (e->flags & E_ASSURED ? 120 : 30) * SEC;
@@ -606,9 +610,15 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		return NFE_CT_INVALID;
 	ct->cur = i;
 	ct->cur_dir = (uint8_t)dir;
-	if (rc == 2) {
+	if (rc == 2) {		/* a new conntrack: a new id, mark, count */
 		e->expires = now + timeout(e);
 		e->created = now;
+		e->mark = 0;
+		if (!++ct->next_id)
+			ct->next_id = 1;
+		e->id = ct->next_id;
+		e->packets[0] = 1, e->packets[1] = 0;
+		e->bytes[0] = pk->len, e->bytes[1] = 0;
 		return NFE_CT_NEW;
 	}
 	if (rc && t.proto == 6 && (l4[13] & 0x04) &&
@@ -616,10 +626,19 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		/* tcp_packet(): "if only reply is a RST ... delete the
 		 * conntrack immediately" (and so a RST of a flow that never
 		 * had a reply, too) */
+		e->packets[dir]++;	/* nf_ct_kill_acct() */
+		e->bytes[dir] += pk->len;
+		ct->dying = *e;		/* the packet keeps it (dying) */
+		ct->dying.flags |= E_DYING | (dir ? E_SEEN_REPLY : 0);
 		entry_remove(ct, (uint32_t)i);
-		ct->cur = -1;
+		ct->cur = ct->max;
+		ct->cur_dir = (uint8_t)dir;
 		return dir ? NFE_CT_ESTABLISHED : NFE_CT_NEW;
 	}
+	if (rc && t.proto == 6 && !(e->flags & E_SEEN_REPLY) && old == sSS &&
+	    tcp_index(l4[13]) == I_SYN)
+		rc = 0;		/* tcp_packet(): a SYN retransmit renews
+				 * nothing and is not counted */
 	if (rc)
 		assure(e, old, now);
 	if (rc) {		/* an ignored packet does not refresh */
@@ -666,7 +685,8 @@ uint8_t nfe_ct_track(struct fn_nft_ct *ct, struct nfe_pkt *pk)
 	st = l4_valid(pk, more) ? track(ct, pk, now) : NFE_CT_INVALID;
 	if (ct->cur >= 0) {
 		pk->p->ct_entry = (uint32_t)ct->cur + 1;
-		pk->p->ct_id = ct->e[ct->cur].id;
+		pk->p->ct_id = ct->cur == ct->max ? ct->dying.id :
+			       ct->e[ct->cur].id;
 		pk->p->ct_dir = ct->cur_dir;
 	}
 	if (more) {
@@ -686,9 +706,10 @@ uint8_t nfe_ct_track(struct fn_nft_ct *ct, struct nfe_pkt *pk)
 static struct ct_entry *pkt_entry(struct fn_nft_ct *ct,
 				  const struct fn_nft_pkt *p)
 {
-	if (!ct || !p->ct_entry || p->ct_entry > ct->max)
+	if (!ct || !p->ct_entry || p->ct_entry > ct->max + 1)
 		return NULL;
-	struct ct_entry *e = &ct->e[p->ct_entry - 1];
+	struct ct_entry *e = p->ct_entry == ct->max + 1 ? &ct->dying :
+			     &ct->e[p->ct_entry - 1];
 
 	return e->id && e->id == p->ct_id ? e : NULL;
 }
@@ -714,7 +735,8 @@ static uint32_t entry_status(const struct ct_entry *e)
 {
 	return (e->flags & E_SEEN_REPLY ? 1u << 1 : 0) |
 	       (e->flags & E_ASSURED ? 1u << 2 : 0) |
-	       (e->flags & E_CONFIRMED ? 1u << 3 : 0);
+	       (e->flags & E_CONFIRMED ? 1u << 3 : 0) |
+	       (e->flags & E_DYING ? 1u << 9 : 0);
 }
 
 /* A counter of direction dir (2: both), nft_ct_get_eval_counter(). */
