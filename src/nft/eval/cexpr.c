@@ -438,6 +438,13 @@ static int c_meta(struct nfe_cctx *c, struct nftnl_expr *e)
 		return reg_attr(c, e, NFTNL_EXPR_META_SREG, 4, &op->sreg);
 	}
 	int len = meta_len(key);
+	if (len < 0 && (key == NFT_META_SKUID || key == NFT_META_SKGID))
+		return nfe_fail(c, -EOPNOTSUPP,
+				"meta %s is not supported (the stack does not yet tell its app's packets from its own)",
+				META_NAME(key));
+	if (len < 0 && key == NFT_META_CGROUP)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"meta cgroup is not supported (the stack's sockets have no cgroup)");
 	if (len < 0)
 		return nfe_fail(c, -EOPNOTSUPP,
 				"meta %s is not supported", META_NAME(key));
