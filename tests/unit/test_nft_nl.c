@@ -1042,6 +1042,71 @@ static uint32_t add_meta_rule(struct fx *f, const char *table,
 	return nlh->nlmsg_seq;
 }
 
+/* A rule: ct KEY with direction dir into reg 1, a counter. */
+static uint32_t add_ct_rule(struct fx *f, uint32_t key, uint8_t dir)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4,
+				   NLM_F_CREATE | NLM_F_APPEND);
+
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "t");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "c");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, dir);
+	nftnl_rule_add_expr(r, e);
+	nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+static int first_ct_dir(struct nftnl_expr *e, void *data)
+{
+	if (!strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "ct"))
+		*(int *)data = nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR) ?
+			       nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR) : -1;
+	return 0;
+}
+
+/* The kernel takes a direction on ct protocol, l3proto, label and id and
+ * does not list it (nft_ct_get_dump); addresses and ports keep theirs;
+ * a direction other than original or reply is EINVAL, at its rule. */
+static void test_ct_direction_listing(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+	uint32_t bad;
+	int want[3] = { -1, 1, -1 };
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "c", true);
+	add_ct_rule(f, NFT_CT_PROTOCOL, 0);
+	add_ct_rule(f, NFT_CT_PROTO_DST, 1);
+	add_ct_rule(f, NFT_CT_ID, 1);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+	assert_int_equal(dump(f, NFT_MSG_GETRULE, r, 8), 3);
+	for (int i = 0; i < 3; i++) {
+		struct nftnl_rule *back = nftnl_rule_alloc();
+		int dir = -2;
+
+		assert_int_equal(nftnl_rule_nlmsg_parse(r[i].nlh, back), 0);
+		nftnl_expr_foreach(back, first_ct_dir, &dir);
+		assert_int_equal(dir, want[i]);
+		nftnl_rule_free(back);
+	}
+	begin(f);
+	bad = add_ct_rule(f, NFT_CT_PROTOCOL, 2);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -EINVAL);
+}
+
 /* A commit the evaluator refuses: every set and rule to blame gets its
  * own error (as the kernel refuses each message), the innocent ones
  * none; a set it refuses is blamed itself, not the first rule. */
@@ -1288,6 +1353,7 @@ int main(void)
 		T(test_jobs_serialize_batches),
 		T(test_job_dropped_mid_batch),
 		T(test_commit_blames_each_culprit),
+		T(test_ct_direction_listing),
 		T(test_commit_blames_a_chain),
 		T(test_get_element),
 		T(test_table_flags),
