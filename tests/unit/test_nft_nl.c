@@ -1022,18 +1022,16 @@ static void test_handles_not_given_back(void **state)
 }
 
 /* A rule of one `meta KEY` load into register 1 (then a counter). */
-static uint32_t add_meta_rule(struct fx *f, const char *table,
-			      const char *chain, uint32_t key)
+/* A rule of e and a counter, appended to table's chain; its seq. */
+static uint32_t add_expr_rule(struct fx *f, const char *table,
+			      const char *chain, struct nftnl_expr *e)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nftnl_expr *e = nftnl_expr_alloc("meta");
 	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4,
 				   NLM_F_CREATE | NLM_F_APPEND);
 
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
 	nftnl_rule_add_expr(r, e);
 	nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
 	nftnl_rule_nlmsg_build_payload(nlh, r);
@@ -1042,25 +1040,25 @@ static uint32_t add_meta_rule(struct fx *f, const char *table,
 	return nlh->nlmsg_seq;
 }
 
+static uint32_t add_meta_rule(struct fx *f, const char *table,
+			      const char *chain, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	return add_expr_rule(f, table, chain, e);
+}
+
 /* A rule: ct KEY with direction dir into reg 1, a counter. */
 static uint32_t add_ct_rule(struct fx *f, uint32_t key, uint8_t dir)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nftnl_expr *e = nftnl_expr_alloc("ct");
-	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4,
-				   NLM_F_CREATE | NLM_F_APPEND);
 
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "t");
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "c");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
 	nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, dir);
-	nftnl_rule_add_expr(r, e);
-	nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	done(f, nlh);
-	return nlh->nlmsg_seq;
+	return add_expr_rule(f, "t", "c", e);
 }
 
 static int first_ct_dir(struct nftnl_expr *e, void *data)
