@@ -114,6 +114,9 @@ struct fn_nft_pkt {
 	uint64_t now_ns;	/* CLOCK_MONOTONIC, for limit and ct */
 	uint64_t wall_ns;	/* CLOCK_REALTIME for meta time, day, hour;
 				 * 0: the evaluator reads the clock itself */
+	bool sk;		/* of a full socket of the app (the kernel's
+				 * skb->sk with a file): meta skuid, skgid */
+	uint32_t sk_uid, sk_gid;	/* then its user and group */
 	/* The evaluator's, kept across one packet's hooks (prerouting
 	 * then input; output then postrouting) as the kernel keeps the
 	 * conntrack reference in the skb: zero before a packet's first
@@ -171,6 +174,10 @@ void fn_nft_prog_index(struct fn_nft_prog *p, bool on);
  * then loads nf_defrag_ipv4 in the namespace, which reassembles IPv4 at
  * prerouting priority -400, before every chain of the stack's. */
 bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p);
+
+/* True when p matches on the packet's socket (meta skuid, skgid): the
+ * caller fills fn_nft_pkt.sk, sk_uid and sk_gid only then. */
+bool fn_nft_prog_uses_sk(const struct fn_nft_prog *p);
 
 /* True when p needs fn_nft_pkt.now_ns to the nanosecond: it has a
  * `limit` (token buckets in ns, as the kernel's ktime_get_ns()).  Else a

@@ -408,6 +408,41 @@ static void test_meta_more(void **state)
 	m_free(rs);
 }
 
+/* meta skuid/skgid: the packet's socket owner, as the stack fills it
+ * (fn_nft_pkt.sk); no socket is NFT_BREAK. */
+static void test_meta_sk(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *tb = m_table(rs, NFPROTO_IPV4, "t");
+	struct fn_nft_chain *out = m_chain(rs, tb, "out", NF_INET_LOCAL_OUT, 0,
+					   NF_ACCEPT);
+	uint32_t uid = 1000, gid = 100;
+	struct nftnl_rule *r[3];
+	struct t_pkt t;
+
+	(void)state;
+	r[0] = meta_rule(rs, out, NFT_META_SKUID, &uid, 4);
+	r[1] = meta_rule(rs, out, NFT_META_SKGID, &gid, 4);
+	r[2] = m_rule(rs, out, e_meta(NFT_META_SKUID, NFT_REG_1), e_counter(),
+		      NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+
+	assert_true(fn_nft_prog_uses_sk(p));
+	t_udp(&t, A2, A1, 5, 6, 20);
+	t_eval(p, NULL, FN_NFT_OUTPUT, &t, NULL);	/* no socket */
+	t.p.sk = true;
+	t.p.sk_uid = uid;
+	t.p.sk_gid = gid;
+	t_eval(p, NULL, FN_NFT_OUTPUT, &t, NULL);
+	t.p.sk_uid = 0;
+	t_eval(p, NULL, FN_NFT_OUTPUT, &t, NULL);
+	assert_int_equal(t_packets(p, r[0], 2), 1);
+	assert_int_equal(t_packets(p, r[1], 2), 2);
+	assert_int_equal(t_packets(p, r[2], 1), 2);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
 /* A rule: exthdr (op, type, off, len, flags) == v (len bytes), counter. */
 static struct nftnl_rule *xh_rule(struct fn_nft_ruleset *rs,
 				  struct fn_nft_chain *c, uint32_t op,
@@ -938,7 +973,7 @@ static void test_refusals(void **state)
 		{ e_named("osf"), -EOPNOTSUPP, "'osf'" },
 		{ e_named("masq"), -EOPNOTSUPP, "'masq'" },
 		{ pset, -EOPNOTSUPP, "payload writes" },
-		{ e_meta(NFT_META_SKUID, NFT_REG_1), -EOPNOTSUPP, "meta skuid" },
+		{ e_meta(NFT_META_CGROUP, NFT_REG_1), -EOPNOTSUPP, "meta cgroup" },
 		{ e_meta_set(NFT_META_NFTRACE, NFT_REG_1), -EOPNOTSUPP,
 		  "meta nftrace set" },
 		{ e_payload(NFT_PAYLOAD_NETWORK_HEADER, 0, 4, 24), -ERANGE,
@@ -1002,6 +1037,7 @@ int main(void)
 		cmocka_unit_test(test_meta),
 		cmocka_unit_test(test_meta_more),
 		cmocka_unit_test(test_exthdr),
+		cmocka_unit_test(test_meta_sk),
 		cmocka_unit_test(test_jump_goto_return),
 		cmocka_unit_test(test_loops_and_depth),
 		cmocka_unit_test(test_counter_carry),

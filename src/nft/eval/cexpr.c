@@ -377,8 +377,7 @@ static const char *key_name(const char *const *names, size_t n, uint32_t k)
 /* The kernel's nft_meta_get_init() lengths, for the keys the evaluator
  * has (eval: expr.c do_meta).  The others are refused by name: secmark,
  * rtclassid, cgroup, ipsec/secpath, bridge names, sdif, kinds... the
- * stack has no such thing to match on; skuid and skgid (see
- * docs/nft-eval.md). */
+ * stack has no such thing to match on. */
 static int meta_len(uint32_t key)
 {
 	switch (key) {
@@ -392,6 +391,8 @@ static int meta_len(uint32_t key)
 	case NFT_META_OIFGROUP:
 	case NFT_META_PRANDOM:
 	case NFT_META_TIME_HOUR:
+	case NFT_META_SKUID:
+	case NFT_META_SKGID:
 		return 4;
 	case NFT_META_TIME_NS:
 		return 8;
@@ -438,10 +439,6 @@ static int c_meta(struct nfe_cctx *c, struct nftnl_expr *e)
 		return reg_attr(c, e, NFTNL_EXPR_META_SREG, 4, &op->sreg);
 	}
 	int len = meta_len(key);
-	if (len < 0 && (key == NFT_META_SKUID || key == NFT_META_SKGID))
-		return nfe_fail(c, -EOPNOTSUPP,
-				"meta %s is not supported (the stack does not yet tell its app's packets from its own)",
-				META_NAME(key));
 	if (len < 0 && key == NFT_META_CGROUP)
 		return nfe_fail(c, -EOPNOTSUPP,
 				"meta cgroup is not supported (the stack's sockets have no cgroup)");
@@ -453,6 +450,8 @@ static int c_meta(struct nfe_cctx *c, struct nftnl_expr *e)
 		return -ENOMEM;
 	op->sub = (uint8_t)key;
 	op->len = (uint8_t)len;
+	if (key == NFT_META_SKUID || key == NFT_META_SKGID)
+		c->p->uses_sk = true;
 	return reg_attr(c, e, NFTNL_EXPR_META_DREG, (uint32_t)len, &op->dreg);
 }
 

@@ -219,6 +219,11 @@ bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p)
 	return p && p->uses_ct;
 }
 
+bool fn_nft_prog_uses_sk(const struct fn_nft_prog *p)
+{
+	return p && p->uses_sk;
+}
+
 bool fn_nft_prog_fine_clock(const struct fn_nft_prog *p)
 {
 	return p && p->uses_limit;

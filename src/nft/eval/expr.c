@@ -244,6 +244,14 @@ static void do_meta_more(const struct nfe_op *op, struct nfe_regs *r,
 		else
 			*dst = 0;
 		break;
+	case NFT_META_SKUID:	/* nft_meta_get_eval_skugid() */
+	case NFT_META_SKGID:
+		if (!pk->p->sk)
+			BRK(r);
+		else
+			*dst = op->sub == NFT_META_SKUID ? pk->p->sk_uid :
+							   pk->p->sk_gid;
+		break;
 	case NFT_META_PRANDOM: {
 		uint32_t x = prog->rnd;
 

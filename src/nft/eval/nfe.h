@@ -185,6 +185,7 @@ struct fn_nft_prog {
 	bool uses_ct;
 	bool uses_limit;		/* fn_nft_prog_fine_clock */
 	uint32_t rnd;			/* meta random: xorshift32 state */
+	bool uses_sk;			/* fn_nft_prog_uses_sk */
 	/* log rate limit: 10 lines/s, burst 20 */
 	uint64_t log_tokens, log_last;
 	uint64_t log_suppressed;
