@@ -15,7 +15,8 @@
 #   topo_down NAME RC        fragnet down NAME, its log (shown if RC != 0),
 #                            hugepage files and EAL runtime dir removed
 #   topo_down_all RC         topo_down of every topology topo_up started
-#   redis_args ADDR DIR PORT     redis-server arguments as in config/kvs.conf,
+#   redis_args ADDR DIR PORT     redis-server arguments as in config/kvs.conf
+#                            (--maxclients: REDIS_MAXCLIENTS, default 4000),
 #                            one option per line, DIR created for APP_USER
 #   redis_wait IP PORT [NS]  until redis-cli PING answers PONG (30 s)
 #   comp_pids TOPO           "ROLE PIPELINE PID" per running component
@@ -96,7 +97,7 @@ topo_down_all() {	# topo_down_all RC
 redis_args() {	# redis_args ADDRESS DIR PORT
 	install -d -o "$APP_USER" -m 0700 "$2"
 	echo "--port $3 --bind $1 --protected-mode no --save \"\" --appendonly no"
-	echo "--dir $2 --maxclients 4000 --daemonize no --logfile \"\""
+	echo "--dir $2 --maxclients ${REDIS_MAXCLIENTS:-4000} --daemonize no --logfile \"\""
 }
 
 redis_wait() {	# redis_wait IP PORT [NETNS]

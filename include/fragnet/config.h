@@ -23,14 +23,20 @@
  *     [driver]  exec = ...  poll = ...
  *     [stack]   exec = ...  profile = full  address = 10.77.0.2/24
  *               gateway = 10.77.0.1  max_tcp = 10000  ruleset = rules.nft
+ *               addressing = per-pipeline   ; | shared
  *     [app]     exec = /usr/bin/redis-server  args = --port 6379 --save ""
  *               user = fragnet  preload = yes  netns = own
  *     [vswitch] exec = ...  poll = ...
+ *     [cluster] enabled = yes  port = 6379  replicas = 0  timeout_ms = 30000
+ *               masters = 3               ; instead of replicas
+ *               restart_delay_ms = 0      ; 30000 when replicas > 0
  *     [network internal]                  ; an internal network (vswitch.h)
  *     subnet = 10.90.0.0/24  host = no  age_ms = 300000  cpu = auto
  *     [pipeline 1]
  *     cpu = 1   app_args = --port 6380   driver_cpu = 0  stack_cpu = 1
  *     networks = internal                 ; its stack on 10.90.0.2
+ *     stack_address = 10.77.0.9/24        ; else [stack] address + 1
+ *     stack_mac = 02:00:00:00:00:09       ; else 02:00:0a:4d:00:09
  *
  * Every role section ([nic], [driver], [stack], [app], [vswitch]) takes
  * exec, args, poll and cpu; exec = none (or an empty value) means the role
@@ -38,9 +44,9 @@
  * from [vswitch], then from the network's own cpu and poll.
  * A [pipeline N] section overrides, for pipeline N only, `cpu` (all of its
  * components) and `<role>_exec`, `<role>_args`, `<role>_poll`, `<role>_cpu`.
- * In args, {pipeline} expands to the pipeline index and {run_dir} to the
- * run directory.  Relative exec paths are resolved against the directory of
- * the config file.
+ * In args, {pipeline} expands to the pipeline index, {run_dir} to the
+ * run directory and {address} to the pipeline's uplink address.  Relative
+ * exec paths are resolved against the directory of the config file.
  *
  * ERRORS: fn_config_load() stops at the first bad input and leaves one
  * message in err, always "FILE:LINE: [section] key: what is wrong" (LINE 0
@@ -123,9 +129,19 @@ struct fn_nic_conf {
 	unsigned mbufs;
 };
 
+/* How the stacks of one NIC are addressed on the uplink (config/README.md,
+ * [stack] addressing; docs/architecture.md, "Addressing"). */
+enum fn_addressing {
+	FN_ADDRESSING_PER_PIPELINE,	/* each its own address and MAC: the
+					 * drivers steer by destination MAC */
+	FN_ADDRESSING_SHARED,		/* one address and MAC, RSS spreads */
+};
+
 struct fn_stack_conf {
 	char profile[16];		/* "full" | "udp" */
-	struct fn_ip4 address;
+	enum fn_addressing addressing;
+	struct fn_ip4 address;		/* per-pipeline: pipeline 0's; pipeline
+					 * i's is this + i unless overridden */
 	uint32_t gateway;		/* network byte order; 0 = none */
 	unsigned max_tcp;		/* concurrent TCP connections */
 	char ruleset[PATH_MAX];		/* initial nft ruleset; "" = none */
@@ -140,6 +156,21 @@ struct fn_app_conf {
 	char user[32];			/* run as this user; "" = as root */
 	bool preload;			/* LD_PRELOAD libfragnet-preload.so */
 	enum fn_app_netns netns;	/* where the kernel's network is */
+};
+
+/* [cluster]: the supervisor makes one Redis Cluster of the pipelines'
+ * apps once they are up (`fragnet cluster create`, config/README.md). */
+#define FN_CLUSTER_RESTART_DELAY_MS	30000	/* default with replicas */
+
+struct fn_cluster_conf {
+	bool enabled;
+	unsigned port;			/* every node's, at its pipeline's
+					 * uplink address */
+	unsigned replicas;		/* per master */
+	unsigned masters;		/* resolved: [cluster] masters, else
+					 * pipelines / (replicas + 1) */
+	unsigned timeout_ms;		/* of the whole creation */
+	unsigned restart_delay_ms;	/* an app restarts no sooner */
 };
 
 /* One internal network: a vswitch joining the stacks attached to it. */
@@ -167,6 +198,12 @@ struct fn_pipeline_conf {
 	struct fn_component_conf comp[FN_ROLE_COUNT];	/* NIC, VSWITCH unused */
 	char stack_ruleset[PATH_MAX];	/* resolved: [pipeline N] stack_ruleset,
 					 * else [stack] ruleset; "" = none */
+	/* Its stack's uplink, resolved for a pipeline with an uplink (else
+	 * zero).  shared: [stack] address, [nic] mac.  per-pipeline:
+	 * [pipeline N] stack_address, else [stack] address + N; [pipeline N]
+	 * stack_mac, else 02:00 and the address's four bytes. */
+	struct fn_ip4 stack_address;
+	uint8_t stack_mac[6];
 	unsigned nnets;			/* attachments of its stack */
 	struct fn_attach_conf net[FN_STACK_MAX_NETS];	/* in the order given */
 };
@@ -184,6 +221,7 @@ struct fn_config {
 	struct fn_nic_conf nic;
 	struct fn_stack_conf stack;
 	struct fn_app_conf app;
+	struct fn_cluster_conf cluster;
 	struct fn_component_conf role[FN_ROLE_COUNT];	/* section defaults */
 	struct fn_pipeline_conf pipeline[FN_MAX_PIPELINES];
 	unsigned nnetworks;		/* in the order of their first section */
@@ -200,9 +238,9 @@ int fn_config_load_string(struct fn_config *cfg, const char *name,
 
 /*
  * Split args (shell-like: spaces separate, '...' and "..." quote, \ escapes
- * outside single quotes) into argv, after expanding {pipeline} and
- * {run_dir}.  Writes the strings into buf.  Returns argc, or -E2BIG /
- * -EINVAL (unterminated quote).
+ * outside single quotes) into argv, after expanding {pipeline}, {run_dir}
+ * and {address} (dotted quad, no prefix; "" when NULL).  Writes the strings
+ * into buf.  Returns argc, or -E2BIG / -EINVAL (unterminated quote).
  *
  * Placeholders expand inside quotes too, and what they expand to is one
  * piece of its word (a run_dir with a space stays one argument); \{ keeps
@@ -212,10 +250,20 @@ int fn_config_load_string(struct fn_config *cfg, const char *name,
  * the line number).  -E2BIG if argv or buf is too small.
  */
 int fn_config_split_args(const char *args, unsigned pipeline,
-			 const char *run_dir, char *buf, size_t bufsize,
-			 char *argv[], unsigned max_argv);
+			 const char *run_dir, const char *address, char *buf,
+			 size_t bufsize, char *argv[], unsigned max_argv);
 
 const char *fn_role_name(enum fn_role r);
+
+/*
+ * The uplink address and MAC that pipeline p's stack takes: its resolved
+ * fn_pipeline_conf.stack_address and stack_mac, or [stack] address and
+ * [nic] mac for a p outside the topology's pipelines (< 0: not spawned as
+ * a pipeline) or one without an uplink.  For the stack and the test
+ * components that stand in for it.
+ */
+void fn_config_uplink(const struct fn_config *cfg, int p, struct fn_ip4 *addr,
+		      uint8_t mac[6]);
 
 /* Does pipeline p of cfg have an uplink: a driver and a stack, joined by
  * a link?  (A stack may instead, or also, sit on internal networks.) */

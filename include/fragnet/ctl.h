@@ -22,9 +22,11 @@
  *        | <------------------------------------------- EOF   |
  *
  *   1. The client connects and sends ONE message: a command word (below),
- *      its bytes only, no NUL.  The server takes at most FN_CTL_REQ_MAX - 1
- *      bytes of [a-z-], after dropping one trailing '\n' (a client typed by
- *      hand may send one).
+ *      its bytes only, no NUL, and for a command that takes one an
+ *      argument: one space and 1 to 3 decimal digits.  The server takes at
+ *      most FN_CTL_REQ_MAX - 1 bytes of [a-z-] ( [0-9]{1,3})?, after
+ *      dropping one trailing '\n' (a client typed by hand may send one);
+ *      an argument to a command that takes none is refused.
  *   2. The server answers with one or more messages of at most
  *      FN_CTL_MSG_MAX bytes each.  They carry text with no framing of their
  *      own: the reply is their concatenation, and a message boundary may
@@ -49,6 +51,15 @@
  *   stats       `fragnet stats`: every counter, as text for people
  *   stats-json  `fragnet stats --json`: every counter, one JSON document
  *               (report.h)
+ *   stats-prom  `fragnet stats --prometheus`: every counter in Prometheus'
+ *               text exposition format 0.0.4 (src/supervisor/report.c,
+ *               docs/observe.md)
+ *   capture N   `fragnet capture N`: the capture region of stack N
+ *               (capture.h).  The reply is ONE message, "capture N\n",
+ *               carrying the region's fd as SCM_RIGHTS ancillary data,
+ *               then EOF; or a refusal ("no stack in pipeline N").  The
+ *               client takes exactly one fd, checks it as capture.h
+ *               TRUST says and closes any other it was given.
  *   down        `fragnet down`: the reply is "stopping topology NAME\n",
  *               then EOF once the topology is gone.  One down at a time:
  *               while one is under way, another is refused (as an
@@ -66,6 +77,8 @@
 #define FN_CTL_STATUS		"status"
 #define FN_CTL_STATS		"stats"
 #define FN_CTL_STATS_JSON	"stats-json"
+#define FN_CTL_STATS_PROM	"stats-prom"
 #define FN_CTL_DOWN		"down"
+#define FN_CTL_CAPTURE		"capture"	/* takes a pipeline index */
 
 #endif /* FRAGNET_CTL_H */

@@ -20,6 +20,8 @@
  *   mbuf pool              nic          drivers            FN_DPDK_POOL
  *   broadcast ring of q    nic          drivers: any puts, FN_DPDK_BCAST_FMT
  *                                       driver q takes
+ *   steer ring of q        nic          drivers: any puts, FN_DPDK_STEER_FMT
+ *                                       driver q takes
  *   readiness              nic          drivers wait       FRAGNET_RUN_DIR "/"
  *                                                          FN_NIC_READY
  *   wake-up fds of q       nic          drivers (WAKE-UPS) FN_DPDK_MP_WAKE
@@ -32,13 +34,33 @@
  * the nic first and restarts every driver after a nic restart: secondaries
  * cannot outlive their primary.
  *
- * SHARED MAC AND IP (docs/architecture.md, same title): every stack of a NIC
- * has the NIC's MAC and IP; RSS (pci) or the tap's flow hashing spreads
- * flows over queues.  An ARP reply to stack j may land on queue k.  So a
- * driver that receives a broadcast, multicast or ARP frame also hands it to
- * every other queue's broadcast ring (the same mbuf, reference counted);
- * each driver drains its ring into its link like its own rx.  A full ring
- * drops and counts.  Unicast IP frames are never copied.
+ * ADDRESSING (docs/architecture.md, "Addressing"; config.h enum
+ * fn_addressing).  shared: every stack of a NIC has the NIC's MAC and IP;
+ * RSS (pci) or the tap's flow hashing spreads flows over queues.  An ARP
+ * reply to stack j may land on queue k.  So a driver that receives a
+ * broadcast, multicast or ARP frame also hands it to every other queue's
+ * broadcast ring (the same mbuf, reference counted); each driver drains its
+ * ring into its link like its own rx.  A full ring drops and counts.
+ * Unicast IP frames are never copied.
+ *
+ * per-pipeline: stack j has a MAC of its own (fn_pipeline_conf.stack_mac),
+ * and every driver knows them all (queue j -> MAC j, from the config).
+ *   1. A unicast frame from NIC queue q for MAC j (j != q) is put on steer
+ *      ring j, not on q's link (the pointer, no copy: the mbuf is j's once
+ *      the ring took it); driver j drains its steer ring into its link.
+ *      This is how a frame the NIC (RSS, the tun hash, a PMD without
+ *      rte_flow) put on the wrong queue reaches its stack.
+ *   2. A unicast frame stack q sends to MAC j goes on steer ring j instead
+ *      of the NIC (the hairpin); a broadcast or multicast one goes on every
+ *      other broadcast ring (a reference each) and to the NIC.
+ *   3. Only group frames are fanned out from the NIC (step 1 routes unicast
+ *      ARP by its MAC).
+ * A full ring drops and counts (drop_steer_full, drop_hairpin_full).  The
+ * taker tells the kinds apart by the mbuf's port: RTE_MBUF_PORT_INVALID on
+ * one a driver allocated for its stack's frame (hairpin_in), the port on
+ * one the NIC received (steered_in, bcast_in).  A driver that puts frames
+ * on ring j (either kind) rings bell j afterwards: one bell per queue wakes
+ * for both rings.
  *
  * WAKE-UPS (docs/driver.md, "Poll modes"): an idle driver sleeps in one
  * epoll on every source of its work, with no timer.  Three of its fds are
@@ -50,7 +72,8 @@
  *   bell of queue j     an eventfd per queue, at start  j = q: waits on it;
  *                                                       j != q: writes it
  *                                                       after putting frames
- *                                                       on fn_bcast_j
+ *                                                       on fn_bcast_j or
+ *                                                       fn_steer_j
  *   rx fd of queue j    the PMD's rx interrupt fd       j = q: waits on it,
  *                       (rte_eth_dev_rx_intr_ctl_q_     never reads it (tap:
  *                       get_fd; intr_conf.rxq = 1)      the queue's tun fd,
@@ -83,6 +106,8 @@
 #define FN_DPDK_POOL		"fn_mbufs"
 #define FN_DPDK_BCAST_FMT	"fn_bcast_%u"	/* queue index */
 #define FN_DPDK_BCAST_SIZE	1024		/* entries per broadcast ring */
+#define FN_DPDK_STEER_FMT	"fn_steer_%u"	/* queue index */
+#define FN_DPDK_STEER_SIZE	1024		/* entries per steer ring */
 #define FN_DPDK_MBUF_CACHE	256
 #define FN_NIC_READY		"nic.ready"
 #define FN_NIC_READY_WAIT_MS	30000		/* a driver's patience */

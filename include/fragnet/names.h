@@ -19,6 +19,8 @@
  *                                                       stack rings it
  *   FN_FD_DRIVER_BELL  (9)    FRAGNET_DRIVER_BELL_FD    driver waits on it;
  *                                                       stack rings it
+ *   FN_FD_CAPTURE      (11)   FRAGNET_CAPTURE_FD        stack: its capture
+ *                                                       region (capture.h)
  *
  *   The bells are eventfds (ring.h, DOORBELLS): a stack waits for its link,
  *   its app and its control socket in one poll(); an app in its own; a
@@ -32,6 +34,9 @@
  *   FN_FD_VSW_PORT_BASE (16): link, its own bell, the stack's bell (a host
  *   port: its tap at the link's number, no bells).  They stay below the
  *   supervisor's parking range (64 and up).
+ *
+ *   A stack gets its capture region (capture.h) at FN_FD_CAPTURE (11,
+ *   FRAGNET_CAPTURE_FD): mapped read-write, before it confines itself.
  *
  *   A stack on internal networks gets its attachment table (vswitch.h)
  *   at FN_FD_STACK_NETS (10, FRAGNET_STACK_NETS_FD) and two fds per
@@ -89,6 +94,7 @@
 #define FN_ENV_STACK_BELL_FD	"FRAGNET_STACK_BELL_FD"
 #define FN_ENV_APP_BELL_FD	"FRAGNET_APP_BELL_FD"
 #define FN_ENV_DRIVER_BELL_FD	"FRAGNET_DRIVER_BELL_FD"
+#define FN_ENV_CAPTURE_FD	"FRAGNET_CAPTURE_FD"
 
 #define FN_ENV_NFT_CONTROL	"FRAGNET_NFT_CONTROL"
 #define FN_ENV_NETLINK_RECORD	"FRAGNET_NETLINK_RECORD"
@@ -101,6 +107,7 @@
 #define FN_FD_STACK_BELL	7
 #define FN_FD_APP_BELL		8
 #define FN_FD_DRIVER_BELL	9
+#define FN_FD_CAPTURE		11	/* a stack's capture region */
 
 /* The vswitch: one process per internal network (fragnet/vswitch.h). */
 #define FN_VSW_COMPONENT	"vswitch"
@@ -137,11 +144,16 @@
 
 /* Sizes of the shared objects the supervisor creates. */
 #define FN_STATS_PAGE_SIZE	(64u * 1024)
+/* A stack's capture region (capture.h): slots of a record and up to
+ * 2016 bytes of a frame (a full-size frame with a VLAN tag fits). */
+#define FN_CAP_SLOTS		1024u
+#define FN_CAP_SLOT_SIZE	2048u
 
 /* memfd names, as shown in /proc/PID/fd and /proc/PID/maps. */
 #define FN_MEMFD_LINK_FMT	"fragnet-link%u"
 #define FN_MEMFD_SOCKCHAN_FMT	"fragnet-sockchan%u"
 #define FN_MEMFD_STATS_FMT	"fragnet-stats-%s%u"
+#define FN_MEMFD_CAPTURE_FMT	"fragnet-cap%u"		/* pipeline */
 #define FN_MEMFD_VSW_TABLE_FMT	"fragnet-vsw-%s"	/* network name */
 #define FN_MEMFD_VSW_LINK_FMT	"fragnet-vsw-%s.%u"	/* network, port */
 #define FN_MEMFD_VSW_ATTACH_FMT	"fragnet-nets%u"	/* pipeline */

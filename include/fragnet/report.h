@@ -18,10 +18,12 @@
  *   (text for people, never parsed) may change at will.
  *
  * STATUS (`fragnet status [TOPOLOGY]`), text, one line per \n:
- *   1.  "topology NAME: supervisor pid PID, up UPTIME, config PATH"
+ *   1.  "topology NAME: supervisor pid PID, up UPTIME, config PATH", and
+ *       with [cluster] enabled ", cluster STATE" (waiting, creating, ok,
+ *       or "failed (WHY)")
  *   2.  an empty line
  *   3.  the column names: "COMPONENT PIPELINE PID CPU STATE RESTARTS UPTIME
- *       NETWORKS"
+ *       NETWORKS ADDRESS MAC"
  *   4.  one row per component, in spawn order: the nic, every driver,
  *       every vswitch (networks in file order), every stack, every app
  *       (pipelines ascending within a role).
@@ -51,6 +53,10 @@
  *   $8  NETWORKS   the internal networks it is on: a vswitch's own; a
  *                  stack's, comma separated, in the order of its netifs
  *                  ("internal,backend"); "-" for none
+ *   $9  ADDRESS    a stack's uplink address and prefix ("10.78.0.3/24",
+ *                  per [stack] addressing: config.h fn_pipeline_conf);
+ *                  "-" for other roles and a stack without an uplink
+ *   $10 MAC        that uplink's MAC ("02:00:0a:4e:00:03"); "-" likewise
  *
  * STATS JSON (`fragnet stats --json [TOPOLOGY]`): one JSON document, one
  * component object per line (the layout is not part of the contract):
@@ -59,13 +65,17 @@
  *     "supervisor": { "pid":      int, the supervisor's pid
  *                     "restarts": int, component restarts, all components
  *                     "exits":    int, component exits, all components
- *                     "uptime_s": int, seconds since the supervisor started },
+ *                     "uptime_s": int, seconds since the supervisor started
+ *                     "cluster":  string, with [cluster] enabled only:
+ *                                 waiting, creating, ok or failed },
  *     "components": [ COMPONENT, ... ] }    in status row order
  *
  *   COMPONENT:
  *   { "component": string, role (status $1)
  *     "pipeline":  int, or null for the nic and a vswitch
  *     "networks":  [ string, ... ], as status $8 ([] for none)
+ *     "address":   string, as status $9, or null where that is "-"
+ *     "mac":       string, as status $10, or null where that is "-"
  *     "label":     string, "nic", ROLE/PIPELINE ("stack/1") or
  *                  vswitch/NETWORK ("vswitch/internal"): unique
  *     "pid":       int, 0 when not running
@@ -93,6 +103,8 @@ enum fn_status_col {
 	FN_STATUS_RESTARTS,
 	FN_STATUS_UPTIME,
 	FN_STATUS_NETWORKS,
+	FN_STATUS_ADDRESS,
+	FN_STATUS_MAC,
 	FN_STATUS_NCOL
 };
 

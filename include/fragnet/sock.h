@@ -82,6 +82,7 @@ struct fn_sock_chan {
 	int dead;			/* 0, or -EPIPE / -ECONNRESET */
 	uint64_t bad_events;		/* events from the stack we refused */
 	uint64_t send_errors;		/* pipelined SENDs the stack failed */
+	uint64_t ev_seq;		/* events handled: fn_sock_ready_seq's clock */
 };
 
 /* Attach from FRAGNET_SOCKCHAN_FD, FRAGNET_APP_BELL_FD and
@@ -154,5 +155,12 @@ int fn_sock_rd_closed(struct fn_sock_chan *c, int s);
 /* 1 if s died with a reset of the channel (its stack restarted; every call
  * on it answers -ECONNRESET until closed), 0 if not, -EBADF if unknown. */
 int fn_sock_is_reset(struct fn_sock_chan *c, int s);
+/* The ev_seq (events handled so far, counting this one) of the event that
+ * last made s readable from not readable: data into an empty queue, a
+ * connection into an empty accept queue, EOF or an error with nothing
+ * queued; 0 if never, or if s is unknown.  The kernel's epoll reports
+ * ready files in the order they became ready; libfragnet-preload.so sorts
+ * by this to do the same (docs/preload.md, epoll). */
+uint64_t fn_sock_ready_seq(struct fn_sock_chan *c, int s);
 
 #endif /* FRAGNET_SOCK_H */

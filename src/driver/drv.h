@@ -6,8 +6,10 @@
  *   fragnet-driver.c  main: environment, config, stats, link, start, stop
  *   drv_eal.c         the nic's ready file, EAL as a secondary, look-ups of
  *                     the port, pool and broadcast rings; primary liveness
- *   drv_path.c        the three data paths: NIC rx -> link (with the
- *                     broadcast fan-out), broadcast ring -> link, link -> NIC
+ *   drv_path.c        the data paths: NIC rx -> link (with the broadcast
+ *                     fan-out and the steering to siblings), broadcast and
+ *                     steer rings -> link, link -> NIC (with the hairpin)
+ *   drv_steer.c       which pipeline a destination MAC is (no DPDK)
  *   drv_loop.c        the main loop and the poll modes
  *   drv_wait.c        where an idle driver sleeps: one epoll on the NIC
  *                     queue, the broadcast bell, the stack's doorbell and
@@ -26,6 +28,7 @@
 
 #include "fragnet/config.h"
 #include "fragnet/stream.h"
+#include "drv_steer.h"
 
 struct rte_mempool;
 struct rte_ring;
@@ -59,6 +62,16 @@ enum drv_ctr {
 	D_BCAST_OUT,		/* copies put on other queues' broadcast rings */
 	D_BCAST_IN,		/* frames taken from our broadcast ring */
 	D_DROP_BCAST_FULL,	/* another queue's broadcast ring was full */
+	D_STEERED_OUT,		/* NIC frames for a sibling's MAC, handed to its
+				 * steer ring (drop_steer_full included) */
+	D_STEERED_IN,		/* frames a sibling steered to us, taken from
+				 * our steer ring */
+	D_DROP_STEER_FULL,	/* a sibling's steer ring refused a frame */
+	D_HAIRPIN,		/* copies of our stack's frames for siblings,
+				 * not via the NIC (drop_hairpin_full included) */
+	D_HAIRPIN_IN,		/* frames a sibling's stack sent us, from our
+				 * rings */
+	D_DROP_HAIRPIN_FULL,	/* a sibling's ring refused a hairpin copy */
 	D_LINK_RESETS,		/* the stack restarted (link epochs) */
 	D_LINK_BROKEN,		/* the stack broke the link protocol (-EPIPE) */
 	D_DROP_LINK_DOWN,	/* NIC -> stack while no stack (not joined, broken) */
@@ -95,6 +108,8 @@ struct drv {
 	uint16_t port;
 	struct rte_mempool *pool;
 	struct rte_ring *bcast[FN_MAX_PIPELINES];	/* [queue] = ours */
+	struct rte_ring *steer[FN_MAX_PIPELINES];	/* [queue] = ours */
+	struct drv_steer steer_tab;	/* per-pipeline: queue j -> MAC j */
 	uint32_t tx_room;	/* bytes of frame a fresh mbuf takes */
 
 	/* The link to stack `queue`: we are side A. */
@@ -127,6 +142,7 @@ void drv_eal_fini(struct drv *d);
 /* drv_path.c: each returns the frames it moved (or dropped), 0 if idle. */
 unsigned drv_nic_rx(struct drv *d);
 unsigned drv_bcast_rx(struct drv *d);
+unsigned drv_steer_rx(struct drv *d);
 unsigned drv_link_rx(struct drv *d);
 void drv_link_error(struct drv *d, int err);
 void drv_bcast_drain(struct drv *d);

@@ -228,19 +228,29 @@ static int lookup_pool(struct drv *d)
 	return 0;
 }
 
-/* Every queue's ring: ours to drain, the others to fill. */
-static int lookup_rings(struct drv *d)
+/* Ring fmt of queue q (what names it in a message), or NULL, logged. */
+static struct rte_ring *lookup_ring(const struct drv *d, const char *fmt,
+				    const char *what, unsigned q)
 {
 	char name[RTE_RING_NAMESIZE];
+	struct rte_ring *r;
 
+	snprintf(name, sizeof(name), fmt, q);
+	r = rte_ring_lookup(name);
+	if (!r)
+		fn_err("no %s ring '%s' (queue %u of %u): the nic creates one "
+		       "per queue", what, name, q, d->nqueues);
+	return r;
+}
+
+/* Every queue's rings: ours to drain, the others to fill. */
+static int lookup_rings(struct drv *d)
+{
 	for (unsigned q = 0; q < d->nqueues; q++) {
-		snprintf(name, sizeof(name), FN_DPDK_BCAST_FMT, q);
-		d->bcast[q] = rte_ring_lookup(name);
-		if (!d->bcast[q]) {
-			fn_err("no broadcast ring '%s' (queue %u of %u): the nic "
-			       "creates one per queue", name, q, d->nqueues);
+		d->bcast[q] = lookup_ring(d, FN_DPDK_BCAST_FMT, "broadcast", q);
+		d->steer[q] = lookup_ring(d, FN_DPDK_STEER_FMT, "steer", q);
+		if (!d->bcast[q] || !d->steer[q])
 			return -ENOENT;
-		}
 	}
 	return 0;
 }

@@ -1,8 +1,8 @@
 /*
  * drv_loop.c - the driver's main loop and its poll modes.
  *
- * Each turn polls all three sources once (drv_path.c): NIC rx queue q, our
- * broadcast ring, the stack's stream.  A turn that moved nothing is idle,
+ * Each turn polls every source once (drv_path.c): NIC rx queue q, our
+ * broadcast ring, our steer ring, the stack's stream.  A turn that moved nothing is idle,
  * and what follows depends on FRAGNET_POLL (fragnet/idle.h):
  *
  *   busy      poll again at once, yielding now and then, so that the stack
@@ -85,6 +85,7 @@ int drv_run(struct drv *d)
 		unsigned work = drv_nic_rx(d);
 
 		work += drv_bcast_rx(d);
+		work += drv_steer_rx(d);
 		work += drv_link_rx(d);
 		/* The clock is cheap (vDSO) but not free: under load read it
 		 * only every CLOCK_EVERY turns. */

@@ -1,21 +1,37 @@
 /*
- * drv_path.c - the driver's three data paths, one burst each per call.
+ * drv_path.c - the driver's data paths, one burst each per call.
  *
- *   drv_nic_rx()    NIC queue q -> (broadcast fan-out) -> link -> stack q
+ *   drv_nic_rx()    NIC queue q -> (steering, broadcast fan-out) -> link
+ *                   -> stack q
  *   drv_bcast_rx()  broadcast ring q -> link -> stack q
- *   drv_link_rx()   stack q -> link -> NIC queue q
+ *   drv_steer_rx()  steer ring q -> link -> stack q
+ *   drv_link_rx()   stack q -> link -> (hairpin) -> NIC queue q
  *
  * Called from the loop (drv_loop.c) only.  Every path copies: a frame
  * crosses into or out of the link's bulk buffer once, so no mbuf ever
  * points into memory the stack can write, and no slot waits on the NIC.
  *
- * OWNERSHIP.  Mbufs from rx_burst or our broadcast ring are ours: each call
- * frees every one of them, sent or dropped.  A broadcast frame is shared
- * by reference: before we put it on another queue's ring we take one more
- * reference for that driver (rte_pktmbuf_refcnt_update, every segment),
- * and give it back if the ring refuses it.  Link slots are the stream's
- * (stream.h): allocated ones are submitted or released, received ones are
- * acked, within the same call.
+ * STEERING AND HAIRPIN (per-pipeline addressing, dpdk.h; docs/driver.md).
+ * A unicast frame from our NIC queue whose destination MAC is pipeline
+ * j's goes to j's steer ring, not to our stack (steered_out); one our stack
+ * sends to pipeline j's MAC goes to j's steer ring, not to the NIC
+ * (hairpin), and one it sends to a group address goes to every other
+ * queue's broadcast ring as well as to the NIC (hairpin, one per copy).
+ * Whoever takes a frame from its rings tells the two kinds apart by the
+ * mbuf's port: a frame the NIC received carries our port; one a driver
+ * allocated for its stack's frame carries RTE_MBUF_PORT_INVALID
+ * (rte_pktmbuf_reset), and counts as hairpin_in.
+ *
+ * OWNERSHIP.  Mbufs from rx_burst or our rings are ours: each call frees
+ * every one of them, sent, handed on or dropped.  A frame handed to a
+ * sibling's ring is the sibling's once the ring took it; what a ring
+ * refuses we free.  A broadcast frame is shared by reference: before we
+ * put it on another queue's ring we take one more reference for that
+ * driver (rte_pktmbuf_refcnt_update, every segment), and give it back if
+ * the ring refuses it; so is a hairpinned group frame, whose last
+ * reference goes to the NIC.  Link slots are the stream's (stream.h):
+ * allocated ones are submitted or released, received ones are acked,
+ * within the same call.
  *
  * TRUST.  The stream library validates each descriptor of the stack; what
  * it cannot know is what a frame must look like on the wire: we check that
@@ -52,6 +68,12 @@ const char *const drv_ctr_names[D_COUNT] = {
 	[D_BCAST_OUT] = "bcast_out",
 	[D_BCAST_IN] = "bcast_in",
 	[D_DROP_BCAST_FULL] = "drop_bcast_full",
+	[D_STEERED_OUT] = "steered_out",
+	[D_STEERED_IN] = "steered_in",
+	[D_DROP_STEER_FULL] = "drop_steer_full",
+	[D_HAIRPIN] = "hairpin",
+	[D_HAIRPIN_IN] = "hairpin_in",
+	[D_DROP_HAIRPIN_FULL] = "drop_hairpin_full",
 	[D_LINK_RESETS] = "link_resets",
 	[D_LINK_BROKEN] = "link_broken",
 	[D_DROP_LINK_DOWN] = "drop_link_down",
@@ -101,48 +123,100 @@ void drv_link_error(struct drv *d, int err)
 	}
 }
 
-/* Broadcast, multicast (the group bit covers both) and ARP, which may be
- * unicast to our shared MAC but answer another queue's stack (dpdk.h). */
-static bool wants_fanout(const struct rte_mbuf *m)
+/*
+ * Where m goes, by its destination MAC (drv_steer.h): a sibling's queue,
+ * DRV_STEER_LOCAL or DRV_STEER_ALL.  With shared addressing an ARP frame
+ * is ALL too: it may be unicast to our shared MAC but answer another
+ * queue's stack (dpdk.h).  A runt is LOCAL: to_link() drops it.
+ */
+static int steer_pick(const struct drv *d, const struct rte_mbuf *m)
 {
 	struct rte_ether_hdr copy;
 	const struct rte_ether_hdr *eh = rte_pktmbuf_read(m, 0, sizeof(copy),
 							  &copy);
+	int to;
 
 	if (!eh)
-		return false;	/* a runt: to_link() drops it */
-	return rte_is_multicast_ether_addr(&eh->dst_addr) ||
-	       eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+		return DRV_STEER_LOCAL;
+	to = drv_steer_pick(&d->steer_tab, eh->dst_addr.addr_bytes);
+	if (to == DRV_STEER_LOCAL && d->steer_tab.n == 0 &&
+	    eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+		return DRV_STEER_ALL;
+	return to;
 }
 
-/* Hand the fan-out frames of m[] to every other queue's ring. */
-static void fanout(struct drv *d, struct rte_mbuf **m, unsigned n)
+/* Give m[0..n) to queue q's ring r; ours or not, the pointers carry their
+ * references.  The refused are freed (a shared frame: its extra
+ * reference given back).  Returns how many r took; rings q's bell. */
+static unsigned ring_give(struct drv *d, struct rte_ring *r, unsigned q,
+			  struct rte_mbuf **m, unsigned n)
 {
-	struct rte_mbuf *bc[DRV_BURST];
-	unsigned nb = 0, k;
+	unsigned k = rte_ring_mp_enqueue_burst(r, (void *const *)m, n, NULL);
 
-	if (d->nqueues < 2)
-		return;
-	for (unsigned i = 0; i < n; i++)
-		if (wants_fanout(m[i]))
-			bc[nb++] = m[i];
-	if (nb == 0)
-		return;
-	for (unsigned q = 0; q < d->nqueues; q++) {
+	if (k < n)
+		rte_pktmbuf_free_bulk(m + k, n - k);
+	if (k)	/* after the enqueue: dpdk.h, WAKE-UPS */
+		drv_wait_ring(d, q);
+	return k;
+}
+
+/* Hand the group frames bc[0..nb) to every other queue's broadcast ring,
+ * a reference each; count them as ctr (bcast_out: all taken, or hairpin)
+ * and drop (what the rings refused). */
+static void fanout(struct drv *d, struct rte_mbuf **bc, unsigned nb,
+		   enum drv_ctr ctr, enum drv_ctr drop)
+{
+	unsigned k;
+
+	for (unsigned q = 0; nb && q < d->nqueues; q++) {
 		if (q == d->queue)
 			continue;
 		/* The reference travels with the pointer: take it first. */
 		for (unsigned i = 0; i < nb; i++)
 			rte_pktmbuf_refcnt_update(bc[i], 1);
-		k = rte_ring_mp_enqueue_burst(d->bcast[q], (void *const *)bc, nb,
-					      NULL);
-		for (unsigned i = k; i < nb; i++)
-			rte_pktmbuf_refcnt_update(bc[i], -1);
-		if (k)	/* after the enqueue: dpdk.h, WAKE-UPS */
-			drv_wait_ring(d, q);
-		drv_count(d, D_BCAST_OUT, k);
-		drv_count(d, D_DROP_BCAST_FULL, nb - k);
+		k = ring_give(d, d->bcast[q], q, bc, nb);
+		drv_count(d, ctr, ctr == D_BCAST_OUT ? k : nb);
+		drv_count(d, drop, nb - k);
 	}
+}
+
+/*
+ * Sort a burst by destination: a sibling's unicast frames go to its steer
+ * ring (in runs, one enqueue per run of one destination), the rest stay in
+ * m[], in order, for us; group frames are also fanned out.  Returns how
+ * many stayed.  out/drop: the counters (steered or hairpin).
+ */
+static unsigned steer(struct drv *d, struct rte_mbuf **m, unsigned n,
+		      enum drv_ctr out, enum drv_ctr drop, enum drv_ctr fout,
+		      enum drv_ctr fdrop)
+{
+	struct rte_mbuf *run[DRV_BURST], *bc[DRV_BURST];
+	unsigned kept = 0, nrun = 0, nb = 0;
+	int runq = -1;
+
+	for (unsigned i = 0; i <= n; i++) {
+		int to = i < n ? steer_pick(d, m[i]) : -1;
+
+		if (nrun && (i == n || to != runq)) {
+			drv_count(d, out, nrun);
+			drv_count(d, drop, nrun - ring_give(d,
+				  d->steer[runq], (unsigned)runq, run, nrun));
+			nrun = 0;
+		}
+		if (i == n)
+			break;
+		if (to >= 0) {
+			runq = to;
+			run[nrun++] = m[i];
+			continue;
+		}
+		if (to == DRV_STEER_ALL)
+			bc[nb++] = m[i];
+		m[kept++] = m[i];
+	}
+	if (d->nqueues > 1)
+		fanout(d, bc, nb, fout, fdrop);
+	return kept;
 }
 
 /* Copy one mbuf chain into a slot (rte_pktmbuf_read gathers segments, and
@@ -242,36 +316,51 @@ unsigned drv_nic_rx(struct drv *d)
 	drv_count(d, D_BURSTS_RX, 1);
 	if (fn_trace_enabled())
 		trace_mbufs(FN_TP_DRV_RX, m, n, fn_clock_ns());
-	fanout(d, m, n);
+	to_link(d, m, steer(d, m, n, D_STEERED_OUT, D_DROP_STEER_FULL,
+			    D_BCAST_OUT, D_DROP_BCAST_FULL));
+	return n;
+}
+
+/* One burst from our ring r to the link: frames from a sibling's NIC
+ * queue count as from_nic, those from a sibling's stack as hairpin_in. */
+static unsigned ring_rx(struct drv *d, struct rte_ring *r,
+			enum drv_ctr from_nic)
+{
+	struct rte_mbuf *m[DRV_BURST];
+	unsigned n, hp = 0;
+
+	n = rte_ring_sc_dequeue_burst(r, (void **)m, DRV_BURST, NULL);
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		hp += m[i]->port == RTE_MBUF_PORT_INVALID;
+	drv_count(d, from_nic, n - hp);
+	drv_count(d, D_HAIRPIN_IN, hp);
 	to_link(d, m, n);
 	return n;
 }
 
 unsigned drv_bcast_rx(struct drv *d)
 {
-	struct rte_mbuf *m[DRV_BURST];
-	unsigned n;
+	return ring_rx(d, d->bcast[d->queue], D_BCAST_IN);
+}
 
-	n = rte_ring_sc_dequeue_burst(d->bcast[d->queue], (void **)m, DRV_BURST,
-				      NULL);
-	if (n == 0)
-		return 0;
-	drv_count(d, D_BCAST_IN, n);
-	to_link(d, m, n);
-	return n;
+unsigned drv_steer_rx(struct drv *d)
+{
+	return ring_rx(d, d->steer[d->queue], D_STEERED_IN);
 }
 
 /* At exit: what other drivers left for us holds references; drop them. */
 void drv_bcast_drain(struct drv *d)
 {
+	struct rte_ring *own[2] = { d->bcast[d->queue], d->steer[d->queue] };
 	struct rte_mbuf *m[DRV_BURST];
 	unsigned n;
 
-	if (!d->bcast[d->queue])
-		return;
-	while ((n = rte_ring_sc_dequeue_burst(d->bcast[d->queue], (void **)m,
-					      DRV_BURST, NULL)) > 0)
-		rte_pktmbuf_free_bulk(m, n);
+	for (unsigned r = 0; r < 2; r++)
+		while (own[r] && (n = rte_ring_sc_dequeue_burst(own[r],
+				  (void **)m, DRV_BURST, NULL)) > 0)
+			rte_pktmbuf_free_bulk(m, n);
 }
 
 /*
@@ -325,6 +414,24 @@ static void nic_tx(struct drv *d, struct rte_mbuf **out, const uint32_t *lens,
 	}
 }
 
+/*
+ * Our stack's frames for siblings (per-pipeline addressing only): unicast
+ * ones leave out[] for their steer ring, group ones go to every other
+ * broadcast ring and stay for the NIC.  lens[] follows out[].  Returns
+ * what is left for the NIC.
+ */
+static unsigned hairpin(struct drv *d, struct rte_mbuf **out, uint32_t *lens,
+			unsigned k)
+{
+	unsigned kept = steer(d, out, k, D_HAIRPIN, D_DROP_HAIRPIN_FULL,
+			      D_HAIRPIN, D_DROP_HAIRPIN_FULL);
+
+	/* Still ours (a group frame: shared, but nobody writes it). */
+	for (unsigned i = 0; i < kept; i++)
+		lens[i] = rte_pktmbuf_pkt_len(out[i]);
+	return kept;
+}
+
 unsigned drv_link_rx(struct drv *d)
 {
 	struct fn_pkt p[DRV_BURST];
@@ -349,6 +456,8 @@ unsigned drv_link_rx(struct drv *d)
 	ret = fn_stream_ack_burst(&d->link.rx, p, (unsigned)n);
 	if (ret < 0)
 		drv_link_error(d, ret);
+	if (k && d->steer_tab.n)
+		k = hairpin(d, out, lens, k);
 	if (k)
 		nic_tx(d, out, lens, k);
 	return (unsigned)n;

@@ -8,7 +8,7 @@
  *   2. stats page and counters; the link to the stack, as side A;
  *   3. wait for the nic's ready file (bounded), then rte_eal_init as a
  *      secondary with fn_eal_args();
- *   4. find the port, the mbuf pool and the broadcast rings;
+ *   4. find the port, the mbuf pool, the broadcast and steer rings;
  *   5. the loop (drv_loop.c) until SIGTERM/SIGINT or the nic's death;
  *   6. rte_eal_cleanup(); exit 0 (DRV_EXIT_* otherwise, see drv.h).
  */
@@ -112,6 +112,7 @@ static int setup_config(struct drv *d)
 		fn_err("queue %u, but the nic has %u queues", d->queue, d->nqueues);
 		return -ERANGE;
 	}
+	drv_steer_init(&d->steer_tab, &d->cfg, d->queue, d->nqueues);
 	d->poll = d->cfg.pipeline[d->queue].comp[FN_ROLE_DRIVER].poll;
 	poll = getenv(FN_ENV_POLL);
 	if (poll && fn_poll_parse(poll, &d->poll) < 0) {
@@ -246,9 +247,11 @@ static int serve(struct drv *d)
 	if (drv_lookup(d) < 0 || drv_wait_open(d) < 0)
 		ret = DRV_EXIT_FAIL;
 	if (ret == DRV_EXIT_OK) {
-		fn_info("running: queue %u of %u, poll %s, cpu %d, link %u x %u B",
-			d->queue, d->nqueues, fn_poll_name(d->poll), d->cpu,
-			d->link.hdr.nslots, d->link.hdr.slot_size);
+		fn_info("running: queue %u of %u, poll %s, cpu %d, link %u x %u B, "
+			"%s", d->queue, d->nqueues, fn_poll_name(d->poll),
+			d->cpu, d->link.hdr.nslots, d->link.hdr.slot_size,
+			d->steer_tab.n ? "steering by MAC to the pipelines" :
+			"no steering (shared address or one queue)");
 		ret = drv_run(d) == 0 ? DRV_EXIT_OK : DRV_EXIT_NIC;
 		fn_info("stopping: rx %llu tx %llu",
 			(unsigned long long)fn_ctr_get(&d->ctr[D_RX_PKTS]),

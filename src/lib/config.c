@@ -53,6 +53,7 @@ enum sec {
 	SEC_STACK,
 	SEC_APP,
 	SEC_VSWITCH,
+	SEC_CLUSTER,		/* [cluster]: Redis Cluster of the apps */
 	SEC_PIPELINE,		/* [pipeline N] */
 	SEC_NETWORK,		/* [network NAME] */
 	SEC_ROLE,		/* key table only: any of [nic]..[vswitch] */
@@ -71,13 +72,15 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "link fields");
 
 static const char *const sec_names[] = {
 	"topology", "restart", "link", "nic", "driver", "stack", "app",
-	"vswitch",
+	"vswitch", "cluster",
 };
 
 /* Fields of struct fn_component_conf, for the [pipeline N] resolution;
  * F_NETS: a list of networks to attach to (into load_state, resolved in
- * finish()). */
-enum field { F_NONE, F_EXEC, F_ARGS, F_POLL, F_CPU, F_RULESET, F_NETS };
+ * finish()); F_PIPE: a field of struct fn_pipeline_conf itself. */
+enum field {
+	F_NONE, F_EXEC, F_ARGS, F_POLL, F_CPU, F_RULESET, F_NETS, F_PIPE
+};
 
 struct load_state;
 struct key_def;
@@ -124,7 +127,7 @@ static parse_fn parse_name, parse_path, parse_uint, parse_placement,
 	parse_mac, parse_ifname, parse_ip4_prefix, parse_ip4, parse_pci,
 	parse_profile, parse_user, parse_bool, parse_exec, parse_args,
 	parse_cpu, parse_ruleset, parse_netns, parse_networks, parse_subnet,
-	parse_age;
+	parse_age, parse_addressing;
 
 static const struct range r_pipelines = { 1, FN_MAX_PIPELINES };
 static const struct range r_backoff = { 1, 600000 };
@@ -136,10 +139,16 @@ static const struct range r_queues = { 1, FN_MAX_PIPELINES };
 static const struct range r_mbufs = { 512, 1u << 24 };
 /* lwIP counts its pools in u16_t. */
 static const struct range r_max_tcp = { 1, 65535 };
+static const struct range r_port = { 1, 65535 };
+static const struct range r_replicas = { 0, FN_MAX_PIPELINES - 1 };
+static const struct range r_masters = { 1, FN_MAX_PIPELINES };
+static const struct range r_cluster_timeout = { 1, 3600000 };
+static const struct range r_restart_delay = { 0, 3600000 };
 
 #define CFG(f)		offsetof(struct fn_config, f)
 #define COMP(f)		offsetof(struct fn_component_conf, f)
 #define NET(f)		offsetof(struct fn_network_conf, f)
+#define PIPE(f)		offsetof(struct fn_pipeline_conf, f)
 #define KEY(s, n, p, o, a)	{ s, -1, F_NONE, n, p, o, a }
 #define ROLE_KEY(f, n, p, o)	{ SEC_ROLE, -1, f, n, p, o, NULL }
 #define PIPE_KEYS(r, n) \
@@ -180,6 +189,8 @@ static const struct key_def keys[] = {
 	KEY(SEC_STACK, "gateway", parse_ip4, CFG(stack.gateway), NULL),
 	KEY(SEC_STACK, "max_tcp", parse_uint, CFG(stack.max_tcp), &r_max_tcp),
 	KEY(SEC_STACK, "ruleset", parse_ruleset, CFG(stack.ruleset), NULL),
+	KEY(SEC_STACK, "addressing", parse_addressing, CFG(stack.addressing),
+	    NULL),
 	{ SEC_STACK, -1, F_NETS, "networks", parse_networks, 0, NULL },
 	KEY(SEC_APP, "user", parse_user, CFG(app.user), NULL),
 	KEY(SEC_APP, "preload", parse_bool, CFG(app.preload), NULL),
@@ -195,6 +206,20 @@ static const struct key_def keys[] = {
 	{ SEC_PIPELINE, FN_ROLE_STACK, F_RULESET, "stack_ruleset",
 	  parse_ruleset, 0, NULL },
 	{ SEC_PIPELINE, -1, F_NETS, "networks", parse_networks, 0, NULL },
+	{ SEC_PIPELINE, -1, F_PIPE, "stack_address", parse_ip4_prefix,
+	  PIPE(stack_address), NULL },
+	{ SEC_PIPELINE, -1, F_PIPE, "stack_mac", parse_mac, PIPE(stack_mac),
+	  NULL },
+	KEY(SEC_CLUSTER, "enabled", parse_bool, CFG(cluster.enabled), NULL),
+	KEY(SEC_CLUSTER, "port", parse_uint, CFG(cluster.port), &r_port),
+	KEY(SEC_CLUSTER, "replicas", parse_uint, CFG(cluster.replicas),
+	    &r_replicas),
+	KEY(SEC_CLUSTER, "masters", parse_uint, CFG(cluster.masters),
+	    &r_masters),
+	KEY(SEC_CLUSTER, "timeout_ms", parse_uint, CFG(cluster.timeout_ms),
+	    &r_cluster_timeout),
+	KEY(SEC_CLUSTER, "restart_delay_ms", parse_uint,
+	    CFG(cluster.restart_delay_ms), &r_restart_delay),
 	KEY(SEC_NETWORK, "subnet", parse_subnet, NET(subnet), NULL),
 	KEY(SEC_NETWORK, "host", parse_bool, NET(host), NULL),
 	KEY(SEC_NETWORK, "host_ifname", parse_ifname, NET(host_ifname), NULL),
@@ -362,6 +387,8 @@ static void *key_dst(struct load_state *st, const struct key_def *k)
 					   : &st->pipe_nets[st->pidx];
 	if (k->sec == SEC_NETWORK)
 		return (char *)&cfg->network[st->pidx] + k->off;
+	if (k->field == F_PIPE)
+		return (char *)&cfg->pipeline[st->pidx] + k->off;
 	if (k->sec == SEC_PIPELINE && k->role < 0)
 		return &st->pipe_cpu[st->pidx];
 	if (k->sec == SEC_PIPELINE && k->field == F_RULESET)
@@ -525,6 +552,18 @@ static int parse_profile(struct load_state *st, const struct key_def *k,
 		return -1;
 	snprintf(dst, sizeof(((struct fn_stack_conf *)0)->profile), "%s",
 		 names[i]);
+	return 0;
+}
+
+static int parse_addressing(struct load_state *st, const struct key_def *k,
+			    const char *v, void *dst)
+{
+	static const char *const names[] = { "per-pipeline", "shared", NULL };
+	int i;
+
+	if (choose(st, k, v, names, &i))
+		return -1;
+	*(enum fn_addressing *)dst = (enum fn_addressing)i;
 	return 0;
 }
 
@@ -944,6 +983,7 @@ struct split {
 	char *out, *end;	/* output cursor and end of buf */
 	unsigned pipeline;
 	const char *run_dir;
+	const char *address;
 	const char *why;	/* what made it -EINVAL */
 };
 
@@ -969,6 +1009,10 @@ static int put_placeholder(struct split *sp)
 	if (strncmp(sp->s, "{run_dir}", 9) == 0) {
 		sp->s += 9;
 		return put(sp, sp->run_dir, strlen(sp->run_dir));
+	}
+	if (strncmp(sp->s, "{address}", 9) == 0) {
+		sp->s += 9;
+		return put(sp, sp->address, strlen(sp->address));
 	}
 	return put(sp, sp->s++, 1);
 }
@@ -1037,12 +1081,13 @@ static int split_args(struct split *sp, char *argv[], unsigned max_argv)
 }
 
 int fn_config_split_args(const char *args, unsigned pipeline,
-			 const char *run_dir, char *buf, size_t bufsize,
-			 char *argv[], unsigned max_argv)
+			 const char *run_dir, const char *address, char *buf,
+			 size_t bufsize, char *argv[], unsigned max_argv)
 {
 	struct split sp = {
 		.s = args ? args : "", .out = buf, .end = buf + bufsize,
 		.pipeline = pipeline, .run_dir = run_dir ? run_dir : "",
+		.address = address ? address : "",
 	};
 
 	return split_args(&sp, argv, max_argv);
@@ -1051,7 +1096,8 @@ int fn_config_split_args(const char *args, unsigned pipeline,
 /*
  * Quoting and the argument count do not depend on what the placeholders
  * expand to, so args are checked here, where the error has a line number.
- * Expanded with an empty run_dir, args never grow past their own length.
+ * Expanded with an empty run_dir and address, args never grow past their
+ * own length.
  */
 static int check_args(struct load_state *st)
 {
@@ -1059,7 +1105,7 @@ static int check_args(struct load_state *st)
 	char buf[2 * FN_ARGS_MAX], label[32], *argv[FN_MAX_ARGS + 1];
 	struct split sp = {
 		.s = p.args, .out = buf, .end = buf + sizeof buf,
-		.pipeline = FN_MAX_PIPELINES - 1, .run_dir = "",
+		.pipeline = FN_MAX_PIPELINES - 1, .run_dir = "", .address = "",
 	};
 	int rc;
 
@@ -1099,7 +1145,8 @@ static int unknown_section(struct load_state *st, const char *text)
 
 	return fail_at(st, st->lineno, shown(text, b), NULL, "unknown section; "
 		       "sections are topology, restart, link, nic, driver, "
-		       "stack, app, vswitch, pipeline N and network NAME");
+		       "stack, app, vswitch, cluster, pipeline N and network "
+		       "NAME");
 }
 
 /* "pipeline N": index N, at most FN_MAX_PIPELINES - 1 (pipelines is
@@ -1428,6 +1475,8 @@ static void set_defaults(struct fn_config *cfg)
 	cfg->stack.max_tcp = 10000;
 	cfg->app.preload = true;
 	cfg->app.netns = FN_NETNS_OWN;
+	cfg->cluster.port = 6379;
+	cfg->cluster.timeout_ms = 30000;
 	for (int r = 0; r < FN_ROLE_COUNT; r++)
 		cfg->role[r].cpu = FN_CPU_AUTO;
 }
@@ -1657,12 +1706,17 @@ static int check_apps(struct load_state *st)
 
 /* --- internal networks: resolution ---------------------------------------- */
 
-/* Where key name of [network i] was set, or 0. */
+/* Where key name of [pipeline i] or [network i] (sec) was set, or 0. */
+static unsigned idx_seen(const struct load_state *st, int sec, unsigned i,
+			 const char *name)
+{
+	return st->seen[slot_of(sec, i)][find_key(sec, name) - keys];
+}
+
 static unsigned net_seen(const struct load_state *st, unsigned i,
 			 const char *name)
 {
-	return st->seen[slot_of(SEC_NETWORK, i)][find_key(SEC_NETWORK, name) -
-						 keys];
+	return idx_seen(st, SEC_NETWORK, i, name);
 }
 
 /* An error about key of [network i]: on its line, else on the header's. */
@@ -1901,6 +1955,206 @@ static int resolve_networks(struct load_state *st)
 	return 0;
 }
 
+/* --- uplink addressing ------------------------------------------------------ */
+
+static unsigned pipe_seen(const struct load_state *st, unsigned p,
+			  const char *name)
+{
+	return idx_seen(st, SEC_PIPELINE, p, name);
+}
+
+/* An error about pipeline p's uplink: on its [pipeline N] key's line when
+ * it set key, else on [stack] address's, from which it was derived. */
+__attribute__((format(printf, 4, 5)))
+static int uplink_fail(struct load_state *st, unsigned p, const char *key,
+		       const char *fmt, ...)
+{
+	unsigned line = pipe_seen(st, p, key);
+	char label[32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (line)
+		vfail_at(st, line, sec_label(st, SEC_PIPELINE, p, label), key,
+			 fmt, ap);
+	else
+		vfail_at(st, st->seen[SEC_STACK][find_key(SEC_STACK,
+			 "address") - keys], "stack", "address", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* In the subnet of net, and (for /30 and shorter) neither its network nor
+ * its broadcast address. */
+static bool uplink_host_ok(const struct fn_ip4 *net, uint32_t a)
+{
+	uint32_t m = prefix_mask(net->prefix);
+
+	if ((a ^ net->addr) & m)
+		return false;
+	return net->prefix > 30 || ((a & ~m) && (a | m) != 0xffffffffu);
+}
+
+/* Pipeline p's address, given or [stack] address + p, and its checks:
+ * a host of its subnet, the gateway on it, not the tap's, no overlap with
+ * a network, and no earlier pipeline's (q < p). */
+static int uplink_address(struct load_state *st, unsigned p)
+{
+	const struct fn_config *cfg = st->cfg;
+	struct fn_ip4 *a = &st->cfg->pipeline[p].stack_address;
+	bool own = pipe_seen(st, p, "stack_address") != 0;
+	const char *how = own ? "" : " ([stack] address + pipeline index; set "
+				     "[pipeline N] stack_address)";
+	char ip[INET_ADDRSTRLEN], sub[INET_ADDRSTRLEN];
+
+	if (!own)
+		*a = (struct fn_ip4){ htonl(ntohl(cfg->stack.address.addr) + p),
+				      cfg->stack.address.prefix };
+	if (!uplink_host_ok(own ? a : &cfg->stack.address, a->addr) ||
+	    !ip4_unicast(a->addr))
+		return uplink_fail(st, p, "stack_address", "pipeline %u: %s is "
+				   "not a host of %s/%u%s", p, ip_str(a->addr, ip),
+				   ip_str(a->addr & prefix_mask(a->prefix), sub),
+				   a->prefix, how);
+	if (cfg->stack.gateway && (!uplink_host_ok(a, cfg->stack.gateway) ||
+				   cfg->stack.gateway == a->addr))
+		return uplink_fail(st, p, "stack_address", "pipeline %u: %s/%u "
+				   "does not reach [stack] gateway %s on the "
+				   "link", p, ip_str(a->addr, ip), a->prefix,
+				   ip_str(cfg->stack.gateway, sub));
+	if (a->addr == cfg->nic.address.addr)
+		return uplink_fail(st, p, "stack_address", "pipeline %u: %s is "
+				   "[nic] address, the tap's kernel side%s", p,
+				   ip_str(a->addr, ip), how);
+	for (unsigned i = 0; own && i < cfg->nnetworks; i++)
+		if (nets_overlap(a, &cfg->network[i].subnet))
+			return uplink_fail(st, p, "stack_address", "overlaps "
+					   "the subnet of [network %s]",
+					   cfg->network[i].name);
+	for (unsigned q = 0; q < p; q++)
+		if (cfg->pipeline[q].stack_address.addr == a->addr)
+			return uplink_fail(st, p, "stack_address", "pipeline "
+					   "%u: %s is pipeline %u's address", p,
+					   ip_str(a->addr, ip), q);
+	return 0;
+}
+
+/* Pipeline p's MAC, given or 02:00 and its address; unique.  It may be
+ * [nic] mac: the port answers to both (a tap's kernel side has a MAC
+ * derived from it, never of the form 02:00:...). */
+static int uplink_mac(struct load_state *st, unsigned p)
+{
+	const struct fn_config *cfg = st->cfg;
+	uint8_t *mac = st->cfg->pipeline[p].stack_mac;
+
+	if (!pipe_seen(st, p, "stack_mac"))
+		net_mac(cfg->pipeline[p].stack_address.addr, mac);
+	for (unsigned q = 0; q < p; q++)
+		if (memcmp(cfg->pipeline[q].stack_mac, mac, 6) == 0)
+			return uplink_fail(st, p, "stack_mac", "pipeline %u: "
+					   "its MAC is pipeline %u's", p, q);
+	return 0;
+}
+
+/* Pipeline p's uplink address and MAC (fn_pipeline_conf.stack_address). */
+static int resolve_uplink(struct load_state *st, unsigned p)
+{
+	struct fn_config *cfg = st->cfg;
+	struct fn_pipeline_conf *pc = &cfg->pipeline[p];
+	bool shared = cfg->stack.addressing == FN_ADDRESSING_SHARED;
+	const char *key = pipe_seen(st, p, "stack_address") ? "stack_address"
+			  : pipe_seen(st, p, "stack_mac") ? "stack_mac" : NULL;
+	char label[32];
+
+	if (key && (shared || !fn_config_has_uplink(cfg, p)))
+		return fail_at(st, pipe_seen(st, p, key), sec_label(st,
+			       SEC_PIPELINE, p, label), key, shared ? "only "
+			       "with [stack] addressing = per-pipeline" :
+			       "pipeline %u has no uplink (a driver and a "
+			       "stack)", p);
+	if (!fn_config_has_uplink(cfg, p)) {
+		memset(&pc->stack_address, 0, sizeof(pc->stack_address));
+		memset(pc->stack_mac, 0, sizeof(pc->stack_mac));
+		return 0;
+	}
+	if (shared) {
+		pc->stack_address = cfg->stack.address;
+		memcpy(pc->stack_mac, cfg->nic.mac, 6);
+		return 0;
+	}
+	return uplink_address(st, p) || uplink_mac(st, p) ? -1 : 0;
+}
+
+static int resolve_uplinks(struct load_state *st)
+{
+	for (unsigned p = 0; p < st->cfg->npipelines; p++)
+		if (resolve_uplink(st, p))
+			return -1;
+	return 0;
+}
+
+/* --- [cluster] ---------------------------------------------------------------- */
+
+/* Every pipeline an app at an address of its own, enough for the
+ * replicas.  A killed master must stay down until its replica has taken
+ * over (without persistence it would come back empty and wipe the
+ * replica), hence the restart delay's default with replicas. */
+/* masters or replicas, each within pipelines; masters resolved. */
+static int cluster_roles(struct load_state *st)
+{
+	struct fn_config *cfg = st->cfg;
+
+	if (seen(st, SEC_CLUSTER, "masters") && seen(st, SEC_CLUSTER, "replicas"))
+		return fail_at(st, idx_seen(st, SEC_CLUSTER, 0, "masters"),
+			       "cluster", "masters", "give replicas or masters, "
+			       "not both");
+	if (cfg->cluster.masters > cfg->npipelines)
+		return fail_at(st, idx_seen(st, SEC_CLUSTER, 0, "masters"),
+			       "cluster", "masters", "%u masters need at least "
+			       "%u pipelines, not %u", cfg->cluster.masters,
+			       cfg->cluster.masters, cfg->npipelines);
+	if (cfg->cluster.replicas + 1 > cfg->npipelines)
+		return fail_at(st, idx_seen(st, SEC_CLUSTER, 0, "replicas"),
+			       "cluster", "replicas",
+			       "%u replicas per master need at least %u "
+			       "pipelines, not %u", cfg->cluster.replicas,
+			       cfg->cluster.replicas + 1, cfg->npipelines);
+	if (!cfg->cluster.masters)
+		cfg->cluster.masters = cfg->npipelines /
+				       (cfg->cluster.replicas + 1);
+	if (!seen(st, SEC_CLUSTER, "restart_delay_ms") &&
+	    cfg->cluster.masters < cfg->npipelines)
+		cfg->cluster.restart_delay_ms = FN_CLUSTER_RESTART_DELAY_MS;
+	return 0;
+}
+
+static int check_cluster(struct load_state *st)
+{
+	struct fn_config *cfg = st->cfg;
+	unsigned line = idx_seen(st, SEC_CLUSTER, 0, "enabled");
+
+	if (!cfg->cluster.enabled)
+		return 0;
+	if (cfg->stack.addressing != FN_ADDRESSING_PER_PIPELINE)
+		return fail_at(st, line, "cluster", "enabled", "a cluster "
+			       "needs an address per node: [stack] addressing "
+			       "= per-pipeline");
+	if (cluster_roles(st))
+		return -1;
+	for (unsigned p = 0; p < cfg->npipelines; p++) {
+		const struct fn_component_conf *c = cfg->pipeline[p].comp;
+
+		if (!c[FN_ROLE_APP].exec[0] || !fn_config_has_uplink(cfg, p))
+			return fail_at(st, line, "cluster", "enabled",
+				       "pipeline %u has no %s; every pipeline "
+				       "of a cluster runs an app on a stack "
+				       "with an uplink", p,
+				       c[FN_ROLE_APP].exec[0] ? "uplink" :
+				       "app");
+	}
+	return 0;
+}
+
 static int finish(struct load_state *st)
 {
 	if (check_args(st) || check_pipeline_sections(st) ||
@@ -1917,7 +2171,8 @@ static int finish(struct load_state *st)
 		st->cfg->nic.queues = driver_pipelines(st) ?
 				      driver_pipelines(st) : st->cfg->npipelines;
 	if (check_restart(st) || check_nic(st) || resolve_networks(st) ||
-	    check_stack(st) || check_apps(st))
+	    check_stack(st) || resolve_uplinks(st) || check_apps(st) ||
+	    check_cluster(st))
 		return -1;
 	return 0;
 }
@@ -2055,6 +2310,21 @@ const char *fn_role_name(enum fn_role r)
 	};
 
 	return (unsigned)r < FN_ROLE_COUNT ? names[r] : "?";
+}
+
+void fn_config_uplink(const struct fn_config *cfg, int p, struct fn_ip4 *addr,
+		      uint8_t mac[6])
+{
+	const struct fn_pipeline_conf *pc = p >= 0 &&
+		(unsigned)p < cfg->npipelines ? &cfg->pipeline[p] : NULL;
+
+	if (pc && pc->stack_address.addr) {
+		*addr = pc->stack_address;
+		memcpy(mac, pc->stack_mac, 6);
+	} else {
+		*addr = cfg->stack.address;
+		memcpy(mac, cfg->nic.mac, 6);
+	}
 }
 
 bool fn_config_has_uplink(const struct fn_config *cfg, unsigned p)

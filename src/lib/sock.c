@@ -56,6 +56,7 @@ struct fn_sock_ent {
 	int32_t dq_head, dq_tail;	/* DATA slots, in order */
 	uint32_t dq_off;	/* bytes of dq_head already read */
 	int32_t aq_head, aq_tail;	/* ACCEPTED slots */
+	uint64_t rd_seq;	/* c->ev_seq when it last became readable */
 };
 
 /* ---- socket table -------------------------------------------------------- */
@@ -301,6 +302,7 @@ static bool sev_handle(struct fn_sock_chan *c, struct fn_pkt *p,
 {
 	struct fn_sock_ent *e = ent_by_sid(c, m->sock);
 
+	c->ev_seq++;
 	switch (m->op) {
 	case FN_SEV_DONE:
 		if (m->flags == FN_SREQ_SEND && m->cookie != c->want_cookie) {
@@ -322,6 +324,8 @@ static bool sev_handle(struct fn_sock_chan *c, struct fn_pkt *p,
 			return false;
 		c->held[p->slot].pkt = *p;
 		c->held[p->slot].m = *m;
+		if (e->dq_head == NIL && !(e->flags & F_RD_EOF))
+			e->rd_seq = c->ev_seq;	/* readable from now */
 		q_push(c, &e->dq_head, &e->dq_tail, p->slot);
 		return true;
 	case FN_SEV_ACCEPTED: {
@@ -341,6 +345,8 @@ static bool sev_handle(struct fn_sock_chan *c, struct fn_pkt *p,
 		c->held[p->slot].pkt = *p;
 		c->held[p->slot].m = *m;
 		c->held[p->slot].m.sock = (uint32_t)h;	/* our copy: the handle */
+		if (l->aq_head == NIL)
+			l->rd_seq = c->ev_seq;
 		q_push(c, &l->aq_head, &l->aq_tail, p->slot);
 		return true;
 	}
@@ -352,9 +358,13 @@ static bool sev_handle(struct fn_sock_chan *c, struct fn_pkt *p,
 			credit_update(c, e, m->arg[0], m->arg[1]);
 		return false;
 	case FN_SEV_PEER_CLOSED:
+		if (e->dq_head == NIL && !(e->flags & F_RD_EOF))
+			e->rd_seq = c->ev_seq;
 		e->flags |= F_RD_EOF;
 		return false;
 	case FN_SEV_ERROR:
+		if (e->dq_head == NIL && !(e->flags & F_RD_EOF))
+			e->rd_seq = c->ev_seq;
 		e->err = m->result < 0 && m->result > -4096 ? m->result : -EIO;
 		e->flags = (e->flags & ~F_CONNECTING) | F_RD_EOF;
 		return false;
@@ -1045,6 +1055,13 @@ int fn_sock_rd_closed(struct fn_sock_chan *c, int s)
 	if (!e)
 		return -EBADF;
 	return (e->flags & F_RD_EOF) ? 1 : 0;
+}
+
+uint64_t fn_sock_ready_seq(struct fn_sock_chan *c, int s)
+{
+	struct fn_sock_ent *e = ent_get(c, s);
+
+	return e ? e->rd_seq : 0;
 }
 
 /* 1 if s died with a channel reset (the stack restarted: every call on it

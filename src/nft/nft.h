@@ -145,6 +145,9 @@ struct fn_nft_result {
 	enum fn_nft_verdict verdict;
 	enum fn_nft_reject reject;	/* verdict is DROP then */
 	uint8_t reject_code;
+	uint64_t rule;		/* DROP: the handle of the rule that gave
+				 * it; 0 for a chain's policy or a packet
+				 * the hook's own checks drop */
 };
 
 struct fn_nft_prog;

@@ -12,8 +12,9 @@
  *   2. SIGTERM/SIGINT/SIGHUP blocked (EAL's threads inherit the mask, so
  *      only sigtimedwait() in the main thread ever takes them);
  *   3. the ready file removed; EAL init with fn_eal_args(), logged;
- *   4. the port probed, then pool FN_DPDK_POOL and the broadcast rings
- *      FN_DPDK_BCAST_FMT on the port's NUMA socket;
+ *   4. the port probed, then pool FN_DPDK_POOL, the broadcast rings
+ *      FN_DPDK_BCAST_FMT and the steer rings FN_DPDK_STEER_FMT on the
+ *      port's NUMA socket;
  *   5. the port configured and started (port.c and its backend), the
  *      drivers' wake-up fds offered (nic_wake.c);
  *   6. the ready file created: drivers may attach from now on;
@@ -186,9 +187,24 @@ static int eal_init(struct nic *n)
 }
 
 /* The pool and one broadcast ring per queue, on the port's socket. */
-static int shared_create(struct nic *n)
+/* Ring fmt of queue q: any driver enqueues (MP), driver q alone dequeues
+ * (SC).  NULL with rte_errno set, and logged. */
+static struct rte_ring *ring_make(struct nic *n, const char *fmt, unsigned q,
+				  unsigned size)
 {
 	char name[RTE_RING_NAMESIZE];
+	struct rte_ring *r;
+
+	snprintf(name, sizeof(name), fmt, q);
+	r = rte_ring_create(name, size, n->socket, RING_F_SC_DEQ);
+	if (!r)
+		fn_err("cannot create ring %s: %s", name,
+		       rte_strerror(rte_errno));
+	return r;
+}
+
+static int shared_create(struct nic *n)
+{
 
 	n->pool = rte_pktmbuf_pool_create(FN_DPDK_POOL, n->cfg->nic.mbufs,
 					  FN_DPDK_MBUF_CACHE, 0,
@@ -202,15 +218,12 @@ static int shared_create(struct nic *n)
 		return -rte_errno;
 	}
 	for (unsigned q = 0; q < n->queues; q++) {
-		snprintf(name, sizeof(name), FN_DPDK_BCAST_FMT, q);
-		/* Any driver enqueues (MP), driver q alone dequeues (SC). */
-		n->bcast[q] = rte_ring_create(name, FN_DPDK_BCAST_SIZE,
-					      n->socket, RING_F_SC_DEQ);
-		if (!n->bcast[q]) {
-			fn_err("cannot create ring %s: %s", name,
-			       rte_strerror(rte_errno));
+		n->bcast[q] = ring_make(n, FN_DPDK_BCAST_FMT, q,
+					FN_DPDK_BCAST_SIZE);
+		n->steer[q] = ring_make(n, FN_DPDK_STEER_FMT, q,
+					FN_DPDK_STEER_SIZE);
+		if (!n->bcast[q] || !n->steer[q])
 			return -rte_errno;
-		}
 	}
 	return 0;
 }
@@ -219,7 +232,8 @@ static void shared_free(struct nic *n)
 {
 	for (unsigned q = 0; q < FN_MAX_PIPELINES; q++) {
 		rte_ring_free(n->bcast[q]);
-		n->bcast[q] = NULL;
+		rte_ring_free(n->steer[q]);
+		n->bcast[q] = n->steer[q] = NULL;
 	}
 	rte_mempool_free(n->pool);
 	n->pool = NULL;

@@ -75,6 +75,8 @@ struct nic {
 
 	struct rte_mempool *pool;
 	struct rte_ring *bcast[FN_MAX_PIPELINES];
+	struct rte_ring *steer[FN_MAX_PIPELINES];
+	struct rte_flow *flow[FN_MAX_PIPELINES];	/* port_steer.c */
 
 	struct nic_stats *stats;
 };
@@ -89,6 +91,10 @@ bool nic_wait_signal(struct nic *n, unsigned ms);
 /* port_tap.c, port_pci.c */
 extern const struct nic_backend nic_backend_tap;
 extern const struct nic_backend nic_backend_pci;
+
+/* port_steer.c: per-pipeline MACs and rte_flow rules (pci only) */
+void nic_steer_install(struct nic *n);
+void nic_steer_remove(struct nic *n);
 
 /* preflight.c */
 uint64_t nic_hugepage_bytes_needed(const struct fn_config *cfg);

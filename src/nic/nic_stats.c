@@ -15,6 +15,7 @@
  *   queueQ.rx queueQ.tx    per queue, for the first
  *                          RTE_ETHDEV_QUEUE_STAT_CNTRS queues
  *   queueQ.bcast_pending   frames waiting in queue Q's broadcast ring
+ *   queueQ.steer_pending   frames waiting in queue Q's steer ring
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -38,9 +39,11 @@ static const char *const port_names[C_COUNT] = {
 	"oerrors", "rx_nombuf", "mbufs_in_use", "link_up", "link_speed_mbps",
 };
 
-enum { Q_RX, Q_TX, Q_BCAST, Q_COUNT };
+enum { Q_RX, Q_TX, Q_BCAST, Q_STEER, Q_COUNT };
 
-static const char *const queue_names[Q_COUNT] = { "rx", "tx", "bcast_pending" };
+static const char *const queue_names[Q_COUNT] = {
+	"rx", "tx", "bcast_pending", "steer_pending",
+};
 
 struct nic_stats {
 	struct nic *n;
@@ -104,8 +107,10 @@ void nic_stats_update(struct nic_stats *st)
 			ctr_set(&st->queue[q][Q_TX], es.q_opackets[q]);
 		}
 	}
-	for (unsigned q = 0; q < n->queues && st->queue[q]; q++)
+	for (unsigned q = 0; q < n->queues && st->queue[q]; q++) {
 		ctr_set(&st->queue[q][Q_BCAST], rte_ring_count(n->bcast[q]));
+		ctr_set(&st->queue[q][Q_STEER], rte_ring_count(n->steer[q]));
+	}
 	ctr_set(&c[C_MBUFS], rte_mempool_in_use_count(n->pool));
 	if (rte_eth_link_get_nowait(n->port, &link) == 0) {
 		ctr_set(&c[C_LINK_UP], link.link_status == RTE_ETH_LINK_UP);

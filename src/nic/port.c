@@ -241,6 +241,7 @@ void nic_port_close(struct nic *n)
 {
 	int err;
 
+	nic_steer_remove(n);
 	if (n->port_started) {
 		err = rte_eth_dev_stop(n->port);
 		if (err < 0)

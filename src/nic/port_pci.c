@@ -26,7 +26,12 @@
  *   - Per-queue counters: 16 of them, and every queue maps to counter 0
  *     until rte_eth_dev_set_{rx,tx}_queue_stats_mapping() says otherwise.
  *   - Descriptors: 32..4096 in multiples of 8, so 1024 fits as is.
- *   - MAC: the port takes [nic] mac (RAR[0]), the MAC every stack uses.
+ *   - MAC: the port takes [nic] mac (RAR[0]), the MAC every stack uses
+ *     with shared addressing.  With per-pipeline addressing each
+ *     pipeline's MAC is added (RAR[1..]) and an rte_flow rule per
+ *     pipeline asked for (port_steer.c); ixgbe's rte_flow takes a dst MAC
+ *     rule only in its flow director's MAC-VLAN mode, so expect the
+ *     fallback there: RSS, and the drivers steer in software.
  *     Promiscuous off; broadcast is accepted by default (FCTRL.BAM), and
  *     multicast is not needed (no IPv4 multicast in the stacks), so
  *     allmulticast stays off: each multicast frame would be copied to
@@ -346,6 +351,7 @@ static int pci_started(struct nic *n)
 			return err;
 		rss_log(n);
 	}
+	nic_steer_install(n);
 	pci_link_wait(n);
 	return 0;
 }

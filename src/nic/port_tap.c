@@ -144,6 +144,11 @@ static int tap_started(struct nic *n)
 		nic_link_str(&link, buf, sizeof(buf));
 	fn_info("port %u: tap %s, link %s (queues spread by the kernel's tun flow "
 		"hash, no DPDK RSS)", n->port, n->cfg->nic.ifname, buf);
+	if (n->cfg->stack.addressing == FN_ADDRESSING_PER_PIPELINE &&
+	    n->queues > 1)
+		fn_info("port %u: per-pipeline addressing: no rte_flow on the "
+			"tap, the drivers steer each frame to its pipeline's MAC",
+			n->port);
 	return 0;
 }
 

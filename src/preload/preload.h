@@ -77,6 +77,7 @@ struct pl_epent {
 	epoll_data_t data;
 	uint32_t last;		/* ET: bits reported and still set */
 	uint32_t edge;		/* ET: s->edge when last reported */
+	uint64_t reported;	/* the clock's time when last reported */
 	bool disabled;		/* ONESHOT fired; until EPOLL_CTL_MOD */
 };
 
@@ -91,8 +92,9 @@ struct pl_ep {
 	struct pl_ep *next;	/* every instance, for pl_ep_drop_sock */
 };
 
-/* Readiness of a socket as epoll bits (EPOLLIN, OUT, ERR, HUP, RDHUP). */
-typedef uint32_t pl_ready_fn(struct pl_sock *s, void *ctx);
+/* Readiness of a socket as epoll bits (EPOLLIN, OUT, ERR, HUP, RDHUP),
+ * and in *since the clock's time at which it last became readable. */
+typedef uint32_t pl_ready_fn(struct pl_sock *s, void *ctx, uint64_t *since);
 
 enum pl_kind pl_tab_kind(int fd);
 void *pl_tab_ptr(int fd);
@@ -112,7 +114,7 @@ int pl_ep_ctl(struct pl_ep *ep, int op, int fd, struct pl_sock *s,
 	      const struct epoll_event *ev);
 void pl_ep_drop_sock(struct pl_sock *s);
 int pl_ep_collect(struct pl_ep *ep, pl_ready_fn *ready, void *ctx,
-		  struct epoll_event *out, int max);
+		  uint64_t now, struct epoll_event *out, int max);
 void pl_ep_reset_all(void);	/* for tests */
 
 /* ---- init.c -------------------------------------------------------------- */
@@ -156,7 +158,10 @@ static inline long pl_ret(long r)
 
 /* ---- wait.c -------------------------------------------------------------- */
 
-uint32_t pl_sock_ready(struct pl_sock *s, void *ctx);
+uint32_t pl_sock_ready(struct pl_sock *s, void *ctx, uint64_t *since);
+/* The readiness clock of pl_sock_ready and pl_ep_collect: odd, and above
+ * every "since" of the events handled so far. */
+uint64_t pl_ready_now(void);
 /* Lock held (released while asleep): wait until s has one of events
  * (POLLIN/POLLOUT; errors always count), timeout_ms (-1 forever).
  * The bits, 0 on timeout, -EINTR, -errno. */

@@ -243,35 +243,100 @@ static uint32_t ent_report(struct pl_epent *e, uint32_t ready)
 	return bits;
 }
 
+/* A ready entry of a collect, and where it stands in the ready list. */
+struct ep_cand {
+	uint64_t key;		/* the later of became-ready and reported */
+	unsigned i;		/* entry index */
+	unsigned rot;		/* position after ep->rr: ties, round robin */
+	uint32_t ready;
+};
+
+static struct ep_cand *cands;	/* scratch of pl_ep_collect, lock held */
+static unsigned ncands_cap;
+
+static int cand_cmp(const void *x, const void *y)
+{
+	const struct ep_cand *a = x, *b = y;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->rot < b->rot ? -1 : a->rot > b->rot;
+}
+
+static bool cands_fit(unsigned n)
+{
+	struct ep_cand *c;
+
+	if (n <= ncands_cap)
+		return true;
+	c = realloc(cands, n * sizeof(*c));
+	if (!c)
+		return false;
+	cands = c;
+	ncands_cap = n;
+	return true;
+}
+
 /*
- * Up to max ready entries of ep into out, starting after the last entry
- * reported (round robin, so that a busy socket cannot starve the others).
- * ready(s, ctx) gives a socket's readiness as epoll bits.
+ * Up to max ready entries of ep into out, in the order the kernel's epoll
+ * would give them: its ready list is in the order files became ready, and
+ * a level-triggered file reported stays ready at the tail.  So each entry
+ * goes by the later of when its socket became readable (ready()'s since)
+ * and when it was last reported (now, stamped here); ties go round robin
+ * from after the last entry reported.  Without memory for the sort: the
+ * round robin alone, as before (no order, but nothing lost).
  */
 int pl_ep_collect(struct pl_ep *ep, pl_ready_fn *ready, void *ctx,
-		  struct epoll_event *out, int max)
+		  uint64_t now, struct epoll_event *out, int max)
 {
-	unsigned n = ep->n, start = n ? ep->rr % n : 0;
+	unsigned n = ep->n, start = n ? ep->rr % n : 0, nc = 0;
+	bool sorted = cands_fit(n);
 	int got = 0;
 
-	for (unsigned k = 0; k < n && got < max; k++) {
+	for (unsigned k = 0; k < n && (sorted || got < max); k++) {
 		unsigned i = (start + k) % n;
 		struct pl_epent *e = &ep->ent[i];
-		uint32_t bits = ent_report(e, e->disabled ? 0 :
-					   ready(e->s, ctx));
+		uint64_t since = 0;
+		uint32_t r = e->disabled ? 0 : ready(e->s, ctx, &since);
+
+		if (!r || !sorted) {
+			uint32_t bits = ent_report(e, r);
+
+			if (bits) {
+				out[got].events = bits;
+				out[got++].data = e->data;
+				e->reported = now;
+				ep->rr = i + 1;
+			}
+			continue;
+		}
+		cands[nc++] = (struct ep_cand){
+			.key = since > e->reported ? since : e->reported,
+			.i = i, .rot = k, .ready = r,
+		};
+	}
+	if (!sorted)
+		return got;
+	qsort(cands, nc, sizeof(*cands), cand_cmp);
+	for (unsigned k = 0; k < nc && got < max; k++) {
+		struct pl_epent *e = &ep->ent[cands[k].i];
+		uint32_t bits = ent_report(e, cands[k].ready);
 
 		if (!bits)
 			continue;
 		out[got].events = bits;
-		out[got].data = e->data;
-		got++;
-		ep->rr = i + 1;
+		out[got++].data = e->data;
+		e->reported = now;
+		ep->rr = cands[k].i + 1;
 	}
 	return got;
 }
 
 void pl_ep_reset_all(void)
 {
+	free(cands);
+	cands = NULL;
+	ncands_cap = 0;
 	while (all_eps)
 		pl_ep_free(all_eps);
 	memset(kinds, 0, sizeof(kinds));

@@ -47,11 +47,20 @@ static int64_t left_ms(int64_t until)
 	return l > 0 ? l : 0;
 }
 
-uint32_t pl_sock_ready(struct pl_sock *s, void *ctx)
+uint64_t pl_ready_now(void)
+{
+	return 2 * pl_chan.ev_seq + 1;
+}
+
+/* since (may be NULL): 2 x fn_sock_ready_seq, even, so that an event
+ * handled after a report (at pl_ready_now(), odd) sorts after it. */
+uint32_t pl_sock_ready(struct pl_sock *s, void *ctx, uint64_t *since)
 {
 	unsigned ev;
 
 	(void)ctx;
+	if (since)
+		*since = 2 * fn_sock_ready_seq(&pl_chan, s->h);
 	if (pl_sock_revive(s) < 0)
 		return 0;	/* a listener being made again: nothing yet */
 	ev = fn_sock_events(&pl_chan, s->h);
@@ -118,7 +127,7 @@ int pl_wait_sock(struct pl_sock *s, unsigned events, int timeout_ms)
 		r = fn_sock_process(&pl_chan);
 		if (r < 0 && r != -ECONNRESET)
 			return r;
-		ev = pl_sock_ready(s, NULL) &
+		ev = pl_sock_ready(s, NULL, NULL) &
 		     (events | POLLERR | POLLHUP | POLLNVAL);
 		if (ev)
 			return (int)ev;
@@ -148,7 +157,7 @@ static int poll_stack(const struct pollfd *fds, nfds_t n, short *out)
 		if (pl_inert)
 			out[i] = POLLNVAL;
 		else
-			out[i] = (short)(pl_sock_ready(pl_tab_ptr(fds[i].fd), NULL) &
+			out[i] = (short)(pl_sock_ready(pl_tab_ptr(fds[i].fd), NULL, NULL) &
 				 ((unsigned)fds[i].events | POLLERR | POLLHUP | POLLNVAL));
 		ready += out[i] != 0;
 	}
@@ -448,7 +457,8 @@ static int ep_look(int epfd, struct pl_ep *ep, struct epoll_event *ev, int max)
 	nk = kcap ? real_epoll_pwait(epfd, ev, kcap, 0, NULL) : 0;
 	if (nk < 0)
 		return -errno;
-	ns = pl_ep_collect(ep, pl_sock_ready, NULL, ev + nk, max - nk);
+	ns = pl_ep_collect(ep, pl_sock_ready, NULL, pl_ready_now(), ev + nk,
+			   max - nk);
 	if (ns == 0 && nk == kcap && kcap < max) {
 		more = real_epoll_pwait(epfd, ev + nk, max - nk, 0, NULL);
 		nk += more > 0 ? more : 0;

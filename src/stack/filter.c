@@ -30,6 +30,10 @@
  *            a transport checksum that is wrong (reject_csum_ok), and a
  *            reset answers neither a reset nor a broadcast/multicast.
  *
+ * capture  a packet dropped on either path is copied to the capture
+ *          region with the hook and the handle of the rule that dropped
+ *          it (cap.c), when `fragnet capture` asks for filter drops.
+ *
  * Each hook sees the netif the frame came in on or goes out of (stack.h,
  * struct stk_if): the uplink is STK_IFNAME ("fn0", ifindex 1), a netif on
  * an internal network has the network's name and ifindex 2 + the
@@ -397,8 +401,9 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p)
 	struct stack *s = ifc->stack;
 	struct nl_server *srv = stk_nft();
 	static uint8_t buf[DGRAM_MAX];
-	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0 };
+	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0, 0 };
 	struct fn_nft_pkt k;
+	enum fn_nft_hook h;
 	uint32_t off;
 	bool frag, fine;
 
@@ -408,7 +413,7 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p)
 	off = rx_fill(&k, ifc, p, buf, fine);
 	if (!off)
 		return p;	/* longer than any frame we take: lwIP drops */
-	if (!judge(srv, FN_NFT_INGRESS, &k, &r))
+	if (!judge(srv, h = FN_NFT_INGRESS, &k, &r))
 		goto drop;
 	if (!k.nh)
 		return p;
@@ -421,7 +426,7 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p)
 			goto unjudged;
 		frag = false;
 	}
-	if (!judge(srv, FN_NFT_PREROUTING, &k, &r))
+	if (!judge(srv, h = FN_NFT_PREROUTING, &k, &r))
 		goto drop;
 	if (!for_us(s, k.nh))
 		return p;
@@ -437,11 +442,13 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p)
 	 * one ruleset version */
 	stk_count(s, STK_FILTER_JUDGED_RX, 1);
 	sk_fill(srv, &k, true);
-	if (!judge(srv, FN_NFT_INPUT, &k, &r))
+	if (!judge(srv, h = FN_NFT_INPUT, &k, &r))
 		goto drop;
 	return p;
 drop:
 	stk_count(s, STK_FILTER_DROP_RX, 1);
+	if (stk_cap_on(s, FN_CAP_FILTER_DROP))
+		stk_cap_drop_rx(ifc, h, r.rule, p);
 	if (r.reject != FN_NFT_REJECT_NONE && k.nh)
 		reject(s, p, off, &k, &r);
 unjudged:
@@ -485,8 +492,9 @@ static void out_release(bool send)
 static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
 		      const uint8_t *nh, uint32_t len)
 {
-	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0 };
+	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0, 0 };
 	struct fn_nft_pkt k;
+	enum fn_nft_hook h;
 
 	memset(&k, 0, sizeof(k));
 	k.nh = nh;
@@ -496,10 +504,12 @@ static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
 	k.oifname = ifc->name;
 	k.now_ns = now_ns(fine_clock(srv));
 	sk_fill(srv, &k, false);
-	if (judge(srv, FN_NFT_OUTPUT, &k, &r) &&
-	    judge(srv, FN_NFT_POSTROUTING, &k, &r))
+	if (judge(srv, h = FN_NFT_OUTPUT, &k, &r) &&
+	    judge(srv, h = FN_NFT_POSTROUTING, &k, &r))
 		return true;
 	stk_count(ifc->stack, STK_FILTER_DROP_TX, 1);
+	if (stk_cap_on(ifc->stack, FN_CAP_FILTER_DROP))
+		stk_cap_drop_tx(ifc, h, r.rule, nh, len);
 	return false;
 }
 

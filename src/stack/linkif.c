@@ -25,6 +25,9 @@
  *   reset    any link call may return -ECONNRESET (the peer restarted and
  *            the supervisor reset the link): every slot in hand is void.
  *            Frames already copied out are ours and still go to lwIP.
+ *   capture  with `fragnet capture` on (cap.c), each burst received is
+ *            copied to the capture region before the filter, each batch
+ *            sent before it is submitted.
  *   broken   -EPIPE: the peer broke the link protocol.  The stack stops
  *            using that link until the supervisor resets it.
  *
@@ -159,7 +162,7 @@ static struct pbuf *frame_copy(struct stk_if *ifc, const struct fn_pkt *pkt)
 	/* PBUF_POOL_BUFSIZE > STK_ETH_HLEN: the header is in the first pbuf. */
 	dst = p->payload;
 	if (!(dst[0] & 1) && memcmp(dst, ifc->mac, sizeof(ifc->mac)) != 0) {
-		stk_count(s, STK_DROP_NOT_FOR_US, 1);
+		stk_count(s, STK_DROP_OTHER_MAC, 1);
 		pbuf_free(p);
 		return NULL;
 	}
@@ -187,6 +190,15 @@ static void trace_pkts(unsigned point, const struct fn_pkt *p, unsigned n)
 		fn_trace_frame(point, p[i].data, p[i].len, t);
 }
 
+/* Copies for the capture (cap.c).  On rx straight from the slots: a peer
+ * that rewrites one while we copy spoils only its own capture. */
+static void cap_pkts(struct stk_if *ifc, unsigned point,
+		     const struct fn_pkt *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		stk_cap_frame(ifc, point, p[i].data, p[i].len);
+}
+
 /* frame_deliver between two trace points; the frame's head is copied
  * first: lwIP owns the pbuf after input. */
 static void trace_deliver(struct stk_if *ifc, struct pbuf *p)
@@ -212,6 +224,8 @@ int stk_link_rx(struct stk_if *ifc)
 		return n;
 	if (fn_trace_enabled())
 		trace_pkts(FN_TP_STK_RX, pkt, (unsigned)n);
+	if (stk_cap_on(ifc->stack, FN_CAP_RX))
+		cap_pkts(ifc, FN_CAP_RX, pkt, (unsigned)n);
 	for (int i = 0; i < n; i++)
 		p[i] = frame_copy(ifc, &pkt[i]);
 	/* Slots go back before lwIP runs: it may take long (TCP) and the
@@ -244,6 +258,8 @@ int stk_link_flush(struct stk_if *ifc)
 	ifc->ntx = 0;
 	if (fn_trace_enabled())
 		trace_pkts(FN_TP_STK_TX, ifc->txq, n);
+	if (stk_cap_on(ifc->stack, FN_CAP_TX))
+		cap_pkts(ifc, FN_CAP_TX, ifc->txq, n);
 	r = fn_stream_submit_burst(&ifc->link.tx, ifc->txq, n);
 	if (r < 0)
 		return r;	/* -ECONNRESET / -EPIPE: the slots are void */

@@ -2,8 +2,9 @@
  * main.c - fragnet-stack: one pipeline's TCP/IP stack (lwIP, NO_SYS=1).
  *
  * Spawned by the supervisor (names.h contract):
- *   FRAGNET_CONFIG      the topology: [stack] address, gateway, profile,
- *                       max_tcp; [nic] mac; [link] geometry
+ *   FRAGNET_CONFIG      the topology: our pipeline's uplink address and
+ *                       MAC (per [stack] addressing), [stack] gateway,
+ *                       profile, max_tcp; [link] geometry
  *   FRAGNET_LINK_FD     the packet link to the driver, our uplink "fn0";
  *                       we are side B
  *   FRAGNET_STACK_NETS_FD  our attachments to internal networks
@@ -92,7 +93,7 @@ const char *const stk_ctr_names[STK_CTR_COUNT] = {
 	[STK_DROP_RUNT] = "drop_runt",
 	[STK_DROP_TOO_BIG] = "drop_too_big",
 	[STK_DROP_NO_PBUF] = "drop_no_pbuf",
-	[STK_DROP_NOT_FOR_US] = "drop_not_for_us",
+	[STK_DROP_OTHER_MAC] = "drop_other_mac",
 	[STK_DROP_NO_SLOT] = "drop_no_slot",
 	[STK_DROP_LINK_DOWN] = "drop_link_down",
 	[STK_DROP_TX_TOO_BIG] = "drop_tx_too_big",
@@ -203,7 +204,6 @@ static int parse_args(int argc, char **argv, const char **trace)
 	return -1;
 }
 
-/* Read the topology; refuse one made for the other profile. */
 /* The app's user and group, as the supervisor resolves them when it
  * spawns the app (its user's primary group): every socket of this stack
  * is the app's (meta skuid, skgid).  An unknown user leaves them unset. */
@@ -224,7 +224,8 @@ static void app_owner(const char *user)
 	stk_filter_set_owner(pw->pw_uid, pw->pw_gid);
 }
 
-static int config_read(struct stk_conf *out)
+/* Read the topology; refuse one made for the other profile. */
+static int config_read(struct stk_conf *out, int pipeline)
 {
 	const char *path = getenv(FN_ENV_CONFIG);
 	char err[FN_CONFIG_ERR_MAX];
@@ -251,8 +252,9 @@ static int config_read(struct stk_conf *out)
 		       strcmp(cfg->stack.profile, "full") ? cfg->stack.profile : "");
 		r = -EINVAL;
 	} else {
+		/* Our pipeline's uplink, per [stack] addressing. */
 		out->stack = cfg->stack;
-		memcpy(out->mac, cfg->nic.mac, sizeof(out->mac));
+		fn_config_uplink(cfg, pipeline, &out->stack.address, out->mac);
 		memcpy(out->app_user, cfg->app.user, sizeof(out->app_user));
 	}
 	free(cfg);
@@ -720,6 +722,7 @@ static int stack_setup(struct stack *s, struct stk_conf *c, int *ctl_fd)
 	err = ifs_add(s, c, &t);
 	if (err < 0)
 		goto err_detach;
+	stk_cap_open(s);	/* maps its region: before any confinement */
 	*ctl_fd = control_open();
 	if (*ctl_fd < -1) {
 		err = *ctl_fd;
@@ -759,7 +762,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signals_init();
-	if (config_read(&conf) < 0)
+	if (config_read(&conf, pipeline) < 0)
 		return EXIT_USAGE;
 	app_owner(conf.app_user);
 	stk_port_init();

@@ -601,6 +601,14 @@ static void pcb_close(struct sock_serv *ss, struct ss_sock *s, bool abort)
 	tcp_sent(t, NULL);
 	tcp_poll(t, NULL, 0);
 	tcp_recv(t, NULL);	/* lwIP's tcp_recv_null after close */
+	/* A reset (ours, or lwIP's tcp_close when the window is not fully
+	 * open) drops what is queued unsent.  The kernel would have sent
+	 * that data at write() already: Redis writes "-ERR Protocol error"
+	 * and closes with input unread, and the client reads the reply,
+	 * then the reset.  So send now what out_flush() would have sent at
+	 * the end of this turn; the RST follows it (seqno snd_nxt). */
+	if ((t->state == ESTABLISHED || t->state == CLOSE_WAIT) && t->unsent)
+		tcp_output(t);
 	/* lwIP's tcp_close resets by itself when the window is not fully
 	 * open (data the app was given but not tcp_recved) */
 	if (!abort && (t->state == ESTABLISHED || t->state == CLOSE_WAIT) &&

@@ -18,6 +18,8 @@
  *   sock_serv.c  the socket channel, side B: the app's requests on lwIP's
  *              raw API, its events (sock_serv.h, fragnet/sockchan.h)
  *   port.c     lwIP's OS hooks: sys_now(), random seed
+ *   cap.c      the capture points: copies into the capture region
+ *              (fragnet/capture.h) while `fragnet capture` asks for them
  *
  * Everything here runs on the loop's thread: lwIP has no locks.
  */
@@ -30,6 +32,7 @@
 
 #include "lwip/netif.h"
 
+#include "fragnet/capture.h"
 #include "fragnet/config.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
@@ -56,7 +59,7 @@ enum stk_ctr {
 	STK_DROP_RUNT,		/* rx: no byte after the Ethernet header */
 	STK_DROP_TOO_BIG,	/* rx: longer than MTU + Ethernet + VLAN */
 	STK_DROP_NO_PBUF,	/* rx: pbuf_alloc failed */
-	STK_DROP_NOT_FOR_US,	/* rx: unicast to another MAC */
+	STK_DROP_OTHER_MAC,	/* rx: unicast to another MAC */
 	STK_DROP_NO_SLOT,	/* tx: every slot with the driver */
 	STK_DROP_LINK_DOWN,	/* tx: peer not joined, or link cut off */
 	STK_DROP_TX_TOO_BIG,	/* tx: lwIP gave more than a slot */
@@ -122,6 +125,7 @@ struct stack {
 	struct stk_if *uplink;		/* &ifs[0], or NULL: internal only */
 	int bell_fd;			/* our doorbell (names.h), or -1 */
 	_Atomic uint64_t *ctr;		/* STK_CTR_COUNT, a stats page block */
+	struct fn_cap cap;		/* capture region; hdr NULL: none */
 };
 
 static inline void stk_count(struct stack *s, enum stk_ctr c, uint64_t v)
@@ -158,6 +162,21 @@ void stk_link_error(struct stk_if *ifc, int err);
  * output (IPv4, before ARP): it judges p and passes it to etharp_output,
  * or drops it (ERR_OK, as if sent); p stays the caller's. */
 struct pbuf;
+
+/* cap.c: the capture points (fragnet/capture.h).  stk_cap_open() after
+ * the links are attached, before the stack confines itself. */
+void stk_cap_open(struct stack *s);
+static inline bool stk_cap_on(const struct stack *s, unsigned point)
+{
+	return fn_cap_on(&s->cap, point);
+}
+void stk_cap_frame(struct stk_if *ifc, unsigned point, const void *f,
+		   uint32_t len);
+void stk_cap_drop_rx(struct stk_if *ifc, unsigned hook, uint64_t rule,
+		     struct pbuf *p);
+void stk_cap_drop_tx(struct stk_if *ifc, unsigned hook, uint64_t rule,
+		     const uint8_t *nh, uint32_t len);
+
 struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p);
 /* The app's user and group ([app] user, resolved at start), the owner of
  * every socket of the stack: meta skuid and skgid.  Unset: those rules

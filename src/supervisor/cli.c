@@ -30,26 +30,39 @@ struct cli_target {
 	pid_t pid;
 };
 
-/* [--json] [TOPOLOGY]; --json only where json is not NULL. */
-static int cli_parse(int argc, char **argv, const char *cmd, bool *json,
-		     const char **topology)
+/* An output format that replaces the text: --opt sends word instead. */
+struct cli_format {
+	const char *opt;
+	const char *word;
+};
+
+/* [--FORMAT] [TOPOLOGY], FORMAT one of fmt[0..nfmt-1]: *word becomes its
+ * command word (unchanged without one). */
+static int cli_parse(int argc, char **argv, const char *cmd,
+		     const struct cli_format *fmt, unsigned nfmt,
+		     const char **word, const char **topology)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	int opt, idx = -1;
+	unsigned i;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt != 'j' || !json) {
-			if (opt == 'j')
-				fprintf(stderr, "fragnet %s: no --json here\n",
-					cmd);
+	while ((opt = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
+		for (i = 0; opt != '?' && i < nfmt; i++)
+			if (strcmp(fmt[i].opt, longopts[idx].name) == 0)
+				break;
+		if (opt == '?' || i == nfmt) {
+			if (opt != '?')
+				fprintf(stderr, "fragnet %s: no --%s here\n",
+					cmd, longopts[idx].name);
 			cmd_usage(cmd);
 			return -EINVAL;
 		}
-		*json = true;
+		*word = fmt[i].word;
 	}
 	if (argc - optind > 1) {
 		cmd_usage(cmd);
@@ -89,33 +102,37 @@ static int cli_error(const struct cli_target *t, int err, int timeout_ms)
 }
 
 /* A request whose answer is printed: cmd is the subcommand (for usage),
- * word its command word (fragnet/ctl.h), json_word that of --json or NULL
- * when it has none. */
+ * word its command word (fragnet/ctl.h), fmt the formats it also has. */
 static int cli_simple(int argc, char **argv, const char *cmd,
-		      const char *word, const char *json_word)
+		      const char *word, const struct cli_format *fmt,
+		      unsigned nfmt)
 {
 	struct cli_target t;
 	const char *arg;
-	bool json = false;
 	int ret, err;
 
-	if (cli_parse(argc, argv, cmd, json_word ? &json : NULL, &arg) < 0)
+	if (cli_parse(argc, argv, cmd, fmt, nfmt, &word, &arg) < 0)
 		return EXIT_USAGE;
 	ret = cli_target(arg, &t);
 	if (ret != EXIT_OK)
 		return ret;
-	err = ctl_request(t.run_dir, json ? json_word : word, CLI_TIMEOUT_MS);
+	err = ctl_request(t.run_dir, word, CLI_TIMEOUT_MS);
 	return err < 0 ? cli_error(&t, err, CLI_TIMEOUT_MS) : EXIT_OK;
 }
 
 int cmd_status(int argc, char **argv)
 {
-	return cli_simple(argc, argv, "status", FN_CTL_STATUS, NULL);
+	return cli_simple(argc, argv, "status", FN_CTL_STATUS, NULL, 0);
 }
 
 int cmd_stats(int argc, char **argv)
 {
-	return cli_simple(argc, argv, "stats", FN_CTL_STATS, FN_CTL_STATS_JSON);
+	static const struct cli_format fmt[] = {
+		{ "json", FN_CTL_STATS_JSON },
+		{ "prometheus", FN_CTL_STATS_PROM },
+	};
+
+	return cli_simple(argc, argv, "stats", FN_CTL_STATS, fmt, 2);
 }
 
 /* ---- down ---------------------------------------------------------------- */
@@ -157,10 +174,10 @@ int cmd_down(int argc, char **argv)
 {
 	int64_t deadline = fn_clock_ms() + CLI_DOWN_TIMEOUT_MS;
 	struct cli_target t;
-	const char *arg;
+	const char *arg, *word = FN_CTL_DOWN;
 	int ret, err;
 
-	if (cli_parse(argc, argv, "down", NULL, &arg) < 0)
+	if (cli_parse(argc, argv, "down", NULL, 0, &word, &arg) < 0)
 		return EXIT_USAGE;
 	ret = topo_resolve(arg, t.run_dir, t.name);
 	if (ret != EXIT_OK)

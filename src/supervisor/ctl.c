@@ -102,6 +102,25 @@ static bool is_command_word(const char *s, size_t n)
 	return n > 0;
 }
 
+/* A command word, then optionally one space and 1 to 3 decimal digits
+ * (ctl.h REQUEST). */
+static bool is_request(const char *s, size_t n)
+{
+	const char *sp = memchr(s, ' ', n);
+	size_t w = sp ? (size_t)(sp - s) : n, d = n - w - (sp != NULL);
+
+	if (!is_command_word(s, w))
+		return false;
+	if (!sp)
+		return true;
+	if (d < 1 || d > 3)
+		return false;
+	for (size_t i = w + 1; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
 /* Read the one request message into cmd (NUL-terminated).  -EAGAIN: not
  * there yet; -EBADMSG: empty, too long or not a command word. */
 int ctl_read_request(int fd, char *cmd, size_t len)
@@ -117,7 +136,7 @@ int ctl_read_request(int fd, char *cmd, size_t len)
 		return -EBADMSG;
 	if (cmd[n - 1] == '\n')
 		n--;
-	if (!is_command_word(cmd, (size_t)n))
+	if (!is_request(cmd, (size_t)n))
 		return -EBADMSG;
 	cmd[n] = '\0';
 	return 0;
@@ -171,8 +190,9 @@ static int ctl_connect(const char *run_dir)
 	return fd;
 }
 
-/* Copy reply messages to stdout until the server closes. */
-static int ctl_drain(int fd, int timeout_ms)
+/* Copy reply messages to out (a refusal to stderr) until the server
+ * closes. */
+static int ctl_drain(int fd, int timeout_ms, FILE *out)
 {
 	int64_t deadline = fn_clock_ms() + timeout_ms;
 	bool first = true, refused = false;
@@ -200,16 +220,18 @@ static int ctl_drain(int fd, int timeout_ms)
 			refused = strncmp(buf, FN_CTL_ERR_PREFIX,
 					  strlen(FN_CTL_ERR_PREFIX)) == 0;
 		first = false;
-		fwrite(buf, 1, (size_t)n, refused ? stderr : stdout);
+		fwrite(buf, 1, (size_t)n, refused ? stderr : out);
 	}
 }
 
 /*
- * Send cmd to the supervisor of run_dir and print its answer.  Returns 0,
- * -EREMOTEIO when the supervisor refused, -ETIMEDOUT, or the errno of
- * connect (-ENOENT, -ECONNREFUSED: no supervisor).
+ * Send cmd to the supervisor of run_dir and write its answer to out
+ * (ctl_request: stdout).  Returns 0, -EREMOTEIO when the supervisor
+ * refused, -ETIMEDOUT, or the errno of connect (-ENOENT, -ECONNREFUSED:
+ * no supervisor).
  */
-int ctl_request(const char *run_dir, const char *cmd, int timeout_ms)
+int ctl_request_to(const char *run_dir, const char *cmd, int timeout_ms,
+		   FILE *out)
 {
 	int fd = ctl_connect(run_dir), err;
 
@@ -218,8 +240,86 @@ int ctl_request(const char *run_dir, const char *cmd, int timeout_ms)
 	if (send(fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0)
 		err = -errno;
 	else
-		err = ctl_drain(fd, timeout_ms);
-	fflush(stdout);
+		err = ctl_drain(fd, timeout_ms, out);
+	fflush(out);
 	close(fd);
 	return err;
+}
+
+int ctl_request(const char *run_dir, const char *cmd, int timeout_ms)
+{
+	return ctl_request_to(run_dir, cmd, timeout_ms, stdout);
+}
+
+/* The one fd of an SCM_RIGHTS message, or -1; every other fd it carried
+ * is closed (ctl.h "capture"). */
+static int cmsg_one_fd(struct msghdr *mh)
+{
+	int fd = -1;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int x;
+
+			memcpy(&x, CMSG_DATA(cm) + i * sizeof(int), sizeof(x));
+			if (fd < 0)
+				fd = x;
+			else
+				close(x);
+		}
+	}
+	return fd;
+}
+
+/*
+ * Send cmd and take the fd its one-message reply carries (ctl.h
+ * "capture").  The fd, or -EREMOTEIO (refused: the reason is on stderr),
+ * -EPROTO (no fd, or more than the reply says), -ETIMEDOUT, or connect's
+ * errno.
+ */
+int ctl_request_fd(const char *run_dir, const char *cmd, int timeout_ms)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char text[256];
+	struct iovec iov = { text, sizeof(text) - 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct pollfd pfd;
+	int s = ctl_connect(run_dir), fd = -EPROTO;
+	ssize_t n;
+
+	if (s < 0)
+		return s;
+	pfd = (struct pollfd){ .fd = s, .events = POLLIN };
+	if (send(s, cmd, strlen(cmd), MSG_NOSIGNAL) < 0)
+		fd = -errno;
+	else if (poll(&pfd, 1, timeout_ms) <= 0)
+		fd = -ETIMEDOUT;
+	else if ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC)) > 0) {
+		text[n] = '\0';
+		fd = cmsg_one_fd(&mh);
+		if (strncmp(text, FN_CTL_ERR_PREFIX,
+			    strlen(FN_CTL_ERR_PREFIX)) == 0) {
+			fprintf(stderr, "%s", text);
+			if (fd >= 0)
+				close(fd);
+			fd = -EREMOTEIO;
+		} else if (fd < 0 || (mh.msg_flags & MSG_CTRUNC)) {
+			if (fd >= 0)
+				close(fd);
+			fd = -EPROTO;
+		}
+	}
+	close(s);
+	return fd;
 }

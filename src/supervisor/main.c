@@ -5,11 +5,17 @@
  *   fragnet up CONFIG [-d|--daemon] [--log-level L]
  *   fragnet down [TOPOLOGY]
  *   fragnet status [TOPOLOGY]
- *   fragnet stats [--json] [TOPOLOGY]
+ *   fragnet stats [--json|--prometheus] [TOPOLOGY]
+ *   fragnet top [-b|--batch N] [-d|--delay S] [TOPOLOGY]
  *   fragnet nft [-T TOPOLOGY] PIPELINE|all NFT-ARGS...
+ *   fragnet cluster create HOST:PORT... [--replicas R|--masters M]
+ *                          [--timeout-ms T]
+ *   fragnet capture [-T TOPOLOGY] PIPELINE [--point P] [-c N] [-w FILE|-]
+ *                   [--timeout S]
  *
- * Every subcommand takes -h/--help.  Every subcommand but help needs root:
- * the run directories and control sockets are root-only.  Exit codes: 0 ok,
+ * Every subcommand takes -h/--help.  Every subcommand but help and cluster
+ * needs root: the run directories and control sockets are root-only (cluster
+ * only talks to redis-servers).  Exit codes: 0 ok,
  * 1 runtime error, 2 usage or config error.
  */
 #include <stdio.h>
@@ -32,10 +38,18 @@ static const struct command {
 	  "stop a topology and wait until it is gone" },
 	{ "status", cmd_status, "[TOPOLOGY]",
 	  "show the components of a topology" },
-	{ "stats", cmd_stats, "[--json] [TOPOLOGY]",
+	{ "stats", cmd_stats, "[--json|--prometheus] [TOPOLOGY]",
 	  "show the counters of every component" },
+	{ "top", cmd_top, "[-b|--batch N] [-d|--delay S] [TOPOLOGY]",
+	  "a live view of every component's rates, CPU and drops" },
 	{ "nft", cmd_nft, "[-T TOPOLOGY] PIPELINE|all NFT-ARGS...",
 	  "run nft against the filter of a stack (root only)" },
+	{ "cluster", cmd_cluster,
+	  "create HOST:PORT... [--replicas R|--masters M] [--timeout-ms T]",
+	  "make one Redis Cluster of the given nodes" },
+	{ "capture", cmd_capture,
+	  "[-T TOPOLOGY] PIPELINE [-p POINTS] [-c N] [-w FILE|-]",
+	  "copy a stack's frames to pcapng (tcpdump -r, Wireshark)" },
 	{ "help", cmd_help, "", "show this help" },
 };
 
@@ -80,9 +94,18 @@ static int cmd_help_one(const struct command *c)
 		       "debug (default: the config's)\n");
 	else if (strcmp(c->name, "nft") == 0)
 		nft_help();
+	else if (strcmp(c->name, "capture") == 0)
+		capture_help();
+	else if (strcmp(c->name, "top") == 0)
+		printf("\n  -b, --batch N      print N frames as text, then exit "
+		       "(default: a terminal view; q quits)\n  -d, --delay S      "
+		       "seconds between frames, 0.1..3600 (default 1)\n");
+	else if (strcmp(c->name, "cluster") == 0)
+		cluster_help();
 	else if (strcmp(c->name, "stats") == 0)
 		printf("\n  --json             one JSON document, one object "
-		       "per component\n");
+		       "per component\n  --prometheus       Prometheus' text "
+		       "exposition format (docs/observe.md)\n");
 	return EXIT_OK;
 }
 
@@ -132,7 +155,7 @@ int main(int argc, char **argv)
 	if (c->fn == cmd_nft ? argc > 2 && is_help(argv[2])
 			     : wants_help(argc - 1, argv + 1))
 		return cmd_help_one(c);
-	if (c->fn != cmd_help && geteuid() != 0) {
+	if (c->fn != cmd_help && c->fn != cmd_cluster && geteuid() != 0) {
 		fprintf(stderr, "fragnet %s: must be run as root\n", c->name);
 		return EXIT_RUNTIME;
 	}

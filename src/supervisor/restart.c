@@ -190,6 +190,19 @@ static void comp_restart(struct sup *s, struct comp *c, uint64_t now,
 	children_restart(s, c, now);
 }
 
+/* The backoff, or for a cluster's app at least [cluster]
+ * restart_delay_ms: a master must stay away until its replica took over
+ * (config/README.md, [cluster]). */
+static unsigned restart_delay_ms(const struct sup *s, const struct comp *c)
+{
+	const struct fn_cluster_conf *cl = &s->cfg->cluster;
+
+	if (c->role == FN_ROLE_APP && cl->enabled &&
+	    cl->restart_delay_ms > c->backoff_ms)
+		return cl->restart_delay_ms;
+	return c->backoff_ms;
+}
+
 static void comp_schedule_restart(struct sup *s, struct comp *c, uint64_t now)
 {
 	const struct fn_restart_conf *rc = &s->cfg->restart;
@@ -206,8 +219,8 @@ static void comp_schedule_restart(struct sup *s, struct comp *c, uint64_t now)
 		return;
 	}
 	c->state = CS_BACKOFF;
-	c->next_ns = now + c->backoff_ms * NS_PER_MS;
-	fn_info("%s restarting in %u ms", c->label, c->backoff_ms);
+	c->next_ns = now + restart_delay_ms(s, c) * NS_PER_MS;
+	fn_info("%s restarting in %u ms", c->label, restart_delay_ms(s, c));
 	c->backoff_ms = c->backoff_ms * 2 < rc->backoff_max_ms ?
 			c->backoff_ms * 2 : rc->backoff_max_ms;
 }

@@ -280,6 +280,7 @@ static void build_fds(const struct sup *s, const struct comp *c,
 	fd_pass(a, c->stack_bell_fd, FN_FD_STACK_BELL, FN_ENV_STACK_BELL_FD);
 	fd_pass(a, c->app_bell_fd, FN_FD_APP_BELL, FN_ENV_APP_BELL_FD);
 	fd_pass(a, c->driver_bell_fd, FN_FD_DRIVER_BELL, FN_ENV_DRIVER_BELL_FD);
+	fd_pass(a, c->capture_fd, FN_FD_CAPTURE, FN_ENV_CAPTURE_FD);
 	a->nfds += net_fds(s, c, a->fds + a->nfds, SPAWN_MAX_FDS - a->nfds);
 }
 

@@ -13,9 +13,17 @@
  *   topo.c        run directories: find, check liveness, clean, pid file
  *   dpdk_clean.c  DPDK leftovers (hugepage files, EAL runtime dir) at stop
  *   cli.c         `fragnet down|status|stats`: clients of the control socket
+ *   top.c         `fragnet top`: rates from two `stats --prometheus` snapshots
  *   nft.c         `fragnet nft`, and loading a stack's ruleset when it starts
+ *   cap_sup.c     capture regions: made, handed out, a dead client's
+ *                 capture switched off (fragnet/capture.h)
+ *   capture.c     `fragnet capture`: records to pcapng (pcapng.c)
  *   net.c         internal networks: their links, bells, host taps and
  *                 tables, the fds of a vswitch and of a stack on them
+ *   cluster.c     `fragnet cluster create` (hiredis), with the pure parts
+ *                 in cluster_plan.c (cluster.h)
+ *   postup.c      the supervisor's [cluster] step: runs `fragnet cluster
+ *                 create` once every app is up
  *
  * Everything here is private to the binary; nothing is exported.
  */
@@ -24,11 +32,13 @@
 
 #include <limits.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fragnet/capture.h"
 #include "fragnet/config.h"
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
@@ -39,6 +49,17 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 /* A component that lives this long after a (re)start counts as started:
  * `up -d` waits this long before it reports success. */
 #define SUP_SETTLE_MS		200
+
+/* `up -d`: what the supervisor writes to the waiting parent when the
+ * topology is up but [cluster] creation failed (then the reason). */
+#define SUP_NOTIFY_CLUSTER_FAILED	"cluster-failed: "
+
+enum sup_cluster_state {
+	SUP_CLUSTER_OFF,	/* [cluster] enabled = no, or not yet up */
+	SUP_CLUSTER_CREATING,	/* fragnet cluster create runs */
+	SUP_CLUSTER_OK,
+	SUP_CLUSTER_FAILED,
+};
 
 /* Control clients whose request is still awaited; more are refused. */
 #define SUP_MAX_CONN		16
@@ -72,6 +93,7 @@ struct comp {
 	int stack_bell_fd;		/* -1: none */
 	int app_bell_fd;		/* -1: none */
 	int driver_bell_fd;		/* -1: none */
+	int capture_fd;			/* -1: none (a stack's, capture.h) */
 	int stats_fd;
 	const struct fn_stats_page *stats;	/* read-only map of stats_fd */
 
@@ -139,6 +161,9 @@ struct sup {
 	pid_t nft_pid[FN_MAX_PIPELINES];	/* nft loading a ruleset, 0: none */
 	struct sup_net net[FN_MAX_NETWORKS];
 	int attach_fd[FN_MAX_PIPELINES];	/* a stack's attachment table */
+	int capture_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no stack */
+	struct fn_cap cap[FN_MAX_PIPELINES];	/* its map (cap_sup.c) */
+	uint64_t cap_check_ns;		/* next look at the owners; 0: none */
 
 	int epfd, sigfd, timerfd, listen_fd;
 	int down_fd;			/* client of `down`, told when all is gone */
@@ -153,6 +178,13 @@ struct sup {
 
 	uint64_t started_ns;
 	unsigned restarts, exits;	/* totals, for `fragnet stats` */
+
+	/* [cluster] (postup.c) */
+	enum sup_cluster_state cluster_state;
+	pid_t cluster_pid;		/* fragnet cluster create; 0: none */
+	uint64_t cluster_deadline_ns;	/* SIGKILL it then */
+	uint64_t cluster_poll_ns;	/* look for the tap then; 0: not */
+	char cluster_msg[64];		/* why it failed */
 };
 
 /* supervisor.c */
@@ -180,6 +212,14 @@ unsigned net_fds(const struct sup *s, const struct comp *c,
 void net_side_died(const struct sup *s, const struct comp *c);
 void net_close(struct sup *s);
 
+/* cap_sup.c */
+void cap_init(struct sup *s);
+int cap_channels(struct sup *s);
+uint64_t cap_deadline(struct sup *s);
+void cap_tick(struct sup *s, uint64_t now);
+void cap_serve(struct sup *s, int fd, const char *arg);
+void cap_close(struct sup *s);
+
 /* spawn.c */
 int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen);
 int spawn_resolve_user(struct sup_user *u, const char *name,
@@ -203,6 +243,7 @@ void sb_free(struct sbuf *b);
 void report_status(const struct sup *s, struct sbuf *b);
 void report_stats(const struct sup *s, struct sbuf *b);
 void report_stats_json(const struct sup *s, struct sbuf *b);
+void report_stats_prom(const struct sup *s, struct sbuf *b);
 
 /* ctl.c */
 int ctl_listen(const char *path, int flags);
@@ -212,11 +253,22 @@ int ctl_reply(int fd, const char *buf, size_t len);
 int ctl_sock_path(const char *run_dir, const char *name, char *buf,
 		  size_t len);
 int ctl_request(const char *run_dir, const char *cmd, int timeout_ms);
+int ctl_request_to(const char *run_dir, const char *cmd, int timeout_ms,
+		   FILE *out);
+int ctl_request_fd(const char *run_dir, const char *cmd, int timeout_ms);
 
 /* nft.c */
 void nft_replay(struct sup *s, unsigned pipeline);
 bool nft_reaped(struct sup *s, pid_t pid, int status);
 void nft_help(void);
+
+/* postup.c */
+void postup_start(struct sup *s);
+bool postup_reaped(struct sup *s, pid_t pid, int status);
+uint64_t postup_deadline(const struct sup *s);
+void postup_tick(struct sup *s, uint64_t now);
+void postup_stop(struct sup *s);
+const char *postup_state_name(const struct sup *s);
 
 /* dpdk_clean.c */
 void sup_dpdk_clean(const char *name);
@@ -235,7 +287,12 @@ int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int cmd_nft(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+void cluster_help(void);
+int cmd_capture(int argc, char **argv);
+void capture_help(void);
 void cmd_usage(const char *name);
 
 #endif /* FRAGNET_SUP_H */

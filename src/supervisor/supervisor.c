@@ -15,6 +15,7 @@
  * control socket and its accepted connections.  Single-threaded: every
  * state change happens here, so nothing is locked.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -88,11 +89,25 @@ static bool role_runs(const struct fn_component_conf *cc)
 	return cc->exec[0] != '\0';
 }
 
+/* {address} of component c: its pipeline's uplink address, or "". */
+static const char *comp_address(const struct sup *s, const struct comp *c,
+				char buf[INET_ADDRSTRLEN])
+{
+	uint32_t a = c->pipeline >= 0 ?
+		     s->cfg->pipeline[c->pipeline].stack_address.addr : 0;
+
+	buf[0] = '\0';
+	if (a)
+		inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return buf;
+}
+
 /* argv[0] is the exec's basename, then the split args. */
 static int comp_argv(const struct sup *s, struct comp *c, char *err,
 		     size_t errlen)
 {
 	const char *base = strrchr(c->conf->exec, '/');
+	char addr[INET_ADDRSTRLEN];
 	size_t n;
 	int argc;
 
@@ -103,7 +118,8 @@ static int comp_argv(const struct sup *s, struct comp *c, char *err,
 	argc = fn_config_split_args(c->conf->args, c->pipeline >= 0 ?
 				    (unsigned)c->pipeline : c->network >= 0 ?
 				    (unsigned)c->network : 0,
-				    s->cfg->run_dir, c->argbuf + n,
+				    s->cfg->run_dir, comp_address(s, c, addr),
+				    c->argbuf + n,
 				    sizeof(c->argbuf) - n, c->argv + 1,
 				    FN_MAX_ARGS + 1);
 	if (argc < 0)
@@ -134,7 +150,7 @@ static int comp_init(struct sup *s, struct comp *c, enum fn_role role,
 			 fn_role_name(role), pipeline);
 	c->link_fd = c->control_fd = c->stats_fd = -1;
 	c->sockchan_fd = c->stack_bell_fd = c->app_bell_fd = -1;
-	c->driver_bell_fd = -1;
+	c->driver_bell_fd = c->capture_fd = -1;
 	c->backoff_ms = s->cfg->restart.backoff_ms;
 	c->history = calloc(hist ? hist : 1, sizeof(*c->history));
 	if (!c->history)
@@ -223,6 +239,7 @@ int sup_prepare(struct sup *s, const struct fn_config *cfg, int log_level)
 			s->stack_bell_fd[i] = s->app_bell_fd[i] =
 			s->driver_bell_fd[i] = -1;
 	net_init(s);
+	cap_init(s);
 	for (unsigned i = 0; i < SUP_MAX_CONN; i++)
 		s->conn[i] = -1;
 	if (sched_getaffinity(0, sizeof(s->allowed), &s->allowed) < 0) {
@@ -405,6 +422,9 @@ static int channels_make(struct sup *s)
 	err = net_channels(s);
 	if (err < 0)
 		return err;
+	err = cap_channels(s);
+	if (err < 0)
+		return err;
 	for (unsigned i = 0; i < s->ncomp; i++) {
 		struct comp *c = &s->comp[i];
 
@@ -417,8 +437,10 @@ static int channels_make(struct sup *s)
 			c->link_fd = s->link_fd[c->pipeline];
 			c->driver_bell_fd = s->driver_bell_fd[c->pipeline];
 		}
-		if (c->role == FN_ROLE_STACK)
+		if (c->role == FN_ROLE_STACK) {
 			c->control_fd = s->control_fd[c->pipeline];
+			c->capture_fd = s->capture_fd[c->pipeline];
+		}
 		if (c->role == FN_ROLE_STACK || c->role == FN_ROLE_APP) {
 			c->sockchan_fd = s->sockchan_fd[c->pipeline];
 			c->app_bell_fd = s->app_bell_fd[c->pipeline];
@@ -447,6 +469,7 @@ static void channels_close(struct sup *s)
 		close_fd(&s->comp[i].stats_fd);
 	}
 	net_close(s);
+	cap_close(s);
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
 		close_fd(&s->link_fd[i]);
 		close_fd(&s->control_fd[i]);
@@ -508,13 +531,15 @@ static void events_close(struct sup *s)
 static void timer_arm(struct sup *s)
 {
 	struct itimerspec its = { 0 };
-	uint64_t when = s->ready ? UINT64_MAX : s->ready_ns;
+	uint64_t when = s->ready ? postup_deadline(s) : s->ready_ns;
 
 	for (unsigned i = 0; i < s->ncomp; i++) {
 		uint64_t d = comp_deadline(&s->comp[i]);
 		if (d < when)
 			when = d;
 	}
+	if (cap_deadline(s) < when)
+		when = cap_deadline(s);
 	if (when != UINT64_MAX) {
 		/* 0 would disarm: a deadline already past fires at once. */
 		when = when ? when : 1;
@@ -544,8 +569,8 @@ static void reap_all(struct sup *s)
 
 		if (c)
 			comp_exited(s, c, status, sup_now_ns());
-		else
-			nft_reaped(s, pid, status);
+		else if (!nft_reaped(s, pid, status))
+			postup_reaped(s, pid, status);
 	}
 }
 
@@ -571,12 +596,17 @@ static void on_signal(struct sup *s)
 	}
 }
 
-/* The topology has settled: tell the waiting `up -d` parent. */
+/* The topology has settled: tell the waiting `up -d` parent, or with
+ * [cluster] make the cluster first (postup.c tells the parent). */
 static void startup_done(struct sup *s)
 {
 	s->ready = true;
 	fn_info("topology %s up: %u components, run dir %s", s->cfg->name,
 		s->ncomp, s->cfg->run_dir);
+	if (s->cfg->cluster.enabled) {
+		postup_start(s);
+		return;
+	}
 	if (s->notify_fd >= 0) {
 		ssize_t w = write(s->notify_fd, "ok\n", 3);
 		(void)w;
@@ -594,6 +624,8 @@ static void on_timer(struct sup *s)
 		startup_done(s);
 	for (unsigned i = 0; i < s->ncomp; i++)
 		comp_tick(s, &s->comp[i], now);
+	postup_tick(s, now);
+	cap_tick(s, now);
 }
 
 /* Start every component in spawn order.  Any failure fails the `up`. */
@@ -662,16 +694,26 @@ static void reply_text(int fd, void (*fn)(const struct sup *, struct sbuf *),
 }
 
 /* Returns true when fd stays open (the `down` client, told at the end). */
-static bool ctl_dispatch(struct sup *s, int fd, const char *cmd)
+static bool ctl_dispatch(struct sup *s, int fd, char *cmd)
 {
-	char msg[128];
+	char msg[128], *arg = strchr(cmd, ' ');
 
-	if (strcmp(cmd, FN_CTL_STATUS) == 0) {
+	if (arg)	/* ctl_read_request let only "WORD DIGITS" through */
+		*arg++ = '\0';
+	if (strcmp(cmd, FN_CTL_CAPTURE) == 0) {
+		cap_serve(s, fd, arg);
+	} else if (arg) {
+		snprintf(msg, sizeof(msg), FN_CTL_ERR_PREFIX
+			 "'%s' takes no argument\n", cmd);
+		ctl_reply(fd, msg, strlen(msg));
+	} else if (strcmp(cmd, FN_CTL_STATUS) == 0) {
 		reply_text(fd, report_status, s);
 	} else if (strcmp(cmd, FN_CTL_STATS) == 0) {
 		reply_text(fd, report_stats, s);
 	} else if (strcmp(cmd, FN_CTL_STATS_JSON) == 0) {
 		reply_text(fd, report_stats_json, s);
+	} else if (strcmp(cmd, FN_CTL_STATS_PROM) == 0) {
+		reply_text(fd, report_stats_prom, s);
 	} else if (strcmp(cmd, FN_CTL_DOWN) == 0 && s->down_fd < 0) {
 		fn_info("control: down: stopping topology %s", s->cfg->name);
 		snprintf(msg, sizeof(msg), "stopping topology %s\n",
@@ -812,6 +854,7 @@ static void stop_all(struct sup *s)
 	uint64_t budget = s->cfg->restart.stop_timeout_ms * NS_PER_MS;
 
 	s->stop = true;
+	postup_stop(s);
 	for (unsigned r = 0; r < nstages; r++) {
 		for (unsigned i = 0; i < s->ncomp; i++)
 			if (s->comp[i].role == order[r])

@@ -11,7 +11,9 @@
  * /dev/null, stdout and stderr to FN_LOG_DIR/NAME.log, where the
  * components' stderr goes too) and runs the supervisor; the parent waits on
  * a pipe until the child reports "ok" (every component spawned and alive
- * after SUP_SETTLE_MS) or an error, and exits 0 or 1 accordingly.
+ * after SUP_SETTLE_MS, and with [cluster] the cluster created) or an error,
+ * and exits 0 or 1 accordingly.  A failed cluster creation is an error of
+ * its own: the topology runs, and `up -d` says so and exits 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +113,14 @@ static int daemon_wait(int rfd, const struct sup *s, pid_t pid,
 		       "%u components); log: %s\n", s->cfg->name, (int)pid,
 		       s->ncomp, logpath);
 		return EXIT_OK;
+	}
+	if (strncmp(msg, SUP_NOTIFY_CLUSTER_FAILED,
+		    strlen(SUP_NOTIFY_CLUSTER_FAILED)) == 0) {
+		fprintf(stderr, "fragnet: topology %s is up (supervisor pid "
+			"%d), but its Redis Cluster was not created: %s"
+			"fragnet: see %s\n", s->cfg->name, (int)pid,
+			msg + strlen(SUP_NOTIFY_CLUSTER_FAILED), logpath);
+		return EXIT_RUNTIME;
 	}
 	fprintf(stderr, "fragnet: topology %s did not start: %s\n"
 		"fragnet: see %s\n", s->cfg->name,

@@ -573,18 +573,22 @@ static int config_read(struct pinger *p)
 	static struct fn_config cfg;
 	char err[FN_CONFIG_ERR_MAX];
 	const char *path = getenv(FN_ENV_CONFIG);
+	const char *pl = getenv(FN_ENV_PIPELINE);
+	int pipeline = pl && *pl != '-' ? atoi(pl) : -1;
+	struct fn_ip4 a;
 
 	if (!path || fn_config_load(&cfg, path, err) < 0) {
 		fn_err("config: %s", path ? err : "FRAGNET_CONFIG not set");
 		return -EINVAL;
 	}
-	if (cfg.stack.address.prefix > 24) {
+	/* The stack's uplink, as it takes it (per [stack] addressing). */
+	fn_config_uplink(&cfg, pipeline, &a, p->stack_mac);
+	if (a.prefix > 24) {
 		fn_err("the stack's prefix must be /24 or wider (peers .10-.200)");
 		return -EINVAL;
 	}
-	memcpy(p->stack_mac, cfg.nic.mac, 6);
-	p->stack_ip = cfg.stack.address.addr;
-	p->mask = htonl(~0u << (32 - cfg.stack.address.prefix));
+	p->stack_ip = a.addr;
+	p->mask = htonl(~0u << (32 - a.prefix));
 	p->net = p->stack_ip & p->mask;
 	peer_set(p, &p->a, 0xa, 10);
 	return 0;

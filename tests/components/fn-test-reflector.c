@@ -7,10 +7,10 @@
  *
  * Spawned by the supervisor as a stack (names.h contract): side B of
  * FRAGNET_LINK_FD, counters on FRAGNET_STATS_FD, poll mode FRAGNET_POLL.
- * Its IPv4 address is the topology's [stack] address and its MAC the
- * [nic] mac (shared by every stack of a NIC: docs/architecture.md), read from
- * FRAGNET_CONFIG; --address and --mac override them (test harnesses
- * without a topology file).
+ * Its IPv4 address and MAC are its pipeline's uplink's, as a stack's
+ * (fn_config_uplink: per [stack] addressing), read from FRAGNET_CONFIG;
+ * --address and --mac override them (test harnesses without a topology
+ * file).
  *
  * For each frame from the link:
  *   ARP request for our address   -> ARP reply with our MAC
@@ -466,11 +466,13 @@ static int parse_mac(const char *s, uint8_t mac[6])
 }
 
 /* Address and MAC: FRAGNET_CONFIG, then the command line. */
-static int refl_identity(struct refl *r, int argc, char **argv)
+static int refl_identity(struct refl *r, int pipeline, int argc,
+			 char **argv)
 {
 	const char *path = getenv(FN_ENV_CONFIG);
 	static struct fn_config cfg;	/* large */
 	char err[FN_CONFIG_ERR_MAX];
+	struct fn_ip4 a;
 	int ret;
 
 	if (path && *path) {
@@ -479,8 +481,8 @@ static int refl_identity(struct refl *r, int argc, char **argv)
 			fn_err("%s", err);
 			return ret;
 		}
-		r->ip = cfg.stack.address.addr;
-		memcpy(r->mac, cfg.nic.mac, 6);
+		fn_config_uplink(&cfg, pipeline, &a, r->mac);
+		r->ip = a.addr;
 	}
 	for (int i = 1; i < argc; i++) {
 		bool more = i + 1 < argc;
@@ -554,7 +556,8 @@ int main(int argc, char **argv)
 		    FN_LOG_DEFAULT);
 	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: waits return */
 	sigaction(SIGINT, &sa, NULL);
-	if (refl_identity(&r, argc, argv) < 0)
+	if (refl_identity(&r, pl && *pl != '-' ? atoi(pl) : -1, argc,
+			  argv) < 0)
 		return 2;
 	if (comp && strcmp(comp, "stack") != 0)
 		fn_warn("spawned as %s; a reflector is side B (a stack)", comp);

@@ -56,11 +56,30 @@ static void check_args(const struct fn_component_conf *c, unsigned p)
 	if (memchr(c->exec, '\0', sizeof c->exec) == NULL ||
 	    memchr(c->args, '\0', sizeof c->args) == NULL)
 		abort();
-	if (fn_config_split_args(c->args, p, cfg.run_dir, buf, sizeof buf,
-				 argv, FN_MAX_ARGS + 1) < 0)
+	if (fn_config_split_args(c->args, p, cfg.run_dir, "255.255.255.255",
+				 buf, sizeof buf, argv, FN_MAX_ARGS + 1) < 0)
 		abort();
 	if (c->cpu < FN_CPU_AUTO || c->cpu >= 1024)
 		abort();
+}
+
+/* Uplinks: one address and MAC each where a pipeline has an uplink; with
+ * per-pipeline addressing no two alike. */
+static void check_uplinks(void)
+{
+	bool per = cfg.stack.addressing == FN_ADDRESSING_PER_PIPELINE;
+
+	for (unsigned p = 0; p < cfg.npipelines; p++) {
+		const struct fn_pipeline_conf *a = &cfg.pipeline[p];
+
+		if (fn_config_has_uplink(&cfg, p) != (a->stack_address.addr != 0))
+			abort();
+		for (unsigned q = 0; per && a->stack_address.addr && q < p; q++)
+			if (cfg.pipeline[q].stack_address.addr ==
+			    a->stack_address.addr ||
+			    memcmp(cfg.pipeline[q].stack_mac, a->stack_mac, 6) == 0)
+				abort();
+	}
 }
 
 /* Networks: terminated names, every attachment on a network that exists,
@@ -109,6 +128,7 @@ static void check_ok(void)
 		for (int r = 0; r < FN_ROLE_COUNT; r++)
 			check_args(&cfg.pipeline[p].comp[r], p);
 	check_networks();
+	check_uplinks();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

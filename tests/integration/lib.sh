@@ -238,15 +238,16 @@ fn_up() {
 }
 
 # status_rows: the component rows of `fragnet status`, one a line:
-# COMPONENT PIPELINE PID CPU STATE RESTARTS UPTIME NETWORKS, "-" for what
-# a component has not (the only reader of that format: a title line, a
-# blank line and a header come first).
+# COMPONENT PIPELINE PID CPU STATE RESTARTS UPTIME NETWORKS ADDRESS MAC,
+# "-" for what a component has not (the only reader of that format: a
+# title line, a blank line and a header come first).
 status_rows() {
 	fn status "$NAME" | awk 'NR > 3 && NF >= 7'
 }
 
 # status_field ROLE PIPELINE COLUMN (1 component, 2 pipeline, 3 pid,
-# 4 cpu, 5 state, 6 restarts, 7 uptime, 8 networks).  A vswitch's
+# 4 cpu, 5 state, 6 restarts, 7 uptime, 8 networks, 9 a stack's uplink
+# address, 10 its MAC).  A vswitch's
 # PIPELINE is "-": status_field vswitch - 3 (one network), or
 # vswitch_field NETWORK COLUMN.
 status_field() {

@@ -20,6 +20,16 @@ is the only other party.
                        "ready" when it is stuck, then sleeps
   hold CONNS           open CONNS connections, PING on each, print "ready",
                        then sleep (the caller kills the server or us)
+  order ROUNDS         ROUNDS times: UNSUBSCRIBE sent on one connection,
+                       then PUBLISH on another without waiting: the server
+                       must see them in that order (the kernel's epoll
+                       reports sockets in the order they became readable),
+                       so every PUBLISH reaches 0 subscribers
+  protoerror ROUNDS    ROUNDS times: one write of a protocol error and 64 KiB
+                       more, which the server never reads: it replies
+                       "-ERR Protocol error..." and closes with input unread
+                       (a reset); the reply must arrive before the reset, as
+                       on the kernel, where close() finds it sent already
 
 Exit status 0 when the check passed; otherwise a message on stderr and 1.
 Every socket operation has a timeout (--timeout, default 30 s).
@@ -30,6 +40,18 @@ import os
 import socket
 import sys
 import time
+
+
+def resp(*argv):
+    """One command as a RESP array of bulk strings (str, bytes, int)."""
+    out = [b"*%d\r\n" % len(argv)]
+    for a in argv:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, int):
+            a = b"%d" % a
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
 
 
 class RespError(Exception):
@@ -47,14 +69,7 @@ class Conn:
         self.rf = self.sock.makefile("rb")
 
     def send(self, *argv):
-        out = [b"*%d\r\n" % len(argv)]
-        for a in argv:
-            if isinstance(a, str):
-                a = a.encode()
-            elif isinstance(a, int):
-                a = b"%d" % a
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
+        self.sock.sendall(resp(*argv))
 
     def _line(self):
         line = self.rf.readline()
@@ -218,7 +233,53 @@ def check_hold(args):
     time.sleep(3600)
 
 
+def check_order(args):
+    sub, pub = Conn(args), Conn(args)
+    late = 0
+    rounds = int(args.rest[0])
+    for i in range(rounds):
+        expect("SUBSCRIBE", sub.call("SUBSCRIBE", "fn:order"),
+               [b"subscribe", b"fn:order", 1])
+        sub.send("UNSUBSCRIBE", "fn:order")
+        pub.send("PUBLISH", "fn:order", "m%d" % i)
+        got = pub.reply()
+        r = sub.reply()
+        if r and r[0] == b"message":	# delivered before the unsubscribe
+            r = sub.reply()
+        expect("UNSUBSCRIBE", r, [b"unsubscribe", b"fn:order", 0])
+        if got != 0:
+            late += 1
+    if late:
+        sys.exit("order: %d of %d PUBLISHes reached the subscriber that had "
+                 "unsubscribed just before" % (late, rounds))
+    print("# order: %d rounds, every PUBLISH after its UNSUBSCRIBE" % rounds,
+          file=sys.stderr)
+
+
+def check_protoerror(args):
+    for i in range(int(args.rest[0])):
+        c = Conn(args)
+        c.sock.sendall(b"*x\r\n" + b"j" * (64 << 10))
+        got = b""
+        while True:
+            try:
+                data = c.sock.recv(4096)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            got += data
+        c.sock.close()
+        if not got.startswith(b"-ERR Protocol error"):
+            sys.exit("protoerror: round %d: got %r before the reset, want "
+                     "-ERR Protocol error..." % (i, got[:80]))
+    print("# protoerror: %s rounds, every reply before the reset" %
+          args.rest[0], file=sys.stderr)
+
+
 CHECKS = {
+    "order": (check_order, 1),
+    "protoerror": (check_protoerror, 1),
     "bigvalue": (check_bigvalue, 1),
     "multi": (check_multi, 0),
     "pubsub": (check_pubsub, 2),

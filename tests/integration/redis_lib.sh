@@ -108,8 +108,9 @@ redis_up_fragnet() {
 }
 
 # The kernel backend: one redis-server in netns $NS behind veth $VETH.
+# ARGS: its arguments, one or more a line (default: redis_args 0).
 redis_up_kernel() {
-	local args
+	local args=${1:-$(redis_args 0)}
 	fn_netns "$NS" || fn_fail "cannot create namespace $NS"
 	ip link add "$VETH" type veth peer name "${VETH}p"
 	fn_defer ip link del "$VETH"
@@ -119,7 +120,7 @@ redis_up_kernel() {
 	ip -n "$NS" addr add "$STACK_IP/24" dev "${VETH}p"
 	ip -n "$NS" link set "${VETH}p" up
 	ip -n "$NS" link set lo up
-	args=$(redis_args 0 | tr '\n' ' ')
+	args=$(tr '\n' ' ' <<<"$args")
 	eval "set -- $args"
 	ip netns exec "$NS" setpriv --reuid="$APP_USER" --regid="$APP_USER" \
 		--init-groups "$REDIS" "$@" > "$T/redis-kernel.log" 2>&1 &

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_bench_kvs.sh - `bench/kvs --quick` runs the whole comparison and
 # produces its report: every config measured (req/s > 0 in runs.csv), the
-# paper's table, the rule sweep, the per-hop trace table, the code size and
+# paper's table, the rule sweep, the per-hop trace table, the Redis Cluster
+# rows, the code size and
 # the plots in report.md; and nothing of it is left behind (netns, veth,
 # taps, topologies).  Behaviour only: no figure is judged.
 #
@@ -28,7 +29,8 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 want = {"kernel-lo", "kernel-veth", "kernel-veth-2", "kernel-veth-4",
         "fragnet-1", "fragnet-2", "fragnet-4", "fragnet-1-spread",
         "fragnet-1-busy", "fragnet-1-rules-100", "fragnet-1-set-10000",
-        "fragnet-1-trace"}
+        "fragnet-1-trace", "kernel-cluster-2", "fragnet-cluster-2",
+        "kernel-cluster-4", "fragnet-cluster-4"}
 got = {r["config"] for r in rows if float(r["rps"]) > 0}
 if want - got:
     sys.exit("configs without a measurement: %s" % sorted(want - got))
@@ -42,7 +44,7 @@ if not any(r["phase"] == "default" and r["test"] == "LPUSH" for r in rows):
 PY
 for h in "The paper's table beside ours" "All configurations at the base point" \
 	 "Rule sweep" "Per-hop latency" "tcp + hand-off" "Code size" \
-	 "default test set" "Sweep: clients"; do
+	 "default test set" "Sweep: clients" "Redis Cluster"; do
 	grep -q "$h" "$res/report.md" || fn_fail "report.md has no '$h'"
 done
 n=0

@@ -53,6 +53,7 @@ exec = $DRIVER
 [stack]
 exec = $REFLECTOR
 address = $STACK_IP/24
+addressing = shared
 EOF
 
 # udp_bursts BURSTS: the stress of step 4 (also used after the restart).

@@ -30,7 +30,8 @@ set -euo pipefail
 nic_init nicrst "fnt-r$$"
 fn_net 10.233
 PROGRESS="$T/progress.json"
-tap_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000 \
+tap_topology pipelines=2 stack.addressing=shared \
+	restart.backoff_ms=100 restart.backoff_max_ms=1000 \
 	nic.mbufs=8192 stack.exec="$REFLECTOR"
 
 fn_up

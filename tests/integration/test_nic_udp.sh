@@ -46,7 +46,8 @@ if [[ $MODE == lossy ]]; then
 fi
 nic_init "nicudp-$MODE" "fnt-u${MODE:0:1}$$"
 fn_net 10.233
-tap_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000 \
+tap_topology pipelines=2 stack.addressing=shared \
+	restart.backoff_ms=100 restart.backoff_max_ms=1000 \
 	link.slots=$SLOTS nic.mbufs=8192 stack.exec="$REFLECTOR"
 
 fn_up

@@ -31,6 +31,16 @@
 #                supervisor restarts it, the stack aborts every socket of
 #                the dead app, and its TCP slots are back (max_tcp 256 is
 #                too few for 2 x 200 if they leaked)
+#   proto-error  a protocol error sent with 64 KiB more that the server
+#                never reads: redis-server writes "-ERR Protocol error" and
+#                closes with input unread, so the stack resets the
+#                connection, but only after the reply has gone out, as the
+#                kernel does (issue 17), 50 rounds
+#   order        UNSUBSCRIBE on one connection, then PUBLISH on another
+#                at once: the server sees them in that order, as the
+#                kernel's epoll reports sockets in the order they became
+#                readable, so no PUBLISH reaches a subscriber (issue 17),
+#                500 rounds
 #   stack-kill   kill -9 of the stack under 50 open connections:
 #                redis-server lives on with its data, drops the dead
 #                connections, and once the stack is back new clients are
@@ -49,7 +59,7 @@ N=100000	# requests per redis-benchmark test, as the issue asks
 
 case_cli() {
 	local runids p pid out
-	redis_up 2
+	redis_up 2 addressing=shared
 	# Each connection lands on the queue the tap's flow hash picks: 20
 	# connections miss one of two apps with probability 2^-19.
 	runids=$(for _ in $(seq 20); do
@@ -328,10 +338,25 @@ case_stack_kill() {
 	check_csv "$T/after.csv" 2 || fail_stats "bad results after the stack restart"
 }
 
+# ---- proto-error ---------------------------------------------------------
+
+case_proto_error() {
+	redis_up 1
+	rcheck protoerror 50 || fail_stats "a reply written before close() was lost"
+	[[ $(rcli PING) == PONG ]] || fail_stats "PING after the protocol errors"
+}
+
+# ---- order ---------------------------------------------------------------
+
+case_order() {
+	redis_up 1
+	rcheck order 500 || fail_stats "readiness order differs from the kernel's"
+}
+
 # ---- main ---------------------------------------------------------------------
 
 case "$CASE" in
-cli | bench | clients | multi-pubsub | bgsave | client-kill | app-kill | stack-kill) ;;
+cli | bench | clients | multi-pubsub | bgsave | client-kill | app-kill | stack-kill | proto-error | order) ;;
 *) echo "unknown case '$CASE'" >&2; exit 2 ;;
 esac
 redis_init "$CASE"

@@ -36,7 +36,8 @@ PORT=7000
 CLIENT="$FN_HERE/sock_tcp_load.py"
 
 sock_init "socktcp" "fnt-st$$" "$FN_TEST_TCP_ECHO"
-sock_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000
+sock_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000 \
+	stack.addressing=shared
 
 fn_up
 wait_tap_up

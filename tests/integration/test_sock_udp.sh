@@ -30,7 +30,8 @@ COUNT=${FN_SOCK_UDP_COUNT:-20000}
 PORT=7777
 
 sock_init "sockudp-$PROFILE" "fnt-su$$" "$FN_TEST_UDP_ECHO"
-sock_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000
+sock_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000 \
+	stack.addressing=shared
 
 # udp_load OUT COUNT: fn-udp-load from the kernel; every datagram answered.
 udp_load() {

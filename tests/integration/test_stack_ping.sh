@@ -1,8 +1,8 @@
 #!/bin/bash
 # fragnet-stack behind the real NIC path: the kernel pings the stacks
 # through a 2-queue tap, two drivers and two stacks that share one MAC and
-# one IP (docs/architecture.md, "Shared MAC and IP").  One run per profile:
-# test_stack_ping.sh full|udp.
+# one IP (addressing = shared; docs/architecture.md, "Addressing").  One
+# run per profile: test_stack_ping.sh full|udp.
 #
 #   root namespace (kernel stack)        fragnet topology fnt-stkping-PID
 #
@@ -42,7 +42,8 @@ nic_init "stkping-$PROFILE" "fnt-p$$"
 # routing table, not our tap).
 fn_net 10.235
 fn_bin STACK "$FN_STACK"
-tap_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000 \
+tap_topology pipelines=2 stack.addressing=shared \
+	restart.backoff_ms=100 restart.backoff_max_ms=1000 \
 	stack.profile="$PROFILE" stack.gateway="$KERNEL_IP"
 
 # ping_all SRC COUNT: COUNT echoes 50 ms apart from SRC (the tap, or one of

@@ -42,6 +42,7 @@ fn_bin PINGER "$FN_TEST_PINGER" fn-test-pinger
 fn_net 10.235		# nothing is routed, but be tidy
 
 conf_write pipelines=4 poll=adaptive log_level=info \
+	stack.addressing=shared \
 	restart.backoff_ms=100 restart.backoff_max_ms=400 \
 	link.slots=256 link.slot_size=2048 \
 	driver.exec="$PINGER" driver.poll=event \
@@ -91,7 +92,7 @@ for i in 0 1 2; do
 	# another MAC; all dropped before lwIP and counted.
 	[[ $(get "$s" stack.drop_runt) -ge 2 ]] || fn_fail "$s: drop_runt"
 	[[ $(get "$s" stack.drop_too_big) -ge 1 ]] || fn_fail "$s: drop_too_big"
-	[[ $(get "$s" stack.drop_not_for_us) -ge 1 ]] || fn_fail "$s: drop_not_for_us"
+	[[ $(get "$s" stack.drop_other_mac) -ge 1 ]] || fn_fail "$s: drop_other_mac"
 	[[ $(get "$s" stack.arp_replies_tx) -ge 1 ]] || fn_fail "$s: arp_replies_tx"
 	[[ $(get "$s" stack.arp_requests_tx) -ge 1 ]] || fn_fail "$s: arp_requests_tx"
 	[[ $(get "$s" stack.icmp_echo_replies_tx) -ge 100 ]] ||
@@ -104,7 +105,7 @@ for i in 0 1 2; do
 	# be in flight between the two counts).
 	sum=$(( $(get "$s" stack.rx_frames) + $(get "$s" stack.drop_runt) +
 		$(get "$s" stack.drop_too_big) + $(get "$s" stack.drop_no_pbuf) +
-		$(get "$s" stack.drop_not_for_us) ))
+		$(get "$s" stack.drop_other_mac) ))
 	pk=$(get "$s" link.rx.pkts)
 	(( pk >= sum && pk - sum <= 32 )) ||
 		fn_fail "$s: link.rx.pkts $pk, delivered + dropped $sum"

@@ -416,10 +416,17 @@ struct bad {
 };
 
 #define A10	"a a a a a a a a a a "
+/* Two pipelines with an uplink each; [stack] comes last, on line 8. */
+#define UPLINK2	"[topology]\npipelines = 2\n[nic]\nexec = n\n[driver]\n" \
+		"exec = d\n[stack]\nexec = s\n"
+/* Two pipelines of apps with an uplink each, [cluster] enabled on line 2;
+ * the last line a [cluster] header for more keys. */
+#define CLUSTER2	"[cluster]\nenabled = yes\n" UPLINK2 \
+			"address = 10.7.0.2/24\n[app]\nexec = a\n[cluster]\n"
 static const struct bad bad_rows[] = {
 	{ NULL, "[foo]\n", "bad.conf:1: [foo]: unknown section; sections "
 	  "are topology, restart, link, nic, driver, stack, app, vswitch, "
-	  "pipeline N and network NAME" },
+	  "cluster, pipeline N and network NAME" },
 	{ NULL, "[foo]\nx = 1\n", "bad.conf:1: [foo]: unknown section" },
 	{ NULL, "[link]\nslotz = 4\n", "bad.conf:2: [link] slotz: unknown "
 	  "key; [link] takes slots, slot_size" },
@@ -657,6 +664,64 @@ static const struct bad bad_rows[] = {
 	{ NULL, "[topology]\npipelines = 3\n[nic]\nexec = n\nqueues = 3\n"
 	  "[pipeline 0]\ndriver_exec = d\n", "bad.conf:0: [nic] queues: 3, but "
 	  "pipelines 0..0 run a driver; driver i serves queue i" },
+	/* [stack] addressing, [pipeline N] stack_address and stack_mac */
+	{ NULL, "[stack]\naddressing = each\n", "bad.conf:2: [stack] "
+	  "addressing: 'each' is not per-pipeline or shared" },
+	{ NULL, UPLINK2 "address = 10.7.0.254/24\n", "bad.conf:9: [stack] "
+	  "address: pipeline 1: 10.7.0.255 is not a host of 10.7.0.0/24 "
+	  "([stack] address + pipeline index; set [pipeline N] "
+	  "stack_address)" },
+	{ NULL, UPLINK2 "address = 10.7.0.2/24\n[nic]\naddress = 10.7.0.3/24\n",
+	  "bad.conf:9: [stack] address: pipeline 1: 10.7.0.3 is [nic] address, "
+	  "the tap's kernel side" },
+	{ NULL, UPLINK2 "address = 10.7.0.2/24\ngateway = 10.7.0.3\n",
+	  "bad.conf:9: [stack] address: pipeline 1: 10.7.0.3/24 does not reach "
+	  "[stack] gateway 10.7.0.3 on the link" },
+	{ NULL, UPLINK2 "address = 10.7.0.2/24\n[pipeline 1]\n"
+	  "stack_address = 10.7.0.2/24\n", "bad.conf:11: [pipeline 1] "
+	  "stack_address: pipeline 1: 10.7.0.2 is pipeline 0's address" },
+	{ NULL, UPLINK2 "address = 10.7.0.2/24\n[pipeline 1]\n"
+	  "stack_address = 10.7.1.0/24\n", "bad.conf:11: [pipeline 1] "
+	  "stack_address: pipeline 1: 10.7.1.0 is not a host of 10.7.1.0/24" },
+	{ NULL, UPLINK2 "address = 10.7.0.2/24\ngateway = 10.7.0.1\n"
+	  "[pipeline 1]\nstack_address = 10.8.0.2/24\n", "bad.conf:12: "
+	  "[pipeline 1] stack_address: pipeline 1: 10.8.0.2/24 does not reach "
+	  "[stack] gateway 10.7.0.1" },
+	{ NULL, UPLINK2 "address = 10.7.0.2/24\n[pipeline 1]\n"
+	  "stack_mac = 02:00:0a:07:00:02\n", "bad.conf:11: [pipeline 1] "
+	  "stack_mac: pipeline 1: its MAC is pipeline 0's" },
+	{ NULL, UPLINK2 "address = 10.7.0.2/24\naddressing = shared\n"
+	  "[pipeline 1]\nstack_address = 10.7.0.9/24\n", "bad.conf:12: "
+	  "[pipeline 1] stack_address: only with [stack] addressing = "
+	  "per-pipeline" },
+	{ NULL, UPLINK2 "address = 10.7.0.2/24\n[pipeline 1]\n"
+	  "driver_exec = none\nstack_mac = 02:00:00:00:00:09\n", "bad.conf:12: "
+	  "[pipeline 1] stack_mac: pipeline 1 has no uplink" },
+	{ NULL, "[cluster]\nenabled = maybe\n", "bad.conf:2: [cluster] "
+	  "enabled: 'maybe' is not yes or no" },
+	{ NULL, "[cluster]\nport = 0\n", "bad.conf:2: [cluster] port: " },
+	{ NULL, "[cluster]\nport = 65536\n", "bad.conf:2: [cluster] port: " },
+	{ NULL, "[cluster]\nreplicas = 64\n", "bad.conf:2: [cluster] "
+	  "replicas: " },
+	{ NULL, "[cluster]\ntimeout_ms = 0\n", "bad.conf:2: [cluster] "
+	  "timeout_ms: " },
+	{ NULL, "[cluster]\nnodes = 3\n", "bad.conf:2: [cluster] nodes: "
+	  "unknown key; [cluster] takes enabled, port, replicas, masters, "
+	  "timeout_ms, restart_delay_ms" },
+	{ NULL, CLUSTER2 "masters = 3\n", "bad.conf:15: [cluster] masters: "
+	  "3 masters need at least 3 pipelines, not 2" },
+	{ NULL, CLUSTER2 "masters = 1\nreplicas = 1\n", "bad.conf:15: "
+	  "[cluster] masters: give replicas or masters, not both" },
+	{ NULL, "[cluster]\nmasters = 0\n", "bad.conf:2: [cluster] "
+	  "masters: " },
+	{ NULL, CLUSTER2 "[stack]\naddressing = shared\n", "bad.conf:2: "
+	  "[cluster] enabled: a cluster needs an address per node" },
+	{ NULL, CLUSTER2 "replicas = 2\n", "bad.conf:15: [cluster] replicas: "
+	  "2 replicas per master need at least 3 pipelines, not 2" },
+	{ NULL, CLUSTER2 "[pipeline 1]\napp_exec = none\n", "bad.conf:2: "
+	  "[cluster] enabled: pipeline 1 has no app" },
+	{ NULL, CLUSTER2 "[pipeline 1]\ndriver_exec = none\n", "bad.conf:2: "
+	  "[cluster] enabled: pipeline 1 has no uplink" },
 	{ NULL, "[network a]\n[network b]\n[network c]\n[network d]\n"
 	  "[network e]\n[network f]\n[network g]\n[network h]\n[network i]\n"
 	  "[network j]\n[network k]\n[network l]\n[network m]\n[network n]\n"
@@ -770,8 +835,8 @@ static int split(const char *args, char *argv[], unsigned max)
 {
 	static char buf[4096];
 
-	return fn_config_split_args(args, 7, "/run/fragnet/kvs", buf,
-				    sizeof buf, argv, max);
+	return fn_config_split_args(args, 7, "/run/fragnet/kvs", "10.77.0.9",
+				    buf, sizeof buf, argv, max);
 }
 
 static void test_split_basic(void **state)
@@ -822,13 +887,16 @@ static void test_split_placeholders(void **state)
 	assert_string_equal(argv[6], "{other}");
 	assert_string_equal(argv[7], "{pipe");
 	assert_null(argv[8]);
+	assert_int_equal(split("--bind {address} '{address}:1'", argv, 10), 3);
+	assert_string_equal(argv[1], "10.77.0.9");
+	assert_string_equal(argv[2], "10.77.0.9:1");
 	/* An expanded value is one word even with a space in it. */
 	{
 		char buf[64];
 
 		assert_int_equal(fn_config_split_args("{run_dir}", 0, "a b",
-						      buf, sizeof buf, argv,
-						      8), 1);
+						      NULL, buf, sizeof buf,
+						      argv, 8), 1);
 		assert_string_equal(argv[0], "a b");
 	}
 }
@@ -852,12 +920,14 @@ static void test_split_errors(void **state)
 	strcat(many, "y");
 	assert_int_equal(split(many, argv, FN_MAX_ARGS + 1), -E2BIG);
 	/* The buffer holds "abc\0def\0": 8 bytes, and not one more. */
-	assert_int_equal(fn_config_split_args("abc def", 0, "", buf, 8, argv,
-					      4), 2);
-	assert_int_equal(fn_config_split_args("abc defg", 0, "", buf, 8, argv,
-					      4), -E2BIG);
-	assert_int_equal(fn_config_split_args("{run_dir}", 0, "/long/dir", buf,
-					      8, argv, 4), -E2BIG);
+	assert_int_equal(fn_config_split_args("abc def", 0, "", NULL, buf, 8,
+					      argv, 4), 2);
+	assert_int_equal(fn_config_split_args("abc defg", 0, "", NULL, buf, 8,
+					      argv, 4), -E2BIG);
+	assert_int_equal(fn_config_split_args("{run_dir}", 0, "/long/dir", NULL,
+					      buf, 8, argv, 4), -E2BIG);
+	assert_int_equal(fn_config_split_args("{address}", 0, "", "10.7.0.2",
+					      buf, 8, argv, 4), -E2BIG);
 }
 
 static void test_role_names(void **state)
@@ -930,9 +1000,21 @@ static void test_shipped_kvs_config(void **state)
 	assert_true(f->cfg->app.preload);
 	app = &f->cfg->pipeline[1].comp[FN_ROLE_APP];
 	assert_string_equal(app->exec, "/usr/bin/redis-server");
-	argc = fn_config_split_args(app->args, 1, "/run/fragnet/kvs", buf,
-				    sizeof buf, argv, FN_MAX_ARGS + 1);
+	/* Each redis-server binds its own pipeline's address. */
+	assert_int_equal(f->cfg->stack.addressing, FN_ADDRESSING_PER_PIPELINE);
+	assert_int_equal(f->cfg->pipeline[0].stack_address.addr,
+			 ip("10.78.0.2"));
+	assert_int_equal(f->cfg->pipeline[1].stack_address.addr,
+			 ip("10.78.0.3"));
+	argc = fn_config_split_args(app->args, 1, "/run/fragnet/kvs",
+				    "10.78.0.3", buf, sizeof buf, argv,
+				    FN_MAX_ARGS + 1);
 	assert_true(argc > 0);
+	for (i = 0; i < argc - 1; i++)
+		if (strcmp(argv[i], "--bind") == 0)
+			break;
+	assert_true(i < argc - 1);
+	assert_string_equal(argv[i + 1], "10.78.0.3");
 	for (i = 0; i < argc - 1; i++)
 		if (strcmp(argv[i], "--save") == 0)
 			break;
@@ -975,7 +1057,7 @@ static void test_shipped_internal_config(void **state)
 			       "/config/internal-replica.nft"));
 	assert_string_equal(c->pipeline[0].stack_ruleset, "");
 	argc = fn_config_split_args(c->pipeline[1].comp[FN_ROLE_APP].args, 1,
-				    c->run_dir, buf, sizeof buf, argv,
+				    c->run_dir, NULL, buf, sizeof buf, argv,
 				    FN_MAX_ARGS + 1);
 	assert_true(argc >= 3);
 	assert_string_equal(argv[argc - 3], "--replicaof");
@@ -1093,6 +1175,151 @@ static void test_networks(void **state)
 	expect_zeroed(f);
 }
 
+/* per-pipeline (the default): [stack] address + i, 02:00 and the address;
+ * [pipeline N] overrides; shared: one address and [nic] mac for all;
+ * a pipeline without an uplink has none. */
+static void test_addressing(void **state)
+{
+	struct fixture *f = *state;
+	const struct fn_config *c = f->cfg;
+	static const uint8_t mac0[6] = { 2, 0, 10, 7, 0, 2 };
+	static const uint8_t mac1[6] = { 2, 0, 10, 7, 0, 3 };
+	static const uint8_t mac2[6] = { 2, 0, 0, 0, 0, 9 };
+	static const uint8_t nic[6] = { 2, 0, 0, 0, 0, 1 };
+
+	expect_ok(f, "a.conf", UPLINK2 "address = 10.7.0.2/24\n");
+	assert_int_equal(c->stack.addressing, FN_ADDRESSING_PER_PIPELINE);
+	assert_int_equal(c->pipeline[0].stack_address.addr, ip("10.7.0.2"));
+	assert_int_equal(c->pipeline[1].stack_address.addr, ip("10.7.0.3"));
+	assert_int_equal(c->pipeline[1].stack_address.prefix, 24);
+	assert_memory_equal(c->pipeline[0].stack_mac, mac0, 6);
+	assert_memory_equal(c->pipeline[1].stack_mac, mac1, 6);
+
+	expect_ok(f, "a.conf", UPLINK2 "address = 10.7.0.2/24\n[pipeline 1]\n"
+		  "stack_address = 10.8.0.7/16\nstack_mac = 02:00:00:00:00:09\n");
+	assert_int_equal(c->pipeline[1].stack_address.addr, ip("10.8.0.7"));
+	assert_int_equal(c->pipeline[1].stack_address.prefix, 16);
+	assert_memory_equal(c->pipeline[1].stack_mac, mac2, 6);
+
+	expect_ok(f, "a.conf", UPLINK2 "address = 10.7.0.2/24\n"
+		  "addressing = shared\n");
+	assert_int_equal(c->stack.addressing, FN_ADDRESSING_SHARED);
+	for (unsigned p = 0; p < 2; p++) {
+		assert_int_equal(c->pipeline[p].stack_address.addr,
+				 ip("10.7.0.2"));
+		assert_memory_equal(c->pipeline[p].stack_mac, nic, 6);
+	}
+
+	/* /32: one host, no network or broadcast address to avoid. */
+	expect_ok(f, "a.conf", "[nic]\nexec = n\n[driver]\nexec = d\n"
+		  "[stack]\nexec = s\naddress = 10.7.0.2/32\n");
+	assert_int_equal(c->pipeline[0].stack_address.addr, ip("10.7.0.2"));
+
+	expect_ok(f, "a.conf", UPLINK2 "address = 10.7.0.2/24\n[pipeline 1]\n"
+		  "driver_exec = none\n");
+	assert_int_equal(c->pipeline[1].stack_address.addr, 0);
+	assert_true(all_zero(c->pipeline[1].stack_mac, 6));
+}
+
+/* [cluster]: defaults, every key, the restart delay that replicas imply. */
+static void test_cluster(void **state)
+{
+	struct fixture *f = *state;
+	const struct fn_cluster_conf *c = &f->cfg->cluster;
+
+	expect_ok(f, "c.conf", "");
+	assert_false(c->enabled);
+	assert_int_equal(c->port, 6379);
+	assert_int_equal(c->replicas, 0);
+	assert_int_equal(c->timeout_ms, 30000);
+	assert_int_equal(c->restart_delay_ms, 0);
+
+	expect_ok(f, "c.conf", CLUSTER2 "port = 7000\ntimeout_ms = 5000\n");
+	assert_true(c->enabled);
+	assert_int_equal(c->port, 7000);
+	assert_int_equal(c->timeout_ms, 5000);
+	assert_int_equal(c->masters, 2);
+	assert_int_equal(c->restart_delay_ms, 0);
+
+	expect_ok(f, "c.conf", CLUSTER2 "replicas = 1\n");
+	assert_int_equal(c->replicas, 1);
+	assert_int_equal(c->masters, 1);
+	assert_int_equal(c->restart_delay_ms, FN_CLUSTER_RESTART_DELAY_MS);
+
+	expect_ok(f, "c.conf", CLUSTER2 "masters = 1\n");
+	assert_int_equal(c->masters, 1);
+	assert_int_equal(c->restart_delay_ms, FN_CLUSTER_RESTART_DELAY_MS);
+	expect_ok(f, "c.conf", CLUSTER2 "masters = 2\n");
+	assert_int_equal(c->masters, 2);
+	assert_int_equal(c->restart_delay_ms, 0);
+
+	expect_ok(f, "c.conf", CLUSTER2 "replicas = 1\nrestart_delay_ms = 0\n");
+	assert_int_equal(c->restart_delay_ms, 0);
+
+	/* not enabled: nothing is checked against the pipelines */
+	expect_ok(f, "c.conf", "[cluster]\nenabled = no\nreplicas = 5\n");
+	assert_false(c->enabled);
+}
+
+/*
+ * config/kvs-cluster.conf: two pipelines at addresses of their own, each a
+ * redis-server in cluster mode announcing its pipeline's address, and the
+ * supervisor told to make the cluster.
+ */
+static void test_shipped_kvs_cluster_config(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = FN_SOURCE_ROOT "/config/kvs-cluster.conf";
+	const struct fn_config *c = f->cfg;
+	char buf[FN_ARGS_MAX * 2], *argv[FN_MAX_ARGS + 1];
+	int argc, i;
+	bool announce = false, enabled = false, conf = false;
+
+	if (fn_config_load(f->cfg, path, f->err) != 0)
+		fail_msg("%s", f->err);
+	assert_int_equal(c->npipelines, 2);
+	assert_true(c->cluster.enabled);
+	assert_int_equal(c->cluster.port, 6379);
+	assert_int_equal(c->stack.addressing, FN_ADDRESSING_PER_PIPELINE);
+	assert_int_equal(c->pipeline[0].stack_address.addr, ip("10.80.0.2"));
+	assert_int_equal(c->pipeline[1].stack_address.addr, ip("10.80.0.3"));
+	argc = fn_config_split_args(c->pipeline[1].comp[FN_ROLE_APP].args, 1,
+				    c->run_dir, "10.80.0.3", buf, sizeof buf,
+				    argv, FN_MAX_ARGS + 1);
+	assert_true(argc > 0);
+	for (i = 0; i < argc - 1; i++) {
+		if (strcmp(argv[i], "--cluster-announce-ip") == 0)
+			announce = strcmp(argv[i + 1], "10.80.0.3") == 0;
+		if (strcmp(argv[i], "--cluster-enabled") == 0)
+			enabled = strcmp(argv[i + 1], "yes") == 0;
+		if (strcmp(argv[i], "--cluster-config-file") == 0)
+			conf = strcmp(argv[i + 1], "nodes-1.conf") == 0;
+	}
+	assert_true(announce && enabled && conf);
+}
+
+/* What a stack takes: its pipeline's uplink, else [stack] address and
+ * [nic] mac. */
+static void test_config_uplink(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t mac1[6] = { 2, 0, 10, 7, 0, 3 };
+	static const uint8_t nic[6] = { 2, 0, 0, 0, 0, 1 };
+	struct fn_ip4 a;
+	uint8_t mac[6];
+
+	expect_ok(f, "a.conf", UPLINK2 "address = 10.7.0.2/24\n");
+	fn_config_uplink(f->cfg, 1, &a, mac);
+	assert_int_equal(a.addr, ip("10.7.0.3"));
+	assert_int_equal(a.prefix, 24);
+	assert_memory_equal(mac, mac1, 6);
+	for (int p = -1; p <= 2; p += 3) {	/* -1 and 2: no such pipeline */
+		fn_config_uplink(f->cfg, p, &a, mac);
+		assert_int_equal(a.addr, ip("10.7.0.2"));
+		assert_memory_equal(mac, nic, 6);
+	}
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1123,6 +1350,10 @@ int main(void)
 		T(test_stack_ruleset),
 		T(test_networks),
 		T(test_shipped_internal_config),
+		T(test_addressing),
+		T(test_cluster),
+		T(test_shipped_kvs_cluster_config),
+		T(test_config_uplink),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

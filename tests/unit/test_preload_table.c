@@ -20,10 +20,13 @@
 #include "preload.h"
 
 static uint32_t ready[8];	/* readiness by socket handle */
+static uint64_t since[8];	/* when it became readable, by handle */
+static uint64_t clock_now = 1;	/* the readiness clock: odd, as the preload's */
 
-static uint32_t fake_ready(struct pl_sock *s, void *ctx)
+static uint32_t fake_ready(struct pl_sock *s, void *ctx, uint64_t *when)
 {
 	(void)ctx;
+	*when = since[s->h];
 	return ready[s->h];
 }
 
@@ -35,7 +38,10 @@ static struct epoll_event epev(uint32_t events, uint64_t id)
 
 static int collect(struct pl_ep *ep, struct epoll_event *out, int max)
 {
-	return pl_ep_collect(ep, fake_ready, NULL, out, max);
+	int n = pl_ep_collect(ep, fake_ready, NULL, clock_now, out, max);
+
+	clock_now += 2;
+	return n;
 }
 
 static void free_ep(struct pl_ep *ep)
@@ -50,6 +56,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	memset(ready, 0, sizeof(ready));
+	memset(since, 0, sizeof(since));
+	clock_now = 1;
 	pl_ep_reset_all();
 	return 0;
 }
@@ -212,6 +220,56 @@ static void test_round_robin(void **state)
 	}
 }
 
+/*
+ * The kernel's order: sockets come out in the order they became ready,
+ * whatever their order in the set; one reported level-triggered goes to
+ * the back while it stays ready; one that becomes ready again comes after
+ * those that were ready before it (issue 17: an UNSUBSCRIBE on one
+ * connection, then a PUBLISH on another, must reach Redis in that order).
+ */
+static void test_ready_order(void **state)
+{
+	struct pl_ep *ep = pl_ep_new();
+	struct pl_sock *s[3];
+	struct epoll_event out[4];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		struct epoll_event e = epev(EPOLLIN, (uint64_t)i);
+
+		s[i] = pl_sock_new(4 + i, SOCK_STREAM);
+		assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, 10 + i, s[i], &e), 0);
+	}
+	/* ready in the order 2, 0, 1 (times 10, 12, 14; the clock is past) */
+	clock_now = 21;
+	ready[6] = ready[4] = ready[5] = EPOLLIN;
+	since[6] = 10;
+	since[4] = 12;
+	since[5] = 14;
+	assert_int_equal(collect(ep, out, 4), 3);
+	assert_int_equal(out[0].data.u64, 2);
+	assert_int_equal(out[1].data.u64, 0);
+	assert_int_equal(out[2].data.u64, 1);
+	/* one at a time: still 2, 0, 1, each to the back once reported */
+	for (int k = 0; k < 6; k++) {
+		assert_int_equal(collect(ep, out, 1), 1);
+		assert_int_equal(out[0].data.u64, (uint64_t)(2 + k) % 3);
+	}
+	/* 0 is drained and becomes ready again after everything: last */
+	ready[4] = 0;
+	assert_int_equal(collect(ep, out, 4), 2);
+	ready[4] = EPOLLIN;
+	since[4] = clock_now + 1;
+	clock_now += 2;
+	assert_int_equal(collect(ep, out, 4), 3);
+	assert_int_equal(out[2].data.u64, 0);
+	free_ep(ep);
+	for (int i = 0; i < 3; i++) {
+		assert_true(pl_sock_put(s[i]));
+		pl_sock_free(s[i]);
+	}
+}
+
 static void test_drop_sock(void **state)
 {
 	struct pl_ep *a = pl_ep_new(), *b = pl_ep_new();
@@ -251,6 +309,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_edge_triggered, teardown),
 		cmocka_unit_test_teardown(test_oneshot, teardown),
 		cmocka_unit_test_teardown(test_round_robin, teardown),
+		cmocka_unit_test_teardown(test_ready_order, teardown),
 		cmocka_unit_test_teardown(test_drop_sock, teardown),
 	};
 

@@ -8,6 +8,7 @@
  * report.h promises the scripts that parse it.  The few
  * supervisor functions report.c calls are stubbed here.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +88,10 @@ static int setup(void **state)
 	f->cfg.pipeline[0].nnets = 2;
 	f->cfg.pipeline[0].net[0].network = 1;
 	f->cfg.pipeline[0].net[1].network = 0;
+	f->cfg.pipeline[0].stack_address.addr = htonl(0x0a4e0003);
+	f->cfg.pipeline[0].stack_address.prefix = 24;
+	memcpy(f->cfg.pipeline[0].stack_mac,
+	       (const uint8_t[6]){ 2, 0, 10, 78, 0, 3 }, 6);
 	f->comp[0] = (struct comp){ .role = FN_ROLE_NIC, .pipeline = -1,
 		.network = -1, .label = "nic", .pid = 100,
 		.started_ns = NOW_NS - 5 * NS_PER_S, .restarts = 2, .exits = 3 };
@@ -146,10 +151,10 @@ static void test_status_bytes(void **state)
 		      "topology t\"x\t: supervisor pid %d, up 1h01m, "
 		      "config /etc/t.conf\n"
 		      "\n"
-		      "COMPONENT  PIPELINE PID      CPU      STATE     RESTARTS UPTIME  NETWORKS\n"
-		      "nic        -        100      0-3      running   2        5s      -\n"
-		      "vswitch    -        -        -        failed    0        -       internal\n"
-		      "stack      0        -        -        failed    7        -       b,internal\n",
+		      "COMPONENT  PIPELINE PID      CPU      STATE     RESTARTS UPTIME  NETWORKS   ADDRESS            MAC\n"
+		      "nic        -        100      0-3      running   2        5s      -          -                  -\n"
+		      "vswitch    -        -        -        failed    0        -       internal   -                  -\n"
+		      "stack      0        -        -        failed    7        -       b,internal 10.78.0.3/24       02:00:0a:4e:00:03\n",
 		      (int)getpid());
 }
 
@@ -188,6 +193,12 @@ static void test_status_fields(void **state)
 		assert_string_equal(field[FN_STATUS_NETWORKS],
 				    nr == 3 ? "NETWORKS" : nr == 4 ? "-" :
 				    nr == 5 ? "internal" : "b,internal");
+		assert_string_equal(field[FN_STATUS_ADDRESS],
+				    nr == 3 ? "ADDRESS" : nr == 6 ?
+				    "10.78.0.3/24" : "-");
+		assert_string_equal(field[FN_STATUS_MAC],
+				    nr == 3 ? "MAC" : nr == 6 ?
+				    "02:00:0a:4e:00:03" : "-");
 	}
 	assert_int_equal(nr, 6);
 	free(text);
@@ -204,17 +215,19 @@ static void test_json_bytes(void **state)
 {
 	assert_report(*state, report_stats_json, JSON_HEAD "\n"
 		"{\"component\":\"nic\",\"pipeline\":null,\"networks\":[],"
+		"\"address\":null,\"mac\":null,"
 		"\"label\":\"nic\",\"pid\":100,\"state\":\"running\","
 		"\"restarts\":2,\"exits\":3,"
 		"\"counters\":{\"rx_frames\":42,"
 		"\"bad?name\":18446744073709551615}},\n"
 		"{\"component\":\"vswitch\",\"pipeline\":null,"
-		"\"networks\":[\"internal\"],"
+		"\"networks\":[\"internal\"],\"address\":null,\"mac\":null,"
 		"\"label\":\"vswitch/internal\",\"pid\":0,"
 		"\"state\":\"failed\",\"restarts\":0,\"exits\":0,"
 		"\"counters\":{}},\n"
 		"{\"component\":\"stack\",\"pipeline\":0,"
 		"\"networks\":[\"b\",\"internal\"],"
+		"\"address\":\"10.78.0.3/24\",\"mac\":\"02:00:0a:4e:00:03\","
 		"\"label\":\"stack/0\",\"pid\":0,\"state\":\"failed\","
 		"\"restarts\":7,\"exits\":8,"
 		"\"counters\":{}}\n"

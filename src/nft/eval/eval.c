@@ -238,6 +238,7 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	res->verdict = FN_NFT_ACCEPT;
 	res->reject = FN_NFT_REJECT_NONE;
 	res->reject_code = 0;
+	res->rule = 0;
 	if ((unsigned)hook >= FN_NFT_NHOOKS)
 		return;
 	/* A new packet on this path: the previous one's unconfirmed entry

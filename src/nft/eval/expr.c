@@ -798,8 +798,10 @@ int nfe_run_chain(struct fn_nft_prog *p, uint32_t base, struct nfe_pkt *pk)
 				break;
 		}
 		switch (v) {
+		case NFE_NF_DROP:	/* for a capture's comment */
+			pk->res->rule = p->rules[ch->first_rule + rule].handle;
+			return v;
 		case NFE_NF_ACCEPT:
-		case NFE_NF_DROP:
 			return v;
 		case NFE_JUMP:
 			if (sp == NFE_JUMP_STACK)
