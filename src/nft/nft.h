@@ -107,8 +107,16 @@ struct fn_nft_pkt {
 	uint32_t iif, oif;	/* ifindex, 0 = none */
 	const char *iifname, *oifname;	/* NULL = none */
 	uint32_t mark;		/* in/out: meta mark set */
+	uint32_t priority;	/* in/out: meta priority set (skb->priority;
+				 * the stack has no qdisc: nothing reads it
+				 * but the rules) */
 	uint8_t pkttype;	/* PACKET_HOST, _BROADCAST, _MULTICAST */
 	uint64_t now_ns;	/* CLOCK_MONOTONIC, for limit and ct */
+	uint64_t wall_ns;	/* CLOCK_REALTIME for meta time, day, hour;
+				 * 0: the evaluator reads the clock itself */
+	bool sk;		/* of a full socket of the app (the kernel's
+				 * skb->sk with a file): meta skuid, skgid */
+	uint32_t sk_uid, sk_gid;	/* then its user and group */
 	/* The evaluator's, kept across one packet's hooks (prerouting
 	 * then input; output then postrouting) as the kernel keeps the
 	 * conntrack reference in the skb: zero before a packet's first
@@ -117,6 +125,9 @@ struct fn_nft_pkt {
 	 * of a new flow is confirmed by its input/postrouting, dropped by
 	 * the next packet's prerouting/output).  See docs/nft-eval.md. */
 	uint8_t ct_state;	/* NF_CT_STATE_*_BIT; 0 = not tracked yet */
+	uint8_t ct_dir;		/* its direction: 0 original, 1 reply */
+	uint32_t ct_entry;	/* its flow's entry + 1, 0 = none */
+	uint32_t ct_id;		/* that entry's id (a stale one: none) */
 };
 
 enum fn_nft_verdict {
@@ -166,6 +177,10 @@ void fn_nft_prog_index(struct fn_nft_prog *p, bool on);
  * then loads nf_defrag_ipv4 in the namespace, which reassembles IPv4 at
  * prerouting priority -400, before every chain of the stack's. */
 bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p);
+
+/* True when p matches on the packet's socket (meta skuid, skgid): the
+ * caller fills fn_nft_pkt.sk, sk_uid and sk_gid only then. */
+bool fn_nft_prog_uses_sk(const struct fn_nft_prog *p);
 
 /* True when p needs fn_nft_pkt.now_ns to the nanosecond: it has a
  * `limit` (token buckets in ns, as the kernel's ktime_get_ns()).  Else a

@@ -698,6 +698,90 @@ static int rule_place(struct bctx *b, struct fn_nft_table *t,
 	return nl_rule_insert(b->tx, c, (uint32_t)pos, nr);
 }
 
+/* A ct expression whose direction the kernel takes and forgets
+ * (nft_ct_get_init parses it for every key that does not refuse one,
+ * nft_ct_get_dump lists it only for addresses, ports, counters and the
+ * zone): l3proto, protocol, labels, id.  -EINVAL for a direction that is
+ * neither original nor reply. */
+static int ct_dir_dropped(struct nftnl_expr *e)
+{
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "ct") ||
+	    !nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR) ||
+	    !nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG) ||
+	    !nftnl_expr_is_set(e, NFTNL_EXPR_CT_KEY))
+		return 0;
+	switch (nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY)) {
+	case NFT_CT_L3PROTOCOL:
+	case NFT_CT_PROTOCOL:
+	case NFT_CT_LABELS:
+	case NFT_CT_ID:
+		return nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR) > 1 ? -EINVAL : 1;
+	default:
+		return 0;
+	}
+}
+
+/* Drop those directions, so that the rule lists as the kernel's.
+ * libnftnl cannot unset an expression's attribute: the rule's
+ * expressions are taken off and put back in order, each such one
+ * replaced by a copy without its direction. */
+static int rule_ct_dirs(struct bctx *b, struct nftnl_rule *nr)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(nr);
+	struct nftnl_expr *e, **all = NULL;
+	size_t n = 0, cap = 0;
+	bool any = false;
+	int err = 0;
+
+	if (!it)
+		return -ENOMEM;
+	while ((e = nftnl_expr_iter_next(it))) {
+		int d = ct_dir_dropped(e);
+
+		if (d < 0) {
+			err = fail_at(b, NFTA_RULE_EXPRESSIONS, (int)n, d,
+				      "ct: direction out of range");
+			break;
+		}
+		any |= d > 0;
+		if (n == cap) {
+			struct nftnl_expr **m = realloc(all, (cap = cap ? cap * 2 : 16) *
+							sizeof(*m));
+			if (!m) {
+				err = -ENOMEM;
+				break;
+			}
+			all = m;
+		}
+		all[n++] = e;
+	}
+	nftnl_expr_iter_destroy(it);
+	for (size_t i = 0; !err && any && i < n; i++) {
+		struct nftnl_expr *x = all[i];
+
+		if (ct_dir_dropped(x) > 0) {
+			struct nftnl_expr *y = nftnl_expr_alloc("ct");
+
+			if (!y) {
+				err = -ENOMEM;	/* the rule keeps the rest */
+				break;
+			}
+			nftnl_expr_set_u32(y, NFTNL_EXPR_CT_KEY,
+					   nftnl_expr_get_u32(x, NFTNL_EXPR_CT_KEY));
+			nftnl_expr_set_u32(y, NFTNL_EXPR_CT_DREG,
+					   nftnl_expr_get_u32(x, NFTNL_EXPR_CT_DREG));
+			nftnl_rule_del_expr(x);
+			nftnl_expr_free(x);
+			x = y;
+		} else {
+			nftnl_rule_del_expr(x);
+		}
+		nftnl_rule_add_expr(nr, x);
+	}
+	free(all);
+	return err;
+}
+
 static int rule_new(struct bctx *b)
 {
 	struct nftnl_rule *nr = nftnl_rule_alloc();
@@ -728,6 +812,8 @@ static int rule_new(struct bctx *b)
 		goto out;
 	}
 	err = rule_slot(b, r.t, c, nr, &pos, &h);
+	if (err == 0)
+		err = rule_ct_dirs(b, nr);
 	if (err == 0) {
 		nftnl_expr_foreach(nr, resolve_expr, &r);
 		err = r.err;

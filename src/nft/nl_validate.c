@@ -199,6 +199,12 @@ static const uint8_t ct_t[] = {
 	[NFTA_CT_DREG] = V_U32, [NFTA_CT_KEY] = V_U32,
 	[NFTA_CT_DIRECTION] = V_U8, [NFTA_CT_SREG] = V_U32,
 };
+static const uint8_t exthdr_t[] = {
+	[NFTA_EXTHDR_DREG] = V_U32, [NFTA_EXTHDR_TYPE] = V_U8,
+	[NFTA_EXTHDR_OFFSET] = V_U32, [NFTA_EXTHDR_LEN] = V_U32,
+	[NFTA_EXTHDR_FLAGS] = V_U32, [NFTA_EXTHDR_OP] = V_U32,
+	[NFTA_EXTHDR_SREG] = V_U32,
+};
 static const struct {
 	const char *name;
 	struct vpolicy p;
@@ -210,6 +216,7 @@ static const struct {
 	{ "counter", POLICY(counter_t) }, { "limit", POLICY(limit_t) },
 	{ "quota", POLICY(quota_t) }, { "log", POLICY(log_t) },
 	{ "reject", POLICY(reject_t) }, { "ct", POLICY(ct_t) },
+	{ "exthdr", POLICY(exthdr_t) },
 };
 
 #define DATA_VALUE_MAX	64	/* libnftnl's union nftnl_data_reg */

@@ -53,6 +53,7 @@
 #include "lwip/ip4.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
+#include "lwip/udp.h"
 #include "netif/etharp.h"
 #if LWIP_TCP
 #include "lwip/priv/tcp_priv.h"	/* tcp_rst(), as lwIP answers stray segments */
@@ -241,6 +242,85 @@ static bool judge(struct nl_server *srv, enum fn_nft_hook h,
 	return r->verdict == FN_NFT_ACCEPT;
 }
 
+/* ---- sockets (meta skuid, skgid) ----------------------------------------- */
+
+static bool owner_set;
+static uint32_t owner_uid, owner_gid;
+
+void stk_filter_set_owner(uint32_t uid, uint32_t gid)
+{
+	owner_set = true;
+	owner_uid = uid;
+	owner_gid = gid;
+}
+
+/* A UDP socket of ours for the datagram: on the way in a connected one
+ * (the kernel's early demux finds no other), on the way out any bound
+ * to its source port (and, connected, to its destination). */
+static bool udp_owned(uint16_t lport, uint32_t raddr, uint16_t rport, bool rx)
+{
+	for (const struct udp_pcb *u = udp_pcbs; u; u = u->next) {
+		bool conn = u->flags & UDP_FLAGS_CONNECTED;
+
+		if (u->local_port != lport || (rx && !conn))
+			continue;
+		if (conn && (u->remote_port != rport ||
+			     lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&u->remote_ip)))
+			     != raddr))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* A TCP connection of the app's past SYN_RCVD (the kernel's SYN_RECV is
+ * a request socket, TIME_WAIT a timewait one: no full socket, and lwIP
+ * keeps TIME_WAIT on a list of its own), and not closed by the app: the
+ * socket server unhooks a pcb it closes (sock_serv.c pcb_close), as the
+ * kernel's orphaned socket loses its file. */
+static bool tcp_owned(uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+#if LWIP_TCP
+	for (const struct tcp_pcb *t = tcp_active_pcbs; t; t = t->next)
+		if (t->state != SYN_RCVD && t->errf && t->local_port == lport &&
+		    t->remote_port == rport &&
+		    lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&t->remote_ip))) ==
+		    raddr)
+			return true;
+#else
+	(void)lport, (void)raddr, (void)rport;
+#endif
+	return false;
+}
+
+/* The kernel's skb->sk as nft_meta_get_eval_skugid() reads it: a full
+ * socket of the app's for a packet on the way out (output, postrouting),
+ * or one the early demux found for a packet for us (input only: after
+ * prerouting).  lwIP's own RSTs and ICMP messages have none (the
+ * kernel's control sockets have no file).  Only when the ruleset asks. */
+static void sk_fill(const struct nl_server *srv, struct fn_nft_pkt *k,
+		    bool rx)
+{
+	const uint8_t *nh = k->nh;
+
+	if (!owner_set || !fn_nft_prog_uses_sk(srv->prog) || !nh ||
+	    (rx && k->pkttype != PKT_HOST))
+		return;
+	uint32_t hl = (nh[0] & 15) * 4u;
+	if (k->nh_len < hl + 4 || (rd16(nh + 6) & 0x1fff))
+		return;
+	uint16_t sport = rd16(nh + hl), dport = rd16(nh + hl + 2);
+	uint16_t lport = rx ? dport : sport, rport = rx ? sport : dport;
+	uint32_t raddr = rd32(nh + (rx ? 12 : 16));
+
+	if (nh[9] == 6)
+		k->sk = tcp_owned(lport, raddr, rport);
+	else if (nh[9] == 17)
+		k->sk = udp_owned(lport, raddr, rport, rx);
+	k->sk_uid = owner_uid;
+	k->sk_gid = owner_gid;
+}
+
 static bool fine_clock(const struct nl_server *srv)
 {
 	return fn_nft_prog_fine_clock(srv->prog);
@@ -361,6 +441,7 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p)
 	 * hot-reload test proves with it that each was judged by exactly
 	 * one ruleset version */
 	stk_count(s, STK_FILTER_JUDGED_RX, 1);
+	sk_fill(srv, &k, true);
 	if (!judge(srv, h = FN_NFT_INPUT, &k, &r))
 		goto drop;
 	return p;
@@ -422,6 +503,7 @@ static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
 	k.oif = ifc->index;
 	k.oifname = ifc->name;
 	k.now_ns = now_ns(fine_clock(srv));
+	sk_fill(srv, &k, false);
 	if (judge(srv, h = FN_NFT_OUTPUT, &k, &r) &&
 	    judge(srv, h = FN_NFT_POSTROUTING, &k, &r))
 		return true;

@@ -53,6 +53,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -128,6 +129,7 @@ const char *const stk_if_ctr_names[STK_IF_CTR_COUNT] = {
 struct stk_conf {
 	struct fn_stack_conf stack;
 	uint8_t mac[6];
+	char app_user[32];		/* [app] user, "" = root */
 };
 
 static volatile sig_atomic_t stopping;
@@ -202,6 +204,26 @@ static int parse_args(int argc, char **argv, const char **trace)
 	return -1;
 }
 
+/* The app's user and group, as the supervisor resolves them when it
+ * spawns the app (its user's primary group): every socket of this stack
+ * is the app's (meta skuid, skgid).  An unknown user leaves them unset. */
+static void app_owner(const char *user)
+{
+	struct passwd *pw;
+
+	if (!*user) {
+		stk_filter_set_owner(0, 0);
+		return;
+	}
+	pw = getpwnam(user);
+	if (!pw) {
+		fn_warn("[app] user '%s' unknown: meta skuid/skgid never match",
+			user);
+		return;
+	}
+	stk_filter_set_owner(pw->pw_uid, pw->pw_gid);
+}
+
 /* Read the topology; refuse one made for the other profile. */
 static int config_read(struct stk_conf *out, int pipeline)
 {
@@ -233,6 +255,7 @@ static int config_read(struct stk_conf *out, int pipeline)
 		/* Our pipeline's uplink, per [stack] addressing. */
 		out->stack = cfg->stack;
 		fn_config_uplink(cfg, pipeline, &out->stack.address, out->mac);
+		memcpy(out->app_user, cfg->app.user, sizeof(out->app_user));
 	}
 	free(cfg);
 	return r;
@@ -741,6 +764,7 @@ int main(int argc, char **argv)
 	signals_init();
 	if (config_read(&conf, pipeline) < 0)
 		return EXIT_USAGE;
+	app_owner(conf.app_user);
 	stk_port_init();
 	lwip_init();
 	r = stack_setup(&s, &conf, &ctl_fd);

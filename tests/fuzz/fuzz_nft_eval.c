@@ -73,6 +73,14 @@ static struct nftnl_expr *cmp(uint32_t reg, uint32_t op, const void *d,
 	return e;
 }
 
+static struct nftnl_expr *imm(uint32_t reg, const void *d, uint32_t len)
+{
+	struct nftnl_expr *e = ex("immediate", 1, NFTNL_EXPR_IMM_DREG, reg);
+
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, d, len);
+	return e;
+}
+
 static struct nftnl_expr *load(uint32_t base, uint32_t off, uint32_t len,
 			       uint32_t reg)
 {
@@ -234,6 +242,74 @@ static void build_runs(struct builder *b, struct fn_nft_chain *c)
 	}
 }
 
+/* An exthdr load (tcp option or sctp chunk) of type t: len bytes at
+ * off, or with flags NFT_EXTHDR_F_PRESENT whether there is one. */
+static struct nftnl_expr *exthdr(uint32_t op, uint8_t t, uint32_t off,
+				 uint32_t len, uint32_t flags)
+{
+	struct nftnl_expr *e = ex("exthdr", 5, NFTNL_EXPR_EXTHDR_OP, op,
+				  NFTNL_EXPR_EXTHDR_OFFSET, off,
+				  NFTNL_EXPR_EXTHDR_LEN, len,
+				  NFTNL_EXPR_EXTHDR_FLAGS, flags,
+				  NFTNL_EXPR_EXTHDR_DREG, NFT_REG_1);
+
+	nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, t);
+	return e;
+}
+
+/* tcp options, sctp chunks, ct keys beyond state and ct mark set, meta
+ * priority: everything deterministic (not random, time, cpu, which
+ * would differ between the two programs). */
+static void build_keys(struct builder *b, struct fn_nft_chain *in,
+		       struct fn_nft_chain *out)
+{
+	static const uint16_t mss = 0xb405;
+	static const uint8_t one = 1;
+	uint32_t mark = 0x2a, prio = 0x10002;
+
+	rule(b, in, 3, exthdr(NFT_EXTHDR_OP_TCPOPT, 2, 2, 2, 0),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &mss, 2), ex("counter", 0));
+	rule(b, in, 3, exthdr(NFT_EXTHDR_OP_TCPOPT, 8, 0, 1,
+			      NFT_EXTHDR_F_PRESENT),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &one, 1), ex("counter", 0));
+	rule(b, in, 2, exthdr(NFT_EXTHDR_OP_TCPOPT, 8, 2, 8, 0),
+	     ex("counter", 0));
+	rule(b, in, 2, exthdr(NFT_EXTHDR_OP_SCTP, 0, 4, 12, 0),
+	     ex("counter", 0));
+	rule(b, in, 3, exthdr(NFT_EXTHDR_OP_SCTP, 1, 0, 1,
+			      NFT_EXTHDR_F_PRESENT),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &one, 1), ex("counter", 0));
+	static const uint32_t keys[] = { NFT_CT_DIRECTION, NFT_CT_STATUS,
+		NFT_CT_MARK, NFT_CT_EXPIRATION, NFT_CT_PROTOCOL,
+		NFT_CT_ZONE, NFT_CT_ID, NFT_CT_LABELS, NFT_CT_HELPER };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		rule(b, in, 2, ex("ct", 2, NFTNL_EXPR_CT_KEY, keys[i],
+				  NFTNL_EXPR_CT_DREG, NFT_REG_1),
+		     ex("counter", 0));
+	static const uint32_t dkeys[] = { NFT_CT_SRC_IP, NFT_CT_DST_IP,
+		NFT_CT_PROTO_SRC, NFT_CT_PROTO_DST, NFT_CT_PKTS, NFT_CT_BYTES,
+		NFT_CT_AVGPKT };
+	for (size_t i = 0; i < sizeof(dkeys) / sizeof(dkeys[0]); i++) {
+		struct nftnl_expr *e = ex("ct", 2, NFTNL_EXPR_CT_KEY, dkeys[i],
+					  NFTNL_EXPR_CT_DREG, NFT_REG_1);
+
+		nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, (uint8_t)(i & 1));
+		rule(b, in, 2, e, ex("counter", 0));
+	}
+	rule(b, out, 2, imm(NFT_REG_1, &mark, 4),
+	     ex("ct", 2, NFTNL_EXPR_CT_KEY, NFT_CT_MARK,
+		NFTNL_EXPR_CT_SREG, NFT_REG_1));
+	rule(b, in, 3, ex("ct", 2, NFTNL_EXPR_CT_KEY, NFT_CT_MARK,
+			  NFTNL_EXPR_CT_DREG, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &mark, 4), ex("counter", 0));
+	rule(b, in, 2, imm(NFT_REG_1, &prio, 4),
+	     ex("meta", 2, NFTNL_EXPR_META_KEY, NFT_META_PRIORITY,
+		NFTNL_EXPR_META_SREG, NFT_REG_1));
+	rule(b, in, 3, ex("meta", 2, NFTNL_EXPR_META_KEY, NFT_META_PRIORITY,
+			  NFTNL_EXPR_META_DREG, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &prio, 4), ex("counter", 0));
+}
+
 static void build_inet(struct builder *b)
 {
 	static const uint8_t tcp = 6;
@@ -288,6 +364,7 @@ static void build_inet(struct builder *b)
 	     cmp(NFT_REG_1, NFT_CMP_GT, &one, 4),
 	     ex("reject", 2, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH,
 		NFTNL_EXPR_REJECT_CODE, 1));
+	build_keys(b, in, out);
 	rule(b, out, 2, ex("meta", 2, NFTNL_EXPR_META_KEY, NFT_META_OIFNAME,
 			   NFTNL_EXPR_META_DREG, NFT_REG_1), ex("counter", 0));
 	rule(b, post, 2, ex("ct", 2, NFTNL_EXPR_CT_KEY, NFT_CT_STATE,
@@ -377,6 +454,7 @@ static void check_same(const struct fn_nft_result *a,
 {
 	if (a->verdict != b->verdict || a->reject != b->reject ||
 	    a->reject_code != b->reject_code || pa->mark != pb->mark ||
+	    pa->priority != pb->priority ||
 	    pa->ct_state != pb->ct_state || prog->nstates != linear->nstates)
 		abort();
 	for (uint32_t i = 0; i < prog->nstates; i++)

@@ -25,6 +25,12 @@
  * usage: fn-nft-eval-diff --netns-a PATH --netns-b PATH --dev-a IF
  *          --dev-b IF --mac-b MAC --ip-a A.B.C.D --ip-b A.B.C.D
  *          [--seed N] [--count N] [--no-frags] [--stepwise] [--tx]
+ *          [--tcp-options]
+ *
+ * --tcp-options gives a third of the TCP segments options (MSS, window
+ * scale, SACK-permitted, timestamps, NOPs, EOL, broken lengths) for
+ * rulesets with `tcp option` rules; off by default, so that the corpus
+ * of the other rulesets (and of the stack-level test) stays as it was.
  *
  * --generate-only FILE writes the frames A would send (no --tx) to a
  * pcap file and stops: the same corpus can then be replayed into a
@@ -260,7 +266,7 @@ struct opts {
 	uint8_t mac_b[6];
 	uint32_t ip_a, ip_b;
 	uint32_t seed, count;
-	bool frags, stepwise, tx;
+	bool frags, stepwise, tx, tcpopts;
 	const char *pcap;	/* --generate-only: frames to this file */
 };
 
@@ -289,9 +295,61 @@ static const uint16_t ports[] = { 22, 53, 80, 443, 1000, 1500, 2000, 6379,
 static const uint8_t tcp_flags[] = { 0x02, 0x12, 0x10, 0x18, 0x11, 0x04,
 				     0x14, 0x03, 0x00, 0x29, 0x01, 0x3f };
 
+/* TCP options into o (n bytes, n a multiple of 4): a random mix of MSS,
+ * window scale, SACK-permitted, timestamps, NOPs, EOL and broken ones
+ * (a zero length, one past the header), for the `tcp option` rules. */
+static void tcp_opts(uint8_t *o, uint32_t n)
+{
+	for (uint32_t i = 0; i < n;) {
+		uint32_t left = n - i;
+
+		switch (rnd(9)) {
+		case 0:
+			if (left < 4)
+				break;
+			o[i] = 2, o[i + 1] = 4;
+			wr16(o + i + 2, (uint16_t)(536 + rnd(1000)));
+			i += 4;
+			continue;
+		case 1:
+			if (left < 3)
+				break;
+			o[i] = 3, o[i + 1] = 3, o[i + 2] = (uint8_t)rnd(15);
+			i += 3;
+			continue;
+		case 2:
+			if (left < 2)
+				break;
+			o[i] = 4, o[i + 1] = 2;
+			i += 2;
+			continue;
+		case 3:
+			if (left < 10)
+				break;
+			o[i] = 8, o[i + 1] = 10;
+			wr32(o + i + 2, rnd(0));
+			wr32(o + i + 6, rnd(0));
+			i += 10;
+			continue;
+		case 4:
+			o[i++] = 0;	/* EOL, and what follows it */
+			continue;
+		case 5:
+			if (left < 2)
+				break;
+			o[i] = (uint8_t)(2 + rnd(30));	/* broken */
+			o[i + 1] = rnd(2) ? 0 : (uint8_t)(left + 1);
+			i += 2;
+			continue;
+		}
+		o[i++] = 1;	/* NOP */
+	}
+}
+
 /* The L4 part at l4 (room for len bytes); returns its length. */
 static uint32_t make_l4(uint8_t *l4, uint8_t proto, uint32_t payload,
-			const struct flow *f, bool reverse, uint32_t dst)
+			const struct flow *f, bool reverse, uint32_t dst,
+			bool tcpopts)
 {
 	uint16_t sp = reverse ? f->sb : f->sa, dp = reverse ? f->sa : f->sb;
 
@@ -305,6 +363,12 @@ static uint32_t make_l4(uint8_t *l4, uint8_t proto, uint32_t payload,
 		l4[12] = 5 << 4;
 		l4[13] = tcp_flags[rnd(sizeof(tcp_flags))];
 		wr16(l4 + 14, 65535);
+		if (tcpopts && payload >= 4 && !rnd(3)) {	/* from the payload */
+			uint32_t k = 1 + rnd(payload / 4 < 10 ? payload / 4 : 10);
+
+			l4[12] = (uint8_t)((5 + k) << 4);
+			tcp_opts(l4 + 20, 4 * k);
+		}
 		return 20 + payload;
 	case 17:
 		wr16(l4, sp);
@@ -478,7 +542,7 @@ static uint32_t make_frame(const struct opts *o, uint8_t *buf, bool *to_b,
 		ip[9] = 1;
 		l4len = make_icmp_err(l4, f);
 	} else {
-		l4len = make_l4(l4, proto, payload, f, reverse, 0);
+		l4len = make_l4(l4, proto, payload, f, reverse, 0, o->tcpopts);
 	}
 	wr16(ip + 2, (uint16_t)(hl + l4len));
 	l4_sum(ip, l4, l4len);
@@ -675,6 +739,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "count", 1, NULL, 'c' }, { "help", 0, NULL, 'h' },
 		{ "no-frags", 0, NULL, 'f' }, { "stepwise", 0, NULL, 'w' },
 		{ "tx", 0, NULL, 't' }, { "generate-only", 1, NULL, 'g' },
+		{ "tcp-options", 0, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct in_addr in;
@@ -706,11 +771,12 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'f': o->frags = false; break;
 		case 'w': o->stepwise = true; break;
 		case 't': o->tx = true; break;
+		case 'o': o->tcpopts = true; break;
 		case 'g': o->pcap = optarg; break;
 		case 'h':
 			printf("usage: fn-nft-eval-diff --netns-a PATH --netns-b PATH --dev-a IF --dev-b IF\n"
 			       "         --mac-b MAC --ip-a ADDR --ip-b ADDR [--seed N] [--count N]\n"
-			       "         [--no-frags] [--stepwise] [--tx]\n"
+			       "         [--no-frags] [--stepwise] [--tx] [--tcp-options]\n"
 			       "   or: fn-nft-eval-diff --generate-only FILE.pcap --mac-b MAC --ip-a ADDR\n"
 			       "         --ip-b ADDR [--seed N] [--count N] [--no-frags]\n"
 			       "Compare the evaluator's rule counters with the kernel's for the\n"

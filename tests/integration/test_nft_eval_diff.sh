@@ -80,6 +80,7 @@ run_one() {	# ruleset seed
 			net.netfilter.nf_conntrack_tcp_ignore_invalid_rst=1 ||
 			return 1
 	fi
+	grep -q "tcp option" "$rs" && extra+=(--tcp-options)
 	mac=$(ip netns exec "$NB" cat "/sys/class/net/$DB/address")
 	timeout 120 "$FN_NFT_EVAL_DIFF" --netns-a "/run/netns/$NA" \
 		--netns-b "/run/netns/$NB" --dev-a "$DA" --dev-b "$DB" \

@@ -27,7 +27,8 @@
 #          PING fail with a reset, and the rule counted exactly that one
 #          packet; `counter drop` leaves the next PING unanswered (counted),
 #          and once the rule is deleted its retransmission is answered on
-#          the same connection.
+#          the same connection.  Then `meta skuid` (input) and `meta
+#          skgid` (output) of the app's user count its segments.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -191,6 +192,18 @@ case_block() {
 	h=$(counter stack/0 stack.filter_drop_rx)
 	(( h >= 2 )) || fail_stats "filter_drop_rx $h: the reset and the drop"
 	fn_log "drop: the next PING unanswered; rule deleted: answered on the same connection"
+
+	# meta skuid/skgid: the app's user owns the stack's sockets, on
+	# input (a connected flow, as the kernel's early demux) and output.
+	local uid gid
+	uid=$(id -u "$APP_USER") gid=$(id -g "$APP_USER")
+	nft0 add rule ip fnr in tcp dport "$REDIS_PORT" meta skuid "$uid" counter
+	nft0 add chain ip fnr out '{ type filter hook output priority 0; policy accept; }'
+	nft0 add rule ip fnr out tcp sport "$REDIS_PORT" meta skgid "$gid" counter
+	redis_pings || fail_stats "no PING with the skuid rules"
+	(( $(rule_pkts in) >= 1 && $(rule_pkts out) >= 1 )) ||
+		fail_stats "meta skuid $uid / skgid $gid: $(nft0 list table ip fnr)"
+	fn_log "meta skuid $uid on input, skgid $gid on output: the app's segments counted"
 }
 
 case "$CASE" in

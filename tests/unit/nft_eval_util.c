@@ -409,6 +409,41 @@ struct nftnl_expr *e_ct_state(uint32_t dreg)
 	return e;
 }
 
+struct nftnl_expr *e_ct(uint32_t key, uint32_t dreg, int dir)
+{
+	struct nftnl_expr *e = ex("ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+	if (dir >= 0)
+		nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, (uint8_t)dir);
+	return e;
+}
+
+struct nftnl_expr *e_ct_set(uint32_t key, uint32_t sreg)
+{
+	struct nftnl_expr *e = ex("ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, sreg);
+	return e;
+}
+
+struct nftnl_expr *e_exthdr(uint32_t op, uint8_t type, uint32_t off,
+			    uint32_t len, uint32_t flags, uint32_t dreg)
+{
+	struct nftnl_expr *e = ex("exthdr");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, op);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, type);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, len);
+	if (flags)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_FLAGS, flags);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_DREG, dreg);
+	return e;
+}
+
 /* ---- packets ------------------------------------------------------------- */
 
 void t_fix_ip_sum(struct t_pkt *t)

@@ -63,6 +63,12 @@ struct nftnl_expr *e_quota(uint64_t bytes, uint32_t flags);
 struct nftnl_expr *e_log(const char *prefix);
 struct nftnl_expr *e_reject(uint32_t type, int code);
 struct nftnl_expr *e_ct_state(uint32_t dreg);
+/* ct KEY into dreg, with a direction (0, 1) or none (-1). */
+struct nftnl_expr *e_ct(uint32_t key, uint32_t dreg, int dir);
+struct nftnl_expr *e_ct_set(uint32_t key, uint32_t sreg);
+/* exthdr load (op NFT_EXTHDR_OP_*) of len bytes at off of option type. */
+struct nftnl_expr *e_exthdr(uint32_t op, uint8_t type, uint32_t off,
+			    uint32_t len, uint32_t flags, uint32_t dreg);
 struct nftnl_expr *e_named(const char *name);
 
 /* Match helpers: "ip protocol P", "th dport D", "ip saddr A". */

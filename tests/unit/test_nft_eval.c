@@ -6,6 +6,7 @@
  * packets are crafted IPv4 frames with correct sums.
  */
 #include <arpa/inet.h>
+#include <sched.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -351,6 +352,157 @@ static void test_meta(void **state)
 	assert_int_equal(t.p.mark, 7);
 	assert_int_equal(t_packets(p, r[8], 2), 1);
 	assert_int_equal(t_packets(p, r[9], 2), 1);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
+/* The other keys of nft_meta_get_eval: priority (set and read back),
+ * cpu, the devices' group (0, where the hook has the device), random,
+ * and the time of day from fn_nft_pkt.wall_ns. */
+static void test_meta_more(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *tb = m_table(rs, NFPROTO_INET, "t");
+	struct fn_nft_chain *in = m_chain(rs, tb, "in", IN, 0, NF_ACCEPT);
+	uint32_t prio = 0x10001, zero = 0, hour = 1, cpu;
+	/* 2019-07-01 00:00:01 UTC, a Monday */
+	uint64_t ns = 1561939201ull * 1000000000ull + 5;
+	uint8_t monday = 1;
+	struct nftnl_rule *r[9];
+	struct t_pkt t;
+	cpu_set_t one;
+	int c = sched_getcpu();
+
+	(void)state;
+	assert_true(c >= 0);
+	cpu = (uint32_t)c;
+	CPU_ZERO(&one);	/* so that meta cpu stays what it was */
+	CPU_SET(c, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	r[0] = meta_rule(rs, in, NFT_META_PRIORITY, &zero, 4);
+	m_rule(rs, in, e_imm(NFT_REG_1, &prio, 4),
+	       e_meta_set(NFT_META_PRIORITY, NFT_REG_1), NULL);
+	r[1] = meta_rule(rs, in, NFT_META_PRIORITY, &prio, 4);
+	r[2] = meta_rule(rs, in, NFT_META_CPU, &cpu, 4);
+	r[3] = meta_rule(rs, in, NFT_META_IIFGROUP, &zero, 4);
+	r[4] = meta_rule(rs, in, NFT_META_OIFGROUP, &zero, 4);
+	r[5] = m_rule(rs, in, e_meta(NFT_META_PRANDOM, NFT_REG_1), e_counter(),
+		      NULL);
+	r[6] = meta_rule(rs, in, NFT_META_TIME_NS, &ns, 8);
+	r[7] = meta_rule(rs, in, NFT_META_TIME_DAY, &monday, 1);
+	r[8] = meta_rule(rs, in, NFT_META_TIME_HOUR, &hour, 4);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+
+	t_udp(&t, A1, A2, 5, 6, 20);
+	t.p.wall_ns = ns;
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	static const uint64_t want[9] = { 1, 1, 1, 1, 0, 1, 1, 1, 1 };
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(t_packets(p, r[i], i == 5 ? 1 : 2), want[i]);
+	assert_int_equal(t.p.priority, prio);
+	/* without wall_ns the clock: not 1970, not 2019 */
+	t_udp(&t, A1, A2, 5, 6, 20);
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t_packets(p, r[6], 2), 1);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
+/* meta skuid/skgid: the packet's socket owner, as the stack fills it
+ * (fn_nft_pkt.sk); no socket is NFT_BREAK. */
+static void test_meta_sk(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *tb = m_table(rs, NFPROTO_IPV4, "t");
+	struct fn_nft_chain *out = m_chain(rs, tb, "out", NF_INET_LOCAL_OUT, 0,
+					   NF_ACCEPT);
+	uint32_t uid = 1000, gid = 100;
+	struct nftnl_rule *r[3];
+	struct t_pkt t;
+
+	(void)state;
+	r[0] = meta_rule(rs, out, NFT_META_SKUID, &uid, 4);
+	r[1] = meta_rule(rs, out, NFT_META_SKGID, &gid, 4);
+	r[2] = m_rule(rs, out, e_meta(NFT_META_SKUID, NFT_REG_1), e_counter(),
+		      NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+
+	assert_true(fn_nft_prog_uses_sk(p));
+	t_udp(&t, A2, A1, 5, 6, 20);
+	t_eval(p, NULL, FN_NFT_OUTPUT, &t, NULL);	/* no socket */
+	t.p.sk = true;
+	t.p.sk_uid = uid;
+	t.p.sk_gid = gid;
+	t_eval(p, NULL, FN_NFT_OUTPUT, &t, NULL);
+	t.p.sk_uid = 0;
+	t_eval(p, NULL, FN_NFT_OUTPUT, &t, NULL);
+	assert_int_equal(t_packets(p, r[0], 2), 1);
+	assert_int_equal(t_packets(p, r[1], 2), 2);
+	assert_int_equal(t_packets(p, r[2], 1), 2);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
+/* A rule: exthdr (op, type, off, len, flags) == v (len bytes), counter. */
+static struct nftnl_rule *xh_rule(struct fn_nft_ruleset *rs,
+				  struct fn_nft_chain *c, uint32_t op,
+				  uint8_t type, uint32_t off, uint32_t len,
+				  uint32_t flags, const void *v)
+{
+	return m_rule(rs, c, e_exthdr(op, type, off, len, flags, NFT_REG_1),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, v, len), e_counter(), NULL);
+}
+
+/* nft_exthdr_tcp_eval and _sctp_eval: exists/missing never break, a
+ * field of an option or chunk too short for it does. */
+static void test_exthdr(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *tb = m_table(rs, NFPROTO_INET, "t");
+	struct fn_nft_chain *in = m_chain(rs, tb, "in", IN, 0, NF_ACCEPT);
+	const uint32_t T = NFT_EXTHDR_OP_TCPOPT, S = NFT_EXTHDR_OP_SCTP;
+	const uint32_t P = NFT_EXTHDR_F_PRESENT;
+	uint8_t yes = 1, no = 0, two = 2;
+	uint16_t mss = htons(1460), stream = htons(0x1337);
+	uint32_t zero = 0;
+	struct nftnl_rule *r[10];
+	struct t_pkt t;
+
+	(void)state;
+	r[0] = xh_rule(rs, in, T, 2, 0, 1, P, &yes);	/* maxseg exists */
+	r[1] = xh_rule(rs, in, T, 2, 2, 2, 0, &mss);	/* maxseg size */
+	r[2] = xh_rule(rs, in, T, 8, 0, 1, P, &no);	/* timestamp missing */
+	r[3] = xh_rule(rs, in, T, 4, 1, 1, 0, &two);	/* sack-perm length */
+	r[4] = xh_rule(rs, in, T, 3, 2, 1, 0, &zero);	/* window count */
+	r[5] = xh_rule(rs, in, S, 0, 0, 1, P, &yes);	/* data exists */
+	r[6] = xh_rule(rs, in, S, 0, 8, 2, 0, &stream);	/* data stream */
+	r[7] = xh_rule(rs, in, S, 1, 0, 1, P, &yes);	/* init exists */
+	r[8] = xh_rule(rs, in, S, 3, 0, 1, P, &no);	/* sack missing */
+	r[9] = xh_rule(rs, in, S, 1, 16, 4, 0, &zero);	/* init tsn: short */
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+
+	/* TCP, data offset 8: mss 1460, nop, nop, sack-perm, eol */
+	static const uint8_t opts[12] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2, 0 };
+	t_tcp(&t, A1, A2, 1000, 22, TH_SYN, 12);
+	t.buf[14 + 20 + 12] = 8 << 4;
+	memcpy(t.buf + 14 + 20 + 20, opts, sizeof(opts));
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	/* SCTP: the common header, DATA (20 bytes, stream 0x1337), INIT of
+	 * 16 (too short for its initial TSN at 16) */
+	t_udp(&t, A1, A2, 5, 6, 40);
+	t.buf[14 + 9] = 132;
+	t_fix_ip_sum(&t);
+	uint8_t *ch = t.buf + 14 + 20 + 12;
+	memset(ch, 0, 36);
+	ch[0] = 0, ch[3] = 20, ch[8] = 0x13, ch[9] = 0x37;
+	ch[20] = 1, ch[23] = 16;
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	/* missing: also in the packet of the other protocol */
+	static const uint64_t want[10] = { 1, 1, 2, 1, 0, 1, 1, 1, 2, 0 };
+	for (int i = 0; i < 10; i++)
+		if (t_packets(p, r[i], 2) != want[i])
+			fail_msg("rule %d: %llu", i,
+				 (unsigned long long)t_packets(p, r[i], 2));
 	fn_nft_prog_free(p);
 	m_free(rs);
 }
@@ -821,9 +973,9 @@ static void test_refusals(void **state)
 		{ e_named("osf"), -EOPNOTSUPP, "'osf'" },
 		{ e_named("masq"), -EOPNOTSUPP, "'masq'" },
 		{ pset, -EOPNOTSUPP, "payload writes" },
-		{ e_meta(NFT_META_SKUID, NFT_REG_1), -EOPNOTSUPP, "meta skuid" },
-		{ e_meta_set(NFT_META_PRIORITY, NFT_REG_1), -EOPNOTSUPP,
-		  "meta priority set" },
+		{ e_meta(NFT_META_CGROUP, NFT_REG_1), -EOPNOTSUPP, "meta cgroup" },
+		{ e_meta_set(NFT_META_NFTRACE, NFT_REG_1), -EOPNOTSUPP,
+		  "meta nftrace set" },
 		{ e_payload(NFT_PAYLOAD_NETWORK_HEADER, 0, 4, 24), -ERANGE,
 		  "register" },
 		{ e_payload(NFT_PAYLOAD_NETWORK_HEADER, 0, 4, NFT_REG_VERDICT),
@@ -883,6 +1035,9 @@ int main(void)
 		cmocka_unit_test(test_bitwise),
 		cmocka_unit_test(test_byteorder),
 		cmocka_unit_test(test_meta),
+		cmocka_unit_test(test_meta_more),
+		cmocka_unit_test(test_exthdr),
+		cmocka_unit_test(test_meta_sk),
 		cmocka_unit_test(test_jump_goto_return),
 		cmocka_unit_test(test_loops_and_depth),
 		cmocka_unit_test(test_counter_carry),

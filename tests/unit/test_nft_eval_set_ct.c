@@ -610,6 +610,128 @@ static void test_ct_frag_and_priority(void **state)
 	m_free(x.rs);
 }
 
+/* Rule i's counter (its expression ctr[i]) counted want[i] packets. */
+static void counts_check(struct fn_nft_prog *p, struct nftnl_rule **r,
+			 const unsigned *ctr, const uint64_t *want, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (t_packets(p, r[i], ctr[i]) != want[i])
+			fail_msg("rule %d: %llu packets, not %llu", i,
+				 (unsigned long long)t_packets(p, r[i], ctr[i]),
+				 (unsigned long long)want[i]);
+}
+
+/* ct keys but state (nft_ct_get_eval): of the packet's flow, in its
+ * direction; nothing (NFT_BREAK) without a flow; ct mark set. */
+static void test_ct_keys(void **state)
+{
+	struct ctx x;
+	struct t_pkt t, q;
+	uint32_t five = 5, st = 2 | 4 | 8, exp_ms = 432000000u, ua1 = htonl(A1);
+	uint64_t two = 2;
+	uint8_t reply = 1, l3 = NFPROTO_IPV4, tcp = 6;
+	uint16_t p80 = htons(80);
+	struct nftnl_rule *r[10];
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	r[0] = m_rule(x.rs, x.in, e_ct(NFT_CT_DIRECTION, NFT_REG_1, -1),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, &reply, 1), e_counter(), NULL);
+	r[1] = m_rule(x.rs, x.in, e_ct(NFT_CT_STATUS, NFT_REG_1, -1),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, &st, 4), e_counter(), NULL);
+	r[2] = m_rule(x.rs, x.in, e_ct(NFT_CT_MARK, NFT_REG_1, -1),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, &five, 4), e_counter(), NULL);
+	r[3] = m_rule(x.rs, x.in, e_ct(NFT_CT_SRC_IP, NFT_REG_1, 0),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, &ua1, 4), e_counter(), NULL);
+	r[4] = m_rule(x.rs, x.in, e_ct(NFT_CT_PROTO_SRC, NFT_REG_1, 1),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, &p80, 2), e_counter(), NULL);
+	r[5] = m_rule(x.rs, x.in, e_ct(NFT_CT_PKTS, NFT_REG_1, 0),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, &two, 8), e_counter(), NULL);
+	r[6] = m_rule(x.rs, x.in, e_ct(NFT_CT_EXPIRATION, NFT_REG_1, -1),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, &exp_ms, 4), e_counter(),
+		      NULL);
+	r[7] = m_rule(x.rs, x.in, e_ct(NFT_CT_L3PROTOCOL, NFT_REG_1, -1),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, &l3, 1),
+		      e_ct(NFT_CT_PROTOCOL, NFT_REG_1, -1),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, &tcp, 1), e_counter(), NULL);
+	r[8] = m_rule(x.rs, x.in, e_ct(NFT_CT_HELPER, NFT_REG_1, -1),
+		      e_counter(), NULL);
+	r[9] = m_rule(x.rs, x.in, e_ct(NFT_CT_ZONE, NFT_REG_1, -1),
+		      e_counter(), NULL);
+	struct fn_nft_chain *out = m_chain(x.rs, x.t, "out", NF_INET_LOCAL_OUT,
+					   0, NF_ACCEPT);
+	m_rule(x.rs, out, e_imm(NFT_REG_1, &five, 4),
+	       e_ct_set(NFT_CT_MARK, NFT_REG_1), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+	struct ctt c = { .p = p, .ct = ct };
+	static const unsigned ctr[10] = { 2, 2, 2, 2, 2, 2, 2, 4, 1, 1 };
+
+	/* a new flow: original, unconfirmed (expiration 0), 1 packet */
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), NEW);
+	static const uint64_t after_syn[10] = { 0, 0, 0, 1, 1, 0, 0, 1, 0, 1 };
+	counts_check(p, r, ctr, after_syn, 10);
+	/* the answer sets the mark; the ACK sees it, assured, confirmed,
+	 * seen reply, 2 packets, 5 days left */
+	t_tcp(&t, A2, A1, 80, 4000, TH_SYN | TH_ACK, 0);
+	assert_int_equal(tx(&c, &t), EST);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	static const uint64_t after_ack[10] = { 0, 1, 1, 2, 2, 1, 1, 2, 0, 2 };
+	counts_check(p, r, ctr, after_ack, 10);
+	/* an ICMP error about a flow goes its reply way: direction reply */
+	t_udp(&q, A2, A1, 5000, 53, 20);
+	assert_int_equal(tx(&c, &q), NEW);
+	t_icmp_err(&t, A1, A2, 3, 3, &q);
+	assert_int_equal(rx(&c, &t), REL);
+	assert_int_equal(t_packets(p, r[0], 2), 1);
+	/* no flow, no key (the kernel's ct == NULL) */
+	t_tcp(&t, A1, A2, 4001, 80, TH_SYN | TH_FIN, 0);
+	assert_int_equal(rx(&c, &t), INV);
+	assert_int_equal(t_packets(p, r[9], 1), 3);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t_packets(p, r[9], 1), 3);
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+}
+
+/* Directions as nft_ct_get_init: wanted for addresses and ports, refused
+ * for state, mark, status..., 0 or 1 only; ct set only for the mark. */
+static void test_ct_key_refusals(void **state)
+{
+	char msg[256];
+	struct {
+		struct nftnl_expr *e;
+		int err;
+	} cases[] = {
+		{ e_ct(NFT_CT_SRC_IP, NFT_REG_1, -1), -EINVAL },
+		{ e_ct(NFT_CT_PROTO_DST, NFT_REG_1, -1), -EINVAL },
+		{ e_ct(NFT_CT_MARK, NFT_REG_1, 0), -EINVAL },
+		{ e_ct(NFT_CT_STATUS, NFT_REG_1, 1), -EINVAL },
+		{ e_ct(NFT_CT_BYTES, NFT_REG_1, 2), -EINVAL },
+		{ e_ct(NFT_CT_SECMARK, NFT_REG_1, -1), -EOPNOTSUPP },
+		{ e_ct(NFT_CT_BYTES, NFT_REG32_15, -1), -ERANGE },
+		{ e_ct_set(NFT_CT_ZONE, NFT_REG_1), -EOPNOTSUPP },
+		{ e_ct_set(NFT_CT_LABELS, NFT_REG_1), -EOPNOTSUPP },
+		{ e_ct_set(NFT_CT_EVENTMASK, NFT_REG_1), -EOPNOTSUPP },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ctx x;
+
+		ctx_init(&x, NF_ACCEPT);
+		m_rule(x.rs, x.in, cases[i].e, NULL);
+		if (t_compile_err(x.rs, msg, sizeof(msg)) != cases[i].err)
+			fail_msg("case %zu: %s", i, msg);
+		assert_true(cases[i].err == -ERANGE || strstr(msg, "ct"));
+		m_free(x.rs);
+	}
+}
+
 /* nfe_csum (8 bytes at a time, host order) against the 16-bit
  * big-endian sum of RFC 1071, every length to 1600, at odd and even
  * addresses, over bytes that carry often. */
@@ -649,6 +771,8 @@ int main(void)
 		cmocka_unit_test(test_ct_unconfirmed),
 		cmocka_unit_test(test_ct_lru),
 		cmocka_unit_test(test_ct_frag_and_priority),
+		cmocka_unit_test(test_ct_keys),
+		cmocka_unit_test(test_ct_key_refusals),
 		cmocka_unit_test(test_csum),
 	};
 

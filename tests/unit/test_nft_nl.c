@@ -1022,18 +1022,16 @@ static void test_handles_not_given_back(void **state)
 }
 
 /* A rule of one `meta KEY` load into register 1 (then a counter). */
-static uint32_t add_meta_rule(struct fx *f, const char *table,
-			      const char *chain, uint32_t key)
+/* A rule of e and a counter, appended to table's chain; its seq. */
+static uint32_t add_expr_rule(struct fx *f, const char *table,
+			      const char *chain, struct nftnl_expr *e)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nftnl_expr *e = nftnl_expr_alloc("meta");
 	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4,
 				   NLM_F_CREATE | NLM_F_APPEND);
 
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
 	nftnl_rule_add_expr(r, e);
 	nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
 	nftnl_rule_nlmsg_build_payload(nlh, r);
@@ -1042,13 +1040,78 @@ static uint32_t add_meta_rule(struct fx *f, const char *table,
 	return nlh->nlmsg_seq;
 }
 
+static uint32_t add_meta_rule(struct fx *f, const char *table,
+			      const char *chain, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	return add_expr_rule(f, table, chain, e);
+}
+
+/* A rule: ct KEY with direction dir into reg 1, a counter. */
+static uint32_t add_ct_rule(struct fx *f, uint32_t key, uint8_t dir)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, dir);
+	return add_expr_rule(f, "t", "c", e);
+}
+
+static int first_ct_dir(struct nftnl_expr *e, void *data)
+{
+	if (!strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "ct"))
+		*(int *)data = nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR) ?
+			       nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR) : -1;
+	return 0;
+}
+
+/* The kernel takes a direction on ct protocol, l3proto, label and id and
+ * does not list it (nft_ct_get_dump); addresses and ports keep theirs;
+ * a direction other than original or reply is EINVAL, at its rule. */
+static void test_ct_direction_listing(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+	uint32_t bad;
+	int want[3] = { -1, 1, -1 };
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "c", true);
+	add_ct_rule(f, NFT_CT_PROTOCOL, 0);
+	add_ct_rule(f, NFT_CT_PROTO_DST, 1);
+	add_ct_rule(f, NFT_CT_ID, 1);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+	assert_int_equal(dump(f, NFT_MSG_GETRULE, r, 8), 3);
+	for (int i = 0; i < 3; i++) {
+		struct nftnl_rule *back = nftnl_rule_alloc();
+		int dir = -2;
+
+		assert_int_equal(nftnl_rule_nlmsg_parse(r[i].nlh, back), 0);
+		nftnl_expr_foreach(back, first_ct_dir, &dir);
+		assert_int_equal(dir, want[i]);
+		nftnl_rule_free(back);
+	}
+	begin(f);
+	bad = add_ct_rule(f, NFT_CT_PROTOCOL, 2);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -EINVAL);
+}
+
 /* A commit the evaluator refuses: every set and rule to blame gets its
  * own error (as the kernel refuses each message), the innocent ones
  * none; a set it refuses is blamed itself, not the first rule. */
 static void test_commit_blames_each_culprit(void **state)
 {
 	struct fx *f = *state;
-	uint32_t bad_set, on_bad, cpu;
+	uint32_t bad_set, on_bad, cpu;	/* cpu: the secmark rule */
 	struct reply r[8];
 
 	begin(f);
@@ -1059,7 +1122,7 @@ static void test_commit_blames_each_culprit(void **state)
 	bad_set = add_set(f, "t", "bad", 2, NFT_SET_TIMEOUT);
 	add_rule(f, "t", "c", NULL, 0, NULL, 0);
 	on_bad = add_rule(f, "t", "c", "bad", 2, NULL, 0);
-	cpu = add_meta_rule(f, "t", "c", NFT_META_CPU);
+	cpu = add_meta_rule(f, "t", "c", NFT_META_SECMARK);
 	add_meta_rule(f, "t", "c", NFT_META_MARK);
 	end(f, 0);
 	assert_int_equal(replies(f, r, 8), 3);
@@ -1288,6 +1351,7 @@ int main(void)
 		T(test_jobs_serialize_batches),
 		T(test_job_dropped_mid_batch),
 		T(test_commit_blames_each_culprit),
+		T(test_ct_direction_listing),
 		T(test_commit_blames_a_chain),
 		T(test_get_element),
 		T(test_table_flags),

@@ -374,6 +374,10 @@ static const char *key_name(const char *const *names, size_t n, uint32_t k)
 #define CT_NAME(k) key_name(ct_names, sizeof(ct_names) / sizeof(ct_names[0]), \
 			    (k))
 
+/* The kernel's nft_meta_get_init() lengths, for the keys the evaluator
+ * has (eval: expr.c do_meta).  The others are refused by name: secmark,
+ * rtclassid, cgroup, ipsec/secpath, bridge names, sdif, kinds... the
+ * stack has no such thing to match on. */
 static int meta_len(uint32_t key)
 {
 	switch (key) {
@@ -381,7 +385,17 @@ static int meta_len(uint32_t key)
 	case NFT_META_MARK:
 	case NFT_META_IIF:
 	case NFT_META_OIF:
+	case NFT_META_PRIORITY:
+	case NFT_META_CPU:
+	case NFT_META_IIFGROUP:
+	case NFT_META_OIFGROUP:
+	case NFT_META_PRANDOM:
+	case NFT_META_TIME_HOUR:
+	case NFT_META_SKUID:
+	case NFT_META_SKGID:
 		return 4;
+	case NFT_META_TIME_NS:
+		return 8;
 	case NFT_META_PROTOCOL:
 	case NFT_META_IIFTYPE:
 	case NFT_META_OIFTYPE:
@@ -389,6 +403,7 @@ static int meta_len(uint32_t key)
 	case NFT_META_NFPROTO:
 	case NFT_META_L4PROTO:
 	case NFT_META_PKTTYPE:
+	case NFT_META_TIME_DAY:
 		return 1;
 	case NFT_META_IIFNAME:
 	case NFT_META_OIFNAME:
@@ -413,16 +428,20 @@ static int c_meta(struct nfe_cctx *c, struct nftnl_expr *e)
 	if (get == set)
 		return nfe_fail(c, -EINVAL, "meta needs one of dreg and sreg");
 	if (set) {
-		if (key != NFT_META_MARK)
+		if (key != NFT_META_MARK && key != NFT_META_PRIORITY)
 			return nfe_fail(c, -EOPNOTSUPP,
-					"meta %s set is not supported (only mark)",
+					"meta %s set is not supported (only mark and priority)",
 					META_NAME(key));
-		struct nfe_op *op = op_new(c, OP_META_SET_MARK);
+		struct nfe_op *op = op_new(c, OP_META_SET);
 		if (!op)
 			return -ENOMEM;
+		op->sub = (uint8_t)key;
 		return reg_attr(c, e, NFTNL_EXPR_META_SREG, 4, &op->sreg);
 	}
 	int len = meta_len(key);
+	if (len < 0 && key == NFT_META_CGROUP)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"meta cgroup is not supported (the stack's sockets have no cgroup)");
 	if (len < 0)
 		return nfe_fail(c, -EOPNOTSUPP,
 				"meta %s is not supported", META_NAME(key));
@@ -431,6 +450,8 @@ static int c_meta(struct nfe_cctx *c, struct nftnl_expr *e)
 		return -ENOMEM;
 	op->sub = (uint8_t)key;
 	op->len = (uint8_t)len;
+	if (key == NFT_META_SKUID || key == NFT_META_SKGID)
+		c->p->uses_sk = true;
 	return reg_attr(c, e, NFTNL_EXPR_META_DREG, (uint32_t)len, &op->dreg);
 }
 
@@ -758,31 +779,172 @@ static int c_reject(struct nfe_cctx *c, struct nftnl_expr *e)
 	return 0;
 }
 
+/* nft_ct_get_init(): the register length of a key, whether it wants a
+ * direction (1), takes one (0) or refuses one (-1); len < 0: a key the
+ * evaluator does not have. */
+static int ct_key_len(uint32_t key, uint8_t family, int *dir)
+{
+	*dir = -1;
+	switch (key) {
+	case NFT_CT_STATE:
+	case NFT_CT_STATUS:
+	case NFT_CT_MARK:
+	case NFT_CT_EXPIRATION:
+		return 4;
+	case NFT_CT_DIRECTION:
+		return 1;
+	case NFT_CT_HELPER:
+		return 16;	/* NF_CT_HELPER_NAME_LEN */
+	case NFT_CT_LABELS:
+		*dir = 0;	/* the kernel ignores it */
+		return 16;	/* NF_CT_LABELS_MAX_SIZE */
+	case NFT_CT_L3PROTOCOL:
+	case NFT_CT_PROTOCOL:
+		*dir = 0;
+		return 1;
+	case NFT_CT_SRC:
+	case NFT_CT_DST:
+		*dir = 1;
+		return family == NFPROTO_IPV4 ? 4 : 16;
+	case NFT_CT_SRC_IP:
+	case NFT_CT_DST_IP:
+		*dir = 1;
+		return 4;
+	case NFT_CT_SRC_IP6:
+	case NFT_CT_DST_IP6:
+		*dir = 1;
+		return 16;
+	case NFT_CT_PROTO_SRC:
+	case NFT_CT_PROTO_DST:
+		*dir = 1;
+		return 2;
+	case NFT_CT_PKTS:
+	case NFT_CT_BYTES:
+	case NFT_CT_AVGPKT:
+		*dir = 0;
+		return 8;
+	case NFT_CT_ZONE:
+		*dir = 0;
+		return 2;
+	case NFT_CT_ID:
+		*dir = 0;
+		return 4;
+	default:		/* secmark, event (set only), ... */
+		return -1;
+	}
+}
+
+/* nft_ct_set_init(): only the mark (zone, label, event, helper and
+ * secmark have nothing to act on in the stack: refused). */
+static int c_ct_set(struct nfe_cctx *c, struct nftnl_expr *e, uint32_t key)
+{
+	if (key != NFT_CT_MARK)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"ct %s set is not supported (only mark)",
+				CT_NAME(key));
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR) ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG))
+		return nfe_fail(c, -EINVAL, "ct mark set with a direction");
+	struct nfe_op *op = op_new(c, OP_CT_SET_MARK);
+	if (!op)
+		return -ENOMEM;
+	c->p->uses_ct = true;
+	return reg_attr(c, e, NFTNL_EXPR_CT_SREG, 4, &op->sreg);
+}
+
 static int c_ct(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "ct", A(NFTNL_EXPR_CT_DREG) |
 			      A(NFTNL_EXPR_CT_KEY) | A(NFTNL_EXPR_CT_DIR) |
 			      A(NFTNL_EXPR_CT_SREG), A(NFTNL_EXPR_CT_KEY));
 	uint32_t key;
+	uint8_t dir = 2;
+	int want;
 
 	if (err)
 		return err;
 	key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_SREG))
-		return nfe_fail(c, -EOPNOTSUPP, "ct set is not supported");
-	if (key != NFT_CT_STATE)
+		return c_ct_set(c, e, key);
+	int len = ct_key_len(key, c->p->chains[c->chain].family, &want);
+	if (len < 0)
 		return nfe_fail(c, -EOPNOTSUPP,
-				"ct %s is not supported (only state)",
+				"ct %s is not supported", CT_NAME(key));
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR)) {
+		if (want < 0)
+			return nfe_fail(c, -EINVAL, "ct %s with a direction",
+					CT_NAME(key));
+		dir = nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR);
+		if (dir > 1)
+			return nfe_fail(c, -EINVAL, "ct direction %u", dir);
+	} else if (want > 0) {
+		return nfe_fail(c, -EINVAL, "ct %s without a direction",
 				CT_NAME(key));
-	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR))
-		return nfe_fail(c, -EINVAL, "ct state with a direction");
+	}
 	if (!nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG))
 		return nfe_fail(c, -EINVAL, "ct without dreg");
-	struct nfe_op *op = op_new(c, OP_CT_STATE);
+	struct nfe_op *op = op_new(c, key == NFT_CT_STATE ? OP_CT_STATE :
+					OP_CT);
 	if (!op)
 		return -ENOMEM;
 	c->p->uses_ct = true;
-	return reg_attr(c, e, NFTNL_EXPR_CT_DREG, 4, &op->dreg);
+	op->sub = (uint8_t)key;
+	op->size = dir;
+	op->len = (uint8_t)len;
+	return reg_attr(c, e, NFTNL_EXPR_CT_DREG, (uint32_t)len, &op->dreg);
+}
+
+/* nft_exthdr_init() and _select_ops(): loads of TCP options and SCTP
+ * chunks.  IPv6 extension headers and IPv4 and DCCP options are refused,
+ * and so are writes (tcp option ... set) and resets (strip). */
+static int c_exthdr(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "exthdr",
+			      A(NFTNL_EXPR_EXTHDR_DREG) |
+			      A(NFTNL_EXPR_EXTHDR_TYPE) |
+			      A(NFTNL_EXPR_EXTHDR_OFFSET) |
+			      A(NFTNL_EXPR_EXTHDR_LEN) |
+			      A(NFTNL_EXPR_EXTHDR_FLAGS) |
+			      A(NFTNL_EXPR_EXTHDR_OP) |
+			      A(NFTNL_EXPR_EXTHDR_SREG),
+			      A(NFTNL_EXPR_EXTHDR_TYPE));
+	uint32_t op = NFT_EXTHDR_OP_IPV6, flags = 0, off, len;
+
+	if (err)
+		return err;
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_OP))
+		op = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_OP);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_FLAGS))
+		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_FLAGS);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_SREG))
+		return nfe_fail(c, -EOPNOTSUPP,
+				"exthdr writes (e.g. tcp option maxseg size set) are not supported");
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_DREG))
+		return nfe_fail(c, -EOPNOTSUPP,
+				"exthdr reset (reset tcp option) is not supported");
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_OFFSET) ||
+	    !nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_LEN))
+		return nfe_fail(c, -EINVAL, "exthdr without offset or length");
+	if (op != NFT_EXTHDR_OP_TCPOPT && op != NFT_EXTHDR_OP_SCTP)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"exthdr op %u is not supported (only tcp option and sctp chunk)",
+				op);
+	off = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_OFFSET);
+	len = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_LEN);
+	if (off > 255 || len > 255)
+		return nfe_fail(c, -ERANGE, "exthdr offset %u, length %u",
+				off, len);
+	if (flags & ~(uint32_t)NFT_EXTHDR_F_PRESENT)
+		return nfe_fail(c, -EINVAL, "exthdr flags 0x%x", flags);
+	struct nfe_op *o = op_new(c, OP_EXTHDR);
+	if (!o)
+		return -ENOMEM;
+	o->sub = (uint8_t)op;
+	o->size = nftnl_expr_get_u8(e, NFTNL_EXPR_EXTHDR_TYPE);
+	o->len = (uint8_t)len;
+	o->arg = off;
+	o->arg2 = (int32_t)flags;
+	return reg_attr(c, e, NFTNL_EXPR_EXTHDR_DREG, len, &o->dreg);
 }
 
 static const struct {
@@ -803,6 +965,7 @@ static const struct {
 	{ "log", c_log },
 	{ "reject", c_reject },
 	{ "ct", c_ct },
+	{ "exthdr", c_exthdr },
 };
 
 int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e)

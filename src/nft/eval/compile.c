@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/random.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -649,6 +651,10 @@ struct fn_nft_prog *fn_nft_compile(const struct fn_nft_ruleset *rs,
 	if (err)
 		goto fail;
 	p->log_tokens = 20;
+	if (getrandom(&p->rnd, sizeof(p->rnd), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(p->rnd))
+		p->rnd = (uint32_t)time(NULL);
+	p->rnd |= 1;	/* xorshift32 never leaves 0 */
 	return p;
 fail:
 	if (err == -ENOMEM && msg && msglen && !msg[0])

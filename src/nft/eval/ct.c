@@ -39,6 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
 #include "nfe.h"
 
 #define SEC	1000000000ull
@@ -46,6 +49,7 @@
 
 enum {
 	E_SEEN_REPLY = 1, E_CLOSE_INIT = 2, E_SIMOPEN = 4, E_CONFIRMED = 16,
+	E_ASSURED = 32, E_DYING = 64,
 };
 
 struct ct_tuple {
@@ -61,6 +65,10 @@ struct ct_entry {
 	uint32_t hnext;			/* entry + 1; free list too */
 	uint32_t prev, next;		/* LRU, entry + 1 */
 	uint64_t expires;
+	uint64_t created;		/* UDP: a stream after 2 s */
+	uint32_t id;			/* ct id; fn_nft_pkt.ct_id */
+	uint32_t mark;			/* ct mark (set) */
+	uint64_t packets[2], bytes[2];	/* accounting per direction */
 };
 
 struct frag {
@@ -79,6 +87,11 @@ struct fn_nft_ct {
 	uint32_t pending[2];		/* receive, send: entry + 1 */
 	struct frag frags[FRAG_CACHE];
 	uint32_t frag_next;
+	uint32_t next_id;
+	int64_t cur;			/* the packet's entry, or -1 ... */
+	uint8_t cur_dir;		/* ... and its direction (track) */
+	struct ct_entry dying;		/* entry max: one killed by the
+					 * packet that is being judged */
 };
 
 struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries)
@@ -206,6 +219,7 @@ static void lru_push(struct fn_nft_ct *ct, uint32_t i)
 static void entry_free(struct fn_nft_ct *ct, uint32_t i)
 {
 	ct->e[i].flags = 0;
+	ct->e[i].id = 0;	/* a packet's reference to it is stale */
 	ct->e[i].hnext = ct->free;
 	ct->free = i + 1;
 }
@@ -261,6 +275,9 @@ static int64_t entry_alloc(struct fn_nft_ct *ct)
 	i = ct->free - 1;
 	ct->free = ct->e[i].hnext;
 	memset(&ct->e[i], 0, sizeof(ct->e[i]));
+	if (!++ct->next_id)
+		ct->next_id = 1;
+	ct->e[i].id = ct->next_id;
 	return i;
 }
 
@@ -369,7 +386,14 @@ static uint8_t icmp_related(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 	/* the ports (4 bytes) or the ICMP header (8) are enough */
 	if (!make_tuple(in, hl, avail, &t, &reply))
 		return NFE_CT_INVALID;
-	return lookup(ct, &t, now, &dir) >= 0 ? NFE_CT_RELATED : NFE_CT_INVALID;
+	int64_t i = lookup(ct, &t, now, &dir);
+
+	if (i < 0)
+		return NFE_CT_INVALID;
+	/* the error goes the other way than the packet it quotes */
+	ct->cur = i;
+	ct->cur_dir = (uint8_t)!dir;
+	return NFE_CT_RELATED;
 }
 
 static bool tcp_flags_valid(uint8_t f)
@@ -455,10 +479,12 @@ static uint8_t tcp_index(uint8_t f)
 static uint64_t timeout(const struct ct_entry *e)
 {
 	switch (e->t.proto) {
-	case 6:
+	case 6:		/* tcp_packet(): a picked-up flow gets UNACK's */
+		if (e->tcp_state == sES && !(e->flags & E_SEEN_REPLY))
+			return 300 * SEC;
 		return (uint64_t)tcp_timeout[e->tcp_state] * SEC;
-	case 17:
-		return (e->flags & E_SEEN_REPLY ? 120 : 30) * SEC;
+	case 17:	/* nf_conntrack_udp_packet(): a stream */
+		return (e->flags & E_ASSURED ? 120 : 30) * SEC;
 	case 1:
 		return 30 * SEC;
 	default:
@@ -511,6 +537,19 @@ static int tcp_update(struct ct_entry *e, const struct ct_tuple *t,
 	return 1;
 }
 
+/* IPS_ASSURED, before this packet's SEEN_REPLY: TCP when an answered
+ * flow goes on ESTABLISHED from SYN_RECV or ESTABLISHED (tcp_packet),
+ * UDP when answered and still active 2 s after it began (udp_packet). */
+static void assure(struct ct_entry *e, uint8_t old, uint64_t now)
+{
+	if (!(e->flags & E_SEEN_REPLY))
+		return;
+	if (e->t.proto == 6 ? (old == sSR || old == sES) &&
+			      e->tcp_state == sES :
+	    e->t.proto == 17 && now > e->created + 2 * SEC)
+		e->flags |= E_ASSURED;
+}
+
 static bool may_open(const struct nfe_pkt *pk, bool reply)
 {
 	if (pk->tprot == 6) {
@@ -537,7 +576,12 @@ static uint8_t track_new(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		ct->e[i].tcp_state = tcp_index(pk->net[pk->thoff + 13]) ==
 				     I_SYN ? sSS : sES;
 	ct->e[i].expires = now + timeout(&ct->e[i]);
+	ct->e[i].created = now;
+	ct->e[i].packets[0] = 1;
+	ct->e[i].bytes[0] = pk->len;
 	ct->pending[out] = (uint32_t)i + 1;
+	ct->cur = i;
+	ct->cur_dir = 0;
 	return NFE_CT_NEW;
 }
 
@@ -559,12 +603,22 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		return may_open(pk, reply) ? track_new(ct, pk, &t, now) :
 					     NFE_CT_INVALID;
 	struct ct_entry *e = &ct->e[i];
+	uint8_t old = e->tcp_state;
 	int rc = t.proto == 6 ? tcp_update(e, &t, l4[13], dir) : 1;
 
 	if (rc < 0)
 		return NFE_CT_INVALID;
-	if (rc == 2) {
+	ct->cur = i;
+	ct->cur_dir = (uint8_t)dir;
+	if (rc == 2) {		/* a new conntrack: a new id, mark, count */
 		e->expires = now + timeout(e);
+		e->created = now;
+		e->mark = 0;
+		if (!++ct->next_id)
+			ct->next_id = 1;
+		e->id = ct->next_id;
+		e->packets[0] = 1, e->packets[1] = 0;
+		e->bytes[0] = pk->len, e->bytes[1] = 0;
 		return NFE_CT_NEW;
 	}
 	if (rc && t.proto == 6 && (l4[13] & 0x04) &&
@@ -572,13 +626,28 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		/* tcp_packet(): "if only reply is a RST ... delete the
 		 * conntrack immediately" (and so a RST of a flow that never
 		 * had a reply, too) */
+		e->packets[dir]++;	/* nf_ct_kill_acct() */
+		e->bytes[dir] += pk->len;
+		ct->dying = *e;		/* the packet keeps it (dying) */
+		ct->dying.flags |= E_DYING | (dir ? E_SEEN_REPLY : 0);
 		entry_remove(ct, (uint32_t)i);
+		ct->cur = ct->max;
+		ct->cur_dir = (uint8_t)dir;
 		return dir ? NFE_CT_ESTABLISHED : NFE_CT_NEW;
 	}
-	if (dir)
-		e->flags |= E_SEEN_REPLY;
-	if (rc)			/* an ignored packet does not refresh */
+	if (rc && t.proto == 6 && !(e->flags & E_SEEN_REPLY) && old == sSS &&
+	    tcp_index(l4[13]) == I_SYN)
+		rc = 0;		/* tcp_packet(): a SYN retransmit renews
+				 * nothing and is not counted */
+	if (rc)
+		assure(e, old, now);
+	if (rc) {		/* an ignored packet does not refresh */
+		e->packets[dir]++;
+		e->bytes[dir] += pk->len;
 		e->expires = now + timeout(e);
+	}
+	if (dir)		/* nf_conntrack_in(), after the protocol's */
+		e->flags |= E_SEEN_REPLY;
 	return dir || (e->flags & E_SEEN_REPLY) ? NFE_CT_ESTABLISHED :
 						  NFE_CT_NEW;
 }
@@ -604,12 +673,22 @@ uint8_t nfe_ct_track(struct fn_nft_ct *ct, struct nfe_pkt *pk)
 	bool more = rd16(ip + 6) & 0x2000;
 	uint8_t st;
 
+	ct->cur = -1;
+	pk->p->ct_entry = 0;
+	pk->p->ct_id = 0;
+	pk->p->ct_dir = 0;
 	if (pk->fragoff) {
 		struct frag *f = frag_find(ct, ip, now);
 
 		return f ? f->state : NFE_CT_INVALID;
 	}
 	st = l4_valid(pk, more) ? track(ct, pk, now) : NFE_CT_INVALID;
+	if (ct->cur >= 0) {
+		pk->p->ct_entry = (uint32_t)ct->cur + 1;
+		pk->p->ct_id = ct->cur == ct->max ? ct->dying.id :
+			       ct->e[ct->cur].id;
+		pk->p->ct_dir = ct->cur_dir;
+	}
 	if (more) {
 		struct frag *f = &ct->frags[ct->frag_next++ % FRAG_CACHE];
 
@@ -617,4 +696,139 @@ uint8_t nfe_ct_track(struct fn_nft_ct *ct, struct nfe_pkt *pk)
 				    ip[9], st, now + 30 * SEC };
 	}
 	return st;
+}
+
+/* ---- ct keys ------------------------------------------------------------- */
+
+/* The packet's entry: the one tracking gave it, if it is still that
+ * flow's (its id), else NULL (untracked, invalid: the kernel's ct ==
+ * NULL). */
+static struct ct_entry *pkt_entry(struct fn_nft_ct *ct,
+				  const struct fn_nft_pkt *p)
+{
+	if (!ct || !p->ct_entry || p->ct_entry > ct->max + 1)
+		return NULL;
+	struct ct_entry *e = p->ct_entry == ct->max + 1 ? &ct->dying :
+			     &ct->e[p->ct_entry - 1];
+
+	return e->id && e->id == p->ct_id ? e : NULL;
+}
+
+static void wr16(uint32_t *dst, uint16_t v)	/* network order */
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	*dst = 0;
+	memcpy(dst, b, 2);
+}
+
+static void wr32(uint32_t *dst, uint32_t v)	/* network order */
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+			 (uint8_t)(v >> 8), (uint8_t)v };
+
+	memcpy(dst, b, 4);
+}
+
+/* IPS_* bits of the kernel's ct->status. */
+static uint32_t entry_status(const struct ct_entry *e)
+{
+	return (e->flags & E_SEEN_REPLY ? 1u << 1 : 0) |
+	       (e->flags & E_ASSURED ? 1u << 2 : 0) |
+	       (e->flags & E_CONFIRMED ? 1u << 3 : 0) |
+	       (e->flags & E_DYING ? 1u << 9 : 0);
+}
+
+/* A counter of direction dir (2: both), nft_ct_get_eval_counter(). */
+static uint64_t entry_count(const struct ct_entry *e, const uint64_t c[2],
+			    uint8_t dir)
+{
+	(void)e;
+	return dir < 2 ? c[dir] : c[0] + c[1];
+}
+
+/* nft_ct_get_eval() for the keys but state: false = NFT_BREAK.  dir is
+ * the rule's direction (2: none); len the register bytes (compile). */
+bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		uint8_t key, uint8_t dir, uint32_t *dst, uint64_t now)
+{
+	struct ct_entry *e = pkt_entry(ct, p);
+
+	if (!e)
+		return false;
+	struct ct_tuple t = dir == 1 ? tuple_rev(&e->t) : e->t;
+
+	switch (key) {
+	case NFT_CT_DIRECTION:
+		*dst = p->ct_dir;
+		return true;
+	case NFT_CT_STATUS:
+		*dst = entry_status(e);
+		return true;
+	case NFT_CT_MARK:
+		*dst = e->mark;
+		return true;
+	case NFT_CT_EXPIRATION:	/* an unconfirmed entry's timeout is
+				 * relative in the kernel: 0 in practice */
+		*dst = !(e->flags & E_CONFIRMED) || e->expires <= now ? 0 :
+		       (uint32_t)((e->expires - now) / 1000000u);
+		return true;
+	case NFT_CT_L3PROTOCOL:
+		*dst = NFPROTO_IPV4;
+		return true;
+	case NFT_CT_PROTOCOL:
+		*dst = t.proto;
+		return true;
+	case NFT_CT_SRC:
+	case NFT_CT_SRC_IP:
+		wr32(dst, t.src);
+		return true;
+	case NFT_CT_DST:
+	case NFT_CT_DST_IP:
+		wr32(dst, t.dst);
+		return true;
+	case NFT_CT_PROTO_SRC:
+		wr16(dst, t.sport);
+		return true;
+	case NFT_CT_PROTO_DST:
+		wr16(dst, t.dport);
+		return true;
+	case NFT_CT_PKTS:
+	case NFT_CT_BYTES: {
+		uint64_t v = entry_count(e, key == NFT_CT_PKTS ? e->packets :
+					 e->bytes, dir);
+
+		memcpy(dst, &v, 8);
+		return true;
+	}
+	case NFT_CT_AVGPKT: {
+		uint64_t n = entry_count(e, e->packets, dir);
+		uint64_t v = n ? entry_count(e, e->bytes, dir) / n : 0;
+
+		memcpy(dst, &v, 8);
+		return true;
+	}
+	case NFT_CT_ZONE:
+		*dst = 0;	/* one zone: 0 */
+		return true;
+	case NFT_CT_ID:
+		*dst = e->id;
+		return true;
+	case NFT_CT_LABELS:
+		memset(dst, 0, 16);
+		return true;
+	default:		/* NFT_CT_HELPER, NFT_CT_SRC_IP6/DST_IP6:
+				 * no helpers, no IPv6 flows */
+		return false;
+	}
+}
+
+/* nft_ct_set_eval() for the mark. */
+void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		     uint32_t mark)
+{
+	struct ct_entry *e = pkt_entry(ct, p);
+
+	if (e)
+		e->mark = mark;
 }

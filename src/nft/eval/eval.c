@@ -219,6 +219,11 @@ bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p)
 	return p && p->uses_ct;
 }
 
+bool fn_nft_prog_uses_sk(const struct fn_nft_prog *p)
+{
+	return p && p->uses_sk;
+}
+
 bool fn_nft_prog_fine_clock(const struct fn_nft_prog *p)
 {
 	return p && p->uses_limit;
@@ -228,7 +233,7 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
 		 struct fn_nft_result *res)
 {
-	struct nfe_pkt pk = { .p = pkt, .hook = hook, .res = res };
+	struct nfe_pkt pk = { .p = pkt, .hook = hook, .res = res, .ct = ct };
 
 	res->verdict = FN_NFT_ACCEPT;
 	res->reject = FN_NFT_REJECT_NONE;

@@ -9,8 +9,10 @@
  * Called by eval.c for each operation of a rule; never allocates.
  */
 #include <arpa/inet.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -202,10 +204,84 @@ static void store8(uint32_t *dst, uint8_t v)
 	store(dst, &v, 1);
 }
 
+/* CLOCK_REALTIME in ns: the packet's, or the clock's (ktime_get_real_ns). */
+static uint64_t wall_ns(const struct fn_nft_pkt *p)
+{
+	struct timespec ts;
+
+	if (p->wall_ns)
+		return p->wall_ns;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The rarer keys of nft_meta_get_eval().  The stack's devices are all in
+ * group 0 ("default"); skb->priority is what a rule set (0 before: lwIP
+ * has no SO_PRIORITY); the time keys as nft_meta_weekday/_hour with the
+ * kernel's sys_tz at 0 (UTC; nft converts local times when it loads the
+ * rule). */
+__attribute__((noinline))
+static void do_meta_more(const struct nfe_op *op, struct nfe_regs *r,
+			 const struct nfe_pkt *pk, struct fn_nft_prog *prog)
+{
+	uint32_t *dst = &r->data[op->dreg];
+	bool in = pk->hook <= FN_NFT_INPUT;
+
+	switch (op->sub) {
+	case NFT_META_PRIORITY:
+		*dst = pk->p->priority;
+		break;
+	case NFT_META_CPU: {
+		int cpu = sched_getcpu();
+
+		*dst = cpu < 0 ? 0 : (uint32_t)cpu;
+		break;
+	}
+	case NFT_META_IIFGROUP:
+	case NFT_META_OIFGROUP:
+		if (in != (op->sub == NFT_META_IIFGROUP))
+			BRK(r);	/* no such device at this hook */
+		else
+			*dst = 0;
+		break;
+	case NFT_META_SKUID:	/* nft_meta_get_eval_skugid() */
+	case NFT_META_SKGID:
+		if (!pk->p->sk)
+			BRK(r);
+		else
+			*dst = op->sub == NFT_META_SKUID ? pk->p->sk_uid :
+							   pk->p->sk_gid;
+		break;
+	case NFT_META_PRANDOM: {
+		uint32_t x = prog->rnd;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		prog->rnd = x;
+		*dst = x;
+		break;
+	}
+	case NFT_META_TIME_NS: {
+		uint64_t ns = wall_ns(pk->p);
+
+		memcpy(dst, &ns, 8);	/* nft_reg_store64: host order */
+		break;
+	}
+	case NFT_META_TIME_DAY:
+		store8(dst, (uint8_t)((4 + wall_ns(pk->p) / 1000000000u /
+				       86400u) % 7));
+		break;
+	default:	/* NFT_META_TIME_HOUR: seconds into the UTC day */
+		*dst = (uint32_t)(wall_ns(pk->p) / 1000000000u % 86400u);
+		break;
+	}
+}
+
 /* nft_meta_get_eval(): the input device exists at ingress, prerouting
  * and input; the output device at output and postrouting. */
 static HOT void do_meta(const struct nfe_op *op, struct nfe_regs *r,
-			const struct nfe_pkt *pk)
+			const struct nfe_pkt *pk, struct fn_nft_prog *prog)
 {
 	uint32_t *dst = &r->data[op->dreg];
 	const struct fn_nft_pkt *p = pk->p;
@@ -257,8 +333,11 @@ static HOT void do_meta(const struct nfe_op *op, struct nfe_regs *r,
 	case NFT_META_OIFNAME:
 		store_ifname(dst, out ? p->oifname : NULL);
 		break;
-	default:		/* NFT_META_PKTTYPE */
+	case NFT_META_PKTTYPE:
 		store8(dst, p->pkttype);
+		break;
+	default:
+		do_meta_more(op, r, pk, prog);
 		break;
 	}
 }
@@ -425,6 +504,108 @@ static void do_reject(const struct nfe_op *op, struct nfe_regs *r,
 	}
 }
 
+/* nft_ct_get_eval() but state: registers zeroed to the key's length,
+ * as the kernel's stores of 1 and 2 bytes zero their word. */
+__attribute__((noinline))
+static void do_ct(const struct nfe_op *op, struct nfe_regs *r,
+		  const struct nfe_pkt *pk)
+{
+	uint32_t *dst = &r->data[op->dreg], v[4] = { 0 };
+
+	if (!nfe_ct_get(pk->ct, pk->p, op->sub, op->size, v, pk->p->now_ns)) {
+		BRK(r);
+		return;
+	}
+	if (op->len == 1)
+		store8(dst, (uint8_t)v[0]);
+	else
+		memcpy(dst, v, (op->len + 3u) / 4 * 4);
+}
+
+/* A TCP option's length as the kernel's optlen(): EOL and NOP, and a
+ * zero length, are one byte (finite progress). */
+static uint32_t tcp_optlen(const uint8_t *opt, uint32_t i)
+{
+	return opt[i] <= 1 || opt[i + 1] == 0 ? 1 : opt[i + 1];
+}
+
+/* nft_exthdr_tcp_eval(): the options of a first fragment's whole TCP
+ * header; *at the option's offset from net, false if none (or broken). */
+static bool tcp_option_at(const struct nfe_op *op, const struct nfe_pkt *pk,
+			  uint32_t *at)
+{
+	if (!pk->l4 || pk->tprot != 6 || pk->fragoff ||
+	    pk->thoff > pk->len || pk->len - pk->thoff < 20)
+		return false;
+	const uint8_t *th = pk->net + pk->thoff;
+	uint32_t hl = (th[12] >> 4) * 4u;
+
+	if (hl < 20 || hl > pk->len - pk->thoff)
+		return false;
+	for (uint32_t i = 20, optl; i + 1 < hl; i += optl) {
+		optl = tcp_optlen(th, i);
+		if (th[i] != op->size)
+			continue;
+		if (i + optl > hl || op->len + op->arg > optl)
+			return false;
+		*at = pk->thoff + i + op->arg;
+		return true;
+	}
+	return false;
+}
+
+/* nft_exthdr_sctp_eval(): the chunks after the common header (12
+ * bytes); as the kernel, no fragment check. */
+static bool sctp_chunk_at(const struct nfe_op *op, const struct nfe_pkt *pk,
+			  uint32_t *at, bool present)
+{
+	if (!pk->l4 || pk->tprot != 132)
+		return false;
+	for (uint64_t off = (uint64_t)pk->thoff + 12; off < pk->len;) {
+		if (off + 4 > pk->len)
+			return false;
+		const uint8_t *ch = pk->net + off;
+		uint32_t clen = (uint32_t)(ch[2] << 8 | ch[3]);
+
+		if (!clen)
+			return false;
+		if (ch[0] == op->size) {
+			if (present)
+				return true;
+			if (op->arg + op->len > clen || off + clen > pk->len)
+				return false;
+			*at = (uint32_t)(off + op->arg);
+			return true;
+		}
+		off += (clen + 3u) & ~3u;
+	}
+	return false;
+}
+
+/* The option's or chunk's bytes, or with NFT_EXTHDR_F_PRESENT whether
+ * there is one (1 or 0, never a break). */
+__attribute__((noinline))
+static void do_exthdr(const struct nfe_op *op, struct nfe_regs *r,
+		      const struct nfe_pkt *pk)
+{
+	uint32_t *dst = &r->data[op->dreg], at = 0;
+	bool present = op->arg2 & NFT_EXTHDR_F_PRESENT, found;
+
+	if (op->sub == NFT_EXTHDR_OP_TCPOPT)
+		found = tcp_option_at(op, pk, &at);
+	else
+		found = sctp_chunk_at(op, pk, &at, present);
+	if (present) {
+		*dst = found;
+		return;
+	}
+	if (!found) {
+		BRK(r);
+		return;
+	}
+	store(dst, pk->net + at, op->len);
+}
+
 /* One rule: its verdict code, NFT_CONTINUE if it did not decide. */
 static HOT int32_t run_rule(struct fn_nft_prog *p, const struct nfe_op *op,
 			    uint32_t nops, struct nfe_regs *r,
@@ -462,14 +643,17 @@ cmp_fast:
 			do_range(p, op, r);
 			break;
 		case OP_META:
-			do_meta(op, r, pk);
+			do_meta(op, r, pk, p);
 			if (op->then_cmp && r->verdict.code == NFE_CONTINUE) {
 				op++;
 				goto cmp_fast;
 			}
 			break;
-		case OP_META_SET_MARK:
-			pk->p->mark = r->data[op->sreg];
+		case OP_META_SET:
+			if (op->sub == NFT_META_MARK)
+				pk->p->mark = r->data[op->sreg];
+			else
+				pk->p->priority = r->data[op->sreg];
 			break;
 		case OP_IMM_DATA:
 			store(&r->data[op->dreg], pool(p, op->arg), op->len);
@@ -501,6 +685,15 @@ cmp_fast:
 			r->data[op->dreg] = pk->p->ct_state ? pk->p->ct_state :
 							      NFE_CT_INVALID;
 			break;
+		case OP_CT:
+			do_ct(op, r, pk);
+			break;
+		case OP_EXTHDR:
+			do_exthdr(op, r, pk);
+			break;
+		case OP_CT_SET_MARK:
+			nfe_ct_set_mark(pk->ct, pk->p, r->data[op->sreg]);
+			break;
 		}
 		if (r->verdict.code != NFE_CONTINUE)
 			break;
@@ -510,14 +703,15 @@ cmp_fast:
 
 /* The key of `run` for this packet into k (kwords words): false when
  * its load fails, which fails every rule of the run. */
-static inline bool run_load_key(const struct nfe_run *run,
+static inline bool run_load_key(struct fn_nft_prog *p,
+				const struct nfe_run *run,
 				const struct nfe_pkt *pk, struct nfe_regs *k)
 {
 	k->verdict.code = NFE_CONTINUE;
 	if (run->load.type == OP_PAYLOAD)
 		do_payload(&run->load, k, pk);
 	else
-		do_meta(&run->load, k, pk);
+		do_meta(&run->load, k, pk, p);
 	if (k->verdict.code == NFE_BREAK)
 		return false;
 	k->data[4 + run->kwords - 1] &= run->lastmask;
@@ -556,7 +750,7 @@ static int32_t run_indexed(struct fn_nft_prog *p, const struct nfe_chain *ch,
 	const uint32_t *cand = NULL;
 	uint32_t n = 0;
 
-	if (run_load_key(run, pk, &k))
+	if (run_load_key(p, run, pk, &k))
 		cand = run_find(run, &k.data[4], &n);
 	for (uint32_t i = 0; i < n; i++) {
 		if (cand[i] < *rule)	/* back from a jump, inside the run */

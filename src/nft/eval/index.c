@@ -71,6 +71,13 @@ static void op_spans(const struct fn_nft_prog *p, const struct nfe_op *op,
 	case OP_CT_STATE:
 		*wr = (struct span){ op->dreg * 4u, 4 };
 		break;
+	case OP_CT:
+		*wr = (struct span){ op->dreg * 4u, round4(op->len) };
+		break;
+	case OP_EXTHDR:	/* present: one word */
+		*wr = (struct span){ op->dreg * 4u,
+				     op->arg2 ? 4 : round4(op->len) };
+		break;
 	case OP_CMP:
 	case OP_CMP_FAST:
 	case OP_RANGE:
@@ -86,7 +93,8 @@ static void op_spans(const struct fn_nft_prog *p, const struct nfe_op *op,
 		*wr = (struct span){ op->dreg * 4u,
 				     op->len / op->size * op->size };
 		break;
-	case OP_META_SET_MARK:
+	case OP_META_SET:
+	case OP_CT_SET_MARK:
 		*rd = (struct span){ op->sreg * 4u, 4 };
 		break;
 	case OP_LOOKUP: {
@@ -153,10 +161,24 @@ static uint32_t rule_guards(const struct fn_nft_prog *p,
 	return n;
 }
 
-/* A load whose value stays the same while a chain runs. */
+/* A load whose value stays the same while a chain runs: not one a rule
+ * may set (mark, priority), nor one that changes between two loads
+ * (random, the time of day). */
 static bool key_load(const struct nfe_op *ld)
 {
-	return ld->type == OP_PAYLOAD || ld->sub != NFT_META_MARK;
+	if (ld->type == OP_PAYLOAD)
+		return true;
+	switch (ld->sub) {
+	case NFT_META_MARK:
+	case NFT_META_PRIORITY:
+	case NFT_META_PRANDOM:
+	case NFT_META_TIME_NS:
+	case NFT_META_TIME_DAY:
+	case NFT_META_TIME_HOUR:
+		return false;
+	default:
+		return true;
+	}
 }
 
 static struct key guard_key(const struct fn_nft_prog *p, const struct guard *g)

@@ -60,9 +60,12 @@ struct nfe_regs {
 
 enum nfe_op_type {
 	OP_PAYLOAD, OP_CMP, OP_BITWISE, OP_SHIFT, OP_BYTEORDER, OP_RANGE,
-	OP_META, OP_META_SET_MARK, OP_IMM_DATA, OP_IMM_VERDICT, OP_LOOKUP,
+	OP_META, OP_META_SET, OP_IMM_DATA, OP_IMM_VERDICT, OP_LOOKUP,
 	OP_COUNTER, OP_LIMIT, OP_QUOTA, OP_LOG, OP_REJECT, OP_CT_STATE,
 	OP_CMP_FAST,	/* cmp eq/neq of at most 4 bytes: masked word */
+	OP_CT, OP_CT_SET_MARK,	/* ct keys but state (sub: key, size: dir) */
+	OP_EXTHDR,	/* tcp option, sctp chunk (sub: op, size: type,
+			 * arg: offset, arg2: flags) */
 };
 
 /* One operation; data (compare values, masks) lives in prog->pool. */
@@ -181,6 +184,8 @@ struct fn_nft_prog {
 	uint32_t nhook[FN_NFT_NHOOKS];
 	bool uses_ct;
 	bool uses_limit;		/* fn_nft_prog_fine_clock */
+	uint32_t rnd;			/* meta random: xorshift32 state */
+	bool uses_sk;			/* fn_nft_prog_uses_sk */
 	/* log rate limit: 10 lines/s, burst 20 */
 	uint64_t log_tokens, log_last;
 	uint64_t log_suppressed;
@@ -202,6 +207,7 @@ struct nfe_pkt {
 	uint16_t fragoff;
 	uint32_t thoff;			/* from net */
 	struct fn_nft_result *res;
+	struct fn_nft_ct *ct;		/* for ct keys; may be NULL */
 };
 
 /* memcmp for the short keys of registers: libc's is slow for 1..16
@@ -332,6 +338,10 @@ int nfe_run_chain(struct fn_nft_prog *p, uint32_t base, struct nfe_pkt *pk);
 
 /* ct.c */
 uint8_t nfe_ct_track(struct fn_nft_ct *ct, struct nfe_pkt *pk);
+bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		uint8_t key, uint8_t dir, uint32_t *dst, uint64_t now);
+void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		     uint32_t mark);
 void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
 
 #endif /* FRAGNET_NFT_NFE_H */
