@@ -23,6 +23,7 @@
  *     [driver]  exec = ...  poll = ...
  *     [stack]   exec = ...  profile = full  address = 10.77.0.2/24
  *               gateway = 10.77.0.1  max_tcp = 10000  ruleset = rules.nft
+ *               confine = yes
  *     [app]     exec = /usr/bin/redis-server  args = --port 6379 --save ""
  *               user = fragnet  preload = yes  netns = own
  *     [vswitch] exec = ...  poll = ...
@@ -129,6 +130,7 @@ struct fn_stack_conf {
 	uint32_t gateway;		/* network byte order; 0 = none */
 	unsigned max_tcp;		/* concurrent TCP connections */
 	char ruleset[PATH_MAX];		/* initial nft ruleset; "" = none */
+	bool confine;			/* fragnet/confine.h; no: measuring */
 };
 
 enum fn_app_netns {

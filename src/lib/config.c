@@ -180,6 +180,7 @@ static const struct key_def keys[] = {
 	KEY(SEC_STACK, "gateway", parse_ip4, CFG(stack.gateway), NULL),
 	KEY(SEC_STACK, "max_tcp", parse_uint, CFG(stack.max_tcp), &r_max_tcp),
 	KEY(SEC_STACK, "ruleset", parse_ruleset, CFG(stack.ruleset), NULL),
+	KEY(SEC_STACK, "confine", parse_bool, CFG(stack.confine), NULL),
 	{ SEC_STACK, -1, F_NETS, "networks", parse_networks, 0, NULL },
 	KEY(SEC_APP, "user", parse_user, CFG(app.user), NULL),
 	KEY(SEC_APP, "preload", parse_bool, CFG(app.preload), NULL),
@@ -1426,6 +1427,7 @@ static void set_defaults(struct fn_config *cfg)
 	cfg->nic.mbufs = 8192;
 	strcpy(cfg->stack.profile, "full");
 	cfg->stack.max_tcp = 10000;
+	cfg->stack.confine = true;
 	cfg->app.preload = true;
 	cfg->app.netns = FN_NETNS_OWN;
 	for (int r = 0; r < FN_ROLE_COUNT; r++)

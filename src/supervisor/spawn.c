@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fragnet/confine.h"
 #include "fragnet/log.h"
 #include "fragnet/stream.h"
 #include "fragnet/vswitch.h"
@@ -372,6 +373,12 @@ static int build_env(const struct sup *s, const struct comp *c,
 	for (unsigned i = 0; i < a->nfds; i++)
 		if (a->fds[i].env)	/* else a table names it */
 			err |= env_add(e, a->fds[i].env, "%d", a->fds[i].dst);
+	if (c->role == FN_ROLE_STACK && s->confined.set)
+		err |= env_add(e, FN_ENV_CONFINE, "%u:%u",
+			       (unsigned)s->confined.uid,
+			       (unsigned)s->confined.gid);
+	else if (c->role == FN_ROLE_STACK)
+		err |= env_add(e, FN_ENV_CONFINE, "%s", FN_CONFINE_OFF);
 	if (app && s->user.set)
 		err |= build_env_user(&s->user, e);
 	if (app && s->cfg->app.preload)
@@ -548,4 +555,46 @@ void spawn_user_fini(struct sup_user *u)
 	free(u->groups);
 	u->groups = NULL;
 	u->set = false;
+}
+
+/* ---- the confined components' service user -------------------------------- */
+
+/*
+ * With [stack] confine = yes (the default) and a stack to run: the kernel
+ * can confine (fn_confine_probe) and FN_CONFINE_USER exists, or the
+ * topology does not start at all.  A stack confines itself after exec
+ * (fragnet/confine.h); here only what it will need is checked, loudly.
+ */
+int spawn_resolve_confined(struct sup *s)
+{
+	char why[200];
+	bool stacks = false;
+	struct passwd *pw;
+	int err;
+
+	memset(&s->confined, 0, sizeof(s->confined));
+	for (unsigned i = 0; i < s->ncomp; i++)
+		stacks |= s->comp[i].role == FN_ROLE_STACK;
+	if (!s->cfg->stack.confine || !stacks)
+		return 0;
+	err = fn_confine_probe(why, sizeof(why));
+	if (err < 0) {
+		snprintf(s->error, sizeof(s->error), "cannot confine the "
+			 "stacks: %s ([stack] confine = no only to measure)", why);
+		return err;
+	}
+	errno = 0;
+	pw = getpwnam(FN_CONFINE_USER);
+	if (!pw || pw->pw_uid == 0 || pw->pw_gid == 0) {
+		snprintf(s->error, sizeof(s->error), "cannot confine the "
+			 "stacks: no unprivileged system user '%s' (run "
+			 "scripts/setup)", FN_CONFINE_USER);
+		return errno ? -errno : -ENOENT;
+	}
+	snprintf(s->confined.name, sizeof(s->confined.name), "%s",
+		 FN_CONFINE_USER);
+	s->confined.uid = pw->pw_uid;
+	s->confined.gid = pw->pw_gid;
+	s->confined.set = true;
+	return 0;
 }
