@@ -86,6 +86,12 @@ int fn_confine_env(uid_t *uid, gid_t *gid);
 /* Steps 1-6 of the contract.  0, or a negative errno with why filled. */
 int fn_confine(const struct fn_confine_spec *spec, char *why, size_t whylen);
 
+/* What a component calls: fn_confine_env(), then fn_confine() unless
+ * "off" or unset (a warning: not confined), logging what it did or why it
+ * failed.  0, or a negative errno: the component must exit with
+ * FN_CONFINE_EXIT. */
+int fn_confine_self(struct fn_confine_spec *spec);
+
 /* The calls every confined component needs (exit, signals, memory without
  * PROT_EXEC, time, futex, read/write/close on the fds it holds, poll),
  * appended by fn_confine() to spec->rules. */

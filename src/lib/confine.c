@@ -26,6 +26,7 @@
 #include <grp.h>
 
 #include "fragnet/confine.h"
+#include "fragnet/log.h"
 #include "fragnet/names.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
@@ -280,5 +281,33 @@ int fn_confine_probe(char *why, size_t whylen)
 	if (access(CONFINE_MNT, F_OK) < 0)
 		return fail(why, whylen, "no " CONFINE_MNT " to mount the "
 			    "empty root on");
+	return 0;
+}
+
+int fn_confine_self(struct fn_confine_spec *spec)
+{
+	char why[256];
+	int r = fn_confine_env(&spec->uid, &spec->gid);
+
+	if (r < 0) {
+		fn_err("%s is malformed: want UID:GID or %s", FN_ENV_CONFINE,
+		       FN_CONFINE_OFF);
+		return r;
+	}
+	if (r == 0) {
+		fn_warn("not confined (%s %s): for measuring only",
+			FN_ENV_CONFINE, getenv(FN_ENV_CONFINE) ? "is off" :
+			"is unset: not started by fragnet up");
+		return 0;
+	}
+	r = fn_confine(spec, why, sizeof(why));
+	if (r < 0) {
+		fn_err("cannot confine myself: %s", why);
+		return r;
+	}
+	fn_info("confined: uid %u, no capability, empty network and mount "
+		"namespaces, seccomp allow-list%s", (unsigned)spec->uid,
+		CONFINE_SANITIZED ? " (sanitizer build: ENOSYS, no RLIMIT_AS)"
+				  : "");
 	return 0;
 }

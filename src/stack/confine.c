@@ -53,26 +53,6 @@ int stk_confine(unsigned max_tcp)
 		.rules = stack_rules,
 		.nrules = sizeof(stack_rules) / sizeof(stack_rules[0]),
 	};
-	char why[256];
-	int r = fn_confine_env(&spec.uid, &spec.gid);
 
-	if (r < 0) {
-		fn_err("%s is malformed: want UID:GID or %s", FN_ENV_CONFINE,
-		       FN_CONFINE_OFF);
-		return r;
-	}
-	if (r == 0) {
-		fn_warn("not confined (%s is %s): for measuring only",
-			FN_ENV_CONFINE, getenv(FN_ENV_CONFINE) ?
-			FN_CONFINE_OFF : "unset");
-		return 0;
-	}
-	r = fn_confine(&spec, why, sizeof(why));
-	if (r < 0) {
-		fn_err("cannot confine myself: %s", why);
-		return r;
-	}
-	fn_info("confined: uid %u, no capability, empty network and mount "
-		"namespaces, seccomp allow-list", (unsigned)spec.uid);
-	return 0;
+	return fn_confine_self(&spec);
 }

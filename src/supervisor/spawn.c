@@ -350,6 +350,7 @@ static int build_env(const struct sup *s, const struct comp *c,
 		     const struct child_args *a, struct spawn_env *e)
 {
 	bool app = c->role == FN_ROLE_APP;
+	bool confined = c->role == FN_ROLE_STACK || c->role == FN_ROLE_VSWITCH;
 	int err = 0;
 
 	err |= env_add(e, "PATH", "%s", SPAWN_PATH);
@@ -373,11 +374,11 @@ static int build_env(const struct sup *s, const struct comp *c,
 	for (unsigned i = 0; i < a->nfds; i++)
 		if (a->fds[i].env)	/* else a table names it */
 			err |= env_add(e, a->fds[i].env, "%d", a->fds[i].dst);
-	if (c->role == FN_ROLE_STACK && s->confined.set)
+	if (confined && s->confined.set)
 		err |= env_add(e, FN_ENV_CONFINE, "%u:%u",
 			       (unsigned)s->confined.uid,
 			       (unsigned)s->confined.gid);
-	else if (c->role == FN_ROLE_STACK)
+	else if (confined)
 		err |= env_add(e, FN_ENV_CONFINE, "%s", FN_CONFINE_OFF);
 	if (app && s->user.set)
 		err |= build_env_user(&s->user, e);
@@ -574,7 +575,8 @@ int spawn_resolve_confined(struct sup *s)
 
 	memset(&s->confined, 0, sizeof(s->confined));
 	for (unsigned i = 0; i < s->ncomp; i++)
-		stacks |= s->comp[i].role == FN_ROLE_STACK;
+		stacks |= s->comp[i].role == FN_ROLE_STACK ||
+			  s->comp[i].role == FN_ROLE_VSWITCH;
 	if (!s->cfg->stack.confine || !stacks)
 		return 0;
 	err = fn_confine_probe(why, sizeof(why));
