@@ -8,9 +8,11 @@
  *   stk_drill_prepare(FILE)  before confinement, as root: opens FILE for
  *                            appending (its length is how many attempts
  *                            earlier lives of this stack began) and picks
- *                            a sibling: another fragnet-stack, or else the
- *                            parent;
- *   stk_drill_run()          after confinement: each attempt not yet begun,
+ *                            a sibling: another stack of the same
+ *                            supervisor, or else the supervisor;
+ *   stk_drill_run()          after confinement and a second's wait (so
+ *                            that `fragnet up` has settled): each attempt
+ *                            not yet begun,
  *                            in order, first recorded in FILE, then tried
  *                            and its result logged ("drill: NAME: failed:
  *                            ERR" or "drill: NAME: SUCCEEDED").  An attempt
@@ -31,6 +33,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fragnet/log.h"
@@ -42,28 +45,43 @@ static long done_before;
 static pid_t sibling;
 static char sibling_fd[64];
 
-/* Another fragnet-stack (not us), for ptrace, kill and its memfd. */
+/* pid's parent, from /proc/PID/stat ("pid (comm) state ppid ..."). */
+static long parent_of(long pid, char *comm, size_t len)
+{
+	char path[64], line[512], *rp;
+	FILE *f;
+	long ppid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(line, sizeof(line), f) && (rp = strrchr(line, ')'))) {
+		char *lp = strchr(line, '(');
+
+		if (lp && rp > lp)
+			snprintf(comm, len, "%.*s", (int)(rp - lp - 1), lp + 1);
+		if (sscanf(rp + 1, " %*c %ld", &ppid) != 1)
+			ppid = -1;
+	}
+	fclose(f);
+	return ppid;
+}
+
+/* Another stack of our own supervisor, for ptrace, kill and its memfd. */
 static pid_t find_sibling(void)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
-	pid_t found = 0, me = getpid();
+	pid_t found = 0, me = getpid(), sup = getppid();
 
 	while (d && !found && (e = readdir(d))) {
-		char path[300], comm[32] = "";
+		char comm[32] = "";
 		long pid = atol(e->d_name);
-		FILE *f;
 
-		if (pid <= 0 || pid == me)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) &&
-		    strncmp(comm, "fragnet-stack", 13) == 0)
+		if (pid > 0 && pid != me && parent_of(pid, comm, sizeof(comm))
+		    == sup && strncmp(comm, "fragnet-stack", 13) == 0)
 			found = (pid_t)pid;
-		fclose(f);
 	}
 	if (d)
 		closedir(d);
@@ -81,8 +99,8 @@ int stk_drill_prepare(const char *file)
 	}
 	done_before = (long)sb.st_size;
 	sibling = find_sibling();
-	/* fd 4 is a stack's link, 6 its socket channel (names.h). */
-	snprintf(sibling_fd, sizeof(sibling_fd), "/proc/%d/fd/4", (int)sibling);
+	/* fd 6: its socket channel, a memfd (names.h). */
+	snprintf(sibling_fd, sizeof(sibling_fd), "/proc/%d/fd/6", (int)sibling);
 	fn_info("drill: %ld attempt(s) begun before; sibling pid %d",
 		done_before, (int)sibling);
 	return 0;
@@ -151,6 +169,12 @@ static const struct { const char *name; int (*fn)(void); } attempts[] = {
 void stk_drill_run(void)
 {
 	long n = (long)(sizeof(attempts) / sizeof(attempts[0]));
+	struct timespec settle = { .tv_sec = 1 };
+
+	/* Let `fragnet up` settle first (SUP_SETTLE_MS): a death during it
+	 * would fail the start instead of being restarted. */
+	if (done_before < n)
+		nanosleep(&settle, NULL);
 
 	for (long i = done_before; i < n; i++) {
 		ssize_t w = write(rec_fd, "x", 1);
