@@ -57,6 +57,7 @@ enum fn_confine_act {
 	FN_SC_ALLOW,		/* allowed (its argument checks, if any) */
 	FN_SC_EACCES,		/* fails with EACCES: tried by library code
 				 * that copes with a failure */
+	FN_SC_KILL,		/* kills the process (a deny-list's entry) */
 };
 
 /* One entry of an allow-list: the call, and up to two argument checks:
@@ -91,6 +92,17 @@ int fn_confine(const struct fn_confine_spec *spec, char *why, size_t whylen);
  * failed.  0, or a negative errno: the component must exit with
  * FN_CONFINE_EXIT. */
 int fn_confine_self(struct fn_confine_spec *spec);
+
+/*
+ * For the DPDK processes, which stay uid 0 (docs/security.md says why):
+ * keep only the capabilities in keep (a mask of 1 << CAP_*) in the
+ * bounding, permitted and effective sets, clear the inheritable and
+ * ambient ones, set NoNewPrivs; then, if nrules, a seccomp deny-list:
+ * every call allowed but those in rules (FN_SC_KILL, FN_SC_EACCES), and
+ * tgkill only on ourselves.  0, or a negative errno with why filled.
+ */
+int fn_confine_caps(unsigned long long keep, const struct fn_sc_rule *rules,
+		    size_t nrules, char *why, size_t whylen);
 
 /* The calls every confined component needs (exit, signals, memory without
  * PROT_EXEC, time, futex, read/write/close on the fds it holds, poll),

@@ -206,7 +206,8 @@ static int confine_user(const struct fn_confine_spec *spec, char *why,
 static int rule_add(scmp_filter_ctx ctx, const struct fn_sc_rule *r)
 {
 	uint32_t act = r->act == FN_SC_EACCES ? SCMP_ACT_ERRNO(EACCES) :
-						SCMP_ACT_ALLOW;
+		       r->act == FN_SC_KILL ? SCMP_ACT_KILL_PROCESS :
+					      SCMP_ACT_ALLOW;
 	struct scmp_arg_cmp cmp[2];
 
 	for (unsigned i = 0; i < r->nargs && i < 2; i++)
@@ -310,4 +311,60 @@ int fn_confine_self(struct fn_confine_spec *spec)
 		CONFINE_SANITIZED ? " (sanitizer build: ENOSYS, no RLIMIT_AS)"
 				  : "");
 	return 0;
+}
+
+static int caps_set(unsigned long long keep)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {
+		{ .effective = (uint32_t)keep, .permitted = (uint32_t)keep },
+		{ .effective = (uint32_t)(keep >> 32),
+		  .permitted = (uint32_t)(keep >> 32) },
+	};
+
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/* The deny-list: default allow, each rule's own action. */
+static int deny_filter(const struct fn_sc_rule *rules, size_t n, char *why,
+		       size_t len)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int err = 0;
+
+	if (!ctx) {
+		errno = ENOMEM;
+		return fail(why, len, "seccomp_init");
+	}
+	for (size_t i = 0; !err && i < n; i++)
+		err = rule_add(ctx, &rules[i]);
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS,
+				       SCMP_SYS(tgkill), 1,
+				       SCMP_A0(SCMP_CMP_NE,
+					       (scmp_datum_t)getpid()));
+	if (!err)
+		err = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (err) {
+		errno = -err;
+		return fail(why, len, "loading the seccomp filter");
+	}
+	return 0;
+}
+
+int fn_confine_caps(unsigned long long keep, const struct fn_sc_rule *rules,
+		    size_t nrules, char *why, size_t whylen)
+{
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
+		if (!(keep & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap) < 0)
+			return fail(why, whylen, "shrinking the bounding set");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return fail(why, whylen, "clearing the ambient set");
+	if (caps_set(keep) < 0)
+		return fail(why, whylen, "capset");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail(why, whylen, "prctl(PR_SET_NO_NEW_PRIVS)");
+	return nrules ? deny_filter(rules, nrules, why, whylen) : 0;
 }

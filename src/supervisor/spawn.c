@@ -22,7 +22,9 @@
  *   7. for an app with `[app] netns = own` (the default): a network
  *      namespace of its own, with only lo (brought up), so that the
  *      program cannot reach the kernel's network past its stack even with
- *      raw system calls (docs/preload.md);
+ *      raw system calls (docs/preload.md); for a driver too, which needs
+ *      none (docs/security.md).  A stack and a vswitch make their own
+ *      namespaces when they confine themselves (fragnet/confine.h);
  *   8. for an app with a user: setgroups, setgid, setuid;
  *   9. execve with exactly the environment names.h lists (plus, for an
  *      app with `preload = yes`, LD_PRELOAD: see preload_path()).
@@ -478,8 +480,11 @@ int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen)
 	}
 	if (c->role == FN_ROLE_APP && s->user.set)
 		a.user = &s->user;
-	a.own_netns = c->role == FN_ROLE_APP &&
-		      s->cfg->app.netns == FN_NETNS_OWN;
+	/* A driver reaches its queue through fds and EAL's AF_UNIX
+	 * channel, never the kernel's network (docs/security.md). */
+	a.own_netns = (c->role == FN_ROLE_APP &&
+		       s->cfg->app.netns == FN_NETNS_OWN) ||
+		      c->role == FN_ROLE_DRIVER;
 	if (c->role == FN_ROLE_APP && s->cfg->app.preload &&
 	    !preload_readable(preload_path(), a.user)) {
 		snprintf(err, errlen, "cannot start %s: the preload library %s "
