@@ -216,27 +216,29 @@ static int rule_add(scmp_filter_ctx ctx, const struct fn_sc_rule *r)
 	return seccomp_rule_add_array(ctx, act, r->nr, r->nargs, cmp);
 }
 
-/* Step 6.  tgkill only on ourselves (abort(), raise()). */
-static int confine_filter(const struct fn_confine_spec *spec, char *why,
-			  size_t len)
+/*
+ * Build and load a filter: default action dflt, the rules of a and of b,
+ * and tgkill with tg_act when its thread group compared by tg_op with
+ * ours holds (allow-list: allow on ourselves; deny-list: kill on others).
+ */
+static int filter_load(uint32_t dflt, const struct fn_sc_rule *a, size_t na,
+		       const struct fn_sc_rule *b, size_t nb, uint32_t tg_act,
+		       enum scmp_compare tg_op, char *why, size_t len)
 {
-	uint32_t deny = CONFINE_SANITIZED ? SCMP_ACT_ERRNO(ENOSYS) :
-					    SCMP_ACT_KILL_PROCESS;
-	scmp_filter_ctx ctx = seccomp_init(deny);
+	scmp_filter_ctx ctx = seccomp_init(dflt);
 	int err = 0;
 
 	if (!ctx) {
 		errno = ENOMEM;
 		return fail(why, len, "seccomp_init");
 	}
-	for (size_t i = 0; !err && i < fn_confine_nbase_rules; i++)
-		err = rule_add(ctx, &fn_confine_base_rules[i]);
-	for (size_t i = 0; !err && i < spec->nrules; i++)
-		err = rule_add(ctx, &spec->rules[i]);
+	for (size_t i = 0; !err && i < na; i++)
+		err = rule_add(ctx, &a[i]);
+	for (size_t i = 0; !err && i < nb; i++)
+		err = rule_add(ctx, &b[i]);
 	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				       SCMP_A0(SCMP_CMP_EQ,
-					       (scmp_datum_t)getpid()));
+		err = seccomp_rule_add(ctx, tg_act, SCMP_SYS(tgkill), 1,
+				       SCMP_A0(tg_op, (scmp_datum_t)getpid()));
 	if (!err)
 		err = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -245,6 +247,18 @@ static int confine_filter(const struct fn_confine_spec *spec, char *why,
 		return fail(why, len, "loading the seccomp filter");
 	}
 	return 0;
+}
+
+/* Step 6.  tgkill only on ourselves (abort(), raise()). */
+static int confine_filter(const struct fn_confine_spec *spec, char *why,
+			  size_t len)
+{
+	uint32_t deny = CONFINE_SANITIZED ? SCMP_ACT_ERRNO(ENOSYS) :
+					    SCMP_ACT_KILL_PROCESS;
+
+	return filter_load(deny, fn_confine_base_rules, fn_confine_nbase_rules,
+			   spec->rules, spec->nrules, SCMP_ACT_ALLOW,
+			   SCMP_CMP_EQ, why, len);
 }
 
 int fn_confine(const struct fn_confine_spec *spec, char *why, size_t whylen)
@@ -326,34 +340,6 @@ static int caps_set(unsigned long long keep)
 	return (int)syscall(SYS_capset, &h, d);
 }
 
-/* The deny-list: default allow, each rule's own action. */
-static int deny_filter(const struct fn_sc_rule *rules, size_t n, char *why,
-		       size_t len)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	int err = 0;
-
-	if (!ctx) {
-		errno = ENOMEM;
-		return fail(why, len, "seccomp_init");
-	}
-	for (size_t i = 0; !err && i < n; i++)
-		err = rule_add(ctx, &rules[i]);
-	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS,
-				       SCMP_SYS(tgkill), 1,
-				       SCMP_A0(SCMP_CMP_NE,
-					       (scmp_datum_t)getpid()));
-	if (!err)
-		err = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (err) {
-		errno = -err;
-		return fail(why, len, "loading the seccomp filter");
-	}
-	return 0;
-}
-
 int fn_confine_caps(unsigned long long keep, const struct fn_sc_rule *rules,
 		    size_t nrules, char *why, size_t whylen)
 {
@@ -366,5 +352,8 @@ int fn_confine_caps(unsigned long long keep, const struct fn_sc_rule *rules,
 		return fail(why, whylen, "capset");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(why, whylen, "prctl(PR_SET_NO_NEW_PRIVS)");
-	return nrules ? deny_filter(rules, nrules, why, whylen) : 0;
+	/* The deny-list: default allow, each rule's own action. */
+	return nrules ? filter_load(SCMP_ACT_ALLOW, rules, nrules, NULL, 0,
+				    SCMP_ACT_KILL_PROCESS, SCMP_CMP_NE, why,
+				    whylen) : 0;
 }
