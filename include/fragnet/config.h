@@ -138,8 +138,11 @@ enum fn_app_netns {
 	FN_NETNS_HOST,			/* the supervisor's */
 };
 
+/* [app] user unless the topology names one (scripts/setup makes it). */
+#define FN_APP_USER_DEFAULT	"fragnet-app"
+
 struct fn_app_conf {
-	char user[32];			/* run as this user; "" = as root */
+	char user[32];			/* run as this user ("root": as root) */
 	bool preload;			/* LD_PRELOAD libfragnet-preload.so */
 	enum fn_app_netns netns;	/* where the kernel's network is */
 };

@@ -627,13 +627,19 @@ static int parse_user(struct load_state *st, const struct key_def *k,
 	char b[SHOWN_MAX + 4];
 	size_t n = strlen(v);
 
-	/* Whether the user exists is the supervisor's check, at spawn. */
+	/* Whether the user exists is the supervisor's check, at spawn.
+	 * Root only when named: an app left as root could reach its stack's
+	 * control socket by path (docs/security.md). */
+	if (n == 0)
+		return key_fail(st, k, "empty: name a user (default %s), or "
+				"root to run the app as root knowingly",
+				FN_APP_USER_DEFAULT);
 	if (n >= sizeof(((struct fn_app_conf *)0)->user) || v[0] == '-' ||
 	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		   "0123456789._-") != n)
 		return key_fail(st, k, "'%s' is not a user name: up to 31 of "
-				"A-Z a-z 0-9 . _ -, not starting with '-' "
-				"(empty: run as root)", shown(v, b));
+				"A-Z a-z 0-9 . _ -, not starting with '-'",
+				shown(v, b));
 	strcpy(dst, v);
 	return 0;
 }
@@ -1429,6 +1435,8 @@ static void set_defaults(struct fn_config *cfg)
 	cfg->stack.max_tcp = 10000;
 	cfg->stack.confine = true;
 	cfg->app.preload = true;
+	snprintf(cfg->app.user, sizeof(cfg->app.user), "%s",
+		 FN_APP_USER_DEFAULT);
 	cfg->app.netns = FN_NETNS_OWN;
 	for (int r = 0; r < FN_ROLE_COUNT; r++)
 		cfg->role[r].cpu = FN_CPU_AUTO;

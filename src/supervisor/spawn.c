@@ -539,7 +539,9 @@ int spawn_resolve_user(struct sup_user *u, const char *name, char *err,
 	errno = 0;
 	pw = getpwnam(name);
 	if (!pw) {
-		snprintf(err, errlen, "[app] user: no such user '%s'", name);
+		snprintf(err, errlen, "[app] user: no such user '%s'%s", name,
+			 strcmp(name, FN_APP_USER_DEFAULT) ? "" :
+			 " (the default: scripts/setup makes it)");
 		return errno ? -errno : -ENOENT;
 	}
 	snprintf(u->name, sizeof(u->name), "%s", name);
