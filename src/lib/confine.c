@@ -178,10 +178,17 @@ static bool caps_empty(void)
 	return true;
 }
 
-/* Step 4: the bounding set needs CAP_SETPCAP, so it goes first. */
+/* Step 4: the bounding set needs CAP_SETPCAP, so it goes first.  A
+ * change of uid clears the parent-death signal (commit_creds()): the spawn
+ * contract's is set again, and a parent that died meanwhile is caught. */
 static int confine_user(const struct fn_confine_spec *spec, char *why,
 			size_t len)
 {
+	pid_t parent = getppid();
+	int pdeath = 0;
+
+	if (prctl(PR_GET_PDEATHSIG, &pdeath) < 0)
+		return fail(why, len, "prctl(PR_GET_PDEATHSIG)");
 	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap) < 0)
 			return fail(why, len, "emptying the bounding set");
@@ -196,6 +203,11 @@ static int confine_user(const struct fn_confine_spec *spec, char *why,
 	errno = EPERM;
 	if (setuid(0) == 0 || !caps_empty())
 		return fail(why, len, "still privileged after setresuid");
+	if (pdeath && prctl(PR_SET_PDEATHSIG, pdeath) < 0)
+		return fail(why, len, "prctl(PR_SET_PDEATHSIG)");
+	errno = ESRCH;
+	if (getppid() != parent)
+		return fail(why, len, "the parent died");
 	if (prctl(PR_SET_DUMPABLE, 0) < 0)
 		return fail(why, len, "prctl(PR_SET_DUMPABLE)");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -232,6 +244,10 @@ static int filter_load(uint32_t dflt, const struct fn_sc_rule *a, size_t na,
 		errno = ENOMEM;
 		return fail(why, len, "seccomp_init");
 	}
+	/* A binary tree of the calls, not a list: fewer comparisons on
+	 * the calls the kernel's cache does not decide alone (those with
+	 * argument checks).  Best effort: older libseccomp has no tree. */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	for (size_t i = 0; !err && i < na; i++)
 		err = rule_add(ctx, &a[i]);
 	for (size_t i = 0; !err && i < nb; i++)

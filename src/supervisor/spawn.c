@@ -25,7 +25,8 @@
  *      raw system calls (docs/preload.md); for a driver too, which needs
  *      none (docs/security.md).  A stack and a vswitch make their own
  *      namespaces when they confine themselves (fragnet/confine.h);
- *   8. for an app with a user: setgroups, setgid, setuid;
+ *   8. for an app with a user: setgroups, setgid, setuid, and step 1
+ *      again (a change of uid clears the parent-death signal);
  *   9. execve with exactly the environment names.h lists (plus, for an
  *      app with `preload = yes`, LD_PRELOAD: see preload_path()).
  *
@@ -183,6 +184,11 @@ static void child_drop(const struct child_args *a)
 		errno = EPERM;
 		child_fail(a->errfd, ST_SETUID);
 	}
+	/* The change of uid cleared the parent-death signal of step 1. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(a->errfd, ST_PDEATHSIG);
+	if (getppid() != a->parent)
+		_exit(127);
 }
 
 /* A new network namespace, its lo up. */
