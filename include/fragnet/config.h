@@ -24,6 +24,7 @@
  *     [stack]   exec = ...  profile = full  address = 10.77.0.2/24
  *               gateway = 10.77.0.1  max_tcp = 10000  ruleset = rules.nft
  *               addressing = per-pipeline   ; | shared
+ *               confine = yes
  *     [app]     exec = /usr/bin/redis-server  args = --port 6379 --save ""
  *               user = fragnet  preload = yes  netns = own
  *     [vswitch] exec = ...  poll = ...
@@ -145,6 +146,7 @@ struct fn_stack_conf {
 	uint32_t gateway;		/* network byte order; 0 = none */
 	unsigned max_tcp;		/* concurrent TCP connections */
 	char ruleset[PATH_MAX];		/* initial nft ruleset; "" = none */
+	bool confine;			/* fragnet/confine.h; no: measuring */
 };
 
 enum fn_app_netns {
@@ -152,8 +154,11 @@ enum fn_app_netns {
 	FN_NETNS_HOST,			/* the supervisor's */
 };
 
+/* [app] user unless the topology names one (scripts/setup makes it). */
+#define FN_APP_USER_DEFAULT	"fragnet-app"
+
 struct fn_app_conf {
-	char user[32];			/* run as this user; "" = as root */
+	char user[32];			/* run as this user ("root": as root) */
 	bool preload;			/* LD_PRELOAD libfragnet-preload.so */
 	enum fn_app_netns netns;	/* where the kernel's network is */
 };

@@ -52,6 +52,9 @@
  *   FRAGNET_POLL        "busy" | "adaptive" | "event"
  *   FRAGNET_CPU         the cpu the component was pinned to, or "-"
  *   FRAGNET_LOG_LEVEL   "error" | "warn" | "info" | "debug"
+ *   FRAGNET_CONFINE     stack and vswitch only: "UID:GID", the service
+ *                       user to become when it confines itself, or "off"
+ *                       ([stack] confine = no); fragnet/confine.h
  *
  * Every other fd is closed before exec.  A component reads the fd numbers
  * from the environment (fn_env_fd(), fragnet/env.h), so that an app whose
@@ -95,6 +98,8 @@
 #define FN_ENV_APP_BELL_FD	"FRAGNET_APP_BELL_FD"
 #define FN_ENV_DRIVER_BELL_FD	"FRAGNET_DRIVER_BELL_FD"
 #define FN_ENV_CAPTURE_FD	"FRAGNET_CAPTURE_FD"
+/* "UID:GID" to become, or "off" (fragnet/confine.h). */
+#define FN_ENV_CONFINE		"FRAGNET_CONFINE"
 
 #define FN_ENV_NFT_CONTROL	"FRAGNET_NFT_CONTROL"
 #define FN_ENV_NETLINK_RECORD	"FRAGNET_NETLINK_RECORD"

@@ -17,9 +17,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <seccomp.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "fragnet/confine.h"
 #include "fragnet/env.h"
 #include "fragnet/log.h"
 #include "fragnet/names.h"
@@ -236,6 +239,45 @@ static int parse_args(int argc, char **argv, const char **trace)
 }
 
 /* Join the nic's DPDK, serve the queue, leave.  Returns the exit status. */
+/*
+ * After EAL init and the look-ups, before the loop (docs/security.md):
+ * no capability is left (EAL needed them to join; later it maps memory
+ * the nic adds from files uid 0 owns), NoNewPrivs, and a deny-list.  A
+ * DPDK secondary makes too many kinds of calls for an allow-list, so this
+ * one only kills what a driver never does: run or trace programs, reach
+ * other processes' memory, make network sockets (its namespace is empty
+ * anyway), change mounts, namespaces, modules, the clock or the machine.
+ */
+#define DENY(name)	{ SCMP_SYS(name), FN_SC_KILL, 0, { { 0, 0, 0 } } }
+#define DENY_SOCKET(af)	{ SCMP_SYS(socket), FN_SC_KILL, 1, \
+			  { { 0, ~0ull, (af) } } }
+
+static const struct fn_sc_rule drv_deny[] = {
+	DENY(execve), DENY(execveat), DENY(fork), DENY(vfork), DENY(ptrace),
+	DENY(process_vm_readv), DENY(process_vm_writev), DENY(kill),
+	DENY(tkill), DENY(kexec_load), DENY(kexec_file_load),
+	DENY(init_module), DENY(finit_module), DENY(delete_module),
+	DENY(mount), DENY(umount2), DENY(pivot_root), DENY(chroot),
+	DENY(unshare), DENY(setns), DENY(bpf), DENY(perf_event_open),
+	DENY(keyctl), DENY(add_key), DENY(request_key), DENY(userfaultfd),
+	DENY(open_by_handle_at), DENY(iopl), DENY(ioperm), DENY(swapon),
+	DENY(swapoff), DENY(reboot), DENY(settimeofday), DENY(clock_settime),
+	DENY_SOCKET(AF_INET), DENY_SOCKET(AF_INET6), DENY_SOCKET(AF_PACKET),
+	DENY_SOCKET(AF_NETLINK),
+};
+
+static int confine(void)
+{
+	char why[256];
+
+	if (fn_confine_caps(0, drv_deny, sizeof(drv_deny) / sizeof(drv_deny[0]),
+			    why, sizeof(why)) < 0) {
+		fn_err("cannot drop my privileges: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
 static int serve(struct drv *d)
 {
 	int ret = DRV_EXIT_OK;
@@ -244,7 +286,7 @@ static int serve(struct drv *d)
 		return drv_stopping ? DRV_EXIT_OK : DRV_EXIT_NIC;
 	if (drv_eal_init(d, "fragnet-driver") < 0)
 		return DRV_EXIT_EAL;
-	if (drv_lookup(d) < 0 || drv_wait_open(d) < 0)
+	if (drv_lookup(d) < 0 || drv_wait_open(d) < 0 || confine() < 0)
 		ret = DRV_EXIT_FAIL;
 	if (ret == DRV_EXIT_OK) {
 		fn_info("running: queue %u of %u, poll %s, cpu %d, link %u x %u B, "

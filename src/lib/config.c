@@ -191,6 +191,7 @@ static const struct key_def keys[] = {
 	KEY(SEC_STACK, "ruleset", parse_ruleset, CFG(stack.ruleset), NULL),
 	KEY(SEC_STACK, "addressing", parse_addressing, CFG(stack.addressing),
 	    NULL),
+	KEY(SEC_STACK, "confine", parse_bool, CFG(stack.confine), NULL),
 	{ SEC_STACK, -1, F_NETS, "networks", parse_networks, 0, NULL },
 	KEY(SEC_APP, "user", parse_user, CFG(app.user), NULL),
 	KEY(SEC_APP, "preload", parse_bool, CFG(app.preload), NULL),
@@ -665,13 +666,19 @@ static int parse_user(struct load_state *st, const struct key_def *k,
 	char b[SHOWN_MAX + 4];
 	size_t n = strlen(v);
 
-	/* Whether the user exists is the supervisor's check, at spawn. */
+	/* Whether the user exists is the supervisor's check, at spawn.
+	 * Root only when named: an app left as root could reach its stack's
+	 * control socket by path (docs/security.md). */
+	if (n == 0)
+		return key_fail(st, k, "empty: name a user (default %s), or "
+				"root to run the app as root knowingly",
+				FN_APP_USER_DEFAULT);
 	if (n >= sizeof(((struct fn_app_conf *)0)->user) || v[0] == '-' ||
 	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		   "0123456789._-") != n)
 		return key_fail(st, k, "'%s' is not a user name: up to 31 of "
-				"A-Z a-z 0-9 . _ -, not starting with '-' "
-				"(empty: run as root)", shown(v, b));
+				"A-Z a-z 0-9 . _ -, not starting with '-'",
+				shown(v, b));
 	strcpy(dst, v);
 	return 0;
 }
@@ -1473,7 +1480,10 @@ static void set_defaults(struct fn_config *cfg)
 	cfg->nic.mbufs = 8192;
 	strcpy(cfg->stack.profile, "full");
 	cfg->stack.max_tcp = 10000;
+	cfg->stack.confine = true;
 	cfg->app.preload = true;
+	snprintf(cfg->app.user, sizeof(cfg->app.user), "%s",
+		 FN_APP_USER_DEFAULT);
 	cfg->app.netns = FN_NETNS_OWN;
 	cfg->cluster.port = 6379;
 	cfg->cluster.timeout_ms = 30000;

@@ -23,6 +23,7 @@
  * Any failure after EAL init unwinds what was done and exits 1.
  */
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -41,6 +42,7 @@
 #include <rte_memory.h>
 #include <rte_ring.h>
 
+#include "fragnet/confine.h"
 #include "fragnet/env.h"
 #include "fragnet/dpdk.h"
 #include "fragnet/log.h"
@@ -336,6 +338,24 @@ static int nic_up(struct nic *n, const char *ready)
 	return err;
 }
 
+/*
+ * Once the port is up (docs/security.md): of its capabilities the nic
+ * keeps only CAP_NET_ADMIN, which the tap PMD needs to take its interface
+ * down and away at stop; the drivers attach over EAL's channel and the
+ * hugepage files uid 0 owns, which need none.  NoNewPrivs as well.
+ */
+static int nic_drop_caps(void)
+{
+	char why[256];
+
+	if (fn_confine_caps(1ull << CAP_NET_ADMIN, NULL, 0, why,
+			    sizeof(why)) < 0) {
+		fn_err("cannot drop my capabilities: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
 static void nic_idle(struct nic *n)
 {
 	do {
@@ -410,7 +430,10 @@ int main(int argc, char **argv)
 		code = *n.stop ? NIC_EXIT_OK : NIC_EXIT_RUNTIME;
 	} else {
 		n.stats = nic_stats_open(&n, page);
-		nic_idle(&n);
+		if (nic_drop_caps() < 0)
+			code = NIC_EXIT_RUNTIME;
+		else
+			nic_idle(&n);
 	}
 	nic_down(&n, ready);
 	fn_info("nic stopped");

@@ -67,6 +67,7 @@
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
 
+#include "fragnet/confine.h"
 #include "fragnet/env.h"
 #include "fragnet/config.h"
 #include "fragnet/log.h"
@@ -754,6 +755,15 @@ int main(int argc, char **argv)
 	struct stk_conf conf;
 
 	fn_log_init("stack", pipeline, FN_LOG_DEFAULT);
+#ifdef FN_STACK_DRILL
+	if (argc >= 3 && !strcmp(argv[1], "--drill")) {
+		if (stk_drill_prepare(argv[2]) < 0)
+			return 1;
+		argv[2] = argv[0];
+		argc -= 2;
+		argv += 2;
+	}
+#endif
 	r = parse_args(argc, argv, &trace);
 	if (r != 0)
 		return r > 0 ? 0 : EXIT_USAGE;
@@ -770,6 +780,11 @@ int main(int argc, char **argv)
 	r = stack_setup(&s, &conf, &ctl_fd);
 	if (r < 0)
 		return r == -EINVAL ? EXIT_USAGE : 1;
+	if (stk_confine(LWIP_TCP ? conf.stack.max_tcp : 0) < 0)
+		return FN_CONFINE_EXIT;
+#ifdef FN_STACK_DRILL
+	stk_drill_run();
+#endif
 	loop_run(&s, ctl_fd);
 	fn_info("stopping: rx %llu frames, tx %llu frames, %llu link resets",
 		(unsigned long long)fn_ctr_get(&s.ctr[STK_RX_FRAMES]),

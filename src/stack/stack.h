@@ -198,4 +198,12 @@ struct nl_server *stk_nft(void);	/* NULL: no control socket */
 /* port.c */
 void stk_port_init(void);
 
+/* confine.c: confine the stack (fragnet/confine.h) as FRAGNET_CONFINE
+ * says.  0, or a negative errno after logging why. */
+int stk_confine(unsigned max_tcp);
+
+/* drill.c, in fragnet-stack-drill only (test_compromise.sh). */
+int stk_drill_prepare(const char *file);
+void stk_drill_run(void);
+
 #endif /* FRAGNET_STACK_H */

@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fragnet/confine.h"
 #include "fragnet/log.h"
 #include "fragnet/stream.h"
 #include "sup.h"
@@ -74,8 +75,14 @@ int comp_start(struct sup *s, struct comp *c, uint64_t now)
 
 static void describe_status(int status, char *buf, size_t len)
 {
-	if (WIFEXITED(status)) {
+	if (WIFEXITED(status) && WEXITSTATUS(status) == FN_CONFINE_EXIT) {
+		/* c->last_exit is short: docs/security.md says more. */
+		snprintf(buf, len, "exit status %d (could not confine)",
+			 FN_CONFINE_EXIT);
+	} else if (WIFEXITED(status)) {
 		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+		snprintf(buf, len, "killed by signal SIGSYS (seccomp)");
 	} else if (WIFSIGNALED(status)) {
 		const char *abbr = sigabbrev_np(WTERMSIG(status));
 

@@ -22,8 +22,11 @@
  *   7. for an app with `[app] netns = own` (the default): a network
  *      namespace of its own, with only lo (brought up), so that the
  *      program cannot reach the kernel's network past its stack even with
- *      raw system calls (docs/preload.md);
- *   8. for an app with a user: setgroups, setgid, setuid;
+ *      raw system calls (docs/preload.md); for a driver too, which needs
+ *      none (docs/security.md).  A stack and a vswitch make their own
+ *      namespaces when they confine themselves (fragnet/confine.h);
+ *   8. for an app with a user: setgroups, setgid, setuid, and step 1
+ *      again (a change of uid clears the parent-death signal);
  *   9. execve with exactly the environment names.h lists (plus, for an
  *      app with `preload = yes`, LD_PRELOAD: see preload_path()).
  *
@@ -48,6 +51,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fragnet/confine.h"
 #include "fragnet/log.h"
 #include "fragnet/stream.h"
 #include "fragnet/vswitch.h"
@@ -180,6 +184,11 @@ static void child_drop(const struct child_args *a)
 		errno = EPERM;
 		child_fail(a->errfd, ST_SETUID);
 	}
+	/* The change of uid cleared the parent-death signal of step 1. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(a->errfd, ST_PDEATHSIG);
+	if (getppid() != a->parent)
+		_exit(127);
 }
 
 /* A new network namespace, its lo up. */
@@ -350,6 +359,7 @@ static int build_env(const struct sup *s, const struct comp *c,
 		     const struct child_args *a, struct spawn_env *e)
 {
 	bool app = c->role == FN_ROLE_APP;
+	bool confined = c->role == FN_ROLE_STACK || c->role == FN_ROLE_VSWITCH;
 	int err = 0;
 
 	err |= env_add(e, "PATH", "%s", SPAWN_PATH);
@@ -373,6 +383,12 @@ static int build_env(const struct sup *s, const struct comp *c,
 	for (unsigned i = 0; i < a->nfds; i++)
 		if (a->fds[i].env)	/* else a table names it */
 			err |= env_add(e, a->fds[i].env, "%d", a->fds[i].dst);
+	if (confined && s->confined.set)
+		err |= env_add(e, FN_ENV_CONFINE, "%u:%u",
+			       (unsigned)s->confined.uid,
+			       (unsigned)s->confined.gid);
+	else if (confined)
+		err |= env_add(e, FN_ENV_CONFINE, "%s", FN_CONFINE_OFF);
 	if (app && s->user.set)
 		err |= build_env_user(&s->user, e);
 	if (app && s->cfg->app.preload)
@@ -471,8 +487,11 @@ int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen)
 	}
 	if (c->role == FN_ROLE_APP && s->user.set)
 		a.user = &s->user;
-	a.own_netns = c->role == FN_ROLE_APP &&
-		      s->cfg->app.netns == FN_NETNS_OWN;
+	/* A driver reaches its queue through fds and EAL's AF_UNIX
+	 * channel, never the kernel's network (docs/security.md). */
+	a.own_netns = (c->role == FN_ROLE_APP &&
+		       s->cfg->app.netns == FN_NETNS_OWN) ||
+		      c->role == FN_ROLE_DRIVER;
 	if (c->role == FN_ROLE_APP && s->cfg->app.preload &&
 	    !preload_readable(preload_path(), a.user)) {
 		snprintf(err, errlen, "cannot start %s: the preload library %s "
@@ -527,7 +546,9 @@ int spawn_resolve_user(struct sup_user *u, const char *name, char *err,
 	errno = 0;
 	pw = getpwnam(name);
 	if (!pw) {
-		snprintf(err, errlen, "[app] user: no such user '%s'", name);
+		snprintf(err, errlen, "[app] user: no such user '%s'%s", name,
+			 strcmp(name, FN_APP_USER_DEFAULT) ? "" :
+			 " (the default: scripts/setup makes it)");
 		return errno ? -errno : -ENOENT;
 	}
 	snprintf(u->name, sizeof(u->name), "%s", name);
@@ -549,4 +570,47 @@ void spawn_user_fini(struct sup_user *u)
 	free(u->groups);
 	u->groups = NULL;
 	u->set = false;
+}
+
+/* ---- the confined components' service user -------------------------------- */
+
+/*
+ * With [stack] confine = yes (the default) and a stack to run: the kernel
+ * can confine (fn_confine_probe) and FN_CONFINE_USER exists, or the
+ * topology does not start at all.  A stack confines itself after exec
+ * (fragnet/confine.h); here only what it will need is checked, loudly.
+ */
+int spawn_resolve_confined(struct sup *s)
+{
+	char why[200];
+	bool stacks = false;
+	struct passwd *pw;
+	int err;
+
+	memset(&s->confined, 0, sizeof(s->confined));
+	for (unsigned i = 0; i < s->ncomp; i++)
+		stacks |= s->comp[i].role == FN_ROLE_STACK ||
+			  s->comp[i].role == FN_ROLE_VSWITCH;
+	if (!s->cfg->stack.confine || !stacks)
+		return 0;
+	err = fn_confine_probe(why, sizeof(why));
+	if (err < 0) {
+		snprintf(s->error, sizeof(s->error), "cannot confine the "
+			 "stacks: %s ([stack] confine = no only to measure)", why);
+		return err;
+	}
+	errno = 0;
+	pw = getpwnam(FN_CONFINE_USER);
+	if (!pw || pw->pw_uid == 0 || pw->pw_gid == 0) {
+		snprintf(s->error, sizeof(s->error), "cannot confine the "
+			 "stacks: no unprivileged system user '%s' (run "
+			 "scripts/setup)", FN_CONFINE_USER);
+		return errno ? -errno : -ENOENT;
+	}
+	snprintf(s->confined.name, sizeof(s->confined.name), "%s",
+		 FN_CONFINE_USER);
+	s->confined.uid = pw->pw_uid;
+	s->confined.gid = pw->pw_gid;
+	s->confined.set = true;
+	return 0;
 }

@@ -151,6 +151,7 @@ struct sup {
 	struct comp *comp;		/* in spawn order */
 	unsigned ncomp;
 	struct sup_user user;
+	struct sup_user confined;	/* FN_CONFINE_USER; unset: confine = no */
 
 	int link_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no link */
 	int control_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no stack */
@@ -225,6 +226,7 @@ int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen);
 int spawn_resolve_user(struct sup_user *u, const char *name,
 		       char *err, size_t errlen);
 void spawn_user_fini(struct sup_user *u);
+int spawn_resolve_confined(struct sup *s);
 
 /* place.c */
 int place_all(struct sup *s, char *err, size_t errlen);

@@ -262,6 +262,9 @@ int sup_prepare(struct sup *s, const struct fn_config *cfg, int log_level)
 				 sizeof(s->error));
 	if (err < 0)
 		return err;
+	err = spawn_resolve_confined(s);
+	if (err < 0)
+		return err;
 	return place_all(s, s->error, sizeof(s->error));
 }
 
@@ -272,6 +275,7 @@ void sup_fini(struct sup *s)
 	free(s->comp);
 	s->comp = NULL;
 	spawn_user_fini(&s->user);
+	spawn_user_fini(&s->confined);
 }
 
 /* ---- run directory and channels ------------------------------------------ */

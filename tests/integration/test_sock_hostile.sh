@@ -36,7 +36,8 @@ ROUNDS=3
 sock_init "sockhost" "fnt-sh$$" "$FN_TEST_TCP_ECHO"
 fn_bin HOSTILE "$FN_TEST_HOSTILE_APP" fn-test-hostile-app
 STATE="$T/hostile.rounds"
-sock_topology pipelines=2 stack.addressing=shared \
+# app.user=root: the hostile app keeps its round count in $STATE, in T.
+sock_topology pipelines=2 stack.addressing=shared app.user=root \
 	restart.backoff_ms=100 restart.backoff_max_ms=400 \
 	restart.crash_loop_limit=100 "pipeline 0.app_exec=$HOSTILE" \
 	"pipeline 0.app_args=--ms 2500 --rounds $ROUNDS --state $STATE -- $APP $PORT"

@@ -54,8 +54,10 @@ vsw_ip() { echo "$VSW_SUBNET.$(($1 + 1))"; }
 # 2 pipelines, no NIC and no driver, a stack each on network vn, the echo
 # server $TCP_ECHO $VSW_PORT as every app (under the preload), quick
 # restarts.  KEY=VALUEs add and override ("pipeline 1.app_exec=...").
+# The apps run as root (app.user=root): vsw_load's clients write their
+# reports into T.
 vsw_topology() {
-	conf_write pipelines=2 poll=adaptive restart.backoff_ms=100 \
+	conf_write pipelines=2 poll=adaptive restart.backoff_ms=100 app.user=root \
 		restart.backoff_max_ms=1000 vswitch.exec="$VSW" \
 		"network $VSW_NET.subnet=$VSW_SUBNET.0/24" stack.exec="$STACK" \
 		stack.networks="$VSW_NET" app.exec="$TCP_ECHO" \

@@ -137,7 +137,7 @@ static void test_empty_file_gives_defaults(void **state)
 	assert_int_equal(c->stack.address.addr, 0);
 	assert_int_equal(c->stack.gateway, 0);
 	assert_int_equal(c->stack.max_tcp, 10000);
-	assert_string_equal(c->app.user, "");
+	assert_string_equal(c->app.user, FN_APP_USER_DEFAULT);
 	assert_true(c->app.preload);
 	assert_int_equal(c->app.netns, FN_NETNS_OWN);
 	for (int r = 0; r < FN_ROLE_COUNT; r++) {
@@ -540,6 +540,7 @@ static const struct bad bad_rows[] = {
 	{ NULL, "[nic]\nifname = ..\n", "is not an interface name" },
 	{ NULL, "[app]\nuser = a b\n", "[app] user: 'a b' is not a user name" },
 	{ NULL, "[app]\nuser = -rf\n", "is not a user name" },
+	{ NULL, "[app]\nuser =\n", "empty: name a user" },
 	{ NULL, "[driver]\ncpu = 1024\n", "[driver] cpu: 1024 is out of range "
 	  "(0..1023)" },
 	{ NULL, "[driver]\ncpu = any\n", "'any' is not a number (0..1023)" },

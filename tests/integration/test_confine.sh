@@ -1,0 +1,124 @@
+#!/bin/bash
+# Every component holds what docs/security.md says, and no more: its uid,
+# capabilities, NoNewPrivs, seccomp mode and namespaces, read from
+# /proc/PID/status and /proc/PID/ns of a running topology.
+#
+#   root namespace                       fragnet topology fnt-confine-PID
+#
+#   [fntcPID] 10.N.M.1/24 ══ tap ══ nic ─┬ queue 0 ─ driver/0 ══ stack/0 ══ app/0
+#                                        └ queue 1 ─ driver/1 ══ stack/1 ══ app/1
+#                                                     both stacks on network vn:
+#                                        stack/0 ══ port 0 ─ vswitch/vn ─ port 1 ══ stack/1
+#
+#   1. every component runs; the tap answers ping through a stack
+#   2. each component's Uid (all four), CapEff, CapBnd, NoNewPrivs, Seccomp
+#      and its network and mount namespaces (host: the supervisor's; own:
+#      another, and no two confined components share one) match the table
+#      below, which is docs/security.md's
+#   3. after a kill -9 of stack/0 its successor is confined the same way
+#   4. with [stack] confine = no (measuring only) a stack runs as root in
+#      the host's namespaces: the switch is real, and it is what the
+#      benchmark compares with
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+nic_init confine "fntc$$"
+vsw_setup
+fn_net 10.234
+STACK_UID=$(id -u fragnet-stack 2>/dev/null) ||
+	fn_skip "no user fragnet-stack (sudo scripts/setup)"
+APP_UID=$(id -u nobody)
+FULL_BND=$(awk '$1 == "CapBnd:" { print $2 }' /proc/self/status)
+HOST_NET=$(readlink /proc/self/ns/net)
+HOST_MNT=$(readlink /proc/self/ns/mnt)
+
+confine_topology() {
+	tap_topology pipelines=2 restart.backoff_ms=100 \
+		restart.backoff_max_ms=1000 stack.exec="$STACK" \
+		stack.gateway="$KERNEL_IP" vswitch.exec="$VSW" \
+		"network $VSW_NET.subnet=$VSW_SUBNET.0/24" \
+		stack.networks="$VSW_NET" app.exec="$TCP_ECHO" \
+		app.args="$VSW_PORT" app.user=nobody "$@"
+}
+
+# expect ROLE: "UID CAPEFF CAPBND NONEWPRIVS SECCOMP NETNS MNTNS", the
+# table of docs/security.md (CapBnd "full": the host's bounding set).
+expect() {
+	case $1 in
+	nic) echo "0 0000000000001000 0000000000001000 1 0 host host" ;;	# CAP_NET_ADMIN
+	driver) echo "0 0000000000000000 0000000000000000 1 2 own host" ;;
+	stack | vswitch)
+		echo "$STACK_UID 0000000000000000 0000000000000000 1 2 own own" ;;
+	app) echo "$APP_UID 0000000000000000 $FULL_BND 0 0 own host" ;;
+	*) echo "? unknown role $1" ;;
+	esac
+}
+
+# seen ROLE PID: the same fields, as the kernel shows them.
+seen() {
+	local uid eff bnd nnp sc net mnt
+	read -r uid eff bnd nnp sc < <(awk '
+		$1 == "Uid:" { u = ($2 == $3 && $3 == $4 && $4 == $5) ? $2 : "mixed:" $2 }
+		$1 == "CapEff:" { e = $2 } $1 == "CapBnd:" { b = $2 }
+		$1 == "NoNewPrivs:" { n = $2 } $1 == "Seccomp:" { s = $2 }
+		END { print u, e, b, n, s }' "/proc/$2/status")
+	net=$(readlink "/proc/$2/ns/net")
+	mnt=$(readlink "/proc/$2/ns/mnt")
+	[[ $net == "$HOST_NET" ]] && net=host || net="own:$net"
+	[[ $mnt == "$HOST_MNT" ]] && mnt=host || mnt="own:$mnt"
+	echo "$uid $eff $bnd $nnp $sc $net $mnt"
+}
+
+# check_all: step 2 for every row of status.
+check_all() {
+	local role pl pid want got owns=() n=0
+	while read -r role pl pid _; do
+		want=$(expect "$role")
+		got=$(seen "$role" "$pid")
+		fn_log "$role/$pl pid $pid: $got"
+		[[ $(sed -E 's/own:[^ ]+/own/g' <<< "$got") == "$want" ]] ||
+			fn_fail "$role/$pl: want '$want', got '$got'"
+		if [[ $role == stack || $role == vswitch ]]; then
+			owns+=("$(awk '{ print $6 }' <<< "$got")")
+		fi
+		n=$((n + 1))
+	done < <(status_rows)
+	((n == 8)) || fn_fail "$n components in status, want 8: $(fn status "$NAME")"
+	[[ $(printf '%s\n' "${owns[@]}" | sort -u | wc -l) == "${#owns[@]}" ]] ||
+		fn_fail "confined components share a network namespace: ${owns[*]}"
+}
+
+ping_stack() {
+	timeout 30 ping -n -c 3 -i 0.2 -W 2 -I "$TAP" "$STACK_IP" >/dev/null
+}
+
+# 1.
+confine_topology
+fn_up
+wait_running 60
+wait_tap_up
+wait_for 20 ping_stack || fail_stats "no ping reply from $STACK_IP"
+
+# 2.
+check_all
+
+# 3.
+old=$(status_field stack 0 3)
+kill -9 "$old"
+wait_for 30 restarted stack 0 "$old" || fn_fail "stack/0 did not come back"
+wait_running
+check_all
+wait_for 20 ping_stack || fail_stats "no ping reply after the restart"
+
+# 4.
+topology_down
+confine_topology stack.confine=no
+fn_up
+wait_running 60
+wait_tap_up
+pid=$(status_field stack 0 3)
+got=$(seen stack "$pid")
+[[ $got == "0 $FULL_BND $FULL_BND 0 0 host host" ]] ||
+	fn_fail "confine = no: stack/0 is '$got', want root in the host's namespaces"
+wait_for 20 ping_stack || fail_stats "confine = no: no ping reply"
+fn_log "ok: every component as documented"
