@@ -22,10 +22,11 @@
 # test's private directory, so that nft-test.py's *.got files land there,
 # from the first of:
 #   NFT_PY_SRC=DIR   an nftables 1.0.6 source tree (DIR/tests/py);
-#   ../shared/third-party/nftables-1.0.6 beside the repository (the
-#                    project's read-only copy of upstream's tests/py at
-#                    v1.0.6, because Debian's registry does not serve the
-#                    orig tarball; CI has it);
+#   ../shared/third-party/nftables-1.0.6 beside the repository, or
+#                    beside the one it was cloned from (remote origin, a
+#                    local path): the project's read-only copy of
+#                    upstream's tests/py at v1.0.6, because Debian's
+#                    registry does not serve the orig tarball;
 #   NFT_PY_CACHE     Debian's source package (default subprojects/
 #                    packagecache), unpacked and sha256-checked.
 # None: SKIP (77), after checking that python3's libnftables reaches the
@@ -87,8 +88,19 @@ fn_log "python3-nftables reaches the stack through the shim"
 # The source: NFT_PY_SRC (an unpacked nftables source tree, copied), else
 # the source package of the cache, checked against the .dsc's sums by
 # dpkg-source.
-SHARED=$FN_ROOT/../shared/third-party/nftables-1.0.6
-[[ -n ${NFT_PY_SRC:-} || ! -f $SHARED/tests/py/nft-test.py ]] || NFT_PY_SRC=$SHARED
+# The shared copy: beside this repository, or beside the repository this
+# one was cloned from (a clone in a scratch directory, as CI makes).
+shared_copy() {
+	local d origin
+	origin=$(git -C "$FN_ROOT" config --get remote.origin.url 2>/dev/null || true)
+	for d in "$FN_ROOT/.." ${origin:+"${origin#file://}/.."}; do
+		d=$d/shared/third-party/nftables-1.0.6
+		[[ -f $d/tests/py/nft-test.py ]] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+[[ -n ${NFT_PY_SRC:-} ]] || NFT_PY_SRC=$(shared_copy) || NFT_PY_SRC=
+[[ -z $NFT_PY_SRC ]] || fn_log "tests/py from $NFT_PY_SRC"
 if [[ -n ${NFT_PY_SRC:-} ]]; then
 	[[ -f $NFT_PY_SRC/tests/py/nft-test.py ]] || fn_fail "NFT_PY_SRC=$NFT_PY_SRC: no tests/py/nft-test.py"
 	mkdir -p "$T/src/tests"
