@@ -47,6 +47,22 @@ vsw_load_check "$T/load.json" $BYTES || fail_stats "the flood or the garbage bro
 	fail_stats "the switch died"
 back() { [[ $(status_field stack 3 5) == running ]]; }
 wait_for 10 back || fail_stats "the garbage port is not back"
+# The flood runs 20 s, the load may end before it: wait until the switch
+# has taken every frame the flood sent (both counters still, and equal).
+flood_drained() {
+	local now
+	stats_json "$T/f.json"
+	now=$(stats_py "$T/f.json" "$VSW_LABEL" <<'PY'
+c = counters(sys.argv[1])
+print(c["stack/2"]["hostile.good"], c[sys.argv[2]]["port2.rx_pkts"])
+PY
+)
+	[[ $now == "${FLOOD_LAST:-}" && ${now% *} == "${now#* }" ]] && return 0
+	FLOOD_LAST=$now
+	sleep 0.5
+	return 1
+}
+wait_for 40 flood_drained || fn_log "the switch has not taken the whole flood yet"
 stats_json "$T/s.json"
 stats_py "$T/s.json" "$VSW_LABEL" <<'PY' || fail_stats "the switch did not count the attacks"
 c = counters(sys.argv[1])
