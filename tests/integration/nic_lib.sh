@@ -94,6 +94,23 @@ icmp_ping() {
 	kx timeout 30 python3 "$FN_HERE/icmp_ping.py" "$@"
 }
 
+# connect9: one TCP connection attempt from the kernel side to
+# $STACK_IP:9, 2 s at most; prints refused, timeout or connected.
+connect9() {
+	kx timeout 10 python3 - "$STACK_IP" <<'PY'
+import socket, sys
+s = socket.socket()
+s.settimeout(2)
+try:
+    s.connect((sys.argv[1], 9))
+    print("connected")
+except ConnectionRefusedError:
+    print("refused")
+except (socket.timeout, TimeoutError):
+    print("timeout")
+PY
+}
+
 # A field of the fn-udp-load progress (or final) JSON file $1.
 load_field() {
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \

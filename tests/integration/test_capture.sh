@@ -39,22 +39,6 @@ icmp_ping "$STACK_IP" 1 || fail_stats "the stack does not answer pings"
 
 READ=$FN_HERE/pcapng_read.py
 
-# connect9: a TCP connection attempt to the stack's port 9, 2 s at most.
-connect9() {
-	kx timeout 10 python3 - "$STACK_IP" <<'PY' || true
-import socket, sys
-s = socket.socket()
-s.settimeout(2)
-try:
-    s.connect((sys.argv[1], 9))
-    print("connected")
-except ConnectionRefusedError:
-    print("refused")
-except (socket.timeout, TimeoutError):
-    print("timeout")
-PY
-}
-
 # capture_bg NAME ARGS...: fragnet capture 0 ARGS in the background,
 # stderr in $T/NAME.err; returns once it listens.  Its pid in CAP_PID.
 capture_bg() {
