@@ -54,6 +54,16 @@ stack_ping() {
 	wait_for 15 icmp_ping "$STACK_IP" 1 2>/dev/null && icmp_ping "$STACK_IP" 3
 }
 
+# sock_up: fragnet up, the tap into its namespace (sock_netns), every
+# component running and the stacks answering ping.
+sock_up() {
+	fn_up
+	wait_tap_up
+	sock_netns
+	wait_running
+	stack_ping || fail_stats "the stacks do not answer ping"
+}
+
 # sock_clean LABEL...: no violation or cut-off on these stacks' channels.
 sock_clean() {
 	local l c

@@ -38,11 +38,7 @@ PORT=7000
 sock_init "sock10k" "fnt-sk$$" "$FN_TEST_TCP_ECHO"
 sock_topology stack.max_tcp=$((CONNS + 100))
 
-fn_up
-wait_tap_up
-sock_netns
-wait_running
-stack_ping || fail_stats "the stack does not answer ping"
+sock_up
 stack_pid=$(status_field stack 0 3)
 
 # 1.

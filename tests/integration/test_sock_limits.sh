@@ -36,11 +36,7 @@ CLIENT="$FN_HERE/sock_tcp_load.py"
 sock_init "socklim" "fnt-sl$$" "$FN_TEST_TCP_ECHO"
 sock_topology stack.max_tcp="$IDLE"
 
-fn_up
-wait_tap_up
-sock_netns
-wait_running
-stack_ping || fail_stats "the stack does not answer ping"
+sock_up
 stack_pid=$(status_field stack 0 3)
 
 # 1. and 2.

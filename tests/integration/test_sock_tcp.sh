@@ -39,11 +39,7 @@ sock_init "socktcp" "fnt-st$$" "$FN_TEST_TCP_ECHO"
 sock_topology pipelines=2 restart.backoff_ms=100 restart.backoff_max_ms=1000 \
 	stack.addressing=shared
 
-fn_up
-wait_tap_up
-sock_netns
-wait_running
-stack_ping || fail_stats "the stacks do not answer ping"
+sock_up
 
 # 1.
 tcp_load "$T/load1.json" 330 --conns "$CONNS" --bytes "$BYTES" --rst "$RSTS" \

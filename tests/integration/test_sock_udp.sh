@@ -56,11 +56,7 @@ if r["sources_with_replies"] != r["sources"]:
 PY
 }
 
-fn_up
-wait_tap_up
-sock_netns
-wait_running
-stack_ping || fail_stats "the stacks do not answer ping"
+sock_up
 
 # 1.
 stats_json "$T/before.json"
