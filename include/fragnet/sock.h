@@ -113,12 +113,17 @@ ssize_t fn_sock_sendto(struct fn_sock_chan *c, int s, const void *buf,
 /* Bytes read, 0 at EOF, -EAGAIN, -errno.  A datagram longer than len is
  * truncated (the rest is dropped, as recv(2) does). */
 ssize_t fn_sock_recv(struct fn_sock_chan *c, int s, void *buf, size_t len);
+/* As fn_sock_recvfrom, but what it copies stays queued (MSG_PEEK). */
+ssize_t fn_sock_peek(struct fn_sock_chan *c, int s, void *buf, size_t len,
+		     struct sockaddr_in *from);
 ssize_t fn_sock_recvfrom(struct fn_sock_chan *c, int s, void *buf,
 			 size_t len, struct sockaddr_in *from);
 int fn_sock_shutdown(struct fn_sock_chan *c, int s, int how);
 /* Graceful close; with unread data the stack sends RST.  Frees the id
  * locally at once (the stack frees its own on our ack of FN_SEV_CLOSED). */
 int fn_sock_close(struct fn_sock_chan *c, int s);
+/* Close with a reset at once (SO_LINGER {1, 0}); otherwise as above. */
+int fn_sock_close_rst(struct fn_sock_chan *c, int s);
 int fn_sock_getsockname(struct fn_sock_chan *c, int s, struct sockaddr_in *a);
 int fn_sock_getpeername(struct fn_sock_chan *c, int s, struct sockaddr_in *a);
 int fn_sock_setsockopt(struct fn_sock_chan *c, int s, int level, int name,

@@ -36,6 +36,7 @@ enum {
 	F_RD_EOF = 1 << 4,	/* PEER_CLOSED seen, or SHUT_RD */
 	F_WR_SHUT = 1 << 5,
 	F_RESET = 1 << 6,	/* channel reset: the stack forgot it */
+	F_PEER_FIN = 1 << 7,	/* PEER_CLOSED seen (TCP CLOSE_WAIT) */
 };
 
 /* An event slot we hold: its pkt and a private copy of its header. */
@@ -360,12 +361,16 @@ static bool sev_handle(struct fn_sock_chan *c, struct fn_pkt *p,
 	case FN_SEV_PEER_CLOSED:
 		if (e->dq_head == NIL && !(e->flags & F_RD_EOF))
 			e->rd_seq = c->ev_seq;
-		e->flags |= F_RD_EOF;
+		e->flags |= F_RD_EOF | F_PEER_FIN;
 		return false;
 	case FN_SEV_ERROR:
 		if (e->dq_head == NIL && !(e->flags & F_RD_EOF))
 			e->rd_seq = c->ev_seq;
 		e->err = m->result < 0 && m->result > -4096 ? m->result : -EIO;
+		/* a reset after the peer's FIN: Linux says EPIPE (tcp_reset
+		 * in CLOSE_WAIT) */
+		if (e->err == -ECONNRESET && (e->flags & F_PEER_FIN))
+			e->err = -EPIPE;
 		e->flags = (e->flags & ~F_CONNECTING) | F_RD_EOF;
 		return false;
 	default:	/* FN_SEV_CLOSED: the stack frees the id on our ack */
@@ -704,7 +709,7 @@ int fn_sock_connect(struct fn_sock_chan *c, int s, const struct sockaddr_in *a)
 	if (!a || a->sin_family != AF_INET)
 		return -EAFNOSUPPORT;
 	if (e->type == SOCK_STREAM) {
-		if (e->flags & F_CONNECTED)
+		if (e->flags & (F_CONNECTED | F_LISTENING))
 			return -EISCONN;
 		if (e->flags & F_CONNECTING)
 			return -EALREADY;
@@ -719,6 +724,24 @@ int fn_sock_connect(struct fn_sock_chan *c, int s, const struct sockaddr_in *a)
 	}
 	if (r == -EINPROGRESS && !(e->flags & (F_CONNECTED | F_RD_EOF)))
 		e->flags |= F_CONNECTING;
+	return r;
+}
+
+/*
+ * Report a pending error once, as Linux does (sock_error() clears
+ * sk_err).  A stream is dead afterwards, as a TCP socket in CLOSE: recv
+ * answers 0 and send EPIPE.  A socket the stack forgot in a channel reset
+ * answers -ECONNRESET until it is closed (pl_sock_revive counts on it).
+ */
+static int err_take(struct fn_sock_ent *e)
+{
+	int r = e->err;
+
+	if (e->flags & F_RESET)
+		return r;	/* the stack forgot it: until closed */
+	e->err = 0;
+	if (r && e->type == SOCK_STREAM && !(e->flags & F_LISTENING))
+		e->flags = (e->flags & ~F_CONNECTING) | F_RD_EOF | F_WR_SHUT;
 	return r;
 }
 
@@ -760,12 +783,12 @@ static ssize_t send_common(struct fn_sock_chan *c, int s, const void *buf,
 
 	if (r < 0)
 		return r;
-	if (e->err) {
-		r = e->err;
-		if (e->type == SOCK_DGRAM)
-			e->err = 0;	/* reported once, as Linux does */
-		return r;
+	if (e->type == SOCK_STREAM) {
+		fn_sock_process(c);	/* a reset that came meanwhile */
+		e = &c->sock[s];	/* may have grown the table */
 	}
+	if (e->err)
+		return err_take(e);
 	if (e->flags & F_WR_SHUT)
 		return -EPIPE;
 	if (e->type == SOCK_DGRAM) {
@@ -781,7 +804,7 @@ static ssize_t send_common(struct fn_sock_chan *c, int s, const void *buf,
 		fn_sock_process(c);
 		e = &c->sock[s];	/* may have grown the table */
 		if (e->err)
-			return e->err;
+			return err_take(e);
 	}
 	if (e->credit == 0)
 		return len ? -EAGAIN : 0;
@@ -806,6 +829,29 @@ ssize_t fn_sock_sendto(struct fn_sock_chan *c, int s, const void *buf,
 	if (a && a->sin_family != AF_INET)
 		return -EAFNOSUPPORT;
 	return send_common(c, s, buf, len, a);
+}
+
+/* The entry of s (*out), its DATA queue looked at: 1 when something is
+ * queued, else what a receive answers: 0 (EOF), -EAGAIN, or an error
+ * (once).  After the peer's FIN, EOF comes before an error (Linux:
+ * SOCK_DONE before sk_err in tcp_recvmsg). */
+static int dq_look(struct fn_sock_chan *c, int s, struct fn_sock_ent **out)
+{
+	struct fn_sock_ent *e = NULL;
+	int r = ent_check(c, s, &e);
+
+	if (!e)
+		return r < 0 ? r : -EBADF;
+	if (e->dq_head == NIL) {
+		fn_sock_process(c);
+		e = &c->sock[s];	/* may have grown the table */
+	}
+	*out = e;
+	if (e->dq_head != NIL)
+		return 1;
+	if (e->err && !(e->flags & F_PEER_FIN))
+		return err_take(e);
+	return (e->flags & F_RD_EOF) ? 0 : -EAGAIN;
 }
 
 /* Copy from the DATA queue of a stream socket. */
@@ -834,23 +880,10 @@ ssize_t fn_sock_recvfrom(struct fn_sock_chan *c, int s, void *buf,
 			 size_t len, struct sockaddr_in *from)
 {
 	struct fn_sock_ent *e = NULL;
-	int r = ent_check(c, s, &e);
+	int r = dq_look(c, s, &e);
 
-	if (!e)
+	if (r <= 0)
 		return r;
-	if (e->dq_head == NIL) {
-		fn_sock_process(c);
-		e = &c->sock[s];	/* may have grown the table */
-	}
-	if (e->dq_head == NIL) {
-		if (e->err) {
-			r = e->err;
-			if (e->type == SOCK_DGRAM)
-				e->err = 0;	/* reported once */
-			return r;
-		}
-		return (e->flags & F_RD_EOF) ? 0 : -EAGAIN;
-	}
 	if (e->type == SOCK_DGRAM) {
 		struct fn_sock_held *h = &c->held[e->dq_head];
 		size_t n = len < h->m.len ? len : h->m.len;
@@ -863,6 +896,43 @@ ssize_t fn_sock_recvfrom(struct fn_sock_chan *c, int s, void *buf,
 	if (from)
 		fn_sock_getpeername(c, s, from);
 	return recv_stream(c, e, buf, len);
+}
+
+/* Copy from the DATA queue without taking: a stream's bytes across its
+ * held slots, or the first datagram. */
+static ssize_t peek_queue(struct fn_sock_chan *c, struct fn_sock_ent *e,
+			  uint8_t *buf, size_t len, struct sockaddr_in *from)
+{
+	uint32_t off = e->dq_off;
+	size_t got = 0;
+
+	for (int32_t i = e->dq_head; i != NIL && got < len;
+	     i = c->held[i].next, off = 0) {
+		struct fn_sock_held *h = &c->held[i];
+		size_t n = len - got < h->m.len - off ? len - got :
+			   h->m.len - off;
+
+		memcpy(buf + got, h->pkt.data + HDR + off, n);
+		got += n;
+		if (e->type == SOCK_DGRAM) {
+			addr_from_wire(from, &h->m.addr);
+			break;
+		}
+	}
+	return (ssize_t)got;
+}
+
+ssize_t fn_sock_peek(struct fn_sock_chan *c, int s, void *buf, size_t len,
+		     struct sockaddr_in *from)
+{
+	struct fn_sock_ent *e = NULL;
+	int r = dq_look(c, s, &e);
+
+	if (r <= 0)
+		return r;
+	if (from && e->type == SOCK_STREAM)
+		fn_sock_getpeername(c, s, from);
+	return peek_queue(c, e, buf, len, from);
 }
 
 ssize_t fn_sock_recv(struct fn_sock_chan *c, int s, void *buf, size_t len)
@@ -880,6 +950,11 @@ int fn_sock_shutdown(struct fn_sock_chan *c, int s, int how)
 		return r;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
+	/* again, on a connection: nothing more to do (Linux answers 0) */
+	if ((e->flags & F_CONNECTED) &&
+	    (how == SHUT_RD || (e->flags & F_WR_SHUT)) &&
+	    (how == SHUT_WR || (e->flags & F_RD_EOF)))
+		return 0;
 	m.arg[0] = (uint32_t)how;
 	r = rpc(c, &m, NULL, 0);
 	e = &c->sock[s];	/* rpc may have grown the table */
@@ -906,7 +981,7 @@ static void close_queues(struct fn_sock_chan *c, int s)
 	ent_drop_queues(c, e);
 }
 
-int fn_sock_close(struct fn_sock_chan *c, int s)
+static int close_common(struct fn_sock_chan *c, int s, bool rst)
 {
 	struct fn_sock_msg m = { .op = FN_SREQ_CLOSE, .sock = (uint32_t)s };
 	struct fn_sock_ent *e = ent_get(c, s);
@@ -915,7 +990,7 @@ int fn_sock_close(struct fn_sock_chan *c, int s)
 	if (!e)
 		return -EBADF;
 	/* Unread data: RST, as the kernel does (RFC 2525 2.17). */
-	m.arg[0] = e->dq_head != NIL;
+	m.arg[0] = rst || e->dq_head != NIL;
 	close_queues(c, s);
 	r = (e->flags & F_RESET) ? 0 : rpc(c, &m, NULL, 0);
 	/* what came while we waited for DONE (after it: nothing) */
@@ -923,6 +998,16 @@ int fn_sock_close(struct fn_sock_chan *c, int s)
 	ent_free(c, (uint32_t)s);
 	orphan_flush(c);
 	return r == -ECONNRESET || r == -EPIPE ? 0 : r;
+}
+
+int fn_sock_close(struct fn_sock_chan *c, int s)
+{
+	return close_common(c, s, false);
+}
+
+int fn_sock_close_rst(struct fn_sock_chan *c, int s)
+{
+	return close_common(c, s, true);
 }
 
 static int getname(struct fn_sock_chan *c, int s, struct sockaddr_in *a,
@@ -973,8 +1058,7 @@ int fn_sock_error(struct fn_sock_chan *c, int s)
 
 	if (!e)
 		return -EBADF;
-	err = e->err;
-	e->err = 0;
+	err = err_take(e);
 	return err;
 }
 
@@ -993,8 +1077,15 @@ unsigned fn_sock_events(struct fn_sock_chan *c, int s)
 		ev |= POLLOUT;
 	else if ((e->flags & F_CONNECTED) && e->credit && !(e->flags & F_WR_SHUT))
 		ev |= POLLOUT;
+	else if (!(e->flags & (F_LISTENING | F_CONNECTING | F_RESET)) &&
+		 (!(e->flags & F_CONNECTED) || (e->flags & F_WR_SHUT)))
+		ev |= POLLOUT;	/* Linux tcp_poll: CLOSE, or SEND_SHUTDOWN */
 	if ((e->flags & F_RD_EOF) && ((e->flags & F_WR_SHUT) || e->err))
 		ev |= POLLHUP;
+	else if (e->type == SOCK_STREAM &&
+		 !(e->flags & (F_LISTENING | F_CONNECTING | F_CONNECTED |
+			       F_RESET)))
+		ev |= POLLHUP;	/* never connected: TCP CLOSE */
 	return ev;
 }
 
