@@ -39,7 +39,10 @@
 
 static void sock_destroy(struct pl_sock *s)
 {
-	if (!pl_inert)
+	/* SO_LINGER {1, 0}: a reset at once, as the kernel does */
+	if (!pl_inert && s->linger.l_onoff && !s->linger.l_linger)
+		fn_sock_close_rst(&pl_chan, s->h);
+	else if (!pl_inert)
 		fn_sock_close(&pl_chan, s->h);
 	pl_sock_free(s);
 }
@@ -311,6 +314,9 @@ PL_EXPORT int listen(int fd, int backlog)
 	s = begin(fd, &r);
 	if (!s)
 		return (int)pl_ret(r);
+	/* Linux queues backlog + 1 connections (sk_acceptq_is_full), and a
+	 * negative backlog means the most; lwIP queues backlog */
+	backlog = backlog < 0 || backlog >= 255 ? 255 : backlog + 1;
 	r = fn_sock_listen(&pl_chan, s->h, backlog);
 	if (r == 0) {
 		s->listening = true;
@@ -385,6 +391,12 @@ PL_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
 	r = fn_sock_connect(&pl_chan, s->h, &sin);
 	if (r == 0 && s->type == SOCK_DGRAM)
 		s->dgram_connected = true;
+	/* Linux: the first connect after a non-blocking one completed
+	 * answers 0 (the socket's state moves to SS_CONNECTED then) */
+	if (r == -EISCONN && s->connect_nb)
+		r = 0;
+	if (r != -EALREADY)
+		s->connect_nb = r == -EINPROGRESS && s->nonblock;
 	if (r == -EINPROGRESS && !s->nonblock) {
 		r = pl_wait_sock(s, POLLOUT, timeo(s->sndtimeo_ms));
 		if (r > 0)
@@ -399,8 +411,8 @@ PL_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
 
 /*
  * Lock held: up to len bytes of s into buf, as recvfrom(2) with flags
- * MSG_DONTWAIT and MSG_WAITALL; *trunc gets a datagram's full size.
- * MSG_PEEK and MSG_OOB are not served (-EOPNOTSUPP).
+ * MSG_DONTWAIT, MSG_WAITALL and MSG_PEEK; *full gets a datagram's full
+ * size.  MSG_OOB is not served (-EOPNOTSUPP).
  */
 static long sock_recv(struct pl_sock *s, void *buf, size_t len, int flags,
 		      struct sockaddr_in *from, size_t *full)
@@ -409,22 +421,30 @@ static long sock_recv(struct pl_sock *s, void *buf, size_t len, int flags,
 	size_t got = 0;
 	long r;
 
-	if (flags & (MSG_PEEK | MSG_OOB))
+	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
+	if (flags & MSG_PEEK)
+		flags &= ~MSG_WAITALL;	/* what is there (see docs/preload.md) */
 	for (;;) {
 		if (full) {
 			fn_sock_process(&pl_chan);
 			r = fn_sock_nread(&pl_chan, s->h);
 			*full = r > 0 ? (size_t)r : 0;
 		}
-		r = fn_sock_recvfrom(&pl_chan, s->h, (uint8_t *)buf + got,
-				     len - got, from);
+		if (flags & MSG_PEEK)
+			r = fn_sock_peek(&pl_chan, s->h, (uint8_t *)buf + got,
+					 len - got, from);
+		else
+			r = fn_sock_recvfrom(&pl_chan, s->h,
+					     (uint8_t *)buf + got, len - got,
+					     from);
 		if (r == -ECONNRESET && s->type == SOCK_DGRAM &&
 		    pl_sock_revive(s) > 0)
 			continue;
 		if (r > 0) {
 			got += (size_t)r;
-			s->edge++;
+			if (!(flags & MSG_PEEK))
+				s->edge++;
 			if (s->type == SOCK_DGRAM || got == len ||
 			    !(flags & MSG_WAITALL))
 				return (long)got;
@@ -443,16 +463,21 @@ static ssize_t recv_common(int fd, void *buf, size_t len, int flags,
 {
 	struct sockaddr_in from;
 	struct pl_sock *s;
+	size_t full = 0;
+	bool trunc;
 	long r;
 
 	s = begin(fd, &r);
 	if (!s)
 		return pl_ret(r);
 	memset(&from, 0, sizeof(from));
-	r = sock_recv(s, buf, len, flags, a ? &from : NULL, NULL);
+	/* MSG_TRUNC on a datagram socket: the datagram's real length */
+	trunc = (flags & MSG_TRUNC) && s->type == SOCK_DGRAM;
+	r = sock_recv(s, buf, len, flags, a ? &from : NULL,
+		      trunc ? &full : NULL);
 	if (r >= 0 && a)
 		addr_out(&from, a, alen);
-	return end(s, r);
+	return end(s, r >= 0 && trunc ? (long)full : r);
 }
 
 PL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
@@ -503,13 +528,17 @@ static long recv_iov(struct pl_sock *s, const struct iovec *iov, int n,
 		}
 		if (mflags && r >= 0 && full > (size_t)got)
 			*mflags |= MSG_TRUNC;
+		if (r >= 0 && (flags & MSG_TRUNC))
+			return (long)full;	/* the real length, as Linux */
 		return r < 0 ? r : got;
 	}
 	for (int i = 0; i < n; i++) {
 		if (!iov[i].iov_len)
 			continue;
+		/* the rest takes only what is there, unless MSG_WAITALL */
 		r = sock_recv(s, iov[i].iov_base, iov[i].iov_len,
-			      got ? flags | MSG_DONTWAIT : flags, from, NULL);
+			      got && !(flags & MSG_WAITALL) ?
+			      flags | MSG_DONTWAIT : flags, from, NULL);
 		if (r <= 0)
 			break;
 		got += r;
@@ -543,6 +572,8 @@ PL_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 	s = begin(fd, &r);
 	if (!s)
 		return pl_ret(r);
+	if (m->msg_iovlen > IOV_MAX)
+		return end(s, -EMSGSIZE);	/* readv/writev: EINVAL */
 	memset(&from, 0, sizeof(from));
 	m->msg_flags = 0;
 	r = recv_iov(s, m->msg_iov, (int)m->msg_iovlen, flags, &from,
@@ -705,8 +736,151 @@ PL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	if (!is_sock(fd))
 		return real_sendmsg(fd, m, flags);
+	if (m->msg_iovlen > IOV_MAX)
+		return pl_ret(-EMSGSIZE);	/* readv/writev: EINVAL */
 	return send_common(fd, m->msg_iov, (int)m->msg_iovlen, flags,
 			   m->msg_name, m->msg_namelen);
+}
+
+/* ---- sendfile, splice ---------------------------------------------------- */
+
+/*
+ * A stack socket is no kernel file, so these copy through a buffer: up to
+ * SPLICE_CHUNK bytes a piece, read from the file or pipe and sent with
+ * sock_send (a blocking socket waits for credit), or received and written
+ * to the pipe (no more than the pipe has room for, so nothing taken from
+ * the socket is lost).
+ */
+#define SPLICE_CHUNK	65536
+
+/* Lock held: one piece from in (at *off if off, else its position) to s.
+ * Bytes read but not taken go back (the position, or *off, says so). */
+static long file_to_sock(struct pl_sock *s, int in, int64_t *off, size_t n,
+			 bool pipe_in)
+{
+	static __thread uint8_t buf[SPLICE_CHUNK];
+	struct iovec v = { buf, 0 };
+	long r, k;
+
+	n = n < sizeof(buf) ? n : sizeof(buf);
+	r = off ? pread(in, buf, n, (off_t)*off) : real_read(in, buf, n);
+	if (r <= 0)
+		return r < 0 ? -errno : 0;
+	v.iov_len = (size_t)r;
+	/* from a pipe nothing can go back: take it all, even on a
+	 * non-blocking socket (it waits for credit then) */
+	k = sock_send(s, &v, 1, 0, NULL);
+	while (pipe_in && (k == -EAGAIN || (k >= 0 && k < r))) {
+		long m;
+
+		if (pl_wait_sock(s, POLLOUT, -1) <= 0)
+			break;
+		k = k < 0 ? 0 : k;
+		v.iov_base = buf + k;
+		v.iov_len = (size_t)(r - k);
+		m = sock_send(s, &v, 1, 0, NULL);
+		if (m < 0 && m != -EAGAIN) {
+			k = k ? k : m;
+			break;
+		}
+		k += m > 0 ? m : 0;
+	}
+	if (k < 0)
+		return k;
+	if (off)
+		*off += k;
+	else if (k < r && !pipe_in)
+		lseek(in, (off_t)(k - r), SEEK_CUR);
+	return k;
+}
+
+static long sock_sendfile(int out, int in, int64_t *off, size_t n,
+			  bool pipe_in)
+{
+	struct pl_sock *s;
+	long r, done = 0;
+
+	s = begin(out, &r);
+	if (!s)
+		return pl_ret(r);
+	if (s->type != SOCK_STREAM)
+		return end(s, -EINVAL);
+	while ((size_t)done < n) {
+		r = file_to_sock(s, in, off, n - (size_t)done, pipe_in);
+		if (r <= 0)
+			break;
+		done += r;
+		if (pipe_in)
+			break;	/* splice: what the pipe had */
+	}
+	pl_sock_unpin(s);
+	pl_unlock();
+	if (done)
+		return done;
+	if (r == -EPIPE)
+		pthread_kill(pthread_self(), SIGPIPE);
+	return pl_ret(r);
+}
+
+/* Not from <sys/sendfile.h>: with _FILE_OFFSET_BITS=64 it renames
+ * sendfile to sendfile64, and both names are libc's (off_t is 64 bits on
+ * every LP64 target). */
+ssize_t sendfile64(int out, int in, int64_t *off, size_t n);
+ssize_t sendfile(int out, int in, int64_t *off, size_t n);
+
+PL_EXPORT ssize_t sendfile64(int out, int in, int64_t *off, size_t n)
+{
+	if (!is_sock(out))
+		return real_sendfile64(out, in, off, n);
+	return sock_sendfile(out, in, off, n, false);
+}
+
+PL_EXPORT ssize_t sendfile(int out, int in, int64_t *off, size_t n)
+{
+	return sendfile64(out, in, off, n);
+}
+
+/* Lock held: from s into the pipe, no more than it has room for. */
+static long sock_to_pipe(struct pl_sock *s, int pipe_out, size_t n,
+			 unsigned flags)
+{
+	static __thread uint8_t buf[SPLICE_CHUNK];
+	int size = real_fcntl(pipe_out, F_GETPIPE_SZ, 0), queued = 0;
+	long r;
+
+	if (size < 0)
+		return -EINVAL;		/* not a pipe: as the kernel says */
+	real_ioctl(pipe_out, FIONREAD, (unsigned long)&queued);
+	if (queued >= size)
+		return -EAGAIN;
+	n = n < (size_t)(size - queued) ? n : (size_t)(size - queued);
+	n = n < sizeof(buf) ? n : sizeof(buf);
+	r = sock_recv(s, buf, n, (flags & SPLICE_F_NONBLOCK) ? MSG_DONTWAIT : 0,
+		      NULL, NULL);
+	if (r > 0 && real_write(pipe_out, buf, (size_t)r) != r)
+		return -EIO;	/* cannot happen: the room was there */
+	return r;
+}
+
+PL_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out,
+			 size_t n, unsigned int flags)
+{
+	struct pl_sock *s;
+	long r;
+
+	if (is_sock(out)) {
+		if (off_out || real_fcntl(in, F_GETPIPE_SZ, 0) < 0)
+			return pl_ret(off_out ? -ESPIPE : -EINVAL);
+		return sock_sendfile(out, in, NULL, n, true);
+	}
+	if (!is_sock(in))
+		return real_splice(in, off_in, out, off_out, n, flags);
+	if (off_in)
+		return pl_ret(-ESPIPE);
+	s = begin(in, &r);
+	if (!s)
+		return pl_ret(r);
+	return end(s, sock_to_pipe(s, out, n, flags));
 }
 
 /* ---- shutdown, names ----------------------------------------------------- */
@@ -846,6 +1020,17 @@ PL_EXPORT int setsockopt(int fd, int level, int name, const void *v,
 	return (int)end(s, sock_setopt(s, level, name, v, len));
 }
 
+/* SO_RCVBUF/SO_SNDBUF as Linux reports a value set (sock_setsockopt):
+ * doubled for its bookkeeping, within net.core.[rw]mem_max (default
+ * 212992) and SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF. */
+static int buf_reported(int v, int name)
+{
+	int min = name == SO_RCVBUF ? 2304 : 4608;
+
+	v = v < 0 ? 0 : v > 212992 ? 212992 : v;
+	return 2 * v < min ? min : 2 * v;
+}
+
 /* The value of an int option kept or answered here; false if none. */
 static bool getopt_int(struct pl_sock *s, int level, int name, int *out)
 {
@@ -868,7 +1053,7 @@ static bool getopt_int(struct pl_sock *s, int level, int name, int *out)
 		case SO_REUSEPORT: *out = 0; return true;
 		case SO_RCVBUF:
 		case SO_SNDBUF:
-			*out = *p ? *p : NOMINAL_BUF;
+			*out = *p ? buf_reported(*p, name) : NOMINAL_BUF;
 			return true;
 		}
 	}

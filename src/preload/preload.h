@@ -53,6 +53,7 @@ struct pl_sock {
 	int type;		/* SOCK_STREAM or SOCK_DGRAM */
 	bool nonblock;		/* O_NONBLOCK, a file status flag */
 	bool listening;
+	bool connect_nb;	/* a non-blocking connect answered EINPROGRESS */
 	uint32_t edge;		/* bumped when the app consumes or more data
 				 * arrives: re-arms ET */
 	int64_t seen_nread;	/* bytes queued when last looked at */
@@ -189,6 +190,8 @@ ssize_t real_read(int, void *, size_t);
 ssize_t real_write(int, const void *, size_t);
 ssize_t real_readv(int, const struct iovec *, int);
 ssize_t real_writev(int, const struct iovec *, int);
+ssize_t real_sendfile64(int, int, int64_t *, size_t);
+ssize_t real_splice(int, loff_t *, int, loff_t *, size_t, unsigned);
 ssize_t real_recvfrom(int, void *, size_t, int, struct sockaddr *,
 		      socklen_t *);
 ssize_t real_sendto(int, const void *, size_t, int, const struct sockaddr *,

@@ -64,6 +64,11 @@ REAL(ssize_t, readv, (int fd, const struct iovec *v, int n), (fd, v, n),
      syscall(SYS_readv, fd, v, n))
 REAL(ssize_t, writev, (int fd, const struct iovec *v, int n), (fd, v, n),
      syscall(SYS_writev, fd, v, n))
+REAL(ssize_t, sendfile64, (int o, int i, int64_t *off, size_t n),
+     (o, i, off, n), syscall(SYS_sendfile, o, i, off, n))
+REAL(ssize_t, splice, (int i, loff_t *oi, int o, loff_t *oo, size_t n,
+		       unsigned f), (i, oi, o, oo, n, f),
+     syscall(SYS_splice, i, oi, o, oo, n, f))
 REAL(ssize_t, recvfrom, (int fd, void *b, size_t n, int f, struct sockaddr *a,
 			 socklen_t *l), (fd, b, n, f, a, l),
      syscall(SYS_recvfrom, fd, b, n, f, a, l))
