@@ -785,12 +785,12 @@ static long file_to_sock(struct pl_sock *s, int in, int64_t *off, size_t n,
 		}
 		k += m > 0 ? m : 0;
 	}
+	if (!off && !pipe_in && k < r)	/* give back what was not taken */
+		lseek(in, (off_t)((k < 0 ? 0 : k) - r), SEEK_CUR);
 	if (k < 0)
 		return k;
 	if (off)
 		*off += k;
-	else if (k < r && !pipe_in)
-		lseek(in, (off_t)(k - r), SEEK_CUR);
 	return k;
 }
 
@@ -805,6 +805,7 @@ static long sock_sendfile(int out, int in, int64_t *off, size_t n,
 		return pl_ret(r);
 	if (s->type != SOCK_STREAM)
 		return end(s, -EINVAL);
+	r = 0;		/* n == 0: nothing to do */
 	while ((size_t)done < n) {
 		r = file_to_sock(s, in, off, n - (size_t)done, pipe_in);
 		if (r <= 0)

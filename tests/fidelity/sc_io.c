@@ -5,6 +5,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,39 @@ static void sendfile_position(void)
 		total += n;
 	out("sendfile total %ld, last %ld %s, file position %ld", total, n,
 	    n < 0 ? ename(errno) : "", (long)lseek(f, 0, SEEK_CUR));
+	R(close(s));
+}
+
+/* sendfile on a non-blocking socket: partial, EAGAIN, the file position
+ * where the socket stopped taking; then all of it arrives, once. */
+static void sendfile_nonblock(void)
+{
+	const long size = 8 << 20;
+	long total = 0, n;
+	int eagain = 0, pos_ok = 1;
+
+	peer_start("listen ready accept wait drain");
+	int s = tcp_to_peer(), f = pattern_file((size_t)size);
+	set_nonblock(s);
+	while (total < size) {
+		n = sendfile(s, f, NULL, (size_t)(size - total));
+		if (n < 0 && errno == EAGAIN) {
+			pos_ok &= lseek(f, 0, SEEK_CUR) == total;
+			if (!eagain++)
+				peer_go();
+			struct pollfd p = { s, POLLOUT, 0 };
+			if (poll(&p, 1, 3000) != 1)
+				break;
+			continue;
+		}
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	out("sendfile: %ld of %ld, EAGAIN seen %d, position right %d",
+	    total, size, eagain > 0, pos_ok);
+	if (!eagain)
+		peer_go();
 	R(close(s));
 }
 
@@ -282,6 +316,8 @@ const struct fid_scenario fid_io[] = {
 	{ "readv-writev", rw_vectors, "readv and writev, an empty iovec" },
 	{ "sendfile-offset", sendfile_offset, "sendfile with an offset" },
 	{ "sendfile-position", sendfile_position, "sendfile from the file position" },
+	{ "sendfile-nonblock", sendfile_nonblock,
+	  "sendfile on a non-blocking socket until all is sent" },
 	{ "splice-to-sock", splice_to_sock, "file -> pipe -> socket" },
 	{ "splice-from-sock", splice_from_sock, "socket -> pipe" },
 	{ "dup2-over", dup2_over, "dup2 of a file over a socket" },
