@@ -1530,7 +1530,7 @@ static pid_t vswitch_spawn(struct fx *f, int table_fd, int stats_fd)
 	for (unsigned i = 0; i < NPORTS; i++)
 		ports[i] = (struct vsw_spawn_port){ f->st[i].link_fd,
 			f->st[i].bell, f->st[i].peer_bell };
-	pid = vsw_spawn(FN_VSWITCH_BIN, table_fd, stats_fd, ports, NPORTS,
+	pid = vsw_spawn(FN_VSWITCH_BIN, table_fd, stats_fd, -1, ports, NPORTS,
 			FN_POLL_EVENT, -1);
 	assert_true(pid > 0);
 	return pid;
