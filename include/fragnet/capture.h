@@ -40,7 +40,7 @@
  *     +---------------- cache line 2: head (P) ----------------------+ 128
  *     | head     records published, free-running uint32              |
  *     | dropped  records lost to a full ring (P), uint64              |
- *     | nifs, ifname[FN_CAP_IFS][16]  (P, written at the stack's      |
+ *     | nifs, ifname[FN_CAP_IFS][16]  (P, written at the producer's   |
  *     |          start: interface index k + 1 is named ifname[k])     |
  *     +---------------- its own cache line: tail (C) ----------------+
  *     | tail     records consumed, free-running uint32               |
@@ -58,7 +58,7 @@
  *      pid, any points}).  A CAS never undoes a newer claim.
  *   2. It sets tail = head (older records are not its business), window
  *      and snaplen, then ctl = {pid, points} (R3).
- *   3. The stack, at each capture point, loads ctl relaxed (the whole
+ *   3. The producer, at each capture point, loads ctl relaxed (the whole
  *      cost when capture is off).  With the point's bit set it takes the
  *      slot head & (nslots - 1) if head - tail < window (A2), writes the
  *      record and publishes head + 1 (R1); else it adds 1 to dropped.  It
@@ -92,9 +92,10 @@
  *   (<= the slot's payload, <= origlen) and the interface index before it
  *   uses them; a head more than nslots ahead of its tail makes it skip to
  *   head and count the loss.  Interface names are copied with a
- *   terminator and only printable characters.  A hostile stack can fill
- *   the capture with garbage frames, nothing more; a hostile client can
- *   stop or slow the capture, never the stack.
+ *   terminator and only printable characters.  A hostile stack (or a
+ *   switch taken over) can fill the capture with garbage frames, nothing
+ *   more; a hostile client can stop or slow the capture, never the
+ *   producer (tests/unit/test_vswitch.c test_capture_hostile_client).
  */
 #ifndef FRAGNET_CAPTURE_H
 #define FRAGNET_CAPTURE_H
@@ -201,7 +202,7 @@ int fn_cap_create(const char *name, uint32_t nslots, uint32_t slot_size);
 int fn_cap_attach(struct fn_cap *c, int fd, bool producer, const char **why);
 void fn_cap_detach(struct fn_cap *c);
 
-/* ---- producer (the stack) ---------------------------------------------- */
+/* ---- producer (the stack or the switch) -------------------------------- */
 
 /* Is point on?  One relaxed load: the cost of capture when it is off. */
 static inline bool fn_cap_on(const struct fn_cap *c, unsigned point)
