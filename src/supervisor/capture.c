@@ -82,7 +82,7 @@ void capture_help(void)
 	printf("\n  PIPELINE           the stack whose frames to capture "
 	       "(or stack/PIPELINE)\n"
 	       "  vswitch/NET        the switch of network NET: its ports' "
-	       "frames\n"
+	       "frames, its drops\n"
 	       "  -n, --network NET  the same as vswitch/NET\n"
 	       "  -T, --topology T   the topology (name or config file); may "
 	       "be omitted\n                     when exactly one runs\n"
@@ -104,9 +104,9 @@ void capture_help(void)
 	       "switch's drop \"drop CAUSE port K\" (src_mac, src_ip,\n"
 	       "  arp_spoof, vlan, ethertype, malformed, runt, local, no_slot, "
 	       "too_big,\n  link_down).  A switch's ports are one interface "
-	       "each (vswitch/NET:portK:stack/P).\n  Neither waits for the "
-	       "capture: a full ring drops copies and counts them\n  (the "
-	       "summary on stderr).\n",
+	       "each, named\n  vswitch/NET:portK:stack/P.  Neither a stack nor a "
+	       "switch waits for the\n  capture: a full ring drops copies and "
+	       "counts them (the summary on stderr).\n",
 	       FN_CAP_SLOT_SIZE - (unsigned)sizeof(struct fn_cap_rec),
 	       FN_CAP_SLOTS);
 }

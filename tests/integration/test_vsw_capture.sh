@@ -45,15 +45,15 @@ wait_running
 wait_for 10 vsw_host_ok || fail_stats "the host port $HOST_IF is not up"
 S0=$(vsw_ip 0) S1=$(vsw_ip 1)
 
-# 1. every point
-capture_bg all "$VSW_LABEL" -w "$T/all.pcapng" --timeout 60
+# 1. every point, streamed (-w -) into a file
+capture_bg all "$VSW_LABEL" -w - --timeout 60 > "$T/all.pcapng"
 vsw_ping "$S1" 3 || fail_stats "stack/1 does not answer across the switch"
 touch "$T/go"
 wait_for 60 vsw_load_done "$T/load.json" || fail_stats "the TCP client did not finish"
 vsw_load_check "$T/load.json" 3000 || fail_stats "the TCP exchange failed"
 capture_end
 cat "$T/all.err" >&2
-tcpdump -n -r "$T/all.pcapng" > "$T/all.txt" 2> "$T/tcpdump.err" ||
+tcpdump -n -r - < "$T/all.pcapng" > "$T/all.txt" 2> "$T/tcpdump.err" ||
 	{ cat "$T/tcpdump.err" >&2; fn_fail "tcpdump cannot read the capture"; }
 python3 "$READ" "$T/all.pcapng" > "$T/all.pkts" || fn_fail "pcapng_read refused the file"
 (( $(wc -l < "$T/all.pkts") == $(wc -l < "$T/all.txt") )) ||
