@@ -20,7 +20,8 @@
 #      packets; --network vn is the same target
 #   3. a second capture of the switch is refused while one runs; the
 #      supervisor switches off one killed with -9; no capture for a
-#      network that does not exist, no filter-drop point on a switch
+#      network that does not exist or a name that is none, no
+#      filter-drop point on a switch
 #   4. the region outlives a restart of the switch: killed with -9, the
 #      new switch is captured again
 #   5. fragnet down: nothing is left
@@ -111,6 +112,10 @@ rc=0
 timeout 10 "$FRAGNET" capture -T "$NAME" vswitch/nonet -w /dev/null 2> "$T/nonet.err" || rc=$?
 [[ $rc == 1 ]] && grep -q "no network nonet" "$T/nonet.err" ||
 	{ cat "$T/nonet.err" >&2; fn_fail "a capture of no network was not refused (exit $rc)"; }
+rc=0	# a name the request grammar refuses (ctl.h): the supervisor says so
+timeout 10 "$FRAGNET" capture -T "$NAME" 'vswitch/a.b' -w /dev/null 2> "$T/bad.err" || rc=$?
+[[ $rc == 1 ]] && grep -q "bad request" "$T/bad.err" ||
+	{ cat "$T/bad.err" >&2; fn_fail "a malformed network name was not refused (exit $rc)"; }
 rc=0
 timeout 10 "$FRAGNET" capture -T "$NAME" "$VSW_LABEL" -p filter-drop -w /dev/null 2> "$T/fd.err" || rc=$?
 [[ $rc == 2 ]] || { cat "$T/fd.err" >&2; fn_fail "-p filter-drop on a switch: exit $rc, not 2"; }
