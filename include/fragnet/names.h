@@ -153,8 +153,9 @@
 
 /* Sizes of the shared objects the supervisor creates. */
 #define FN_STATS_PAGE_SIZE	(64u * 1024)
-/* A stack's or a vswitch's capture region (capture.h): slots of a record and up to
- * 2016 bytes of a frame (a full-size frame with a VLAN tag fits). */
+/* A stack's or a vswitch's capture region (capture.h): slots of a record
+ * and up to 2016 bytes of a frame (a full-size frame with a VLAN tag
+ * fits). */
 #define FN_CAP_SLOTS		1024u
 #define FN_CAP_SLOT_SIZE	2048u
 

@@ -2,10 +2,11 @@
  * capture.c - a capture region, both ends (fragnet/capture.h).
  *
  * Supervisor: fn_cap_create() at `up`, fn_cap_attach() to clear a dead
- * owner.  Stack or vswitch (producer): fn_cap_attach(), fn_cap_set_ifname(), then
- * fn_cap_on() and fn_cap_put() or fn_cap_reserve()/fn_cap_commit() on its
- * packet path.  `fragnet capture` (consumer): fn_cap_attach(),
- * fn_cap_claim(), fn_cap_start(), fn_cap_next() until done, fn_cap_stop().
+ * owner.  Stack or vswitch (producer): fn_cap_attach(),
+ * fn_cap_set_ifname(), then fn_cap_on() and fn_cap_put() or
+ * fn_cap_reserve()/fn_cap_commit() on its packet path.  `fragnet capture`
+ * (consumer): fn_cap_attach(), fn_cap_claim(), fn_cap_start(),
+ * fn_cap_next() until done, fn_cap_stop().
  */
 #include <errno.h>
 #include <stdio.h>

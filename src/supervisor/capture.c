@@ -104,9 +104,9 @@ void capture_help(void)
 	       "switch's drop \"drop CAUSE port K\" (src_mac, src_ip,\n"
 	       "  arp_spoof, vlan, ethertype, malformed, runt, local, no_slot, "
 	       "too_big,\n  link_down).  A switch's ports are one interface "
-	       "each, named\n  vswitch/NET:portK:stack/P.  Neither a stack nor a "
-	       "switch waits for the\n  capture: a full ring drops copies and "
-	       "counts them (the summary on stderr).\n",
+	       "each, named\n  vswitch/NET:portK:stack/P.  Neither a stack "
+	       "nor a switch waits for the\n  capture: a full ring drops "
+	       "copies and counts them (the summary on stderr).\n",
 	       FN_CAP_SLOT_SIZE - (unsigned)sizeof(struct fn_cap_rec),
 	       FN_CAP_SLOTS);
 }

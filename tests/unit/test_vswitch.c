@@ -857,7 +857,7 @@ static void test_capture_hostile_client(void **state)
 
 	cap_open(f, &c, FN_CAP_ALL);
 	h = c.hdr;
-	atomic_store(&h->ctl, ~0ull);			/* every bit, any owner */
+	atomic_store(&h->ctl, ~0ull);		/* every bit, any owner */
 	atomic_store(&h->window, ~0u);
 	atomic_store(&h->snaplen, ~0u);
 	head = atomic_load(&h->head);
