@@ -49,6 +49,14 @@
  *   drops        known drops: the switch's port 1 drop_no_slot,
  *                drop_too_big, drop_link_down; the ring's tp_drops
  *
+ * fragnet always hands the switch a capture region (fragnet/capture.h),
+ * as the supervisor does, so that capture off is measured as it runs.
+ * With --capture a thread of ours (on --tx-cpu) is its client, as
+ * `fragnet capture vswitch/NET -p all -w /dev/null` would be: it switches
+ * every point on and copies each record out, sleeping 2 ms when the ring
+ * is empty; its totals go to stderr.  A binary without capture points
+ * (an older build, --vswitch) ignores the region.
+ *
  * usage: fn-bench-vswitch fragnet|kernel [options]   (--help)
  */
 #include <arpa/inet.h>
@@ -76,6 +84,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/capture.h"
 #include "fragnet/clock.h"
 #include "fragnet/idle.h"
 #include "fragnet/names.h"
@@ -115,6 +124,7 @@ struct opts {
 	enum fn_poll poll, stack_poll;
 	uint32_t slots;
 	int switch_cpu;
+	bool capture;		/* a client of the capture region */
 	/* kernel */
 	const char *tx_netns, *tx_dev, *rx_netns, *rx_dev;
 	pid_t fwd_pids[8];
@@ -167,6 +177,11 @@ struct load {
 	const struct fn_stats_page *page;
 	pid_t pid;
 	clockid_t fwd_clock;
+	int cap_fd;			/* the capture region */
+	struct fn_cap cap;		/* --capture: our client's map */
+	pthread_t cap_thr;
+	bool cap_running;
+	uint64_t cap_records;		/* the client thread's */
 	/* kernel */
 	int tx_sock, rx_sock;
 	uint8_t *ring;
@@ -300,12 +315,79 @@ static int fn_open_links(struct load *ld)
 	return 0;
 }
 
+/* --capture: the client's loop, until ld->stop (capture.h PROTOCOL 4). */
+static void *cap_main(void *arg)
+{
+	static uint8_t buf[FN_CAP_SLOT_SIZE];
+	struct load *ld = arg;
+	struct timespec nap = { 0, 2000000 };
+	struct fn_cap_rec r;
+	uint64_t lost = 0;
+
+	pin_self(ld->o->tx_cpu);
+	while (!atomic_load(&ld->stop)) {
+		int n = fn_cap_next(&ld->cap, &r, buf, &lost);
+
+		if (n == 0)
+			nanosleep(&nap, NULL);
+		else if (n == 1)
+			ld->cap_records++;
+	}
+	return NULL;
+}
+
+static bool pid_alive(int32_t pid)
+{
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* The region, handed to the switch; with --capture our client of it. */
+static int cap_open(struct load *ld)
+{
+	int32_t other = 0;
+	int err;
+
+	ld->cap_fd = fn_cap_create("vsw-bench-cap", FN_CAP_SLOTS,
+				   FN_CAP_SLOT_SIZE);
+	if (ld->cap_fd < 0 || !ld->o->capture)
+		return ld->cap_fd < 0 ? ld->cap_fd : 0;
+	err = fn_cap_attach(&ld->cap, ld->cap_fd, false, NULL);
+	if (err < 0)
+		return err;
+	if (fn_cap_claim(&ld->cap, (int32_t)getpid(), &other, pid_alive) < 0)
+		return -EBUSY;	/* our own new region: nobody else has it */
+	fn_cap_start(&ld->cap, (int32_t)getpid(), FN_CAP_VSW_POINTS, 0, 0);
+	if (pthread_create(&ld->cap_thr, NULL, cap_main, ld))
+		return -EAGAIN;
+	ld->cap_running = true;
+	return 0;
+}
+
+static void cap_close(struct load *ld)
+{
+	if (ld->cap_running) {
+		atomic_store(&ld->stop, true);
+		pthread_join(ld->cap_thr, NULL);
+		fprintf(stderr, "fn-bench-vswitch: %s: capture: %llu records, "
+			"%llu dropped by the full ring\n", ld->o->config,
+			(unsigned long long)ld->cap_records,
+			(unsigned long long)fn_cap_dropped(&ld->cap));
+	}
+	if (ld->cap.hdr)
+		fn_cap_detach(&ld->cap);
+	if (ld->cap_fd >= 0)
+		close(ld->cap_fd);
+	ld->cap_fd = -1;
+}
+
 static int fn_open(struct load *ld)
 {
 	struct fn_vsw_port_ent e[2];
 	struct vsw_spawn_port ports[2];
 	int err = fn_open_links(ld);
 
+	if (err == 0)
+		err = cap_open(ld);
 	if (err < 0)
 		return err;
 	for (int i = 0; i < 2; i++) {
@@ -322,8 +404,9 @@ static int fn_open(struct load *ld)
 	ld->page = fn_stats_map_ro(ld->stats_fd, FN_STATS_PAGE_SIZE);
 	if (!ld->page)
 		return -errno;
-	ld->pid = vsw_spawn(ld->o->vswitch, ld->table_fd, ld->stats_fd, ports,
-			    2, ld->o->poll, ld->o->switch_cpu);
+	ld->pid = vsw_spawn(ld->o->vswitch, ld->table_fd, ld->stats_fd,
+			    ld->cap_fd, ports, 2, ld->o->poll,
+			    ld->o->switch_cpu);
 	if (ld->pid < 0)
 		return ld->pid;
 	child_pid = ld->pid;
@@ -420,6 +503,7 @@ static int fn_close(struct load *ld)
 {
 	int st = -1, ok = 1;
 
+	cap_close(ld);
 	if (ld->pid > 0) {
 		kill(ld->pid, SIGTERM);
 		ok = waitpid(ld->pid, &st, 0) == ld->pid && WIFEXITED(st) &&
@@ -889,6 +973,8 @@ static const char usage_text[] =
 "  --stack-poll MODE our side B's waits (default adaptive)\n"
 "  --switch-cpu C    pin the switch (-1: no; default 1)\n"
 "  --slots N         slots per link direction (default 1024)\n"
+"  --capture         be the client of the switch's capture region, every\n"
+"                    point on (default: the region is there, capture off)\n"
 "kernel:\n"
 "  --tx-netns NS --tx-dev DEV    the sender's veth (MAC 02:00:0a:f5:00:01)\n"
 "  --rx-netns NS --rx-dev DEV    the receiver's (MAC 02:00:0a:f5:00:02)\n"
@@ -922,6 +1008,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "rx-netns", 1, 0, 'B' }, { "rx-dev", 1, 0, 'e' },
 		{ "fwd-pids", 1, 0, 'f' }, { "header", 0, 0, 'H' },
 		{ "window", 1, 0, 'W' }, { "help", 0, 0, 'h' },
+		{ "capture", 0, 0, 'C' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -940,6 +1027,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'p': if (fn_poll_parse(optarg, &o->poll) < 0) return -1; break;
 		case 'P': if (fn_poll_parse(optarg, &o->stack_poll) < 0) return -1; break;
 		case 'S': o->switch_cpu = atoi(optarg); break;
+		case 'C': o->capture = true; break;
 		case 'n': o->slots = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'A': o->tx_netns = optarg; break;
 		case 'a': o->tx_dev = optarg; break;
@@ -970,7 +1058,7 @@ int main(int argc, char **argv)
 	};
 	static struct load ld = {
 		.link_fd = { -1, -1 }, .bell = { -1, -1 }, .table_fd = -1,
-		.stats_fd = -1, .tx_sock = -1, .rx_sock = -1,
+		.stats_fd = -1, .tx_sock = -1, .rx_sock = -1, .cap_fd = -1,
 	};
 	int err, closed;
 

@@ -1,6 +1,7 @@
 /*
- * fragnet/capture.h - a stack's capture region: copies of the frames it
- * receives, sends and drops, for `fragnet capture` (docs/observe.md).
+ * fragnet/capture.h - a capture region: copies of the frames a stack or
+ * a vswitch receives, sends and drops, for `fragnet capture`
+ * (docs/observe.md).
  *
  *   object              created by    mapped by                 writes
  *   ------------------  ------------  ------------------------  -----------
@@ -12,9 +13,18 @@
  *                                     the supervisor, rw        clears C
  *                                                               fields of a
  *                                                               dead owner
+ *   memfd fragnet-cap-  supervisor    vswitch/NET (fd           P fields,
+ *   vsw-NET (the same,  at `up`,      FN_FD_CAPTURE) rw         the slots
+ *   one per [network])  kept across   `fragnet capture          C fields
+ *                       restarts      vswitch/NET` (ctl.h
+ *                                     "capture-vsw")
+ *                                     the supervisor, rw        as above
  *
- * The stack is the producer (P), one capture client at a time the
- * consumer (C).  S: the supervisor, before anyone else sees the region.
+ * The stack or the switch is the producer (P), one capture client at a
+ * time the consumer (C).  S: the supervisor, before anyone else sees the
+ * region.  A switch's interface k + 1 is its port k (vswitch.h), named
+ * after what is attached ("stack/1", or the host port's tap); its points
+ * are rx, tx and FN_CAP_SWITCH_DROP.
  *
  * LAYOUT (offsets in bytes; slot i at data_off + i * slot_size):
  *
@@ -30,7 +40,7 @@
  *     +---------------- cache line 2: head (P) ----------------------+ 128
  *     | head     records published, free-running uint32              |
  *     | dropped  records lost to a full ring (P), uint64              |
- *     | nifs, ifname[FN_CAP_IFS][16]  (P, written at the stack's      |
+ *     | nifs, ifname[FN_CAP_IFS][16]  (P, written at the producer's   |
  *     |          start: interface index k + 1 is named ifname[k])     |
  *     +---------------- its own cache line: tail (C) ----------------+
  *     | tail     records consumed, free-running uint32               |
@@ -48,7 +58,7 @@
  *      pid, any points}).  A CAS never undoes a newer claim.
  *   2. It sets tail = head (older records are not its business), window
  *      and snaplen, then ctl = {pid, points} (R3).
- *   3. The stack, at each capture point, loads ctl relaxed (the whole
+ *   3. The producer, at each capture point, loads ctl relaxed (the whole
  *      cost when capture is off).  With the point's bit set it takes the
  *      slot head & (nslots - 1) if head - tail < window (A2), writes the
  *      record and publishes head + 1 (R1); else it adds 1 to dropped.  It
@@ -82,9 +92,10 @@
  *   (<= the slot's payload, <= origlen) and the interface index before it
  *   uses them; a head more than nslots ahead of its tail makes it skip to
  *   head and count the loss.  Interface names are copied with a
- *   terminator and only printable characters.  A hostile stack can fill
- *   the capture with garbage frames, nothing more; a hostile client can
- *   stop or slow the capture, never the stack.
+ *   terminator and only printable characters.  A hostile stack (or a
+ *   switch taken over) can fill the capture with garbage frames, nothing
+ *   more; a hostile client can stop or slow the capture, never the
+ *   producer (tests/unit/test_vswitch.c test_capture_hostile_client).
  */
 #ifndef FRAGNET_CAPTURE_H
 #define FRAGNET_CAPTURE_H
@@ -98,22 +109,34 @@
 #include "fragnet/ring.h"	/* FN_CACHE_LINE */
 
 #define FN_CAP_MAGIC		0x50414346u	/* "FCAP" */
-#define FN_CAP_VERSION		1u
+#define FN_CAP_VERSION		2u	/* 2: FN_CAP_SWITCH_DROP */
 #define FN_CAP_IFS		32	/* netifs: ifindex 1..FN_CAP_IFS */
 #define FN_CAP_IFNAME		16
 
 /* Capture points: bit 1 << point of ctl's points. */
 enum fn_cap_point {
 	FN_CAP_RX,		/* every frame from a netif's link, before the
-				 * filter */
-	FN_CAP_TX,		/* every frame to a netif's link */
-	FN_CAP_FILTER_DROP,	/* each packet the ruleset dropped; rule is
-				 * the handle of the rule that did, 0 for a
-				 * chain's policy or a malformed packet */
+				 * filter; a switch: from a port, before
+				 * port security */
+	FN_CAP_TX,		/* every frame to a netif's link; a switch:
+				 * every copy it gave a port */
+	FN_CAP_FILTER_DROP,	/* stack: each packet the ruleset dropped;
+				 * rule is the handle of the rule that did,
+				 * 0 for a chain's policy or a malformed
+				 * packet */
+	FN_CAP_SWITCH_DROP,	/* vswitch: each frame (or copy) it dropped;
+				 * hook is the cause, the port counter that
+				 * counted it (enum fn_vsw_port_ctr), ifindex
+				 * the port that counted it */
 	FN_CAP_NPOINTS
 };
 
 #define FN_CAP_ALL	((1u << FN_CAP_NPOINTS) - 1)
+/* The points each kind of producer has. */
+#define FN_CAP_STACK_POINTS	(1u << FN_CAP_RX | 1u << FN_CAP_TX | \
+				 1u << FN_CAP_FILTER_DROP)
+#define FN_CAP_VSW_POINTS	(1u << FN_CAP_RX | 1u << FN_CAP_TX | \
+				 1u << FN_CAP_SWITCH_DROP)
 
 struct fn_cap_hdr {
 	/* cache line 0: S, const */
@@ -144,8 +167,11 @@ struct fn_cap_rec {
 	uint16_t point;		/* enum fn_cap_point */
 	uint16_t hook;		/* FN_CAP_FILTER_DROP: 0 ingress, 1
 				 * prerouting, 2 input, 3 output, 4
-				 * postrouting (enum fn_nft_hook) */
-	uint32_t ifindex;	/* the stack's netif, 1 + its index */
+				 * postrouting (enum fn_nft_hook);
+				 * FN_CAP_SWITCH_DROP: the cause, enum
+				 * fn_vsw_port_ctr (the consumer checks it) */
+	uint32_t ifindex;	/* the stack's netif, 1 + its index; a
+				 * switch's port, 1 + its index */
 	uint32_t caplen;	/* bytes in data */
 	uint32_t origlen;	/* bytes of the frame */
 	uint8_t data[];
@@ -164,9 +190,10 @@ struct fn_cap {
 	bool producer;
 };
 
-/* Supervisor: a sealed memfd for pipeline's stack, its header written.
- * The fd (close-on-exec) or -errno. */
-int fn_cap_create(unsigned pipeline, uint32_t nslots, uint32_t slot_size);
+/* Supervisor: a sealed memfd called name (FN_MEMFD_CAPTURE_FMT for a
+ * stack, FN_MEMFD_CAPTURE_VSW_FMT for a switch), its header written.  The
+ * fd (close-on-exec) or -errno. */
+int fn_cap_create(const char *name, uint32_t nslots, uint32_t slot_size);
 
 /* Either end: map fd read-write and check it against its size; idx starts
  * from the published head (producer) or head (consumer: older records are
@@ -175,7 +202,7 @@ int fn_cap_create(unsigned pipeline, uint32_t nslots, uint32_t slot_size);
 int fn_cap_attach(struct fn_cap *c, int fd, bool producer, const char **why);
 void fn_cap_detach(struct fn_cap *c);
 
-/* ---- producer (the stack) ---------------------------------------------- */
+/* ---- producer (the stack or the switch) -------------------------------- */
 
 /* Is point on?  One relaxed load: the cost of capture when it is off. */
 static inline bool fn_cap_on(const struct fn_cap *c, unsigned point)

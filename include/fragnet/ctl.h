@@ -23,8 +23,9 @@
  *
  *   1. The client connects and sends ONE message: a command word (below),
  *      its bytes only, no NUL, and for a command that takes one an
- *      argument: one space and 1 to 3 decimal digits.  The server takes at
- *      most FN_CTL_REQ_MAX - 1 bytes of [a-z-] ( [0-9]{1,3})?, after
+ *      argument: one space and a pipeline's number or a network's name.
+ *      The server takes at most FN_CTL_REQ_MAX - 1 bytes of
+ *      [a-z-]+ ( [A-Za-z0-9_-]{1,15})?, after
  *      dropping one trailing '\n' (a client typed by hand may send one);
  *      an argument to a command that takes none is refused.
  *   2. The server answers with one or more messages of at most
@@ -60,6 +61,9 @@
  *               then EOF; or a refusal ("no stack in pipeline N").  The
  *               client takes exactly one fd, checks it as capture.h
  *               TRUST says and closes any other it was given.
+ *   capture-vsw NET  `fragnet capture vswitch/NET`: the capture region
+ *               of network NET's switch, as "capture" does ("capture-vsw
+ *               NET\n" and the fd; or "no network NET").
  *   down        `fragnet down`: the reply is "stopping topology NAME\n",
  *               then EOF once the topology is gone.  One down at a time:
  *               while one is under way, another is refused (as an
@@ -80,5 +84,9 @@
 #define FN_CTL_STATS_PROM	"stats-prom"
 #define FN_CTL_DOWN		"down"
 #define FN_CTL_CAPTURE		"capture"	/* takes a pipeline index */
+#define FN_CTL_CAPTURE_VSW	"capture-vsw"	/* takes a network's name */
+#define FN_CTL_ARG_MAX		16		/* longest argument + 1: a
+						 * network's name (config.h
+						 * FN_IFNAME_MAX) */
 
 #endif /* FRAGNET_CTL_H */

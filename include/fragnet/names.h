@@ -19,8 +19,9 @@
  *                                                       stack rings it
  *   FN_FD_DRIVER_BELL  (9)    FRAGNET_DRIVER_BELL_FD    driver waits on it;
  *                                                       stack rings it
- *   FN_FD_CAPTURE      (11)   FRAGNET_CAPTURE_FD        stack: its capture
- *                                                       region (capture.h)
+ *   FN_FD_CAPTURE      (11)   FRAGNET_CAPTURE_FD        stack, vswitch: its
+ *                                                       capture region
+ *                                                       (capture.h)
  *
  *   The bells are eventfds (ring.h, DOORBELLS): a stack waits for its link,
  *   its app and its control socket in one poll(); an app in its own; a
@@ -30,7 +31,9 @@
  *
  *   A vswitch (fragnet/vswitch.h) gets the stats page, its sealed port
  *   table at FN_FD_VSW_TABLE (9, FRAGNET_VSW_TABLE_FD; a driver's 9 is its
- *   bell: the numbers are per role), and three fds per port i from
+ *   bell: the numbers are per role), its capture region at FN_FD_CAPTURE
+ *   (11, as a stack's; mapped before it confines itself), and three fds
+ *   per port i from
  *   FN_FD_VSW_PORT_BASE (16): link, its own bell, the stack's bell (a host
  *   port: its tap at the link's number, no bells).  They stay below the
  *   supervisor's parking range (64 and up).
@@ -112,7 +115,8 @@
 #define FN_FD_STACK_BELL	7
 #define FN_FD_APP_BELL		8
 #define FN_FD_DRIVER_BELL	9
-#define FN_FD_CAPTURE		11	/* a stack's capture region */
+#define FN_FD_CAPTURE		11	/* a stack's or a vswitch's capture
+					 * region */
 
 /* The vswitch: one process per internal network (fragnet/vswitch.h). */
 #define FN_VSW_COMPONENT	"vswitch"
@@ -149,8 +153,9 @@
 
 /* Sizes of the shared objects the supervisor creates. */
 #define FN_STATS_PAGE_SIZE	(64u * 1024)
-/* A stack's capture region (capture.h): slots of a record and up to
- * 2016 bytes of a frame (a full-size frame with a VLAN tag fits). */
+/* A stack's or a vswitch's capture region (capture.h): slots of a record
+ * and up to 2016 bytes of a frame (a full-size frame with a VLAN tag
+ * fits). */
 #define FN_CAP_SLOTS		1024u
 #define FN_CAP_SLOT_SIZE	2048u
 
@@ -159,6 +164,7 @@
 #define FN_MEMFD_SOCKCHAN_FMT	"fragnet-sockchan%u"
 #define FN_MEMFD_STATS_FMT	"fragnet-stats-%s%u"
 #define FN_MEMFD_CAPTURE_FMT	"fragnet-cap%u"		/* pipeline */
+#define FN_MEMFD_CAPTURE_VSW_FMT "fragnet-cap-vsw-%s"	/* network name */
 #define FN_MEMFD_VSW_TABLE_FMT	"fragnet-vsw-%s"	/* network name */
 #define FN_MEMFD_VSW_LINK_FMT	"fragnet-vsw-%s.%u"	/* network, port */
 #define FN_MEMFD_VSW_ATTACH_FMT	"fragnet-nets%u"	/* pipeline */

@@ -33,6 +33,10 @@
  *   bell            (names.h)    stack waits on it         bell_fd (-1: none)
  *   stats page      supervisor   switch writes counters    FN_FD_STATS, as for
  *                                                          every component
+ *   capture region  supervisor   switch writes copies of   FN_FD_CAPTURE, env
+ *                   (fn_cap_     frames (rx, tx, drops),   FRAGNET_CAPTURE_FD
+ *                   create)      `fragnet capture`         (fragnet/capture.h)
+ *                                reads them
  *   host port's     supervisor   switch reads and writes   fd port[i].link_fd
  *   tap (host=yes)  (/dev/net/   frames; the kernel is     (flags
  *                   tun, IFF_TAP the other side            FN_VSW_PORT_HOST)

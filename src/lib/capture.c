@@ -1,11 +1,12 @@
 /*
- * capture.c - a stack's capture region, both ends (fragnet/capture.h).
+ * capture.c - a capture region, both ends (fragnet/capture.h).
  *
  * Supervisor: fn_cap_create() at `up`, fn_cap_attach() to clear a dead
- * owner.  Stack (producer): fn_cap_attach(), fn_cap_set_ifname(), then
- * fn_cap_on() and fn_cap_put() or fn_cap_reserve()/fn_cap_commit() on its
- * packet path.  `fragnet capture` (consumer): fn_cap_attach(),
- * fn_cap_claim(), fn_cap_start(), fn_cap_next() until done, fn_cap_stop().
+ * owner.  Stack or vswitch (producer): fn_cap_attach(),
+ * fn_cap_set_ifname(), then fn_cap_on() and fn_cap_put() or
+ * fn_cap_reserve()/fn_cap_commit() on its packet path.  `fragnet capture`
+ * (consumer): fn_cap_attach(), fn_cap_claim(), fn_cap_start(),
+ * fn_cap_next() until done, fn_cap_stop().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,10 +27,9 @@ static uint32_t cap_data_off(void)
 			  ~(size_t)(FN_CACHE_LINE - 1));
 }
 
-int fn_cap_create(unsigned pipeline, uint32_t nslots, uint32_t slot_size)
+int fn_cap_create(const char *name, uint32_t nslots, uint32_t slot_size)
 {
 	struct fn_cap_hdr *h;
-	char name[64];
 	void *head;
 	uint64_t size;
 	int fd;
@@ -40,7 +40,6 @@ int fn_cap_create(unsigned pipeline, uint32_t nslots, uint32_t slot_size)
 	size = cap_data_off() + (uint64_t)nslots * slot_size;
 	if (size > CAP_SIZE_MAX)
 		return -EINVAL;
-	snprintf(name, sizeof(name), FN_MEMFD_CAPTURE_FMT, pipeline);
 	fd = fn_memfd_create(name, size, sizeof(*h), &head);
 	if (fd < 0)
 		return fd;

@@ -1,13 +1,16 @@
 /*
  * cap_sup.c - the supervisor's side of packet capture (fragnet/capture.h):
- * a capture region per stack, made once at `up` and kept across
- * restarts; handed to `fragnet capture` over the control socket (ctl.h,
- * "capture N"); its dead owner's capture switched off on the timer.
+ * a capture region per stack and per vswitch, made once at `up` and kept
+ * across restarts; handed to `fragnet capture` over the control socket
+ * (ctl.h, "capture N" and "capture-vsw NET"); its dead owner's capture
+ * switched off on the timer.
  *
- * Called from supervisor.c: cap_init() from sup_prepare(), cap_channels()
- * from channels_make(), cap_tick() from on_timer(), cap_serve() from
- * ctl_dispatch(), cap_close() from channels_close(); spawn.c passes
- * s->capture_fd[i] to stack i (comp->capture_fd).
+ * Called from supervisor.c: cap_init() from sup_prepare() (after
+ * net_init()), cap_channels() from channels_make() (after
+ * net_channels()), cap_tick() from on_timer(), cap_serve() and
+ * cap_serve_vsw() from ctl_dispatch(), cap_close() from channels_close();
+ * spawn.c passes s->capture_fd[i] to stack i and s->net[n].capture_fd to
+ * vswitch n (comp->capture_fd).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,29 +29,49 @@ void cap_init(struct sup *s)
 {
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++)
 		s->capture_fd[i] = -1;
+	for (unsigned n = 0; n < FN_MAX_NETWORKS; n++)
+		s->net[n].capture_fd = -1;
 }
 
-/* One region per stack; the supervisor maps it too, to clear a dead
- * client's points (capture.h PROTOCOL 5). */
+/* One region called name into *fd, mapped at *c: the supervisor maps it
+ * too, to clear a dead client's points (capture.h PROTOCOL 5). */
+static int region_make(struct sup *s, const char *name, int *fd,
+		       struct fn_cap *c)
+{
+	const char *why = NULL;
+	int err;
+
+	*fd = fn_cap_create(name, FN_CAP_SLOTS, FN_CAP_SLOT_SIZE);
+	err = *fd;
+	if (err >= 0)
+		err = fn_cap_attach(c, *fd, false, &why);
+	if (err < 0)
+		sup_fail(s, "cannot create capture region %s: %s", name,
+			 why ? why : strerror(-err));
+	return err;
+}
+
+/* One region per stack and one per network's switch. */
 int cap_channels(struct sup *s)
 {
-	for (unsigned i = 0; i < s->cfg->npipelines; i++) {
-		const char *why = NULL;
-		int err;
+	char name[64];
+	int err;
 
+	for (unsigned i = 0; i < s->cfg->npipelines; i++) {
 		if (s->control_fd[i] < 0)
 			continue;	/* no stack in pipeline i */
-		s->capture_fd[i] = fn_cap_create(i, FN_CAP_SLOTS,
-						 FN_CAP_SLOT_SIZE);
-		err = s->capture_fd[i];
-		if (err >= 0)
-			err = fn_cap_attach(&s->cap[i], s->capture_fd[i], false,
-					    &why);
-		if (err < 0) {
-			sup_fail(s, "cannot create capture region %u: %s", i,
-				 why ? why : strerror(-err));
+		snprintf(name, sizeof(name), FN_MEMFD_CAPTURE_FMT, i);
+		err = region_make(s, name, &s->capture_fd[i], &s->cap[i]);
+		if (err < 0)
 			return err;
-		}
+	}
+	for (unsigned n = 0; n < s->cfg->nnetworks; n++) {
+		snprintf(name, sizeof(name), FN_MEMFD_CAPTURE_VSW_FMT,
+			 s->cfg->network[n].name);
+		err = region_make(s, name, &s->net[n].capture_fd,
+				  &s->net[n].cap);
+		if (err < 0)
+			return err;
 	}
 	return 0;
 }
@@ -58,62 +81,73 @@ static bool pid_alive(int32_t pid)
 	return topo_pid_alive((pid_t)pid);
 }
 
+static bool owned(const struct fn_cap *c)
+{
+	return c->hdr && fn_cap_owner(c) != 0;
+}
+
 /* While any region has an owner, a look once a second (timer_arm). */
 uint64_t cap_deadline(struct sup *s)
 {
-	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
-		if (!s->cap[i].hdr || !fn_cap_owner(&s->cap[i]))
-			continue;
-		if (!s->cap_check_ns)
-			s->cap_check_ns = sup_now_ns() + CAP_CHECK_NS;
-		return s->cap_check_ns;
-	}
-	return UINT64_MAX;
+	bool any = false;
+
+	for (unsigned i = 0; i < FN_MAX_PIPELINES && !any; i++)
+		any = owned(&s->cap[i]);
+	for (unsigned n = 0; n < FN_MAX_NETWORKS && !any; n++)
+		any = owned(&s->net[n].cap);
+	if (!any)
+		return UINT64_MAX;
+	if (!s->cap_check_ns)
+		s->cap_check_ns = sup_now_ns() + CAP_CHECK_NS;
+	return s->cap_check_ns;
 }
 
-/* A client killed without fn_cap_stop(): its points off, the region free. */
+/* A client of region `what` killed without fn_cap_stop(): its points
+ * off, the region free. */
+static void region_check(struct fn_cap *c, const char *what)
+{
+	int32_t owner;
+
+	if (!c->hdr)
+		return;
+	owner = fn_cap_owner(c);
+	if (owner == 0 || (owner > 0 && pid_alive(owner)))
+		return;
+	/* a client that claimed it since keeps it: the CAS fails */
+	if (fn_cap_stop(c, owner))
+		fn_info("capture %s: client %d is gone; capture off", what,
+			(int)owner);
+}
+
 void cap_tick(struct sup *s, uint64_t now)
 {
+	char what[48];
+
 	if (!s->cap_check_ns || now < s->cap_check_ns)
 		return;
 	s->cap_check_ns = 0;
 	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
-		struct fn_cap *c = &s->cap[i];
-		int32_t owner;
-
-		if (!c->hdr)
-			continue;
-		owner = fn_cap_owner(c);
-		if (owner == 0 || (owner > 0 && pid_alive(owner)))
-			continue;
-		/* a client that claimed it since keeps it: the CAS fails */
-		if (fn_cap_stop(c, owner))
-			fn_info("capture %u: client %d is gone; capture off",
-				i, (int)owner);
+		snprintf(what, sizeof(what), "%u", i);
+		region_check(&s->cap[i], what);
+	}
+	for (unsigned n = 0; n < s->cfg->nnetworks; n++) {
+		snprintf(what, sizeof(what), FN_VSW_COMPONENT "/%s",
+			 s->cfg->network[n].name);
+		region_check(&s->net[n].cap, what);
 	}
 }
 
-/* "capture N": the region of stack N by SCM_RIGHTS (ctl.h). */
-void cap_serve(struct sup *s, int fd, const char *arg)
+/* The reply msg with region fd cap_fd by SCM_RIGHTS (ctl.h). */
+static void send_region(int fd, const char *msg, int cap_fd)
 {
-	char msg[128], *end;
-	unsigned long i = arg ? strtoul(arg, &end, 10) : 0;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov;
+	struct iovec iov = { (void *)msg, strlen(msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
 
-	if (!arg || *end || i >= FN_MAX_PIPELINES || s->capture_fd[i] < 0) {
-		snprintf(msg, sizeof(msg), FN_CTL_ERR_PREFIX
-			 "capture: no stack in pipeline %s\n", arg ? arg : "");
-		ctl_reply(fd, msg, strlen(msg));
-		return;
-	}
-	snprintf(msg, sizeof(msg), "capture %lu\n", i);
-	iov = (struct iovec){ msg, strlen(msg) };
 	memset(&u, 0, sizeof(u));
 	mh.msg_control = u.buf;
 	mh.msg_controllen = sizeof(u.buf);
@@ -121,18 +155,66 @@ void cap_serve(struct sup *s, int fd, const char *arg)
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &s->capture_fd[i], sizeof(int));
+	memcpy(CMSG_DATA(cm), &cap_fd, sizeof(int));
 	/* one short message: the socket buffer takes it without waiting */
 	if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		fn_warn("control: capture %lu: %s", i, strerror(errno));
+		fn_warn("control: %.*s: %s", (int)strcspn(msg, "\n"), msg,
+			strerror(errno));
+}
+
+static void refuse(int fd, const char *why, const char *arg)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), FN_CTL_ERR_PREFIX "%s %s\n", why,
+		 arg ? arg : "");
+	ctl_reply(fd, msg, strlen(msg));
+}
+
+/* "capture N": the region of stack N. */
+void cap_serve(struct sup *s, int fd, const char *arg)
+{
+	char msg[64], *end = NULL;
+	unsigned long i = 0;
+
+	if (arg && arg[0] >= '0' && arg[0] <= '9')
+		i = strtoul(arg, &end, 10);
+	if (!end || *end || i >= FN_MAX_PIPELINES || s->capture_fd[i] < 0) {
+		refuse(fd, "capture: no stack in pipeline", arg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), FN_CTL_CAPTURE " %lu\n", i);
+	send_region(fd, msg, s->capture_fd[i]);
+}
+
+/* "capture-vsw NET": the region of network NET's switch. */
+void cap_serve_vsw(struct sup *s, int fd, const char *arg)
+{
+	char msg[64];
+
+	for (unsigned n = 0; arg && n < s->cfg->nnetworks; n++) {
+		if (strcmp(arg, s->cfg->network[n].name) != 0 ||
+		    s->net[n].capture_fd < 0)
+			continue;
+		snprintf(msg, sizeof(msg), FN_CTL_CAPTURE_VSW " %s\n", arg);
+		send_region(fd, msg, s->net[n].capture_fd);
+		return;
+	}
+	refuse(fd, "capture: no network", arg);
+}
+
+static void region_close(int *fd, struct fn_cap *c)
+{
+	fn_cap_detach(c);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 void cap_close(struct sup *s)
 {
-	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++) {
-		fn_cap_detach(&s->cap[i]);
-		if (s->capture_fd[i] >= 0)
-			close(s->capture_fd[i]);
-		s->capture_fd[i] = -1;
-	}
+	for (unsigned i = 0; i < FN_MAX_PIPELINES; i++)
+		region_close(&s->capture_fd[i], &s->cap[i]);
+	for (unsigned n = 0; n < FN_MAX_NETWORKS; n++)
+		region_close(&s->net[n].capture_fd, &s->net[n].cap);
 }

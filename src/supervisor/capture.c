@@ -1,14 +1,18 @@
 /*
- * capture.c - `fragnet capture`: a stack's frames to pcapng.
+ * capture.c - `fragnet capture`: a stack's or a vswitch's frames to
+ * pcapng.
  *
- *   fragnet capture [-T TOPOLOGY] PIPELINE [--point P[,P...]] [-c COUNT]
+ *   fragnet capture [-T TOPOLOGY] PIPELINE|stack/PIPELINE|vswitch/NET
+ *                   [--network NET] [--point P[,P...]] [-c COUNT]
  *                   [-w FILE|-] [--timeout S] [-s SNAPLEN] [--ring N]
  *
- * Gets stack PIPELINE's capture region from the supervisor (ctl.h
- * "capture"), claims it, switches the chosen points on and copies each
- * record, once checked (fragnet/capture.h TRUST), into an Enhanced Packet
- * Block (pcapng.c) with a comment naming its point (and for a filter drop
- * the hook and the rule's handle).  Stops after COUNT packets, at the
+ * Gets stack PIPELINE's capture region, or network NET's switch's, from
+ * the supervisor (ctl.h "capture", "capture-vsw"), claims it, switches
+ * the chosen points on and copies each record, once checked
+ * (fragnet/capture.h TRUST), into an Enhanced Packet Block (pcapng.c)
+ * with a comment naming its point (for a filter drop the hook and the
+ * rule's handle, for a switch's drop its cause and port).  A switch's
+ * ports are one pcapng interface each.  Stops after COUNT packets, at the
  * timeout, on SIGINT or SIGTERM, or when its reader goes away; switches
  * capture off on the way out.  Prints a summary on stderr, as tcpdump
  * does.
@@ -24,6 +28,7 @@
 
 #include "fragnet/clock.h"
 #include "fragnet/ctl.h"
+#include "fragnet/vswitch.h"
 #include "pcapng.h"
 #include "sup.h"
 
@@ -37,6 +42,7 @@ static const char *const point_names[FN_CAP_NPOINTS] = {
 	[FN_CAP_RX] = "rx",
 	[FN_CAP_TX] = "tx",
 	[FN_CAP_FILTER_DROP] = "filter-drop",
+	[FN_CAP_SWITCH_DROP] = "drop",
 };
 
 /* enum fn_nft_hook, as capture.h's record carries it */
@@ -46,7 +52,10 @@ static const char *const hook_names[] = {
 
 struct cap_opts {
 	const char *topology, *file;
+	const char *network;		/* a switch's; NULL: a stack's */
 	unsigned pipeline;
+	char label[40];			/* "stack 0", "vswitch/NET" */
+	bool all;			/* -p all: the target's points */
 	uint32_t points, window, snaplen;
 	uint64_t count;
 	double timeout;
@@ -70,25 +79,34 @@ static void on_stop(int sig)
 
 void capture_help(void)
 {
-	printf("\n  PIPELINE           the stack whose frames to capture\n"
+	printf("\n  PIPELINE           the stack whose frames to capture "
+	       "(or stack/PIPELINE)\n"
+	       "  vswitch/NET        the switch of network NET: its ports' "
+	       "frames, its drops\n"
+	       "  -n, --network NET  the same as vswitch/NET\n"
 	       "  -T, --topology T   the topology (name or config file); may "
 	       "be omitted\n                     when exactly one runs\n"
-	       "  -p, --point P      rx, tx, filter-drop or all; a comma list "
-	       "or repeated\n                     (default: all)\n"
+	       "  -p, --point P      a stack's: rx, tx, filter-drop; a "
+	       "switch's: rx, tx, drop;\n                     or all; a comma "
+	       "list or repeated (default: all)\n"
 	       "  -c, --count N      stop after N packets\n"
 	       "  -w, --write FILE   write pcapng to FILE; - is standard output"
 	       "\n                     (default: -, unless it is a terminal)\n"
 	       "  -t, --timeout S    stop after S seconds\n"
 	       "  -s, --snaplen N    bytes of each frame to keep (default: "
 	       "all, up to %u)\n"
-	       "  --ring N           let the stack fill at most N slots of its "
-	       "ring\n                     (1..%u; default all): a small ring "
-	       "drops sooner\n\n"
-	       "  One capture per stack at a time.  Each packet carries a "
-	       "comment: its point,\n  and for a filter drop the hook and "
-	       "\"rule handle N\" (0: the chain's policy).\n  The stack never "
-	       "waits for the capture: a full ring drops copies and counts\n"
-	       "  them (the summary on stderr).\n",
+	       "  --ring N           let the stack or switch fill at most N "
+	       "slots of its ring\n                     (1..%u; default all): "
+	       "a small ring drops sooner\n\n"
+	       "  One capture per stack or switch at a time.  Each packet "
+	       "carries a comment:\n  its point; for a filter drop the hook "
+	       "and \"rule handle N\" (0: the chain's\n  policy); for a "
+	       "switch's drop \"drop CAUSE port K\" (src_mac, src_ip,\n"
+	       "  arp_spoof, vlan, ethertype, malformed, runt, local, no_slot, "
+	       "too_big,\n  link_down).  A switch's ports are one interface "
+	       "each, named\n  vswitch/NET:portK:stack/P.  Neither a stack "
+	       "nor a switch waits for the\n  capture: a full ring drops "
+	       "copies and counts them (the summary on stderr).\n",
 	       FN_CAP_SLOT_SIZE - (unsigned)sizeof(struct fn_cap_rec),
 	       FN_CAP_SLOTS);
 }
@@ -99,7 +117,7 @@ static int usage(void)
 	return EXIT_USAGE;
 }
 
-static int parse_points(const char *arg, uint32_t *mask)
+static int parse_points(const char *arg, uint32_t *mask, bool *all)
 {
 	char buf[64], *save = NULL, *t;
 
@@ -108,7 +126,7 @@ static int parse_points(const char *arg, uint32_t *mask)
 		unsigned i;
 
 		if (strcmp(t, "all") == 0) {
-			*mask |= FN_CAP_ALL;
+			*all = true;
 			continue;
 		}
 		for (i = 0; i < FN_CAP_NPOINTS; i++)
@@ -116,7 +134,7 @@ static int parse_points(const char *arg, uint32_t *mask)
 				break;
 		if (i == FN_CAP_NPOINTS) {
 			fprintf(stderr, "fragnet capture: unknown point '%s' "
-				"(rx, tx, filter-drop, all)\n", t);
+				"(rx, tx, filter-drop, drop, all)\n", t);
 			return -1;
 		}
 		*mask |= 1u << i;
@@ -144,7 +162,10 @@ static int parse_opt(struct cap_opts *o, int opt)
 		o->topology = optarg;
 		return 0;
 	case 'p':
-		return parse_points(optarg, &o->points);
+		return parse_points(optarg, &o->points, &o->all);
+	case 'n':
+		o->network = optarg;
+		return 0;
 	case 'c':
 		if (parse_uint(optarg, UINT64_MAX, &v) < 0 || v == 0)
 			break;
@@ -175,6 +196,53 @@ static int parse_opt(struct cap_opts *o, int opt)
 	return -1;
 }
 
+/* PIPELINE, stack/PIPELINE or vswitch/NET (arg), or --network NET. */
+static int parse_target(struct cap_opts *o, const char *arg)
+{
+	static const char vsw[] = FN_VSW_COMPONENT "/", stk[] = "stack/";
+	unsigned long long v;
+
+	if (arg && strncmp(arg, vsw, sizeof(vsw) - 1) == 0)
+		o->network = arg + sizeof(vsw) - 1;
+	if (o->network) {
+		if (!*o->network || strlen(o->network) >= FN_CTL_ARG_MAX) {
+			fprintf(stderr, "fragnet capture: '%s' is not a "
+				"network's name\n", o->network);
+			return -1;
+		}
+		snprintf(o->label, sizeof(o->label), FN_VSW_COMPONENT "/%s",
+			 o->network);
+		return 0;
+	}
+	if (strncmp(arg, stk, sizeof(stk) - 1) == 0)
+		arg += sizeof(stk) - 1;
+	if (parse_uint(arg, FN_MAX_PIPELINES - 1, &v) < 0) {
+		fprintf(stderr, "fragnet capture: '%s' is not a pipeline "
+			"number or vswitch/NETWORK\n", arg);
+		return -1;
+	}
+	o->pipeline = (unsigned)v;
+	snprintf(o->label, sizeof(o->label), "stack %u", o->pipeline);
+	return 0;
+}
+
+/* -p: the target's own points; all (or none given) is every one. */
+static int check_points(struct cap_opts *o)
+{
+	uint32_t have = o->network ? FN_CAP_VSW_POINTS : FN_CAP_STACK_POINTS;
+
+	for (unsigned i = 0; i < FN_CAP_NPOINTS; i++)
+		if (o->points >> i & 1u && !(have >> i & 1u)) {
+			fprintf(stderr, "fragnet capture: %s has no point "
+				"'%s'\n", o->network ? "a vswitch" : "a stack",
+				point_names[i]);
+			return -1;
+		}
+	if (o->all || !o->points)
+		o->points = have;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct cap_opts *o)
 {
 	static const struct option longopts[] = {
@@ -185,27 +253,22 @@ static int parse_args(int argc, char **argv, struct cap_opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "snaplen", required_argument, NULL, 's' },
 		{ "ring", required_argument, NULL, 'r' },
+		{ "network", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long long v;
 	int opt;
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "T:p:c:w:t:s:", longopts,
+	while ((opt = getopt_long(argc, argv, "T:p:c:w:t:s:n:", longopts,
 				  NULL)) != -1)
 		if (parse_opt(o, opt) < 0)
 			return usage();
-	if (argc - optind != 1)
+	if (argc - optind != (o->network ? 0 : 1))
 		return usage();
-	if (parse_uint(argv[optind], FN_MAX_PIPELINES - 1, &v) < 0) {
-		fprintf(stderr, "fragnet capture: '%s' is not a pipeline "
-			"number\n", argv[optind]);
+	if (parse_target(o, o->network ? NULL : argv[optind]) < 0 ||
+	    check_points(o) < 0)
 		return EXIT_USAGE;
-	}
-	o->pipeline = (unsigned)v;
-	if (!o->points)
-		o->points = FN_CAP_ALL;
 	if (!o->file && isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "fragnet capture: will not write pcapng to a "
 			"terminal; give -w FILE, or -w - and a pipe\n");
@@ -218,9 +281,24 @@ static int parse_args(int argc, char **argv, struct cap_opts *o)
 
 /* ---- records to blocks --------------------------------------------------- */
 
+/* A switch's drop cause: its counter's name without "drop_". */
+static const char *cause_name(uint16_t cause)
+{
+	static const char pfx[] = "drop_";
+	const char *n = cause < FN_VSW_P_COUNT ? fn_vsw_port_ctr_names[cause] :
+			NULL;
+
+	if (!n || strncmp(n, pfx, sizeof(pfx) - 1) != 0)
+		return "?";	/* not a drop counter: a switch's lie */
+	return n + sizeof(pfx) - 1;
+}
+
 static void comment_of(const struct fn_cap_rec *r, char *buf, size_t len)
 {
-	if (r->point != FN_CAP_FILTER_DROP)
+	if (r->point == FN_CAP_SWITCH_DROP)
+		snprintf(buf, len, "drop %s port %u", cause_name(r->hook),
+			 r->ifindex - 1);
+	else if (r->point != FN_CAP_FILTER_DROP)
 		snprintf(buf, len, "%s", point_names[r->point]);
 	else if (r->rule)
 		snprintf(buf, len, "filter-drop hook %s rule handle %llu",
@@ -232,16 +310,21 @@ static void comment_of(const struct fn_cap_rec *r, char *buf, size_t len)
 }
 
 /* The pcapng interface of the record's netif: its IDB written first. */
-static int iface_of(struct cap_run *c, unsigned pipeline, uint32_t ifindex)
+static int iface_of(struct cap_run *c, const struct cap_opts *o,
+		    uint32_t ifindex)
 {
-	char name[FN_CAP_IFNAME], full[48];
+	char name[FN_CAP_IFNAME], full[80];
 	int err;
 
 	if (c->ifid[ifindex - 1] >= 0)
 		return c->ifid[ifindex - 1];
 	if (!fn_cap_ifname(&c->cap, ifindex, name, sizeof(name)))
 		snprintf(name, sizeof(name), "if%u", ifindex);
-	snprintf(full, sizeof(full), "stack%u:%s", pipeline, name);
+	if (o->network)
+		snprintf(full, sizeof(full), FN_VSW_COMPONENT "/%s:port%u:%s",
+			 o->network, ifindex - 1, name);
+	else
+		snprintf(full, sizeof(full), "stack%u:%s", o->pipeline, name);
 	err = pcapng_idb(c->out, full, c->cap.payload);
 	if (err < 0)
 		return err;
@@ -249,11 +332,11 @@ static int iface_of(struct cap_run *c, unsigned pipeline, uint32_t ifindex)
 	return c->ifid[ifindex - 1];
 }
 
-static int write_rec(struct cap_run *c, unsigned pipeline,
+static int write_rec(struct cap_run *c, const struct cap_opts *o,
 		     const struct fn_cap_rec *r)
 {
 	char comment[96];
-	int id = iface_of(c, pipeline, r->ifindex);
+	int id = iface_of(c, o, r->ifindex);
 
 	if (id < 0)
 		return id;
@@ -283,8 +366,8 @@ static int cap_loop(struct cap_run *c, const struct cap_opts *o)
 	while (!cap_stop_sig && (!o->count || c->written < o->count)) {
 		int n = fn_cap_next(&c->cap, &r, c->buf, &c->lost);
 
-		if (n == -EBADMSG) {
-			c->bad++;
+		if (n == -EBADMSG || (n == 1 && !(o->points >> r.point & 1u))) {
+			c->bad++;	/* a point we did not switch on */
 			continue;
 		}
 		if (n == 0) {
@@ -301,7 +384,7 @@ static int cap_loop(struct cap_run *c, const struct cap_opts *o)
 			nap();
 			continue;
 		}
-		err = write_rec(c, o->pipeline, &r);
+		err = write_rec(c, o, &r);
 		if (err < 0)
 			return err;
 		c->written++;
@@ -322,7 +405,11 @@ static int cap_open(struct cap_run *c, const struct cap_opts *o)
 
 	if (ret != EXIT_OK)
 		return ret;
-	snprintf(cmd, sizeof(cmd), FN_CTL_CAPTURE " %u", o->pipeline);
+	if (o->network)
+		snprintf(cmd, sizeof(cmd), FN_CTL_CAPTURE_VSW " %s",
+			 o->network);
+	else
+		snprintf(cmd, sizeof(cmd), FN_CTL_CAPTURE " %u", o->pipeline);
 	fd = ctl_request_fd(c->run_dir, cmd, 5000);
 	if (fd == -EREMOTEIO)
 		return EXIT_RUNTIME;
@@ -341,15 +428,15 @@ static int cap_open(struct cap_run *c, const struct cap_opts *o)
 	return EXIT_OK;
 }
 
-static int cap_claim(struct cap_run *c, unsigned pipeline)
+static int cap_claim(struct cap_run *c, const char *label)
 {
 	int32_t other = 0;
 
 	if (fn_cap_claim(&c->cap, (int32_t)getpid(), &other, pid_alive) == 0)
 		return EXIT_OK;
-	fprintf(stderr, "fragnet capture: pipeline %u is being captured "
-		"already, by pid %d; one capture per stack at a time\n",
-		pipeline, (int)other);
+	fprintf(stderr, "fragnet capture: %s is being captured already, by "
+		"pid %d; one capture per stack or switch at a time\n", label,
+		(int)other);
 	return EXIT_RUNTIME;
 }
 
@@ -381,8 +468,7 @@ static int cap_run(struct cap_run *c, const struct cap_opts *o)
 	errno = 0;
 	fn_cap_start(&c->cap, (int32_t)getpid(), o->points, o->window,
 		     o->snaplen);
-	fprintf(stderr, "fragnet capture: listening on stack %u (",
-		o->pipeline);
+	fprintf(stderr, "fragnet capture: listening on %s (", o->label);
 	for (unsigned i = 0, n = 0; i < FN_CAP_NPOINTS; i++)
 		if (o->points >> i & 1u)
 			fprintf(stderr, "%s%s", n++ ? " " : "", point_names[i]);
@@ -396,9 +482,9 @@ static int cap_run(struct cap_run *c, const struct cap_opts *o)
 		fprintf(stderr, "fragnet capture: %s: %s\n", o->file,
 			strerror(errno ? errno : -err));
 	fprintf(stderr, "%llu packets captured\n%llu packets dropped by "
-		"the stack's full capture ring\n",
-		(unsigned long long)c->written,
-		(unsigned long long)fn_cap_dropped(&c->cap));
+		"the %s's full capture ring\n", (unsigned long long)c->written,
+		(unsigned long long)fn_cap_dropped(&c->cap),
+		o->network ? "switch" : "stack");
 	if (c->topology_gone)
 		fprintf(stderr, "fragnet capture: the topology stopped\n");
 	if (c->bad || c->lost)
@@ -429,7 +515,7 @@ int cmd_capture(int argc, char **argv)
 		goto err_detach;
 	}
 	signals_catch();
-	ret = cap_claim(&c, o.pipeline);
+	ret = cap_claim(&c, o.label);
 	if (ret == EXIT_OK)
 		ret = cap_run(&c, &o);
 	if (c.out != stdout)

@@ -6,6 +6,7 @@
  * ctl_reply(), called from the supervisor's loop (supervisor.c), which
  * dispatches the command.  Client side: ctl_request(), called by cli.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -102,8 +103,9 @@ static bool is_command_word(const char *s, size_t n)
 	return n > 0;
 }
 
-/* A command word, then optionally one space and 1 to 3 decimal digits
- * (ctl.h REQUEST). */
+/* A command word, then optionally one space and an argument: 1 to
+ * FN_CTL_ARG_MAX - 1 bytes of [A-Za-z0-9_-], a pipeline's number or a
+ * network's name (ctl.h REQUEST).  The command checks it further. */
 static bool is_request(const char *s, size_t n)
 {
 	const char *sp = memchr(s, ' ', n);
@@ -113,10 +115,11 @@ static bool is_request(const char *s, size_t n)
 		return false;
 	if (!sp)
 		return true;
-	if (d < 1 || d > 3)
+	if (d < 1 || d >= FN_CTL_ARG_MAX)
 		return false;
-	for (size_t i = w + 1; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
+	for (size_t i = w + 1; i < n; i++)	/* not terminated yet */
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '-')
 			return false;
 	return true;
 }

@@ -10,8 +10,8 @@
  *   fragnet nft [-T TOPOLOGY] PIPELINE|all NFT-ARGS...
  *   fragnet cluster create HOST:PORT... [--replicas R|--masters M]
  *                          [--timeout-ms T]
- *   fragnet capture [-T TOPOLOGY] PIPELINE [--point P] [-c N] [-w FILE|-]
- *                   [--timeout S]
+ *   fragnet capture [-T TOPOLOGY] PIPELINE|vswitch/NET [--point P] [-c N]
+ *                   [-w FILE|-] [--timeout S]
  *
  * Every subcommand takes -h/--help.  Every subcommand but help and cluster
  * needs root: the run directories and control sockets are root-only (cluster
@@ -48,8 +48,10 @@ static const struct command {
 	  "create HOST:PORT... [--replicas R|--masters M] [--timeout-ms T]",
 	  "make one Redis Cluster of the given nodes" },
 	{ "capture", cmd_capture,
-	  "[-T TOPOLOGY] PIPELINE [-p POINTS] [-c N] [-w FILE|-]",
-	  "copy a stack's frames to pcapng (tcpdump -r, Wireshark)" },
+	  "[-T TOPOLOGY] PIPELINE|vswitch/NET [-p POINTS] [-c N] "
+	  "[-w FILE|-]",
+	  "copy a stack's or a vswitch's frames to pcapng (tcpdump -r, "
+	  "Wireshark)" },
 	{ "help", cmd_help, "", "show this help" },
 };
 

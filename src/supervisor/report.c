@@ -517,8 +517,10 @@ static void prom_family(char *out, const char *role, const char *name,
 	snprintf(out + n, 8, "%s", gauge ? "" : "_total");
 }
 
+/* One sample; milli: value is in thousandths of the family's unit (a
+ * CPU time in ms for a _seconds family), written as a decimal. */
 static void prom_push(struct prom_acc *a, const char *family,
-		      const char *name, bool gauge, uint64_t value)
+		      const char *name, bool gauge, bool milli, uint64_t value)
 {
 	struct prom_sample *v;
 
@@ -539,7 +541,7 @@ static void prom_push(struct prom_acc *a, const char *family,
 	snprintf(v->family, sizeof(v->family), "%s", family);
 	snprintf(v->name, sizeof(v->name), "%s", name ? name : "");
 	v->gauge = gauge;
-	v->milli = false;
+	v->milli = milli;
 	v->comp = a->comp;
 	v->value = value;
 }
@@ -551,7 +553,7 @@ static void visit_prom(void *arg, const char *name, uint64_t value)
 	bool gauge = prom_is_gauge(name);
 
 	prom_family(family, fn_role_name(a->s->comp[a->comp].role), name, gauge);
-	prom_push(a, family, name, gauge, value);
+	prom_push(a, family, name, gauge, false, value);
 }
 
 static int prom_cmp(const void *x, const void *y)
@@ -657,16 +659,13 @@ void report_stats_prom(const struct sup *s, struct sbuf *b)
 		const struct comp *c = &s->comp[a.comp];
 		int64_t cpu_ms = c->pid > 0 ? proc_cpu_ms(c->pid) : -1;
 
-		prom_push(&a, "fragnet_component_up", NULL, true,
+		prom_push(&a, "fragnet_component_up", NULL, true, false,
 			  strcmp(comp_state_name(c, now), "running") == 0);
 		prom_push(&a, "fragnet_component_restarts_total", NULL, false,
-			  c->restarts);
-		if (cpu_ms >= 0) {
+			  false, c->restarts);
+		if (cpu_ms >= 0)
 			prom_push(&a, "fragnet_component_cpu_seconds_total",
-				  NULL, false, (uint64_t)cpu_ms);
-			if (!a.oom)
-				a.v[a.n - 1].milli = true;
-		}
+				  NULL, false, true, (uint64_t)cpu_ms);
 		if (c->stats)
 			fn_stats_read(c->stats, FN_STATS_PAGE_SIZE, visit_prom, &a);
 	}

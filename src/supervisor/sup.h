@@ -15,8 +15,9 @@
  *   cli.c         `fragnet down|status|stats`: clients of the control socket
  *   top.c         `fragnet top`: rates from two `stats --prometheus` snapshots
  *   nft.c         `fragnet nft`, and loading a stack's ruleset when it starts
- *   cap_sup.c     capture regions: made, handed out, a dead client's
- *                 capture switched off (fragnet/capture.h)
+ *   cap_sup.c     capture regions of stacks and vswitches: made, handed
+ *                 out, a dead client's capture switched off
+ *                 (fragnet/capture.h)
  *   capture.c     `fragnet capture`: records to pcapng (pcapng.c)
  *   net.c         internal networks: their links, bells, host taps and
  *                 tables, the fds of a vswitch and of a stack on them
@@ -93,7 +94,8 @@ struct comp {
 	int stack_bell_fd;		/* -1: none */
 	int app_bell_fd;		/* -1: none */
 	int driver_bell_fd;		/* -1: none */
-	int capture_fd;			/* -1: none (a stack's, capture.h) */
+	int capture_fd;			/* -1: none (a stack's or a vswitch's,
+					 * capture.h) */
 	int stats_fd;
 	const struct fn_stats_page *stats;	/* read-only map of stats_fd */
 
@@ -130,6 +132,8 @@ struct sup_net {
 	unsigned nports;
 	struct sup_port port[FN_NET_MAX_PORTS];
 	int table_fd;			/* the switch's port table; -1 */
+	int capture_fd;			/* its capture region; -1 (cap_sup.c) */
+	struct fn_cap cap;		/* its map (cap_sup.c) */
 };
 
 /* The app's user, resolved at startup so that the child does no NSS look-up. */
@@ -219,6 +223,7 @@ int cap_channels(struct sup *s);
 uint64_t cap_deadline(struct sup *s);
 void cap_tick(struct sup *s, uint64_t now);
 void cap_serve(struct sup *s, int fd, const char *arg);
+void cap_serve_vsw(struct sup *s, int fd, const char *arg);
 void cap_close(struct sup *s);
 
 /* spawn.c */

@@ -445,6 +445,8 @@ static int channels_make(struct sup *s)
 			c->control_fd = s->control_fd[c->pipeline];
 			c->capture_fd = s->capture_fd[c->pipeline];
 		}
+		if (c->role == FN_ROLE_VSWITCH)
+			c->capture_fd = s->net[c->network].capture_fd;
 		if (c->role == FN_ROLE_STACK || c->role == FN_ROLE_APP) {
 			c->sockchan_fd = s->sockchan_fd[c->pipeline];
 			c->app_bell_fd = s->app_bell_fd[c->pipeline];
@@ -702,10 +704,12 @@ static bool ctl_dispatch(struct sup *s, int fd, char *cmd)
 {
 	char msg[128], *arg = strchr(cmd, ' ');
 
-	if (arg)	/* ctl_read_request let only "WORD DIGITS" through */
+	if (arg)	/* ctl_read_request let only "WORD [A-Za-z0-9_-]+" */
 		*arg++ = '\0';
 	if (strcmp(cmd, FN_CTL_CAPTURE) == 0) {
 		cap_serve(s, fd, arg);
+	} else if (strcmp(cmd, FN_CTL_CAPTURE_VSW) == 0) {
+		cap_serve_vsw(s, fd, arg);
 	} else if (arg) {
 		snprintf(msg, sizeof(msg), FN_CTL_ERR_PREFIX
 			 "'%s' takes no argument\n", cmd);

@@ -9,8 +9,11 @@
  *      bells; the link fds are closed once mapped; a host port's tap is
  *      checked and kept;
  *   3. the stats page: "vsw.*", "port<i>.*", "port<i>.link.{tx,rx}.*";
- *   4. the loop (vsw_loop.c) until SIGTERM/SIGINT;
- *   5. detach, exit 0.
+ *   4. the capture region (FRAGNET_CAPTURE_FD, capture.h), if any:
+ *      mapped, its interfaces named after the ports;
+ *   5. confinement (fragnet/confine.h), then the loop (vsw_loop.c) until
+ *      SIGTERM/SIGINT;
+ *   6. detach, exit 0.
  */
 #include <errno.h>
 #include <linux/if_tun.h>
@@ -152,6 +155,40 @@ static void stats_bind(struct vsw *sw)
 	vsw_bind_counters(sw, page);
 }
 
+/* Port i's interface name in the capture: what is attached ("stack/1"),
+ * or for the host port, when "host:IFNAME" does not fit, the tap's name. */
+static const char *cap_name(const struct fn_vsw_port_ent *e)
+{
+	static const char host[] = "host:";
+
+	if (strlen(e->name) >= FN_CAP_IFNAME &&
+	    strncmp(e->name, host, sizeof(host) - 1) == 0)
+		return e->name + sizeof(host) - 1;
+	return e->name;
+}
+
+/* No region (started by a test or an older supervisor): capture stays
+ * off.  A bad one is logged and ignored: capture is not worth a switch. */
+static void cap_open(struct vsw *sw, const struct fn_vsw_table *t)
+{
+	const char *names[FN_VSW_MAX_PORTS], *why = NULL;
+	int fd = fn_env_fd(FN_ENV_CAPTURE_FD), err;
+
+	if (fd == -ENOENT)
+		return;
+	if (fd < 0) {
+		fn_warn("%s is malformed: no capture", FN_ENV_CAPTURE_FD);
+		return;
+	}
+	for (unsigned i = 0; i < t->nports; i++)
+		names[i] = cap_name(&t->port[i]);
+	err = vsw_cap_attach(sw, fd, names, &why);
+	close(fd);	/* the mapping stays */
+	if (err < 0)
+		fn_warn("capture region: %s: no capture",
+			why ? why : strerror(-err));
+}
+
 static uint64_t seed(void)
 {
 	uint64_t s = 0;
@@ -174,6 +211,7 @@ static int setup(struct vsw *sw, struct fn_vsw_table *t, enum fn_poll poll)
 		return err;
 	}
 	stats_bind(sw);
+	cap_open(sw, t);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
  *                      check of one frame (vsw_frame_check)
  *   vsw_host.c         the host port: a tap instead of a link
  *   vsw_fwd.c          one turn: every port's burst, learn, forward, flood
+ *   vsw_cap.c          the capture points: rx, tx, drops (capture.h)
  *   vsw_loop.c         the loop: poll modes, the epoll sleep on the bells
  *   fragnet-vswitch.c  main: environment, port table, stats, signals
  *
@@ -24,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fragnet/capture.h"
 #include "fragnet/stats.h"
 #include "fragnet/stream.h"
 #include "fragnet/vswitch.h"
@@ -132,6 +134,8 @@ struct vsw {
 	int epfd;		/* the bells, for vsw_sleep(); -1 */
 	_Atomic uint64_t *ctr;	/* FN_VSW_COUNT: stats page or own */
 	_Atomic uint64_t own_ctr[FN_VSW_COUNT];
+	struct fn_cap cap;	/* the capture region (vsw_cap.c); no hdr:
+				 * none, capture stays off */
 	uint8_t tap_buf[VSW_TAP_FRAME + 1];	/* a frame read from a tap */
 };
 
@@ -193,13 +197,47 @@ void vsw_forward(struct vsw *sw, struct vsw_port *s, const uint8_t *data,
 		 uint32_t len);
 void vsw_flush_all(struct vsw *sw);
 
+/* ---- vsw_cap.c: capture points (fragnet/capture.h) ---------------------- */
+
+/* Map the capture region fd as its producer (fd is not kept) and name
+ * interface k + 1 after names[k], for every port attached.  Before the
+ * switch confines itself.  0 or fn_cap_attach()'s -errno (*why). */
+int vsw_cap_attach(struct vsw *sw, int fd, const char *const names[],
+		   const char **why);
+void vsw_cap_detach(struct vsw *sw);
+
+/* Is point on?  One relaxed load: the cost of capture when it is off. */
+static inline bool vsw_cap_on(const struct vsw *sw, unsigned point)
+{
+	return fn_cap_on(&sw->cap, point);
+}
+
+/* Copy len bytes of data as a record of point (rx or tx) on port p. */
+void vsw_cap_raw(struct vsw *sw, unsigned point, const struct vsw_port *p,
+		 const uint8_t *data, uint32_t len);
+/* A frame dropped and counted as cause on port p: FN_CAP_SWITCH_DROP,
+ * its header from f's checked copy, the rest from f->data. */
+void vsw_cap_frame(struct vsw *sw, const struct vsw_port *p,
+		   enum fn_vsw_port_ctr cause, const struct vsw_frame *f);
+
+/* Drop f, counted as cause on port p, and captured when that is on. */
+static inline void vsw_drop(struct vsw *sw, struct vsw_port *p,
+			    enum fn_vsw_port_ctr cause,
+			    const struct vsw_frame *f)
+{
+	vsw_port_count(p, cause, 1);
+	if (vsw_cap_on(sw, FN_CAP_SWITCH_DROP))
+		vsw_cap_frame(sw, p, cause, f);
+}
+
 /* ---- vsw_host.c: the host port ------------------------------------------ */
 
 /* Steps 1 and 2 for host port s: read and forward at most FN_VSW_BURST
  * frames from its tap.  Returns the frames read. */
 unsigned vsw_host_serve(struct vsw *sw, struct vsw_port *s);
-/* Write f to host port d's tap now (counted). */
-void vsw_host_deliver(struct vsw_port *d, const struct vsw_frame *f);
+/* Write f to host port d's tap now (counted, captured). */
+void vsw_host_deliver(struct vsw *sw, struct vsw_port *d,
+		      const struct vsw_frame *f);
 
 /* ---- vsw_loop.c ---------------------------------------------------------- */
 

@@ -19,6 +19,12 @@
  * link's until submitted in step 4, or released on failure; a reset of
  * that link voids them (stream.h RESET) and they are only forgotten.
  * Frames never wait: a destination without a free slot drops the copy.
+ *
+ * CAPTURE (vsw_cap.c).  rx: each burst as received, before step 2; tx:
+ * each port's copies just before step 4 submits them (a host port's
+ * after its write); a drop: where it is counted, on the port that counts
+ * it.  Copies voided by a reset of their link are only counted.  Each
+ * point costs one relaxed load per burst, or per drop, while it is off.
  */
 #include <errno.h>
 #include <string.h>
@@ -43,6 +49,7 @@ void vsw_fini(struct vsw *sw)
 	for (unsigned i = 0; i < sw->nports; i++)
 		fn_link_detach(&sw->port[i].link);
 	sw->nports = 0;
+	vsw_cap_detach(sw);
 	if (sw->epfd >= 0)
 		close(sw->epfd);
 	sw->epfd = -1;
@@ -101,8 +108,10 @@ void vsw_port_link_error(struct vsw *sw, struct vsw_port *p, int err)
 	}
 }
 
-/* One free slot of d's link for the next copy, or NULL (counted). */
-static struct fn_pkt *out_slot(struct vsw *sw, struct vsw_port *d)
+/* One free slot of d's link for the next copy of f, or NULL (f dropped:
+ * counted, captured). */
+static struct fn_pkt *out_slot(struct vsw *sw, struct vsw_port *d,
+			       const struct vsw_frame *f)
 {
 	struct fn_pkt *p = &d->out[d->nout];
 	int got = fn_stream_alloc_burst(&d->link.tx, p, 1);
@@ -117,8 +126,8 @@ static struct fn_pkt *out_slot(struct vsw *sw, struct vsw_port *d)
 		vsw_port_link_error(sw, d, got);
 	if (got == 1)
 		return p;
-	vsw_port_count(d, got == 0 && fn_link_peer_ready(&d->link) ?
-		       FN_VSW_P_DROP_NO_SLOT : FN_VSW_P_DROP_LINK_DOWN, 1);
+	vsw_drop(sw, d, got == 0 && fn_link_peer_ready(&d->link) ?
+		 FN_VSW_P_DROP_NO_SLOT : FN_VSW_P_DROP_LINK_DOWN, f);
 	return NULL;
 }
 
@@ -133,6 +142,10 @@ static void out_flush(struct vsw *sw, struct vsw_port *d)
 		return;
 	for (unsigned i = 0; i < n; i++)
 		bytes += d->out[i].len;
+	if (vsw_cap_on(sw, FN_CAP_TX))
+		for (unsigned i = 0; i < n; i++)	/* our slots still */
+			vsw_cap_raw(sw, FN_CAP_TX, d, d->out[i].data,
+				    d->out[i].len);
 	r = fn_stream_submit_burst(&d->link.tx, d->out, n);
 	if (r < 0) {
 		/* -ECONNRESET voided them; otherwise they are still ours. */
@@ -161,20 +174,20 @@ static void deliver(struct vsw *sw, struct vsw_port *d,
 	struct fn_pkt *p;
 
 	if (vsw_port_is_host(d)) {
-		vsw_host_deliver(d, f);
+		vsw_host_deliver(sw, d, f);
 		return;
 	}
 	if (d->broken) {
-		vsw_port_count(d, FN_VSW_P_DROP_LINK_DOWN, 1);
+		vsw_drop(sw, d, FN_VSW_P_DROP_LINK_DOWN, f);
 		return;
 	}
 	if (f->len > d->link.tx.slot_size) {
-		vsw_port_count(d, FN_VSW_P_DROP_TOO_BIG, 1);
+		vsw_drop(sw, d, FN_VSW_P_DROP_TOO_BIG, f);
 		return;
 	}
 	if (d->nout == FN_VSW_BURST)
 		out_flush(sw, d);	/* not with bursts <= FN_VSW_BURST */
-	p = out_slot(sw, d);
+	p = out_slot(sw, d, f);
 	if (!p)
 		return;
 	vsw_frame_copy(f, p->data);
@@ -212,7 +225,7 @@ void vsw_forward(struct vsw *sw, struct vsw_port *s, const uint8_t *data,
 	int d;
 
 	if (!vsw_frame_check(&s->id, data, len, &f, &why)) {
-		vsw_port_count(s, why, 1);
+		vsw_drop(sw, s, why, &f);
 		return;
 	}
 	learn(sw, s, f.hdr + 6);
@@ -220,7 +233,7 @@ void vsw_forward(struct vsw *sw, struct vsw_port *s, const uint8_t *data,
 	if (d < 0)
 		flood(sw, s, &f);	/* group or unknown destination */
 	else if ((unsigned)d == s->idx)
-		vsw_port_count(s, FN_VSW_P_DROP_LOCAL, 1);
+		vsw_drop(sw, s, FN_VSW_P_DROP_LOCAL, &f);
 	else
 		deliver(sw, &sw->port[d], &f);
 }
@@ -239,6 +252,9 @@ static unsigned serve(struct vsw *sw, struct vsw_port *s)
 		vsw_port_link_error(sw, s, n);
 	if (n <= 0)
 		return 0;
+	if (vsw_cap_on(sw, FN_CAP_RX))
+		for (int i = 0; i < n; i++)
+			vsw_cap_raw(sw, FN_CAP_RX, s, p[i].data, p[i].len);
 	for (int i = 0; i < n; i++) {
 		bytes += p[i].len;
 		vsw_forward(sw, s, p[i].data, p[i].len);

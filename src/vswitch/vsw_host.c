@@ -5,7 +5,8 @@
  *
  * Call sequence: vsw_port_attach_host() once, from the table; then, in
  * every turn of vsw_fwd.c, vsw_host_serve() for the port's own frames
- * and vsw_host_deliver() for every copy that goes to it.
+ * and vsw_host_deliver() for every copy that goes to it (captured as rx
+ * and tx there, vsw_cap.c).
  *
  * The kernel is as untrusted as a stack: every frame read from the tap
  * goes through the same check (vsw_frame_check) against the MAC and
@@ -86,6 +87,8 @@ unsigned vsw_host_serve(struct vsw *sw, struct vsw_port *s)
 		if (n < 0)
 			continue;
 		bytes += (uint64_t)n;
+		if (vsw_cap_on(sw, FN_CAP_RX))
+			vsw_cap_raw(sw, FN_CAP_RX, s, sw->tap_buf, (uint32_t)n);
 		vsw_forward(sw, s, sw->tap_buf, (uint32_t)n);
 	}
 	if (!got)
@@ -96,7 +99,18 @@ unsigned vsw_host_serve(struct vsw *sw, struct vsw_port *s)
 	return got;
 }
 
-void vsw_host_deliver(struct vsw_port *d, const struct vsw_frame *f)
+/* A copy written: captured as tx, from our header copy and the rest. */
+static void cap_tx(struct vsw *sw, const struct vsw_port *d,
+		   const struct vsw_frame *f)
+{
+	uint8_t buf[VSW_TAP_FRAME];
+
+	vsw_frame_copy(f, buf);
+	vsw_cap_raw(sw, FN_CAP_TX, d, buf, f->len);
+}
+
+void vsw_host_deliver(struct vsw *sw, struct vsw_port *d,
+		      const struct vsw_frame *f)
 {
 	struct iovec iov[2] = {
 		{ (void *)f->hdr, f->hdr_len },
@@ -105,16 +119,18 @@ void vsw_host_deliver(struct vsw_port *d, const struct vsw_frame *f)
 	ssize_t n;
 
 	if (f->len > VSW_TAP_FRAME) {
-		vsw_port_count(d, FN_VSW_P_DROP_TOO_BIG, 1);
+		vsw_drop(sw, d, FN_VSW_P_DROP_TOO_BIG, f);
 		return;
 	}
 	n = writev(d->tap_fd, iov, 2);
 	if (n == (ssize_t)f->len) {
 		vsw_port_count(d, FN_VSW_P_TX_PKTS, 1);
 		vsw_port_count(d, FN_VSW_P_TX_BYTES, f->len);
+		if (vsw_cap_on(sw, FN_CAP_TX))
+			cap_tx(sw, d, f);
 		return;
 	}
 	/* A full queue (or a tap that is down) drops, as a full link does. */
-	vsw_port_count(d, n < 0 && (errno == EAGAIN || errno == ENOBUFS) ?
-		       FN_VSW_P_DROP_NO_SLOT : FN_VSW_P_DROP_LINK_DOWN, 1);
+	vsw_drop(sw, d, n < 0 && (errno == EAGAIN || errno == ENOBUFS) ?
+		 FN_VSW_P_DROP_NO_SLOT : FN_VSW_P_DROP_LINK_DOWN, f);
 }

@@ -15,7 +15,7 @@
 #include "vsw_spawn.h"
 
 #define PARK_MIN	100	/* above every fd of the spawn contract */
-#define MAX_FDS		(2 + 3 * FN_VSW_MAX_PORTS)
+#define MAX_FDS		(3 + 3 * FN_VSW_MAX_PORTS)
 
 void vsw_spawn_ent(struct fn_vsw_port_ent *e, unsigned i, const uint8_t mac[6],
 		   uint32_t ipv4, bool peer_bell)
@@ -32,11 +32,14 @@ void vsw_spawn_ent(struct fn_vsw_port_ent *e, unsigned i, const uint8_t mac[6],
 /* The fd pairs to move: src parked at >= PARK_MIN (close-on-exec), so
  * that no dup2() target overwrites a source still to be moved (spawn.c
  * does the same).  Returns how many, or -errno with nothing left open. */
-static int park_all(int table_fd, int stats_fd,
+static int park_all(int table_fd, int stats_fd, int capture_fd,
 		    const struct vsw_spawn_port *ports, unsigned n,
 		    int *src, int *dst)
 {
 	int k = 0;
+
+	src[k] = capture_fd;
+	dst[k++] = FN_FD_CAPTURE;
 
 	src[k] = table_fd;
 	dst[k++] = FN_FD_VSW_TABLE;
@@ -87,14 +90,15 @@ static int spawn_on(pid_t *pid, const char *path,
 	return -err;
 }
 
-pid_t vsw_spawn(const char *path, int table_fd, int stats_fd,
+pid_t vsw_spawn(const char *path, int table_fd, int stats_fd, int capture_fd,
 		const struct vsw_spawn_port *ports, unsigned n,
 		enum fn_poll poll, int cpu)
 {
-	char poll_env[48], cpu_env[32];
+	char poll_env[48], cpu_env[32], cap_env[48];
 	char *argv[] = { FN_VSW_PROG, NULL };
 	char *envp[] = { FN_ENV_VSW_TABLE_FD "=9", FN_ENV_LOG_LEVEL "=error",
-			 poll_env, cpu_env, FN_ENV_STATS_FD "=3", NULL };
+			 poll_env, cpu_env, NULL, NULL, NULL };
+	unsigned ne = 4;
 	int src[MAX_FDS], dst[MAX_FDS], k, err;
 	posix_spawn_file_actions_t fa;
 	pid_t pid = -1;
@@ -107,9 +111,13 @@ pid_t vsw_spawn(const char *path, int table_fd, int stats_fd,
 		snprintf(cpu_env, sizeof(cpu_env), "%s=%d", FN_ENV_CPU, cpu);
 	else
 		snprintf(cpu_env, sizeof(cpu_env), "%s=-", FN_ENV_CPU);
-	if (stats_fd < 0)
-		envp[4] = NULL;
-	k = park_all(table_fd, stats_fd, ports, n, src, dst);
+	snprintf(cap_env, sizeof(cap_env), "%s=%d", FN_ENV_CAPTURE_FD,
+		 FN_FD_CAPTURE);
+	if (stats_fd >= 0)
+		envp[ne++] = FN_ENV_STATS_FD "=3";
+	if (capture_fd >= 0)
+		envp[ne++] = cap_env;
+	k = park_all(table_fd, stats_fd, capture_fd, ports, n, src, dst);
 	if (k < 0)
 		return k;
 	posix_spawn_file_actions_init(&fa);

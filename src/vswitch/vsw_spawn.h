@@ -35,14 +35,15 @@ void vsw_spawn_ent(struct fn_vsw_port_ent *e, unsigned i, const uint8_t mac[6],
 
 /*
  * posix_spawn the binary at path with the table at FN_FD_VSW_TABLE, the
- * stats page at FN_FD_STATS (stats_fd -1: none), port i's fds at
+ * stats page at FN_FD_STATS (stats_fd -1: none), the capture region at
+ * FN_FD_CAPTURE (capture_fd -1: none; capture.h), port i's fds at
  * FN_FD_VSW_LINK(i) and the two after it, and the environment of the
  * spawn contract (poll mode, log level "error", FRAGNET_CPU).  With
  * cpu >= 0 the child is pinned to it (right after the spawn, so its
  * first microseconds may run elsewhere).  The caller's fds stay open and
  * its own.  Returns the pid, or -errno.
  */
-pid_t vsw_spawn(const char *path, int table_fd, int stats_fd,
+pid_t vsw_spawn(const char *path, int table_fd, int stats_fd, int capture_fd,
 		const struct vsw_spawn_port *ports, unsigned n,
 		enum fn_poll poll, int cpu);
 

@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct input in = { data, size };
 	struct fn_cap p, c;
 	FILE *out = fopen("/dev/null", "w");
-	int fd = fn_cap_create(0, NSLOTS, SLOT);
+	int fd = fn_cap_create("fragnet-cap0", NSLOTS, SLOT);
 
 	if (fd < 0 || !out || fn_cap_attach(&p, fd, true, NULL) < 0 ||
 	    fn_cap_attach(&c, fd, false, NULL) < 0)

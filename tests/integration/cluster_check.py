@@ -20,22 +20,20 @@ first node); every node's connection is pipelined.
   verify-list PREFIX FILE
                        verify the indices listed in FILE
   sniff IFACE SECONDS PORT
-                       count, for SECONDS, the TCP frames on IFACE (an
-                       AF_PACKET socket, both directions) from or to PORT;
-                       prints the count
+                       count, for SECONDS, the TCP frames on IFACE (both
+                       directions, sniff.py) from or to PORT; prints the
+                       count
 
 Exit status 0 when the check passed; otherwise a message on stderr and 1.
 """
 import argparse
 import os
-import socket
-import struct
 import sys
-import time
 
 sys.dont_write_bytecode = True	# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from redis_check import Conn  # noqa: E402
+import sniff  # noqa: E402
 
 BATCH = 100
 
@@ -177,31 +175,12 @@ def check_write_wait(args):
     return 0 if acked == args.count else 1
 
 
-def tcp_ports(frame):
-    """(sport, dport) of an untagged Ethernet/IPv4/TCP frame, or None."""
-    if len(frame) < 34 or frame[12:14] != b"\x08\x00":
-        return None
-    ihl = (frame[14] & 0x0F) * 4
-    if frame[23] != 6 or len(frame) < 14 + ihl + 4:
-        return None
-    return struct.unpack("!HH", frame[14 + ihl:14 + ihl + 4])
-
-
 def check_sniff(args):
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-    s.bind((args.iface, 0))
-    s.settimeout(0.2)
-    end = time.monotonic() + args.seconds
-    n = 0
-    while time.monotonic() < end:
-        try:
-            frame = s.recv(65536)
-        except socket.timeout:
-            continue
-        p = tcp_ports(frame)
-        if p and args.bus_port in p:
-            n += 1
-    print(n)
+    def bus(frame):
+        t = sniff.ipv4_tcp(frame)
+        return t is not None and args.bus_port in t[2:]
+
+    print(sniff.count(args.iface, args.seconds, bus)[0])
     return 0
 
 

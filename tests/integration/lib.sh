@@ -507,6 +507,42 @@ topology_down() {
 	assert_all_gone "$sup"
 }
 
+# ---- fragnet capture -----------------------------------------------------
+
+# capture_bg NAME TARGET ARGS...: `fragnet capture TARGET ARGS` (a
+# pipeline, or vswitch/NET) in the background, stderr in $T/NAME.err;
+# returns once it listens.  Its pid in CAP_PID.
+capture_bg() {
+	local name=$1 target=$2
+	shift 2
+	"$FRAGNET" capture -T "$NAME" "$target" "$@" 2> "$T/$name.err" &
+	CAP_PID=$!
+	LOAD_PIDS+=("$CAP_PID")
+	wait_for 10 grep -q listening "$T/$name.err" ||
+		{ cat "$T/$name.err" >&2; fn_fail "capture $name did not start"; }
+}
+
+# capture_end: SIGINT to CAP_PID; its exit status must be 0.
+capture_end() {
+	kill -INT "$CAP_PID"
+	wait "$CAP_PID" || fn_fail "capture exited $?"
+}
+
+# capture_exclusive TARGET LABEL: while one capture of TARGET runs, a
+# second is refused with the first one's pid; the first, killed with -9,
+# is switched off by the supervisor ("capture LABEL: client PID is gone").
+capture_exclusive() {
+	local target=$1 label=$2 rc=0
+	capture_bg first "$target" -w /dev/null
+	timeout 10 "$FRAGNET" capture -T "$NAME" "$target" -w /dev/null 2> "$T/second.err" || rc=$?
+	[[ $rc == 1 ]] && grep -q "captured already, by pid $CAP_PID" "$T/second.err" ||
+		{ cat "$T/second.err" >&2; fn_fail "a second capture was not refused (exit $rc)"; }
+	kill -KILL "$CAP_PID"
+	wait "$CAP_PID" 2>/dev/null || true
+	wait_for 5 grep -q "capture $label: client $CAP_PID is gone; capture off" "$LOG" ||
+		fn_fail "the supervisor did not switch off the killed capture"
+}
+
 # nothing_left WHAT: a start that failed left nothing: no run dir, log or
 # process of this test; with a tap, no tap, hugepage file or EAL runtime
 # dir of its file prefix either.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """steer_check.py - the checks of test_steer.sh (per-pipeline addresses,
 the drivers' steering and hairpin) that redis-cli cannot make.  RESP over
-redis_check.py's Conn (stdlib sockets only); raw frames over AF_PACKET.
+redis_check.py's Conn (stdlib sockets only); raw frames over AF_PACKET
+(sniff.py, the shared sniffer, for sniff).
 
   steer_check.py hold --bind K N ADDR...
         N connections to each ADDR:6379, all open at once, a PING on each;
@@ -42,9 +43,9 @@ import types
 sys.dont_write_bytecode = True	# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from redis_check import Conn  # noqa: E402
+import sniff  # noqa: E402
 
 PORT = 6379
-ETH_P_ALL = 0x0003
 ETH_P_ARP = 0x0806
 
 
@@ -128,24 +129,14 @@ def check_arp(a):
 
 
 def check_sniff(a):
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
-                      socket.htons(ETH_P_ALL))
-    s.bind((a.ifname, 0))
     pair = {socket.inet_aton(a.a), socket.inet_aton(a.b)}
-    n, total, end = 0, 0, time.monotonic() + a.seconds
-    print("ready", flush=True)
-    while True:
-        left = end - time.monotonic()
-        r = select.select([s, sys.stdin], [], [], max(left, 0))[0] \
-            if left > 0 else []
-        if not r or sys.stdin in r:
-            break
-        f = s.recv(65536)
-        total += 1
-        if len(f) < 34 or f[12:14] != b"\x08\x00" or f[23] != 6:
-            continue
-        if {f[26:30], f[30:34]} == pair:
-            n += 1
+
+    def between(frame):
+        t = sniff.ipv4_tcp(frame)
+        return t is not None and {t[0], t[1]} == pair
+
+    n, total = sniff.count(a.ifname, a.seconds, between, stop=sys.stdin,
+                           ready=lambda: print("ready", flush=True))
     print(n, total)
 
 

@@ -39,26 +39,8 @@ icmp_ping "$STACK_IP" 1 || fail_stats "the stack does not answer pings"
 
 READ=$FN_HERE/pcapng_read.py
 
-# capture_bg NAME ARGS...: fragnet capture 0 ARGS in the background,
-# stderr in $T/NAME.err; returns once it listens.  Its pid in CAP_PID.
-capture_bg() {
-	local name=$1
-	shift
-	"$FRAGNET" capture -T "$NAME" 0 "$@" 2> "$T/$name.err" &
-	CAP_PID=$!
-	LOAD_PIDS+=("$CAP_PID")
-	wait_for 10 grep -q listening "$T/$name.err" ||
-		{ cat "$T/$name.err" >&2; fn_fail "capture $name did not start"; }
-}
-
-# capture_end: SIGINT to CAP_PID; its exit status must be 0.
-capture_end() {
-	kill -INT "$CAP_PID"
-	wait "$CAP_PID" || fn_fail "capture exited $?"
-}
-
 # 1. every point
-capture_bg all -w "$T/all.pcapng" --timeout 30
+capture_bg all 0 -w "$T/all.pcapng" --timeout 30
 icmp_ping "$STACK_IP" 3 || fail_stats "pings under capture"
 [[ $(connect9) == refused ]] || fn_fail "port 9 not refused"
 capture_end
@@ -87,16 +69,8 @@ timeout 30 "$FRAGNET" capture -T "$NAME" 0 -w - -c 4 -p rx 2> "$T/pipe.err" |
 fn_log "2. -w - | tcpdump -r -: 4 packets"
 
 # 3. one capture per stack
-capture_bg first -w /dev/null
-rc=0
-timeout 10 "$FRAGNET" capture -T "$NAME" 0 -w /dev/null 2> "$T/second.err" || rc=$?
-[[ $rc == 1 ]] && grep -q "captured already, by pid $CAP_PID" "$T/second.err" ||
-	{ cat "$T/second.err" >&2; fn_fail "a second capture was not refused (exit $rc)"; }
-kill -KILL "$CAP_PID"
-wait "$CAP_PID" 2>/dev/null || true
-gone() { grep -q "capture 0: client $CAP_PID is gone; capture off" "$LOG"; }
-wait_for 5 gone || fn_fail "the supervisor did not switch off the killed capture"
-capture_bg after -w /dev/null --timeout 5
+capture_exclusive 0 0
+capture_bg after 0 -w /dev/null --timeout 5
 capture_end
 fn_log "3. a second capture refused; a killed one's stack captured again"
 
@@ -109,7 +83,7 @@ nft0 add rule ip f out icmp type echo-reply drop
 h_in=$(nft0 -a list chain ip f in | awk '/dport 9 drop/ { print $NF }')
 h_out=$(nft0 -a list chain ip f out | awk '/echo-reply drop/ { print $NF }')
 [[ $h_in =~ ^[0-9]+$ && $h_out =~ ^[0-9]+$ ]] || fn_fail "no rule handles: '$h_in' '$h_out'"
-capture_bg drop -w "$T/drop.pcapng" -p filter-drop --timeout 30
+capture_bg drop 0 -w "$T/drop.pcapng" -p filter-drop --timeout 30
 [[ $(connect9) == timeout ]] || fn_fail "port 9 answered through a drop rule"
 icmp_ping "$STACK_IP" 1 --every 0.1 >/dev/null 2>&1 && fn_fail "an echo reply got out"
 capture_end
@@ -128,7 +102,7 @@ nft0 flush ruleset
 fn_log "4. filter drops: input rule $h_in, output rule $h_out"
 
 # 5. a flood through a ring of 2 slots
-capture_bg flood -w "$T/flood.pcapng" --ring 2 --timeout 60
+capture_bg flood 0 -w "$T/flood.pcapng" --ring 2 --timeout 60
 icmp_ping "$STACK_IP" 2000 --every 0.0005 > "$T/flood.ping" 2>&1 ||
 	{ cat "$T/flood.ping" >&2; fail_stats "the flood was not answered under capture"; }
 capture_end

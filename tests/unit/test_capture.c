@@ -40,7 +40,7 @@ static int setup(void **state)
 	struct ends *e = calloc(1, sizeof(*e));
 
 	assert_non_null(e);
-	e->fd = fn_cap_create(3, NSLOTS, SLOT);
+	e->fd = fn_cap_create("fragnet-cap3", NSLOTS, SLOT);
 	assert_true(e->fd >= 0);
 	assert_int_equal(fn_cap_attach(&e->p, e->fd, true, NULL), 0);
 	assert_int_equal(fn_cap_attach(&e->c, e->fd, false, NULL), 0);
@@ -244,8 +244,8 @@ static void test_attach_rejects(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(fn_cap_create(0, 3, SLOT), -EINVAL);
-	assert_int_equal(fn_cap_create(0, NSLOTS, 16), -EINVAL);
+	assert_int_equal(fn_cap_create("fragnet-cap0", 3, SLOT), -EINVAL);
+	assert_int_equal(fn_cap_create("fragnet-cap0", NSLOTS, 16), -EINVAL);
 	/* a memfd the size of a region, but not one */
 	fd = fn_memfd_create("x", 4096 + NSLOTS * SLOT, 64, &head);
 	assert_true(fd >= 0);
@@ -255,7 +255,7 @@ static void test_attach_rejects(void **state)
 	assert_null(c.hdr);
 	close(fd);
 	/* a region whose header lies about its geometry */
-	fd = fn_cap_create(0, NSLOTS, SLOT);
+	fd = fn_cap_create("fragnet-cap0", NSLOTS, SLOT);
 	struct fn_cap_hdr *h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE,
 				    MAP_SHARED, fd, 0);
 	assert_true(h != MAP_FAILED);

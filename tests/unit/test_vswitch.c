@@ -48,6 +48,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "fragnet/capture.h"
 #include "fragnet/clock.h"
 #include "fragnet/names.h"
 #include "fragnet/stats.h"
@@ -754,6 +755,131 @@ static void test_too_big_for_port(void **state)
 	assert_int_equal(pctr(f, 1, FN_VSW_P_DROP_TOO_BIG), 0);
 }
 
+/* ---- capture points (vsw_cap.c, fragnet/capture.h) ---------------------- */
+
+#define CAP_SLOTS	32u
+#define CAP_SLOT	2048u
+
+static bool cap_alive(int32_t pid)
+{
+	(void)pid;
+	return true;
+}
+
+/* A region mapped by the switch (producer) and by *c (consumer), which
+ * claims it as pid 100 and switches points on. */
+static void cap_open(struct fx *f, struct fn_cap *c, uint32_t points)
+{
+	static const char *const names[NPORTS] = { "stack/0", "stack/1",
+						   "stack/2" };
+	int fd = fn_cap_create("test-vsw-cap", CAP_SLOTS, CAP_SLOT);
+	int32_t other = 0;
+
+	assert_true(fd >= 0);
+	assert_int_equal(vsw_cap_attach(&f->sw, fd, names, NULL), 0);
+	assert_int_equal(fn_cap_attach(c, fd, false, NULL), 0);
+	close(fd);
+	assert_int_equal(fn_cap_claim(c, 100, &other, cap_alive), 0);
+	if (points)
+		fn_cap_start(c, 100, points, 0, 0);
+}
+
+/* The next record is point on port (0-based), with cause for a drop. */
+static void cap_expect(struct fn_cap *c, unsigned point, unsigned port,
+		       int cause, uint32_t len)
+{
+	static uint8_t buf[CAP_SLOT];
+	struct fn_cap_rec r;
+	uint64_t lost = 0;
+
+	assert_int_equal(fn_cap_next(c, &r, buf, &lost), 1);
+	assert_int_equal(r.point, point);
+	assert_int_equal(r.ifindex, port + 1);
+	assert_int_equal(r.origlen, len);
+	assert_int_equal(r.caplen, len);
+	if (cause >= 0)
+		assert_int_equal(r.hook, cause);
+	assert_int_equal(lost, 0);
+}
+
+/* rx as sent, tx per copy, drops with their cause on the port that
+ * counts them; nothing while capture is off. */
+static void test_capture_points(void **state)
+{
+	struct fx *f = *state;
+	struct fn_cap c;
+	uint8_t b[SLOT];
+	char name[FN_CAP_IFNAME];
+	uint32_t len;
+	uint64_t lost = 0;
+	struct fn_cap_rec r;
+
+	cap_open(f, &c, 0);
+	assert_true(fn_cap_ifname(&c, 2, name, sizeof(name)));
+	assert_string_equal(name, "stack/1");
+	stk_send_ip(f, 0, bcast, 1);
+	turn_expect(f, 1, -1, 1, 1);
+	assert_int_equal(fn_cap_next(&c, &r, b, &lost), 0);	/* off */
+
+	fn_cap_start(&c, 100, FN_CAP_VSW_POINTS, 0, 0);
+	len = put_ipv4(b, bcast, &f->st[0].id, f->st[0].id.ipv4, 2, 200 - 38);
+	stk_send(f, 0, b, len);
+	turn_expect(f, 1, -1, 1, 0);
+	cap_expect(&c, FN_CAP_RX, 0, -1, len);
+	cap_expect(&c, FN_CAP_SWITCH_DROP, 2, FN_VSW_P_DROP_TOO_BIG, len);
+	cap_expect(&c, FN_CAP_TX, 1, -1, len);
+
+	len = put_ipv4(b, bcast, &f->st[1].id, htonl(0x0a0000aa), 3, 8);
+	stk_send(f, 1, b, len);
+	turn_expect(f, 1, 0, -1, 0);
+	cap_expect(&c, FN_CAP_RX, 1, -1, len);
+	cap_expect(&c, FN_CAP_SWITCH_DROP, 1, FN_VSW_P_DROP_SRC_IP, len);
+	assert_int_equal(fn_cap_next(&c, &r, b, &lost), 0);
+
+	fn_cap_start(&c, 100, 1u << FN_CAP_SWITCH_DROP, 0, 0);
+	len = put_eth(b, bcast, f->st[2].id.mac, 0x86dd) + 40;
+	stk_send(f, 2, b, len);
+	turn_expect(f, 1, 0, 0, -1);
+	cap_expect(&c, FN_CAP_SWITCH_DROP, 2, FN_VSW_P_DROP_ETHERTYPE, len);
+	assert_int_equal(fn_cap_next(&c, &r, b, &lost), 0);
+	assert_int_equal(fn_cap_dropped(&c), 0);
+	fn_cap_detach(&c);
+}
+
+/* A client that writes nonsense into its fields stops the capture,
+ * never the switch: every frame is still forwarded. */
+static void test_capture_hostile_client(void **state)
+{
+	struct fx *f = *state;
+	struct fn_cap c;
+	struct fn_cap_hdr *h;
+	uint32_t head;
+
+	cap_open(f, &c, FN_CAP_ALL);
+	h = c.hdr;
+	atomic_store(&h->ctl, ~0ull);		/* every bit, any owner */
+	atomic_store(&h->window, ~0u);
+	atomic_store(&h->snaplen, ~0u);
+	head = atomic_load(&h->head);
+	atomic_store(&h->tail, head + 12345);		/* ahead of head */
+	for (uint32_t s = 0; s < 20; s++)
+		stk_send_ip(f, 0, bcast, s);
+	turn_expect(f, 20, -1, 20, 20);
+	assert_int_equal(atomic_load(&h->head), head);
+	assert_true(fn_cap_dropped(&c) > 0);
+	atomic_store(&h->tail, head - 1000000);		/* far behind */
+	for (uint32_t s = 0; s < 20; s++)
+		stk_send_ip(f, 1, bcast, s);
+	turn_expect(f, 20, 20, -1, 20);
+	assert_int_equal(atomic_load(&h->head), head);
+	atomic_store(&h->tail, head);			/* sane: it goes on */
+	atomic_store(&h->window, 4);
+	stk_send_ip(f, 2, bcast, 1);
+	turn_expect(f, 1, 1, 1, -1);
+	assert_int_equal(atomic_load(&h->head), head + 3);	/* rx, 2 tx */
+	fn_cap_detach(&c);
+}
+
 /* A stack that never takes its frames: the switch drops for it, never
  * waits for it, and the others go on. */
 static void test_destination_full(void **state)
@@ -1404,7 +1530,7 @@ static pid_t vswitch_spawn(struct fx *f, int table_fd, int stats_fd)
 	for (unsigned i = 0; i < NPORTS; i++)
 		ports[i] = (struct vsw_spawn_port){ f->st[i].link_fd,
 			f->st[i].bell, f->st[i].peer_bell };
-	pid = vsw_spawn(FN_VSWITCH_BIN, table_fd, stats_fd, ports, NPORTS,
+	pid = vsw_spawn(FN_VSWITCH_BIN, table_fd, stats_fd, -1, ports, NPORTS,
 			FN_POLL_EVENT, -1);
 	assert_true(pid > 0);
 	return pid;
@@ -1518,6 +1644,8 @@ int main(void)
 		T(test_drop_causes),
 		T(test_check_copies),
 		T(test_too_big_for_port),
+		T(test_capture_points),
+		T(test_capture_hostile_client),
 		T(test_destination_full),
 		T(test_stack_absent),
 		T(test_hostile_garbage),
