@@ -128,6 +128,12 @@ struct fn_nft_pkt {
 	uint8_t ct_dir;		/* its direction: 0 original, 1 reply */
 	uint32_t ct_entry;	/* its flow's entry + 1, 0 = none */
 	uint32_t ct_id;		/* that entry's id (a stale one: none) */
+	/* Also the evaluator's: prerouting (output) found the IPv4 header
+	 * as ip_rcv() takes it, so input (postrouting), the next hook of
+	 * the same packet, need not check it again; each of those two
+	 * clears it.  Set only at those hooks, so a caller that judges a
+	 * packet at input alone gets the whole check. */
+	uint8_t nh_ok;
 };
 
 enum fn_nft_verdict {
