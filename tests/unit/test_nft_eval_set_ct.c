@@ -810,6 +810,59 @@ static void test_hook_header_once(void **state)
 	m_free(x.rs);
 }
 
+/* fn_nft_pkt.sums: the sums prerouting found right, and only those: the
+ * stack lets lwIP skip its own check of them. */
+static void test_sums(void **state)
+{
+	struct ctx x;
+	struct t_pkt t;
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	m_rule(x.rs, x.in, e_ct_state(NFT_REG_1), e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+	struct ctt c = { .p = p, .ct = ct };
+
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 10);
+	rx(&c, &t);
+	assert_int_equal(t.p.sums, FN_NFT_SUM_IP | FN_NFT_SUM_TCP);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);	/* bad TCP sum */
+	t.buf[14 + 20 + 16] ^= 0x55;
+	assert_int_equal(rx(&c, &t), INV);
+	assert_int_equal(t.p.sums, FN_NFT_SUM_IP);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);	/* bad header sum */
+	t.buf[14 + 10] ^= 0x55;
+	assert_int_equal(t_eval(p, ct, FN_NFT_PREROUTING, &t, NULL),
+			 FN_NFT_DROP);
+	assert_int_equal(t.p.sums, 0);
+	t_udp(&t, A1, A2, 5, 53, 4);			/* UDP: not ours */
+	rx(&c, &t);
+	assert_int_equal(t.p.sums, FN_NFT_SUM_IP);
+	t_tcp(&t, A1, A2, 4001, 80, TH_SYN, 10);	/* a first fragment */
+	t_frag(&t, 0, 1);
+	rx(&c, &t);
+	assert_int_equal(t.p.sums, FN_NFT_SUM_IP);
+	t_tcp(&t, A2, A1, 80, 4000, TH_ACK, 10);	/* sent: none */
+	tx(&c, &t);
+	assert_int_equal(t.p.sums, 0);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);	/* input alone: none */
+	t_eval(p, ct, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t.p.sums, 0);
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	/* without conntrack nothing checks the TCP sum */
+	m_free(x.rs);
+	ctx_init(&x, NF_ACCEPT);
+	m_rule(x.rs, x.in, e_counter(), NULL);
+	p = t_compile(x.rs, NULL);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);
+	t_eval(p, NULL, FN_NFT_PREROUTING, &t, NULL);
+	assert_int_equal(t.p.sums, FN_NFT_SUM_IP);
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+}
+
 /* Directions as nft_ct_get_init: wanted for addresses and ports, refused
  * for state, mark, status..., 0 or 1 only; ct set only for the mark. */
 static void test_ct_key_refusals(void **state)
@@ -887,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_ct_key_refusals),
 		cmocka_unit_test(test_ct_acct),
 		cmocka_unit_test(test_hook_header_once),
+		cmocka_unit_test(test_sums),
 		cmocka_unit_test(test_csum),
 	};
 

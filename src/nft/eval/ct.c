@@ -483,7 +483,8 @@ static bool tcp_flags_valid(uint8_t f)
 	return false;
 }
 
-/* Protocol checks before any lookup: false = INVALID. */
+/* Protocol checks before any lookup: false = INVALID.  A TCP sum found
+ * right goes into fn_nft_pkt.sums. */
 static bool l4_valid(const struct nfe_pkt *pk, bool frag)
 {
 	uint32_t l4len = pk->len - pk->thoff;
@@ -506,10 +507,14 @@ static bool l4_valid(const struct nfe_pkt *pk, bool frag)
 			return false;
 		break;
 	}
-	if (frag || pk->hook != FN_NFT_PREROUTING)
+	if (frag || pk->hook != FN_NFT_PREROUTING ||
+	    (pk->tprot != 6 && pk->tprot != 17 && pk->tprot != 1))
 		return true;
-	return (pk->tprot != 6 && pk->tprot != 17 && pk->tprot != 1) ||
-	       csum_ok(pk);
+	if (!csum_ok(pk))
+		return false;
+	if (pk->tprot == 6)
+		pk->p->sums |= FN_NFT_SUM_TCP;
+	return true;
 }
 
 /* ---- TCP: the kernel's state table (nf_conntrack_proto_tcp.c) ---------- */

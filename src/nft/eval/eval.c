@@ -138,9 +138,12 @@ static int setup_ip(struct nfe_pkt *pk, struct fn_nft_pkt *p, bool checked)
 	if (!ipv4_info(pk, p->nh, p->nh_len))
 		return 0;
 	/* Received packets only: output may leave the sum to the NIC. */
-	if (pk->hook <= FN_NFT_INPUT && !checked &&
-	    !ipv4_csum_ok(p->nh, pk->thoff))
-		return 0;
+	if (pk->hook <= FN_NFT_INPUT && !checked) {
+		if (!ipv4_csum_ok(p->nh, pk->thoff))
+			return 0;
+		if (pk->hook == FN_NFT_PREROUTING)
+			p->sums |= FN_NFT_SUM_IP;
+	}
 	p->nh_ok = pk->hook == FN_NFT_PREROUTING || pk->hook == FN_NFT_OUTPUT;
 	pk->pf = NFPROTO_IPV4;
 	pk->net = p->nh;
