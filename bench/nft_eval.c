@@ -26,7 +26,8 @@
  * The N-rule cells are measured a second time with the rule index off
  * (fn_nft_prog_index: the linear walk every rule of the chain takes).
  *
- * usage: fn-bench-nft-eval [--iters N] [--reps N]
+ * usage: fn-bench-nft-eval [--iters N] [--reps N] [--path-only]
+ *                          [--only none|rules-N|set-10000]
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -56,6 +57,7 @@ struct bpkt {
 
 static struct bpkt pkts[NPKT];
 static double compile_ms;	/* of the last build() */
+static bool index_only;		/* --only: no second, linear pass */
 
 /* ---- model ------------------------------------------------------------- */
 
@@ -171,6 +173,33 @@ static uint32_t member(unsigned i)
 	return 0x0af10000u + i * 7u;	/* 10.241.x.y */
 }
 
+static uint32_t blocked(unsigned i)
+{
+	return 0xc6120001u + i;		/* 198.18.0.1 + i, bench/rules/gen */
+}
+
+/* A 10,000-element set s of IPv4 addresses, element i elem(i). */
+static void add_set(struct model *m, uint32_t (*elem)(unsigned))
+{
+	m->s.nl = nftnl_set_alloc();
+	nftnl_set_set_str(m->s.nl, NFTNL_SET_NAME, "s");
+	nftnl_set_set_str(m->s.nl, NFTNL_SET_TABLE, "b");
+	nftnl_set_set_u32(m->s.nl, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u64(m->s.nl, NFTNL_SET_HANDLE, 3);
+	nftnl_set_set_u32(m->s.nl, NFTNL_SET_FLAGS, 0);
+	nftnl_set_set_u32(m->s.nl, NFTNL_SET_KEY_LEN, 4);
+	for (unsigned i = 0; i < SET_SIZE; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		uint32_t be = htonl(elem(i));
+
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &be, 4);
+		nftnl_set_elem_add(m->s.nl, e);
+	}
+	m->sp = &m->s;
+	m->t.sets = &m->sp;
+	m->t.nsets = 1;
+}
+
 /* ip saddr @s counter accept */
 static void add_set_rule(struct model *m)
 {
@@ -181,23 +210,7 @@ static void add_set_rule(struct model *m)
 	struct nftnl_expr *lk = expr_u32("lookup", NFTNL_EXPR_LOOKUP_SREG,
 					 NFT_REG_1, NFTNL_EXPR_LOOKUP_FLAGS, 0);
 
-	m->s.nl = nftnl_set_alloc();
-	nftnl_set_set_str(m->s.nl, NFTNL_SET_NAME, "s");
-	nftnl_set_set_str(m->s.nl, NFTNL_SET_TABLE, "b");
-	nftnl_set_set_u32(m->s.nl, NFTNL_SET_FAMILY, NFPROTO_INET);
-	nftnl_set_set_u64(m->s.nl, NFTNL_SET_HANDLE, 3);
-	nftnl_set_set_u32(m->s.nl, NFTNL_SET_FLAGS, 0);
-	nftnl_set_set_u32(m->s.nl, NFTNL_SET_KEY_LEN, 4);
-	for (unsigned i = 0; i < SET_SIZE; i++) {
-		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-		uint32_t be = htonl(member(i));
-
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &be, 4);
-		nftnl_set_elem_add(m->s.nl, e);
-	}
-	m->sp = &m->s;
-	m->t.sets = &m->sp;
-	m->t.nsets = 1;
+	add_set(m, member);
 	nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_OFFSET, 12);
 	nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_LEN, 4);
 	nftnl_expr_set_str(lk, NFTNL_EXPR_LOOKUP_SET, "s");
@@ -270,8 +283,25 @@ static void ipv4(struct nftnl_rule *r)
 	nftnl_rule_add_expr(r, cmp(&v, 1));
 }
 
-/* As bench/rules/gen writes rules-N.nft (its TAIL is 6 rules). */
-static void add_rules_file(struct model *m, unsigned n)
+/* ip saddr @s counter drop, as set-10000.nft's blocklist rule. */
+static void add_block_set_rule(struct model *m, uint64_t handle)
+{
+	struct nftnl_rule *r = rule_new(m, handle);
+	struct nftnl_expr *lk = expr_u32("lookup", NFTNL_EXPR_LOOKUP_SREG,
+					 NFT_REG_1, NFTNL_EXPR_LOOKUP_FLAGS, 0);
+
+	add_set(m, blocked);
+	nftnl_expr_set_str(lk, NFTNL_EXPR_LOOKUP_SET, "s");
+	ipv4(r);
+	nftnl_rule_add_expr(r, payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4));
+	nftnl_rule_add_expr(r, lk);
+	nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
+	verdict(r, NF_DROP);
+}
+
+/* As bench/rules/gen writes rules-N.nft (its TAIL is 6 rules), or with
+ * set: set-10000.nft (the blocklist one rule and a set). */
+static void add_rules_file(struct model *m, unsigned n, bool set)
 {
 	struct nftnl_rule *r;
 	char lo[16] = "lo";
@@ -280,8 +310,10 @@ static void add_rules_file(struct model *m, unsigned n)
 	uint64_t h = 10;
 
 	nftnl_chain_set_u32(m->c.nl, NFTNL_CHAIN_POLICY, NF_DROP);
-	for (unsigned i = 0; i + 6 < n; i++) {
-		uint32_t a = htonl(0xc6120001u + i);	/* 198.18.0.1 + i */
+	if (set)
+		add_block_set_rule(m, h++);
+	for (unsigned i = 0; !set && i + 6 < n; i++) {
+		uint32_t a = htonl(blocked(i));
 
 		r = rule_new(m, h++);
 		ipv4(r);
@@ -514,8 +546,8 @@ static struct fn_nft_prog *build(struct model *m, int kind, unsigned n)
 		add_port_rules(m, n);
 	if (kind == 2)
 		add_set_rule(m);
-	if (kind == 3)
-		add_rules_file(m, n);
+	if (kind == 3 || kind == 4)
+		add_rules_file(m, n, kind == 4);
 	int64_t t0 = fn_clock_ns();
 	p = fn_nft_compile(&m->rs, NULL, &err, msg, sizeof(msg));
 	compile_ms = (double)(fn_clock_ns() - t0) / 1e6;
@@ -528,22 +560,26 @@ static struct fn_nft_prog *build(struct model *m, int kind, unsigned n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fn-bench-nft-eval [--iters N] [--reps N]\n"
+	fprintf(f, "usage: fn-bench-nft-eval [--iters N] [--reps N] [--path-only]\n"
+		"                         [--only none|rules-N|set-10000]\n"
 		"  ns/packet of the nf_tables evaluator for 0, 10, 100, 1000\n"
 		"  rules and a 10,000-element set, against an empty ruleset;\n"
-		"  then bench/rules/rules-N.nft on the stack's path with ct\n");
+		"  then bench/rules/{rules-N,set-10000}.nft on the stack's path\n"
+		"  with ct (--path-only: that table alone; --only: one cell\n"
+		"  of it, for a profiler)\n");
 }
 
 static const struct cell {
 	const char *name;
-	int kind;	/* 0 empty, 1 N port rules, 2 set, 3 rules-N.nft path */
+	int kind;	/* 0 empty, 1 N port rules, 2 set, 3 rules-N.nft path,
+			 * 4 set-10000.nft path */
 	unsigned n;
 } cells[] = {
 	{ "empty chain", 0, 0 }, { "10 rules", 1, 10 },
 	{ "100 rules", 1, 100 }, { "1000 rules", 1, 1000 },
 	{ "10k-element set", 2, 0 },
 	{ "rules-10", 3, 10 }, { "rules-100", 3, 100 },
-	{ "rules-1000", 3, 1000 },
+	{ "rules-1000", 3, 1000 }, { "set-10000", 4, 0 },
 };
 #define NCELLS (sizeof(cells) / sizeof(cells[0]))
 
@@ -555,13 +591,13 @@ static void cell_run(const struct cell *c, long iters, int reps, double *ns,
 	struct model m;
 	struct fn_nft_prog *p = build(&m, c->kind, c->n);
 	double (*fn)(struct fn_nft_prog *, long, int) =
-		c->kind == 3 ? measure_path : measure;
+		c->kind >= 3 ? measure_path : measure;
 	long it = c->n >= 1000 ? iters / 20 : c->n >= 100 ? iters / 4 : iters;
 
 	*cms = compile_ms;
 	*ns = fn(p, it, reps);
 	*lin = 0;
-	if (c->kind == 1 || c->kind == 3) {
+	if (!index_only && (c->kind == 1 || c->kind == 3)) {
 		fn_nft_prog_index(p, false);
 		*lin = fn(p, it, reps);
 	}
@@ -587,17 +623,23 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "iters", required_argument, NULL, 'i' },
 		{ "reps", required_argument, NULL, 'r' },
+		{ "path-only", no_argument, NULL, 'p' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double ns[NCELLS], lin[NCELLS], cms[NCELLS];
 	long iters = 2000000;
 	int reps = 7, c;
+	bool path_only = false;
+	const char *only = NULL;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': iters = atol(optarg); break;
 		case 'r': reps = atoi(optarg); break;
+		case 'p': path_only = true; break;
+		case 'o': only = optarg; index_only = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -607,20 +649,34 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	make_packets();
-	double none = measure(NULL, iters, reps);
+	double none = path_only || only ? 0 : measure(NULL, iters, reps);
+	if (only) {	/* one path cell, for perf or callgrind */
+		for (size_t i = 0; i < NCELLS; i++)
+			if (cells[i].kind >= 3 && !strcmp(cells[i].name, only))
+				cell_run(&cells[i], iters, reps, &ns[i],
+					 &lin[i], &cms[i]);
+		if (!strcmp(only, "none"))
+			printf("no ruleset: %.1f ns\n",
+			       measure_path(NULL, iters, reps));
+		return 0;
+	}
 	double path_none = measure_path(NULL, iters, reps);
 	for (size_t i = 0; i < NCELLS; i++)
-		cell_run(&cells[i], iters, reps, &ns[i], &lin[i], &cms[i]);
-	printf("| ruleset | ns/packet | vs empty chain | compile ms | no index: ns/packet |\n"
-	       "|---|---:|---:|---:|---:|\n");
-	print_row("no program", none, ns[0], -1, 0);
-	for (size_t i = 0; i < NCELLS && cells[i].kind != 3; i++)
+		if (!path_only || cells[i].kind >= 3)
+			cell_run(&cells[i], iters, reps, &ns[i], &lin[i],
+				 &cms[i]);
+	if (!path_only) {
+		printf("| ruleset | ns/packet | vs empty chain | compile ms | no index: ns/packet |\n"
+		       "|---|---:|---:|---:|---:|\n");
+		print_row("no program", none, ns[0], -1, 0);
+	}
+	for (size_t i = 0; !path_only && i < NCELLS && cells[i].kind < 3; i++)
 		print_row(cells[i].name, ns[i], ns[0], cms[i], lin[i]);
-	printf("\n| stack path, with ct | ns/packet | vs no ruleset | compile ms | no index: ns/packet |\n"
-	       "|---|---:|---:|---:|---:|\n");
+	printf("%s| stack path, with ct | ns/packet | vs no ruleset | compile ms | no index: ns/packet |\n"
+	       "|---|---:|---:|---:|---:|\n", path_only ? "" : "\n");
 	print_row("no ruleset", path_none, path_none, -1, 0);
 	for (size_t i = 0; i < NCELLS; i++)
-		if (cells[i].kind == 3)
+		if (cells[i].kind >= 3)
 			print_row(cells[i].name, ns[i], path_none, cms[i],
 				  lin[i]);
 	return 0;

@@ -128,7 +128,21 @@ struct fn_nft_pkt {
 	uint8_t ct_dir;		/* its direction: 0 original, 1 reply */
 	uint32_t ct_entry;	/* its flow's entry + 1, 0 = none */
 	uint32_t ct_id;		/* that entry's id (a stale one: none) */
+	/* Also the evaluator's: prerouting (output) found the IPv4 header
+	 * as ip_rcv() takes it, so input (postrouting), the next hook of
+	 * the same packet, need not check it again; each of those two
+	 * clears it.  Set only at those hooks, so a caller that judges a
+	 * packet at input alone gets the whole check. */
+	uint8_t nh_ok;
+	/* Out, set at prerouting only and never cleared by the evaluator
+	 * (the caller zeroes it with the packet): sums that were checked
+	 * and found right, FN_NFT_SUM_*, so that the stack need not check
+	 * them again on the same bytes. */
+	uint8_t sums;
 };
+
+#define FN_NFT_SUM_IP	1	/* the IPv4 header's (ip_rcv) */
+#define FN_NFT_SUM_TCP	2	/* the TCP segment's (conntrack's check) */
 
 enum fn_nft_verdict {
 	FN_NFT_ACCEPT = 1,	/* NF_ACCEPT */

@@ -48,6 +48,7 @@
 #include "fragnet/log.h"
 #include "fragnet/trace.h"
 
+#include "nft.h"
 #include "stack.h"
 
 #define ETHTYPE_OFF	12
@@ -170,16 +171,25 @@ static struct pbuf *frame_copy(struct stk_if *ifc, const struct fn_pkt *pkt)
 }
 
 /* netif->input owns p, even when it fails (netif_input_fn). */
-static void frame_deliver(struct stk_if *ifc, struct pbuf *p)
+/* p to lwIP; sums (FN_NFT_SUM_*): what the filter checked on these very
+ * bytes, which lwIP's input (ip4_input, tcp_input) need not check again:
+ * its netif's check flags are off for this one call. */
+static void frame_deliver(struct stk_if *ifc, struct pbuf *p, unsigned sums)
 {
 	struct stack *s = ifc->stack;
+	u16_t flags = ifc->netif.chksum_flags;
 
 	stk_count(s, STK_RX_FRAMES, 1);
 	stk_count(s, STK_RX_BYTES, p->tot_len);
 	stk_if_count(ifc, STK_IF_RX_FRAMES, 1);
 	count_proto(s, p->payload, p->len, false);
+	if (sums & FN_NFT_SUM_IP)
+		ifc->netif.chksum_flags &= (u16_t)~NETIF_CHECKSUM_CHECK_IP;
+	if (sums & FN_NFT_SUM_TCP)
+		ifc->netif.chksum_flags &= (u16_t)~NETIF_CHECKSUM_CHECK_TCP;
 	if (ifc->netif.input(p, &ifc->netif) != ERR_OK)
 		pbuf_free(p);
+	ifc->netif.chksum_flags = flags;
 }
 
 static void trace_pkts(unsigned point, const struct fn_pkt *p, unsigned n)
@@ -201,13 +211,13 @@ static void cap_pkts(struct stk_if *ifc, unsigned point,
 
 /* frame_deliver between two trace points; the frame's head is copied
  * first: lwIP owns the pbuf after input. */
-static void trace_deliver(struct stk_if *ifc, struct pbuf *p)
+static void trace_deliver(struct stk_if *ifc, struct pbuf *p, unsigned sums)
 {
 	uint8_t head[128];
 	uint16_t len = pbuf_copy_partial(p, head, sizeof(head), 0);
 
 	fn_trace_frame(FN_TP_STK_FILTER, head, len, fn_clock_ns());
-	frame_deliver(ifc, p);
+	frame_deliver(ifc, p, sums);
 	fn_trace_frame(FN_TP_STK_DELIVERED, head, len, fn_clock_ns());
 }
 
@@ -232,13 +242,15 @@ int stk_link_rx(struct stk_if *ifc)
 	 * driver needs them.  A reset here voids the slots, not the copies. */
 	r = fn_stream_ack_burst(&ifc->link.rx, pkt, (unsigned)n);
 	for (int i = 0; i < n; i++) {
+		unsigned sums = 0;
+
 		/* dropped, or a fragment held for reassembly: NULL */
 		if (p[i])
-			p[i] = stk_filter_rx(ifc, p[i]);
+			p[i] = stk_filter_rx(ifc, p[i], &sums);
 		if (p[i] && fn_trace_enabled())
-			trace_deliver(ifc, p[i]);
+			trace_deliver(ifc, p[i], sums);
 		else if (p[i])
-			frame_deliver(ifc, p[i]);
+			frame_deliver(ifc, p[i], sums);
 	}
 	return r < 0 ? r : n;
 }

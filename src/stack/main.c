@@ -474,7 +474,10 @@ static void loop_run(struct stack *s, int ctl_fd)
 	u32_t next_ctl = sys_now();
 
 	while (!stopping) {
-		int n = links_rx(s);
+		int n;
+
+		stk_filter_turn();
+		n = links_rx(s);
 
 		stk_count(s, STK_LOOPS, 1);
 		if (sserv_on)

@@ -177,13 +177,19 @@ void stk_cap_drop_rx(struct stk_if *ifc, unsigned hook, uint64_t rule,
 void stk_cap_drop_tx(struct stk_if *ifc, unsigned hook, uint64_t rule,
 		     const uint8_t *nh, uint32_t len);
 
-struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p);
+/* *sums: the FN_NFT_SUM_* (src/nft/nft.h) the filter found right on
+ * exactly the frame it returns, 0 when none or another frame. */
+struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
+			   unsigned *sums);
 /* The app's user and group ([app] user, resolved at start), the owner of
  * every socket of the stack: meta skuid and skgid.  Unset: those rules
  * never match. */
 void stk_filter_set_owner(uint32_t uid, uint32_t gid);
 err_t stk_filter_output(struct stk_if *ifc, struct pbuf *p,
 			const ip4_addr_t *dst);
+/* Once a loop turn, before its first frame: the time every packet of
+ * the turn is judged with, unless the ruleset needs the fine clock. */
+void stk_filter_turn(void);
 
 /* control.c */
 struct pollfd;

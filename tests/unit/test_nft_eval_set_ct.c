@@ -698,6 +698,171 @@ static void test_ct_keys(void **state)
 	m_free(x.rs);
 }
 
+/* Accounting as the kernel's nf_ct_set_acct(): a flow made before any
+ * ruleset had ct packets/bytes/avgpkt reads 0 (no acct extension), a flow
+ * made after counts from its first packet, and a flow reopened by a SYN
+ * counts again. */
+static void test_ct_acct(void **state)
+{
+	struct ctx x;
+	struct t_pkt t;
+	uint64_t v[3] = { 0, 1, 2 };
+	struct nftnl_rule *r[3];
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	m_rule(x.rs, x.in, e_ct_state(NFT_REG_1), e_counter(), NULL);
+	struct fn_nft_prog *p0 = t_compile(x.rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+	struct ctt c = { .p = p0, .ct = ct };
+
+	t_udp(&t, A1, A2, 1000, 53, 0);		/* flow A: not counted */
+	assert_int_equal(rx(&c, &t), NEW);
+	for (int i = 0; i < 3; i++)
+		r[i] = m_rule(x.rs, x.in, e_ct(NFT_CT_PKTS, NFT_REG_1, 0),
+			      e_cmp(NFT_REG_1, NFT_CMP_EQ, &v[i], 8),
+			      e_counter(), NULL);
+	c.p = t_compile(x.rs, p0);
+	t_udp(&t, A1, A2, 1000, 53, 0);
+	assert_int_equal(rx(&c, &t), NEW);
+	assert_int_equal(t_packets(c.p, r[0], 2), 1);	/* reads 0 */
+	t_udp(&t, A1, A2, 2000, 53, 0);		/* flow B: counted */
+	assert_int_equal(rx(&c, &t), NEW);
+	assert_int_equal(t_packets(c.p, r[1], 2), 1);
+	assert_int_equal(rx(&c, &t), NEW);
+	assert_int_equal(t_packets(c.p, r[2], 2), 1);
+	/* a TCP flow reopened after its close: a new conntrack, from 1 */
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), NEW);
+	assert_int_equal(t_packets(c.p, r[1], 2), 2);
+	t_tcp(&t, A1, A2, 4000, 80, TH_RST, 0);	/* killed, dying: 2 */
+	assert_int_equal(rx(&c, &t), NEW);
+	assert_int_equal(t_packets(c.p, r[2], 2), 2);
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 0);
+	assert_int_equal(rx(&c, &t), NEW);
+	assert_int_equal(t_packets(c.p, r[1], 2), 3);
+	/* accounting stays on with a ruleset that does not ask */
+	fn_nft_prog_free(c.p);
+	fn_nft_prog_free(p0);
+	m_free(x.rs);
+	ctx_init(&x, NF_ACCEPT);
+	m_rule(x.rs, x.in, e_ct_state(NFT_REG_1), e_counter(), NULL);
+	c.p = t_compile(x.rs, NULL);
+	t_udp(&t, A1, A2, 3000, 53, 0);		/* flow C: counted */
+	assert_int_equal(rx(&c, &t), NEW);
+	fn_nft_prog_free(c.p);
+	r[0] = m_rule(x.rs, x.in, e_ct(NFT_CT_PKTS, NFT_REG_1, 0),
+		      e_cmp(NFT_REG_1, NFT_CMP_EQ, &v[2], 8), e_counter(),
+		      NULL);
+	c.p = t_compile(x.rs, NULL);
+	assert_int_equal(rx(&c, &t), NEW);
+	assert_int_equal(t_packets(c.p, r[0], 2), 1);
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(c.p);
+	m_free(x.rs);
+}
+
+/* The header check of prerouting (output) serves the packet's next hook
+ * only: input (postrouting) alone checks it in full, a hook without a
+ * chain after a checked one only confirms the new flow, and the check of
+ * one packet never serves the next. */
+static void test_hook_header_once(void **state)
+{
+	struct ctx x;
+	struct t_pkt t;
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	struct nftnl_rule *r = m_rule(x.rs, x.in, e_ct_state(NFT_REG_1),
+				      e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+	struct ctt c = { .p = p, .ct = ct };
+
+	t_udp(&t, A1, A2, 1000, 53, 0);
+	assert_int_equal(rx(&c, &t), NEW);
+	assert_int_equal(t_packets(p, r, 1), 1);
+	t.buf[14 + 10] ^= 0x55;			/* the header sum broken */
+	assert_int_equal(t_eval(p, ct, FN_NFT_INPUT, &t, NULL), FN_NFT_DROP);
+	assert_int_equal(t_eval(p, ct, FN_NFT_PREROUTING, &t, NULL),
+			 FN_NFT_DROP);
+	assert_int_equal(t_eval(p, ct, FN_NFT_INPUT, &t, NULL), FN_NFT_DROP);
+	assert_int_equal(t_packets(p, r, 1), 1);
+	/* no postrouting chain: a new flow sent is confirmed there, so
+	 * the answer is established */
+	t_udp(&t, A2, A1, 53, 2000, 0);
+	assert_int_equal(tx(&c, &t), NEW);
+	t_udp(&t, A1, A2, 2000, 53, 0);
+	assert_int_equal(rx(&c, &t), EST);
+	/* postrouting alone still checks: a header that is not IPv4 */
+	t_udp(&t, A2, A1, 53, 2001, 0);
+	t.buf[14] = 0x35;
+	assert_int_equal(t_eval(p, ct, FN_NFT_POSTROUTING, &t, NULL),
+			 FN_NFT_DROP);
+	/* ... and a packet dropped at output leaves nothing for the next */
+	t_udp(&t, A2, A1, 53, 2002, 0);
+	t.buf[14] = 0x35;
+	t.p.ct_state = 0;
+	assert_int_equal(t_eval(p, ct, FN_NFT_OUTPUT, &t, NULL), FN_NFT_DROP);
+	assert_int_equal(t.p.nh_ok, 0);
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+}
+
+/* fn_nft_pkt.sums: the sums prerouting found right, and only those: the
+ * stack lets lwIP skip its own check of them. */
+static void test_sums(void **state)
+{
+	struct ctx x;
+	struct t_pkt t;
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	m_rule(x.rs, x.in, e_ct_state(NFT_REG_1), e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+	struct ctt c = { .p = p, .ct = ct };
+
+	t_tcp(&t, A1, A2, 4000, 80, TH_SYN, 10);
+	rx(&c, &t);
+	assert_int_equal(t.p.sums, FN_NFT_SUM_IP | FN_NFT_SUM_TCP);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);	/* bad TCP sum */
+	t.buf[14 + 20 + 16] ^= 0x55;
+	assert_int_equal(rx(&c, &t), INV);
+	assert_int_equal(t.p.sums, FN_NFT_SUM_IP);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);	/* bad header sum */
+	t.buf[14 + 10] ^= 0x55;
+	assert_int_equal(t_eval(p, ct, FN_NFT_PREROUTING, &t, NULL),
+			 FN_NFT_DROP);
+	assert_int_equal(t.p.sums, 0);
+	t_udp(&t, A1, A2, 5, 53, 4);			/* UDP: not ours */
+	rx(&c, &t);
+	assert_int_equal(t.p.sums, FN_NFT_SUM_IP);
+	t_tcp(&t, A1, A2, 4001, 80, TH_SYN, 10);	/* a first fragment */
+	t_frag(&t, 0, 1);
+	rx(&c, &t);
+	assert_int_equal(t.p.sums, FN_NFT_SUM_IP);
+	t_tcp(&t, A2, A1, 80, 4000, TH_ACK, 10);	/* sent: none */
+	tx(&c, &t);
+	assert_int_equal(t.p.sums, 0);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);	/* input alone: none */
+	t_eval(p, ct, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t.p.sums, 0);
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	/* without conntrack nothing checks the TCP sum */
+	m_free(x.rs);
+	ctx_init(&x, NF_ACCEPT);
+	m_rule(x.rs, x.in, e_counter(), NULL);
+	p = t_compile(x.rs, NULL);
+	t_tcp(&t, A1, A2, 4000, 80, TH_ACK, 10);
+	t_eval(p, NULL, FN_NFT_PREROUTING, &t, NULL);
+	assert_int_equal(t.p.sums, FN_NFT_SUM_IP);
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+}
+
 /* Directions as nft_ct_get_init: wanted for addresses and ports, refused
  * for state, mark, status..., 0 or 1 only; ct set only for the mark. */
 static void test_ct_key_refusals(void **state)
@@ -773,6 +938,9 @@ int main(void)
 		cmocka_unit_test(test_ct_frag_and_priority),
 		cmocka_unit_test(test_ct_keys),
 		cmocka_unit_test(test_ct_key_refusals),
+		cmocka_unit_test(test_ct_acct),
+		cmocka_unit_test(test_hook_header_once),
+		cmocka_unit_test(test_sums),
 		cmocka_unit_test(test_csum),
 	};
 

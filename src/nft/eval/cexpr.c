@@ -888,6 +888,8 @@ static int c_ct(struct nfe_cctx *c, struct nftnl_expr *e)
 	if (!op)
 		return -ENOMEM;
 	c->p->uses_ct = true;
+	if (key == NFT_CT_PKTS || key == NFT_CT_BYTES || key == NFT_CT_AVGPKT)
+		c->p->uses_acct = true;	/* nft_ct_get_init: nf_ct_set_acct */
 	op->sub = (uint8_t)key;
 	op->size = dir;
 	op->len = (uint8_t)len;

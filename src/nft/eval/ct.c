@@ -48,8 +48,8 @@
 #define FRAG_CACHE	64
 
 enum {
-	E_SEEN_REPLY = 1, E_CLOSE_INIT = 2, E_SIMOPEN = 4, E_CONFIRMED = 16,
-	E_ASSURED = 32, E_DYING = 64,
+	E_SEEN_REPLY = 1, E_CLOSE_INIT = 2, E_SIMOPEN = 4, E_ACCT = 8,
+	E_CONFIRMED = 16, E_ASSURED = 32, E_DYING = 64,
 };
 
 struct ct_tuple {
@@ -58,17 +58,28 @@ struct ct_tuple {
 	uint8_t proto;
 };
 
+/* Everything a packet of a tracked flow reads or writes, but its
+ * accounting, in one cache line: a lookup that hits touches its bucket's
+ * word and this line. */
 struct ct_entry {
 	struct ct_tuple t;		/* original direction */
 	uint8_t flags;
 	uint8_t tcp_state, last_index, last_dir;
 	uint32_t hnext;			/* entry + 1; free list too */
 	uint32_t prev, next;		/* LRU, entry + 1 */
-	uint64_t expires;
-	uint64_t created;		/* UDP: a stream after 2 s */
 	uint32_t id;			/* ct id; fn_nft_pkt.ct_id */
 	uint32_t mark;			/* ct mark (set) */
-	uint64_t packets[2], bytes[2];	/* accounting per direction */
+	uint64_t expires;
+	uint64_t created;		/* UDP: a stream after 2 s */
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct ct_entry) == 64, "one cache line a flow");
+
+/* A flow's accounting (the kernel's nf_conn_acct extension), kept beside
+ * the table: only an entry with E_ACCT, made while the ruleset counted
+ * (fn_nft_ct.acct), has it in use. */
+struct ct_acct {
+	uint64_t packets[2], bytes[2];	/* per direction */
 };
 
 struct frag {
@@ -92,6 +103,10 @@ struct fn_nft_ct {
 	uint8_t cur_dir;		/* ... and its direction (track) */
 	struct ct_entry dying;		/* entry max: one killed by the
 					 * packet that is being judged */
+	struct ct_acct *acct;		/* per entry */
+	struct ct_acct dying_acct;
+	bool acct_on;			/* nf_ct_set_acct(): a ruleset has
+					 * had ct packets/bytes/avgpkt */
 };
 
 struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries)
@@ -105,12 +120,17 @@ struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries)
 	}
 	while (nb < max_entries)
 		nb *= 2;
-	ct = calloc(1, sizeof(*ct));
+	ct = aligned_alloc(_Alignof(struct fn_nft_ct), sizeof(*ct));
 	if (!ct)
 		return NULL;
-	ct->e = calloc(max_entries, sizeof(*ct->e));
+	memset(ct, 0, sizeof(*ct));
+	ct->e = aligned_alloc(_Alignof(struct ct_entry),
+			      (size_t)max_entries * sizeof(*ct->e));
+	if (ct->e)
+		memset(ct->e, 0, (size_t)max_entries * sizeof(*ct->e));
+	ct->acct = calloc(max_entries, sizeof(*ct->acct));
 	ct->bucket = calloc(nb, sizeof(*ct->bucket));
-	if (!ct->e || !ct->bucket) {
+	if (!ct->e || !ct->acct || !ct->bucket) {
 		fn_nft_ct_free(ct);
 		errno = ENOMEM;
 		return NULL;
@@ -128,8 +148,44 @@ void fn_nft_ct_free(struct fn_nft_ct *ct)
 	if (!ct)
 		return;
 	free(ct->e);
+	free(ct->acct);
 	free(ct->bucket);
 	free(ct);
+}
+
+/* The entry's accounting, NULL without (nf_conn_acct_find). */
+static struct ct_acct *acct_of(struct fn_nft_ct *ct, const struct ct_entry *e)
+{
+	if (!(e->flags & E_ACCT))
+		return NULL;
+	return e == &ct->dying ? &ct->dying_acct : &ct->acct[e - ct->e];
+}
+
+/* nf_ct_acct_update(): one packet of len bytes in direction dir. */
+static void acct_add(struct fn_nft_ct *ct, const struct ct_entry *e, int dir,
+		     uint32_t len)
+{
+	struct ct_acct *a = acct_of(ct, e);
+
+	if (a) {
+		a->packets[dir]++;
+		a->bytes[dir] += len;
+	}
+}
+
+/* A new conntrack in e (init_conntrack): accounting if the ruleset
+ * counts, starting with its first packet of len bytes. */
+static void acct_start(struct fn_nft_ct *ct, struct ct_entry *e, uint32_t len)
+{
+	if (!ct->acct_on)
+		return;
+	e->flags |= E_ACCT;
+	ct->acct[e - ct->e] = (struct ct_acct){ { 1, 0 }, { len, 0 } };
+}
+
+void nfe_ct_acct_on(struct fn_nft_ct *ct)
+{
+	ct->acct_on = true;
 }
 
 /* ---- table --------------------------------------------------------------- */
@@ -237,28 +293,49 @@ static void entry_remove(struct fn_nft_ct *ct, uint32_t i)
 	entry_free(ct, i);
 }
 
-/* Entry index of t in either direction (*dir 1 = reply), or -1. */
+/* 0: e is t's original direction, 1: its reply, -1: another flow.
+ * Only ICMP needs the reversed tuple built (the type turns). */
+static int tuple_dir(const struct ct_tuple *e, const struct ct_tuple *t)
+{
+	if (e->proto != t->proto)
+		return -1;
+	if (e->src == t->src && e->dst == t->dst && e->sport == t->sport &&
+	    e->dport == t->dport)
+		return 0;
+	if (t->proto == 1) {
+		struct ct_tuple r = tuple_rev(t);
+
+		return tuple_eq(e, &r) ? 1 : -1;
+	}
+	return e->src == t->dst && e->dst == t->src && e->sport == t->dport &&
+	       e->dport == t->sport ? 1 : -1;
+}
+
+/* Entry index of t in either direction (*dir 1 = reply), or -1.  A hit
+ * becomes the most recent entry (already the head: nothing to move). */
 static int64_t lookup(struct fn_nft_ct *ct, const struct ct_tuple *t,
 		      uint64_t now, int *dir)
 {
-	struct ct_tuple r = tuple_rev(t);
 	uint32_t i = ct->bucket[tuple_hash(ct, t)];
 
 	while (i) {
 		struct ct_entry *e = &ct->e[i - 1];
-		uint32_t next = e->hnext;
+		int d = tuple_dir(&e->t, t);
 
-		if (tuple_eq(&e->t, t) || tuple_eq(&e->t, &r)) {
-			if (now >= e->expires) {
-				entry_remove(ct, i - 1);
-				return -1;
-			}
-			*dir = !tuple_eq(&e->t, t);
+		if (d < 0) {
+			i = e->hnext;
+			continue;
+		}
+		if (now >= e->expires) {
+			entry_remove(ct, i - 1);
+			return -1;
+		}
+		*dir = d;
+		if (ct->head != i) {
 			lru_unlink(ct, i - 1);
 			lru_push(ct, i - 1);
-			return i - 1;
 		}
-		i = next;
+		return i - 1;
 	}
 	return -1;
 }
@@ -406,7 +483,8 @@ static bool tcp_flags_valid(uint8_t f)
 	return false;
 }
 
-/* Protocol checks before any lookup: false = INVALID. */
+/* Protocol checks before any lookup: false = INVALID.  A TCP sum found
+ * right goes into fn_nft_pkt.sums. */
 static bool l4_valid(const struct nfe_pkt *pk, bool frag)
 {
 	uint32_t l4len = pk->len - pk->thoff;
@@ -429,10 +507,14 @@ static bool l4_valid(const struct nfe_pkt *pk, bool frag)
 			return false;
 		break;
 	}
-	if (frag || pk->hook != FN_NFT_PREROUTING)
+	if (frag || pk->hook != FN_NFT_PREROUTING ||
+	    (pk->tprot != 6 && pk->tprot != 17 && pk->tprot != 1))
 		return true;
-	return (pk->tprot != 6 && pk->tprot != 17 && pk->tprot != 1) ||
-	       csum_ok(pk);
+	if (!csum_ok(pk))
+		return false;
+	if (pk->tprot == 6)
+		pk->p->sums |= FN_NFT_SUM_TCP;
+	return true;
 }
 
 /* ---- TCP: the kernel's state table (nf_conntrack_proto_tcp.c) ---------- */
@@ -577,8 +659,7 @@ static uint8_t track_new(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 				     I_SYN ? sSS : sES;
 	ct->e[i].expires = now + timeout(&ct->e[i]);
 	ct->e[i].created = now;
-	ct->e[i].packets[0] = 1;
-	ct->e[i].bytes[0] = pk->len;
+	acct_start(ct, &ct->e[i], pk->len);
 	ct->pending[out] = (uint32_t)i + 1;
 	ct->cur = i;
 	ct->cur_dir = 0;
@@ -617,8 +698,7 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		if (!++ct->next_id)
 			ct->next_id = 1;
 		e->id = ct->next_id;
-		e->packets[0] = 1, e->packets[1] = 0;
-		e->bytes[0] = pk->len, e->bytes[1] = 0;
+		acct_start(ct, e, pk->len);
 		return NFE_CT_NEW;
 	}
 	if (rc && t.proto == 6 && (l4[13] & 0x04) &&
@@ -626,8 +706,9 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		/* tcp_packet(): "if only reply is a RST ... delete the
 		 * conntrack immediately" (and so a RST of a flow that never
 		 * had a reply, too) */
-		e->packets[dir]++;	/* nf_ct_kill_acct() */
-		e->bytes[dir] += pk->len;
+		acct_add(ct, e, dir, pk->len);	/* nf_ct_kill_acct() */
+		if (acct_of(ct, e))
+			ct->dying_acct = *acct_of(ct, e);
 		ct->dying = *e;		/* the packet keeps it (dying) */
 		ct->dying.flags |= E_DYING | (dir ? E_SEEN_REPLY : 0);
 		entry_remove(ct, (uint32_t)i);
@@ -642,8 +723,7 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 	if (rc)
 		assure(e, old, now);
 	if (rc) {		/* an ignored packet does not refresh */
-		e->packets[dir]++;
-		e->bytes[dir] += pk->len;
+		acct_add(ct, e, dir, pk->len);
 		e->expires = now + timeout(e);
 	}
 	if (dir)		/* nf_conntrack_in(), after the protocol's */
@@ -740,10 +820,8 @@ static uint32_t entry_status(const struct ct_entry *e)
 }
 
 /* A counter of direction dir (2: both), nft_ct_get_eval_counter(). */
-static uint64_t entry_count(const struct ct_entry *e, const uint64_t c[2],
-			    uint8_t dir)
+static uint64_t entry_count(const uint64_t c[2], uint8_t dir)
 {
-	(void)e;
 	return dir < 2 ? c[dir] : c[0] + c[1];
 }
 
@@ -795,15 +873,17 @@ bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		return true;
 	case NFT_CT_PKTS:
 	case NFT_CT_BYTES: {
-		uint64_t v = entry_count(e, key == NFT_CT_PKTS ? e->packets :
-					 e->bytes, dir);
+		const struct ct_acct *a = acct_of(ct, e);
+		uint64_t v = !a ? 0 : entry_count(key == NFT_CT_PKTS ?
+						  a->packets : a->bytes, dir);
 
 		memcpy(dst, &v, 8);
 		return true;
 	}
 	case NFT_CT_AVGPKT: {
-		uint64_t n = entry_count(e, e->packets, dir);
-		uint64_t v = n ? entry_count(e, e->bytes, dir) / n : 0;
+		const struct ct_acct *a = acct_of(ct, e);
+		uint64_t n = a ? entry_count(a->packets, dir) : 0;
+		uint64_t v = n ? entry_count(a->bytes, dir) / n : 0;
 
 		memcpy(dst, &v, 8);
 		return true;

@@ -129,16 +129,22 @@ static bool setup_ingress(struct nfe_pkt *pk, const struct fn_nft_pkt *p)
 	return true;
 }
 
-/* -1 not IPv4 (accept), 0 invalid (drop), 1 ready. */
-static int setup_ip(struct nfe_pkt *pk, const struct fn_nft_pkt *p)
+/* -1 not IPv4 (accept), 0 invalid (drop), 1 ready.  At prerouting and
+ * output a valid header sets p->nh_ok for the packet's next hook. */
+static int setup_ip(struct nfe_pkt *pk, struct fn_nft_pkt *p, bool checked)
 {
 	if (!p->nh || p->ethertype != 0x0800)
 		return -1;
 	if (!ipv4_info(pk, p->nh, p->nh_len))
 		return 0;
 	/* Received packets only: output may leave the sum to the NIC. */
-	if (pk->hook <= FN_NFT_INPUT && !ipv4_csum_ok(p->nh, pk->thoff))
-		return 0;
+	if (pk->hook <= FN_NFT_INPUT && !checked) {
+		if (!ipv4_csum_ok(p->nh, pk->thoff))
+			return 0;
+		if (pk->hook == FN_NFT_PREROUTING)
+			p->sums |= FN_NFT_SUM_IP;
+	}
+	p->nh_ok = pk->hook == FN_NFT_PREROUTING || pk->hook == FN_NFT_OUTPUT;
 	pk->pf = NFPROTO_IPV4;
 	pk->net = p->nh;
 	pk->len = rd16(p->nh + 2);
@@ -184,6 +190,8 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 					  pk->hook == FN_NFT_OUTPUT);
 	enum fn_nft_hook h = pk->hook;
 
+	if (track && p->uses_acct)
+		nfe_ct_acct_on(ct);	/* sticky, as the kernel's per netns */
 	for (uint32_t i = 0; i < p->nhook[h]; i++) {
 		const struct nfe_chain *ch = &p->chains[p->hooks[h][i]];
 
@@ -229,11 +237,25 @@ bool fn_nft_prog_fine_clock(const struct fn_nft_prog *p)
 	return p && p->uses_limit;
 }
 
+/* After an IP hook: input or postrouting confirms the unconfirmed entry
+ * of a new flow if it accepts the packet, a drop anywhere discards it
+ * (__nf_conntrack_confirm, nf_conntrack_destroy). */
+static void ct_after(struct fn_nft_ct *ct, enum fn_nft_hook hook,
+		     const struct fn_nft_result *res)
+{
+	bool last = hook == FN_NFT_INPUT || hook == FN_NFT_POSTROUTING;
+
+	if (ct && (last || res->verdict == FN_NFT_DROP))
+		nfe_ct_confirm(ct, hook >= FN_NFT_OUTPUT,
+			       res->verdict == FN_NFT_ACCEPT && last);
+}
+
 void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
 		 struct fn_nft_result *res)
 {
-	struct nfe_pkt pk = { .p = pkt, .hook = hook, .res = res, .ct = ct };
+	bool first = hook == FN_NFT_PREROUTING || hook == FN_NFT_OUTPUT;
+	bool checked = !first && pkt->nh_ok;
 
 	res->verdict = FN_NFT_ACCEPT;
 	res->reject = FN_NFT_REJECT_NONE;
@@ -241,19 +263,30 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	res->rule = 0;
 	if ((unsigned)hook >= FN_NFT_NHOOKS)
 		return;
+	if (hook != FN_NFT_INGRESS)
+		pkt->nh_ok = 0;
 	/* A new packet on this path: the previous one's unconfirmed entry
 	 * never reached input/postrouting (routed away, not local). */
-	if (ct && (hook == FN_NFT_PREROUTING || hook == FN_NFT_OUTPUT))
+	if (ct && first)
 		nfe_ct_confirm(ct, hook == FN_NFT_OUTPUT, false);
-	if (!p)
+	if (!p || (hook == FN_NFT_INGRESS && !p->nhook[hook]))
 		return;
-	if (hook == FN_NFT_INGRESS) {
-		if (!p->nhook[hook] || !setup_ingress(&pk, pkt))
-			return;
-		run_hook(p, ct, &pk);
+	/* No chain on input or postrouting, and the header was checked at
+	 * the hook before: nothing to judge, only a new flow to confirm.
+	 * The common case of a ruleset with one input chain. */
+	if (checked && !p->nhook[hook]) {
+		ct_after(ct, hook, res);
 		return;
 	}
-	int ok = setup_ip(&pk, pkt);
+
+	struct nfe_pkt pk = { .p = pkt, .hook = hook, .res = res, .ct = ct };
+
+	if (hook == FN_NFT_INGRESS) {
+		if (setup_ingress(&pk, pkt))
+			run_hook(p, ct, &pk);
+		return;
+	}
+	int ok = setup_ip(&pk, pkt, checked);
 	if (ok < 0)
 		return;
 	if (ok == 0) {
@@ -261,10 +294,5 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		return;
 	}
 	run_hook(p, ct, &pk);
-	if (ct && (hook == FN_NFT_INPUT || hook == FN_NFT_POSTROUTING ||
-		   res->verdict == FN_NFT_DROP))
-		nfe_ct_confirm(ct, hook >= FN_NFT_OUTPUT,
-			       res->verdict == FN_NFT_ACCEPT &&
-			       (hook == FN_NFT_INPUT ||
-				hook == FN_NFT_POSTROUTING));
+	ct_after(ct, hook, res);
 }

@@ -183,6 +183,7 @@ struct fn_nft_prog {
 	uint32_t *hooks[FN_NFT_NHOOKS];	/* chain indices by priority */
 	uint32_t nhook[FN_NFT_NHOOKS];
 	bool uses_ct;
+	bool uses_acct;			/* ct packets, bytes, avgpkt */
 	bool uses_limit;		/* fn_nft_prog_fine_clock */
 	uint32_t rnd;			/* meta random: xorshift32 state */
 	bool uses_sk;			/* fn_nft_prog_uses_sk */
@@ -343,5 +344,7 @@ bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		     uint32_t mark);
 void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
+/* nf_ct_set_acct(): flows made from now on are counted. */
+void nfe_ct_acct_on(struct fn_nft_ct *ct);
 
 #endif /* FRAGNET_NFT_NFE_H */

@@ -67,5 +67,9 @@
 
 #define CHECKSUM_GEN_IP			1
 #define CHECKSUM_CHECK_IP		1
+/* Per netif, so that a frame whose IPv4 header sum and TCP sum the
+ * filter has already checked (fn_nft_pkt.sums) skips lwIP's second
+ * check of the same bytes (linkif.c frame_deliver). */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF	1
 
 #endif
