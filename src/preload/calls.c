@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "fragnet/clock.h"
@@ -709,6 +710,71 @@ PL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 			   m->msg_name, m->msg_namelen);
 }
 
+/* ---- sendfile ------------------------------------------------------------ */
+
+#define SENDFILE_CHUNK	65536
+
+/*
+ * sendfile(2) to a stack socket.  The kernel cannot write into the
+ * placeholder eventfd, so the file is read here, a chunk at a time with
+ * pread (the lock is not held while reading), and each chunk is sent as
+ * write() would send it: a blocking socket takes it all, a non-blocking
+ * one what the stack's credit allows.  As the kernel's: off, if given,
+ * is read and advanced and the file offset is untouched; without it the
+ * file offset advances by what was sent.  nginx sends its files this way
+ * (`sendfile on`, Debian's default).  A stack socket as in_fd is EINVAL,
+ * as a socket is for the kernel.
+ */
+static ssize_t sendfile_sock(int out, int in, off_t *off, size_t count)
+{
+	static __thread uint8_t buf[SENDFILE_CHUNK];
+	off_t pos = off ? *off : lseek(in, 0, SEEK_CUR);
+	size_t done = 0;
+	ssize_t n, r = 0;
+
+	if (pos < 0)
+		return -1;	/* errno: ESPIPE for a pipe, as sendfile's EINVAL */
+	while (done < count) {
+		n = pread(in, buf, count - done < sizeof(buf) ? count - done :
+			  sizeof(buf), pos + (off_t)done);
+		if (n <= 0) {
+			r = n;
+			break;
+		}
+		struct iovec v = { buf, (size_t)n };
+
+		r = send_common(out, &v, 1, 0, NULL, 0);
+		if (r <= 0)
+			break;
+		done += (size_t)r;
+		if (r < n)
+			break;
+	}
+	if (done == 0 && r < 0)
+		return -1;
+	if (off)
+		*off = pos + (off_t)done;
+	else if (lseek(in, pos + (off_t)done, SEEK_SET) < 0)
+		return -1;
+	return (ssize_t)done;
+}
+
+PL_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	if (is_sock(in))
+		return pl_ret(-EINVAL);
+	if (!is_sock(out))
+		return real_sendfile(out, in, off, count);
+	return sendfile_sock(out, in, off, count);
+}
+
+/* The same call under its LFS name (nginx links sendfile64); off_t is
+ * 64 bits wide on every target we build. */
+PL_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t count)
+{
+	return sendfile(out, in, off, count);
+}
+
 /* ---- shutdown, names ----------------------------------------------------- */
 
 PL_EXPORT int shutdown(int fd, int how)
@@ -780,6 +846,8 @@ static int *opt_int(struct pl_sock *s, int level, int name, bool *carried)
 		return &s->keepintvl;
 	if (level == IPPROTO_TCP && name == TCP_KEEPCNT)
 		return &s->keepcnt;
+	if (level == IPPROTO_TCP && name == TCP_CORK)
+		return &s->cork;
 	return NULL;
 }
 

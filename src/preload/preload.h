@@ -59,6 +59,7 @@ struct pl_sock {
 	/* options kept here: see docs/preload.md "Socket options" */
 	int keepalive, nodelay, reuseaddr, rcvbuf, sndbuf;
 	int keepidle, keepintvl, keepcnt;
+	int cork;		/* TCP_CORK: kept, not applied */
 	int rcvtimeo_ms, sndtimeo_ms;	/* 0: none */
 	struct linger linger;
 	/* to make it again after its stack restarted (pl_sock_revive) */
@@ -195,6 +196,7 @@ ssize_t real_sendto(int, const void *, size_t, int, const struct sockaddr *,
 		    socklen_t);
 ssize_t real_recvmsg(int, struct msghdr *, int);
 ssize_t real_sendmsg(int, const struct msghdr *, int);
+ssize_t real_sendfile(int, int, off_t *, size_t);
 int real_shutdown(int, int);
 int real_getsockname(int, struct sockaddr *, socklen_t *);
 int real_getpeername(int, struct sockaddr *, socklen_t *);

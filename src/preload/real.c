@@ -74,6 +74,8 @@ REAL(ssize_t, recvmsg, (int fd, struct msghdr *m, int f), (fd, m, f),
      syscall(SYS_recvmsg, fd, m, f))
 REAL(ssize_t, sendmsg, (int fd, const struct msghdr *m, int f), (fd, m, f),
      syscall(SYS_sendmsg, fd, m, f))
+REAL(ssize_t, sendfile, (int o, int i, off_t *p, size_t n), (o, i, p, n),
+     syscall(SYS_sendfile, o, i, p, n))
 REAL(int, shutdown, (int fd, int h), (fd, h), syscall(SYS_shutdown, fd, h))
 REAL(int, getsockname, (int fd, struct sockaddr *a, socklen_t *l), (fd, a, l),
      syscall(SYS_getsockname, fd, a, l))

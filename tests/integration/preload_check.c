@@ -32,6 +32,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -573,6 +574,46 @@ static void t_shutdown(void)
 	close(c);
 }
 
+/*
+ * sendfile(2) of a file to a TCP socket, as nginx sends its files: with
+ * an offset pointer (advanced, the file offset untouched) and without
+ * (the file offset advanced); the echo comes back byte for byte.  And
+ * TCP_CORK, which nginx sets around it (tcp_nopush), is accepted.
+ */
+static void t_sendfile(void)
+{
+	enum { LEN = 200000, AT = 1000, PART = 5000 };
+	char path[] = "/tmp/preload-check.XXXXXX";
+	uint8_t *a = malloc(LEN), *b = malloc(LEN);
+	int f = mkstemp(path), c = tcp_connect(ECHO_PORT, 0), one = 1;
+	off_t off = 0;
+	ssize_t n = 0;
+
+	for (size_t i = 0; a && i < LEN; i++)
+		a[i] = (uint8_t)(i * 13 + i / 251);
+	if (f >= 0)
+		unlink(path);
+	CHECK("sendfile-setup", a && b && f >= 0 && c >= 0 &&
+	      write(f, a, LEN) == LEN && lseek(f, 0, SEEK_SET) == 0, "setup");
+	CHECK("tcp-cork", setsockopt(c, IPPROTO_TCP, TCP_CORK, &one,
+				     sizeof(one)) == 0, "setsockopt");
+	while (off < LEN && (n = sendfile(c, f, &off, LEN - (size_t)off)) > 0)
+		;
+	CHECK("sendfile-offset", off == LEN && lseek(f, 0, SEEK_CUR) == 0 &&
+	      recv(c, b, LEN, MSG_WAITALL) == LEN && !memcmp(a, b, LEN),
+	      "off %lld, last %zd", (long long)off, n);
+	lseek(f, AT, SEEK_SET);
+	n = sendfile(c, f, NULL, PART);
+	CHECK("sendfile-file-offset", n == PART &&
+	      lseek(f, 0, SEEK_CUR) == AT + PART &&
+	      recv(c, b, PART, MSG_WAITALL) == PART && !memcmp(a + AT, b, PART),
+	      "sent %zd", n);
+	free(a);
+	free(b);
+	close(f);
+	close(c);
+}
+
 int main(int argc, char **argv)
 {
 	int l;
@@ -612,6 +653,7 @@ int main(int argc, char **argv)
 		t_netns();
 	t_udp();
 	t_shutdown();
+	t_sendfile();
 	close(l);
 	fprintf(out, "DONE fails=%d\n", fails);
 	fclose(out);
