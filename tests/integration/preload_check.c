@@ -574,6 +574,59 @@ static void t_shutdown(void)
 	close(c);
 }
 
+/* One thread asleep in epoll_wait on a set of its own with one socket. */
+struct ep_sleeper {
+	int ep, fd;
+	bool woke;
+};
+
+static void *ep_sleep(void *arg)
+{
+	struct ep_sleeper *w = arg;
+
+	w->woke = epoll_has(w->ep, (uint32_t)w->fd, WAIT_MS);
+	return NULL;
+}
+
+/*
+ * Threads asleep in epoll_wait at once, each on an epoll set of its own
+ * (memcached's worker threads): data for each thread's socket wakes that
+ * thread, whichever thread the stack's wake-up reaches first.
+ */
+static void t_threads_epoll(void)
+{
+	struct ep_sleeper w[3];
+	pthread_t t[3];
+	bool good = true;
+	char buf[8];
+
+	for (int i = 0; i < 3; i++) {
+		struct epoll_event e = { .events = EPOLLIN };
+
+		w[i].fd = tcp_connect(ECHO_PORT, 0);
+		w[i].ep = epoll_create1(0);
+		w[i].woke = false;
+		e.data.u32 = (uint32_t)w[i].fd;
+		good = good && w[i].fd >= 0 && w[i].ep >= 0 &&
+		       epoll_ctl(w[i].ep, EPOLL_CTL_ADD, w[i].fd, &e) == 0;
+	}
+	for (int i = 0; good && i < 3; i++)
+		good = pthread_create(&t[i], NULL, ep_sleep, &w[i]) == 0;
+	usleep(300000);	/* all three asleep */
+	for (int i = 2; good && i >= 0; i--)	/* echoed: readable */
+		good = write(w[i].fd, "ping", 4) == 4;
+	for (int i = 0; good && i < 3; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; good && i < 3; i++)
+		good = w[i].woke && recv(w[i].fd, buf, 4, MSG_WAITALL) == 4;
+	CHECK("epoll-threads", good, "threads woken: %d %d %d", w[0].woke,
+	      w[1].woke, w[2].woke);
+	for (int i = 0; i < 3; i++) {
+		close(w[i].fd);
+		close(w[i].ep);
+	}
+}
+
 /*
  * sendfile(2) of a file to a TCP socket, as nginx sends its files: with
  * an offset pointer (advanced, the file offset untouched) and without
@@ -654,6 +707,7 @@ int main(int argc, char **argv)
 	t_udp();
 	t_shutdown();
 	t_sendfile();
+	t_threads_epoll();
 	close(l);
 	fprintf(out, "DONE fails=%d\n", fails);
 	fclose(out);
