@@ -144,6 +144,7 @@ void pl_lock(void);
 void pl_unlock(void);		/* wakes the other sleepers, if any */
 void pl_unlock_quiet(void);	/* for the sleeper itself */
 extern int pl_sleepers;		/* threads asleep on the bell; lock-guarded */
+void pl_wait_forked(void);	/* fork child: forget the parent's sleepers */
 int pl_attach(void);		/* lock held; 0 or -errno */
 int pl_bell(void);		/* the app bell fd, -1 if none */
 bool pl_attached(void);

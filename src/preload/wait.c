@@ -106,6 +106,14 @@ static void waker_key_make(void)
 		waker_key = (pthread_key_t)-1;
 }
 
+/* This thread has no eventfd (any more): nothing to close at its exit. */
+static void waker_forget(void)
+{
+	if (my_waker >= 0 && waker_key != (pthread_key_t)-1)
+		pthread_setspecific(waker_key, NULL);
+	my_waker = -1;
+}
+
 /* This thread's eventfd (made at its first sleep, closed when it exits),
  * or -1. */
 static int waker_fd(void)
@@ -118,6 +126,17 @@ static int waker_fd(void)
 					    (void *)(intptr_t)(my_waker + 1));
 	}
 	return my_waker;
+}
+
+/* In a fork child: the listed eventfds are the parent's threads', and
+ * this thread's own is shared with its parent's copy (one eventfd object):
+ * forget them all, so that neither process takes the other's wake-ups. */
+void pl_wait_forked(void)
+{
+	nwakers = 0;
+	if (my_waker >= 0)
+		real_close(my_waker);
+	waker_forget();
 }
 
 /* Lock held: list fd (>= 0) as a sleeper's; false if the list is full. */
@@ -192,7 +211,7 @@ static int sleep_bell(struct pollfd *fds, nfds_t n, int64_t timeout_ms,
 		fn_sock_disarm(&pl_chan);
 	if (fds[n + 1].revents) {
 		if (fds[n + 1].revents & POLLNVAL)
-			my_waker = -1;	/* closed under us: a new one next */
+			waker_forget();	/* closed under us: a new one next */
 		else
 			(void)!real_read(me, &v, sizeof(v));	/* non-blocking */
 		r--;
