@@ -20,6 +20,11 @@
 #                            one option per line, DIR created for APP_USER
 #   redis_wait IP PORT [NS]  until redis-cli PING answers PONG (30 s)
 #   comp_pids TOPO           "ROLE PIPELINE PID" per running component
+#   bench_net                the /16 of a run's subnets: FN_BENCH_NET (10.N),
+#                            else 10.242
+#   tap_conf NAME I NET      [topology] to [stack] of a one-pipeline tap
+#                            topology NAME (compact, adaptive) on NET.I.0/24:
+#                            the tap at .1, the stack at .2; [app] follows
 
 build=${BUILD_DIR:-$root/build}
 FRAGNET=$build/src/supervisor/fragnet
@@ -114,4 +119,32 @@ redis_wait() {	# redis_wait IP PORT [NETNS]
 comp_pids() {	# comp_pids TOPO
 	timeout 30 "$FRAGNET" status "$1" |
 		awk '$3 ~ /^[0-9]+$/ && $3 > 0 { print $1, $2, $3 }'
+}
+
+bench_net() {
+	local n=${FN_BENCH_NET:-10.242}
+	[[ $n =~ ^10\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$ ]] ||
+		die "FN_BENCH_NET=$n: want 10.N (0 <= N <= 255)"
+	echo "$n"
+}
+
+tap_conf() {	# tap_conf NAME I NET
+	cat <<EOF
+[topology]
+name = $1
+pipelines = 1
+placement = compact
+poll = adaptive
+[nic]
+exec = $build/src/nic/fragnet-nic
+ifname = $1
+mac = 02:00:0a:$(printf %02x "${3#10.}"):$(printf %02x "$2"):02
+address = $3.$2.1/24
+[driver]
+exec = $build/src/driver/fragnet-driver
+[stack]
+exec = $build/src/stack/fragnet-stack
+profile = full
+address = $3.$2.2/24
+EOF
 }

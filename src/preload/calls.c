@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "fragnet/clock.h"
@@ -955,6 +956,8 @@ static int *opt_int(struct pl_sock *s, int level, int name, bool *carried)
 		return &s->keepintvl;
 	if (level == IPPROTO_TCP && name == TCP_KEEPCNT)
 		return &s->keepcnt;
+	if (level == IPPROTO_TCP && name == TCP_CORK)
+		return &s->cork;
 	return NULL;
 }
 

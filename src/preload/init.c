@@ -80,6 +80,7 @@ static void at_child(void)
 {
 	pthread_mutex_init(&lock, NULL);
 	pl_sleepers = 0;	/* they were the parent's threads */
+	pl_wait_forked();
 	pl_inert = attached != 0;
 }
 

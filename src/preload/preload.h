@@ -60,6 +60,7 @@ struct pl_sock {
 	/* options kept here: see docs/preload.md "Socket options" */
 	int keepalive, nodelay, reuseaddr, rcvbuf, sndbuf;
 	int keepidle, keepintvl, keepcnt;
+	int cork;		/* TCP_CORK: kept, not applied */
 	int rcvtimeo_ms, sndtimeo_ms;	/* 0: none */
 	struct linger linger;
 	/* to make it again after its stack restarted (pl_sock_revive) */
@@ -144,6 +145,7 @@ void pl_lock(void);
 void pl_unlock(void);		/* wakes the other sleepers, if any */
 void pl_unlock_quiet(void);	/* for the sleeper itself */
 extern int pl_sleepers;		/* threads asleep on the bell; lock-guarded */
+void pl_wait_forked(void);	/* fork child: forget the parent's sleepers */
 int pl_attach(void);		/* lock held; 0 or -errno */
 int pl_bell(void);		/* the app bell fd, -1 if none */
 bool pl_attached(void);

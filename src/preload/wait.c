@@ -16,18 +16,28 @@
  * Several threads share one bell and one sleeping flag per ring.  A thread
  * that used the channel while another slept rings the bell when it lets
  * go of the lock (pl_unlock), since it may have taken the sleeper's events
- * or cleared the flag; and a thread that goes to sleep while another
- * already sleeps wakes at least every SLICE_MS (the one that drains the
- * bell wakes alone).
+ * or cleared the flag.  One write to the bell wakes only the sleeper that
+ * reads it first (the others' poll finds it drained again), so each
+ * sleeping thread also waits on an eventfd of its own, listed while it
+ * sleeps (wakers[]), and the thread that drained the bell writes to every
+ * other listed one: each looks at its sockets again.  A multi-threaded
+ * server (memcached: an accepting thread, worker threads, each in its own
+ * epoll_wait) needs it, or a worker's data waits until it looks again.
+ * A thread without an eventfd of its own (none could be made, or more
+ * than MAX_WAKERS sleep) wakes at least every SLICE_MS instead.
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "fragnet/clock.h"
 #include "preload.h"
 
 #define SLICE_MS	50
+#define MAX_WAKERS	64
 #define SMALL_POLL	64
 
 /* Deadline for timeout_ms (< 0: none). */
@@ -78,22 +88,107 @@ uint32_t pl_sock_ready(struct pl_sock *s, void *ctx, uint64_t *since)
 	return ev & (POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDHUP | POLLNVAL);
 }
 
+/* The sleeping threads' own eventfds (lock-guarded), and this thread's. */
+static int wakers[MAX_WAKERS];
+static unsigned nwakers;
+static __thread int my_waker = -1;
+static pthread_key_t waker_key;
+static pthread_once_t waker_once = PTHREAD_ONCE_INIT;
+
+static void waker_close(void *p)
+{
+	real_close((int)(intptr_t)p - 1);
+}
+
+static void waker_key_make(void)
+{
+	if (pthread_key_create(&waker_key, waker_close) != 0)
+		waker_key = (pthread_key_t)-1;
+}
+
+/* This thread has no eventfd (any more): nothing to close at its exit. */
+static void waker_forget(void)
+{
+	if (my_waker >= 0 && waker_key != (pthread_key_t)-1)
+		pthread_setspecific(waker_key, NULL);
+	my_waker = -1;
+}
+
+/* This thread's eventfd (made at its first sleep, closed when it exits),
+ * or -1. */
+static int waker_fd(void)
+{
+	pthread_once(&waker_once, waker_key_make);
+	if (my_waker < 0 && waker_key != (pthread_key_t)-1) {
+		my_waker = real_eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (my_waker >= 0)
+			pthread_setspecific(waker_key,
+					    (void *)(intptr_t)(my_waker + 1));
+	}
+	return my_waker;
+}
+
+/* In a fork child: the listed eventfds are the parent's threads', and
+ * this thread's own is shared with its parent's copy (one eventfd object):
+ * forget them all, so that neither process takes the other's wake-ups. */
+void pl_wait_forked(void)
+{
+	nwakers = 0;
+	if (my_waker >= 0)
+		real_close(my_waker);
+	waker_forget();
+}
+
+/* Lock held: list fd (>= 0) as a sleeper's; false if the list is full. */
+static bool waker_add(int fd)
+{
+	if (fd < 0 || nwakers == MAX_WAKERS)
+		return false;
+	wakers[nwakers++] = fd;
+	return true;
+}
+
+static void waker_del(int fd)
+{
+	for (unsigned i = 0; i < nwakers; i++)
+		if (wakers[i] == fd) {
+			wakers[i] = wakers[--nwakers];
+			return;
+		}
+}
+
+/* Lock held: every other sleeper looks again. */
+static void waker_all(void)
+{
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < nwakers; i++)
+		if (real_write(wakers[i], &one, sizeof(one)) < 0) {
+			/* EAGAIN: the counter is full, it wakes anyway */
+		}
+}
+
 /*
  * Lock held (dropped while asleep): block on fds[0..n) plus the app bell,
  * up to timeout_ms (-1: forever), with mask as the signal mask.  fds[n]
- * must exist: it becomes the bell.  The kernel's answer (>= 0, counting
- * the bell), or -errno (-EINTR).  Returns 0 at once if events wait.
+ * and fds[n + 1] must exist: they become the bell and this thread's own
+ * eventfd.  The kernel's answer (>= 0, counting the bell but not the
+ * thread's eventfd), or -errno (-EINTR).  Returns 0 at once if events
+ * wait.
  */
 static int sleep_bell(struct pollfd *fds, nfds_t n, int64_t timeout_ms,
 		      const sigset_t *mask)
 {
-	int arm = fn_sock_arm(&pl_chan), r, err;
+	int arm = fn_sock_arm(&pl_chan), r, err, me = waker_fd();
 	struct timespec ts, *tsp = NULL;
+	bool listed;
 	uint64_t v;
 
 	if (arm == 0)
 		return 0;
-	if (pl_sleepers > 0 && (timeout_ms < 0 || timeout_ms > SLICE_MS))
+	listed = waker_add(me);
+	if (!listed && pl_sleepers > 0 &&
+	    (timeout_ms < 0 || timeout_ms > SLICE_MS))
 		timeout_ms = SLICE_MS;
 	if (timeout_ms >= 0) {
 		ts.tv_sec = timeout_ms / 1000;
@@ -103,23 +198,34 @@ static int sleep_bell(struct pollfd *fds, nfds_t n, int64_t timeout_ms,
 	fds[n].fd = arm > 0 ? pl_bell() : -1;
 	fds[n].events = POLLIN;
 	fds[n].revents = 0;
+	fds[n + 1] = (struct pollfd){ .fd = listed ? me : -1, .events = POLLIN };
 	pl_sleepers++;
 	pl_unlock_quiet();
-	r = real_ppoll(fds, n + 1, tsp, mask);
+	r = real_ppoll(fds, n + 2, tsp, mask);
 	err = errno;
 	pl_lock();
 	pl_sleepers--;
+	if (listed)
+		waker_del(me);
 	if (arm > 0)
 		fn_sock_disarm(&pl_chan);
-	if (fds[n].revents & POLLIN)
-		(void)!real_read(fds[n].fd, &v, sizeof(v));	/* non-blocking */
+	if (fds[n + 1].revents) {
+		if (fds[n + 1].revents & POLLNVAL)
+			waker_forget();	/* closed under us: a new one next */
+		else
+			(void)!real_read(me, &v, sizeof(v));	/* non-blocking */
+		r--;
+	}
+	if (fds[n].revents & POLLIN &&
+	    real_read(fds[n].fd, &v, sizeof(v)) == sizeof(v))
+		waker_all();	/* we took the bell: the others look too */
 	return r < 0 ? -err : r;
 }
 
 int pl_wait_sock(struct pl_sock *s, unsigned events, int timeout_ms)
 {
 	int64_t until = deadline(timeout_ms);
-	struct pollfd bell[1];
+	struct pollfd bell[2];
 	unsigned ev;
 	int r;
 
@@ -223,12 +329,12 @@ static int poll_loop(struct pollfd *fds, nfds_t n, int64_t timeout_ms,
 static int poll_core(struct pollfd *fds, nfds_t n, int64_t timeout_ms,
 		     const sigset_t *mask)
 {
-	struct pollfd small_kf[SMALL_POLL + 1], *kf = small_kf;
+	struct pollfd small_kf[SMALL_POLL + 2], *kf = small_kf;
 	short small_st[SMALL_POLL], *st = small_st;
 	int r;
 
 	if (n > SMALL_POLL) {
-		kf = malloc((n + 1) * sizeof(*kf));
+		kf = malloc((n + 2) * sizeof(*kf));
 		st = malloc(n * sizeof(*st));
 		if (!kf || !st) {
 			free(kf);
@@ -470,7 +576,7 @@ static int ep_wait(int epfd, struct epoll_event *ev, int max,
 		   int64_t timeout_ms, const sigset_t *mask)
 {
 	int64_t until = deadline(timeout_ms);
-	struct pollfd pf[2];
+	struct pollfd pf[3];
 	struct pl_ep *ep;
 	int r;
 

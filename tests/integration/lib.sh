@@ -473,6 +473,19 @@ test_procs() {
 	done
 }
 
+# app_is_preloaded P PORT: the app of pipeline P runs as $APP_USER with
+# libfragnet-preload.so mapped, and holds no kernel listener on PORT.
+app_is_preloaded() {
+	local pid
+	pid=$(status_field app "$1" 3)
+	[[ $(stat -c %U "/proc/$pid") == "$APP_USER" ]] ||
+		fail_stats "app/$1 runs as $(stat -c %U "/proc/$pid"), not $APP_USER"
+	grep -q 'libfragnet-preload\.so' "/proc/$pid/maps" ||
+		fail_stats "app/$1 has no libfragnet-preload.so mapped"
+	[[ -z $(ss -Htlnp "sport = :$2" | grep "pid=$pid,") ]] ||
+		fail_stats "app/$1 listens on a kernel socket"
+}
+
 # ---- the end of a topology -------------------------------------------------
 
 # Everything of the topology is gone: supervisor pid $1, run dir, socket,

@@ -32,6 +32,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -573,6 +574,99 @@ static void t_shutdown(void)
 	close(c);
 }
 
+/* One thread asleep in epoll_wait on a set of its own with one socket. */
+struct ep_sleeper {
+	int ep, fd;
+	bool woke;
+};
+
+static void *ep_sleep(void *arg)
+{
+	struct ep_sleeper *w = arg;
+
+	w->woke = epoll_has(w->ep, (uint32_t)w->fd, WAIT_MS);
+	return NULL;
+}
+
+/*
+ * Threads asleep in epoll_wait at once, each on an epoll set of its own
+ * (memcached's worker threads): data for each thread's socket wakes that
+ * thread, whichever thread the stack's wake-up reaches first.
+ */
+static void t_threads_epoll(void)
+{
+	struct ep_sleeper w[3];
+	pthread_t t[3];
+	bool good = true;
+	char buf[8];
+
+	for (int i = 0; i < 3; i++) {
+		struct epoll_event e = { .events = EPOLLIN };
+
+		w[i].fd = tcp_connect(ECHO_PORT, 0);
+		w[i].ep = epoll_create1(0);
+		w[i].woke = false;
+		e.data.u32 = (uint32_t)w[i].fd;
+		good = good && w[i].fd >= 0 && w[i].ep >= 0 &&
+		       epoll_ctl(w[i].ep, EPOLL_CTL_ADD, w[i].fd, &e) == 0;
+	}
+	for (int i = 0; good && i < 3; i++)
+		good = pthread_create(&t[i], NULL, ep_sleep, &w[i]) == 0;
+	usleep(300000);	/* all three asleep */
+	for (int i = 2; good && i >= 0; i--)	/* echoed: readable */
+		good = write(w[i].fd, "ping", 4) == 4;
+	for (int i = 0; good && i < 3; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; good && i < 3; i++)
+		good = w[i].woke && recv(w[i].fd, buf, 4, MSG_WAITALL) == 4;
+	CHECK("epoll-threads", good, "threads woken: %d %d %d", w[0].woke,
+	      w[1].woke, w[2].woke);
+	for (int i = 0; i < 3; i++) {
+		close(w[i].fd);
+		close(w[i].ep);
+	}
+}
+
+/*
+ * sendfile(2) of a file to a TCP socket, as nginx sends its files: with
+ * an offset pointer (advanced, the file offset untouched) and without
+ * (the file offset advanced); the echo comes back byte for byte.  And
+ * TCP_CORK, which nginx sets around it (tcp_nopush), is accepted.
+ */
+static void t_sendfile(void)
+{
+	enum { LEN = 200000, AT = 1000, PART = 5000 };
+	char path[] = "/tmp/preload-check.XXXXXX";
+	uint8_t *a = malloc(LEN), *b = malloc(LEN);
+	int f = mkstemp(path), c = tcp_connect(ECHO_PORT, 0), one = 1;
+	off_t off = 0;
+	ssize_t n = 0;
+
+	for (size_t i = 0; a && i < LEN; i++)
+		a[i] = (uint8_t)(i * 13 + i / 251);
+	if (f >= 0)
+		unlink(path);
+	CHECK("sendfile-setup", a && b && f >= 0 && c >= 0 &&
+	      write(f, a, LEN) == LEN && lseek(f, 0, SEEK_SET) == 0, "setup");
+	CHECK("tcp-cork", setsockopt(c, IPPROTO_TCP, TCP_CORK, &one,
+				     sizeof(one)) == 0, "setsockopt");
+	while (off < LEN && (n = sendfile(c, f, &off, LEN - (size_t)off)) > 0)
+		;
+	CHECK("sendfile-offset", off == LEN && lseek(f, 0, SEEK_CUR) == 0 &&
+	      recv(c, b, LEN, MSG_WAITALL) == LEN && !memcmp(a, b, LEN),
+	      "off %lld, last %zd", (long long)off, n);
+	lseek(f, AT, SEEK_SET);
+	n = sendfile(c, f, NULL, PART);
+	CHECK("sendfile-file-offset", n == PART &&
+	      lseek(f, 0, SEEK_CUR) == AT + PART &&
+	      recv(c, b, PART, MSG_WAITALL) == PART && !memcmp(a + AT, b, PART),
+	      "sent %zd", n);
+	free(a);
+	free(b);
+	close(f);
+	close(c);
+}
+
 int main(int argc, char **argv)
 {
 	int l;
@@ -612,6 +706,8 @@ int main(int argc, char **argv)
 		t_netns();
 	t_udp();
 	t_shutdown();
+	t_sendfile();
+	t_threads_epoll();
 	close(l);
 	fprintf(out, "DONE fails=%d\n", fails);
 	fclose(out);

@@ -58,7 +58,7 @@ N=100000	# requests per redis-benchmark test, as the issue asks
 # ---- cli ----------------------------------------------------------------
 
 case_cli() {
-	local runids p pid out
+	local runids p out
 	redis_up 2 addressing=shared
 	# Each connection lands on the queue the tap's flow hash picks: 20
 	# connections miss one of two apps with probability 2^-19.
@@ -68,13 +68,7 @@ case_cli() {
 	if [[ $FN_REDIS_BACKEND == fragnet ]]; then
 		[[ $runids -eq 2 ]] || fail_stats "20 connections reached $runids app(s), want 2"
 		for p in 0 1; do
-			pid=$(redis_pid "$p")
-			[[ $(stat -c %U "/proc/$pid") == "$APP_USER" ]] ||
-				fail_stats "app/$p runs as $(stat -c %U "/proc/$pid"), not $APP_USER"
-			grep -q 'libfragnet-preload\.so' "/proc/$pid/maps" ||
-				fail_stats "app/$p has no libfragnet-preload.so mapped"
-			[[ -z $(ss -Htlnp "sport = :$REDIS_PORT" | grep "pid=$pid,") ]] ||
-				fail_stats "app/$p listens on a kernel socket"
+			app_is_preloaded "$p" "$REDIS_PORT"
 		done
 	fi
 	[[ $(rcli PING) == PONG ]] || fail_stats "PING"
