@@ -205,6 +205,20 @@ static const uint8_t exthdr_t[] = {
 	[NFTA_EXTHDR_FLAGS] = V_U32, [NFTA_EXTHDR_OP] = V_U32,
 	[NFTA_EXTHDR_SREG] = V_U32,
 };
+static const uint8_t nat_t[] = {
+	[NFTA_NAT_TYPE] = V_U32, [NFTA_NAT_FAMILY] = V_U32,
+	[NFTA_NAT_REG_ADDR_MIN] = V_U32, [NFTA_NAT_REG_ADDR_MAX] = V_U32,
+	[NFTA_NAT_REG_PROTO_MIN] = V_U32, [NFTA_NAT_REG_PROTO_MAX] = V_U32,
+	[NFTA_NAT_FLAGS] = V_U32,
+};
+static const uint8_t masq_t[] = {
+	[NFTA_MASQ_FLAGS] = V_U32, [NFTA_MASQ_REG_PROTO_MIN] = V_U32,
+	[NFTA_MASQ_REG_PROTO_MAX] = V_U32,
+};
+static const uint8_t redir_t[] = {
+	[NFTA_REDIR_REG_PROTO_MIN] = V_U32, [NFTA_REDIR_REG_PROTO_MAX] = V_U32,
+	[NFTA_REDIR_FLAGS] = V_U32,
+};
 static const struct {
 	const char *name;
 	struct vpolicy p;
@@ -216,7 +230,8 @@ static const struct {
 	{ "counter", POLICY(counter_t) }, { "limit", POLICY(limit_t) },
 	{ "quota", POLICY(quota_t) }, { "log", POLICY(log_t) },
 	{ "reject", POLICY(reject_t) }, { "ct", POLICY(ct_t) },
-	{ "exthdr", POLICY(exthdr_t) },
+	{ "exthdr", POLICY(exthdr_t) }, { "nat", POLICY(nat_t) },
+	{ "masq", POLICY(masq_t) }, { "redir", POLICY(redir_t) },
 };
 
 #define DATA_VALUE_MAX	64	/* libnftnl's union nftnl_data_reg */

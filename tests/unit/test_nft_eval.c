@@ -971,7 +971,7 @@ static void test_refusals(void **state)
 		const char *needle;
 	} cases[] = {
 		{ e_named("osf"), -EOPNOTSUPP, "'osf'" },
-		{ e_named("masq"), -EOPNOTSUPP, "'masq'" },
+		{ e_named("tproxy"), -EOPNOTSUPP, "'tproxy'" },
 		{ pset, -EOPNOTSUPP, "payload writes" },
 		{ e_meta(NFT_META_CGROUP, NFT_REG_1), -EOPNOTSUPP, "meta cgroup" },
 		{ e_meta_set(NFT_META_NFTRACE, NFT_REG_1), -EOPNOTSUPP,
@@ -1013,11 +1013,11 @@ static void test_refusals(void **state)
 	m_free(rs);
 	rs = m_new();
 	struct fn_nft_chain *c = m_chain(rs, m_table(rs, NFPROTO_IPV4, "t"),
-					 "nat", NF_INET_PRE_ROUTING, -100,
+					 "rt", NF_INET_LOCAL_OUT, -100,
 					 NF_ACCEPT);
-	nftnl_chain_set_str(c->nl, NFTNL_CHAIN_TYPE, "nat");
+	nftnl_chain_set_str(c->nl, NFTNL_CHAIN_TYPE, "route");
 	assert_int_equal(t_compile_err(rs, msg, sizeof(msg)), -EOPNOTSUPP);
-	assert_non_null(strstr(msg, "nat"));
+	assert_non_null(strstr(msg, "route"));
 	m_free(rs);
 	/* a failed compile leaves nothing behind (ASan checks leaks) */
 }

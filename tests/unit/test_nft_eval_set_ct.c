@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libnftnl/chain.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -541,6 +542,126 @@ static void test_ct_unconfirmed(void **state)
 	m_free(x.rs);
 }
 
+/* A chain of type nat (ctx on its own: the chain and table given). */
+static struct fn_nft_chain *nat_chain(struct fn_nft_ruleset *rs,
+				      struct fn_nft_table *t, const char *name,
+				      int hook, int prio)
+{
+	struct fn_nft_chain *c = m_chain(rs, t, name, hook, prio, NF_ACCEPT);
+
+	nftnl_chain_set_str(c->nl, NFTNL_CHAIN_TYPE, "nat");
+	return c;
+}
+
+static struct nftnl_expr *e_nat(uint32_t type, uint32_t family)
+{
+	struct nftnl_expr *e = e_named("nat");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, type);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, family);
+	return e;
+}
+
+/* nat, masq and redir: a packet that reaches one is dropped (the stack
+ * rewrites nothing), nat chains see only the first packet of a flow
+ * (the kernel's !nf_nat_initialized), and a nat statement of another
+ * family in an inet table does nothing. */
+static void test_nat(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *t = m_table(rs, NFPROTO_INET, "t");
+	struct fn_nft_chain *pre = nat_chain(rs, t, "pre", NF_INET_PRE_ROUTING, 0);
+	struct fn_nft_chain *out = nat_chain(rs, t, "out", NF_INET_LOCAL_OUT, 0);
+	struct t_pkt t1;
+
+	(void)state;
+	m_rule(rs, pre, M_DPORT(81), e_named("redir"), NULL);
+	m_rule(rs, pre, M_DPORT(82), e_nat(NFT_NAT_DNAT, NFPROTO_IPV6), NULL);
+	struct nftnl_rule *seen = m_rule(rs, pre, e_counter(), NULL);
+	m_rule(rs, out, M_DPORT(83), e_nat(NFT_NAT_DNAT, NFPROTO_IPV4), NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+
+	assert_true(fn_nft_prog_uses_ct(p));
+	t_udp(&t1, A1, A2, 5, 81, 0);
+	assert_int_equal(t_eval(p, ct, FN_NFT_PREROUTING, &t1, NULL), FN_NFT_DROP);
+	t_udp(&t1, A1, A2, 5, 82, 0);		/* dnat ip6: not for IPv4 */
+	assert_int_equal(t_eval(p, ct, FN_NFT_PREROUTING, &t1, NULL), FN_NFT_ACCEPT);
+	assert_int_equal(t_eval(p, ct, FN_NFT_INPUT, &t1, NULL), FN_NFT_ACCEPT);
+	assert_int_equal(t_packets(p, seen, 0), 1);
+	t_udp(&t1, A1, A2, 5, 82, 0);		/* the flow's next packet */
+	assert_int_equal(t_eval(p, ct, FN_NFT_PREROUTING, &t1, NULL), FN_NFT_ACCEPT);
+	assert_int_equal(t_eval(p, ct, FN_NFT_INPUT, &t1, NULL), FN_NFT_ACCEPT);
+	assert_int_equal(t_packets(p, seen, 0), 1);
+	t_udp(&t1, A2, A1, 7, 83, 0);
+	assert_int_equal(t_eval(p, ct, FN_NFT_OUTPUT, &t1, NULL), FN_NFT_DROP);
+	t_udp(&t1, A2, A1, 82, 5, 0);		/* a reply: no nat chain */
+	assert_int_equal(t_eval(p, ct, FN_NFT_OUTPUT, &t1, NULL), FN_NFT_ACCEPT);
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
+/* The kernel's checks: nat chains on the four local hooks above
+ * conntrack, each statement in a nat chain on its hooks, families. */
+static void test_nat_refusals(void **state)
+{
+	static const struct {
+		int hook, prio;
+		bool nat;
+		const char *expr;
+		uint32_t type, family;
+		int err;
+	} cases[] = {
+		{ NF_INET_PRE_ROUTING, 0, false, "redir", 0, 0, -EOPNOTSUPP },
+		{ NF_INET_FORWARD, 0, true, NULL, 0, 0, -EOPNOTSUPP },
+		{ NF_INET_PRE_ROUTING, -200, true, NULL, 0, 0, -EOPNOTSUPP },
+		{ NF_INET_PRE_ROUTING, 0, true, "masq", 0, 0, -EOPNOTSUPP },
+		{ NF_INET_POST_ROUTING, 0, true, "redir", 0, 0, -EOPNOTSUPP },
+		{ NF_INET_POST_ROUTING, 0, true, "nat", NFT_NAT_DNAT,
+		  NFPROTO_IPV4, -EOPNOTSUPP },
+		{ NF_INET_PRE_ROUTING, 0, true, "nat", NFT_NAT_SNAT,
+		  NFPROTO_IPV4, -EOPNOTSUPP },
+		{ NF_INET_PRE_ROUTING, 0, true, "nat", NFT_NAT_DNAT,
+		  NFPROTO_IPV6, -EOPNOTSUPP },	/* in an ip table */
+		{ NF_INET_PRE_ROUTING, 0, true, "nat", 7, NFPROTO_IPV4,
+		  -EOPNOTSUPP },
+	};
+	char msg[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fn_nft_ruleset *rs = m_new();
+		struct fn_nft_table *t = m_table(rs, NFPROTO_IPV4, "t");
+		struct fn_nft_chain *c = cases[i].nat ?
+			nat_chain(rs, t, "c", cases[i].hook, cases[i].prio) :
+			m_chain(rs, t, "c", cases[i].hook, cases[i].prio,
+				NF_ACCEPT);
+
+		if (cases[i].expr && !strcmp(cases[i].expr, "nat"))
+			m_rule(rs, c, e_nat(cases[i].type, cases[i].family),
+			       NULL);
+		else if (cases[i].expr)
+			m_rule(rs, c, e_named(cases[i].expr), NULL);
+		assert_int_equal(t_compile_err(rs, msg, sizeof(msg)),
+				 cases[i].err);
+		m_free(rs);
+	}
+	/* a regular chain is checked with each base chain that reaches it
+	 * (nft_table_validate); reached by none, it is taken */
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *t = m_table(rs, NFPROTO_IPV4, "t");
+	struct fn_nft_chain *pre = nat_chain(rs, t, "pre", NF_INET_PRE_ROUTING, 0);
+	struct fn_nft_chain *sub = m_chain(rs, t, "sub", -1, 0, NF_ACCEPT);
+
+	m_rule(rs, sub, e_nat(NFT_NAT_SNAT, NFPROTO_IPV4), NULL);
+	fn_nft_prog_free(t_compile(rs, NULL));
+	m_rule(rs, pre, e_verdict(NFT_JUMP, "sub"), NULL);
+	assert_int_equal(t_compile_err(rs, msg, sizeof(msg)), -EOPNOTSUPP);
+	assert_non_null(strstr(msg, "reached from chain pre"));
+	m_free(rs);
+}
+
 /* Bounded: the least recently used flow goes. */
 static void test_ct_lru(void **state)
 {
@@ -769,6 +890,8 @@ int main(void)
 		cmocka_unit_test(test_ct_tcp),
 		cmocka_unit_test(test_ct_udp_icmp),
 		cmocka_unit_test(test_ct_unconfirmed),
+		cmocka_unit_test(test_nat),
+		cmocka_unit_test(test_nat_refusals),
 		cmocka_unit_test(test_ct_lru),
 		cmocka_unit_test(test_ct_frag_and_priority),
 		cmocka_unit_test(test_ct_keys),

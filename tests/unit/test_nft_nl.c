@@ -683,7 +683,7 @@ static void test_expression_attributes(void **state)
 	rule_one_attr(f, "meta", NFTA_META_KEY, 2);	/* u32 */
 	rule_one_attr(f, "ct", NFTA_CT_DIRECTION, 4);	/* u8 */
 	rule_one_attr(f, "counter", 7, 8);		/* unknown type */
-	rule_one_attr(f, "masq", 1, 4);			/* not supported */
+	rule_one_attr(f, "tproxy", 1, 4);			/* not supported */
 	end(f, 0);
 	assert_int_equal(replies(f, r, 8), 5);
 	for (int i = 0; i < 4; i++)

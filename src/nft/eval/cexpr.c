@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/set.h>
@@ -947,6 +948,159 @@ static int c_exthdr(struct nfe_cctx *c, struct nftnl_expr *e)
 	return reg_attr(c, e, NFTNL_EXPR_EXTHDR_DREG, len, &o->dreg);
 }
 
+/* ---- nat, masq, redir ---------------------------------------------------
+ *
+ * Taken and listed as the kernel's, with its checks (nft_nat_init,
+ * nft_masq_init, nft_redir_init and their validate functions).  The
+ * stack rewrites no address or port: a packet that reaches one of them,
+ * in a family it applies to, is dropped, where the kernel would have
+ * transformed it (docs/nft.md, "NAT").  Never passed on unchanged. */
+
+enum { NAT_NAT, NAT_MASQ, NAT_REDIR };
+
+/* nft_chain_validate_dependency(NFT_CHAIN_T_NAT) and
+ * nft_chain_validate_hooks(): in a base chain, one of type nat on one of
+ * `hooks` (FN_NFT_* bits); a regular chain is not checked. */
+static int nat_chain_ok(struct nfe_cctx *c, const char *what, unsigned hooks)
+{
+	const struct nfe_chain *ch = &c->p->chains[c->chain];
+
+	if (!ch->base)
+		return 0;
+	if (!ch->nat)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"%s is only allowed in chains of type nat", what);
+	if (!(hooks & (1u << ch->hook)))
+		return nfe_fail(c, -EOPNOTSUPP,
+				"%s is not allowed on this hook", what);
+	return 0;
+}
+
+/* nft_parse_register_load() of an optional min/max pair of len bytes. */
+static int nat_regs(struct nfe_cctx *c, const struct nftnl_expr *e,
+		    uint16_t min, uint16_t max, uint32_t len)
+{
+	uint8_t idx;
+	int err = 0;
+
+	if (nftnl_expr_is_set(e, min))
+		err = reg_attr(c, e, min, len, &idx);
+	if (!err && nftnl_expr_is_set(e, max))
+		err = reg_attr(c, e, max, len, &idx);
+	return err;
+}
+
+static int nat_flags(struct nfe_cctx *c, const struct nftnl_expr *e,
+		     uint16_t attr, int err)
+{
+	if (nftnl_expr_is_set(e, attr) &&
+	    nftnl_expr_get_u32(e, attr) & ~(uint32_t)NF_NAT_RANGE_MASK)
+		return nfe_fail(c, err, "nat flags 0x%x",
+				nftnl_expr_get_u32(e, attr));
+	return 0;
+}
+
+#define HOOK(h)	(1u << (h))
+
+static int nat_op(struct nfe_cctx *c, uint8_t kind, uint8_t family,
+		  unsigned hooks)
+{
+	struct nfe_op *op = op_new(c, OP_NAT);
+
+	if (!op)
+		return -ENOMEM;
+	op->sub = kind;
+	op->arg = family;
+	op->size = (uint8_t)hooks;
+	c->p->uses_ct = true;
+	c->p->has_nat = true;	/* compile.c checks the chains reaching it */
+	return 0;
+}
+
+static int c_nat(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "nat", A(NFTNL_EXPR_NAT_TYPE) |
+			      A(NFTNL_EXPR_NAT_FAMILY) |
+			      A(NFTNL_EXPR_NAT_REG_ADDR_MIN) |
+			      A(NFTNL_EXPR_NAT_REG_ADDR_MAX) |
+			      A(NFTNL_EXPR_NAT_REG_PROTO_MIN) |
+			      A(NFTNL_EXPR_NAT_REG_PROTO_MAX) |
+			      A(NFTNL_EXPR_NAT_FLAGS),
+			      A(NFTNL_EXPR_NAT_TYPE) | A(NFTNL_EXPR_NAT_FAMILY));
+	uint8_t tfam = c->p->chains[c->chain].family;
+	uint32_t type, family, alen = 0;
+
+	if (err)
+		return err;
+	type = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_TYPE);
+	family = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FAMILY);
+	if (type != NFT_NAT_SNAT && type != NFT_NAT_DNAT)
+		return nfe_fail(c, -EOPNOTSUPP, "nat type %u", type);
+	if (tfam != NFPROTO_INET && family != tfam)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"nat family %u in a table of family %u",
+				family, tfam);
+	if (family == NFPROTO_IPV4)
+		alen = 4;
+	else if (family == NFPROTO_IPV6)
+		alen = 16;
+	else if (nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_ADDR_MIN))
+		return nfe_fail(c, -EAFNOSUPPORT, "nat family %u", family);
+	if (!alen && nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_ADDR_MAX))
+		return nfe_fail(c, -EINVAL, "nat: addr_max without addr_min");
+	err = nat_regs(c, e, NFTNL_EXPR_NAT_REG_ADDR_MIN,
+		       NFTNL_EXPR_NAT_REG_ADDR_MAX, alen);
+	if (!err)
+		err = nat_regs(c, e, NFTNL_EXPR_NAT_REG_PROTO_MIN,
+			       NFTNL_EXPR_NAT_REG_PROTO_MAX, 2);
+	if (!err)
+		err = nat_flags(c, e, NFTNL_EXPR_NAT_FLAGS, -EOPNOTSUPP);
+	unsigned hooks = type == NFT_NAT_SNAT ?
+			 HOOK(FN_NFT_POSTROUTING) | HOOK(FN_NFT_INPUT) :
+			 HOOK(FN_NFT_PREROUTING) | HOOK(FN_NFT_OUTPUT);
+	if (!err)
+		err = nat_chain_ok(c, type == NFT_NAT_SNAT ? "snat" : "dnat",
+				   hooks);
+	return err ? err : nat_op(c, NAT_NAT, (uint8_t)family, hooks);
+}
+
+/* masq and redir: flags and an optional port range (nft_masq_init,
+ * nft_redir_init); they act on the family of their table (the inet ones
+ * on IPv4 and IPv6 alike). */
+static int nat_ports(struct nfe_cctx *c, struct nftnl_expr *e,
+		     const char *name, const char *what, uint16_t flags,
+		     uint16_t min, uint16_t max, uint8_t kind, unsigned hooks)
+{
+	int err = attrs_check(c, e, name, A(flags) | A(min) | A(max), 0);
+
+	if (!err && !nftnl_expr_is_set(e, min) && nftnl_expr_is_set(e, max))
+		err = nfe_fail(c, -EINVAL, "%s: proto_max without proto_min",
+			       name);
+	if (!err)
+		err = nat_flags(c, e, flags, -EINVAL);
+	if (!err)
+		err = nat_regs(c, e, min, max, 2);
+	if (!err)
+		err = nat_chain_ok(c, what, hooks);
+	return err ? err : nat_op(c, kind, NFPROTO_INET, hooks);
+}
+
+static int c_masq(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	return nat_ports(c, e, "masq", "masquerade", NFTNL_EXPR_MASQ_FLAGS,
+			 NFTNL_EXPR_MASQ_REG_PROTO_MIN,
+			 NFTNL_EXPR_MASQ_REG_PROTO_MAX, NAT_MASQ,
+			 HOOK(FN_NFT_POSTROUTING));
+}
+
+static int c_redir(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	return nat_ports(c, e, "redir", "redirect", NFTNL_EXPR_REDIR_FLAGS,
+			 NFTNL_EXPR_REDIR_REG_PROTO_MIN,
+			 NFTNL_EXPR_REDIR_REG_PROTO_MAX, NAT_REDIR,
+			 HOOK(FN_NFT_PREROUTING) | HOOK(FN_NFT_OUTPUT));
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct nfe_cctx *c, struct nftnl_expr *e);
@@ -966,6 +1120,9 @@ static const struct {
 	{ "reject", c_reject },
 	{ "ct", c_ct },
 	{ "exthdr", c_exthdr },
+	{ "nat", c_nat },
+	{ "masq", c_masq },
+	{ "redir", c_redir },
 };
 
 int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e)

@@ -301,6 +301,16 @@ void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted)
 	lru_push(ct, i);
 }
 
+/* The packet opened its flow and the entry is not confirmed yet: the
+ * kernel's !nf_nat_initialized(), for which nf_nat_inet_fn runs the nat
+ * chains (a confirmed entry has its binding, a null one at least). */
+bool nfe_ct_unconfirmed(const struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+			bool out_path)
+{
+	return ct && p->ct_entry && p->ct_dir == 0 &&
+	       ct->pending[out_path] == p->ct_entry;
+}
+
 /* ---- packets ------------------------------------------------------------- */
 
 static uint16_t rd16(const uint8_t *p)

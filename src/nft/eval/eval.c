@@ -205,6 +205,9 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 			pk->p->ct_state = nfe_ct_track(ct, pk);
 			track = false;
 		}
+		if (ch->nat && !nfe_ct_unconfirmed(ct, pk->p,
+						   h >= FN_NFT_OUTPUT))
+			continue;
 		if (nfe_run_chain(p, p->hooks[h][i], pk) == NFE_NF_DROP) {
 			pk->res->verdict = FN_NFT_DROP;
 			return;

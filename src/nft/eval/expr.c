@@ -694,6 +694,10 @@ cmp_fast:
 		case OP_CT_SET_MARK:
 			nfe_ct_set_mark(pk->ct, pk->p, r->data[op->sreg]);
 			break;
+		case OP_NAT:	/* the kernel's nft_nat_inet_eval family test */
+			if (op->arg == NFPROTO_INET || op->arg == pk->pf)
+				r->verdict.code = NFE_NF_DROP;
+			break;
 		}
 		if (r->verdict.code != NFE_CONTINUE)
 			break;

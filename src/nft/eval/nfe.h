@@ -66,6 +66,9 @@ enum nfe_op_type {
 	OP_CT, OP_CT_SET_MARK,	/* ct keys but state (sub: key, size: dir) */
 	OP_EXTHDR,	/* tcp option, sctp chunk (sub: op, size: type,
 			 * arg: offset, arg2: flags) */
+	OP_NAT,		/* nat, masq, redir: drop (sub: which, arg: the
+			 * family it acts on, NFPROTO_INET: any, size:
+			 * the FN_NFT_* hooks it may run on, as bits) */
 };
 
 /* One operation; data (compare values, masks) lives in prog->pool. */
@@ -117,6 +120,7 @@ struct nfe_chain {
 	uint8_t policy;			/* NF_ACCEPT / NF_DROP */
 	bool forward;			/* on the forward hook: never runs */
 	bool dormant;			/* of a dormant table: never runs */
+	bool nat;			/* type nat: first packets of flows */
 	int32_t prio;
 	char dev[NFE_IFNAMSIZ];		/* netdev: the device, "" = none */
 	uint32_t first_rule, nrules;
@@ -186,6 +190,7 @@ struct fn_nft_prog {
 	bool uses_limit;		/* fn_nft_prog_fine_clock */
 	uint32_t rnd;			/* meta random: xorshift32 state */
 	bool uses_sk;			/* fn_nft_prog_uses_sk */
+	bool has_nat;			/* a nat, masq or redir statement */
 	/* log rate limit: 10 lines/s, burst 20 */
 	uint64_t log_tokens, log_last;
 	uint64_t log_suppressed;
@@ -343,5 +348,7 @@ bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		     uint32_t mark);
 void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
+bool nfe_ct_unconfirmed(const struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+			bool out_path);
 
 #endif /* FRAGNET_NFT_NFE_H */
