@@ -219,6 +219,20 @@ static const uint8_t redir_t[] = {
 	[NFTA_REDIR_REG_PROTO_MIN] = V_U32, [NFTA_REDIR_REG_PROTO_MAX] = V_U32,
 	[NFTA_REDIR_FLAGS] = V_U32,
 };
+static const uint8_t queue_t[] = {
+	[NFTA_QUEUE_NUM] = V_U16, [NFTA_QUEUE_TOTAL] = V_U16,
+	[NFTA_QUEUE_FLAGS] = V_U16, [NFTA_QUEUE_SREG_QNUM] = V_U32,
+};
+static const uint8_t numgen_t[] = {
+	[NFTA_NG_DREG] = V_U32, [NFTA_NG_MODULUS] = V_U32,
+	[NFTA_NG_TYPE] = V_U32, [NFTA_NG_OFFSET] = V_U32,
+};
+static const uint8_t hash_t[] = {
+	[NFTA_HASH_SREG] = V_U32, [NFTA_HASH_DREG] = V_U32,
+	[NFTA_HASH_LEN] = V_U32, [NFTA_HASH_MODULUS] = V_U32,
+	[NFTA_HASH_SEED] = V_U32, [NFTA_HASH_OFFSET] = V_U32,
+	[NFTA_HASH_TYPE] = V_U32,
+};
 static const struct {
 	const char *name;
 	struct vpolicy p;
@@ -232,6 +246,8 @@ static const struct {
 	{ "reject", POLICY(reject_t) }, { "ct", POLICY(ct_t) },
 	{ "exthdr", POLICY(exthdr_t) }, { "nat", POLICY(nat_t) },
 	{ "masq", POLICY(masq_t) }, { "redir", POLICY(redir_t) },
+	{ "queue", POLICY(queue_t) }, { "numgen", POLICY(numgen_t) },
+	{ "hash", POLICY(hash_t) },
 };
 
 #define DATA_VALUE_MAX	64	/* libnftnl's union nftnl_data_reg */

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_log.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/expr.h>
@@ -394,6 +396,7 @@ static int meta_len(uint32_t key)
 	case NFT_META_TIME_HOUR:
 	case NFT_META_SKUID:
 	case NFT_META_SKGID:
+	case NFT_META_CGROUP:
 		return 4;
 	case NFT_META_TIME_NS:
 		return 8;
@@ -440,9 +443,6 @@ static int c_meta(struct nfe_cctx *c, struct nftnl_expr *e)
 		return reg_attr(c, e, NFTNL_EXPR_META_SREG, 4, &op->sreg);
 	}
 	int len = meta_len(key);
-	if (len < 0 && key == NFT_META_CGROUP)
-		return nfe_fail(c, -EOPNOTSUPP,
-				"meta cgroup is not supported (the stack's sockets have no cgroup)");
 	if (len < 0)
 		return nfe_fail(c, -EOPNOTSUPP,
 				"meta %s is not supported", META_NAME(key));
@@ -451,7 +451,8 @@ static int c_meta(struct nfe_cctx *c, struct nftnl_expr *e)
 		return -ENOMEM;
 	op->sub = (uint8_t)key;
 	op->len = (uint8_t)len;
-	if (key == NFT_META_SKUID || key == NFT_META_SKGID)
+	if (key == NFT_META_SKUID || key == NFT_META_SKGID ||
+	    key == NFT_META_CGROUP)
 		c->p->uses_sk = true;
 	return reg_attr(c, e, NFTNL_EXPR_META_DREG, (uint32_t)len, &op->dreg);
 }
@@ -705,7 +706,10 @@ static int c_log(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "log",
 			      A(NFTNL_EXPR_LOG_PREFIX) | A(NFTNL_EXPR_LOG_LEVEL) |
-			      A(NFTNL_EXPR_LOG_FLAGS), 0);
+			      A(NFTNL_EXPR_LOG_FLAGS) | A(NFTNL_EXPR_LOG_GROUP) |
+			      A(NFTNL_EXPR_LOG_SNAPLEN) |
+			      A(NFTNL_EXPR_LOG_QTHRESHOLD), 0);
+	bool group = nftnl_expr_is_set(e, NFTNL_EXPR_LOG_GROUP);
 	const char *prefix = "";
 	uint32_t level = 4, flags = 0;	/* LOGLEVEL_WARNING */
 	struct fn_nft_prog *p = c->p;
@@ -722,9 +726,18 @@ static int c_log(struct nfe_cctx *c, struct nftnl_expr *e)
 		return nfe_fail(c, -ERANGE, "log level %u", level);
 	if (level == 8)
 		return nfe_fail(c, -EOPNOTSUPP, "log level audit is not supported");
-	if (flags)
-		return nfe_fail(c, -EOPNOTSUPP, "log flags 0x%x are not supported",
-				flags);
+	/* nft_log_init: a group is nflog (ULOG), without level or flags;
+	 * snaplen and queue-threshold only with a group */
+	if (group && (nftnl_expr_is_set(e, NFTNL_EXPR_LOG_LEVEL) ||
+		      nftnl_expr_is_set(e, NFTNL_EXPR_LOG_FLAGS)))
+		return nfe_fail(c, -EINVAL, "log group with a level or flags");
+	if (flags & ~(uint32_t)NF_LOG_MASK)
+		return nfe_fail(c, -EINVAL, "log flags 0x%x", flags);
+	if (group) {
+		/* No nflog listener in a stack: the kernel's nfnetlink_log
+		 * sends to nobody, so nothing is logged (docs/nft-eval.md). */
+		return op_new(c, OP_LOG_GROUP) ? 0 : -ENOMEM;
+	}
 	if (p->nlogs == p->clogs) {
 		uint32_t ncap = p->clogs ? p->clogs * 2 : 8;
 		char **l = realloc(p->logs, ncap * sizeof(*l));
@@ -948,6 +961,161 @@ static int c_exthdr(struct nfe_cctx *c, struct nftnl_expr *e)
 	return reg_attr(c, e, NFTNL_EXPR_EXTHDR_DREG, len, &o->dreg);
 }
 
+/* ---- queue, numgen, hash ------------------------------------------------- */
+
+/* nft_queue_init / nft_queue_sreg_init / nft_queue_validate.  A stack has
+ * no nfnetlink_queue listener, so the packet goes as the kernel's does
+ * when no program listens on the queue (nf_queue: -ESRCH): dropped, or,
+ * with `bypass`, on to the next chain (accepted by this one).  The queue
+ * number (num, total, fanout, a register) chooses nothing then. */
+static int c_queue(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "queue", A(NFTNL_EXPR_QUEUE_NUM) |
+			      A(NFTNL_EXPR_QUEUE_TOTAL) |
+			      A(NFTNL_EXPR_QUEUE_FLAGS) |
+			      A(NFTNL_EXPR_QUEUE_SREG_QNUM), 0);
+	const struct nfe_chain *ch = &c->p->chains[c->chain];
+	uint32_t num = 0, total = 1, flags = 0;
+	uint8_t sreg;
+
+	if (err)
+		return err;
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUEUE_NUM))
+		num = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_NUM);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUEUE_TOTAL))
+		total = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_TOTAL);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUEUE_FLAGS))
+		flags = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_FLAGS);
+	if (flags & ~(uint32_t)NFT_QUEUE_FLAG_MASK)
+		return nfe_fail(c, -EINVAL, "queue flags 0x%x", flags);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUEUE_SREG_QNUM)) {
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_QUEUE_NUM))
+			return nfe_fail(c, -EINVAL, "queue: num and a register");
+		if (flags & NFT_QUEUE_FLAG_CPU_FANOUT)
+			return nfe_fail(c, -EOPNOTSUPP, "queue: fanout with a register");
+		err = reg_attr(c, e, NFTNL_EXPR_QUEUE_SREG_QNUM, 4, &sreg);
+		if (err)
+			return err;
+	} else if (total == 0 || num + total > 65536) {
+		return nfe_fail(c, -ERANGE, "queue %u-%u", num, num + total - 1);
+	}
+	if (ch->base && ch->hook == FN_NFT_INGRESS)
+		return nfe_fail(c, -EOPNOTSUPP, "queue is not allowed on ingress");
+	struct nfe_op *op = op_new(c, OP_QUEUE);
+	if (!op)
+		return -ENOMEM;
+	op->arg = flags & NFT_QUEUE_FLAG_BYPASS;
+	return 0;
+}
+
+/* The modulus and offset of numgen and hash (their inits): ERANGE for a
+ * modulus of 0, EOVERFLOW when offset + modulus - 1 wraps. */
+static int mod_offset(struct nfe_cctx *c, uint32_t mod, uint32_t off)
+{
+	if (mod == 0)
+		return nfe_fail(c, -ERANGE, "modulus 0");
+	if (off + mod - 1 < off)
+		return nfe_fail(c, -EOVERFLOW, "offset %u + modulus %u", off, mod);
+	return 0;
+}
+
+/* One op with {state, modulus, offset} in the pool (arg). */
+static struct nfe_op *gen_op(struct nfe_cctx *c, uint8_t type, uint32_t state,
+			     uint32_t mod, uint32_t off)
+{
+	uint32_t w[3] = { state, mod, off }, idx;
+	struct nfe_op *op;
+
+	if (nfe_pool_add(c->p, w, sizeof(w), &idx))
+		return NULL;
+	op = op_new(c, type);
+	if (op)
+		op->arg = idx;
+	return op;
+}
+
+/* nft_ng_init: `numgen inc` counts from 0 per rule (the pool word; a
+ * commit starts it again, the kernel's goes on for a rule it keeps),
+ * `numgen random` draws from the program's xorshift. */
+static int c_numgen(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "numgen", A(NFTNL_EXPR_NG_DREG) |
+			      A(NFTNL_EXPR_NG_MODULUS) | A(NFTNL_EXPR_NG_TYPE) |
+			      A(NFTNL_EXPR_NG_OFFSET),
+			      A(NFTNL_EXPR_NG_DREG) | A(NFTNL_EXPR_NG_MODULUS) |
+			      A(NFTNL_EXPR_NG_TYPE));
+	uint32_t type, mod, off = 0;
+	struct nfe_op *op;
+
+	if (err)
+		return err;
+	type = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_TYPE);
+	mod = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_MODULUS);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_NG_OFFSET))
+		off = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_OFFSET);
+	if (type != NFT_NG_INCREMENTAL && type != NFT_NG_RANDOM)
+		return nfe_fail(c, -EOPNOTSUPP, "numgen type %u", type);
+	err = mod_offset(c, mod, off);
+	if (err)
+		return err;
+	op = gen_op(c, OP_NUMGEN, mod - 1, mod, off);	/* first: 0 */
+	if (!op)
+		return -ENOMEM;
+	op->sub = (uint8_t)type;
+	return reg_attr(c, e, NFTNL_EXPR_NG_DREG, 4, &op->dreg);
+}
+
+/* nft_jhash_init, nft_symhash_init.  jhash without a seed gets a random
+ * one, as the kernel's (autogen_seed); symhash hashes the flow with a
+ * random seed of the program, as the kernel's __skb_get_hash_symmetric
+ * does with its boot-time hashrnd (docs/nft-eval.md). */
+static int c_hash(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "hash", A(NFTNL_EXPR_HASH_SREG) |
+			      A(NFTNL_EXPR_HASH_DREG) | A(NFTNL_EXPR_HASH_LEN) |
+			      A(NFTNL_EXPR_HASH_MODULUS) | A(NFTNL_EXPR_HASH_SEED) |
+			      A(NFTNL_EXPR_HASH_OFFSET) | A(NFTNL_EXPR_HASH_TYPE),
+			      A(NFTNL_EXPR_HASH_DREG) | A(NFTNL_EXPR_HASH_MODULUS) |
+			      A(NFTNL_EXPR_HASH_TYPE));
+	uint32_t type, mod, off = 0, seed, len = 0;
+	struct nfe_op *op;
+	uint8_t sreg = 0;
+
+	if (err)
+		return err;
+	type = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_TYPE);
+	mod = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_MODULUS);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_HASH_OFFSET))
+		off = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_OFFSET);
+	if (type != NFT_HASH_JENKINS && type != NFT_HASH_SYM)
+		return nfe_fail(c, -EOPNOTSUPP, "hash type %u", type);
+	if (type == NFT_HASH_JENKINS) {
+		if (!nftnl_expr_is_set(e, NFTNL_EXPR_HASH_SREG) ||
+		    !nftnl_expr_is_set(e, NFTNL_EXPR_HASH_LEN))
+			return nfe_fail(c, -EINVAL, "jhash without sreg or len");
+		len = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_LEN);
+		if (len == 0 || len > 255)
+			return nfe_fail(c, -ERANGE, "jhash of %u bytes", len);
+		err = reg_attr(c, e, NFTNL_EXPR_HASH_SREG, len, &sreg);
+		if (err)
+			return err;
+	}
+	err = mod_offset(c, mod, off);
+	if (err)
+		return err;
+	if (type == NFT_HASH_JENKINS && nftnl_expr_is_set(e, NFTNL_EXPR_HASH_SEED))
+		seed = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_SEED);
+	else if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (uint32_t)(uintptr_t)&seed ^ mod;
+	op = gen_op(c, OP_HASH, seed, mod, off);
+	if (!op)
+		return -ENOMEM;
+	op->sub = (uint8_t)type;
+	op->sreg = sreg;
+	op->len = (uint8_t)len;
+	return reg_attr(c, e, NFTNL_EXPR_HASH_DREG, 4, &op->dreg);
+}
+
 /* ---- nat, masq, redir ---------------------------------------------------
  *
  * Taken and listed as the kernel's, with its checks (nft_nat_init,
@@ -1123,6 +1291,9 @@ static const struct {
 	{ "nat", c_nat },
 	{ "masq", c_masq },
 	{ "redir", c_redir },
+	{ "queue", c_queue },
+	{ "numgen", c_numgen },
+	{ "hash", c_hash },
 };
 
 int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e)

@@ -66,6 +66,10 @@ enum nfe_op_type {
 	OP_CT, OP_CT_SET_MARK,	/* ct keys but state (sub: key, size: dir) */
 	OP_EXTHDR,	/* tcp option, sctp chunk (sub: op, size: type,
 			 * arg: offset, arg2: flags) */
+	OP_QUEUE,	/* no listener: drop, accept with bypass (arg) */
+	OP_NUMGEN,	/* sub: type; arg: pool {counter, modulus, offset} */
+	OP_HASH,	/* sub: type; arg: pool {seed, modulus, offset} */
+	OP_LOG_GROUP,	/* log group: nflog without a listener, nothing */
 	OP_NAT,		/* nat, masq, redir: drop (sub: which, arg: the
 			 * family it acts on, NFPROTO_INET: any, size:
 			 * the FN_NFT_* hooks it may run on, as bits) */
@@ -338,6 +342,8 @@ bool nfe_set_lookup(const struct nfe_set *s, const uint8_t *key,
 int nfe_index_table(struct fn_nft_prog *p, uint32_t chain0);
 void nfe_index_fini(struct fn_nft_prog *p);
 
+/* expr.c: the kernel's jhash() (for the unit tests). */
+uint32_t nfe_jhash(const void *k, uint32_t len, uint32_t seed);
 /* expr.c: the verdict (NF_ACCEPT/NF_DROP) of base chain `base`. */
 int nfe_run_chain(struct fn_nft_prog *p, uint32_t base, struct nfe_pkt *pk);
 
