@@ -219,6 +219,7 @@ static const uint8_t redir_t[] = {
 	[NFTA_REDIR_REG_PROTO_MIN] = V_U32, [NFTA_REDIR_REG_PROTO_MAX] = V_U32,
 	[NFTA_REDIR_FLAGS] = V_U32,
 };
+static const uint8_t notrack_t[] = { [0] = V_NONE };
 static const uint8_t queue_t[] = {
 	[NFTA_QUEUE_NUM] = V_U16, [NFTA_QUEUE_TOTAL] = V_U16,
 	[NFTA_QUEUE_FLAGS] = V_U16, [NFTA_QUEUE_SREG_QNUM] = V_U32,
@@ -247,7 +248,7 @@ static const struct {
 	{ "exthdr", POLICY(exthdr_t) }, { "nat", POLICY(nat_t) },
 	{ "masq", POLICY(masq_t) }, { "redir", POLICY(redir_t) },
 	{ "queue", POLICY(queue_t) }, { "numgen", POLICY(numgen_t) },
-	{ "hash", POLICY(hash_t) },
+	{ "hash", POLICY(hash_t) }, { "notrack", POLICY(notrack_t) },
 };
 
 #define DATA_VALUE_MAX	64	/* libnftnl's union nftnl_data_reg */

@@ -835,9 +835,9 @@ static void test_ct_key_refusals(void **state)
 		{ e_ct(NFT_CT_BYTES, NFT_REG_1, 2), -EINVAL },
 		{ e_ct(NFT_CT_SECMARK, NFT_REG_1, -1), -EOPNOTSUPP },
 		{ e_ct(NFT_CT_BYTES, NFT_REG32_15, -1), -ERANGE },
-		{ e_ct_set(NFT_CT_ZONE, NFT_REG_1), -EOPNOTSUPP },
-		{ e_ct_set(NFT_CT_LABELS, NFT_REG_1), -EOPNOTSUPP },
-		{ e_ct_set(NFT_CT_EVENTMASK, NFT_REG_1), -EOPNOTSUPP },
+		{ e_ct_set(NFT_CT_HELPER, NFT_REG_1), -EOPNOTSUPP },
+		{ e_ct_set(NFT_CT_SECMARK, NFT_REG_1), -EOPNOTSUPP },
+		{ e_ct_set(NFT_CT_LABELS, NFT_REG32_15), -ERANGE },
 	};
 
 	(void)state;
@@ -851,6 +851,58 @@ static void test_ct_key_refusals(void **state)
 		assert_true(cases[i].err == -ERANGE || strstr(msg, "ct"));
 		m_free(x.rs);
 	}
+}
+
+/* ct label set ORs into the flow's labels; ct event set does nothing;
+ * notrack makes a packet untracked before conntrack, and after it only
+ * a packet without a flow; ct zone set gives such a packet the kernel's
+ * template (NEW) and is refused before conntrack. */
+static void test_ct_sets(void **state)
+{
+	static const uint32_t lab[4] = { 0, 0, 0, 0x80000000u };
+	struct ctx x;
+	struct t_pkt t;
+	char msg[256];
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	struct fn_nft_chain *raw = m_chain(x.rs, x.t, "raw",
+					   NF_INET_PRE_ROUTING, -300, NF_ACCEPT);
+	m_rule(x.rs, raw, M_DPORT(7), e_named("notrack"), NULL);
+	m_rule(x.rs, x.in, e_imm(NFT_REG_1, lab, 16),
+	       e_ct_set(NFT_CT_LABELS, NFT_REG_1),
+	       e_imm(NFT_REG_1, &lab[3], 4),
+	       e_ct_set(NFT_CT_EVENTMASK, NFT_REG_1), NULL);
+	struct nftnl_rule *lr = m_rule(x.rs, x.in, e_ct(NFT_CT_LABELS, NFT_REG_1, -1),
+				       e_cmp(NFT_REG_1, NFT_CMP_EQ, lab, 16),
+				       e_counter(), NULL);
+	struct nftnl_rule *ur = m_rule(x.rs, x.in, e_ct_state(NFT_REG_1),
+				       e_cmp32(NFT_REG_1, NFT_CMP_EQ,
+					       NFE_CT_UNTRACKED), e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+
+	t_udp(&t, A1, A2, 5, 6, 0);
+	t_eval(p, ct, FN_NFT_PREROUTING, &t, NULL);
+	t_eval(p, ct, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t_packets(p, lr, 2), 1);	/* set, then read */
+	t_udp(&t, A1, A2, 5, 7, 0);
+	t_eval(p, ct, FN_NFT_PREROUTING, &t, NULL);
+	t_eval(p, ct, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t.p.ct_state, NFE_CT_UNTRACKED);
+	assert_int_equal(t_packets(p, ur, 2), 1);
+	assert_int_equal(t_packets(p, lr, 2), 1);	/* no flow: no label */
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+
+	ctx_init(&x, NF_ACCEPT);
+	raw = m_chain(x.rs, x.t, "raw", NF_INET_PRE_ROUTING, -300, NF_ACCEPT);
+	m_rule(x.rs, raw, e_imm(NFT_REG_1, &lab[0], 4),
+	       e_ct_set(NFT_CT_ZONE, NFT_REG_1), NULL);
+	assert_int_equal(t_compile_err(x.rs, msg, sizeof(msg)), -EOPNOTSUPP);
+	assert_non_null(strstr(msg, "zone"));
+	m_free(x.rs);
 }
 
 /* nfe_csum (8 bytes at a time, host order) against the 16-bit
@@ -896,6 +948,7 @@ int main(void)
 		cmocka_unit_test(test_ct_frag_and_priority),
 		cmocka_unit_test(test_ct_keys),
 		cmocka_unit_test(test_ct_key_refusals),
+		cmocka_unit_test(test_ct_sets),
 		cmocka_unit_test(test_csum),
 	};
 

@@ -379,7 +379,7 @@ static const char *key_name(const char *const *names, size_t n, uint32_t k)
 
 /* The kernel's nft_meta_get_init() lengths, for the keys the evaluator
  * has (eval: expr.c do_meta).  The others are refused by name: secmark,
- * rtclassid, cgroup, ipsec/secpath, bridge names, sdif, kinds... the
+ * rtclassid, ipsec/secpath, bridge names, kinds... the
  * stack has no such thing to match on. */
 static int meta_len(uint32_t key)
 {
@@ -397,6 +397,7 @@ static int meta_len(uint32_t key)
 	case NFT_META_SKUID:
 	case NFT_META_SKGID:
 	case NFT_META_CGROUP:
+	case NFT_META_SDIF:
 		return 4;
 	case NFT_META_TIME_NS:
 		return 8;
@@ -409,6 +410,7 @@ static int meta_len(uint32_t key)
 	case NFT_META_PKTTYPE:
 	case NFT_META_TIME_DAY:
 		return 1;
+	case NFT_META_SDIFNAME:
 	case NFT_META_IIFNAME:
 	case NFT_META_OIFNAME:
 		return NFE_IFNAMSIZ;
@@ -446,6 +448,13 @@ static int c_meta(struct nfe_cctx *c, struct nftnl_expr *e)
 	if (len < 0)
 		return nfe_fail(c, -EOPNOTSUPP,
 				"meta %s is not supported", META_NAME(key));
+	/* nft_meta_get_validate_sdif(): input and forward */
+	const struct nfe_chain *ch = &c->p->chains[c->chain];
+	if ((key == NFT_META_SDIF || key == NFT_META_SDIFNAME) && ch->base &&
+	    !ch->forward && ch->hook != FN_NFT_INPUT)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"meta %s is only allowed on input",
+				META_NAME(key));
 	struct nfe_op *op = op_new(c, OP_META);
 	if (!op)
 		return -ENOMEM;
@@ -724,8 +733,6 @@ static int c_log(struct nfe_cctx *c, struct nftnl_expr *e)
 		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_LOG_FLAGS);
 	if (level > 8)
 		return nfe_fail(c, -ERANGE, "log level %u", level);
-	if (level == 8)
-		return nfe_fail(c, -EOPNOTSUPP, "log level audit is not supported");
 	/* nft_log_init: a group is nflog (ULOG), without level or flags;
 	 * snaplen and queue-threshold only with a group */
 	if (group && (nftnl_expr_is_set(e, NFTNL_EXPR_LOG_LEVEL) ||
@@ -850,20 +857,68 @@ static int ct_key_len(uint32_t key, uint8_t family, int *dir)
 
 /* nft_ct_set_init(): only the mark (zone, label, event, helper and
  * secmark have nothing to act on in the stack: refused). */
+/* `ct zone set` and `notrack` act on a packet conntrack has not seen
+ * (nft_ct_set_zone_eval, nft_notrack_eval: "already tracked" returns):
+ * before conntrack (prerouting or output at priority -200 or less, or a
+ * regular chain, which such a chain may reach) zones would need a
+ * connection table per zone: refused there. */
+static int after_ct(struct nfe_cctx *c, const char *what)
+{
+	const struct nfe_chain *ch = &c->p->chains[c->chain];
+
+	if (ch->base && (ch->hook == FN_NFT_INPUT ||
+			 ch->hook == FN_NFT_POSTROUTING || ch->forward ||
+			 ((ch->hook == FN_NFT_PREROUTING ||
+			   ch->hook == FN_NFT_OUTPUT) && ch->prio > NFE_CT_PRIO)))
+		return 0;
+	return nfe_fail(c, -EOPNOTSUPP,
+			"%s before conntrack is not supported (no zones)", what);
+}
+
+/* nft_ct_set_init(): mark, labels (ORed into the flow's), zone (only
+ * after conntrack, above), event mask (only ctnetlink reads it, and a
+ * stack has none: nothing); helper and secmark are refused. */
 static int c_ct_set(struct nfe_cctx *c, struct nftnl_expr *e, uint32_t key)
 {
-	if (key != NFT_CT_MARK)
+	uint32_t len = key == NFT_CT_LABELS ? 16 : key == NFT_CT_ZONE ? 2 : 4;
+
+	if (key != NFT_CT_MARK && key != NFT_CT_LABELS &&
+	    key != NFT_CT_ZONE && key != NFT_CT_EVENTMASK)
 		return nfe_fail(c, -EOPNOTSUPP,
-				"ct %s set is not supported (only mark)",
+				"ct %s set is not supported (mark, label, zone, event)",
 				CT_NAME(key));
-	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR) ||
+	if ((key != NFT_CT_ZONE && nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR)) ||
 	    nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG))
-		return nfe_fail(c, -EINVAL, "ct mark set with a direction");
+		return nfe_fail(c, -EINVAL, "ct %s set with a direction",
+				CT_NAME(key));
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR) &&
+	    nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR) > 1)
+		return nfe_fail(c, -EINVAL, "ct direction out of range");
+	if (key == NFT_CT_ZONE) {
+		int err = after_ct(c, "ct zone set");
+
+		if (err)
+			return err;
+	}
 	struct nfe_op *op = op_new(c, OP_CT_SET_MARK);
 	if (!op)
 		return -ENOMEM;
+	op->sub = (uint8_t)key;
+	op->len = (uint8_t)len;
 	c->p->uses_ct = true;
-	return reg_attr(c, e, NFTNL_EXPR_CT_SREG, 4, &op->sreg);
+	return reg_attr(c, e, NFTNL_EXPR_CT_SREG, len, &op->sreg);
+}
+
+/* nft_notrack_eval(): a packet without a flow becomes untracked; before
+ * conntrack, every packet (tracking then leaves it alone: eval.c). */
+static int c_notrack(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "notrack", 0, 0);
+
+	if (err)
+		return err;
+	c->p->uses_ct = true;
+	return op_new(c, OP_NOTRACK) ? 0 : -ENOMEM;
 }
 
 static int c_ct(struct nfe_cctx *c, struct nftnl_expr *e)
@@ -1294,6 +1349,7 @@ static const struct {
 	{ "queue", c_queue },
 	{ "numgen", c_numgen },
 	{ "hash", c_hash },
+	{ "notrack", c_notrack },
 };
 
 int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e)

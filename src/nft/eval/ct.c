@@ -68,6 +68,7 @@ struct ct_entry {
 	uint64_t created;		/* UDP: a stream after 2 s */
 	uint32_t id;			/* ct id; fn_nft_pkt.ct_id */
 	uint32_t mark;			/* ct mark (set) */
+	uint32_t labels[4];		/* ct label (set) */
 	uint64_t packets[2], bytes[2];	/* accounting per direction */
 };
 
@@ -825,7 +826,7 @@ bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		*dst = e->id;
 		return true;
 	case NFT_CT_LABELS:
-		memset(dst, 0, 16);
+		memcpy(dst, e->labels, 16);
 		return true;
 	default:		/* NFT_CT_HELPER, NFT_CT_SRC_IP6/DST_IP6:
 				 * no helpers, no IPv6 flows */
@@ -834,6 +835,15 @@ bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 }
 
 /* nft_ct_set_eval() for the mark. */
+void nfe_ct_set_labels(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		       const uint32_t labels[4])
+{
+	struct ct_entry *e = pkt_entry(ct, p);
+
+	for (int i = 0; e && i < 4; i++)
+		e->labels[i] |= labels[i];
+}
+
 void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		     uint32_t mark)
 {

@@ -202,7 +202,8 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 			}
 		}
 		if (track && ch->prio > NFE_CT_PRIO) {
-			pk->p->ct_state = nfe_ct_track(ct, pk);
+			if (pk->p->ct_state != NFE_CT_UNTRACKED)	/* notrack */
+				pk->p->ct_state = nfe_ct_track(ct, pk);
 			track = false;
 		}
 		if (ch->nat && !nfe_ct_unconfirmed(ct, pk->p,
@@ -213,7 +214,7 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 			return;
 		}
 	}
-	if (track)
+	if (track && pk->p->ct_state != NFE_CT_UNTRACKED)
 		pk->p->ct_state = nfe_ct_track(ct, pk);
 }
 

@@ -252,6 +252,12 @@ static void do_meta_more(const struct nfe_op *op, struct nfe_regs *r,
 			*dst = op->sub == NFT_META_SKUID ? pk->p->sk_uid :
 							   pk->p->sk_gid;
 		break;
+	case NFT_META_SDIF:	/* no VRF (l3mdev) in a stack: 0, "" */
+		*dst = 0;
+		break;
+	case NFT_META_SDIFNAME:
+		memset(dst, 0, 16);
+		break;
 	case NFT_META_CGROUP:	/* nft_meta_get_eval_cgroup(): the socket's
 				 * net_cls classid, 0 without net_cls, and
 				 * the stack's sockets are in no cgroup */
@@ -432,7 +438,9 @@ static int log_level(uint8_t syslog)
 		return FN_LOG_ERROR;
 	if (syslog == 4)
 		return FN_LOG_WARN;
-	return syslog <= 6 ? FN_LOG_INFO : FN_LOG_DEBUG;
+	/* 8: audit (NFT_LOGLEVEL_AUDIT), the stack's log standing in for
+	 * the audit log */
+	return syslog <= 6 || syslog == 8 ? FN_LOG_INFO : FN_LOG_DEBUG;
 }
 
 /* To the stack's log, at most 10 lines a second (burst 20). */
@@ -813,7 +821,16 @@ cmp_fast:
 			do_exthdr(op, r, pk);
 			break;
 		case OP_CT_SET_MARK:
-			nfe_ct_set_mark(pk->ct, pk->p, r->data[op->sreg]);
+			if (op->sub == NFT_CT_MARK)
+				nfe_ct_set_mark(pk->ct, pk->p, r->data[op->sreg]);
+			else if (op->sub == NFT_CT_LABELS)
+				nfe_ct_set_labels(pk->ct, pk->p, &r->data[op->sreg]);
+			else if (op->sub == NFT_CT_ZONE && !pk->p->ct_entry)
+				pk->p->ct_state = NFE_CT_NEW;	/* template */
+			break;
+		case OP_NOTRACK:	/* "already tracked: ignore" */
+			if (!pk->p->ct_entry)
+				pk->p->ct_state = NFE_CT_UNTRACKED;
 			break;
 		case OP_QUEUE:	/* nobody listens: nf_queue's -ESRCH */
 			r->verdict.code = op->arg ? NFE_NF_ACCEPT : NFE_NF_DROP;

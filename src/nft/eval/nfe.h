@@ -63,7 +63,9 @@ enum nfe_op_type {
 	OP_META, OP_META_SET, OP_IMM_DATA, OP_IMM_VERDICT, OP_LOOKUP,
 	OP_COUNTER, OP_LIMIT, OP_QUOTA, OP_LOG, OP_REJECT, OP_CT_STATE,
 	OP_CMP_FAST,	/* cmp eq/neq of at most 4 bytes: masked word */
-	OP_CT, OP_CT_SET_MARK,	/* ct keys but state (sub: key, size: dir) */
+	OP_CT, OP_CT_SET_MARK,	/* ct keys but state (sub: key, size: dir);
+				 * ct mark/label/zone/event set (sub: key) */
+	OP_NOTRACK,
 	OP_EXTHDR,	/* tcp option, sctp chunk (sub: op, size: type,
 			 * arg: offset, arg2: flags) */
 	OP_QUEUE,	/* no listener: drop, accept with bypass (arg) */
@@ -351,6 +353,10 @@ int nfe_run_chain(struct fn_nft_prog *p, uint32_t base, struct nfe_pkt *pk);
 uint8_t nfe_ct_track(struct fn_nft_ct *ct, struct nfe_pkt *pk);
 bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		uint8_t key, uint8_t dir, uint32_t *dst, uint64_t now);
+/* ct label set (ORed, nf_connlabels_replace) and ct zone set (a packet
+ * without a flow gets the kernel's template: NEW) */
+void nfe_ct_set_labels(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		       const uint32_t labels[4]);
 void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		     uint32_t mark);
 void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
