@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <libnftnl/chain.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include "eval/nfe.h"
@@ -602,6 +603,43 @@ static void test_nat(void **state)
 	m_free(rs);
 }
 
+/* masquerade of a packet whose source already is the outgoing netif's
+ * address is the kernel's identity binding: accepted; another source,
+ * or a masquerade that maps or randomizes ports, is dropped. */
+static void test_nat_masquerade_identity(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *t = m_table(rs, NFPROTO_IPV4, "t");
+	struct fn_nft_chain *post = nat_chain(rs, t, "post",
+					      NF_INET_POST_ROUTING, 100);
+	struct nftnl_expr *rnd = e_named("masq");
+	struct t_pkt t1;
+
+	(void)state;
+	nftnl_expr_set_u32(rnd, NFTNL_EXPR_MASQ_FLAGS, NF_NAT_RANGE_PROTO_RANDOM);
+	m_rule(rs, post, M_DPORT(80), rnd, NULL);
+	m_rule(rs, post, e_named("masq"), NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+	static const struct { uint32_t src; uint16_t dport; int v; } c[] = {
+		{ A2, 81, FN_NFT_ACCEPT },	/* already its address */
+		{ A1, 82, FN_NFT_DROP },	/* would be rewritten */
+		{ A2, 80, FN_NFT_DROP },	/* random: a new port */
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		t_udp(&t1, c[i].src, IP4(10, 9, 9, 9), 1000, c[i].dport, 0);
+		t1.p.oif_addr = htonl(A2);
+		assert_int_equal(t_eval(p, ct, FN_NFT_OUTPUT, &t1, NULL),
+				 FN_NFT_ACCEPT);
+		assert_int_equal(t_eval(p, ct, FN_NFT_POSTROUTING, &t1, NULL),
+				 c[i].v);
+	}
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
 /* The kernel's checks: nat chains on the four local hooks above
  * conntrack, each statement in a nat chain on its hooks, families. */
 static void test_nat_refusals(void **state)
@@ -943,6 +981,7 @@ int main(void)
 		cmocka_unit_test(test_ct_udp_icmp),
 		cmocka_unit_test(test_ct_unconfirmed),
 		cmocka_unit_test(test_nat),
+		cmocka_unit_test(test_nat_masquerade_identity),
 		cmocka_unit_test(test_nat_refusals),
 		cmocka_unit_test(test_ct_lru),
 		cmocka_unit_test(test_ct_frag_and_priority),

@@ -1294,6 +1294,14 @@ static int nat_ports(struct nfe_cctx *c, struct nftnl_expr *e,
 		     const char *name, const char *what, uint16_t flags,
 		     uint16_t min, uint16_t max, uint8_t kind, unsigned hooks)
 {
+	/* masquerade keeps a packet's source when it already is the
+	 * outgoing netif's address, unless ports are to be mapped or
+	 * randomized (get_unique_tuple): OP_NAT's len says it may */
+	bool keep = !nftnl_expr_is_set(e, min) &&
+		    !(nftnl_expr_is_set(e, flags) &&
+		      nftnl_expr_get_u32(e, flags) &
+		      (NF_NAT_RANGE_PROTO_RANDOM | NF_NAT_RANGE_PROTO_RANDOM_FULLY |
+		       NF_NAT_RANGE_PROTO_OFFSET));
 	int err = attrs_check(c, e, name, A(flags) | A(min) | A(max), 0);
 
 	if (!err && !nftnl_expr_is_set(e, min) && nftnl_expr_is_set(e, max))
@@ -1305,7 +1313,11 @@ static int nat_ports(struct nfe_cctx *c, struct nftnl_expr *e,
 		err = nat_regs(c, e, min, max, 2);
 	if (!err)
 		err = nat_chain_ok(c, what, hooks);
-	return err ? err : nat_op(c, kind, NFPROTO_INET, hooks);
+	if (!err)
+		err = nat_op(c, kind, NFPROTO_INET, hooks);
+	if (!err && kind == NAT_MASQ && keep)
+		c->p->ops[c->p->nops - 1].len = 1;
+	return err;
 }
 
 static int c_masq(struct nfe_cctx *c, struct nftnl_expr *e)

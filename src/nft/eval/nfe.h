@@ -74,7 +74,8 @@ enum nfe_op_type {
 	OP_LOG_GROUP,	/* log group: nflog without a listener, nothing */
 	OP_NAT,		/* nat, masq, redir: drop (sub: which, arg: the
 			 * family it acts on, NFPROTO_INET: any, size:
-			 * the FN_NFT_* hooks it may run on, as bits) */
+			 * the FN_NFT_* hooks it may run on, as bits,
+			 * len 1: a masquerade that may be the identity) */
 };
 
 /* One operation; data (compare values, masks) lives in prog->pool. */
