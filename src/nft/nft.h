@@ -114,6 +114,9 @@ struct fn_nft_pkt {
 	uint64_t now_ns;	/* CLOCK_MONOTONIC, for limit and ct */
 	uint64_t wall_ns;	/* CLOCK_REALTIME for meta time, day, hour;
 				 * 0: the evaluator reads the clock itself */
+	uint32_t oif_addr;	/* network order: the IPv4 address of the
+				 * netif the packet leaves by (output,
+				 * postrouting), 0 = unknown: masquerade */
 	bool sk;		/* of a full socket of the app (the kernel's
 				 * skb->sk with a file): meta skuid, skgid */
 	uint32_t sk_uid, sk_gid;	/* then its user and group */

@@ -36,6 +36,7 @@
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nfnetlink.h>
 
 #include "nl.h"
@@ -255,6 +256,23 @@ out:
 
 /* ---- chains ----------------------------------------------------------------- */
 
+/* A chain of type nat, as the kernel's nft_chain_nat (ip, inet): on
+ * prerouting, input, output or postrouting only (no forward, ingress or
+ * netdev), and after conntrack (nft_chain_parse_hook: a priority of at
+ * most NF_IP_PRI_CONNTRACK, -200, is EOPNOTSUPP). */
+static int chain_nat_check(struct bctx *b, uint32_t hook, bool ingress,
+			   int32_t prio)
+{
+	if (b->family == NFPROTO_NETDEV)
+		return fail(b, -ENOENT, "no chain type nat in family netdev");
+	if (ingress || hook == NF_INET_FORWARD)
+		return fail(b, -EOPNOTSUPP, "chain type nat: no such hook");
+	if (prio <= -200)
+		return fail(b, -EOPNOTSUPP,
+			    "chain type nat: priority must be above -200");
+	return 0;
+}
+
 static int chain_check_new(struct bctx *b, struct nftnl_chain *nc)
 {
 	bool base = nftnl_chain_is_set(nc, NFTNL_CHAIN_HOOKNUM);
@@ -288,8 +306,14 @@ static int chain_check_new(struct bctx *b, struct nftnl_chain *nc)
 		nftnl_chain_set_u32(nc, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	if (!nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE))
 		nftnl_chain_set_str(nc, NFTNL_CHAIN_TYPE, "filter");
-	if (strcmp(nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE), "filter"))
-		return fail(b, -EOPNOTSUPP, "only chains of type filter");
+	if (!strcmp(nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE), "nat")) {
+		int err = chain_nat_check(b, hook, ingress,
+					  nftnl_chain_get_s32(nc, NFTNL_CHAIN_PRIO));
+		if (err)
+			return err;
+	} else if (strcmp(nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE), "filter")) {
+		return fail(b, -EOPNOTSUPP, "only chains of type filter and nat");
+	}
 	nftnl_chain_set_u32(nc, NFTNL_CHAIN_FLAGS, NFT_CHAIN_BASE);
 	return 0;
 }
@@ -782,6 +806,47 @@ static int rule_ct_dirs(struct bctx *b, struct nftnl_rule *nr)
 	return err;
 }
 
+/* nat, masq and redir as the kernel keeps and lists them (nft_nat_init,
+ * nft_masq_init, nft_redir_init and their dumps): a missing maximum
+ * register is the minimum's; nat adds NF_NAT_RANGE_MAP_IPS with an
+ * address and NF_NAT_RANGE_PROTO_SPECIFIED with a port to its flags, and
+ * lists its flags when they are not 0.  Only attributes are added: the
+ * expression is changed in place.  Always 0 (nftnl_expr_foreach). */
+static void nat_max(struct nftnl_expr *e, uint16_t min, uint16_t max)
+{
+	if (nftnl_expr_is_set(e, min) && !nftnl_expr_is_set(e, max))
+		nftnl_expr_set_u32(e, max, nftnl_expr_get_u32(e, min));
+}
+
+static int rule_nat_expr(struct nftnl_expr *e, void *data)
+{
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	uint32_t flags = 0;
+
+	(void)data;
+	if (!strcmp(name, "masq")) {
+		nat_max(e, NFTNL_EXPR_MASQ_REG_PROTO_MIN,
+			NFTNL_EXPR_MASQ_REG_PROTO_MAX);
+	} else if (!strcmp(name, "redir")) {
+		nat_max(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN,
+			NFTNL_EXPR_REDIR_REG_PROTO_MAX);
+	} else if (!strcmp(name, "nat")) {
+		nat_max(e, NFTNL_EXPR_NAT_REG_ADDR_MIN,
+			NFTNL_EXPR_NAT_REG_ADDR_MAX);
+		nat_max(e, NFTNL_EXPR_NAT_REG_PROTO_MIN,
+			NFTNL_EXPR_NAT_REG_PROTO_MAX);
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_NAT_FLAGS))
+			flags = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FLAGS);
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_ADDR_MIN))
+			flags |= NF_NAT_RANGE_MAP_IPS;
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_PROTO_MIN))
+			flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
+		if (flags)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags);
+	}
+	return 0;
+}
+
 static int rule_new(struct bctx *b)
 {
 	struct nftnl_rule *nr = nftnl_rule_alloc();
@@ -814,6 +879,8 @@ static int rule_new(struct bctx *b)
 	err = rule_slot(b, r.t, c, nr, &pos, &h);
 	if (err == 0)
 		err = rule_ct_dirs(b, nr);
+	if (err == 0)
+		nftnl_expr_foreach(nr, rule_nat_expr, NULL);
 	if (err == 0) {
 		nftnl_expr_foreach(nr, resolve_expr, &r);
 		err = r.err;

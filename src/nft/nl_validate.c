@@ -205,6 +205,35 @@ static const uint8_t exthdr_t[] = {
 	[NFTA_EXTHDR_FLAGS] = V_U32, [NFTA_EXTHDR_OP] = V_U32,
 	[NFTA_EXTHDR_SREG] = V_U32,
 };
+static const uint8_t nat_t[] = {
+	[NFTA_NAT_TYPE] = V_U32, [NFTA_NAT_FAMILY] = V_U32,
+	[NFTA_NAT_REG_ADDR_MIN] = V_U32, [NFTA_NAT_REG_ADDR_MAX] = V_U32,
+	[NFTA_NAT_REG_PROTO_MIN] = V_U32, [NFTA_NAT_REG_PROTO_MAX] = V_U32,
+	[NFTA_NAT_FLAGS] = V_U32,
+};
+static const uint8_t masq_t[] = {
+	[NFTA_MASQ_FLAGS] = V_U32, [NFTA_MASQ_REG_PROTO_MIN] = V_U32,
+	[NFTA_MASQ_REG_PROTO_MAX] = V_U32,
+};
+static const uint8_t redir_t[] = {
+	[NFTA_REDIR_REG_PROTO_MIN] = V_U32, [NFTA_REDIR_REG_PROTO_MAX] = V_U32,
+	[NFTA_REDIR_FLAGS] = V_U32,
+};
+static const uint8_t notrack_t[] = { [0] = V_NONE };
+static const uint8_t queue_t[] = {
+	[NFTA_QUEUE_NUM] = V_U16, [NFTA_QUEUE_TOTAL] = V_U16,
+	[NFTA_QUEUE_FLAGS] = V_U16, [NFTA_QUEUE_SREG_QNUM] = V_U32,
+};
+static const uint8_t numgen_t[] = {
+	[NFTA_NG_DREG] = V_U32, [NFTA_NG_MODULUS] = V_U32,
+	[NFTA_NG_TYPE] = V_U32, [NFTA_NG_OFFSET] = V_U32,
+};
+static const uint8_t hash_t[] = {
+	[NFTA_HASH_SREG] = V_U32, [NFTA_HASH_DREG] = V_U32,
+	[NFTA_HASH_LEN] = V_U32, [NFTA_HASH_MODULUS] = V_U32,
+	[NFTA_HASH_SEED] = V_U32, [NFTA_HASH_OFFSET] = V_U32,
+	[NFTA_HASH_TYPE] = V_U32,
+};
 static const struct {
 	const char *name;
 	struct vpolicy p;
@@ -216,7 +245,10 @@ static const struct {
 	{ "counter", POLICY(counter_t) }, { "limit", POLICY(limit_t) },
 	{ "quota", POLICY(quota_t) }, { "log", POLICY(log_t) },
 	{ "reject", POLICY(reject_t) }, { "ct", POLICY(ct_t) },
-	{ "exthdr", POLICY(exthdr_t) },
+	{ "exthdr", POLICY(exthdr_t) }, { "nat", POLICY(nat_t) },
+	{ "masq", POLICY(masq_t) }, { "redir", POLICY(redir_t) },
+	{ "queue", POLICY(queue_t) }, { "numgen", POLICY(numgen_t) },
+	{ "hash", POLICY(hash_t) }, { "notrack", POLICY(notrack_t) },
 };
 
 #define DATA_VALUE_MAX	64	/* libnftnl's union nftnl_data_reg */

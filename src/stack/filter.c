@@ -519,6 +519,7 @@ static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
 	k.ethertype = ETH_P_IP;
 	k.oif = ifc->index;
 	k.oifname = ifc->name;
+	k.oif_addr = ip4_addr_get_u32(netif_ip4_addr(&ifc->netif));
 	k.now_ns = now_ns(fine_clock(srv));
 	sk_fill(srv, &k, false);
 	if (judge(srv, h = FN_NFT_OUTPUT, &k, &r) &&

@@ -310,6 +310,46 @@ static void build_keys(struct builder *b, struct fn_nft_chain *in,
 	     cmp(NFT_REG_1, NFT_CMP_EQ, &prio, 4), ex("counter", 0));
 }
 
+/* Issue 16's third part: jhash with a seed and numgen inc (the same in
+ * both programs; symhash and random are not), ct label and zone set,
+ * notrack before conntrack, queue (bypass: accept), log group, and a
+ * nat chain whose redirect drops the first packet of a flow. */
+static void build_gen(struct builder *b, struct fn_nft_chain *pre,
+		      struct fn_nft_chain *in)
+{
+	static const uint16_t p53 = 0x3500, p7 = 0x0700;
+	static const uint32_t lab[4] = { 1, 0, 0, 0x80000000u }, two = 2;
+	struct nftnl_expr *q = nftnl_expr_alloc("queue");
+	struct nftnl_expr *lg = nftnl_expr_alloc("log");
+	struct fn_nft_chain *nat = chain(b, "natpre", NF_INET_PRE_ROUTING, 0);
+
+	nftnl_chain_set_str(nat->nl, NFTNL_CHAIN_TYPE, "nat");
+	rule(b, pre, 3, load(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &p7, 2), ex("notrack", 0));
+	rule(b, nat, 3, load(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &p53, 2), ex("redir", 0));
+	rule(b, nat, 1, ex("counter", 0));
+	rule(b, in, 3, load(NFT_PAYLOAD_NETWORK_HEADER, 12, 8, NFT_REG_1),
+	     ex("hash", 6, NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS,
+		NFTNL_EXPR_HASH_SREG, NFT_REG_1, NFTNL_EXPR_HASH_LEN, 8,
+		NFTNL_EXPR_HASH_MODULUS, 4, NFTNL_EXPR_HASH_SEED, 0x1234,
+		NFTNL_EXPR_HASH_DREG, NFT_REG_2),
+	     cmp(NFT_REG_2, NFT_CMP_EQ, &two, 4));
+	rule(b, in, 3, ex("numgen", 3, NFTNL_EXPR_NG_TYPE, NFT_NG_INCREMENTAL,
+			  NFTNL_EXPR_NG_MODULUS, 3, NFTNL_EXPR_NG_DREG, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &two, 4), ex("counter", 0));
+	rule(b, in, 4, imm(NFT_REG_1, lab, 16),
+	     ex("ct", 2, NFTNL_EXPR_CT_KEY, NFT_CT_LABELS,
+		NFTNL_EXPR_CT_SREG, NFT_REG_1),
+	     ex("ct", 2, NFTNL_EXPR_CT_KEY, NFT_CT_ZONE,
+		NFTNL_EXPR_CT_SREG, NFT_REG_1), ex("counter", 0));
+	nftnl_expr_set_u16(lg, NFTNL_EXPR_LOG_GROUP, 3);
+	rule(b, in, 1, lg);
+	nftnl_expr_set_u16(q, NFTNL_EXPR_QUEUE_FLAGS, NFT_QUEUE_FLAG_BYPASS);
+	rule(b, in, 3, load(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &p53, 2), q);
+}
+
 static void build_inet(struct builder *b)
 {
 	static const uint8_t tcp = 6;
@@ -365,6 +405,7 @@ static void build_inet(struct builder *b)
 	     ex("reject", 2, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH,
 		NFTNL_EXPR_REJECT_CODE, 1));
 	build_keys(b, in, out);
+	build_gen(b, pre, in);
 	rule(b, out, 2, ex("meta", 2, NFTNL_EXPR_META_KEY, NFT_META_OIFNAME,
 			   NFTNL_EXPR_META_DREG, NFT_REG_1), ex("counter", 0));
 	rule(b, post, 2, ex("ct", 2, NFTNL_EXPR_CT_KEY, NFT_CT_STATE,

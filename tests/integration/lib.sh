@@ -357,6 +357,9 @@ fail_stats() {
 fn_pick_net() {
 	local n esc=${1//./\\.} lo=${2:-16} hi=${FN_TEST_NET_MAX:-250}
 	(( lo >= ${FN_TEST_NET_MIN:-0} )) || lo=$FN_TEST_NET_MIN
+	# A LOW above a configured range: the range wins (it is the caller's
+	# share of the subnets on a shared machine).
+	(( hi >= lo )) || [[ -z ${FN_TEST_NET_MIN:-} ]] || lo=$FN_TEST_NET_MIN
 	(( hi >= lo )) || return 1
 	for n in $(seq $((lo + $$ % (hi + 1 - lo))) "$hi") $(seq "$lo" "$hi"); do
 		ip -4 -o addr show | grep -q " $esc\.$n\." && continue

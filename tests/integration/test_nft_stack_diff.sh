@@ -63,7 +63,7 @@ set -euo pipefail
 : "${FN_STACK:?}" "${FN_NFT_EVAL_DIFF:?}" "${NFT_DIFF_DIR:?}"
 command -v nft >/dev/null || fn_skip "no nft"
 seeds=${NFT_SD_SEEDS:-1 2 3}
-rulesets=${NFT_SD_RULESETS:-basic.nft ct.nft netdev.nft sets.nft keys.nft}
+rulesets=${NFT_SD_RULESETS:-basic.nft ct.nft netdev.nft sets.nft keys.nft gen.nft}
 count=${NFT_SD_COUNT:-1000}
 FN_KEEP_T=${NFT_SD_KEEP:-}
 

@@ -211,6 +211,17 @@ struct nftnl_expr *e_named(const char *name)
 	return ex(name);
 }
 
+struct nftnl_expr *e_numgen(uint32_t type, uint32_t mod, uint32_t off)
+{
+	struct nftnl_expr *e = ex("numgen");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, type);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, mod);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, off);
+	return e;
+}
+
 struct nftnl_expr *e_payload(uint32_t base, uint32_t off, uint32_t len,
 			     uint32_t dreg)
 {

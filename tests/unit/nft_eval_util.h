@@ -70,6 +70,8 @@ struct nftnl_expr *e_ct_set(uint32_t key, uint32_t sreg);
 struct nftnl_expr *e_exthdr(uint32_t op, uint8_t type, uint32_t off,
 			    uint32_t len, uint32_t flags, uint32_t dreg);
 struct nftnl_expr *e_named(const char *name);
+/* numgen TYPE mod MOD offset OFF into NFT_REG_1. */
+struct nftnl_expr *e_numgen(uint32_t type, uint32_t mod, uint32_t off);
 
 /* Match helpers: "ip protocol P", "th dport D", "ip saddr A". */
 #define M_PROTO(p)  e_payload(NFT_PAYLOAD_NETWORK_HEADER, 9, 1, NFT_REG_1), \

@@ -22,6 +22,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/table.h>
 
+#include "eval/nfe.h"
 #include "nft_eval_util.h"
 
 #define A1 IP4(10, 241, 1, 1)
@@ -953,6 +954,71 @@ static void test_invalid_ipv4(void **state)
 	m_free(rs);
 }
 
+/* queue without a listener (drop; bypass: accept), numgen inc, jhash
+ * (lookup3's published vectors), symhash the same both ways, log group
+ * (nothing), meta cgroup (0 for the app's sockets, no match without). */
+static void test_queue_numgen_hash(void **state)
+{
+	struct fn_nft_chain *c;
+	struct fn_nft_ruleset *rs = rs_input(&c, NF_DROP);
+	struct nftnl_expr *q = e_named("queue"), *sym = e_named("hash");
+	struct nftnl_expr *cg = e_meta(NFT_META_CGROUP, NFT_REG_1);
+	struct nftnl_expr *lg = e_log(NULL);
+	struct t_pkt t;
+
+	(void)state;
+	assert_int_equal(nfe_jhash("", 0, 0), 0xdeadbeef);
+	assert_int_equal(nfe_jhash("Four score and seven years ago", 30, 0),
+			 0x17770551);
+	assert_int_equal(nfe_jhash("Four score and seven years ago", 30, 1),
+			 0xcd628161);
+	nftnl_expr_set_u16(q, NFTNL_EXPR_QUEUE_FLAGS, NFT_QUEUE_FLAG_BYPASS);
+	nftnl_expr_set_u32(sym, NFTNL_EXPR_HASH_TYPE, NFT_HASH_SYM);
+	nftnl_expr_set_u32(sym, NFTNL_EXPR_HASH_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(sym, NFTNL_EXPR_HASH_MODULUS, 1000000);
+	nftnl_expr_set_u32(lg, NFTNL_EXPR_LOG_GROUP, 2);
+	m_rule(rs, c, lg, NULL);
+	m_rule(rs, c, M_DPORT(1), e_named("queue"), NULL);
+	m_rule(rs, c, M_DPORT(2), q, NULL);
+	struct nftnl_rule *ng = m_rule(rs, c, M_DPORT(3),
+				       e_numgen(NFT_NG_INCREMENTAL, 2, 10),
+				       e_cmp32(NFT_REG_1, NFT_CMP_EQ, 11),
+				       e_counter(), NULL);
+	m_rule(rs, c, sym, e_meta_set(NFT_META_MARK, NFT_REG_1), NULL);
+	struct nftnl_rule *cr = m_rule(rs, c, cg, e_cmp32(NFT_REG_1, NFT_CMP_EQ, 0),
+				       e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+
+	assert_true(fn_nft_prog_uses_sk(p));
+	t_udp(&t, A1, A2, 9, 1, 0);
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL), FN_NFT_DROP);
+	t_udp(&t, A1, A2, 9, 2, 0);
+	assert_int_equal(t_eval(p, NULL, FN_NFT_INPUT, &t, NULL), FN_NFT_ACCEPT);
+	for (int i = 0; i < 4; i++) {
+		t_udp(&t, A1, A2, 9, 3, 0);
+		t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	}
+	assert_int_equal(t_packets(p, ng, 4), 2);	/* 10 11 10 11 */
+	assert_int_equal(t_packets(p, cr, 2), 0);	/* no socket */
+	t_udp(&t, A1, A2, 9, 5, 0);
+	t.p.sk = true;
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t_packets(p, cr, 2), 1);
+	uint32_t fwd = t.p.mark, other;
+	t_udp(&t, A2, A1, 5, 9, 0);		/* the reply: the same hash */
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t.p.mark, fwd);
+	assert_true(fwd < 1000000);
+	t_udp(&t, A2, A1, 6, 9, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	other = t.p.mark;
+	t_udp(&t, A2, A1, 7, 9, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t, NULL);
+	assert_true(other != fwd || t.p.mark != fwd);	/* not constant */
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
 /* Everything not implemented is refused, naming it. */
 static void test_refusals(void **state)
 {
@@ -971,9 +1037,9 @@ static void test_refusals(void **state)
 		const char *needle;
 	} cases[] = {
 		{ e_named("osf"), -EOPNOTSUPP, "'osf'" },
-		{ e_named("masq"), -EOPNOTSUPP, "'masq'" },
+		{ e_named("tproxy"), -EOPNOTSUPP, "'tproxy'" },
 		{ pset, -EOPNOTSUPP, "payload writes" },
-		{ e_meta(NFT_META_CGROUP, NFT_REG_1), -EOPNOTSUPP, "meta cgroup" },
+		{ e_meta(NFT_META_RTCLASSID, NFT_REG_1), -EOPNOTSUPP, "meta rtclassid" },
 		{ e_meta_set(NFT_META_NFTRACE, NFT_REG_1), -EOPNOTSUPP,
 		  "meta nftrace set" },
 		{ e_payload(NFT_PAYLOAD_NETWORK_HEADER, 0, 4, 24), -ERANGE,
@@ -991,8 +1057,9 @@ static void test_refusals(void **state)
 		{ e_log(NULL), 0, NULL },
 	};
 	nftnl_expr_set_u32(cases[13].e, NFTNL_EXPR_LOG_GROUP, 1);
-	cases[13].err = -EOPNOTSUPP;
-	cases[13].needle = "log";
+	nftnl_expr_set_u32(cases[13].e, NFTNL_EXPR_LOG_FLAGS, 1);
+	cases[13].err = -EINVAL;	/* nft_log_init */
+	cases[13].needle = "log group";
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fn_nft_chain *c;
 		struct fn_nft_ruleset *rs = rs_input(&c, NF_ACCEPT);
@@ -1013,11 +1080,11 @@ static void test_refusals(void **state)
 	m_free(rs);
 	rs = m_new();
 	struct fn_nft_chain *c = m_chain(rs, m_table(rs, NFPROTO_IPV4, "t"),
-					 "nat", NF_INET_PRE_ROUTING, -100,
+					 "rt", NF_INET_LOCAL_OUT, -100,
 					 NF_ACCEPT);
-	nftnl_chain_set_str(c->nl, NFTNL_CHAIN_TYPE, "nat");
+	nftnl_chain_set_str(c->nl, NFTNL_CHAIN_TYPE, "route");
 	assert_int_equal(t_compile_err(rs, msg, sizeof(msg)), -EOPNOTSUPP);
-	assert_non_null(strstr(msg, "nat"));
+	assert_non_null(strstr(msg, "route"));
 	m_free(rs);
 	/* a failed compile leaves nothing behind (ASan checks leaks) */
 }
@@ -1038,6 +1105,7 @@ int main(void)
 		cmocka_unit_test(test_meta_more),
 		cmocka_unit_test(test_exthdr),
 		cmocka_unit_test(test_meta_sk),
+		cmocka_unit_test(test_queue_numgen_hash),
 		cmocka_unit_test(test_jump_goto_return),
 		cmocka_unit_test(test_loops_and_depth),
 		cmocka_unit_test(test_counter_carry),

@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libnftnl/chain.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include "eval/nfe.h"
@@ -541,6 +543,163 @@ static void test_ct_unconfirmed(void **state)
 	m_free(x.rs);
 }
 
+/* A chain of type nat (ctx on its own: the chain and table given). */
+static struct fn_nft_chain *nat_chain(struct fn_nft_ruleset *rs,
+				      struct fn_nft_table *t, const char *name,
+				      int hook, int prio)
+{
+	struct fn_nft_chain *c = m_chain(rs, t, name, hook, prio, NF_ACCEPT);
+
+	nftnl_chain_set_str(c->nl, NFTNL_CHAIN_TYPE, "nat");
+	return c;
+}
+
+static struct nftnl_expr *e_nat(uint32_t type, uint32_t family)
+{
+	struct nftnl_expr *e = e_named("nat");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, type);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, family);
+	return e;
+}
+
+/* nat, masq and redir: a packet that reaches one is dropped (the stack
+ * rewrites nothing), nat chains see only the first packet of a flow
+ * (the kernel's !nf_nat_initialized), and a nat statement of another
+ * family in an inet table does nothing. */
+static void test_nat(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *t = m_table(rs, NFPROTO_INET, "t");
+	struct fn_nft_chain *pre = nat_chain(rs, t, "pre", NF_INET_PRE_ROUTING, 0);
+	struct fn_nft_chain *out = nat_chain(rs, t, "out", NF_INET_LOCAL_OUT, 0);
+	struct t_pkt t1;
+
+	(void)state;
+	m_rule(rs, pre, M_DPORT(81), e_named("redir"), NULL);
+	m_rule(rs, pre, M_DPORT(82), e_nat(NFT_NAT_DNAT, NFPROTO_IPV6), NULL);
+	struct nftnl_rule *seen = m_rule(rs, pre, e_counter(), NULL);
+	m_rule(rs, out, M_DPORT(83), e_nat(NFT_NAT_DNAT, NFPROTO_IPV4), NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+
+	assert_true(fn_nft_prog_uses_ct(p));
+	t_udp(&t1, A1, A2, 5, 81, 0);
+	assert_int_equal(t_eval(p, ct, FN_NFT_PREROUTING, &t1, NULL), FN_NFT_DROP);
+	t_udp(&t1, A1, A2, 5, 82, 0);		/* dnat ip6: not for IPv4 */
+	assert_int_equal(t_eval(p, ct, FN_NFT_PREROUTING, &t1, NULL), FN_NFT_ACCEPT);
+	assert_int_equal(t_eval(p, ct, FN_NFT_INPUT, &t1, NULL), FN_NFT_ACCEPT);
+	assert_int_equal(t_packets(p, seen, 0), 1);
+	t_udp(&t1, A1, A2, 5, 82, 0);		/* the flow's next packet */
+	assert_int_equal(t_eval(p, ct, FN_NFT_PREROUTING, &t1, NULL), FN_NFT_ACCEPT);
+	assert_int_equal(t_eval(p, ct, FN_NFT_INPUT, &t1, NULL), FN_NFT_ACCEPT);
+	assert_int_equal(t_packets(p, seen, 0), 1);
+	t_udp(&t1, A2, A1, 7, 83, 0);
+	assert_int_equal(t_eval(p, ct, FN_NFT_OUTPUT, &t1, NULL), FN_NFT_DROP);
+	t_udp(&t1, A2, A1, 82, 5, 0);		/* a reply: no nat chain */
+	assert_int_equal(t_eval(p, ct, FN_NFT_OUTPUT, &t1, NULL), FN_NFT_ACCEPT);
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
+/* masquerade of a packet whose source already is the outgoing netif's
+ * address is the kernel's identity binding: accepted; another source,
+ * or a masquerade that maps or randomizes ports, is dropped. */
+static void test_nat_masquerade_identity(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *t = m_table(rs, NFPROTO_IPV4, "t");
+	struct fn_nft_chain *post = nat_chain(rs, t, "post",
+					      NF_INET_POST_ROUTING, 100);
+	struct nftnl_expr *rnd = e_named("masq");
+	struct t_pkt t1;
+
+	(void)state;
+	nftnl_expr_set_u32(rnd, NFTNL_EXPR_MASQ_FLAGS, NF_NAT_RANGE_PROTO_RANDOM);
+	m_rule(rs, post, M_DPORT(80), rnd, NULL);
+	m_rule(rs, post, e_named("masq"), NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+	static const struct { uint32_t src; uint16_t dport; int v; } c[] = {
+		{ A2, 81, FN_NFT_ACCEPT },	/* already its address */
+		{ A1, 82, FN_NFT_DROP },	/* would be rewritten */
+		{ A2, 80, FN_NFT_DROP },	/* random: a new port */
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		t_udp(&t1, c[i].src, IP4(10, 9, 9, 9), 1000, c[i].dport, 0);
+		t1.p.oif_addr = htonl(A2);
+		assert_int_equal(t_eval(p, ct, FN_NFT_OUTPUT, &t1, NULL),
+				 FN_NFT_ACCEPT);
+		assert_int_equal(t_eval(p, ct, FN_NFT_POSTROUTING, &t1, NULL),
+				 c[i].v);
+	}
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
+/* The kernel's checks: nat chains on the four local hooks above
+ * conntrack, each statement in a nat chain on its hooks, families. */
+static void test_nat_refusals(void **state)
+{
+	static const struct {
+		int hook, prio;
+		bool nat;
+		const char *expr;
+		uint32_t type, family;
+		int err;
+	} cases[] = {
+		{ NF_INET_PRE_ROUTING, 0, false, "redir", 0, 0, -EOPNOTSUPP },
+		{ NF_INET_FORWARD, 0, true, NULL, 0, 0, -EOPNOTSUPP },
+		{ NF_INET_PRE_ROUTING, -200, true, NULL, 0, 0, -EOPNOTSUPP },
+		{ NF_INET_PRE_ROUTING, 0, true, "masq", 0, 0, -EOPNOTSUPP },
+		{ NF_INET_POST_ROUTING, 0, true, "redir", 0, 0, -EOPNOTSUPP },
+		{ NF_INET_POST_ROUTING, 0, true, "nat", NFT_NAT_DNAT,
+		  NFPROTO_IPV4, -EOPNOTSUPP },
+		{ NF_INET_PRE_ROUTING, 0, true, "nat", NFT_NAT_SNAT,
+		  NFPROTO_IPV4, -EOPNOTSUPP },
+		{ NF_INET_PRE_ROUTING, 0, true, "nat", NFT_NAT_DNAT,
+		  NFPROTO_IPV6, -EOPNOTSUPP },	/* in an ip table */
+		{ NF_INET_PRE_ROUTING, 0, true, "nat", 7, NFPROTO_IPV4,
+		  -EOPNOTSUPP },
+	};
+	char msg[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fn_nft_ruleset *rs = m_new();
+		struct fn_nft_table *t = m_table(rs, NFPROTO_IPV4, "t");
+		struct fn_nft_chain *c = cases[i].nat ?
+			nat_chain(rs, t, "c", cases[i].hook, cases[i].prio) :
+			m_chain(rs, t, "c", cases[i].hook, cases[i].prio,
+				NF_ACCEPT);
+
+		if (cases[i].expr && !strcmp(cases[i].expr, "nat"))
+			m_rule(rs, c, e_nat(cases[i].type, cases[i].family),
+			       NULL);
+		else if (cases[i].expr)
+			m_rule(rs, c, e_named(cases[i].expr), NULL);
+		assert_int_equal(t_compile_err(rs, msg, sizeof(msg)),
+				 cases[i].err);
+		m_free(rs);
+	}
+	/* a regular chain is checked with each base chain that reaches it
+	 * (nft_table_validate); reached by none, it is taken */
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *t = m_table(rs, NFPROTO_IPV4, "t");
+	struct fn_nft_chain *pre = nat_chain(rs, t, "pre", NF_INET_PRE_ROUTING, 0);
+	struct fn_nft_chain *sub = m_chain(rs, t, "sub", -1, 0, NF_ACCEPT);
+
+	m_rule(rs, sub, e_nat(NFT_NAT_SNAT, NFPROTO_IPV4), NULL);
+	fn_nft_prog_free(t_compile(rs, NULL));
+	m_rule(rs, pre, e_verdict(NFT_JUMP, "sub"), NULL);
+	assert_int_equal(t_compile_err(rs, msg, sizeof(msg)), -EOPNOTSUPP);
+	assert_non_null(strstr(msg, "reached from chain pre"));
+	m_free(rs);
+}
+
 /* Bounded: the least recently used flow goes. */
 static void test_ct_lru(void **state)
 {
@@ -879,9 +1038,9 @@ static void test_ct_key_refusals(void **state)
 		{ e_ct(NFT_CT_BYTES, NFT_REG_1, 2), -EINVAL },
 		{ e_ct(NFT_CT_SECMARK, NFT_REG_1, -1), -EOPNOTSUPP },
 		{ e_ct(NFT_CT_BYTES, NFT_REG32_15, -1), -ERANGE },
-		{ e_ct_set(NFT_CT_ZONE, NFT_REG_1), -EOPNOTSUPP },
-		{ e_ct_set(NFT_CT_LABELS, NFT_REG_1), -EOPNOTSUPP },
-		{ e_ct_set(NFT_CT_EVENTMASK, NFT_REG_1), -EOPNOTSUPP },
+		{ e_ct_set(NFT_CT_HELPER, NFT_REG_1), -EOPNOTSUPP },
+		{ e_ct_set(NFT_CT_SECMARK, NFT_REG_1), -EOPNOTSUPP },
+		{ e_ct_set(NFT_CT_LABELS, NFT_REG32_15), -ERANGE },
 	};
 
 	(void)state;
@@ -895,6 +1054,58 @@ static void test_ct_key_refusals(void **state)
 		assert_true(cases[i].err == -ERANGE || strstr(msg, "ct"));
 		m_free(x.rs);
 	}
+}
+
+/* ct label set ORs into the flow's labels; ct event set does nothing;
+ * notrack makes a packet untracked before conntrack, and after it only
+ * a packet without a flow; ct zone set gives such a packet the kernel's
+ * template (NEW) and is refused before conntrack. */
+static void test_ct_sets(void **state)
+{
+	static const uint32_t lab[4] = { 0, 0, 0, 0x80000000u };
+	struct ctx x;
+	struct t_pkt t;
+	char msg[256];
+
+	(void)state;
+	ctx_init(&x, NF_ACCEPT);
+	struct fn_nft_chain *raw = m_chain(x.rs, x.t, "raw",
+					   NF_INET_PRE_ROUTING, -300, NF_ACCEPT);
+	m_rule(x.rs, raw, M_DPORT(7), e_named("notrack"), NULL);
+	m_rule(x.rs, x.in, e_imm(NFT_REG_1, lab, 16),
+	       e_ct_set(NFT_CT_LABELS, NFT_REG_1),
+	       e_imm(NFT_REG_1, &lab[3], 4),
+	       e_ct_set(NFT_CT_EVENTMASK, NFT_REG_1), NULL);
+	struct nftnl_rule *lr = m_rule(x.rs, x.in, e_ct(NFT_CT_LABELS, NFT_REG_1, -1),
+				       e_cmp(NFT_REG_1, NFT_CMP_EQ, lab, 16),
+				       e_counter(), NULL);
+	struct nftnl_rule *ur = m_rule(x.rs, x.in, e_ct_state(NFT_REG_1),
+				       e_cmp32(NFT_REG_1, NFT_CMP_EQ,
+					       NFE_CT_UNTRACKED), e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(x.rs, NULL);
+	struct fn_nft_ct *ct = fn_nft_ct_new(16);
+
+	t_udp(&t, A1, A2, 5, 6, 0);
+	t_eval(p, ct, FN_NFT_PREROUTING, &t, NULL);
+	t_eval(p, ct, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t_packets(p, lr, 2), 1);	/* set, then read */
+	t_udp(&t, A1, A2, 5, 7, 0);
+	t_eval(p, ct, FN_NFT_PREROUTING, &t, NULL);
+	t_eval(p, ct, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(t.p.ct_state, NFE_CT_UNTRACKED);
+	assert_int_equal(t_packets(p, ur, 2), 1);
+	assert_int_equal(t_packets(p, lr, 2), 1);	/* no flow: no label */
+	fn_nft_ct_free(ct);
+	fn_nft_prog_free(p);
+	m_free(x.rs);
+
+	ctx_init(&x, NF_ACCEPT);
+	raw = m_chain(x.rs, x.t, "raw", NF_INET_PRE_ROUTING, -300, NF_ACCEPT);
+	m_rule(x.rs, raw, e_imm(NFT_REG_1, &lab[0], 4),
+	       e_ct_set(NFT_CT_ZONE, NFT_REG_1), NULL);
+	assert_int_equal(t_compile_err(x.rs, msg, sizeof(msg)), -EOPNOTSUPP);
+	assert_non_null(strstr(msg, "zone"));
+	m_free(x.rs);
 }
 
 /* nfe_csum (8 bytes at a time, host order) against the 16-bit
@@ -934,6 +1145,9 @@ int main(void)
 		cmocka_unit_test(test_ct_tcp),
 		cmocka_unit_test(test_ct_udp_icmp),
 		cmocka_unit_test(test_ct_unconfirmed),
+		cmocka_unit_test(test_nat),
+		cmocka_unit_test(test_nat_masquerade_identity),
+		cmocka_unit_test(test_nat_refusals),
 		cmocka_unit_test(test_ct_lru),
 		cmocka_unit_test(test_ct_frag_and_priority),
 		cmocka_unit_test(test_ct_keys),
@@ -941,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(test_ct_acct),
 		cmocka_unit_test(test_hook_header_once),
 		cmocka_unit_test(test_sums),
+		cmocka_unit_test(test_ct_sets),
 		cmocka_unit_test(test_csum),
 	};
 

@@ -683,7 +683,7 @@ static void test_expression_attributes(void **state)
 	rule_one_attr(f, "meta", NFTA_META_KEY, 2);	/* u32 */
 	rule_one_attr(f, "ct", NFTA_CT_DIRECTION, 4);	/* u8 */
 	rule_one_attr(f, "counter", 7, 8);		/* unknown type */
-	rule_one_attr(f, "masq", 1, 4);			/* not supported */
+	rule_one_attr(f, "tproxy", 1, 4);			/* not supported */
 	end(f, 0);
 	assert_int_equal(replies(f, r, 8), 5);
 	for (int i = 0; i < 4; i++)
@@ -1105,6 +1105,69 @@ static void test_ct_direction_listing(void **state)
 	assert_int_equal(r[0].error, -EINVAL);
 }
 
+static int first_nat(struct nftnl_expr *e, void *data)
+{
+	const char *n = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (!strcmp(n, "nat") || !strcmp(n, "redir") || !strcmp(n, "masq"))
+		*(struct nftnl_expr **)data = e;
+	return 0;
+}
+
+/* nat, redir and masq are kept as the kernel keeps them (nft_nat_init,
+ * nft_redir_init, ...): a missing maximum register is the minimum's, and
+ * nat adds MAP_IPS and PROTO_SPECIFIED to its flags; nat chains above
+ * priority -200 only. */
+static void test_nat_listing(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+	struct nftnl_expr *dn = nftnl_expr_alloc("nat");
+	struct nftnl_expr *rd = nftnl_expr_alloc("redir");
+	uint32_t early;
+
+	nftnl_expr_set_u32(dn, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+	nftnl_expr_set_u32(dn, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+	nftnl_expr_set_u32(dn, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(dn, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+	nftnl_expr_set_u32(rd, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(rd, NFTNL_EXPR_REDIR_FLAGS, 2);
+	begin(f);
+	add_table(f, "t", 0);
+	add_base_chain(f, "pre", NF_INET_PRE_ROUTING, -100, "nat");
+	add_expr_rule(f, "t", "pre", dn);
+	add_expr_rule(f, "t", "pre", rd);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+	assert_int_equal(dump(f, NFT_MSG_GETRULE, r, 8), 2);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_rule *back = nftnl_rule_alloc();
+		struct nftnl_expr *e = NULL;
+
+		assert_int_equal(nftnl_rule_nlmsg_parse(r[i].nlh, back), 0);
+		nftnl_expr_foreach(back, first_nat, &e);
+		assert_non_null(e);
+		if (i == 0) {
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX),
+					 NFT_REG_1);
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX),
+					 NFT_REG_2);
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FLAGS), 3);
+		} else {
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MAX),
+					 NFT_REG_1);
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_REDIR_FLAGS), 2);
+		}
+		nftnl_rule_free(back);
+	}
+	begin(f);
+	early = add_base_chain(f, "early", NF_INET_PRE_ROUTING, -200, "nat");
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, early);
+	assert_int_equal(r[0].error, -EOPNOTSUPP);
+}
+
 /* A commit the evaluator refuses: every set and rule to blame gets its
  * own error (as the kernel refuses each message), the innocent ones
  * none; a set it refuses is blamed itself, not the first rule. */
@@ -1351,6 +1414,7 @@ int main(void)
 		T(test_jobs_serialize_batches),
 		T(test_job_dropped_mid_batch),
 		T(test_commit_blames_each_culprit),
+		T(test_nat_listing),
 		T(test_ct_direction_listing),
 		T(test_commit_blames_a_chain),
 		T(test_get_element),

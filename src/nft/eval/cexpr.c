@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_log.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/set.h>
@@ -376,7 +379,7 @@ static const char *key_name(const char *const *names, size_t n, uint32_t k)
 
 /* The kernel's nft_meta_get_init() lengths, for the keys the evaluator
  * has (eval: expr.c do_meta).  The others are refused by name: secmark,
- * rtclassid, cgroup, ipsec/secpath, bridge names, sdif, kinds... the
+ * rtclassid, ipsec/secpath, bridge names, kinds... the
  * stack has no such thing to match on. */
 static int meta_len(uint32_t key)
 {
@@ -393,6 +396,8 @@ static int meta_len(uint32_t key)
 	case NFT_META_TIME_HOUR:
 	case NFT_META_SKUID:
 	case NFT_META_SKGID:
+	case NFT_META_CGROUP:
+	case NFT_META_SDIF:
 		return 4;
 	case NFT_META_TIME_NS:
 		return 8;
@@ -405,6 +410,7 @@ static int meta_len(uint32_t key)
 	case NFT_META_PKTTYPE:
 	case NFT_META_TIME_DAY:
 		return 1;
+	case NFT_META_SDIFNAME:
 	case NFT_META_IIFNAME:
 	case NFT_META_OIFNAME:
 		return NFE_IFNAMSIZ;
@@ -439,18 +445,23 @@ static int c_meta(struct nfe_cctx *c, struct nftnl_expr *e)
 		return reg_attr(c, e, NFTNL_EXPR_META_SREG, 4, &op->sreg);
 	}
 	int len = meta_len(key);
-	if (len < 0 && key == NFT_META_CGROUP)
-		return nfe_fail(c, -EOPNOTSUPP,
-				"meta cgroup is not supported (the stack's sockets have no cgroup)");
 	if (len < 0)
 		return nfe_fail(c, -EOPNOTSUPP,
 				"meta %s is not supported", META_NAME(key));
+	/* nft_meta_get_validate_sdif(): input and forward */
+	const struct nfe_chain *ch = &c->p->chains[c->chain];
+	if ((key == NFT_META_SDIF || key == NFT_META_SDIFNAME) && ch->base &&
+	    !ch->forward && ch->hook != FN_NFT_INPUT)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"meta %s is only allowed on input",
+				META_NAME(key));
 	struct nfe_op *op = op_new(c, OP_META);
 	if (!op)
 		return -ENOMEM;
 	op->sub = (uint8_t)key;
 	op->len = (uint8_t)len;
-	if (key == NFT_META_SKUID || key == NFT_META_SKGID)
+	if (key == NFT_META_SKUID || key == NFT_META_SKGID ||
+	    key == NFT_META_CGROUP)
 		c->p->uses_sk = true;
 	return reg_attr(c, e, NFTNL_EXPR_META_DREG, (uint32_t)len, &op->dreg);
 }
@@ -704,7 +715,10 @@ static int c_log(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "log",
 			      A(NFTNL_EXPR_LOG_PREFIX) | A(NFTNL_EXPR_LOG_LEVEL) |
-			      A(NFTNL_EXPR_LOG_FLAGS), 0);
+			      A(NFTNL_EXPR_LOG_FLAGS) | A(NFTNL_EXPR_LOG_GROUP) |
+			      A(NFTNL_EXPR_LOG_SNAPLEN) |
+			      A(NFTNL_EXPR_LOG_QTHRESHOLD), 0);
+	bool group = nftnl_expr_is_set(e, NFTNL_EXPR_LOG_GROUP);
 	const char *prefix = "";
 	uint32_t level = 4, flags = 0;	/* LOGLEVEL_WARNING */
 	struct fn_nft_prog *p = c->p;
@@ -719,11 +733,18 @@ static int c_log(struct nfe_cctx *c, struct nftnl_expr *e)
 		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_LOG_FLAGS);
 	if (level > 8)
 		return nfe_fail(c, -ERANGE, "log level %u", level);
-	if (level == 8)
-		return nfe_fail(c, -EOPNOTSUPP, "log level audit is not supported");
-	if (flags)
-		return nfe_fail(c, -EOPNOTSUPP, "log flags 0x%x are not supported",
-				flags);
+	/* nft_log_init: a group is nflog (ULOG), without level or flags;
+	 * snaplen and queue-threshold only with a group */
+	if (group && (nftnl_expr_is_set(e, NFTNL_EXPR_LOG_LEVEL) ||
+		      nftnl_expr_is_set(e, NFTNL_EXPR_LOG_FLAGS)))
+		return nfe_fail(c, -EINVAL, "log group with a level or flags");
+	if (flags & ~(uint32_t)NF_LOG_MASK)
+		return nfe_fail(c, -EINVAL, "log flags 0x%x", flags);
+	if (group) {
+		/* No nflog listener in a stack: the kernel's nfnetlink_log
+		 * sends to nobody, so nothing is logged (docs/nft-eval.md). */
+		return op_new(c, OP_LOG_GROUP) ? 0 : -ENOMEM;
+	}
 	if (p->nlogs == p->clogs) {
 		uint32_t ncap = p->clogs ? p->clogs * 2 : 8;
 		char **l = realloc(p->logs, ncap * sizeof(*l));
@@ -836,20 +857,68 @@ static int ct_key_len(uint32_t key, uint8_t family, int *dir)
 
 /* nft_ct_set_init(): only the mark (zone, label, event, helper and
  * secmark have nothing to act on in the stack: refused). */
+/* `ct zone set` and `notrack` act on a packet conntrack has not seen
+ * (nft_ct_set_zone_eval, nft_notrack_eval: "already tracked" returns):
+ * before conntrack (prerouting or output at priority -200 or less, or a
+ * regular chain, which such a chain may reach) zones would need a
+ * connection table per zone: refused there. */
+static int after_ct(struct nfe_cctx *c, const char *what)
+{
+	const struct nfe_chain *ch = &c->p->chains[c->chain];
+
+	if (ch->base && (ch->hook == FN_NFT_INPUT ||
+			 ch->hook == FN_NFT_POSTROUTING || ch->forward ||
+			 ((ch->hook == FN_NFT_PREROUTING ||
+			   ch->hook == FN_NFT_OUTPUT) && ch->prio > NFE_CT_PRIO)))
+		return 0;
+	return nfe_fail(c, -EOPNOTSUPP,
+			"%s before conntrack is not supported (no zones)", what);
+}
+
+/* nft_ct_set_init(): mark, labels (ORed into the flow's), zone (only
+ * after conntrack, above), event mask (only ctnetlink reads it, and a
+ * stack has none: nothing); helper and secmark are refused. */
 static int c_ct_set(struct nfe_cctx *c, struct nftnl_expr *e, uint32_t key)
 {
-	if (key != NFT_CT_MARK)
+	uint32_t len = key == NFT_CT_LABELS ? 16 : key == NFT_CT_ZONE ? 2 : 4;
+
+	if (key != NFT_CT_MARK && key != NFT_CT_LABELS &&
+	    key != NFT_CT_ZONE && key != NFT_CT_EVENTMASK)
 		return nfe_fail(c, -EOPNOTSUPP,
-				"ct %s set is not supported (only mark)",
+				"ct %s set is not supported (mark, label, zone, event)",
 				CT_NAME(key));
-	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR) ||
+	if ((key != NFT_CT_ZONE && nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR)) ||
 	    nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG))
-		return nfe_fail(c, -EINVAL, "ct mark set with a direction");
+		return nfe_fail(c, -EINVAL, "ct %s set with a direction",
+				CT_NAME(key));
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR) &&
+	    nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR) > 1)
+		return nfe_fail(c, -EINVAL, "ct direction out of range");
+	if (key == NFT_CT_ZONE) {
+		int err = after_ct(c, "ct zone set");
+
+		if (err)
+			return err;
+	}
 	struct nfe_op *op = op_new(c, OP_CT_SET_MARK);
 	if (!op)
 		return -ENOMEM;
+	op->sub = (uint8_t)key;
+	op->len = (uint8_t)len;
 	c->p->uses_ct = true;
-	return reg_attr(c, e, NFTNL_EXPR_CT_SREG, 4, &op->sreg);
+	return reg_attr(c, e, NFTNL_EXPR_CT_SREG, len, &op->sreg);
+}
+
+/* nft_notrack_eval(): a packet without a flow becomes untracked; before
+ * conntrack, every packet (tracking then leaves it alone: eval.c). */
+static int c_notrack(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "notrack", 0, 0);
+
+	if (err)
+		return err;
+	c->p->uses_ct = true;
+	return op_new(c, OP_NOTRACK) ? 0 : -ENOMEM;
 }
 
 static int c_ct(struct nfe_cctx *c, struct nftnl_expr *e)
@@ -949,6 +1018,326 @@ static int c_exthdr(struct nfe_cctx *c, struct nftnl_expr *e)
 	return reg_attr(c, e, NFTNL_EXPR_EXTHDR_DREG, len, &o->dreg);
 }
 
+/* ---- queue, numgen, hash ------------------------------------------------- */
+
+/* nft_queue_init / nft_queue_sreg_init / nft_queue_validate.  A stack has
+ * no nfnetlink_queue listener, so the packet goes as the kernel's does
+ * when no program listens on the queue (nf_queue: -ESRCH): dropped, or,
+ * with `bypass`, on to the next chain (accepted by this one).  The queue
+ * number (num, total, fanout, a register) chooses nothing then. */
+static int c_queue(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "queue", A(NFTNL_EXPR_QUEUE_NUM) |
+			      A(NFTNL_EXPR_QUEUE_TOTAL) |
+			      A(NFTNL_EXPR_QUEUE_FLAGS) |
+			      A(NFTNL_EXPR_QUEUE_SREG_QNUM), 0);
+	const struct nfe_chain *ch = &c->p->chains[c->chain];
+	uint32_t num = 0, total = 1, flags = 0;
+	uint8_t sreg;
+
+	if (err)
+		return err;
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUEUE_NUM))
+		num = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_NUM);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUEUE_TOTAL))
+		total = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_TOTAL);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUEUE_FLAGS))
+		flags = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_FLAGS);
+	if (flags & ~(uint32_t)NFT_QUEUE_FLAG_MASK)
+		return nfe_fail(c, -EINVAL, "queue flags 0x%x", flags);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUEUE_SREG_QNUM)) {
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_QUEUE_NUM))
+			return nfe_fail(c, -EINVAL, "queue: num and a register");
+		if (flags & NFT_QUEUE_FLAG_CPU_FANOUT)
+			return nfe_fail(c, -EOPNOTSUPP, "queue: fanout with a register");
+		err = reg_attr(c, e, NFTNL_EXPR_QUEUE_SREG_QNUM, 4, &sreg);
+		if (err)
+			return err;
+	} else if (total == 0 || num + total > 65536) {
+		return nfe_fail(c, -ERANGE, "queue %u-%u", num, num + total - 1);
+	}
+	if (ch->base && ch->hook == FN_NFT_INGRESS)
+		return nfe_fail(c, -EOPNOTSUPP, "queue is not allowed on ingress");
+	struct nfe_op *op = op_new(c, OP_QUEUE);
+	if (!op)
+		return -ENOMEM;
+	op->arg = flags & NFT_QUEUE_FLAG_BYPASS;
+	return 0;
+}
+
+/* The modulus and offset of numgen and hash (their inits): ERANGE for a
+ * modulus of 0, EOVERFLOW when offset + modulus - 1 wraps. */
+static int mod_offset(struct nfe_cctx *c, uint32_t mod, uint32_t off)
+{
+	if (mod == 0)
+		return nfe_fail(c, -ERANGE, "modulus 0");
+	if (off + mod - 1 < off)
+		return nfe_fail(c, -EOVERFLOW, "offset %u + modulus %u", off, mod);
+	return 0;
+}
+
+/* One op with {state, modulus, offset} in the pool (arg). */
+static struct nfe_op *gen_op(struct nfe_cctx *c, uint8_t type, uint32_t state,
+			     uint32_t mod, uint32_t off)
+{
+	uint32_t w[3] = { state, mod, off }, idx;
+	struct nfe_op *op;
+
+	if (nfe_pool_add(c->p, w, sizeof(w), &idx))
+		return NULL;
+	op = op_new(c, type);
+	if (op)
+		op->arg = idx;
+	return op;
+}
+
+/* nft_ng_init: `numgen inc` counts from 0 per rule (the pool word; a
+ * commit starts it again, the kernel's goes on for a rule it keeps),
+ * `numgen random` draws from the program's xorshift. */
+static int c_numgen(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "numgen", A(NFTNL_EXPR_NG_DREG) |
+			      A(NFTNL_EXPR_NG_MODULUS) | A(NFTNL_EXPR_NG_TYPE) |
+			      A(NFTNL_EXPR_NG_OFFSET),
+			      A(NFTNL_EXPR_NG_DREG) | A(NFTNL_EXPR_NG_MODULUS) |
+			      A(NFTNL_EXPR_NG_TYPE));
+	uint32_t type, mod, off = 0;
+	struct nfe_op *op;
+
+	if (err)
+		return err;
+	type = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_TYPE);
+	mod = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_MODULUS);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_NG_OFFSET))
+		off = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_OFFSET);
+	if (type != NFT_NG_INCREMENTAL && type != NFT_NG_RANDOM)
+		return nfe_fail(c, -EOPNOTSUPP, "numgen type %u", type);
+	err = mod_offset(c, mod, off);
+	if (err)
+		return err;
+	op = gen_op(c, OP_NUMGEN, mod - 1, mod, off);	/* first: 0 */
+	if (!op)
+		return -ENOMEM;
+	op->sub = (uint8_t)type;
+	return reg_attr(c, e, NFTNL_EXPR_NG_DREG, 4, &op->dreg);
+}
+
+/* nft_jhash_init, nft_symhash_init.  jhash without a seed gets a random
+ * one, as the kernel's (autogen_seed); symhash hashes the flow with a
+ * random seed of the program, as the kernel's __skb_get_hash_symmetric
+ * does with its boot-time hashrnd (docs/nft-eval.md). */
+static int c_hash(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "hash", A(NFTNL_EXPR_HASH_SREG) |
+			      A(NFTNL_EXPR_HASH_DREG) | A(NFTNL_EXPR_HASH_LEN) |
+			      A(NFTNL_EXPR_HASH_MODULUS) | A(NFTNL_EXPR_HASH_SEED) |
+			      A(NFTNL_EXPR_HASH_OFFSET) | A(NFTNL_EXPR_HASH_TYPE),
+			      A(NFTNL_EXPR_HASH_DREG) | A(NFTNL_EXPR_HASH_MODULUS) |
+			      A(NFTNL_EXPR_HASH_TYPE));
+	uint32_t type, mod, off = 0, seed, len = 0;
+	struct nfe_op *op;
+	uint8_t sreg = 0;
+
+	if (err)
+		return err;
+	type = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_TYPE);
+	mod = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_MODULUS);
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_HASH_OFFSET))
+		off = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_OFFSET);
+	if (type != NFT_HASH_JENKINS && type != NFT_HASH_SYM)
+		return nfe_fail(c, -EOPNOTSUPP, "hash type %u", type);
+	if (type == NFT_HASH_JENKINS) {
+		if (!nftnl_expr_is_set(e, NFTNL_EXPR_HASH_SREG) ||
+		    !nftnl_expr_is_set(e, NFTNL_EXPR_HASH_LEN))
+			return nfe_fail(c, -EINVAL, "jhash without sreg or len");
+		len = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_LEN);
+		if (len == 0 || len > 255)
+			return nfe_fail(c, -ERANGE, "jhash of %u bytes", len);
+		err = reg_attr(c, e, NFTNL_EXPR_HASH_SREG, len, &sreg);
+		if (err)
+			return err;
+	}
+	err = mod_offset(c, mod, off);
+	if (err)
+		return err;
+	if (type == NFT_HASH_JENKINS && nftnl_expr_is_set(e, NFTNL_EXPR_HASH_SEED))
+		seed = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_SEED);
+	else if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (uint32_t)(uintptr_t)&seed ^ mod;
+	op = gen_op(c, OP_HASH, seed, mod, off);
+	if (!op)
+		return -ENOMEM;
+	op->sub = (uint8_t)type;
+	op->sreg = sreg;
+	op->len = (uint8_t)len;
+	return reg_attr(c, e, NFTNL_EXPR_HASH_DREG, 4, &op->dreg);
+}
+
+/* ---- nat, masq, redir ---------------------------------------------------
+ *
+ * Taken and listed as the kernel's, with its checks (nft_nat_init,
+ * nft_masq_init, nft_redir_init and their validate functions).  The
+ * stack rewrites no address or port: a packet that reaches one of them,
+ * in a family it applies to, is dropped, where the kernel would have
+ * transformed it (docs/nft.md, "NAT").  Never passed on unchanged. */
+
+enum { NAT_NAT, NAT_MASQ, NAT_REDIR };
+
+/* nft_chain_validate_dependency(NFT_CHAIN_T_NAT) and
+ * nft_chain_validate_hooks(): in a base chain, one of type nat on one of
+ * `hooks` (FN_NFT_* bits); a regular chain is not checked. */
+static int nat_chain_ok(struct nfe_cctx *c, const char *what, unsigned hooks)
+{
+	const struct nfe_chain *ch = &c->p->chains[c->chain];
+
+	if (!ch->base)
+		return 0;
+	if (!ch->nat)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"%s is only allowed in chains of type nat", what);
+	if (!(hooks & (1u << ch->hook)))
+		return nfe_fail(c, -EOPNOTSUPP,
+				"%s is not allowed on this hook", what);
+	return 0;
+}
+
+/* nft_parse_register_load() of an optional min/max pair of len bytes. */
+static int nat_regs(struct nfe_cctx *c, const struct nftnl_expr *e,
+		    uint16_t min, uint16_t max, uint32_t len)
+{
+	uint8_t idx;
+	int err = 0;
+
+	if (nftnl_expr_is_set(e, min))
+		err = reg_attr(c, e, min, len, &idx);
+	if (!err && nftnl_expr_is_set(e, max))
+		err = reg_attr(c, e, max, len, &idx);
+	return err;
+}
+
+static int nat_flags(struct nfe_cctx *c, const struct nftnl_expr *e,
+		     uint16_t attr, int err)
+{
+	if (nftnl_expr_is_set(e, attr) &&
+	    nftnl_expr_get_u32(e, attr) & ~(uint32_t)NF_NAT_RANGE_MASK)
+		return nfe_fail(c, err, "nat flags 0x%x",
+				nftnl_expr_get_u32(e, attr));
+	return 0;
+}
+
+#define HOOK(h)	(1u << (h))
+
+static int nat_op(struct nfe_cctx *c, uint8_t kind, uint8_t family,
+		  unsigned hooks)
+{
+	struct nfe_op *op = op_new(c, OP_NAT);
+
+	if (!op)
+		return -ENOMEM;
+	op->sub = kind;
+	op->arg = family;
+	op->size = (uint8_t)hooks;
+	c->p->uses_ct = true;
+	c->p->has_nat = true;	/* compile.c checks the chains reaching it */
+	return 0;
+}
+
+static int c_nat(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "nat", A(NFTNL_EXPR_NAT_TYPE) |
+			      A(NFTNL_EXPR_NAT_FAMILY) |
+			      A(NFTNL_EXPR_NAT_REG_ADDR_MIN) |
+			      A(NFTNL_EXPR_NAT_REG_ADDR_MAX) |
+			      A(NFTNL_EXPR_NAT_REG_PROTO_MIN) |
+			      A(NFTNL_EXPR_NAT_REG_PROTO_MAX) |
+			      A(NFTNL_EXPR_NAT_FLAGS),
+			      A(NFTNL_EXPR_NAT_TYPE) | A(NFTNL_EXPR_NAT_FAMILY));
+	uint8_t tfam = c->p->chains[c->chain].family;
+	uint32_t type, family, alen = 0;
+
+	if (err)
+		return err;
+	type = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_TYPE);
+	family = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FAMILY);
+	if (type != NFT_NAT_SNAT && type != NFT_NAT_DNAT)
+		return nfe_fail(c, -EOPNOTSUPP, "nat type %u", type);
+	if (tfam != NFPROTO_INET && family != tfam)
+		return nfe_fail(c, -EOPNOTSUPP,
+				"nat family %u in a table of family %u",
+				family, tfam);
+	if (family == NFPROTO_IPV4)
+		alen = 4;
+	else if (family == NFPROTO_IPV6)
+		alen = 16;
+	else if (nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_ADDR_MIN))
+		return nfe_fail(c, -EAFNOSUPPORT, "nat family %u", family);
+	if (!alen && nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_ADDR_MAX))
+		return nfe_fail(c, -EINVAL, "nat: addr_max without addr_min");
+	err = nat_regs(c, e, NFTNL_EXPR_NAT_REG_ADDR_MIN,
+		       NFTNL_EXPR_NAT_REG_ADDR_MAX, alen);
+	if (!err)
+		err = nat_regs(c, e, NFTNL_EXPR_NAT_REG_PROTO_MIN,
+			       NFTNL_EXPR_NAT_REG_PROTO_MAX, 2);
+	if (!err)
+		err = nat_flags(c, e, NFTNL_EXPR_NAT_FLAGS, -EOPNOTSUPP);
+	unsigned hooks = type == NFT_NAT_SNAT ?
+			 HOOK(FN_NFT_POSTROUTING) | HOOK(FN_NFT_INPUT) :
+			 HOOK(FN_NFT_PREROUTING) | HOOK(FN_NFT_OUTPUT);
+	if (!err)
+		err = nat_chain_ok(c, type == NFT_NAT_SNAT ? "snat" : "dnat",
+				   hooks);
+	return err ? err : nat_op(c, NAT_NAT, (uint8_t)family, hooks);
+}
+
+/* masq and redir: flags and an optional port range (nft_masq_init,
+ * nft_redir_init); they act on the family of their table (the inet ones
+ * on IPv4 and IPv6 alike). */
+static int nat_ports(struct nfe_cctx *c, struct nftnl_expr *e,
+		     const char *name, const char *what, uint16_t flags,
+		     uint16_t min, uint16_t max, uint8_t kind, unsigned hooks)
+{
+	/* masquerade keeps a packet's source when it already is the
+	 * outgoing netif's address, unless ports are to be mapped or
+	 * randomized (get_unique_tuple): OP_NAT's len says it may */
+	bool keep = !nftnl_expr_is_set(e, min) &&
+		    !(nftnl_expr_is_set(e, flags) &&
+		      nftnl_expr_get_u32(e, flags) &
+		      (NF_NAT_RANGE_PROTO_RANDOM | NF_NAT_RANGE_PROTO_RANDOM_FULLY |
+		       NF_NAT_RANGE_PROTO_OFFSET));
+	int err = attrs_check(c, e, name, A(flags) | A(min) | A(max), 0);
+
+	if (!err && !nftnl_expr_is_set(e, min) && nftnl_expr_is_set(e, max))
+		err = nfe_fail(c, -EINVAL, "%s: proto_max without proto_min",
+			       name);
+	if (!err)
+		err = nat_flags(c, e, flags, -EINVAL);
+	if (!err)
+		err = nat_regs(c, e, min, max, 2);
+	if (!err)
+		err = nat_chain_ok(c, what, hooks);
+	if (!err)
+		err = nat_op(c, kind, NFPROTO_INET, hooks);
+	if (!err && kind == NAT_MASQ && keep)
+		c->p->ops[c->p->nops - 1].len = 1;
+	return err;
+}
+
+static int c_masq(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	return nat_ports(c, e, "masq", "masquerade", NFTNL_EXPR_MASQ_FLAGS,
+			 NFTNL_EXPR_MASQ_REG_PROTO_MIN,
+			 NFTNL_EXPR_MASQ_REG_PROTO_MAX, NAT_MASQ,
+			 HOOK(FN_NFT_POSTROUTING));
+}
+
+static int c_redir(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	return nat_ports(c, e, "redir", "redirect", NFTNL_EXPR_REDIR_FLAGS,
+			 NFTNL_EXPR_REDIR_REG_PROTO_MIN,
+			 NFTNL_EXPR_REDIR_REG_PROTO_MAX, NAT_REDIR,
+			 HOOK(FN_NFT_PREROUTING) | HOOK(FN_NFT_OUTPUT));
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct nfe_cctx *c, struct nftnl_expr *e);
@@ -968,6 +1357,13 @@ static const struct {
 	{ "reject", c_reject },
 	{ "ct", c_ct },
 	{ "exthdr", c_exthdr },
+	{ "nat", c_nat },
+	{ "masq", c_masq },
+	{ "redir", c_redir },
+	{ "queue", c_queue },
+	{ "numgen", c_numgen },
+	{ "hash", c_hash },
+	{ "notrack", c_notrack },
 };
 
 int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e)

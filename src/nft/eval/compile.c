@@ -206,14 +206,21 @@ static int chain_base(struct nfe_cctx *c, struct nfe_chain *ch,
 	int err;
 
 	ch->base = true;
-	if (!type || strcmp(type, "filter"))
+	ch->nat = type && !strcmp(type, "nat");
+	if (!type || (strcmp(type, "filter") && !ch->nat))
 		return nfe_fail(c, -EOPNOTSUPP,
-				"chain type '%s' is not supported (filter)",
+				"chain type '%s' is not supported (filter, nat)",
 				type ? type : "?");
 	err = base_hook(c, ch, nftnl_chain_get_u32(nl, NFTNL_CHAIN_HOOKNUM));
 	if (err)
 		return err;
 	ch->prio = nftnl_chain_get_s32(nl, NFTNL_CHAIN_PRIO);
+	if (ch->nat && (ch->forward || ch->hook == FN_NFT_INGRESS ||
+			ch->prio <= NFE_CT_PRIO))
+		return nfe_fail(c, -EOPNOTSUPP,
+				"chain type nat: on prerouting, input, output or postrouting, priority above -200");
+	if (ch->nat)
+		c->p->uses_ct = true;	/* nat chains see new flows only */
 	if (nftnl_chain_is_set(nl, NFTNL_CHAIN_POLICY))
 		policy = nftnl_chain_get_u32(nl, NFTNL_CHAIN_POLICY);
 	if (policy != NF_ACCEPT && policy != NF_DROP)
@@ -457,6 +464,67 @@ static int graph_visit(struct graph *g, uint32_t root, struct frame *st)
 	return 0;
 }
 
+/* A nat statement of chain n at op i (chain-relative), reached from
+ * base chain b: the kernel validates the chains a base chain jumps to
+ * with that base chain (nft_table_validate: ctx->chain stays the base
+ * chain), so it must be of type nat and on one of the statement's hooks
+ * (cexpr.c: op->size). */
+static int nat_reached(struct nfe_cctx *c, const struct nfe_chain *b,
+		       uint32_t n, uint32_t i)
+{
+	struct fn_nft_prog *p = c->p;
+	const struct nfe_chain *ch = &p->chains[n];
+	uint32_t op = p->rules[ch->first_rule].first_op + i;
+
+	if (p->ops[op].type != OP_NAT ||
+	    (b->nat && (p->ops[op].size & (1u << b->hook))))
+		return 0;
+	c->chain = n;
+	c->handle = 0;
+	for (uint32_t r = ch->first_rule; r < ch->first_rule + ch->nrules; r++)
+		if (op >= p->rules[r].first_op &&
+		    op < p->rules[r].first_op + p->rules[r].nops)
+			c->handle = p->rules[r].handle;
+	return nfe_fail(c, -EOPNOTSUPP,
+			"a nat statement reached from chain %s (%s, hook %u)",
+			b->name, b->nat ? "nat" : "filter", b->hook);
+}
+
+/* Every chain and verdict map reachable from each base chain, scanned
+ * for nat statements (after graph_check: no loops). */
+static int nat_check(struct nfe_cctx *c, struct graph *g, struct frame *st)
+{
+	struct fn_nft_prog *p = c->p;
+	uint32_t nn = p->nchains + p->nsets;
+
+	for (uint32_t b = 0; b < p->nchains; b++) {
+		uint32_t sp = 0;
+
+		if (!p->chains[b].base)
+			continue;
+		memset(g->color, 0, nn + 1);
+		st[sp++].node = b;
+		g->color[b] = 1;
+		while (sp) {
+			uint32_t n = st[--sp].node;
+
+			for (uint32_t i = 0; i < succ_count(g, n); i++) {
+				uint32_t s = succ(g, n, i);
+				int err = n < p->nchains ?
+					  nat_reached(c, &p->chains[b], n, i) : 0;
+
+				if (err)
+					return err;
+				if (s != UINT32_MAX && !g->color[s]) {
+					g->color[s] = 1;
+					st[sp++].node = s;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
 static int graph_check(struct nfe_cctx *c)
 {
 	struct fn_nft_prog *p = c->p;
@@ -490,6 +558,8 @@ static int graph_check(struct nfe_cctx *c)
 				       NFE_JUMP_STACK);
 		}
 	}
+	if (!err && p->has_nat)
+		err = nat_check(c, &g, st);
 out:
 	free(g.color);
 	free(g.height);
@@ -501,11 +571,25 @@ out:
 
 static const struct fn_nft_prog *sort_prog;
 
+/* Where a chain runs on its hook: a nat chain where the kernel's NAT
+ * hook runs (nf_nat_ipv4_ops: NF_IP_PRI_NAT_DST, -100, on prerouting and
+ * output, NF_IP_PRI_NAT_SRC, 100, on input and postrouting), nat chains
+ * among themselves by their own priority (nf_nat_register_fn). */
+static int32_t hook_prio(const struct nfe_chain *ch)
+{
+	if (!ch->nat)
+		return ch->prio;
+	return ch->hook == FN_NFT_PREROUTING || ch->hook == FN_NFT_OUTPUT ?
+	       -100 : 100;
+}
+
 static int hook_cmp(const void *a, const void *b)
 {
 	const struct nfe_chain *x = &sort_prog->chains[*(const uint32_t *)a];
 	const struct nfe_chain *y = &sort_prog->chains[*(const uint32_t *)b];
 
+	if (hook_prio(x) != hook_prio(y))
+		return hook_prio(x) < hook_prio(y) ? -1 : 1;
 	if (x->prio != y->prio)
 		return x->prio < y->prio ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;

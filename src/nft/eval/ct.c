@@ -82,6 +82,12 @@ struct ct_acct {
 	uint64_t packets[2], bytes[2];	/* per direction */
 };
 
+/* A flow's ct labels (nf_conn_labels), beside the table too: 128 bits
+ * that only `ct label set` writes, so the hot line stays 64 bytes. */
+struct ct_labels {
+	uint32_t w[4];
+};
+
 struct frag {
 	uint32_t src, dst;
 	uint16_t id;
@@ -105,6 +111,8 @@ struct fn_nft_ct {
 					 * packet that is being judged */
 	struct ct_acct *acct;		/* per entry */
 	struct ct_acct dying_acct;
+	struct ct_labels *labels;	/* per entry */
+	struct ct_labels dying_labels;
 	bool acct_on;			/* nf_ct_set_acct(): a ruleset has
 					 * had ct packets/bytes/avgpkt */
 };
@@ -129,8 +137,9 @@ struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries)
 	if (ct->e)
 		memset(ct->e, 0, (size_t)max_entries * sizeof(*ct->e));
 	ct->acct = calloc(max_entries, sizeof(*ct->acct));
+	ct->labels = calloc(max_entries, sizeof(*ct->labels));
 	ct->bucket = calloc(nb, sizeof(*ct->bucket));
-	if (!ct->e || !ct->acct || !ct->bucket) {
+	if (!ct->e || !ct->acct || !ct->labels || !ct->bucket) {
 		fn_nft_ct_free(ct);
 		errno = ENOMEM;
 		return NULL;
@@ -149,6 +158,7 @@ void fn_nft_ct_free(struct fn_nft_ct *ct)
 		return;
 	free(ct->e);
 	free(ct->acct);
+	free(ct->labels);
 	free(ct->bucket);
 	free(ct);
 }
@@ -181,6 +191,13 @@ static void acct_start(struct fn_nft_ct *ct, struct ct_entry *e, uint32_t len)
 		return;
 	e->flags |= E_ACCT;
 	ct->acct[e - ct->e] = (struct ct_acct){ { 1, 0 }, { len, 0 } };
+}
+
+/* The entry's labels (the dying copy for the dying entry). */
+static struct ct_labels *labels_of(struct fn_nft_ct *ct,
+				   const struct ct_entry *e)
+{
+	return e == &ct->dying ? &ct->dying_labels : &ct->labels[e - ct->e];
 }
 
 void nfe_ct_acct_on(struct fn_nft_ct *ct)
@@ -352,6 +369,7 @@ static int64_t entry_alloc(struct fn_nft_ct *ct)
 	i = ct->free - 1;
 	ct->free = ct->e[i].hnext;
 	memset(&ct->e[i], 0, sizeof(ct->e[i]));
+	ct->labels[i] = (struct ct_labels){ { 0 } };
 	if (!++ct->next_id)
 		ct->next_id = 1;
 	ct->e[i].id = ct->next_id;
@@ -376,6 +394,16 @@ void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted)
 	ct->e[i].hnext = ct->bucket[h];
 	ct->bucket[h] = i + 1;
 	lru_push(ct, i);
+}
+
+/* The packet opened its flow and the entry is not confirmed yet: the
+ * kernel's !nf_nat_initialized(), for which nf_nat_inet_fn runs the nat
+ * chains (a confirmed entry has its binding, a null one at least). */
+bool nfe_ct_unconfirmed(const struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+			bool out_path)
+{
+	return ct && p->ct_entry && p->ct_dir == 0 &&
+	       ct->pending[out_path] == p->ct_entry;
 }
 
 /* ---- packets ------------------------------------------------------------- */
@@ -695,6 +723,7 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		e->expires = now + timeout(e);
 		e->created = now;
 		e->mark = 0;
+		*labels_of(ct, e) = (struct ct_labels){ { 0 } };
 		if (!++ct->next_id)
 			ct->next_id = 1;
 		e->id = ct->next_id;
@@ -709,6 +738,7 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		acct_add(ct, e, dir, pk->len);	/* nf_ct_kill_acct() */
 		if (acct_of(ct, e))
 			ct->dying_acct = *acct_of(ct, e);
+		ct->dying_labels = *labels_of(ct, e);
 		ct->dying = *e;		/* the packet keeps it (dying) */
 		ct->dying.flags |= E_DYING | (dir ? E_SEEN_REPLY : 0);
 		entry_remove(ct, (uint32_t)i);
@@ -895,7 +925,7 @@ bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		*dst = e->id;
 		return true;
 	case NFT_CT_LABELS:
-		memset(dst, 0, 16);
+		memcpy(dst, labels_of(ct, e)->w, 16);
 		return true;
 	default:		/* NFT_CT_HELPER, NFT_CT_SRC_IP6/DST_IP6:
 				 * no helpers, no IPv6 flows */
@@ -904,6 +934,15 @@ bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 }
 
 /* nft_ct_set_eval() for the mark. */
+void nfe_ct_set_labels(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		       const uint32_t labels[4])
+{
+	struct ct_entry *e = pkt_entry(ct, p);
+
+	for (int i = 0; e && i < 4; i++)
+		labels_of(ct, e)->w[i] |= labels[i];
+}
+
 void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		     uint32_t mark)
 {

@@ -210,15 +210,19 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 			}
 		}
 		if (track && ch->prio > NFE_CT_PRIO) {
-			pk->p->ct_state = nfe_ct_track(ct, pk);
+			if (pk->p->ct_state != NFE_CT_UNTRACKED)	/* notrack */
+				pk->p->ct_state = nfe_ct_track(ct, pk);
 			track = false;
 		}
+		if (ch->nat && !nfe_ct_unconfirmed(ct, pk->p,
+						   h >= FN_NFT_OUTPUT))
+			continue;
 		if (nfe_run_chain(p, p->hooks[h][i], pk) == NFE_NF_DROP) {
 			pk->res->verdict = FN_NFT_DROP;
 			return;
 		}
 	}
-	if (track)
+	if (track && pk->p->ct_state != NFE_CT_UNTRACKED)
 		pk->p->ct_state = nfe_ct_track(ct, pk);
 }
 

@@ -252,6 +252,20 @@ static void do_meta_more(const struct nfe_op *op, struct nfe_regs *r,
 			*dst = op->sub == NFT_META_SKUID ? pk->p->sk_uid :
 							   pk->p->sk_gid;
 		break;
+	case NFT_META_SDIF:	/* no VRF (l3mdev) in a stack: 0, "" */
+		*dst = 0;
+		break;
+	case NFT_META_SDIFNAME:
+		memset(dst, 0, 16);
+		break;
+	case NFT_META_CGROUP:	/* nft_meta_get_eval_cgroup(): the socket's
+				 * net_cls classid, 0 without net_cls, and
+				 * the stack's sockets are in no cgroup */
+		if (!pk->p->sk)
+			BRK(r);
+		else
+			*dst = 0;
+		break;
 	case NFT_META_PRANDOM: {
 		uint32_t x = prog->rnd;
 
@@ -424,7 +438,9 @@ static int log_level(uint8_t syslog)
 		return FN_LOG_ERROR;
 	if (syslog == 4)
 		return FN_LOG_WARN;
-	return syslog <= 6 ? FN_LOG_INFO : FN_LOG_DEBUG;
+	/* 8: audit (NFT_LOGLEVEL_AUDIT), the stack's log standing in for
+	 * the audit log */
+	return syslog <= 6 || syslog == 8 ? FN_LOG_INFO : FN_LOG_DEBUG;
 }
 
 /* To the stack's log, at most 10 lines a second (burst 20). */
@@ -606,6 +622,133 @@ static void do_exthdr(const struct nfe_op *op, struct nfe_regs *r,
 	store(dst, pk->net + at, op->len);
 }
 
+/* ---- numgen, hash ---------------------------------------------------------- */
+
+static uint32_t rol32(uint32_t w, unsigned s)
+{
+	return w << s | w >> (32 - s);
+}
+
+/* The kernel's jhash() (include/linux/jhash.h, Bob Jenkins' lookup3),
+ * words read in host order as __get_unaligned_cpu32: the same values as
+ * the kernel's on the same machine. */
+static uint32_t jhash(const uint8_t *k, uint32_t len, uint32_t seed)
+{
+	uint32_t a, b, c, w[3];
+
+	a = b = c = 0xdeadbeef + len + seed;
+	for (; len > 12; len -= 12, k += 12) {
+		memcpy(w, k, 12);
+		a += w[0];
+		b += w[1];
+		c += w[2];
+		a -= c; a ^= rol32(c, 4); c += b;
+		b -= a; b ^= rol32(a, 6); a += c;
+		c -= b; c ^= rol32(b, 8); b += a;
+		a -= c; a ^= rol32(c, 16); c += b;
+		b -= a; b ^= rol32(a, 19); a += c;
+		c -= b; c ^= rol32(b, 4); b += a;
+	}
+	if (!len)
+		return c;
+	uint8_t t[12] = { 0 };
+	memcpy(t, k, len);	/* the tail's switch, zero bytes added */
+	a += (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 |
+	     (uint32_t)t[3] << 24;
+	b += (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 |
+	     (uint32_t)t[7] << 24;
+	c += (uint32_t)t[8] | (uint32_t)t[9] << 8 | (uint32_t)t[10] << 16 |
+	     (uint32_t)t[11] << 24;
+	c ^= b; c -= rol32(b, 14);
+	a ^= c; a -= rol32(c, 11);
+	b ^= a; b -= rol32(a, 25);
+	c ^= b; c -= rol32(b, 16);
+	a ^= c; a -= rol32(c, 4);
+	b ^= a; b -= rol32(a, 14);
+	c ^= b; c -= rol32(b, 24);
+	return c;
+}
+
+uint32_t nfe_jhash(const void *k, uint32_t len, uint32_t seed)
+{
+	return jhash(k, len, seed);
+}
+
+/* reciprocal_scale(): val into [0, n). */
+static uint32_t rscale(uint32_t val, uint32_t n)
+{
+	return (uint32_t)(((uint64_t)val * n) >> 32);
+}
+
+/* The flow, the same both ways (addresses and ports ordered), for
+ * symhash: the kernel's flow dissector keys, hashed with a seed. */
+static uint32_t sym_hash(const struct nfe_pkt *pk, uint32_t seed)
+{
+	uint32_t k[4] = { 0 };
+
+	if (pk->pf != NFPROTO_IPV4 || pk->len < 20)
+		return 0;	/* the kernel's hash of no flow keys */
+	memcpy(&k[0], pk->net + 12, 4);
+	memcpy(&k[1], pk->net + 16, 4);
+	if (k[0] > k[1]) {
+		uint32_t x = k[0];
+
+		k[0] = k[1];
+		k[1] = x;
+	}
+	k[2] = pk->tprot;
+	if (pk->l4 && !pk->fragoff && (pk->tprot == 6 || pk->tprot == 17 ||
+				       pk->tprot == 132 || pk->tprot == 136) &&
+	    pk->len >= pk->thoff + 4) {
+		const uint8_t *t = pk->net + pk->thoff;
+		uint16_t sp = (uint16_t)(t[0] << 8 | t[1]);
+		uint16_t dp = (uint16_t)(t[2] << 8 | t[3]);
+
+		k[3] = sp < dp ? (uint32_t)sp << 16 | dp : (uint32_t)dp << 16 | sp;
+	}
+	return jhash((const uint8_t *)k, sizeof(k), seed);
+}
+
+__attribute__((noinline))
+static void do_gen(struct fn_nft_prog *p, const struct nfe_op *op,
+		   struct nfe_regs *r, const struct nfe_pkt *pk)
+{
+	uint32_t *w = &p->pool[op->arg], v;
+
+	if (op->type == OP_NUMGEN && op->sub == NFT_NG_INCREMENTAL) {
+		v = w[0] + 1 < w[1] ? w[0] + 1 : 0;	/* nft_ng_inc_gen */
+		w[0] = v;
+	} else if (op->type == OP_NUMGEN) {
+		uint32_t x = p->rnd;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p->rnd = x;
+		v = rscale(x, w[1]);
+	} else if (op->sub == NFT_HASH_JENKINS) {
+		v = rscale(jhash((const uint8_t *)&r->data[op->sreg], op->len,
+				 w[0]), w[1]);
+	} else {
+		v = rscale(sym_hash(pk, w[0]), w[1]);
+	}
+	r->data[op->dreg] = v + w[2];
+}
+
+/* A masquerade (len 1: no port mapping or randomizing) of a packet whose
+ * source already is the outgoing netif's address: the kernel's binding
+ * is the identity (nf_nat_masquerade_ipv4 picks that address, and no
+ * other flow holds the tuple, the stack NATs none), and its verdict
+ * accept.  Everything else a stack cannot rewrite: drop. */
+static bool nat_identity(const struct nfe_op *op, const struct nfe_pkt *pk)
+{
+	uint32_t a = pk->p->oif_addr;
+
+	return op->len == 1 && pk->hook == FN_NFT_POSTROUTING &&
+	       pk->pf == NFPROTO_IPV4 && a && pk->len >= 20 &&
+	       !memcmp(pk->net + 12, &a, 4);
+}
+
 /* One rule: its verdict code, NFT_CONTINUE if it did not decide. */
 static HOT int32_t run_rule(struct fn_nft_prog *p, const struct nfe_op *op,
 			    uint32_t nops, struct nfe_regs *r,
@@ -692,7 +835,30 @@ cmp_fast:
 			do_exthdr(op, r, pk);
 			break;
 		case OP_CT_SET_MARK:
-			nfe_ct_set_mark(pk->ct, pk->p, r->data[op->sreg]);
+			if (op->sub == NFT_CT_MARK)
+				nfe_ct_set_mark(pk->ct, pk->p, r->data[op->sreg]);
+			else if (op->sub == NFT_CT_LABELS)
+				nfe_ct_set_labels(pk->ct, pk->p, &r->data[op->sreg]);
+			else if (op->sub == NFT_CT_ZONE && !pk->p->ct_entry)
+				pk->p->ct_state = NFE_CT_NEW;	/* template */
+			break;
+		case OP_NOTRACK:	/* "already tracked: ignore" */
+			if (!pk->p->ct_entry)
+				pk->p->ct_state = NFE_CT_UNTRACKED;
+			break;
+		case OP_QUEUE:	/* nobody listens: nf_queue's -ESRCH */
+			r->verdict.code = op->arg ? NFE_NF_ACCEPT : NFE_NF_DROP;
+			break;
+		case OP_NUMGEN:
+		case OP_HASH:
+			do_gen(p, op, r, pk);
+			break;
+		case OP_LOG_GROUP:
+			break;
+		case OP_NAT:	/* the kernel's nft_nat_inet_eval family test */
+			if (op->arg == NFPROTO_INET || op->arg == pk->pf)
+				r->verdict.code = nat_identity(op, pk) ?
+						  NFE_NF_ACCEPT : NFE_NF_DROP;
 			break;
 		}
 		if (r->verdict.code != NFE_CONTINUE)

@@ -94,8 +94,18 @@ static void op_spans(const struct fn_nft_prog *p, const struct nfe_op *op,
 				     op->len / op->size * op->size };
 		break;
 	case OP_META_SET:
-	case OP_CT_SET_MARK:
 		*rd = (struct span){ op->sreg * 4u, 4 };
+		break;
+	case OP_CT_SET_MARK:
+		*rd = (struct span){ op->sreg * 4u, op->len };
+		break;
+	case OP_NUMGEN:
+		*wr = (struct span){ op->dreg * 4u, 4 };
+		break;
+	case OP_HASH:
+		if (op->sub == NFT_HASH_JENKINS)
+			*rd = (struct span){ op->sreg * 4u, op->len };
+		*wr = (struct span){ op->dreg * 4u, 4 };
 		break;
 	case OP_LOOKUP: {
 		const struct nfe_set *s = &p->sets[op->arg];

@@ -63,9 +63,19 @@ enum nfe_op_type {
 	OP_META, OP_META_SET, OP_IMM_DATA, OP_IMM_VERDICT, OP_LOOKUP,
 	OP_COUNTER, OP_LIMIT, OP_QUOTA, OP_LOG, OP_REJECT, OP_CT_STATE,
 	OP_CMP_FAST,	/* cmp eq/neq of at most 4 bytes: masked word */
-	OP_CT, OP_CT_SET_MARK,	/* ct keys but state (sub: key, size: dir) */
+	OP_CT, OP_CT_SET_MARK,	/* ct keys but state (sub: key, size: dir);
+				 * ct mark/label/zone/event set (sub: key) */
+	OP_NOTRACK,
 	OP_EXTHDR,	/* tcp option, sctp chunk (sub: op, size: type,
 			 * arg: offset, arg2: flags) */
+	OP_QUEUE,	/* no listener: drop, accept with bypass (arg) */
+	OP_NUMGEN,	/* sub: type; arg: pool {counter, modulus, offset} */
+	OP_HASH,	/* sub: type; arg: pool {seed, modulus, offset} */
+	OP_LOG_GROUP,	/* log group: nflog without a listener, nothing */
+	OP_NAT,		/* nat, masq, redir: drop (sub: which, arg: the
+			 * family it acts on, NFPROTO_INET: any, size:
+			 * the FN_NFT_* hooks it may run on, as bits,
+			 * len 1: a masquerade that may be the identity) */
 };
 
 /* One operation; data (compare values, masks) lives in prog->pool. */
@@ -117,6 +127,7 @@ struct nfe_chain {
 	uint8_t policy;			/* NF_ACCEPT / NF_DROP */
 	bool forward;			/* on the forward hook: never runs */
 	bool dormant;			/* of a dormant table: never runs */
+	bool nat;			/* type nat: first packets of flows */
 	int32_t prio;
 	char dev[NFE_IFNAMSIZ];		/* netdev: the device, "" = none */
 	uint32_t first_rule, nrules;
@@ -187,6 +198,7 @@ struct fn_nft_prog {
 	bool uses_limit;		/* fn_nft_prog_fine_clock */
 	uint32_t rnd;			/* meta random: xorshift32 state */
 	bool uses_sk;			/* fn_nft_prog_uses_sk */
+	bool has_nat;			/* a nat, masq or redir statement */
 	/* log rate limit: 10 lines/s, burst 20 */
 	uint64_t log_tokens, log_last;
 	uint64_t log_suppressed;
@@ -334,6 +346,8 @@ bool nfe_set_lookup(const struct nfe_set *s, const uint8_t *key,
 int nfe_index_table(struct fn_nft_prog *p, uint32_t chain0);
 void nfe_index_fini(struct fn_nft_prog *p);
 
+/* expr.c: the kernel's jhash() (for the unit tests). */
+uint32_t nfe_jhash(const void *k, uint32_t len, uint32_t seed);
 /* expr.c: the verdict (NF_ACCEPT/NF_DROP) of base chain `base`. */
 int nfe_run_chain(struct fn_nft_prog *p, uint32_t base, struct nfe_pkt *pk);
 
@@ -341,10 +355,16 @@ int nfe_run_chain(struct fn_nft_prog *p, uint32_t base, struct nfe_pkt *pk);
 uint8_t nfe_ct_track(struct fn_nft_ct *ct, struct nfe_pkt *pk);
 bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		uint8_t key, uint8_t dir, uint32_t *dst, uint64_t now);
+/* ct label set (ORed, nf_connlabels_replace) and ct zone set (a packet
+ * without a flow gets the kernel's template: NEW) */
+void nfe_ct_set_labels(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		       const uint32_t labels[4]);
 void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		     uint32_t mark);
 void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
 /* nf_ct_set_acct(): flows made from now on are counted. */
 void nfe_ct_acct_on(struct fn_nft_ct *ct);
+bool nfe_ct_unconfirmed(const struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+			bool out_path);
 
 #endif /* FRAGNET_NFT_NFE_H */
