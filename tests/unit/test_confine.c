@@ -140,7 +140,7 @@ static int child_caps(void)
 	char why[256];
 	int fd;
 
-	if (fn_confine_caps(0, deny, 1, why, sizeof(why)) < 0)
+	if (fn_confine_caps(0, 0, 0, deny, 1, why, sizeof(why)) < 0)
 		return 20;
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	if (fd < 0)
