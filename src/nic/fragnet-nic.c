@@ -352,12 +352,20 @@ static int nic_up(struct nic *n, const char *ready)
  */
 static int nic_drop_caps(void)
 {
+	unsigned long long keep = 1ull << CAP_NET_ADMIN;
 	char why[256];
 
+	/* With physical addresses (a PCI port whose kernel driver wants
+	 * them; a tap is always IOVA as VA, fn_eal_args) a page added later
+	 * needs its address from /proc/self/pagemap: CAP_SYS_ADMIN. */
+	if (rte_eal_iova_mode() == RTE_IOVA_PA) {
+		keep |= 1ull << CAP_SYS_ADMIN;
+		fn_warn("IOVA as physical addresses: keeping CAP_SYS_ADMIN too, "
+			"to add hugepages later");
+	}
 	if (nic_share_keep_group() < 0)
 		return -1;
-	if (fn_confine_caps(1ull << CAP_NET_ADMIN, 0, 0, NULL, 0, why,
-			    sizeof(why)) < 0) {
+	if (fn_confine_caps(keep, 0, 0, NULL, 0, why, sizeof(why)) < 0) {
 		fn_err("cannot drop my capabilities: %s", why);
 		return -1;
 	}

@@ -20,6 +20,11 @@
 #   3. after a kill -9 of stack/0, of driver/0, then of the nic (which
 #      restarts every driver), every successor is confined the same way
 #      and the tap answers ping again
+#   5. (run before 4) the nic's hugepage files and runtime dir are
+#      root:fragnet-driver 0660 and 0750; kill -9 driver/0 until its
+#      leaks make the nic add a page (each EAL init allocates from the
+#      shared heap, and a killed one never frees): driver/1, a user by
+#      then, maps it (never restarted), the new file is shared too, ping
 #   4. with [stack] confine = no (measuring only) a stack runs as root in
 #      the host's namespaces: the switch is real, and it is what the
 #      benchmark compares with
@@ -148,6 +153,34 @@ for victim in "stack 0" "driver 0" "nic -"; do
 		fail_stats "no ping reply after a kill -9 of $victim"
 	check_all
 done
+
+# 5. (before 4, which needs another topology)
+pages() { ls /dev/hugepages | grep -c "^fragnet-${NAME}map_" || true; }
+shared_ok() {
+	local bad
+	bad=$(find /dev/hugepages -maxdepth 1 -name "fragnet-${NAME}map_*" \
+		! \( -user root -group fragnet-driver -perm 0660 \) | head -3)
+	[[ -z $bad ]] || fn_fail "hugepage files not root:fragnet-driver 0660: $bad"
+	[[ $(stat -c '%U:%G %a' "/var/run/dpdk/fragnet-$NAME") == \
+		"root:fragnet-driver 750" ]] ||
+		fn_fail "runtime dir: $(stat -c '%U:%G %a' "/var/run/dpdk/fragnet-$NAME")"
+}
+shared_ok
+before=$(pages)
+bystander=$(status_field driver 1 3)
+for ((i = 0; i < 80 && $(pages) == before; i++)); do
+	old=$(status_field driver 0 3)
+	kill -9 "$old"
+	wait_for 30 restarted driver 0 "$old" || fn_fail "driver/0 did not come back"
+	wait_running 60
+done
+(($(pages) > before)) || fn_fail "$i kill -9s of driver/0 never grew the nic's memory ($before pages)"
+[[ $(status_field driver 1 3) == "$bystander" ]] ||
+	fn_fail "driver/1 restarted while the memory grew: $(fn status "$NAME")"
+shared_ok
+wait_for 30 ping_stack || fail_stats "no ping reply after the memory grew"
+check_all
+fn_log "memory grew from $before to $(pages) pages after $i kill -9s; driver/1 mapped them as fragnet-driver"
 
 # 4.
 topology_down
