@@ -16,7 +16,8 @@
 #      another, and no two confined components share one) match the table
 #      below, which is docs/security.md's; for the nic and the drivers
 #      every thread's Uid, CapEff, NoNewPrivs and Seccomp too (EAL's
-#      threads)
+#      threads), and their supplementary groups (the nic: fragnet-driver's
+#      only; a driver: none)
 #   3. after a kill -9 of stack/0, of driver/0, then of the nic (which
 #      restarts every driver), every successor is confined the same way
 #      and the tap answers ping again
@@ -38,6 +39,7 @@ STACK_UID=$(id -u fragnet-stack 2>/dev/null) ||
 	fn_skip "no user fragnet-stack (sudo scripts/setup)"
 DRIVER_UID=$(id -u fragnet-driver 2>/dev/null) ||
 	fn_skip "no user fragnet-driver (sudo scripts/setup)"
+DRIVER_GID=$(id -g fragnet-driver)
 APP_UID=$(id -u nobody)
 FULL_BND=$(awk '$1 == "CapBnd:" { print $2 }' /proc/self/status)
 HOST_NET=$(readlink /proc/self/ns/net)
@@ -100,6 +102,15 @@ check_threads() {
 	fn_log "$1 pid $2: $(threads "$2" | wc -l) threads, each '$want'"
 }
 
+# check_groups ROLE PID GIDS: its supplementary groups (the nic keeps the
+# drivers' group, for the files it adds; a driver has none).
+check_groups() {
+	local got
+	got=$(awk '$1 == "Groups:" { $1 = ""; print substr($0, 2) }' \
+		"/proc/$2/status" | sed 's/ *$//')
+	[[ $got == "$3" ]] || fn_fail "$1 pid $2: groups '$got', want '$3'"
+}
+
 # check_all: step 2 for every row of status.
 check_all() {
 	local role pl pid want got owns=() n=0
@@ -111,6 +122,8 @@ check_all() {
 			fn_fail "$role/$pl: want '$want', got '$got'"
 		if [[ $role == nic || $role == driver ]]; then
 			check_threads "$role/$pl" "$pid" "$want"
+			check_groups "$role/$pl" "$pid" \
+				"$([[ $role == nic ]] && echo "$DRIVER_GID")"
 		fi
 		if [[ $role == stack || $role == vswitch ]]; then
 			owns+=("$(awk '{ print $6 }' <<< "$got")")
