@@ -103,10 +103,10 @@ int fn_confine_self(struct fn_confine_spec *spec);
  * PR_SET_PDEATHSIG again, non-dumpable), which only works with keep == 0;
  * set NoNewPrivs; then, if nrules, a seccomp deny-list: every call allowed
  * but those in rules (FN_SC_KILL, FN_SC_EACCES), and tgkill only on
- * ourselves.  Capabilities and the bounding set are per thread: the uid
- * change clears them in every thread, keep applies to the caller only.
- * The filter (and with it NoNewPrivs) goes to every thread.  0, or a
- * negative errno with why filled.
+ * ourselves.  Capability sets are per thread: every other thread is made
+ * to do the same to its own (a signal; the caller waits for each), and
+ * the filter (and with it NoNewPrivs) goes to every thread (TSYNC).  0,
+ * or a negative errno with why filled.
  */
 int fn_confine_caps(unsigned long long keep, uid_t uid, gid_t gid,
 		    const struct fn_sc_rule *rules, size_t nrules, char *why,

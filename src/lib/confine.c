@@ -394,14 +394,19 @@ static int caps_set(unsigned long long keep)
 
 static struct {
 	unsigned long long keep;
+	bool bounding_only;
 	atomic_int done, failed;
 } all_threads;
 
-static int thread_caps(unsigned long long keep)
+/* bounding_only: before a change of uid, which needs CAP_SETUID in every
+ * thread (glibc's set*id runs in each) and then clears the rest. */
+static int thread_caps(unsigned long long keep, bool bounding_only)
 {
 	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
 		if (!(keep & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap) < 0)
 			return -1;
+	if (bounding_only)
+		return 0;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
 	    caps_set(keep) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -1;
@@ -413,7 +418,7 @@ static void on_all_threads(int sig)
 	int saved = errno;
 
 	(void)sig;
-	if (thread_caps(all_threads.keep) < 0)
+	if (thread_caps(all_threads.keep, all_threads.bounding_only) < 0)
 		atomic_fetch_add(&all_threads.failed, 1);
 	atomic_fetch_add(&all_threads.done, 1);
 	errno = saved;
@@ -457,7 +462,8 @@ static int signal_threads(int sig)
 	return n;
 }
 
-static int caps_other_threads(unsigned long long keep, char *why, size_t len)
+static int caps_other_threads(unsigned long long keep, bool bounding_only,
+			      char *why, size_t len)
 {
 	struct sigaction sa = { .sa_handler = on_all_threads,
 				.sa_flags = SA_RESTART };
@@ -469,6 +475,7 @@ static int caps_other_threads(unsigned long long keep, char *why, size_t len)
 		return fail(why, len, "no free signal to reach the threads");
 	}
 	all_threads.keep = keep;
+	all_threads.bounding_only = bounding_only;
 	atomic_store(&all_threads.done, 0);
 	atomic_store(&all_threads.failed, 0);
 	sigfillset(&sa.sa_mask);
@@ -507,14 +514,16 @@ int fn_confine_caps(unsigned long long keep, uid_t uid, gid_t gid,
 			return fail(why, whylen, "shrinking the bounding set");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return fail(why, whylen, "clearing the ambient set");
-	if (uid != 0 && (err = become(uid, gid, why, whylen)) < 0)
+	/* Every thread's bounding set, while they still may. */
+	if (uid != 0 && ((err = caps_other_threads(keep, true, why, whylen)) < 0 ||
+			 (err = become(uid, gid, why, whylen)) < 0))
 		return err;
 	if (caps_set(keep) < 0)
 		return fail(why, whylen, "capset");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(why, whylen, "prctl(PR_SET_NO_NEW_PRIVS)");
 	/* A uid change has already emptied every thread's sets. */
-	if (uid == 0 && (err = caps_other_threads(keep, why, whylen)) < 0)
+	if (uid == 0 && (err = caps_other_threads(keep, false, why, whylen)) < 0)
 		return err;
 	/* The deny-list: default allow, each rule's own action. */
 	return nrules ? filter_load(SCMP_ACT_ALLOW, rules, nrules, NULL, 0,

@@ -15,8 +15,8 @@
 #      and its network and mount namespaces (host: the supervisor's; own:
 #      another, and no two confined components share one) match the table
 #      below, which is docs/security.md's; for the nic and the drivers
-#      every thread's Uid, CapEff, NoNewPrivs and Seccomp too (EAL's
-#      threads), and their supplementary groups (the nic: fragnet-driver's
+#      every thread's Uid, CapEff, CapBnd, NoNewPrivs and Seccomp too
+#      (EAL's threads), and their supplementary groups (the nic: fragnet-driver's
 #      only; a driver: none)
 #   3. after a kill -9 of stack/0, of driver/0, then of the nic (which
 #      restarts every driver), every successor is confined the same way
@@ -82,21 +82,23 @@ seen() {
 	echo "$uid $eff $bnd $nnp $sc $net $mnt"
 }
 
-# threads PID: Uid CapEff NoNewPrivs Seccomp of each of its threads, one
-# line each (a DPDK process has EAL's threads; capabilities are per thread).
+# threads PID: Uid CapEff CapBnd NoNewPrivs Seccomp of each of its
+# threads, one line each (a DPDK process has EAL's threads; capabilities
+# are per thread).
 threads() {
 	local t
 	for t in /proc/"$1"/task/*/status; do
 		awk '$1 == "Uid:" { u = $2 } $1 == "CapEff:" { e = $2 }
+			$1 == "CapBnd:" { b = $2 }
 			$1 == "NoNewPrivs:" { n = $2 } $1 == "Seccomp:" { s = $2 }
-			END { print u, e, n, s }' "$t"
+			END { print u, e, b, n, s }' "$t"
 	done
 }
 
 # check_threads ROLE PID WANT: every thread as the table's row.
 check_threads() {
 	local want bad
-	want=$(awk '{ print $1, $2, $4, $5 }' <<< "$3")
+	want=$(awk '{ print $1, $2, $3, $4, $5 }' <<< "$3")
 	bad=$(threads "$2" | grep -vxF "$want" || true)
 	[[ -z $bad ]] || fn_fail "$1 pid $2: a thread is not '$want': $bad"
 	fn_log "$1 pid $2: $(threads "$2" | wc -l) threads, each '$want'"

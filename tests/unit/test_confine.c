@@ -232,7 +232,8 @@ static int child_threads_user(void)
 	if (!task_has(idle_tid, "Uid:\t65534\t65534\t65534\t65534\n"))
 		return 32;
 	if (!task_has(idle_tid, "CapEff:\t0000000000000000\n") ||
-	    !task_has(idle_tid, "CapPrm:\t0000000000000000\n"))
+	    !task_has(idle_tid, "CapPrm:\t0000000000000000\n") ||
+	    !task_has(idle_tid, "CapBnd:\t0000000000000000\n"))
 		return 33;
 	if (!task_has(idle_tid, "NoNewPrivs:\t1\n") ||
 	    !task_has(idle_tid, "Seccomp:\t2\n"))
