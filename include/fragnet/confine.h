@@ -1,8 +1,9 @@
 /*
  * fragnet/confine.h - a component confines itself before it reads any input.
  *
- * STATUS: used by fragnet-stack and fragnet-vswitch (docs/security.md has
- * the table of what each component holds and why).
+ * STATUS: fn_confine() is used by fragnet-stack and fragnet-vswitch,
+ * fn_confine_caps() by fragnet-nic and fragnet-driver (docs/security.md
+ * has the table of what each component holds and why).
  *
  * THE CONTRACT
  *   The supervisor starts the component as root and puts FRAGNET_CONFINE
@@ -94,15 +95,27 @@ int fn_confine(const struct fn_confine_spec *spec, char *why, size_t whylen);
 int fn_confine_self(struct fn_confine_spec *spec);
 
 /*
- * For the DPDK processes, which stay uid 0 (docs/security.md says why):
- * keep only the capabilities in keep (a mask of 1 << CAP_*) in the
- * bounding, permitted and effective sets, clear the inheritable and
- * ambient ones, set NoNewPrivs; then, if nrules, a seccomp deny-list:
- * every call allowed but those in rules (FN_SC_KILL, FN_SC_EACCES), and
- * tgkill only on ourselves.  0, or a negative errno with why filled.
+ * For the DPDK processes, which cannot confine themselves as a stack does
+ * (docs/security.md says why): keep only the capabilities in keep (a mask
+ * of 1 << CAP_*) in the bounding, permitted and effective sets, clear the
+ * inheritable and ambient ones; with uid != 0 become uid:gid first (as
+ * step 4 of fn_confine(): no supplementary group, every thread's ids,
+ * PR_SET_PDEATHSIG again, non-dumpable), which only works with keep == 0;
+ * set NoNewPrivs; then, if nrules, a seccomp deny-list: every call allowed
+ * but those in rules (FN_SC_KILL, FN_SC_EACCES), and tgkill only on
+ * ourselves.  Capability sets are per thread: every other thread is made
+ * to do the same to its own (a signal; the caller waits for each), and
+ * the filter (and with it NoNewPrivs) goes to every thread (TSYNC).  0,
+ * or a negative errno with why filled.
  */
-int fn_confine_caps(unsigned long long keep, const struct fn_sc_rule *rules,
-		    size_t nrules, char *why, size_t whylen);
+int fn_confine_caps(unsigned long long keep, uid_t uid, gid_t gid,
+		    const struct fn_sc_rule *rules, size_t nrules, char *why,
+		    size_t whylen);
+
+/* The service user of the drivers (scripts/setup makes it): drivers
+ * become it; the nic gives its group access to the DPDK files the drivers
+ * still open after that. */
+#define FN_DPDK_USER		"fragnet-driver"
 
 /* The calls every confined component needs (exit, signals, memory without
  * PROT_EXEC, time, futex, read/write/close on the fds it holds, poll),

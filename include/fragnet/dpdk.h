@@ -29,8 +29,13 @@
  *
  * START: the nic removes FN_NIC_READY, initialises EAL, creates the pool and
  * the rings, configures and starts the port (and, for a tap, brings up its
- * kernel side), then creates FN_NIC_READY.  A driver waits for that file
- * (bounded), then runs rte_eal_init() as a secondary.  The supervisor starts
+ * kernel side), gives the runtime directory, its config file and socket
+ * and every hugepage file (and each one it adds later) to the group of
+ * FN_DPDK_USER (confine.h; src/nic/nic_share.c), then creates
+ * FN_NIC_READY.  A driver waits for that file
+ * (bounded), then runs rte_eal_init() as a secondary, as root, and once it
+ * has its fds becomes FN_DPDK_USER: what EAL opens after that must be the
+ * group's.  The supervisor starts
  * the nic first and restarts every driver after a nic restart: secondaries
  * cannot outlive their primary.
  *

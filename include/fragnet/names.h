@@ -55,9 +55,12 @@
  *   FRAGNET_POLL        "busy" | "adaptive" | "event"
  *   FRAGNET_CPU         the cpu the component was pinned to, or "-"
  *   FRAGNET_LOG_LEVEL   "error" | "warn" | "info" | "debug"
- *   FRAGNET_CONFINE     stack and vswitch only: "UID:GID", the service
+ *   FRAGNET_CONFINE     stack and vswitch: "UID:GID", the service
  *                       user to become when it confines itself, or "off"
- *                       ([stack] confine = no); fragnet/confine.h
+ *                       ([stack] confine = no); fragnet/confine.h.
+ *                       driver: "UID:GID" of FN_DPDK_USER, to become
+ *                       once EAL has joined; nic: the same, whose group
+ *                       it gives the DPDK files drivers open later
  *
  * Every other fd is closed before exec.  A component reads the fd numbers
  * from the environment (fn_env_fd(), fragnet/env.h), so that an app whose

@@ -238,15 +238,17 @@ static int parse_args(int argc, char **argv, const char **trace)
 	return 0;
 }
 
-/* Join the nic's DPDK, serve the queue, leave.  Returns the exit status. */
 /*
- * After EAL init and the look-ups, before the loop (docs/security.md):
- * no capability is left (EAL needed them to join; later it maps memory
- * the nic adds from files uid 0 owns), NoNewPrivs, and a deny-list.  A
- * DPDK secondary makes too many kinds of calls for an allow-list, so this
- * one only kills what a driver never does: run or trace programs, reach
- * other processes' memory, make network sockets (its namespace is empty
- * anyway), change mounts, namespaces, modules, the clock or the machine.
+ * After EAL init, the look-ups and the wake-up fds, before the loop
+ * (docs/security.md): we become FN_DPDK_USER (FRAGNET_CONFINE), which
+ * leaves no capability in any thread, NoNewPrivs, and a deny-list.  EAL
+ * needed root to join (the nic's runtime dir and hugepage files); what it
+ * still opens later (the nic's config file and socket, a hugepage file
+ * the nic adds) the nic has opened to our group.  A DPDK secondary makes
+ * too many kinds of calls for an allow-list, so this one only kills what
+ * a driver never does: run or trace programs, reach other processes'
+ * memory, make network sockets (its namespace is empty anyway), change
+ * mounts, namespaces, modules, the clock or the machine.
  */
 #define DENY(name)	{ SCMP_SYS(name), FN_SC_KILL, 0, { { 0, 0, 0 } } }
 #define DENY_SOCKET(af)	{ SCMP_SYS(socket), FN_SC_KILL, 1, \
@@ -268,16 +270,30 @@ static const struct fn_sc_rule drv_deny[] = {
 
 static int confine(void)
 {
+	uid_t uid = 0;
+	gid_t gid = 0;
 	char why[256];
+	int r = fn_confine_env(&uid, &gid);
 
-	if (fn_confine_caps(0, drv_deny, sizeof(drv_deny) / sizeof(drv_deny[0]),
-			    why, sizeof(why)) < 0) {
+	if (r < 0) {
+		fn_err("%s is malformed: want UID:GID", FN_ENV_CONFINE);
+		return -1;
+	}
+	if (r == 0)
+		fn_warn("%s is unset: staying uid 0 (not started by fragnet "
+			"up)", FN_ENV_CONFINE);
+	if (fn_confine_caps(0, uid, gid, drv_deny,
+			    sizeof(drv_deny) / sizeof(drv_deny[0]), why,
+			    sizeof(why)) < 0) {
 		fn_err("cannot drop my privileges: %s", why);
 		return -1;
 	}
+	fn_info("dropped: uid %u, no capability, NoNewPrivs, seccomp "
+		"deny-list", (unsigned)getuid());
 	return 0;
 }
 
+/* Join the nic's DPDK, serve the queue, leave.  Returns the exit status. */
 static int serve(struct drv *d)
 {
 	int ret = DRV_EXIT_OK;

@@ -7,6 +7,7 @@
  * call fails with the step named in why: a half-confined component must
  * not run.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -14,9 +15,11 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -182,27 +185,27 @@ static bool caps_empty(void)
 	return true;
 }
 
-/* Step 4: the bounding set needs CAP_SETPCAP, so it goes first.  A
- * change of uid clears the parent-death signal (commit_creds()): the spawn
- * contract's is set again, and a parent that died meanwhile is caught. */
-static int confine_user(const struct fn_confine_spec *spec, char *why,
-			size_t len)
+/*
+ * Become uid:gid: no supplementary group, real, effective and saved ids
+ * changed in every thread (glibc applies set*id to all of them), which
+ * clears each thread's capabilities (no PR_SET_KEEPCAPS); no way back to
+ * 0 (checked).  A change of uid clears the parent-death signal
+ * (commit_creds()): the spawn contract's is set again, and a parent that
+ * died meanwhile is caught.  The process becomes non-dumpable: its
+ * /proc/PID is root's, so no process of the same uid can read it.
+ */
+static int become(uid_t uid, gid_t gid, char *why, size_t len)
 {
 	pid_t parent = getppid();
 	int pdeath = 0;
 
 	if (prctl(PR_GET_PDEATHSIG, &pdeath) < 0)
 		return fail(why, len, "prctl(PR_GET_PDEATHSIG)");
-	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap) < 0)
-			return fail(why, len, "emptying the bounding set");
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		return fail(why, len, "clearing the ambient set");
 	if (setgroups(0, NULL) < 0)
 		return fail(why, len, "setgroups");
-	if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
+	if (setresgid(gid, gid, gid) < 0)
 		return fail(why, len, "setresgid");
-	if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
+	if (setresuid(uid, uid, uid) < 0)
 		return fail(why, len, "setresuid");
 	errno = EPERM;
 	if (setuid(0) == 0 || !caps_empty())
@@ -214,6 +217,23 @@ static int confine_user(const struct fn_confine_spec *spec, char *why,
 		return fail(why, len, "the parent died");
 	if (prctl(PR_SET_DUMPABLE, 0) < 0)
 		return fail(why, len, "prctl(PR_SET_DUMPABLE)");
+	return 0;
+}
+
+/* Step 4: the bounding set needs CAP_SETPCAP, so it goes first. */
+static int confine_user(const struct fn_confine_spec *spec, char *why,
+			size_t len)
+{
+	int err;
+
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap) < 0)
+			return fail(why, len, "emptying the bounding set");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return fail(why, len, "clearing the ambient set");
+	err = become(spec->uid, spec->gid, why, len);
+	if (err)
+		return err;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(why, len, "prctl(PR_SET_NO_NEW_PRIVS)");
 	return 0;
@@ -252,6 +272,9 @@ static int filter_load(uint32_t dflt, const struct fn_sc_rule *a, size_t na,
 	 * the calls the kernel's cache does not decide alone (those with
 	 * argument checks).  Best effort: older libseccomp has no tree. */
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	/* Every thread, not only the caller: a DPDK process has EAL's
+	 * threads (TSYNC also gives them our NoNewPrivs). */
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	for (size_t i = 0; !err && i < na; i++)
 		err = rule_add(ctx, &a[i]);
 	for (size_t i = 0; !err && i < nb; i++)
@@ -360,18 +383,148 @@ static int caps_set(unsigned long long keep)
 	return (int)syscall(SYS_capset, &h, d);
 }
 
-int fn_confine_caps(unsigned long long keep, const struct fn_sc_rule *rules,
-		    size_t nrules, char *why, size_t whylen)
+/*
+ * The caller's capability sets are its own thread's: a process that stays
+ * uid 0 (the nic) must make every other thread drop its own.  Each is sent
+ * a signal whose handler does what the caller did (bounding set, ambient
+ * set, capset, NoNewPrivs: raw system calls, async-signal-safe), and the
+ * caller waits for every handler, at most ALL_THREADS_WAIT_MS.
+ */
+#define ALL_THREADS_WAIT_MS	2000
+
+static struct {
+	unsigned long long keep;
+	bool bounding_only;
+	atomic_int done, failed;
+} all_threads;
+
+/* bounding_only: before a change of uid, which needs CAP_SETUID in every
+ * thread (glibc's set*id runs in each) and then clears the rest. */
+static int thread_caps(unsigned long long keep, bool bounding_only)
 {
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
+		if (!(keep & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap) < 0)
+			return -1;
+	if (bounding_only)
+		return 0;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
+	    caps_set(keep) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return 0;
+}
+
+static void on_all_threads(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	if (thread_caps(all_threads.keep, all_threads.bounding_only) < 0)
+		atomic_fetch_add(&all_threads.failed, 1);
+	atomic_fetch_add(&all_threads.done, 1);
+	errno = saved;
+}
+
+/* A real-time signal nobody handles, or -1. */
+static int free_signal(void)
+{
+	struct sigaction old;
+
+	for (int sig = SIGRTMAX; sig >= SIGRTMIN; sig--)
+		if (sigaction(sig, NULL, &old) == 0 &&
+		    !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
+			return sig;
+	return -1;
+}
+
+/* Signal every thread but ours; the number signalled, or -1. */
+static int signal_threads(int sig)
+{
+	DIR *dir = opendir("/proc/self/task");
+	pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid();
+	struct dirent *e;
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((e = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		if (tid <= 0 || tid == self)
+			continue;
+		if (syscall(SYS_tgkill, pid, tid, sig) == 0) {
+			n++;
+		} else if (errno != ESRCH) {	/* ESRCH: it just ended */
+			n = -1;
+			break;
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
+static int caps_other_threads(unsigned long long keep, bool bounding_only,
+			      char *why, size_t len)
+{
+	struct sigaction sa = { .sa_handler = on_all_threads,
+				.sa_flags = SA_RESTART };
+	struct timespec nap = { 0, 1000000 };
+	int sig = free_signal(), n;
+
+	if (sig < 0) {
+		errno = EBUSY;
+		return fail(why, len, "no free signal to reach the threads");
+	}
+	all_threads.keep = keep;
+	all_threads.bounding_only = bounding_only;
+	atomic_store(&all_threads.done, 0);
+	atomic_store(&all_threads.failed, 0);
+	sigfillset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL) < 0)
+		return fail(why, len, "sigaction");
+	n = signal_threads(sig);
+	if (n < 0)
+		return fail(why, len, "signalling the other threads");
+	for (int ms = 0; atomic_load(&all_threads.done) < n; ms++) {
+		if (ms >= ALL_THREADS_WAIT_MS) {
+			/* The handler stays: a late signal must not kill. */
+			errno = ETIMEDOUT;
+			return fail(why, len, "waiting for the other threads");
+		}
+		nanosleep(&nap, NULL);
+	}
+	signal(sig, SIG_DFL);
+	errno = EPERM;
+	if (atomic_load(&all_threads.failed))
+		return fail(why, len, "a thread could not drop its capabilities");
+	return 0;
+}
+
+int fn_confine_caps(unsigned long long keep, uid_t uid, gid_t gid,
+		    const struct fn_sc_rule *rules, size_t nrules, char *why,
+		    size_t whylen)
+{
+	int err;
+
+	if (uid != 0 && keep) {
+		errno = EINVAL;
+		return fail(why, whylen, "keeping a capability as a user");
+	}
 	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
 		if (!(keep & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap) < 0)
 			return fail(why, whylen, "shrinking the bounding set");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return fail(why, whylen, "clearing the ambient set");
+	/* Every thread's bounding set, while they still may. */
+	if (uid != 0 && ((err = caps_other_threads(keep, true, why, whylen)) < 0 ||
+			 (err = become(uid, gid, why, whylen)) < 0))
+		return err;
 	if (caps_set(keep) < 0)
 		return fail(why, whylen, "capset");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(why, whylen, "prctl(PR_SET_NO_NEW_PRIVS)");
+	/* A uid change has already emptied every thread's sets. */
+	if (uid == 0 && (err = caps_other_threads(keep, false, why, whylen)) < 0)
+		return err;
 	/* The deny-list: default allow, each rule's own action. */
 	return nrules ? filter_load(SCMP_ACT_ALLOW, rules, nrules, NULL, 0,
 				    SCMP_ACT_KILL_PROCESS, SCMP_CMP_NE, why,

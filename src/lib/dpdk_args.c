@@ -86,6 +86,12 @@ int fn_eal_args(const struct fn_config *cfg, const char *prog, bool primary,
 		arg_add(&a, "%s", cfg->nic.pci);
 	} else {
 		arg_add(&a, "--no-pci");
+		/* Addresses the device sees are virtual ones: no process
+		 * reads /proc/self/pagemap, whose page numbers only
+		 * CAP_SYS_ADMIN sees.  So the nic, which has dropped it,
+		 * can still add a page, and a driver, a user by then, can
+		 * still map it (docs/security.md). */
+		arg_add(&a, "--iova-mode=va");
 		if (primary) {
 			mac_str(cfg->nic.mac, mac);
 			arg_add(&a, "--vdev=" FN_DPDK_TAP_VDEV ",iface=%s,mac=%s",

@@ -16,7 +16,8 @@
  *      FN_DPDK_BCAST_FMT and the steer rings FN_DPDK_STEER_FMT on the
  *      port's NUMA socket;
  *   5. the port configured and started (port.c and its backend), the
- *      drivers' wake-up fds offered (nic_wake.c);
+ *      drivers' wake-up fds offered (nic_wake.c), the DPDK files they
+ *      open after their uid drop given to their group (nic_share.c);
  *   6. the ready file created: drivers may attach from now on;
  *   7. idle: every NIC_TICK_MS the stats page is refreshed, until a signal;
  *   8. teardown in reverse: ready file, port, rings, pool, EAL.
@@ -327,6 +328,8 @@ static int nic_up(struct nic *n, const char *ready)
 		nic_quiet_queue_signals(n);
 	if (!err)
 		err = nic_wake_open(n);
+	if (!err)
+		err = nic_share_open();
 	if (!err && *n->stop)
 		err = -EINTR;
 	if (!err)
@@ -341,15 +344,28 @@ static int nic_up(struct nic *n, const char *ready)
 /*
  * Once the port is up (docs/security.md): of its capabilities the nic
  * keeps only CAP_NET_ADMIN, which the tap PMD needs to take its interface
- * down and away at stop; the drivers attach over EAL's channel and the
- * hugepage files uid 0 owns, which need none.  NoNewPrivs as well.
+ * down and away at stop, and the drivers' group (nic_share.c); it stays
+ * uid 0, which owns the hugepage directory it adds pages to when the
+ * memory grows, the runtime dir it cleans, and the drivers' sockets it
+ * replies to.  NoNewPrivs as well.  Capabilities are per thread: EAL's
+ * threads keep what they were started with.
  */
 static int nic_drop_caps(void)
 {
+	unsigned long long keep = 1ull << CAP_NET_ADMIN;
 	char why[256];
 
-	if (fn_confine_caps(1ull << CAP_NET_ADMIN, NULL, 0, why,
-			    sizeof(why)) < 0) {
+	/* With physical addresses (a PCI port whose kernel driver wants
+	 * them; a tap is always IOVA as VA, fn_eal_args) a page added later
+	 * needs its address from /proc/self/pagemap: CAP_SYS_ADMIN. */
+	if (rte_eal_iova_mode() == RTE_IOVA_PA) {
+		keep |= 1ull << CAP_SYS_ADMIN;
+		fn_warn("IOVA as physical addresses: keeping CAP_SYS_ADMIN too, "
+			"to add hugepages later");
+	}
+	if (nic_share_keep_group() < 0)
+		return -1;
+	if (fn_confine_caps(keep, 0, 0, NULL, 0, why, sizeof(why)) < 0) {
 		fn_err("cannot drop my capabilities: %s", why);
 		return -1;
 	}

@@ -106,6 +106,10 @@ int tapnl_configure(const char *ifname, uint32_t addr, uint8_t prefix);
 int tapnl_set_mac(const char *ifname, const uint8_t mac[6]);
 
 /* nic_wake.c */
+/* nic_share.c: the drivers' group may open the DPDK files they need. */
+int nic_share_open(void);
+int nic_share_keep_group(void);
+
 int nic_wake_open(struct nic *n);
 void nic_wake_close(void);
 

@@ -383,7 +383,11 @@ static int build_env(const struct sup *s, const struct comp *c,
 	for (unsigned i = 0; i < a->nfds; i++)
 		if (a->fds[i].env)	/* else a table names it */
 			err |= env_add(e, a->fds[i].env, "%d", a->fds[i].dst);
-	if (confined && s->confined.set)
+	if ((c->role == FN_ROLE_NIC || c->role == FN_ROLE_DRIVER) &&
+	    s->dpdk.set)
+		err |= env_add(e, FN_ENV_CONFINE, "%u:%u",
+			       (unsigned)s->dpdk.uid, (unsigned)s->dpdk.gid);
+	else if (confined && s->confined.set)
 		err |= env_add(e, FN_ENV_CONFINE, "%u:%u",
 			       (unsigned)s->confined.uid,
 			       (unsigned)s->confined.gid);
@@ -580,14 +584,54 @@ void spawn_user_fini(struct sup_user *u)
  * topology does not start at all.  A stack confines itself after exec
  * (fragnet/confine.h); here only what it will need is checked, loudly.
  */
+/* The service user name into u, or an error for "cannot WHAT". */
+static int resolve_service(struct sup *s, struct sup_user *u,
+			   const char *name, const char *what)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw || pw->pw_uid == 0 || pw->pw_gid == 0) {
+		snprintf(s->error, sizeof(s->error), "cannot %s: no "
+			 "unprivileged system user '%s' (run scripts/setup)",
+			 what, name);
+		return errno ? -errno : -ENOENT;
+	}
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	u->set = true;
+	return 0;
+}
+
+/*
+ * A topology with a nic: FN_DPDK_USER exists, or it does not start.  Its
+ * drivers become that user once EAL has joined, and the nic opens the
+ * DPDK files they still need to its group (docs/security.md); [stack]
+ * confine does not change that.
+ */
+static int resolve_dpdk(struct sup *s)
+{
+	bool nic = false;
+
+	memset(&s->dpdk, 0, sizeof(s->dpdk));
+	for (unsigned i = 0; i < s->ncomp; i++)
+		nic |= s->comp[i].role == FN_ROLE_NIC;
+	return nic ? resolve_service(s, &s->dpdk, FN_DPDK_USER,
+				     "run the drivers unprivileged") : 0;
+}
+
 int spawn_resolve_confined(struct sup *s)
 {
 	char why[200];
 	bool stacks = false;
-	struct passwd *pw;
 	int err;
 
 	memset(&s->confined, 0, sizeof(s->confined));
+	err = resolve_dpdk(s);
+	if (err < 0)
+		return err;
 	for (unsigned i = 0; i < s->ncomp; i++)
 		stacks |= s->comp[i].role == FN_ROLE_STACK ||
 			  s->comp[i].role == FN_ROLE_VSWITCH;
@@ -599,18 +643,6 @@ int spawn_resolve_confined(struct sup *s)
 			 "stacks: %s ([stack] confine = no only to measure)", why);
 		return err;
 	}
-	errno = 0;
-	pw = getpwnam(FN_CONFINE_USER);
-	if (!pw || pw->pw_uid == 0 || pw->pw_gid == 0) {
-		snprintf(s->error, sizeof(s->error), "cannot confine the "
-			 "stacks: no unprivileged system user '%s' (run "
-			 "scripts/setup)", FN_CONFINE_USER);
-		return errno ? -errno : -ENOENT;
-	}
-	snprintf(s->confined.name, sizeof(s->confined.name), "%s",
-		 FN_CONFINE_USER);
-	s->confined.uid = pw->pw_uid;
-	s->confined.gid = pw->pw_gid;
-	s->confined.set = true;
-	return 0;
+	return resolve_service(s, &s->confined, FN_CONFINE_USER,
+			       "confine the stacks");
 }

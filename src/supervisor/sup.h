@@ -156,6 +156,7 @@ struct sup {
 	unsigned ncomp;
 	struct sup_user user;
 	struct sup_user confined;	/* FN_CONFINE_USER; unset: confine = no */
+	struct sup_user dpdk;		/* FN_DPDK_USER; unset: no nic */
 
 	int link_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no link */
 	int control_fd[FN_MAX_PIPELINES];	/* -1: pipeline has no stack */

@@ -63,6 +63,7 @@ static void test_tap_primary(void **state)
 	assert_int_equal(argv_has(argv, argc, "-a"), 0);
 	assert_int_equal(argv_has(argv, argc, "--file-prefix=fragnet-kvs"), 1);
 	assert_int_equal(argv_has(argv, argc, "--proc-type=primary"), 1);
+	assert_int_equal(argv_has(argv, argc, "--iova-mode=va"), 1);
 	assert_int_equal(argv_has(argv, argc,
 		"--vdev=net_tap_fn,iface=fn-kvs,mac=02:00:00:00:00:07"), 1);
 	assert_int_equal(argv_has(argv, argc, "--lcores=0@1"), 1);
@@ -80,6 +81,7 @@ static void test_tap_secondary(void **state)
 	assert_true(argc > 0);
 	assert_int_equal(argv_has(argv, argc, "--no-pci"), 1);
 	assert_int_equal(argv_has(argv, argc, "--proc-type=secondary"), 1);
+	assert_int_equal(argv_has(argv, argc, "--iova-mode=va"), 1);
 	/* A secondary attaches to the primary's vdev; it never creates one. */
 	assert_int_equal(argv_prefixed(argv, argc, "--vdev"), 0);
 	/* Two drivers on cpu 0 still get lcore ids of their own. */
@@ -101,6 +103,8 @@ static void test_pci_allowlist(void **state)
 		assert_true(argc > 0);
 		assert_int_equal(argv_has(argv, argc, "--no-pci"), 0);
 		assert_int_equal(argv_has(argv, argc, "-a"), 1);
+		/* The PCI device's kernel driver decides. */
+		assert_int_equal(argv_has(argv, argc, "--iova-mode=va"), 0);
 		assert_int_equal(argv_has(argv, argc, "0000:03:00.1"), 1);
 		assert_int_equal(argv_prefixed(argv, argc, "--vdev"), 0);
 		assert_int_equal(argv_has(argv, argc, "--file-prefix=fragnet-lab"), 1);
