@@ -42,4 +42,18 @@ static inline void fn_idle_reset(struct fn_idle *s)
 bool fn_idle_spin(struct fn_idle *s, enum fn_poll poll, int64_t now,
 		  int64_t spin_ns);
 
+/*
+ * The same, for a loop whose next work most likely comes from one peer
+ * that it can see (the driver: its stack), in adaptive mode: spin only
+ * while that peer is awake (peer_awake: fn_stream_peer_awake()), for at
+ * most spin_ns, and yield the cpu on every idle turn.  A peer that sleeps
+ * will send nothing before something wakes it, and that something (a
+ * frame) wakes us too: sleep at once.  A peer that is awake may be waiting
+ * for our cpu (placement compact puts the pipeline on one cpu): the yield
+ * gives it, and its reply then finds us awake, so that it costs neither
+ * side a wake-up system call.  busy and event as fn_idle_spin().
+ */
+bool fn_idle_spin_while(struct fn_idle *s, enum fn_poll poll, int64_t now,
+			int64_t spin_ns, bool peer_awake);
+
 #endif /* FRAGNET_IDLE_H */

@@ -7,7 +7,9 @@
  *
  *   busy      poll again at once, yielding now and then, so that the stack
  *             pinned to our core still runs.
- *   adaptive  poll for IDLE_SPIN_NS (yielding now and then), then sleep.
+ *   adaptive  poll while the stack is awake, for at most IDLE_SPIN_NS,
+ *             yielding the cpu every idle turn; then sleep (fragnet/idle.h,
+ *             fn_idle_spin_while).
  *   event     sleep at once.
  *
  * A sleep is drv_wait_sleep(): one epoll on the NIC queue's rx fd, our
@@ -61,7 +63,8 @@ static int nap(struct drv *d, struct idle *s, int64_t max)
 /* 0, or -ENODEV when the nic died in our sleep. */
 static int idle(struct drv *d, struct idle *s, int64_t now)
 {
-	if (fn_idle_spin(&s->spin, d->poll, now, IDLE_SPIN_NS))
+	if (fn_idle_spin_while(&s->spin, d->poll, now, IDLE_SPIN_NS,
+			       fn_stream_peer_awake(&d->link.tx)))
 		return 0;
 	return nap(d, s, d->poll == FN_POLL_ADAPTIVE ? NAP_MAX_ADAPTIVE_NS :
 						       NAP_MAX_EVENT_NS);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_bench_kvs.sh - `bench/kvs --quick` runs the whole comparison and
-# produces its report: every config measured (req/s > 0 in runs.csv), the
+# produces its report: every config measured (req/s > 0 in runs.csv), each
+# role's CPU and wake-ups per request (client, server, components), the
 # paper's table, the rule sweep, the per-hop trace table, the Redis Cluster
 # rows, the code size and
 # the plots in report.md; and nothing of it is left behind (netns, veth,
@@ -39,12 +40,20 @@ if bad:
     sys.exit("no p99.9 for %d runs" % len(bad))
 if not any(r["stack_cpu_pct"] for r in rows if r["config"] == "fragnet-1"):
     sys.exit("no component CPU for fragnet-1")
+# per role, per request: the client's, a kernel server's, each component's
+for c, role in (("fragnet-1", "client"), ("fragnet-1", "driver"),
+                ("fragnet-1", "stack"), ("fragnet-1", "app"),
+                ("kernel-veth", "server"), ("kernel-veth", "client")):
+    if not any(r["%s_us_per_req" % role] and r["%s_wake_per_req" % role]
+               for r in rows if r["config"] == c):
+        sys.exit("no %s CPU or wake-ups per request for %s" % (role, c))
 if not any(r["phase"] == "default" and r["test"] == "LPUSH" for r in rows):
     sys.exit("the default test set did not run")
 PY
 for h in "The paper's table beside ours" "All configurations at the base point" \
 	 "Rule sweep" "Per-hop latency" "tcp + hand-off" "Code size" \
-	 "default test set" "Sweep: clients" "Redis Cluster"; do
+	 "default test set" "Sweep: clients" "Redis Cluster" \
+	 "Where the cycles go"; do
 	grep -q "$h" "$res/report.md" || fn_fail "report.md has no '$h'"
 done
 n=0
