@@ -28,6 +28,12 @@
 # everything down on any exit: load generators, supervisor, components,
 # then what the test deferred (fn_defer: namespaces, taps, ...).
 
+# Every `timeout` of a test stays in the test's process group
+# (--foreground), so that meson, which kills that group when a test
+# overruns, kills the commands under timeout too: without it each timeout
+# makes a group of its own and its command outlives the test.
+timeout() { command timeout --foreground "$@"; }
+
 FN_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FN_ROOT=$(cd "$FN_HERE/../.." && pwd)
 FN_BOUND=${FN_BOUND:-30}	# seconds any one fragnet call may take
@@ -107,6 +113,15 @@ fn_defer() {
 fn_teardown() {
 	local rc=$? pid f
 	set +e
+	# Load generators first, each with its process group: `timeout CMD`
+	# makes a group of its own, so killing timeout alone would leave CMD
+	# sending to an address whose tap is about to go (and then out by the
+	# default route).  A plain background job leads no group: the first
+	# kill finds none.
+	for pid in "${LOAD_PIDS[@]}"; do
+		kill -KILL -- "-$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
+	done
 	if [[ $rc -ne 0 || ${FN_FAILED:-0} -ne 0 ]]; then
 		if [[ -f ${LOG:-} ]]; then
 			echo "--- $LOG ---" >&2
@@ -118,7 +133,6 @@ fn_teardown() {
 			tail -n 200 "$f" >&2
 		done
 	fi
-	for pid in "${LOAD_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
 	pid=$(cat "${RUN_DIR:-/nonexistent}/supervisor.pid" 2>/dev/null)
 	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid"
@@ -375,7 +389,21 @@ fn_pick_net() {
 # kernel's side) and MAC (02:00:A:B:N:02 in hex: unicast, locally
 # administered).
 fn_net() {
-	NET=$(fn_pick_net "$@") || fn_skip "no free $1.N.0/24 subnet"
+	local try
+	# A guard route: while no tap owns the subnet (before it is up, after
+	# it went, or when a leftover client outlives the test) the host
+	# refuses to send there instead of using its default route.  The
+	# tap's own route (metric 0) wins while it is up.  Adding it also
+	# claims the subnet: a test that picked the same one at the same time
+	# fails to add it and picks again.
+	for try in 1 2 3 4 5; do
+		NET=$(fn_pick_net "$@") || fn_skip "no free $1.N.0/24 subnet"
+		ip route add unreachable "$1.$NET.0/24" metric 4000 2>/dev/null &&
+			break
+		NET=
+	done
+	[[ -n $NET ]] || fn_fail "could not claim a $1.N.0/24 subnet"
+	fn_defer ip route del unreachable "$1.$NET.0/24" metric 4000
 	STACK_IP=$1.$NET.2
 	KERNEL_IP=$1.$NET.1
 	MAC=02:00:$(printf '%02x:%02x:%02x' ${1//./ } "$NET"):02
