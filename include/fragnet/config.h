@@ -12,6 +12,7 @@
  *     placement = compact             ; compact | spread
  *     poll      = adaptive            ; busy | adaptive | event
  *     log_level = info
+ *     metrics   = 127.0.0.1:9464      ; or [::1]:9464; default: none
  *
  *     [restart]
  *     backoff_ms = 100  backoff_max_ms = 5000
@@ -213,6 +214,16 @@ struct fn_pipeline_conf {
 	struct fn_attach_conf net[FN_STACK_MAX_NETS];	/* in the order given */
 };
 
+/* [topology] metrics: the HTTP endpoint that serves `fragnet stats
+ * --prometheus` (`fragnet metrics-serve`, docs/observe.md).  Loopback
+ * only: the file is refused with any other address. */
+struct fn_metrics_conf {
+	uint8_t family;			/* 4 or 6; 0: no endpoint */
+	uint8_t addr[16];		/* network order; 4 bytes for 4 */
+	uint16_t port;			/* 1..65535 */
+	char text[56];			/* "127.0.0.1:9464", "[::1]:9464" */
+};
+
 struct fn_config {
 	char path[PATH_MAX];		/* absolute path of the file */
 	char name[FN_NAME_MAX];		/* default: file name without .conf */
@@ -227,6 +238,7 @@ struct fn_config {
 	struct fn_stack_conf stack;
 	struct fn_app_conf app;
 	struct fn_cluster_conf cluster;
+	struct fn_metrics_conf metrics;
 	struct fn_component_conf role[FN_ROLE_COUNT];	/* section defaults */
 	struct fn_pipeline_conf pipeline[FN_MAX_PIPELINES];
 	unsigned nnetworks;		/* in the order of their first section */

@@ -1,8 +1,9 @@
 /*
  * fragnet/confine.h - a component confines itself before it reads any input.
  *
- * STATUS: fn_confine() is used by fragnet-stack and fragnet-vswitch,
- * fn_confine_caps() by fragnet-nic and fragnet-driver (docs/security.md
+ * STATUS: fn_confine() is used by fragnet-stack, fragnet-vswitch and
+ * `fragnet metrics-serve` ([topology] metrics), fn_confine_caps() by
+ * fragnet-nic and fragnet-driver (docs/security.md
  * has the table of what each component holds and why).
  *
  * THE CONTRACT

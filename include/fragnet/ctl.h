@@ -68,6 +68,39 @@
  *               then EOF once the topology is gone.  One down at a time:
  *               while one is under way, another is refused (as an
  *               unknown command).
+ *
+ * THE METRICS CHANNEL ([topology] metrics; src/supervisor/metrics.c is the
+ * server, src/supervisor/metrics_serve.c the client)
+ *   An AF_UNIX SOCK_SEQPACKET socketpair per start of `fragnet
+ *   metrics-serve`: the supervisor keeps one end in its loop, the child
+ *   gets the other at FN_FD_METRICS_CHAN (names.h).  No path, no
+ *   SO_PEERCRED check: holding the fd is the right to ask, and the only
+ *   thing it lets one ask for is the exposition.  Unlike supervisor.sock
+ *   the connection carries many requests, one at a time:
+ *
+ *       fragnet metrics-serve (per GET /metrics)          supervisor
+ *        | REQUEST: "stats-prom" ----------------------------->|
+ *        | <----- ONE message "stats-prom\n" + SCM_RIGHTS fd    | frozen memfd
+ *        |        or ONE message "error: WHY\n", no fd          |
+ *
+ *   1. The request is the command word FN_CTL_STATS_PROM, checked as on
+ *      supervisor.sock (REQUEST above); any other word is refused.
+ *   2. The reply is always one message.  Its fd is a frozen memfd
+ *      (memfd.h, FN_MEMFD_METRICS) holding exactly the text that
+ *      `stats-prom` sends on supervisor.sock; its size is the text's
+ *      length (fstat).  The client reads it with pread or sendfile at
+ *      explicit offsets: the supervisor may send the same memfd to
+ *      several requests within FN_CTL_METRICS_CACHE_MS (one snapshot),
+ *      and they share its file offset.
+ *   3. The supervisor never waits for the client: it reads requests
+ *      with MSG_DONTWAIT, at most FN_CTL_METRICS_BURST per wake-up, and
+ *      sends each reply with MSG_DONTWAIT; a reply that does not fit in
+ *      the socket's queue is dropped (the client times out and answers
+ *      its HTTP client 503).  A client that wants no stale reply drains
+ *      the channel before it asks.
+ *   4. EOF on either end ends the channel: the child exits when the
+ *      supervisor's end closes; the supervisor closes its end when the
+ *      child exits or breaks the protocol (kills it, and restarts it).
  */
 #ifndef FRAGNET_CTL_H
 #define FRAGNET_CTL_H
@@ -85,6 +118,9 @@
 #define FN_CTL_DOWN		"down"
 #define FN_CTL_CAPTURE		"capture"	/* takes a pipeline index */
 #define FN_CTL_CAPTURE_VSW	"capture-vsw"	/* takes a network's name */
+#define FN_CTL_METRICS_CACHE_MS	100		/* one snapshot serves all
+						 * requests this close */
+#define FN_CTL_METRICS_BURST	8		/* requests per wake-up */
 #define FN_CTL_ARG_MAX		16		/* longest argument + 1: a
 						 * network's name (config.h
 						 * FN_IFNAME_MAX) */

@@ -62,6 +62,14 @@
  *                       once EAL has joined; nic: the same, whose group
  *                       it gives the DPDK files drivers open later
  *
+ *   `fragnet metrics-serve` ([topology] metrics; not a component: no
+ *   stats page, no pipeline) gets the listening TCP socket at
+ *   FN_FD_METRICS_LISTEN (3, FRAGNET_METRICS_LISTEN_FD) and its end of
+ *   the metrics channel (ctl.h, THE METRICS CHANNEL) at FN_FD_METRICS_CHAN
+ *   (4, FRAGNET_METRICS_CHAN_FD); FRAGNET_COMPONENT "metrics",
+ *   FRAGNET_LOG_LEVEL, and FRAGNET_CONFINE the uid and gid of
+ *   FN_CONFINE_USER (confine.h), which it must become.
+ *
  * Every other fd is closed before exec.  A component reads the fd numbers
  * from the environment (fn_env_fd(), fragnet/env.h), so that an app whose
  * own code wants low fds can be given high ones later without changing
@@ -121,6 +129,14 @@
 #define FN_FD_CAPTURE		11	/* a stack's or a vswitch's capture
 					 * region */
 
+/* `fragnet metrics-serve`: the HTTP side of [topology] metrics. */
+#define FN_METRICS_COMPONENT	"metrics"
+#define FN_METRICS_SUBCOMMAND	"metrics-serve"
+#define FN_ENV_METRICS_LISTEN_FD "FRAGNET_METRICS_LISTEN_FD"
+#define FN_ENV_METRICS_CHAN_FD	"FRAGNET_METRICS_CHAN_FD"
+#define FN_FD_METRICS_LISTEN	3
+#define FN_FD_METRICS_CHAN	4
+
 /* The vswitch: one process per internal network (fragnet/vswitch.h). */
 #define FN_VSW_COMPONENT	"vswitch"
 #define FN_VSW_PROG		"fragnet-vswitch"
@@ -171,6 +187,7 @@
 #define FN_MEMFD_VSW_TABLE_FMT	"fragnet-vsw-%s"	/* network name */
 #define FN_MEMFD_VSW_LINK_FMT	"fragnet-vsw-%s.%u"	/* network, port */
 #define FN_MEMFD_VSW_ATTACH_FMT	"fragnet-nets%u"	/* pipeline */
+#define FN_MEMFD_METRICS	"fragnet-metrics"	/* one exposition */
 
 #define FN_NAME_MAX		32	/* topology and component names */
 

@@ -20,7 +20,9 @@
  * STATUS (`fragnet status [TOPOLOGY]`), text, one line per \n:
  *   1.  "topology NAME: supervisor pid PID, up UPTIME, config PATH", and
  *       with [cluster] enabled ", cluster STATE" (waiting, creating, ok,
- *       or "failed (WHY)")
+ *       or "failed (WHY)"), and with [topology] metrics ", metrics
+ *       http://ADDRESS:PORT/metrics (STATE)" (the state of its server:
+ *       running, backoff, failed or stopped)
  *   2.  an empty line
  *   3.  the column names: "COMPONENT PIPELINE PID CPU STATE RESTARTS UPTIME
  *       NETWORKS ADDRESS MAC"
@@ -67,7 +69,15 @@
  *                     "exits":    int, component exits, all components
  *                     "uptime_s": int, seconds since the supervisor started
  *                     "cluster":  string, with [cluster] enabled only:
- *                                 waiting, creating, ok or failed },
+ *                                 waiting, creating, ok or failed
+ *                     "metrics":  with [topology] metrics only:
+ *                                 { "address":  string, as configured
+ *                                   "state":    string, as in status
+ *                                               line 1
+ *                                   "pid":      int, of `fragnet
+ *                                               metrics-serve`; 0 when
+ *                                               not running
+ *                                   "restarts": int } },
  *     "components": [ COMPONENT, ... ] }    in status row order
  *
  *   COMPONENT:

@@ -127,7 +127,7 @@ static parse_fn parse_name, parse_path, parse_uint, parse_placement,
 	parse_mac, parse_ifname, parse_ip4_prefix, parse_ip4, parse_pci,
 	parse_profile, parse_user, parse_bool, parse_exec, parse_args,
 	parse_cpu, parse_ruleset, parse_netns, parse_networks, parse_subnet,
-	parse_age, parse_addressing;
+	parse_age, parse_addressing, parse_metrics;
 
 static const struct range r_pipelines = { 1, FN_MAX_PIPELINES };
 static const struct range r_backoff = { 1, 600000 };
@@ -165,6 +165,7 @@ static const struct key_def keys[] = {
 	KEY(SEC_TOPOLOGY, "placement", parse_placement, CFG(placement), NULL),
 	KEY(SEC_TOPOLOGY, "poll", parse_poll, CFG(poll), NULL),
 	KEY(SEC_TOPOLOGY, "log_level", parse_log_level, CFG(log_level), NULL),
+	KEY(SEC_TOPOLOGY, "metrics", parse_metrics, CFG(metrics), NULL),
 	KEY(SEC_RESTART, "backoff_ms", parse_uint, CFG(restart.backoff_ms),
 	    &r_backoff),
 	KEY(SEC_RESTART, "backoff_max_ms", parse_uint,
@@ -781,6 +782,73 @@ static int parse_ip4_prefix(struct load_state *st, const struct key_def *k,
 		return -1;
 	ip->prefix = (uint8_t)prefix;
 	return check_unicast(st, k, v, ip->addr);
+}
+
+/* The port after ADDRESS: 1..65535, decimal digits only. */
+static int metrics_port(struct load_state *st, const struct key_def *k,
+			const char *v, struct fn_metrics_conf *m)
+{
+	static const struct range r = { 1, 65535 };
+	unsigned long long port;
+
+	if (in_range(st, k, v, &r, &port))
+		return -1;
+	m->port = (uint16_t)port;
+	return 0;
+}
+
+/*
+ * [topology] metrics = 127.0.0.1:PORT or [::1]:PORT.  Loopback only: the
+ * endpoint answers anyone who can connect, with no authentication, so
+ * any other address is refused here rather than trusted to a firewall.
+ */
+static int parse_metrics(struct load_state *st, const struct key_def *k,
+			 const char *v, void *dst)
+{
+	struct fn_metrics_conf *m = dst;
+	const char *colon = strrchr(v, ':');
+	char b[SHOWN_MAX + 4], a6[INET6_ADDRSTRLEN];
+	struct in6_addr in6;
+	uint32_t a4;
+	size_t n;
+
+	memset(m, 0, sizeof(*m));
+	if (strlen(v) >= sizeof(m->text))
+		goto bad;
+	if (v[0] == '[') {
+		const char *end = strchr(v, ']');
+
+		n = end ? (size_t)(end - v - 1) : 0;
+		if (!end || end[1] != ':' || n == 0 || n >= sizeof(a6))
+			goto bad;
+		memcpy(a6, v + 1, n);
+		a6[n] = '\0';
+		if (inet_pton(AF_INET6, a6, &in6) != 1)
+			goto bad;
+		if (!IN6_IS_ADDR_LOOPBACK(&in6))
+			goto not_loopback;
+		memcpy(m->addr, &in6, sizeof(in6));
+		m->family = 6;
+		colon = end + 1;
+	} else {
+		if (!colon || ip4_addr(v, (size_t)(colon - v), &a4))
+			goto bad;
+		if ((ntohl(a4) >> 24) != 127)
+			goto not_loopback;
+		memcpy(m->addr, &a4, 4);
+		m->family = 4;
+	}
+	if (metrics_port(st, k, colon + 1, m))
+		return -1;
+	snprintf(m->text, sizeof(m->text), "%s", v);
+	return 0;
+bad:
+	return key_fail(st, k, "'%s' is not ADDRESS:PORT, e.g. 127.0.0.1:9464 "
+			"or [::1]:9464", shown(v, b));
+not_loopback:
+	return key_fail(st, k, "'%s' is not a loopback address: the endpoint "
+			"answers whoever connects; use 127.0.0.1:PORT (any "
+			"127.x.y.z) or [::1]:PORT", shown(v, b));
 }
 
 static int parse_pci(struct load_state *st, const struct key_def *k,

@@ -140,26 +140,11 @@ void cap_tick(struct sup *s, uint64_t now)
 /* The reply msg with region fd cap_fd by SCM_RIGHTS (ctl.h). */
 static void send_region(int fd, const char *msg, int cap_fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { (void *)msg, strlen(msg) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
+	int err = ctl_send_fd(fd, msg, cap_fd);
 
-	memset(&u, 0, sizeof(u));
-	mh.msg_control = u.buf;
-	mh.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &cap_fd, sizeof(int));
-	/* one short message: the socket buffer takes it without waiting */
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (err < 0)
 		fn_warn("control: %.*s: %s", (int)strcspn(msg, "\n"), msg,
-			strerror(errno));
+			strerror(-err));
 }
 
 static void refuse(int fd, const char *why, const char *arg)

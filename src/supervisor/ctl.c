@@ -171,6 +171,30 @@ int ctl_reply(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* One message msg with pass_fd by SCM_RIGHTS (ctl.h "capture", THE
+ * METRICS CHANNEL), never waiting: a short message goes into the socket
+ * buffer or fails (-EAGAIN when the peer's queue is full). */
+int ctl_send_fd(int fd, const char *msg, int pass_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { (void *)msg, strlen(msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	memset(&u, 0, sizeof(u));
+	mh.msg_control = u.buf;
+	mh.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
 /* ---- client ------------------------------------------------------------ */
 
 static int ctl_connect(const char *run_dir)
@@ -281,12 +305,12 @@ static int cmsg_one_fd(struct msghdr *mh)
 }
 
 /*
- * Send cmd and take the fd its one-message reply carries (ctl.h
- * "capture").  The fd, or -EREMOTEIO (refused: the reason is on stderr),
- * -EPROTO (no fd, or more than the reply says), -ETIMEDOUT, or connect's
- * errno.
+ * Wait up to timeout_ms for one reply message on s and take the one fd it
+ * carries (ctl.h "capture", THE METRICS CHANNEL).  The fd, or -EREMOTEIO
+ * (refused: the reason is on stderr), -EPROTO (no fd, or more than the
+ * reply says), -ECONNRESET (EOF), -ETIMEDOUT, or recvmsg's errno.
  */
-int ctl_request_fd(const char *run_dir, const char *cmd, int timeout_ms)
+int ctl_recv_fd(int s, int timeout_ms)
 {
 	union {
 		char buf[CMSG_SPACE(4 * sizeof(int))];
@@ -297,32 +321,45 @@ int ctl_request_fd(const char *run_dir, const char *cmd, int timeout_ms)
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
-	struct pollfd pfd;
-	int s = ctl_connect(run_dir), fd = -EPROTO;
+	struct pollfd pfd = { .fd = s, .events = POLLIN };
+	int fd;
 	ssize_t n;
+
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return -ETIMEDOUT;
+	n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n <= 0)
+		return n == 0 ? -ECONNRESET : -errno;
+	text[n] = '\0';
+	fd = cmsg_one_fd(&mh);
+	if (strncmp(text, FN_CTL_ERR_PREFIX, strlen(FN_CTL_ERR_PREFIX)) == 0) {
+		fprintf(stderr, "%s", text);
+		if (fd >= 0)
+			close(fd);
+		return -EREMOTEIO;
+	}
+	if (fd < 0 || (mh.msg_flags & MSG_CTRUNC)) {
+		if (fd >= 0)
+			close(fd);
+		return -EPROTO;
+	}
+	return fd;
+}
+
+/*
+ * Send cmd and take the fd its one-message reply carries (ctl.h
+ * "capture").  The fd, or an error of ctl_recv_fd(), or connect's errno.
+ */
+int ctl_request_fd(const char *run_dir, const char *cmd, int timeout_ms)
+{
+	int s = ctl_connect(run_dir), fd;
 
 	if (s < 0)
 		return s;
-	pfd = (struct pollfd){ .fd = s, .events = POLLIN };
 	if (send(s, cmd, strlen(cmd), MSG_NOSIGNAL) < 0)
 		fd = -errno;
-	else if (poll(&pfd, 1, timeout_ms) <= 0)
-		fd = -ETIMEDOUT;
-	else if ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC)) > 0) {
-		text[n] = '\0';
-		fd = cmsg_one_fd(&mh);
-		if (strncmp(text, FN_CTL_ERR_PREFIX,
-			    strlen(FN_CTL_ERR_PREFIX)) == 0) {
-			fprintf(stderr, "%s", text);
-			if (fd >= 0)
-				close(fd);
-			fd = -EREMOTEIO;
-		} else if (fd < 0 || (mh.msg_flags & MSG_CTRUNC)) {
-			if (fd >= 0)
-				close(fd);
-			fd = -EPROTO;
-		}
-	}
+	else
+		fd = ctl_recv_fd(s, timeout_ms);
 	close(s);
 	return fd;
 }

@@ -12,6 +12,8 @@
  *                          [--timeout-ms T]
  *   fragnet capture [-T TOPOLOGY] PIPELINE|vswitch/NET [--point P] [-c N]
  *                   [-w FILE|-] [--timeout S]
+ *   fragnet metrics-serve   (started by the supervisor for [topology]
+ *                            metrics, with its fds: metrics_serve.c)
  *
  * Every subcommand takes -h/--help.  Every subcommand but help and cluster
  * needs root: the run directories and control sockets are root-only (cluster
@@ -52,6 +54,8 @@ static const struct command {
 	  "[-w FILE|-]",
 	  "copy a stack's or a vswitch's frames to pcapng (tcpdump -r, "
 	  "Wireshark)" },
+	{ FN_METRICS_SUBCOMMAND, cmd_metrics_serve, "",
+	  "serve [topology] metrics over HTTP (started by up, not by hand)" },
 	{ "help", cmd_help, "", "show this help" },
 };
 
@@ -69,7 +73,7 @@ static void usage_all(FILE *f)
 {
 	fprintf(f, "Usage: fragnet COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-7s %-38s %s\n", commands[i].name,
+		fprintf(f, "  %-13s %-38s %s\n", commands[i].name,
 			commands[i].args, commands[i].help);
 	fprintf(f, "\nTOPOLOGY is a topology name or its config file; it may be "
 		"omitted when exactly\none topology runs under " FN_RUN_ROOT
@@ -104,6 +108,8 @@ static int cmd_help_one(const struct command *c)
 		       "seconds between frames, 0.1..3600 (default 1)\n");
 	else if (strcmp(c->name, "cluster") == 0)
 		cluster_help();
+	else if (strcmp(c->name, FN_METRICS_SUBCOMMAND) == 0)
+		metrics_serve_help();
 	else if (strcmp(c->name, "stats") == 0)
 		printf("\n  --json             one JSON document, one object "
 		       "per component\n  --prometheus       Prometheus' text "

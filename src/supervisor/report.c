@@ -249,6 +249,19 @@ static const char *cluster_state(const struct sup *s)
 	return names[s->cluster_state];
 }
 
+/* [topology] metrics' server (metrics.c): running, backoff, failed or
+ * stopped. */
+static const char *metrics_state(const struct sup *s)
+{
+	const struct sup_metrics *m = &s->metrics;
+
+	if (m->pid > 0)
+		return "running";
+	if (m->failed)
+		return "failed";
+	return m->restart_ns ? "backoff" : "stopped";
+}
+
 void report_status(const struct sup *s, struct sbuf *b)
 {
 	uint64_t now = sup_now_ns();
@@ -261,6 +274,9 @@ void report_status(const struct sup *s, struct sbuf *b)
 		sb_printf(b, ", cluster failed (%s)", s->cluster_msg);
 	else if (*cluster_state(s))
 		sb_printf(b, ", cluster %s", cluster_state(s));
+	if (s->cfg->metrics.family)
+		sb_printf(b, ", metrics http://%s/metrics (%s)",
+			  s->cfg->metrics.text, metrics_state(s));
 	sb_printf(b, "\n\n");
 	status_header(b);
 	for (unsigned i = 0; i < s->ncomp; i++)
@@ -421,6 +437,17 @@ static void json_supervisor(const struct sup *s, uint64_t now, struct sbuf *b)
 	json_uint(&o, "uptime_s", (now - s->started_ns) / NS_PER_S);
 	if (*cluster_state(s))
 		json_str(&o, "cluster", cluster_state(s));
+	if (s->cfg->metrics.family) {
+		struct json_obj m;
+
+		json_key(&o, "metrics");
+		m = json_open(b);
+		json_str(&m, "address", s->cfg->metrics.text);
+		json_str(&m, "state", metrics_state(s));
+		json_int(&m, "pid", s->metrics.pid);
+		json_uint(&m, "restarts", s->metrics.restarts);
+		json_close(&m);
+	}
 	json_close(&o);
 }
 

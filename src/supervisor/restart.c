@@ -73,7 +73,9 @@ int comp_start(struct sup *s, struct comp *c, uint64_t now)
 	return 0;
 }
 
-static void describe_status(int status, char *buf, size_t len)
+/* A wait status for the log: "exit status 1", "killed by signal SIGSYS
+ * (seccomp)". */
+void exit_describe(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status) && WEXITSTATUS(status) == FN_CONFINE_EXIT) {
 		/* c->last_exit is short: docs/security.md says more. */
@@ -289,7 +291,7 @@ void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now)
 	int level = s->stop || c->state == CS_STOPPING ? FN_LOG_INFO :
 		    FN_LOG_WARN;
 
-	describe_status(status, c->last_exit, sizeof(c->last_exit));
+	exit_describe(status, c->last_exit, sizeof(c->last_exit));
 	fn_log(level, "%s pid %d %s%s", c->label, (int)c->pid,
 	       WIFEXITED(status) ? "exited with " : "", c->last_exit);
 	c->pid = 0;

@@ -422,9 +422,10 @@ static int build_env(const struct sup *s, const struct comp *c,
 	return err ? -E2BIG : 0;
 }
 
-/* Wait for the child to exec or to report why it could not. */
-static int spawn_wait_exec(int rfd, pid_t pid, const struct comp *c,
-			   char *err, size_t errlen)
+/* Wait for the child to exec or to report why it could not; label and
+ * path name it in the message. */
+static int spawn_wait_exec(int rfd, pid_t pid, const char *label,
+			   const char *path, char *err, size_t errlen)
 {
 	struct child_err ce;
 	ssize_t n;
@@ -437,19 +438,19 @@ static int spawn_wait_exec(int rfd, pid_t pid, const struct comp *c,
 	waitpid(pid, NULL, 0);
 	if (n != (ssize_t)sizeof(ce) || ce.stage < 0 || ce.stage > ST_EXEC) {
 		snprintf(err, errlen, "cannot start %s: child died before exec",
-			 c->label);
+			 label);
 		return -ECHILD;
 	}
 	if (ce.stage == ST_EXEC)
-		snprintf(err, errlen, "cannot exec %s: %s", c->conf->exec,
+		snprintf(err, errlen, "cannot exec %s: %s", path,
 			 strerror(ce.err));
 	else
-		snprintf(err, errlen, "cannot start %s: %s: %s", c->label,
+		snprintf(err, errlen, "cannot start %s: %s: %s", label,
 			 stage_names[ce.stage], strerror(ce.err));
 	return ce.err > 0 ? -ce.err : -EIO;
 }
 
-static int spawn_fork(struct child_args *a, const struct comp *c, pid_t *pidp,
+static int spawn_fork(struct child_args *a, const char *label, pid_t *pidp,
 		      char *err, size_t errlen)
 {
 	int pfd[2], ret;
@@ -469,7 +470,7 @@ static int spawn_fork(struct child_args *a, const struct comp *c, pid_t *pidp,
 		child_main(a);
 	}
 	close(pfd[1]);
-	ret = spawn_wait_exec(pfd[0], pid, c, err, errlen);
+	ret = spawn_wait_exec(pfd[0], pid, label, a->path, err, errlen);
 	close(pfd[0]);
 	if (ret == 0)
 		*pidp = pid;
@@ -477,7 +478,7 @@ static int spawn_fork(struct child_args *a, const struct comp *c, pid_t *pidp,
 
 err_sys:
 	ret = -errno;
-	snprintf(err, errlen, "cannot start %s: %s", c->label, strerror(errno));
+	snprintf(err, errlen, "cannot start %s: %s", label, strerror(errno));
 	return ret;
 }
 
@@ -528,11 +529,54 @@ int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen)
 		goto out;
 	}
 	a.parent = getpid();
-	ret = spawn_fork(&a, c, &pid, err, errlen);
+	ret = spawn_fork(&a, c->label, &pid, err, errlen);
 	if (ret == 0)
 		c->pid = pid;
 out:
 	free(env);
+	return ret;
+}
+
+/*
+ * A helper of the supervisor's own that is no component (today `fragnet
+ * metrics-serve`): our own binary (/proc/self/exe: the same file even if
+ * it was replaced on disk since) with argv, steps 1-3, 5, 6 and 9 of the
+ * file comment (no cpu, no namespace, no user: it confines itself), fds
+ * as given, and the environment PATH, FRAGNET_LOG_LEVEL and env (KEY,
+ * VALUE, KEY, VALUE, ..., NULL; at most SPAWN_MAX_ENV - 2 pairs).  0 and
+ * *pid, or a negative errno with the reason in err.
+ */
+int spawn_helper(struct sup *s, const char *label, char *const argv[],
+		 const struct sup_fd *fds, unsigned nfds,
+		 const char *const env[], pid_t *pid, char *err, size_t errlen)
+{
+	struct child_args a = { .path = "/proc/self/exe", .argv = argv };
+	struct spawn_env *e = calloc(1, sizeof(*e));
+	int ret = 0;
+
+	if (!e || nfds > SPAWN_MAX_FDS) {
+		free(e);
+		snprintf(err, errlen, "cannot start %s: %s", label,
+			 e ? "too many fds" : "out of memory");
+		return e ? -E2BIG : -ENOMEM;
+	}
+	for (unsigned i = 0; i < nfds; i++)
+		a.fds[a.nfds++] = fds[i];
+	ret |= env_add(e, "PATH", "%s", SPAWN_PATH);
+	ret |= env_add(e, FN_ENV_LOG_LEVEL, "%s",
+		       fn_log_level_name(s->log_level));
+	for (unsigned i = 0; env[i] && env[i + 1]; i += 2)
+		ret |= env_add(e, env[i], "%s", env[i + 1]);
+	if (ret) {
+		snprintf(err, errlen, "cannot start %s: environment too big",
+			 label);
+		free(e);
+		return -E2BIG;
+	}
+	a.envp = e->envp;
+	a.parent = getpid();
+	ret = spawn_fork(&a, label, pid, err, errlen);
+	free(e);
 	return ret;
 }
 
@@ -644,9 +688,24 @@ static int resolve_dpdk(struct sup *s)
 				     "run the drivers unprivileged") : 0;
 }
 
-int spawn_resolve_confined(struct sup *s)
+/* The kernel can confine (fn_confine_probe) and FN_CONFINE_USER exists,
+ * into u; else "cannot WHAT: why" and the hint in s->error. */
+static int resolve_confinable(struct sup *s, struct sup_user *u,
+			      const char *what, const char *hint)
 {
 	char why[200];
+	int err = fn_confine_probe(why, sizeof(why));
+
+	if (err < 0) {
+		snprintf(s->error, sizeof(s->error), "cannot %s: %s%s", what,
+			 why, hint);
+		return err;
+	}
+	return resolve_service(s, u, FN_CONFINE_USER, what);
+}
+
+int spawn_resolve_confined(struct sup *s)
+{
 	bool stacks = false;
 	int err;
 
@@ -659,12 +718,22 @@ int spawn_resolve_confined(struct sup *s)
 			  s->comp[i].role == FN_ROLE_VSWITCH;
 	if (!s->cfg->stack.confine || !stacks)
 		return 0;
-	err = fn_confine_probe(why, sizeof(why));
-	if (err < 0) {
-		snprintf(s->error, sizeof(s->error), "cannot confine the "
-			 "stacks: %s ([stack] confine = no only to measure)", why);
-		return err;
-	}
-	return resolve_service(s, &s->confined, FN_CONFINE_USER,
-			       "confine the stacks");
+	return resolve_confinable(s, &s->confined, "confine the stacks",
+				  " ([stack] confine = no only to measure)");
+}
+
+/*
+ * [topology] metrics: `fragnet metrics-serve` confines itself as a stack
+ * does, whatever [stack] confine says (that key only exists to measure
+ * the stacks), so the kernel must be able to, and FN_CONFINE_USER must
+ * exist, or the topology does not start.
+ */
+int spawn_resolve_metrics(struct sup *s)
+{
+	memset(&s->metrics_user, 0, sizeof(s->metrics_user));
+	if (!s->cfg->metrics.family)
+		return 0;
+	return resolve_confinable(s, &s->metrics_user,
+				  "run the [topology] metrics server "
+				  "unprivileged", "");
 }

@@ -25,6 +25,10 @@
  *                 in cluster_plan.c (cluster.h)
  *   postup.c      the supervisor's [cluster] step: runs `fragnet cluster
  *                 create` once every app is up
+ *   metrics.c     [topology] metrics: the listening socket, the
+ *                 `fragnet metrics-serve` child and its channel (ctl.h)
+ *   metrics_serve.c  `fragnet metrics-serve`: the confined HTTP server,
+ *                 with the request parser in metrics_http.c
  *
  * Everything here is private to the binary; nothing is exported.
  */
@@ -147,6 +151,23 @@ struct sup_user {
 	char home[PATH_MAX];
 };
 
+/* [topology] metrics (metrics.c): made at start, kept across restarts of
+ * the child; listen_fd < 0 without an endpoint. */
+struct sup_metrics {
+	int listen_fd;			/* the loopback TCP socket; -1 */
+	int chan_fd;			/* our end of the child's channel; -1 */
+	pid_t pid;			/* fragnet metrics-serve; 0: none */
+	bool failed;			/* given up (crash loop, exec) */
+	uint64_t started_ns;
+	uint64_t restart_ns;		/* restart it then; 0: not due */
+	unsigned backoff_ms;
+	unsigned restarts;
+	uint64_t window_ns;		/* the crash loop window began */
+	unsigned in_window;		/* restarts since then */
+	int cache_fd;			/* the last exposition's memfd; -1 */
+	uint64_t cache_ns;		/* when it was made */
+};
+
 struct sup {
 	const struct fn_config *cfg;
 	int log_level;
@@ -191,6 +212,9 @@ struct sup {
 	uint64_t cluster_deadline_ns;	/* SIGKILL it then */
 	uint64_t cluster_poll_ns;	/* look for the tap then; 0: not */
 	char cluster_msg[64];		/* why it failed */
+
+	struct sup_user metrics_user;	/* FN_CONFINE_USER; unset: no endpoint */
+	struct sup_metrics metrics;	/* metrics.c */
 };
 
 /* supervisor.c */
@@ -202,12 +226,15 @@ const char *comp_state_name(const struct comp *c, uint64_t now);
 void sup_fail(struct sup *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+int sup_watch_metrics(struct sup *s, int fd);
+
 /* restart.c */
 int comp_start(struct sup *s, struct comp *c, uint64_t now);
 void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now);
 void comp_tick(struct sup *s, struct comp *c, uint64_t now);
 uint64_t comp_deadline(const struct comp *c);
 void comp_signal(const struct comp *c, int sig);
+void exit_describe(int status, char *buf, size_t len);
 void sup_bell_ring(int fd);
 
 /* net.c */
@@ -233,6 +260,10 @@ int spawn_resolve_user(struct sup_user *u, const char *name,
 		       char *err, size_t errlen);
 void spawn_user_fini(struct sup_user *u);
 int spawn_resolve_confined(struct sup *s);
+int spawn_resolve_metrics(struct sup *s);
+int spawn_helper(struct sup *s, const char *label, char *const argv[],
+		 const struct sup_fd *fds, unsigned nfds,
+		 const char *const env[], pid_t *pid, char *err, size_t errlen);
 
 /* place.c */
 int place_all(struct sup *s, char *err, size_t errlen);
@@ -264,6 +295,8 @@ int ctl_request(const char *run_dir, const char *cmd, int timeout_ms);
 int ctl_request_to(const char *run_dir, const char *cmd, int timeout_ms,
 		   FILE *out);
 int ctl_request_fd(const char *run_dir, const char *cmd, int timeout_ms);
+int ctl_send_fd(int fd, const char *msg, int pass_fd);
+int ctl_recv_fd(int s, int timeout_ms);
 
 /* nft.c */
 void nft_replay(struct sup *s, unsigned pipeline);
@@ -277,6 +310,34 @@ uint64_t postup_deadline(const struct sup *s);
 void postup_tick(struct sup *s, uint64_t now);
 void postup_stop(struct sup *s);
 const char *postup_state_name(const struct sup *s);
+
+/* metrics.c */
+void metrics_init(struct sup *s);
+int metrics_open(struct sup *s);
+int metrics_start(struct sup *s, uint64_t now);
+void metrics_on_chan(struct sup *s);
+bool metrics_reaped(struct sup *s, pid_t pid, int status);
+uint64_t metrics_deadline(const struct sup *s);
+void metrics_tick(struct sup *s, uint64_t now);
+void metrics_stop(struct sup *s);
+void metrics_close(struct sup *s);
+
+/* metrics_http.c: the HTTP of `fragnet metrics-serve`, no I/O */
+#define METRICS_REQ_MAX		4096	/* request line and headers */
+enum metrics_head {
+	METRICS_HEAD_MORE,		/* incomplete: read on */
+	METRICS_HEAD_DONE,		/* the request line and headers are in */
+	METRICS_HEAD_BAD,		/* the request line is bad already */
+};
+enum metrics_head metrics_http_head(const char *buf, size_t len);
+int metrics_http_route(const char *buf, size_t len);
+int metrics_http_status_head(char *out, size_t cap, int status,
+			     size_t body_len, bool exposition);
+const char *metrics_http_body(int status);
+
+/* metrics_serve.c */
+int cmd_metrics_serve(int argc, char **argv);
+void metrics_serve_help(void);
 
 /* dpdk_clean.c */
 void sup_dpdk_clean(const char *name);

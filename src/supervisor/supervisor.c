@@ -12,7 +12,8 @@
  *
  * Main loop: one epoll over a signalfd (SIGCHLD, SIGINT, SIGTERM), a timerfd
  * armed to the earliest restart / kill / settle deadline, the listening
- * control socket and its accepted connections.  Single-threaded: every
+ * control socket and its accepted connections, and with [topology] metrics
+ * the channel of `fragnet metrics-serve` (metrics.c).  Single-threaded: every
  * state change happens here, so nothing is locked.
  */
 #include <arpa/inet.h>
@@ -44,7 +45,7 @@
 #define NS_PER_MS	1000000ull
 
 /* epoll data: a tag in the high half, an fd in the low half. */
-enum { TAG_SIGNAL = 1, TAG_TIMER, TAG_LISTEN, TAG_CONN };
+enum { TAG_SIGNAL = 1, TAG_TIMER, TAG_LISTEN, TAG_CONN, TAG_METRICS };
 #define EP_DATA(tag, fd)	(((uint64_t)(tag) << 32) | (uint32_t)(fd))
 #define EP_TAG(d)		((unsigned)((d) >> 32))
 #define EP_FD(d)		((int)(uint32_t)(d))
@@ -240,6 +241,7 @@ int sup_prepare(struct sup *s, const struct fn_config *cfg, int log_level)
 			s->driver_bell_fd[i] = -1;
 	net_init(s);
 	cap_init(s);
+	metrics_init(s);
 	for (unsigned i = 0; i < SUP_MAX_CONN; i++)
 		s->conn[i] = -1;
 	if (sched_getaffinity(0, sizeof(s->allowed), &s->allowed) < 0) {
@@ -265,6 +267,9 @@ int sup_prepare(struct sup *s, const struct fn_config *cfg, int log_level)
 	err = spawn_resolve_confined(s);
 	if (err < 0)
 		return err;
+	err = spawn_resolve_metrics(s);
+	if (err < 0)
+		return err;
 	return place_all(s, s->error, sizeof(s->error));
 }
 
@@ -276,6 +281,7 @@ void sup_fini(struct sup *s)
 	s->comp = NULL;
 	spawn_user_fini(&s->user);
 	spawn_user_fini(&s->confined);
+	spawn_user_fini(&s->metrics_user);
 }
 
 /* ---- run directory and channels ------------------------------------------ */
@@ -495,6 +501,13 @@ static int epoll_add(struct sup *s, int fd, uint64_t data)
 	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+/* The metrics child's channel (metrics.c): its input goes to
+ * metrics_on_chan().  Closing the fd takes it out of the set. */
+int sup_watch_metrics(struct sup *s, int fd)
+{
+	return epoll_add(s, fd, EP_DATA(TAG_METRICS, fd));
+}
+
 /* Blocked before the first fork, so no SIGCHLD can be missed; the child
  * resets its mask before exec. */
 static int events_open(struct sup *s)
@@ -546,6 +559,8 @@ static void timer_arm(struct sup *s)
 	}
 	if (cap_deadline(s) < when)
 		when = cap_deadline(s);
+	if (metrics_deadline(s) < when)
+		when = metrics_deadline(s);
 	if (when != UINT64_MAX) {
 		/* 0 would disarm: a deadline already past fires at once. */
 		when = when ? when : 1;
@@ -575,7 +590,8 @@ static void reap_all(struct sup *s)
 
 		if (c)
 			comp_exited(s, c, status, sup_now_ns());
-		else if (!nft_reaped(s, pid, status))
+		else if (!nft_reaped(s, pid, status) &&
+			 !metrics_reaped(s, pid, status))
 			postup_reaped(s, pid, status);
 	}
 }
@@ -632,6 +648,7 @@ static void on_timer(struct sup *s)
 		comp_tick(s, &s->comp[i], now);
 	postup_tick(s, now);
 	cap_tick(s, now);
+	metrics_tick(s, now);
 }
 
 /* Start every component in spawn order.  Any failure fails the `up`. */
@@ -779,6 +796,9 @@ static void dispatch(struct sup *s, uint64_t data)
 	case TAG_CONN:
 		on_conn(s, EP_FD(data));
 		break;
+	case TAG_METRICS:
+		metrics_on_chan(s);
+		break;
 	}
 }
 
@@ -862,6 +882,7 @@ static void stop_all(struct sup *s)
 	uint64_t budget = s->cfg->restart.stop_timeout_ms * NS_PER_MS;
 
 	s->stop = true;
+	metrics_stop(s);
 	postup_stop(s);
 	for (unsigned r = 0; r < nstages; r++) {
 		for (unsigned i = 0; i < s->ncomp; i++)
@@ -934,11 +955,15 @@ static int sup_start(struct sup *s)
 				EP_DATA(TAG_LISTEN, s->listen_fd));
 	}
 	if (!err)
+		err = metrics_open(s);
+	if (!err)
 		err = channels_make(s);
 	if (!err && (err = topo_write_pid(s->cfg->run_dir)) < 0)
 		sup_fail(s, "cannot write the pid file: %s", strerror(-err));
 	if (!err)
 		err = spawn_all(s);
+	if (!err)
+		err = metrics_start(s, sup_now_ns());
 	return err;
 }
 
@@ -962,6 +987,7 @@ int sup_run(struct sup *s, int notify_fd)
 	stop_all(s);
 	dpdk_leftovers_clean(s);
 	close_fd(&s->listen_fd);
+	metrics_close(s);
 	channels_close(s);
 	rundir_remove(s);
 	notify_result(s);

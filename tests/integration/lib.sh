@@ -504,6 +504,24 @@ test_procs() {
 	done
 }
 
+# proc_confinement PID: what process PID holds besides its fds, as the
+# kernel shows it: "UID CAPEFF CAPBND NONEWPRIVS SECCOMP NET MNT", UID
+# the one of all four ("mixed:REAL" when they differ), NET and MNT "host"
+# for the namespaces of this script (the host's) or "own:ns:[N]".
+proc_confinement() {
+	local uid eff bnd nnp sc net mnt
+	read -r uid eff bnd nnp sc < <(awk '
+		$1 == "Uid:" { u = ($2 == $3 && $3 == $4 && $4 == $5) ? $2 : "mixed:" $2 }
+		$1 == "CapEff:" { e = $2 } $1 == "CapBnd:" { b = $2 }
+		$1 == "NoNewPrivs:" { n = $2 } $1 == "Seccomp:" { s = $2 }
+		END { print u, e, b, n, s }' "/proc/$1/status")
+	net=$(readlink "/proc/$1/ns/net")
+	mnt=$(readlink "/proc/$1/ns/mnt")
+	[[ $net == "$(readlink /proc/$$/ns/net)" ]] && net=host || net="own:$net"
+	[[ $mnt == "$(readlink /proc/$$/ns/mnt)" ]] && mnt=host || mnt="own:$mnt"
+	echo "$uid $eff $bnd $nnp $sc $net $mnt"
+}
+
 # app_is_preloaded P PORT: the app of pipeline P runs as $APP_USER with
 # libfragnet-preload.so mapped, and holds no kernel listener on PORT.
 app_is_preloaded() {
@@ -515,6 +533,18 @@ app_is_preloaded() {
 		fail_stats "app/$1 has no libfragnet-preload.so mapped"
 	[[ -z $(ss -Htlnp "sport = :$2" | grep "pid=$pid,") ]] ||
 		fail_stats "app/$1 listens on a kernel socket"
+}
+
+# free_port: a TCP port on which nothing listens, from 20000..29999
+# (below the ephemeral range, so that no outgoing connection takes it
+# meanwhile), starting from the pid so that parallel tests spread out.
+free_port() {
+	local p i
+	for ((i = 0; i < 10000; i++)); do
+		p=$((20000 + ($$ + i) % 10000))
+		[[ -z $(ss -Htan "sport = :$p") ]] && { echo "$p"; return 0; }
+	done
+	return 1
 }
 
 # ---- the end of a topology -------------------------------------------------

@@ -3,6 +3,8 @@
 # and leave nothing behind (no run dir, no log, no process).
 #
 #   bad value at a known line         -> exit 2, "FILE:3: [topology] ..."
+#   [topology] metrics not loopback   -> exit 2, "FILE:N: [topology] metrics: ..."
+#   its address in use                -> exit 1, "cannot listen on ..."
 #   missing file, unknown user,
 #   a cpu outside our affinity        -> exit 2
 #   an exec that cannot be executed   -> exit 1, "cannot exec PATH: ..."
@@ -49,6 +51,25 @@ nothing_left "unknown user"
 good "pipeline 0.stack_cpu=1000"
 expect 2 "stack/0: cpu 1000 is not available" fn up "$CONF" -d
 nothing_left "cpu"
+
+# [topology] metrics: loopback only (FILE:LINE and the key), and an
+# address in use fails the up with nothing left.
+good metrics=0.0.0.0:9464
+line=$(grep -n '^metrics' "$CONF" | cut -d: -f1)
+expect 2 "$CONF:$line: [topology] metrics: '0.0.0.0:9464' is not a loopback address" \
+	fn up "$CONF" -d
+nothing_left "metrics not on loopback"
+port=$(free_port) || fn_skip "no free TCP port"
+timeout 60 python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+print("ready", flush=True); time.sleep(50)' "$port" > "$T/busy.out" &
+LOAD_PIDS+=($!)
+wait_for 10 grep -q ready "$T/busy.out" || fn_fail "could not take port $port"
+good metrics="127.0.0.1:$port"
+expect 1 "[topology] metrics: cannot listen on 127.0.0.1:$port: Address already in use" \
+	fn up "$CONF" -d
+[[ ! -e $RUN_DIR && -z $(test_procs) ]] || fn_fail "left behind after a metrics address in use"
+rm -f "$LOG"
 
 # The stack's exec exists but is not executable: the driver is already up
 # when the stack fails, and must be stopped again.

@@ -42,8 +42,6 @@ DRIVER_UID=$(id -u fragnet-driver 2>/dev/null) ||
 DRIVER_GID=$(id -g fragnet-driver)
 APP_UID=$(id -u nobody)
 FULL_BND=$(awk '$1 == "CapBnd:" { print $2 }' /proc/self/status)
-HOST_NET=$(readlink /proc/self/ns/net)
-HOST_MNT=$(readlink /proc/self/ns/mnt)
 
 confine_topology() {
 	tap_topology pipelines=2 restart.backoff_ms=100 \
@@ -65,21 +63,6 @@ expect() {
 	app) echo "$APP_UID 0000000000000000 $FULL_BND 0 0 own host" ;;
 	*) echo "? unknown role $1" ;;
 	esac
-}
-
-# seen ROLE PID: the same fields, as the kernel shows them.
-seen() {
-	local uid eff bnd nnp sc net mnt
-	read -r uid eff bnd nnp sc < <(awk '
-		$1 == "Uid:" { u = ($2 == $3 && $3 == $4 && $4 == $5) ? $2 : "mixed:" $2 }
-		$1 == "CapEff:" { e = $2 } $1 == "CapBnd:" { b = $2 }
-		$1 == "NoNewPrivs:" { n = $2 } $1 == "Seccomp:" { s = $2 }
-		END { print u, e, b, n, s }' "/proc/$2/status")
-	net=$(readlink "/proc/$2/ns/net")
-	mnt=$(readlink "/proc/$2/ns/mnt")
-	[[ $net == "$HOST_NET" ]] && net=host || net="own:$net"
-	[[ $mnt == "$HOST_MNT" ]] && mnt=host || mnt="own:$mnt"
-	echo "$uid $eff $bnd $nnp $sc $net $mnt"
 }
 
 # threads PID: Uid CapEff CapBnd NoNewPrivs Seccomp of each of its
@@ -118,7 +101,7 @@ check_all() {
 	local role pl pid want got owns=() n=0
 	while read -r role pl pid _; do
 		want=$(expect "$role")
-		got=$(seen "$role" "$pid")
+		got=$(proc_confinement "$pid")
 		fn_log "$role/$pl pid $pid: $got"
 		[[ $(sed -E 's/own:[^ ]+/own/g' <<< "$got") == "$want" ]] ||
 			fn_fail "$role/$pl: want '$want', got '$got'"
@@ -204,7 +187,7 @@ fn_up
 wait_running 60
 wait_tap_up
 pid=$(status_field stack 0 3)
-got=$(seen stack "$pid")
+got=$(proc_confinement "$pid")
 [[ $got == "0 $FULL_BND $FULL_BND 0 0 host host" ]] ||
 	fn_fail "confine = no: stack/0 is '$got', want root in the host's namespaces"
 wait_for 20 ping_stack || fail_stats "confine = no: no ping reply"

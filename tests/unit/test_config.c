@@ -456,6 +456,28 @@ static const struct bad bad_rows[] = {
 	  "of range (512..16777216)" },
 	{ NULL, "[topology]\nplacement = tight\n", "bad.conf:2: [topology] "
 	  "placement: 'tight' is not compact or spread" },
+	/* [topology] metrics: loopback only, ADDRESS:PORT */
+	{ NULL, "[topology]\nmetrics = 0.0.0.0:9464\n", "bad.conf:2: "
+	  "[topology] metrics: '0.0.0.0:9464' is not a loopback address" },
+	{ NULL, "[topology]\nmetrics = 10.0.0.1:9464\n", "bad.conf:2: "
+	  "[topology] metrics: '10.0.0.1:9464' is not a loopback address" },
+	{ NULL, "[topology]\nmetrics = [::]:9464\n", "bad.conf:2: "
+	  "[topology] metrics: '[::]:9464' is not a loopback address" },
+	{ NULL, "[topology]\nmetrics = [::ffff:127.0.0.1]:9464\n",
+	  "is not a loopback address" },
+	{ NULL, "[topology]\nmetrics = localhost:9464\n", "bad.conf:2: "
+	  "[topology] metrics: 'localhost:9464' is not ADDRESS:PORT" },
+	{ NULL, "[topology]\nmetrics = 127.0.0.1\n", "is not ADDRESS:PORT" },
+	{ NULL, "[topology]\nmetrics = ::1:9464\n", "is not ADDRESS:PORT" },
+	{ NULL, "[topology]\nmetrics = [::1]9464\n", "is not ADDRESS:PORT" },
+	{ NULL, "[topology]\nmetrics = 127.0.0.1:0\n", "bad.conf:2: "
+	  "[topology] metrics: 0 is out of range (1..65535)" },
+	{ NULL, "[topology]\nmetrics = 127.0.0.1:65536\n",
+	  "65536 is out of range (1..65535)" },
+	{ NULL, "[topology]\nmetrics = 127.0.0.1:http\n",
+	  "'http' is not a number (1..65535)" },
+	{ NULL, "[topology]\nmetrics = 127.0.0.1:\n",
+	  "'' is not a number (1..65535)" },
 	{ NULL, "[driver]\npoll = spin\n", "bad.conf:2: [driver] poll: "
 	  "'spin' is not busy, adaptive or event" },
 	{ NULL, "[topology]\nlog_level = loud\n", "'loud' is not error, warn, "
@@ -1321,6 +1343,34 @@ static void test_config_uplink(void **state)
 	}
 }
 
+/* [topology] metrics: none by default; an IPv4 loopback address (any of
+ * 127/8) or [::1], with a port. */
+static void test_metrics(void **state)
+{
+	static const uint8_t v6[16] = { [15] = 1 };
+	struct fixture *f = *state;
+	const struct fn_metrics_conf *m = &f->cfg->metrics;
+	uint32_t a;
+
+	expect_ok(f, "m.conf", "");
+	assert_int_equal(m->family, 0);
+	expect_ok(f, "m.conf", "[topology]\nmetrics = 127.0.0.1:9464\n");
+	assert_int_equal(m->family, 4);
+	memcpy(&a, m->addr, 4);
+	assert_int_equal(a, ip("127.0.0.1"));
+	assert_int_equal(m->port, 9464);
+	assert_string_equal(m->text, "127.0.0.1:9464");
+	expect_ok(f, "m.conf", "[topology]\nmetrics = 127.1.2.3:1\n");
+	memcpy(&a, m->addr, 4);
+	assert_int_equal(a, ip("127.1.2.3"));
+	assert_int_equal(m->port, 1);
+	expect_ok(f, "m.conf", "[topology]\nmetrics = [::1]:65535\n");
+	assert_int_equal(m->family, 6);
+	assert_memory_equal(m->addr, v6, 16);
+	assert_int_equal(m->port, 65535);
+	assert_string_equal(m->text, "[::1]:65535");
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1355,6 +1405,7 @@ int main(void)
 		T(test_cluster),
 		T(test_shipped_kvs_cluster_config),
 		T(test_config_uplink),
+		T(test_metrics),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

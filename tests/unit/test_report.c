@@ -243,6 +243,34 @@ static void test_json_no_components(void **state)
 		      (int)getpid());
 }
 
+/* [topology] metrics: its server in status line 1 and under
+ * "supervisor" in the JSON (report.h). */
+static void test_metrics(void **state)
+{
+	struct fixture *f = *state;
+	char want[256];
+
+	f->cfg.metrics.family = 4;
+	snprintf(f->cfg.metrics.text, sizeof(f->cfg.metrics.text),
+		 "127.0.0.1:9464");
+	f->sup.metrics.pid = 321;
+	f->sup.metrics.restarts = 2;
+	f->sup.ncomp = 0;
+	assert_report(f, report_stats_json,
+		"{\"topology\":\"t\\\"x\\u0009\",\"supervisor\":{\"pid\":%d,"
+		"\"restarts\":9,\"exits\":11,\"uptime_s\":3700,"
+		"\"metrics\":{\"address\":\"127.0.0.1:9464\","
+		"\"state\":\"running\",\"pid\":321,\"restarts\":2}},"
+		"\"components\":[\n]}\n", (int)getpid());
+	sb_free(&f->out);
+	f->sup.metrics.pid = 0;
+	f->sup.metrics.restart_ns = 1;
+	report_status(&f->sup, &f->out);
+	snprintf(want, sizeof(want), "config /etc/t.conf, metrics "
+		 "http://127.0.0.1:9464/metrics (backoff)\n\n");
+	assert_non_null(strstr(out_str(f), want));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +282,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_json_no_components, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
