@@ -43,6 +43,14 @@
  * freed.  Nothing is buffered here: the refused data stays in lwIP,
  * inside the TCP window.
  *
+ * RESETS: the app died; the supervisor bumped the channel's epoch.  The
+ * first channel call to see it joins the new epoch and returns
+ * -ECONNRESET once; that call may be one that cannot act on it (a
+ * sev_post() inside an lwIP callback, ss_arm(), the reclaim in
+ * do_close()), so ss_poll() compares the epoch joined with the one last
+ * followed (reset_epoch) and aborts the dead app's sockets, whoever
+ * heard of the reset first (chan_reset).
+ *
  * TRUST: the app is hostile (sockchan.h TRUST).  A header is copied out
  * of its slot before any check; a malformed request cuts the channel off:
  * both endpoints turn broken, every socket is aborted, counted, until the
@@ -471,18 +479,28 @@ static void cut_off(struct sock_serv *ss)
 	abort_all(ss);
 }
 
-/* The channel was reset (the app died): a fresh start. */
+/* The channel was reset (the app died): a fresh start.  Every socket of
+ * the dead app is aborted at once (RST to TCP peers), so none of its
+ * connections counts against the next app's max_tcp. */
 static void chan_reset(struct sock_serv *ss)
 {
+	ss->reset_epoch = ss->chan.epoch;
 	count(ss, SS_RESETS);
 	abort_all(ss);
 	ss->broken = false;
 	ss->free_slots = 0;
 }
 
+/* Did a call other than ours hear of a reset (RESETS)?  Every channel
+ * call joins a new epoch before it returns. */
+static bool chan_was_reset(const struct sock_serv *ss)
+{
+	return ss->chan.epoch != ss->reset_epoch;
+}
+
 static int chan_error(struct sock_serv *ss, int r)
 {
-	if (r == -ECONNRESET)
+	if (r == -ECONNRESET || chan_was_reset(ss))
 		chan_reset(ss);
 	else if (r == -EPIPE && !ss->broken)
 		cut_off(ss);
@@ -1465,12 +1483,12 @@ int ss_poll(struct sock_serv *ss)
 {
 	int r, work = 0;
 
+	if (chan_was_reset(ss))
+		chan_reset(ss);	/* heard by another call (RESETS) */
 	if (ss->broken) {
 		/* follow the reset that will bring the app back */
 		r = fn_stream_reclaim(&ss->chan.tx);
-		if (r == -ECONNRESET)
-			chan_reset(ss);
-		return 0;
+		return r < 0 ? chan_error(ss, r) : 0;
 	}
 	r = slot_reclaim(ss);
 	if (r < 0)
@@ -1495,6 +1513,8 @@ int ss_arm(struct sock_serv *ss)
 {
 	int r;
 
+	if (chan_was_reset(ss))
+		return 0;	/* ss_poll() follows it */
 	if (ss->broken)
 		return 1;
 	if (ss->ndirty || ss->nout)
@@ -1546,6 +1566,7 @@ int ss_open(struct sock_serv *ss, int chan_fd, int app_bell_fd,
 		goto err_free;
 	ss->max_tcp = max_tcp;
 	ss->max_socks = max_socks;
+	ss->reset_epoch = ss->chan.epoch;
 	ss->app_bell_fd = app_bell_fd;
 	ss->stack_bell_fd = stack_bell_fd;
 	fn_stream_set_bell(&ss->chan.tx, app_bell_fd);	/* events */

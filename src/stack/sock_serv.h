@@ -48,6 +48,7 @@ struct sock_serv {
 	int stack_bell_fd;		/* we wait on it, or -1 */
 	bool broken;			/* cut off until the next reset */
 	uint32_t max_socks, max_tcp, ntcp;
+	uint32_t reset_epoch;		/* channel epoch whose reset we followed */
 	struct ss_sock *sock;		/* by id; [0] unused */
 	uint32_t nsock;			/* ids handed out so far + 1 */
 	uint32_t cap;

@@ -65,6 +65,8 @@ static struct {
 	_Atomic int stop, ready;
 	_Atomic int stall;	/* the wire holds every frame back */
 	_Atomic int no_timers;	/* lwIP's timers do not run */
+	_Atomic int pause;	/* the server waits after ss_poll() */
+	_Atomic int paused;	/* ... and is waiting there now */
 	_Atomic unsigned long turns;	/* server loop turns */
 	struct sock_serv ss;
 	struct lo_wire wire;
@@ -86,7 +88,16 @@ static void *server(void *arg)
 		return NULL;
 	T.ready = 1;
 	while (!T.stop) {
-		int w = ss_poll(&T.ss) + lo_wire_drain(&T.wire, 256, &T.stall);
+		int w = ss_poll(&T.ss);
+
+		/* a point between the service and lwIP's input, where a test
+		 * can make the input the first to meet a channel reset */
+		while (T.pause) {
+			T.paused = 1;
+			nanosleep(&nap, NULL);
+		}
+		T.paused = 0;
+		w += lo_wire_drain(&T.wire, 256, &T.stall);
 
 		if (!T.no_timers)
 			sys_check_timeouts();
@@ -762,6 +773,37 @@ static void test_tcp_send_over_credit(void **state)
 	assert_int_equal(fn_sock_close(&T.c, lis), 0);
 }
 
+/* The app dies while lwIP holds data for it, and the first channel call
+ * to meet the reset is the event post in tcp_on_recv, inside lwIP's
+ * input, not ss_poll()'s: the service must still abort every socket of
+ * the dead app (sock_serv.c RESETS), or they would stay open, counted
+ * against the next app's max_tcp, their peers never reset. */
+static void test_reset_heard_elsewhere(void **state)
+{
+	uint64_t resets = sctr(SS_RESETS), aborted = sctr(SS_ABORTED);
+	int lis, cl, sv, i;
+
+	(void)state;
+	tcp_pair(7011, &lis, &cl, &sv);
+	T.stall = 1;	/* the wire holds every frame back */
+	assert_int_equal(fn_sock_send(&T.c, cl, "ping", 4), 4);
+	for (unsigned long t = T.turns; T.turns < t + 3;)	/* SEND taken */
+		usleep(100);
+	T.pause = 1;	/* the server waits before lwIP's input */
+	while (!T.paused)
+		usleep(100);
+	assert_int_equal(fn_link_reset(T.fd), 0);	/* the app "dies" */
+	T.stall = 0;	/* "ping" reaches tcp_on_recv first */
+	T.pause = 0;
+	for (i = 0; i < 5000 && sctr(SS_RESETS) == resets; i++)
+		usleep(1000);
+	assert_int_equal(sctr(SS_RESETS), resets + 1);
+	assert_true(sctr(SS_ABORTED) >= aborted + 3);	/* lis, cl, sv */
+	for (i = 0; i < 1000 && fn_sock_process(&T.c) != -ECONNRESET; i++)
+		usleep(200);
+	test_udp_echo(state);	/* the service serves the next app */
+}
+
 static void test_hostile(void **state)
 {
 	unsigned seed = 1;
@@ -841,6 +883,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_send_hold_close),
 		cmocka_unit_test(test_tcp_send_error_later),
 		cmocka_unit_test(test_tcp_send_over_credit),
+		cmocka_unit_test(test_reset_heard_elsewhere),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hostile_rings),
 	};
