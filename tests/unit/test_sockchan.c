@@ -773,6 +773,37 @@ static void test_tcp_send_over_credit(void **state)
 	assert_int_equal(fn_sock_close(&T.c, lis), 0);
 }
 
+/* Wait up to 5 s for the service's gauge of open connections to read n. */
+static bool open_is(uint64_t n)
+{
+	for (int i = 0; i < 5000 && sctr(SS_TCP_OPEN) != n; i++)
+		usleep(1000);
+	return sctr(SS_TCP_OPEN) == n;
+}
+
+/* max_tcp counts open connections (sock_serv.c MAX_TCP): both ends of a
+ * pair; a connection its peer has closed (FIN) no more, though the app has
+ * not closed it yet; a closed one no more, though its pcb lives on. */
+static void test_tcp_open_count(void **state)
+{
+	int lis, cl, sv;
+	char b[8];
+
+	(void)state;
+	assert_true(open_is(0));	/* the tests before left none open */
+	tcp_pair(7010, &lis, &cl, &sv);
+	assert_true(open_is(2));
+	assert_int_equal(fn_sock_shutdown(&T.c, cl, SHUT_WR), 0);
+	assert_true(wait_ev(sv, POLLIN) & POLLIN);
+	assert_int_equal(fn_sock_recv(&T.c, sv, b, sizeof(b)), 0);	/* EOF */
+	assert_true(open_is(1));	/* sv: the peer closed it */
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	assert_true(open_is(0));	/* cl: closed by its peer too */
+	assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+	assert_true(open_is(0));
+}
+
 /* The app dies while lwIP holds data for it, and the first channel call
  * to meet the reset is the event post in tcp_on_recv, inside lwIP's
  * input, not ss_poll()'s: the service must still abort every socket of
@@ -785,6 +816,7 @@ static void test_reset_heard_elsewhere(void **state)
 
 	(void)state;
 	tcp_pair(7011, &lis, &cl, &sv);
+	assert_true(open_is(2));
 	T.stall = 1;	/* the wire holds every frame back */
 	assert_int_equal(fn_sock_send(&T.c, cl, "ping", 4), 4);
 	for (unsigned long t = T.turns; T.turns < t + 3;)	/* SEND taken */
@@ -799,6 +831,7 @@ static void test_reset_heard_elsewhere(void **state)
 		usleep(1000);
 	assert_int_equal(sctr(SS_RESETS), resets + 1);
 	assert_true(sctr(SS_ABORTED) >= aborted + 3);	/* lis, cl, sv */
+	assert_true(open_is(0));
 	for (i = 0; i < 1000 && fn_sock_process(&T.c) != -ECONNRESET; i++)
 		usleep(200);
 	test_udp_echo(state);	/* the service serves the next app */
@@ -883,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_send_hold_close),
 		cmocka_unit_test(test_tcp_send_error_later),
 		cmocka_unit_test(test_tcp_send_over_credit),
+		cmocka_unit_test(test_tcp_open_count),
 		cmocka_unit_test(test_reset_heard_elsewhere),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hostile_rings),
