@@ -45,9 +45,11 @@
  * pools are malloc()ed per element and no MEMP_NUM_* limit is enforced:
  * limits from the config are the stack's to keep.  [stack] max_tcp is
  * enforced by the socket channel, which creates every TCP PCB: it counts
- * live PCBs (tcp_new for connect, the accept callback for listeners; minus
- * on the err callback and after tcp_close) and refuses past max_tcp (accept:
- * tcp_abort + ERR_ABRT, connect: ENOBUFS).  Frames in flight are bounded by
+ * the app's open connections (sock_serv.c MAX_TCP: from tcp_new for a
+ * connect or the accept callback, until either side closes, a reset or an
+ * abort) and refuses past max_tcp (accept: tcp_abort + ERR_ABRT, a RST to
+ * the peer; connect: ENOBUFS); the PCBs of closed connections are bounded
+ * by socket ids (max_tcp + SOCK_SPARE_IDS).  Frames in flight are bounded by
  * the link (one pbuf per slot in a burst), reassembly by IP_REASS_MAX_PBUFS
  * and out-of-order TCP data per PCB by TCP_OOSEQ_MAX_{BYTES,PBUFS}.
  */
@@ -139,7 +141,8 @@ static volatile sig_atomic_t stopping;
 static struct sock_serv sserv;
 static bool sserv_on;
 
-#define SOCK_SPARE_IDS	1024	/* socket ids beyond max_tcp: UDP, listeners */
+#define SOCK_SPARE_IDS	1024	/* socket ids beyond max_tcp: UDP, listeners,
+				 * connections their peers closed */
 #define CHAN_WAIT_MAX_NS	1000000	/* no bells: poll the channel each ms */
 
 static void on_term(int sig)
@@ -783,7 +786,8 @@ int main(int argc, char **argv)
 	r = stack_setup(&s, &conf, &ctl_fd);
 	if (r < 0)
 		return r == -EINVAL ? EXIT_USAGE : 1;
-	if (stk_confine(LWIP_TCP ? conf.stack.max_tcp : 0) < 0)
+	/* every socket id may hold a TCP PCB (sock_serv.c MAX_TCP) */
+	if (stk_confine(LWIP_TCP ? conf.stack.max_tcp + SOCK_SPARE_IDS : 0) < 0)
 		return FN_CONFINE_EXIT;
 #ifdef FN_STACK_DRILL
 	stk_drill_run();

@@ -43,6 +43,28 @@
  * freed.  Nothing is buffered here: the refused data stays in lwIP,
  * inside the TCP window.
  *
+ * MAX_TCP bounds the app's OPEN connections (ss->ntcp), as a process's
+ * fds bound it on Linux: a TCP socket counts from its SOCKET request (a
+ * pcb for a connect) or its accept until the app closes it, the peer
+ * closes it (FIN) or resets it, or it is aborted.  A connection closed
+ * from either side, or aborted with its dead app, holds no place for the
+ * next one, though lwIP may keep its pcb a while (CLOSE-WAIT until the
+ * app's close, a closed socket's hold draining, LAST-ACK, FIN-WAIT,
+ * TIME-WAIT): those are bounded by socket ids (max_socks) and lwIP's
+ * timers.  A connection past max_tcp is refused when its handshake
+ * completes (accept callback): tcp_abort sends the peer a RST, so its
+ * connect succeeds and its first read or write fails with ECONNRESET.
+ * Connections the app has not taken yet wait in their listener's backlog
+ * (tcp_backlog_delayed), which drops SYNs beyond it as listen(2) does.
+ *
+ * RESETS: the app died; the supervisor bumped the channel's epoch.  The
+ * first channel call to see it joins the new epoch and returns
+ * -ECONNRESET once; that call may be one that cannot act on it (a
+ * sev_post() inside an lwIP callback, ss_arm(), the reclaim in
+ * do_close()), so ss_poll() compares the epoch joined with the one last
+ * followed (reset_epoch) and aborts the dead app's sockets, whoever
+ * heard of the reset first (chan_reset).
+ *
  * TRUST: the app is hostile (sockchan.h TRUST).  A header is copied out
  * of its slot before any check; a malformed request cuts the channel off:
  * both endpoints turn broken, every socket is aborted, counted, until the
@@ -102,6 +124,8 @@ const char *const ss_ctr_names[SS_CTR_COUNT] = {
 	[SS_CLOSE_RST] = "close_rst",
 	[SS_TCP_STARVED] = "tcp_starved",
 	[SS_TCP_STARVED_SERVED] = "tcp_starved_served",
+	[SS_ACCEPTED] = "accepted",
+	[SS_TCP_OPEN] = "tcp_open",
 };
 
 /* Pending events of a socket, posted by pending_flush(). */
@@ -147,6 +171,7 @@ struct ss_sock {
 	uint8_t rd_shut;	/* SHUT_RD: received data is dropped */
 	uint8_t linger;		/* closed, hold still draining: seconds */
 	uint8_t starved;	/* on the starved list (ss->starved_head) */
+	uint8_t counted;	/* an open connection: in ss->ntcp (MAX_TCP) */
 	uint32_t st_prev, st_next;	/* its links there; 0 = none */
 };
 
@@ -173,6 +198,37 @@ static struct sock_serv *the_ss;	/* lwIP callbacks' way back */
 static void count(struct sock_serv *ss, enum ss_ctr c)
 {
 	fn_ctr_add(&ss->ctr[c], 1);
+}
+
+/* ---- open connections (MAX_TCP) ------------------------------------------ */
+
+static void tcp_open_publish(struct sock_serv *ss)
+{
+	atomic_store_explicit(&ss->ctr[SS_TCP_OPEN], ss->ntcp,
+			      memory_order_relaxed);
+}
+
+#if LWIP_TCP
+/* s is an open connection of the app's: it counts against max_tcp. */
+static void tcp_count(struct sock_serv *ss, struct ss_sock *s)
+{
+	if (s->counted)
+		return;
+	s->counted = 1;
+	ss->ntcp++;
+	tcp_open_publish(ss);
+}
+#endif
+
+/* s is closed (by either side), reset, aborted or freed: it counts no
+ * more.  Every path that ends a connection calls it; once is enough. */
+static void tcp_uncount(struct sock_serv *ss, struct ss_sock *s)
+{
+	if (!s->counted)
+		return;
+	s->counted = 0;
+	ss->ntcp--;
+	tcp_open_publish(ss);
 }
 
 /* ---- errors -------------------------------------------------------------- */
@@ -253,6 +309,7 @@ static void id_free(struct sock_serv *ss, uint32_t id)
 	struct ss_sock *s = &ss->sock[id];
 
 	starved_del(ss, id);	/* id_alloc clears the links */
+	tcp_uncount(ss, s);	/* a freed id holds no place */
 	free(s->hold);
 	s->hold = NULL;
 	s->hold_off = s->hold_len = s->hold_cap = 0;
@@ -423,8 +480,8 @@ static void sock_abort(struct sock_serv *ss, uint32_t id)
 			tcp_arg(s->pcb.tcp, NULL);
 			tcp_err(s->pcb.tcp, NULL);
 			tcp_abort(s->pcb.tcp);
-			ss->ntcp--;
 		}
+		tcp_uncount(ss, s);
 		break;
 	case T_TCP_LISTEN:
 		tcp_close(s->pcb.tcp);
@@ -471,18 +528,28 @@ static void cut_off(struct sock_serv *ss)
 	abort_all(ss);
 }
 
-/* The channel was reset (the app died): a fresh start. */
+/* The channel was reset (the app died): a fresh start.  Every socket of
+ * the dead app is aborted at once (RST to TCP peers), so none of its
+ * connections counts against the next app's max_tcp. */
 static void chan_reset(struct sock_serv *ss)
 {
+	ss->reset_epoch = ss->chan.epoch;
 	count(ss, SS_RESETS);
 	abort_all(ss);
 	ss->broken = false;
 	ss->free_slots = 0;
 }
 
+/* Did a call other than ours hear of a reset (RESETS)?  Every channel
+ * call joins a new epoch before it returns. */
+static bool chan_was_reset(const struct sock_serv *ss)
+{
+	return ss->chan.epoch != ss->reset_epoch;
+}
+
 static int chan_error(struct sock_serv *ss, int r)
 {
-	if (r == -ECONNRESET)
+	if (r == -ECONNRESET || chan_was_reset(ss))
 		chan_reset(ss);
 	else if (r == -EPIPE && !ss->broken)
 		cut_off(ss);
@@ -625,7 +692,7 @@ static void pcb_close(struct sock_serv *ss, struct ss_sock *s, bool abort)
 		count(ss, SS_CLOSE_RST);
 		tcp_abort(t);
 	}
-	ss->ntcp--;
+	tcp_uncount(ss, s);
 	s->pcb.tcp = NULL;
 	starved_del(ss, (uint32_t)(s - ss->sock));
 }
@@ -738,6 +805,8 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 	struct ss_sock *s = sock_of(ss, id);
 
 	(void)err;
+	if (!p && s && s->type == T_TCP && s->pcb.tcp == pcb)
+		tcp_uncount(ss, s);	/* the peer closed it (MAX_TCP) */
 	if (!s || s->type != T_TCP || s->rd_shut) {
 		if (p) {
 			tcp_recved(pcb, p->tot_len);
@@ -806,7 +875,7 @@ static void tcp_on_err(void *arg, err_t err)
 	if (!s || (s->type != T_TCP && s->type != T_CLOSING) || !s->pcb.tcp)
 		return;
 	s->pcb.tcp = NULL;
-	ss->ntcp--;
+	tcp_uncount(ss, s);
 	starved_del(ss, id);	/* its refused data went with the pcb */
 	free(s->hold);	/* the connection is gone: so is what it held */
 	s->hold = NULL;
@@ -886,7 +955,8 @@ static err_t tcp_on_accept(void *arg, struct tcp_pcb *npcb, err_t err)
 	s->lid = lid;
 	name_set(&s->peer, &npcb->remote_ip, npcb->remote_port);
 	s->unannounced = 1;
-	ss->ntcp++;
+	tcp_count(ss, s);
+	count(ss, SS_ACCEPTED);
 	tcp_hook(npcb, id);
 	/* Counts against the listener's backlog until the app acks the
 	 * ACCEPTED slot: a full queue drops SYNs (the peer retries), as
@@ -1030,7 +1100,7 @@ static int do_socket(struct sock_serv *ss, struct req *q)
 			return -EMFILE;
 		}
 		ss->sock[id].pcb.tcp = t;
-		ss->ntcp++;
+		tcp_count(ss, &ss->sock[id]);
 		tcp_hook(t, id);
 		return (int)id;
 	}
@@ -1078,7 +1148,7 @@ static int do_listen(uint32_t id, struct req *q)
 	if (!l)
 		return errno_of(err);
 	/* the old pcb is freed: a listener is no TCP connection */
-	the_ss->ntcp--;
+	tcp_uncount(the_ss, q->s);
 	q->s->pcb.tcp = l;
 	q->s->type = T_TCP_LISTEN;
 	tcp_arg(l, (void *)(uintptr_t)id);
@@ -1271,6 +1341,7 @@ static int do_close(struct sock_serv *ss, uint32_t id, struct req *q)
 		s->pcb.udp = NULL;
 	}
 	starved_del(ss, id);	/* nothing more for the app */
+	tcp_uncount(ss, s);	/* closed: a hold still draining holds no place */
 	s->type = T_CLOSING;
 	s->pend = 0;
 	mark(ss, id, P_CLOSED);
@@ -1465,12 +1536,12 @@ int ss_poll(struct sock_serv *ss)
 {
 	int r, work = 0;
 
+	if (chan_was_reset(ss))
+		chan_reset(ss);	/* heard by another call (RESETS) */
 	if (ss->broken) {
 		/* follow the reset that will bring the app back */
 		r = fn_stream_reclaim(&ss->chan.tx);
-		if (r == -ECONNRESET)
-			chan_reset(ss);
-		return 0;
+		return r < 0 ? chan_error(ss, r) : 0;
 	}
 	r = slot_reclaim(ss);
 	if (r < 0)
@@ -1495,6 +1566,8 @@ int ss_arm(struct sock_serv *ss)
 {
 	int r;
 
+	if (chan_was_reset(ss))
+		return 0;	/* ss_poll() follows it */
 	if (ss->broken)
 		return 1;
 	if (ss->ndirty || ss->nout)
@@ -1546,6 +1619,7 @@ int ss_open(struct sock_serv *ss, int chan_fd, int app_bell_fd,
 		goto err_free;
 	ss->max_tcp = max_tcp;
 	ss->max_socks = max_socks;
+	ss->reset_epoch = ss->chan.epoch;
 	ss->app_bell_fd = app_bell_fd;
 	ss->stack_bell_fd = stack_bell_fd;
 	fn_stream_set_bell(&ss->chan.tx, app_bell_fd);	/* events */

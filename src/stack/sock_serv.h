@@ -34,6 +34,8 @@ enum ss_ctr {
 	SS_CLOSE_RST,		/* CLOSEs that reset: unread data, or lwIP's */
 	SS_TCP_STARVED,		/* sockets put on the starved list */
 	SS_TCP_STARVED_SERVED,	/* refused data delivered from that list */
+	SS_ACCEPTED,		/* connections accepted (taken off a listener) */
+	SS_TCP_OPEN,		/* gauge: open connections, against max_tcp */
 	SS_CTR_COUNT
 };
 
@@ -47,7 +49,9 @@ struct sock_serv {
 	int app_bell_fd;		/* we ring it, or -1 */
 	int stack_bell_fd;		/* we wait on it, or -1 */
 	bool broken;			/* cut off until the next reset */
-	uint32_t max_socks, max_tcp, ntcp;
+	uint32_t max_socks, max_tcp;
+	uint32_t ntcp;			/* open connections (tcp_count()) */
+	uint32_t reset_epoch;		/* channel epoch whose reset we followed */
 	struct ss_sock *sock;		/* by id; [0] unused */
 	uint32_t nsock;			/* ids handed out so far + 1 */
 	uint32_t cap;
@@ -66,7 +70,8 @@ struct sock_serv {
 
 /*
  * Attach the channel (side B) and its bells (-1: none).  max_tcp bounds
- * TCP PCBs, max_socks socket ids.  chan_fd is not kept.  0 or -errno.
+ * the app's open TCP connections (sock_serv.c, MAX_TCP), max_socks socket
+ * ids.  chan_fd is not kept.  0 or -errno.
  */
 int ss_open(struct sock_serv *ss, int chan_fd, int app_bell_fd,
 	    int stack_bell_fd, uint32_t max_tcp, uint32_t max_socks);

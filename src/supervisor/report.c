@@ -505,9 +505,11 @@ struct prom_acc {
 	bool oom;
 };
 
-/* Counters that go up and down (fragnet-nic's port and queue gauges). */
+/* Counters that go up and down (fragnet-nic's port and queue gauges, a
+ * stack's open connections). */
 static const char *const prom_gauges[] = {
 	"mbufs_in_use", "link_up", "link_speed_mbps", "bcast_pending",
+	"tcp_open",
 };
 
 static bool prom_is_gauge(const char *name)

@@ -18,8 +18,8 @@ is the only other party.
                        kill -9: WHAT = request (half of a 1 MiB SET sent) or
                        reply (GET of a big key, its reply left unread); prints
                        "ready" when it is stuck, then sleeps
-  hold CONNS           open CONNS connections, PING on each, print "ready",
-                       then sleep (the caller kills the server or us)
+  hold CONNS           open CONNS connections, then PING on each, print
+                       "ready", then sleep (the caller kills the server or us)
   order ROUNDS         ROUNDS times: UNSUBSCRIBE sent on one connection,
                        then PUBLISH on another without waiting: the server
                        must see them in that order (the kernel's epoll
@@ -224,11 +224,11 @@ def check_partial(args):
 
 
 def check_hold(args):
-    conns = []
-    for _ in range(int(args.rest[0])):
-        c = Conn(args)
+    # every connection first, then the PINGs: with the server stopped, the
+    # connections it has not taken wait in its listener's queue
+    conns = [Conn(args) for _ in range(int(args.rest[0]))]
+    for c in conns:
         expect("PING", c.call("PING"), b"PONG")
-        conns.append(c)
     print("ready", flush=True)
     time.sleep(3600)
 

@@ -150,6 +150,28 @@ rcheck_exec() {
 		--bind "$KERNEL_IP" "$@"
 }
 
+# hold_start CONNS: redis_check.py hold CONNS as the coproc HOLD, its pid
+# in hold (a load generator: killed at teardown); hold_ready WHAT: it
+# said "ready" (every connection answered PING), else fail with WHAT;
+# hold_end: kill it -9, its connections closed by the kernel.
+hold_start() {
+	coproc HOLD { rcheck_exec hold "$1"; }
+	hold=$HOLD_PID
+	LOAD_PIDS+=("$hold")
+}
+
+hold_ready() {
+	local line
+	read -r -t 120 -u "${HOLD[0]}" line || fail_stats "$1: not ready"
+	[[ $line == ready ]] || fail_stats "$1: '$line'"
+}
+
+hold_end() {
+	kill -KILL "$hold"
+	wait "$hold" 2>/dev/null || true
+	LOAD_PIDS=()
+}
+
 # rbench OUT ARGS...: redis-benchmark with --csv into OUT; fails if the
 # benchmark failed (any error reply or broken connection makes it exit 1)
 # or did not finish in time.

@@ -31,6 +31,12 @@
 #                supervisor restarts it, the stack aborts every socket of
 #                the dead app, and its TCP slots are back (max_tcp 256 is
 #                too few for 2 x 200 if they leaked)
+#   max-tcp      max_tcp = 256 counts open connections only: 200 that
+#                their clients closed while the server was stopped
+#                (SIGSTOP) count no more, and 200 new ones are all taken
+#                once it runs again; 250 held by a server killed -9 count
+#                no more, and the restarted server takes 256, none
+#                refused; the 257th is refused with a RST
 #   proto-error  a protocol error sent with 64 KiB more that the server
 #                never reads: redis-server writes "-ERR Protocol error" and
 #                closes with input unread, so the stack resets the
@@ -47,8 +53,8 @@
 #                served
 #
 # FN_REDIS_BACKEND=kernel runs the same checks against redis-server in a
-# network namespace on the kernel's TCP (redis_lib.sh); app-kill and
-# stack-kill then skip.
+# network namespace on the kernel's TCP (redis_lib.sh); app-kill,
+# max-tcp and stack-kill then skip.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -257,15 +263,12 @@ case_client_kill() {
 # ---- app-kill ---------------------------------------------------------------
 
 case_app_kill() {
-	local app hold line got refused
+	local app got refused
 	redis_need_fragnet "kill -9 of the app"
 	redis_up 1 max_tcp=256
 	rcli SET fn:before 1 >/dev/null
-	coproc HOLD { rcheck_exec hold 200; }
-	hold=$HOLD_PID
-	LOAD_PIDS+=("$hold")
-	read -r -t 60 -u "${HOLD[0]}" line || fail_stats "hold 200: not ready"
-	[[ $line == ready ]] || fail_stats "hold 200: '$line'"
+	hold_start 200
+	hold_ready "hold 200"
 	(($(established "$REDIS_PORT") >= 200)) ||
 		fail_stats "only $(established "$REDIS_PORT") connections established"
 	app=$(redis_pid 0)
@@ -280,14 +283,15 @@ case_app_kill() {
 		fail_stats "stack/0 did not free the dead app's sockets (resets $(counter stack/0 sock.resets), aborted $(counter stack/0 sock.aborted))"
 	fn_log "stack/0 after the kill: sock.resets $(counter stack/0 sock.resets)," \
 		"sock.aborted $(counter stack/0 sock.aborted)"
-	kill -KILL "$hold"
-	wait "$hold" 2>/dev/null || true
-	LOAD_PIDS=()
+	hold_end
 	wait_for 30 redis_pings || fail_stats "the restarted app does not answer"
 	got=$(rcli DBSIZE)
 	[[ $got == 0 ]] || fail_stats "the restarted app (no persistence) has $got keys"
 	# 200 more connections at once: with the dead app's 200 still held,
 	# max_tcp 256 would make the stack refuse them (sock.accept_refused).
+	# Between SET and GET the benchmark closes its 200 and opens 200 new
+	# ones at once: the closed ones must not count while the server has
+	# yet to close its ends (max-tcp checks that deterministically).
 	refused=$(counter stack/0 sock.accept_refused)
 	rbench "$T/after.csv" -n 20000 -c 200 -t set,get ||
 		fail_stats "200 clients after the restart"
@@ -296,21 +300,100 @@ case_app_kill() {
 		fail_stats "stack/0 refused $(($(counter stack/0 sock.accept_refused) - refused)) connections: slots of the dead app still held?"
 }
 
+# ---- max-tcp ----------------------------------------------------------------
+
+# The stack's open connections, the ones [stack] max_tcp bounds.
+tcp_open_is() { [[ $(counter stack/0 sock.tcp_open) == "$1" ]]; }
+
+case_max_tcp() {
+	local app refused aborted accepted
+	redis_need_fragnet "max_tcp accounting"
+	redis_up 1 max_tcp=256
+	refused=$(counter stack/0 sock.accept_refused)
+	# 1. Closed by the peer, not yet by the app: 200 connections whose
+	# client dies while the server is stopped.  Their FINs reach the stack
+	# while the app can close nothing; they count no more at once.
+	hold_start 200
+	hold_ready "hold 200"
+	app=$(redis_pid 0)
+	kill -STOP "$app"
+	hold_end
+	wait_for 15 tcp_open_is 0 ||
+		{ kill -CONT "$app"; fail_stats "connections their peers closed still count: sock.tcp_open $(counter stack/0 sock.tcp_open)"; }
+	# 200 new ones while it is still stopped: the stack takes them into
+	# the listener's queue (up to its backlog, 112; the rest wait in the
+	# client's SYN retries).  While the closed ones still counted, the
+	# 57th new one went past max_tcp and was reset.
+	accepted=$(counter stack/0 sock.accepted)
+	hold_start 200
+	taken() {
+		(($(counter stack/0 sock.accepted) - accepted +
+		  $(counter stack/0 sock.accept_refused) - refused >= 100))
+	}
+	wait_for 30 taken ||
+		{ kill -CONT "$app"; fail_stats "the stack took $(($(counter stack/0 sock.accepted) - accepted)) of 200 new connections"; }
+	kill -CONT "$app"
+	hold_ready "200 connections after 200 closed"
+	[[ $(counter stack/0 sock.accept_refused) == "$refused" ]] ||
+		fail_stats "stack/0 refused $(($(counter stack/0 sock.accept_refused) - refused)) connections: closed ones still counted?"
+	hold_end
+	# 2. A dead app's connections: 250 held, the server killed -9.  The
+	# stack aborts them when the supervisor resets the channel; none counts
+	# against the restarted server.
+	hold_start 250
+	hold_ready "hold 250"
+	aborted=$(counter stack/0 sock.aborted)
+	app=$(redis_pid 0)
+	kill -KILL "$app"
+	wait_for 20 restarted app 0 "$app" || fail_stats "app/0 was not restarted"
+	wait_for 20 all_in_state running || fail_stats "not all running after the restart"
+	wait_for 15 sock_freed stack/0 $((aborted + 251)) ||
+		fail_stats "stack/0 did not abort the dead app's sockets (aborted $(($(counter stack/0 sock.aborted) - aborted)))"
+	wait_for 10 tcp_open_is 0 ||
+		fail_stats "the dead app's connections still count: sock.tcp_open $(counter stack/0 sock.tcp_open)"
+	hold_end
+	wait_for 30 redis_pings || fail_stats "the restarted app does not answer"
+	# max_tcp connections to the new server: none refused.
+	hold_start 256
+	hold_ready "hold 256 after the restart"
+	[[ $(counter stack/0 sock.accept_refused) == "$refused" ]] ||
+		fail_stats "stack/0 refused $(($(counter stack/0 sock.accept_refused) - refused)) connections after the restart"
+	tcp_open_is 256 || fail_stats "sock.tcp_open $(counter stack/0 sock.tcp_open), want 256"
+	# One more is refused, with a RST: the client's connect succeeds
+	# (lwIP completes the handshake), then its request is reset; it is
+	# never left waiting.
+	timeout 60 python3 - "$STACK_IP" "$REDIS_PORT" "$KERNEL_IP" <<'PY' ||
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20,
+                                 source_address=(sys.argv[3], 0))
+    s.sendall(b"PING\r\n")
+    d = s.recv(16)
+except (ConnectionResetError, BrokenPipeError):
+    sys.exit(0)
+except socket.timeout:
+    sys.exit("the 257th connection: neither served nor reset")
+sys.exit("the 257th connection was served: %r" % d if d else
+         "the 257th connection got EOF, not a reset")
+PY
+		fail_stats "a connection past max_tcp was not reset"
+	[[ $(counter stack/0 sock.accept_refused) == $((refused + 1)) ]] ||
+		fail_stats "sock.accept_refused rose by $(($(counter stack/0 sock.accept_refused) - refused)), want 1"
+	hold_end
+}
+
 # ---- stack-kill -------------------------------------------------------------
 
 case_stack_kill() {
-	local keys=10000 app stack got hold line
+	local keys=10000 app stack got
 	redis_need_fragnet "kill -9 of the stack"
 	redis_up 1
 	fill_keys "$keys" >&2 || fail_stats "mass insertion"
 	[[ $(rcli DBSIZE) == "$keys" ]] || fail_stats "DBSIZE after the fill"
 	# 50 clients connected when the stack dies: their connections die
 	# with it, and the app must drop them (connected_clients back to one).
-	coproc HOLD { rcheck_exec hold 50; }
-	hold=$HOLD_PID
-	LOAD_PIDS+=("$hold")
-	read -r -t 60 -u "${HOLD[0]}" line || fail_stats "hold 50: not ready"
-	[[ $line == ready ]] || fail_stats "hold 50: '$line'"
+	hold_start 50
+	hold_ready "hold 50"
 	app=$(redis_pid 0)
 	stack=$(status_field stack 0 3)
 	kill -KILL "$stack"
@@ -324,9 +407,7 @@ case_stack_kill() {
 	[[ $(rcli GET key:000000004242) == v0004242 ]] || fail_stats "a key's value changed"
 	wait_for 15 one_client ||
 		fail_stats "the app still counts $(info_field clients connected_clients) clients from before the stack died"
-	kill -KILL "$hold"
-	wait "$hold" 2>/dev/null || true
-	LOAD_PIDS=()
+	hold_end
 	rbench "$T/after.csv" -n 20000 -c 50 -t set,get ||
 		fail_stats "redis-benchmark after the stack restart"
 	check_csv "$T/after.csv" 2 || fail_stats "bad results after the stack restart"
@@ -350,7 +431,7 @@ case_order() {
 # ---- main ---------------------------------------------------------------------
 
 case "$CASE" in
-cli | bench | clients | multi-pubsub | bgsave | client-kill | app-kill | stack-kill | proto-error | order) ;;
+cli | bench | clients | multi-pubsub | bgsave | client-kill | app-kill | max-tcp | stack-kill | proto-error | order) ;;
 *) echo "unknown case '$CASE'" >&2; exit 2 ;;
 esac
 redis_init "$CASE"

@@ -65,6 +65,8 @@ static struct {
 	_Atomic int stop, ready;
 	_Atomic int stall;	/* the wire holds every frame back */
 	_Atomic int no_timers;	/* lwIP's timers do not run */
+	_Atomic int pause;	/* the server waits after ss_poll() */
+	_Atomic int paused;	/* ... and is waiting there now */
 	_Atomic unsigned long turns;	/* server loop turns */
 	struct sock_serv ss;
 	struct lo_wire wire;
@@ -86,7 +88,16 @@ static void *server(void *arg)
 		return NULL;
 	T.ready = 1;
 	while (!T.stop) {
-		int w = ss_poll(&T.ss) + lo_wire_drain(&T.wire, 256, &T.stall);
+		int w = ss_poll(&T.ss);
+
+		/* a point between the service and lwIP's input, where a test
+		 * can make the input the first to meet a channel reset */
+		while (T.pause) {
+			T.paused = 1;
+			nanosleep(&nap, NULL);
+		}
+		T.paused = 0;
+		w += lo_wire_drain(&T.wire, 256, &T.stall);
 
 		if (!T.no_timers)
 			sys_check_timeouts();
@@ -762,6 +773,70 @@ static void test_tcp_send_over_credit(void **state)
 	assert_int_equal(fn_sock_close(&T.c, lis), 0);
 }
 
+/* Wait up to 5 s for the service's gauge of open connections to read n. */
+static bool open_is(uint64_t n)
+{
+	for (int i = 0; i < 5000 && sctr(SS_TCP_OPEN) != n; i++)
+		usleep(1000);
+	return sctr(SS_TCP_OPEN) == n;
+}
+
+/* max_tcp counts open connections (sock_serv.c MAX_TCP): both ends of a
+ * pair; a connection its peer has closed (FIN) no more, though the app has
+ * not closed it yet; a closed one no more, though its pcb lives on. */
+static void test_tcp_open_count(void **state)
+{
+	int lis, cl, sv;
+	char b[8];
+
+	(void)state;
+	assert_true(open_is(0));	/* the tests before left none open */
+	tcp_pair(7010, &lis, &cl, &sv);
+	assert_true(open_is(2));
+	assert_int_equal(fn_sock_shutdown(&T.c, cl, SHUT_WR), 0);
+	assert_true(wait_ev(sv, POLLIN) & POLLIN);
+	assert_int_equal(fn_sock_recv(&T.c, sv, b, sizeof(b)), 0);	/* EOF */
+	assert_true(open_is(1));	/* sv: the peer closed it */
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	assert_true(open_is(0));	/* cl: closed by its peer too */
+	assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+	assert_true(open_is(0));
+}
+
+/* The app dies while lwIP holds data for it, and the first channel call
+ * to meet the reset is the event post in tcp_on_recv, inside lwIP's
+ * input, not ss_poll()'s: the service must still abort every socket of
+ * the dead app (sock_serv.c RESETS), or they would stay open, counted
+ * against the next app's max_tcp, their peers never reset. */
+static void test_reset_heard_elsewhere(void **state)
+{
+	uint64_t resets = sctr(SS_RESETS), aborted = sctr(SS_ABORTED);
+	int lis, cl, sv, i;
+
+	(void)state;
+	tcp_pair(7011, &lis, &cl, &sv);
+	assert_true(open_is(2));
+	T.stall = 1;	/* the wire holds every frame back */
+	assert_int_equal(fn_sock_send(&T.c, cl, "ping", 4), 4);
+	for (unsigned long t = T.turns; T.turns < t + 3;)	/* SEND taken */
+		usleep(100);
+	T.pause = 1;	/* the server waits before lwIP's input */
+	while (!T.paused)
+		usleep(100);
+	assert_int_equal(fn_link_reset(T.fd), 0);	/* the app "dies" */
+	T.stall = 0;	/* "ping" reaches tcp_on_recv first */
+	T.pause = 0;
+	for (i = 0; i < 5000 && sctr(SS_RESETS) == resets; i++)
+		usleep(1000);
+	assert_int_equal(sctr(SS_RESETS), resets + 1);
+	assert_true(sctr(SS_ABORTED) >= aborted + 3);	/* lis, cl, sv */
+	assert_true(open_is(0));
+	for (i = 0; i < 1000 && fn_sock_process(&T.c) != -ECONNRESET; i++)
+		usleep(200);
+	test_udp_echo(state);	/* the service serves the next app */
+}
+
 static void test_hostile(void **state)
 {
 	unsigned seed = 1;
@@ -841,6 +916,8 @@ int main(void)
 		cmocka_unit_test(test_tcp_send_hold_close),
 		cmocka_unit_test(test_tcp_send_error_later),
 		cmocka_unit_test(test_tcp_send_over_credit),
+		cmocka_unit_test(test_tcp_open_count),
+		cmocka_unit_test(test_reset_heard_elsewhere),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hostile_rings),
 	};
