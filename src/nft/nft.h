@@ -117,6 +117,18 @@ struct fn_nft_pkt {
 	uint32_t oif_addr;	/* network order: the IPv4 address of the
 				 * netif the packet leaves by (output,
 				 * postrouting), 0 = unknown: masquerade */
+	uint32_t iif_addr;	/* network order: the IPv4 address of the
+				 * netif the packet came in on (prerouting,
+				 * input), 0 = none: redirect's address */
+	const uint32_t *local;	/* network order: the stack's own IPv4
+				 * addresses (nlocal of them), where a
+				 * dnat may send a packet; filled when
+				 * fn_nft_prog_uses_nat() */
+	uint32_t nlocal;
+	uint8_t *nh_w;		/* the bytes at nh, writable: NAT rewrites
+				 * them in place (docs/nft-eval.md, NAT);
+				 * NULL: a packet that needs a rewrite is
+				 * dropped */
 	bool sk;		/* of a full socket of the app (the kernel's
 				 * skb->sk with a file): meta skuid, skgid */
 	uint32_t sk_uid, sk_gid;	/* then its user and group */
@@ -142,6 +154,11 @@ struct fn_nft_pkt {
 	 * and found right, FN_NFT_SUM_*, so that the stack need not check
 	 * them again on the same bytes. */
 	uint8_t sums;
+	/* Out, set by the evaluator when NAT rewrote nh_w's bytes (the
+	 * destination of a flow's packet, or the source of its reply:
+	 * addresses, ports, IPv4 and TCP/UDP sums), never cleared by it:
+	 * the caller copies what it judged into what it sends on. */
+	uint8_t natted;
 };
 
 #define FN_NFT_SUM_IP	1	/* the IPv4 header's (ip_rcv) */
@@ -194,6 +211,11 @@ void fn_nft_prog_index(struct fn_nft_prog *p, bool on);
  * then loads nf_defrag_ipv4 in the namespace, which reassembles IPv4 at
  * prerouting priority -400, before every chain of the stack's. */
 bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p);
+
+/* True when p has a base chain of type nat: then fn_nft_pkt.local and
+ * nh_w are wanted (dnat and redirect to the stack itself rewrite the
+ * packets of the flows they bind, docs/nft-eval.md). */
+bool fn_nft_prog_uses_nat(const struct fn_nft_prog *p);
 
 /* True when p matches on the packet's socket (meta skuid, skgid): the
  * caller fills fn_nft_pkt.sk, sk_uid and sk_gid only then. */

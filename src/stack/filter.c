@@ -107,8 +107,8 @@ static uint64_t now_ns(bool fine)
 
 /* The frame in p as one run of bytes: p itself, or a copy into buf (cap
  * bytes). */
-static const uint8_t *linear(struct pbuf *p, uint8_t *buf, uint32_t cap,
-			     uint32_t *len)
+static uint8_t *linear(struct pbuf *p, uint8_t *buf, uint32_t cap,
+		       uint32_t *len)
 {
 	*len = p->tot_len;
 	if (p->len == p->tot_len)
@@ -339,6 +339,44 @@ static bool fine_clock(const struct nl_server *srv)
 	return fn_nft_prog_fine_clock(srv->prog);
 }
 
+/* ---- NAT ------------------------------------------------------------------ */
+
+/* dnat and redirect to the stack itself (docs/nft.md, NAT): the
+ * evaluator rewrites the bytes it judges (fn_nft_pkt.nh_w) and says so
+ * (natted); here those bytes become what lwIP parses (receive) or what
+ * leaves (send). */
+
+static uint32_t local_addrs[STK_MAX_IFS];	/* network order */
+
+/* k's addresses for a dnat: the stack's, and the netif's it came in
+ * on (redirect's). */
+static void nat_fill(const struct stk_if *ifc, struct fn_nft_pkt *k)
+{
+	const struct stack *s = ifc->stack;
+
+	for (unsigned i = 0; i < s->nifs; i++)
+		local_addrs[i] =
+			ip4_addr_get_u32(netif_ip4_addr(&s->ifs[i].netif));
+	k->local = local_addrs;
+	k->nlocal = s->nifs;
+	k->iif_addr = ip4_addr_get_u32(netif_ip4_addr(&ifc->netif));
+}
+
+/* The received frame p was judged in a copy (k->nh is not p's own byte
+ * at off) that NAT rewrote: the IPv4 header and the first 20 bytes of
+ * transport (ports, sums) into p, for lwIP. */
+static void nat_back(struct pbuf *p, const struct fn_nft_pkt *k, uint32_t off)
+{
+	uint32_t ihl, tot, n;
+
+	if (!k->natted || (const uint8_t *)p->payload + off == k->nh)
+		return;
+	ihl = (uint32_t)(k->nh[0] & 0x0f) * 4;
+	tot = rd16(k->nh + 2);
+	n = ihl + 20 < tot ? ihl + 20 : tot;
+	pbuf_take_at(p, k->nh, (u16_t)n, (u16_t)off);
+}
+
 /* ---- reassembly ------------------------------------------------------------ */
 
 static bool uses_ct(const struct nl_server *srv)
@@ -390,15 +428,19 @@ static struct pbuf *reassemble(struct stack *s, struct pbuf *p, uint16_t tot)
 /* k for the frame p received on ifc, copied into buf when p is a chain.
  * The IPv4 header's offset, or 0 when p does not fit buf. */
 static uint32_t rx_fill(struct fn_nft_pkt *k, const struct stk_if *ifc,
-			struct pbuf *p, uint8_t *buf, bool fine)
+			struct pbuf *p, uint8_t *buf, bool fine, bool nat)
 {
-	const uint8_t *f;
+	uint8_t *f;
 	uint32_t len, off;
 
 	f = linear(p, buf, DGRAM_MAX, &len);
 	if (!f)
 		return 0;
 	off = pkt_fill(k, f, len, fine);
+	if (nat && k->nh) {
+		k->nh_w = f + off;
+		nat_fill(ifc, k);
+	}
 	k->iif = ifc->index;
 	k->iifname = ifc->name;
 	k->pkttype = !(f[0] & 1) ? PKT_HOST :
@@ -420,13 +462,14 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
 	struct fn_nft_pkt k;
 	enum fn_nft_hook h;
 	uint32_t off;
-	bool frag, fine;
+	bool frag, fine, nat;
 
 	*sums = 0;
 	if (!srv || !srv->prog)
 		return p;	/* no ruleset: lwIP reassembles itself */
 	fine = fine_clock(srv);
-	off = rx_fill(&k, ifc, p, buf, fine);
+	nat = fn_nft_prog_uses_nat(srv->prog);
+	off = rx_fill(&k, ifc, p, buf, fine, nat);
 	if (!off)
 		return p;	/* longer than any frame we take: lwIP drops */
 	if (!judge(srv, h = FN_NFT_INGRESS, &k, &r))
@@ -438,19 +481,21 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
 		p = reassemble(s, p, rd16(k.nh + 2));
 		if (!p)
 			return NULL;
-		if (!(off = rx_fill(&k, ifc, p, buf, fine)))
+		if (!(off = rx_fill(&k, ifc, p, buf, fine, nat)))
 			goto unjudged;
 		frag = false;
 	}
 	if (!judge(srv, h = FN_NFT_PREROUTING, &k, &r))
 		goto drop;
-	if (!for_us(s, k.nh))
+	if (!for_us(s, k.nh)) {
+		nat_back(p, &k, off);
 		return p;
+	}
 	if (frag) {			/* ip_local_deliver: ip_defrag */
 		p = reassemble(s, p, rd16(k.nh + 2));
 		if (!p)
 			return NULL;
-		if (!(off = rx_fill(&k, ifc, p, buf, fine)))
+		if (!(off = rx_fill(&k, ifc, p, buf, fine, nat)))
 			goto unjudged;
 	}
 	/* once per packet (a whole datagram) that reaches input: the
@@ -460,6 +505,7 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
 	sk_fill(srv, &k, true);
 	if (!judge(srv, h = FN_NFT_INPUT, &k, &r))
 		goto drop;
+	nat_back(p, &k, off);
 	*sums = frag ? 0 : k.sums;
 	return p;
 drop:
@@ -505,9 +551,11 @@ static void out_release(bool send)
 }
 
 /* Output, then postrouting, for the IPv4 datagram at nh (len bytes)
- * going out of ifc. */
+ * going out of ifc.  nh_w: nh, writable (NAT), or NULL; *natted: NAT
+ * rewrote it. */
 static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
-		      const uint8_t *nh, uint32_t len)
+		      const uint8_t *nh, uint8_t *nh_w, uint32_t len,
+		      bool *natted)
 {
 	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0, 0 };
 	struct fn_nft_pkt k;
@@ -521,10 +569,17 @@ static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
 	k.oifname = ifc->name;
 	k.oif_addr = ip4_addr_get_u32(netif_ip4_addr(&ifc->netif));
 	k.now_ns = now_ns(fine_clock(srv));
+	if (nh_w) {
+		k.nh_w = nh_w;
+		nat_fill(ifc, &k);
+		k.iif_addr = 0;
+	}
 	sk_fill(srv, &k, false);
 	if (judge(srv, h = FN_NFT_OUTPUT, &k, &r) &&
-	    judge(srv, h = FN_NFT_POSTROUTING, &k, &r))
+	    judge(srv, h = FN_NFT_POSTROUTING, &k, &r)) {
+		*natted = k.natted;
 		return true;
+	}
 	stk_count(ifc->stack, STK_FILTER_DROP_TX, 1);
 	if (stk_cap_on(ifc->stack, FN_CAP_FILTER_DROP))
 		stk_cap_drop_tx(ifc, h, r.rule, nh, len);
@@ -583,7 +638,40 @@ static void out_fragment(struct stk_if *ifc, struct nl_server *srv,
 
 		memcpy(out.dgram + 10, &sum, 2);
 	}
-	out_release(judge_out(ifc, srv, out.dgram, ihl + out.next));
+	/* no nh_w: the fragments are lwIP's; a reply NAT must rewrite is
+	 * dropped (docs/nft.md, NAT) */
+	bool natted;
+
+	out_release(judge_out(ifc, srv, out.dgram, NULL, ihl + out.next,
+			      &natted));
+}
+
+/* With a nat chain: p is judged in a copy, which NAT may rewrite (the
+ * source of a reply of a redirected flow); a rewritten copy is what
+ * goes out, never lwIP's p: a TCP segment stays on lwIP's
+ * retransmission queue as lwIP built it. */
+static err_t output_nat(struct stk_if *ifc, struct nl_server *srv,
+			struct pbuf *p, const ip4_addr_t *dst, uint8_t *buf,
+			uint32_t cap)
+{
+	struct pbuf *q;
+	bool natted = false;
+	err_t err;
+
+	if (p->tot_len > cap ||
+	    pbuf_copy_partial(p, buf, p->tot_len, 0) != p->tot_len)
+		return ERR_VAL;	/* not one frame: the link refuses it */
+	if (!judge_out(ifc, srv, buf, buf, p->tot_len, &natted))
+		return ERR_OK;
+	if (!natted)
+		return etharp_output(&ifc->netif, p, dst);
+	q = pbuf_alloc(PBUF_LINK, p->tot_len, PBUF_RAM);
+	if (!q)
+		return ERR_MEM;
+	pbuf_take(q, buf, p->tot_len);
+	err = etharp_output(&ifc->netif, q, dst);
+	pbuf_free(q);
+	return err;
 }
 
 /* netif->output: an IPv4 packet lwIP sends, before ARP (as the kernel's
@@ -596,6 +684,7 @@ err_t stk_filter_output(struct stk_if *ifc, struct pbuf *p,
 	static uint8_t buf[FRAME_MAX];
 	const uint8_t *nh;
 	uint32_t len, ihl;
+	bool natted;
 
 	if (!srv || !srv->prog) {
 		if (out.n)
@@ -612,10 +701,12 @@ err_t stk_filter_output(struct stk_if *ifc, struct pbuf *p,
 		out_fragment(ifc, srv, p, nh, ihl, dst);
 		return ERR_OK;
 	}
+	if (fn_nft_prog_uses_nat(srv->prog))
+		return output_nat(ifc, srv, p, dst, buf, sizeof(buf));
 	nh = linear(p, buf, sizeof(buf), &len);
 	if (!nh)
 		return ERR_VAL;	/* not one frame: the link refuses it */
-	if (!judge_out(ifc, srv, nh, len))
+	if (!judge_out(ifc, srv, nh, NULL, len, &natted))
 		return ERR_OK;	/* dropped by the ruleset, as if sent */
 	return etharp_output(&ifc->netif, p, dst);
 }

@@ -123,6 +123,16 @@ struct fn_nft_chain *m_chain(struct fn_nft_ruleset *rs, struct fn_nft_table *t,
 	return c;
 }
 
+struct fn_nft_chain *m_nat_chain(struct fn_nft_ruleset *rs,
+				 struct fn_nft_table *t, const char *name,
+				 int hook, int prio)
+{
+	struct fn_nft_chain *c = m_chain(rs, t, name, hook, prio, NF_ACCEPT);
+
+	nftnl_chain_set_str(c->nl, NFTNL_CHAIN_TYPE, "nat");
+	return c;
+}
+
 struct nftnl_rule *m_rule(struct fn_nft_ruleset *rs, struct fn_nft_chain *c,
 			  ...)
 {

@@ -23,6 +23,10 @@ struct fn_nft_table *m_table(struct fn_nft_ruleset *rs, uint32_t family,
 struct fn_nft_chain *m_chain(struct fn_nft_ruleset *rs, struct fn_nft_table *t,
 			     const char *name, int hook, int prio,
 			     uint32_t policy);
+/* A base chain of type nat, policy accept. */
+struct fn_nft_chain *m_nat_chain(struct fn_nft_ruleset *rs,
+				 struct fn_nft_table *t, const char *name,
+				 int hook, int prio);
 /* A rule with the expressions given (NULL-terminated); returns it. */
 struct nftnl_rule *m_rule(struct fn_nft_ruleset *rs, struct fn_nft_chain *c,
 			  ...);

@@ -543,17 +543,6 @@ static void test_ct_unconfirmed(void **state)
 	m_free(x.rs);
 }
 
-/* A chain of type nat (ctx on its own: the chain and table given). */
-static struct fn_nft_chain *nat_chain(struct fn_nft_ruleset *rs,
-				      struct fn_nft_table *t, const char *name,
-				      int hook, int prio)
-{
-	struct fn_nft_chain *c = m_chain(rs, t, name, hook, prio, NF_ACCEPT);
-
-	nftnl_chain_set_str(c->nl, NFTNL_CHAIN_TYPE, "nat");
-	return c;
-}
-
 static struct nftnl_expr *e_nat(uint32_t type, uint32_t family)
 {
 	struct nftnl_expr *e = e_named("nat");
@@ -563,16 +552,18 @@ static struct nftnl_expr *e_nat(uint32_t type, uint32_t family)
 	return e;
 }
 
-/* nat, masq and redir: a packet that reaches one is dropped (the stack
- * rewrites nothing), nat chains see only the first packet of a flow
- * (the kernel's !nf_nat_initialized), and a nat statement of another
- * family in an inet table does nothing. */
+/* nat, masq and redir: a packet that reaches one the stack cannot
+ * carry out is dropped (here a redirect without the stack's addresses,
+ * a dnat on output; test_nft_eval_nat.c has the ones it rewrites), nat
+ * chains see only the first packet of a flow (the kernel's
+ * !nf_nat_initialized), and a nat statement of another family in an
+ * inet table does nothing. */
 static void test_nat(void **state)
 {
 	struct fn_nft_ruleset *rs = m_new();
 	struct fn_nft_table *t = m_table(rs, NFPROTO_INET, "t");
-	struct fn_nft_chain *pre = nat_chain(rs, t, "pre", NF_INET_PRE_ROUTING, 0);
-	struct fn_nft_chain *out = nat_chain(rs, t, "out", NF_INET_LOCAL_OUT, 0);
+	struct fn_nft_chain *pre = m_nat_chain(rs, t, "pre", NF_INET_PRE_ROUTING, 0);
+	struct fn_nft_chain *out = m_nat_chain(rs, t, "out", NF_INET_LOCAL_OUT, 0);
 	struct t_pkt t1;
 
 	(void)state;
@@ -610,7 +601,7 @@ static void test_nat_masquerade_identity(void **state)
 {
 	struct fn_nft_ruleset *rs = m_new();
 	struct fn_nft_table *t = m_table(rs, NFPROTO_IPV4, "t");
-	struct fn_nft_chain *post = nat_chain(rs, t, "post",
+	struct fn_nft_chain *post = m_nat_chain(rs, t, "post",
 					      NF_INET_POST_ROUTING, 100);
 	struct nftnl_expr *rnd = e_named("masq");
 	struct t_pkt t1;
@@ -672,7 +663,7 @@ static void test_nat_refusals(void **state)
 		struct fn_nft_ruleset *rs = m_new();
 		struct fn_nft_table *t = m_table(rs, NFPROTO_IPV4, "t");
 		struct fn_nft_chain *c = cases[i].nat ?
-			nat_chain(rs, t, "c", cases[i].hook, cases[i].prio) :
+			m_nat_chain(rs, t, "c", cases[i].hook, cases[i].prio) :
 			m_chain(rs, t, "c", cases[i].hook, cases[i].prio,
 				NF_ACCEPT);
 
@@ -689,7 +680,7 @@ static void test_nat_refusals(void **state)
 	 * (nft_table_validate); reached by none, it is taken */
 	struct fn_nft_ruleset *rs = m_new();
 	struct fn_nft_table *t = m_table(rs, NFPROTO_IPV4, "t");
-	struct fn_nft_chain *pre = nat_chain(rs, t, "pre", NF_INET_PRE_ROUTING, 0);
+	struct fn_nft_chain *pre = m_nat_chain(rs, t, "pre", NF_INET_PRE_ROUTING, 0);
 	struct fn_nft_chain *sub = m_chain(rs, t, "sub", -1, 0, NF_ACCEPT);
 
 	m_rule(rs, sub, e_nat(NFT_NAT_SNAT, NFPROTO_IPV4), NULL);

@@ -1176,12 +1176,12 @@ static int c_hash(struct nfe_cctx *c, struct nftnl_expr *e)
 /* ---- nat, masq, redir ---------------------------------------------------
  *
  * Taken and listed as the kernel's, with its checks (nft_nat_init,
- * nft_masq_init, nft_redir_init and their validate functions).  The
- * stack rewrites no address or port: a packet that reaches one of them,
- * in a family it applies to, is dropped, where the kernel would have
- * transformed it (docs/nft.md, "NAT").  Never passed on unchanged. */
-
-enum { NAT_NAT, NAT_MASQ, NAT_REDIR };
+ * nft_masq_init, nft_redir_init and their validate functions).  dnat
+ * and redirect to the stack itself bind the flow and rewrite it (nat.c);
+ * any other packet that reaches one of them, in a family it applies to,
+ * is dropped, where the kernel would have transformed it (docs/nft.md,
+ * "NAT").  Never passed on unchanged.  The address and port registers
+ * (the first of a range) and the flags go into the op for nat.c. */
 
 /* nft_chain_validate_dependency(NFT_CHAIN_T_NAT) and
  * nft_chain_validate_hooks(): in a base chain, one of type nat on one of
@@ -1201,15 +1201,17 @@ static int nat_chain_ok(struct nfe_cctx *c, const char *what, unsigned hooks)
 	return 0;
 }
 
-/* nft_parse_register_load() of an optional min/max pair of len bytes. */
+/* nft_parse_register_load() of an optional min/max pair of len bytes;
+ * *reg the min's word (0: none). */
 static int nat_regs(struct nfe_cctx *c, const struct nftnl_expr *e,
-		    uint16_t min, uint16_t max, uint32_t len)
+		    uint16_t min, uint16_t max, uint32_t len, uint8_t *reg)
 {
 	uint8_t idx;
 	int err = 0;
 
+	*reg = 0;
 	if (nftnl_expr_is_set(e, min))
-		err = reg_attr(c, e, min, len, &idx);
+		err = reg_attr(c, e, min, len, reg);
 	if (!err && nftnl_expr_is_set(e, max))
 		err = reg_attr(c, e, max, len, &idx);
 	return err;
@@ -1227,8 +1229,9 @@ static int nat_flags(struct nfe_cctx *c, const struct nftnl_expr *e,
 
 #define HOOK(h)	(1u << (h))
 
+/* The op; areg, preg: the address and port registers (0: none). */
 static int nat_op(struct nfe_cctx *c, uint8_t kind, uint8_t family,
-		  unsigned hooks)
+		  unsigned hooks, uint8_t areg, uint8_t preg, uint32_t flags)
 {
 	struct nfe_op *op = op_new(c, OP_NAT);
 
@@ -1237,6 +1240,9 @@ static int nat_op(struct nfe_cctx *c, uint8_t kind, uint8_t family,
 	op->sub = kind;
 	op->arg = family;
 	op->size = (uint8_t)hooks;
+	op->sreg = areg;
+	op->dreg = preg;
+	op->arg2 = (int32_t)flags;
 	c->p->uses_ct = true;
 	c->p->has_nat = true;	/* compile.c checks the chains reaching it */
 	return 0;
@@ -1252,7 +1258,7 @@ static int c_nat(struct nfe_cctx *c, struct nftnl_expr *e)
 			      A(NFTNL_EXPR_NAT_REG_PROTO_MAX) |
 			      A(NFTNL_EXPR_NAT_FLAGS),
 			      A(NFTNL_EXPR_NAT_TYPE) | A(NFTNL_EXPR_NAT_FAMILY));
-	uint8_t tfam = c->p->chains[c->chain].family;
+	uint8_t tfam = c->p->chains[c->chain].family, areg = 0, preg = 0;
 	uint32_t type, family, alen = 0;
 
 	if (err)
@@ -1274,10 +1280,10 @@ static int c_nat(struct nfe_cctx *c, struct nftnl_expr *e)
 	if (!alen && nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_ADDR_MAX))
 		return nfe_fail(c, -EINVAL, "nat: addr_max without addr_min");
 	err = nat_regs(c, e, NFTNL_EXPR_NAT_REG_ADDR_MIN,
-		       NFTNL_EXPR_NAT_REG_ADDR_MAX, alen);
+		       NFTNL_EXPR_NAT_REG_ADDR_MAX, alen, &areg);
 	if (!err)
 		err = nat_regs(c, e, NFTNL_EXPR_NAT_REG_PROTO_MIN,
-			       NFTNL_EXPR_NAT_REG_PROTO_MAX, 2);
+			       NFTNL_EXPR_NAT_REG_PROTO_MAX, 2, &preg);
 	if (!err)
 		err = nat_flags(c, e, NFTNL_EXPR_NAT_FLAGS, -EOPNOTSUPP);
 	unsigned hooks = type == NFT_NAT_SNAT ?
@@ -1286,7 +1292,12 @@ static int c_nat(struct nfe_cctx *c, struct nftnl_expr *e)
 	if (!err)
 		err = nat_chain_ok(c, type == NFT_NAT_SNAT ? "snat" : "dnat",
 				   hooks);
-	return err ? err : nat_op(c, NAT_NAT, (uint8_t)family, hooks);
+	if (err)
+		return err;
+	return nat_op(c, type == NFT_NAT_SNAT ? NFE_NAT_SNAT : NFE_NAT_DNAT,
+		      (uint8_t)family, hooks, alen == 4 ? areg : 0, preg,
+		      nftnl_expr_is_set(e, NFTNL_EXPR_NAT_FLAGS) ?
+		      nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FLAGS) : 0);
 }
 
 /* masq and redir: flags and an optional port range (nft_masq_init,
@@ -1305,6 +1316,7 @@ static int nat_ports(struct nfe_cctx *c, struct nftnl_expr *e,
 		      (NF_NAT_RANGE_PROTO_RANDOM | NF_NAT_RANGE_PROTO_RANDOM_FULLY |
 		       NF_NAT_RANGE_PROTO_OFFSET));
 	int err = attrs_check(c, e, name, A(flags) | A(min) | A(max), 0);
+	uint8_t preg = 0;
 
 	if (!err && !nftnl_expr_is_set(e, min) && nftnl_expr_is_set(e, max))
 		err = nfe_fail(c, -EINVAL, "%s: proto_max without proto_min",
@@ -1312,12 +1324,14 @@ static int nat_ports(struct nfe_cctx *c, struct nftnl_expr *e,
 	if (!err)
 		err = nat_flags(c, e, flags, -EINVAL);
 	if (!err)
-		err = nat_regs(c, e, min, max, 2);
+		err = nat_regs(c, e, min, max, 2, &preg);
 	if (!err)
 		err = nat_chain_ok(c, what, hooks);
 	if (!err)
-		err = nat_op(c, kind, NFPROTO_INET, hooks);
-	if (!err && kind == NAT_MASQ && keep)
+		err = nat_op(c, kind, NFPROTO_INET, hooks, 0, preg,
+			     nftnl_expr_is_set(e, flags) ?
+			     nftnl_expr_get_u32(e, flags) : 0);
+	if (!err && kind == NFE_NAT_MASQ && keep)
 		c->p->ops[c->p->nops - 1].len = 1;
 	return err;
 }
@@ -1326,7 +1340,7 @@ static int c_masq(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	return nat_ports(c, e, "masq", "masquerade", NFTNL_EXPR_MASQ_FLAGS,
 			 NFTNL_EXPR_MASQ_REG_PROTO_MIN,
-			 NFTNL_EXPR_MASQ_REG_PROTO_MAX, NAT_MASQ,
+			 NFTNL_EXPR_MASQ_REG_PROTO_MAX, NFE_NAT_MASQ,
 			 HOOK(FN_NFT_POSTROUTING));
 }
 
@@ -1334,7 +1348,7 @@ static int c_redir(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	return nat_ports(c, e, "redir", "redirect", NFTNL_EXPR_REDIR_FLAGS,
 			 NFTNL_EXPR_REDIR_REG_PROTO_MIN,
-			 NFTNL_EXPR_REDIR_REG_PROTO_MAX, NAT_REDIR,
+			 NFTNL_EXPR_REDIR_REG_PROTO_MAX, NFE_NAT_REDIR,
 			 HOOK(FN_NFT_PREROUTING) | HOOK(FN_NFT_OUTPUT));
 }
 

@@ -603,10 +603,13 @@ static int hooks_build(struct fn_nft_prog *p)
 			return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < p->nchains; i++) {
-		const struct nfe_chain *ch = &p->chains[i];
+		struct nfe_chain *ch = &p->chains[i];
 
-		if (ch->base && !ch->forward && !ch->dormant)
-			p->hooks[ch->hook][p->nhook[ch->hook]++] = i;
+		ch->hook_prio = hook_prio(ch);
+		if (!ch->base || ch->forward || ch->dormant)
+			continue;
+		p->hooks[ch->hook][p->nhook[ch->hook]++] = i;
+		p->nat_chains |= ch->nat;
 	}
 	sort_prog = p;
 	for (int h = 0; h < FN_NFT_NHOOKS; h++)

@@ -30,6 +30,13 @@
  *   - the kernel tracks reassembled datagrams: here the first fragment
  *     is tracked and later fragments of the same datagram (source,
  *     destination, protocol, IP id) get its state from a small cache;
+ *   - NAT (nat.c): a dnat or redirect binds a TCP/UDP flow's unconfirmed
+ *     entry to a new destination (nfe_ct_dnat); its reply tuple is then
+ *     the translated one, as the kernel's (new destination -> original
+ *     source), linked in a second hash table (nat_bucket) on confirm, so
+ *     a reply is found as the flow's reply, and the untranslated reverse
+ *     of the original tuple is not.  A SYN that reopens a bound flow
+ *     kills it and starts a new one, which the nat chains see again;
  *   - timeouts as the kernel's defaults (TCP by state: 120 s SYN_SENT,
  *     5 days ESTABLISHED, 10 s CLOSE...; UDP 30 s, 120 s answered; ICMP
  *     30 s; others 600 s); when full, the least recently used entry goes.
@@ -50,6 +57,7 @@
 enum {
 	E_SEEN_REPLY = 1, E_CLOSE_INIT = 2, E_SIMOPEN = 4, E_ACCT = 8,
 	E_CONFIRMED = 16, E_ASSURED = 32, E_DYING = 64,
+	E_DNAT = 128,		/* a destination binding: nat_addr, nat_port */
 };
 
 struct ct_tuple {
@@ -71,6 +79,8 @@ struct ct_entry {
 	uint32_t mark;			/* ct mark (set) */
 	uint64_t expires;
 	uint64_t created;		/* UDP: a stream after 2 s */
+	uint32_t nat_addr;		/* E_DNAT: the new destination */
+	uint16_t nat_port;		/* and port (host order) */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct ct_entry) == 64, "one cache line a flow");
@@ -115,6 +125,10 @@ struct fn_nft_ct {
 	struct ct_labels dying_labels;
 	bool acct_on;			/* nf_ct_set_acct(): a ruleset has
 					 * had ct packets/bytes/avgpkt */
+	uint32_t *nat_bucket;		/* entry + 1, by reply tuple: the
+					 * confirmed entries with E_DNAT */
+	uint32_t *nat_next;		/* per entry: next in nat_bucket */
+	uint32_t nnat;			/* entries linked there */
 };
 
 struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries)
@@ -139,7 +153,10 @@ struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries)
 	ct->acct = calloc(max_entries, sizeof(*ct->acct));
 	ct->labels = calloc(max_entries, sizeof(*ct->labels));
 	ct->bucket = calloc(nb, sizeof(*ct->bucket));
-	if (!ct->e || !ct->acct || !ct->labels || !ct->bucket) {
+	ct->nat_bucket = calloc(nb, sizeof(*ct->nat_bucket));
+	ct->nat_next = calloc(max_entries, sizeof(*ct->nat_next));
+	if (!ct->e || !ct->acct || !ct->labels || !ct->bucket ||
+	    !ct->nat_bucket || !ct->nat_next) {
 		fn_nft_ct_free(ct);
 		errno = ENOMEM;
 		return NULL;
@@ -160,6 +177,8 @@ void fn_nft_ct_free(struct fn_nft_ct *ct)
 	free(ct->acct);
 	free(ct->labels);
 	free(ct->bucket);
+	free(ct->nat_bucket);
+	free(ct->nat_next);
 	free(ct);
 }
 
@@ -261,6 +280,15 @@ static struct ct_tuple tuple_rev(const struct ct_tuple *t)
 				  t->proto };
 }
 
+/* The entry's reply tuple: the translated one of a bound flow. */
+static struct ct_tuple tuple_reply(const struct ct_entry *e)
+{
+	if (!(e->flags & E_DNAT))
+		return tuple_rev(&e->t);
+	return (struct ct_tuple){ e->nat_addr, e->t.src, e->nat_port,
+				  e->t.sport, e->t.proto };
+}
+
 static void lru_unlink(struct fn_nft_ct *ct, uint32_t i)
 {
 	struct ct_entry *e = &ct->e[i];
@@ -297,6 +325,20 @@ static void entry_free(struct fn_nft_ct *ct, uint32_t i)
 	ct->free = i + 1;
 }
 
+/* A bound entry out of nat_bucket. */
+static void nat_unlink(struct fn_nft_ct *ct, uint32_t i)
+{
+	struct ct_tuple r = tuple_reply(&ct->e[i]);
+	uint32_t *pp = &ct->nat_bucket[tuple_hash(ct, &r)];
+
+	while (*pp && *pp != i + 1)
+		pp = &ct->nat_next[*pp - 1];
+	if (*pp) {
+		*pp = ct->nat_next[i];
+		ct->nnat--;
+	}
+}
+
 /* Unlink a confirmed entry from its bucket and the LRU, free it. */
 static void entry_remove(struct fn_nft_ct *ct, uint32_t i)
 {
@@ -306,6 +348,8 @@ static void entry_remove(struct fn_nft_ct *ct, uint32_t i)
 		pp = &ct->e[*pp - 1].hnext;
 	if (*pp)
 		*pp = ct->e[i].hnext;
+	if (ct->e[i].flags & E_DNAT)
+		nat_unlink(ct, i);
 	lru_unlink(ct, i);
 	entry_free(ct, i);
 }
@@ -328,33 +372,59 @@ static int tuple_dir(const struct ct_tuple *e, const struct ct_tuple *t)
 	       e->dport == t->sport ? 1 : -1;
 }
 
+/* tuple_dir for an entry: a bound one's reply is its translated tuple
+ * (the reverse of its original tuple is another flow). */
+static int entry_dir(const struct ct_entry *e, const struct ct_tuple *t)
+{
+	struct ct_tuple r;
+
+	if (!(e->flags & E_DNAT))
+		return tuple_dir(&e->t, t);
+	if (tuple_eq(&e->t, t))
+		return 0;
+	r = tuple_reply(e);
+	return tuple_eq(&r, t) ? 1 : -1;
+}
+
+/* The entry + 1 of t on the chain from i (nat: nat_bucket's), or 0. */
+static uint32_t chain_find(const struct fn_nft_ct *ct, uint32_t i, bool nat,
+			   const struct ct_tuple *t, int *dir)
+{
+	while (i) {
+		int d = entry_dir(&ct->e[i - 1], t);
+
+		if (d >= 0) {
+			*dir = d;
+			return i;
+		}
+		i = nat ? ct->nat_next[i - 1] : ct->e[i - 1].hnext;
+	}
+	return 0;
+}
+
 /* Entry index of t in either direction (*dir 1 = reply), or -1.  A hit
- * becomes the most recent entry (already the head: nothing to move). */
+ * becomes the most recent entry (already the head: nothing to move).
+ * The replies of bound flows are in nat_bucket, looked at only when
+ * there are some. */
 static int64_t lookup(struct fn_nft_ct *ct, const struct ct_tuple *t,
 		      uint64_t now, int *dir)
 {
-	uint32_t i = ct->bucket[tuple_hash(ct, t)];
+	uint32_t h = tuple_hash(ct, t);
+	uint32_t i = chain_find(ct, ct->bucket[h], false, t, dir);
 
-	while (i) {
-		struct ct_entry *e = &ct->e[i - 1];
-		int d = tuple_dir(&e->t, t);
-
-		if (d < 0) {
-			i = e->hnext;
-			continue;
-		}
-		if (now >= e->expires) {
-			entry_remove(ct, i - 1);
-			return -1;
-		}
-		*dir = d;
-		if (ct->head != i) {
-			lru_unlink(ct, i - 1);
-			lru_push(ct, i - 1);
-		}
-		return i - 1;
+	if (!i && ct->nnat)
+		i = chain_find(ct, ct->nat_bucket[h], true, t, dir);
+	if (!i)
+		return -1;
+	if (now >= ct->e[i - 1].expires) {
+		entry_remove(ct, i - 1);
+		return -1;
 	}
-	return -1;
+	if (ct->head != i) {
+		lru_unlink(ct, i - 1);
+		lru_push(ct, i - 1);
+	}
+	return i - 1;
 }
 
 static int64_t entry_alloc(struct fn_nft_ct *ct)
@@ -376,24 +446,49 @@ static int64_t entry_alloc(struct fn_nft_ct *ct)
 	return i;
 }
 
-void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted)
+/* With bindings, a new flow's tuples may be a bound flow's: its
+ * reverse the bound flow's original tuple, or its reply the bound one's
+ * translated reply (either way, the lookup that made it missed).  The
+ * kernel's __nf_conntrack_confirm then finds a tuple taken and drops
+ * the packet. */
+static bool confirm_clash(struct fn_nft_ct *ct, uint32_t i)
+{
+	struct ct_tuple t = ct->e[i].t, r = tuple_reply(&ct->e[i]);
+	int dir;
+
+	if (!ct->nnat && !(ct->e[i].flags & E_DNAT))
+		return false;
+	return lookup(ct, &t, ct->e[i].created, &dir) >= 0 ||
+	       lookup(ct, &r, ct->e[i].created, &dir) >= 0;
+}
+
+bool nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted)
 {
 	uint32_t i = ct->pending[out_path];
 	uint32_t h;
 
 	if (!i)
-		return;
+		return true;
 	ct->pending[out_path] = 0;
 	i--;
-	if (!accepted) {
+	if (!accepted || confirm_clash(ct, i)) {
 		entry_free(ct, i);
-		return;
+		return !accepted;
 	}
 	h = tuple_hash(ct, &ct->e[i].t);
 	ct->e[i].flags |= E_CONFIRMED;
 	ct->e[i].hnext = ct->bucket[h];
 	ct->bucket[h] = i + 1;
+	if (ct->e[i].flags & E_DNAT) {
+		struct ct_tuple r = tuple_reply(&ct->e[i]);
+
+		h = tuple_hash(ct, &r);
+		ct->nat_next[i] = ct->nat_bucket[h];
+		ct->nat_bucket[h] = i + 1;
+		ct->nnat++;
+	}
 	lru_push(ct, i);
+	return true;
 }
 
 /* The packet opened its flow and the entry is not confirmed yet: the
@@ -491,13 +586,16 @@ static uint8_t icmp_related(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 	/* the ports (4 bytes) or the ICMP header (8) are enough */
 	if (!make_tuple(in, hl, avail, &t, &reply))
 		return NFE_CT_INVALID;
+	/* the error goes the other way than the packet it quotes: its
+	 * inverted tuple is looked up (icmp_error_message), which finds a
+	 * bound flow's original tuple from its translated reply too */
+	t = tuple_rev(&t);
 	int64_t i = lookup(ct, &t, now, &dir);
 
 	if (i < 0)
 		return NFE_CT_INVALID;
-	/* the error goes the other way than the packet it quotes */
 	ct->cur = i;
-	ct->cur_dir = (uint8_t)!dir;
+	ct->cur_dir = (uint8_t)dir;
 	return NFE_CT_RELATED;
 }
 
@@ -712,11 +810,21 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		return may_open(pk, reply) ? track_new(ct, pk, &t, now) :
 					     NFE_CT_INVALID;
 	struct ct_entry *e = &ct->e[i];
-	uint8_t old = e->tcp_state;
+	uint8_t old = e->tcp_state, flags = e->flags;
+	struct ct_tuple was = e->t;
 	int rc = t.proto == 6 ? tcp_update(e, &t, l4[13], dir) : 1;
 
 	if (rc < 0)
 		return NFE_CT_INVALID;
+	if (rc == 2 && (flags & E_DNAT)) {
+		/* nf_ct_kill and a new lookup: a new flow, whose first
+		 * packet the nat chains bind again (the binding is the
+		 * old flow's, and so is its place in the tables) */
+		e->t = was;
+		e->flags = flags;
+		entry_remove(ct, (uint32_t)i);
+		return track_new(ct, pk, &t, now);
+	}
 	ct->cur = i;
 	ct->cur_dir = (uint8_t)dir;
 	if (rc == 2) {		/* a new conntrack: a new id, mark, count */
@@ -864,7 +972,7 @@ bool nfe_ct_get(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 
 	if (!e)
 		return false;
-	struct ct_tuple t = dir == 1 ? tuple_rev(&e->t) : e->t;
+	struct ct_tuple t = dir == 1 ? tuple_reply(e) : e->t;
 
 	switch (key) {
 	case NFT_CT_DIRECTION:
@@ -950,4 +1058,62 @@ void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 
 	if (e)
 		e->mark = mark;
+}
+
+/* ---- NAT bindings (nat.c rewrites) ---------------------------------------- */
+
+/* nf_nat_setup_info() for NF_NAT_MANIP_DST, one address and port: the
+ * reply tuple becomes new destination -> original source.  If another
+ * flow holds that tuple (either way), get_unique_tuple would find no
+ * other in a range of one: the kernel's confirm then fails and drops
+ * the packet; here the binding fails. */
+bool nfe_ct_dnat(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		 uint32_t addr, uint16_t port, uint64_t now)
+{
+	struct ct_entry *e = pkt_entry(ct, p);
+	int dir;
+
+	if (!e || e == &ct->dying || (e->flags & (E_DNAT | E_CONFIRMED)) ||
+	    (e->t.proto != 6 && e->t.proto != 17))
+		return false;
+	struct ct_tuple r = { addr, e->t.src, port, e->t.sport, e->t.proto };
+
+	if ((addr != e->t.dst || port != e->t.dport) &&
+	    lookup(ct, &r, now, &dir) >= 0)
+		return false;
+	e->nat_addr = addr;
+	e->nat_port = port;
+	e->flags |= E_DNAT;
+	return true;
+}
+
+bool nfe_ct_bound(struct fn_nft_ct *ct, const struct fn_nft_pkt *p)
+{
+	const struct ct_entry *e = pkt_entry(ct, p);
+
+	return e && (e->flags & E_DNAT);
+}
+
+/* nf_nat_packet(): the destination is rewritten where the kernel's
+ * NF_NAT_MANIP_DST runs (prerouting, output) on the original direction,
+ * the source where NF_NAT_MANIP_SRC runs (input, postrouting) on the
+ * reply direction (IPS_DST_NAT, reversed for replies).  An ICMP error
+ * about a bound flow would need its quoted packet translated
+ * (nf_nat_icmp_reply_translation): dropped instead. */
+int nfe_ct_nat_target(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		      enum fn_nft_hook hook, bool *dst, uint32_t *addr,
+		      uint16_t *port)
+{
+	const struct ct_entry *e = pkt_entry(ct, p);
+
+	if (!e || !(e->flags & E_DNAT))
+		return 0;
+	*dst = hook == FN_NFT_PREROUTING || hook == FN_NFT_OUTPUT;
+	if (p->ct_dir != !*dst)
+		return 0;
+	if (p->ct_state == NFE_CT_RELATED)
+		return -1;
+	*addr = *dst ? e->nat_addr : e->t.dst;
+	*port = *dst ? e->nat_port : e->t.dport;
+	return 1;
 }

@@ -183,12 +183,30 @@ static bool inet_ingress(struct nfe_pkt *pk, bool *drop)
 	return true;
 }
 
+/* The nat chains of hook h run for the packet: its flow's first packet
+ * (the unconfirmed entry), until one of them bound its destination
+ * (nf_nat_inet_fn: nf_nat_initialized, per manip type). */
+static bool nat_chains_run(struct fn_nft_ct *ct, const struct nfe_pkt *pk)
+{
+	enum fn_nft_hook h = pk->hook;
+
+	if (!nfe_ct_unconfirmed(ct, pk->p, h >= FN_NFT_OUTPUT))
+		return false;
+	return !((h == FN_NFT_PREROUTING || h == FN_NFT_OUTPUT) &&
+		 nfe_ct_bound(ct, pk->p));
+}
+
 static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		     struct nfe_pkt *pk)
 {
 	bool track = p->uses_ct && ct && (pk->hook == FN_NFT_PREROUTING ||
 					  pk->hook == FN_NFT_OUTPUT);
 	enum fn_nft_hook h = pk->hook;
+	/* the NAT point (docs/nft-eval.md): after the chains at or before
+	 * the kernel's NAT hook, where bindings are applied */
+	int32_t nat_prio = h == FN_NFT_PREROUTING || h == FN_NFT_OUTPUT ?
+			   -100 : 100;
+	bool nat = p->nat_chains && ct && h != FN_NFT_INGRESS;
 
 	if (track && p->uses_acct)
 		nfe_ct_acct_on(ct);	/* sticky, as the kernel's per netns */
@@ -214,21 +232,32 @@ static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 				pk->p->ct_state = nfe_ct_track(ct, pk);
 			track = false;
 		}
-		if (ch->nat && !nfe_ct_unconfirmed(ct, pk->p,
-						   h >= FN_NFT_OUTPUT))
-			continue;
-		if (nfe_run_chain(p, p->hooks[h][i], pk) == NFE_NF_DROP) {
-			pk->res->verdict = FN_NFT_DROP;
-			return;
+		if (nat && ch->hook_prio > nat_prio) {
+			nat = false;
+			if (!nfe_nat_packet(ct, pk))
+				goto drop;
 		}
+		if (ch->nat && !nat_chains_run(ct, pk))
+			continue;
+		if (nfe_run_chain(p, p->hooks[h][i], pk) == NFE_NF_DROP)
+			goto drop;
 	}
 	if (track && pk->p->ct_state != NFE_CT_UNTRACKED)
 		pk->p->ct_state = nfe_ct_track(ct, pk);
+	if (!nat || nfe_nat_packet(ct, pk))
+		return;
+drop:
+	pk->res->verdict = FN_NFT_DROP;
 }
 
 bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p)
 {
 	return p && p->uses_ct;
+}
+
+bool fn_nft_prog_uses_nat(const struct fn_nft_prog *p)
+{
+	return p && p->nat_chains;
 }
 
 bool fn_nft_prog_uses_sk(const struct fn_nft_prog *p)
@@ -243,15 +272,17 @@ bool fn_nft_prog_fine_clock(const struct fn_nft_prog *p)
 
 /* After an IP hook: input or postrouting confirms the unconfirmed entry
  * of a new flow if it accepts the packet, a drop anywhere discards it
- * (__nf_conntrack_confirm, nf_conntrack_destroy). */
+ * (__nf_conntrack_confirm, nf_conntrack_destroy); a confirm that finds
+ * the flow's tuples taken (NAT) drops the packet. */
 static void ct_after(struct fn_nft_ct *ct, enum fn_nft_hook hook,
-		     const struct fn_nft_result *res)
+		     struct fn_nft_result *res)
 {
 	bool last = hook == FN_NFT_INPUT || hook == FN_NFT_POSTROUTING;
 
-	if (ct && (last || res->verdict == FN_NFT_DROP))
-		nfe_ct_confirm(ct, hook >= FN_NFT_OUTPUT,
-			       res->verdict == FN_NFT_ACCEPT && last);
+	if (ct && (last || res->verdict == FN_NFT_DROP) &&
+	    !nfe_ct_confirm(ct, hook >= FN_NFT_OUTPUT,
+			    res->verdict == FN_NFT_ACCEPT && last))
+		res->verdict = FN_NFT_DROP;
 }
 
 void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
@@ -276,9 +307,10 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	if (!p || (hook == FN_NFT_INGRESS && !p->nhook[hook]))
 		return;
 	/* No chain on input or postrouting, and the header was checked at
-	 * the hook before: nothing to judge, only a new flow to confirm.
+	 * the hook before: nothing to judge, only a new flow to confirm
+	 * (and, with nat chains, bindings to apply).
 	 * The common case of a ruleset with one input chain. */
-	if (checked && !p->nhook[hook]) {
+	if (checked && !p->nhook[hook] && !p->nat_chains) {
 		ct_after(ct, hook, res);
 		return;
 	}

@@ -735,20 +735,6 @@ static void do_gen(struct fn_nft_prog *p, const struct nfe_op *op,
 	r->data[op->dreg] = v + w[2];
 }
 
-/* A masquerade (len 1: no port mapping or randomizing) of a packet whose
- * source already is the outgoing netif's address: the kernel's binding
- * is the identity (nf_nat_masquerade_ipv4 picks that address, and no
- * other flow holds the tuple, the stack NATs none), and its verdict
- * accept.  Everything else a stack cannot rewrite: drop. */
-static bool nat_identity(const struct nfe_op *op, const struct nfe_pkt *pk)
-{
-	uint32_t a = pk->p->oif_addr;
-
-	return op->len == 1 && pk->hook == FN_NFT_POSTROUTING &&
-	       pk->pf == NFPROTO_IPV4 && a && pk->len >= 20 &&
-	       !memcmp(pk->net + 12, &a, 4);
-}
-
 /* One rule: its verdict code, NFT_CONTINUE if it did not decide. */
 static HOT int32_t run_rule(struct fn_nft_prog *p, const struct nfe_op *op,
 			    uint32_t nops, struct nfe_regs *r,
@@ -857,8 +843,7 @@ cmp_fast:
 			break;
 		case OP_NAT:	/* the kernel's nft_nat_inet_eval family test */
 			if (op->arg == NFPROTO_INET || op->arg == pk->pf)
-				r->verdict.code = nat_identity(op, pk) ?
-						  NFE_NF_ACCEPT : NFE_NF_DROP;
+				r->verdict.code = nfe_nat_eval(op, r, pk);
 			break;
 		}
 		if (r->verdict.code != NFE_CONTINUE)

@@ -116,6 +116,19 @@ static void op_spans(const struct fn_nft_prog *p, const struct nfe_op *op,
 					     s->dlen <= 4 ? 4 : round4(s->dlen) };
 		break;
 	}
+	case OP_NAT: {	/* the address (4 bytes) and port (2) registers,
+			 * and what lies between: more is safe */
+		uint32_t a = op->sreg * 4u, b = op->dreg * 4u;
+		uint32_t ae = op->sreg ? a + 4 : 0, be = op->dreg ? b + 2 : 0;
+
+		if (op->sreg && op->dreg)
+			*rd = (struct span){ a < b ? a : b,
+					     (ae > be ? ae : be) - (a < b ? a : b) };
+		else if (op->sreg || op->dreg)
+			*rd = op->sreg ? (struct span){ a, 4 } :
+					 (struct span){ b, 2 };
+		break;
+	}
 	default:
 		break;
 	}

@@ -72,11 +72,16 @@ enum nfe_op_type {
 	OP_NUMGEN,	/* sub: type; arg: pool {counter, modulus, offset} */
 	OP_HASH,	/* sub: type; arg: pool {seed, modulus, offset} */
 	OP_LOG_GROUP,	/* log group: nflog without a listener, nothing */
-	OP_NAT,		/* nat, masq, redir: drop (sub: which, arg: the
+	OP_NAT,		/* nat, masq, redir (sub: NFE_NAT_*, arg: the
 			 * family it acts on, NFPROTO_INET: any, size:
 			 * the FN_NFT_* hooks it may run on, as bits,
-			 * len 1: a masquerade that may be the identity) */
+			 * len 1: a masquerade that may be the identity,
+			 * sreg: the address register, dreg: the port
+			 * register (0: none), arg2: NF_NAT_RANGE_*) */
 };
+
+/* OP_NAT's sub. */
+enum { NFE_NAT_SNAT, NFE_NAT_DNAT, NFE_NAT_MASQ, NFE_NAT_REDIR };
 
 /* One operation; data (compare values, masks) lives in prog->pool. */
 struct nfe_op {
@@ -129,6 +134,8 @@ struct nfe_chain {
 	bool dormant;			/* of a dormant table: never runs */
 	bool nat;			/* type nat: first packets of flows */
 	int32_t prio;
+	int32_t hook_prio;		/* where it runs on its hook: prio, or
+					 * the NAT hook's for a nat chain */
 	char dev[NFE_IFNAMSIZ];		/* netdev: the device, "" = none */
 	uint32_t first_rule, nrules;
 	uint32_t order;			/* position in the model */
@@ -199,6 +206,8 @@ struct fn_nft_prog {
 	uint32_t rnd;			/* meta random: xorshift32 state */
 	bool uses_sk;			/* fn_nft_prog_uses_sk */
 	bool has_nat;			/* a nat, masq or redir statement */
+	bool nat_chains;		/* a nat chain on a hook: bindings
+					 * are applied (nf_nat's hooks) */
 	/* log rate limit: 10 lines/s, burst 20 */
 	uint64_t log_tokens, log_last;
 	uint64_t log_suppressed;
@@ -361,10 +370,32 @@ void nfe_ct_set_labels(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		       const uint32_t labels[4]);
 void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 		     uint32_t mark);
-void nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
+/* false: the entry clashed with another flow's (NAT), the packet is
+ * dropped */
+bool nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
 /* nf_ct_set_acct(): flows made from now on are counted. */
 void nfe_ct_acct_on(struct fn_nft_ct *ct);
 bool nfe_ct_unconfirmed(const struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 			bool out_path);
+/* NAT (ct.c keeps the bindings, nat.c rewrites packets).  Bind the
+ * packet's unconfirmed TCP/UDP flow to the destination addr:port (host
+ * order): false when it cannot be (no such entry, already bound, the
+ * reply tuple another flow's). */
+bool nfe_ct_dnat(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		 uint32_t addr, uint16_t port, uint64_t now);
+/* The packet's flow has a destination binding (nf_nat_initialized). */
+bool nfe_ct_bound(struct fn_nft_ct *ct, const struct fn_nft_pkt *p);
+/* What the NAT point of hook does to the packet: 0 nothing, 1 rewrite
+ * the destination (*dst) or the source to addr:port (host order), -1
+ * drop (an ICMP error about a bound flow: not translated). */
+int nfe_ct_nat_target(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
+		      enum fn_nft_hook hook, bool *dst, uint32_t *addr,
+		      uint16_t *port);
+
+/* nat.c: OP_NAT's verdict (NFE_NF_ACCEPT, NFE_NF_DROP); the NAT point
+ * of a hook (nf_nat_packet): false = drop. */
+int32_t nfe_nat_eval(const struct nfe_op *op, const struct nfe_regs *r,
+		     struct nfe_pkt *pk);
+bool nfe_nat_packet(struct fn_nft_ct *ct, struct nfe_pkt *pk);
 
 #endif /* FRAGNET_NFT_NFE_H */
