@@ -37,6 +37,8 @@ enum {
 	F_WR_SHUT = 1 << 5,
 	F_RESET = 1 << 6,	/* channel reset: the stack forgot it */
 	F_PEER_FIN = 1 << 7,	/* PEER_CLOSED seen (TCP CLOSE_WAIT) */
+	F_CLOSING = 1 << 8,	/* its CLOSE sent: the id goes back to the
+				 * stack once we ack CLOSED */
 };
 
 /* An event slot we hold: its pkt and a private copy of its header. */
@@ -105,11 +107,16 @@ static struct fn_sock_ent *ent_by_sid(struct fn_sock_chan *c, uint32_t sid)
 /* A handle for stack id sid: > 0, or -errno. */
 static int ent_new(struct fn_sock_chan *c, uint32_t sid, int type)
 {
-	struct fn_sock_ent *e;
+	struct fn_sock_ent *e, *old = ent_by_sid(c, sid);
 	uint32_t h = c->free_h;
 
-	if (sid == 0 || ent_by_sid(c, sid))
-		return -EIO;	/* the stack named an id we hold */
+	/* The stack named an id we hold: a protocol error, unless we are
+	 * closing that socket.  Then the stack has had our ack of its CLOSED
+	 * (it reuses an id only after it), while close() still waits for its
+	 * DONE in the same burst of events: the id is the new socket's, and
+	 * the closing entry keeps only its handle until close() frees it. */
+	if (sid == 0 || (old && !(old->flags & F_CLOSING)))
+		return -EIO;
 	if (grow((void **)&c->rev, &c->nrev, sid, sizeof(*c->rev)) < 0)
 		return -ENOMEM;
 	if (h) {
@@ -991,6 +998,7 @@ static int close_common(struct fn_sock_chan *c, int s, bool rst)
 		return -EBADF;
 	/* Unread data: RST, as the kernel does (RFC 2525 2.17). */
 	m.arg[0] = rst || e->dq_head != NIL;
+	e->flags |= F_CLOSING;
 	close_queues(c, s);
 	r = (e->flags & F_RESET) ? 0 : rpc(c, &m, NULL, 0);
 	/* what came while we waited for DONE (after it: nothing) */
