@@ -148,6 +148,18 @@ struct nfe_state {
 					 * quota: consumed, quota */
 	uint64_t rate, nsecs, tokens_max, cost;	/* limit */
 	bool bytes_mode;			/* limit: bytes */
+	uint32_t obj;			/* an object's: its nfe_obj + 1, and
+					 * chain, handle, expr unused; 0: a
+					 * rule's expression's */
+};
+
+/* A named stateful object (counter, quota, limit) and its state. */
+struct nfe_obj {
+	char *table, *name;		/* owned copies */
+	uint8_t family;
+	uint32_t type;			/* NFT_OBJECT_* */
+	uint64_t handle;
+	uint32_t state;
 };
 
 struct nfe_verdict {
@@ -182,6 +194,8 @@ struct fn_nft_prog {
 	uint32_t nchains, cchains;
 	struct nfe_state *states;
 	uint32_t nstates, cstates;
+	struct nfe_obj *objs;
+	uint32_t nobjs, cobjs;
 	struct nfe_set *sets;
 	uint32_t nsets, csets;
 	struct nfe_run *runs;
@@ -315,6 +329,7 @@ struct nfe_cctx {
 	const struct fn_nft_table *table;
 	uint32_t table_chain0;		/* first nfe_chain of this table */
 	uint32_t table_set0;
+	uint32_t table_obj0;		/* first nfe_obj of this table */
 	uint32_t chain;			/* nfe_chain being compiled */
 	uint64_t handle;
 	uint32_t expr;
@@ -333,6 +348,10 @@ int nfe_verdict_check(struct nfe_cctx *c, uint32_t code, const char *chain,
 /* cexpr.c */
 struct nftnl_expr;
 int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e);
+/* An object of c->table: its state and nfe_obj (checked as the kernel's
+ * nft_obj_init checks it). */
+struct nftnl_obj;
+int nfe_compile_obj(struct nfe_cctx *c, struct nftnl_obj *o);
 
 /* set.c */
 int nfe_set_build(struct nfe_cctx *c, struct fn_nft_set *s,
