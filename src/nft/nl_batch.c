@@ -657,14 +657,15 @@ static void objref_names(struct bctx *b, struct nftnl_rule *nr)
 	nftnl_expr_iter_destroy(it);
 }
 
-/* nft_objref_select_ops and nft_objref_init: an object of the table. */
+/* nft_objref_select_ops and nft_objref_init: an object of the table, or
+ * (nft_objref_map_init) an object map of it. */
 static int resolve_obj(struct resolve *r, struct nftnl_expr *e)
 {
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_SREG) &&
 	    (nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_NAME) ||
 	     nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_ID)))
-		return fail(r->b, -EOPNOTSUPP,
-			    "rule: object maps are not supported");
+		return resolve_set(r, e, NFTNL_EXPR_OBJREF_SET_NAME,
+				   NFTNL_EXPR_OBJREF_SET_ID);
 	if (!nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_NAME) ||
 	    !nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_TYPE))
 		return fail(r->b, -EOPNOTSUPP, "rule: objref without object");
@@ -1078,8 +1079,16 @@ static int set_check_new(struct bctx *b, struct nftnl_set *ns)
 		      nftnl_set_get_data(ns, NFTNL_SET_USERDATA, &ulen),
 		      ulen) > UDATA_MAX_LEN)
 		return fail(b, -ERANGE, "set: user data too long");
-	if (flags & (NFT_SET_OBJECT))
-		return fail(b, -EOPNOTSUPP, "set: object maps are not supported");
+	/* object maps: of the objects NEWOBJ takes (the rest, set.c) */
+	if ((flags & NFT_SET_OBJECT) && !nftnl_set_is_set(ns, NFTNL_SET_OBJ_TYPE))
+		return fail(b, -EINVAL, "object map without object type");
+	if ((flags & NFT_SET_OBJECT) &&
+	    nftnl_set_get_u32(ns, NFTNL_SET_OBJ_TYPE) != NFT_OBJECT_COUNTER &&
+	    nftnl_set_get_u32(ns, NFTNL_SET_OBJ_TYPE) != NFT_OBJECT_QUOTA &&
+	    nftnl_set_get_u32(ns, NFTNL_SET_OBJ_TYPE) != NFT_OBJECT_LIMIT)
+		return fail(b, -EOPNOTSUPP, "set: maps of objects of type %u "
+			    "are not supported",
+			    nftnl_set_get_u32(ns, NFTNL_SET_OBJ_TYPE));
 	if ((flags & NFT_SET_MAP) && !nftnl_set_is_set(ns, NFTNL_SET_DATA_TYPE))
 		return fail(b, -EINVAL, "map without data type");
 	if (nftnl_set_is_set(ns, NFTNL_SET_DATA_LEN) &&
@@ -1183,6 +1192,23 @@ struct elem_ctx {
 	int err;
 };
 
+/* An object map's element names an object of the map's type in its
+ * table (nft_set_elem_init: NFTA_SET_ELEM_OBJREF, ENOENT for none). */
+static int elem_obj_check(struct elem_ctx *x, struct nftnl_set_elem *e,
+			  bool end)
+{
+	uint32_t type = nftnl_set_get_u32(x->s->pub.nl, NFTNL_SET_OBJ_TYPE);
+
+	if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF))
+		return end ? 0 : fail(x->b, -EINVAL, "element without object");
+	if (!name_ok(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_OBJREF)) ||
+	    nl_obj_find(x->t, type,
+			nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_OBJREF)) < 0)
+		return fail_at(x->b, NFTA_SET_ELEM_LIST_ELEMENTS, (int)x->idx,
+			       -ENOENT, "element: no such object");
+	return 0;
+}
+
 static int elem_check(struct elem_ctx *x, struct nftnl_set_elem *e)
 {
 	struct nftnl_set *set = x->s->pub.nl;
@@ -1212,8 +1238,14 @@ static int elem_check(struct elem_ctx *x, struct nftnl_set_elem *e)
 	if (!catchall && len != klen)
 		return fail(x->b, -EINVAL, "element key of %u bytes in a set "
 			    "of %u", len, klen);
-	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF))
-		return fail(x->b, -EOPNOTSUPP, "object references");
+	if (nftnl_set_get_u32(set, NFTNL_SET_FLAGS) & NFT_SET_OBJECT) {
+		int err = elem_obj_check(x, e, end);
+
+		if (err)
+			return err;
+	} else if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF)) {
+		return fail(x->b, -EINVAL, "object in a set that is no object map");
+	}
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPR) ||
 	    nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPRESSIONS))
 		return fail(x->b, -EOPNOTSUPP, "expressions on elements");

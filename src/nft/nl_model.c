@@ -741,7 +741,7 @@ struct nftnl_set_elem *nl_elem_copy(struct nftnl_set_elem *e)
 		NFTNL_SET_ELEM_FLAGS, NFTNL_SET_ELEM_KEY, NFTNL_SET_ELEM_VERDICT,
 		NFTNL_SET_ELEM_CHAIN, NFTNL_SET_ELEM_DATA, NFTNL_SET_ELEM_TIMEOUT,
 		NFTNL_SET_ELEM_EXPIRATION, NFTNL_SET_ELEM_USERDATA,
-		NFTNL_SET_ELEM_KEY_END,
+		NFTNL_SET_ELEM_KEY_END, NFTNL_SET_ELEM_OBJREF,
 	};
 	struct nftnl_set_elem *n = nftnl_set_elem_alloc();
 
@@ -752,7 +752,8 @@ struct nftnl_set_elem *nl_elem_copy(struct nftnl_set_elem *e)
 		if (!nftnl_set_elem_is_set(e, attrs[i]))
 			continue;
 		d = nftnl_set_elem_get(e, attrs[i], &len);
-		if (attrs[i] == NFTNL_SET_ELEM_CHAIN)
+		if (attrs[i] == NFTNL_SET_ELEM_CHAIN ||
+		    attrs[i] == NFTNL_SET_ELEM_OBJREF)
 			len = (uint32_t)strlen(d) + 1;
 		if (nftnl_set_elem_set(n, attrs[i], d, len) < 0) {
 			nftnl_set_elem_free(n);
@@ -980,6 +981,16 @@ static int objref_expr(struct nftnl_expr *e, void *data)
 	return r->found ? -1 : 0;
 }
 
+static int objref_elem(struct nftnl_set_elem *e, void *data)
+{
+	struct objref_ctx *r = data;
+
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF) &&
+	    !strcmp(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_OBJREF), r->name))
+		r->found = true;
+	return r->found ? -1 : 0;
+}
+
 bool nl_obj_referenced(const struct fn_nft_table *t, uint32_t type,
 		       const char *name)
 {
@@ -989,6 +1000,14 @@ bool nl_obj_referenced(const struct fn_nft_table *t, uint32_t type,
 		for (uint32_t j = 0; j < t->chains[i]->nrules && !r.found; j++)
 			nftnl_expr_foreach(t->chains[i]->rules[j], objref_expr,
 					   &r);
+	for (uint32_t i = 0; i < t->nsets && !r.found; i++) {
+		struct nftnl_set *s = t->sets[i]->nl;
+
+		if ((nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_OBJECT) &&
+		    nftnl_set_is_set(s, NFTNL_SET_OBJ_TYPE) &&
+		    nftnl_set_get_u32(s, NFTNL_SET_OBJ_TYPE) == type)
+			nftnl_set_elem_foreach(s, objref_elem, &r);
+	}
 	return r.found;
 }
 

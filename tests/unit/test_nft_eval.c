@@ -782,6 +782,70 @@ static void test_objects(void **state)
 	m_free(rs);
 }
 
+/* `counter name tcp dport map { 22 : "a", 80 : "b" }`: an object map
+ * (nft_objref_map_eval); a key without element breaks the rule. */
+static void test_object_map(void **state)
+{
+	struct fn_nft_chain *c;
+	struct fn_nft_ruleset *rs = rs_input(&c, NF_ACCEPT);
+	struct fn_nft_table *t = rs->tables[0];
+	struct nftnl_obj *a = m_obj(rs, t, NFT_OBJECT_COUNTER, "a");
+	struct nftnl_obj *b = m_obj(rs, t, NFT_OBJECT_COUNTER, "b");
+	struct fn_nft_set *m = m_set(rs, t, "m", NFT_SET_OBJECT, 2, 0, 0);
+	static const uint16_t ports[] = { 22, 80 };
+	static const char *const names[] = { "a", "b" };
+	struct nftnl_rule *r;
+	struct fn_nft_prog *p;
+	struct t_pkt t1;
+	uint64_t pk, by;
+	char msg[256];
+
+	(void)state;
+	nftnl_set_set_u32(m->nl, NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		uint16_t k = htons(ports[i]);
+
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, names[i]);
+		nftnl_set_elem_add(m->nl, e);
+	}
+	struct nftnl_expr *o = nftnl_expr_alloc("objref");
+	nftnl_expr_set_u32(o, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG_1);
+	nftnl_expr_set_str(o, NFTNL_EXPR_OBJREF_SET_NAME, "m");
+	m_rule(rs, c, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	       o, NULL);
+	r = m_rule(rs, c, e_counter(), NULL);
+	p = t_compile(rs, NULL);
+	t_tcp(&t1, A1, A2, 1000, 22, TH_SYN, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t1, NULL);
+	t_eval(p, NULL, FN_NFT_INPUT, &t1, NULL);
+	t_tcp(&t1, A1, A2, 1000, 80, TH_SYN, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t1, NULL);
+	t_tcp(&t1, A1, A2, 1000, 443, TH_SYN, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t1, NULL);
+	assert_int_equal(fn_nft_obj_state(p, NFPROTO_IPV4, "t",
+			 NFT_OBJECT_COUNTER, "a",
+			 nftnl_obj_get_u64(a, NFTNL_OBJ_HANDLE), false, &pk,
+			 &by), 0);
+	assert_int_equal(pk, 2);
+	assert_int_equal(fn_nft_obj_state(p, NFPROTO_IPV4, "t",
+			 NFT_OBJECT_COUNTER, "b",
+			 nftnl_obj_get_u64(b, NFTNL_OBJ_HANDLE), false, &pk,
+			 &by), 0);
+	assert_int_equal(pk, 1);
+	assert_int_equal(t_packets(p, r, 0), 4);	/* a break goes on */
+	fn_nft_prog_free(p);
+	/* an element naming no such object */
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	uint16_t k = htons(53);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+	nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, "nosuch");
+	nftnl_set_elem_add(m->nl, e);
+	assert_int_equal(t_compile_err(rs, msg, sizeof(msg)), -ENOENT);
+	m_free(rs);
+}
+
 /* Objects checked as the kernel's nft_obj_init: quota flags, a limit's
  * rate, types that are not kept. */
 static void test_object_refusals(void **state)
@@ -1226,6 +1290,7 @@ int main(void)
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_quota),
 		cmocka_unit_test(test_objects),
+		cmocka_unit_test(test_object_map),
 		cmocka_unit_test(test_object_refusals),
 		cmocka_unit_test(test_log),
 		cmocka_unit_test(test_reject),

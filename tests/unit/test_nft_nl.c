@@ -1600,6 +1600,93 @@ static void test_objects(void **state)
 	objs_free(o, 1);
 }
 
+/* An object map (`map m { type ipv4_addr : counter; }`): elements name
+ * objects of its type (ENOENT for none), which then cannot go (EBUSY);
+ * listed back with their objects; a rule's objref looks them up. */
+static void test_object_map(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+	struct nftnl_set *s;
+	struct nftnl_set_elem *e;
+	struct nftnl_rule *rr;
+	struct nftnl_expr *x;
+	struct nlmsghdr *nlh;
+	uint32_t k = htonl(IP4(10, 1, 1, 1)), bad;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);
+	add_obj(f, "t", NFT_OBJECT_COUNTER, "a", 0);
+	s = nftnl_set_alloc();
+	nlh = hdr(f, NFT_MSG_NEWSET, NFPROTO_IPV4, NLM_F_CREATE);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "m");
+	nftnl_set_set_u32(s, NFTNL_SET_ID, 1);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_OBJECT);
+	nftnl_set_set_u32(s, NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, 7);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	done(f, nlh);
+	e = nftnl_set_elem_alloc();
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+	nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, "a");
+	nftnl_set_elem_add(s, e);
+	nlh = hdr(f, NFT_MSG_NEWSETELEM, NFPROTO_IPV4, NLM_F_CREATE);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	done(f, nlh);
+	nftnl_set_free(s);
+	rr = nftnl_rule_alloc();
+	nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4, NLM_F_CREATE | NLM_F_APPEND);
+	nftnl_rule_set_str(rr, NFTNL_RULE_TABLE, "t");
+	nftnl_rule_set_str(rr, NFTNL_RULE_CHAIN, "in");
+	x = nftnl_expr_alloc("payload");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE,
+			   NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, 12);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, 4);
+	nftnl_rule_add_expr(rr, x);
+	x = nftnl_expr_alloc("objref");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG_1);
+	nftnl_expr_set_str(x, NFTNL_EXPR_OBJREF_SET_NAME, "m");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_OBJREF_SET_ID, 1);
+	nftnl_rule_add_expr(rr, x);
+	nftnl_rule_nlmsg_build_payload(nlh, rr);
+	nftnl_rule_free(rr);
+	done(f, nlh);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+
+	/* the element's object cannot go, even with no rule naming it */
+	begin(f);
+	bad = del_obj(f, "t", NFT_OBJECT_COUNTER, "a");
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -EBUSY);
+	/* an element naming no such object */
+	begin(f);
+	s = nftnl_set_alloc();
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "m");
+	e = nftnl_set_elem_alloc();
+	k = htonl(IP4(10, 1, 1, 2));
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+	nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, "nosuch");
+	nftnl_set_elem_add(s, e);
+	nlh = hdr(f, NFT_MSG_NEWSETELEM, NFPROTO_IPV4, NLM_F_CREATE);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	done(f, nlh);
+	nftnl_set_free(s);
+	bad = nlh->nlmsg_seq;
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -ENOENT);
+}
+
 /* Objects of types the stack does not keep are refused, never ignored;
  * hostile object messages are refused with the kernel's errno. */
 static void test_object_refusals(void **state)
@@ -1679,6 +1766,7 @@ int main(void)
 		T(test_echo_elements),
 		T(test_reset_objects),
 		T(test_objects),
+		T(test_object_map),
 		T(test_object_refusals),
 	};
 

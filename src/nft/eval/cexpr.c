@@ -829,19 +829,51 @@ int nfe_compile_obj(struct nfe_cctx *c, struct nftnl_obj *o)
 	return 0;
 }
 
-/* nft_objref_eval(): the object's own eval, on its state (the map
- * variant, NFTA_OBJREF_SET_*, is refused by attrs_check). */
-static int c_objref(struct nfe_cctx *c, struct nftnl_expr *e)
+/* nft_objref_map_init: a key in registers, an object map of the table. */
+static int c_objref_map(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "objref",
-			      A(NFTNL_EXPR_OBJREF_IMM_TYPE) |
-			      A(NFTNL_EXPR_OBJREF_IMM_NAME),
-			      A(NFTNL_EXPR_OBJREF_IMM_TYPE) |
-			      A(NFTNL_EXPR_OBJREF_IMM_NAME));
+			      A(NFTNL_EXPR_OBJREF_SET_SREG) |
+			      A(NFTNL_EXPR_OBJREF_SET_NAME) |
+			      A(NFTNL_EXPR_OBJREF_SET_ID),
+			      A(NFTNL_EXPR_OBJREF_SET_SREG) |
+			      A(NFTNL_EXPR_OBJREF_SET_NAME));
+	const struct nfe_set *s;
+	struct nfe_op *op;
+	uint32_t si = 0;
+
+	if (!err)
+		err = find_set(c, nftnl_expr_get_str(e,
+				NFTNL_EXPR_OBJREF_SET_NAME), &si);
+	if (err)
+		return err;
+	s = &c->p->sets[si];
+	if (!s->objtype)
+		return nfe_fail(c, -EINVAL, "objref: set %s is no object map",
+				s->name);
+	op = op_new(c, OP_OBJREF_MAP);
+	if (!op)
+		return -ENOMEM;
+	op->arg = si;
+	op->len = (uint8_t)s->klen;
+	return reg_attr(c, e, NFTNL_EXPR_OBJREF_SET_SREG, s->klen, &op->sreg);
+}
+
+/* nft_objref_eval(): the object's own eval, on its state. */
+static int c_objref(struct nfe_cctx *c, struct nftnl_expr *e)
+{
 	struct fn_nft_prog *p = c->p;
 	const char *name;
 	uint32_t type;
+	int err;
 
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_SREG))
+		return c_objref_map(c, e);
+	err = attrs_check(c, e, "objref",
+			  A(NFTNL_EXPR_OBJREF_IMM_TYPE) |
+			  A(NFTNL_EXPR_OBJREF_IMM_NAME),
+			  A(NFTNL_EXPR_OBJREF_IMM_TYPE) |
+			  A(NFTNL_EXPR_OBJREF_IMM_NAME));
 	if (err)
 		return err;
 	type = nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE);

@@ -2,8 +2,9 @@
  * src/nft/eval/compile.c - fn_nft_compile(): a ruleset model (libnftnl
  * objects, ../nft.h) into an nfe_prog.
  *
- * Order: per table, register its chains, build its sets (set.c) and its
- * objects' states (cexpr.c), then compile each chain's rules (cexpr.c per expression) and index them
+ * Order: per table, register its chains, build its objects' states
+ * (cexpr.c) and its sets (set.c: object maps name objects), then compile
+ * each chain's rules (cexpr.c per expression) and index them
  * (index.c); then check the jump graph as the kernel does
  * (nf_tables_check_loops: no cycle, -ELOOP; nft_chain_validate: at most
  * NFT_JUMP_STACK_SIZE levels, -EMLINK); then
@@ -344,18 +345,18 @@ static int table_compile(struct nfe_cctx *c, const struct fn_nft_table *t)
 			 NFT_TABLE_F_DORMANT);
 	}
 	c->chain = UINT32_MAX;
+	c->table_obj0 = p->nobjs;
+	for (uint32_t i = 0; i < t->nobjs; i++) {
+		err = nfe_compile_obj(c, t->objs[i].nl);
+		if (err)
+			return err;
+	}
 	for (uint32_t i = 0; i < t->nsets; i++) {
 		if (GROW(p->sets, p->nsets, p->csets))
 			return -ENOMEM;
 		memset(&p->sets[p->nsets], 0, sizeof(p->sets[0]));
 		p->sets[p->nsets].family = (uint8_t)family;
 		err = nfe_set_build(c, t->sets[i], &p->sets[p->nsets++]);
-		if (err)
-			return err;
-	}
-	c->table_obj0 = p->nobjs;
-	for (uint32_t i = 0; i < t->nobjs; i++) {
-		err = nfe_compile_obj(c, t->objs[i].nl);
 		if (err)
 			return err;
 	}

@@ -76,6 +76,8 @@ enum nfe_op_type {
 			 * family it acts on, NFPROTO_INET: any, size:
 			 * the FN_NFT_* hooks it may run on, as bits,
 			 * len 1: a masquerade that may be the identity) */
+	OP_OBJREF_MAP,	/* objref by an object map (arg: set, sreg, len):
+			 * the element's object's state */
 };
 
 /* One operation; data (compare values, masks) lives in prog->pool. */
@@ -173,6 +175,8 @@ struct nfe_set {
 	uint32_t flags;
 	uint32_t klen, dlen;
 	bool map, vmap, interval;
+	uint32_t objtype;		/* object map: NFT_OBJECT_*, its data
+					 * the objects' state indices (u32) */
 	uint32_t n;			/* elements (hash) or bounds */
 	uint8_t *keys;			/* n * klen */
 	uint8_t *data;			/* n * dlen (value maps) */
