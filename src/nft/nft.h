@@ -25,6 +25,10 @@
  *       set with nftnl_set_elem_add() (intervals as nft sends them: an
  *       element with NFTNL_SET_ELEM_FLAGS & NFT_SET_ELEM_INTERVAL_END
  *       closes a range);
+ *     - objects: NFTNL_OBJ_NAME, _TABLE, _FAMILY, _HANDLE, _TYPE (counter,
+ *       quota or limit), unique by (type, name) in their table;
+ *     - an objref names an object of its table by NFTNL_EXPR_OBJREF_IMM_TYPE
+ *       and _IMM_NAME, which exists;
  *     - in rules, lookups name their set by NFTNL_EXPR_LOOKUP_SET (batch
  *       set ids already resolved to names), jump/goto name their chain
  *       (NFTNL_EXPR_IMM_CHAIN); every referenced set and chain exists in
@@ -37,7 +41,8 @@
  *   -EOPNOTSUPP and a message naming it: never ignored.  It carries the
  *   state of the previous program over: counters, quotas and limits of
  *   rules that are still there (same family, table, chain, rule handle and
- *   expression index), so a commit does not reset them.  Connection
+ *   expression index), and of objects that are still there (same family,
+ *   table, type, name and handle), so a commit does not reset them.  Connection
  *   tracking (ct state) lives in struct fn_nft_ct, which outlives programs.
  *
  *   fn_nft_eval() never allocates (except ct entries, bounded), never
@@ -57,6 +62,7 @@ struct nftnl_table;
 struct nftnl_chain;
 struct nftnl_rule;
 struct nftnl_set;
+struct nftnl_obj;
 
 /* ---- model ------------------------------------------------------------ */
 
@@ -70,12 +76,20 @@ struct fn_nft_set {
 	struct nftnl_set *nl;		/* elements inside */
 };
 
+/* A stateful object (counter, quota, limit): immutable in the model;
+ * its state lives in the program (fn_nft_obj_state). */
+struct fn_nft_obj {
+	struct nftnl_obj *nl;
+};
+
 struct fn_nft_table {
 	struct nftnl_table *nl;
 	struct fn_nft_chain **chains;
 	uint32_t nchains, cchains;
 	struct fn_nft_set **sets;
 	uint32_t nsets, csets;
+	struct fn_nft_obj *objs;	/* by value, in creation order */
+	uint32_t nobjs, cobjs;
 };
 
 struct fn_nft_ruleset {
@@ -233,6 +247,15 @@ bool fn_nft_prog_fine_clock(const struct fn_nft_prog *p);
 int fn_nft_expr_state(const struct fn_nft_prog *p,
 		      const struct nftnl_rule *r, unsigned expr_index,
 		      uint64_t *packets, uint64_t *bytes);
+
+/* Live state of a named object of type NFT_OBJECT_COUNTER (packets,
+ * bytes) or NFT_OBJECT_QUOTA (0, bytes consumed: uncapped) for a dump;
+ * reset: zero it once read (GETOBJ_RESET).  0, or -ENOENT (not in p, or
+ * a limit, which lists no state). */
+int fn_nft_obj_state(struct fn_nft_prog *p, uint32_t family,
+		     const char *table, uint32_t type, const char *name,
+		     uint64_t handle, bool reset, uint64_t *packets,
+		     uint64_t *bytes);
 
 /* Connection tracking for `ct state`, bounded: max entries, LRU out. */
 struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries);

@@ -4,7 +4,8 @@
  *
  *   nl_server.c  one netlink datagram in, replies out: dispatch, GETGEN,
  *                errors and acks as the kernel sends them, commit
- *   nl_batch.c   NEW/DEL of tables, chains, rules, sets, elements, applied
+ *   nl_batch.c   NEW/DEL of tables, chains, rules, sets, elements and
+ *                objects (counter, quota, limit), applied
  *                to a transaction (a copy of the model)
  *   nl_model.c   the model's wrappers, lookups, the copy a batch works on,
  *                and who frees which libnftnl object on commit or abort
@@ -91,7 +92,9 @@ void nl_out_free(struct nl_out *out);
 
 /* ---- the transaction ----------------------------------------------------- */
 
-enum nl_kind { NL_K_TABLE, NL_K_CHAIN, NL_K_RULE, NL_K_SET };
+/* Tags of the low pointer bits: libnftnl's objects come from malloc(),
+ * aligned to 8 bytes at least. */
+enum nl_kind { NL_K_TABLE, NL_K_CHAIN, NL_K_RULE, NL_K_SET, NL_K_OBJ };
 
 struct nl_ptrset {			/* open addressing, tagged pointers */
 	uintptr_t *slot;
@@ -172,6 +175,9 @@ struct fn_nft_set *nl_set_find_handle(const struct fn_nft_table *t,
 				      uint64_t handle);
 struct fn_nft_set *nl_set_find_id(const struct fn_nft_table *t, uint32_t id);
 int nl_rule_find(const struct fn_nft_chain *c, uint64_t handle);
+/* The object of that type and name (handle), or -1. */
+int nl_obj_find(const struct fn_nft_table *t, uint32_t type, const char *name);
+int nl_obj_find_handle(const struct fn_nft_table *t, uint64_t handle);
 
 int nl_table_add(struct nl_txn *tx, struct nftnl_table *nl);
 void nl_table_del(struct nl_txn *tx, uint32_t i);
@@ -185,6 +191,9 @@ void nl_rule_del(struct nl_txn *tx, struct fn_nft_table *t,
 int nl_set_add(struct nl_txn *tx, struct fn_nft_table *t,
 	       struct nftnl_set *nl, uint32_t id);
 void nl_set_del(struct nl_txn *tx, struct fn_nft_table *t, uint32_t i);
+/* obj becomes the table's, with the table's next handle. */
+int nl_obj_add(struct nl_txn *tx, struct fn_nft_table *t, struct nftnl_obj *nl);
+void nl_obj_del(struct nl_txn *tx, struct fn_nft_table *t, uint32_t i);
 /* Make s's libnftnl set this transaction's own (a copy), index built. */
 int nl_set_own(struct nl_txn *tx, struct fn_nft_set *s);
 struct nftnl_set_elem *nl_elem_lookup(struct nl_set *s,
@@ -202,9 +211,13 @@ void nl_elems_normalize(struct nlmsghdr *nlh);
 int nl_parse_elems(const struct nlmsghdr *nlh, struct nftnl_set *s);
 bool nl_set_referenced(const struct fn_nft_table *t, const char *name);
 bool nl_chain_referenced(const struct fn_nft_table *t, const char *name);
+/* An objref of a rule names it (the kernel's obj->use). */
+bool nl_obj_referenced(const struct fn_nft_table *t, uint32_t type,
+		       const char *name);
 
 /* nl_guard.c: libnftnl's parsers on client bytes, their exit() trapped */
-enum nl_parse { NL_P_TABLE, NL_P_CHAIN, NL_P_RULE, NL_P_SET, NL_P_ELEMS };
+enum nl_parse { NL_P_TABLE, NL_P_CHAIN, NL_P_RULE, NL_P_SET, NL_P_ELEMS,
+		NL_P_OBJ };
 int nl_parse(enum nl_parse what, const struct nlmsghdr *nlh, void *obj);
 int nl_guarded(int (*fn)(void *arg), void *arg);
 unsigned long nl_guard_trapped(void);

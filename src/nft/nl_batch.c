@@ -17,7 +17,12 @@
  *     number (the kernel takes the lowest free: the same until an
  *     anonymous set is deleted);
  *   an anonymous set is bound to the first rule that looks it up and goes
- *     with that rule.
+ *     with that rule;
+ *   NEWOBJ/DELOBJ: counters, quotas and limits, unique by type and name in
+ *     their table; an existing one is EEXIST with NLM_F_EXCL, EOPNOTSUPP
+ *     with NLM_F_REPLACE, else kept as it is (nf_tables_updobj: only a
+ *     quota's update changes it, refused here); a rule's objref names
+ *     one (ENOENT if none) and it cannot be deleted while it does (EBUSY).
  * Every message is parsed by libnftnl (which checks attribute lengths and
  * types with libmnl); what it leaves unchecked (presence, string lengths,
  * key lengths, references) is checked here before the model changes.
@@ -31,6 +36,7 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -602,6 +608,85 @@ static int resolve_chain(struct resolve *r, struct nftnl_expr *e)
 	return 0;
 }
 
+/* The name in attribute a (nl_validate: 1..NFT_NAME_MAXLEN - 1 bytes
+ * before a NUL, if any) into e's attr. */
+static void objref_name(struct nftnl_expr *e, uint16_t attr,
+			const struct nlattr *a)
+{
+	char name[NFT_NAME_MAXLEN];
+	size_t len = strnlen(mnl_attr_get_payload(a),
+			     mnl_attr_get_payload_len(a));
+
+	memcpy(name, mnl_attr_get_payload(a), len);
+	name[len] = '\0';
+	expr_set_name(e, attr, name);
+}
+
+/* libnftnl 1.2.4 sends an objref's object and set names without their
+ * NUL (mnl_attr_put_str; the kernel's NLA_STRING allows it) and its
+ * parser strdup()s them, running on into the padding or the next
+ * attribute (bounded by the NUL after the datagram, nl_validate.c):
+ * each is taken again by its attribute's length, as the kernel does. */
+static void objref_names(struct bctx *b, struct nftnl_rule *nr)
+{
+	const struct nlattr *top, *list = NULL, *x, *d, *a;
+	struct nftnl_expr_iter *it;
+	struct nftnl_expr *e;
+
+	mnl_attr_for_each(top, b->nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(top) == NFTA_RULE_EXPRESSIONS)
+			list = top;
+	if (!list || !(it = nftnl_expr_iter_create(nr)))
+		return;
+	mnl_attr_for_each_nested(x, list) {
+		if (!(e = nftnl_expr_iter_next(it)))
+			break;
+		if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "objref"))
+			continue;
+		mnl_attr_for_each_nested(d, x) {
+			if (mnl_attr_get_type(d) != NFTA_EXPR_DATA)
+				continue;
+			mnl_attr_for_each_nested(a, d) {
+				if (mnl_attr_get_type(a) == NFTA_OBJREF_IMM_NAME)
+					objref_name(e, NFTNL_EXPR_OBJREF_IMM_NAME, a);
+				else if (mnl_attr_get_type(a) == NFTA_OBJREF_SET_NAME)
+					objref_name(e, NFTNL_EXPR_OBJREF_SET_NAME, a);
+			}
+		}
+	}
+	nftnl_expr_iter_destroy(it);
+}
+
+/* nft_objref_select_ops and nft_objref_init: an object of the table, or
+ * (nft_objref_map_init) an object map of it. */
+static int resolve_obj(struct resolve *r, struct nftnl_expr *e)
+{
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_SREG) &&
+	    (nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_NAME) ||
+	     nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_ID)))
+		return resolve_set(r, e, NFTNL_EXPR_OBJREF_SET_NAME,
+				   NFTNL_EXPR_OBJREF_SET_ID);
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_NAME) ||
+	    !nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_TYPE))
+		return fail(r->b, -EOPNOTSUPP, "rule: objref without object");
+	/* ct helper, ct timeout, ct expectation, synproxy...: no such
+	 * object can exist here (NEWOBJ refuses them) */
+	switch (nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE)) {
+	case NFT_OBJECT_COUNTER: case NFT_OBJECT_QUOTA: case NFT_OBJECT_LIMIT:
+		break;
+	default:
+		return fail(r->b, -EOPNOTSUPP,
+			    "rule: objects of type %u are not supported",
+			    nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE));
+	}
+	if (!name_ok(nftnl_expr_get_str(e, NFTNL_EXPR_OBJREF_IMM_NAME)) ||
+	    nl_obj_find(r->t, nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE),
+			nftnl_expr_get_str(e, NFTNL_EXPR_OBJREF_IMM_NAME)) < 0)
+		return fail_at(r->b, NFTA_RULE_EXPRESSIONS, (int)r->idx, -ENOENT,
+			       "rule: no such object");
+	return 0;
+}
+
 static int resolve_expr(struct nftnl_expr *e, void *data)
 {
 	struct resolve *r = data;
@@ -614,8 +699,7 @@ static int resolve_expr(struct nftnl_expr *e, void *data)
 		r->err = resolve_set(r, e, NFTNL_EXPR_DYNSET_SET_NAME,
 				     NFTNL_EXPR_DYNSET_SET_ID);
 	else if (!strcmp(n, "objref"))
-		r->err = fail(r->b, -EOPNOTSUPP,
-			      "rule: stateful objects are not supported");
+		r->err = resolve_obj(r, e);
 	else if (!strcmp(n, "immediate"))
 		r->err = resolve_chain(r, e);
 	if (r->err)
@@ -879,8 +963,10 @@ static int rule_new(struct bctx *b)
 	err = rule_slot(b, r.t, c, nr, &pos, &h);
 	if (err == 0)
 		err = rule_ct_dirs(b, nr);
-	if (err == 0)
+	if (err == 0) {
 		nftnl_expr_foreach(nr, rule_nat_expr, NULL);
+		objref_names(b, nr);
+	}
 	if (err == 0) {
 		nftnl_expr_foreach(nr, resolve_expr, &r);
 		err = r.err;
@@ -993,8 +1079,16 @@ static int set_check_new(struct bctx *b, struct nftnl_set *ns)
 		      nftnl_set_get_data(ns, NFTNL_SET_USERDATA, &ulen),
 		      ulen) > UDATA_MAX_LEN)
 		return fail(b, -ERANGE, "set: user data too long");
-	if (flags & (NFT_SET_OBJECT))
-		return fail(b, -EOPNOTSUPP, "set: object maps are not supported");
+	/* object maps: of the objects NEWOBJ takes (the rest, set.c) */
+	if ((flags & NFT_SET_OBJECT) && !nftnl_set_is_set(ns, NFTNL_SET_OBJ_TYPE))
+		return fail(b, -EINVAL, "object map without object type");
+	if ((flags & NFT_SET_OBJECT) &&
+	    nftnl_set_get_u32(ns, NFTNL_SET_OBJ_TYPE) != NFT_OBJECT_COUNTER &&
+	    nftnl_set_get_u32(ns, NFTNL_SET_OBJ_TYPE) != NFT_OBJECT_QUOTA &&
+	    nftnl_set_get_u32(ns, NFTNL_SET_OBJ_TYPE) != NFT_OBJECT_LIMIT)
+		return fail(b, -EOPNOTSUPP, "set: maps of objects of type %u "
+			    "are not supported",
+			    nftnl_set_get_u32(ns, NFTNL_SET_OBJ_TYPE));
 	if ((flags & NFT_SET_MAP) && !nftnl_set_is_set(ns, NFTNL_SET_DATA_TYPE))
 		return fail(b, -EINVAL, "map without data type");
 	if (nftnl_set_is_set(ns, NFTNL_SET_DATA_LEN) &&
@@ -1098,6 +1192,23 @@ struct elem_ctx {
 	int err;
 };
 
+/* An object map's element names an object of the map's type in its
+ * table (nft_set_elem_init: NFTA_SET_ELEM_OBJREF, ENOENT for none). */
+static int elem_obj_check(struct elem_ctx *x, struct nftnl_set_elem *e,
+			  bool end)
+{
+	uint32_t type = nftnl_set_get_u32(x->s->pub.nl, NFTNL_SET_OBJ_TYPE);
+
+	if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF))
+		return end ? 0 : fail(x->b, -EINVAL, "element without object");
+	if (!name_ok(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_OBJREF)) ||
+	    nl_obj_find(x->t, type,
+			nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_OBJREF)) < 0)
+		return fail_at(x->b, NFTA_SET_ELEM_LIST_ELEMENTS, (int)x->idx,
+			       -ENOENT, "element: no such object");
+	return 0;
+}
+
 static int elem_check(struct elem_ctx *x, struct nftnl_set_elem *e)
 {
 	struct nftnl_set *set = x->s->pub.nl;
@@ -1127,8 +1238,14 @@ static int elem_check(struct elem_ctx *x, struct nftnl_set_elem *e)
 	if (!catchall && len != klen)
 		return fail(x->b, -EINVAL, "element key of %u bytes in a set "
 			    "of %u", len, klen);
-	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF))
-		return fail(x->b, -EOPNOTSUPP, "object references");
+	if (nftnl_set_get_u32(set, NFTNL_SET_FLAGS) & NFT_SET_OBJECT) {
+		int err = elem_obj_check(x, e, end);
+
+		if (err)
+			return err;
+	} else if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF)) {
+		return fail(x->b, -EINVAL, "object in a set that is no object map");
+	}
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPR) ||
 	    nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPRESSIONS))
 		return fail(x->b, -EOPNOTSUPP, "expressions on elements");
@@ -1252,6 +1369,148 @@ out:
 	return err;
 }
 
+/* ---- objects ------------------------------------------------------------------- */
+
+/* The evaluator's word on the object alone (a limit's rate and burst
+ * overflow...), at its message, as the kernel's nft_obj_init refuses it. */
+static int obj_check(struct bctx *b, struct fn_nft_table *t,
+		     struct nftnl_obj *no)
+{
+	struct fn_nft_obj o = { no };
+	struct fn_nft_table tt = { .nl = t->nl, .objs = &o, .nobjs = 1,
+				   .cobjs = 1 };
+	struct fn_nft_table *tp = &tt;
+	struct fn_nft_ruleset rs = { .tables = &tp, .ntables = 1,
+				     .ctables = 1 };
+	struct fn_nft_prog *p;
+	int err = 0;
+
+	p = fn_nft_compile(&rs, NULL, &err, b->msg, b->msglen);
+	if (!p)
+		return err ? err : -EINVAL;
+	fn_nft_prog_free(p);
+	return 0;
+}
+
+/* What the kernel keeps of a limit, and so lists (nft_limit_init,
+ * nft_limit_dump): every attribute, a packet limit's burst 0 as 5
+ * (NFT_LIMIT_PKT_BURST_DEFAULT). */
+static void obj_defaults(struct nftnl_obj *no)
+{
+	uint32_t type;
+
+	if (nftnl_obj_get_u32(no, NFTNL_OBJ_TYPE) != NFT_OBJECT_LIMIT)
+		return;
+	if (!nftnl_obj_is_set(no, NFTNL_OBJ_LIMIT_TYPE))
+		nftnl_obj_set_u32(no, NFTNL_OBJ_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	if (!nftnl_obj_is_set(no, NFTNL_OBJ_LIMIT_FLAGS))
+		nftnl_obj_set_u32(no, NFTNL_OBJ_LIMIT_FLAGS, 0);
+	if (!nftnl_obj_is_set(no, NFTNL_OBJ_LIMIT_BURST))
+		nftnl_obj_set_u32(no, NFTNL_OBJ_LIMIT_BURST, 0);
+	type = nftnl_obj_get_u32(no, NFTNL_OBJ_LIMIT_TYPE);
+	if (type == NFT_LIMIT_PKTS &&
+	    nftnl_obj_get_u32(no, NFTNL_OBJ_LIMIT_BURST) == 0)
+		nftnl_obj_set_u32(no, NFTNL_OBJ_LIMIT_BURST, 5);
+}
+
+/* The kernel's nf_tables_newobj: type, name and data are required. */
+static int obj_new(struct bctx *b)
+{
+	struct nftnl_obj *no = nftnl_obj_alloc();
+	struct fn_nft_table *t;
+	uint32_t ulen = 0;
+	int err = 0;
+
+	if (!no)
+		return -ENOMEM;
+	if (nl_parse(NL_P_OBJ, b->nlh, no) < 0 ||
+	    !nftnl_obj_is_set(no, NFTNL_OBJ_TYPE) ||
+	    !name_ok(nftnl_obj_get_str(no, NFTNL_OBJ_NAME)) ||
+	    !attr_off(b->nlh, NFTA_OBJ_DATA, -1)) {
+		err = fail(b, -EINVAL, "object: malformed, or no type, name "
+			   "or data");
+		goto out;
+	}
+	if (udata_len(nftnl_obj_is_set(no, NFTNL_OBJ_USERDATA),
+		      nftnl_obj_get_data(no, NFTNL_OBJ_USERDATA, &ulen),
+		      ulen) > UDATA_MAX_LEN) {
+		err = fail(b, -ERANGE, "object: user data too long");
+		goto out;
+	}
+	t = table_get(b, nftnl_obj_get_str(no, NFTNL_OBJ_TABLE));
+	if (!t) {
+		err = fail_at(b, NFTA_OBJ_TABLE, -1, -ENOENT, "no such table");
+		goto out;
+	}
+	if (nl_obj_find(t, nftnl_obj_get_u32(no, NFTNL_OBJ_TYPE),
+			nftnl_obj_get_str(no, NFTNL_OBJ_NAME)) >= 0) {
+		if (b->flags & NLM_F_EXCL)
+			err = fail_at(b, NFTA_OBJ_NAME, -1, -EEXIST,
+				      "object exists");
+		else if ((b->flags & NLM_F_REPLACE) ||
+			 nftnl_obj_get_u32(no, NFTNL_OBJ_TYPE) ==
+			 NFT_OBJECT_QUOTA)
+			err = fail(b, -EOPNOTSUPP, "object: no update");
+		goto out;
+	}
+	/* libnftnl 1.2.4 exports no nftnl_obj_unset(): a client's USE and
+	 * HANDLE are not listed back (no USE in libnftnl's builder; the
+	 * handle is the table's next, nl_obj_add) */
+	nftnl_obj_set_u32(no, NFTNL_OBJ_FAMILY, b->family);
+	err = obj_check(b, t, no);
+	if (err == 0) {
+		obj_defaults(no);
+		err = nl_obj_add(b->tx, t, no);
+	}
+	if (err == 0)
+		return 0;
+out:
+	nftnl_obj_free(no);
+	return err;
+}
+
+/* nf_tables_delobj: a type, and a name or a handle. */
+static int obj_del(struct bctx *b)
+{
+	struct nftnl_obj *no = nftnl_obj_alloc();
+	struct fn_nft_table *t;
+	uint16_t by = by_name(b, NFTA_OBJ_NAME, NFTA_OBJ_HANDLE);
+	int err = 0, i = -1;
+
+	if (!no)
+		return -ENOMEM;
+	if (nl_parse(NL_P_OBJ, b->nlh, no) < 0 ||
+	    !nftnl_obj_is_set(no, NFTNL_OBJ_TYPE) ||
+	    (!nftnl_obj_is_set(no, NFTNL_OBJ_NAME) &&
+	     !nftnl_obj_is_set(no, NFTNL_OBJ_HANDLE))) {
+		err = fail(b, -EINVAL, "object: no type, or no name or handle");
+		goto out;
+	}
+	t = table_get(b, nftnl_obj_get_str(no, NFTNL_OBJ_TABLE));
+	if (t && nftnl_obj_is_set(no, NFTNL_OBJ_NAME))
+		i = nl_obj_find(t, nftnl_obj_get_u32(no, NFTNL_OBJ_TYPE),
+				nftnl_obj_get_str(no, NFTNL_OBJ_NAME));
+	else if (t)
+		i = nl_obj_find_handle(t, nftnl_obj_get_u64(no, NFTNL_OBJ_HANDLE));
+	if (i >= 0 && nftnl_obj_get_u32(t->objs[i].nl, NFTNL_OBJ_TYPE) !=
+		      nftnl_obj_get_u32(no, NFTNL_OBJ_TYPE))
+		i = -1;
+	if (i < 0) {
+		err = t ? fail_at(b, by, -1, -ENOENT, "no such object")
+			: fail_at(b, NFTA_OBJ_TABLE, -1, -ENOENT, "no such table");
+		goto out;
+	}
+	if (nl_obj_referenced(t, nftnl_obj_get_u32(t->objs[i].nl, NFTNL_OBJ_TYPE),
+			      nftnl_obj_get_str(t->objs[i].nl, NFTNL_OBJ_NAME))) {
+		err = fail_at(b, by, -1, -EBUSY, "object is in use by a rule");
+		goto out;
+	}
+	nl_obj_del(b->tx, t, (uint32_t)i);
+out:
+	nftnl_obj_free(no);
+	return err;
+}
+
 /* ---- dispatch ------------------------------------------------------------------ */
 
 int nl_batch_msg(struct nl_txn *tx, const struct nlmsghdr *nlh,
@@ -1269,6 +1528,10 @@ int nl_batch_msg(struct nl_txn *tx, const struct nlmsghdr *nlh,
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
 		return fail(&b, -EINVAL, "not an nf_tables message");
 	r = nl_validate(nlh, &unsup);
+	if (r == -EOPNOTSUPP && (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWOBJ ||
+				 NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_DELOBJ))
+		return fail(&b, r, "objects of type '%s' are not supported",
+			    unsup ? unsup : "?");
 	if (r == -EOPNOTSUPP)
 		return fail(&b, r, "expression '%s' is not supported",
 			    unsup ? unsup : "?");
@@ -1285,6 +1548,8 @@ int nl_batch_msg(struct nl_txn *tx, const struct nlmsghdr *nlh,
 	case NFT_MSG_DELSET: return set_del(&b);
 	case NFT_MSG_NEWSETELEM: return setelem(&b, true);
 	case NFT_MSG_DELSETELEM: return setelem(&b, false);
+	case NFT_MSG_NEWOBJ: return obj_new(&b);
+	case NFT_MSG_DELOBJ: return obj_del(&b);
 	default:
 		return fail(&b, -EOPNOTSUPP, "message type %u is not supported",
 			    NFNL_MSG_TYPE(nlh->nlmsg_type));

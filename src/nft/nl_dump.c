@@ -6,7 +6,9 @@
  * NLMSG_DONE; every reply's res_id is the generation's low 16 bits, which
  * nft compares with GETGEN's to detect a ruleset that changed under it.
  * Rule dumps carry the live counter and quota values of the committed
- * program (fn_nft_expr_state).  Elements go out in messages whose element
+ * program (fn_nft_expr_state), object dumps the objects' (fn_nft_obj_state;
+ * GETOBJ_RESET zeroes them once read, as nft_counter_reset and
+ * nft_quota_do_dump with reset do).  Elements go out in messages whose element
  * list stays under 64 KiB (libnftnl's iterator), as nla_len demands.
  */
 #include <arpa/inet.h>
@@ -18,6 +20,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -34,6 +37,8 @@ struct dctx {
 	uint16_t flags;			/* NLM_F_MULTI for a dump */
 	const char *table, *chain;	/* filters, NULL: any */
 	const struct nlmsghdr *req;	/* the request */
+	uint32_t otype;			/* objects: NFT_OBJECT_*, 0: any */
+	bool reset;			/* GETOBJ_RESET */
 };
 
 static struct nlmsghdr *msg_begin(struct dctx *d, uint16_t type,
@@ -119,6 +124,72 @@ static int live_expr(struct nftnl_expr *e, void *data)
 	return 0;
 }
 
+/* The first objref object or set name of rule message nlh without its
+ * NUL, and the nests around it (expression list, expression, data). */
+static struct nlattr *objref_unterminated(struct nlmsghdr *nlh,
+					  struct nlattr *up[3])
+{
+	struct nlattr *list, *x, *d, *a;
+
+	mnl_attr_for_each(list, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(list) != NFTA_RULE_EXPRESSIONS)
+			continue;
+		mnl_attr_for_each_nested(x, list) {
+			bool objref = false;
+
+			mnl_attr_for_each_nested(d, x) {
+				if (mnl_attr_get_type(d) == NFTA_EXPR_NAME)
+					objref = !strcmp(mnl_attr_get_str(d),
+							 "objref");
+				if (!objref || mnl_attr_get_type(d) != NFTA_EXPR_DATA)
+					continue;
+				mnl_attr_for_each_nested(a, d) {
+					uint16_t t = mnl_attr_get_type(a);
+					uint16_t len = mnl_attr_get_payload_len(a);
+
+					if ((t != NFTA_OBJREF_IMM_NAME &&
+					     t != NFTA_OBJREF_SET_NAME) ||
+					    (len && !((const char *)
+					      mnl_attr_get_payload(a))[len - 1]))
+						continue;
+					up[0] = list;
+					up[1] = x;
+					up[2] = d;
+					return a;
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
+/* libnftnl 1.2.4 puts an objref's names without their NUL; the kernel's
+ * nla_put_string() ends them with one, and nft's parser (libnftnl's
+ * strdup()) needs it: add it, in the padding, or in 4 more bytes (the
+ * message has NL_MSG_ROOM). */
+static void objref_terminate(struct nlmsghdr *nlh)
+{
+	struct nlattr *up[3], *a;
+
+	while ((a = objref_unterminated(nlh, up))) {
+		uint16_t len = a->nla_len;
+		char *end = (char *)a + MNL_ALIGN(len);
+
+		if (MNL_ALIGN(len) == len) {
+			if (nlh->nlmsg_len + MNL_ALIGNTO > NL_MSG_ROOM)
+				return;
+			memmove(end + MNL_ALIGNTO, end,
+				(size_t)((char *)nlh + nlh->nlmsg_len - end));
+			memset(end, 0, MNL_ALIGNTO);
+			nlh->nlmsg_len += MNL_ALIGNTO;
+			for (int i = 0; i < 3; i++)
+				up[i]->nla_len += MNL_ALIGNTO;
+		}
+		((char *)a)[len] = '\0';
+		a->nla_len = (uint16_t)(len + 1);
+	}
+}
+
 static int put_rule(struct dctx *d, struct nftnl_rule *r)
 {
 	struct nlmsghdr *nlh = msg_begin(d, NFT_MSG_NEWRULE,
@@ -129,6 +200,7 @@ static int put_rule(struct dctx *d, struct nftnl_rule *r)
 		return -ENOMEM;
 	nftnl_expr_foreach(r, live_expr, &l);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
+	objref_terminate(nlh);
 	msg_end(d, nlh);
 	return 0;
 }
@@ -174,6 +246,55 @@ static int put_elems(struct dctx *d, const struct fn_nft_set *s)
 	return 0;
 }
 
+/* An object, with its live state (nf_tables_fill_obj_info): a quota
+ * lists at most its bytes as consumed, and NFT_QUOTA_F_DEPLETED in its
+ * flags once they are all used (nft_quota_do_dump). */
+static int put_obj(struct dctx *d, const struct fn_nft_obj *o)
+{
+	struct nftnl_obj *nl = o->nl;
+	uint32_t type = nftnl_obj_get_u32(nl, NFTNL_OBJ_TYPE);
+	uint32_t family = nftnl_obj_get_u32(nl, NFTNL_OBJ_FAMILY), flags = 0;
+	struct nlmsghdr *nlh = msg_begin(d, NFT_MSG_NEWOBJ, family);
+	uint64_t pk = 0, by = 0, quota = 0;
+	bool live;
+
+	if (!nlh)
+		return -ENOMEM;
+	live = fn_nft_obj_state(d->srv->prog, family,
+				nftnl_obj_get_str(nl, NFTNL_OBJ_TABLE), type,
+				nftnl_obj_get_str(nl, NFTNL_OBJ_NAME),
+				nftnl_obj_get_u64(nl, NFTNL_OBJ_HANDLE),
+				d->reset, &pk, &by) == 0;
+	if (live && type == NFT_OBJECT_COUNTER) {
+		nftnl_obj_set_u64(nl, NFTNL_OBJ_CTR_PKTS, pk);
+		nftnl_obj_set_u64(nl, NFTNL_OBJ_CTR_BYTES, by);
+	} else if (live && type == NFT_OBJECT_QUOTA) {
+		quota = nftnl_obj_get_u64(nl, NFTNL_OBJ_QUOTA_BYTES);
+		if (nftnl_obj_is_set(nl, NFTNL_OBJ_QUOTA_FLAGS))
+			flags = nftnl_obj_get_u32(nl, NFTNL_OBJ_QUOTA_FLAGS);
+		nftnl_obj_set_u64(nl, NFTNL_OBJ_QUOTA_CONSUMED,
+				  by < quota ? by : quota);
+		nftnl_obj_set_u32(nl, NFTNL_OBJ_QUOTA_FLAGS, flags |
+				  (by >= quota ? NFT_QUOTA_F_DEPLETED : 0));
+	}
+	nftnl_obj_nlmsg_build_payload(nlh, nl);
+	if (live && type == NFT_OBJECT_QUOTA)	/* the model keeps its own */
+		nftnl_obj_set_u32(nl, NFTNL_OBJ_QUOTA_FLAGS, flags);
+	msg_end(d, nlh);
+	return 0;
+}
+
+static int walk_objs(struct dctx *d, const struct fn_nft_table *t)
+{
+	int err = 0;
+
+	for (uint32_t j = 0; j < t->nobjs && !err; j++)
+		if (!d->otype || nftnl_obj_get_u32(t->objs[j].nl,
+						   NFTNL_OBJ_TYPE) == d->otype)
+			err = put_obj(d, &t->objs[j]);
+	return err;
+}
+
 /* ---- walks ---------------------------------------------------------------- */
 
 static int walk(struct dctx *d, uint16_t type)
@@ -188,6 +309,8 @@ static int walk(struct dctx *d, uint16_t type)
 			continue;
 		if (type == NFT_MSG_GETTABLE)
 			err = put_table(d, t);
+		if (type == NFT_MSG_GETOBJ || type == NFT_MSG_GETOBJ_RESET)
+			err = walk_objs(d, t);
 		for (uint32_t j = 0; type == NFT_MSG_GETCHAIN && !err &&
 		     j < t->nchains; j++)
 			if (!d->chain || !strcmp(d->chain, nftnl_chain_get_str(
@@ -241,6 +364,8 @@ static int parse_filter(struct dctx *d, const struct nlmsghdr *nlh,
 		{ NFT_MSG_GETSET, NFTA_SET_TABLE, NFTA_SET_NAME },
 		{ NFT_MSG_GETSETELEM, NFTA_SET_ELEM_LIST_TABLE,
 		  NFTA_SET_ELEM_LIST_SET },
+		{ NFT_MSG_GETOBJ, NFTA_OBJ_TABLE, NFTA_OBJ_NAME },
+		{ NFT_MSG_GETOBJ_RESET, NFTA_OBJ_TABLE, NFTA_OBJ_NAME },
 	};
 	const struct nlattr *a;
 
@@ -253,6 +378,13 @@ static int parse_filter(struct dctx *d, const struct nlmsghdr *nlh,
 					   (names[i][2] && at == names[i][2]) ?
 					   &d->chain : NULL;
 
+			if (!dst && (type == NFT_MSG_GETOBJ ||
+				     type == NFT_MSG_GETOBJ_RESET) &&
+			    at == NFTA_OBJ_TYPE) {
+				if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+					return -EINVAL;
+				d->otype = ntohl(mnl_attr_get_u32(a));
+			}
 			if (!dst)
 				continue;
 			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
@@ -451,6 +583,21 @@ static int get_elems(struct dctx *d)
 	return c.err;
 }
 
+/* nf_tables_getobj: the object of that table, type and name. */
+static int get_obj(struct dctx *d)
+{
+	const struct fn_nft_table *t = NULL;
+	int i;
+
+	if (!d->chain || !d->otype)
+		return -EINVAL;
+	for (uint32_t k = 0; k < d->srv->rs.ntables && !t; k++)
+		if (table_ok(d, d->srv->rs.tables[k]))
+			t = d->srv->rs.tables[k];
+	i = t ? nl_obj_find(t, d->otype, d->chain) : -1;
+	return i >= 0 ? put_obj(d, &t->objs[i]) : -ENOENT;
+}
+
 /* A GET without NLM_F_DUMP: the one object, or -ENOENT. */
 static int get_one(struct dctx *d, uint16_t type)
 {
@@ -459,6 +606,8 @@ static int get_one(struct dctx *d, uint16_t type)
 
 	if (!d->table)
 		return -EINVAL;
+	if (type == NFT_MSG_GETOBJ || type == NFT_MSG_GETOBJ_RESET)
+		return get_obj(d);
 	if (type == NFT_MSG_GETSETELEM)	/* the kernel: no list, EINVAL */
 		return d->chain ? get_elems(d) : -EINVAL;
 	if (type == NFT_MSG_GETSET) {
@@ -489,17 +638,16 @@ int nl_dump(struct nl_server *srv, const struct nlmsghdr *nlh,
 	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
 	bool dump = (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
 	struct dctx d = { srv, out, nlh->nlmsg_seq, g->nfgen_family,
-			  dump ? NLM_F_MULTI : 0, NULL, NULL, nlh };
+			  dump ? NLM_F_MULTI : 0, NULL, NULL, nlh, 0,
+			  type == NFT_MSG_GETOBJ_RESET };
 	size_t mark = out->len;
 	int err;
 
 	err = parse_filter(&d, nlh, type);
 	if (err < 0)
 		goto out;
-	/* no objects (nor flowtables) can exist: resetting them all
-	 * (`nft reset counters`, GETOBJ_RESET) resets nothing */
-	if (type == NFT_MSG_GETOBJ || type == NFT_MSG_GETOBJ_RESET ||
-	    type == NFT_MSG_GETFLOWTABLE)
+	/* no flowtables can exist */
+	if (type == NFT_MSG_GETFLOWTABLE)
 		err = dump ? 0 : -ENOENT;
 	else if (!dump)
 		err = get_one(&d, type);

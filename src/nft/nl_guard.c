@@ -27,6 +27,7 @@
 
 #include <libnftnl/chain.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/object.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
@@ -89,6 +90,7 @@ static int parse_one(void *arg)
 	case NL_P_RULE: return nftnl_rule_nlmsg_parse(a->nlh, a->obj);
 	case NL_P_SET: return nftnl_set_nlmsg_parse(a->nlh, a->obj);
 	case NL_P_ELEMS: return nftnl_set_elems_nlmsg_parse(a->nlh, a->obj);
+	case NL_P_OBJ: return nftnl_obj_nlmsg_parse(a->nlh, a->obj);
 	}
 	return -1;
 }

@@ -23,6 +23,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -32,7 +33,7 @@
 #include "nl.h"
 
 #define TOMB		((uintptr_t)1)
-#define KIND_MASK	((uintptr_t)3)
+#define KIND_MASK	((uintptr_t)7)
 
 /* ---- output buffer --------------------------------------------------------- */
 
@@ -140,6 +141,7 @@ static void obj_free(uintptr_t v)
 	case NL_K_CHAIN: nftnl_chain_free(p); break;
 	case NL_K_RULE: nftnl_rule_free(p); break;
 	case NL_K_SET: nftnl_set_free(p); break;
+	case NL_K_OBJ: nftnl_obj_free(p); break;
 	}
 }
 
@@ -220,6 +222,7 @@ static void table_wrap_free(struct fn_nft_table *t)
 		set_wrap_free(t->sets[i]);
 	free(t->chains);
 	free(t->sets);
+	free(t->objs);
 	free(nl_table_of(t));
 }
 
@@ -244,6 +247,8 @@ void nl_ruleset_free(struct fn_nft_ruleset *rs)
 		}
 		for (uint32_t j = 0; j < t->nsets; j++)
 			nftnl_set_free(t->sets[j]->nl);
+		for (uint32_t j = 0; j < t->nobjs; j++)
+			nftnl_obj_free(t->objs[j].nl);
 		nftnl_table_free(t->nl);
 	}
 	ruleset_wrap_free(rs);
@@ -292,8 +297,13 @@ static struct fn_nft_table *table_wrap_copy(const struct fn_nft_table *t)
 	if (grow((void **)&n->pub.chains, &n->pub.cchains, t->nchains,
 		 sizeof(void *)) < 0 ||
 	    grow((void **)&n->pub.sets, &n->pub.csets, t->nsets,
-		 sizeof(void *)) < 0)
+		 sizeof(void *)) < 0 ||
+	    grow((void **)&n->pub.objs, &n->pub.cobjs, t->nobjs,
+		 sizeof(*t->objs)) < 0)
 		goto err;
+	if (t->nobjs)
+		memcpy(n->pub.objs, t->objs, t->nobjs * sizeof(*t->objs));
+	n->pub.nobjs = t->nobjs;
 	for (; n->pub.nchains < t->nchains; n->pub.nchains++) {
 		n->pub.chains[n->pub.nchains] =
 			chain_wrap_copy(t->chains[n->pub.nchains]);
@@ -471,6 +481,24 @@ int nl_rule_find(const struct fn_nft_chain *c, uint64_t handle)
 	return -1;
 }
 
+int nl_obj_find(const struct fn_nft_table *t, uint32_t type, const char *name)
+{
+	for (uint32_t i = 0; i < t->nobjs; i++)
+		if (nftnl_obj_get_u32(t->objs[i].nl, NFTNL_OBJ_TYPE) == type &&
+		    !strcmp(nftnl_obj_get_str(t->objs[i].nl, NFTNL_OBJ_NAME),
+			    name))
+			return (int)i;
+	return -1;
+}
+
+int nl_obj_find_handle(const struct fn_nft_table *t, uint64_t handle)
+{
+	for (uint32_t i = 0; i < t->nobjs; i++)
+		if (nftnl_obj_get_u64(t->objs[i].nl, NFTNL_OBJ_HANDLE) == handle)
+			return (int)i;
+	return -1;
+}
+
 /* ---- adding and deleting ----------------------------------------------------------- */
 
 int nl_table_add(struct nl_txn *tx, struct nftnl_table *nl)
@@ -499,6 +527,8 @@ void nl_table_del(struct nl_txn *tx, uint32_t i)
 	}
 	for (uint32_t j = 0; j < t->nsets; j++)
 		nl_txn_drop(tx, NL_K_SET, t->sets[j]->nl);
+	for (uint32_t j = 0; j < t->nobjs; j++)
+		nl_txn_drop(tx, NL_K_OBJ, t->objs[j].nl);
 	nl_txn_drop(tx, NL_K_TABLE, t->nl);
 	table_wrap_free(t);
 	memmove(&tx->rs.tables[i], &tx->rs.tables[i + 1],
@@ -590,6 +620,26 @@ void nl_set_del(struct nl_txn *tx, struct fn_nft_table *t, uint32_t i)
 	memmove(&t->sets[i], &t->sets[i + 1],
 		(t->nsets - i - 1) * sizeof(void *));
 	t->nsets--;
+}
+
+int nl_obj_add(struct nl_txn *tx, struct fn_nft_table *t, struct nftnl_obj *nl)
+{
+	if (grow((void **)&t->objs, &t->cobjs, t->nobjs + 1,
+		 sizeof(*t->objs)) < 0)
+		return -ENOMEM;
+	/* the kernel's nf_tables_newobj: nf_tables_alloc_handle(table) */
+	nftnl_obj_set_u64(nl, NFTNL_OBJ_HANDLE, ++nl_table_of(t)->next_handle);
+	t->objs[t->nobjs++].nl = nl;
+	nl_txn_born(tx, NL_K_OBJ, nl);
+	return 0;
+}
+
+void nl_obj_del(struct nl_txn *tx, struct fn_nft_table *t, uint32_t i)
+{
+	nl_txn_drop(tx, NL_K_OBJ, t->objs[i].nl);
+	memmove(&t->objs[i], &t->objs[i + 1],
+		(t->nobjs - i - 1) * sizeof(*t->objs));
+	t->nobjs--;
 }
 
 /* ---- set elements ------------------------------------------------------------------- */
@@ -691,7 +741,7 @@ struct nftnl_set_elem *nl_elem_copy(struct nftnl_set_elem *e)
 		NFTNL_SET_ELEM_FLAGS, NFTNL_SET_ELEM_KEY, NFTNL_SET_ELEM_VERDICT,
 		NFTNL_SET_ELEM_CHAIN, NFTNL_SET_ELEM_DATA, NFTNL_SET_ELEM_TIMEOUT,
 		NFTNL_SET_ELEM_EXPIRATION, NFTNL_SET_ELEM_USERDATA,
-		NFTNL_SET_ELEM_KEY_END,
+		NFTNL_SET_ELEM_KEY_END, NFTNL_SET_ELEM_OBJREF,
 	};
 	struct nftnl_set_elem *n = nftnl_set_elem_alloc();
 
@@ -702,7 +752,8 @@ struct nftnl_set_elem *nl_elem_copy(struct nftnl_set_elem *e)
 		if (!nftnl_set_elem_is_set(e, attrs[i]))
 			continue;
 		d = nftnl_set_elem_get(e, attrs[i], &len);
-		if (attrs[i] == NFTNL_SET_ELEM_CHAIN)
+		if (attrs[i] == NFTNL_SET_ELEM_CHAIN ||
+		    attrs[i] == NFTNL_SET_ELEM_OBJREF)
 			len = (uint32_t)strlen(d) + 1;
 		if (nftnl_set_elem_set(n, attrs[i], d, len) < 0) {
 			nftnl_set_elem_free(n);
@@ -910,6 +961,53 @@ static bool referenced(const struct fn_nft_table *t, const char *name,
 			nftnl_expr_foreach(t->chains[i]->rules[j], ref_expr, &r);
 	for (uint32_t i = 0; !set && i < t->nsets && !r.found; i++)
 		nftnl_set_elem_foreach(t->sets[i]->nl, ref_elem, &r);
+	return r.found;
+}
+
+struct objref_ctx {
+	uint32_t type;
+	const char *name;
+	bool found;
+};
+
+static int objref_expr(struct nftnl_expr *e, void *data)
+{
+	struct objref_ctx *r = data;
+
+	if (!strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "objref") &&
+	    nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_TYPE) &&
+	    nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE) == r->type)
+		r->found |= str_is(e, NFTNL_EXPR_OBJREF_IMM_NAME, r->name);
+	return r->found ? -1 : 0;
+}
+
+static int objref_elem(struct nftnl_set_elem *e, void *data)
+{
+	struct objref_ctx *r = data;
+
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF) &&
+	    !strcmp(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_OBJREF), r->name))
+		r->found = true;
+	return r->found ? -1 : 0;
+}
+
+bool nl_obj_referenced(const struct fn_nft_table *t, uint32_t type,
+		       const char *name)
+{
+	struct objref_ctx r = { type, name, false };
+
+	for (uint32_t i = 0; i < t->nchains && !r.found; i++)
+		for (uint32_t j = 0; j < t->chains[i]->nrules && !r.found; j++)
+			nftnl_expr_foreach(t->chains[i]->rules[j], objref_expr,
+					   &r);
+	for (uint32_t i = 0; i < t->nsets && !r.found; i++) {
+		struct nftnl_set *s = t->sets[i]->nl;
+
+		if ((nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_OBJECT) &&
+		    nftnl_set_is_set(s, NFTNL_SET_OBJ_TYPE) &&
+		    nftnl_set_get_u32(s, NFTNL_SET_OBJ_TYPE) == type)
+			nftnl_set_elem_foreach(s, objref_elem, &r);
+	}
 	return r.found;
 }
 

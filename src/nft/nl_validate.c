@@ -36,7 +36,7 @@
 
 enum vt { V_NONE, V_U8, V_U16, V_U32, V_U64, V_STR, V_BIN, V_NEST, V_LIST_EXPR,
 	  V_DATA, V_VALUE, V_HOOK, V_DEVS, V_COUNTERS, V_COMPAT, V_DESC, V_ELEMS,
-	  V_EXPR };
+	  V_EXPR, V_OBJDATA, V_NSTR };
 
 struct vpolicy {
 	uint16_t max;		/* highest attribute type known */
@@ -47,6 +47,8 @@ struct vpolicy {
 
 /* The name of the first expression refused as unknown. */
 static const char *unsupported;
+/* An object message's data policy, by its NFTA_OBJ_TYPE (NULL: none). */
+static const struct vpolicy *obj_data;
 
 static int check(const struct nlattr *nest_or_null,
 		 const struct nlmsghdr *nlh, const struct vpolicy *p,
@@ -120,6 +122,13 @@ static const uint8_t verdict_t[] = {
 	[NFTA_VERDICT_CHAIN_ID] = V_U32,
 };
 
+static const uint8_t obj_t[] = {
+	[NFTA_OBJ_TABLE] = V_STR, [NFTA_OBJ_NAME] = V_STR,
+	[NFTA_OBJ_TYPE] = V_U32, [NFTA_OBJ_DATA] = V_OBJDATA,
+	[NFTA_OBJ_USE] = V_U32, [NFTA_OBJ_HANDLE] = V_U64,
+	[NFTA_OBJ_PAD] = V_NONE, [NFTA_OBJ_USERDATA] = V_BIN,
+};
+
 #define POLICY(a)	{ sizeof(a) - 1, a }
 static const struct vpolicy p_table = POLICY(table_t);
 static const struct vpolicy p_chain = POLICY(chain_t);
@@ -134,6 +143,7 @@ static const struct vpolicy p_elems = POLICY(elems_t);
 static const struct vpolicy p_elem = POLICY(elem_t);
 static const struct vpolicy p_data = POLICY(data_t);
 static const struct vpolicy p_verdict = POLICY(verdict_t);
+static const struct vpolicy p_obj = POLICY(obj_t);
 
 /* Each expression's data (NFTA_EXPR_DATA), for every expression the
  * evaluator compiles (eval/cexpr.c); padding attributes are V_NONE. */
@@ -219,6 +229,13 @@ static const uint8_t redir_t[] = {
 	[NFTA_REDIR_REG_PROTO_MIN] = V_U32, [NFTA_REDIR_REG_PROTO_MAX] = V_U32,
 	[NFTA_REDIR_FLAGS] = V_U32,
 };
+static const uint8_t objref_t[] = {
+	/* libnftnl 1.2.4 puts these two without their NUL (the kernel's
+	 * NLA_STRING allows it): nl_batch.c takes them by their length */
+	[NFTA_OBJREF_IMM_TYPE] = V_U32, [NFTA_OBJREF_IMM_NAME] = V_NSTR,
+	[NFTA_OBJREF_SET_SREG] = V_U32, [NFTA_OBJREF_SET_NAME] = V_NSTR,
+	[NFTA_OBJREF_SET_ID] = V_U32,
+};
 static const uint8_t notrack_t[] = { [0] = V_NONE };
 static const uint8_t queue_t[] = {
 	[NFTA_QUEUE_NUM] = V_U16, [NFTA_QUEUE_TOTAL] = V_U16,
@@ -249,6 +266,27 @@ static const struct {
 	{ "masq", POLICY(masq_t) }, { "redir", POLICY(redir_t) },
 	{ "queue", POLICY(queue_t) }, { "numgen", POLICY(numgen_t) },
 	{ "hash", POLICY(hash_t) }, { "notrack", POLICY(notrack_t) },
+	{ "objref", POLICY(objref_t) },
+};
+
+/* The objects the evaluator keeps (NFT_OBJECT_*): their data is the
+ * expression's of the same name (the kernel shares the policy). */
+static const struct {
+	uint32_t type;
+	const char *name;
+	struct vpolicy p;
+} obj_types[] = {
+	{ NFT_OBJECT_COUNTER, "counter", POLICY(counter_t) },
+	{ NFT_OBJECT_QUOTA, "quota", POLICY(quota_t) },
+	{ NFT_OBJECT_LIMIT, "limit", POLICY(limit_t) },
+};
+
+static const char *const obj_names[] = {
+	[NFT_OBJECT_CT_HELPER] = "ct helper", [NFT_OBJECT_CONNLIMIT] = "connlimit",
+	[NFT_OBJECT_TUNNEL] = "tunnel", [NFT_OBJECT_CT_TIMEOUT] = "ct timeout",
+	[NFT_OBJECT_SECMARK] = "secmark",
+	[NFT_OBJECT_CT_EXPECT] = "ct expectation",
+	[NFT_OBJECT_SYNPROXY] = "synproxy",
 };
 
 #define DATA_VALUE_MAX	64	/* libnftnl's union nftnl_data_reg */
@@ -259,6 +297,15 @@ static bool str_ok(const struct nlattr *a)
 	const char *s = mnl_attr_get_payload(a);
 
 	return len > 0 && len <= NFT_NAME_MAXLEN && s[len - 1] == '\0';
+}
+
+/* NLA_STRING: at most NFT_NAME_MAXLEN - 1 bytes before a NUL, if any. */
+static bool nstr_ok(const struct nlattr *a)
+{
+	uint16_t len = mnl_attr_get_payload_len(a);
+
+	return len > 0 && strnlen(mnl_attr_get_payload(a), len) > 0 &&
+	       strnlen(mnl_attr_get_payload(a), len) < NFT_NAME_MAXLEN;
 }
 
 /* Every member of a list nest: a nest checked against p. */
@@ -362,7 +409,8 @@ static int check_data(const struct nlattr *a, bool verdict_ok, unsigned depth)
 static int check_one(const struct nlattr *a, enum vt t, unsigned depth)
 {
 	if (t != V_U8 && t != V_U16 && t != V_U32 && t != V_U64 &&
-	    t != V_STR && t != V_BIN && mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+	    t != V_STR && t != V_NSTR && t != V_BIN &&
+	    mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
 		return -EINVAL;
 	switch (t) {
 	case V_NONE: return 0;
@@ -371,6 +419,7 @@ static int check_one(const struct nlattr *a, enum vt t, unsigned depth)
 	case V_U32: return mnl_attr_validate(a, MNL_TYPE_U32);
 	case V_U64: return mnl_attr_validate(a, MNL_TYPE_U64);
 	case V_STR: return str_ok(a) ? 0 : -EINVAL;
+	case V_NSTR: return nstr_ok(a) ? 0 : -EINVAL;
 	case V_BIN: return 0;
 	case V_NEST: return 0;
 	case V_LIST_EXPR: return check_list_expr(a, depth);
@@ -384,6 +433,8 @@ static int check_one(const struct nlattr *a, enum vt t, unsigned depth)
 	case V_COMPAT: return check(a, NULL, &p_compat, depth + 1);
 	case V_DESC: return check(a, NULL, &p_desc, depth + 1);
 	case V_ELEMS: return check_list(a, &p_elem, depth);
+	case V_OBJDATA: return obj_data ? check(a, NULL, obj_data, depth + 1)
+					: -EINVAL;
 	}
 	return -EINVAL;
 }
@@ -462,6 +513,34 @@ static bool attrs_tile(const struct nlmsghdr *nlh)
 	return end >= (const char *)nlh + nlh->nlmsg_len;
 }
 
+/* An object message's type: a known one picks obj_data; another is
+ * EOPNOTSUPP (its name to `unsupported`), none is 0 (obj_data NULL: a
+ * dump's filter, or a message the server refuses for it). */
+static int obj_type(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a;
+	uint32_t type;
+
+	obj_data = NULL;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != NFTA_OBJ_TYPE)
+			continue;
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return -EINVAL;
+		type = ntohl(mnl_attr_get_u32(a));
+		for (unsigned i = 0; i < sizeof(obj_types) / sizeof(obj_types[0]);
+		     i++)
+			if (obj_types[i].type == type) {
+				obj_data = &obj_types[i].p;
+				return 0;
+			}
+		unsupported = type < sizeof(obj_names) / sizeof(obj_names[0]) &&
+			      obj_names[type] ? obj_names[type] : "unknown";
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 /* Does every attribute fit, and does what libnftnl reads look right?
  * nlh's length has been checked against the datagram.  0, -EINVAL, or
  * -EOPNOTSUPP for an expression the evaluator does not know, whose name
@@ -480,12 +559,16 @@ int nl_validate(const struct nlmsghdr *nlh, const char **unsup)
 	case NFT_MSG_NEWSET: case NFT_MSG_DELSET: p = &p_set; break;
 	case NFT_MSG_NEWSETELEM: case NFT_MSG_DELSETELEM:
 	case NFT_MSG_GETSETELEM: p = &p_elems; break;
+	case NFT_MSG_NEWOBJ: case NFT_MSG_DELOBJ: case NFT_MSG_GETOBJ:
+	case NFT_MSG_GETOBJ_RESET: p = &p_obj; break;
 	default: return 0;	/* refused by type later */
 	}
 	if (!attrs_tile(nlh))
 		return -EINVAL;
 	unsupported = NULL;
-	r = check(NULL, nlh, p, 0);
+	r = p == &p_obj ? obj_type(nlh) : 0;
+	if (r == 0)
+		r = check(NULL, nlh, p, 0);
 	if (unsup)
 		*unsup = r == -EOPNOTSUPP ? unsupported : NULL;
 	return r;

@@ -17,7 +17,8 @@
  *    kernel path goes: ingress (netdev), prerouting, and input only if it
  *    is addressed to B and prerouting accepted it.
  * 4. Dump the kernel's rules again and compare every counter expression
- *    with fn_nft_expr_state().  Every mismatch is printed; exit 1.
+ *    with fn_nft_expr_state(), and its named counters and quotas with
+ *    fn_nft_obj_state().  Every mismatch is printed; exit 1.
  *
  * Tables whose name starts with "kernel_" are left out of the model: the
  * script uses one to stop B's own replies from reaching conntrack.
@@ -66,6 +67,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -239,6 +241,24 @@ static void place_rules(struct fn_nft_ruleset *rs, struct rules *rl)
 	rl->n = 0;
 }
 
+static int obj_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct fn_nft_ruleset *rs = arg;
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct fn_nft_table *t;
+
+	if (nftnl_obj_nlmsg_parse(nlh, o) < 0)
+		die("object parse");
+	t = find_table(rs, nftnl_obj_get_u32(o, NFTNL_OBJ_FAMILY),
+		       nftnl_obj_get_str(o, NFTNL_OBJ_TABLE));
+	if (!t) {
+		nftnl_obj_free(o);
+		return MNL_CB_OK;
+	}
+	PUSH(t->objs, t->nobjs, t->cobjs, ((struct fn_nft_obj){ o }));
+	return MNL_CB_OK;
+}
+
 static void load_model(struct fn_nft_ruleset *rs)
 {
 	struct rules rl = { 0 };
@@ -254,6 +274,7 @@ static void load_model(struct fn_nft_ruleset *rs)
 			     (uint16_t)nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
 			     s, elem_cb, s);
 		}
+	dump(NFT_MSG_GETOBJ, NFPROTO_UNSPEC, NULL, obj_cb, rs);
 	dump(NFT_MSG_GETRULE, NFPROTO_UNSPEC, NULL, rule_cb, &rl);
 	place_rules(rs, &rl);
 	free(rl.r);
@@ -698,11 +719,58 @@ static int expr_cmp(struct nftnl_expr *e, void *arg)
 	return 0;
 }
 
+/* A named counter (packets, bytes) or quota (bytes consumed, which the
+ * kernel lists capped at the quota). */
+static int obj_cmp(const struct nlmsghdr *nlh, void *arg)
+{
+	struct cmp_ctx *c = arg;
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	uint32_t type;
+	uint64_t kp = 0, kb = 0, pk = 0, by = 0, quota;
+	int rc;
+
+	if (nftnl_obj_nlmsg_parse(nlh, o) < 0)
+		die("object parse");
+	type = nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE);
+	if ((type != NFT_OBJECT_COUNTER && type != NFT_OBJECT_QUOTA) ||
+	    !strncmp(nftnl_obj_get_str(o, NFTNL_OBJ_TABLE), "kernel_", 7))
+		goto out;
+	if (type == NFT_OBJECT_COUNTER) {
+		kp = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS);
+		kb = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES);
+	} else {
+		kb = nftnl_obj_get_u64(o, NFTNL_OBJ_QUOTA_CONSUMED);
+	}
+	rc = fn_nft_obj_state(c->p, nftnl_obj_get_u32(o, NFTNL_OBJ_FAMILY),
+			      nftnl_obj_get_str(o, NFTNL_OBJ_TABLE), type,
+			      nftnl_obj_get_str(o, NFTNL_OBJ_NAME),
+			      nftnl_obj_get_u64(o, NFTNL_OBJ_HANDLE), false,
+			      &pk, &by);
+	quota = type == NFT_OBJECT_QUOTA ?
+		nftnl_obj_get_u64(o, NFTNL_OBJ_QUOTA_BYTES) : UINT64_MAX;
+	if (by > quota)
+		by = quota;
+	c->checked++;
+	if (rc || pk != kp || by != kb) {
+		c->bad++;
+		printf("MISMATCH table %s %s %s: kernel %llu packets %llu bytes, evaluator %llu packets %llu bytes\n",
+		       nftnl_obj_get_str(o, NFTNL_OBJ_TABLE),
+		       type == NFT_OBJECT_COUNTER ? "counter" : "quota",
+		       nftnl_obj_get_str(o, NFTNL_OBJ_NAME),
+		       (unsigned long long)kp, (unsigned long long)kb,
+		       (unsigned long long)pk, (unsigned long long)by);
+	}
+out:
+	nftnl_obj_free(o);
+	return MNL_CB_OK;
+}
+
 static unsigned compare(struct fn_nft_prog *p, unsigned *checked)
 {
 	struct rules rl = { 0 };
 	struct cmp_ctx c = { .p = p };
 
+	dump(NFT_MSG_GETOBJ, NFPROTO_UNSPEC, NULL, obj_cmp, &c);
 	dump(NFT_MSG_GETRULE, NFPROTO_UNSPEC, NULL, rule_cb, &rl);
 	for (size_t i = 0; i < rl.n; i++) {
 		if (strncmp(nftnl_rule_get_str(rl.r[i], NFTNL_RULE_TABLE),

@@ -7,7 +7,18 @@
 # stack sends is lwIP's answer, whose size is lwIP's choice (ICMP errors
 # quote 28 bytes where Linux quotes up to 576, an echo reply keeps the
 # request's IP options).
+# Named counters and quotas (issue 16) are one line each too: "TABLE
+# counter NAME packets P bytes B", "TABLE quota NAME Q bytes used U
+# bytes" (their rules' hooks are prerouting and input only).
 /^table / { table = $2 " " $3; next }
+/^\t(counter|quota) [^ ]+ \{/ { obj = $1 " " $2; next }
+/^\t\}/ { obj = "" }
+obj != "" && /^\t\t/ {
+	line = $0
+	sub(/^[ \t]+/, "", line)
+	printf "%s %s %s\n", table, obj, line
+	next
+}
 /^\tchain / { chain = $2; n = 0; hook = ""; next }
 /^\t\ttype [a-z]+ hook [a-z]+/ { hook = $4 }
 /counter packets [0-9]+ bytes [0-9]+/ {

@@ -22,7 +22,8 @@
 # What each side sends back (RST, SYN-ACK, echo replies, ICMP errors) is
 # captured on the replaying interface and counted per flow and kind
 # (nft_stack_replay.py); the rule counters of `fragnet nft 0 list ruleset`
-# and `ip netns exec B nft list ruleset` are normalised (nft_stack_ctr.awk).
+# and `ip netns exec B nft list ruleset`, named counters and quotas too,
+# are normalised (nft_stack_ctr.awk).
 #
 # Neither replaying end may answer what it gets: the tap's kernel side
 # and A drop every frame at ingress (a netdev table on that device only).
@@ -63,7 +64,7 @@ set -euo pipefail
 : "${FN_STACK:?}" "${FN_NFT_EVAL_DIFF:?}" "${NFT_DIFF_DIR:?}"
 command -v nft >/dev/null || fn_skip "no nft"
 seeds=${NFT_SD_SEEDS:-1 2 3}
-rulesets=${NFT_SD_RULESETS:-basic.nft ct.nft netdev.nft sets.nft keys.nft gen.nft}
+rulesets=${NFT_SD_RULESETS:-basic.nft ct.nft netdev.nft sets.nft keys.nft gen.nft objects.nft}
 count=${NFT_SD_COUNT:-1000}
 FN_KEEP_T=${NFT_SD_KEEP:-}
 

@@ -14,6 +14,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/object.h>
 #include <libnftnl/table.h>
 
 #include "nft_eval_util.h"
@@ -55,8 +56,11 @@ void m_free(struct fn_nft_ruleset *rs)
 			nftnl_set_free(t->sets[j]->nl);
 			free(t->sets[j]);
 		}
+		for (uint32_t j = 0; j < t->nobjs; j++)
+			nftnl_obj_free(t->objs[j].nl);
 		free(t->chains);
 		free(t->sets);
+		free(t->objs);
 		nftnl_table_free(t->nl);
 		free(t);
 	}
@@ -390,6 +394,32 @@ struct nftnl_expr *e_limit(uint64_t rate, uint64_t unit, uint32_t burst,
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, burst);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, type);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, flags);
+	return e;
+}
+
+struct nftnl_obj *m_obj(struct fn_nft_ruleset *rs, struct fn_nft_table *t,
+			uint32_t type, const char *name)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+
+	assert_non_null(o);
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE,
+			  nftnl_table_get_str(t->nl, NFTNL_TABLE_NAME));
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, type);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY,
+			  nftnl_table_get_u32(t->nl, NFTNL_TABLE_FAMILY));
+	nftnl_obj_set_u64(o, NFTNL_OBJ_HANDLE, ++rs->next_handle);
+	PUSH(t->objs, t->nobjs, t->cobjs, ((struct fn_nft_obj){ o }));
+	return o;
+}
+
+struct nftnl_expr *e_objref(uint32_t type, const char *name)
+{
+	struct nftnl_expr *e = ex("objref");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
 	return e;
 }
 

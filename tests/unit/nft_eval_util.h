@@ -56,6 +56,11 @@ struct nftnl_expr *e_byteorder(uint32_t sreg, uint32_t dreg, uint32_t op,
 			       uint32_t len, uint32_t size);
 struct nftnl_expr *e_meta(uint32_t key, uint32_t dreg);
 struct nftnl_expr *e_meta_set(uint32_t key, uint32_t sreg);
+/* An object of t: type NFT_OBJECT_*, its handle from the ruleset's
+ * counter; set its attributes with nftnl_obj_set_*() before compiling. */
+struct nftnl_obj *m_obj(struct fn_nft_ruleset *rs, struct fn_nft_table *t,
+			uint32_t type, const char *name);
+struct nftnl_expr *e_objref(uint32_t type, const char *name);
 struct nftnl_expr *e_imm(uint32_t dreg, const void *d, uint32_t len);
 struct nftnl_expr *e_verdict(int v, const char *chain);
 struct nftnl_expr *e_lookup(const char *set, uint32_t sreg, int dreg,

@@ -20,6 +20,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/object.h>
 #include <libnftnl/table.h>
 
 #include "eval/nfe.h"
@@ -706,6 +707,183 @@ static void test_quota(void **state)
 	m_free(rs);
 }
 
+/* Named objects: one state for every rule that names it (nft_objref),
+ * carried over commits by (table, type, name, handle), read and reset
+ * for GETOBJ(_RESET); a name no object has is refused. */
+static void test_objects(void **state)
+{
+	struct fn_nft_chain *c;
+	struct fn_nft_ruleset *rs = rs_input(&c, NF_ACCEPT);
+	struct fn_nft_table *t = rs->tables[0];
+	struct nftnl_obj *cnt = m_obj(rs, t, NFT_OBJECT_COUNTER, "cnt");
+	struct nftnl_obj *q = m_obj(rs, t, NFT_OBJECT_QUOTA, "q");
+	struct nftnl_obj *lim = m_obj(rs, t, NFT_OBJECT_LIMIT, "lim");
+	uint64_t hc = nftnl_obj_get_u64(cnt, NFTNL_OBJ_HANDLE), pk, by;
+	struct fn_nft_prog *p, *p2;
+	struct nftnl_rule *rq, *rl;
+	struct t_pkt t1;
+	char msg[256];
+
+	(void)state;
+	nftnl_obj_set_u64(q, NFTNL_OBJ_QUOTA_BYTES, 250);
+	nftnl_obj_set_u64(lim, NFTNL_OBJ_LIMIT_RATE, 10);
+	nftnl_obj_set_u64(lim, NFTNL_OBJ_LIMIT_UNIT, 1);
+	nftnl_obj_set_u32(lim, NFTNL_OBJ_LIMIT_BURST, 5);
+	m_rule(rs, c, e_objref(NFT_OBJECT_COUNTER, "cnt"), NULL);
+	m_rule(rs, c, e_objref(NFT_OBJECT_COUNTER, "cnt"), NULL);
+	rq = m_rule(rs, c, e_objref(NFT_OBJECT_QUOTA, "q"), e_counter(), NULL);
+	rl = m_rule(rs, c, e_objref(NFT_OBJECT_LIMIT, "lim"), e_counter(),
+		    NULL);
+	p = t_compile(rs, NULL);
+	assert_true(fn_nft_prog_fine_clock(p));
+	t_udp(&t1, A1, A2, 1, 2, 72);	/* 100 bytes */
+	for (int i = 0; i < 10; i++)
+		t_eval(p, NULL, FN_NFT_INPUT, &t1, NULL);
+	/* two rules, one counter */
+	assert_int_equal(fn_nft_obj_state(p, NFPROTO_IPV4, "t",
+					  NFT_OBJECT_COUNTER, "cnt", hc, false,
+					  &pk, &by), 0);
+	assert_int_equal(pk, 20);
+	assert_int_equal(by, 2000);
+	assert_int_equal(t_packets(p, rq, 1), 2);	/* 100, 200 < 250 */
+	assert_int_equal(t_packets(p, rl, 1), 5);	/* the burst */
+	assert_int_equal(fn_nft_obj_state(p, NFPROTO_IPV4, "t",
+					  NFT_OBJECT_QUOTA, "q",
+					  nftnl_obj_get_u64(q, NFTNL_OBJ_HANDLE),
+					  false, &pk, &by), 0);
+	assert_int_equal(by, 1000);	/* uncapped: nl_dump caps it */
+	/* a limit lists no state; another handle is another object */
+	assert_int_equal(fn_nft_obj_state(p, NFPROTO_IPV4, "t",
+					  NFT_OBJECT_LIMIT, "lim",
+					  nftnl_obj_get_u64(lim, NFTNL_OBJ_HANDLE),
+					  false, &pk, &by), -ENOENT);
+	assert_int_equal(fn_nft_obj_state(p, NFPROTO_IPV4, "t",
+					  NFT_OBJECT_COUNTER, "cnt", hc + 100,
+					  false, &pk, &by), -ENOENT);
+	/* carried over a commit, then reset */
+	p2 = t_compile(rs, p);
+	fn_nft_prog_free(p);
+	t_eval(p2, NULL, FN_NFT_INPUT, &t1, NULL);
+	assert_int_equal(t_packets(p2, rq, 1), 2);	/* still over */
+	assert_int_equal(t_packets(p2, rl, 1), 5);	/* no new token */
+	assert_int_equal(fn_nft_obj_state(p2, NFPROTO_IPV4, "t",
+					  NFT_OBJECT_COUNTER, "cnt", hc, true,
+					  &pk, &by), 0);
+	assert_int_equal(pk, 22);
+	assert_int_equal(fn_nft_obj_state(p2, NFPROTO_IPV4, "t",
+					  NFT_OBJECT_COUNTER, "cnt", hc, false,
+					  &pk, &by), 0);
+	assert_int_equal(pk, 0);
+	assert_int_equal(by, 0);
+	fn_nft_prog_free(p2);
+	/* a name no object of that type has */
+	m_rule(rs, c, e_objref(NFT_OBJECT_QUOTA, "cnt"), NULL);
+	assert_int_equal(t_compile_err(rs, msg, sizeof(msg)), -ENOENT);
+	m_free(rs);
+}
+
+/* `counter name tcp dport map { 22 : "a", 80 : "b" }`: an object map
+ * (nft_objref_map_eval); a key without element breaks the rule. */
+static void test_object_map(void **state)
+{
+	struct fn_nft_chain *c;
+	struct fn_nft_ruleset *rs = rs_input(&c, NF_ACCEPT);
+	struct fn_nft_table *t = rs->tables[0];
+	struct nftnl_obj *a = m_obj(rs, t, NFT_OBJECT_COUNTER, "a");
+	struct nftnl_obj *b = m_obj(rs, t, NFT_OBJECT_COUNTER, "b");
+	struct fn_nft_set *m = m_set(rs, t, "m", NFT_SET_OBJECT, 2, 0, 0);
+	static const uint16_t ports[] = { 22, 80 };
+	static const char *const names[] = { "a", "b" };
+	struct nftnl_rule *r;
+	struct fn_nft_prog *p;
+	struct t_pkt t1;
+	uint64_t pk, by;
+	char msg[256];
+
+	(void)state;
+	nftnl_set_set_u32(m->nl, NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		uint16_t k = htons(ports[i]);
+
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, names[i]);
+		nftnl_set_elem_add(m->nl, e);
+	}
+	struct nftnl_expr *o = nftnl_expr_alloc("objref");
+	nftnl_expr_set_u32(o, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG_1);
+	nftnl_expr_set_str(o, NFTNL_EXPR_OBJREF_SET_NAME, "m");
+	m_rule(rs, c, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	       o, NULL);
+	r = m_rule(rs, c, e_counter(), NULL);
+	p = t_compile(rs, NULL);
+	t_tcp(&t1, A1, A2, 1000, 22, TH_SYN, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t1, NULL);
+	t_eval(p, NULL, FN_NFT_INPUT, &t1, NULL);
+	t_tcp(&t1, A1, A2, 1000, 80, TH_SYN, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t1, NULL);
+	t_tcp(&t1, A1, A2, 1000, 443, TH_SYN, 0);
+	t_eval(p, NULL, FN_NFT_INPUT, &t1, NULL);
+	assert_int_equal(fn_nft_obj_state(p, NFPROTO_IPV4, "t",
+			 NFT_OBJECT_COUNTER, "a",
+			 nftnl_obj_get_u64(a, NFTNL_OBJ_HANDLE), false, &pk,
+			 &by), 0);
+	assert_int_equal(pk, 2);
+	assert_int_equal(fn_nft_obj_state(p, NFPROTO_IPV4, "t",
+			 NFT_OBJECT_COUNTER, "b",
+			 nftnl_obj_get_u64(b, NFTNL_OBJ_HANDLE), false, &pk,
+			 &by), 0);
+	assert_int_equal(pk, 1);
+	assert_int_equal(t_packets(p, r, 0), 4);	/* a break goes on */
+	fn_nft_prog_free(p);
+	/* an element naming no such object */
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	uint16_t k = htons(53);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+	nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, "nosuch");
+	nftnl_set_elem_add(m->nl, e);
+	assert_int_equal(t_compile_err(rs, msg, sizeof(msg)), -ENOENT);
+	m_free(rs);
+}
+
+/* Objects checked as the kernel's nft_obj_init: quota flags, a limit's
+ * rate, types that are not kept. */
+static void test_object_refusals(void **state)
+{
+	static const struct { uint32_t type; uint16_t attr; uint64_t v;
+			      int err; } bad[] = {
+		{ NFT_OBJECT_QUOTA, NFTNL_OBJ_QUOTA_FLAGS, 2, -EINVAL },
+		{ NFT_OBJECT_LIMIT, NFTNL_OBJ_LIMIT_RATE, 0, -EINVAL },
+		{ NFT_OBJECT_LIMIT, NFTNL_OBJ_LIMIT_TYPE, 7, -EOPNOTSUPP },
+		{ NFT_OBJECT_CT_HELPER, 0, 0, -EOPNOTSUPP },
+	};
+	char msg[256];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fn_nft_chain *c;
+		struct fn_nft_ruleset *rs = rs_input(&c, NF_ACCEPT);
+		struct nftnl_obj *o = m_obj(rs, rs->tables[0], bad[i].type,
+					    "o");
+
+		if (bad[i].type == NFT_OBJECT_QUOTA) {
+			nftnl_obj_set_u64(o, NFTNL_OBJ_QUOTA_BYTES, 10);
+			nftnl_obj_set_u32(o, bad[i].attr, (uint32_t)bad[i].v);
+		} else if (bad[i].type == NFT_OBJECT_LIMIT) {
+			nftnl_obj_set_u64(o, NFTNL_OBJ_LIMIT_RATE, 10);
+			nftnl_obj_set_u64(o, NFTNL_OBJ_LIMIT_UNIT, 1);
+			if (bad[i].attr == NFTNL_OBJ_LIMIT_RATE)
+				nftnl_obj_set_u64(o, bad[i].attr, bad[i].v);
+			else
+				nftnl_obj_set_u32(o, bad[i].attr,
+						  (uint32_t)bad[i].v);
+		}
+		assert_int_equal(t_compile_err(rs, msg, sizeof(msg)),
+				 bad[i].err);
+		m_free(rs);
+	}
+}
+
 static void test_log(void **state)
 {
 	struct fn_nft_chain *c;
@@ -1111,6 +1289,9 @@ int main(void)
 		cmocka_unit_test(test_counter_carry),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_objects),
+		cmocka_unit_test(test_object_map),
+		cmocka_unit_test(test_object_refusals),
 		cmocka_unit_test(test_log),
 		cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_hook_order),

@@ -332,6 +332,10 @@ static void test_set_refusals(void **state)
 		ctx_init(&x, NF_ACCEPT);
 		struct fn_nft_set *s = m_set(x.rs, x.t, "s", flags[i], 4, 0, 0);
 		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		/* object maps of counters, quotas and limits only */
+		if (flags[i] & NFT_SET_OBJECT)
+			nftnl_set_set_u32(s->nl, NFTNL_SET_OBJ_TYPE,
+					  NFT_OBJECT_CT_HELPER);
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, 4);
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, &k2, 4);
 		nftnl_set_elem_add(s->nl, e);

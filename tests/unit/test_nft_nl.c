@@ -4,7 +4,9 @@
  * its replies parsed back: generation ids, batches all-or-nothing with
  * errors on the failing message's sequence number, NLM_F_CAPPED, kernel
  * handles, anonymous sets bound to their rule, USERDATA byte for byte,
- * flushes, elements, `get element`, the blame for a refused commit.  No stack, no socket: nl_server_handle() directly.
+ * flushes, elements, `get element`, the blame for a refused commit,
+ * stateful objects (NEWOBJ, DELOBJ, GETOBJ, GETOBJ_RESET, objref).  No
+ * stack, no socket: nl_server_handle() directly.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +23,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -30,6 +33,7 @@
 
 #include "fragnet/nlctl.h"
 #include "nl.h"
+#include "nft_eval_util.h"
 
 #define BUF	(1 << 20)
 
@@ -1385,14 +1389,351 @@ static void test_echo_elements(void **state)
 	assert_int_equal(r[2].type, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN);
 }
 
-/* `nft reset counters`: no objects exist, so resetting them all is an
- * empty dump (as the kernel's, without objects), not an error. */
+/* `nft reset counters` without objects: an empty dump (as the kernel's),
+ * not an error. */
 static void test_reset_objects(void **state)
 {
 	struct fx *f = *state;
 	struct reply r[4];
 
 	assert_int_equal(dump(f, NFT_MSG_GETOBJ_RESET, r, 4), 0);
+}
+
+/* NEWOBJ (`nft add counter t NAME`, `add quota`, `add limit`). */
+static uint32_t add_obj(struct fx *f, const char *table, uint32_t type,
+			const char *name, uint16_t flags)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWOBJ, NFPROTO_IPV4,
+				   NLM_F_CREATE | flags);
+
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, type);
+	if (type == NFT_OBJECT_COUNTER) {
+		nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_PKTS, 0);
+		nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_BYTES, 0);
+	} else if (type == NFT_OBJECT_QUOTA) {
+		nftnl_obj_set_u64(o, NFTNL_OBJ_QUOTA_BYTES, 150);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_QUOTA_FLAGS, 0);
+	} else {
+		nftnl_obj_set_u64(o, NFTNL_OBJ_LIMIT_RATE, 400);
+		nftnl_obj_set_u64(o, NFTNL_OBJ_LIMIT_UNIT, 60);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_LIMIT_BURST, 5);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_LIMIT_TYPE, NFT_LIMIT_PKTS);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_LIMIT_FLAGS, 0);
+	}
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+static uint32_t del_obj(struct fx *f, const char *table, uint32_t type,
+			const char *name)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_DELOBJ, NFPROTO_IPV4, 0);
+
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, type);
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* `counter name NAME` (or quota, limit): one objref. */
+static uint32_t add_objref_rule(struct fx *f, const char *table,
+				const char *chain, uint32_t type,
+				const char *name)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("objref");
+	struct nlmsghdr *nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4,
+				   NLM_F_CREATE | NLM_F_APPEND);
+
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
+	nftnl_rule_add_expr(r, e);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	done(f, nlh);
+	return nlh->nlmsg_seq;
+}
+
+/* GETOBJ(_RESET) dump of one type (0: all) into o[] (freed by the
+ * caller); the number of objects. */
+static int dump_objs(struct fx *f, uint16_t type, uint32_t otype,
+		     struct nftnl_obj **o, int max)
+{
+	struct reply r[16];
+	struct nlmsghdr *nlh;
+	int n;
+
+	f->len = 0;
+	nlh = hdr(f, type, NFPROTO_IPV4, NLM_F_DUMP);
+	if (otype)
+		mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(otype));
+	done(f, nlh);
+	send_dg(f, 0);
+	n = replies(f, r, 16);
+	assert_true(n >= 1 && n - 1 <= max);
+	assert_int_equal(r[n - 1].type, NLMSG_DONE);
+	for (int i = 0; i < n - 1; i++) {
+		assert_int_equal(r[i].type,
+				 NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWOBJ);
+		o[i] = nftnl_obj_alloc();
+		assert_int_equal(nftnl_obj_nlmsg_parse(r[i].nlh, o[i]), 0);
+	}
+	return n - 1;
+}
+
+static void objs_free(struct nftnl_obj **o, int n)
+{
+	for (int i = 0; i < n; i++)
+		nftnl_obj_free(o[i]);
+}
+
+/* Objects as the kernel keeps them: made and gone with the batch, named
+ * by rules (ENOENT for none, EBUSY to delete one in use), unique by type
+ * and name, counting the packets of every rule naming them, listed with
+ * their state and reset by GETOBJ_RESET. */
+static void test_objects(void **state)
+{
+	struct fx *f = *state;
+	struct nftnl_obj *o[8];
+	struct reply r[8];
+	struct t_pkt t;
+	uint32_t bad;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);
+	add_obj(f, "t", NFT_OBJECT_COUNTER, "cnt", 0);
+	add_objref_rule(f, "t", "in", NFT_OBJECT_COUNTER, "cnt");
+	bad = add_objref_rule(f, "t", "in", NFT_OBJECT_QUOTA, "cnt");
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);	/* all or nothing */
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -ENOENT);
+	assert_int_equal(dump_objs(f, NFT_MSG_GETOBJ, 0, o, 8), 0);
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);
+	add_obj(f, "t", NFT_OBJECT_COUNTER, "cnt", 0);
+	add_obj(f, "t", NFT_OBJECT_QUOTA, "cnt", 0);	/* another type */
+	add_obj(f, "t", NFT_OBJECT_LIMIT, "lim", 0);
+	add_obj(f, "t", NFT_OBJECT_COUNTER, "cnt", 0);	/* kept as it is */
+	add_objref_rule(f, "t", "in", NFT_OBJECT_COUNTER, "cnt");
+	add_objref_rule(f, "t", "in", NFT_OBJECT_COUNTER, "cnt");
+	add_objref_rule(f, "t", "in", NFT_OBJECT_QUOTA, "cnt");
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+	begin(f);
+	bad = add_obj(f, "t", NFT_OBJECT_COUNTER, "cnt", NLM_F_EXCL);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -EEXIST);
+
+	t_udp(&t, IP4(10, 1, 1, 1), IP4(10, 1, 1, 2), 1, 2, 72);
+	for (int i = 0; i < 2; i++)
+		t_eval(f->srv.prog, f->srv.ct, FN_NFT_INPUT, &t, NULL);
+	assert_int_equal(dump_objs(f, NFT_MSG_GETOBJ, 0, o, 8), 3);
+	assert_string_equal(nftnl_obj_get_str(o[0], NFTNL_OBJ_NAME), "cnt");
+	assert_int_equal(nftnl_obj_get_u64(o[0], NFTNL_OBJ_CTR_PKTS), 4);
+	assert_int_equal(nftnl_obj_get_u64(o[0], NFTNL_OBJ_CTR_BYTES), 400);
+	/* 200 of 150 bytes: listed as 150, depleted */
+	assert_int_equal(nftnl_obj_get_u32(o[1], NFTNL_OBJ_TYPE),
+			 NFT_OBJECT_QUOTA);
+	assert_int_equal(nftnl_obj_get_u64(o[1], NFTNL_OBJ_QUOTA_CONSUMED), 150);
+	assert_int_equal(nftnl_obj_get_u32(o[1], NFTNL_OBJ_QUOTA_FLAGS),
+			 NFT_QUOTA_F_DEPLETED);
+	assert_int_equal(nftnl_obj_get_u64(o[2], NFTNL_OBJ_LIMIT_RATE), 400);
+	assert_true(nftnl_obj_get_u64(o[0], NFTNL_OBJ_HANDLE) <
+		    nftnl_obj_get_u64(o[2], NFTNL_OBJ_HANDLE));
+	objs_free(o, 3);
+
+	/* `nft reset counters`: the values, then zero */
+	assert_int_equal(dump_objs(f, NFT_MSG_GETOBJ_RESET, NFT_OBJECT_COUNTER,
+				   o, 8), 1);
+	assert_int_equal(nftnl_obj_get_u64(o[0], NFTNL_OBJ_CTR_PKTS), 4);
+	objs_free(o, 1);
+	assert_int_equal(dump_objs(f, NFT_MSG_GETOBJ, NFT_OBJECT_COUNTER,
+				   o, 8), 1);
+	assert_int_equal(nftnl_obj_get_u64(o[0], NFTNL_OBJ_CTR_PKTS), 0);
+	objs_free(o, 1);
+
+	/* in use: EBUSY; after a flush of the chain, gone */
+	begin(f);
+	bad = del_obj(f, "t", NFT_OBJECT_COUNTER, "cnt");
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -EBUSY);
+	begin(f);
+	bad = del_obj(f, "t", NFT_OBJECT_LIMIT, "cnt");
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].error, -ENOENT);
+	begin(f);
+	{
+		struct nftnl_rule *rr = nftnl_rule_alloc();
+		struct nlmsghdr *nlh = hdr(f, NFT_MSG_DELRULE, NFPROTO_IPV4, 0);
+
+		nftnl_rule_set_str(rr, NFTNL_RULE_TABLE, "t");
+		nftnl_rule_set_str(rr, NFTNL_RULE_CHAIN, "in");
+		nftnl_rule_nlmsg_build_payload(nlh, rr);
+		nftnl_rule_free(rr);
+		done(f, nlh);
+	}
+	del_obj(f, "t", NFT_OBJECT_COUNTER, "cnt");
+	del_obj(f, "t", NFT_OBJECT_QUOTA, "cnt");
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+	assert_int_equal(dump_objs(f, NFT_MSG_GETOBJ, 0, o, 8), 1);
+	objs_free(o, 1);
+}
+
+/* An object map (`map m { type ipv4_addr : counter; }`): elements name
+ * objects of its type (ENOENT for none), which then cannot go (EBUSY);
+ * listed back with their objects; a rule's objref looks them up. */
+static void test_object_map(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+	struct nftnl_set *s;
+	struct nftnl_set_elem *e;
+	struct nftnl_rule *rr;
+	struct nftnl_expr *x;
+	struct nlmsghdr *nlh;
+	uint32_t k = htonl(IP4(10, 1, 1, 1)), bad;
+
+	begin(f);
+	add_table(f, "t", 0);
+	add_chain(f, "t", "in", true);
+	add_obj(f, "t", NFT_OBJECT_COUNTER, "a", 0);
+	s = nftnl_set_alloc();
+	nlh = hdr(f, NFT_MSG_NEWSET, NFPROTO_IPV4, NLM_F_CREATE);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "m");
+	nftnl_set_set_u32(s, NFTNL_SET_ID, 1);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_OBJECT);
+	nftnl_set_set_u32(s, NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, 7);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	done(f, nlh);
+	e = nftnl_set_elem_alloc();
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+	nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, "a");
+	nftnl_set_elem_add(s, e);
+	nlh = hdr(f, NFT_MSG_NEWSETELEM, NFPROTO_IPV4, NLM_F_CREATE);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	done(f, nlh);
+	nftnl_set_free(s);
+	rr = nftnl_rule_alloc();
+	nlh = hdr(f, NFT_MSG_NEWRULE, NFPROTO_IPV4, NLM_F_CREATE | NLM_F_APPEND);
+	nftnl_rule_set_str(rr, NFTNL_RULE_TABLE, "t");
+	nftnl_rule_set_str(rr, NFTNL_RULE_CHAIN, "in");
+	x = nftnl_expr_alloc("payload");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE,
+			   NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, 12);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, 4);
+	nftnl_rule_add_expr(rr, x);
+	x = nftnl_expr_alloc("objref");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG_1);
+	nftnl_expr_set_str(x, NFTNL_EXPR_OBJREF_SET_NAME, "m");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_OBJREF_SET_ID, 1);
+	nftnl_rule_add_expr(rr, x);
+	nftnl_rule_nlmsg_build_payload(nlh, rr);
+	nftnl_rule_free(rr);
+	done(f, nlh);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 0);
+
+	/* the element's object cannot go, even with no rule naming it */
+	begin(f);
+	bad = del_obj(f, "t", NFT_OBJECT_COUNTER, "a");
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -EBUSY);
+	/* an element naming no such object */
+	begin(f);
+	s = nftnl_set_alloc();
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "m");
+	e = nftnl_set_elem_alloc();
+	k = htonl(IP4(10, 1, 1, 2));
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+	nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, "nosuch");
+	nftnl_set_elem_add(s, e);
+	nlh = hdr(f, NFT_MSG_NEWSETELEM, NFPROTO_IPV4, NLM_F_CREATE);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	done(f, nlh);
+	nftnl_set_free(s);
+	bad = nlh->nlmsg_seq;
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].seq, bad);
+	assert_int_equal(r[0].error, -ENOENT);
+}
+
+/* Objects of types the stack does not keep are refused, never ignored;
+ * hostile object messages are refused with the kernel's errno. */
+static void test_object_refusals(void **state)
+{
+	struct fx *f = *state;
+	struct reply r[8];
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+
+	begin(f);
+	add_table(f, "t", 0);
+	end(f, 0);
+	begin(f);
+	nlh = hdr(f, NFT_MSG_NEWOBJ, NFPROTO_IPV4, NLM_F_CREATE);
+	mnl_attr_put_strz(nlh, NFTA_OBJ_TABLE, "t");
+	mnl_attr_put_strz(nlh, NFTA_OBJ_NAME, "h");
+	mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_CT_HELPER));
+	nest = mnl_attr_nest_start(nlh, NFTA_OBJ_DATA);
+	mnl_attr_put_strz(nlh, 1, "ftp");
+	mnl_attr_nest_end(nlh, nest);
+	done(f, nlh);
+	end(f, 0);
+	assert_int_equal(replies(f, r, 8), 1);
+	assert_int_equal(r[0].error, -EOPNOTSUPP);
+	/* no data; a counter whose packets are 4 bytes; a name too long */
+	for (int i = 0; i < 3; i++) {
+		char longname[300];
+
+		memset(longname, 'x', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = 0;
+		begin(f);
+		nlh = hdr(f, NFT_MSG_NEWOBJ, NFPROTO_IPV4, NLM_F_CREATE);
+		mnl_attr_put_strz(nlh, NFTA_OBJ_TABLE, "t");
+		mnl_attr_put_strz(nlh, NFTA_OBJ_NAME, i == 2 ? longname : "c");
+		mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
+		if (i > 0) {
+			nest = mnl_attr_nest_start(nlh, NFTA_OBJ_DATA);
+			if (i == 1)
+				mnl_attr_put_u32(nlh, NFTA_COUNTER_PACKETS, 1);
+			mnl_attr_nest_end(nlh, nest);
+		}
+		done(f, nlh);
+		end(f, 0);
+		assert_int_equal(replies(f, r, 8), 1);
+		assert_int_equal(r[0].error, -EINVAL);
+	}
+	assert_int_equal(f->srv.rs.tables[0]->nobjs, 0);
 }
 
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1424,6 +1765,9 @@ int main(void)
 		T(test_handles_not_given_back),
 		T(test_echo_elements),
 		T(test_reset_objects),
+		T(test_objects),
+		T(test_object_map),
+		T(test_object_refusals),
 	};
 
 	return cmocka_run_group_tests_name("nft_nl", tests, NULL, NULL);

@@ -17,6 +17,8 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
+#include <libnftnl/table.h>
 #include <libnftnl/set.h>
 
 #include "nfe.h"
@@ -635,6 +637,31 @@ static int limit_params(struct nfe_cctx *c, struct nfe_state *s, uint64_t rate,
 	return 0;
 }
 
+/* nft_limit_init() and the type's select_ops: a limit's state. */
+static int limit_state(struct nfe_cctx *c, uint32_t type, uint32_t flags,
+		       uint64_t rate, uint64_t unit, uint32_t burst,
+		       uint32_t *si)
+{
+	struct nfe_state *s;
+	int err;
+
+	if (type != NFT_LIMIT_PKTS && type != NFT_LIMIT_PKT_BYTES)
+		return nfe_fail(c, -EOPNOTSUPP, "limit type %u", type);
+	if (flags & ~(uint32_t)NFT_LIMIT_F_INV)
+		return nfe_fail(c, -EOPNOTSUPP, "limit flags 0x%x", flags);
+	err = state_new(c, ST_LIMIT, si);
+	if (err)
+		return err;
+	s = &c->p->states[*si];
+	s->bytes_mode = type == NFT_LIMIT_PKT_BYTES;
+	s->invert = !!(flags & NFT_LIMIT_F_INV);
+	err = limit_params(c, s, rate, unit, burst);
+	if (err)
+		return err;
+	c->p->uses_limit = true;
+	return 0;
+}
+
 static int c_limit(struct nfe_cctx *c, struct nftnl_expr *e)
 {
 	int err = attrs_check(c, e, "limit",
@@ -653,25 +680,36 @@ static int c_limit(struct nfe_cctx *c, struct nftnl_expr *e)
 		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_LIMIT_FLAGS);
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_LIMIT_BURST))
 		burst = nftnl_expr_get_u32(e, NFTNL_EXPR_LIMIT_BURST);
-	if (type != NFT_LIMIT_PKTS && type != NFT_LIMIT_PKT_BYTES)
-		return nfe_fail(c, -EOPNOTSUPP, "limit type %u", type);
-	if (flags & ~(uint32_t)NFT_LIMIT_F_INV)
-		return nfe_fail(c, -EOPNOTSUPP, "limit flags 0x%x", flags);
-	err = state_new(c, ST_LIMIT, &si);
-	if (err)
-		return err;
-	struct nfe_state *s = &c->p->states[si];
-	s->bytes_mode = type == NFT_LIMIT_PKT_BYTES;
-	s->invert = !!(flags & NFT_LIMIT_F_INV);
-	err = limit_params(c, s, nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_RATE),
-			   nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_UNIT), burst);
+	err = limit_state(c, type, flags,
+			  nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_RATE),
+			  nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_UNIT), burst, &si);
 	if (err)
 		return err;
 	struct nfe_op *op = op_new(c, OP_LIMIT);
 	if (!op)
 		return -ENOMEM;
-	c->p->uses_limit = true;
 	op->arg = si;
+	return 0;
+}
+
+/* nft_quota_do_init(): a quota's state. */
+static int quota_state(struct nfe_cctx *c, uint64_t quota, uint64_t consumed,
+		       uint32_t flags, uint32_t *si)
+{
+	int err;
+
+	if (quota > INT64_MAX)
+		return nfe_fail(c, -EOVERFLOW, "quota too large");
+	if (consumed > quota)
+		return nfe_fail(c, -EINVAL, "quota consumed > quota");
+	if (flags & ~(uint32_t)NFT_QUOTA_F_INV)
+		return nfe_fail(c, -EINVAL, "quota flags 0x%x", flags);
+	err = state_new(c, ST_QUOTA, si);
+	if (err)
+		return err;
+	c->p->states[*si].a = consumed;
+	c->p->states[*si].b = quota;
+	c->p->states[*si].invert = !!(flags & NFT_QUOTA_F_INV);
 	return 0;
 }
 
@@ -682,33 +720,177 @@ static int c_quota(struct nfe_cctx *c, struct nftnl_expr *e)
 			      A(NFTNL_EXPR_QUOTA_FLAGS) |
 			      A(NFTNL_EXPR_QUOTA_CONSUMED),
 			      A(NFTNL_EXPR_QUOTA_BYTES));
-	uint64_t quota, consumed = 0;
+	uint64_t consumed = 0;
 	uint32_t flags = 0, si;
 
 	if (err)
 		return err;
-	quota = nftnl_expr_get_u64(e, NFTNL_EXPR_QUOTA_BYTES);
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUOTA_CONSUMED))
 		consumed = nftnl_expr_get_u64(e, NFTNL_EXPR_QUOTA_CONSUMED);
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_QUOTA_FLAGS))
 		flags = nftnl_expr_get_u32(e, NFTNL_EXPR_QUOTA_FLAGS);
-	if (quota > INT64_MAX)
-		return nfe_fail(c, -EOVERFLOW, "quota too large");
-	if (consumed > quota)
-		return nfe_fail(c, -EINVAL, "quota consumed > quota");
-	if (flags & ~(uint32_t)NFT_QUOTA_F_INV)
-		return nfe_fail(c, -EINVAL, "quota flags 0x%x", flags);
-	err = state_new(c, ST_QUOTA, &si);
+	err = quota_state(c, nftnl_expr_get_u64(e, NFTNL_EXPR_QUOTA_BYTES),
+			  consumed, flags, &si);
 	if (err)
 		return err;
-	c->p->states[si].a = consumed;
-	c->p->states[si].b = quota;
-	c->p->states[si].invert = !!(flags & NFT_QUOTA_F_INV);
 	struct nfe_op *op = op_new(c, OP_QUOTA);
 	if (!op)
 		return -ENOMEM;
 	op->arg = si;
 	return 0;
+}
+
+/* ---- objects ------------------------------------------------------------- */
+
+static uint64_t obj_u64(struct nftnl_obj *o, uint16_t attr, uint64_t dflt)
+{
+	return nftnl_obj_is_set(o, attr) ? nftnl_obj_get_u64(o, attr) : dflt;
+}
+
+static uint32_t obj_u32(struct nftnl_obj *o, uint16_t attr, uint32_t dflt)
+{
+	return nftnl_obj_is_set(o, attr) ? nftnl_obj_get_u32(o, attr) : dflt;
+}
+
+/* The state of object o of type `type` (nft_counter_obj_init,
+ * nft_quota_obj_init, nft_limit_obj_init). */
+static int obj_state(struct nfe_cctx *c, struct nftnl_obj *o, uint32_t type,
+		     uint32_t *si)
+{
+	int err;
+
+	switch (type) {
+	case NFT_OBJECT_COUNTER:
+		err = state_new(c, ST_COUNTER, si);
+		if (!err) {
+			c->p->states[*si].a = obj_u64(o, NFTNL_OBJ_CTR_PKTS, 0);
+			c->p->states[*si].b = obj_u64(o, NFTNL_OBJ_CTR_BYTES, 0);
+		}
+		return err;
+	case NFT_OBJECT_QUOTA:
+		if (!nftnl_obj_is_set(o, NFTNL_OBJ_QUOTA_BYTES))
+			return nfe_fail(c, -EINVAL, "quota without bytes");
+		return quota_state(c, nftnl_obj_get_u64(o, NFTNL_OBJ_QUOTA_BYTES),
+				   obj_u64(o, NFTNL_OBJ_QUOTA_CONSUMED, 0),
+				   obj_u32(o, NFTNL_OBJ_QUOTA_FLAGS, 0), si);
+	case NFT_OBJECT_LIMIT:
+		if (!nftnl_obj_is_set(o, NFTNL_OBJ_LIMIT_RATE) ||
+		    !nftnl_obj_is_set(o, NFTNL_OBJ_LIMIT_UNIT))
+			return nfe_fail(c, -EINVAL, "limit without rate or unit");
+		return limit_state(c, obj_u32(o, NFTNL_OBJ_LIMIT_TYPE,
+					      NFT_LIMIT_PKTS),
+				   obj_u32(o, NFTNL_OBJ_LIMIT_FLAGS, 0),
+				   nftnl_obj_get_u64(o, NFTNL_OBJ_LIMIT_RATE),
+				   nftnl_obj_get_u64(o, NFTNL_OBJ_LIMIT_UNIT),
+				   obj_u32(o, NFTNL_OBJ_LIMIT_BURST, 0), si);
+	}
+	return nfe_fail(c, -EOPNOTSUPP, "objects of type %u are not supported",
+			type);
+}
+
+int nfe_compile_obj(struct nfe_cctx *c, struct nftnl_obj *o)
+{
+	struct fn_nft_prog *p = c->p;
+	const char *name = nftnl_obj_is_set(o, NFTNL_OBJ_NAME) ?
+			   nftnl_obj_get_str(o, NFTNL_OBJ_NAME) : NULL;
+	uint32_t type = obj_u32(o, NFTNL_OBJ_TYPE, 0), si;
+	struct nfe_obj *ob;
+	int err;
+
+	if (!name)
+		return nfe_fail(c, -EINVAL, "an object without name");
+	if (p->nobjs == p->cobjs) {
+		uint32_t ncap = p->cobjs ? p->cobjs * 2 : 8;
+		struct nfe_obj *n = realloc(p->objs, (size_t)ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->objs = n;
+		p->cobjs = ncap;
+	}
+	err = obj_state(c, o, type, &si);
+	if (err)
+		return err;
+	ob = &p->objs[p->nobjs];
+	memset(ob, 0, sizeof(*ob));
+	ob->table = strdup(nftnl_table_get_str(c->table->nl, NFTNL_TABLE_NAME));
+	ob->name = strdup(name);
+	if (!ob->table || !ob->name) {
+		free(ob->table);
+		free(ob->name);
+		return -ENOMEM;
+	}
+	ob->family = (uint8_t)nftnl_table_get_u32(c->table->nl,
+						  NFTNL_TABLE_FAMILY);
+	ob->type = type;
+	ob->handle = obj_u64(o, NFTNL_OBJ_HANDLE, 0);
+	ob->state = si;
+	p->states[si].obj = ++p->nobjs;
+	return 0;
+}
+
+/* nft_objref_map_init: a key in registers, an object map of the table. */
+static int c_objref_map(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	int err = attrs_check(c, e, "objref",
+			      A(NFTNL_EXPR_OBJREF_SET_SREG) |
+			      A(NFTNL_EXPR_OBJREF_SET_NAME) |
+			      A(NFTNL_EXPR_OBJREF_SET_ID),
+			      A(NFTNL_EXPR_OBJREF_SET_SREG) |
+			      A(NFTNL_EXPR_OBJREF_SET_NAME));
+	const struct nfe_set *s;
+	struct nfe_op *op;
+	uint32_t si = 0;
+
+	if (!err)
+		err = find_set(c, nftnl_expr_get_str(e,
+				NFTNL_EXPR_OBJREF_SET_NAME), &si);
+	if (err)
+		return err;
+	s = &c->p->sets[si];
+	if (!s->objtype)
+		return nfe_fail(c, -EINVAL, "objref: set %s is no object map",
+				s->name);
+	op = op_new(c, OP_OBJREF_MAP);
+	if (!op)
+		return -ENOMEM;
+	op->arg = si;
+	op->len = (uint8_t)s->klen;
+	return reg_attr(c, e, NFTNL_EXPR_OBJREF_SET_SREG, s->klen, &op->sreg);
+}
+
+/* nft_objref_eval(): the object's own eval, on its state. */
+static int c_objref(struct nfe_cctx *c, struct nftnl_expr *e)
+{
+	struct fn_nft_prog *p = c->p;
+	const char *name;
+	uint32_t type;
+	int err;
+
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_SREG))
+		return c_objref_map(c, e);
+	err = attrs_check(c, e, "objref",
+			  A(NFTNL_EXPR_OBJREF_IMM_TYPE) |
+			  A(NFTNL_EXPR_OBJREF_IMM_NAME),
+			  A(NFTNL_EXPR_OBJREF_IMM_TYPE) |
+			  A(NFTNL_EXPR_OBJREF_IMM_NAME));
+	if (err)
+		return err;
+	type = nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE);
+	name = nftnl_expr_get_str(e, NFTNL_EXPR_OBJREF_IMM_NAME);
+	for (uint32_t i = c->table_obj0; i < p->nobjs; i++) {
+		struct nfe_op *op;
+
+		if (p->objs[i].type != type || strcmp(p->objs[i].name, name))
+			continue;
+		op = op_new(c, type == NFT_OBJECT_COUNTER ? OP_COUNTER :
+			       type == NFT_OBJECT_QUOTA ? OP_QUOTA : OP_LIMIT);
+		if (!op)
+			return -ENOMEM;
+		op->arg = p->objs[i].state;
+		return 0;
+	}
+	return nfe_fail(c, -ENOENT, "no object '%s' of type %u", name, type);
 }
 
 static int c_log(struct nfe_cctx *c, struct nftnl_expr *e)
@@ -1378,6 +1560,7 @@ static const struct {
 	{ "numgen", c_numgen },
 	{ "hash", c_hash },
 	{ "notrack", c_notrack },
+	{ "objref", c_objref },
 };
 
 int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e)

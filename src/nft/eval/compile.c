@@ -2,14 +2,16 @@
  * src/nft/eval/compile.c - fn_nft_compile(): a ruleset model (libnftnl
  * objects, ../nft.h) into an nfe_prog.
  *
- * Order: per table, register its chains and build its sets (set.c), then
- * compile each chain's rules (cexpr.c per expression) and index them
+ * Order: per table, register its chains, build its objects' states
+ * (cexpr.c) and its sets (set.c: object maps name objects), then compile
+ * each chain's rules (cexpr.c per expression) and index them
  * (index.c); then check the jump graph as the kernel does
  * (nf_tables_check_loops: no cycle, -ELOOP; nft_chain_validate: at most
  * NFT_JUMP_STACK_SIZE levels, -EMLINK); then
  * order each hook's base chains by priority (ties: model order, as hooks
  * registered one after the other); last, carry counters, quotas and limits
- * over from the old program by (family, table, chain, handle, expression).
+ * over from the old program by (family, table, chain, handle, expression),
+ * objects' by (family, table, type, name, handle).
  * Called by the netlink server on commit, never from the packet path.
  */
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -342,6 +345,12 @@ static int table_compile(struct nfe_cctx *c, const struct fn_nft_table *t)
 			 NFT_TABLE_F_DORMANT);
 	}
 	c->chain = UINT32_MAX;
+	c->table_obj0 = p->nobjs;
+	for (uint32_t i = 0; i < t->nobjs; i++) {
+		err = nfe_compile_obj(c, t->objs[i].nl);
+		if (err)
+			return err;
+	}
 	for (uint32_t i = 0; i < t->nsets; i++) {
 		if (GROW(p->sets, p->nsets, p->csets))
 			return -ENOMEM;
@@ -627,11 +636,20 @@ struct skey {
 	uint32_t expr;
 };
 
+/* An object's key: its name for the chain's and its type, from the top,
+ * for the expression index (handles are the table's: no rule has it). */
 static struct skey state_key(const struct fn_nft_prog *p, uint32_t i)
 {
 	const struct nfe_state *s = &p->states[i];
-	const struct nfe_chain *ch = &p->chains[s->chain];
+	const struct nfe_chain *ch;
 
+	if (s->obj) {
+		const struct nfe_obj *o = &p->objs[s->obj - 1];
+
+		return (struct skey){ o->family, o->table, o->name, o->handle,
+				      UINT32_MAX - o->type };
+	}
+	ch = &p->chains[s->chain];
 	return (struct skey){ ch->family, ch->table, ch->name, s->handle,
 			      s->expr };
 }
@@ -761,6 +779,11 @@ void fn_nft_prog_free(struct fn_nft_prog *p)
 	}
 	for (uint32_t i = 0; i < p->nsets; i++)
 		nfe_set_fini(&p->sets[i]);
+	for (uint32_t i = 0; i < p->nobjs; i++) {
+		free(p->objs[i].table);
+		free(p->objs[i].name);
+	}
+	free(p->objs);
 	nfe_index_fini(p);
 	for (uint32_t i = 0; i < p->nlogs; i++)
 		free(p->logs[i]);
@@ -802,5 +825,29 @@ int fn_nft_expr_state(const struct fn_nft_prog *p,
 	 * more than the limit (nft_quota_do_dump) */
 	if (s->kind == ST_QUOTA && *bytes > s->b)
 		*bytes = s->b;
+	return 0;
+}
+
+int fn_nft_obj_state(struct fn_nft_prog *p, uint32_t family,
+		     const char *table, uint32_t type, const char *name,
+		     uint64_t handle, bool reset, uint64_t *packets,
+		     uint64_t *bytes)
+{
+	struct skey k = { (uint8_t)family, table, name, handle,
+			  UINT32_MAX - type };
+	struct nfe_state *s;
+
+	if (!p || !p->state_order || !table || !name)
+		return -ENOENT;
+	s = (struct nfe_state *)state_find(p, &k);
+	if (!s || !s->obj || s->kind == ST_LIMIT)
+		return -ENOENT;
+	*packets = s->kind == ST_COUNTER ? s->a : 0;
+	*bytes = s->kind == ST_COUNTER ? s->b : s->a;
+	if (reset) {
+		s->a = 0;
+		if (s->kind == ST_COUNTER)
+			s->b = 0;
+	}
 	return 0;
 }

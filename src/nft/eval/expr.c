@@ -432,6 +432,42 @@ static void do_quota(struct fn_nft_prog *p, const struct nfe_op *op,
 		BRK(r);
 }
 
+/* nft_objref_map_eval(): the object of the key's element (or the
+ * catch-all's), its own eval; none: NFT_BREAK. */
+__attribute__((noinline))
+static void do_objref_map(struct fn_nft_prog *p, const struct nfe_op *op,
+			  struct nfe_regs *r, const struct nfe_pkt *pk)
+{
+	const struct nfe_set *s = &p->sets[op->arg];
+	const uint8_t *data = NULL;
+	const struct nfe_verdict *vd = NULL;
+	struct nfe_op o = *op;
+	uint32_t si;
+
+	if (!nfe_set_lookup(s, (const uint8_t *)&r->data[op->sreg], &data,
+			    &vd)) {
+		if (!s->catchall) {
+			BRK(r);
+			return;
+		}
+		data = s->ca_data;
+	}
+	memcpy(&si, data, sizeof(si));
+	o.arg = si;
+	switch (p->states[si].kind) {
+	case ST_COUNTER:
+		p->states[si].a++;
+		p->states[si].b += pk->len;
+		break;
+	case ST_LIMIT:
+		do_limit(p, &o, r, pk);
+		break;
+	case ST_QUOTA:
+		do_quota(p, &o, r, pk);
+		break;
+	}
+}
+
 static int log_level(uint8_t syslog)
 {
 	if (syslog <= 3)
@@ -803,6 +839,9 @@ cmp_fast:
 			break;
 		case OP_QUOTA:
 			do_quota(p, op, r, pk);
+			break;
+		case OP_OBJREF_MAP:
+			do_objref_map(p, op, r, pk);
 			break;
 		case OP_LOG:
 			do_log(p, op, pk);

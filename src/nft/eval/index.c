@@ -96,6 +96,9 @@ static void op_spans(const struct fn_nft_prog *p, const struct nfe_op *op,
 	case OP_META_SET:
 		*rd = (struct span){ op->sreg * 4u, 4 };
 		break;
+	case OP_OBJREF_MAP:
+		*rd = (struct span){ op->sreg * 4u, op->len };
+		break;
 	case OP_CT_SET_MARK:
 		*rd = (struct span){ op->sreg * 4u, op->len };
 		break;

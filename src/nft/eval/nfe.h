@@ -78,6 +78,8 @@ enum nfe_op_type {
 			 * len 1: a masquerade that may be the identity,
 			 * sreg: the address register, dreg: the port
 			 * register (0: none), arg2: NF_NAT_RANGE_*) */
+	OP_OBJREF_MAP,	/* objref by an object map (arg: set, sreg, len):
+			 * the element's object's state */
 };
 
 /* OP_NAT's sub. */
@@ -155,6 +157,18 @@ struct nfe_state {
 					 * quota: consumed, quota */
 	uint64_t rate, nsecs, tokens_max, cost;	/* limit */
 	bool bytes_mode;			/* limit: bytes */
+	uint32_t obj;			/* an object's: its nfe_obj + 1, and
+					 * chain, handle, expr unused; 0: a
+					 * rule's expression's */
+};
+
+/* A named stateful object (counter, quota, limit) and its state. */
+struct nfe_obj {
+	char *table, *name;		/* owned copies */
+	uint8_t family;
+	uint32_t type;			/* NFT_OBJECT_* */
+	uint64_t handle;
+	uint32_t state;
 };
 
 struct nfe_verdict {
@@ -168,6 +182,8 @@ struct nfe_set {
 	uint32_t flags;
 	uint32_t klen, dlen;
 	bool map, vmap, interval;
+	uint32_t objtype;		/* object map: NFT_OBJECT_*, its data
+					 * the objects' state indices (u32) */
 	uint32_t n;			/* elements (hash) or bounds */
 	uint8_t *keys;			/* n * klen */
 	uint8_t *data;			/* n * dlen (value maps) */
@@ -189,6 +205,8 @@ struct fn_nft_prog {
 	uint32_t nchains, cchains;
 	struct nfe_state *states;
 	uint32_t nstates, cstates;
+	struct nfe_obj *objs;
+	uint32_t nobjs, cobjs;
 	struct nfe_set *sets;
 	uint32_t nsets, csets;
 	struct nfe_run *runs;
@@ -324,6 +342,7 @@ struct nfe_cctx {
 	const struct fn_nft_table *table;
 	uint32_t table_chain0;		/* first nfe_chain of this table */
 	uint32_t table_set0;
+	uint32_t table_obj0;		/* first nfe_obj of this table */
 	uint32_t chain;			/* nfe_chain being compiled */
 	uint64_t handle;
 	uint32_t expr;
@@ -342,6 +361,10 @@ int nfe_verdict_check(struct nfe_cctx *c, uint32_t code, const char *chain,
 /* cexpr.c */
 struct nftnl_expr;
 int nfe_compile_expr(struct nfe_cctx *c, struct nftnl_expr *e);
+/* An object of c->table: its state and nfe_obj (checked as the kernel's
+ * nft_obj_init checks it). */
+struct nftnl_obj;
+int nfe_compile_obj(struct nfe_cctx *c, struct nftnl_obj *o);
 
 /* set.c */
 int nfe_set_build(struct nfe_cctx *c, struct fn_nft_set *s,

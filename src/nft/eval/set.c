@@ -13,8 +13,10 @@
  *   a catch-all element (NFT_SET_ELEM_CATCHALL, `*` in a map) answers
  *     when the key is not found, as nft_set_catchall_lookup().
  * Element updates arrive as a new model, so a set is rebuilt on each
- * compile and never changes under the packet path.  Timeouts, per-element
- * expressions, objects and concatenated ranges are refused.
+ * compile and never changes under the packet path.  An object map
+ * (NFT_SET_OBJECT) is a map whose data is the state index of the object
+ * each element names (the table's objects are compiled first).  Timeouts,
+ * per-element expressions and concatenated ranges are refused.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -78,12 +80,36 @@ static int fail(struct build *b, int err, const char *what)
 	return nfe_fail(b->c, err, "set %s: %s", b->s->name, what);
 }
 
+/* An object map's element: the state of the object it names, of the
+ * map's type, in the set's table (nft_set_elem_init: ENOENT if none). */
+static int elem_obj(struct build *b, struct nftnl_set_elem *e, uint8_t *data)
+{
+	const struct fn_nft_prog *p = b->c->p;
+	const char *name;
+
+	if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF))
+		return fail(b, -EINVAL, "element without object");
+	name = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_OBJREF);
+	for (uint32_t i = b->c->table_obj0; i < p->nobjs; i++)
+		if (p->objs[i].type == b->s->objtype &&
+		    !strcmp(p->objs[i].name, name)) {
+			memcpy(data, &p->objs[i].state, sizeof(uint32_t));
+			return 0;
+		}
+	return fail(b, -ENOENT, "element names no such object");
+}
+
 /* The element's data into *data / *vd (maps), checked. */
 static int elem_data(struct build *b, struct nftnl_set_elem *e,
 		     uint8_t *data, struct nfe_verdict *vd)
 {
 	struct nfe_set *s = b->s;
 	uint32_t len = 0;
+
+	if (s->objtype)
+		return elem_obj(b, e, data);
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_OBJREF))
+		return fail(b, -EINVAL, "object in a set that is no object map");
 
 	if (!s->map)
 		return (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA) ||
@@ -152,7 +178,7 @@ static int elem_key_end(struct build *b, struct nftnl_set_elem *e)
 static const uint16_t elem_allowed[] = {
 	NFTNL_SET_ELEM_FLAGS, NFTNL_SET_ELEM_KEY, NFTNL_SET_ELEM_VERDICT,
 	NFTNL_SET_ELEM_CHAIN, NFTNL_SET_ELEM_DATA, NFTNL_SET_ELEM_USERDATA,
-	NFTNL_SET_ELEM_KEY_END,
+	NFTNL_SET_ELEM_KEY_END, NFTNL_SET_ELEM_OBJREF,
 };
 
 static int elem_attrs(struct build *b, struct nftnl_set_elem *e)
@@ -308,26 +334,49 @@ out:
 
 /* ---- entry points -------------------------------------------------------- */
 
+/* nf_tables_newset on NFT_SET_OBJECT: an object type, not a map too. */
+static int obj_map_attrs(struct nfe_cctx *c, struct nftnl_set *nl,
+			 struct nfe_set *s)
+{
+	uint32_t t = nftnl_set_is_set(nl, NFTNL_SET_OBJ_TYPE) ?
+		     nftnl_set_get_u32(nl, NFTNL_SET_OBJ_TYPE) : 0;
+
+	if (!(s->flags & NFT_SET_OBJECT) || t == 0)
+		return nfe_fail(c, -EINVAL, "set %s: object type without "
+				"the object flag, or none", s->name);
+	if (s->map)
+		return nfe_fail(c, -EOPNOTSUPP, "set %s: a map and an object "
+				"map", s->name);
+	if (t != NFT_OBJECT_COUNTER && t != NFT_OBJECT_QUOTA &&
+	    t != NFT_OBJECT_LIMIT)
+		return nfe_fail(c, -EOPNOTSUPP, "set %s: maps of objects of "
+				"type %u are not supported", s->name, t);
+	s->objtype = t;
+	s->map = true;
+	s->dlen = sizeof(uint32_t);
+	return 0;
+}
+
 static int set_attrs(struct nfe_cctx *c, struct nftnl_set *nl,
 		     struct nfe_set *s)
 {
-	const uint32_t bad = NFT_SET_TIMEOUT | NFT_SET_EVAL | NFT_SET_OBJECT |
-			     NFT_SET_EXPR;
+	const uint32_t bad = NFT_SET_TIMEOUT | NFT_SET_EVAL | NFT_SET_EXPR;
 
 	s->flags = nftnl_set_get_u32(nl, NFTNL_SET_FLAGS);
 	s->klen = nftnl_set_get_u32(nl, NFTNL_SET_KEY_LEN);
 	if (s->flags & bad || nftnl_set_is_set(nl, NFTNL_SET_TIMEOUT) ||
 	    nftnl_set_is_set(nl, NFTNL_SET_EXPR) ||
-	    nftnl_set_is_set(nl, NFTNL_SET_EXPRESSIONS) ||
-	    nftnl_set_is_set(nl, NFTNL_SET_OBJ_TYPE))
+	    nftnl_set_is_set(nl, NFTNL_SET_EXPRESSIONS))
 		return nfe_fail(c, -EOPNOTSUPP,
-				"set %s: flags 0x%x (timeout, dynamic, objects, expressions) are not supported",
+				"set %s: flags 0x%x (timeout, dynamic, expressions) are not supported",
 				s->name, s->flags);
 	if (s->klen == 0 || s->klen > NFE_DATA_MAX)
 		return nfe_fail(c, -EINVAL, "set %s: key length %u", s->name,
 				s->klen);
 	s->interval = s->flags & NFT_SET_INTERVAL;
 	s->map = s->flags & NFT_SET_MAP;
+	if ((s->flags & NFT_SET_OBJECT) || nftnl_set_is_set(nl, NFTNL_SET_OBJ_TYPE))
+		return obj_map_attrs(c, nl, s);
 	if (!s->map)
 		return 0;
 	if (nftnl_set_get_u32(nl, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT) {
