@@ -325,6 +325,7 @@ static void mark(struct sock_serv *ss, uint32_t id, uint8_t p)
 	struct ss_sock *s = &ss->sock[id];
 
 	s->pend |= p;
+	ss->dirty_stuck = false;
 	if (!s->dirty) {
 		s->dirty = 1;
 		ss->dirty[ss->ndirty++] = id;
@@ -1048,6 +1049,9 @@ static int pending_flush(struct sock_serv *ss)
 		}
 	}
 	ss->ndirty = kept;
+	/* what is kept waits for the app to ack slots: ss_arm() may sleep,
+	 * the ack rings us (until then nothing could be posted anyway) */
+	ss->dirty_stuck = kept > 0;
 	return (int)done;
 }
 
@@ -1570,7 +1574,7 @@ int ss_arm(struct sock_serv *ss)
 		return 0;	/* ss_poll() follows it */
 	if (ss->broken)
 		return 1;
-	if (ss->ndirty || ss->nout)
+	if (ss->nout || (ss->ndirty && !ss->dirty_stuck))
 		return 0;
 	r = fn_stream_arm(&ss->chan.rx);
 	if (r != 1)

@@ -60,6 +60,7 @@ struct sock_serv {
 	uint32_t free_slots;		/* event slots free at the last count */
 	uint32_t *dirty;		/* sockets with pending events */
 	uint32_t ndirty;
+	bool dirty_stuck;		/* every dirty socket waits for slots */
 	uint32_t *outq;			/* TCP sockets written this turn */
 	uint32_t nout;
 	uint32_t starved_head;		/* TCP sockets whose data lwIP */

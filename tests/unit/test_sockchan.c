@@ -535,6 +535,69 @@ static void test_tcp_starved_no_timer(void **state)
 	assert_int_equal(fn_sock_close(&T.c, vl), 0);
 }
 
+/*
+ * Events that wait for the app to ack slots let the service sleep: with
+ * every DATA slot held by unread hogs, a new connection's ACCEPTED (it
+ * needs SLOT_RESERVE + 1 free slots) stays pending.  Before, ss_arm()
+ * refused to arm while any event was pending, so the stack spun on its
+ * cpu, beside the very app it waited for, until the app read.  Now the
+ * pending socket is "stuck", ss_arm() arms (1: the app's ack rings the
+ * bell), and the event still arrives once the app reads.
+ */
+static void test_tcp_stuck_events_sleep(void **state)
+{
+	enum { N = 240 };	/* N > 224 DATA slots */
+	static int cl[N], sv[N];
+	struct sockaddr_in a = sin_of(8232);
+	uint64_t refused0 = sctr(SS_TCP_REFUSED);
+	int lis, hogs, c, s = -EAGAIN, armed = -1;
+	bool stuck = false;
+
+	(void)state;
+	hogs = conns_many(8231, 112, N, cl, sv, "hog");
+	for (int i = 0; i < 3000 && sctr(SS_TCP_REFUSED) == refused0; i++)
+		fn_sock_poll(&T.c, 10);
+	assert_true(sctr(SS_TCP_REFUSED) > refused0);
+	lis = fn_sock_socket(&T.c, SOCK_STREAM);
+	assert_true(lis > 0);
+	assert_int_equal(fn_sock_bind(&T.c, lis, &a), 0);
+	assert_int_equal(fn_sock_listen(&T.c, lis, 4), 0);
+	c = fn_sock_socket(&T.c, SOCK_STREAM);
+	assert_true(c > 0);
+	assert_int_equal(fn_sock_connect(&T.c, c, &a), -EINPROGRESS);
+	/* the server sees the connection; its ACCEPTED cannot be posted */
+	for (int i = 0; i < 500 && !stuck; i++) {
+		T.pause = 1;
+		while (!T.paused)
+			usleep(100);
+		stuck = T.ss.ndirty > 0 && T.ss.dirty_stuck;
+		if (stuck) {
+			armed = ss_arm(&T.ss);
+			ss_disarm(&T.ss);
+		}
+		T.pause = 0;
+		if (!stuck)
+			usleep(10000);
+	}
+	assert_true(stuck);
+	assert_int_equal(armed, 1);
+	assert_int_equal(fn_sock_accept(&T.c, lis, NULL), -EAGAIN);
+	/* the app reads: slots come back, and the ACCEPTED with them */
+	read_close_any(sv, N, N, "hog");
+	for (int i = 0; i < 500 && s == -EAGAIN; i++) {
+		s = fn_sock_accept(&T.c, lis, NULL);
+		if (s == -EAGAIN)
+			wait_ev(lis, POLLIN);
+	}
+	assert_true(s > 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(fn_sock_close(&T.c, cl[i]), 0);
+	assert_int_equal(fn_sock_close(&T.c, s), 0);
+	assert_int_equal(fn_sock_close(&T.c, c), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+	assert_int_equal(fn_sock_close(&T.c, hogs), 0);
+}
+
 static void test_tcp_refused(void **state)
 {
 	struct sockaddr_in a = sin_of(9);
@@ -910,6 +973,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_refused),
 		cmocka_unit_test(test_tcp_refused_then_read),
 		cmocka_unit_test(test_tcp_starved_no_timer),
+		cmocka_unit_test(test_tcp_stuck_events_sleep),
 		cmocka_unit_test(test_many_sockets),
 		cmocka_unit_test(test_tcp_many_conns),
 		cmocka_unit_test(test_tcp_send_hold_shutdown),
