@@ -41,11 +41,12 @@
  *     stack_mac = 02:00:00:00:00:09       ; else 02:00:0a:4d:00:09
  *
  * Every role section ([nic], [driver], [stack], [app], [vswitch]) takes
- * exec, args, poll and cpu; exec = none (or an empty value) means the role
- * is not run.  One vswitch runs per [network NAME]; its cpu and poll come
+ * exec, args, poll, sched (normal | batch) and cpu; exec = none (or an
+ * empty value) means the role is not run.  One vswitch runs per [network NAME]; its cpu and poll come
  * from [vswitch], then from the network's own cpu and poll.
  * A [pipeline N] section overrides, for pipeline N only, `cpu` (all of its
- * components) and `<role>_exec`, `<role>_args`, `<role>_poll`, `<role>_cpu`.
+ * components) and `<role>_exec`, `<role>_args`, `<role>_poll`,
+ * `<role>_sched`, `<role>_cpu`.
  * In args, {pipeline} expands to the pipeline index, {run_dir} to the
  * run directory and {address} to the pipeline's uplink address.  Relative
  * exec paths are resolved against the directory of the config file.
@@ -105,11 +106,23 @@ struct fn_ip4 {
 	uint8_t prefix;		/* 0..32 */
 };
 
+/*
+ * The kernel's policy for a component's threads (sched(7)).  batch: a
+ * wake-up does not preempt the task that woke it, so a bell rung in the
+ * middle of a burst lets the ringer finish the burst first
+ * (docs/driver.md, "Wake-up preemption").
+ */
+enum fn_sched {
+	FN_SCHED_NORMAL,	/* SCHED_OTHER */
+	FN_SCHED_BATCH,		/* SCHED_BATCH */
+};
+
 /* How one role is run; per-pipeline copies are fully resolved. */
 struct fn_component_conf {
 	char exec[PATH_MAX];	/* absolute path; "" = not run */
 	char args[FN_ARGS_MAX];	/* extra argv, shell-like quoting */
 	enum fn_poll poll;
+	enum fn_sched sched;
 	int cpu;		/* explicit cpu, or FN_CPU_AUTO */
 };
 

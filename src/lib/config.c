@@ -79,7 +79,8 @@ static const char *const sec_names[] = {
  * F_NETS: a list of networks to attach to (into load_state, resolved in
  * finish()); F_PIPE: a field of struct fn_pipeline_conf itself. */
 enum field {
-	F_NONE, F_EXEC, F_ARGS, F_POLL, F_CPU, F_RULESET, F_NETS, F_PIPE
+	F_NONE, F_EXEC, F_ARGS, F_POLL, F_SCHED, F_CPU, F_RULESET, F_NETS,
+	F_PIPE
 };
 
 struct load_state;
@@ -123,9 +124,9 @@ struct pending_args {
 };
 
 static parse_fn parse_name, parse_path, parse_uint, parse_placement,
-	parse_poll, parse_log_level, parse_slots, parse_slot_size, parse_pmd,
-	parse_mac, parse_ifname, parse_ip4_prefix, parse_ip4, parse_pci,
-	parse_profile, parse_user, parse_bool, parse_exec, parse_args,
+	parse_poll, parse_sched, parse_log_level, parse_slots, parse_slot_size,
+	parse_pmd, parse_mac, parse_ifname, parse_ip4_prefix, parse_ip4,
+	parse_pci, parse_profile, parse_user, parse_bool, parse_exec, parse_args,
 	parse_cpu, parse_ruleset, parse_netns, parse_networks, parse_subnet,
 	parse_age, parse_addressing, parse_metrics;
 
@@ -155,6 +156,8 @@ static const struct range r_restart_delay = { 0, 3600000 };
 	{ SEC_PIPELINE, r, F_EXEC, n "_exec", parse_exec, COMP(exec), NULL }, \
 	{ SEC_PIPELINE, r, F_ARGS, n "_args", parse_args, COMP(args), NULL }, \
 	{ SEC_PIPELINE, r, F_POLL, n "_poll", parse_poll, COMP(poll), NULL }, \
+	{ SEC_PIPELINE, r, F_SCHED, n "_sched", parse_sched, COMP(sched), \
+	  NULL }, \
 	{ SEC_PIPELINE, r, F_CPU, n "_cpu", parse_cpu, COMP(cpu), NULL }
 
 static const struct key_def keys[] = {
@@ -200,6 +203,7 @@ static const struct key_def keys[] = {
 	ROLE_KEY(F_EXEC, "exec", parse_exec, COMP(exec)),
 	ROLE_KEY(F_ARGS, "args", parse_args, COMP(args)),
 	ROLE_KEY(F_POLL, "poll", parse_poll, COMP(poll)),
+	ROLE_KEY(F_SCHED, "sched", parse_sched, COMP(sched)),
 	ROLE_KEY(F_CPU, "cpu", parse_cpu, COMP(cpu)),
 	{ SEC_PIPELINE, -1, F_CPU, "cpu", parse_cpu, 0, NULL },
 	PIPE_KEYS(FN_ROLE_DRIVER, "driver"),
@@ -606,6 +610,21 @@ static int parse_poll(struct load_state *st, const struct key_def *k,
 
 	if (fn_poll_parse(v, dst) != 0)
 		return key_fail(st, k, "'%s' is not busy, adaptive or event",
+				shown(v, b));
+	return 0;
+}
+
+static int parse_sched(struct load_state *st, const struct key_def *k,
+		       const char *v, void *dst)
+{
+	char b[SHOWN_MAX + 4];
+
+	if (!strcmp(v, "normal"))
+		*(enum fn_sched *)dst = FN_SCHED_NORMAL;
+	else if (!strcmp(v, "batch"))
+		*(enum fn_sched *)dst = FN_SCHED_BATCH;
+	else
+		return key_fail(st, k, "'%s' is not normal or batch",
 				shown(v, b));
 	return 0;
 }
@@ -1557,6 +1576,11 @@ static void set_defaults(struct fn_config *cfg)
 	cfg->cluster.timeout_ms = 30000;
 	for (int r = 0; r < FN_ROLE_COUNT; r++)
 		cfg->role[r].cpu = FN_CPU_AUTO;
+	/* the packet path's components: docs/driver.md, "Wake-up
+	 * preemption" */
+	cfg->role[FN_ROLE_DRIVER].sched = FN_SCHED_BATCH;
+	cfg->role[FN_ROLE_STACK].sched = FN_SCHED_BATCH;
+	cfg->role[FN_ROLE_VSWITCH].sched = FN_SCHED_BATCH;
 }
 
 static bool seen(const struct load_state *st, int sec, const char *name)
@@ -1649,6 +1673,8 @@ static void resolve_comp(struct load_state *st, unsigned p, int r)
 		memcpy(c->args, def->args, sizeof c->args);
 	if (!field_seen(st, SEC_PIPELINE, p, r, F_POLL))
 		c->poll = def->poll;
+	if (!field_seen(st, SEC_PIPELINE, p, r, F_SCHED))
+		c->sched = def->sched;
 	if (field_seen(st, SEC_PIPELINE, p, r, F_CPU))
 		return;
 	if (st->seen[slot][field_key(SEC_PIPELINE, -1, F_CPU)])

@@ -13,7 +13,8 @@
  *      ^C reaches only the supervisor, which stops things in order, and
  *      the supervisor can signal the component's whole group;
  *   3. default signal dispositions and an empty mask (both survive exec);
- *   4. sched_setaffinity to its cpu;
+ *   4. sched_setaffinity to its cpu, and sched_setscheduler to its role's
+ *      `sched` (SCHED_OTHER or SCHED_BATCH; config.h enum fn_sched);
  *   5. stdin from /dev/null;
  *   6. fds: every capability is first copied to >= 64, so that no source
  *      number can collide with a target; everything from 3 up is marked
@@ -65,8 +66,8 @@
 #define SPAWN_PATH		"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 enum child_stage {
-	ST_PDEATHSIG, ST_SETSID, ST_SIGNALS, ST_AFFINITY, ST_STDIN, ST_FDS,
-	ST_NETNS, ST_LO, ST_GROUPS, ST_SETGID, ST_SETUID, ST_EXEC,
+	ST_PDEATHSIG, ST_SETSID, ST_SIGNALS, ST_AFFINITY, ST_SCHED, ST_STDIN,
+	ST_FDS, ST_NETNS, ST_LO, ST_GROUPS, ST_SETGID, ST_SETUID, ST_EXEC,
 };
 
 static const char *const stage_names[] = {
@@ -74,6 +75,7 @@ static const char *const stage_names[] = {
 	[ST_SETSID] = "setsid",
 	[ST_SIGNALS] = "sigprocmask",
 	[ST_AFFINITY] = "sched_setaffinity",
+	[ST_SCHED] = "sched_setscheduler",
 	[ST_STDIN] = "open /dev/null",
 	[ST_FDS] = "passing fds",
 	[ST_NETNS] = "unshare(CLONE_NEWNET) (or set [app] netns = host)",
@@ -107,6 +109,7 @@ struct child_args {
 	const cpu_set_t *cpus;		/* NULL: keep the inherited affinity */
 	const struct sup_user *user;	/* NULL: stay root */
 	bool own_netns;			/* a network namespace with only lo */
+	int policy;			/* SCHED_OTHER or SCHED_BATCH */
 	pid_t parent;
 	int errfd;
 };
@@ -220,6 +223,8 @@ static void __attribute__((noreturn)) child_main(struct child_args *a)
 		child_fail(a->errfd, ST_SIGNALS);
 	if (a->cpus && sched_setaffinity(0, sizeof(*a->cpus), a->cpus) < 0)
 		child_fail(a->errfd, ST_AFFINITY);
+	if (sched_setscheduler(0, a->policy, &(struct sched_param){ 0 }) < 0)
+		child_fail(a->errfd, ST_SCHED);
 	if (child_stdin() < 0)
 		child_fail(a->errfd, ST_STDIN);
 	if (child_fds(a) < 0)
@@ -514,6 +519,7 @@ int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen)
 	}
 	if (c->role == FN_ROLE_APP && s->user.set)
 		a.user = &s->user;
+	a.policy = c->conf->sched == FN_SCHED_BATCH ? SCHED_BATCH : SCHED_OTHER;
 	/* A driver reaches its queue through fds and EAL's AF_UNIX
 	 * channel, never the kernel's network (docs/security.md). */
 	a.own_netns = (c->role == FN_ROLE_APP &&

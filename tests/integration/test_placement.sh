@@ -28,7 +28,8 @@ LAST=${CPUS[N - 1]}
 spread=()
 [[ $MODE == spread ]] && spread=("pipeline 0.stack_cpu=$LAST")
 echo_topology pipelines=$P placement="$MODE" nic.exec="$ECHO" \
-	driver.args=--generate app.user=nobody "${spread[@]}"
+	driver.args=--generate app.user=nobody "${spread[@]}" \
+	"pipeline 1.stack_sched=normal"
 
 # The expected cpu of every pipeline component, in spawn order.
 declare -A EXP
@@ -57,6 +58,13 @@ all_in_state running || fn_fail "not every component is running"
 
 env_of() { tr '\0' '\n' < "/proc/$1/environ" | sed -n "s/^$2=//p"; }
 fds_of() { ls "/proc/$1/fd" | sort -n | tr '\n' ' '; }
+# The scheduling policy of every thread of a process: one line, sorted.
+policy_of() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		chrt -p "${t##*/}" | sed -n '1s/.*policy: //p'
+	done | sort -u | tr '\n' ' '
+}
 
 check_comp() {	# role pipeline expected-cpu expected-fds
 	local pid cpu
@@ -76,6 +84,7 @@ check_comp() {	# role pipeline expected-cpu expected-fds
 }
 
 nic=$(check_comp nic - "$ALLOWED" "0 1 2 3 ")
+[[ $(policy_of "$nic") == "SCHED_OTHER " ]] || fn_fail "nic policy"
 [[ $(env_of "$nic" FRAGNET_CPU) == - ]] || fn_fail "nic FRAGNET_CPU"
 for ((i = 0; i < P; i++)); do
 	d=$(check_comp driver "$i" "${EXP[driver/$i]}" "0 1 2 3 4 7 9 ")
@@ -83,6 +92,16 @@ for ((i = 0; i < P; i++)); do
 	a=$(check_comp app "$i" "${EXP[app/$i]}" "0 1 2 3 6 7 8 ")
 	[[ $(env_of "$s" FRAGNET_CPU) == "${EXP[stack/$i]}" ]] ||
 		fn_fail "stack/$i FRAGNET_CPU"
+	# [driver] and [stack] sched default to batch, [app] to normal;
+	# [pipeline 1] stack_sched = normal
+	want=SCHED_BATCH
+	((i == 1)) && want=SCHED_OTHER
+	[[ $(policy_of "$d") == "SCHED_BATCH " ]] ||
+		fn_fail "driver/$i policy $(policy_of "$d")"
+	[[ $(policy_of "$s") == "$want " ]] ||
+		fn_fail "stack/$i policy $(policy_of "$s"), want $want"
+	[[ $(policy_of "$a") == "SCHED_OTHER " ]] ||
+		fn_fail "app/$i policy $(policy_of "$a")"
 	[[ $(env_of "$d" FRAGNET_LINK_FD) == 4 ]] || fn_fail "driver link fd"
 	[[ $(env_of "$s" FRAGNET_CONTROL_FD) == 5 ]] || fn_fail "stack ctl fd"
 	[[ $(readlink "/proc/$d/fd/4") == "/memfd:fragnet-link$i (deleted)" ]] ||

@@ -294,6 +294,40 @@ static void test_pipeline_overrides(void **state)
 	assert_int_equal(f->cfg->role[FN_ROLE_DRIVER].cpu, 5);
 }
 
+/* sched: the packet path's roles default to batch, apps and the nic to
+ * normal; a section and a [pipeline N] <role>_sched override it. */
+static void test_sched(void **state)
+{
+	struct fixture *f = *state;
+	const struct fn_pipeline_conf *p;
+
+	expect_ok(f, "sched.conf", "[topology]\npipelines = 3\n");
+	assert_int_equal(f->cfg->role[FN_ROLE_NIC].sched, FN_SCHED_NORMAL);
+	assert_int_equal(f->cfg->role[FN_ROLE_VSWITCH].sched, FN_SCHED_BATCH);
+	p = f->cfg->pipeline;
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(p[i].comp[FN_ROLE_DRIVER].sched,
+				 FN_SCHED_BATCH);
+		assert_int_equal(p[i].comp[FN_ROLE_STACK].sched,
+				 FN_SCHED_BATCH);
+		assert_int_equal(p[i].comp[FN_ROLE_APP].sched,
+				 FN_SCHED_NORMAL);
+	}
+	expect_ok(f, "sched.conf",
+		  "[topology]\npipelines = 3\n"
+		  "[app]\nsched = batch\n"
+		  "[driver]\nsched = normal\n"
+		  "[pipeline 1]\nstack_sched = normal\ndriver_sched = batch\n");
+	p = f->cfg->pipeline;
+	assert_int_equal(p[0].comp[FN_ROLE_APP].sched, FN_SCHED_BATCH);
+	assert_int_equal(p[0].comp[FN_ROLE_DRIVER].sched, FN_SCHED_NORMAL);
+	assert_int_equal(p[0].comp[FN_ROLE_STACK].sched, FN_SCHED_BATCH);
+	assert_int_equal(p[1].comp[FN_ROLE_STACK].sched, FN_SCHED_NORMAL);
+	assert_int_equal(p[1].comp[FN_ROLE_DRIVER].sched, FN_SCHED_BATCH);
+	assert_int_equal(p[1].comp[FN_ROLE_APP].sched, FN_SCHED_BATCH);
+	assert_int_equal(p[2].comp[FN_ROLE_DRIVER].sched, FN_SCHED_NORMAL);
+}
+
 static void test_pipelines_may_come_later(void **state)
 {
 	struct fixture *f = *state;
@@ -480,6 +514,10 @@ static const struct bad bad_rows[] = {
 	  "'' is not a number (1..65535)" },
 	{ NULL, "[driver]\npoll = spin\n", "bad.conf:2: [driver] poll: "
 	  "'spin' is not busy, adaptive or event" },
+	{ NULL, "[stack]\nsched = fifo\n", "bad.conf:2: [stack] sched: "
+	  "'fifo' is not normal or batch" },
+	{ NULL, "[pipeline 0]\napp_sched = idle\n", "bad.conf:2: [pipeline 0] "
+	  "app_sched: 'idle' is not normal or batch" },
 	{ NULL, "[topology]\nlog_level = loud\n", "'loud' is not error, warn, "
 	  "info or debug" },
 	{ NULL, "[nic]\npmd = ixgbe\n", "[nic] pmd: 'ixgbe' is not tap or pci" },
@@ -1379,6 +1417,7 @@ int main(void)
 		T(test_empty_file_gives_defaults),
 		T(test_full_file),
 		T(test_pipeline_overrides),
+		T(test_sched),
 		T(test_pipelines_may_come_later),
 		T(test_relative_exec),
 		T(test_relative_name_uses_cwd),
