@@ -816,8 +816,9 @@ static int cluster_failover(struct cl_run *r, struct cl_fo *fo)
 		       "take over", dead->ip, dead->port);
 		return EXIT_RUNTIME;
 	}
-	cl_say("asking %s:%u (replica of %s:%u) to take over",
-	       r->o.node[best].ip, r->o.node[best].port, dead->ip, dead->port);
+	cl_say("asking %s:%u (replica of %s:%u) to take over, %llu ms after "
+	       "the start", r->o.node[best].ip, r->o.node[best].port, dead->ip,
+	       dead->port, (unsigned long long)((sup_now_ns() - t0) / 1000000));
 	if (fo_force(r, &r->node[best]) < 0)
 		return EXIT_RUNTIME;
 	cl_say("asked %s:%u (replica of %s:%u) to take over: ok in %llu ms",

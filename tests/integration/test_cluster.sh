@@ -185,6 +185,7 @@ old_master_rejoins() {
 	local host
 	grep -q "app/$1 died: its replica took over" "$LOG" ||
 		fail_stats "the supervisor did not log the takeover"
+	grep -E "app/$1 died|cluster: ask" "$LOG" | while read -r l; do fn_log "$l"; done
 	wait_for 30 restarted app "$1" "$2" || fail_stats "app/$1 was not restarted"
 	wait_for 30 eval "[[ \$(role $1) == slave ]]" ||
 		fail_stats "app/$1 came back as $(role "$1"), not as a replica"
