@@ -3,6 +3,8 @@
  * --masters M] [--timeout-ms T]`: make one Redis Cluster of redis-servers started with
  * --cluster-enabled yes, with hiredis.  `redis-cli --cluster create`
  * refuses fewer than three masters; two pipelines are a cluster too.
+ * And `fragnet cluster failover MASTER NODE... [--timeout-ms T]`: have a
+ * replica of a dead master take over (below, "Failover").
  *
  * Call sequence (every step bounded by the one deadline, T ms from the
  * start; progress and errors on stderr, each naming its node):
@@ -580,6 +582,280 @@ static bool created_ok(struct cl_run *r, struct cl_node *n, unsigned i)
 		info_is(r, n, "replication", "master_link_status", "up"));
 }
 
+/* r->node for r->o's nodes, each with room for a CLUSTER NODES reply.
+ * EXIT_OK, or EXIT_RUNTIME (out of memory); run_free() either way. */
+static int run_alloc(struct cl_run *r)
+{
+	r->node = calloc(r->o.n, sizeof(*r->node));
+	if (!r->node)
+		goto err_oom;
+	for (unsigned i = 0; i < r->o.n; i++) {
+		r->node[i].addr = &r->o.node[i];
+		r->node[i].line = calloc(CL_MAX_NODES,
+					 sizeof(*r->node[i].line));
+		if (!r->node[i].line)
+			goto err_oom;
+	}
+	return EXIT_OK;
+err_oom:
+	fprintf(stderr, "fragnet cluster: out of memory\n");
+	return EXIT_RUNTIME;
+}
+
+static void run_free(struct cl_run *r)
+{
+	for (unsigned i = 0; r->node && i < r->o.n; i++) {
+		node_close(&r->node[i]);
+		free(r->node[i].line);
+	}
+	free(r->node);
+}
+
+/* ---- failover ------------------------------------------------------------------ */
+
+/*
+ * `fragnet cluster failover MASTER NODE...`: the supervisor runs it when an
+ * app of a cluster with replicas dies (failover.c), so that a replica
+ * takes over at once instead of after Redis's failure detection (node
+ * timeout to PFAIL, the masters' FAIL agreement, then the replica's
+ * election delay of 500 ms + up to 500 ms + its rank in seconds).
+ *
+ *   fo_ask_one()   every NODE that answers: its CLUSTER NODES, what it
+ *                  says of the node at MASTER's address (cl_master_view;
+ *                  ids change when a node comes back without its nodes
+ *                  file, addresses do not)
+ *   fo_pick()      of the replicas they name that are among the NODEs and
+ *                  say so themselves (their own "myself,slave" line with
+ *                  that master), the one with the largest replication
+ *                  offset: the one with the most of the master's writes
+ *   fo_force()     CLUSTER FAILOVER FORCE to it, then poll INFO
+ *                  replication until it says role:master
+ *
+ * FORCE, not TAKEOVER: FORCE skips only the handshake with the master
+ * (which is dead) and still runs an election, in which the other masters
+ * vote (their FORCEACK vote does not need the master flagged FAIL), so a
+ * replica cut off from the majority cannot grab the slots.  TAKEOVER
+ * would bump the epoch with no vote at all, and could race an election
+ * Redis started itself.  A manual failover lapses after 5 s
+ * (CLUSTER_MF_TIMEOUT in Redis's cluster.c), so FORCE is sent again every
+ * CL_MF_RETRY_MS while time remains; if none wins, Redis's own failure
+ * detection still may.  Exit 0 taken over, CL_EXIT_NOT_MASTER nothing to
+ * take over, 1 failed, 2 usage.
+ */
+
+#define CL_FO_POLL_MS		5	/* between two looks at the role */
+#define CL_MF_RETRY_MS		5000	/* Redis's CLUSTER_MF_TIMEOUT */
+
+struct cl_fo {
+	char master[CL_ID_LEN + 1];	/* the dead master's id */
+	bool not_master;		/* a node knows it, but as no master */
+	bool cand[CL_MAX_NODES];	/* node i is named as its replica */
+	struct cl_master_view v;
+};
+
+static bool addr_eq(const struct cl_addr *a, const struct cl_node_line *l)
+{
+	return a->port == l->port && strcmp(a->ip, l->ip) == 0;
+}
+
+/* What node i says of the master, into fo: its id (the first answer's),
+ * which NODEs it names as replicas that may take over. */
+static void fo_ask_one(struct cl_run *r, struct cl_fo *fo, unsigned i)
+{
+	struct cl_node *n = &r->node[i];
+	const struct cl_node_line *m;
+
+	n->why[0] = '\0';
+	if (!node_connect(r, n) || node_nodes(r, n) < 0) {
+		cl_say("node %s:%u: %s", n->addr->ip, n->addr->port, n->why);
+		n->nlines = 0;
+		return;
+	}
+	if (cl_master_view(n->line, (unsigned)n->nlines, &r->o.node[0],
+			   &fo->v) == -EBADMSG) {
+		cl_say("node %s:%u: two masters at %s:%u?", n->addr->ip,
+		       n->addr->port, r->o.node[0].ip, r->o.node[0].port);
+		return;
+	}
+	if (fo->v.self < 0)
+		return;
+	m = &n->line[fo->v.self];
+	if (!(m->flags & CL_F_MASTER) || !m->nslots) {
+		fo->not_master = true;
+		return;
+	}
+	if (!fo->master[0])
+		memcpy(fo->master, m->id, sizeof(fo->master));
+	else if (strcmp(fo->master, m->id) != 0)
+		return;		/* the first answer's master is the one */
+	for (unsigned k = 0; k < fo->v.nreplicas; k++)
+		for (unsigned j = 1; j < r->o.n; j++)
+			if (addr_eq(&r->o.node[j], &n->line[fo->v.replica[k]]))
+				fo->cand[j] = true;
+}
+
+/* Node i's replication offset if it says it replicates the master, or
+ * -1. */
+static long long fo_offset(struct cl_run *r, const struct cl_fo *fo,
+			   unsigned i)
+{
+	struct cl_node *n = &r->node[i];
+	const struct cl_node_line *self = self_line(n);
+	char v[24], *end;
+	long long off;
+
+	if (!self || !(self->flags & CL_F_SLAVE) ||
+	    strcmp(self->master, fo->master) != 0) {
+		cl_say("node %s:%u: named as a replica, but does not say so",
+		       n->addr->ip, n->addr->port);
+		return -1;
+	}
+	if (node_info(r, n, "INFO", "replication", "slave_repl_offset", v,
+		      sizeof(v)) < 0)
+		return 0;	/* never synced: the last choice */
+	errno = 0;
+	off = strtoll(v, &end, 10);
+	return errno || *end || off < 0 ? 0 : off;
+}
+
+/* The replica to ask, or -1. */
+static int fo_pick(struct cl_run *r, const struct cl_fo *fo)
+{
+	long long best_off = -1;
+	int best = -1;
+
+	for (unsigned i = 1; i < r->o.n; i++) {
+		long long off;
+
+		if (!fo->cand[i])
+			continue;
+		off = fo_offset(r, fo, i);
+		if (off > best_off) {
+			best_off = off;
+			best = (int)i;
+		}
+	}
+	return best;
+}
+
+static int fo_send_force(const struct cl_run *r, struct cl_node *n)
+{
+	const char *argv[] = { "CLUSTER", "FAILOVER", "FORCE" };
+	redisReply *rep = node_cmd(r, n, 3, argv);
+	int ret = 0;
+
+	if (!rep)
+		return node_fail(n, "CLUSTER FAILOVER FORCE: %s", n->why);
+	/* "You should send CLUSTER FAILOVER to a replica": it is a master
+	 * already (Redis's own election won); the role says so next. */
+	if (rep->type == REDIS_REPLY_ERROR &&
+	    strstr(rep->str, "to a replica") == NULL)
+		ret = node_fail(n, "CLUSTER FAILOVER FORCE: %.120s", rep->str);
+	else if (rep->type != REDIS_REPLY_STATUS &&
+		 rep->type != REDIS_REPLY_ERROR)
+		ret = node_fail(n, "CLUSTER FAILOVER FORCE: unexpected reply");
+	freeReplyObject(rep);
+	return ret;
+}
+
+static void nap_ms(unsigned ms)
+{
+	struct timespec ts = { 0, (long)ms * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* FORCE, then wait for role:master, FORCE again when a manual failover
+ * has lapsed.  0 or -1. */
+static int fo_force(struct cl_run *r, struct cl_node *n)
+{
+	uint64_t sent = 0;
+
+	for (;;) {
+		uint64_t now = sup_now_ns();
+
+		if (!n->c)
+			node_connect(r, n);	/* dropped on an error */
+		if (n->c && (!sent ||
+			     now - sent >= CL_MF_RETRY_MS * 1000000ull)) {
+			if (fo_send_force(r, n) < 0)
+				return -1;
+			sent = now;
+		}
+		if (n->c && info_is(r, n, "replication", "role", "master"))
+			return 0;
+		if (left_ms(r) == 0)
+			return node_fail(n, "not master after %u ms%s%s",
+					 r->o.timeout_ms, n->why[0] ? ": " : "",
+					 n->why);
+		nap_ms(CL_FO_POLL_MS);
+	}
+}
+
+static int cluster_failover(struct cl_run *r, struct cl_fo *fo)
+{
+	const struct cl_addr *dead = &r->o.node[0];
+	uint64_t t0 = sup_now_ns();
+	int best;
+
+	for (unsigned i = 1; i < r->o.n; i++)
+		fo_ask_one(r, fo, i);
+	if (!fo->master[0] && fo->not_master) {
+		cl_say("%s:%u is no master serving slots: nothing to take "
+		       "over", dead->ip, dead->port);
+		return CL_EXIT_NOT_MASTER;
+	}
+	if (!fo->master[0]) {
+		cl_say("no node answered with a master at %s:%u", dead->ip,
+		       dead->port);
+		return EXIT_RUNTIME;
+	}
+	best = fo_pick(r, fo);
+	if (best < 0) {
+		cl_say("master %s:%u has no replica among the nodes that may "
+		       "take over", dead->ip, dead->port);
+		return EXIT_RUNTIME;
+	}
+	cl_say("asking %s:%u (replica of %s:%u) to take over, %llu ms after "
+	       "the start", r->o.node[best].ip, r->o.node[best].port, dead->ip,
+	       dead->port, (unsigned long long)((sup_now_ns() - t0) / 1000000));
+	if (fo_force(r, &r->node[best]) < 0)
+		return EXIT_RUNTIME;
+	cl_say("asked %s:%u (replica of %s:%u) to take over: ok in %llu ms",
+	       r->o.node[best].ip, r->o.node[best].port, dead->ip, dead->port,
+	       (unsigned long long)((sup_now_ns() - t0) / 1000000));
+	return EXIT_OK;
+}
+
+static int cmd_cluster_failover(int argc, char **argv)
+{
+	struct cl_run *r = calloc(1, sizeof(*r));
+	struct cl_fo *fo = calloc(1, sizeof(*fo));
+	char err[256];
+	int ret = EXIT_RUNTIME;
+
+	if (!r || !fo)
+		goto out;
+	if (cl_parse_failover_args(argc, argv, &r->o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fragnet cluster failover: %s\n", err);
+		cmd_usage("cluster");
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	ret = run_alloc(r);
+	if (ret == EXIT_OK) {
+		r->deadline_ns = sup_now_ns() + r->o.timeout_ms * 1000000ull;
+		ret = cluster_failover(r, fo);
+	}
+	run_free(r);
+out:
+	if (!r || !fo)
+		fprintf(stderr, "fragnet cluster: out of memory\n");
+	free(fo);
+	free(r);
+	return ret;
+}
+
 /* ---- the command ------------------------------------------------------------- */
 
 /* Two addresses of one server would make a cluster of fewer nodes. */
@@ -635,24 +911,12 @@ static int cmd_cluster_create(int argc, char **argv)
 		goto out;
 	}
 	cl_plan_make(&r->plan, r->o.n, r->o.masters);
-	r->node = calloc(r->o.n, sizeof(*r->node));
-	if (!r->node)
-		goto out;
-	for (unsigned i = 0; i < r->o.n; i++) {
-		r->node[i].addr = &r->o.node[i];
-		r->node[i].line = calloc(CL_MAX_NODES,
-					 sizeof(*r->node[i].line));
-		if (!r->node[i].line)
-			goto out_free;
+	ret = run_alloc(r);
+	if (ret == EXIT_OK) {
+		r->deadline_ns = sup_now_ns() + r->o.timeout_ms * 1000000ull;
+		ret = cluster_create(r);
 	}
-	r->deadline_ns = sup_now_ns() + r->o.timeout_ms * 1000000ull;
-	ret = cluster_create(r);
-out_free:
-	for (unsigned i = 0; i < r->o.n; i++) {
-		node_close(&r->node[i]);
-		free(r->node[i].line);
-	}
-	free(r->node);
+	run_free(r);
 out:
 	if (!r)
 		fprintf(stderr, "fragnet cluster: out of memory\n");
@@ -660,25 +924,33 @@ out:
 	return ret;
 }
 
-/* `fragnet cluster create ...`: one subcommand today. */
+/* `fragnet cluster create|failover ...`, a table as main.c's. */
 int cmd_cluster(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "create") != 0) {
-		cmd_usage("cluster");
-		return EXIT_USAGE;
-	}
-	return cmd_cluster_create(argc - 1, argv + 1);
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} sub[] = {
+		{ "create", cmd_cluster_create },
+		{ "failover", cmd_cluster_failover },
+	};
+
+	for (size_t i = 0; argc >= 2 && i < sizeof(sub) / sizeof(sub[0]); i++)
+		if (strcmp(argv[1], sub[i].name) == 0)
+			return sub[i].fn(argc - 1, argv + 1);
+	cmd_usage("cluster");
+	return EXIT_USAGE;
 }
 
 void cluster_help(void)
 {
-	printf("\n  Makes one Redis Cluster of redis-servers started with "
-	       "--cluster-enabled yes:\n  checks that each is reachable, "
-	       "cluster-enabled and empty, splits the 16384\n  slots over "
-	       "the masters (the first N / (R + 1) nodes), makes the rest "
-	       "replicas,\n  and waits until every node reports "
-	       "cluster_state:ok.  Nodes that already form\n  this cluster "
-	       "are left as they are.\n\n"
+	printf("\n  create: makes one Redis Cluster of redis-servers started "
+	       "with\n  --cluster-enabled yes: checks that each is reachable, "
+	       "cluster-enabled\n  and empty, splits the 16384 slots over "
+	       "the masters (the first N / (R + 1)\n  nodes), makes the rest "
+	       "replicas, and waits until every node reports\n  "
+	       "cluster_state:ok.  Nodes that already form this cluster "
+	       "are left as they\n  are.\n\n"
 	       "  HOST:PORT          an IPv4 address and port of a node\n"
 	       "  --replicas R       replicas per master (default 0)\n"
 	       "  --masters M        M masters, the other nodes replicas "
@@ -686,4 +958,15 @@ void cluster_help(void)
 	       "a master over only with a majority of masters)\n"
 	       "  --timeout-ms T     give up after T ms (default %d)\n",
 	       CL_DEFAULT_TIMEOUT_MS);
+	printf("\n  failover: MASTER (HOST:PORT) is dead.  Asks the NODEs "
+	       "(HOST:PORT) what it\n  was; if a master serving slots, "
+	       "sends CLUSTER FAILOVER FORCE to the one of\n  its replicas "
+	       "among the NODEs with the largest replication offset (an\n"
+	       "  election the other masters vote in, without waiting for the "
+	       "node timeout)\n  and waits until it reports role:master, "
+	       "sending FORCE again every 5 s.\n  Exit 0 taken over, %d "
+	       "MASTER was no master (nothing to do), 1 failed\n  (each "
+	       "error names its node), 2 usage.  The supervisor runs it when "
+	       "an app of\n  a [cluster] with replicas dies.\n",
+	       CL_EXIT_NOT_MASTER);
 }

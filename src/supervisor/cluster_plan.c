@@ -1,8 +1,10 @@
 /*
- * cluster_plan.c - the pure half of `fragnet cluster create` (cluster.h):
- * its arguments, the slot plan, and the parsers of the two replies it
- * reads (CLUSTER NODES, INFO).  No I/O; called by cluster.c and the unit
- * test tests/unit/test_cluster.c.
+ * cluster_plan.c - the pure half of `fragnet cluster create` and
+ * `fragnet cluster failover` (cluster.h): their arguments, the slot plan,
+ * the parsers of the two replies they read (CLUSTER NODES, INFO) and what
+ * a CLUSTER NODES reply says of one master.  No I/O; called by cluster.c,
+ * the unit test tests/unit/test_cluster.c and the fuzz target
+ * tests/fuzz/fuzz_cluster_nodes.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -136,6 +138,38 @@ int cl_parse_args(int argc, char **argv, struct cl_opts *o, char *err,
 	return 0;
 }
 
+int cl_parse_failover_args(int argc, char **argv, struct cl_opts *o,
+			   char *err, size_t errlen)
+{
+	static const struct option longopts[] = {
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = CL_DEFAULT_TIMEOUT_MS;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == 't' && (to_uint(optarg, CL_MAX_TIMEOUT_MS,
+					   &o->timeout_ms) ||
+				   o->timeout_ms == 0))
+			return parse_fail(err, errlen, "--timeout-ms '%s': "
+					  "1..3600000", optarg);
+		if (opt == '?')
+			return parse_fail(err, errlen, "unknown option '%s'",
+					  argv[optind - 1]);
+	}
+	for (int i = optind; i < argc; i++)
+		if (add_node(o, argv[i], err, errlen) < 0)
+			return -EINVAL;
+	if (o->n < 2)
+		return parse_fail(err, errlen, "give the master's HOST:PORT, "
+				  "then at least one node to ask%s", "");
+	return 0;
+}
+
 int cl_plan_make(struct cl_plan *p, unsigned n, unsigned m)
 {
 	if (n == 0 || n > CL_MAX_NODES || m == 0 || m > n)
@@ -191,7 +225,7 @@ static unsigned flag_of(const char *f, size_t n)
 		{ "myself", CL_F_MYSELF }, { "master", CL_F_MASTER },
 		{ "slave", CL_F_SLAVE }, { "fail", CL_F_FAIL },
 		{ "fail?", CL_F_FAIL }, { "handshake", CL_F_HANDSHAKE },
-		{ "noaddr", CL_F_NOADDR }, { "nofailover", 0 },
+		{ "noaddr", CL_F_NOADDR }, { "nofailover", CL_F_NOFAILOVER },
 		{ "noflags", 0 },
 	};
 
@@ -219,8 +253,8 @@ static int parse_flags(const char *f, size_t n, unsigned *flags)
 	return 0;
 }
 
-/* A decimal slot number of exactly n characters. */
-static int slot_num(const char *f, size_t n, unsigned *out)
+/* A decimal number of exactly n characters (at most 5), up to max. */
+static int dec_num(const char *f, size_t n, unsigned max, unsigned *out)
 {
 	unsigned v = 0;
 
@@ -231,9 +265,59 @@ static int slot_num(const char *f, size_t n, unsigned *out)
 			return -EBADMSG;
 		v = v * 10 + (unsigned)(f[i] - '0');
 	}
-	if (v >= CL_SLOTS)
+	if (v > max)
 		return -EBADMSG;
 	*out = v;
+	return 0;
+}
+
+static int slot_num(const char *f, size_t n, unsigned *out)
+{
+	return dec_num(f, n, CL_SLOTS - 1, out);
+}
+
+static int port_num(const char *f, size_t n, unsigned *out)
+{
+	return dec_num(f, n, 65535, out);
+}
+
+static bool ip_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F') || c == '.' || c == ':';
+}
+
+/* The address field: "IP:PORT@CPORT" with an optional ",HOSTNAME" (Redis
+ * 7; "IP:PORT" before 4.0).  The IP (IPv4 or IPv6, written without
+ * brackets, so up to the last ':') may be empty: ":0@0" of a node
+ * without an address.  The hostname is not ours to check. */
+static int parse_addr(const char *f, size_t n, struct cl_node_line *l)
+{
+	const char *comma = memchr(f, ',', n), *at, *colon = NULL;
+	unsigned cport;
+	size_t iplen;
+
+	if (comma)
+		n = (size_t)(comma - f);
+	at = memchr(f, '@', n);
+	if (at && port_num(at + 1, n - (size_t)(at + 1 - f), &cport))
+		return -EBADMSG;
+	if (at)
+		n = (size_t)(at - f);
+	for (size_t i = 0; i < n; i++)
+		if (f[i] == ':')
+			colon = f + i;
+	if (!colon || port_num(colon + 1, n - (size_t)(colon + 1 - f),
+			       &l->port))
+		return -EBADMSG;
+	iplen = (size_t)(colon - f);
+	if (iplen >= sizeof(l->ip))
+		return -EBADMSG;
+	for (size_t i = 0; i < iplen; i++)
+		if (!ip_char(f[i]))
+			return -EBADMSG;
+	memcpy(l->ip, f, iplen);
+	l->ip[iplen] = '\0';
 	return 0;
 }
 
@@ -273,7 +357,8 @@ static int parse_line(const char *s, const char *end, struct cl_node_line *l)
 		if (n[i] == 0)
 			return -EBADMSG;
 	}
-	if (!is_hex_id(f[0], n[0]) || parse_flags(f[2], n[2], &l->flags))
+	if (!is_hex_id(f[0], n[0]) || parse_addr(f[1], n[1], l) ||
+	    parse_flags(f[2], n[2], &l->flags))
 		return -EBADMSG;
 	memcpy(l->id, f[0], CL_ID_LEN);
 	if (is_hex_id(f[3], n[3]))
@@ -308,6 +393,46 @@ int cl_nodes_parse(const char *text, size_t len, struct cl_node_line *out,
 		s = nl ? nl + 1 : end;
 	}
 	return (int)count;
+}
+
+static bool serves_slots(const struct cl_node_line *l)
+{
+	return (l->flags & CL_F_MASTER) && l->nslots > 0;
+}
+
+/* May line r take over from master m? */
+static bool may_take_over(const struct cl_node_line *r,
+			  const struct cl_node_line *m)
+{
+	return r != m && (r->flags & CL_F_SLAVE) &&
+	       strcmp(r->master, m->id) == 0 &&
+	       !(r->flags & (CL_F_FAIL | CL_F_HANDSHAKE | CL_F_NOADDR |
+			     CL_F_NOFAILOVER));
+}
+
+int cl_master_view(const struct cl_node_line *l, unsigned n,
+		   const struct cl_addr *a, struct cl_master_view *v)
+{
+	v->self = -1;
+	v->nreplicas = 0;
+	for (unsigned i = 0; i < n && i < CL_MAX_NODES; i++) {
+		if ((l[i].flags & (CL_F_HANDSHAKE | CL_F_NOADDR)) ||
+		    l[i].port != a->port || strcmp(l[i].ip, a->ip) != 0)
+			continue;
+		if (v->self >= 0 && serves_slots(&l[v->self]) &&
+		    serves_slots(&l[i]))
+			return -EBADMSG;
+		if (v->self < 0 || serves_slots(&l[i]))
+			v->self = (int)i;
+	}
+	if (v->self < 0)
+		return -ENOENT;
+	if (!serves_slots(&l[v->self]))
+		return 0;
+	for (unsigned i = 0; i < n && i < CL_MAX_NODES; i++)
+		if (may_take_over(&l[i], &l[v->self]))
+			v->replica[v->nreplicas++] = i;
+	return 0;
 }
 
 int cl_info_field(const char *text, size_t len, const char *name, char *buf,

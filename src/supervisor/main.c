@@ -10,6 +10,7 @@
  *   fragnet nft [-T TOPOLOGY] PIPELINE|all NFT-ARGS...
  *   fragnet cluster create HOST:PORT... [--replicas R|--masters M]
  *                          [--timeout-ms T]
+ *   fragnet cluster failover MASTER NODE... [--timeout-ms T]
  *   fragnet capture [-T TOPOLOGY] PIPELINE|vswitch/NET [--point P] [-c N]
  *                   [-w FILE|-] [--timeout S]
  *   fragnet metrics-serve   (started by the supervisor for [topology]
@@ -47,8 +48,10 @@ static const struct command {
 	{ "nft", cmd_nft, "[-T TOPOLOGY] PIPELINE|all NFT-ARGS...",
 	  "run nft against the filter of a stack (root only)" },
 	{ "cluster", cmd_cluster,
-	  "create HOST:PORT... [--replicas R|--masters M] [--timeout-ms T]",
-	  "make one Redis Cluster of the given nodes" },
+	  "create HOST:PORT... [--replicas R|--masters M] [--timeout-ms T]"
+	  " | failover MASTER NODE... [--timeout-ms T]",
+	  "make one Redis Cluster of the given nodes; have a replica of a "
+	  "dead master take over" },
 	{ "capture", cmd_capture,
 	  "[-T TOPOLOGY] PIPELINE|vswitch/NET [-p POINTS] [-c N] "
 	  "[-w FILE|-]",

@@ -18,6 +18,9 @@
  *                     killed (it bounds itself; this is the backstop)
  *   postup_stop()     at stop: kill and reap a child still running
  *
+ *   postup_spawn_self()  the fork + exec of such a child, for failover.c
+ *                     too
+ *
  * The supervisor never waits for the child: its exit is one more SIGCHLD.
  * Run once per `up`: a restarted app rejoins with its nodes.conf, and a
  * cluster that already exists is left alone by the tool itself.  The
@@ -48,20 +51,24 @@
 /* Our argv for the child; strings in buf (one "A.B.C.D:PORT" each). */
 struct postup_args {
 	char *argv[POSTUP_ARGV_MAX + 1];
-	char exe[PATH_MAX];
 	char timeout[16], masters[16];
-	char node[FN_MAX_PIPELINES][INET_ADDRSTRLEN + 8];
+	char node[FN_MAX_PIPELINES][POSTUP_NODE_LEN];
 };
 
-static int postup_argv(const struct sup *s, struct postup_args *a)
+void postup_node(const struct sup *s, unsigned p, char *buf, size_t len)
+{
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr in = { .s_addr = s->cfg->pipeline[p].stack_address.addr };
+
+	inet_ntop(AF_INET, &in, ip, sizeof(ip));
+	snprintf(buf, len, "%s:%u", ip, s->cfg->cluster.port);
+}
+
+static void postup_argv(const struct sup *s, struct postup_args *a)
 {
 	const struct fn_config *cfg = s->cfg;
-	ssize_t n = readlink("/proc/self/exe", a->exe, sizeof(a->exe) - 1);
 	unsigned k = 0;
 
-	if (n < 0)
-		return -errno;
-	a->exe[n] = '\0';
 	snprintf(a->timeout, sizeof(a->timeout), "%u", cfg->cluster.timeout_ms);
 	snprintf(a->masters, sizeof(a->masters), "%u", cfg->cluster.masters);
 	a->argv[k++] = (char *)"fragnet";
@@ -72,23 +79,15 @@ static int postup_argv(const struct sup *s, struct postup_args *a)
 	a->argv[k++] = (char *)"--masters";
 	a->argv[k++] = a->masters;
 	for (unsigned p = 0; p < cfg->npipelines; p++) {
-		char ip[INET_ADDRSTRLEN];
-		struct in_addr in = {
-			.s_addr = cfg->pipeline[p].stack_address.addr
-		};
-
-		inet_ntop(AF_INET, &in, ip, sizeof(ip));
-		snprintf(a->node[p], sizeof(a->node[p]), "%s:%u", ip,
-			 cfg->cluster.port);
+		postup_node(s, p, a->node[p], sizeof(a->node[p]));
 		a->argv[k++] = a->node[p];
 	}
 	a->argv[k] = NULL;
-	return 0;
 }
 
 /* The child: signals as at birth, stdin /dev/null, our stdout and stderr,
  * no other fd; dies with us. */
-static void postup_child(struct postup_args *a)
+static void postup_child(const char *exe, char *const argv[])
 {
 	extern char **environ;
 	sigset_t none;
@@ -103,10 +102,25 @@ static void postup_child(struct postup_args *a)
 	if (null >= 0 && null != STDIN_FILENO)
 		dup2(null, STDIN_FILENO);
 	close_range(3, ~0u, 0);
-	execve(a->exe, a->argv, environ);
-	fprintf(stderr, "fragnet: cannot run %s cluster create: %s\n", a->exe,
-		strerror(errno));
+	execve(exe, argv, environ);
+	fprintf(stderr, "fragnet: cannot run %s %s %s: %s\n", exe, argv[1],
+		argv[2], strerror(errno));
 	_exit(127);
+}
+
+pid_t postup_spawn_self(char *const argv[])
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	pid_t pid;
+
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	pid = fork();
+	if (pid == 0)
+		postup_child(exe, argv);
+	return pid < 0 ? -errno : pid;
 }
 
 static void postup_done(struct sup *s, bool ok, const char *why)
@@ -170,22 +184,15 @@ static void postup_fork(struct sup *s)
 {
 	struct postup_args *a = calloc(1, sizeof(*a));
 	pid_t pid;
-	int err;
 
 	if (!a) {
 		postup_done(s, false, "out of memory");
 		return;
 	}
-	err = postup_argv(s, a);
-	if (err < 0) {
-		postup_done(s, false, "cannot find our own binary");
-		goto out;
-	}
-	pid = fork();
-	if (pid == 0)
-		postup_child(a);
+	postup_argv(s, a);
+	pid = postup_spawn_self(a->argv);
 	if (pid < 0) {
-		postup_done(s, false, "fork failed");
+		postup_done(s, false, "cannot run our own binary");
 		goto out;
 	}
 	s->cluster_pid = pid;

@@ -274,6 +274,8 @@ void report_status(const struct sup *s, struct sbuf *b)
 		sb_printf(b, ", cluster failed (%s)", s->cluster_msg);
 	else if (*cluster_state(s))
 		sb_printf(b, ", cluster %s", cluster_state(s));
+	if (*cluster_state(s) && s->failover_msg[0])
+		sb_printf(b, " (last: %s)", s->failover_msg);
 	if (s->cfg->metrics.family)
 		sb_printf(b, ", metrics http://%s/metrics (%s)",
 			  s->cfg->metrics.text, metrics_state(s));

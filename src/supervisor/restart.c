@@ -24,8 +24,13 @@
  * spawn order.  Those restarts are counted for the children but are not
  * their fault, so they do not feed the children's crash loop check.
  *
+ * Cluster apps: an app of a [cluster] with replicas that dies has its
+ * replica asked to take over (failover.c), and its restart is held
+ * (BACKOFF with next_ns UINT64_MAX) until comp_release() has the outcome.
+ *
  * Called from supervisor.c's main loop only: comp_exited() from the SIGCHLD
- * handler, comp_tick() from the timer.
+ * handler, comp_tick() from the timer, comp_release() from failover.c's
+ * reaping.
  */
 #include <errno.h>
 #include <signal.h>
@@ -202,14 +207,35 @@ static void comp_restart(struct sup *s, struct comp *c, uint64_t now,
 /* The backoff, or for a cluster's app at least [cluster]
  * restart_delay_ms: a master must stay away until its replica took over
  * (config/README.md, [cluster]). */
-static unsigned restart_delay_ms(const struct sup *s, const struct comp *c)
+static unsigned restart_delay_ms(const struct sup *s, const struct comp *c,
+				 unsigned backoff_ms)
 {
 	const struct fn_cluster_conf *cl = &s->cfg->cluster;
 
 	if (c->role == FN_ROLE_APP && cl->enabled &&
-	    cl->restart_delay_ms > c->backoff_ms)
+	    cl->restart_delay_ms > backoff_ms)
 		return cl->restart_delay_ms;
-	return c->backoff_ms;
+	return backoff_ms;
+}
+
+/* failover.c has the outcome of the takeover that held c's restart: with
+ * a replica in its place c may come back after its backoff (Redis makes
+ * it a replica of the new master: its slots have a newer epoch); else as
+ * if nobody had tried, restart_delay_ms after its death. */
+void comp_release(struct sup *s, struct comp *c, bool took_over,
+		  uint64_t now)
+{
+	unsigned ms;
+
+	if (c->state != CS_BACKOFF || c->next_ns != UINT64_MAX)
+		return;
+	ms = took_over ? c->held_backoff_ms :
+	     restart_delay_ms(s, c, c->held_backoff_ms);
+	c->next_ns = c->exited_ns + ms * NS_PER_MS;
+	if (c->next_ns < now)
+		c->next_ns = now;
+	fn_info("%s restarting in %llu ms", c->label,
+		(unsigned long long)((c->next_ns - now) / NS_PER_MS));
 }
 
 static void comp_schedule_restart(struct sup *s, struct comp *c, uint64_t now)
@@ -228,8 +254,18 @@ static void comp_schedule_restart(struct sup *s, struct comp *c, uint64_t now)
 		return;
 	}
 	c->state = CS_BACKOFF;
-	c->next_ns = now + restart_delay_ms(s, c) * NS_PER_MS;
-	fn_info("%s restarting in %u ms", c->label, restart_delay_ms(s, c));
+	if (failover_holds(s, c)) {
+		/* comp_release() sets the time */
+		c->next_ns = UINT64_MAX;
+		c->held_backoff_ms = c->backoff_ms;
+		fn_info("%s restarting once its replica took over, or failed "
+			"to", c->label);
+	} else {
+		c->next_ns = now + restart_delay_ms(s, c, c->backoff_ms) *
+				   NS_PER_MS;
+		fn_info("%s restarting in %u ms", c->label,
+			restart_delay_ms(s, c, c->backoff_ms));
+	}
 	c->backoff_ms = c->backoff_ms * 2 < rc->backoff_max_ms ?
 			c->backoff_ms * 2 : rc->backoff_max_ms;
 }
@@ -295,6 +331,7 @@ void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now)
 	fn_log(level, "%s pid %d %s%s", c->label, (int)c->pid,
 	       WIFEXITED(status) ? "exited with " : "", c->last_exit);
 	c->pid = 0;
+	c->exited_ns = now;
 	c->exits++;
 	s->exits++;
 	link_side_died(c);
@@ -314,6 +351,7 @@ void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now)
 			   CS_STOPPED : CS_WAITING;
 	} else {
 		children_hold(s, c, now);
+		failover_start(s, c, now);
 		comp_schedule_restart(s, c, now);
 	}
 }

@@ -25,6 +25,9 @@
  *                 in cluster_plan.c (cluster.h)
  *   postup.c      the supervisor's [cluster] step: runs `fragnet cluster
  *                 create` once every app is up
+ *   failover.c    [cluster] with replicas: when an app dies, runs
+ *                 `fragnet cluster failover` and holds the app's restart
+ *                 for its outcome
  *   metrics.c     [topology] metrics: the listening socket, the
  *                 `fragnet metrics-serve` child and its channel (ctl.h)
  *   metrics_serve.c  `fragnet metrics-serve`: the confined HTTP server,
@@ -111,9 +114,20 @@ struct comp {
 	unsigned backoff_ms;		/* delay of the next restart */
 	unsigned restarts;
 	unsigned exits;
+	uint64_t exited_ns;		/* its last exit */
+	unsigned held_backoff_ms;	/* a restart held by failover.c: the
+					 * backoff it would have had */
 	uint64_t *history;		/* times of own-fault restarts, a ring */
 	unsigned nhistory;		/* entries written, free-running */
 	char last_exit[48];		/* "exit status 1", "killed by signal KILL" */
+};
+
+/* A takeover of a dead app's slots by a replica (failover.c), one per
+ * pipeline. */
+struct sup_failover {
+	pid_t pid;			/* fragnet cluster failover; 0: none */
+	uint64_t died_ns;		/* the app died then */
+	uint64_t deadline_ns;		/* SIGKILL the child then */
 };
 
 /* One fd a child gets (spawn.c): src in the supervisor, dst in the child,
@@ -212,6 +226,8 @@ struct sup {
 	uint64_t cluster_deadline_ns;	/* SIGKILL it then */
 	uint64_t cluster_poll_ns;	/* look for the tap then; 0: not */
 	char cluster_msg[64];		/* why it failed */
+	struct sup_failover failover[FN_MAX_PIPELINES];	/* failover.c */
+	char failover_msg[64];		/* the last takeover, for status */
 
 	struct sup_user metrics_user;	/* FN_CONFINE_USER; unset: no endpoint */
 	struct sup_metrics metrics;	/* metrics.c */
@@ -234,6 +250,8 @@ void comp_exited(struct sup *s, struct comp *c, int status, uint64_t now);
 void comp_tick(struct sup *s, struct comp *c, uint64_t now);
 uint64_t comp_deadline(const struct comp *c);
 void comp_signal(const struct comp *c, int sig);
+void comp_release(struct sup *s, struct comp *c, bool took_over,
+		  uint64_t now);
 void exit_describe(int status, char *buf, size_t len);
 void sup_bell_ring(int fd);
 
@@ -310,6 +328,17 @@ uint64_t postup_deadline(const struct sup *s);
 void postup_tick(struct sup *s, uint64_t now);
 void postup_stop(struct sup *s);
 const char *postup_state_name(const struct sup *s);
+#define POSTUP_NODE_LEN		24	/* "255.255.255.255:65535" */
+void postup_node(const struct sup *s, unsigned p, char *buf, size_t len);
+pid_t postup_spawn_self(char *const argv[]);
+
+/* failover.c */
+void failover_start(struct sup *s, const struct comp *c, uint64_t now);
+bool failover_holds(const struct sup *s, const struct comp *c);
+bool failover_reaped(struct sup *s, pid_t pid, int status);
+uint64_t failover_deadline(const struct sup *s);
+void failover_tick(struct sup *s, uint64_t now);
+void failover_stop(struct sup *s);
 
 /* metrics.c */
 void metrics_init(struct sup *s);

@@ -561,6 +561,8 @@ static void timer_arm(struct sup *s)
 		when = cap_deadline(s);
 	if (metrics_deadline(s) < when)
 		when = metrics_deadline(s);
+	if (failover_deadline(s) < when)
+		when = failover_deadline(s);
 	if (when != UINT64_MAX) {
 		/* 0 would disarm: a deadline already past fires at once. */
 		when = when ? when : 1;
@@ -591,7 +593,8 @@ static void reap_all(struct sup *s)
 		if (c)
 			comp_exited(s, c, status, sup_now_ns());
 		else if (!nft_reaped(s, pid, status) &&
-			 !metrics_reaped(s, pid, status))
+			 !metrics_reaped(s, pid, status) &&
+			 !failover_reaped(s, pid, status))
 			postup_reaped(s, pid, status);
 	}
 }
@@ -647,6 +650,7 @@ static void on_timer(struct sup *s)
 	for (unsigned i = 0; i < s->ncomp; i++)
 		comp_tick(s, &s->comp[i], now);
 	postup_tick(s, now);
+	failover_tick(s, now);
 	cap_tick(s, now);
 	metrics_tick(s, now);
 }
@@ -884,6 +888,7 @@ static void stop_all(struct sup *s)
 	s->stop = true;
 	metrics_stop(s);
 	postup_stop(s);
+	failover_stop(s);
 	for (unsigned r = 0; r < nstages; r++) {
 		for (unsigned i = 0; i < s->ncomp; i++)
 			if (s->comp[i].role == order[r])

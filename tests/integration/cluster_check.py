@@ -19,6 +19,10 @@ first node); every node's connection is pipelined.
                        OUT, one a line
   verify-list PREFIX FILE
                        verify the indices listed in FILE
+  takeover PID SECONDS kill -9 PID (a master's redis-server), then ask the
+                       --host node (its replica) for its role every 5 ms
+                       until it says role:master; prints the milliseconds
+                       from the kill, or fails after SECONDS
   sniff IFACE SECONDS PORT
                        count, for SECONDS, the TCP frames on IFACE (both
                        directions, sniff.py) from or to PORT; prints the
@@ -28,11 +32,13 @@ Exit status 0 when the check passed; otherwise a message on stderr and 1.
 """
 import argparse
 import os
+import signal
 import sys
+import time
 
 sys.dont_write_bytecode = True	# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redis_check import Conn  # noqa: E402
+from redis_check import Conn, RespError  # noqa: E402
 import sniff  # noqa: E402
 
 BATCH = 100
@@ -74,6 +80,12 @@ class Cluster:
         if None in self.node:
             sys.exit("CLUSTER SLOTS leaves slot %d unserved"
                      % self.node.index(None))
+
+    @staticmethod
+    def conn_to(args):
+        a = argparse.Namespace(host=args.host, port=args.port, bind=None,
+                               timeout=2)
+        return Conn(a)
 
     def conn(self, addr):
         if addr not in self.conns:
@@ -175,6 +187,34 @@ def check_write_wait(args):
     return 0 if acked == args.count else 1
 
 
+def role_of(conn):
+    """The role in INFO replication of conn's node, or None."""
+    info = conn.call("INFO", "replication")
+    for line in info.decode(errors="replace").splitlines():
+        if line.startswith("role:"):
+            return line[5:].strip()
+    return None
+
+
+def check_takeover(args):
+    conn = Cluster.conn_to(args)
+    t0 = time.monotonic()
+    os.kill(args.pid, signal.SIGKILL)
+    deadline = t0 + args.seconds
+    while time.monotonic() < deadline:
+        try:
+            conn = conn or Cluster.conn_to(args)
+            if role_of(conn) == "master":
+                print(int((time.monotonic() - t0) * 1000))
+                return 0
+        except (OSError, EOFError, ValueError, RespError) as e:
+            print("INFO replication: %s" % e, file=sys.stderr)
+            conn = None
+        time.sleep(0.005)
+    sys.exit("%s:%d is no master %.0f s after the kill" % (
+        args.host, args.port, args.seconds))
+
+
 def check_sniff(args):
     def bus(frame):
         t = sniff.ipv4_tcp(frame)
@@ -203,13 +243,16 @@ def main():
     p.add_argument("prefix")
     p.add_argument("count", type=int)
     p.add_argument("out")
+    p = sub.add_parser("takeover")
+    p.add_argument("pid", type=int)
+    p.add_argument("seconds", type=float)
     p = sub.add_parser("sniff")
     p.add_argument("iface")
     p.add_argument("seconds", type=float)
     p.add_argument("bus_port", type=int)
     args = ap.parse_args()
     return {"write": check_write, "verify": check_verify, "verify-list": check_verify_list,
-            "write-wait": check_write_wait,
+            "write-wait": check_write_wait, "takeover": check_takeover,
             "sniff": check_sniff}[args.check](args)
 
 

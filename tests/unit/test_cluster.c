@@ -1,8 +1,9 @@
 /*
  * test_cluster.c - unit tests of the pure half of `fragnet cluster create`
- * (src/supervisor/cluster_plan.c, cluster.h): its arguments, the slot
- * plan, and the parsers of CLUSTER NODES and INFO replies, fed what Redis
- * 7 writes and what a broken or hostile node might.
+ * and `fragnet cluster failover` (src/supervisor/cluster_plan.c,
+ * cluster.h): their arguments, the slot plan, the parsers of CLUSTER NODES
+ * and INFO replies, and what a CLUSTER NODES reply says of a dead master,
+ * fed what Redis 7 writes and what a broken or hostile node might.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +20,9 @@
 
 #define ID_A "07c37dfeb235213a872192d90877d0cd55635b91"
 #define ID_B "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca"
+#define ID_C "292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f"
+#define ID_D "6ec23923021cf3ffec47632106199cb7f496ce01"
+#define ID_E "824fe116063bc5fcf9f4ffd895bc17aee7731ac3"
 
 static int parse(struct cl_opts *o, char *err, ...)
 {
@@ -160,6 +164,9 @@ static void test_nodes(void **state)
 	assert_string_equal(l[0].id, ID_A);
 	assert_int_equal(l[0].flags, CL_F_MYSELF | CL_F_MASTER);
 	assert_string_equal(l[0].master, "");
+	assert_string_equal(l[0].ip, "10.0.0.2");
+	assert_int_equal(l[0].port, 6379);
+	assert_string_equal(l[1].ip, "10.0.0.3");	/* ",host3" cut off */
 	assert_int_equal(l[0].nslots, 8192);
 	assert_int_equal(l[0].lo, 0);
 	assert_int_equal(l[0].hi, 8191);
@@ -172,9 +179,17 @@ static void test_nodes(void **state)
 	assert_int_equal(nodes(ID_A " :0@0 handshake,noaddr - 0 0 0 "
 			       "disconnected 5 7-9\n", l, 4), 1);
 	assert_int_equal(l[0].flags, CL_F_HANDSHAKE | CL_F_NOADDR);
+	assert_string_equal(l[0].ip, "");
+	assert_int_equal(l[0].port, 0);
 	assert_int_equal(l[0].nslots, 4);
 	assert_int_equal(l[0].lo, 5);
 	assert_int_equal(l[0].hi, 9);
+	/* IPv6 without brackets, no cluster bus port (before 4.0) */
+	assert_int_equal(nodes(ID_A " fe80::1:7000 master,nofailover - 0 0 0 "
+			       "connected\n", l, 4), 1);
+	assert_string_equal(l[0].ip, "fe80::1");
+	assert_int_equal(l[0].port, 7000);
+	assert_int_equal(l[0].flags, CL_F_MASTER | CL_F_NOFAILOVER);
 
 	/* what a hostile node might send instead */
 	static const char *const bad[] = {
@@ -189,6 +204,19 @@ static void test_nodes(void **state)
 		ID_A " a master - 0 0 1 connected 5-\n",
 		ID_A " a master - 0 0 1 connected [5\n",
 		ID_A " a master - 0 0 1 connected 123456\n",
+		/* the address field */
+		ID_A " 10.0.0.2 master - 0 0 1 connected\n",
+		ID_A " 10.0.0.2:@16379 master - 0 0 1 connected\n",
+		ID_A " 10.0.0.2:65536@1 master - 0 0 1 connected\n",
+		ID_A " 10.0.0.2:6379@ master - 0 0 1 connected\n",
+		ID_A " 10.0.0.2:6379@99999 master - 0 0 1 connected\n",
+		ID_A " 10.0.0.2:6x79@16379 master - 0 0 1 connected\n",
+		ID_A " 10.0.0.2:-1@16379 master - 0 0 1 connected\n",
+		ID_A " host.example:6379@16379 master - 0 0 1 connected\n",
+		ID_A " 10.0.0.2/24:6379@1 master - 0 0 1 connected\n",
+		ID_A " 1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:6379@1 "
+		"master - 0 0 1 connected\n",
+		ID_A " @16379:6379 master - 0 0 1 connected\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(nodes(bad[i], l, 4), -EBADMSG);
@@ -196,6 +224,114 @@ static void test_nodes(void **state)
 	char nul[] = ID_A " a master - 0 0 1 connected 1\n";
 	nul[50] = '\0';
 	assert_int_equal(cl_nodes_parse(nul, sizeof(nul) - 1, l, 4), -EBADMSG);
+}
+
+/* A cluster of three masters, A (dead, at 10.0.0.2), C and D, and A's
+ * replicas B (good), E (failed) and a nofailover one; the address of A is
+ * looked up as the supervisor would. */
+static const char view_ok[] =
+	ID_A " 10.0.0.2:6379@16379 master,fail? - 1 0 1 disconnected 0-5460\n"
+	ID_B " 10.0.0.5:6379@16379 myself,slave " ID_A " 0 0 1 connected\n"
+	ID_C " 10.0.0.3:6379@16379 master - 0 0 2 connected 5461-10922\n"
+	ID_D " 10.0.0.4:6379@16379 master - 0 0 3 connected 10923-16383\n"
+	ID_E " 10.0.0.6:6379@16379 slave,fail " ID_A " 0 0 1 connected\n"
+	"0000000000000000000000000000000000000001 10.0.0.7:6379@16379 "
+	"slave,nofailover " ID_A " 0 0 1 connected\n"
+	"0000000000000000000000000000000000000002 10.0.0.8:6379@16379 "
+	"slave " ID_C " 0 0 2 connected\n";
+
+static int view(const char *text, const char *addr,
+		struct cl_master_view *v)
+{
+	struct cl_node_line l[8];
+	struct cl_addr a;
+	int n = cl_nodes_parse(text, strlen(text), l, 8);
+
+	assert_true(n >= 0);
+	assert_int_equal(cl_parse_addr(addr, &a), 0);
+	return cl_master_view(l, (unsigned)n, &a, v);
+}
+
+static void test_master_view(void **state)
+{
+	struct cl_master_view *v = calloc(1, sizeof(*v));
+
+	(void)state;
+	assert_int_equal(view(view_ok, "10.0.0.2:6379", v), 0);
+	assert_int_equal(v->self, 0);
+	assert_int_equal(v->nreplicas, 1);	/* B; not E, not nofailover */
+	assert_int_equal(v->replica[0], 1);
+
+	assert_int_equal(view(view_ok, "10.0.0.3:6379", v), 0);
+	assert_int_equal(v->self, 2);
+	assert_int_equal(v->nreplicas, 1);
+	assert_int_equal(v->replica[0], 6);
+	/* a replica: its line, no replicas (the caller sees it is none) */
+	assert_int_equal(view(view_ok, "10.0.0.5:6379", v), 0);
+	assert_int_equal(v->self, 1);
+	assert_int_equal(v->nreplicas, 0);
+	/* nobody there, or there on another port */
+	assert_int_equal(view(view_ok, "10.0.0.9:6379", v), -ENOENT);
+	assert_int_equal(view(view_ok, "10.0.0.2:6380", v), -ENOENT);
+	assert_int_equal(v->self, -1);
+
+	/* A came back under a new id: the line serving slots is A's */
+	assert_int_equal(view(ID_C " 10.0.0.2:6379@16379 slave,fail " ID_D
+			      " 0 0 1 connected\n"
+			      ID_A " 10.0.0.2:6379@16379 master - 0 0 1 "
+			      "connected 0-99\n"
+			      ID_B " 10.0.0.5:6379@16379 slave " ID_A " 0 0 1 "
+			      "connected\n", "10.0.0.2:6379", v), 0);
+	assert_int_equal(v->self, 1);
+	assert_int_equal(v->nreplicas, 1);
+	assert_int_equal(v->replica[0], 2);
+	/* in handshake or without an address: not a node at that address */
+	assert_int_equal(view(ID_A " 10.0.0.2:6379@16379 handshake - 0 0 0 "
+			      "connected\n", "10.0.0.2:6379", v), -ENOENT);
+	/* hostile: two masters with slots at one address */
+	assert_int_equal(view(ID_A " 10.0.0.2:6379@16379 master - 0 0 1 "
+			      "connected 0-99\n"
+			      ID_C " 10.0.0.2:6379@16379 master - 0 0 2 "
+			      "connected 100\n", "10.0.0.2:6379", v),
+			 -EBADMSG);
+	/* hostile: a master that claims to be its own replica, a replica
+	 * of a master without slots */
+	assert_int_equal(view(ID_A " 10.0.0.2:6379@16379 master,slave " ID_A
+			      " 0 0 1 connected 0-99\n", "10.0.0.2:6379", v), 0);
+	assert_int_equal(v->nreplicas, 0);
+	assert_int_equal(view(ID_A " 10.0.0.2:6379@16379 master - 0 0 1 "
+			      "connected\n"
+			      ID_B " 10.0.0.5:6379@16379 slave " ID_A " 0 0 1 "
+			      "connected\n", "10.0.0.2:6379", v), 0);
+	assert_int_equal(v->nreplicas, 0);
+	free(v);
+}
+
+static void test_failover_args(void **state)
+{
+	struct cl_opts *o = calloc(1, sizeof(*o));
+	char err[256];
+	char *ok[] = { "failover", "--timeout-ms", "900", "10.0.0.2:6379",
+		       "10.0.0.3:6379", "10.0.0.4:6379", NULL };
+	char *one[] = { "failover", "10.0.0.2:6379", NULL };
+	char *repl[] = { "failover", "--replicas", "1", "10.0.0.2:6379",
+			 "10.0.0.3:6379", NULL };
+	char *twice[] = { "failover", "10.0.0.2:6379", "10.0.0.2:6379", NULL };
+
+	(void)state;
+	assert_int_equal(cl_parse_failover_args(6, ok, o, err, sizeof(err)), 0);
+	assert_int_equal(o->n, 3);
+	assert_string_equal(o->node[0].ip, "10.0.0.2");
+	assert_int_equal(o->timeout_ms, 900);
+	assert_int_equal(cl_parse_failover_args(2, one, o, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "at least one node"));
+	assert_int_equal(cl_parse_failover_args(5, repl, o, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "--replicas"));
+	assert_int_equal(cl_parse_failover_args(3, twice, o, err,
+						sizeof(err)), -EINVAL);
+	free(o);
 }
 
 static void test_info(void **state)
@@ -228,6 +364,8 @@ int main(void)
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_nodes),
+		cmocka_unit_test(test_master_view),
+		cmocka_unit_test(test_failover_args),
 		cmocka_unit_test(test_info),
 	};
 
