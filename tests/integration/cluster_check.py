@@ -8,7 +8,8 @@ first node); every node's connection is pipelined.
 
   write PREFIX COUNT   SET PREFIX:I v:I for I in 0..COUNT-1, pipelined on one
                        connection per node; every reply must be OK (a
-                       MOVED would mean a wrong slot map)
+                       MOVED would mean a wrong slot map, a CLUSTERDOWN a
+                       node that does not see the cluster ok)
   verify PREFIX COUNT  GET PREFIX:0 .. PREFIX:COUNT-1 on fresh connections,
                        each must be v:I
   write-wait PREFIX COUNT OUT
@@ -24,7 +25,9 @@ first node); every node's connection is pipelined.
                        directions, sniff.py) from or to PORT; prints the
                        count
 
-Exit status 0 when the check passed; otherwise a message on stderr and 1.
+Exit status 0 when the check passed; otherwise a message on stderr and 1:
+one line that names the node, and for a key its slot and the reply (the
+test shows the last lines of a failed check).
 """
 import argparse
 import os
@@ -32,7 +35,7 @@ import sys
 
 sys.dont_write_bytecode = True	# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redis_check import Conn  # noqa: E402
+from redis_check import Conn, RespError  # noqa: E402
 import sniff  # noqa: E402
 
 BATCH = 100
@@ -59,27 +62,44 @@ def slot_of(key):
     return c % 16384
 
 
+def where(addr):
+    return "%s:%d" % addr
+
+
+# What a node's connection may raise besides an error reply: refused,
+# reset, closed mid-reply, timed out, not RESP.
+CONN_ERRORS = (OSError, EOFError, ValueError)
+
+
 class Cluster:
     """One connection per node, and the slot map, from CLUSTER SLOTS."""
 
     def __init__(self, args):
         self.args = args
         self.conns = {}
-        first = self.conn((args.host, args.port))
+        self.first = (args.host, args.port)
+        first = self.conn(self.first)
+        try:
+            slots = first.call("CLUSTER", "SLOTS")
+        except (RespError,) + CONN_ERRORS as e:
+            sys.exit("CLUSTER SLOTS on %s: %r" % (where(self.first), e))
         self.node = [None] * 16384
-        for lo, hi, master, *_ in first.call("CLUSTER", "SLOTS"):
+        for lo, hi, master, *_ in slots:
             addr = (master[0].decode(), int(master[1]))
             for s in range(lo, hi + 1):
                 self.node[s] = addr
         if None in self.node:
-            sys.exit("CLUSTER SLOTS leaves slot %d unserved"
-                     % self.node.index(None))
+            sys.exit("CLUSTER SLOTS of %s leaves slot %d unserved"
+                     % (where(self.first), self.node.index(None)))
 
     def conn(self, addr):
         if addr not in self.conns:
             a = argparse.Namespace(host=addr[0], port=addr[1], bind=None,
                                    timeout=self.args.timeout)
-            self.conns[addr] = Conn(a)
+            try:
+                self.conns[addr] = Conn(a)
+            except OSError as e:
+                sys.exit("connecting to %s: %r" % (where(addr), e))
         return self.conns[addr]
 
     def by_node(self, keys):
@@ -101,14 +121,17 @@ def verify(args, idx):
         c = cl.conn(addr)
         for s in range(0, len(keys), 1000):
             part = keys[s:s + 1000]
-            for k in part:
-                c.send("GET", k)
-            for k in part:
-                got = c.reply()
-                if got != want[k]:
+            try:
+                for k in part:
+                    c.send("GET", k)
+                got = [c.reply() for k in part]
+            except CONN_ERRORS as e:
+                sys.exit("GET %s.. on %s: %r" % (part[0], where(addr), e))
+            for k, g in zip(part, got):
+                if g != want[k]:
                     if bad < 5:
-                        print("%s on %s:%d: %r, want %r" % (
-                            k, addr[0], addr[1], got, want[k]),
+                        print("%s (slot %d) on %s: %r, want %r" % (
+                            k, slot_of(k), where(addr), g, want[k]),
                             file=sys.stderr)
                     bad += 1
     print("verified %d keys, %d wrong or missing" % (len(want), bad),
@@ -128,19 +151,36 @@ def check_verify_list(args):
     return verify(args, idx)
 
 
+def set_all(cl, addr, part, *after):
+    """SET every key of part to v:I, then the commands after, pipelined on
+    addr's connection; returns the replies of the commands after.  Exits
+    at the first SET not OK (or a connection error), naming the key, its
+    slot, the node and the reply."""
+    c, what, r = cl.conn(addr), "SET %s" % part[0], None
+    try:
+        for k in part:
+            c.send("SET", k, "v:" + k.rsplit(":", 1)[1])
+        for cmd in after:
+            c.send(*cmd)
+        for k in part:
+            what, r = "SET %s (slot %d)" % (k, slot_of(k)), c.reply()
+            if r != b"OK":
+                break
+        else:
+            what = "%s after SET %s" % (after[0][0] if after else "", k)
+            return [c.reply() for _ in after]
+    except CONN_ERRORS as e:
+        r = e
+    sys.exit("%s on %s: %r (slot map of %s)" % (
+        what, where(addr), r, where(cl.first)))
+
+
 def check_write(args):
     cl = Cluster(args)
     groups = cl.by_node([key(args.prefix, i) for i in range(args.count)])
     for addr, keys in groups.items():
-        c = cl.conn(addr)
         for s in range(0, len(keys), 1000):
-            part = keys[s:s + 1000]
-            for k in part:
-                c.send("SET", k, "v:" + k.rsplit(":", 1)[1])
-            for k in part:
-                r = c.reply()
-                if r != b"OK":
-                    sys.exit("SET %s on %s:%d: %r" % (k, addr[0], addr[1], r))
+            set_all(cl, addr, keys[s:s + 1000])
     print("wrote %d keys over %d nodes" % (args.count, len(groups)),
           file=sys.stderr)
     return 0
@@ -153,23 +193,17 @@ def check_write_wait(args):
         if cl.node[slot_of(key(args.prefix, i))] == me:
             keys.append(key(args.prefix, i))
         i += 1
-    groups = {me: keys}
     acked = 0
     with open(args.out, "w") as out:
-        for addr, keys in groups.items():
-            c = cl.conn(addr)
-            for s in range(0, len(keys), BATCH):
-                part = keys[s:s + BATCH]
-                for k in part:
-                    c.send("SET", k, "v:" + k.rsplit(":", 1)[1])
-                c.send("WAIT", 1, 5000)
-                for _ in part:
-                    if c.reply() != b"OK":
-                        sys.exit("SET on %s:%d failed" % addr)
-                if c.reply() >= 1:
-                    out.write("".join(k.rsplit(":", 1)[1] + "\n"
-                                      for k in part))
-                    acked += len(part)
+        for s in range(0, len(keys), BATCH):
+            part = keys[s:s + BATCH]
+            n, = set_all(cl, me, part, ("WAIT", 1, 5000))
+            if not isinstance(n, int):
+                sys.exit("WAIT on %s: %r" % (where(me), n))
+            if n >= 1:
+                out.write("".join(k.rsplit(":", 1)[1] + "\n"
+                                  for k in part))
+                acked += len(part)
     print("wrote %d keys, %d acknowledged by a replica" % (
         args.count, acked), file=sys.stderr)
     return 0 if acked == args.count else 1
