@@ -20,6 +20,15 @@ first node); every node's connection is pipelined.
                        OUT, one a line
   verify-list PREFIX FILE
                        verify the indices listed in FILE
+  settle KNOWN SECONDS [HOST...]
+                       wait, SECONDS at most, until the --host node and
+                       every HOST say cluster_state:ok, 16384 slots assigned
+                       and KNOWN nodes, and name the same master for every
+                       slot (CLUSTER SLOTS); then says how long that took
+                       and what disagreed first.  Each node learns a
+                       failover from the new master's own messages, in its
+                       own time: until then it may answer CLUSTERDOWN or
+                       MOVED, or give another slot map
   sniff IFACE SECONDS PORT
                        count, for SECONDS, the TCP frames on IFACE (both
                        directions, sniff.py) from or to PORT; prints the
@@ -32,6 +41,7 @@ test shows the last lines of a failed check).
 import argparse
 import os
 import sys
+import time
 
 sys.dont_write_bytecode = True	# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -209,6 +219,68 @@ def check_write_wait(args):
     return 0 if acked == args.count else 1
 
 
+def node_view(addr, timeout):
+    """What the node at addr says: (cluster_state, slots assigned, known
+    nodes, the master of each slot), or a string: why it said nothing."""
+    a = argparse.Namespace(host=addr[0], port=addr[1], bind=None,
+                           timeout=timeout)
+    try:
+        c = Conn(a)
+        try:
+            info = c.call("CLUSTER", "INFO").decode()
+            slots = c.call("CLUSTER", "SLOTS")
+        finally:
+            c.close()
+    except (RespError,) + CONN_ERRORS as e:
+        return repr(e)
+    f = dict(ln.split(":", 1) for ln in info.split("\r\n") if ":" in ln)
+    owner = [None] * 16384
+    for lo, hi, master, *_ in slots:
+        owner[lo:hi + 1] = [where((master[0].decode(), int(master[1])))] * (
+            hi + 1 - lo)
+    return (f.get("cluster_state"), int(f.get("cluster_slots_assigned", -1)),
+            int(f.get("cluster_known_nodes", -1)), owner)
+
+
+def disagreement(nodes, known, timeout):
+    """Why the nodes do not agree yet (a string), or None."""
+    ref = None
+    for addr in nodes:
+        v = node_view(addr, timeout)
+        if isinstance(v, str):
+            return "%s: %s" % (where(addr), v)
+        state, assigned, nknown, owner = v
+        if state != "ok" or assigned != 16384 or nknown != known:
+            return "%s: cluster_state %s, %d slots, %d nodes" % (
+                where(addr), state, assigned, nknown)
+        if ref is None:
+            ref = (addr, owner)
+            continue
+        bad = [s for s in range(16384) if owner[s] != ref[1][s]]
+        if bad:
+            return "%s gives slot %d to %s, %s to %s (%d slots differ)" % (
+                where(ref[0]), bad[0], ref[1][bad[0]], where(addr),
+                owner[bad[0]], len(bad))
+    return None
+
+
+def check_settle(args):
+    nodes = [(args.host, args.port)] + [(h, args.port) for h in args.hosts]
+    timeout = min(args.timeout, 5)
+    t0 = time.monotonic()
+    first = last = disagreement(nodes, args.known, timeout)
+    while last:
+        if time.monotonic() - t0 > args.seconds:
+            sys.exit("the nodes did not agree in %.0f s: %s (at first: %s)"
+                     % (args.seconds, last, first))
+        time.sleep(0.1)
+        last = disagreement(nodes, args.known, timeout)
+    print("%d nodes agree after %.1f s%s" % (
+        len(nodes), time.monotonic() - t0,
+        "; at first " + first if first else ""), file=sys.stderr)
+    return 0
+
+
 def check_sniff(args):
     def bus(frame):
         t = sniff.ipv4_tcp(frame)
@@ -237,13 +309,17 @@ def main():
     p.add_argument("prefix")
     p.add_argument("count", type=int)
     p.add_argument("out")
+    p = sub.add_parser("settle")
+    p.add_argument("known", type=int)
+    p.add_argument("seconds", type=float)
+    p.add_argument("hosts", nargs="*")
     p = sub.add_parser("sniff")
     p.add_argument("iface")
     p.add_argument("seconds", type=float)
     p.add_argument("bus_port", type=int)
     args = ap.parse_args()
     return {"write": check_write, "verify": check_verify, "verify-list": check_verify_list,
-            "write-wait": check_write_wait,
+            "write-wait": check_write_wait, "settle": check_settle,
             "sniff": check_sniff}[args.check](args)
 
 
