@@ -849,6 +849,8 @@ static int dq_look(struct fn_sock_chan *c, int s, struct fn_sock_ent **out)
 
 	if (!e)
 		return r < 0 ? r : -EBADF;
+	if (e->flags & F_LISTENING)
+		return -ENOTCONN;	/* Linux's tcp_recvmsg on a listener */
 	if (e->dq_head == NIL) {
 		fn_sock_process(c);
 		e = &c->sock[s];	/* may have grown the table */
