@@ -1072,6 +1072,18 @@ int fn_sock_error(struct fn_sock_chan *c, int s)
 	return err;
 }
 
+ssize_t fn_sock_credit(struct fn_sock_chan *c, int s)
+{
+	struct fn_sock_ent *e = ent_get(c, s);
+
+	if (!e)
+		return -EBADF;
+	if (e->type != SOCK_STREAM || !(e->flags & F_CONNECTED) ||
+	    (e->flags & (F_WR_SHUT | F_RESET)) || e->err)
+		return 0;
+	return (ssize_t)e->credit;
+}
+
 unsigned fn_sock_events(struct fn_sock_chan *c, int s)
 {
 	struct fn_sock_ent *e = ent_get(c, s);
