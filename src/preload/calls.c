@@ -1156,6 +1156,8 @@ PL_EXPORT int getpeername(int fd, struct sockaddr *a, socklen_t *len)
 static int *opt_int(struct pl_sock *s, int level, int name, bool *carried)
 {
 	*carried = true;
+	if (level == IPPROTO_TCP && s->type != SOCK_STREAM)
+		return NULL;	/* ENOPROTOOPT: ip_setsockopt's answer */
 	if (level == SOL_SOCKET && name == SO_KEEPALIVE)
 		return &s->keepalive;
 	if (level == SOL_SOCKET && name == SO_REUSEADDR)
@@ -1281,6 +1283,10 @@ static bool getopt_int(struct pl_sock *s, int level, int name, int *out)
 	if (!p)
 		return false;
 	*out = *p;
+	/* flags read back as Linux's: 0 or 1, whatever was set */
+	if (p == &s->keepalive || p == &s->reuseaddr || p == &s->nodelay ||
+	    p == &s->cork)
+		*out = *p != 0;
 	if (p == &s->keepidle || p == &s->keepintvl || p == &s->keepcnt)
 		if (!*p)
 			*out = lwip_defaults[p - &s->keepidle];
@@ -1295,6 +1301,8 @@ static long sock_getopt(struct pl_sock *s, int level, int name, void *v,
 
 	if (!v || !len)
 		return -EFAULT;
+	if (level == IPPROTO_TCP && s->type != SOCK_STREAM)
+		return -EOPNOTSUPP;	/* do_ip_getsockopt (set: ENOPROTOOPT) */
 	if (getopt_int(s, level, name, &i)) {
 		*len = *len < sizeof(i) ? *len : sizeof(i);
 		memcpy(v, &i, *len);
