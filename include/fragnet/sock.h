@@ -167,5 +167,11 @@ int fn_sock_is_reset(struct fn_sock_chan *c, int s);
  * ready files in the order they became ready; libfragnet-preload.so sorts
  * by this to do the same (docs/preload.md, epoll). */
 uint64_t fn_sock_ready_seq(struct fn_sock_chan *c, int s);
+/* The bytes a send on stream socket s takes now: the stack's credit as
+ * last heard (a send of 0 bytes processes events and reports an error
+ * first).  0 if none, or s is no connected stream open for writing;
+ * -EBADF if unknown.  libfragnet-preload.so's splice takes no more from
+ * a pipe, so that the rest stays there. */
+ssize_t fn_sock_credit(struct fn_sock_chan *c, int s);
 
 #endif /* FRAGNET_SOCK_H */

@@ -849,6 +849,8 @@ static int dq_look(struct fn_sock_chan *c, int s, struct fn_sock_ent **out)
 
 	if (!e)
 		return r < 0 ? r : -EBADF;
+	if (e->flags & F_LISTENING)
+		return -ENOTCONN;	/* Linux's tcp_recvmsg on a listener */
 	if (e->dq_head == NIL) {
 		fn_sock_process(c);
 		e = &c->sock[s];	/* may have grown the table */
@@ -1068,6 +1070,18 @@ int fn_sock_error(struct fn_sock_chan *c, int s)
 		return -EBADF;
 	err = err_take(e);
 	return err;
+}
+
+ssize_t fn_sock_credit(struct fn_sock_chan *c, int s)
+{
+	struct fn_sock_ent *e = ent_get(c, s);
+
+	if (!e)
+		return -EBADF;
+	if (e->type != SOCK_STREAM || !(e->flags & F_CONNECTED) ||
+	    (e->flags & (F_WR_SHUT | F_RESET)) || e->err)
+		return 0;
+	return (ssize_t)e->credit;
 }
 
 unsigned fn_sock_events(struct fn_sock_chan *c, int s)

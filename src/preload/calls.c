@@ -28,6 +28,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fragnet/clock.h"
@@ -746,82 +747,146 @@ PL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 /* ---- sendfile, splice ---------------------------------------------------- */
 
 /*
- * A stack socket is no kernel file, so these copy through a buffer: up to
- * SPLICE_CHUNK bytes a piece, read from the file or pipe and sent with
- * sock_send (a blocking socket waits for credit), or received and written
- * to the pipe (no more than the pipe has room for, so nothing taken from
- * the socket is lost).
+ * A stack socket is no kernel file, so these copy through a buffer, up to
+ * SPLICE_CHUNK bytes a call or a piece, and nothing taken from a file or a
+ * pipe is lost:
+ *   sendfile  file -> socket: pread (or read at the file position) no
+ *             more than the socket takes now (its credit; a blocking one
+ *             waits for it as write would), so the position, or *off,
+ *             moves by what was sent;
+ *   splice    pipe -> socket: no more is read from the pipe than the
+ *             socket takes now (its credit), so the rest stays in the
+ *             pipe, as the kernel leaves it;
+ *             socket -> pipe: the socket's data is peeked, written to the
+ *             pipe without blocking, and only what the pipe took is
+ *             taken from the socket.
+ * Waiting is the kernel's: on the socket per its O_NONBLOCK (bounded by
+ * SO_SNDTIMEO / SO_RCVTIMEO), on the pipe unless SPLICE_F_NONBLOCK or the
+ * pipe's O_NONBLOCK, and never on a pipe with the lock held (a thread
+ * that would fill or drain it may need the lock).  The checks of in and
+ * out are do_sendfile's and do_splice's, in their order.
  */
 #define SPLICE_CHUNK	65536
+#define RW_MAX		0x7ffff000ul	/* MAX_RW_COUNT: one call's most */
+#define SPLICE_FLAGS	(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | \
+			 SPLICE_F_GIFT)
 
-/* Lock held: one piece from in (at *off if off, else its position) to s.
- * Bytes read but not taken go back (the position, or *off, says so). */
-static long file_to_sock(struct pl_sock *s, int in, int64_t *off, size_t n,
-			 bool pipe_in)
+static __thread uint8_t splice_buf[SPLICE_CHUNK];
+
+/* Lock held, s pinned: let go; done if any, else r (EPIPE raises
+ * SIGPIPE, as tcp_sendpage's sk_stream_error does). */
+static ssize_t sock_done(struct pl_sock *s, long done, long r)
 {
-	static __thread uint8_t buf[SPLICE_CHUNK];
-	struct iovec v = { buf, 0 };
+	pl_sock_unpin(s);
+	pl_unlock();
+	if (done > 0)
+		return done;
+	if (r == -EPIPE)
+		pthread_kill(pthread_self(), SIGPIPE);
+	return pl_ret(r);
+}
+
+/* sendfile's in_fd as do_sendfile and splice_direct_to_actor check it:
+ * open for reading (EBADF), able to pread when off is given (ESPIPE), a
+ * regular file or a block device (EINVAL: a pipe, a socket, ours too).
+ * Linux 6.1's rule; later kernels also take a character device that has
+ * splice_read (/dev/zero, not /dev/null), which no program sends. */
+static long sendfile_in_check(int in, bool off)
+{
+	struct stat st;
+	int fl;
+
+	if (is_sock(in))
+		return off ? -ESPIPE : -EINVAL;
+	fl = real_fcntl(in, F_GETFL, 0);
+	if (fl < 0)
+		return -errno;
+	if ((fl & O_PATH) || (fl & O_ACCMODE) == O_WRONLY)
+		return -EBADF;
+	if (fstat(in, &st) < 0)
+		return -errno;
+	if (off && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return -ESPIPE;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return -EINVAL;
+	return 0;
+}
+
+/* Lock held: the bytes s takes now (> 0), after waiting for credit as a
+ * send would; or -errno (-EAGAIN: non-blocking and none). */
+static long credit_wait(struct pl_sock *s)
+{
+	long r;
+
+	for (;;) {
+		/* 0 bytes: events processed, a pending error reported */
+		r = fn_sock_send(&pl_chan, s->h, splice_buf, 0);
+		if (r < 0 && r != -EAGAIN)
+			return r;
+		r = fn_sock_credit(&pl_chan, s->h);
+		if (r != 0)
+			return r;
+		if (s->nonblock)
+			return -EAGAIN;
+		r = pl_wait_sock(s, POLLOUT, timeo(s->sndtimeo_ms));
+		if (r <= 0)
+			return r ? r : -EAGAIN;
+	}
+}
+
+/* Lock held: one piece of at most n bytes of file in (at *off if off,
+ * else at its position) to s, which takes n now (credit_wait); what it
+ * did not take (it failed) goes back. */
+static long file_to_sock(struct pl_sock *s, int in, int64_t *off, size_t n)
+{
+	struct iovec v = { splice_buf, 0 };
 	long r, k;
 
-	n = n < sizeof(buf) ? n : sizeof(buf);
-	r = off ? pread(in, buf, n, (off_t)*off) : real_read(in, buf, n);
+	n = n < SPLICE_CHUNK ? n : SPLICE_CHUNK;
+	r = off ? pread(in, splice_buf, n, (off_t)*off) :
+		  real_read(in, splice_buf, n);
 	if (r <= 0)
 		return r < 0 ? -errno : 0;
 	v.iov_len = (size_t)r;
-	/* from a pipe nothing can go back: take it all, even on a
-	 * non-blocking socket (it waits for credit then) */
-	k = sock_send(s, &v, 1, 0, NULL);
-	while (pipe_in && (k == -EAGAIN || (k >= 0 && k < r))) {
-		long m;
-
-		if (pl_wait_sock(s, POLLOUT, -1) <= 0)
-			break;
-		k = k < 0 ? 0 : k;
-		v.iov_base = buf + k;
-		v.iov_len = (size_t)(r - k);
-		m = sock_send(s, &v, 1, 0, NULL);
-		if (m < 0 && m != -EAGAIN) {
-			k = k ? k : m;
-			break;
-		}
-		k += m > 0 ? m : 0;
-	}
-	if (!off && !pipe_in && k < r)	/* give back what was not taken */
+	k = sock_send(s, &v, 1, MSG_DONTWAIT, NULL);
+	if (!off && k < r)	/* give back what was not taken */
 		lseek(in, (off_t)((k < 0 ? 0 : k) - r), SEEK_CUR);
-	if (k < 0)
-		return k;
-	if (off)
+	if (off && k > 0)
 		*off += k;
 	return k;
 }
 
-static long sock_sendfile(int out, int in, int64_t *off, size_t n,
-			  bool pipe_in)
+static ssize_t sock_sendfile(int out, int in, int64_t *off, size_t n)
 {
 	struct pl_sock *s;
-	long r, done = 0;
+	long r = sendfile_in_check(in, off != NULL), done = 0;
 
+	if (r < 0)
+		return pl_ret(r);
 	s = begin(out, &r);
 	if (!s)
 		return pl_ret(r);
 	if (s->type != SOCK_STREAM)
 		return end(s, -EINVAL);
+	n = n < RW_MAX ? n : RW_MAX;
 	r = 0;		/* n == 0: nothing to do */
 	while ((size_t)done < n) {
-		r = file_to_sock(s, in, off, n - (size_t)done, pipe_in);
+		size_t want = n - (size_t)done;
+
+		/* no credit: EAGAIN, or a signal or SO_SNDTIMEO while
+		 * waiting, ends the call with what was sent, as the kernel's */
+		r = credit_wait(s);
 		if (r <= 0)
 			break;
-		done += r;
-		if (pipe_in)
-			break;	/* splice: what the pipe had */
+		want = want < SPLICE_CHUNK ? want : SPLICE_CHUNK;
+		want = want < (size_t)r ? want : (size_t)r;
+		r = file_to_sock(s, in, off, want);
+		if (r > 0)
+			done += r;
+		if (r <= 0 || (size_t)r < want)	/* the end of the file */
+			break;
 	}
-	pl_sock_unpin(s);
-	pl_unlock();
-	if (done)
-		return done;
-	if (r == -EPIPE)
-		pthread_kill(pthread_self(), SIGPIPE);
-	return pl_ret(r);
+	return sock_done(s, done, r);
 }
 
 /* Not from <sys/sendfile.h>: with _FILE_OFFSET_BITS=64 it renames
@@ -832,9 +897,13 @@ ssize_t sendfile(int out, int in, int64_t *off, size_t n);
 
 PL_EXPORT ssize_t sendfile64(int out, int in, int64_t *off, size_t n)
 {
+	/* from a stack socket into a kernel file: a socket's answer, not
+	 * whatever the kernel makes of the placeholder eventfd */
+	if (!is_sock(out) && is_sock(in))
+		return pl_ret(off ? -ESPIPE : -EINVAL);
 	if (!is_sock(out))
 		return real_sendfile64(out, in, off, n);
-	return sock_sendfile(out, in, off, n, false);
+	return sock_sendfile(out, in, off, n);
 }
 
 PL_EXPORT ssize_t sendfile(int out, int in, int64_t *off, size_t n)
@@ -842,47 +911,195 @@ PL_EXPORT ssize_t sendfile(int out, int in, int64_t *off, size_t n)
 	return sendfile64(out, in, off, n);
 }
 
-/* Lock held: from s into the pipe, no more than it has room for. */
-static long sock_to_pipe(struct pl_sock *s, int pipe_out, size_t n,
-			 unsigned flags)
+/* Without the lock: wait until pipe end fd is ready for events (POLLIN or
+ * POLLOUT), or only look if nb.  1 ready; 0 the end of a pipe without
+ * writers, empty; -EPIPE one without readers (SIGPIPE raised, as
+ * wait_for_space does); -EAGAIN, -EINTR. */
+static long pipe_wait(int fd, short events, bool nb)
 {
-	static __thread uint8_t buf[SPLICE_CHUNK];
-	int size = real_fcntl(pipe_out, F_GETPIPE_SZ, 0), queued = 0;
+	static const struct timespec zero;
+	struct pollfd p = { .fd = fd, .events = events };
+	int r = real_ppoll(&p, 1, nb ? &zero : NULL, NULL);
+
+	if (r < 0)
+		return -errno;
+	if (events == POLLOUT && (p.revents & POLLERR)) {
+		pthread_kill(pthread_self(), SIGPIPE);
+		return -EPIPE;
+	}
+	if (p.revents & events)
+		return 1;
+	if (p.revents & POLLNVAL)
+		return -EBADF;
+	return p.revents & POLLHUP ? 0 : -EAGAIN;
+}
+
+/* Lock held: up to n bytes, which s takes now, from pipe in to s; 0 if
+ * the pipe is empty again (another reader was first).  Within the credit
+ * the stack takes every byte; only a connection that fails meanwhile
+ * loses what was read (as its peer does). */
+static long pipe_piece(struct pl_sock *s, int in, size_t n)
+{
+	struct iovec v = { splice_buf, 0 };
+	int queued = 0;
 	long r;
 
-	if (size < 0)
-		return -EINVAL;		/* not a pipe: as the kernel says */
-	real_ioctl(pipe_out, FIONREAD, (unsigned long)&queued);
-	if (queued >= size)
-		return -EAGAIN;
-	n = n < (size_t)(size - queued) ? n : (size_t)(size - queued);
-	n = n < sizeof(buf) ? n : sizeof(buf);
-	r = sock_recv(s, buf, n, (flags & SPLICE_F_NONBLOCK) ? MSG_DONTWAIT : 0,
-		      NULL, NULL);
-	if (r > 0 && real_write(pipe_out, buf, (size_t)r) != r)
-		return -EIO;	/* cannot happen: the room was there */
-	return r;
+	if (real_ioctl(in, FIONREAD, (unsigned long)&queued) < 0)
+		return -errno;
+	n = n < (size_t)queued ? n : (size_t)queued;
+	n = n < SPLICE_CHUNK ? n : SPLICE_CHUNK;
+	if (n == 0)
+		return 0;
+	r = real_read(in, splice_buf, n);	/* queued: no wait */
+	if (r <= 0)
+		return r < 0 ? -errno : 0;
+	v.iov_len = (size_t)r;
+	return sock_send(s, &v, 1, MSG_DONTWAIT, NULL);
+}
+
+/* Lock held: from pipe in to s, piece by piece, each no more than s
+ * takes then, until n bytes, the pipe is empty, or s takes no more (not
+ * blocking, a signal, SO_SNDTIMEO): as splice_from_pipe, which returns
+ * once the pipe is empty after it moved some.  Bytes moved, 0 if the
+ * pipe was empty from the start, or -errno. */
+static long pipe_pieces(struct pl_sock *s, int in, size_t n, long *err)
+{
+	long r, done = 0;
+	int queued;
+
+	for (;;) {
+		queued = 0;	/* empty: done, before any wait for credit */
+		r = real_ioctl(in, FIONREAD, (unsigned long)&queued) < 0 ?
+		    -errno : queued > 0;
+		if (r > 0)
+			r = credit_wait(s);
+		if (r > 0)
+			r = pipe_piece(s, in, n - (size_t)done < (size_t)r ?
+					      n - (size_t)done : (size_t)r);
+		if (r > 0)
+			done += r;
+		if (r <= 0 || (size_t)done >= n)
+			break;
+	}
+	*err = r;
+	return done;
+}
+
+/* splice(2) from pipe in to stack socket out. */
+static ssize_t pipe_to_sock(int in, int out, size_t n, unsigned flags)
+{
+	bool nb = (flags & SPLICE_F_NONBLOCK) ||
+		  (real_fcntl(in, F_GETFL, 0) & O_NONBLOCK);
+	struct pl_sock *s;
+	long r, done;
+
+	n = n < RW_MAX ? n : RW_MAX;
+	for (;;) {
+		r = pipe_wait(in, POLLIN, nb);
+		if (r <= 0)
+			return pl_ret(r);
+		s = begin(out, &r);
+		if (!s)
+			return pl_ret(r);
+		if (s->type != SOCK_STREAM)
+			return end(s, -EINVAL);
+		done = pipe_pieces(s, in, n, &r);
+		if (done || r != 0)
+			return sock_done(s, done, r);
+		pl_sock_unpin(s);
+		pl_unlock();	/* the pipe emptied meanwhile: wait again */
+	}
+}
+
+/* Write what fits into pipe fd now, without blocking: bytes written,
+ * -EAGAIN if full, or -errno (EPIPE: write raised SIGPIPE).  In pieces
+ * of PIPE_BUF, each while poll sees room: a piece that small then fits
+ * whole (pipe(7)), so a blocking pipe does not block either (unless
+ * another thread fills it between the two).  RWF_NOWAIT would do it in
+ * one call, but pipes have it only since Linux 6.4. */
+static long pipe_put(int fd, const uint8_t *buf, size_t n)
+{
+	static const struct timespec zero;
+	size_t done = 0;
+
+	while (done < n) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		size_t k = n - done < PIPE_BUF ? n - done : PIPE_BUF;
+		ssize_t w;
+
+		if (real_ppoll(&p, 1, &zero, NULL) <= 0 ||
+		    (p.revents & (POLLOUT | POLLERR)) != POLLOUT)
+			break;
+		w = real_write(fd, buf + done, k);
+		if (w <= 0) {
+			if (!done)
+				return w < 0 ? -errno : -EAGAIN;
+			break;
+		}
+		done += (size_t)w;
+	}
+	return done ? (long)done : -EAGAIN;
+}
+
+/* splice(2) from stack socket in to pipe out. */
+static ssize_t sock_to_pipe(int in, int out, size_t n, unsigned flags)
+{
+	bool nb = (flags & SPLICE_F_NONBLOCK) ||
+		  (real_fcntl(out, F_GETFL, 0) & O_NONBLOCK);
+	struct pl_sock *s;
+	long r, w;
+
+	n = n < SPLICE_CHUNK ? n : SPLICE_CHUNK;
+	for (;;) {
+		r = pipe_wait(out, POLLOUT, nb);
+		if (r <= 0)
+			return pl_ret(r ? r : -EPIPE);
+		s = begin(in, &r);
+		if (!s)
+			return pl_ret(r);
+		r = sock_recv(s, splice_buf, n, MSG_PEEK, NULL, NULL);
+		if (r <= 0)
+			return end(s, r);
+		w = pipe_put(out, splice_buf, (size_t)r);
+		if (w > 0)	/* take what the pipe took */
+			sock_recv(s, splice_buf, (size_t)w, MSG_DONTWAIT, NULL,
+				  NULL);
+		if (w != -EAGAIN)
+			return end(s, w);
+		pl_sock_unpin(s);
+		pl_unlock();	/* the pipe filled meanwhile: wait again */
+	}
 }
 
 PL_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out,
 			 size_t n, unsigned int flags)
 {
-	struct pl_sock *s;
-	long r;
+	bool to_sock = is_sock(out), piped;
+	int other = to_sock ? in : out, fl;
 
-	if (is_sock(out)) {
-		if (off_out || real_fcntl(in, F_GETPIPE_SZ, 0) < 0)
-			return pl_ret(off_out ? -ESPIPE : -EINVAL);
-		return sock_sendfile(out, in, NULL, n, true);
-	}
-	if (!is_sock(in))
+	if (!to_sock && !is_sock(in))
 		return real_splice(in, off_in, out, off_out, n, flags);
-	if (off_in)
+	if (!n)
+		return 0;	/* before any check, as the kernel's */
+	if (flags & ~SPLICE_FLAGS)
+		return pl_ret(-EINVAL);
+	/* __do_splice and do_splice, in their order: the other end is
+	 * open (EBADF); a pipe with an offset (ESPIPE); each end open for
+	 * its direction (EBADF); a socket cannot pread/pwrite (EINVAL);
+	 * no pipe at all, two sockets too (EINVAL) */
+	fl = real_fcntl(other, F_GETFL, 0);
+	if (fl < 0 || (fl & O_PATH))
+		return pl_ret(-EBADF);
+	piped = real_fcntl(other, F_GETPIPE_SZ, 0) >= 0;
+	if (piped && (to_sock ? off_in : off_out))
 		return pl_ret(-ESPIPE);
-	s = begin(in, &r);
-	if (!s)
-		return pl_ret(r);
-	return end(s, sock_to_pipe(s, out, n, flags));
+	if ((fl & O_ACCMODE) != O_RDWR &&
+	    (fl & O_ACCMODE) != (to_sock ? O_RDONLY : O_WRONLY))
+		return pl_ret(-EBADF);
+	if (!piped || (to_sock ? off_out : off_in))
+		return pl_ret(-EINVAL);
+	return to_sock ? pipe_to_sock(in, out, n, flags) :
+			 sock_to_pipe(in, out, n, flags);
 }
 
 /* ---- shutdown, names ----------------------------------------------------- */
@@ -939,6 +1156,8 @@ PL_EXPORT int getpeername(int fd, struct sockaddr *a, socklen_t *len)
 static int *opt_int(struct pl_sock *s, int level, int name, bool *carried)
 {
 	*carried = true;
+	if (level == IPPROTO_TCP && s->type != SOCK_STREAM)
+		return NULL;	/* ENOPROTOOPT: ip_setsockopt's answer */
 	if (level == SOL_SOCKET && name == SO_KEEPALIVE)
 		return &s->keepalive;
 	if (level == SOL_SOCKET && name == SO_REUSEADDR)
@@ -1064,6 +1283,10 @@ static bool getopt_int(struct pl_sock *s, int level, int name, int *out)
 	if (!p)
 		return false;
 	*out = *p;
+	/* flags read back as Linux's: 0 or 1, whatever was set */
+	if (p == &s->keepalive || p == &s->reuseaddr || p == &s->nodelay ||
+	    p == &s->cork)
+		*out = *p != 0;
 	if (p == &s->keepidle || p == &s->keepintvl || p == &s->keepcnt)
 		if (!*p)
 			*out = lwip_defaults[p - &s->keepidle];
@@ -1078,6 +1301,8 @@ static long sock_getopt(struct pl_sock *s, int level, int name, void *v,
 
 	if (!v || !len)
 		return -EFAULT;
+	if (level == IPPROTO_TCP && s->type != SOCK_STREAM)
+		return -EOPNOTSUPP;	/* do_ip_getsockopt (set: ENOPROTOOPT) */
 	if (getopt_int(s, level, name, &i)) {
 		*len = *len < sizeof(i) ? *len : sizeof(i);
 		memcpy(v, &i, *len);

@@ -698,6 +698,40 @@ static void pcb_close(struct sock_serv *ss, struct ss_sock *s, bool abort)
 	starved_del(ss, (uint32_t)(s - ss->sock));
 }
 
+/*
+ * Let go of s's pcb without closing it: lwIP finishes the connection on
+ * its own.  Needed once both FINs are in while the socket is open (the
+ * app's SHUT_WR, then the peer's FIN): the pcb is then in CLOSING or
+ * TIME-WAIT, and lwIP frees a TIME-WAIT pcb by itself (tcp_slowtmr after
+ * 2 MSL, tcp_kill_timewait) without calling any of our callbacks, so a
+ * pointer kept here would dangle.  For the app the connection is over,
+ * as Linux's socket is in CLOSE once TIME-WAIT is a timewait sock.
+ */
+static void pcb_detach(struct sock_serv *ss, struct ss_sock *s)
+{
+	struct tcp_pcb *t = s->pcb.tcp;
+
+	tcp_arg(t, NULL);
+	tcp_err(t, NULL);
+	tcp_sent(t, NULL);
+	tcp_poll(t, NULL, 0);
+	tcp_recv(t, NULL);
+	s->pcb.tcp = NULL;
+	tcp_uncount(ss, s);
+	starved_del(ss, (uint32_t)(s - ss->sock));
+	free(s->hold);	/* empty: our FIN went after it */
+	s->hold = NULL;
+	s->hold_off = s->hold_len = s->hold_cap = 0;
+}
+
+/* Both FINs are in: ours was sent (SHUT_WR) and the peer's arrived.  In
+ * tcp_on_recv, lwIP has already moved the pcb on when it delivers the
+ * data or the FIN of that segment. */
+static bool fin_both(const struct tcp_pcb *t)
+{
+	return t->state == CLOSING || t->state == TIME_WAIT;
+}
+
 /* What waited for s's hold to drain: its FIN, its close. */
 static void hold_after(struct sock_serv *ss, uint32_t id)
 {
@@ -804,10 +838,17 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 	struct sock_serv *ss = the_ss;
 	uint32_t id = (uint32_t)(uintptr_t)arg, cap = slot_cap(ss), need;
 	struct ss_sock *s = sock_of(ss, id);
+	bool ours = s && s->type == T_TCP && s->pcb.tcp == pcb, last;
 
 	(void)err;
-	if (!p && s && s->type == T_TCP && s->pcb.tcp == pcb)
+	if (!p && ours)
 		tcp_uncount(ss, s);	/* the peer closed it (MAX_TCP) */
+	if (!p && ours && fin_both(pcb)) {	/* after our FIN */
+		if (!s->rd_shut)
+			mark(ss, id, P_PEER_CLOSED);
+		pcb_detach(ss, s);
+		return ERR_OK;
+	}
 	if (!s || s->type != T_TCP || s->rd_shut) {
 		if (p) {
 			tcp_recved(pcb, p->tot_len);
@@ -826,9 +867,14 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 		count(ss, SS_TCP_REFUSED);
 		return ERR_MEM;	/* retried when ACCEPTED is acked */
 	}
+	/* The segment that brought the peer's FIN after ours: the pcb is in
+	 * CLOSING or TIME-WAIT, where nothing retries refused data but the
+	 * starved list, and a TIME-WAIT pcb may vanish under it.  Take it
+	 * now, from the reserve if need be; without any slot it is lost. */
+	last = ours && fin_both(pcb);
 	/* no slot, or others starved first: queue (STARVED SOCKETS) */
-	if (ss->free_slots < SLOT_RESERVE + need ||
-	    (ss->starved_head && ss->starved_head != id)) {
+	if (!last && (ss->free_slots < SLOT_RESERVE + need ||
+		      (ss->starved_head && ss->starved_head != id))) {
 		count(ss, SS_TCP_REFUSED);
 		starved_add(ss, id);
 		return ERR_MEM;	/* lwIP keeps p; window closes */
@@ -841,10 +887,13 @@ static err_t tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 		struct fn_sock_msg m = { .op = FN_SEV_DATA, .sock = id };
 
 		m.len = p->tot_len - off < cap ? p->tot_len - off : cap;
-		if (sev_post(ss, &m, K_DATA, 1, p, off) == 0)
+		if (sev_post(ss, &m, K_DATA, 1, p, off) == 0) {
 			s->held++;
-		else
-			tcp_recved(pcb, (u16_t)m.len);	/* lost: cut off */
+		} else {	/* lost: cut off, or no slot at all (last) */
+			if (last)
+				count(ss, SS_TCP_REFUSED);
+			tcp_recved(pcb, (u16_t)m.len);
+		}
 	}
 	pbuf_free(p);
 	return ERR_OK;
@@ -872,12 +921,14 @@ static void tcp_on_err(void *arg, err_t err)
 	struct sock_serv *ss = the_ss;
 	uint32_t id = (uint32_t)(uintptr_t)arg;
 	struct ss_sock *s = sock_of(ss, id);
+	bool lost;
 
 	if (!s || (s->type != T_TCP && s->type != T_CLOSING) || !s->pcb.tcp)
 		return;
+	lost = s->starved;	/* refused data (and FIN) went with the pcb */
 	s->pcb.tcp = NULL;
 	tcp_uncount(ss, s);
-	starved_del(ss, id);	/* its refused data went with the pcb */
+	starved_del(ss, id);
 	free(s->hold);	/* the connection is gone: so is what it held */
 	s->hold = NULL;
 	s->hold_off = s->hold_len = s->hold_cap = 0;
@@ -885,6 +936,14 @@ static void tcp_on_err(void *arg, err_t err)
 		if (s->after_hold & A_FREE)
 			id_free(ss, id);
 		s->after_hold = 0;
+		return;
+	}
+	/* ERR_CLSD: our FIN (SHUT_WR in CLOSE-WAIT) was acked in LAST-ACK
+	 * (tcp_input_delayed_close).  A normal end, no error: Linux's recv
+	 * answers 0 then, send EPIPE, SO_ERROR 0.  The peer's FIN was
+	 * reported already, unless it was still refused: then lost. */
+	if (err == ERR_CLSD && !lost) {
+		s->connecting = 0;
 		return;
 	}
 	s->err = errno_of(err);

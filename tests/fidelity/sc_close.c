@@ -117,6 +117,29 @@ static void shut_notconn(void)
 	R(close(s));
 }
 
+/* The peer sends and shuts down; the app reads to EOF and shuts down
+ * its side too: a clean end, no error once its FIN is acked (SO_ERROR 0,
+ * recv 0, send EPIPE). */
+static void shut_after_peer_fin(void)
+{
+	int e = -1;
+	socklen_t l = sizeof e;
+
+	peer_start("listen ready accept send:10 shutwr drain");
+	int s = tcp_to_peer();
+	readable(s);
+	msleep(200);
+	rcv(s, 100, 0);
+	rcv(s, 100, 0);
+	R(shutdown(s, SHUT_WR));
+	msleep(300);
+	R(getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &l));
+	out("SO_ERROR %d", e);
+	rcv(s, 100, 0);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	R(close(s));
+}
+
 static void shut_badhow(void)
 {
 	peer_start("listen ready accept drain");
@@ -196,6 +219,8 @@ const struct fid_scenario fid_close[] = {
 	{ "shut-rdwr", shut_rdwr, "shutdown(SHUT_RDWR): EPIPE, EOF" },
 	{ "shut-twice", shut_twice, "shutdown(SHUT_WR) twice" },
 	{ "shut-notconn", shut_notconn, "shutdown of a fresh socket" },
+	{ "shut-after-peer-fin", shut_after_peer_fin,
+	  "SHUT_WR after the peer's FIN: a clean end, no error" },
 	{ "shut-badhow", shut_badhow, "shutdown(7): EINVAL" },
 	{ "half-close-peer", half_close_peer, "peer half-closes, app answers" },
 	{ "eof-sticky", eof_sticky, "recv after EOF keeps answering 0" },

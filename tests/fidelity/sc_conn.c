@@ -327,6 +327,31 @@ static void sockopts(void)
 	close(s);
 }
 
+/* TCP_CORK (nginx's tcp_nopush): read back as 0 or 1, as any flag;
+ * TCP options on a UDP socket: ENOPROTOOPT. */
+static void tcp_cork(void)
+{
+	int v = 5, u = socket(AF_INET, SOCK_DGRAM, 0);
+
+	peer_start("listen ready accept drain");
+	int s = tcp_to_peer();
+	getopt_int(s, IPPROTO_TCP, TCP_CORK, "TCP_CORK");
+	R(setsockopt(s, IPPROTO_TCP, TCP_CORK, &v, sizeof v));
+	getopt_int(s, IPPROTO_TCP, TCP_CORK, "TCP_CORK");
+	R(setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof v));
+	getopt_int(s, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE");
+	snd(s, 100, 0);
+	v = 0;
+	R(setsockopt(s, IPPROTO_TCP, TCP_CORK, &v, sizeof v));
+	getopt_int(s, IPPROTO_TCP, TCP_CORK, "TCP_CORK");
+	R(setsockopt(s, IPPROTO_TCP, TCP_CORK, &v, 2));
+	R(setsockopt(u, IPPROTO_TCP, TCP_CORK, &v, sizeof v));
+	R(setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v));
+	getopt_int(u, IPPROTO_TCP, TCP_CORK, "TCP_CORK (udp)");
+	R(close(u));
+	R(close(s));
+}
+
 static void bind_errors(void)
 {
 	struct sockaddr_in a = sa_app(fx.aport);
@@ -364,5 +389,6 @@ const struct fid_scenario fid_conn[] = {
 	{ "bufsizes-default", bufsizes_default, "default buffer sizes" },
 	{ "sockopts", sockopts, "TCP_NODELAY and other options read back" },
 	{ "bind-errors", bind_errors, "EADDRINUSE, EINVAL" },
+	{ "tcp-cork", tcp_cork, "TCP_CORK read back; TCP options on UDP" },
 	{ NULL, NULL, NULL },
 };

@@ -189,6 +189,149 @@ static void splice_from_sock(void)
 	R(close(s));
 }
 
+/* sendfile from what the kernel refuses as its in_fd: a pipe (EINVAL,
+ * ESPIPE with an offset, even for 0 bytes), a file not open for reading
+ * or no fd (EBADF), a socket (EINVAL, ESPIPE), a negative offset; the
+ * pipe's bytes stay there.  (Character devices: Linux 6.1 refuses them
+ * all, later kernels those without splice_read; not asked here.) */
+static void sendfile_bad_in(void)
+{
+	int p[2], q = -1;
+	off_t off = 0;
+
+	peer_start("listen ready accept drain");
+	int s = tcp_to_peer(), f = pattern_file(1000), s2 = tcp();
+	int wr = open("/dev/null", O_WRONLY);
+	R(pipe(p));
+	R(write(p[1], "0123456789", 10));
+	R(sendfile(s, p[0], NULL, 10));
+	R(sendfile(s, p[0], &off, 10));
+	R(sendfile(s, p[0], NULL, 0));
+	R(sendfile(s, wr, NULL, 10));
+	R(sendfile(s, -1, NULL, 10));
+	R(sendfile(s, s2, &off, 10));
+	R(sendfile(s, s2, NULL, 10));
+	off = -1;
+	R(sendfile(s, f, &off, 10));
+	R(sendfile(s, f, NULL, 0));
+	R(ioctl(p[0], FIONREAD, &q));
+	out("pipe holds %d", q);
+	R(close(s2));
+	R(close(s));
+}
+
+/* splice's checks on a socket and a pipe: offsets (ESPIPE for the pipe,
+ * EINVAL for the socket), a pipe end of the wrong direction (EBADF), no
+ * pipe (EINVAL), 0 bytes, unknown flags. */
+static void splice_bad(void)
+{
+	int p[2], f = pattern_file(100);
+	loff_t off = 0;
+
+	peer_start("listen ready accept drain");
+	int s = tcp_to_peer();
+	R(pipe(p));
+	R(write(p[1], "0123456789", 10));
+	R(splice(p[0], &off, s, NULL, 10, 0));
+	R(splice(p[0], NULL, s, &off, 10, 0));
+	R(splice(p[1], NULL, s, NULL, 10, 0));
+	R(splice(p[1], &off, s, NULL, 10, 0));
+	R(splice(f, NULL, s, NULL, 10, 0));
+	R(splice(s, NULL, s, NULL, 10, 0));
+	R(splice(p[0], NULL, s, NULL, 0, 0));
+	R(splice(p[0], NULL, s, NULL, 10, 0x100));
+	R(splice(s, NULL, p[1], &off, 10, 0));
+	R(splice(s, &off, p[1], NULL, 10, 0));
+	R(splice(s, NULL, p[0], NULL, 10, 0));
+	R(splice(s, NULL, f, NULL, 10, 0));
+	R(splice(p[0], NULL, s, NULL, 10, 0));
+	R(close(s));
+}
+
+/* splice from an empty pipe: SPLICE_F_NONBLOCK or the pipe's O_NONBLOCK
+ * say EAGAIN; without writers, 0. */
+static void splice_empty_pipe(void)
+{
+	int p[2];
+
+	peer_start("listen ready accept drain");
+	int s = tcp_to_peer();
+	R(pipe(p));
+	R(splice(p[0], NULL, s, NULL, 100, SPLICE_F_NONBLOCK));
+	set_nonblock(p[0]);
+	R(splice(p[0], NULL, s, NULL, 100, 0));
+	R(close(p[1]));
+	R(splice(p[0], NULL, s, NULL, 100, 0));
+	R(close(s));
+}
+
+/* pipe -> a non-blocking socket whose peer does not read yet: EAGAIN,
+ * and what the socket did not take stays in the pipe; then all of it
+ * arrives, once, in order. */
+static void splice_to_sock_nb(void)
+{
+	static unsigned char b[16384];
+	const long size = 8 << 20;
+	long put = 0, moved = 0, n;
+	int p[2], eagain = 0, q = 0, kept = 1;
+
+	peer_start("listen ready accept wait drain");
+	int s = tcp_to_peer();
+	R(pipe(p));
+	set_nonblock(s);
+	while (moved < size) {
+		if (put < size && put - moved <= 32768) {
+			size_t k = size - put < 16384 ? (size_t)(size - put) :
+				   16384;
+
+			pattern(b, k, (size_t)put);
+			if (write(p[1], b, k) != (long)k)
+				break;
+			put += (long)k;
+		}
+		n = splice(p[0], NULL, s, NULL, 65536, 0);
+		if (n < 0 && errno == EAGAIN) {
+			ioctl(p[0], FIONREAD, &q);
+			kept &= moved + q == put;
+			if (!eagain++)
+				peer_go();
+			struct pollfd pf = { s, POLLOUT, 0 };
+			if (poll(&pf, 1, 3000) != 1)
+				break;
+			continue;
+		}
+		if (n <= 0)
+			break;
+		moved += n;
+	}
+	out("spliced %ld of %ld, EAGAIN seen %d, the pipe kept the rest %d",
+	    moved, size, eagain > 0, kept);
+	if (!eagain)
+		peer_go();
+	R(close(s));
+}
+
+/* socket -> a full pipe (one slot, taken by a vmsplice'd byte): EAGAIN
+ * with SPLICE_F_NONBLOCK, and the socket's data stays there. */
+static void splice_full_pipe(void)
+{
+	struct iovec v = { "x", 1 };
+	int p[2];
+
+	peer_start("listen ready accept send:3000 drain");
+	int s = tcp_to_peer();
+	R(pipe(p));
+	R(fcntl(p[1], F_SETPIPE_SZ, 4096));
+	R(vmsplice(p[1], &v, 1, 0));
+	readable(s);
+	msleep(200);
+	R(splice(s, NULL, p[1], NULL, 3000, SPLICE_F_NONBLOCK));
+	set_nonblock(p[1]);
+	R(splice(s, NULL, p[1], NULL, 3000, 0));
+	rcv(s, 5000, 0);
+	R(close(s));
+}
+
 /* dup2 of a file over the socket's fd closes the socket. */
 static void dup2_over(void)
 {
@@ -320,6 +463,15 @@ const struct fid_scenario fid_io[] = {
 	  "sendfile on a non-blocking socket until all is sent" },
 	{ "splice-to-sock", splice_to_sock, "file -> pipe -> socket" },
 	{ "splice-from-sock", splice_from_sock, "socket -> pipe" },
+	{ "sendfile-bad-in", sendfile_bad_in,
+	  "sendfile from a pipe, a socket, a device, no fd" },
+	{ "splice-bad", splice_bad, "splice: offsets, directions, no pipe" },
+	{ "splice-empty-pipe", splice_empty_pipe,
+	  "splice from an empty pipe: EAGAIN, then EOF" },
+	{ "splice-to-sock-nb", splice_to_sock_nb,
+	  "pipe -> non-blocking socket: the rest stays in the pipe" },
+	{ "splice-full-pipe", splice_full_pipe,
+	  "socket -> full pipe: EAGAIN, the data stays" },
 	{ "dup2-over", dup2_over, "dup2 of a file over a socket" },
 	{ "dup2-socket", dup2_socket, "dup2/dup3 of a socket, FD_CLOEXEC" },
 	{ "fork-close", fork_close, "a child closes its copy" },

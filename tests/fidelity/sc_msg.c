@@ -204,6 +204,16 @@ static void send_nonblock_full(void)
 	R(close(s));
 }
 
+/* recv on a listening socket: ENOTCONN at once, blocking or not. */
+static void recv_listener(void)
+{
+	int l = tcp_listen(4);
+
+	rcv(l, 10, MSG_DONTWAIT);
+	rcv(l, 10, 0);
+	R(close(l));
+}
+
 const struct fid_scenario fid_msg[] = {
 	{ "peek", peek, "MSG_PEEK, twice, then read" },
 	{ "peek-empty", peek_empty, "MSG_PEEK|MSG_DONTWAIT with nothing" },
@@ -221,5 +231,6 @@ const struct fid_scenario fid_msg[] = {
 	{ "send-big-blocking", send_big_blocking, "a 4 MiB blocking send" },
 	{ "send-nonblock-full", send_nonblock_full,
 	  "non-blocking sends until EAGAIN" },
+	{ "recv-listener", recv_listener, "recv on a listener: ENOTCONN" },
 	{ NULL, NULL, NULL },
 };

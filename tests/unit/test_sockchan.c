@@ -49,6 +49,8 @@
 #include "lwip/ip.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 
 #include "lwip_wire.h"
@@ -67,6 +69,7 @@ static struct {
 	_Atomic int no_timers;	/* lwIP's timers do not run */
 	_Atomic int pause;	/* the server waits after ss_poll() */
 	_Atomic int paused;	/* ... and is waiting there now */
+	_Atomic unsigned slow_ticks;	/* tcp_slowtmr() runs to do at once */
 	_Atomic unsigned long turns;	/* server loop turns */
 	struct sock_serv ss;
 	struct lo_wire wire;
@@ -101,6 +104,8 @@ static void *server(void *arg)
 
 		if (!T.no_timers)
 			sys_check_timeouts();
+		for (; T.slow_ticks; T.slow_ticks--)	/* lwIP time flies */
+			tcp_slowtmr();
 		T.turns++;
 		if (!w)
 			nanosleep(&nap, NULL);
@@ -900,6 +905,82 @@ static void test_reset_heard_elsewhere(void **state)
 	test_udp_echo(state);	/* the service serves the next app */
 }
 
+/*
+ * SHUT_WR, then the peer's FIN: the pcb goes to TIME-WAIT, and lwIP frees
+ * a TIME-WAIT pcb by itself after 2 MSL, calling none of our callbacks.
+ * The service must not keep it: close() of that socket later would work
+ * on freed memory, likely a new connection's pcb by then (malloc()ed
+ * pools reuse it).  And the peer's end, which shut down in CLOSE-WAIT,
+ * ends in LAST-ACK (lwIP's err callback with ERR_CLSD): no error, as on
+ * Linux, recv answers 0.
+ */
+static void test_tcp_time_wait_freed(void **state)
+{
+	uint64_t open0 = sctr(SS_TCP_OPEN);
+	int lis, cl, sv, lis2, cl2, sv2;
+	char b[8];
+
+	(void)state;
+	tcp_pair(7012, &lis, &cl, &sv);
+	assert_int_equal(fn_sock_send(&T.c, sv, "abc", 3), 3);
+	assert_int_equal(fn_sock_shutdown(&T.c, cl, SHUT_WR), 0);
+	assert_true(wait_ev(sv, POLLIN) & POLLIN);
+	assert_int_equal(fn_sock_recv(&T.c, sv, b, sizeof(b)), 0);	/* EOF */
+	assert_int_equal(fn_sock_shutdown(&T.c, sv, SHUT_WR), 0);
+	/* cl: the data, then EOF; its pcb is in TIME-WAIT */
+	assert_true(wait_ev(cl, POLLIN) & POLLIN);
+	assert_int_equal(fn_sock_recv(&T.c, cl, b, sizeof(b)), 3);
+	for (int i = 0; i < 500; i++) {
+		ssize_t r = fn_sock_recv(&T.c, cl, b, sizeof(b));
+
+		if (r != -EAGAIN) {
+			assert_int_equal(r, 0);
+			break;
+		}
+		fn_sock_poll(&T.c, 10);
+	}
+	assert_int_equal(fn_sock_recv(&T.c, cl, b, sizeof(b)), 0);
+	/* sv: its FIN acked in LAST-ACK, the pcb freed by lwIP */
+	server_turns(20);
+	fn_sock_process(&T.c);
+	assert_int_equal(fn_sock_recv(&T.c, sv, b, sizeof(b)), 0);
+	assert_int_equal(fn_sock_error(&T.c, sv), 0);
+	assert_int_equal(fn_sock_send(&T.c, sv, "x", 1), -EPIPE);
+	assert_true(open_is(open0));
+	/* lwIP will free the TIME-WAIT pcb without a word: it must not
+	 * point at our socket any more (nor our socket at it).  Looked at
+	 * while the server thread waits, outside lwIP. */
+	T.pause = 1;
+	while (!T.paused)
+		usleep(100);
+	for (struct tcp_pcb *t = tcp_tw_pcbs; t; t = t->next)
+		assert_null(t->callback_arg);
+	T.pause = 0;
+	/* 2 MSL later: lwIP frees the TIME-WAIT pcb */
+	T.slow_ticks = 2 * TCP_MSL / TCP_SLOW_INTERVAL + 2;
+	while (T.slow_ticks)
+		usleep(100);
+	tcp_pair(7013, &lis2, &cl2, &sv2);	/* may reuse its memory */
+	assert_int_equal(fn_sock_close(&T.c, cl), 0);
+	assert_int_equal(fn_sock_close(&T.c, sv), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis), 0);
+	/* the new connection is untouched by those closes */
+	server_turns(20);
+	assert_int_equal(fn_sock_send(&T.c, cl2, "ping", 4), 4);
+	assert_true(wait_ev(sv2, POLLIN) & POLLIN);
+	assert_int_equal(fn_sock_recv(&T.c, sv2, b, sizeof(b)), 4);
+	assert_memory_equal(b, "ping", 4);
+	assert_int_equal(fn_sock_send(&T.c, sv2, "pong", 4), 4);
+	assert_true(wait_ev(cl2, POLLIN) & POLLIN);
+	assert_int_equal(fn_sock_recv(&T.c, cl2, b, sizeof(b)), 4);
+	assert_memory_equal(b, "pong", 4);
+	assert_true(open_is(open0 + 2));
+	assert_int_equal(fn_sock_close(&T.c, sv2), 0);
+	assert_int_equal(fn_sock_close(&T.c, cl2), 0);
+	assert_int_equal(fn_sock_close(&T.c, lis2), 0);
+	assert_true(open_is(open0));
+}
+
 static void test_hostile(void **state)
 {
 	unsigned seed = 1;
@@ -982,6 +1063,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_send_over_credit),
 		cmocka_unit_test(test_tcp_open_count),
 		cmocka_unit_test(test_reset_heard_elsewhere),
+		cmocka_unit_test(test_tcp_time_wait_freed),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hostile_rings),
 	};
