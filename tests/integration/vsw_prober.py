@@ -8,7 +8,10 @@ Every S seconds (0.2): INCR ticks on the primary, over one connection
 (made again if it breaks), and one TCP connect to the replica that must
 complete within S seconds (then closed).  After each round FILE is
 rewritten with one JSON line: incr (the primary's last answer), rounds,
-replica_ok (connects that completed), replica_fail, primary_errors.
+replica_ok (connects that completed), replica_fail, primary_errors
+(failed INCRs once the primary had answered one), primary_waits (failed
+INCRs before that: the apps start together, and the prober may be up
+before the primary listens), last_error (the last failure's text).
 Runs until killed.
 """
 import argparse
@@ -58,14 +61,15 @@ def main():
     ap.add_argument("--every", type=float, default=0.2)
     a = ap.parse_args()
     st = {"incr": 0, "rounds": 0, "replica_ok": 0, "replica_fail": 0,
-          "primary_errors": 0}
+          "primary_errors": 0, "primary_waits": 0, "last_error": None}
     conn = None
     while True:
         t0 = time.monotonic()
         try:
             conn, st["incr"] = incr(conn, (a.primary, a.port))
-        except (OSError, ValueError):
-            st["primary_errors"] += 1
+        except (OSError, ValueError) as e:
+            st["primary_errors" if st["incr"] else "primary_waits"] += 1
+            st["last_error"] = "%s: %s" % (type(e).__name__, e)
             if conn is not None:
                 conn.close()
             conn = None
