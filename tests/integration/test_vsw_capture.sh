@@ -61,7 +61,7 @@ python3 "$READ" "$T/all.pcapng" > "$T/all.pkts" || fn_fail "pcapng_read refused 
 	fn_fail "pcapng_read and tcpdump count different packets"
 # one line a packet: interface, caplen, origlen, comment | tcpdump's line
 paste -d '|' "$T/all.pkts" "$T/all.txt" > "$T/all.both"
-grep "\.$VSW_PORT\b" "$T/all.both" | head -30 > "$T/tcp.both"
+grep "\.$VSW_PORT\b" "$T/all.both" | sed -n 1,30p > "$T/tcp.both"
 seen() {	# seen PORT COMMENT PATTERN: a packet of port PORT with COMMENT
 	grep -q "^$VSW_LABEL:port$1:[^ ]* [0-9]* [0-9]* $2|.*$3" "$T/all.both" ||
 		{ cat "$T/tcp.both" >&2; fn_fail "no '$2' on port $1 matching '$3'"; }
