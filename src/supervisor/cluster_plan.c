@@ -81,6 +81,30 @@ static int add_node(struct cl_opts *o, const char *arg, char *err,
 	return 0;
 }
 
+/* What both commands take: --timeout-ms, and no unknown option. */
+static int common_opt(int opt, struct cl_opts *o, char **argv, char *err,
+		      size_t errlen)
+{
+	if (opt == 't' && (to_uint(optarg, CL_MAX_TIMEOUT_MS, &o->timeout_ms) ||
+			   o->timeout_ms == 0))
+		return parse_fail(err, errlen, "--timeout-ms '%s': 1..3600000",
+				  optarg);
+	if (opt == '?')
+		return parse_fail(err, errlen, "unknown option '%s'",
+				  argv[optind - 1]);
+	return 0;
+}
+
+/* The operands after the options, each a node. */
+static int add_nodes(int argc, char **argv, struct cl_opts *o, char *err,
+		     size_t errlen)
+{
+	for (int i = optind; i < argc; i++)
+		if (add_node(o, argv[i], err, errlen) < 0)
+			return -EINVAL;
+	return 0;
+}
+
 int cl_parse_args(int argc, char **argv, struct cl_opts *o, char *err,
 		  size_t errlen)
 {
@@ -106,18 +130,11 @@ int cl_parse_args(int argc, char **argv, struct cl_opts *o, char *err,
 			return parse_fail(err, errlen, "--masters '%s': a "
 					  "number of masters, at least 1",
 					  optarg);
-		if (opt == 't' && (to_uint(optarg, CL_MAX_TIMEOUT_MS,
-					   &o->timeout_ms) ||
-				   o->timeout_ms == 0))
-			return parse_fail(err, errlen, "--timeout-ms '%s': "
-					  "1..3600000", optarg);
-		if (opt == '?')
-			return parse_fail(err, errlen, "unknown option '%s'",
-					  argv[optind - 1]);
-	}
-	for (int i = optind; i < argc; i++)
-		if (add_node(o, argv[i], err, errlen) < 0)
+		if (common_opt(opt, o, argv, err, errlen) < 0)
 			return -EINVAL;
+	}
+	if (add_nodes(argc, argv, o, err, errlen) < 0)
+		return -EINVAL;
 	if (o->n == 0)
 		return parse_fail(err, errlen, "no nodes%s", "");
 	if (o->masters && o->replicas)
@@ -152,18 +169,11 @@ int cl_parse_failover_args(int argc, char **argv, struct cl_opts *o,
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt == 't' && (to_uint(optarg, CL_MAX_TIMEOUT_MS,
-					   &o->timeout_ms) ||
-				   o->timeout_ms == 0))
-			return parse_fail(err, errlen, "--timeout-ms '%s': "
-					  "1..3600000", optarg);
-		if (opt == '?')
-			return parse_fail(err, errlen, "unknown option '%s'",
-					  argv[optind - 1]);
-	}
-	for (int i = optind; i < argc; i++)
-		if (add_node(o, argv[i], err, errlen) < 0)
+		if (common_opt(opt, o, argv, err, errlen) < 0)
 			return -EINVAL;
+	}
+	if (add_nodes(argc, argv, o, err, errlen) < 0)
+		return -EINVAL;
 	if (o->n < 2)
 		return parse_fail(err, errlen, "give the master's HOST:PORT, "
 				  "then at least one node to ask%s", "");
