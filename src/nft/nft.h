@@ -221,6 +221,12 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
  * benchmarks that compare the two. */
 void fn_nft_prog_index(struct fn_nft_prog *p, bool on);
 
+/* True when p has no base chain on any hook (an empty ruleset, after
+ * `flush ruleset`; tables, sets or objects without chains): every packet
+ * is accepted untouched and no flow is tracked, as by no program at all,
+ * so a caller may skip the hooks altogether.  True for NULL. */
+bool fn_nft_prog_idle(const struct fn_nft_prog *p);
+
 /* True when the program uses conntrack (a `ct` expression): the kernel
  * then loads nf_defrag_ipv4 in the namespace, which reassembles IPv4 at
  * prerouting priority -400, before every chain of the stack's. */

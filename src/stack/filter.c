@@ -465,8 +465,8 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
 	bool frag, fine, nat;
 
 	*sums = 0;
-	if (!srv || !srv->prog)
-		return p;	/* no ruleset: lwIP reassembles itself */
+	if (!srv || fn_nft_prog_idle(srv->prog))
+		return p;	/* no chain: lwIP reassembles itself */
 	fine = fine_clock(srv);
 	nat = fn_nft_prog_uses_nat(srv->prog);
 	off = rx_fill(&k, ifc, p, buf, fine, nat);
@@ -686,7 +686,7 @@ err_t stk_filter_output(struct stk_if *ifc, struct pbuf *p,
 	uint32_t len, ihl;
 	bool natted;
 
-	if (!srv || !srv->prog) {
+	if (!srv || fn_nft_prog_idle(srv->prog)) {
 		if (out.n)
 			out_release(false);
 		return etharp_output(&ifc->netif, p, dst);

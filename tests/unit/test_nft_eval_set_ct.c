@@ -966,6 +966,31 @@ static void test_hook_header_once(void **state)
 
 /* fn_nft_pkt.sums: the sums prerouting found right, and only those: the
  * stack lets lwIP skip its own check of them. */
+/* A program with no base chain (tables, a set, a regular chain with a
+ * ct rule) is idle: the stack skips its hooks, as with no program.  One
+ * base chain, on any hook, makes it not. */
+static void test_prog_idle(void **state)
+{
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *t = m_table(rs, NFPROTO_INET, "t");
+	struct fn_nft_chain *reg = m_chain(rs, t, "reg", -1, 0, NF_ACCEPT);
+
+	(void)state;
+	assert_true(fn_nft_prog_idle(NULL));
+	m_table(rs, NFPROTO_IPV4, "empty");
+	m_set(rs, t, "s", 0, 4, 0, 0);
+	m_rule(rs, reg, e_ct_state(NFT_REG_1), e_counter(), NULL);
+	struct fn_nft_prog *p = t_compile(rs, NULL);
+
+	assert_true(fn_nft_prog_idle(p));
+	fn_nft_prog_free(p);
+	m_chain(rs, t, "out", NF_INET_POST_ROUTING, 0, NF_ACCEPT);
+	p = t_compile(rs, NULL);
+	assert_false(fn_nft_prog_idle(p));
+	fn_nft_prog_free(p);
+	m_free(rs);
+}
+
 static void test_sums(void **state)
 {
 	struct ctx x;
@@ -1149,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(test_ct_key_refusals),
 		cmocka_unit_test(test_ct_acct),
 		cmocka_unit_test(test_hook_header_once),
+		cmocka_unit_test(test_prog_idle),
 		cmocka_unit_test(test_sums),
 		cmocka_unit_test(test_ct_sets),
 		cmocka_unit_test(test_csum),

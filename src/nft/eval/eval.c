@@ -250,6 +250,16 @@ drop:
 	pk->res->verdict = FN_NFT_DROP;
 }
 
+bool fn_nft_prog_idle(const struct fn_nft_prog *p)
+{
+	if (!p)
+		return true;
+	for (unsigned h = 0; h < FN_NFT_NHOOKS; h++)
+		if (p->nhook[h])
+			return false;
+	return true;
+}
+
 bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p)
 {
 	return p && p->uses_ct;
