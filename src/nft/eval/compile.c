@@ -620,6 +620,9 @@ static int hooks_build(struct fn_nft_prog *p)
 		p->hooks[ch->hook][p->nhook[ch->hook]++] = i;
 		p->nat_chains |= ch->nat;
 	}
+	p->idle = true;
+	for (int h = 0; h < FN_NFT_NHOOKS; h++)
+		p->idle &= !p->nhook[h];
 	sort_prog = p;
 	for (int h = 0; h < FN_NFT_NHOOKS; h++)
 		qsort(p->hooks[h], p->nhook[h], sizeof(uint32_t), hook_cmp);

@@ -252,12 +252,7 @@ drop:
 
 bool fn_nft_prog_idle(const struct fn_nft_prog *p)
 {
-	if (!p)
-		return true;
-	for (unsigned h = 0; h < FN_NFT_NHOOKS; h++)
-		if (p->nhook[h])
-			return false;
-	return true;
+	return !p || p->idle;
 }
 
 bool fn_nft_prog_uses_ct(const struct fn_nft_prog *p)

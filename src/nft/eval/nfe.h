@@ -218,6 +218,8 @@ struct fn_nft_prog {
 	uint32_t nlogs, clogs;
 	uint32_t *hooks[FN_NFT_NHOOKS];	/* chain indices by priority */
 	uint32_t nhook[FN_NFT_NHOOKS];
+	bool idle;			/* no base chain on any hook:
+					 * fn_nft_prog_idle */
 	bool uses_ct;
 	bool uses_acct;			/* ct packets, bytes, avgpkt */
 	bool uses_limit;		/* fn_nft_prog_fine_clock */
