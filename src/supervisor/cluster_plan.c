@@ -81,6 +81,16 @@ static int add_node(struct cl_opts *o, const char *arg, char *err,
 	return 0;
 }
 
+/* o at its defaults, getopt_long at the first argument and quiet (its
+ * errors are ours: common_opt's). */
+static void opts_start(struct cl_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = CL_DEFAULT_TIMEOUT_MS;
+	optind = 1;
+	opterr = 0;
+}
+
 /* What both commands take: --timeout-ms, and no unknown option. */
 static int common_opt(int opt, struct cl_opts *o, char **argv, char *err,
 		      size_t errlen)
@@ -116,10 +126,7 @@ int cl_parse_args(int argc, char **argv, struct cl_opts *o, char *err,
 	};
 	int opt;
 
-	memset(o, 0, sizeof(*o));
-	o->timeout_ms = CL_DEFAULT_TIMEOUT_MS;
-	optind = 1;
-	opterr = 0;
+	opts_start(o);
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (opt == 'r' && to_uint(optarg, CL_MAX_NODES, &o->replicas))
 			return parse_fail(err, errlen, "--replicas '%s': a "
@@ -164,10 +171,7 @@ int cl_parse_failover_args(int argc, char **argv, struct cl_opts *o,
 	};
 	int opt;
 
-	memset(o, 0, sizeof(*o));
-	o->timeout_ms = CL_DEFAULT_TIMEOUT_MS;
-	optind = 1;
-	opterr = 0;
+	opts_start(o);
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (common_opt(opt, o, argv, err, errlen) < 0)
 			return -EINVAL;
