@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -247,6 +248,21 @@ int readable(int fd)
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	return poll(&p, 1, 3000) == 1 ? 0 : -1;
+}
+
+int queued(int fd, int n)
+{
+	long long t0 = ms_now();
+	int q = 0;
+
+	while (ms_now() - t0 < 3000) {
+		if (ioctl(fd, FIONREAD, &q) < 0)
+			return -1;
+		if (q >= n)
+			return 0;
+		msleep(10);
+	}
+	return -1;
 }
 
 void drain(int fd)

@@ -72,6 +72,8 @@ long snd(int fd, size_t n, int flags);
 long rcv(int fd, size_t n, int flags);
 /* wait up to 3 s until fd is readable (not printed); 0 or -1. */
 int readable(int fd);
+/* wait up to 3 s until FIONREAD shows at least n bytes (not printed). */
+int queued(int fd, int n);
 /* recv until EOF or error (3 s bound): prints total, hash, how it ended */
 void drain(int fd);
 

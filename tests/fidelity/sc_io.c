@@ -178,8 +178,7 @@ static void splice_from_sock(void)
 	peer_start("listen ready accept send:5000 drain");
 	int s = tcp_to_peer();
 	R(pipe(p));
-	readable(s);
-	msleep(200);
+	queued(s, 5000);
 	long n = splice(s, NULL, p[1], NULL, 5000, 0);
 	out("splice from socket = %ld %s", n, n < 0 ? ename(errno) : "");
 	if (n > 0) {
@@ -323,8 +322,7 @@ static void splice_full_pipe(void)
 	R(pipe(p));
 	R(fcntl(p[1], F_SETPIPE_SZ, 4096));
 	R(vmsplice(p[1], &v, 1, 0));
-	readable(s);
-	msleep(200);
+	queued(s, 3000);
 	R(splice(s, NULL, p[1], NULL, 3000, SPLICE_F_NONBLOCK));
 	set_nonblock(p[1]);
 	R(splice(s, NULL, p[1], NULL, 3000, 0));
@@ -443,8 +441,7 @@ static void fionread(void)
 
 	peer_start("listen ready accept send:1234 drain");
 	int s = tcp_to_peer();
-	readable(s);
-	msleep(200);
+	queued(s, 1234);
 	R(ioctl(s, FIONREAD, &q));
 	out("FIONREAD %d", q);
 	rcv(s, 1000, 0);
