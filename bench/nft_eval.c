@@ -18,7 +18,8 @@
  *              accept`, counter drop) on the stack's whole path with
  *              connection tracking: a Redis request received (ingress,
  *              prerouting, input) and its reply sent (output,
- *              postrouting) on an established flow; ns per packet.
+ *              postrouting) on an established flow (--flows N: on N
+ *              flows in turn); ns per packet.
  * Each cell judges a ring of 256 crafted TCP packets (IPv4 with valid
  * sums) for --iters packets, --reps times; the median is printed, with
  * the ratio to the empty baseline measured in the same run, and the time
@@ -27,7 +28,7 @@
  * (fn_nft_prog_index: the linear walk every rule of the chain takes).
  *
  * usage: fn-bench-nft-eval [--iters N] [--reps N] [--path-only]
- *                          [--only none|rules-N|set-10000]
+ *                          [--only none|rules-N|set-10000] [--flows N]
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -432,11 +433,12 @@ static double measure(struct fn_nft_prog *p, long iters, int reps)
 }
 
 /* A TCP segment of a Redis flow into f (Ethernet, IPv4, TCP with
- * `payload` bytes; sums right): client 10.242.0.9:40000 <-> server
- * 10.242.0.1:6379.  The frame's length. */
-static uint32_t redis_segment(uint8_t *f, bool to_server, uint8_t flags,
-			      uint32_t payload)
+ * `payload` bytes; sums right): client 10.242.0.9:(40000 + flow) <->
+ * server 10.242.0.1:6379.  The frame's length. */
+static uint32_t redis_segment(uint8_t *f, unsigned flow, bool to_server,
+			      uint8_t flags, uint32_t payload)
 {
+	uint16_t cport = (uint16_t)(40000 + flow);
 	uint8_t *ip = f + 14, *tcp = ip + 20;
 	uint32_t tot = 40 + payload, s = 0;
 	uint8_t cli[4] = { 10, 242, 0, 9 }, srv[4] = { 10, 242, 0, 1 };
@@ -451,10 +453,10 @@ static uint32_t redis_segment(uint8_t *f, bool to_server, uint8_t flags,
 	memcpy(ip + 12, to_server ? cli : srv, 4);
 	memcpy(ip + 16, to_server ? srv : cli, 4);
 	sum_ip(ip);
-	tcp[0] = to_server ? 40000 >> 8 : 6379 >> 8;
-	tcp[1] = to_server ? 40000 & 0xff : 6379 & 0xff;
-	tcp[2] = to_server ? 6379 >> 8 : 40000 >> 8;
-	tcp[3] = to_server ? 6379 & 0xff : 40000 & 0xff;
+	tcp[0] = (uint8_t)((to_server ? cport : 6379) >> 8);
+	tcp[1] = (uint8_t)(to_server ? cport : 6379);
+	tcp[2] = (uint8_t)((to_server ? 6379 : cport) >> 8);
+	tcp[3] = (uint8_t)(to_server ? 6379 : cport);
 	tcp[12] = 0x50;
 	tcp[13] = flags;
 	tcp[14] = 0xff;
@@ -472,8 +474,9 @@ static uint32_t redis_segment(uint8_t *f, bool to_server, uint8_t flags,
 	return 14 + tot;
 }
 
-/* One packet on the stack's path (src/stack/filter.c): received
- * (ingress, prerouting, input) or sent (output, postrouting). */
+/* One packet on the stack's path (src/stack/filter.c), as the stack
+ * judges it: received (ingress, prerouting, input: fn_nft_eval_in) or
+ * sent (output, postrouting: fn_nft_eval_out). */
 static bool path(struct fn_nft_prog *p, struct fn_nft_ct *ct, uint8_t *f,
 		 uint32_t len, bool rx, uint64_t now)
 {
@@ -485,44 +488,50 @@ static bool path(struct fn_nft_prog *p, struct fn_nft_ct *ct, uint8_t *f,
 	if (rx) {
 		k.iif = 2;
 		k.iifname = "fn0";
-		fn_nft_eval(p, ct, FN_NFT_INGRESS, &k, &r);
-		fn_nft_eval(p, ct, FN_NFT_PREROUTING, &k, &r);
-		if (r.verdict == FN_NFT_ACCEPT)
-			fn_nft_eval(p, ct, FN_NFT_INPUT, &k, &r);
+		fn_nft_eval_in(p, ct, &k, &r);
 	} else {
 		k.oif = 2;
 		k.oifname = "fn0";
-		fn_nft_eval(p, ct, FN_NFT_OUTPUT, &k, &r);
-		if (r.verdict == FN_NFT_ACCEPT)
-			fn_nft_eval(p, ct, FN_NFT_POSTROUTING, &k, &r);
+		fn_nft_eval_out(p, ct, &k, &r);
 	}
 	return r.verdict == FN_NFT_ACCEPT;
 }
 
-/* The handshake, then request/reply pairs (a 40-byte request, a 10-byte
- * reply, as redis-benchmark's PING/SET/GET); ns per packet. */
+#define FLOWS_MAX	1000
+static unsigned nflows = 1;	/* --flows */
+
+/* The handshakes of nflows flows, then request/reply pairs on them in
+ * turn (a 40-byte request, a 10-byte reply, as redis-benchmark's
+ * PING/SET/GET; one flow after the other, as redis-benchmark's clients
+ * take turns); ns per packet. */
 static double measure_path(struct fn_nft_prog *p, long iters, int reps)
 {
-	static uint8_t req[128], rep[128], hs[3][128];
+	static uint8_t req[FLOWS_MAX][128], rep[FLOWS_MAX][128], hs[3][128];
+	static uint32_t lreq, lrep;
 	struct fn_nft_ct *ct = fn_nft_ct_new(65536);
-	uint32_t lreq = redis_segment(req, true, 0x18, 40);
-	uint32_t lrep = redis_segment(rep, false, 0x18, 10);
-	uint32_t l0 = redis_segment(hs[0], true, 0x02, 0);
-	uint32_t l1 = redis_segment(hs[1], false, 0x12, 0);
-	uint32_t l2 = redis_segment(hs[2], true, 0x10, 0);
 	uint64_t now = (uint64_t)fn_clock_ns();
 	unsigned bad = 0;
 	double *v = calloc((size_t)reps, sizeof(*v)), med;
 
-	bad += !path(p, ct, hs[0], l0, true, now);
-	bad += !path(p, ct, hs[1], l1, false, now);
-	bad += !path(p, ct, hs[2], l2, true, now);
+	for (unsigned f = 0; f < nflows; f++) {
+		uint32_t l0 = redis_segment(hs[0], f, true, 0x02, 0);
+		uint32_t l1 = redis_segment(hs[1], f, false, 0x12, 0);
+		uint32_t l2 = redis_segment(hs[2], f, true, 0x10, 0);
+
+		lreq = redis_segment(req[f], f, true, 0x18, 40);
+		lrep = redis_segment(rep[f], f, false, 0x18, 10);
+		bad += !path(p, ct, hs[0], l0, true, now);
+		bad += !path(p, ct, hs[1], l1, false, now);
+		bad += !path(p, ct, hs[2], l2, true, now);
+	}
 	for (int r = 0; r < reps; r++) {
 		int64_t t0 = fn_clock_ns();
+		unsigned f = 0;
 
 		for (long i = 0; i < iters / 2; i++) {
-			bad += !path(p, ct, req, lreq, true, (uint64_t)t0);
-			bad += !path(p, ct, rep, lrep, false, (uint64_t)t0);
+			bad += !path(p, ct, req[f], lreq, true, (uint64_t)t0);
+			bad += !path(p, ct, rep[f], lrep, false, (uint64_t)t0);
+			f = f + 1 < nflows ? f + 1 : 0;
 		}
 		v[r] = (double)(fn_clock_ns() - t0) / (double)(iters / 2 * 2);
 	}
@@ -562,11 +571,13 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: fn-bench-nft-eval [--iters N] [--reps N] [--path-only]\n"
 		"                         [--only none|rules-N|set-10000]\n"
+		"                         [--flows N]\n"
 		"  ns/packet of the nf_tables evaluator for 0, 10, 100, 1000\n"
 		"  rules and a 10,000-element set, against an empty ruleset;\n"
 		"  then bench/rules/{rules-N,set-10000}.nft on the stack's path\n"
 		"  with ct (--path-only: that table alone; --only: one cell\n"
-		"  of it, for a profiler)\n");
+		"  of it, for a profiler; --flows: the path's requests\n"
+		"  on N flows in turn, 1 to 1000, default 1)\n");
 }
 
 static const struct cell {
@@ -625,6 +636,7 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ "path-only", no_argument, NULL, 'p' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "flows", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -640,11 +652,12 @@ int main(int argc, char **argv)
 		case 'r': reps = atoi(optarg); break;
 		case 'p': path_only = true; break;
 		case 'o': only = optarg; index_only = true; break;
+		case 'f': nflows = (unsigned)atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (iters <= 0 || reps <= 0) {
+	if (iters <= 0 || reps <= 0 || nflows < 1 || nflows > FLOWS_MAX) {
 		usage(stderr);
 		return 2;
 	}

@@ -196,6 +196,9 @@ struct fn_nft_result {
 	uint64_t rule;		/* DROP: the handle of the rule that gave
 				 * it; 0 for a chain's policy or a packet
 				 * the hook's own checks drop */
+	enum fn_nft_hook hook;	/* fn_nft_eval_in/out: the last hook that
+				 * ran (the one that dropped); fn_nft_eval:
+				 * its hook */
 };
 
 struct fn_nft_prog;
@@ -215,6 +218,35 @@ void fn_nft_prog_free(struct fn_nft_prog *p);
 void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
 		 struct fn_nft_result *res);
+
+/* One packet's IP hooks in one call, as fn_nft_eval at each in turn
+ * until one does not accept, its packet info set up once:
+ *   fn_nft_eval_in   a received frame for this host: ingress (when a
+ *                    chain is there), then, for IPv4, prerouting and
+ *                    input.  The caller decides "for this host" before
+ *                    prerouting, which is right when no nat chain can
+ *                    move the destination (!FN_NFT_PROG_NAT) and the
+ *                    packet is no fragment (reassembly comes between
+ *                    the hooks); else it calls fn_nft_eval per hook.
+ *   fn_nft_eval_out  a packet this host sends: output, postrouting.
+ * res->hook says which hook gave the verdict.  pkt as for fn_nft_eval,
+ * zeroed but for what the caller fills. */
+void fn_nft_eval_in(struct fn_nft_prog *p, struct fn_nft_ct *ct,
+		    struct fn_nft_pkt *pkt, struct fn_nft_result *res);
+void fn_nft_eval_out(struct fn_nft_prog *p, struct fn_nft_ct *ct,
+		     struct fn_nft_pkt *pkt, struct fn_nft_result *res);
+
+/* What a caller asks of a program before each packet, in one call:
+ * FN_NFT_PROG_* bits, each the accessor of that name below (IDLE for
+ * NULL too). */
+enum {
+	FN_NFT_PROG_IDLE = 1,		/* fn_nft_prog_idle */
+	FN_NFT_PROG_CT = 2,		/* fn_nft_prog_uses_ct */
+	FN_NFT_PROG_NAT = 4,		/* fn_nft_prog_uses_nat */
+	FN_NFT_PROG_SK = 8,		/* fn_nft_prog_uses_sk */
+	FN_NFT_PROG_FINE_CLOCK = 16,	/* fn_nft_prog_fine_clock */
+};
+unsigned fn_nft_prog_flags(const struct fn_nft_prog *p);
 
 /* The rule index (docs/nft-eval.md) on (after compile) or off: the
  * verdicts and counters are the same either way; for the tests and

@@ -458,7 +458,7 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
 	struct stack *s = ifc->stack;
 	struct nl_server *srv = stk_nft();
 	static uint8_t buf[DGRAM_MAX];
-	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0, 0 };
+	struct fn_nft_result r = { .verdict = FN_NFT_ACCEPT };
 	struct fn_nft_pkt k;
 	enum fn_nft_hook h;
 	uint32_t off;
@@ -557,7 +557,7 @@ static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
 		      const uint8_t *nh, uint8_t *nh_w, uint32_t len,
 		      bool *natted)
 {
-	struct fn_nft_result r = { FN_NFT_ACCEPT, FN_NFT_REJECT_NONE, 0, 0 };
+	struct fn_nft_result r = { .verdict = FN_NFT_ACCEPT };
 	struct fn_nft_pkt k;
 	enum fn_nft_hook h;
 

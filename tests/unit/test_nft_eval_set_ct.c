@@ -1152,6 +1152,190 @@ static void test_csum(void **state)
 		}
 }
 
+/* ---- one call per path (fn_nft_eval_in/out) ------------------------------ */
+
+/* A ruleset on every hook: ingress drops UDP port 9, prerouting counts
+ * before conntrack (prio -300) and drops port 7 after it, input has the
+ * ct state rules, a reject and a drop, output drops source port 8 and
+ * rejects 5, postrouting counts. */
+#define M_SPORT(d)  e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1), \
+		    e_cmp16(NFT_REG_1, NFT_CMP_EQ, (d))
+struct pair {
+	struct fn_nft_ruleset *rs;
+	struct nftnl_rule *r[9];
+};
+
+static void pair_rules(struct pair *q, bool full)
+{
+	static const uint32_t est = 2, newb = 8, zero = 0;
+	struct fn_nft_table *t, *n;
+	struct fn_nft_chain *ing, *pre0, *pre, *in, *out, *post;
+
+	q->rs = m_new();
+	n = m_table(q->rs, NFPROTO_NETDEV, "n");
+	t = m_table(q->rs, NFPROTO_INET, "t");
+	ing = m_chain(q->rs, n, "ing", NF_NETDEV_INGRESS, 0, NF_ACCEPT);
+	pre0 = m_chain(q->rs, t, "pre0", NF_INET_PRE_ROUTING, -300, NF_ACCEPT);
+	pre = m_chain(q->rs, t, "pre", NF_INET_PRE_ROUTING, 0, NF_ACCEPT);
+	/* !full: input and postrouting have no chain (theirs are regular
+	 * chains, never run): conntrack's confirmation alone there */
+	in = m_chain(q->rs, t, "in", full ? NF_INET_LOCAL_IN : -1, 0,
+		     NF_DROP);
+	out = m_chain(q->rs, t, "out", NF_INET_LOCAL_OUT, 0, NF_ACCEPT);
+	post = m_chain(q->rs, t, "post", full ? NF_INET_POST_ROUTING : -1, 0,
+		       NF_ACCEPT);
+	q->r[0] = m_rule(q->rs, ing, M_PROTO(17), M_DPORT(9), e_counter(),
+			 e_verdict(NF_DROP, NULL), NULL);
+	q->r[1] = m_rule(q->rs, pre0, e_counter(), NULL);
+	q->r[2] = m_rule(q->rs, pre, M_DPORT(7), e_counter(),
+			 e_verdict(NF_DROP, NULL), NULL);
+	q->r[3] = m_rule(q->rs, in, e_ct_state(NFT_REG_1),
+			 e_bitwise(NFT_REG_1, NFT_REG_1, 4, &est, &zero),
+			 e_cmp32(NFT_REG_1, NFT_CMP_NEQ, 0), e_counter(),
+			 e_verdict(NF_ACCEPT, NULL), NULL);
+	q->r[4] = m_rule(q->rs, in, M_DPORT(6), e_counter(),
+			 e_reject(NFT_REJECT_TCP_RST, -1), NULL);
+	q->r[5] = m_rule(q->rs, in, e_ct_state(NFT_REG_1),
+			 e_bitwise(NFT_REG_1, NFT_REG_1, 4, &newb, &zero),
+			 e_cmp32(NFT_REG_1, NFT_CMP_NEQ, 0), e_counter(),
+			 e_verdict(NF_ACCEPT, NULL), NULL);
+	q->r[6] = m_rule(q->rs, out, M_SPORT(8), e_counter(),
+			 e_verdict(NF_DROP, NULL), NULL);
+	q->r[7] = m_rule(q->rs, out, M_SPORT(5), e_counter(),
+			 e_reject(NFT_REJECT_ICMP_UNREACH, 3), NULL);
+	q->r[8] = m_rule(q->rs, post, e_counter(), NULL);
+}
+
+/* The packet of step i: one of 6 flows between A1 (remote) and A2 (us),
+ * either way, TCP with flags that open, use, close and reset flows, UDP,
+ * ICMP echo, a bad transport or header sum, an ARP frame. */
+static void pair_packet(struct t_pkt *t, uint32_t *seed, bool *rx)
+{
+	static const uint8_t fl[] = { TH_SYN, TH_SYN | TH_ACK, TH_ACK,
+		TH_ACK, TH_ACK, TH_FIN | TH_ACK, TH_RST, TH_SYN | TH_FIN };
+	static const uint16_t ports[] = { 80, 6, 7, 8, 5, 9 };
+	uint32_t r = rnd(seed);
+	uint16_t lport = ports[r % 6], rport = (uint16_t)(4000 + (r >> 3) % 4);
+	uint32_t kind = (r >> 5) % 16;
+
+	*rx = (r >> 9) & 1;
+	if (kind < 10)
+		t_tcp(t, *rx ? A1 : A2, *rx ? A2 : A1, *rx ? rport : lport,
+		      *rx ? lport : rport, fl[(r >> 10) % 8], (r >> 13) % 40);
+	else if (kind < 13)
+		t_udp(t, *rx ? A1 : A2, *rx ? A2 : A1, *rx ? rport : lport,
+		      *rx ? lport : rport, (r >> 13) % 40);
+	else
+		t_icmp(t, *rx ? A1 : A2, *rx ? A2 : A1, (r >> 10) % 2 ? 8 : 0,
+		       0, (uint16_t)rport);
+	if ((r >> 20) % 29 == 0)
+		t->buf[14 + 20 + 4] ^= 0x40;		/* transport sum */
+	if ((r >> 20) % 31 == 1)
+		t->buf[14 + 10] ^= 0x01;		/* header sum */
+	if ((r >> 20) % 37 == 2) {			/* ARP */
+		t->buf[12] = 0x08;
+		t->buf[13] = 0x06;
+		t->p.ethertype = 0x0806;
+		t->p.nh = NULL;
+		t->p.nh_len = 0;
+	}
+	t->p.iifname = *rx ? "eth0" : NULL;	/* m_chain's ingress device */
+	t->p.oifname = *rx ? NULL : "eth0";
+	t->p.now_ns = 1000000000ull * (1 + ((r >> 24) & 3));
+}
+
+/* fn_nft_eval_in and _out give what fn_nft_eval gives hook by hook:
+ * verdicts, the hook and rule that dropped, the reject, conntrack's
+ * state, entry and sums for each packet, every counter at the end. */
+static void paths_check(bool full)
+{
+	struct pair q;
+	struct fn_nft_prog *pa, *pb;
+	struct fn_nft_ct *ca = fn_nft_ct_new(16), *cb = fn_nft_ct_new(16);
+	uint32_t seed = 2026, drops = 0, inputs = 0;
+	/* the counter's place in each rule of pair_rules */
+	static const unsigned cnt[9] = { 4, 0, 2, 3, 2, 3, 2, 2, 0 };
+
+	pair_rules(&q, full);
+	pa = t_compile(q.rs, NULL);
+	pb = t_compile(q.rs, NULL);
+	assert_int_equal(fn_nft_prog_flags(pa), FN_NFT_PROG_CT);
+	for (int i = 0; i < 20000; i++) {
+		struct t_pkt a, b;
+		struct fn_nft_result ra, rb;
+		bool rx;
+
+		pair_packet(&a, &seed, &rx);
+		memcpy(&b, &a, sizeof(a));
+		if (b.p.nh)
+			b.p.nh = b.buf + 14;
+		b.p.l2 = b.buf;
+		if (rx) {
+			enum fn_nft_hook h = FN_NFT_INGRESS;
+
+			fn_nft_eval(pa, ca, h, &a.p, &ra);
+			if (ra.verdict == FN_NFT_ACCEPT && a.p.nh) {
+				fn_nft_eval(pa, ca, h = FN_NFT_PREROUTING,
+					    &a.p, &ra);
+				if (ra.verdict == FN_NFT_ACCEPT)
+					fn_nft_eval(pa, ca, h = FN_NFT_INPUT,
+						    &a.p, &ra);
+			}
+			assert_int_equal(ra.hook, h);
+			inputs += h == FN_NFT_INPUT;
+			fn_nft_eval_in(pb, cb, &b.p, &rb);
+		} else {
+			fn_nft_eval(pa, ca, FN_NFT_OUTPUT, &a.p, &ra);
+			if (ra.verdict == FN_NFT_ACCEPT)
+				fn_nft_eval(pa, ca, FN_NFT_POSTROUTING, &a.p,
+					    &ra);
+			fn_nft_eval_out(pb, cb, &b.p, &rb);
+		}
+		assert_int_equal(ra.verdict, rb.verdict);
+		assert_int_equal(ra.hook, rb.hook);
+		assert_int_equal(ra.rule, rb.rule);
+		assert_int_equal(ra.reject, rb.reject);
+		assert_int_equal(ra.reject_code, rb.reject_code);
+		assert_int_equal(a.p.ct_state, b.p.ct_state);
+		assert_int_equal(a.p.ct_entry, b.p.ct_entry);
+		assert_int_equal(a.p.ct_id, b.p.ct_id);
+		assert_int_equal(a.p.sums, b.p.sums);
+		drops += ra.verdict != FN_NFT_ACCEPT;
+	}
+	for (unsigned i = 0; i < 9; i++)
+		assert_int_equal(t_packets(pa, q.r[i], cnt[i]),
+				 t_packets(pb, q.r[i], cnt[i]));
+	/* the mix reaches every hook and every verdict */
+	assert_true(drops > 500 && drops < 19000);
+	assert_true(inputs > 1000);
+	for (unsigned i = 0; i < 9; i++)
+		assert_true(t_packets(pa, q.r[i], cnt[i]) > 0 ||
+			    (!full && (i == 3 || i == 4 || i == 5 || i == 8)));
+	/* no ruleset: accepted, nothing tracked */
+	struct t_pkt t;
+	struct fn_nft_result r;
+
+	t_tcp(&t, A1, A2, 1, 2, TH_SYN, 0);
+	fn_nft_eval_in(NULL, cb, &t.p, &r);
+	assert_int_equal(r.verdict, FN_NFT_ACCEPT);
+	assert_int_equal(t.p.ct_state, 0);
+	fn_nft_eval_out(NULL, cb, &t.p, &r);
+	assert_int_equal(r.verdict, FN_NFT_ACCEPT);
+	assert_int_equal(fn_nft_prog_flags(NULL), FN_NFT_PROG_IDLE);
+	fn_nft_prog_free(pa);
+	fn_nft_prog_free(pb);
+	fn_nft_ct_free(ca);
+	fn_nft_ct_free(cb);
+	m_free(q.rs);
+}
+
+static void test_eval_paths(void **state)
+{
+	(void)state;
+	paths_check(true);
+	paths_check(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1175,6 +1359,7 @@ int main(void)
 		cmocka_unit_test(test_ct_acct),
 		cmocka_unit_test(test_hook_header_once),
 		cmocka_unit_test(test_prog_idle),
+		cmocka_unit_test(test_eval_paths),
 		cmocka_unit_test(test_sums),
 		cmocka_unit_test(test_ct_sets),
 		cmocka_unit_test(test_csum),

@@ -275,6 +275,16 @@ bool fn_nft_prog_fine_clock(const struct fn_nft_prog *p)
 	return p && p->uses_limit;
 }
 
+unsigned fn_nft_prog_flags(const struct fn_nft_prog *p)
+{
+	if (!p || p->idle)
+		return FN_NFT_PROG_IDLE;
+	return (p->uses_ct ? FN_NFT_PROG_CT : 0) |
+	       (p->nat_chains ? FN_NFT_PROG_NAT : 0) |
+	       (p->uses_sk ? FN_NFT_PROG_SK : 0) |
+	       (p->uses_limit ? FN_NFT_PROG_FINE_CLOCK : 0);
+}
+
 /* After an IP hook: input or postrouting confirms the unconfirmed entry
  * of a new flow if it accepts the packet, a drop anywhere discards it
  * (__nf_conntrack_confirm, nf_conntrack_destroy); a confirm that finds
@@ -290,6 +300,88 @@ static void ct_after(struct fn_nft_ct *ct, enum fn_nft_hook hook,
 		res->verdict = FN_NFT_DROP;
 }
 
+static void res_init(struct fn_nft_result *res, enum fn_nft_hook hook)
+{
+	res->verdict = FN_NFT_ACCEPT;
+	res->reject = FN_NFT_REJECT_NONE;
+	res->reject_code = 0;
+	res->rule = 0;
+	res->hook = hook;
+}
+
+/* The IP hook a, then b, of one packet (prerouting and input, output
+ * and postrouting): fn_nft_eval at a, then at b if a accepted, without
+ * the calls' second set-up.  The packet info of a serves b (the pairs
+ * see the same link-layer header), unless a nat chain may have
+ * rewritten the bytes (the only writer: payload statements are
+ * refused at compile): then b sets it up again, as fn_nft_eval would,
+ * the header checked at a. */
+static void eval_pair(struct fn_nft_prog *p, struct fn_nft_ct *ct,
+		      enum fn_nft_hook a, enum fn_nft_hook b,
+		      struct fn_nft_pkt *pkt, struct fn_nft_result *res)
+{
+	struct nfe_pkt pk = { .p = pkt, .hook = a, .res = res, .ct = ct };
+	int ok;
+
+	res_init(res, a);
+	pkt->nh_ok = 0;
+	if (ct)		/* as fn_nft_eval at a first hook */
+		nfe_ct_confirm(ct, a == FN_NFT_OUTPUT, false);
+	ok = p ? setup_ip(&pk, pkt, false) : -1;
+	if (ok <= 0) {	/* dropped at a, or accepted by both untouched */
+		if (ok == 0)
+			res->verdict = FN_NFT_DROP;
+		else
+			res->hook = b;
+		return;
+	}
+	run_hook(p, ct, &pk);
+	ct_after(ct, a, res);
+	if (res->verdict != FN_NFT_ACCEPT)
+		return;
+	res_init(res, b);
+	pkt->nh_ok = 0;
+	if (!p->nhook[b] && !p->nat_chains) {
+		ct_after(ct, b, res);
+		return;
+	}
+	if (p->nat_chains) {
+		pk = (struct nfe_pkt){ .p = pkt, .hook = b, .res = res,
+				       .ct = ct };
+		ok = setup_ip(&pk, pkt, true);
+		if (ok <= 0) {
+			if (ok == 0)
+				res->verdict = FN_NFT_DROP;
+			return;
+		}
+	} else {
+		pk.hook = b;	/* the same bytes: the same packet info */
+	}
+	run_hook(p, ct, &pk);
+	ct_after(ct, b, res);
+}
+
+void fn_nft_eval_in(struct fn_nft_prog *p, struct fn_nft_ct *ct,
+		    struct fn_nft_pkt *pkt, struct fn_nft_result *res)
+{
+	if (p && p->nhook[FN_NFT_INGRESS]) {
+		fn_nft_eval(p, ct, FN_NFT_INGRESS, pkt, res);
+		if (res->verdict != FN_NFT_ACCEPT)
+			return;
+	}
+	if (!pkt->nh || pkt->ethertype != 0x0800) {
+		res_init(res, FN_NFT_INGRESS);	/* the IP hooks never see it */
+		return;
+	}
+	eval_pair(p, ct, FN_NFT_PREROUTING, FN_NFT_INPUT, pkt, res);
+}
+
+void fn_nft_eval_out(struct fn_nft_prog *p, struct fn_nft_ct *ct,
+		     struct fn_nft_pkt *pkt, struct fn_nft_result *res)
+{
+	eval_pair(p, ct, FN_NFT_OUTPUT, FN_NFT_POSTROUTING, pkt, res);
+}
+
 void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		 enum fn_nft_hook hook, struct fn_nft_pkt *pkt,
 		 struct fn_nft_result *res)
@@ -297,10 +389,7 @@ void fn_nft_eval(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	bool first = hook == FN_NFT_PREROUTING || hook == FN_NFT_OUTPUT;
 	bool checked = !first && pkt->nh_ok;
 
-	res->verdict = FN_NFT_ACCEPT;
-	res->reject = FN_NFT_REJECT_NONE;
-	res->reject_code = 0;
-	res->rule = 0;
+	res_init(res, hook);
 	if ((unsigned)hook >= FN_NFT_NHOOKS)
 		return;
 	if (hook != FN_NFT_INGRESS)
