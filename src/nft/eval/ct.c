@@ -39,7 +39,9 @@
  *     kills it and starts a new one, which the nat chains see again;
  *   - timeouts as the kernel's defaults (TCP by state: 120 s SYN_SENT,
  *     5 days ESTABLISHED, 10 s CLOSE...; UDP 30 s, 120 s answered; ICMP
- *     30 s; others 600 s); when full, the least recently used entry goes.
+ *     30 s; others 600 s); when full, a flow not used since the clock
+ *     hand last passed goes (CLOCK, second chance: an approximation of
+ *     least recently used whose hit writes the flow's own entry only).
  * Checked against the kernel by tests/integration/test_nft_eval_diff.sh.
  */
 #include <errno.h>
@@ -74,7 +76,7 @@ struct ct_entry {
 	uint8_t flags;
 	uint8_t tcp_state, last_index, last_dir;
 	uint32_t hnext;			/* entry + 1; free list too */
-	uint32_t prev, next;		/* LRU, entry + 1 */
+	uint8_t ref;			/* used since the hand passed */
 	uint32_t id;			/* ct id; fn_nft_pkt.ct_id */
 	uint32_t mark;			/* ct mark (set) */
 	uint64_t expires;
@@ -110,7 +112,7 @@ struct fn_nft_ct {
 	struct ct_entry *e;
 	uint32_t *bucket;		/* entry + 1 */
 	uint32_t free;			/* entry + 1 */
-	uint32_t head, tail;		/* LRU: head most recent */
+	uint32_t hand;			/* CLOCK: the next entry it looks at */
 	uint32_t pending[2];		/* receive, send: entry + 1 */
 	struct frag frags[FRAG_CACHE];
 	uint32_t frag_next;
@@ -227,7 +229,8 @@ void nfe_ct_acct_on(struct fn_nft_ct *ct)
 /* ---- table --------------------------------------------------------------- */
 
 /* The same for both directions of a flow. */
-static uint32_t tuple_hash(const struct fn_nft_ct *ct, const struct ct_tuple *t)
+static inline __attribute__((always_inline))
+uint32_t tuple_hash(const struct fn_nft_ct *ct, const struct ct_tuple *t)
 {
 	uint64_t a = (uint64_t)t->src << 16 | t->sport;
 	uint64_t b = (uint64_t)t->dst << 16 | t->dport;
@@ -289,34 +292,6 @@ static struct ct_tuple tuple_reply(const struct ct_entry *e)
 				  e->t.sport, e->t.proto };
 }
 
-static void lru_unlink(struct fn_nft_ct *ct, uint32_t i)
-{
-	struct ct_entry *e = &ct->e[i];
-
-	if (e->prev)
-		ct->e[e->prev - 1].next = e->next;
-	else
-		ct->head = e->next;
-	if (e->next)
-		ct->e[e->next - 1].prev = e->prev;
-	else
-		ct->tail = e->prev;
-	e->prev = e->next = 0;
-}
-
-static void lru_push(struct fn_nft_ct *ct, uint32_t i)
-{
-	struct ct_entry *e = &ct->e[i];
-
-	e->prev = 0;
-	e->next = ct->head;
-	if (ct->head)
-		ct->e[ct->head - 1].prev = i + 1;
-	ct->head = i + 1;
-	if (!ct->tail)
-		ct->tail = i + 1;
-}
-
 static void entry_free(struct fn_nft_ct *ct, uint32_t i)
 {
 	ct->e[i].flags = 0;
@@ -339,7 +314,7 @@ static void nat_unlink(struct fn_nft_ct *ct, uint32_t i)
 	}
 }
 
-/* Unlink a confirmed entry from its bucket and the LRU, free it. */
+/* Unlink a confirmed entry from its bucket, free it. */
 static void entry_remove(struct fn_nft_ct *ct, uint32_t i)
 {
 	uint32_t *pp = &ct->bucket[tuple_hash(ct, &ct->e[i].t)];
@@ -350,7 +325,6 @@ static void entry_remove(struct fn_nft_ct *ct, uint32_t i)
 		*pp = ct->e[i].hnext;
 	if (ct->e[i].flags & E_DNAT)
 		nat_unlink(ct, i);
-	lru_unlink(ct, i);
 	entry_free(ct, i);
 }
 
@@ -403,7 +377,7 @@ static uint32_t chain_find(const struct fn_nft_ct *ct, uint32_t i, bool nat,
 }
 
 /* Entry index of t in either direction (*dir 1 = reply), or -1.  A hit
- * becomes the most recent entry (already the head: nothing to move).
+ * is marked used, for the clock.
  * The replies of bound flows are in nat_bucket, looked at only when
  * there are some. */
 static int64_t lookup(struct fn_nft_ct *ct, const struct ct_tuple *t,
@@ -420,22 +394,39 @@ static int64_t lookup(struct fn_nft_ct *ct, const struct ct_tuple *t,
 		entry_remove(ct, i - 1);
 		return -1;
 	}
-	if (ct->head != i) {
-		lru_unlink(ct, i - 1);
-		lru_push(ct, i - 1);
-	}
+	ct->e[i - 1].ref = 1;
 	return i - 1;
+}
+
+/* A full table makes room (CLOCK): the hand goes round the confirmed
+ * entries, a used one loses its mark and is passed, the first unused
+ * one goes.  Two rounds at most.  False: none confirmed (only the
+ * pending ones of a tiny table). */
+static bool clock_evict(struct fn_nft_ct *ct)
+{
+	for (uint64_t n = 0; n < 2ull * ct->max; n++) {
+		uint32_t i = ct->hand;
+		struct ct_entry *e = &ct->e[i];
+
+		ct->hand = i + 1 < ct->max ? i + 1 : 0;
+		if (!(e->flags & E_CONFIRMED))
+			continue;
+		if (e->ref) {
+			e->ref = 0;
+			continue;
+		}
+		entry_remove(ct, i);
+		return true;
+	}
+	return false;
 }
 
 static int64_t entry_alloc(struct fn_nft_ct *ct)
 {
 	uint32_t i;
 
-	if (!ct->free) {
-		if (!ct->tail)
-			return -1;
-		entry_remove(ct, ct->tail - 1);
-	}
+	if (!ct->free && !clock_evict(ct))
+		return -1;
 	i = ct->free - 1;
 	ct->free = ct->e[i].hnext;
 	memset(&ct->e[i], 0, sizeof(ct->e[i]));
@@ -462,13 +453,15 @@ static bool confirm_clash(struct fn_nft_ct *ct, uint32_t i)
 	       lookup(ct, &r, ct->e[i].created, &dir) >= 0;
 }
 
-bool nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted)
+/* nfe_ct_confirm with an entry pending: kept out of line, so that the
+ * common call, with none, costs a test and no saved registers. */
+static __attribute__((noinline)) bool confirm_pending(struct fn_nft_ct *ct,
+						       bool out_path,
+						       bool accepted)
 {
 	uint32_t i = ct->pending[out_path];
 	uint32_t h;
 
-	if (!i)
-		return true;
 	ct->pending[out_path] = 0;
 	i--;
 	if (!accepted || confirm_clash(ct, i)) {
@@ -487,8 +480,15 @@ bool nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted)
 		ct->nat_bucket[h] = i + 1;
 		ct->nnat++;
 	}
-	lru_push(ct, i);
+	ct->e[i].ref = 0;	/* used from its next packet on */
 	return true;
+}
+
+bool nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted)
+{
+	if (!ct->pending[out_path])
+		return true;
+	return confirm_pending(ct, out_path, accepted);
 }
 
 /* The packet opened its flow and the entry is not confirmed yet: the
@@ -810,6 +810,22 @@ static uint8_t track(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 		return may_open(pk, reply) ? track_new(ct, pk, &t, now) :
 					     NFE_CT_INVALID;
 	struct ct_entry *e = &ct->e[i];
+
+	/* Most packets: an ACK without SYN, FIN or RST of an answered
+	 * ESTABLISHED TCP flow, either way.  What the general path below
+	 * comes to for it: tcp_conntracks keeps ESTABLISHED, assure() marks
+	 * it assured, the timeout is ESTABLISHED's. */
+	if (t.proto == 6 && e->tcp_state == sES &&
+	    (e->flags & E_SEEN_REPLY) && tcp_index(l4[13]) == I_ACK) {
+		e->last_index = I_ACK;
+		e->last_dir = (uint8_t)dir;
+		e->flags |= E_ASSURED;
+		e->expires = now + (uint64_t)tcp_timeout[sES] * SEC;
+		acct_add(ct, e, dir, pk->len);
+		ct->cur = i;
+		ct->cur_dir = (uint8_t)dir;
+		return NFE_CT_ESTABLISHED;
+	}
 	uint8_t old = e->tcp_state, flags = e->flags;
 	struct ct_tuple was = e->t;
 	int rc = t.proto == 6 ? tcp_update(e, &t, l4[13], dir) : 1;
