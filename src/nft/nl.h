@@ -125,6 +125,8 @@ struct nl_server {
 	struct fn_nft_ruleset rs;	/* committed model */
 	struct nl_job *batch_owner;	/* the job with an open batch */
 	struct fn_nft_prog *prog;	/* committed program: packets use it */
+	unsigned prog_flags;		/* fn_nft_prog_flags(prog), swapped
+					 * with it: read before every packet */
 	struct fn_nft_ct *ct;
 	uint32_t pid;			/* the client's (SO_PEERCRED), for
 					 * NEWGEN; 0: unknown */

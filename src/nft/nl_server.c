@@ -65,6 +65,7 @@ int nl_server_init(struct nl_server *srv)
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->rs.genid = 1;
+	srv->prog_flags = fn_nft_prog_flags(NULL);
 	srv->ct = fn_nft_ct_new(CT_MAX);
 	if (!srv->ct)
 		return -ENOMEM;
@@ -565,6 +566,7 @@ static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 		return;
 	}
 	srv->prog = prog;		/* THE swap: next burst sees it */
+	srv->prog_flags = fn_nft_prog_flags(prog);
 	fn_nft_prog_free(old);
 	b->tx.rs.genid = srv->rs.genid + 1;
 	nl_txn_commit(&b->tx, &srv->rs);

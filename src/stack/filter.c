@@ -83,13 +83,14 @@ static uint32_t rd32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The coarse clock at the start of the loop turn (stk_filter_turn); 0
- * before the first turn. */
+/* The coarse clock of this loop turn, read when its first packet is
+ * judged; 0 until then (stk_filter_turn starts a turn): a turn without
+ * a packet, as most of a polling stack's are, reads no clock. */
 static uint64_t turn_ns;
 
 void stk_filter_turn(void)
 {
-	turn_ns = (uint64_t)fn_clock_coarse_ns();
+	turn_ns = 0;
 }
 
 /* fine: the program has a `limit` (nanosecond token buckets, as the
@@ -102,7 +103,9 @@ static uint64_t now_ns(bool fine)
 {
 	if (fine)
 		return (uint64_t)fn_clock_ns();
-	return turn_ns ? turn_ns : (uint64_t)fn_clock_coarse_ns();
+	if (!turn_ns)
+		turn_ns = (uint64_t)fn_clock_coarse_ns();
+	return turn_ns;
 }
 
 /* The frame in p as one run of bytes: p itself, or a copy into buf (cap
@@ -142,21 +145,27 @@ static uint32_t pkt_fill(struct fn_nft_pkt *k, const uint8_t *f, uint32_t len,
 	return off;
 }
 
+/* dst: network order, as the header holds it; so are the netif's
+ * address and mask (OR and NOT do not care for the byte order). */
 static bool for_if(const struct stk_if *ifc, uint32_t dst)
 {
 	const struct netif *n = &ifc->netif;
-	uint32_t me = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(n)));
-	uint32_t mask = lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(n)));
+	uint32_t me = ip4_addr_get_u32(netif_ip4_addr(n));
+	uint32_t mask = ip4_addr_get_u32(netif_ip4_netmask(n));
 
 	return dst == me || (mask != 0xffffffffu && dst == (me | ~mask));
 }
 
 static bool for_us(const struct stack *s, const uint8_t *nh)
 {
-	uint32_t dst = rd32(nh + 16);
+	uint32_t dst;
 
-	if (dst == 0xffffffffu || (dst >> 28) == 0xe)
-		return true;
+	if (nh[16] == 0xff && nh[17] == 0xff && nh[18] == 0xff &&
+	    nh[19] == 0xff)
+		return true;		/* broadcast */
+	if ((nh[16] & 0xf0) == 0xe0)
+		return true;		/* multicast */
+	memcpy(&dst, nh + 16, 4);
 	for (unsigned i = 0; i < s->nifs; i++)
 		if (for_if(&s->ifs[i], dst))
 			return true;
@@ -310,13 +319,13 @@ static bool tcp_owned(uint16_t lport, uint32_t raddr, uint16_t rport)
  * socket of the app's for a packet on the way out (output, postrouting),
  * or one the early demux found for a packet for us (input only: after
  * prerouting).  lwIP's own RSTs and ICMP messages have none (the
- * kernel's control sockets have no file).  Only when the ruleset asks. */
-static void sk_fill(const struct nl_server *srv, struct fn_nft_pkt *k,
-		    bool rx)
+ * kernel's control sockets have no file).  Only when the ruleset asks
+ * (FN_NFT_PROG_SK). */
+static void sk_fill(struct fn_nft_pkt *k, bool rx)
 {
 	const uint8_t *nh = k->nh;
 
-	if (!owner_set || !fn_nft_prog_uses_sk(srv->prog) || !nh ||
+	if (!owner_set || !nh ||
 	    (rx && k->pkttype != PKT_HOST))
 		return;
 	uint32_t hl = (nh[0] & 15) * 4u;
@@ -332,11 +341,6 @@ static void sk_fill(const struct nl_server *srv, struct fn_nft_pkt *k,
 		k->sk = udp_owned(lport, raddr, rport, rx);
 	k->sk_uid = owner_uid;
 	k->sk_gid = owner_gid;
-}
-
-static bool fine_clock(const struct nl_server *srv)
-{
-	return fn_nft_prog_fine_clock(srv->prog);
 }
 
 /* ---- NAT ------------------------------------------------------------------ */
@@ -378,11 +382,6 @@ static void nat_back(struct pbuf *p, const struct fn_nft_pkt *k, uint32_t off)
 }
 
 /* ---- reassembly ------------------------------------------------------------ */
-
-static bool uses_ct(const struct nl_server *srv)
-{
-	return fn_nft_prog_uses_ct(srv->prog);
-}
 
 /* An untagged IPv4 fragment (MF or an offset) whose header ip4_input
  * would take (ip_rcv_core's checks: version, lengths, header sum), the
@@ -451,7 +450,12 @@ static uint32_t rx_fill(struct fn_nft_pkt *k, const struct stk_if *ifc,
 
 /* A frame received on ifc; takes p.  The frame for lwIP, or NULL: dropped
  * (and freed) or held for reassembly.  *sums: what prerouting checked on
- * that frame (not on a fragment reassembled after it). */
+ * that frame (not on a fragment reassembled after it).
+ * The common packet (IPv4 for this stack, no fragment, no nat chain that
+ * could move its destination, no socket match, whose skb->sk input alone
+ * may see) goes through all its hooks in one call (fn_nft_eval_in);
+ * others hook by hook, with reassembly and the routing decision between
+ * them. */
 struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
 			   unsigned *sums)
 {
@@ -462,22 +466,35 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
 	struct fn_nft_pkt k;
 	enum fn_nft_hook h;
 	uint32_t off;
+	unsigned fl;
 	bool frag, fine, nat;
 
 	*sums = 0;
-	if (!srv || fn_nft_prog_idle(srv->prog))
+	fl = srv ? srv->prog_flags : FN_NFT_PROG_IDLE;
+	if (fl & FN_NFT_PROG_IDLE)
 		return p;	/* no chain: lwIP reassembles itself */
-	fine = fine_clock(srv);
-	nat = fn_nft_prog_uses_nat(srv->prog);
+	fine = fl & FN_NFT_PROG_FINE_CLOCK;
+	nat = fl & FN_NFT_PROG_NAT;
 	off = rx_fill(&k, ifc, p, buf, fine, nat);
 	if (!off)
 		return p;	/* longer than any frame we take: lwIP drops */
+	if (!(fl & (FN_NFT_PROG_NAT | FN_NFT_PROG_SK)) && k.nh &&
+	    !(rd16(k.nh + 6) & 0x3fff) && for_us(s, k.nh)) {
+		fn_nft_eval_in(srv->prog, srv->ct, &k, &r);
+		h = r.hook;
+		if (h == FN_NFT_INPUT)	/* it reached input (below) */
+			stk_count(s, STK_FILTER_JUDGED_RX, 1);
+		if (r.verdict != FN_NFT_ACCEPT)
+			goto drop;
+		*sums = k.sums;
+		return p;
+	}
 	if (!judge(srv, h = FN_NFT_INGRESS, &k, &r))
 		goto drop;
 	if (!k.nh)
 		return p;
 	frag = is_fragment(p, off, &k);
-	if (frag && uses_ct(srv)) {	/* nf_defrag_ipv4, prerouting -400 */
+	if (frag && (fl & FN_NFT_PROG_CT)) {	/* nf_defrag_ipv4, -400 */
 		p = reassemble(s, p, rd16(k.nh + 2));
 		if (!p)
 			return NULL;
@@ -502,7 +519,8 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
 	 * hot-reload test proves with it that each was judged by exactly
 	 * one ruleset version */
 	stk_count(s, STK_FILTER_JUDGED_RX, 1);
-	sk_fill(srv, &k, true);
+	if (fl & FN_NFT_PROG_SK)
+		sk_fill(&k, true);
 	if (!judge(srv, h = FN_NFT_INPUT, &k, &r))
 		goto drop;
 	nat_back(p, &k, off);
@@ -551,15 +569,14 @@ static void out_release(bool send)
 }
 
 /* Output, then postrouting, for the IPv4 datagram at nh (len bytes)
- * going out of ifc.  nh_w: nh, writable (NAT), or NULL; *natted: NAT
- * rewrote it. */
-static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
+ * going out of ifc; fl: the program's FN_NFT_PROG_*.  nh_w: nh, writable
+ * (NAT), or NULL; *natted: NAT rewrote it. */
+static bool judge_out(struct stk_if *ifc, struct nl_server *srv, unsigned fl,
 		      const uint8_t *nh, uint8_t *nh_w, uint32_t len,
 		      bool *natted)
 {
 	struct fn_nft_result r = { .verdict = FN_NFT_ACCEPT };
 	struct fn_nft_pkt k;
-	enum fn_nft_hook h;
 
 	memset(&k, 0, sizeof(k));
 	k.nh = nh;
@@ -568,21 +585,22 @@ static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
 	k.oif = ifc->index;
 	k.oifname = ifc->name;
 	k.oif_addr = ip4_addr_get_u32(netif_ip4_addr(&ifc->netif));
-	k.now_ns = now_ns(fine_clock(srv));
+	k.now_ns = now_ns(fl & FN_NFT_PROG_FINE_CLOCK);
 	if (nh_w) {
 		k.nh_w = nh_w;
 		nat_fill(ifc, &k);
 		k.iif_addr = 0;
 	}
-	sk_fill(srv, &k, false);
-	if (judge(srv, h = FN_NFT_OUTPUT, &k, &r) &&
-	    judge(srv, h = FN_NFT_POSTROUTING, &k, &r)) {
+	if (fl & FN_NFT_PROG_SK)
+		sk_fill(&k, false);
+	fn_nft_eval_out(srv->prog, srv->ct, &k, &r);
+	if (r.verdict == FN_NFT_ACCEPT) {
 		*natted = k.natted;
 		return true;
 	}
 	stk_count(ifc->stack, STK_FILTER_DROP_TX, 1);
 	if (stk_cap_on(ifc->stack, FN_CAP_FILTER_DROP))
-		stk_cap_drop_tx(ifc, h, r.rule, nh, len);
+		stk_cap_drop_tx(ifc, r.hook, r.rule, nh, len);
 	return false;
 }
 
@@ -590,7 +608,7 @@ static bool judge_out(struct stk_if *ifc, struct nl_server *srv,
  * ifc: held; the last one judges the datagram and sends or drops them
  * all. */
 static void out_fragment(struct stk_if *ifc, struct nl_server *srv,
-			 struct pbuf *p, const uint8_t *nh, uint32_t ihl,
+			 unsigned fl, struct pbuf *p, const uint8_t *nh, uint32_t ihl,
 			 const ip4_addr_t *dst)
 {
 	struct stack *s = ifc->stack;
@@ -642,7 +660,7 @@ static void out_fragment(struct stk_if *ifc, struct nl_server *srv,
 	 * dropped (docs/nft.md, NAT) */
 	bool natted;
 
-	out_release(judge_out(ifc, srv, out.dgram, NULL, ihl + out.next,
+	out_release(judge_out(ifc, srv, fl, out.dgram, NULL, ihl + out.next,
 			      &natted));
 }
 
@@ -651,7 +669,7 @@ static void out_fragment(struct stk_if *ifc, struct nl_server *srv,
  * goes out, never lwIP's p: a TCP segment stays on lwIP's
  * retransmission queue as lwIP built it. */
 static err_t output_nat(struct stk_if *ifc, struct nl_server *srv,
-			struct pbuf *p, const ip4_addr_t *dst, uint8_t *buf,
+			unsigned fl, struct pbuf *p, const ip4_addr_t *dst, uint8_t *buf,
 			uint32_t cap)
 {
 	struct pbuf *q;
@@ -661,7 +679,7 @@ static err_t output_nat(struct stk_if *ifc, struct nl_server *srv,
 	if (p->tot_len > cap ||
 	    pbuf_copy_partial(p, buf, p->tot_len, 0) != p->tot_len)
 		return ERR_VAL;	/* not one frame: the link refuses it */
-	if (!judge_out(ifc, srv, buf, buf, p->tot_len, &natted))
+	if (!judge_out(ifc, srv, fl, buf, buf, p->tot_len, &natted))
 		return ERR_OK;
 	if (!natted)
 		return etharp_output(&ifc->netif, p, dst);
@@ -684,9 +702,11 @@ err_t stk_filter_output(struct stk_if *ifc, struct pbuf *p,
 	static uint8_t buf[FRAME_MAX];
 	const uint8_t *nh;
 	uint32_t len, ihl;
+	unsigned fl;
 	bool natted;
 
-	if (!srv || fn_nft_prog_idle(srv->prog)) {
+	fl = srv ? srv->prog_flags : FN_NFT_PROG_IDLE;
+	if (fl & FN_NFT_PROG_IDLE) {
 		if (out.n)
 			out_release(false);
 		return etharp_output(&ifc->netif, p, dst);
@@ -698,15 +718,15 @@ err_t stk_filter_output(struct stk_if *ifc, struct pbuf *p,
 	if (ihl < 20 || p->len < ihl || rd16(nh + 2) != p->tot_len)
 		return ERR_VAL;
 	if (rd16(nh + 6) & 0x3fff) {
-		out_fragment(ifc, srv, p, nh, ihl, dst);
+		out_fragment(ifc, srv, fl, p, nh, ihl, dst);
 		return ERR_OK;
 	}
-	if (fn_nft_prog_uses_nat(srv->prog))
-		return output_nat(ifc, srv, p, dst, buf, sizeof(buf));
+	if (fl & FN_NFT_PROG_NAT)
+		return output_nat(ifc, srv, fl, p, dst, buf, sizeof(buf));
 	nh = linear(p, buf, sizeof(buf), &len);
 	if (!nh)
 		return ERR_VAL;	/* not one frame: the link refuses it */
-	if (!judge_out(ifc, srv, nh, NULL, len, &natted))
+	if (!judge_out(ifc, srv, fl, nh, NULL, len, &natted))
 		return ERR_OK;	/* dropped by the ruleset, as if sent */
 	return etharp_output(&ifc->netif, p, dst);
 }

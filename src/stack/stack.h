@@ -187,8 +187,9 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
 void stk_filter_set_owner(uint32_t uid, uint32_t gid);
 err_t stk_filter_output(struct stk_if *ifc, struct pbuf *p,
 			const ip4_addr_t *dst);
-/* Once a loop turn, before its first frame: the time every packet of
- * the turn is judged with, unless the ruleset needs the fine clock. */
+/* Once a loop turn, before its first frame: a new turn, whose first
+ * judged packet reads the coarse clock that all its packets are judged
+ * with, unless the ruleset needs the fine clock. */
 void stk_filter_turn(void);
 
 /* control.c */
