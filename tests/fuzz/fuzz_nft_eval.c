@@ -12,10 +12,11 @@
  * in a stack.  Seeds: tests/fuzz/corpus/nft_eval.
  *
  * The ruleset has runs of rules the rule index (src/nft/eval/index.c)
- * hashes; every frame is judged twice, by the program and by a second
- * one compiled from the same model with the index off (its own
- * connection table), and any difference in verdict, mark, ct state or
- * in a counter, quota or limit aborts.
+ * hashes; every frame is judged twice, by the program in one call a
+ * path (fn_nft_eval_in/out) and by a second one compiled from the same
+ * model with the index off (its own connection table) hook by hook
+ * (fn_nft_eval), and any difference in verdict, hook, rule, mark, ct
+ * state or in a counter, quota or limit aborts.
  *
  *   CC=clang meson setup build-fuzz -Dfuzz=true
  *   ninja -C build-fuzz tests/fuzz/fuzz_nft_eval
@@ -472,16 +473,25 @@ static void init(void)
 }
 
 /* One packet's path: output, postrouting; or ingress, prerouting,
- * input.  The last verdict in *res. */
+ * input (the IP hooks for IPv4 only, as the stack).  one: in one call
+ * (fn_nft_eval_in/out), else hook by hook.  The last verdict in *res. */
 static void judge(struct fn_nft_prog *p, struct fn_nft_ct *c,
-		  struct fn_nft_pkt *pk, bool tx, struct fn_nft_result *res)
+		  struct fn_nft_pkt *pk, bool tx, bool one,
+		  struct fn_nft_result *res)
 {
-	if (tx) {
+	if (one && tx) {
+		fn_nft_eval_out(p, c, pk, res);
+	} else if (one) {
+		fn_nft_eval_in(p, c, pk, res);
+	} else if (tx) {
 		fn_nft_eval(p, c, FN_NFT_OUTPUT, pk, res);
 		if (res->verdict == FN_NFT_ACCEPT)
 			fn_nft_eval(p, c, FN_NFT_POSTROUTING, pk, res);
 	} else {
 		fn_nft_eval(p, c, FN_NFT_INGRESS, pk, res);
+		if (res->verdict != FN_NFT_ACCEPT || !pk->nh ||
+		    pk->ethertype != 0x0800)
+			return;
 		fn_nft_eval(p, c, FN_NFT_PREROUTING, pk, res);
 		if (res->verdict == FN_NFT_ACCEPT)
 			fn_nft_eval(p, c, FN_NFT_INPUT, pk, res);
@@ -494,7 +504,8 @@ static void check_same(const struct fn_nft_result *a,
 		       const struct fn_nft_pkt *pa, const struct fn_nft_pkt *pb)
 {
 	if (a->verdict != b->verdict || a->reject != b->reject ||
-	    a->reject_code != b->reject_code || pa->mark != pb->mark ||
+	    a->reject_code != b->reject_code || a->hook != b->hook ||
+	    a->rule != b->rule || pa->mark != pb->mark ||
 	    pa->priority != pb->priority ||
 	    pa->ct_state != pb->ct_state || prog->nstates != linear->nstates)
 		abort();
@@ -532,8 +543,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	clock_ns += (uint64_t)(ctl >> 4) * 100000000ull;
 	pk.now_ns = clock_ns;
 	pk2 = pk;
-	judge(prog, ct, &pk, ctl & 2, &res);
-	judge(linear, ct_linear, &pk2, ctl & 2, &res2);
+	/* the indexed program in one call a path, the linear one hook by
+	 * hook: both the index and the one-call paths are checked */
+	judge(prog, ct, &pk, ctl & 2, true, &res);
+	judge(linear, ct_linear, &pk2, ctl & 2, false, &res2);
 	check_same(&res, &res2, &pk, &pk2);
 	free(frame);
 	return 0;
