@@ -314,8 +314,8 @@ static void res_init(struct fn_nft_result *res, enum fn_nft_hook hook)
  * the calls' second set-up.  The packet info of a serves b (the pairs
  * see the same link-layer header), unless a nat chain may have
  * rewritten the bytes (the only writer: payload statements are
- * refused at compile): then b sets it up again, as fn_nft_eval would,
- * the header checked at a. */
+ * refused at compile): then b is fn_nft_eval itself, with the header
+ * a checked (nh_ok). */
 static void eval_pair(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		      enum fn_nft_hook a, enum fn_nft_hook b,
 		      struct fn_nft_pkt *pkt, struct fn_nft_result *res)
@@ -339,25 +339,16 @@ static void eval_pair(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 	ct_after(ct, a, res);
 	if (res->verdict != FN_NFT_ACCEPT)
 		return;
-	res_init(res, b);
-	pkt->nh_ok = 0;
-	if (!p->nhook[b] && !p->nat_chains) {
-		ct_after(ct, b, res);
+	if (p->nat_chains) {	/* the bytes may have changed */
+		fn_nft_eval(p, ct, b, pkt, res);
 		return;
 	}
-	if (p->nat_chains) {
-		pk = (struct nfe_pkt){ .p = pkt, .hook = b, .res = res,
-				       .ct = ct };
-		ok = setup_ip(&pk, pkt, true);
-		if (ok <= 0) {
-			if (ok == 0)
-				res->verdict = FN_NFT_DROP;
-			return;
-		}
-	} else {
+	res_init(res, b);
+	pkt->nh_ok = 0;
+	if (p->nhook[b]) {
 		pk.hook = b;	/* the same bytes: the same packet info */
+		run_hook(p, ct, &pk);
 	}
-	run_hook(p, ct, &pk);
 	ct_after(ct, b, res);
 }
 
