@@ -507,7 +507,7 @@ static unsigned nflows = 1;	/* --flows */
 static double measure_path(struct fn_nft_prog *p, long iters, int reps)
 {
 	static uint8_t req[FLOWS_MAX][128], rep[FLOWS_MAX][128], hs[3][128];
-	static uint32_t lreq, lrep;
+	uint32_t lreq = 0, lrep = 0;
 	struct fn_nft_ct *ct = fn_nft_ct_new(65536);
 	uint64_t now = (uint64_t)fn_clock_ns();
 	unsigned bad = 0;

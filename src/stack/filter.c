@@ -608,8 +608,8 @@ static bool judge_out(struct stk_if *ifc, struct nl_server *srv, unsigned fl,
  * ifc: held; the last one judges the datagram and sends or drops them
  * all. */
 static void out_fragment(struct stk_if *ifc, struct nl_server *srv,
-			 unsigned fl, struct pbuf *p, const uint8_t *nh, uint32_t ihl,
-			 const ip4_addr_t *dst)
+			 unsigned fl, struct pbuf *p, const uint8_t *nh,
+			 uint32_t ihl, const ip4_addr_t *dst)
 {
 	struct stack *s = ifc->stack;
 
@@ -669,8 +669,8 @@ static void out_fragment(struct stk_if *ifc, struct nl_server *srv,
  * goes out, never lwIP's p: a TCP segment stays on lwIP's
  * retransmission queue as lwIP built it. */
 static err_t output_nat(struct stk_if *ifc, struct nl_server *srv,
-			unsigned fl, struct pbuf *p, const ip4_addr_t *dst, uint8_t *buf,
-			uint32_t cap)
+			unsigned fl, struct pbuf *p, const ip4_addr_t *dst,
+			uint8_t *buf, uint32_t cap)
 {
 	struct pbuf *q;
 	bool natted = false;
