@@ -29,6 +29,7 @@
  *
  * usage: fn-bench-nft-eval [--iters N] [--reps N] [--path-only]
  *                          [--only none|rules-N|set-10000] [--flows N]
+ *                          [--no-keep]
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -499,6 +500,7 @@ static bool path(struct fn_nft_prog *p, struct fn_nft_ct *ct, uint8_t *f,
 
 #define FLOWS_MAX	1000
 static unsigned nflows = 1;	/* --flows */
+static bool keep = true;	/* !--no-keep */
 
 /* The handshakes of nflows flows, then request/reply pairs on them in
  * turn (a 40-byte request, a 10-byte reply, as redis-benchmark's
@@ -511,6 +513,9 @@ static double measure_path(struct fn_nft_prog *p, long iters, int reps)
 	struct fn_nft_ct *ct = fn_nft_ct_new(65536);
 	uint64_t now = (uint64_t)fn_clock_ns();
 	unsigned bad = 0;
+
+	if (keep)	/* as the stack, which adopts every program */
+		fn_nft_ct_adopt(ct, p);
 	double *v = calloc((size_t)reps, sizeof(*v)), med;
 
 	for (unsigned f = 0; f < nflows; f++) {
@@ -571,13 +576,15 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: fn-bench-nft-eval [--iters N] [--reps N] [--path-only]\n"
 		"                         [--only none|rules-N|set-10000]\n"
-		"                         [--flows N]\n"
+		"                         [--flows N] [--no-keep]\n"
 		"  ns/packet of the nf_tables evaluator for 0, 10, 100, 1000\n"
 		"  rules and a 10,000-element set, against an empty ruleset;\n"
 		"  then bench/rules/{rules-N,set-10000}.nft on the stack's path\n"
 		"  with ct (--path-only: that table alone; --only: one cell\n"
 		"  of it, for a profiler; --flows: the path's requests\n"
-		"  on N flows in turn, 1 to 1000, default 1)\n");
+		"  on N flows in turn, 1 to 1000, default 1; --no-keep:\n"
+		"  the path's ct does not adopt the program, so no flow\n"
+		"  keeps its verdict, as before fn_nft_ct_adopt)\n");
 }
 
 static const struct cell {
@@ -637,6 +644,7 @@ int main(int argc, char **argv)
 		{ "path-only", no_argument, NULL, 'p' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "flows", required_argument, NULL, 'f' },
+		{ "no-keep", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -653,6 +661,7 @@ int main(int argc, char **argv)
 		case 'p': path_only = true; break;
 		case 'o': only = optarg; index_only = true; break;
 		case 'f': nflows = (unsigned)atoi(optarg); break;
+		case 'k': keep = false; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -199,6 +199,9 @@ struct fn_nft_result {
 	enum fn_nft_hook hook;	/* fn_nft_eval_in/out: the last hook that
 				 * ran (the one that dropped); fn_nft_eval:
 				 * its hook */
+	bool kept;		/* fn_nft_eval_in/out: ACCEPT, the flow's
+				 * kept verdict (fn_nft_ct_adopt): no chain
+				 * ran */
 };
 
 struct fn_nft_prog;
@@ -295,8 +298,18 @@ int fn_nft_obj_state(struct fn_nft_prog *p, uint32_t family,
 		     uint64_t handle, bool reset, uint64_t *packets,
 		     uint64_t *bytes);
 
-/* Connection tracking for `ct state`, bounded: max entries, LRU out. */
+/* Connection tracking for `ct state`, bounded: max entries, the least
+ * recently used (about: CLOCK) out. */
 struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries);
 void fn_nft_ct_free(struct fn_nft_ct *ct);
+/* p (NULL: none) judges the packets tracked in ct from now on: the
+ * stack calls it as it swaps programs.  ct then keeps, per flow and
+ * direction, that p accepted its ESTABLISHED packets on a path without
+ * reading anything but their addresses, protocol, ports and ct state,
+ * and without acting (no counter, log, limit...); the next such packet
+ * is accepted without running the chains (docs/nft-eval.md, "A flow's
+ * verdict, kept").  What the programs before p kept is forgotten.  A
+ * program that ct has not adopted is judged rule by rule, always. */
+void fn_nft_ct_adopt(struct fn_nft_ct *ct, struct fn_nft_prog *p);
 
 #endif /* FRAGNET_SRC_NFT_H */

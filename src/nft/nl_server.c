@@ -567,6 +567,7 @@ static void batch_commit(struct batch *b, const struct nlmsghdr *begin)
 	}
 	srv->prog = prog;		/* THE swap: next burst sees it */
 	srv->prog_flags = fn_nft_prog_flags(prog);
+	fn_nft_ct_adopt(srv->ct, prog);
 	fn_nft_prog_free(old);
 	b->tx.rs.genid = srv->rs.genid + 1;
 	nl_txn_commit(&b->tx, &srv->rs);

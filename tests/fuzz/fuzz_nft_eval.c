@@ -16,7 +16,11 @@
  * path (fn_nft_eval_in/out) and by a second one compiled from the same
  * model with the index off (its own connection table) hook by hook
  * (fn_nft_eval), and any difference in verdict, hook, rule, mark, ct
- * state or in a counter, quota or limit aborts.
+ * state or in a counter, quota or limit aborts.  A second pair does the
+ * same for a ruleset whose flows may keep their verdicts
+ * (fn_nft_ct_adopt), judged in one call with a table that adopted its
+ * program, as the stack's, and hook by hook with one that did not: a
+ * kept verdict must be the one the rules give.
  *
  *   CC=clang meson setup build-fuzz -Dfuzz=true
  *   ninja -C build-fuzz tests/fuzz/fuzz_nft_eval
@@ -44,6 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct fn_nft_prog *prog, *linear;	/* indexed, not indexed */
 static struct fn_nft_ct *ct, *ct_linear;
+static struct fn_nft_prog *kprog, *kref;	/* kept, never kept */
+static struct fn_nft_ct *kct, *kct_ref;
 static uint64_t clock_ns = 1000000000ull;
 
 /* ---- a ruleset with everything ------------------------------------------- */
@@ -414,6 +420,77 @@ static void build_inet(struct builder *b)
 	     ex("counter", 0));
 }
 
+/* Flows that keep their verdicts: every chain after conntrack; pure
+ * drops on ports, a drop on the length (varies: never kept), established
+ * accepted by its state alone, new ones counted. */
+static void build_kept(struct builder *b)
+{
+	static const uint16_t p5 = 0x0500, p7 = 0x0700, p8 = 0x0800;
+	static const uint32_t est = 2, newb = 8, zero = 0, len = 60;
+
+	table(b, NFPROTO_INET, "k");
+	struct fn_nft_chain *pre = chain(b, "pre", NF_INET_PRE_ROUTING, 0);
+	struct fn_nft_chain *in = chain(b, "in", NF_INET_LOCAL_IN, 0);
+	struct fn_nft_chain *out = chain(b, "out", NF_INET_LOCAL_OUT, 10);
+
+	rule(b, pre, 3, load(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &p7, 2), verdict(NF_DROP, NULL));
+	rule(b, in, 5, load(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &p5, 2),
+	     ex("meta", 2, NFTNL_EXPR_META_KEY, NFT_META_LEN,
+		NFTNL_EXPR_META_DREG, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_GT, &len, 4), verdict(NF_DROP, NULL));
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_expr *bw = ex("bitwise", 3,
+			NFTNL_EXPR_BITWISE_SREG, NFT_REG_1,
+			NFTNL_EXPR_BITWISE_DREG, NFT_REG_1,
+			NFTNL_EXPR_BITWISE_LEN, 4);
+
+		nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, i ? &newb : &est,
+			       4);
+		nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+		if (i)
+			rule(b, in, 5, ex("ct", 2, NFTNL_EXPR_CT_KEY,
+					  NFT_CT_STATE, NFTNL_EXPR_CT_DREG,
+					  NFT_REG_1), bw,
+			     cmp(NFT_REG_1, NFT_CMP_NEQ, &zero, 4),
+			     ex("counter", 0), verdict(NF_ACCEPT, NULL));
+		else
+			rule(b, in, 4, ex("ct", 2, NFTNL_EXPR_CT_KEY,
+					  NFT_CT_STATE, NFTNL_EXPR_CT_DREG,
+					  NFT_REG_1), bw,
+			     cmp(NFT_REG_1, NFT_CMP_NEQ, &zero, 4),
+			     verdict(NF_ACCEPT, NULL));
+	}
+	rule(b, in, 1, verdict(NF_DROP, NULL));
+	rule(b, out, 3, load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1),
+	     cmp(NFT_REG_1, NFT_CMP_EQ, &p8, 2), verdict(NF_DROP, NULL));
+}
+
+static void model_free(struct builder *b)
+{
+	for (uint32_t i = 0; i < b->rs.ntables; i++) {
+		struct fn_nft_table *t = b->rs.tables[i];
+
+		for (uint32_t j = 0; j < t->nchains; j++) {
+			for (uint32_t k = 0; k < t->chains[j]->nrules; k++)
+				nftnl_rule_free(t->chains[j]->rules[k]);
+			free(t->chains[j]->rules);
+			nftnl_chain_free(t->chains[j]->nl);
+			free(t->chains[j]);
+		}
+		for (uint32_t j = 0; j < t->nsets; j++) {
+			nftnl_set_free(t->sets[j]->nl);
+			free(t->sets[j]);
+		}
+		free(t->chains);
+		free(t->sets);
+		nftnl_table_free(t->nl);
+		free(t);
+	}
+	free(b->rs.tables);
+}
+
 static void build_netdev(struct builder *b)
 {
 	static const uint16_t arp = 0x0608;
@@ -435,41 +512,30 @@ static void build_netdev(struct builder *b)
 
 static void init(void)
 {
-	struct builder b = { 0 };
+	struct builder b = { 0 }, k = { 0 };
 	char msg[256];
 	int err = 0;
 
 	fn_log_set_level(FN_LOG_ERROR);
 	build_inet(&b);
 	build_netdev(&b);
+	build_kept(&k);
 	prog = fn_nft_compile(&b.rs, NULL, &err, msg, sizeof(msg));
 	linear = fn_nft_compile(&b.rs, NULL, &err, msg, sizeof(msg));
-	if (!prog || !linear || !prog->nruns)
+	kprog = fn_nft_compile(&k.rs, NULL, &err, msg, sizeof(msg));
+	kref = fn_nft_compile(&k.rs, NULL, &err, msg, sizeof(msg));
+	if (!prog || !linear || !prog->nruns || !kprog || !kref ||
+	    !kprog->vc_ok[0] || !kprog->vc_ok[1])
 		abort();
 	fn_nft_prog_index(linear, false);
 	ct = fn_nft_ct_new(64);
 	ct_linear = fn_nft_ct_new(64);
-	/* the model may go: the program keeps what it needs */
-	for (uint32_t i = 0; i < b.rs.ntables; i++) {
-		struct fn_nft_table *t = b.rs.tables[i];
-
-		for (uint32_t j = 0; j < t->nchains; j++) {
-			for (uint32_t k = 0; k < t->chains[j]->nrules; k++)
-				nftnl_rule_free(t->chains[j]->rules[k]);
-			free(t->chains[j]->rules);
-			nftnl_chain_free(t->chains[j]->nl);
-			free(t->chains[j]);
-		}
-		for (uint32_t j = 0; j < t->nsets; j++) {
-			nftnl_set_free(t->sets[j]->nl);
-			free(t->sets[j]);
-		}
-		free(t->chains);
-		free(t->sets);
-		nftnl_table_free(t->nl);
-		free(t);
-	}
-	free(b.rs.tables);
+	kct = fn_nft_ct_new(64);
+	kct_ref = fn_nft_ct_new(64);
+	fn_nft_ct_adopt(kct, kprog);
+	/* the models may go: the programs keep what they need */
+	model_free(&b);
+	model_free(&k);
 }
 
 /* One packet's path: output, postrouting; or ingress, prerouting,
@@ -501,24 +567,26 @@ static void judge(struct fn_nft_prog *p, struct fn_nft_ct *c,
 /* The indexed and the linear program agree, state by state. */
 static void check_same(const struct fn_nft_result *a,
 		       const struct fn_nft_result *b,
-		       const struct fn_nft_pkt *pa, const struct fn_nft_pkt *pb)
+		       const struct fn_nft_pkt *pa, const struct fn_nft_pkt *pb,
+		       const struct fn_nft_prog *x, const struct fn_nft_prog *y)
 {
 	if (a->verdict != b->verdict || a->reject != b->reject ||
 	    a->reject_code != b->reject_code || a->hook != b->hook ||
 	    a->rule != b->rule || pa->mark != pb->mark ||
 	    pa->priority != pb->priority ||
-	    pa->ct_state != pb->ct_state || prog->nstates != linear->nstates)
+	    pa->ct_state != pb->ct_state || x->nstates != y->nstates ||
+	    b->kept)
 		abort();
-	for (uint32_t i = 0; i < prog->nstates; i++)
-		if (prog->states[i].a != linear->states[i].a ||
-		    prog->states[i].b != linear->states[i].b)
+	for (uint32_t i = 0; i < x->nstates; i++)
+		if (x->states[i].a != y->states[i].a ||
+		    x->states[i].b != y->states[i].b)
 			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fn_nft_result res, res2;
-	struct fn_nft_pkt pk, pk2;
+	struct fn_nft_pkt pk, pk2, base;
 	uint8_t ctl, *frame;
 
 	if (!prog)
@@ -542,12 +610,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pk.iifname = pk.oifname = "eth0";
 	clock_ns += (uint64_t)(ctl >> 4) * 100000000ull;
 	pk.now_ns = clock_ns;
+	base = pk;
 	pk2 = pk;
 	/* the indexed program in one call a path, the linear one hook by
 	 * hook: both the index and the one-call paths are checked */
 	judge(prog, ct, &pk, ctl & 2, true, &res);
 	judge(linear, ct_linear, &pk2, ctl & 2, false, &res2);
-	check_same(&res, &res2, &pk, &pk2);
+	check_same(&res, &res2, &pk, &pk2, prog, linear);
+	pk = base;
+	pk2 = base;
+	judge(kprog, kct, &pk, ctl & 2, true, &res);
+	judge(kref, kct_ref, &pk2, ctl & 2, false, &res2);
+	check_same(&res, &res2, &pk, &pk2, kprog, kref);
 	free(frame);
 	return 0;
 }

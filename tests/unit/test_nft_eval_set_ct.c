@@ -1247,6 +1247,53 @@ static void pair_packet(struct t_pkt *t, uint32_t *seed, bool *rx)
 /* fn_nft_eval_in and _out give what fn_nft_eval gives hook by hook:
  * verdicts, the hook and rule that dropped, the reject, conntrack's
  * state, entry and sums for each packet, every counter at the end. */
+/* The next packet of the mix (pair_packet) into a and a copy into b,
+ * judged hook by hook (fn_nft_eval) with pa and ca, in one call a path
+ * (fn_nft_eval_in/out) with pb and cb; both judged the same.  True when
+ * it reached input. */
+static bool pair_judge(struct fn_nft_prog *pa, struct fn_nft_ct *ca,
+		       struct fn_nft_prog *pb, struct fn_nft_ct *cb,
+		       uint32_t *seed, struct t_pkt *a, struct t_pkt *b,
+		       struct fn_nft_result *ra, struct fn_nft_result *rb)
+{
+	enum fn_nft_hook h = FN_NFT_OUTPUT;
+	bool rx;
+
+	pair_packet(a, seed, &rx);
+	memcpy(b, a, sizeof(*a));
+	if (b->p.nh)
+		b->p.nh = b->buf + 14;
+	b->p.l2 = b->buf;
+	if (rx) {
+		h = FN_NFT_INGRESS;
+		fn_nft_eval(pa, ca, h, &a->p, ra);
+		if (ra->verdict == FN_NFT_ACCEPT && a->p.nh) {
+			fn_nft_eval(pa, ca, h = FN_NFT_PREROUTING, &a->p, ra);
+			if (ra->verdict == FN_NFT_ACCEPT)
+				fn_nft_eval(pa, ca, h = FN_NFT_INPUT, &a->p,
+					    ra);
+		}
+		assert_int_equal(ra->hook, h);
+		fn_nft_eval_in(pb, cb, &b->p, rb);
+	} else {
+		fn_nft_eval(pa, ca, FN_NFT_OUTPUT, &a->p, ra);
+		if (ra->verdict == FN_NFT_ACCEPT)
+			fn_nft_eval(pa, ca, FN_NFT_POSTROUTING, &a->p, ra);
+		fn_nft_eval_out(pb, cb, &b->p, rb);
+	}
+	assert_int_equal(ra->verdict, rb->verdict);
+	assert_int_equal(ra->hook, rb->hook);
+	assert_int_equal(ra->rule, rb->rule);
+	assert_int_equal(ra->reject, rb->reject);
+	assert_int_equal(ra->reject_code, rb->reject_code);
+	assert_int_equal(a->p.ct_state, b->p.ct_state);
+	assert_int_equal(a->p.ct_entry, b->p.ct_entry);
+	assert_int_equal(a->p.ct_id, b->p.ct_id);
+	assert_int_equal(a->p.sums, b->p.sums);
+	assert_false(ra->kept);
+	return h == FN_NFT_INPUT;
+}
+
 static void paths_check(bool full)
 {
 	struct pair q;
@@ -1263,43 +1310,8 @@ static void paths_check(bool full)
 	for (int i = 0; i < 20000; i++) {
 		struct t_pkt a, b;
 		struct fn_nft_result ra, rb;
-		bool rx;
 
-		pair_packet(&a, &seed, &rx);
-		memcpy(&b, &a, sizeof(a));
-		if (b.p.nh)
-			b.p.nh = b.buf + 14;
-		b.p.l2 = b.buf;
-		if (rx) {
-			enum fn_nft_hook h = FN_NFT_INGRESS;
-
-			fn_nft_eval(pa, ca, h, &a.p, &ra);
-			if (ra.verdict == FN_NFT_ACCEPT && a.p.nh) {
-				fn_nft_eval(pa, ca, h = FN_NFT_PREROUTING,
-					    &a.p, &ra);
-				if (ra.verdict == FN_NFT_ACCEPT)
-					fn_nft_eval(pa, ca, h = FN_NFT_INPUT,
-						    &a.p, &ra);
-			}
-			assert_int_equal(ra.hook, h);
-			inputs += h == FN_NFT_INPUT;
-			fn_nft_eval_in(pb, cb, &b.p, &rb);
-		} else {
-			fn_nft_eval(pa, ca, FN_NFT_OUTPUT, &a.p, &ra);
-			if (ra.verdict == FN_NFT_ACCEPT)
-				fn_nft_eval(pa, ca, FN_NFT_POSTROUTING, &a.p,
-					    &ra);
-			fn_nft_eval_out(pb, cb, &b.p, &rb);
-		}
-		assert_int_equal(ra.verdict, rb.verdict);
-		assert_int_equal(ra.hook, rb.hook);
-		assert_int_equal(ra.rule, rb.rule);
-		assert_int_equal(ra.reject, rb.reject);
-		assert_int_equal(ra.reject_code, rb.reject_code);
-		assert_int_equal(a.p.ct_state, b.p.ct_state);
-		assert_int_equal(a.p.ct_entry, b.p.ct_entry);
-		assert_int_equal(a.p.ct_id, b.p.ct_id);
-		assert_int_equal(a.p.sums, b.p.sums);
+		inputs += pair_judge(pa, ca, pb, cb, &seed, &a, &b, &ra, &rb);
 		drops += ra.verdict != FN_NFT_ACCEPT;
 	}
 	for (unsigned i = 0; i < 9; i++)
@@ -1336,6 +1348,105 @@ static void test_eval_paths(void **state)
 	paths_check(false);
 }
 
+/* Rules whose verdicts a flow may keep (fn_nft_ct_adopt): all chains
+ * after conntrack, ESTABLISHED accepted by a rule that reads only the
+ * state; before it, drops on ports (pure) and, for port 5, on the
+ * packet's length (it varies: never kept); `dport` is the port that
+ * the drop rule of prerouting names. */
+static struct fn_nft_ruleset *kept_rules(uint16_t dport,
+					 struct nftnl_rule **counted)
+{
+	static const uint32_t est = 2, newb = 8, zero = 0, len = 60;
+	struct fn_nft_ruleset *rs = m_new();
+	struct fn_nft_table *t = m_table(rs, NFPROTO_INET, "t");
+	struct fn_nft_chain *pre, *in, *out;
+
+	pre = m_chain(rs, t, "pre", NF_INET_PRE_ROUTING, 0, NF_ACCEPT);
+	in = m_chain(rs, t, "in", NF_INET_LOCAL_IN, 0, NF_DROP);
+	out = m_chain(rs, t, "out", NF_INET_LOCAL_OUT, 0, NF_ACCEPT);
+	m_rule(rs, pre, M_DPORT(dport), e_verdict(NF_DROP, NULL), NULL);
+	m_rule(rs, in, M_DPORT(5), e_meta(NFT_META_LEN, NFT_REG_1),
+	       e_cmp(NFT_REG_1, NFT_CMP_GT, &len, 4),
+	       e_verdict(NF_DROP, NULL), NULL);
+	m_rule(rs, in, e_ct_state(NFT_REG_1),
+	       e_bitwise(NFT_REG_1, NFT_REG_1, 4, &est, &zero),
+	       e_cmp32(NFT_REG_1, NFT_CMP_NEQ, 0),
+	       e_verdict(NF_ACCEPT, NULL), NULL);
+	m_rule(rs, in, M_DPORT(6), e_counter(),
+	       e_reject(NFT_REJECT_TCP_RST, -1), NULL);
+	*counted = m_rule(rs, in, e_ct_state(NFT_REG_1),
+			  e_bitwise(NFT_REG_1, NFT_REG_1, 4, &newb, &zero),
+			  e_cmp32(NFT_REG_1, NFT_CMP_NEQ, 0), e_counter(),
+			  e_verdict(NF_ACCEPT, NULL), NULL);
+	m_rule(rs, out, M_SPORT(8), e_verdict(NF_DROP, NULL), NULL);
+	return rs;
+}
+
+/* Kept verdicts change no verdict: the packets of paths_check judged
+ * hook by hook with a ct that adopted nothing, and in one call with a
+ * ct that adopted its program, which keeps flows' verdicts; halfway, a
+ * new program (another port dropped) forgets them. */
+static void test_eval_kept(void **state)
+{
+	struct fn_nft_ct *ca = fn_nft_ct_new(16), *cb = fn_nft_ct_new(16);
+	struct nftnl_rule *qa, *qb;
+	struct fn_nft_ruleset *rs = kept_rules(7, &qa);
+	struct fn_nft_prog *pa = t_compile(rs, NULL), *pb = t_compile(rs, NULL);
+	uint32_t seed = 21, kept = 0, accepted = 0;
+
+	(void)state;
+	fn_nft_ct_adopt(cb, pb);
+	for (int i = 0; i < 40000; i++) {
+		struct t_pkt a, b;
+		struct fn_nft_result ra, rb;
+
+		if (i == 20000) {	/* the stack's swap */
+			struct fn_nft_ruleset *rs2 = kept_rules(80, &qb);
+			struct fn_nft_prog *na = t_compile(rs2, pa);
+			struct fn_nft_prog *nb = t_compile(rs2, pb);
+
+			fn_nft_prog_free(pa);
+			fn_nft_prog_free(pb);
+			m_free(rs);
+			rs = rs2;
+			qa = qb;
+			pa = na;
+			pb = nb;
+			fn_nft_ct_adopt(cb, pb);
+		}
+		pair_judge(pa, ca, pb, cb, &seed, &a, &b, &ra, &rb);
+		if (rb.kept) {
+			kept++;
+			assert_int_equal(rb.verdict, FN_NFT_ACCEPT);
+			assert_int_equal(b.p.ct_state, 2);	/* established */
+		}
+		accepted += rb.verdict == FN_NFT_ACCEPT;
+	}
+	/* the counter of `ct state new counter accept` saw the same */
+	assert_int_equal(t_packets(pa, qa, 3), t_packets(pb, qa, 3));
+	/* about 1,100 of 27,000: the mix changes flows' states often */
+	assert_true(kept > 500 && kept < accepted);
+	/* a ct that adopted another program keeps nothing for this one */
+	fn_nft_ct_adopt(cb, NULL);
+	for (int i = 0; i < 2000; i++) {
+		struct t_pkt b;
+		struct fn_nft_result rb;
+		bool rx;
+
+		pair_packet(&b, &seed, &rx);
+		if (rx)
+			fn_nft_eval_in(pb, cb, &b.p, &rb);
+		else
+			fn_nft_eval_out(pb, cb, &b.p, &rb);
+		assert_false(rb.kept);
+	}
+	fn_nft_prog_free(pa);
+	fn_nft_prog_free(pb);
+	fn_nft_ct_free(ca);
+	fn_nft_ct_free(cb);
+	m_free(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1360,6 +1471,7 @@ int main(void)
 		cmocka_unit_test(test_hook_header_once),
 		cmocka_unit_test(test_prog_idle),
 		cmocka_unit_test(test_eval_paths),
+		cmocka_unit_test(test_eval_kept),
 		cmocka_unit_test(test_sums),
 		cmocka_unit_test(test_ct_sets),
 		cmocka_unit_test(test_csum),

@@ -630,6 +630,68 @@ static int hooks_build(struct fn_nft_prog *p)
 	return 0;
 }
 
+/* ---- kept verdicts (docs/nft-eval.md, "A flow's verdict, kept") -------- */
+
+/* What an op reads is the same for every packet of a TCP or UDP flow in
+ * one direction, judged at one hook, and it acts on nothing: registers,
+ * the program's constants and sets (a set changes only with a new
+ * program), the IPv4 protocol and addresses (offsets 9 and 12 to 19,
+ * whatever the header's length), the ports (the transport header's
+ * first 4 bytes), the protocol metas, and the ct state (kept only for
+ * ESTABLISHED).  Any other op varies: 1. */
+uint8_t nfe_op_vary(const struct nfe_op *op)
+{
+	switch (op->type) {
+	case OP_CMP:
+	case OP_CMP_FAST:
+	case OP_BITWISE:
+	case OP_SHIFT:
+	case OP_BYTEORDER:
+	case OP_RANGE:
+	case OP_IMM_DATA:
+	case OP_IMM_VERDICT:
+	case OP_LOOKUP:
+	case OP_CT_STATE:
+		return 0;
+	case OP_PAYLOAD:
+		if (op->sub == NFT_PAYLOAD_NETWORK_HEADER)
+			return !((op->arg == 9 && op->len == 1) ||
+				 (op->arg >= 12 && op->arg + op->len <= 20));
+		if (op->sub == NFT_PAYLOAD_TRANSPORT_HEADER)
+			return op->arg + op->len > 4;
+		return 1;
+	case OP_META:
+		return op->sub != NFT_META_NFPROTO &&
+		       op->sub != NFT_META_L4PROTO &&
+		       op->sub != NFT_META_PROTOCOL;
+	default:
+		return 1;
+	}
+}
+
+/* Every op's vary; where a flow's verdict may be kept: a path whose first
+ * hook runs conntrack before any chain (none at or before
+ * NF_IP_PRI_CONNTRACK), without nat chains (which rewrite packets). */
+static void vary_build(struct fn_nft_prog *p)
+{
+	static const enum fn_nft_hook first[2] = {
+		FN_NFT_PREROUTING, FN_NFT_OUTPUT,
+	};
+
+	for (uint32_t i = 0; i < p->nops; i++)
+		p->ops[i].vary = nfe_op_vary(&p->ops[i]);
+	for (uint32_t i = 0; i < p->nruns; i++)
+		p->runs[i].load.vary = nfe_op_vary(&p->runs[i].load);
+	for (int k = 0; k < 2; k++) {
+		bool ok = p->uses_ct && !p->nat_chains;
+
+		for (uint32_t i = 0; ok && i < p->nhook[first[k]]; i++)
+			ok = p->chains[p->hooks[first[k]][i]].prio >
+			     NFE_CT_PRIO;
+		p->vc_ok[k] = ok;
+	}
+}
+
 /* ---- carry-over ---------------------------------------------------------- */
 
 struct skey {
@@ -737,7 +799,8 @@ struct fn_nft_prog *fn_nft_compile(const struct fn_nft_ruleset *rs,
 				   const struct fn_nft_prog *old,
 				   int *err_out, char *msg, size_t msglen)
 {
-	struct fn_nft_prog *p = calloc(1, sizeof(*p));
+	struct fn_nft_prog *p = aligned_alloc(_Alignof(struct fn_nft_prog),
+					      sizeof(*p));
 	struct nfe_cctx c = { .rs = rs, .p = p, .chain = UINT32_MAX,
 			     .msg = msg, .msglen = msglen };
 	int err = -ENOMEM;
@@ -746,6 +809,7 @@ struct fn_nft_prog *fn_nft_compile(const struct fn_nft_ruleset *rs,
 		msg[0] = 0;
 	if (!p)
 		goto fail;
+	memset(p, 0, sizeof(*p));
 	for (uint32_t i = 0; i < rs->ntables; i++) {
 		err = table_compile(&c, rs->tables[i]);
 		if (err)
@@ -754,6 +818,8 @@ struct fn_nft_prog *fn_nft_compile(const struct fn_nft_ruleset *rs,
 	err = graph_check(&c);
 	if (!err)
 		err = hooks_build(p);
+	if (!err)
+		vary_build(p);
 	if (!err)
 		err = states_carry(p, old);
 	if (err)

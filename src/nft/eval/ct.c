@@ -42,9 +42,15 @@
  *     30 s; others 600 s); when full, a flow not used since the clock
  *     hand last passed goes (CLOCK, second chance: an approximation of
  *     least recently used whose hit writes the flow's own entry only).
+ * A flow's entry is at its home, the entry its hash names, when that one
+ * is free as the flow begins, so that most lookups read the entry's
+ * line alone; the hash chains find the others.  An entry also keeps its
+ * flow's verdicts for a program the table adopted (fn_nft_ct_adopt,
+ * docs/nft-eval.md "A flow's verdict, kept"), which the kernel has not.
  * Checked against the kernel by tests/integration/test_nft_eval_diff.sh.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,14 +81,19 @@ struct ct_entry {
 	struct ct_tuple t;		/* original direction */
 	uint8_t flags;
 	uint8_t tcp_state, last_index, last_dir;
-	uint32_t hnext;			/* entry + 1; free list too */
+	uint32_t hnext;			/* entry + 1 */
 	uint8_t ref;			/* used since the hand passed */
+	uint8_t listed;			/* on the free list (fnext) */
+	uint8_t vc;			/* kept verdicts: bit 2 * path + dir
+					 * (nfe_ct_vc_hit), if vgen is
+					 * fn_nft_ct.gen */
 	uint32_t id;			/* ct id; fn_nft_pkt.ct_id */
 	uint32_t mark;			/* ct mark (set) */
 	uint64_t expires;
 	uint64_t created;		/* UDP: a stream after 2 s */
 	uint32_t nat_addr;		/* E_DNAT: the new destination */
 	uint16_t nat_port;		/* and port (host order) */
+	uint16_t vgen;
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct ct_entry) == 64, "one cache line a flow");
@@ -107,31 +118,43 @@ struct frag {
 	uint64_t expires;
 };
 
+/* What every packet reads comes first, in the struct's first cache line
+ * (the struct is 64-byte aligned): the tables, the paths' pending
+ * entries, the packet's entry.  The rest is for new flows, fragments,
+ * eviction and the dying entry. */
 struct fn_nft_ct {
-	uint32_t max, mask;
 	struct ct_entry *e;
 	uint32_t *bucket;		/* entry + 1 */
-	uint32_t free;			/* entry + 1 */
-	uint32_t hand;			/* CLOCK: the next entry it looks at */
+	struct ct_acct *acct;		/* per entry */
+	uint32_t max, mask;
 	uint32_t pending[2];		/* receive, send: entry + 1 */
-	struct frag frags[FRAG_CACHE];
-	uint32_t frag_next;
-	uint32_t next_id;
 	int64_t cur;			/* the packet's entry, or -1 ... */
 	uint8_t cur_dir;		/* ... and its direction (track) */
-	struct ct_entry dying;		/* entry max: one killed by the
-					 * packet that is being judged */
-	struct ct_acct *acct;		/* per entry */
-	struct ct_acct dying_acct;
-	struct ct_labels *labels;	/* per entry */
-	struct ct_labels dying_labels;
 	bool acct_on;			/* nf_ct_set_acct(): a ruleset has
 					 * had ct packets/bytes/avgpkt */
+	uint16_t gen;			/* fn_nft_ct_adopt(): of vprog */
+	uint32_t nnat;			/* entries linked in nat_bucket */
+	const struct fn_nft_prog *vprog;	/* the program adopted */
+	uint32_t next_id;
 	uint32_t *nat_bucket;		/* entry + 1, by reply tuple: the
 					 * confirmed entries with E_DNAT */
 	uint32_t *nat_next;		/* per entry: next in nat_bucket */
-	uint32_t nnat;			/* entries linked there */
+	struct ct_labels *labels;	/* per entry */
+	uint32_t free;			/* entry + 1; every free entry is
+					 * on this list, and so may be one
+					 * taken as its home (entry_alloc) */
+	uint32_t *fnext;		/* per entry: next on it */
+	uint32_t hand;			/* CLOCK: the next entry it looks at */
+	uint32_t frag_next;
+	struct frag frags[FRAG_CACHE];
+	struct ct_entry dying;		/* entry max: one killed by the
+					 * packet that is being judged */
+	struct ct_acct dying_acct;
+	struct ct_labels dying_labels;
 };
+
+_Static_assert(offsetof(struct fn_nft_ct, vprog) + 8 <= 64,
+	       "a packet's fields in the first cache line");
 
 struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries)
 {
@@ -157,16 +180,19 @@ struct fn_nft_ct *fn_nft_ct_new(uint32_t max_entries)
 	ct->bucket = calloc(nb, sizeof(*ct->bucket));
 	ct->nat_bucket = calloc(nb, sizeof(*ct->nat_bucket));
 	ct->nat_next = calloc(max_entries, sizeof(*ct->nat_next));
+	ct->fnext = calloc(max_entries, sizeof(*ct->fnext));
 	if (!ct->e || !ct->acct || !ct->labels || !ct->bucket ||
-	    !ct->nat_bucket || !ct->nat_next) {
+	    !ct->nat_bucket || !ct->nat_next || !ct->fnext) {
 		fn_nft_ct_free(ct);
 		errno = ENOMEM;
 		return NULL;
 	}
 	ct->max = max_entries;
 	ct->mask = nb - 1;
-	for (uint32_t i = 0; i < max_entries; i++)
-		ct->e[i].hnext = i + 1 < max_entries ? i + 2 : 0;
+	for (uint32_t i = 0; i < max_entries; i++) {
+		ct->fnext[i] = i + 1 < max_entries ? i + 2 : 0;
+		ct->e[i].listed = 1;
+	}
 	ct->free = 1;
 	return ct;
 }
@@ -181,6 +207,7 @@ void fn_nft_ct_free(struct fn_nft_ct *ct)
 	free(ct->bucket);
 	free(ct->nat_bucket);
 	free(ct->nat_next);
+	free(ct->fnext);
 	free(ct);
 }
 
@@ -224,6 +251,64 @@ static struct ct_labels *labels_of(struct fn_nft_ct *ct,
 void nfe_ct_acct_on(struct fn_nft_ct *ct)
 {
 	ct->acct_on = true;
+}
+
+void fn_nft_ct_adopt(struct fn_nft_ct *ct, struct fn_nft_prog *p)
+{
+	if (!ct)
+		return;
+	if (!++ct->gen) {	/* the tags went round: forget every one */
+		for (uint32_t i = 0; i < ct->max; i++) {
+			ct->e[i].vc = 0;
+			ct->e[i].vgen = 0;
+		}
+		ct->gen = 1;
+	}
+	ct->vprog = p;
+	if (p)
+		p->vgen = ct->gen;
+}
+
+/* The packet's entry if the packet may have a kept verdict: prog is
+ * the one ct adopted, the packet is ESTABLISHED, of a live TCP or UDP
+ * entry (not the dying one). */
+static struct ct_entry *vc_entry(const struct fn_nft_ct *ct,
+				 const struct fn_nft_prog *prog,
+				 const struct fn_nft_pkt *p)
+{
+	struct ct_entry *e;
+
+	if (!prog->vgen || prog->vgen != ct->gen || ct->vprog != prog ||
+	    p->ct_state != NFE_CT_ESTABLISHED || !p->ct_entry ||
+	    p->ct_entry > ct->max)
+		return NULL;
+	e = &ct->e[p->ct_entry - 1];
+	if (e->id != p->ct_id || (e->t.proto != 6 && e->t.proto != 17))
+		return NULL;
+	return e;
+}
+
+bool nfe_ct_vc_hit(const struct fn_nft_ct *ct, const struct fn_nft_prog *prog,
+		   const struct fn_nft_pkt *p, unsigned path)
+{
+	const struct ct_entry *e = vc_entry(ct, prog, p);
+
+	return e && e->vgen == ct->gen &&
+	       (e->vc & (1u << (2 * path + (p->ct_dir & 1))));
+}
+
+void nfe_ct_vc_set(struct fn_nft_ct *ct, const struct fn_nft_prog *prog,
+		   const struct fn_nft_pkt *p, unsigned path)
+{
+	struct ct_entry *e = vc_entry(ct, prog, p);
+
+	if (!e)
+		return;
+	if (e->vgen != ct->gen) {
+		e->vgen = ct->gen;
+		e->vc = 0;
+	}
+	e->vc |= (uint8_t)(1u << (2 * path + (p->ct_dir & 1)));
 }
 
 /* ---- table --------------------------------------------------------------- */
@@ -295,9 +380,12 @@ static struct ct_tuple tuple_reply(const struct ct_entry *e)
 static void entry_free(struct fn_nft_ct *ct, uint32_t i)
 {
 	ct->e[i].flags = 0;
-	ct->e[i].id = 0;	/* a packet's reference to it is stale */
-	ct->e[i].hnext = ct->free;
-	ct->free = i + 1;
+	ct->e[i].id = 0;	/* a packet's reference to it is stale; free */
+	if (!ct->e[i].listed) {
+		ct->e[i].listed = 1;
+		ct->fnext[i] = ct->free;
+		ct->free = i + 1;
+	}
 }
 
 /* A bound entry out of nat_bucket. */
@@ -378,13 +466,28 @@ static uint32_t chain_find(const struct fn_nft_ct *ct, uint32_t i, bool nat,
 
 /* Entry index of t in either direction (*dir 1 = reply), or -1.  A hit
  * is marked used, for the clock.
+ * A flow's entry is at its home, the entry of its hash, when that was
+ * free as the flow began (entry_alloc): there a hit reads one line, the
+ * entry's, and not the bucket's.  A confirmed entry that holds t is the
+ * one its chain holds too (a tuple is in one confirmed entry at most).
  * The replies of bound flows are in nat_bucket, looked at only when
  * there are some. */
 static int64_t lookup(struct fn_nft_ct *ct, const struct ct_tuple *t,
 		      uint64_t now, int *dir)
 {
 	uint32_t h = tuple_hash(ct, t);
-	uint32_t i = chain_find(ct, ct->bucket[h], false, t, dir);
+	uint32_t i = 0;
+
+	if (h < ct->max && (ct->e[h].flags & E_CONFIRMED)) {
+		int d = entry_dir(&ct->e[h], t);
+
+		if (d >= 0) {
+			*dir = d;
+			i = h + 1;
+		}
+	}
+	if (!i)
+		i = chain_find(ct, ct->bucket[h], false, t, dir);
 
 	if (!i && ct->nnat)
 		i = chain_find(ct, ct->nat_bucket[h], true, t, dir);
@@ -421,15 +524,40 @@ static bool clock_evict(struct fn_nft_ct *ct)
 	return false;
 }
 
-static int64_t entry_alloc(struct fn_nft_ct *ct)
+/* The first free entry on the list, -1 if none: entries taken as homes
+ * while listed are passed (and unlisted) on the way. */
+static int64_t free_pop(struct fn_nft_ct *ct)
 {
-	uint32_t i;
+	while (ct->free) {
+		uint32_t i = ct->free - 1;
 
-	if (!ct->free && !clock_evict(ct))
+		ct->free = ct->fnext[i];
+		ct->e[i].listed = 0;
+		if (!ct->e[i].id)
+			return i;
+	}
+	return -1;
+}
+
+/* A new entry for the flow of hash h: its home, entry h, if free; else
+ * one from the free list; else one the clock evicts. */
+static int64_t entry_alloc(struct fn_nft_ct *ct, uint32_t h)
+{
+	int64_t i = -1;
+	uint8_t listed = 0;
+
+	if (h < ct->max && !ct->e[h].id) {
+		i = h;
+		listed = ct->e[h].listed;
+	}
+	if (i < 0)
+		i = free_pop(ct);
+	if (i < 0 && clock_evict(ct))
+		i = free_pop(ct);
+	if (i < 0)
 		return -1;
-	i = ct->free - 1;
-	ct->free = ct->e[i].hnext;
-	memset(&ct->e[i], 0, sizeof(ct->e[i]));
+	memset(&ct->e[i], 0, sizeof(ct->e[i]));	/* no kept verdict */
+	ct->e[i].listed = listed;
 	ct->labels[i] = (struct ct_labels){ { 0 } };
 	if (!++ct->next_id)
 		ct->next_id = 1;
@@ -776,7 +904,7 @@ static uint8_t track_new(struct fn_nft_ct *ct, const struct nfe_pkt *pk,
 
 	if (ct->pending[out])
 		nfe_ct_confirm(ct, out, false);
-	i = entry_alloc(ct);
+	i = entry_alloc(ct, tuple_hash(ct, t));
 	if (i < 0)
 		return NFE_CT_INVALID;
 	ct->e[i].t = *t;

@@ -199,8 +199,9 @@ static bool nat_chains_run(struct fn_nft_ct *ct, const struct nfe_pkt *pk)
 static void run_hook(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		     struct nfe_pkt *pk)
 {
-	bool track = p->uses_ct && ct && (pk->hook == FN_NFT_PREROUTING ||
-					  pk->hook == FN_NFT_OUTPUT);
+	bool track = p->uses_ct && ct && !pk->tracked &&
+		     (pk->hook == FN_NFT_PREROUTING ||
+		      pk->hook == FN_NFT_OUTPUT);
 	enum fn_nft_hook h = pk->hook;
 	/* the NAT point (docs/nft-eval.md): after the chains at or before
 	 * the kernel's NAT hook, where bindings are applied */
@@ -307,6 +308,7 @@ static void res_init(struct fn_nft_result *res, enum fn_nft_hook hook)
 	res->reject_code = 0;
 	res->rule = 0;
 	res->hook = hook;
+	res->kept = false;
 }
 
 /* The IP hook a, then b, of one packet (prerouting and input, output
@@ -315,12 +317,18 @@ static void res_init(struct fn_nft_result *res, enum fn_nft_hook hook)
  * see the same link-layer header), unless a nat chain may have
  * rewritten the bytes (the only writer: payload statements are
  * refused at compile): then b is fn_nft_eval itself, with the header
- * a checked (nh_ok). */
+ * a checked (nh_ok).
+ * Where the path may keep a flow's verdict (vc_ok: every chain of a
+ * runs after conntrack), conntrack runs first, as it would before a's
+ * first chain; a packet whose flow has its verdict kept is accepted
+ * there, without the chains, and an accepted one whose chains read
+ * nothing that varies (nfe_pkt.vary) keeps it. */
 static void eval_pair(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		      enum fn_nft_hook a, enum fn_nft_hook b,
 		      struct fn_nft_pkt *pkt, struct fn_nft_result *res)
 {
 	struct nfe_pkt pk = { .p = pkt, .hook = a, .res = res, .ct = ct };
+	unsigned path = a == FN_NFT_OUTPUT;
 	int ok;
 
 	res_init(res, a);
@@ -334,6 +342,21 @@ static void eval_pair(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		else
 			res->hook = b;
 		return;
+	}
+	if (p->vc_ok[path] && p->vgen && ct) {
+		if (p->uses_acct)
+			nfe_ct_acct_on(ct);
+		if (pkt->ct_state != NFE_CT_UNTRACKED)
+			pkt->ct_state = nfe_ct_track(ct, &pk);
+		pk.tracked = true;
+		if (nfe_ct_vc_hit(ct, p, pkt, path)) {
+			ct_after(ct, a, res);
+			res_init(res, b);
+			pkt->nh_ok = 0;
+			ct_after(ct, b, res);
+			res->kept = res->verdict == FN_NFT_ACCEPT;
+			return;
+		}
 	}
 	run_hook(p, ct, &pk);
 	ct_after(ct, a, res);
@@ -350,6 +373,8 @@ static void eval_pair(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 		run_hook(p, ct, &pk);
 	}
 	ct_after(ct, b, res);
+	if (pk.tracked && !pk.vary && res->verdict == FN_NFT_ACCEPT)
+		nfe_ct_vc_set(ct, p, pkt, path);
 }
 
 void fn_nft_eval_in(struct fn_nft_prog *p, struct fn_nft_ct *ct,

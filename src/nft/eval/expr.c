@@ -778,6 +778,7 @@ static HOT int32_t run_rule(struct fn_nft_prog *p, const struct nfe_op *op,
 {
 	r->verdict.code = NFE_CONTINUE;
 	for (const struct nfe_op *end = op + nops; op < end; op++) {
+		pk->vary |= op->vary;	/* a pair's cmp never varies */
 		switch (op->type) {
 		case OP_PAYLOAD:
 			do_payload(op, r, pk);
@@ -940,6 +941,7 @@ static int32_t run_indexed(struct fn_nft_prog *p, const struct nfe_chain *ch,
 	const uint32_t *cand = NULL;
 	uint32_t n = 0;
 
+	pk->vary |= run->load.vary;
 	if (run_load_key(p, run, pk, &k))
 		cand = run_find(run, &k.data[4], &n);
 	for (uint32_t i = 0; i < n; i++) {

@@ -95,7 +95,10 @@ struct nfe_op {
 	uint8_t size;		/* byteorder size, reject code, flags */
 	uint8_t then_cmp;	/* a load whose next op is OP_CMP_FAST of
 				 * its register: run together (eval) */
-	uint8_t pad;
+	uint8_t vary;		/* 1: what it reads may differ between the
+				 * packets of one flow and direction, or it
+				 * acts (counts, logs, sets): a verdict that
+				 * ran it is not kept (nfe_op_vary) */
 	uint32_t arg;		/* payload offset, shift, set index, state
 				 * index, verdict chain, pool index, log */
 	int32_t arg2;		/* verdict code, pool index of 2nd datum */
@@ -196,44 +199,54 @@ struct nfe_set {
 	struct nfe_verdict ca_verdict;
 };
 
+/* What every packet reads comes first: the first cache line (the struct
+ * is 64-byte aligned) holds the arrays a rule walk reads and the hooks'
+ * chain counts and flags, the second the hooks' chains and the tables
+ * some rules read. */
 struct fn_nft_prog {
-	struct nfe_op *ops;
-	uint32_t nops, cops;
-	struct nfe_rule *rules;
-	uint32_t nrules, crules;
 	struct nfe_chain *chains;
-	uint32_t nchains, cchains;
-	struct nfe_state *states;
-	uint32_t nstates, cstates;
-	struct nfe_obj *objs;
-	uint32_t nobjs, cobjs;
-	struct nfe_set *sets;
-	uint32_t nsets, csets;
+	struct nfe_rule *rules;
+	struct nfe_op *ops;
 	struct nfe_run *runs;
-	uint32_t nruns, cruns;
-	bool no_index;			/* fn_nft_prog_index(p, false) */
 	uint32_t *pool;			/* data, in 32-bit words */
+	uint32_t nhook[FN_NFT_NHOOKS];
+	bool uses_ct;
+	bool uses_acct;			/* ct packets, bytes, avgpkt */
+	bool nat_chains;		/* a nat chain on a hook: bindings
+					 * are applied (nf_nat's hooks) */
+	bool no_index;			/* fn_nft_prog_index(p, false) */
+	uint32_t *hooks[FN_NFT_NHOOKS];	/* chain indices by priority */
+	uint16_t vgen;			/* fn_nft_ct_adopt()'s tag, 0: none */
+	bool vc_ok[2];			/* receive, send path: a flow's
+					 * verdict may be kept (eval.c) */
+	struct nfe_set *sets;
+	struct nfe_state *states;
+	struct nfe_obj *objs;
+	uint32_t nops, cops;
+	uint32_t nrules, crules;
+	uint32_t nchains, cchains;
+	uint32_t nstates, cstates;
+	uint32_t nobjs, cobjs;
+	uint32_t nsets, csets;
+	uint32_t nruns, cruns;
 	uint32_t npool, cpool;
 	char **logs;			/* log prefixes */
 	uint32_t nlogs, clogs;
-	uint32_t *hooks[FN_NFT_NHOOKS];	/* chain indices by priority */
-	uint32_t nhook[FN_NFT_NHOOKS];
 	bool idle;			/* no base chain on any hook:
 					 * fn_nft_prog_idle */
-	bool uses_ct;
-	bool uses_acct;			/* ct packets, bytes, avgpkt */
 	bool uses_limit;		/* fn_nft_prog_fine_clock */
-	uint32_t rnd;			/* meta random: xorshift32 state */
 	bool uses_sk;			/* fn_nft_prog_uses_sk */
 	bool has_nat;			/* a nat, masq or redir statement */
-	bool nat_chains;		/* a nat chain on a hook: bindings
-					 * are applied (nf_nat's hooks) */
+	uint32_t rnd;			/* meta random: xorshift32 state */
 	/* log rate limit: 10 lines/s, burst 20 */
 	uint64_t log_tokens, log_last;
 	uint64_t log_suppressed;
 	/* states sorted by key for carry-over and fn_nft_expr_state */
 	uint32_t *state_order;
-};
+} __attribute__((aligned(64)));
+
+_Static_assert(offsetof(struct fn_nft_prog, no_index) < 64,
+	       "a packet's fields in the first cache line");
 
 /* The packet as the kernel's nft_pktinfo sees it at one hook. */
 struct nfe_pkt {
@@ -250,6 +263,8 @@ struct nfe_pkt {
 	uint32_t thoff;			/* from net */
 	struct fn_nft_result *res;
 	struct fn_nft_ct *ct;		/* for ct keys; may be NULL */
+	bool tracked;			/* conntrack ran before the chains */
+	uint8_t vary;			/* an op with nfe_op.vary ran */
 };
 
 /* memcmp for the short keys of registers: libc's is slow for 1..16
@@ -400,6 +415,18 @@ void nfe_ct_set_mark(struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 bool nfe_ct_confirm(struct fn_nft_ct *ct, bool out_path, bool accepted);
 /* nf_ct_set_acct(): flows made from now on are counted. */
 void nfe_ct_acct_on(struct fn_nft_ct *ct);
+/* A flow's kept verdict (docs/nft-eval.md, "A flow's verdict, kept"):
+ * the packet p, just tracked ESTABLISHED on path (0 receive, 1 send), is
+ * of a TCP or UDP flow whose packets in its direction prog, adopted by
+ * ct, accepted on that path without running an op with nfe_op.vary.
+ * nfe_ct_vc_set records that of the packet just accepted so; both are
+ * false or nothing for any other packet, program or ct. */
+bool nfe_ct_vc_hit(const struct fn_nft_ct *ct, const struct fn_nft_prog *prog,
+		   const struct fn_nft_pkt *p, unsigned path);
+void nfe_ct_vc_set(struct fn_nft_ct *ct, const struct fn_nft_prog *prog,
+		   const struct fn_nft_pkt *p, unsigned path);
+/* compile.c: nfe_op.vary of op. */
+uint8_t nfe_op_vary(const struct nfe_op *op);
 bool nfe_ct_unconfirmed(const struct fn_nft_ct *ct, const struct fn_nft_pkt *p,
 			bool out_path);
 /* NAT (ct.c keeps the bindings, nat.c rewrites packets).  Bind the
