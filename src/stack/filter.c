@@ -122,6 +122,22 @@ static uint8_t *linear(struct pbuf *p, uint8_t *buf, uint32_t cap,
 	return buf;
 }
 
+/* Zero the packet info of one packet, in 32-byte stores.  Not memset():
+ * for its 152 bytes, gcc's generic tuning picks `rep stos`, whose start
+ * costs more than the stores themselves (67% of judge_out()'s samples in
+ * perf's annotation); the stores of the loop are what it emits for
+ * memsets of 32 bytes. */
+static inline void pkt_zero(struct fn_nft_pkt *k)
+{
+	char *c = (char *)k;
+	size_t n = sizeof(*k);
+
+	for (; n >= 32; c += 32, n -= 32)
+		memset(c, 0, 32);
+	if (n)
+		memset(c, 0, n);
+}
+
 /* Offset of the network header; the ethertype in *et. */
 static uint32_t pkt_fill(struct fn_nft_pkt *k, const uint8_t *f, uint32_t len,
 			 bool fine)
@@ -133,7 +149,7 @@ static uint32_t pkt_fill(struct fn_nft_pkt *k, const uint8_t *f, uint32_t len,
 		et = rd16(f + 16);
 		off += STK_VLAN_HLEN;
 	}
-	memset(k, 0, sizeof(*k));
+	pkt_zero(k);
 	k->l2 = f;
 	k->l2_len = len;
 	k->ethertype = et;
@@ -484,6 +500,8 @@ struct pbuf *stk_filter_rx(struct stk_if *ifc, struct pbuf *p,
 		h = r.hook;
 		if (h == FN_NFT_INPUT)	/* it reached input (below) */
 			stk_count(s, STK_FILTER_JUDGED_RX, 1);
+		if (r.kept)
+			stk_count(s, STK_FILTER_KEPT_RX, 1);
 		if (r.verdict != FN_NFT_ACCEPT)
 			goto drop;
 		*sums = k.sums;
@@ -578,7 +596,7 @@ static bool judge_out(struct stk_if *ifc, struct nl_server *srv, unsigned fl,
 	struct fn_nft_result r = { .verdict = FN_NFT_ACCEPT };
 	struct fn_nft_pkt k;
 
-	memset(&k, 0, sizeof(k));
+	pkt_zero(&k);
 	k.nh = nh;
 	k.nh_len = len;
 	k.ethertype = ETH_P_IP;
@@ -594,6 +612,8 @@ static bool judge_out(struct stk_if *ifc, struct nl_server *srv, unsigned fl,
 	if (fl & FN_NFT_PROG_SK)
 		sk_fill(&k, false);
 	fn_nft_eval_out(srv->prog, srv->ct, &k, &r);
+	if (r.kept)
+		stk_count(ifc->stack, STK_FILTER_KEPT_TX, 1);
 	if (r.verdict == FN_NFT_ACCEPT) {
 		*natted = k.natted;
 		return true;

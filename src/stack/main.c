@@ -117,6 +117,8 @@ const char *const stk_ctr_names[STK_CTR_COUNT] = {
 	[STK_FILTER_DROP_TX] = "filter_drop_tx",
 	[STK_FILTER_REJECTS] = "filter_rejects",
 	[STK_FILTER_JUDGED_RX] = "filter_judged_rx",
+	[STK_FILTER_KEPT_RX] = "filter_kept_rx",
+	[STK_FILTER_KEPT_TX] = "filter_kept_tx",
 	[STK_LOOPS] = "loops",
 };
 

@@ -80,6 +80,9 @@ enum stk_ctr {
 	STK_FILTER_DROP_TX,	/* ... on the way out */
 	STK_FILTER_REJECTS,	/* ICMP unreachables and TCP resets sent */
 	STK_FILTER_JUDGED_RX,	/* packets the input hook judged */
+	STK_FILTER_KEPT_RX,	/* of those, accepted by a flow's kept
+				 * verdict (fn_nft_ct_adopt) */
+	STK_FILTER_KEPT_TX,	/* packets sent so */
 	STK_LOOPS,
 	STK_CTR_COUNT
 };

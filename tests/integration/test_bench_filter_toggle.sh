@@ -31,6 +31,8 @@ for r in rules-10 rules-100 rules-1000 set-10000; do
 	grep -Eq "^\| GET \| $r \| [0-9]+ \| .*path <= \+2%: $V \|\$" "$T/out" ||
 		fn_fail "no loss row with a path verdict for '$r'"
 done
+grep -Eq "^Kept verdicts .*: of [1-9][0-9]* packets .*, [1-9][0-9]* \([0-9.]+%\) were accepted by their flow's kept verdict, and [1-9][0-9]* sent ones\.\$" "$T/out" ||
+	fn_fail "no verdict kept (stack.filter_kept_rx, filter_kept_tx)"
 grep -q "^### The filter's share of the cpu" "$T/out" || fn_fail "no perf table"
 [[ $(sed -n "/^### The filter's share/,/^### Where/p" "$T/out" |
 	grep -Ec "^\| GET \| (rules-[0-9]+|set-10000) \| [0-9]+ \| [0-9.]+ .*path <= \+2%: $V \|\$") == 4 ]] ||
