@@ -350,7 +350,7 @@ static void eval_pair(struct fn_nft_prog *p, struct fn_nft_ct *ct,
 			pkt->ct_state = nfe_ct_track(ct, &pk);
 		pk.tracked = true;
 		if (nfe_ct_vc_hit(ct, p, pkt, path)) {
-			ct_after(ct, a, res);
+			/* a accepted: its ct_after has nothing to do */
 			res_init(res, b);
 			pkt->nh_ok = 0;
 			ct_after(ct, b, res);
