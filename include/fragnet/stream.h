@@ -73,6 +73,13 @@
  *   none.  The epoch is written by the supervisor (S), ready[X] by side X,
  *   claim and go by the claimer.  A peer that writes them can only stall or
  *   reset its own link.
+ *     A side held by a process that can end without the supervisor seeing
+ *   it (side A of a socket channel: the app's main process lives on while
+ *   a program it ran, which had the channel, is gone) is TAKEN, not
+ *   attached, by the next process: fn_link_take() finds ready[X] == epoch
+ *   (someone held side X in this epoch, and its slots in hand are
+ *   unknown) and starts the next epoch itself (CAS epoch from E to E + 1;
+ *   if the CAS fails, somebody else just did), as step 1 would.
  *
  * POLL MODES (per endpoint, the side that waits):
  *   busy      spin; yield the cpu every few thousand empty polls, so that a
@@ -224,6 +231,17 @@ bool fn_link_peer_ready(struct fn_link *l);
  */
 int fn_link_attach(struct fn_link *l, int fd, enum fn_link_side side,
 		   enum fn_poll poll);
+
+/*
+ * fn_link_attach() for a new holder of side, after another one (see RESET,
+ * TAKEN): if side joined the current epoch already, start the next one,
+ * and wake every futex sleeper (the caller rings the peer's doorbell:
+ * fn_link_set_bell()).  The peer then hears -ECONNRESET, as after a
+ * death.  On a link whose side nobody held in this epoch it is
+ * fn_link_attach().
+ */
+int fn_link_take(struct fn_link *l, int fd, enum fn_link_side side,
+		 enum fn_poll poll);
 void fn_link_detach(struct fn_link *l);
 
 /*

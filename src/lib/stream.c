@@ -297,6 +297,24 @@ static void link_zero_once(struct fn_link *l)
 	link_wake_all(ep);
 }
 
+/* Taking side l->side over (stream.h RESET, TAKEN): whoever held it in
+ * the current epoch left slots in an unknown state; start the next epoch,
+ * as the supervisor does after a death.  A failed CAS means someone else
+ * (the supervisor, a peer's own take) started one: we join that. */
+static void link_renew(struct fn_link *l)
+{
+	struct fn_endpoint *ep[2] = { &l->tx, &l->rx };
+	uint32_t E = atomic_load_explicit(&l->ctl->epoch, memory_order_acquire);
+
+	if (atomic_load_explicit(&l->ctl->ready[l->side],
+				 memory_order_acquire) != E)
+		return;
+	if (atomic_compare_exchange_strong_explicit(&l->ctl->epoch, &E, E + 1,
+						    memory_order_acq_rel,
+						    memory_order_acquire))
+		link_wake_all(ep);
+}
+
 /* Start using the rings: read the indices as they are now. */
 static void rings_join(struct fn_link *l)
 {
@@ -411,8 +429,8 @@ int fn_link_reset(int fd)
 	return err;
 }
 
-int fn_link_attach(struct fn_link *l, int fd, enum fn_link_side side,
-		   enum fn_poll poll)
+static int link_attach(struct fn_link *l, int fd, enum fn_link_side side,
+		       enum fn_poll poll, bool take)
 {
 	struct stat sb;
 	int err;
@@ -445,6 +463,8 @@ int fn_link_attach(struct fn_link *l, int fd, enum fn_link_side side,
 		goto err_fini;
 	l->ctl = (void *)((uint8_t *)l->base + l->hdr.ctl_off);
 	l->side = side;
+	if (take)
+		link_renew(l);
 	l->epoch = 0;		/* epochs start at 1: we join the current one */
 	link_sync(l);
 	l->tx.epoch = l->rx.epoch = l->epoch;
@@ -457,6 +477,18 @@ err_unmap:
 	munmap(l->base, l->size);
 	l->base = NULL;
 	return err;
+}
+
+int fn_link_attach(struct fn_link *l, int fd, enum fn_link_side side,
+		   enum fn_poll poll)
+{
+	return link_attach(l, fd, side, poll, false);
+}
+
+int fn_link_take(struct fn_link *l, int fd, enum fn_link_side side,
+		 enum fn_poll poll)
+{
+	return link_attach(l, fd, side, poll, true);
 }
 
 void fn_link_detach(struct fn_link *l)

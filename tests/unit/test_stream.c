@@ -1399,6 +1399,53 @@ static void test_reset_stale_write_from_survivor(void **state)
 	}
 }
 
+/* A new process takes side A over from one that ended with slots in
+ * flight, with no supervisor reset (stream.h RESET, TAKEN): it starts the
+ * next epoch itself; b hears -ECONNRESET once, and both go on as after a
+ * restart, with no violation counted. */
+static void test_take_after_holder_left(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt held, p[NSLOTS];
+	uint32_t e0 = atomic_load(&f->a.ctl->epoch);
+
+	leave_slots_in_flight(f, &held);
+	fn_link_detach(&f->a);			/* a's process ends */
+	assert_int_equal(fn_link_take(&f->a, f->fd, FN_LINK_A,
+				      FN_POLL_EVENT), 0);
+	assert_int_equal(atomic_load(&f->a.ctl->epoch), e0 + 1);
+	assert_false(fn_link_peer_ready(&f->a));
+	assert_int_equal(fn_stream_ack_burst(&f->b.rx, &held, 1), -ECONNRESET);
+	assert_int_equal(fn_stream_ack_burst(&f->b.rx, &held, 1), -EINVAL);
+	assert_true(fn_link_peer_ready(&f->a));
+	assert_int_equal(fn_stream_alloc_burst(&f->a.tx, p, NSLOTS), NSLOTS);
+	fn_stream_release(&f->a.tx, p, NSLOTS);
+	round_trip(&f->a, &f->b, 11);
+	round_trip(&f->b, &f->a, 12);
+	for (int i = FN_SC_BAD_RING; i <= FN_SC_BAD_OWNER; i++) {
+		assert_int_equal(ctr(&f->a.tx, i) + ctr(&f->a.rx, i), 0);
+		assert_int_equal(ctr(&f->b.tx, i) + ctr(&f->b.rx, i), 0);
+	}
+}
+
+/* After the supervisor's reset nobody holds side A in the new epoch: a
+ * take then is a plain attach, and starts no second epoch. */
+static void test_take_after_reset(void **state)
+{
+	struct fx *f = *state;
+	struct fn_pkt p;
+	uint32_t e0 = atomic_load(&f->a.ctl->epoch);
+
+	fn_link_detach(&f->a);
+	assert_int_equal(fn_link_reset(f->fd), 0);
+	assert_int_equal(fn_link_take(&f->a, f->fd, FN_LINK_A,
+				      FN_POLL_EVENT), 0);
+	assert_int_equal(atomic_load(&f->a.ctl->epoch), e0 + 1);
+	assert_int_equal(fn_stream_recv_burst(&f->b.rx, &p, 1), -ECONNRESET);
+	round_trip(&f->a, &f->b, 13);
+	assert_int_equal(atomic_load(&f->a.ctl->epoch), e0 + 1);
+}
+
 /* A peer that was cut off is forgiven by a reset (it was restarted). */
 static void test_reset_clears_broken(void **state)
 {
@@ -1641,6 +1688,8 @@ int main(void)
 		T(test_reset_attacher_first),
 		T(test_reset_stale_write_from_survivor),
 		T(test_reset_clears_broken),
+		T(test_take_after_holder_left),
+		T(test_take_after_reset),
 		T(test_reset_fresh_link_waits_for_peer),
 		T(test_reset_wakes_sleeper),
 		T(test_reset_rejects_garbage),
