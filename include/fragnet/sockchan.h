@@ -14,9 +14,12 @@
  *   payload bytes.  Everything the link guarantees holds here: each slot has
  *   one owner, every descriptor is checked, a peer that breaks the protocol
  *   is cut off and counted, and epochs: when the app dies the supervisor
- *   resets the channel, and the stack, on -ECONNRESET, aborts every socket
- *   of the dead app (RST to TCP peers, UDP pcbs removed, counted).  No
- *   socket outlives its app.
+ *   resets the channel, and when a process of the app takes the channel
+ *   over from one that ended (fn_link_take(), stream.h RESET) it starts
+ *   the next epoch itself; the stack, on -ECONNRESET, aborts every open
+ *   socket of the old holder (RST to TCP peers, UDP pcbs removed,
+ *   counted).  No open socket outlives its holder; one it had closed
+ *   still sends what it holds, at most 60 s, as in the kernel.
  *
  *       app                                                   stack
  *        | socket/bind/listen/connect/send/close ...  REQ -->  |

@@ -591,7 +591,9 @@ int fn_sock_attach(struct fn_sock_chan *c, int chan_fd, int app_bell_fd,
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	r = fn_link_attach(&c->link, chan_fd, FN_LINK_A, FN_POLL_EVENT);
+	/* A process of the app may have held the channel before us and
+	 * ended (a shell script's earlier command): take it over. */
+	r = fn_link_take(&c->link, chan_fd, FN_LINK_A, FN_POLL_EVENT);
 	if (r < 0)
 		return r;
 	if (c->link.tx.slot_size < HDR || c->link.rx.slot_size < HDR) {
@@ -605,9 +607,9 @@ int fn_sock_attach(struct fn_sock_chan *c, int chan_fd, int app_bell_fd,
 	}
 	c->app_bell_fd = app_bell_fd;
 	c->stack_bell_fd = stack_bell_fd;
-	/* Our submits (requests) and acks (of events) ring the stack. */
-	fn_stream_set_bell(&c->link.tx, stack_bell_fd);
-	fn_stream_set_bell(&c->link.rx, stack_bell_fd);
+	/* Our submits (requests) and acks (of events) ring the stack; rung
+	 * once now, so that it sees an epoch our take started. */
+	fn_link_set_bell(&c->link, stack_bell_fd);
 	return 0;
 }
 

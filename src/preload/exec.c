@@ -14,8 +14,16 @@
  * glibc's exec functions call execve internally, not through our symbol:
  * each of them is wrapped.  A forked child (inert) and a process that never
  * attached have nothing to hand over.
+ *
+ * exit() does the same before the process goes: the kernel closes a dying
+ * process's sockets in order (FIN after the bytes it took), and so do we,
+ * so that peers see an orderly close.  The next process that takes the
+ * channel starts a new epoch anyway (fn_link_take), which aborts what a
+ * process killed, or one that ended through _exit(), left open.
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "preload.h"
@@ -45,6 +53,28 @@ static void exec_prepare(void)
 		r = fn_stream_reclaim(&pl_chan.link.tx);
 		if (r < 0 || (uint32_t)r >= pl_chan.link.tx.nslots)
 			return;
+		real_ppoll(NULL, 0, &ms, NULL);
+	}
+}
+
+/* exit(): as before an exec.  The lock may be held by a thread that
+ * called exit() inside a call of ours (a signal handler), or by one that
+ * never lets go: then wait at most EXIT_LOCK_MS and leave the sockets to
+ * the next holder's reset. */
+#define EXIT_LOCK_MS	200
+
+static void __attribute__((destructor)) exit_close(void)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	if (!pl_active() || pl_inert || !pl_attached())
+		return;
+	for (int i = 0; i < EXIT_LOCK_MS; i++) {
+		if (pl_trylock()) {
+			exec_prepare();
+			pl_unlock();
+			return;
+		}
 		real_ppoll(NULL, 0, &ms, NULL);
 	}
 }

@@ -13,7 +13,9 @@
  * POSIX record lock on the channel's memfd (per process, kept across
  * exec), so that a second process that inherited the fds (fork + exec of
  * another preloaded program) is refused with a message naming the owner
- * instead of corrupting the rings.
+ * instead of corrupting the rings.  Once the owner is gone the lock is
+ * free, and the next process takes the channel over (fn_sock_attach:
+ * fn_link_take), whatever the one before left in it.
  *
  * fork (Redis BGSAVE): the child shares the channel's memory (MAP_SHARED)
  * with its parent and must never touch the rings.  The atfork child
@@ -130,6 +132,14 @@ void pl_lock(void)
 	pl_inside++;
 }
 
+bool pl_trylock(void)
+{
+	if (pthread_mutex_trylock(&lock) != 0)
+		return false;
+	pl_inside++;
+	return true;
+}
+
 void pl_unlock_quiet(void)
 {
 	pl_inside--;
@@ -167,7 +177,8 @@ static int own_channel(void)
 		snprintf(pid, sizeof(pid), "%ld", (long)fl.l_pid);
 	say("the socket channel is already in use by process ", pid,
 	    " (a preloaded program that started this one); "
-	    "a channel serves one process: AF_INET sockets refused");
+	    "a channel serves one process at a time: AF_INET sockets "
+	    "refused");
 	return -EACCES;
 }
 

@@ -142,6 +142,7 @@ static inline bool pl_ours(int fd)
 	       pl_tab_kind(fd) != PL_NONE;
 }
 void pl_lock(void);
+bool pl_trylock(void);		/* pl_lock, or false if it is held */
 void pl_unlock(void);		/* wakes the other sleepers, if any */
 void pl_unlock_quiet(void);	/* for the sleeper itself */
 extern int pl_sleepers;		/* threads asleep on the bell; lock-guarded */

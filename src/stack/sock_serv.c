@@ -500,11 +500,24 @@ static void sock_abort(struct sock_serv *ss, uint32_t id)
 	id_free(ss, id);
 }
 
-static void abort_all(struct sock_serv *ss)
+/* Every socket of the app, at once.  With linger, a socket the app had
+ * closed whose hold is still draining goes on draining (bounded by
+ * LINGER_MAX_S), as a closed socket of a dead process does in the
+ * kernel: it posts no event any more (CLOSE), and its id is freed when
+ * the drain ends. */
+static void abort_all(struct sock_serv *ss, bool linger)
 {
-	for (uint32_t id = 1; id < ss->nsock; id++)
-		if (ss->sock[id].type != T_FREE)
-			sock_abort(ss, id);
+	for (uint32_t id = 1; id < ss->nsock; id++) {
+		struct ss_sock *s = &ss->sock[id];
+
+		if (s->type == T_FREE)
+			continue;
+		if (linger && s->type == T_CLOSING && s->pcb.tcp) {
+			s->after_hold |= A_FREE;
+			continue;
+		}
+		sock_abort(ss, id);
+	}
 	for (uint32_t i = 0; i < ss->chan.tx.nslots; i++)
 		ss->slot[i].kind = K_NONE;
 	for (uint32_t i = 0; i < ss->ndirty; i++)
@@ -526,17 +539,18 @@ static void cut_off(struct sock_serv *ss)
 	ss->chan.rx.broken = true;
 	ss->chan.tx.broken = true;
 	count(ss, SS_CUTOFFS);
-	abort_all(ss);
+	abort_all(ss, false);
 }
 
-/* The channel was reset (the app died): a fresh start.  Every socket of
- * the dead app is aborted at once (RST to TCP peers), so none of its
- * connections counts against the next app's max_tcp. */
+/* The channel was reset (the app died, or a new process of the app took
+ * the channel over): a fresh start.  Every open socket of the old one is
+ * aborted at once (RST to TCP peers), so none of its connections counts
+ * against the next one's max_tcp; closed ones finish sending. */
 static void chan_reset(struct sock_serv *ss)
 {
 	ss->reset_epoch = ss->chan.epoch;
 	count(ss, SS_RESETS);
-	abort_all(ss);
+	abort_all(ss, true);
 	ss->broken = false;
 	ss->free_slots = 0;
 }
@@ -1702,7 +1716,7 @@ err_detach:
 
 void ss_close(struct sock_serv *ss)
 {
-	abort_all(ss);
+	abort_all(ss, false);
 	fn_link_detach(&ss->chan);
 	free(ss->sock);
 	free(ss->dirty);
