@@ -41,12 +41,12 @@
  *     stack_mac = 02:00:00:00:00:09       ; else 02:00:0a:4d:00:09
  *
  * Every role section ([nic], [driver], [stack], [app], [vswitch]) takes
- * exec, args, poll, sched (normal | batch) and cpu; exec = none (or an
+ * exec, args, poll, sched (normal | batch), slice_us and cpu; exec = none (or an
  * empty value) means the role is not run.  One vswitch runs per [network NAME]; its cpu and poll come
  * from [vswitch], then from the network's own cpu and poll.
  * A [pipeline N] section overrides, for pipeline N only, `cpu` (all of its
  * components) and `<role>_exec`, `<role>_args`, `<role>_poll`,
- * `<role>_sched`, `<role>_cpu`.
+ * `<role>_sched`, `<role>_slice_us`, `<role>_cpu`.
  * In args, {pipeline} expands to the pipeline index, {run_dir} to the
  * run directory and {address} to the pipeline's uplink address.  Relative
  * exec paths are resolved against the directory of the config file.
@@ -117,12 +117,23 @@ enum fn_sched {
 	FN_SCHED_BATCH,		/* SCHED_BATCH */
 };
 
+/*
+ * slice_us: the slice the kernel's fair scheduler (EEVDF, Linux 6.12 and
+ * later) gives the component, set with sched_setattr(2)'s sched_runtime
+ * before exec.  A task with a shorter slice has an earlier deadline: it
+ * is picked sooner when it wakes, and holds the cpu for less at a time.
+ * 0 keeps the kernel's own (docs/driver.md, "Slices").
+ */
+#define FN_SLICE_MIN_US		100
+#define FN_SLICE_MAX_US		100000
+
 /* How one role is run; per-pipeline copies are fully resolved. */
 struct fn_component_conf {
 	char exec[PATH_MAX];	/* absolute path; "" = not run */
 	char args[FN_ARGS_MAX];	/* extra argv, shell-like quoting */
 	enum fn_poll poll;
 	enum fn_sched sched;
+	unsigned slice_us;	/* the kernel's fair slice for it; 0 = its own */
 	int cpu;		/* explicit cpu, or FN_CPU_AUTO */
 };
 

@@ -79,8 +79,8 @@ static const char *const sec_names[] = {
  * F_NETS: a list of networks to attach to (into load_state, resolved in
  * finish()); F_PIPE: a field of struct fn_pipeline_conf itself. */
 enum field {
-	F_NONE, F_EXEC, F_ARGS, F_POLL, F_SCHED, F_CPU, F_RULESET, F_NETS,
-	F_PIPE
+	F_NONE, F_EXEC, F_ARGS, F_POLL, F_SCHED, F_SLICE, F_CPU, F_RULESET,
+	F_NETS, F_PIPE
 };
 
 struct load_state;
@@ -128,7 +128,7 @@ static parse_fn parse_name, parse_path, parse_uint, parse_placement,
 	parse_pmd, parse_mac, parse_ifname, parse_ip4_prefix, parse_ip4,
 	parse_pci, parse_profile, parse_user, parse_bool, parse_exec, parse_args,
 	parse_cpu, parse_ruleset, parse_netns, parse_networks, parse_subnet,
-	parse_age, parse_addressing, parse_metrics;
+	parse_age, parse_addressing, parse_metrics, parse_slice;
 
 static const struct range r_pipelines = { 1, FN_MAX_PIPELINES };
 static const struct range r_backoff = { 1, 600000 };
@@ -158,6 +158,8 @@ static const struct range r_restart_delay = { 0, 3600000 };
 	{ SEC_PIPELINE, r, F_POLL, n "_poll", parse_poll, COMP(poll), NULL }, \
 	{ SEC_PIPELINE, r, F_SCHED, n "_sched", parse_sched, COMP(sched), \
 	  NULL }, \
+	{ SEC_PIPELINE, r, F_SLICE, n "_slice_us", parse_slice, \
+	  COMP(slice_us), NULL }, \
 	{ SEC_PIPELINE, r, F_CPU, n "_cpu", parse_cpu, COMP(cpu), NULL }
 
 static const struct key_def keys[] = {
@@ -204,6 +206,7 @@ static const struct key_def keys[] = {
 	ROLE_KEY(F_ARGS, "args", parse_args, COMP(args)),
 	ROLE_KEY(F_POLL, "poll", parse_poll, COMP(poll)),
 	ROLE_KEY(F_SCHED, "sched", parse_sched, COMP(sched)),
+	ROLE_KEY(F_SLICE, "slice_us", parse_slice, COMP(slice_us)),
 	ROLE_KEY(F_CPU, "cpu", parse_cpu, COMP(cpu)),
 	{ SEC_PIPELINE, -1, F_CPU, "cpu", parse_cpu, 0, NULL },
 	PIPE_KEYS(FN_ROLE_DRIVER, "driver"),
@@ -626,6 +629,24 @@ static int parse_sched(struct load_state *st, const struct key_def *k,
 	else
 		return key_fail(st, k, "'%s' is not normal or batch",
 				shown(v, b));
+	return 0;
+}
+
+/* 0 (the kernel's own slice) or what sched_setattr(2) takes as a fair
+ * task's slice: 100 us to 100 ms (the kernel clamps to that range). */
+static int parse_slice(struct load_state *st, const struct key_def *k,
+		       const char *v, void *dst)
+{
+	static const struct range r = { 0, FN_SLICE_MAX_US };
+	unsigned long long x;
+
+	if (in_range(st, k, v, &r, &x))
+		return -1;
+	if (x && x < FN_SLICE_MIN_US)
+		return key_fail(st, k, "%llu is neither 0 (the kernel's own "
+				"slice) nor in %u..%u", x, FN_SLICE_MIN_US,
+				FN_SLICE_MAX_US);
+	*(unsigned *)dst = (unsigned)x;
 	return 0;
 }
 
@@ -1675,6 +1696,8 @@ static void resolve_comp(struct load_state *st, unsigned p, int r)
 		c->poll = def->poll;
 	if (!field_seen(st, SEC_PIPELINE, p, r, F_SCHED))
 		c->sched = def->sched;
+	if (!field_seen(st, SEC_PIPELINE, p, r, F_SLICE))
+		c->slice_us = def->slice_us;
 	if (field_seen(st, SEC_PIPELINE, p, r, F_CPU))
 		return;
 	if (st->seen[slot][field_key(SEC_PIPELINE, -1, F_CPU)])

@@ -14,7 +14,9 @@
  *      the supervisor can signal the component's whole group;
  *   3. default signal dispositions and an empty mask (both survive exec);
  *   4. sched_setaffinity to its cpu, and sched_setscheduler to its role's
- *      `sched` (SCHED_OTHER or SCHED_BATCH; config.h enum fn_sched);
+ *      `sched` (SCHED_OTHER or SCHED_BATCH; config.h enum fn_sched), or,
+ *      with a `slice_us`, sched_setattr with that policy, the nice value
+ *      it has, and the slice as sched_runtime;
  *   5. stdin from /dev/null;
  *   6. fds: every capability is first copied to >= 64, so that no source
  *      number can collide with a target; everything from 3 up is marked
@@ -48,7 +50,9 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,7 +79,7 @@ static const char *const stage_names[] = {
 	[ST_SETSID] = "setsid",
 	[ST_SIGNALS] = "sigprocmask",
 	[ST_AFFINITY] = "sched_setaffinity",
-	[ST_SCHED] = "sched_setscheduler",
+	[ST_SCHED] = "sched_setscheduler (or sched_setattr, for slice_us)",
 	[ST_STDIN] = "open /dev/null",
 	[ST_FDS] = "passing fds",
 	[ST_NETNS] = "unshare(CLONE_NEWNET) (or set [app] netns = host)",
@@ -84,6 +88,19 @@ static const char *const stage_names[] = {
 	[ST_SETGID] = "setgid",
 	[ST_SETUID] = "setuid",
 	[ST_EXEC] = "exec",
+};
+
+/* sched_setattr(2)'s struct as far as SCHED_ATTR_SIZE_VER0: the uapi
+ * header's own, <linux/sched/types.h>, redefines glibc's sched_param. */
+struct fn_sched_attr {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime;		/* a fair task's slice, ns (6.12+) */
+	uint64_t sched_deadline;
+	uint64_t sched_period;
 };
 
 /* What the child sends up the pipe when it cannot exec. */
@@ -110,6 +127,7 @@ struct child_args {
 	const struct sup_user *user;	/* NULL: stay root */
 	bool own_netns;			/* a network namespace with only lo */
 	int policy;			/* SCHED_OTHER or SCHED_BATCH */
+	unsigned slice_us;		/* 0: the kernel's own slice */
 	pid_t parent;
 	int errfd;
 };
@@ -211,6 +229,26 @@ static void child_netns(const struct child_args *a)
 	close(fd);
 }
 
+/* The policy, and with slice_us the slice: glibc 2.36 has no wrapper for
+ * sched_setattr.  sched_setscheduler keeps the nice value; so does this. */
+static int child_sched(const struct child_args *a)
+{
+	struct fn_sched_attr attr = {
+		.size = sizeof(attr),
+		.sched_policy = (uint32_t)a->policy,
+		.sched_runtime = (uint64_t)a->slice_us * 1000,
+	};
+
+	if (!a->slice_us)
+		return sched_setscheduler(0, a->policy,
+					  &(struct sched_param){ 0 });
+	errno = 0;
+	attr.sched_nice = getpriority(PRIO_PROCESS, 0);
+	if (errno)
+		return -1;
+	return (int)syscall(SYS_sched_setattr, 0, &attr, 0u);
+}
+
 static void __attribute__((noreturn)) child_main(struct child_args *a)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -223,7 +261,7 @@ static void __attribute__((noreturn)) child_main(struct child_args *a)
 		child_fail(a->errfd, ST_SIGNALS);
 	if (a->cpus && sched_setaffinity(0, sizeof(*a->cpus), a->cpus) < 0)
 		child_fail(a->errfd, ST_AFFINITY);
-	if (sched_setscheduler(0, a->policy, &(struct sched_param){ 0 }) < 0)
+	if (child_sched(a) < 0)
 		child_fail(a->errfd, ST_SCHED);
 	if (child_stdin() < 0)
 		child_fail(a->errfd, ST_STDIN);
@@ -488,6 +526,26 @@ err_sys:
 }
 
 /*
+ * A kernel before 6.12 takes sched_runtime for a fair task and ignores it;
+ * since, sched_getattr reports the task's slice.  Said once, as a warning:
+ * the component runs all the same.
+ */
+static void slice_check(const char *label, pid_t pid, unsigned slice_us)
+{
+	static bool warned;
+	struct fn_sched_attr attr = { .size = sizeof(attr) };
+
+	if (warned || syscall(SYS_sched_getattr, pid, &attr, sizeof(attr), 0u) < 0)
+		return;	/* gone already: its exit is reported elsewhere */
+	if (attr.sched_runtime == (uint64_t)slice_us * 1000)
+		return;
+	warned = true;
+	fn_warn("%s: slice_us = %u is not in effect (the kernel reports a slice "
+		"of %llu ns; a fair task's slice needs Linux 6.12 or later)",
+		label, slice_us, (unsigned long long)attr.sched_runtime);
+}
+
+/*
  * Start c.  On success c->pid is set and 0 returned; otherwise a negative
  * errno with the reason in err ("cannot exec PATH: ..."), and nothing is
  * left running.
@@ -520,6 +578,7 @@ int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen)
 	if (c->role == FN_ROLE_APP && s->user.set)
 		a.user = &s->user;
 	a.policy = c->conf->sched == FN_SCHED_BATCH ? SCHED_BATCH : SCHED_OTHER;
+	a.slice_us = c->conf->slice_us;
 	/* A driver reaches its queue through fds and EAL's AF_UNIX
 	 * channel, never the kernel's network (docs/security.md). */
 	a.own_netns = (c->role == FN_ROLE_APP &&
@@ -536,8 +595,11 @@ int spawn_comp(struct sup *s, struct comp *c, char *err, size_t errlen)
 	}
 	a.parent = getpid();
 	ret = spawn_fork(&a, c->label, &pid, err, errlen);
-	if (ret == 0)
+	if (ret == 0) {
 		c->pid = pid;
+		if (a.slice_us)
+			slice_check(c->label, pid, a.slice_us);
+	}
 out:
 	free(env);
 	return ret;

@@ -328,6 +328,34 @@ static void test_sched(void **state)
 	assert_int_equal(p[2].comp[FN_ROLE_DRIVER].sched, FN_SCHED_NORMAL);
 }
 
+/* slice_us: 0 (the kernel's own) unless set; a section and a [pipeline N]
+ * <role>_slice_us set it, the vswitch from [vswitch]. */
+static void test_slice(void **state)
+{
+	struct fixture *f = *state;
+	const struct fn_pipeline_conf *p;
+
+	expect_ok(f, "slice.conf", "[topology]\npipelines = 2\n");
+	for (int r = 0; r < FN_ROLE_COUNT; r++)
+		assert_int_equal(f->cfg->role[r].slice_us, 0);
+	for (unsigned i = 0; i < 2; i++)
+		for (int r = 0; r < FN_ROLE_COUNT; r++)
+			assert_int_equal(f->cfg->pipeline[i].comp[r].slice_us, 0);
+	expect_ok(f, "slice.conf",
+		  "[topology]\npipelines = 2\n"
+		  "[stack]\nslice_us = 100\n"
+		  "[vswitch]\nslice_us = 100000\n"
+		  "[pipeline 1]\nstack_slice_us = 0\napp_slice_us = 3000\n");
+	p = f->cfg->pipeline;
+	assert_int_equal(f->cfg->role[FN_ROLE_VSWITCH].slice_us, 100000);
+	assert_int_equal(p[0].comp[FN_ROLE_STACK].slice_us, 100);
+	assert_int_equal(p[0].comp[FN_ROLE_APP].slice_us, 0);
+	assert_int_equal(p[0].comp[FN_ROLE_DRIVER].slice_us, 0);
+	assert_int_equal(p[1].comp[FN_ROLE_STACK].slice_us, 0);
+	assert_int_equal(p[1].comp[FN_ROLE_APP].slice_us, 3000);
+	assert_int_equal(p[1].comp[FN_ROLE_VSWITCH].slice_us, 100000);
+}
+
 static void test_pipelines_may_come_later(void **state)
 {
 	struct fixture *f = *state;
@@ -518,6 +546,11 @@ static const struct bad bad_rows[] = {
 	  "'fifo' is not normal or batch" },
 	{ NULL, "[pipeline 0]\napp_sched = idle\n", "bad.conf:2: [pipeline 0] "
 	  "app_sched: 'idle' is not normal or batch" },
+	{ NULL, "[stack]\nslice_us = 99\n", "bad.conf:2: [stack] slice_us: "
+	  "99 is neither 0 (the kernel's own slice) nor in 100..100000" },
+	{ NULL, "[pipeline 1]\nstack_slice_us = 100001\n", "bad.conf:2: "
+	  "[pipeline 1] stack_slice_us: 100001 is " },
+	{ NULL, "[app]\nslice_us = -5\n", "bad.conf:2: [app] slice_us: " },
 	{ NULL, "[topology]\nlog_level = loud\n", "'loud' is not error, warn, "
 	  "info or debug" },
 	{ NULL, "[nic]\npmd = ixgbe\n", "[nic] pmd: 'ixgbe' is not tap or pci" },
@@ -1418,6 +1451,7 @@ int main(void)
 		T(test_full_file),
 		T(test_pipeline_overrides),
 		T(test_sched),
+		T(test_slice),
 		T(test_pipelines_may_come_later),
 		T(test_relative_exec),
 		T(test_relative_name_uses_cwd),
