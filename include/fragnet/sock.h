@@ -83,7 +83,14 @@ struct fn_sock_chan {
 	uint64_t bad_events;		/* events from the stack we refused */
 	uint64_t send_errors;		/* pipelined SENDs the stack failed */
 	uint64_t ev_seq;		/* events handled: fn_sock_ready_seq's clock */
+	int64_t deadline_ms;		/* fn_sock_set_deadline; 0 = none */
 };
+
+/* Bound the waits of every later call that waits for the stack (a
+ * request slot, a DONE) by until_ms, a fn_clock_ms() time, besides
+ * FN_SOCK_RPC_TIMEOUT_MS: they answer -ETIMEDOUT after it.  0 lifts the
+ * bound.  For an app on its way out (the preload library's exit). */
+void fn_sock_set_deadline(struct fn_sock_chan *c, int64_t until_ms);
 
 /* Attach from FRAGNET_SOCKCHAN_FD, FRAGNET_APP_BELL_FD and
  * FRAGNET_STACK_BELL_FD (the bells optional).  0 or -errno. */

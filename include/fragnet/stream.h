@@ -46,7 +46,8 @@
  *   that an acked slot is one it submitted.  Any violation drops the frame
  *   (or ack), counts it by cause, and CUTS THE PEER OFF: the endpoint turns
  *   broken, every later call returns -EPIPE until the link is reset (the
- *   supervisor restarts the peer), and the counters show why.  Frame bytes remain writable by the peer while the sink
+ *   supervisor restarts the peer, or a new holder of the peer's side takes
+ *   the link: RESET, TAKEN), and the counters show why.  Frame bytes remain writable by the peer while the sink
  *   reads them: parsers must copy what they check before they use it.
  *
  * RESET (a side died; docs/architecture.md, "Restarts")
@@ -135,7 +136,7 @@ struct fn_link_hdr {
 /* Read-mostly: every call of either side loads epoch (relaxed); it changes
  * only when a side dies. */
 struct fn_link_ctl_shm {
-	alignas(FN_CACHE_LINE) _Atomic uint32_t epoch;	/* S: starts at 1 */
+	alignas(FN_CACHE_LINE) _Atomic uint32_t epoch;	/* S, or a taker: starts at 1 */
 	_Atomic uint32_t ready[2];	/* side X: the epoch X has joined */
 	_Atomic uint32_t claim;		/* either: the epoch it zeroes (CAS) */
 	_Atomic uint32_t go;		/* the claimer: epoch zeroed, go */

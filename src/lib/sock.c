@@ -471,10 +471,23 @@ int fn_sock_wait_fd(struct fn_sock_chan *c)
 
 /* ---- requests ------------------------------------------------------------ */
 
+void fn_sock_set_deadline(struct fn_sock_chan *c, int64_t until_ms)
+{
+	c->deadline_ms = until_ms;
+}
+
+/* When a wait for the stack that starts now gives up. */
+static int64_t wait_until(const struct fn_sock_chan *c)
+{
+	int64_t until = fn_clock_ms() + FN_SOCK_RPC_TIMEOUT_MS;
+
+	return c->deadline_ms && c->deadline_ms < until ? c->deadline_ms : until;
+}
+
 /* A free request slot, waiting (bounded) for the stack's acks. */
 static int req_slot(struct fn_sock_chan *c, struct fn_pkt *p)
 {
-	int64_t until = fn_clock_ms() + FN_SOCK_RPC_TIMEOUT_MS;
+	int64_t until = wait_until(c);
 	int r;
 
 	for (;;) {
@@ -540,7 +553,7 @@ static int rpc(struct fn_sock_chan *c, struct fn_sock_msg *m,
 		return r;
 	cookie = m->cookie;
 	c->want_cookie = cookie;
-	until = fn_clock_ms() + FN_SOCK_RPC_TIMEOUT_MS;
+	until = wait_until(c);
 	for (;;) {
 		r = fn_sock_process(c);
 		if (r < 0)

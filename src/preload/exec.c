@@ -1,43 +1,54 @@
 /*
  * exec.c - exec in a preloaded program (docs/preload.md "exec").
  *
- * A new program image attaches the channel afresh, and a fresh attach
- * assumes that every request slot is free and that no event slot is held
- * (the socket channel has no hand-over between images).  So before the
- * exec: close every stack socket (a new image could not use them anyway;
- * if the exec fails they answer EBADF), which acks every event slot held
- * for them, then wait, at most EXEC_DRAIN_MS, until the stack has acked
- * every request slot.  The lock is held across the exec, so that no other
- * thread touches the channel in between.  Events the stack posts meanwhile
- * (CLOSED, ...) wait in the ring for the new image, which acks them.
+ * A new program image takes the channel afresh (fn_link_take: a new
+ * epoch, which voids whatever the old image left in the rings), so before
+ * the exec: close every stack socket in order (a new image could not use
+ * them anyway; if the exec fails they answer EBADF), then wait until the
+ * stack has taken every request, so that its FINs go out rather than the
+ * RSTs of the new image's take; all of it within EXEC_DRAIN_MS.  The lock
+ * is held across the exec, so that no other thread touches the channel in
+ * between.
  *
  * glibc's exec functions call execve internally, not through our symbol:
- * each of them is wrapped.  A forked child (inert) and a process that never
- * attached have nothing to hand over.
+ * each of them is wrapped.  A forked child (inert), a vfork child (another
+ * pid in our memory) and a process that never attached have nothing to
+ * hand over.
  *
  * exit() does the same before the process goes: the kernel closes a dying
  * process's sockets in order (FIN after the bytes it took), and so do we,
- * so that peers see an orderly close.  The next process that takes the
- * channel starts a new epoch anyway (fn_link_take), which aborts what a
- * process killed, or one that ended through _exit(), left open.
+ * so that peers see an orderly close.  stdio is flushed first (our
+ * destructor runs before libc flushes, and a FILE may sit on a stack
+ * socket); the destructors of libraries that run after ours find the
+ * sockets closed.  The next process that takes the channel starts a new
+ * epoch anyway, which aborts what a process killed, or one that ended
+ * through _exit(), left open.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fragnet/clock.h"
 #include "preload.h"
 
-#define EXEC_DRAIN_MS	2000
+#define EXEC_DRAIN_MS	2000	/* the closes and the drain together */
 
 /* Lock held. */
 static void exec_prepare(void)
 {
 	struct timespec ms = { 0, 1000000 };
+	int64_t until = fn_clock_ms() + EXEC_DRAIN_MS;
 	int r;
 
-	if (pl_inert || !pl_attached())
+	if (pl_inert || !pl_attached() || getpid() != pl_owner)
 		return;
+	/* A stack that has not joined our epoch (dead, restarting) takes
+	 * nothing now; its restart, or the next take, ends what is open. */
+	if (!fn_link_peer_ready(&pl_chan.link))
+		return;
+	fn_sock_set_deadline(&pl_chan, until);
 	for (int fd = 0; fd < PL_MAX_FD; fd++) {
 		struct pl_sock *s;
 
@@ -48,27 +59,30 @@ static void exec_prepare(void)
 			fn_sock_close(&pl_chan, s->h);
 		s->h = 0;	/* gone: every call answers EBADF */
 	}
-	for (int i = 0; i < EXEC_DRAIN_MS; i++) {
+	for (;;) {
 		fn_sock_process(&pl_chan);
 		r = fn_stream_reclaim(&pl_chan.link.tx);
-		if (r < 0 || (uint32_t)r >= pl_chan.link.tx.nslots)
-			return;
+		if (r < 0 || (uint32_t)r >= pl_chan.link.tx.nslots ||
+		    fn_clock_ms() >= until)
+			break;
 		real_ppoll(NULL, 0, &ms, NULL);
 	}
+	fn_sock_set_deadline(&pl_chan, 0);
 }
 
 /* exit(): as before an exec.  The lock may be held by a thread that
  * called exit() inside a call of ours (a signal handler), or by one that
  * never lets go: then wait at most EXIT_LOCK_MS and leave the sockets to
- * the next holder's reset. */
+ * the next holder's take. */
 #define EXIT_LOCK_MS	200
 
 static void __attribute__((destructor)) exit_close(void)
 {
 	struct timespec ms = { 0, 1000000 };
 
-	if (!pl_active() || pl_inert || !pl_attached())
+	if (!pl_active() || pl_inert || !pl_attached() || getpid() != pl_owner)
 		return;
+	fflush(NULL);
 	for (int i = 0; i < EXIT_LOCK_MS; i++) {
 		if (pl_trylock()) {
 			exec_prepare();

@@ -43,6 +43,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int chan_fd = -1, app_bell = -1, stack_bell = -1;
 static int attached;		/* 0: not yet; 1: yes; -errno: failed */
+pid_t pl_owner;			/* the process that attached */
 int pl_sleepers;
 
 /* Write a message to stderr with the real write (no stdio: may run
@@ -193,6 +194,7 @@ int pl_attach(void)
 	r = own_channel();
 	if (r == 0) {
 		r = fn_sock_attach(&pl_chan, chan_fd, app_bell, stack_bell);
+		pl_owner = getpid();
 		if (r < 0)
 			say("cannot attach the socket channel (",
 			    FN_ENV_SOCKCHAN_FD, "): bad or foreign memory");

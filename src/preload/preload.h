@@ -150,6 +150,9 @@ void pl_wait_forked(void);	/* fork child: forget the parent's sleepers */
 int pl_attach(void);		/* lock held; 0 or -errno */
 int pl_bell(void);		/* the app bell fd, -1 if none */
 bool pl_attached(void);
+/* The process that attached (getpid()): a vfork child shares our memory
+ * but runs no atfork handler, and must not close our sockets. */
+extern pid_t pl_owner;
 bool pl_private_fd(int fd);	/* the channel's own fds */
 static inline long pl_ret(long r)
 {

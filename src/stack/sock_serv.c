@@ -57,8 +57,10 @@
  * Connections the app has not taken yet wait in their listener's backlog
  * (tcp_backlog_delayed), which drops SYNs beyond it as listen(2) does.
  *
- * RESETS: the app died; the supervisor bumped the channel's epoch.  The
- * first channel call to see it joins the new epoch and returns
+ * RESETS: the app died (the supervisor bumped the channel's epoch), or a
+ * new process of the app took the channel over from one that ended
+ * (fn_link_take bumped it).  The first channel call to see it joins the
+ * new epoch and returns
  * -ECONNRESET once; that call may be one that cannot act on it (a
  * sev_post() inside an lwIP callback, ss_arm(), the reclaim in
  * do_close()), so ss_poll() compares the epoch joined with the one last
@@ -430,6 +432,13 @@ static int slot_reclaim(struct sock_serv *ss)
 	return (int)ss->free_slots;
 }
 
+/* Did a call other than ours hear of a reset (RESETS)?  Every channel
+ * call joins a new epoch before it returns. */
+static bool chan_was_reset(const struct sock_serv *ss)
+{
+	return ss->chan.epoch != ss->reset_epoch;
+}
+
 /* Post one event; its payload (len bytes) from pbuf p at off, if any.
  * need: free slots required (SLOT_RESERVE + 1 for data). 0 or -errno. */
 static int sev_post(struct sock_serv *ss, struct fn_sock_msg *m, uint8_t kind,
@@ -438,7 +447,9 @@ static int sev_post(struct sock_serv *ss, struct fn_sock_msg *m, uint8_t kind,
 	struct fn_pkt pkt;
 	int r;
 
-	if (ss->broken || ss->free_slots < need)
+	/* After a reset was heard, nothing of the old app's reaches the new
+	 * one before chan_reset() has aborted its sockets. */
+	if (ss->broken || ss->free_slots < need || chan_was_reset(ss))
 		return -EAGAIN;
 	r = fn_stream_alloc_burst(&ss->chan.tx, &pkt, 1);
 	if (r != 1)
@@ -553,13 +564,6 @@ static void chan_reset(struct sock_serv *ss)
 	abort_all(ss, true);
 	ss->broken = false;
 	ss->free_slots = 0;
-}
-
-/* Did a call other than ours hear of a reset (RESETS)?  Every channel
- * call joins a new epoch before it returns. */
-static bool chan_was_reset(const struct sock_serv *ss)
-{
-	return ss->chan.epoch != ss->reset_epoch;
 }
 
 static int chan_error(struct sock_serv *ss, int r)

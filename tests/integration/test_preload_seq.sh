@@ -1,7 +1,7 @@
 #!/bin/bash
 # One app, several programs one after another, each on the pipeline's
 # stack: the socket channel passes from a program that ended to the next
-# one (docs/preload.md, "One process at a time").
+# one (docs/preload.md, "One process after another").
 #
 #   pipeline 0: app/0 fn-test-tcp-echo :7000 (preload), stack/0
 #   pipeline 1: app/1 /bin/sh running, in turn, each under the preload:
