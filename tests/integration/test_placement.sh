@@ -13,6 +13,8 @@
 #   spread:  auto components round-robin over cpus in spawn order (drivers,
 #            stacks, apps); [pipeline 0] stack_cpu = the last cpu is
 #            explicit and takes no round-robin turn
+# Every stack has slice_us = 100, app/1 300: each thread shows that slice
+# (/proc/PID/sched, where the kernel has it), the others do not.
 # cpus = this test's own affinity (the supervisor inherits it), n = its size.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -29,7 +31,8 @@ spread=()
 [[ $MODE == spread ]] && spread=("pipeline 0.stack_cpu=$LAST")
 echo_topology pipelines=$P placement="$MODE" nic.exec="$ECHO" \
 	driver.args=--generate app.user=nobody "${spread[@]}" \
-	"pipeline 1.stack_sched=normal"
+	"pipeline 1.stack_sched=normal" stack.slice_us=100 \
+	"pipeline 1.app_slice_us=300"
 
 # The expected cpu of every pipeline component, in spawn order.
 declare -A EXP
@@ -63,6 +66,15 @@ policy_of() {
 	local t
 	for t in /proc/"$1"/task/*; do
 		chrt -p "${t##*/}" | sed -n '1s/.*policy: //p'
+	done | sort -u | tr '\n' ' '
+}
+
+# The fair slice (ns) of every thread of a process, one line, sorted;
+# empty where the kernel shows none (/proc/PID/sched, Linux 6.12+).
+slice_of() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		sed -n 's/^se\.slice *: *//p' "$t/sched" 2>/dev/null
 	done | sort -u | tr '\n' ' '
 }
 
@@ -102,6 +114,23 @@ for ((i = 0; i < P; i++)); do
 		fn_fail "stack/$i policy $(policy_of "$s"), want $want"
 	[[ $(policy_of "$a") == "SCHED_OTHER " ]] ||
 		fn_fail "app/$i policy $(policy_of "$a")"
+	# [stack] slice_us = 100, [pipeline 1] app_slice_us = 300, the rest
+	# the kernel's own slice
+	if [[ -n $(slice_of "$s") ]]; then
+		want=0
+		((i == 1)) && want=300000
+		[[ $(slice_of "$s") == "100000 " ]] ||
+			fn_fail "stack/$i slice $(slice_of "$s"), want 100000"
+		[[ $want == 0 || $(slice_of "$a") == "$want " ]] ||
+			fn_fail "app/$i slice $(slice_of "$a"), want $want"
+		for v in "$d" "$a"; do
+			[[ $v == "$a" && $want != 0 ]] && continue
+			[[ $(slice_of "$v") != "100000 " && $(slice_of "$v") != "300000 " ]] ||
+				fn_fail "pid $v got a slice it was not given: $(slice_of "$v")"
+		done
+	else
+		fn_log "no se.slice in /proc/PID/sched: slice_us not checked"
+	fi
 	[[ $(env_of "$d" FRAGNET_LINK_FD) == 4 ]] || fn_fail "driver link fd"
 	[[ $(env_of "$s" FRAGNET_CONTROL_FD) == 5 ]] || fn_fail "stack ctl fd"
 	[[ $(readlink "/proc/$d/fd/4") == "/memfd:fragnet-link$i (deleted)" ]] ||
