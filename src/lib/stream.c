@@ -300,19 +300,18 @@ static void link_zero_once(struct fn_link *l)
 /* Taking side l->side over (stream.h RESET, TAKEN): whoever held it in
  * the current epoch left slots in an unknown state; start the next epoch,
  * as the supervisor does after a death.  A failed CAS means someone else
- * (the supervisor, a peer's own take) started one: we join that. */
+ * (the supervisor, a peer's own take) started one: we join that.  The
+ * join that follows (link_join) wakes every sleeper. */
 static void link_renew(struct fn_link *l)
 {
-	struct fn_endpoint *ep[2] = { &l->tx, &l->rx };
 	uint32_t E = atomic_load_explicit(&l->ctl->epoch, memory_order_acquire);
 
 	if (atomic_load_explicit(&l->ctl->ready[l->side],
 				 memory_order_acquire) != E)
 		return;
-	if (atomic_compare_exchange_strong_explicit(&l->ctl->epoch, &E, E + 1,
-						    memory_order_acq_rel,
-						    memory_order_acquire))
-		link_wake_all(ep);
+	atomic_compare_exchange_strong_explicit(&l->ctl->epoch, &E, E + 1,
+						memory_order_acq_rel,
+						memory_order_acquire);
 }
 
 /* Start using the rings: read the indices as they are now. */

@@ -35,6 +35,13 @@
 
 #define EXEC_DRAIN_MS	2000	/* the closes and the drain together */
 
+/* This process holds the channel: not a fork child (inert), not a vfork
+ * child (another pid in our memory), attached. */
+static bool holds_channel(void)
+{
+	return !pl_inert && pl_attached() && getpid() == pl_owner;
+}
+
 /* Lock held. */
 static void exec_prepare(void)
 {
@@ -42,7 +49,7 @@ static void exec_prepare(void)
 	int64_t until = fn_clock_ms() + EXEC_DRAIN_MS;
 	int r;
 
-	if (pl_inert || !pl_attached() || getpid() != pl_owner)
+	if (!holds_channel())
 		return;
 	/* A stack that has not joined our epoch (dead, restarting) takes
 	 * nothing now; its restart, or the next take, ends what is open. */
@@ -80,7 +87,7 @@ static void __attribute__((destructor)) exit_close(void)
 {
 	struct timespec ms = { 0, 1000000 };
 
-	if (!pl_active() || pl_inert || !pl_attached() || getpid() != pl_owner)
+	if (!pl_active() || !holds_channel())
 		return;
 	fflush(NULL);
 	for (int i = 0; i < EXIT_LOCK_MS; i++) {
