@@ -21,7 +21,10 @@ established, before any data (the idle-connections test; the stall limit
 does not count that time).  --retry-refused opens a new connection (a new
 source port) in place of one refused before it carried data, at most 100
 times each (a multi-queue topology where one queue's app does not
-listen).  The open-file limit is raised for N connections.
+listen; a server that is not listening yet), after a pause that doubles
+from 5 ms to at most 100 ms (about 9 s in all), so that a client that
+starts before its server does not spend its retries in a few ms.  The
+open-file limit is raised for N connections.
 
 One JSON line on stdout: conns, bytes_sent, bytes_received, eof_ok,
 rst_ok, failures (the first few, with reasons), elapsed_s, mbps.  Exit 0
@@ -31,6 +34,7 @@ short (the report is printed all the same).
 """
 import argparse
 import errno
+import heapq
 import json
 import os
 import random
@@ -98,6 +102,7 @@ def main():
     todo += [Conn(o.conns + i, 0, True) for i in range(o.rst)]
     random.Random(1).shuffle(todo)
     pending = list(todo)
+    later = []		# (when, idx, conn): refused ones waiting to retry
     connecting = 0
     live = 0
     held = []		# connected, waiting for the others (--connect-first)
@@ -115,6 +120,8 @@ def main():
             return False
         c.retries += 1
         res["refused_retries"] += 1
+        heapq.heappush(later, (time.time() + min(0.005 * 2 ** (c.retries - 1),
+                                                 0.1), c.idx, c))
         try:
             sel.unregister(c.sock)
         except (KeyError, ValueError):
@@ -126,7 +133,6 @@ def main():
         c.connected = c.done = False
         if c in held:
             held.remove(c)
-        pending.append(c)
         return True
 
     def fail(c, why):
@@ -249,10 +255,13 @@ def main():
         res["bytes_received"] += len(d)
         return len(d)
 
-    while pending or live:
+    while pending or live or later:
+        now = time.time()
+        while later and later[0][0] <= now:
+            pending.append(heapq.heappop(later)[2])
         while pending and connecting < o.concurrent_connects:
             start_conn(pending.pop())
-        if held and not pending and not connecting:
+        if held and not pending and not later and not connecting:
             res["held_until_all_connected"] = len(held)
             if o.hold > 0:
                 print("# all %d connected, holding %.0f s" %
@@ -273,7 +282,8 @@ def main():
         if now - last_progress > o.stall:
             cut = "stalled for %.0f s" % o.stall
             break
-        for key, ev in sel.select(0.2):
+        wait = 0.2 if not later else max(0.0, min(0.2, later[0][0] - now))
+        for key, ev in sel.select(wait):
             c = key.data
             if c.done:
                 continue
