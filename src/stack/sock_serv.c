@@ -1703,8 +1703,10 @@ int ss_open(struct sock_serv *ss, int chan_fd, int app_bell_fd,
 	ss->reset_epoch = ss->chan.epoch;
 	ss->app_bell_fd = app_bell_fd;
 	ss->stack_bell_fd = stack_bell_fd;
-	fn_stream_set_bell(&ss->chan.tx, app_bell_fd);	/* events */
-	fn_stream_set_bell(&ss->chan.rx, app_bell_fd);	/* acks of requests */
+	/* Our events and acks of requests ring the app; rung once now, so
+	 * that an app that attached first and sleeps until we join (its
+	 * requests wait for that) looks again at once. */
+	fn_link_set_bell(&ss->chan, app_bell_fd);
 	the_ss = ss;
 	return 0;
 
