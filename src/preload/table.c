@@ -263,6 +263,35 @@ static int cand_cmp(const void *x, const void *y)
 	return a->rot < b->rot ? -1 : a->rot > b->rot;
 }
 
+/* The order of cand_cmp.  Up to CANDS_INSERTION ready entries are
+ * sorted by insertion, in place, with the compare inlined: at 50 clients
+ * redis-server finds 30 to 50 ready at most epoll_waits, and glibc's
+ * qsort (a merge sort through a copy, a call per compare) was 10% of its
+ * samples, the collect and the sort 6% now.  More (thousands of clients)
+ * go to qsort, whose n log n wins there. */
+#define CANDS_INSERTION	64
+
+static bool cand_before(const struct ep_cand *a, const struct ep_cand *b)
+{
+	return a->key != b->key ? a->key < b->key : a->rot < b->rot;
+}
+
+static void cands_sort(struct ep_cand *c, unsigned n)
+{
+	if (n > CANDS_INSERTION) {
+		qsort(c, n, sizeof(*c), cand_cmp);
+		return;
+	}
+	for (unsigned i = 1; i < n; i++) {
+		struct ep_cand v = c[i];
+		unsigned j = i;
+
+		for (; j > 0 && cand_before(&v, &c[j - 1]); j--)
+			c[j] = c[j - 1];
+		c[j] = v;
+	}
+}
+
 static bool cands_fit(unsigned n)
 {
 	struct ep_cand *c;
@@ -317,7 +346,7 @@ int pl_ep_collect(struct pl_ep *ep, pl_ready_fn *ready, void *ctx,
 	}
 	if (!sorted)
 		return got;
-	qsort(cands, nc, sizeof(*cands), cand_cmp);
+	cands_sort(cands, nc);
 	for (unsigned k = 0; k < nc && got < max; k++) {
 		struct pl_epent *e = &ep->ent[cands[k].i];
 		uint32_t bits = ent_report(e, cands[k].ready);

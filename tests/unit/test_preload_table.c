@@ -19,8 +19,9 @@
 
 #include "preload.h"
 
-static uint32_t ready[8];	/* readiness by socket handle */
-static uint64_t since[8];	/* when it became readable, by handle */
+#define NH	128
+static uint32_t ready[NH];	/* readiness by socket handle */
+static uint64_t since[NH];	/* when it became readable, by handle */
 static uint64_t clock_now = 1;	/* the readiness clock: odd, as the preload's */
 
 static uint32_t fake_ready(struct pl_sock *s, void *ctx, uint64_t *when)
@@ -270,6 +271,63 @@ static void test_ready_order(void **state)
 	}
 }
 
+/*
+ * The same order with many sockets ready at once: a few are sorted in
+ * place, many by qsort (table.c CANDS_INSERTION); both give the order
+ * they became ready in, then, all reported together, the set's order
+ * from after the last one reported.
+ */
+static void ready_order_n(unsigned n)
+{
+	struct pl_ep *ep = pl_ep_new();
+	struct pl_sock *s[NH];
+	struct epoll_event out[NH];
+	unsigned perm[NH];
+
+	assert_true(n + 4 <= NH);
+	for (unsigned i = 0; i < n; i++)
+		perm[i] = i;
+	srand(n);
+	for (unsigned i = n - 1; i > 0; i--) {	/* a shuffle */
+		unsigned j = (unsigned)rand() % (i + 1), t = perm[i];
+
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct epoll_event e = epev(EPOLLIN, i);
+
+		s[i] = pl_sock_new((int)(4 + i), SOCK_STREAM);
+		assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, (int)(200 + i),
+					   s[i], &e), 0);
+		ready[4 + i] = EPOLLIN;
+		since[4 + i] = 10 + 2 * (uint64_t)perm[i];	/* i is perm[i]-th */
+	}
+	clock_now = 2 * (uint64_t)n + 101;
+	assert_int_equal(collect(ep, out, (int)n), (int)n);
+	for (unsigned k = 0; k < n; k++)
+		assert_int_equal(perm[out[k].data.u64], k);
+	/* all reported at once: ties, round robin after the last one */
+	uint64_t last = out[n - 1].data.u64;
+
+	assert_int_equal(collect(ep, out, (int)n), (int)n);
+	for (unsigned k = 0; k < n; k++)
+		assert_int_equal(out[k].data.u64, (last + 1 + k) % n);
+	free_ep(ep);
+	for (unsigned i = 0; i < n; i++) {
+		assert_true(pl_sock_put(s[i]));
+		pl_sock_free(s[i]);
+	}
+}
+
+static void test_ready_order_many(void **state)
+{
+	(void)state;
+	ready_order_n(20);	/* in place */
+	teardown(NULL);
+	ready_order_n(100);	/* qsort */
+}
+
 static void test_drop_sock(void **state)
 {
 	struct pl_ep *a = pl_ep_new(), *b = pl_ep_new();
@@ -310,6 +368,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_oneshot, teardown),
 		cmocka_unit_test_teardown(test_round_robin, teardown),
 		cmocka_unit_test_teardown(test_ready_order, teardown),
+		cmocka_unit_test_teardown(test_ready_order_many, teardown),
 		cmocka_unit_test_teardown(test_drop_sock, teardown),
 	};
 
