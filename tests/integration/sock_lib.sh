@@ -54,14 +54,32 @@ stack_ping() {
 	wait_for 15 icmp_ping "$STACK_IP" 1 2>/dev/null && icmp_ping "$STACK_IP" 3
 }
 
+# app_serving P: pipeline P's echo app, the process that runs now, has its
+# socket: it logs "echoing TCP|UDP on port N" once it listens or is bound
+# (echo_app.h).  A stack answers ping before that.
+app_serving() {
+	local pid
+	pid=$(status_field app "$1" 3)
+	[[ $pid =~ ^[0-9]+$ ]] && grep -q "\[$pid\] info: echoing " "$LOG"
+}
+
+# apps_serving: app_serving for every pipeline's app.
+apps_serving() {
+	local p
+	for p in $(status_rows | awk '$1 == "app" { print $2 }'); do
+		app_serving "$p" || return 1
+	done
+}
+
 # sock_up: fragnet up, the tap into its namespace (sock_netns), every
-# component running and the stacks answering ping.
+# component running, the stacks answering ping and the apps serving.
 sock_up() {
 	fn_up
 	wait_tap_up
 	sock_netns
 	wait_running
 	stack_ping || fail_stats "the stacks do not answer ping"
+	wait_for 15 apps_serving || fail_stats "the apps do not serve"
 }
 
 # sock_clean LABEL...: no violation or cut-off on these stacks' channels.

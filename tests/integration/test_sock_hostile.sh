@@ -47,12 +47,13 @@ attack_over() {
 	local p
 	[[ $(cat "$STATE" 2>/dev/null) == "$ROUNDS" ]] || return 1
 	p=$(status_field app 0 3)
-	[[ $p =~ ^[0-9]+$ && $(readlink "/proc/$p/exe" 2>/dev/null) == "$APP" ]]
+	[[ $p =~ ^[0-9]+$ && $(readlink "/proc/$p/exe" 2>/dev/null) == "$APP" ]] &&
+		app_serving 0
 }
 
 running() {
 	[[ $(status_field stack 0 5) == running && $(status_field stack 1 5) == running &&
-	   $(status_field app 1 5) == running ]]
+	   $(status_field app 1 5) == running ]] && app_serving 1
 }
 
 fn_up
@@ -65,8 +66,9 @@ stack1=$(status_field stack 1 3)
 
 # 1.
 loads=0
+deadline=$((SECONDS + 120))	# the attack: about 9 s
 while ! attack_over; do
-	(( loads < 40 )) || fail_stats "the attack did not end: $(fn status "$NAME")"
+	(( SECONDS < deadline )) || fail_stats "the attack did not end: $(fn status "$NAME")"
 	tcp_load "$T/load$loads.json" 150 --time-limit 120 --conns 40 \
 		--bytes 262144 --rst 2 --retry-refused ||
 		fail_stats "pipeline 1 missed replies during the attack"

@@ -103,6 +103,7 @@ fn_log "stack/0 after the kill: sock.resets $(counter stack/0 sock.resets)," \
 	"sock.aborted $(counter stack/0 sock.aborted)"
 [[ $(counter stack/1 sock.resets) == 0 ]] ||
 	fail_stats "stack/1 reset its channel, but its app lives"
+wait_for 10 app_serving 0 || fail_stats "the new app/0 does not listen"
 tcp_load "$T/load2.json" 330 --conns 100 --bytes $((BYTES / 4)) --rst 4 \
 	--time-limit 120 || fail_stats "the TCP load after the restart failed"
 [[ $(counter app/0 tcp_echo.eof) -gt 0 ]] ||

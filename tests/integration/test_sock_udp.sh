@@ -84,9 +84,7 @@ app=$(status_field app 0 3)
 kill -KILL "$app"
 wait_for 20 restarted app 0 "$app" || fn_fail "app/0 was not restarted"
 wait_for 20 all_in_state running || fn_fail "not all running after the restart"
-bound() { [[ $(counter app/0 udp_echo.rx) != -1 ]]; }
-wait_for 10 bound || fn_fail "the new app/0 has no counters"
-sleep 0.5	# the new app binds after its channel opens
+wait_for 10 app_serving 0 || fn_fail "the new app/0 is not bound"
 # The stack followed the channel's reset and aborted the dead app's socket.
 wait_for 10 sock_freed stack/0 1 || fail_stats "stack/0 did not free the dead app's socket"
 [[ $(counter stack/1 sock.resets) == 0 ]] ||

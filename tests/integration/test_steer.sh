@@ -137,6 +137,9 @@ topology_down
 chmod 777 "$T"		# the client runs as $APP_USER: its report
 up_steer /usr/bin/python3 \
 	"$CHECK hairpin --host $P1 --go $T/go --out $T/hairpin.json 500"
+# app/1 listens before app/0 connects (its one connect does not retry);
+# the sniffer below starts after, and counts no kernel<->app/1 frame.
+wait_for 30 pings_at "$P1" || fail_stats "app/1 does not answer at $P1"
 exec {sniff_in}> >(timeout 120 python3 "$CHECK" sniff "$TAP" 100 "$P0" "$P1" \
 	> "$T/sniff.out" 2> "$T/sniff.err")
 fn_defer eval "exec $sniff_in>&-"

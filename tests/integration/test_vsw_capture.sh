@@ -32,7 +32,7 @@ vsw_init vsw-capture
 command -v tcpdump >/dev/null || fn_skip "no tcpdump (scripts/setup installs it)"
 READ=$FN_HERE/pcapng_read.py
 # stack/1's client waits for $T/go, so that the capture sees its exchange
-printf '#!/bin/sh\nwhile [ ! -e %s ]; do sleep 0.1; done\npython3 %s --dst %s --port %s --conns 2 --bytes 3000 --rst 0 > %s 2> %s\nexec sleep 3600\n' \
+printf '#!/bin/sh\nwhile [ ! -e %s ]; do sleep 0.1; done\npython3 %s --dst %s --port %s --retry-refused --conns 2 --bytes 3000 --rst 0 > %s 2> %s\nexec sleep 3600\n' \
 	"$T/go" "$FN_HERE/sock_tcp_load.py" "$(vsw_ip 0)" "$VSW_PORT" \
 	"$T/load.json" "$T/load.json.err" > "$T/load.sh"
 FN_SHOW_ON_FAIL+=("$T/load.json.err")
