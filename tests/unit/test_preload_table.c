@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -273,21 +274,37 @@ static void test_ready_order(void **state)
 
 /*
  * The same order with many sockets ready at once: a few are sorted in
- * place, many by qsort (table.c CANDS_INSERTION); both give the order
- * they became ready in, then, all reported together, the set's order
- * from after the last one reported.
+ * place, many by a radix sort over the bytes in which the keys differ
+ * (table.c CANDS_INSERTION); both give the order they became ready in,
+ * ties in the set's order; then, all reported together, the set's order
+ * from after the last one reported.  stride spreads the times (over 2^16:
+ * three radix passes); pairs gives every time to two sockets.
  */
-static void ready_order_n(unsigned n)
+static uint64_t when_of(unsigned i)
+{
+	return since[4 + i];
+}
+
+static int by_when(const void *x, const void *y)
+{
+	unsigned a = *(const unsigned *)x, b = *(const unsigned *)y;
+
+	if (when_of(a) != when_of(b))
+		return when_of(a) < when_of(b) ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+static void ready_order_n(unsigned n, uint64_t stride, bool pairs)
 {
 	struct pl_ep *ep = pl_ep_new();
 	struct pl_sock *s[NH];
 	struct epoll_event out[NH];
-	unsigned perm[NH];
+	unsigned perm[NH], want[NH];
 
 	assert_true(n + 4 <= NH);
 	for (unsigned i = 0; i < n; i++)
 		perm[i] = i;
-	srand(n);
+	srand(n + (unsigned)stride);
 	for (unsigned i = n - 1; i > 0; i--) {	/* a shuffle */
 		unsigned j = (unsigned)rand() % (i + 1), t = perm[i];
 
@@ -301,12 +318,14 @@ static void ready_order_n(unsigned n)
 		assert_int_equal(pl_ep_ctl(ep, EPOLL_CTL_ADD, (int)(200 + i),
 					   s[i], &e), 0);
 		ready[4 + i] = EPOLLIN;
-		since[4 + i] = 10 + 2 * (uint64_t)perm[i];	/* i is perm[i]-th */
+		since[4 + i] = 10 + stride * (pairs ? perm[i] / 2 : perm[i]);
+		want[i] = i;
 	}
-	clock_now = 2 * (uint64_t)n + 101;
+	qsort(want, n, sizeof(*want), by_when);
+	clock_now = (10 + stride * n) | 1;
 	assert_int_equal(collect(ep, out, (int)n), (int)n);
 	for (unsigned k = 0; k < n; k++)
-		assert_int_equal(perm[out[k].data.u64], k);
+		assert_int_equal(out[k].data.u64, want[k]);
 	/* all reported at once: ties, round robin after the last one */
 	uint64_t last = out[n - 1].data.u64;
 
@@ -322,10 +341,18 @@ static void ready_order_n(unsigned n)
 
 static void test_ready_order_many(void **state)
 {
+	static const struct { unsigned n; uint64_t stride; bool pairs; } c[] = {
+		{ 20, 2, false }, { 20, 2, true },		/* in place */
+		{ 100, 2, false }, { 100, 2, true },		/* radix */
+		{ 120, 1001, false }, { 120, 1u << 20, true },	/* more passes */
+		{ 33, (uint64_t)1 << 50, false },
+	};
+
 	(void)state;
-	ready_order_n(20);	/* in place */
-	teardown(NULL);
-	ready_order_n(100);	/* qsort */
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		ready_order_n(c[i].n, c[i].stride, c[i].pairs);
+		teardown(NULL);
+	}
 }
 
 static void test_drop_sock(void **state)
