@@ -243,11 +243,11 @@ static uint32_t ent_report(struct pl_epent *e, uint32_t ready)
 	return bits;
 }
 
-/* A ready entry of a collect, and where it stands in the ready list. */
+/* A ready entry of a collect, and where it stands in the ready list.
+ * Candidates are made in round-robin order from after ep->rr. */
 struct ep_cand {
 	uint64_t key;		/* the later of became-ready and reported */
 	unsigned i;		/* entry index */
-	unsigned rot;		/* position after ep->rr: ties, round robin */
 	uint32_t ready;
 };
 
@@ -256,8 +256,8 @@ static struct ep_cand *cands_tmp;	/* and the radix sort's other half */
 static unsigned ncands_cap;
 
 /*
- * A collect's ready entries by key, ties by rot.  They come in rot order,
- * so any stable sort by key gives that order.  Up to CANDS_INSERTION are
+ * A collect's ready entries by key, ties round robin: they come in
+ * round-robin order, so any stable sort by key keeps it for ties.  Up to CANDS_INSERTION are
  * sorted by insertion, in place; more by a stable radix sort, a byte a
  * pass, over only the bytes in which the keys differ (two or three
  * passes: the keys are recent readiness times).  glibc's qsort (a merge
@@ -370,7 +370,7 @@ int pl_ep_collect(struct pl_ep *ep, pl_ready_fn *ready, void *ctx,
 		}
 		cands[nc++] = (struct ep_cand){
 			.key = since > e->reported ? since : e->reported,
-			.i = i, .rot = k, .ready = r,
+			.i = i, .ready = r,
 		};
 	}
 	if (!sorted)
