@@ -80,6 +80,8 @@ enum drv_ctr {
 	D_WAKE_LINK,		/* woken by the stack (our doorbell) */
 	D_WAKE_BCAST,		/* woken by another driver's broadcast */
 	D_WAKE_TIMER,		/* a sleep that ended by its timeout */
+	D_RX_SKIPPED,		/* turns that left the drained NIC queue alone */
+	D_SPIN_TURNS,		/* idle turns that polled on instead of sleeping */
 	D_COUNT
 };
 
@@ -94,6 +96,8 @@ struct drv_wait {
 	int link_bell_fd;	/* our doorbell, rung by the stack (names.h) */
 	int peer_bell[FN_MAX_PIPELINES];	/* other queues' bells */
 	bool forever;		/* every source wakes us: sleep with no timer */
+	bool rx_quiet;		/* the last sleep woke for something else, and
+				 * the rx fd was not ready then */
 };
 
 struct drv {
@@ -152,6 +156,9 @@ void drv_wait_init(struct drv_wait *w);
 int drv_wait_open(struct drv *d);
 void drv_wait_close(struct drv *d);
 bool drv_wait_forever(const struct drv *d);
+/* Does the NIC queue's rx fd wake our sleep?  Then a drained queue need
+ * not be polled until it does (drv_loop.c). */
+bool drv_wait_rx_wakes(const struct drv *d);
 /* Sleep until work, or timeout_ns (< 0: none).  0, or -ENODEV: the nic
  * died. */
 int drv_wait_sleep(struct drv *d, int64_t timeout_ns);

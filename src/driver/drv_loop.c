@@ -7,9 +7,10 @@
  *
  *   busy      poll again at once, yielding now and then, so that the stack
  *             pinned to our core still runs.
- *   adaptive  poll while the stack is awake, for at most IDLE_SPIN_NS,
- *             yielding the cpu every idle turn; then sleep (fragnet/idle.h,
- *             fn_idle_spin_while).
+ *   adaptive  poll while our cpu would otherwise be idle, for at most
+ *             IDLE_SPIN_NS, yielding it every idle turn; then sleep
+ *             (fragnet/idle.h, fn_idle_spin_alone).  A client's next
+ *             request then finds us polling, and its send wakes no one.
  *   event     sleep at once.
  *
  * A sleep is drv_wait_sleep(): one epoll on the NIC queue's rx fd, our
@@ -21,6 +22,17 @@
  * / NAP_MAX_ADAPTIVE_NS, and any work resets it; a frame from a source
  * that cannot wake us waits at most one nap.
  *
+ * SKIPPING A DRAINED QUEUE.  An rx burst on a tap is a readv per frame and
+ * one more that fails with EAGAIN, a system call that finds nothing.  When
+ * the queue's rx fd wakes our sleep (it is level-triggered: readable while
+ * the queue holds a frame, docs/nic.md), a turn need not look at a queue
+ * that the last burst drained (it returned less than DRV_BURST), nor at
+ * one that the last sleep's epoll did not report: a frame that comes after
+ * that makes the next sleep return at once, with the rx fd ready.  While
+ * other work keeps us from sleeping, the queue is still polled every
+ * RX_POLL_EVERY turns, and a turn that spins polls it.  rx_skipped counts
+ * the turns that skipped.
+ *
  * Every ALIVE_CHECK_NS of work the loop checks that the nic (the DPDK
  * primary) still lives: the tap's queue fds would keep working without
  * it, but our memory and port state are its, so we leave (DRV_EXIT_NIC).
@@ -28,23 +40,28 @@
  * to ALIVE_CHECK_NS).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fragnet/clock.h"
 #include "fragnet/idle.h"
 #include "fragnet/log.h"
 #include "drv.h"
 
-#define IDLE_SPIN_NS		30000ll
+#define IDLE_SPIN_NS		100000ll
 #define NAP_MIN_NS		50000ll
 #define NAP_MAX_ADAPTIVE_NS	200000ll
 #define NAP_MAX_EVENT_NS	1000000ll
 #define ALIVE_CHECK_NS		200000000ll
 #define CLOCK_EVERY		256u	/* busy turns between clock reads */
+#define RX_POLL_EVERY		4u	/* turns, at most, between rx polls */
 
 struct idle {
 	struct fn_idle spin;
 	int64_t nap;		/* the last nap, 0: none yet */
+	int load_fd;		/* /proc/loadavg, for adaptive; -1: none */
 };
 
 /* Sleep after an idle turn: for good when every source can wake us,
@@ -63,9 +80,11 @@ static int nap(struct drv *d, struct idle *s, int64_t max)
 /* 0, or -ENODEV when the nic died in our sleep. */
 static int idle(struct drv *d, struct idle *s, int64_t now)
 {
-	if (fn_idle_spin_while(&s->spin, d->poll, now, IDLE_SPIN_NS,
-			       fn_stream_peer_awake(&d->link.tx)))
+	if (fn_idle_spin_alone(&s->spin, d->poll, now, IDLE_SPIN_NS,
+			       s->load_fd)) {
+		drv_count(d, D_SPIN_TURNS, 1);
 		return 0;
+	}
 	return nap(d, s, d->poll == FN_POLL_ADAPTIVE ? NAP_MAX_ADAPTIVE_NS :
 						       NAP_MAX_EVENT_NS);
 }
@@ -80,13 +99,29 @@ static int nic_gone(void)
 /* Returns 0 on SIGTERM/SIGINT, -ENODEV when the nic died. */
 int drv_run(struct drv *d)
 {
-	struct idle s = { { 0, 0 }, 0 };
+	struct idle s = { .load_fd = -1 };
 	int64_t now = fn_clock_ns(), next_check = now + ALIVE_CHECK_NS;
-	unsigned turn = 0;
+	unsigned turn = 0, unpolled = 0;
+	bool rx_due = true;
+	int ret = 0;
 
+	if (d->poll == FN_POLL_ADAPTIVE) {
+		s.load_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+		if (s.load_fd < 0)
+			fn_warn("/proc/loadavg: %s: adaptive never spins",
+				strerror(errno));
+	}
 	while (!drv_stopping) {
-		unsigned work = drv_nic_rx(d);
+		unsigned work = 0;
 
+		if (rx_due || ++unpolled >= RX_POLL_EVERY ||
+		    !drv_wait_rx_wakes(d)) {
+			work = drv_nic_rx(d);
+			rx_due = work == DRV_BURST;
+			unpolled = 0;
+		} else {
+			drv_count(d, D_RX_SKIPPED, 1);
+		}
 		work += drv_bcast_rx(d);
 		work += drv_steer_rx(d);
 		work += drv_link_rx(d);
@@ -94,15 +129,27 @@ int drv_run(struct drv *d)
 		 * only every CLOCK_EVERY turns. */
 		if (!work || ++turn % CLOCK_EVERY == 0)
 			now = fn_clock_ns();
-		if (work)
-			s = (struct idle){ { 0, 0 }, 0 };
-		else if (idle(d, &s, now) < 0)
-			return nic_gone();
+		if (work) {
+			fn_idle_reset(&s.spin);
+			s.nap = 0;
+		} else {
+			if (idle(d, &s, now) < 0) {
+				ret = nic_gone();
+				break;
+			}
+			/* a spin turn, a nap's end or the rx fd: look */
+			rx_due = !d->wait.rx_quiet;
+			d->wait.rx_quiet = false;
+		}
 		if (now >= next_check) {
 			next_check = now + ALIVE_CHECK_NS;
-			if (!drv_nic_alive())
-				return nic_gone();
+			if (!drv_nic_alive()) {
+				ret = nic_gone();
+				break;
+			}
 		}
 	}
-	return 0;
+	if (s.load_fd >= 0)
+		close(s.load_fd);
+	return ret;
 }

@@ -82,6 +82,8 @@ const char *const drv_ctr_names[D_COUNT] = {
 	[D_WAKE_LINK] = "wake_link",
 	[D_WAKE_BCAST] = "wake_bcast",
 	[D_WAKE_TIMER] = "wake_timer",
+	[D_RX_SKIPPED] = "rx_skipped",
+	[D_SPIN_TURNS] = "spin_turns",
 };
 
 /*

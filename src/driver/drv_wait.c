@@ -217,10 +217,12 @@ static int woken(struct drv *d, const struct epoll_event *ev, int n)
 
 	if (n == 0)
 		drv_count(d, D_WAKE_TIMER, 1);
+	d->wait.rx_quiet = n > 0;
 	for (int i = 0; i < n; i++) {
 		switch (ev[i].data.u32) {
 		case W_RX:
 			drv_count(d, D_WAKE_NIC, 1);
+			d->wait.rx_quiet = false;
 			break;
 		case W_BCAST:
 			drv_count(d, D_WAKE_BCAST, 1);
@@ -259,6 +261,7 @@ int drv_wait_sleep(struct drv *d, int64_t timeout_ns)
 			       (long)(timeout_ns % 1000000000ll) };
 	int armed, n, ret;
 
+	w->rx_quiet = false;
 	if (w->epfd < 0 || w->link_bell_fd < 0) {
 		/* No doorbell: the stack can wake us only on the futex. */
 		drv_count(d, D_IDLE_NAPS, 1);
@@ -283,4 +286,10 @@ int drv_wait_sleep(struct drv *d, int64_t timeout_ns)
 bool drv_wait_forever(const struct drv *d)
 {
 	return d->wait.forever;
+}
+
+bool drv_wait_rx_wakes(const struct drv *d)
+{
+	return d->wait.rx_fd >= 0 && d->wait.epfd >= 0 &&
+	       d->wait.link_bell_fd >= 0;
 }

@@ -395,28 +395,6 @@ static bool preload_readable(const char *path, const struct sup_user *u)
 	return true;
 }
 
-/*
- * The poll mode a component runs with: its role's.  Except that adaptive
- * spins only where spinning can pay: a driver pinned to its stack's cpu
- * (placement compact) would poll its NIC queue, a system call per poll on
- * a tap, while the stack that makes its next work waits for that very
- * cpu; it sleeps at once, as in event (docs/driver.md, "Poll modes", has
- * the measurements).
- */
-static enum fn_poll comp_poll(const struct sup *s, const struct comp *c)
-{
-	if (c->role != FN_ROLE_DRIVER || c->conf->poll != FN_POLL_ADAPTIVE ||
-	    c->cpu < 0)
-		return c->conf->poll;
-	for (unsigned i = 0; i < s->ncomp; i++) {
-		const struct comp *o = &s->comp[i];
-
-		if (o->role == FN_ROLE_STACK && o->pipeline == c->pipeline)
-			return o->cpu == c->cpu ? FN_POLL_EVENT : c->conf->poll;
-	}
-	return c->conf->poll;
-}
-
 /* Exactly the names.h list (apps get neither CONFIG nor RUN_DIR: they must
  * not learn where the control sockets are), plus PATH, plus the identity
  * variables for an app run as a user. */
@@ -438,7 +416,7 @@ static int build_env(const struct sup *s, const struct comp *c,
 		err |= env_add(e, FN_ENV_CONFIG, "%s", s->cfg->path);
 		err |= env_add(e, FN_ENV_RUN_DIR, "%s", s->cfg->run_dir);
 	}
-	err |= env_add(e, FN_ENV_POLL, "%s", fn_poll_name(comp_poll(s, c)));
+	err |= env_add(e, FN_ENV_POLL, "%s", fn_poll_name(c->conf->poll));
 	if (c->cpu >= 0)
 		err |= env_add(e, FN_ENV_CPU, "%d", c->cpu);
 	else

@@ -3,11 +3,11 @@
 # every source (docs/driver.md, "Poll modes").  Poll mode event (the
 # default), so that a driver sleeps after every idle turn, or the one the
 # first argument names: `adaptive`, with each driver on a cpu apart from
-# its stack's (beside it, adaptive is event; with one cpu the test runs
-# so), where a driver polls on while its stack is awake, yielding the cpu, and
-# sleeps as soon as its stack sleeps (so that its stack's replies mostly
-# find it awake: in adaptive mode the stress asks only that it slept and
-# was woken by the NIC).  Behaviour
+# its stack's (with one cpu the test runs them on the same), where a
+# driver polls on for up to 100 µs while its cpu has nothing else to run,
+# yielding the cpu, and then sleeps (so that frames often find it awake:
+# in adaptive mode the stress asks only that it slept and was woken by the
+# NIC; spin_turns shows the polling).  Behaviour
 # only: every bound below is seconds wide and never measures speed.
 #
 #   root namespace                        fragnet topology fnt-drvwake-PID
@@ -176,7 +176,8 @@ stats_json "$T/snap.json"
 udp_bursts 3000 || fn_fail "the burst stress lost a reply"
 for q in 0 1; do
 	fn_log "driver/$q: sleeps +$(delta driver/$q idle_naps), woken by the nic" \
-		"+$(delta driver/$q wake_nic), by its stack +$(delta driver/$q wake_link);" \
+		"+$(delta driver/$q wake_nic), by its stack +$(delta driver/$q wake_link)," \
+		"spin turns +$(delta driver/$q spin_turns);" \
 		"stack/$q reflected +$(delta stack/$q refl.udp_reflected)"
 	(( $(delta stack/$q refl.udp_reflected) > 0 )) ||
 		fn_fail "queue $q carried none of the stress"

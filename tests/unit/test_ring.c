@@ -6,6 +6,7 @@
  * straight into the shared header, as a broken process could.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -406,35 +408,72 @@ static void test_wake_one_way(void **state)
 	close(bell);
 }
 
-/* The producer sees whether its consumer sleeps (fn_ring_peer_awake), and
- * an adaptive loop spins only while that peer is awake, for at most its
- * budget (fragnet/idle.h, fn_idle_spin_while). */
-static void test_peer_awake_idle(void **state)
+/* A loadavg text for fn_idle_spin_alone, in a memfd. */
+static int loadavg_fd(const char *text)
 {
-	struct fixture *f = *state;
-	struct fn_idle s = { 0, 0 };
+	int fd = memfd_create("loadavg", MFD_CLOEXEC);
 
-	assert_true(fn_ring_peer_awake(&f->prod));
-	assert_true(fn_ring_arm(&f->cons));
-	assert_false(fn_ring_peer_awake(&f->prod));
-	assert_false(fn_idle_spin_while(&s, FN_POLL_ADAPTIVE, 1000, 30000,
-					fn_ring_peer_awake(&f->prod)));
-	fn_ring_disarm(&f->cons);
-	assert_true(fn_ring_peer_awake(&f->prod));
-	assert_true(fn_idle_spin_while(&s, FN_POLL_ADAPTIVE, 1000, 30000, true));
-	assert_true(fn_idle_spin_while(&s, FN_POLL_ADAPTIVE, 30999, 30000, true));
-	assert_false(fn_idle_spin_while(&s, FN_POLL_ADAPTIVE, 31000, 30000, true));
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	return fd;
+}
+
+/* /proc/loadavg's runnable count, and anything else read as unknown. */
+static void test_loadavg_running(void **state)
+{
+	(void)state;
+	assert_int_equal(fn_loadavg_running("0.52 0.58 0.59 2/345 6789\n"), 2);
+	assert_int_equal(fn_loadavg_running("0.00 0.00 0.00 17/3 1"), 17);
+	assert_int_equal(fn_loadavg_running(""), UINT_MAX);
+	assert_int_equal(fn_loadavg_running("0.52 0.58 0.59 /345 6789"),
+			 UINT_MAX);
+	assert_int_equal(fn_loadavg_running("0.52 0.58 0.59 x/345"), UINT_MAX);
+	assert_int_equal(fn_loadavg_running("1 2 3 99999999999999999999/4"),
+			 UINT_MAX);
+}
+
+/* adaptive: no spell on a crowded machine or without loadavg; one of at
+ * most its budget otherwise, unless a yield let another task run; busy
+ * and event as fn_idle_spin (fragnet/idle.h). */
+static void test_idle_spin_alone(void **state)
+{
+	struct fn_idle s = { 0 }, q = { 0 }, none = { 0 };
+	int crowded = loadavg_fd("9.00 9.00 9.00 100000/100001 1\n");
+	int quiet = loadavg_fd("0.00 0.00 0.00 1/100 1\n");
+	int64_t now = fn_clock_ns();
+	bool spun;
+
+	(void)state;
+	assert_false(fn_idle_spin_alone(&s, FN_POLL_ADAPTIVE, now, 100000,
+					crowded));
+	assert_true(s.over);	/* the spell is over for good */
+	assert_false(fn_idle_spin_alone(&s, FN_POLL_ADAPTIVE, now, 100000,
+					quiet));
+	/* The answer holds for FN_IDLE_LOAD_NS, across spells; then the
+	 * file is read again. */
 	fn_idle_reset(&s);
-	assert_false(fn_idle_spin_while(&s, FN_POLL_EVENT, 1000, 30000, true));
-	assert_true(fn_idle_spin_while(&s, FN_POLL_BUSY, 1000, 30000, false));
-	/* Whatever else a hostile consumer stores reads as asleep; a broken
-	 * ring's peer as asleep too. */
-	atomic_store(&f->shm->sleeping, 77);
-	assert_false(fn_ring_peer_awake(&f->prod));
-	atomic_store(&f->shm->sleeping, FN_RING_AWAKE);
-	f->prod.broken = true;
-	assert_false(fn_ring_peer_awake(&f->prod));
-	f->prod.broken = false;
+	assert_false(fn_idle_spin_alone(&s, FN_POLL_ADAPTIVE, now + 1, 100000,
+					quiet));
+	fn_idle_reset(&s);
+	spun = fn_idle_spin_alone(&s, FN_POLL_ADAPTIVE, now + FN_IDLE_LOAD_NS,
+				  100000, quiet);
+	assert_false(s.crowded);
+	assert_true(spun != s.over);
+	assert_false(fn_idle_spin_alone(&none, FN_POLL_ADAPTIVE, now, 100000,
+					-1));
+	/* One runnable task: a spell, unless this machine ran another task
+	 * in our yield (then it is over). */
+	spun = fn_idle_spin_alone(&q, FN_POLL_ADAPTIVE, now, 100000, quiet);
+	assert_true(spun != q.over);
+	assert_int_equal(q.since, now);
+	/* The budget counts from the first idle turn. */
+	assert_false(fn_idle_spin_alone(&q, FN_POLL_ADAPTIVE, now + 100000,
+					100000, quiet));
+	fn_idle_reset(&s);
+	assert_false(fn_idle_spin_alone(&s, FN_POLL_EVENT, now, 100000, quiet));
+	assert_true(fn_idle_spin_alone(&s, FN_POLL_BUSY, now, 100000, crowded));
+	close(crowded);
+	close(quiet);
 }
 
 struct waker {
@@ -647,7 +686,8 @@ int main(void)
 		T(test_sleep_timeout),
 		T(test_wake_nobody),
 		T(test_wake_one_way),
-		T(test_peer_awake_idle),
+		T(test_loadavg_running),
+		T(test_idle_spin_alone),
 		T(test_sleep_woken),
 		T(test_sleep_wake_pingpong),
 		T(test_threads_stream),
