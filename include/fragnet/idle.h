@@ -51,6 +51,20 @@ bool fn_idle_spin(struct fn_idle *s, enum fn_poll poll, int64_t now,
 		  int64_t spin_ns);
 
 /*
+ * The same, for a loop whose next work most likely comes from one peer
+ * that it can see (the driver: its stack), in adaptive mode: spin only
+ * while that peer is awake (peer_awake: fn_stream_peer_awake()), for at
+ * most spin_ns, and yield the cpu on every idle turn.  A peer that sleeps
+ * will send nothing before something wakes it, and that something (a
+ * frame) wakes us too: sleep at once.  A peer that is awake may be waiting
+ * for our cpu (placement compact puts the pipeline on one cpu): the yield
+ * gives it, and its reply then finds us awake, so that it costs neither
+ * side a wake-up system call.  busy and event as fn_idle_spin().
+ */
+bool fn_idle_spin_while(struct fn_idle *s, enum fn_poll poll, int64_t now,
+			int64_t spin_ns, bool peer_awake);
+
+/*
  * adaptive, for a loop whose work comes from another cpu (the driver: the
  * frames that a client's send queues on the tap): poll again while this
  * cpu would otherwise be idle, for at most spin_ns from the first idle

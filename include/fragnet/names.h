@@ -103,6 +103,9 @@
 #define FN_ENV_RUN_DIR		"FRAGNET_RUN_DIR"
 #define FN_ENV_POLL		"FRAGNET_POLL"
 #define FN_ENV_CPU		"FRAGNET_CPU"
+/* A driver's: the cpu its stack is pinned to, or "-" (its idle policy
+ * differs beside the stack and apart from it, docs/driver.md). */
+#define FN_ENV_STACK_CPU	"FRAGNET_STACK_CPU"
 #define FN_ENV_LOG_LEVEL	"FRAGNET_LOG_LEVEL"
 #define FN_ENV_STATS_FD		"FRAGNET_STATS_FD"
 #define FN_ENV_LINK_FD		"FRAGNET_LINK_FD"

@@ -151,6 +151,15 @@ void fn_ring_disarm(struct fn_ring *r);
  */
 int fn_ring_sleep(struct fn_ring *r, int64_t timeout_ns);
 
+/*
+ * Producer: is the consumer awake, i.e. not armed on its bell nor asleep on
+ * the futex?  A hint for the producer's own idle policy (fragnet/idle.h,
+ * fn_idle_spin_while): an awake consumer may soon produce the producer's
+ * next work.  Read relaxed, no fence: the answer may be stale; a hostile
+ * consumer may lie, which only makes us spin up to our own bound or sleep.
+ */
+bool fn_ring_peer_awake(const struct fn_ring *r);
+
 /* Bytes needed for a ring of n entries: its header and its entries. */
 static inline uint64_t fn_ring_ent_bytes(uint32_t n)
 {

@@ -306,6 +306,10 @@ void fn_stream_set_bell(struct fn_endpoint *e, int fd);
 int fn_stream_arm(struct fn_endpoint *e);
 void fn_stream_disarm(struct fn_endpoint *e);
 
+/* Source side: is the sink of our frames awake (ring.h,
+ * fn_ring_peer_awake)?  False once the stream is cut off.  A hint only. */
+bool fn_stream_peer_awake(const struct fn_endpoint *e);
+
 /* Both endpoints of l ring the peer's doorbell fd, and it is rung once now:
  * the join in fn_link_attach() could not ring it, and a peer asleep on it
  * since must look at the link again (it may have been reset meanwhile). */

@@ -107,6 +107,7 @@ struct drv {
 	unsigned nqueues;
 	enum fn_poll poll;
 	int cpu;
+	bool stack_apart;	/* the stack is not pinned to our cpu */
 
 	/* DPDK objects, found by name (fragnet/dpdk.h). */
 	uint16_t port;

@@ -11,6 +11,9 @@
  *             IDLE_SPIN_NS, yielding it every idle turn; then sleep
  *             (fragnet/idle.h, fn_idle_spin_alone).  A client's next
  *             request then finds us polling, and its send wakes no one.
+ *             Apart from the stack's cpu, also poll while the stack is
+ *             awake, for at most AWAKE_SPIN_NS (fn_idle_spin_while): its
+ *             reply then finds us awake.
  *   event     sleep at once.
  *
  * A sleep is drv_wait_sleep(): one epoll on the NIC queue's rx fd, our
@@ -51,6 +54,7 @@
 #include "drv.h"
 
 #define IDLE_SPIN_NS		100000ll
+#define AWAKE_SPIN_NS		30000ll
 #define NAP_MIN_NS		50000ll
 #define NAP_MAX_ADAPTIVE_NS	200000ll
 #define NAP_MAX_EVENT_NS	1000000ll
@@ -59,7 +63,8 @@
 #define RX_POLL_EVERY		4u	/* turns, at most, between rx polls */
 
 struct idle {
-	struct fn_idle spin;
+	struct fn_idle awake;	/* polling while the stack is awake */
+	struct fn_idle spin;	/* polling an idle cpu */
 	int64_t nap;		/* the last nap, 0: none yet */
 	int load_fd;		/* /proc/loadavg, for adaptive; -1: none */
 };
@@ -80,7 +85,10 @@ static int nap(struct drv *d, struct idle *s, int64_t max)
 /* 0, or -ENODEV when the nic died in our sleep. */
 static int idle(struct drv *d, struct idle *s, int64_t now)
 {
-	if (fn_idle_spin_alone(&s->spin, d->poll, now, IDLE_SPIN_NS,
+	if ((d->stack_apart && d->poll == FN_POLL_ADAPTIVE &&
+	     fn_idle_spin_while(&s->awake, d->poll, now, AWAKE_SPIN_NS,
+				fn_stream_peer_awake(&d->link.tx))) ||
+	    fn_idle_spin_alone(&s->spin, d->poll, now, IDLE_SPIN_NS,
 			       s->load_fd)) {
 		drv_count(d, D_SPIN_TURNS, 1);
 		return 0;
@@ -130,6 +138,7 @@ int drv_run(struct drv *d)
 		if (!work || ++turn % CLOCK_EVERY == 0)
 			now = fn_clock_ns();
 		if (work) {
+			fn_idle_reset(&s.awake);
 			fn_idle_reset(&s.spin);
 			s.nap = 0;
 		} else {

@@ -45,6 +45,8 @@ static const char usage[] =
 "  FRAGNET_RUN_DIR     the run directory (the nic's ready file is there)\n"
 "  FRAGNET_POLL        busy | adaptive | event (default: the config's)\n"
 "  FRAGNET_CPU         the cpu we are pinned to, or - (first allowed cpu)\n"
+"  FRAGNET_STACK_CPU   the cpu our stack is pinned to, or -: beside it,\n"
+"                      adaptive does not spin while the stack is awake\n"
 "  FRAGNET_LOG_LEVEL   error | warn | info | debug\n"
 "  FRAGNET_STATS_FD    the stats page (optional)\n"
 "  FRAGNET_LINK_FD     the link to the stack; we are side A\n"
@@ -87,6 +89,7 @@ static int setup_config(struct drv *d)
 {
 	const char *path = getenv(FN_ENV_CONFIG), *run_dir, *poll;
 	char err[FN_CONFIG_ERR_MAX];
+	unsigned own, stack;
 	int ret;
 
 	if (!path || !*path) {
@@ -123,6 +126,9 @@ static int setup_config(struct drv *d)
 		return -EINVAL;
 	}
 	d->cpu = fn_env_cpu();
+	d->stack_apart = !(env_uint(FN_ENV_CPU, CPU_SETSIZE - 1, &own) == 0 &&
+			   env_uint(FN_ENV_STACK_CPU, CPU_SETSIZE - 1,
+				    &stack) == 0 && own == stack);
 	return 0;
 }
 

@@ -38,6 +38,20 @@ bool fn_idle_spin(struct fn_idle *s, enum fn_poll poll, int64_t now,
 	}
 }
 
+bool fn_idle_spin_while(struct fn_idle *s, enum fn_poll poll, int64_t now,
+			int64_t spin_ns, bool peer_awake)
+{
+	if (poll != FN_POLL_ADAPTIVE)
+		return fn_idle_spin(s, poll, now, spin_ns);
+	if (!peer_awake)
+		return false;
+	if (!s->since)
+		s->since = now;
+	if (now - s->since >= spin_ns)
+		return false;
+	return yield_every(s, 1);
+}
+
 unsigned fn_loadavg_running(const char *text)
 {
 	const char *slash = strchr(text, '/'), *p = slash;

@@ -128,6 +128,12 @@ static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val,
 	return syscall(SYS_futex, (uint32_t *)uaddr, op, val, ts, NULL, 0);
 }
 
+bool fn_ring_peer_awake(const struct fn_ring *r)
+{
+	return !r->broken && atomic_load_explicit(&r->shm->sleeping,
+					memory_order_relaxed) == FN_RING_AWAKE;
+}
+
 bool fn_ring_wake(struct fn_ring *r)
 {
 	return fn_ring_wake_bell(r, -1);

@@ -780,6 +780,11 @@ int fn_stream_arm(struct fn_endpoint *e)
 	return fn_ring_arm(consumed_ring(e)) ? 1 : 0;
 }
 
+bool fn_stream_peer_awake(const struct fn_endpoint *e)
+{
+	return !e->broken && fn_ring_peer_awake(&e->data);
+}
+
 void fn_stream_disarm(struct fn_endpoint *e)
 {
 	fn_ring_disarm(consumed_ring(e));

@@ -395,6 +395,18 @@ static bool preload_readable(const char *path, const struct sup_user *u)
 	return true;
 }
 
+/* The cpu that the stack of driver c's pipeline is pinned to, or -1. */
+static int stack_cpu(const struct sup *s, const struct comp *c)
+{
+	for (unsigned i = 0; i < s->ncomp; i++) {
+		const struct comp *o = &s->comp[i];
+
+		if (o->role == FN_ROLE_STACK && o->pipeline == c->pipeline)
+			return o->cpu;
+	}
+	return -1;
+}
+
 /* Exactly the names.h list (apps get neither CONFIG nor RUN_DIR: they must
  * not learn where the control sockets are), plus PATH, plus the identity
  * variables for an app run as a user. */
@@ -421,6 +433,10 @@ static int build_env(const struct sup *s, const struct comp *c,
 		err |= env_add(e, FN_ENV_CPU, "%d", c->cpu);
 	else
 		err |= env_add(e, FN_ENV_CPU, "-");
+	if (c->role == FN_ROLE_DRIVER && stack_cpu(s, c) >= 0)
+		err |= env_add(e, FN_ENV_STACK_CPU, "%d", stack_cpu(s, c));
+	else if (c->role == FN_ROLE_DRIVER)
+		err |= env_add(e, FN_ENV_STACK_CPU, "-");
 	err |= env_add(e, FN_ENV_LOG_LEVEL, "%s",
 		       fn_log_level_name(s->log_level));
 	for (unsigned i = 0; i < a->nfds; i++)

@@ -4,8 +4,9 @@
 # default), so that a driver sleeps after every idle turn, or the one the
 # first argument names: `adaptive`, with each driver on a cpu apart from
 # its stack's (with one cpu the test runs them on the same), where a
-# driver polls on for up to 100 µs while its cpu has nothing else to run,
-# yielding the cpu, and then sleeps (so that frames often find it awake:
+# driver polls on while its stack is awake and for up to 100 µs while its
+# cpu has nothing else to run, yielding the cpu, and then sleeps (so
+# that frames often find it awake:
 # in adaptive mode the stress asks only that it slept and was woken by the
 # NIC; spin_turns shows the polling).  Behaviour
 # only: every bound below is seconds wide and never measures speed.

@@ -408,6 +408,37 @@ static void test_wake_one_way(void **state)
 	close(bell);
 }
 
+/* The producer sees whether its consumer sleeps (fn_ring_peer_awake), and
+ * an adaptive loop spins only while that peer is awake, for at most its
+ * budget (fragnet/idle.h, fn_idle_spin_while). */
+static void test_peer_awake_idle(void **state)
+{
+	struct fixture *f = *state;
+	struct fn_idle s = { 0, 0 };
+
+	assert_true(fn_ring_peer_awake(&f->prod));
+	assert_true(fn_ring_arm(&f->cons));
+	assert_false(fn_ring_peer_awake(&f->prod));
+	assert_false(fn_idle_spin_while(&s, FN_POLL_ADAPTIVE, 1000, 30000,
+					fn_ring_peer_awake(&f->prod)));
+	fn_ring_disarm(&f->cons);
+	assert_true(fn_ring_peer_awake(&f->prod));
+	assert_true(fn_idle_spin_while(&s, FN_POLL_ADAPTIVE, 1000, 30000, true));
+	assert_true(fn_idle_spin_while(&s, FN_POLL_ADAPTIVE, 30999, 30000, true));
+	assert_false(fn_idle_spin_while(&s, FN_POLL_ADAPTIVE, 31000, 30000, true));
+	fn_idle_reset(&s);
+	assert_false(fn_idle_spin_while(&s, FN_POLL_EVENT, 1000, 30000, true));
+	assert_true(fn_idle_spin_while(&s, FN_POLL_BUSY, 1000, 30000, false));
+	/* Whatever else a hostile consumer stores reads as asleep; a broken
+	 * ring's peer as asleep too. */
+	atomic_store(&f->shm->sleeping, 77);
+	assert_false(fn_ring_peer_awake(&f->prod));
+	atomic_store(&f->shm->sleeping, FN_RING_AWAKE);
+	f->prod.broken = true;
+	assert_false(fn_ring_peer_awake(&f->prod));
+	f->prod.broken = false;
+}
+
 /* A loadavg text for fn_idle_spin_alone, in a memfd. */
 static int loadavg_fd(const char *text)
 {
@@ -686,6 +717,7 @@ int main(void)
 		T(test_sleep_timeout),
 		T(test_wake_nobody),
 		T(test_wake_one_way),
+		T(test_peer_awake_idle),
 		T(test_loadavg_running),
 		T(test_idle_spin_alone),
 		T(test_sleep_woken),
