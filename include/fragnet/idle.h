@@ -56,10 +56,12 @@ bool fn_idle_spin(struct fn_idle *s, enum fn_poll poll, int64_t now,
  * while that peer is awake (peer_awake: fn_stream_peer_awake()), for at
  * most spin_ns, and yield the cpu on every idle turn.  A peer that sleeps
  * will send nothing before something wakes it, and that something (a
- * frame) wakes us too: sleep at once.  A peer that is awake may be waiting
- * for our cpu (placement compact puts the pipeline on one cpu): the yield
- * gives it, and its reply then finds us awake, so that it costs neither
- * side a wake-up system call.  busy and event as fn_idle_spin().
+ * frame) wakes us too: sleep at once.  A peer that is awake on another
+ * cpu may soon reply, and its reply then finds us awake, so that it costs
+ * neither side a wake-up.  Beside the peer, on its cpu, the spin would
+ * take that peer's cpu: the driver calls this only for a stack pinned
+ * elsewhere (docs/driver.md, Poll modes).  busy and event as
+ * fn_idle_spin().
  */
 bool fn_idle_spin_while(struct fn_idle *s, enum fn_poll poll, int64_t now,
 			int64_t spin_ns, bool peer_awake);
@@ -72,11 +74,11 @@ bool fn_idle_spin_while(struct fn_idle *s, enum fn_poll poll, int64_t now,
  * (docs/driver.md, "Polling an idle cpu").  Every turn yields the cpu; the
  * spell ends at the first yield after which another task had run (it took
  * longer than FN_IDLE_RAN_NS), and does not begin when the machine has
- * more runnable tasks than cpus (read from load_fd, an open /proc/loadavg;
- * -1: never spin; read at most every FN_IDLE_LOAD_NS).  The yield alone cannot tell: a task that a fair
- * scheduler deems ahead of its share is passed over by the yield, and we
- * would spin through the share that it is owed.  busy and event as
- * fn_idle_spin().
+ * more runnable tasks than cpus (read from load_fd, an open /proc/loadavg,
+ * at most every FN_IDLE_LOAD_NS; -1: never spin).  The yield alone cannot
+ * tell: a task that a fair scheduler deems ahead of its share is passed
+ * over by the yield, and we would spin through the share that it is owed.
+ * busy and event as fn_idle_spin().
  */
 bool fn_idle_spin_alone(struct fn_idle *s, enum fn_poll poll, int64_t now,
 			int64_t spin_ns, int load_fd);
