@@ -110,7 +110,7 @@ int drv_run(struct drv *d)
 	struct idle s = { .load_fd = -1 };
 	int64_t now = fn_clock_ns(), next_check = now + ALIVE_CHECK_NS;
 	unsigned turn = 0, unpolled = 0;
-	bool rx_due = true;
+	bool rx_due = true, may_skip = drv_wait_rx_wakes(d);
 	int ret = 0;
 
 	if (d->poll == FN_POLL_ADAPTIVE) {
@@ -122,8 +122,7 @@ int drv_run(struct drv *d)
 	while (!drv_stopping) {
 		unsigned work = 0;
 
-		if (rx_due || ++unpolled >= RX_POLL_EVERY ||
-		    !drv_wait_rx_wakes(d)) {
+		if (rx_due || !may_skip || ++unpolled >= RX_POLL_EVERY) {
 			work = drv_nic_rx(d);
 			rx_due = work == DRV_BURST;
 			unpolled = 0;

@@ -257,10 +257,10 @@ static unsigned ncands_cap;
 
 /*
  * A collect's ready entries by key, ties round robin: they come in
- * round-robin order, so any stable sort by key keeps it for ties.  Up to CANDS_INSERTION are
- * sorted by insertion, in place; more by a stable radix sort, a byte a
- * pass, over only the bytes in which the keys differ (two or three
- * passes: the keys are recent readiness times).  glibc's qsort (a merge
+ * round-robin order, so any stable sort by key keeps it for ties.  Up to
+ * CANDS_INSERTION are sorted by insertion, in place; more by a stable
+ * radix sort, a byte a pass, over only the bytes in which the keys differ
+ * (two or three passes: the keys are recent readiness times).  glibc's qsort (a merge
  * sort through a copy, a call per compare) was 10% of redis-server's
  * samples under redis-benchmark -c 50 (30 to 50 sockets ready at most
  * epoll_waits) and 39% at -c 1000.

@@ -433,10 +433,14 @@ static int build_env(const struct sup *s, const struct comp *c,
 		err |= env_add(e, FN_ENV_CPU, "%d", c->cpu);
 	else
 		err |= env_add(e, FN_ENV_CPU, "-");
-	if (c->role == FN_ROLE_DRIVER && stack_cpu(s, c) >= 0)
-		err |= env_add(e, FN_ENV_STACK_CPU, "%d", stack_cpu(s, c));
-	else if (c->role == FN_ROLE_DRIVER)
-		err |= env_add(e, FN_ENV_STACK_CPU, "-");
+	if (c->role == FN_ROLE_DRIVER) {
+		int cpu = stack_cpu(s, c);
+
+		if (cpu >= 0)
+			err |= env_add(e, FN_ENV_STACK_CPU, "%d", cpu);
+		else
+			err |= env_add(e, FN_ENV_STACK_CPU, "-");
+	}
 	err |= env_add(e, FN_ENV_LOG_LEVEL, "%s",
 		       fn_log_level_name(s->log_level));
 	for (unsigned i = 0; i < a->nfds; i++)

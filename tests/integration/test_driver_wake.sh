@@ -5,11 +5,11 @@
 # first argument names: `adaptive`, with each driver on a cpu apart from
 # its stack's (with one cpu the test runs them on the same), where a
 # driver polls on while its stack is awake and for up to 100 µs while its
-# cpu has nothing else to run, yielding the cpu, and then sleeps (so
-# that frames often find it awake:
-# in adaptive mode the stress asks only that it slept and was woken by the
-# NIC; spin_turns shows the polling).  Behaviour
-# only: every bound below is seconds wide and never measures speed.
+# cpu has nothing else to run, yielding the cpu, and then sleeps (so that
+# frames often find it awake: in adaptive mode the stress asks only that
+# it slept and was woken by the NIC; spin_turns shows the polling).
+# Behaviour only: every bound below is seconds wide and never measures
+# speed.
 #
 #   root namespace                        fragnet topology fnt-drvwake-PID
 #
